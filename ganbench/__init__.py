@@ -1,0 +1,88 @@
+"""ganbench: train GAN variants under fixed seeds and budgets, measure them, compare them.
+
+Public API (mirrors the command line)::
+
+    record = ganbench.run(variant="wgan-gp", dataset="grid25", seed=0, steps=2000, out="results")
+    scores = ganbench.evaluate_samples("grid25", points)
+    mine = dataclasses.replace(ganbench.get_variant("nsgan"), name="mine", lr_d=1e-4)
+
+Plugins implement hooks marked with ``ganbench.hookimpl``; see ``ganbench.hookspecs``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ganbench.dataset import Dataset, Modes
+from ganbench.errors import GanbenchError
+from ganbench.evaluation import evaluate_samples
+from ganbench.executor import Executor
+from ganbench.hookspecs import hookimpl
+from ganbench.metric import EvalContext, FeatureExtractor, Metric
+from ganbench.network import Network
+from ganbench.plugins import register_plugin, registries, unregister_plugin
+from ganbench.results import RunRecord, load_results
+from ganbench.spec import Budget, RunSpec
+from ganbench.variant import Variant
+
+try:
+    __version__ = importlib.metadata.version("ganbench")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Budget", "Dataset", "EvalContext", "Executor", "FeatureExtractor", "GanbenchError", "Metric", "Modes",
+    "Network", "RunRecord", "RunSpec", "Variant", "evaluate_samples", "get_dataset", "get_network",
+    "get_variant", "hookimpl", "load_results", "register_plugin", "run", "unregister_plugin",
+]
+
+
+def get_variant(name: str) -> Variant:
+    """The registered variant called ``name``."""
+    return registries().variants.get(name)
+
+
+def get_dataset(name: str) -> Dataset:
+    """The registered dataset called ``name``."""
+    return registries().datasets.get(name)
+
+
+def get_network(name: str) -> Network:
+    """The registered network family called ``name``."""
+    return registries().networks.get(name)
+
+
+def run(
+    variant: str,
+    dataset: str,
+    *,
+    seed: int = 0,
+    steps: int = 10_000,
+    max_seconds: float | None = None,
+    network: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
+    out: str | Path = "results",
+    force: bool = False,
+    checkpoint_every: int = 1000,
+    log_every: int = 10,
+    progress: bool = False,
+    device: str | None = None,
+) -> RunRecord:
+    """Train ``variant`` on ``dataset`` and score it; like ``ganbench run``.
+
+    A finished run with the same spec is returned from disk unless ``force``; an
+    interrupted one resumes from its checkpoint.
+    """
+    from ganbench.harness import run_spec
+
+    spec = RunSpec.create(
+        variant, dataset, network=network, seed=seed, steps=steps, max_seconds=max_seconds,
+        overrides=overrides, metrics=tuple(metrics) if metrics else None,
+    )
+    return run_spec(
+        spec, out, force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=progress, device=device
+    )

@@ -1,0 +1,103 @@
+"""2-D mixtures of Gaussians: ``grid25`` and ``ring8``, the mode-collapse benchmarks of
+VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018).
+
+- grid25: means {-4, -2, 0, 2, 4}^2, sigma 0.05, equal weights.
+- ring8: means (cos 2 pi i / 8, sin 2 pi i / 8), i = 0..7, radius 1, sigma 0.01. The angles
+  are 2 pi i / K for i < K; np.linspace(0, 2 pi, 8) would put two modes on one point.
+
+The training set is ``n_samples`` points drawn once with ``data_seed``; the run's seed
+only decides their order. Options: ``--set dataset.sigma=0.02`` etc.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganbench.dataset import Dataset, Modes
+from ganbench.hookspecs import hookimpl
+
+MIXTURE_METRICS = ("modes", "frechet")
+
+
+@dataclass(frozen=True)
+class Mixture(Dataset):
+    """An equal-weight isotropic Gaussian mixture in 2-D; subclasses place the means."""
+
+    default_network: str = field(default="mlp", metadata={"option": False})
+    metrics: tuple[str, ...] = field(default=MIXTURE_METRICS, metadata={"option": False})
+    sigma: float = 0.05
+    n_samples: int = 100_000
+    data_seed: int = 0
+
+    def means(self) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (2,)
+
+    @property
+    def modes(self) -> Modes:
+        return Modes(self.means(), self.sigma)
+
+    def load(self) -> torch.Tensor:
+        return self._samples
+
+    @cached_property
+    def _samples(self) -> torch.Tensor:
+        return sample_mixture(self.means(), self.sigma, self.n_samples, self.data_seed)
+
+    def render(self, real: torch.Tensor, fake: torch.Tensor, path: Path, scores: dict[str, Any]) -> None:
+        from ganbench.plots import plot_mixture
+
+        plot_mixture(real.numpy(), fake.numpy(), self.modes, path, title=f"{self.name}", scores=scores)
+
+
+def sample_mixture(means: np.ndarray, sigma: float, n: int, seed: int) -> torch.Tensor:
+    """``n`` points of the equal-weight mixture, float32, reproducible from ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    centers = torch.as_tensor(means, dtype=torch.float64)
+    labels = torch.randint(len(centers), (n,), generator=gen)
+    noise = torch.randn(n, centers.shape[1], generator=gen, dtype=torch.float64)
+    return (centers[labels] + sigma * noise).float()
+
+
+@dataclass(frozen=True)
+class GridMixture(Mixture):
+    """side x side modes on a square grid centred at the origin."""
+
+    side: int = 5
+    spacing: float = 2.0
+
+    def means(self) -> np.ndarray:
+        axis = (np.arange(self.side) - (self.side - 1) / 2) * self.spacing
+        return np.array([(x, y) for x in axis for y in axis], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RingMixture(Mixture):
+    """n_modes modes evenly spaced on a circle: angle 2 pi i / n_modes."""
+
+    n_modes: int = 8
+    radius: float = 1.0
+
+    def means(self) -> np.ndarray:
+        angles = [2 * math.pi * i / self.n_modes for i in range(self.n_modes)]
+        return self.radius * np.array([(math.cos(a), math.sin(a)) for a in angles], dtype=np.float64)
+
+
+GRID25 = GridMixture("grid25", description="25 Gaussians on a 5x5 grid, sigma 0.05 (VEEGAN, PacGAN)", sigma=0.05)
+RING8 = RingMixture("ring8", description="8 Gaussians on a unit circle, sigma 0.01 (VEEGAN, PacGAN)", sigma=0.01)
+
+
+@hookimpl
+def register_datasets(register):
+    register(GRID25)
+    register(RING8)

@@ -1,0 +1,48 @@
+"""Errors a user can cause. Each message is one line: what is wrong, and how to fix it.
+
+The CLI prints ``Error: <message>`` and exits with code 2 for any ``GanbenchError``;
+everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanbenchError(Exception):
+    """Base class: a problem the user can fix."""
+
+
+class UnknownNameError(GanbenchError):
+    """A variant, dataset, network, metric or executor name that no plugin registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known) or 'none'}"
+        super().__init__(f"unknown {kind} {name!r}; {hint} (`ganbench list` shows all)")
+
+
+class PluginError(GanbenchError):
+    """A plugin that fails to load or registers something invalid."""
+
+
+class OptionError(GanbenchError):
+    """A `--set key=value` override with an unknown key or a value of the wrong type."""
+
+
+class BudgetError(GanbenchError):
+    """A budget that is not a positive integer (steps) or positive number (seconds)."""
+
+
+class SamplesError(GanbenchError):
+    """A samples file that is missing, of the wrong shape, or holds NaN/inf."""
+
+
+class CheckpointError(GanbenchError):
+    """A checkpoint that is corrupt or belongs to another run."""
+
+
+class OutputError(GanbenchError):
+    """An output folder that cannot be written."""

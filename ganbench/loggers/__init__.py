@@ -1,0 +1,1 @@
+"""Built-in run-event loggers: one plugin module each."""

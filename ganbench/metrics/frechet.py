@@ -1,0 +1,77 @@
+"""``frechet``: the Fréchet distance between Gaussians fitted to real and generated samples.
+
+d^2 = ||mu1 - mu2||^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2), in float64 and without
+scipy.linalg.sqrtm: S1 S2 is similar to the symmetric positive semi-definite
+L^T S2 L (S1 = L L^T, a Cholesky factor when S1 is positive definite, the symmetric
+square root otherwise), so tr sqrt(S1 S2) is the sum of the square roots of its
+eigenvalues. On vectors the features are the raw samples; FID on images uses the same
+function with Inception or classifier features.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganbench.hookspecs import hookimpl
+from ganbench.metric import EvalContext, Metric
+
+
+def gaussian_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (unbiased) covariance of rows, in float64."""
+    x = _float64(features)
+    return x.mean(0), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
+    """Squared Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2)."""
+    mu1, mu2 = _float64(mu1), _float64(mu2)
+    s1, s2 = np.atleast_2d(_float64(sigma1)), np.atleast_2d(_float64(sigma2))
+    factor = _psd_factor(s1)
+    product = factor.T @ s2 @ factor
+    eig = np.linalg.eigvalsh((product + product.T) / 2)
+    tr_covmean = np.sqrt(np.clip(eig, 0, None)).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
+
+
+def frechet_from_features(real: Any, fake: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature rows."""
+    return frechet_distance(*gaussian_statistics(real), *gaussian_statistics(fake))
+
+
+def _psd_factor(s: np.ndarray) -> np.ndarray:
+    """F with F F^T = s: Cholesky when s is positive definite, else the symmetric square root."""
+    try:
+        return np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(s)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def _float64(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+class Frechet(Metric):
+    def applies_to(self, dataset) -> bool:
+        return True
+
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        return {"frechet": frechet_from_features(ctx.features("raw", "real"), ctx.features("raw", "fake"))}
+
+
+FRECHET = Frechet(
+    "frechet",
+    outputs={"frechet": "lower"},
+    description="Fréchet distance between Gaussians fitted to raw real and generated samples",
+)
+
+
+@hookimpl
+def register_metrics(register):
+    register(FRECHET)

@@ -1,0 +1,33 @@
+"""What a network family is: a generator and a discriminator built for a sample shape.
+
+Networks hold no global state and draw their initial weights from torch's default
+generator, which the harness seeds; so one run's networks never depend on another's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Network:
+    """Base class of network families. Scalar fields are options (``--set network.x=...``)."""
+
+    name: str
+    z_dim: int = 2
+
+    def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:
+        """(generator, discriminator). G: (B, z_dim) -> (B, *shape).
+
+        D takes ``pack`` samples stacked along the first feature axis,
+        (B, pack * shape[0], *shape[1:]), and returns (B,) or (B, 1) scores.
+        """
+        raise NotImplementedError
+
+
+def flat_size(shape: tuple[int, ...]) -> int:
+    """Number of values in one sample."""
+    return math.prod(shape)

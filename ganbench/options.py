@@ -1,0 +1,134 @@
+"""Typed options of plugins: the scalar fields of a frozen dataclass, overridable by name.
+
+Variants, datasets and networks are frozen dataclasses; their int/float/bool/str/tuple
+fields are the options a user may change with ``--set key=value``. Values arrive as
+Python objects (API) or strings (CLI); both are checked against the field's type here,
+once, so every plugin gets the same messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from ganbench.errors import OptionError
+
+T = TypeVar("T")
+
+_SCALARS = (bool, int, float, str)
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def option_types(obj: Any) -> dict[str, Any]:
+    """Overridable fields of a dataclass instance -> their types (``name`` is never one)."""
+    hints = typing.get_type_hints(type(obj))
+    return {
+        f.name: hints[f.name]
+        for f in dataclasses.fields(obj)
+        if f.name != "name" and f.metadata.get("option", True) and _is_option_type(hints[f.name])
+    }
+
+
+def options_of(obj: Any) -> dict[str, Any]:
+    """Current option values, JSON-ready (tuples become lists)."""
+    return {k: _jsonable(getattr(obj, k)) for k in option_types(obj)}
+
+
+def with_options(obj: T, overrides: Mapping[str, Any], what: str) -> T:
+    """A copy of ``obj`` with ``overrides`` applied; unknown keys and bad values raise OptionError."""
+    if not overrides:
+        return obj
+    types = option_types(obj)
+    changes = {}
+    for key, value in overrides.items():
+        if key not in types:
+            known = ", ".join(sorted(types)) or "none"
+            raise OptionError(f"{what} has no option {key!r}; its options are: {known}")
+        changes[key] = coerce(value, types[key], f"{what} option {key!r}")
+    return dataclasses.replace(obj, **changes)
+
+
+def coerce(value: Any, typ: Any, label: str) -> Any:
+    """Convert ``value`` (object or CLI string) to ``typ`` or raise OptionError naming ``label``."""
+    origin = typing.get_origin(typ)
+    if origin is Literal:
+        choices = typing.get_args(typ)
+        if value not in choices:
+            raise OptionError(f"{label} must be one of {', '.join(map(str, choices))}, not {value!r}")
+        return value
+    if origin is tuple:
+        return _coerce_tuple(value, typing.get_args(typ), label)
+    if _is_optional(typ):
+        if value is None or (isinstance(value, str) and value.lower() in {"none", "null"}):
+            return None
+        return coerce(value, _optional_inner(typ), label)
+    if isinstance(value, str) and typ is not str:
+        return _parse(value, typ, label)
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+        raise OptionError(f"{label} must be {typ.__name__}, not {value!r}")
+    return value
+
+
+def _parse(text: str, typ: type, label: str) -> Any:
+    try:
+        if typ is bool:
+            low = text.strip().lower()
+            if low in _TRUE | _FALSE:
+                return low in _TRUE
+            raise ValueError
+        if typ is int:
+            return int(text)
+        if typ is float:
+            return float(text)
+    except ValueError:
+        pass
+    raise OptionError(f"{label} must be {typ.__name__}, not {text!r}")
+
+
+def _coerce_tuple(value: Any, args: tuple, label: str) -> tuple:
+    if isinstance(value, str):
+        value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise OptionError(f"{label} must be a comma-separated list, not {value!r}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        args = (args[0],) * len(value)
+    if len(value) != len(args):
+        raise OptionError(f"{label} needs {len(args)} values, got {len(value)}")
+    return tuple(coerce(v.strip() if isinstance(v, str) else v, t, label) for v, t in zip(value, args))
+
+
+def _is_optional(typ: Any) -> bool:
+    args = typing.get_args(typ)
+    return typing.get_origin(typ) in (typing.Union, _union_type()) and type(None) in args
+
+
+def _optional_inner(typ: Any) -> Any:
+    return next(a for a in typing.get_args(typ) if a is not type(None))
+
+
+def _union_type() -> Any:
+    import types
+
+    return types.UnionType
+
+
+def _is_option_type(typ: Any) -> bool:
+    origin = typing.get_origin(typ)
+    if typ in _SCALARS or origin is Literal:
+        return True
+    if origin is tuple:
+        return all(a in _SCALARS or a is Ellipsis for a in typing.get_args(typ))
+    if _is_optional(typ):
+        return _is_option_type(_optional_inner(typ))
+    return False
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

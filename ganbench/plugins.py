@@ -1,0 +1,136 @@
+"""The plugin manager: built-ins first, then the entry-point group ``ganbench``.
+
+Built-in variants, datasets, networks, metrics, feature extractors, executors and loggers
+are plugins loaded through the same hooks as third-party ones. Nothing is loaded at import
+time; the first call to ``plugin_manager()`` (or ``registries()``) does it, and the CLI's
+``main()`` makes that call before it parses a command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from ganbench import hookspecs
+from ganbench.errors import PluginError
+from ganbench.registry import Registries, build_registries
+
+ENTRY_POINT_GROUP = "ganbench"
+
+DEFAULT_PLUGINS = (
+    "ganbench.variants.gan",
+    "ganbench.variants.wgan",
+    "ganbench.variants.lsgan",
+    "ganbench.variants.hinge",
+    "ganbench.variants.r1",
+    "ganbench.variants.pacgan",
+    "ganbench.datasets.mog",
+    "ganbench.networks.mlp",
+    "ganbench.networks.pacgan_mlp",
+    "ganbench.metrics.modes",
+    "ganbench.metrics.frechet",
+    "ganbench.features.raw",
+    "ganbench.executors.local",
+    "ganbench.loggers.history_csv",
+)
+
+_pm: pluggy.PluginManager | None = None
+_origins: dict[str, tuple[str, str]] = {}
+_registries: Registries | None = None
+
+
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, loading plugins on first use."""
+    global _pm
+    if _pm is None:
+        pm = pluggy.PluginManager("ganbench")
+        pm.add_hookspecs(hookspecs)
+        _origins.clear()
+        for module_name in DEFAULT_PLUGINS:
+            module = importlib.import_module(module_name)
+            pm.register(module, name=module_name)
+            _origins[module_name] = (module_name, _version("ganbench"))
+        _load_entry_points(pm)
+        _check(pm)
+        _pm = pm
+    return _pm
+
+
+def registries() -> Registries:
+    """Registries filled from every loaded plugin (built once, rebuilt after register_plugin)."""
+    global _registries
+    if _registries is None:
+        _registries = build_registries(plugin_manager(), _origins)
+    return _registries
+
+
+def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:
+    """Register a plugin object or module at run time (tests, notebooks)."""
+    global _registries
+    pm = plugin_manager()
+    registered = pm.register(plugin, name=name)
+    if registered is None:
+        raise PluginError(f"plugin {name or plugin!r} is already registered")
+    _origins[registered] = (getattr(plugin, "__name__", registered), "runtime")
+    _check(pm)
+    _registries = None
+
+
+def unregister_plugin(name: str) -> None:
+    """Undo ``register_plugin``."""
+    global _registries
+    plugin_manager().unregister(name=name)
+    _origins.pop(name, None)
+    _registries = None
+
+
+def plugin_origins() -> dict[str, tuple[str, str]]:
+    """Plugin name -> (module or distribution, version)."""
+    plugin_manager()
+    return dict(_origins)
+
+
+def reset() -> None:
+    """Forget all plugins; the next call loads them afresh."""
+    global _pm, _registries
+    _pm, _registries = None, None
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else "unknown distribution"
+        version = ep.dist.version if ep.dist else "unknown"
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
+                f"{type(exc).__name__}: {exc}; fix it or `pip uninstall {dist}`"
+            ) from exc
+        if pm.is_registered(plugin) or pm.has_plugin(ep.name):
+            continue
+        pm.register(plugin, name=ep.name)
+        _origins[ep.name] = (dist, version)
+
+
+def _check(pm: pluggy.PluginManager) -> None:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"{exc}; hook names must match ganbench.hookspecs") from exc
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def call_hook(name: str, **kwargs: Any) -> list[Any]:
+    """Call hook ``name`` by keyword on every plugin."""
+    return getattr(plugin_manager().hook, name)(**kwargs)

@@ -1,0 +1,128 @@
+"""Name -> object registries, filled by the ``register_*`` hooks.
+
+All validation of what plugins register lives here: the name's syntax, the object's
+type, and duplicates. Every error names the plugin responsible (both plugins for a
+duplicate), so a user knows which package to fix or uninstall.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from ganbench.dataset import Dataset
+from ganbench.errors import PluginError, UnknownNameError
+from ganbench.executor import Executor
+from ganbench.metric import FeatureExtractor, Metric
+from ganbench.network import Network
+from ganbench.variant import Variant
+
+T = TypeVar("T")
+NAME = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered object and where it came from."""
+
+    obj: T
+    plugin: str
+    source: str
+    version: str
+
+
+@dataclass
+class Registry(Generic[T]):
+    """Objects of one kind by name."""
+
+    kind: str
+    type: type
+    entries: dict[str, Entry[T]] = field(default_factory=dict)
+
+    def add(self, obj: Any, plugin: str, source: str, version: str) -> None:
+        if not isinstance(obj, self.type):
+            raise PluginError(
+                f"plugin {plugin!r} registered {obj!r} as a {self.kind}, "
+                f"but {self.kind}s must be ganbench.{self.type.__name__} instances"
+            )
+        name = getattr(obj, "name", None)
+        if not isinstance(name, str) or not NAME.match(name):
+            raise PluginError(
+                f"plugin {plugin!r} registered a {self.kind} named {name!r}; names are lower-case "
+                "letters and digits, separated by '-', '_' or '.'"
+            )
+        if name in self.entries:
+            other = self.entries[name].plugin
+            raise PluginError(
+                f"{self.kind} {name!r} is registered by both plugin {other!r} and plugin {plugin!r}; "
+                "uninstall one of them or rename its " + self.kind
+            )
+        self.entries[name] = Entry(obj, plugin, source, version)
+
+    def get(self, name: str) -> T:
+        try:
+            return self.entries[name].obj
+        except KeyError:
+            raise UnknownNameError(self.kind, name, self.entries) from None
+
+    def names(self) -> list[str]:
+        return sorted(self.entries)
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(self.entries[name] for name in self.names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+
+@dataclass
+class Registries:
+    """One registry per extension point."""
+
+    variants: Registry[Variant]
+    datasets: Registry[Dataset]
+    networks: Registry[Network]
+    metrics: Registry[Metric]
+    feature_extractors: Registry[FeatureExtractor]
+    executors: Registry[Executor]
+
+    def by_hook(self) -> dict[str, Registry]:
+        return {f"register_{name}": reg for name, reg in vars(self).items()}
+
+    def metric_directions(self) -> dict[str, str]:
+        """Every metric output name -> 'higher' or 'lower' (is better)."""
+        return {key: d for entry in self.metrics for key, d in entry.obj.outputs.items()}
+
+
+def build_registries(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> Registries:
+    """Call every registration hook, one implementation at a time, so errors name the plugin.
+
+    ``origins`` maps plugin name -> (source, version): a module or a distribution.
+    """
+    regs = Registries(
+        variants=Registry("variant", Variant),
+        datasets=Registry("dataset", Dataset),
+        networks=Registry("network", Network),
+        metrics=Registry("metric", Metric),
+        feature_extractors=Registry("feature extractor", FeatureExtractor),
+        executors=Registry("executor", Executor),
+    )
+    for hook_name, registry in regs.by_hook().items():
+        for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+            plugin = impl.plugin_name
+            source, version = origins.get(plugin, (plugin, "unknown"))
+
+            def register(obj: Any, _reg: Registry = registry, _p: str = plugin, _s: str = source, _v: str = version) -> None:
+                _reg.add(obj, _p, _s, _v)
+
+            try:
+                impl.function(**({"register": register} if "register" in impl.argnames else {}))
+            except PluginError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
+    return regs

@@ -1,0 +1,42 @@
+"""Discriminator regularizers that variants switch on through their options.
+
+Each takes the discriminator and packed inputs and returns a penalty to add to the
+discriminator's loss (or, for clipping, acts on its weights after the step).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def gradient_penalty(disc: nn.Module, real: Tensor, fake: Tensor, generator: torch.Generator) -> Tensor:
+    """E[(||grad D(x_hat)|| - 1)^2], x_hat uniform on segments from real to fake (Gulrajani 2017)."""
+    eps = torch.rand((len(real),) + (1,) * (real.dim() - 1), generator=generator, device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(disc(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(disc: nn.Module, real: Tensor) -> Tensor:
+    """E[||grad D(x)||^2] on real data; the variant scales it by gamma / 2 (Mescheder 2018)."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(disc(real).sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
+
+
+@torch.no_grad()
+def clip_weights(disc: nn.Module, c: float) -> None:
+    """Clamp every parameter to [-c, c] (Arjovsky 2017)."""
+    for p in disc.parameters():
+        p.clamp_(-c, c)
+
+
+def add_spectral_norm(disc: nn.Module) -> nn.Module:
+    """Spectral normalisation on every linear and convolutional layer (Miyato 2018)."""
+    for name, child in disc.named_children():
+        if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
+            setattr(disc, name, nn.utils.parametrizations.spectral_norm(child))
+        else:
+            add_spectral_norm(child)
+    return disc

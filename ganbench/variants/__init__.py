@@ -1,0 +1,1 @@
+"""Built-in variants: one plugin module per family of training recipes."""
