@@ -112,7 +112,7 @@ def build_registries(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str
         executors=Registry("executor", Executor),
     )
     for hook_name, registry in regs.by_hook().items():
-        for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order: built-ins first
             plugin = impl.plugin_name
             source, version = origins.get(plugin, (plugin, "unknown"))
 

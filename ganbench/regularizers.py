@@ -18,10 +18,12 @@ def gradient_penalty(disc: nn.Module, real: Tensor, fake: Tensor, generator: tor
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def r1_penalty(disc: nn.Module, real: Tensor) -> Tensor:
-    """E[||grad D(x)||^2] on real data; the variant scales it by gamma / 2 (Mescheder 2018)."""
-    real = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(disc(real).sum(), real, create_graph=True)
+def r1_penalty(d_real: Tensor, real: Tensor) -> Tensor:
+    """E[||grad D(x)||^2] on real data; the variant scales it by gamma / 2 (Mescheder 2018).
+
+    Takes D's output on ``real`` (which must require grad), so D runs once per step, not twice.
+    """
+    (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
 
 

@@ -35,7 +35,7 @@ def on_step_end(run_dir, step, logs):
         header = ["step", *logs]
         _open[str(run_dir)] = (handle, header)
         handle.write(",".join(header) + "\n")
-    csv.writer(handle).writerow([step, *(logs.get(k, "") for k in header[1:])])
+    csv.writer(handle, lineterminator="\n").writerow([step, *(logs.get(k, "") for k in header[1:])])
     handle.flush()
 
 

@@ -1,0 +1,64 @@
+"""Shared fixtures: a clean plugin manager per test that changes plugins, CLI helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganbench import plugins
+from ganbench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fresh_plugins():
+    """Plugins registered inside the test are gone after it."""
+    plugins.reset()
+    yield plugins
+    plugins.reset()
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``ganbench ARGS`` in process; returns exit code, stdout, stderr."""
+
+    def invoke(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+def ganbench_process(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the installed ``ganbench`` console script in a new process."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ganbench"), *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, **kwargs,
+    )
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit code 2, a single 'Error: ...' line on stderr naming every fragment, no traceback."""
+    assert result.code == 2, (result.code, result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("Error: "), lines[0]
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

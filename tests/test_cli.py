@@ -1,0 +1,140 @@
+"""The command line: what a user sees, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ganbench
+from ganbench.datasets.mog import sample_mixture
+
+from .conftest import assert_one_line_error
+
+RUN = ["run", "--dataset", "ring8", "--steps", "20", "-q"]
+
+
+def test_run_prints_the_metrics_table(cli, tmp_path):
+    result = cli(*RUN, "--variant", "hinge", "--out", str(tmp_path))
+    assert result.code == 0, result.err
+    assert "completed, 20 steps (stopped by steps)" in result.out
+    for key in ("modes_captured", "hq_fraction", "reverse_kl", "frechet"):
+        assert f"| {key}" in result.out
+
+
+def test_run_many_prints_a_comparison_table(cli, tmp_path):
+    result = cli(*RUN, "--variant", "nsgan,lsgan", "--seed", "0-1", "--out", str(tmp_path), "--metrics", "modes")
+    assert result.code == 0, result.err
+    lines = [line for line in result.out.splitlines() if line.startswith("| ring8")]
+    assert len(lines) == 2 and all("| 2 " in line for line in lines)
+    assert len(list(tmp_path.glob("*/record.json"))) == 4
+
+
+def test_list_shows_every_kind_with_its_plugin(cli):
+    result = cli("list")
+    assert result.code == 0
+    for kind in ("variants:", "datasets:", "networks:", "metrics:", "feature_extractors:", "executors:"):
+        assert kind in result.out
+    assert "wgan-gp" in result.out and "ganbench.variants.wgan" in result.out
+    listing = json.loads(cli("list", "--json").out)
+    entry = next(e for e in listing["variants"] if e["name"] == "wgan-gp")
+    assert entry["source"] == "ganbench.variants.wgan" and entry["version"] == ganbench.__version__
+    assert "Gulrajani" in entry["about"]
+    assert {e["name"] for e in listing["datasets"]} >= {"grid25", "ring8"}
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--variant", "wgan_gp"], ["unknown variant 'wgan_gp'", "wgan-gp"]),
+        (["--variant", "nsgan", "--dataset", "grid24"], ["unknown dataset 'grid24'", "grid25"]),
+        (["--variant", "nsgan", "--network", "mpl"], ["unknown network 'mpl'", "mlp"]),
+        (["--variant", "nsgan", "--metrics", "modez"], ["unknown metric 'modez'", "modes"]),
+        (["--variant", "nsgan", "--steps", "0"], ["steps must be a positive integer"]),
+        (["--variant", "nsgan", "--steps", "2.5"], ["steps must be a positive integer", "'2.5'"]),
+        (["--variant", "nsgan", "--steps", "ten"], ["steps must be a positive integer"]),
+        (["--variant", "nsgan", "--max-seconds", "-3"], ["max_seconds must be a positive number"]),
+        (["--variant", "nsgan", "--set", "lr=1"], ["has no option 'lr'", "lr_d"]),
+        (["--variant", "nsgan", "--set", "n_critic=many"], ["option 'n_critic' must be int"]),
+        (["--variant", "nsgan", "--set", "lr_d"], ["--set takes KEY=VALUE"]),
+        (["--variant", "nsgan", "--seed", "x"], ["--seed takes integers"]),
+        (["--variant", "nsgan", "--bogus"], ["No such option '--bogus'"]),
+    ],
+)
+def test_bad_run_arguments_give_one_line(cli, tmp_path, args, fragments):
+    base = ["run", "--dataset", "ring8", "--steps", "20", "-q", "--out", str(tmp_path)]
+    assert_one_line_error(cli(*base, *args), *fragments)
+    assert not any(tmp_path.iterdir()), "a rejected command wrote results"
+
+
+def test_unwritable_output_folder(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_one_line_error(cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot write results", "--out")
+
+
+def test_corrupt_checkpoint_via_cli_leaves_the_folder_alone(cli, tmp_path):
+    spec = ganbench.RunSpec.create("nsgan", "ring8", steps=20)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"\x00" * 100)
+    assert_one_line_error(cli(*RUN, "--variant", "nsgan", "--out", str(tmp_path)), "corrupt", "--force")
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt"]
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"\x00" * 100
+
+
+def write_points(path: Path, points) -> str:
+    np.save(path, points)
+    return str(path)
+
+
+def test_eval_scores_true_samples(cli, tmp_path):
+    grid = ganbench.get_dataset("grid25")
+    points = sample_mixture(grid.modes.means, grid.modes.sigma, 2500, seed=5).numpy()
+    result = cli("eval", "--dataset", "grid25", "--samples", write_points(tmp_path / "p.npy", points), "--json")
+    assert result.code == 0, result.err
+    scores = json.loads(result.out)
+    assert scores["modes_captured"] == 25 and scores["reverse_kl"] < 0.02
+    table = cli("eval", "--dataset", "grid25", "--samples", str(tmp_path / "p.npy"))
+    assert "| modes_captured | 25 |" in table.out
+
+
+def test_eval_reads_npz(cli, tmp_path):
+    np.savez(tmp_path / "p.npz", samples=np.zeros((10, 2), np.float32), other=np.ones(3))
+    result = cli("eval", "--dataset", "grid25", "--samples", str(tmp_path / "p.npz"), "--metrics", "modes", "--json")
+    assert json.loads(result.out)["modes_captured"] == 1
+
+
+@pytest.mark.parametrize(
+    "make, fragments",
+    [
+        (lambda d: str(d / "missing.npy"), ["does not exist"]),
+        (lambda d: write_points(d / "a.npy", np.zeros((10, 3))), ["shape (10, 3)", "(N, 2)"]),
+        (lambda d: write_points(d / "a.npy", np.zeros(10)), ["shape (10,)"]),
+        (lambda d: write_points(d / "a.npy", np.array([[0.0, 1.0], [np.nan, 0.0], [1, 1]])), ["NaN or inf", "row 1"]),
+        (lambda d: write_points(d / "a.npy", np.zeros((1, 2))), ["at least 2 samples"]),
+        (lambda d: (d / "a.npy").write_bytes(b"garbage") and str(d / "a.npy"), ["cannot read"]),
+    ],
+)
+def test_bad_samples_give_one_line(cli, tmp_path, make, fragments):
+    assert_one_line_error(cli("eval", "--dataset", "grid25", "--samples", make(tmp_path)), *fragments)
+
+
+def test_table_of_real_runs_in_every_format(cli, tmp_path):
+    assert cli(*RUN, "--variant", "nsgan,wgan", "--seed", "0,1", "--out", str(tmp_path)).code == 0
+    md = cli("table", str(tmp_path))
+    assert md.code == 0 and "| ring8   | nsgan   | 2 " in md.out and "±" in md.out and "**" in md.out
+    assert "modes_captured" in md.out and "frechet" in md.out
+    csv = cli("table", str(tmp_path), "--format", "csv", "--metrics", "frechet")
+    assert csv.out.splitlines()[0] == "dataset,variant,n,diverged,frechet_mean,frechet_std,frechet_n"
+    assert r"\textbf" in cli("table", str(tmp_path), "--format", "latex").out
+    assert "<b>" in cli("table", str(tmp_path), "--format", "html").out
+
+
+def test_table_errors(cli, tmp_path):
+    assert_one_line_error(cli("table", str(tmp_path / "nope")), "does not exist")
+    assert_one_line_error(cli("table", str(tmp_path)), "no runs found")
+    assert cli(*RUN, "--variant", "nsgan", "--out", str(tmp_path)).code == 0
+    assert_one_line_error(cli("table", str(tmp_path), "--metrics", "fid"), "unknown metric output 'fid'")

@@ -1,0 +1,189 @@
+"""Training behaviour: reproducibility, budgets, checkpoints and resume, divergence."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganbench
+from ganbench.errors import CheckpointError, OutputError
+from ganbench.harness import run_job, run_spec
+
+from .conftest import ganbench_process
+
+QUICK = dict(steps=40, checkpoint_every=20, log_every=5)
+
+
+def quick_run(out: Path, variant: str = "nsgan", dataset: str = "grid25", seed: int = 0, **kwargs) -> ganbench.RunRecord:
+    options = {**QUICK, **kwargs}
+    return ganbench.run(variant=variant, dataset=dataset, seed=seed, out=out, **options)
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_run_folder_holds_every_artifact(tmp_path):
+    record = quick_run(tmp_path)
+    folder = Path(record.run_dir)
+    names = {p.name for p in folder.iterdir()}
+    assert {"spec.json", "metrics.json", "record.json", "history.csv", "samples.png", "checkpoint.pt"} <= names
+    assert json.loads((folder / "spec.json").read_text())["run_id"] == record.run_id
+    assert set(json.loads((folder / "metrics.json").read_text())) == {"modes_captured", "hq_fraction", "reverse_kl", "frechet"}
+    history = (folder / "history.csv").read_text().splitlines()
+    assert history[0] == "step,loss_d,loss_g" and len(history) == 1 + 40 // 5
+    assert record.status == "completed" and record.stopped_by == "steps" and record.steps_done == 40
+    env = record.environment
+    assert env["torch"] == torch.__version__ and "ganbench.variants.gan" in env["plugins"]
+
+
+@pytest.mark.parametrize("variant", ["gan", "wgan", "wgan-gp", "lsgan", "sngan", "nsgan-r1", "pacgan3", "dcgan"])
+def test_same_spec_twice_gives_bitwise_identical_metrics(tmp_path, variant):
+    first = quick_run(tmp_path / "a", variant=variant, steps=12)
+    second = quick_run(tmp_path / "b", variant=variant, steps=12)
+    a = (Path(first.run_dir) / "metrics.json").read_bytes()
+    assert a == (Path(second.run_dir) / "metrics.json").read_bytes()
+    assert (Path(first.run_dir) / "history.csv").read_bytes() == (Path(second.run_dir) / "history.csv").read_bytes()
+    third = quick_run(tmp_path / "c", variant=variant, steps=12, seed=1)
+    assert (Path(third.run_dir) / "history.csv").read_bytes() != (Path(first.run_dir) / "history.csv").read_bytes()
+
+
+def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    whole = quick_run(tmp_path / "whole", variant="wgan-gp", steps=40)
+    spec = ganbench.RunSpec.create("wgan-gp", "grid25", steps=40)
+    from ganbench.checkpoints import save_checkpoint
+    from ganbench.harness import Trainer
+
+    trainer = Trainer(spec, "cpu")
+    trainer.fit(steps=17)  # stop mid-epoch, mid-log-interval, as a kill would
+    run_dir = tmp_path / "resumed" / spec.dirname
+    run_dir.mkdir(parents=True)
+    save_checkpoint(run_dir / "checkpoint.pt", spec.run_id, trainer.state.state_dict())
+    resumed = run_spec(spec, tmp_path / "resumed", checkpoint_every=20, log_every=5, progress=False)
+    assert resumed.resumed_from == 17 and resumed.steps_done == 40
+    assert (Path(whole.run_dir) / "metrics.json").read_bytes() == (run_dir / "metrics.json").read_bytes()
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    record = quick_run(tmp_path)
+    payload = torch.load(Path(record.run_dir) / "checkpoint.pt", weights_only=True)
+    assert payload["run_id"] == record.run_id and payload["state"]["step"] == 40
+
+
+def test_a_finished_run_is_not_trained_again_unless_forced(tmp_path):
+    first = quick_run(tmp_path)
+    record_file = Path(first.run_dir) / "record.json"
+    before = record_file.read_bytes()
+    again = quick_run(tmp_path)
+    assert record_file.read_bytes() == before and again.wall_seconds == first.wall_seconds
+    forced = quick_run(tmp_path, force=True)
+    assert record_file.read_bytes() != before and forced.metrics == first.metrics
+
+
+def test_max_seconds_ends_the_run_and_says_so(tmp_path):
+    record = quick_run(tmp_path, steps=10**7, max_seconds=0.5)
+    assert record.stopped_by == "max_seconds" and record.status == "completed"
+    assert 0 < record.steps_done < 10**7
+    assert record.train_seconds == pytest.approx(0.5, abs=0.3)
+    assert record.metrics["modes_captured"] >= 0
+
+
+def exploding(fresh_plugins):
+    lsgan = ganbench.get_variant("lsgan")
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(dataclasses.replace(lsgan, name="exploding", lr_d=1e12, lr_g=1e12, optimizer="rmsprop"))
+
+    fresh_plugins.register_plugin(Plugin(), name="exploding-plugin")
+
+
+def test_a_diverged_run_is_recorded_and_the_others_go_on(tmp_path, fresh_plugins):
+    exploding(fresh_plugins)
+    specs = [ganbench.RunSpec.create(v, "ring8", steps=60) for v in ("exploding", "nsgan")]
+    executor = ganbench.registries().executors.get("local")
+    records = executor.run([(run_job, {"spec": s.to_dict(), "out": str(tmp_path), "progress": False}) for s in specs])
+    bad, good = records
+    assert bad.status == "diverged" and bad.stopped_by == "diverged"
+    assert 1 <= bad.diverged_at < 60 and bad.steps_done == bad.diverged_at
+    assert bad.metrics == {}
+    assert json.loads((Path(bad.run_dir) / "record.json").read_text())["diverged_at"] == bad.diverged_at
+    assert good.status == "completed" and good.steps_done == 60
+
+
+def test_a_corrupt_checkpoint_is_refused_and_nothing_is_touched(tmp_path):
+    spec = ganbench.RunSpec.create("nsgan", "grid25", steps=40)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    (run_dir / "history.csv").write_text("step,loss_d,loss_g\n5,1,1\n")
+    before = folder_digest(run_dir)
+    with pytest.raises(CheckpointError, match="corrupt.*--force"):
+        run_spec(spec, tmp_path, progress=False)
+    assert folder_digest(run_dir) == before
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    other = quick_run(tmp_path / "other", seed=1)
+    spec = ganbench.RunSpec.create("nsgan", "grid25", steps=40)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes((Path(other.run_dir) / "checkpoint.pt").read_bytes())
+    with pytest.raises(CheckpointError, match=f"belongs to run {other.run_id}"):
+        run_spec(spec, tmp_path, progress=False)
+
+
+def test_an_unwritable_output_folder_is_reported(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="cannot write results"):
+        quick_run(blocker / "results")
+
+
+def test_samples_png_marks_modes(tmp_path):
+    record = quick_run(tmp_path)
+    png = (Path(record.run_dir) / "samples.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_path):
+    args = ["run", "--variant", "wgan-gp", "--dataset", "ring8", "--steps", "400", "--checkpoint-every", "50", "-q"]
+    whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).parent / "ganbench")
+    proc = subprocess.Popen([exe, *args, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    checkpoint = None
+    while time.time() < deadline:
+        found = list((tmp_path / "killed").glob("*/checkpoint.pt"))
+        if found:
+            state = torch.load(found[0], weights_only=True)["state"]
+            if state["step"] >= 100:
+                checkpoint = found[0]
+                break
+        time.sleep(0.2)
+    assert checkpoint is not None, "no checkpoint appeared"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
+    resumed = ganbench_process(*args, "--out", str(tmp_path / "killed"), timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    record = json.loads((checkpoint.parent / "record.json").read_text())
+    assert record["resumed_from"] >= 100 and record["steps_done"] == 400
+    whole_dir = next((tmp_path / "whole").iterdir())
+    assert (whole_dir / "metrics.json").read_bytes() == (checkpoint.parent / "metrics.json").read_bytes()
+    assert (whole_dir / "history.csv").read_bytes() == (checkpoint.parent / "history.csv").read_bytes()
+    assert not math.isnan(record["metrics"]["frechet"])

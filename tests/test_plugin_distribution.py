@@ -1,0 +1,100 @@
+"""Third-party plugins as real distributions: built and installed by pip, found by entry point.
+
+Each distribution is pip-installed into its own target folder that only the subprocess
+sees (PYTHONPATH), so the test environment stays as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, ganbench_process
+
+pytestmark = pytest.mark.slow
+
+
+def pip_install(project: Path, target: Path) -> dict[str, str]:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(project)],
+        check=True, capture_output=True, text=True,
+    )
+    return {"PYTHONPATH": str(target)}
+
+
+def make_distribution(root: Path, dist: str, module: str, body: str) -> Path:
+    project = root / dist
+    (project / module).mkdir(parents=True)
+    (project / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [build-system]
+        requires = ["setuptools>=68"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "{dist}"
+        version = "2.5.0"
+
+        [project.entry-points.ganbench]
+        {module} = "{module}"
+        """))
+    (project / module / "__init__.py").write_text(textwrap.dedent(body))
+    return project
+
+
+@pytest.fixture(scope="module")
+def example_env(tmp_path_factory):
+    return pip_install(ROOT / "plugins" / "ganbench-example", tmp_path_factory.mktemp("example"))
+
+
+def test_the_example_distribution_appears_in_list(example_env):
+    result = ganbench_process("list", "--json", env=example_env)
+    assert result.returncode == 0, result.stderr
+    entry = next(e for e in json.loads(result.stdout)["variants"] if e["name"] == "nsgan-ttur")
+    assert entry["source"] == "ganbench-example" and entry["version"] == "0.1.0" and "Heusel" in entry["about"]
+    assert "nsgan-ttur" not in ganbench_process("list").stdout, "the plugin leaked into the test environment"
+
+
+def test_the_example_variant_trains_from_the_cli(example_env, tmp_path):
+    result = ganbench_process(
+        "run", "--variant", "nsgan-ttur", "--dataset", "ring8", "--steps", "30", "-q", "--out", str(tmp_path), env=example_env
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(next(tmp_path.glob("*/record.json")).read_text())
+    assert record["status"] == "completed"
+    assert record["spec"]["variant_options"]["lr_d"] == 4e-4
+    assert record["environment"]["plugins"]["example"] == {"source": "ganbench-example", "version": "0.1.0"}
+
+
+def test_a_plugin_that_raises_at_import_is_named(tmp_path):
+    project = make_distribution(tmp_path, "ganbench-broken", "ganbench_broken", "raise ImportError('needs libfoo')\n")
+    env = pip_install(project, tmp_path / "site")
+    result = ganbench_process("list", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Error: plugin 'ganbench_broken' (distribution ganbench-broken 2.5.0) failed to import: "
+        "ImportError: needs libfoo; fix it or `pip uninstall ganbench-broken`"
+    )
+
+
+def test_two_plugins_registering_one_name_are_both_named(tmp_path):
+    body = """\
+        import dataclasses
+        import ganbench
+
+        @ganbench.hookimpl
+        def register_datasets(register):
+            from ganbench.datasets.mog import RING8
+            register(dataclasses.replace(RING8, name="ring8"))
+        """
+    project = make_distribution(tmp_path, "ganbench-clash", "ganbench_clash", body)
+    env = pip_install(project, tmp_path / "site")
+    result = ganbench_process("run", "--variant", "nsgan", "--dataset", "ring8", "--steps", "5", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "dataset 'ring8' is registered by both plugin 'ganbench.datasets.mog' and plugin 'ganbench_clash'" in lines[0]

@@ -1,0 +1,101 @@
+"""RunSpec, Budget and typed `--set` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import ganbench
+from ganbench.errors import BudgetError, OptionError, UnknownNameError
+from ganbench.options import with_options
+from ganbench.spec import parse_set
+
+
+def test_run_id_is_stable_and_depends_on_everything_that_changes_the_result():
+    base = ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100)
+    assert base.run_id == ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100).run_id
+    others = [
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=1, steps=100),
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=101),
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"gp_lambda": 5}),
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"network.width": 64}),
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"dataset.sigma": 0.1}),
+        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, network="pacgan-mlp"),
+        ganbench.RunSpec.create("wgan-gp", "ring8", seed=0, steps=100),
+        ganbench.RunSpec.create("wgan", "grid25", seed=0, steps=100),
+    ]
+    assert len({s.run_id for s in others} | {base.run_id}) == len(others) + 1
+
+
+def test_spec_round_trips_through_json():
+    spec = ganbench.RunSpec.create("pacgan3", "ring8", seed=4, steps=7, max_seconds=3.5, overrides={"lr_d": "1e-3"})
+    again = ganbench.RunSpec.from_dict(spec.to_dict())
+    assert again == spec and again.run_id == spec.run_id
+
+
+def test_overrides_are_type_checked_and_recorded():
+    spec = ganbench.RunSpec.create(
+        "wgan-gp", "grid25", steps=10, overrides={"lr_d": "1e-3", "n_critic": "3", "betas": "0.0,0.99", "spectral_norm": "true"}
+    )
+    assert spec.variant_options["lr_d"] == 1e-3
+    assert spec.variant_options["n_critic"] == 3
+    assert spec.variant_options["betas"] == [0.0, 0.99]
+    assert spec.variant_options["spectral_norm"] is True
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        ({"lr": "1e-3"}, "has no option 'lr'"),
+        ({"n_critic": "2.5"}, "must be int"),
+        ({"spectral_norm": "maybe"}, "must be bool"),
+        ({"betas": "0.5"}, "needs 2 values"),
+        ({"optimizer": "sgd"}, "must be one of adam, rmsprop"),
+        ({"network.widht": "3"}, "network 'mlp' has no option 'widht'"),
+        ({"dataset.sigma": "wide"}, "must be float"),
+        ({"n_critic": 0}, "at least 1"),
+        ({"optim.lr": 1}, "unknown option group"),
+    ],
+)
+def test_bad_overrides_name_the_problem(overrides, fragment):
+    with pytest.raises(OptionError, match=fragment.replace("(", r"\(")):
+        ganbench.RunSpec.create("wgan-gp", "grid25", steps=10, overrides=overrides)
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, "10", True])
+def test_budget_steps_must_be_a_positive_integer(steps):
+    with pytest.raises(BudgetError, match="positive integer"):
+        ganbench.Budget(steps)
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, "5"])
+def test_budget_seconds_must_be_positive(seconds):
+    with pytest.raises(BudgetError, match="positive number"):
+        ganbench.Budget(10, seconds)
+
+
+def test_unknown_names_suggest_the_closest():
+    with pytest.raises(UnknownNameError, match="did you mean wgan-gp"):
+        ganbench.RunSpec.create("wgan_gp", "grid25", steps=1)
+    with pytest.raises(UnknownNameError, match="unknown dataset 'grid52'.*grid25"):
+        ganbench.RunSpec.create("wgan", "grid52", steps=1)
+    with pytest.raises(UnknownNameError, match="unknown network"):
+        ganbench.RunSpec.create("wgan", "grid25", network="mpl", steps=1)
+    with pytest.raises(UnknownNameError, match="unknown metric 'mode'"):
+        ganbench.RunSpec.create("wgan", "grid25", metrics=("mode",), steps=1)
+
+
+def test_parse_set_keeps_values_as_text():
+    assert parse_set(["lr_d=1e-4", " dataset.sigma = 0.1 "]) == {"lr_d": "1e-4", "dataset.sigma": "0.1"}
+    with pytest.raises(OptionError, match="KEY=VALUE"):
+        parse_set(["lr_d"])
+
+
+def test_variants_are_frozen_dataclasses_that_replace_makes_new_ones():
+    nsgan = ganbench.get_variant("nsgan")
+    mine = dataclasses.replace(nsgan, name="mine", lr_d=1e-4)
+    assert mine.lr_d == 1e-4 and mine.d_loss is nsgan.d_loss and nsgan.name == "nsgan"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nsgan.lr_d = 1.0
+    assert with_options(nsgan, {"lr_g": 3}, "v").lr_g == 3.0

@@ -1,0 +1,53 @@
+"""Tables: mean ± std and n over seeds, best per dataset in bold, direction-aware."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench.tables import render, summarize
+
+DIRECTIONS = {"modes_captured": "higher", "reverse_kl": "lower"}
+
+
+def runs() -> pd.DataFrame:
+    rows = [
+        ("grid25", "a", "completed", 20, 0.5),
+        ("grid25", "a", "completed", 22, 0.3),
+        ("grid25", "a", "completed", 24, 0.1),
+        ("grid25", "b", "completed", 25, 0.9),
+        ("grid25", "b", "completed", 23, 0.7),
+        ("grid25", "b", "diverged", math.nan, math.nan),
+        ("ring8", "a", "completed", 8, 0.05),
+        ("ring8", "b", "completed", 7, 0.01),
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "variant", "status", "modes_captured", "reverse_kl"])
+
+
+def test_mean_std_and_n_over_seeds():
+    table = summarize(runs(), list(DIRECTIONS), DIRECTIONS).set_index(["dataset", "variant"])
+    a = table.loc[("grid25", "a")]
+    assert a["n"] == 3 and a["modes_captured_mean"] == 22 and a["modes_captured_std"] == pytest.approx(2.0)
+    b = table.loc[("grid25", "b")]
+    assert b["n"] == 2 and b["diverged"] == 1
+    assert b["reverse_kl_std"] == pytest.approx(np.std([0.9, 0.7], ddof=1))
+    se = summarize(runs(), ["modes_captured"], DIRECTIONS, spread="se").set_index(["dataset", "variant"])
+    assert se.loc[("grid25", "a"), "modes_captured_se"] == pytest.approx(2.0 / math.sqrt(3))
+
+
+def test_best_is_direction_aware_and_per_dataset():
+    table = summarize(runs(), list(DIRECTIONS), DIRECTIONS).set_index(["dataset", "variant"])
+    assert table.loc[("grid25", "b"), "modes_captured_best"] and not table.loc[("grid25", "a"), "modes_captured_best"]
+    assert table.loc[("grid25", "a"), "reverse_kl_best"] and not table.loc[("grid25", "b"), "reverse_kl_best"]
+    assert table.loc[("ring8", "a"), "modes_captured_best"] and table.loc[("ring8", "b"), "reverse_kl_best"]
+
+
+def test_markdown_bolds_the_best_cell():
+    text = render(summarize(runs(), list(DIRECTIONS), DIRECTIONS), list(DIRECTIONS))
+    row_b = next(line for line in text.splitlines() if "| grid25  | b " in line)
+    assert "**24 ± 1.414**" in row_b and "**" not in row_b.split("|")[-2]
+    row_a = next(line for line in text.splitlines() if "| grid25  | a " in line)
+    assert "**0.300 ± 0.200**" in row_a
