@@ -57,8 +57,15 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 class HandLoop:
     """The plain PyTorch loop: n_critic critic steps, then one generator step."""
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, variant: Variant, data: Tensor,
-                 z_dim: int, seed: int = 12345) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        variant: Variant,
+        data: Tensor,
+        z_dim: int,
+        seed: int = 12345,
+    ) -> None:
         self.G, self.D, self.v, self.data = generator, discriminator, variant, data
         self.opt_g = make_optimizer(variant, generator.parameters(), variant.lr_g)
         self.opt_d = make_optimizer(variant, discriminator.parameters(), variant.lr_d)
@@ -148,8 +155,10 @@ class GanbenchSide:
             progress=False,
         )
         if outcome.stopped_by != "steps":
-            sys.exit(f"ganbench stopped by {outcome.stopped_by!r} at step {self.trainer.state.step}; "
-                     "the timing would not compare, try another seed or variant")
+            sys.exit(
+                f"ganbench stopped by {outcome.stopped_by!r} at step {self.trainer.state.step}; "
+                "the timing would not compare, try another seed or variant"
+            )
 
     def close(self) -> None:
         spec, s = self.trainer.spec, self.trainer.state
@@ -184,9 +193,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: leave as is)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--clock", choices=CLOCKS, default="wall",
-                   help="wall: time.perf_counter (default); cpu: time.process_time, steadier on a busy\n"
-                   "machine with --threads 1 on CPU, but blind to time spent waiting on I/O or a GPU")
+    p.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="wall",
+        help="wall: time.perf_counter (default); cpu: time.process_time, steadier on a busy\n"
+        "machine with --threads 1 on CPU, but blind to time spent waiting on I/O or a GPU",
+    )
     return p.parse_args(argv)
 
 
@@ -203,19 +216,25 @@ def main(argv: list[str] | None = None) -> None:
     variant = trainer.parts.variant
     missing = unsupported(variant)
     if missing:
-        sys.exit(f"variant {args.variant!r} uses {missing}, which the hand-written loop does not implement; "
-                 "choose e.g. nsgan, lsgan, hinge, wgan or wgan-gp")
+        sys.exit(
+            f"variant {args.variant!r} uses {missing}, which the hand-written loop does not implement; "
+            "choose e.g. nsgan, lsgan, hinge, wgan or wgan-gp"
+        )
 
     z_dim = trainer.parts.network.z_dim
     G0, D0 = trainer.state.generator, trainer.state.discriminator
     hand = HandLoop(copy.deepcopy(G0), copy.deepcopy(D0), variant, trainer.data, z_dim, seed=args.seed + 1)
     flops = flops_per_step(HandLoop(copy.deepcopy(G0), copy.deepcopy(D0), variant, trainer.data, z_dim))
 
-    print(f"{args.variant} on {args.dataset}, network {args.network}, device {device}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, {args.clock} clock")
-    print(f"batch {variant.batch_size}, n_critic {variant.n_critic}, {variant.optimizer}, "
-          f"gp_lambda {variant.gp_lambda}, weight_clip {variant.weight_clip}; "
-          f"{flops / 1e6:.3f} MFLOP per generator step")
+    print(
+        f"{args.variant} on {args.dataset}, network {args.network}, device {device}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}, {args.clock} clock"
+    )
+    print(
+        f"batch {variant.batch_size}, n_critic {variant.n_critic}, {variant.optimizer}, "
+        f"gp_lambda {variant.gp_lambda}, weight_clip {variant.weight_clip}; "
+        f"{flops / 1e6:.3f} MFLOP per generator step"
+    )
     print(f"{args.rounds} rounds of {args.steps} steps per side after a warm-up block of each")
 
     with tempfile.TemporaryDirectory(prefix="ganbench-overhead-") as tmp:

@@ -34,9 +34,27 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
-    "Budget", "Dataset", "EvalContext", "Executor", "FeatureExtractor", "GanbenchError", "Metric", "Modes",
-    "Network", "RunRecord", "RunSpec", "Variant", "evaluate_samples", "get_dataset", "get_network",
-    "get_variant", "hookimpl", "load_results", "register_plugin", "run", "unregister_plugin",
+    "Budget",
+    "Dataset",
+    "EvalContext",
+    "Executor",
+    "FeatureExtractor",
+    "GanbenchError",
+    "Metric",
+    "Modes",
+    "Network",
+    "RunRecord",
+    "RunSpec",
+    "Variant",
+    "evaluate_samples",
+    "get_dataset",
+    "get_network",
+    "get_variant",
+    "hookimpl",
+    "load_results",
+    "register_plugin",
+    "run",
+    "unregister_plugin",
 ]
 
 
@@ -80,8 +98,14 @@ def run(
     from ganbench.harness import run_spec
 
     spec = RunSpec.create(
-        variant, dataset, network=network, seed=seed, steps=steps, max_seconds=max_seconds,
-        overrides=overrides, metrics=tuple(metrics) if metrics else None,
+        variant,
+        dataset,
+        network=network,
+        seed=seed,
+        steps=steps,
+        max_seconds=max_seconds,
+        overrides=overrides,
+        metrics=tuple(metrics) if metrics else None,
     )
     return run_spec(
         spec, out, force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=progress, device=device

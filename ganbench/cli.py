@@ -48,25 +48,62 @@ def _seeds(values: tuple[str, ...]) -> list[int]:
 
 
 @cli.command()
-@click.option("--variant", "-v", "variants", multiple=True, required=True, help="Variant name(s); repeat or comma-separate.")
+@click.option(
+    "--variant", "-v", "variants", multiple=True, required=True, help="Variant name(s); repeat or comma-separate."
+)
 @click.option("--dataset", "-d", "datasets", multiple=True, required=True, help="Dataset name(s).")
 @click.option("--seed", "-s", "seeds", multiple=True, help="Seed(s): 0, 0,1,2 or 0-4. Default 0.")
 @click.option("--steps", default="10000", show_default=True, help="Generator updates.")
 @click.option("--max-seconds", default=None, help="Stop training after this many seconds.")
 @click.option("--network", "-n", default=None, help="Network family (default: the dataset's).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override an option: lr_d=1e-4, dataset.sigma=0.1, network.width=256.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an option: lr_d=1e-4, dataset.sigma=0.1, network.width=256.",
+)
 @click.option("--metrics", "-m", default=None, help="Comma-separated metrics (default: the dataset's).")
 @click.option("--eval-samples", default="2500", show_default=True, help="Generated samples to score.")
-@click.option("--out", "-o", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder.")
+@click.option(
+    "--out", "-o", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder."
+)
 @click.option("--force", is_flag=True, help="Train again even if the run is finished.")
-@click.option("--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1), help="Steps between checkpoints.")
-@click.option("--log-every", default=10, show_default=True, type=click.IntRange(min=1), help="Steps between history rows.")
+@click.option(
+    "--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1), help="Steps between checkpoints."
+)
+@click.option(
+    "--log-every", default=10, show_default=True, type=click.IntRange(min=1), help="Steps between history rows."
+)
 @click.option("--executor", default="local", show_default=True, help="Executor for several runs.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Parallel runs (local executor: processes).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Parallel runs (local executor: processes).",
+)
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def run(variants, datasets, seeds, steps, max_seconds, network, sets, metrics, eval_samples, out, force,
-        checkpoint_every, log_every, executor, workers, device, quiet) -> None:
+def run(
+    variants,
+    datasets,
+    seeds,
+    steps,
+    max_seconds,
+    network,
+    sets,
+    metrics,
+    eval_samples,
+    out,
+    force,
+    checkpoint_every,
+    log_every,
+    executor,
+    workers,
+    device,
+    quiet,
+) -> None:
     """Train variant(s) on dataset(s) for seed(s), score them, and record every run."""
     from ganbench.harness import run_job, run_spec
     from ganbench.plugins import registries
@@ -76,14 +113,23 @@ def run(variants, datasets, seeds, steps, max_seconds, network, sets, metrics, e
     overrides = parse_set(sets)
     specs = [
         RunSpec.create(
-            v, d, network=network, seed=seed, steps=_parse_number(steps, int, "--steps"),
-            max_seconds=_parse_number(max_seconds, float, "--max-seconds"), overrides=overrides,
+            v,
+            d,
+            network=network,
+            seed=seed,
+            steps=_parse_number(steps, int, "--steps"),
+            max_seconds=_parse_number(max_seconds, float, "--max-seconds"),
+            overrides=overrides,
             metrics=tuple(_split((metrics,))) if metrics else None,
             eval_samples=_parse_number(eval_samples, int, "--eval-samples"),
         )
-        for d in _split(datasets) for v in _split(variants) for seed in _seeds(seeds)
+        for d in _split(datasets)
+        for v in _split(variants)
+        for seed in _seeds(seeds)
     ]
-    options = dict(force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device)
+    options = dict(
+        force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
+    )
     if len(specs) == 1:
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
@@ -104,7 +150,12 @@ def run(variants, datasets, seeds, steps, max_seconds, network, sets, metrics, e
 
 
 def _row(record: Any) -> dict[str, Any]:
-    return {"variant": record.spec["variant"], "dataset": record.spec["dataset"], "status": record.status, **record.metrics}
+    return {
+        "variant": record.spec["variant"],
+        "dataset": record.spec["dataset"],
+        "status": record.status,
+        **record.metrics,
+    }
 
 
 def _describe(record: Any) -> str:
@@ -158,8 +209,16 @@ def _about(obj: Any) -> str:
 @cli.command()
 @click.argument("results_dir", type=click.Path(file_okay=False))
 @click.option("--metrics", "-m", default=None, help="Comma-separated metric outputs (default: all found).")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "html"]), default="markdown", show_default=True)
-@click.option("--spread", type=click.Choice(["std", "se"]), default="std", show_default=True, help="Standard deviation or standard error.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["markdown", "csv", "latex", "html"]), default="markdown", show_default=True
+)
+@click.option(
+    "--spread",
+    type=click.Choice(["std", "se"]),
+    default="std",
+    show_default=True,
+    help="Standard deviation or standard error.",
+)
 def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
     from ganbench.plugins import registries

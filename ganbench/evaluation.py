@@ -22,7 +22,9 @@ from ganbench.plugins import registries
 
 
 @torch.no_grad()
-def generate(generator: nn.Module, n: int, z_dim: int, seed: int, device: torch.device, batch: int = 10_000) -> torch.Tensor:
+def generate(
+    generator: nn.Module, n: int, z_dim: int, seed: int, device: torch.device, batch: int = 10_000
+) -> torch.Tensor:
     """``n`` samples in eval mode, noise from ``seed`` only; float32 on the CPU."""
     was_training = generator.training
     generator.eval()
@@ -82,14 +84,15 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
         raise SamplesError(f"samples must be numbers, not {array.dtype}")
     shape = tuple(dataset.shape)
     if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != shape:
-        raise SamplesError(
-            f"samples have shape {tuple(array.shape)}, but dataset {dataset.name!r} needs (N, {', '.join(map(str, shape))})"
-        )
+        needed = ", ".join(map(str, shape))
+        raise SamplesError(f"samples have shape {tuple(array.shape)}, but dataset {dataset.name!r} needs (N, {needed})")
     if len(array) < 2:
         raise SamplesError(f"need at least 2 samples, got {len(array)}")
     bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
     if bad.any():
-        raise SamplesError(f"{int(bad.sum())} of {len(array)} samples hold NaN or inf (first at row {int(bad.argmax())})")
+        raise SamplesError(
+            f"{int(bad.sum())} of {len(array)} samples hold NaN or inf (first at row {int(bad.argmax())})"
+        )
     return torch.as_tensor(array, dtype=torch.float32)
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
@@ -177,8 +176,14 @@ class Trainer:
         m, n = v.pack, v.batch_size * v.pack
         z_shape, device = (n, self.parts.network.z_dim), self.device
         d_loss, g_loss = v.d_loss, v.g_loss
-        bar = tqdm(total=steps, initial=s.step, disable=not progress, unit="step", dynamic_ncols=True,
-                   desc=f"{self.spec.variant} {self.spec.dataset} s{self.spec.seed}")
+        bar = tqdm(
+            total=steps,
+            initial=s.step,
+            disable=not progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=f"{self.spec.variant} {self.spec.dataset} s{self.spec.seed}",
+        )
         started = time.perf_counter() - s.train_seconds
         outcome = Outcome("steps")
         try:
@@ -279,7 +284,9 @@ def run_spec(
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
             fake = trainer.sample(spec.eval.n_samples, spec.eval.seed)
             record.metrics = score(trainer.parts.dataset, fake, spec.eval.metrics)
-            trainer.parts.dataset.render(trainer.parts.dataset.reference(), fake, run_dir / "samples.png", record.metrics)
+            trainer.parts.dataset.render(
+                trainer.parts.dataset.reference(), fake, run_dir / "samples.png", record.metrics
+            )
         record.status = "diverged" if outcome.stopped_by == "diverged" else "completed"
         record.stopped_by = outcome.stopped_by
         record.diverged_at = outcome.diverged_at
@@ -307,7 +314,9 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise OutputError(f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out") from None
+        raise OutputError(
+            f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
+        ) from None
     return run_dir
 
 

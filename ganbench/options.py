@@ -101,7 +101,7 @@ def _coerce_tuple(value: Any, args: tuple, label: str) -> tuple:
         args = (args[0],) * len(value)
     if len(value) != len(args):
         raise OptionError(f"{label} needs {len(args)} values, got {len(value)}")
-    return tuple(coerce(v.strip() if isinstance(v, str) else v, t, label) for v, t in zip(value, args))
+    return tuple(coerce(v.strip() if isinstance(v, str) else v, t, label) for v, t in zip(value, args, strict=True))
 
 
 def _is_optional(typ: Any) -> bool:

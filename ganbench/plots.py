@@ -10,7 +10,9 @@ import numpy as np
 from ganbench.dataset import Modes
 
 
-def plot_mixture(real: np.ndarray, fake: np.ndarray, modes: Modes, path: Path, title: str, scores: dict[str, Any]) -> None:
+def plot_mixture(
+    real: np.ndarray, fake: np.ndarray, modes: Modes, path: Path, title: str, scores: dict[str, Any]
+) -> None:
     """Generated points over real ones; captured modes as green circles, missed ones as red crosses."""
     import matplotlib
 

@@ -116,7 +116,9 @@ def build_registries(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str
             plugin = impl.plugin_name
             source, version = origins.get(plugin, (plugin, "unknown"))
 
-            def register(obj: Any, _reg: Registry = registry, _p: str = plugin, _s: str = source, _v: str = version) -> None:
+            def register(
+                obj: Any, _reg: Registry = registry, _p: str = plugin, _s: str = source, _v: str = version
+            ) -> None:
                 _reg.add(obj, _p, _s, _v)
 
             try:

@@ -34,9 +34,13 @@ class Budget:
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps <= 0:
             raise BudgetError(f"steps must be a positive integer, not {self.steps!r}; e.g. --steps 2000")
         if self.max_seconds is not None and (
-            isinstance(self.max_seconds, bool) or not isinstance(self.max_seconds, numbers.Real) or not self.max_seconds > 0
+            isinstance(self.max_seconds, bool)
+            or not isinstance(self.max_seconds, numbers.Real)
+            or not self.max_seconds > 0
         ):
-            raise BudgetError(f"max_seconds must be a positive number, not {self.max_seconds!r}; e.g. --max-seconds 600")
+            raise BudgetError(
+                f"max_seconds must be a positive number, not {self.max_seconds!r}; e.g. --max-seconds 600"
+            )
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,12 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
         for _, row in table.iterrows()
     ]
     if fmt == "latex":
-        lines = [r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}", r"\toprule",
-                 " & ".join(h.replace("_", r"\_") for h in header) + r" \\", r"\midrule"]
+        lines = [
+            r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}",
+            r"\toprule",
+            " & ".join(h.replace("_", r"\_") for h in header) + r" \\",
+            r"\midrule",
+        ]
         lines += [" & ".join([c.replace("_", r"\_") for c in r[:2]] + r[2:]) + r" \\" for r in body]
         return "\n".join(lines + [r"\bottomrule", r"\end{tabular}"]) + "\n"
     if fmt == "html":
@@ -76,9 +80,11 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
         rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>\n" for r in body)
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n"
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in body]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in body]
     return "\n".join(lines) + "\n"
 
 
@@ -94,7 +100,11 @@ def format_number(x: float) -> str:
 def _cell(mean: float, spread: float, best: bool, fmt: Format) -> str:
     if isinstance(mean, float) and math.isnan(mean):
         return "--" if fmt == "latex" else "–"
-    text = format_number(mean) if isinstance(spread, float) and math.isnan(spread) else f"{format_number(mean)} ± {format_number(spread)}"
+    text = (
+        format_number(mean)
+        if isinstance(spread, float) and math.isnan(spread)
+        else f"{format_number(mean)} ± {format_number(spread)}"
+    )
     if fmt == "html":
         text = html.escape(text)
     if fmt == "latex":

@@ -49,7 +49,10 @@ def ganbench_process(*args: str, env: dict | None = None, **kwargs) -> subproces
     """Run the installed ``ganbench`` console script in a new process."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "ganbench"), *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, **kwargs,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
     )
 
 

@@ -72,7 +72,9 @@ def test_bad_run_arguments_give_one_line(cli, tmp_path, args, fragments):
 def test_unwritable_output_folder(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_one_line_error(cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot write results", "--out")
+    assert_one_line_error(
+        cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot write results", "--out"
+    )
 
 
 def test_corrupt_checkpoint_via_cli_leaves_the_folder_alone(cli, tmp_path):

@@ -22,7 +22,9 @@ from .conftest import ganbench_process
 QUICK = dict(steps=40, checkpoint_every=20, log_every=5)
 
 
-def quick_run(out: Path, variant: str = "nsgan", dataset: str = "grid25", seed: int = 0, **kwargs) -> ganbench.RunRecord:
+def quick_run(
+    out: Path, variant: str = "nsgan", dataset: str = "grid25", seed: int = 0, **kwargs
+) -> ganbench.RunRecord:
     options = {**QUICK, **kwargs}
     return ganbench.run(variant=variant, dataset=dataset, seed=seed, out=out, **options)
 
@@ -37,7 +39,12 @@ def test_a_run_folder_holds_every_artifact(tmp_path):
     names = {p.name for p in folder.iterdir()}
     assert {"spec.json", "metrics.json", "record.json", "history.csv", "samples.png", "checkpoint.pt"} <= names
     assert json.loads((folder / "spec.json").read_text())["run_id"] == record.run_id
-    assert set(json.loads((folder / "metrics.json").read_text())) == {"modes_captured", "hq_fraction", "reverse_kl", "frechet"}
+    assert set(json.loads((folder / "metrics.json").read_text())) == {
+        "modes_captured",
+        "hq_fraction",
+        "reverse_kl",
+        "frechet",
+    }
     history = (folder / "history.csv").read_text().splitlines()
     assert history[0] == "step,loss_d,loss_g" and len(history) == 1 + 40 // 5
     assert record.status == "completed" and record.stopped_by == "steps" and record.steps_done == 40
@@ -164,7 +171,9 @@ def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_p
     import sys
 
     exe = str(Path(sys.executable).parent / "ganbench")
-    proc = subprocess.Popen([exe, *args, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, *args, "--out", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     checkpoint = None
     while time.time() < deadline:

@@ -21,8 +21,21 @@ pytestmark = pytest.mark.slow
 
 def pip_install(project: Path, target: Path) -> dict[str, str]:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target), str(project)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return {"PYTHONPATH": str(target)}
 
@@ -30,7 +43,8 @@ def pip_install(project: Path, target: Path) -> dict[str, str]:
 def make_distribution(root: Path, dist: str, module: str, body: str) -> Path:
     project = root / dist
     (project / module).mkdir(parents=True)
-    (project / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(f"""\
         [build-system]
         requires = ["setuptools>=68"]
         build-backend = "setuptools.build_meta"
@@ -41,7 +55,8 @@ def make_distribution(root: Path, dist: str, module: str, body: str) -> Path:
 
         [project.entry-points.ganbench]
         {module} = "{module}"
-        """))
+        """)
+    )
     (project / module / "__init__.py").write_text(textwrap.dedent(body))
     return project
 
@@ -61,7 +76,17 @@ def test_the_example_distribution_appears_in_list(example_env):
 
 def test_the_example_variant_trains_from_the_cli(example_env, tmp_path):
     result = ganbench_process(
-        "run", "--variant", "nsgan-ttur", "--dataset", "ring8", "--steps", "30", "-q", "--out", str(tmp_path), env=example_env
+        "run",
+        "--variant",
+        "nsgan-ttur",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "30",
+        "-q",
+        "--out",
+        str(tmp_path),
+        env=example_env,
     )
     assert result.returncode == 0, result.stderr
     record = json.loads(next(tmp_path.glob("*/record.json")).read_text())
@@ -97,4 +122,6 @@ def test_two_plugins_registering_one_name_are_both_named(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert "dataset 'ring8' is registered by both plugin 'ganbench.datasets.mog' and plugin 'ganbench_clash'" in lines[0]
+    assert (
+        "dataset 'ring8' is registered by both plugin 'ganbench.datasets.mog' and plugin 'ganbench_clash'" in lines[0]
+    )

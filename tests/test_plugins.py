@@ -36,7 +36,9 @@ def test_a_replaced_variant_registers_and_trains(fresh_plugins, tmp_path):
 def test_duplicate_names_name_both_plugins(fresh_plugins):
     twin = dataclasses.replace(ganbench.get_variant("nsgan"), name="wgan")
     fresh_plugins.register_plugin(plugin_registering(twin), name="twin-plugin")
-    with pytest.raises(PluginError, match="'wgan' is registered by both plugin 'ganbench.variants.wgan' and plugin 'twin-plugin'"):
+    with pytest.raises(
+        PluginError, match="'wgan' is registered by both plugin 'ganbench.variants.wgan' and plugin 'twin-plugin'"
+    ):
         fresh_plugins.registries()
 
 

@@ -36,7 +36,10 @@ def test_spec_round_trips_through_json():
 
 def test_overrides_are_type_checked_and_recorded():
     spec = ganbench.RunSpec.create(
-        "wgan-gp", "grid25", steps=10, overrides={"lr_d": "1e-3", "n_critic": "3", "betas": "0.0,0.99", "spectral_norm": "true"}
+        "wgan-gp",
+        "grid25",
+        steps=10,
+        overrides={"lr_d": "1e-3", "n_critic": "3", "betas": "0.0,0.99", "spectral_norm": "true"},
     )
     assert spec.variant_options["lr_d"] == 1e-3
     assert spec.variant_options["n_critic"] == 3

@@ -43,8 +43,14 @@ PACGAN_OPTIM = dict(batch_size=100, optimizer="adam", lr_d=1e-4, lr_g=1e-4, beta
 GAN = Variant("gan", d_loss_bce, g_loss_minimax, paper=GOODFELLOW, **PACGAN_OPTIM)
 NSGAN = Variant("nsgan", d_loss_bce, g_loss_nonsaturating, paper=GOODFELLOW, **PACGAN_OPTIM)
 DCGAN = Variant(
-    "dcgan", d_loss_bce, g_loss_nonsaturating, paper=RADFORD,
-    batch_size=128, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+    "dcgan",
+    d_loss_bce,
+    g_loss_nonsaturating,
+    paper=RADFORD,
+    batch_size=128,
+    lr_d=2e-4,
+    lr_g=2e-4,
+    betas=(0.5, 0.999),
 )
 
 

@@ -32,8 +32,12 @@ HINGE = Variant(
     "hinge", d_loss_hinge, g_loss_hinge, paper="Lim & Ye 2017, Geometric GAN (arXiv:1705.02894)", **SETTING_C
 )
 SNGAN = Variant(
-    "sngan", d_loss_hinge, g_loss_hinge, spectral_norm=True,
-    paper="Miyato et al. 2018, Spectral Normalization for Generative Adversarial Networks (ICLR)", **SETTING_C,
+    "sngan",
+    d_loss_hinge,
+    g_loss_hinge,
+    spectral_norm=True,
+    paper="Miyato et al. 2018, Spectral Normalization for Generative Adversarial Networks (ICLR)",
+    **SETTING_C,
 )
 
 

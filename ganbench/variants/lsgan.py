@@ -23,9 +23,14 @@ def g_loss_least_squares(d_fake: Tensor) -> Tensor:
 
 
 LSGAN = Variant(
-    "lsgan", d_loss_least_squares, g_loss_least_squares,
+    "lsgan",
+    d_loss_least_squares,
+    g_loss_least_squares,
     paper="Mao et al. 2017, Least Squares Generative Adversarial Networks (ICCV)",
-    batch_size=64, lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999),
+    batch_size=64,
+    lr_d=2e-4,
+    lr_g=2e-4,
+    betas=(0.5, 0.999),
 )
 
 

@@ -12,9 +12,15 @@ from ganbench.variant import Variant
 from ganbench.variants.gan import d_loss_bce, g_loss_nonsaturating
 
 NSGAN_R1 = Variant(
-    "nsgan-r1", d_loss_bce, g_loss_nonsaturating,
+    "nsgan-r1",
+    d_loss_bce,
+    g_loss_nonsaturating,
     paper="Mescheder et al. 2018, Which Training Methods for GANs do actually Converge? (ICML)",
-    batch_size=64, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.99), r1_gamma=10.0,
+    batch_size=64,
+    lr_d=1e-4,
+    lr_g=1e-4,
+    betas=(0.0, 0.99),
+    r1_gamma=10.0,
 )
 
 

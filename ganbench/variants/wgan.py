@@ -26,14 +26,28 @@ def g_loss_wasserstein(d_fake: Tensor) -> Tensor:
 
 
 WGAN = Variant(
-    "wgan", d_loss_wasserstein, g_loss_wasserstein,
+    "wgan",
+    d_loss_wasserstein,
+    g_loss_wasserstein,
     paper="Arjovsky et al. 2017, Wasserstein GAN (ICML)",
-    batch_size=64, n_critic=5, optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, weight_clip=0.01,
+    batch_size=64,
+    n_critic=5,
+    optimizer="rmsprop",
+    lr_d=5e-5,
+    lr_g=5e-5,
+    weight_clip=0.01,
 )
 WGAN_GP = Variant(
-    "wgan-gp", d_loss_wasserstein, g_loss_wasserstein,
+    "wgan-gp",
+    d_loss_wasserstein,
+    g_loss_wasserstein,
     paper="Gulrajani et al. 2017, Improved Training of Wasserstein GANs (NeurIPS)",
-    batch_size=64, n_critic=5, lr_d=1e-4, lr_g=1e-4, betas=(0.5, 0.9), gp_lambda=10.0,
+    batch_size=64,
+    n_critic=5,
+    lr_d=1e-4,
+    lr_g=1e-4,
+    betas=(0.5, 0.9),
+    gp_lambda=10.0,
 )
 
 
