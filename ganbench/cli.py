@@ -26,14 +26,14 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _parse_number(text: str | None, kind: type, label: str) -> Any:
+def _number(text: str | None, kind: type) -> Any:
+    """``kind(text)`` if it parses; else the text itself, for the spec to reject with its own message."""
     if text is None:
         return None
     try:
-        value = kind(text)
+        return kind(text)
     except ValueError:
-        value = text
-    return value
+        return text
 
 
 def _seeds(values: tuple[str, ...]) -> list[int]:
@@ -117,11 +117,11 @@ def run(
             d,
             network=network,
             seed=seed,
-            steps=_parse_number(steps, int, "--steps"),
-            max_seconds=_parse_number(max_seconds, float, "--max-seconds"),
+            steps=_number(steps, int),
+            max_seconds=_number(max_seconds, float),
             overrides=overrides,
             metrics=tuple(_split((metrics,))) if metrics else None,
-            eval_samples=_parse_number(eval_samples, int, "--eval-samples"),
+            eval_samples=_number(eval_samples, int),
         )
         for d in _split(datasets)
         for v in _split(variants)

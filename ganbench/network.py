@@ -7,7 +7,7 @@ generator, which the harness seeds; so one run's networks never depend on anothe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -17,6 +17,7 @@ class Network:
     """Base class of network families. Scalar fields are options (``--set network.x=...``)."""
 
     name: str
+    description: str = field(default="", metadata={"option": False})
     z_dim: int = 2
 
     def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:

@@ -96,3 +96,13 @@ def test_run_events_reach_plugins(fresh_plugins, tmp_path):
         ("step", 20, ["loss_d", "loss_g", "penalty"]),
         ("end", "completed"),
     ]
+
+
+def test_testing_helpers_register_and_check_a_variant(tmp_path):
+    from ganbench.testing import check_variant, registered
+
+    ttur = dataclasses.replace(ganbench.get_variant("nsgan"), name="ttur", lr_d=4e-4, lr_g=1e-4)
+    with registered(plugin_registering(ttur), name="ttur-plugin"):
+        record = check_variant("ttur", tmp_path, steps=10)
+        assert record.steps_done == 10
+    assert "ttur" not in ganbench.registries().variants

@@ -40,4 +40,4 @@ class MLP(Network):
 
 @hookimpl
 def register_networks(register):
-    register(MLP("mlp"))
+    register(MLP("mlp", description="fully connected G and D; options z_dim, width, depth, activation"))

@@ -62,4 +62,4 @@ class PacGANMLP(Network):
 
 @hookimpl
 def register_networks(register):
-    register(PacGANMLP("pacgan-mlp"))
+    register(PacGANMLP("pacgan-mlp", description="PacGAN mixture networks: G 4x400 BatchNorm-ReLU, D 3 maxout 200x5"))
