@@ -225,7 +225,8 @@ class Trainer:
                         logs["penalty"] = penalty.item()
                     if on_log:
                         on_log(s.step, logs)
-                    bar.set_postfix(logs, refresh=False)
+                    if progress:
+                        bar.set_postfix(logs, refresh=False)
                 s.train_seconds = time.perf_counter() - started
                 if checkpoint_every and s.step % checkpoint_every == 0 and on_checkpoint:
                     on_checkpoint()
@@ -313,6 +314,8 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
         probe = run_dir / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
+        for stale in run_dir.glob(".*.tmp"):  # half-written files of a killed run's atomic writes
+            stale.unlink()
     except OSError as exc:
         raise OutputError(
             f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"

@@ -1,10 +1,10 @@
 """Helpers for testing plugins: register one for a with-block, and check a variant trains.
 
-    from ganbench.testing import registered, check_variant
+from ganbench.testing import registered, check_variant
 
-    def test_my_variant(tmp_path):
-        with registered(my_plugin_module):
-            check_variant("my-variant", tmp_path)
+def test_my_variant(tmp_path):
+    with registered(my_plugin_module):
+        check_variant("my-variant", tmp_path)
 """
 
 from __future__ import annotations
