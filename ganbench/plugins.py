@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "ganbench.networks.pacgan_mlp",
     "ganbench.metrics.modes",
     "ganbench.metrics.frechet",
+    "ganbench.metrics.prdc",
     "ganbench.features.raw",
     "ganbench.executors.local",
     "ganbench.loggers.history_csv",

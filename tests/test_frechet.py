@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from ganbench.metrics.frechet import frechet_distance, frechet_from_features
+from ganbench.metrics.frechet import fid_from_features, frechet_distance
 
 
 def sqrtm_reference(mu1, s1, mu2, s2):
@@ -19,7 +19,7 @@ def test_compare_gan_golden_value():
     real[:50, 0] = 2
     fake = 9 * np.ones((100, 2))
     fake[50:, 0] = 2
-    assert frechet_from_features(real, fake) == pytest.approx(89.091, abs=1e-3)
+    assert fid_from_features(real, fake) == pytest.approx(89.091, abs=1e-3)
 
 
 def test_one_dimensional_closed_form():
@@ -47,4 +47,4 @@ def test_singular_covariance_falls_back_to_the_symmetric_root():
 
 def test_identical_sets_are_at_distance_zero():
     x = np.random.default_rng(2).standard_normal((500, 2))
-    assert frechet_from_features(x, x) == pytest.approx(0, abs=1e-10)
+    assert fid_from_features(x, x) == pytest.approx(0, abs=1e-10)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganbench.arrays import feature_pair
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
@@ -37,9 +38,10 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
 
 
-def frechet_from_features(real: Any, fake: Any) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature rows."""
-    return frechet_distance(*gaussian_statistics(real), *gaussian_statistics(fake))
+def fid_from_features(real: Any, fake: Any) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of feature rows (FID on Inception features)."""
+    r, f = feature_pair(real, fake)
+    return frechet_distance(*gaussian_statistics(r), *gaussian_statistics(f))
 
 
 def _psd_factor(s: np.ndarray) -> np.ndarray:
@@ -62,7 +64,7 @@ class Frechet(Metric):
         return True
 
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        return {"frechet": frechet_from_features(ctx.features("raw", "real"), ctx.features("raw", "fake"))}
+        return {"frechet": fid_from_features(ctx.features("raw", "real"), ctx.features("raw", "fake"))}
 
 
 FRECHET = Frechet(

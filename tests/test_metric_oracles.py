@@ -1,0 +1,126 @@
+"""Every metric function against its reference implementation or a closed form.
+
+Oracles: the `prdc` package (Naeem et al.), torch-fidelity (KID, IS), pytorch-fid (FID).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganbench.arrays import FeatureError
+from ganbench.metrics import fid_from_features, frechet_distance, inception_score, kid, prdc, precision_recall
+from ganbench.metrics.kid import mmd2_unbiased
+
+
+def features(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)) + shift
+
+
+def prdc_package(real, fake, k):
+    from prdc import compute_prdc
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the sample counts
+        return {key: float(v) for key, v in compute_prdc(real, fake, k).items()}
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_prdc_equals_the_prdc_package(k):
+    real, fake = features(600, 16, 0), features(450, 16, 1, shift=0.3)
+    ours = prdc(real, fake, k=k)
+    assert ours == pytest.approx(prdc_package(real, fake, k), abs=1e-12)
+    assert precision_recall(real, fake, k=k) == {"precision": ours["precision"], "recall": ours["recall"]}
+
+
+def test_prdc_in_small_blocks_equals_one_block():
+    real, fake = features(300, 8, 2), features(200, 8, 3, shift=0.5)
+    tiny = 8 * 3 * 300 * 7  # seven rows per block
+    assert prdc(real, fake, k=5, block_bytes=tiny) == prdc(real, fake, k=5)
+
+
+def test_prdc_of_a_set_against_itself():
+    x = features(300, 4, 4)
+    scores = prdc(x, x, k=5)
+    assert scores["precision"] == scores["recall"] == scores["coverage"] == 1.0
+
+
+def test_prdc_takes_tensors_and_arrays_alike():
+    real, fake = features(100, 4, 5), features(100, 4, 6)
+    assert prdc(torch.from_numpy(real).float(), fake.astype(np.float32)) == prdc(real.astype(np.float32), fake)
+
+
+def test_kid_equals_torch_fidelity():
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    real, fake = features(300, 32, 7), features(250, 32, 8, shift=0.2)
+    mean, std = kid(real, fake, subsets=20, subset_size=100)
+    ref = kid_features_to_metric(
+        torch.from_numpy(real), torch.from_numpy(fake),
+        kid_subsets=20, kid_subset_size=100, kid_kernel="poly", kid_kernel_poly_degree=3,
+        kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1, rng_seed=2020, verbose=False,
+    )  # fmt: skip
+    assert mean == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-9)
+    assert std == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
+
+
+def test_one_subset_of_everything_is_the_full_unbiased_estimate():
+    x, y = features(40, 5, 9), features(40, 5, 10, shift=1.0)
+    kxx, kyy, kxy = ((a @ b.T / 5 + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+    m = 40
+    full = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.sum() / m**2
+    mean, std = kid(x, y, subsets=1, subset_size=40)
+    assert mean == pytest.approx(full, rel=1e-12) and std == 0.0
+    assert mmd2_unbiased(torch.from_numpy(x), torch.from_numpy(y)) == pytest.approx(full, rel=1e-12)
+
+
+def test_inception_score_equals_torch_fidelity():
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    logits = torch.from_numpy(features(1000, 10, 11) * 3)
+    mean, std = inception_score(logits, splits=10)
+    ref = isc_features_to_metric(logits, splits=10, shuffle=True, rng_seed=2020)
+    assert mean == pytest.approx(ref["inception_score_mean"], rel=1e-12)
+    assert std == pytest.approx(ref["inception_score_std"], rel=1e-9)
+
+
+def test_inception_score_closed_forms():
+    assert inception_score(np.zeros((100, 10)), splits=4) == pytest.approx((1.0, 0.0))
+    confident = np.full((1000, 10), -1e4)
+    confident[np.arange(1000), np.arange(1000) % 10] = 0.0  # each sample sure of its class, classes balanced
+    mean, std = inception_score(confident, splits=10, shuffle=False)
+    assert mean == pytest.approx(10.0) and std == pytest.approx(0.0, abs=1e-9)
+
+
+def test_frechet_distance_equals_pytorch_fid():
+    fid_score = pytest.importorskip("pytorch_fid.fid_score")
+    real, fake = features(400, 24, 12), features(300, 24, 13, shift=0.1) * 1.3
+    mu1, s1 = real.mean(0), np.cov(real, rowvar=False)
+    mu2, s2 = fake.mean(0), np.cov(fake, rowvar=False)
+    try:
+        ref = fid_score.calculate_frechet_distance(mu1, s1, mu2, s2)
+    except TypeError as exc:  # SciPy >= 1.18 dropped sqrtm's `disp`, which pytorch-fid passes
+        pytest.skip(f"pytorch-fid cannot run on this SciPy: {exc}")
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(ref, rel=1e-6)
+    assert fid_from_features(real, fake) == pytest.approx(ref, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda: kid(features(50, 4, 0), features(50, 4, 1), subset_size=100), "subset_size 100 is larger"),
+        (lambda: prdc(features(50, 4, 0), features(50, 5, 1)), "4 dimensions but generated ones 5"),
+        (lambda: fid_from_features(features(1, 4, 0), features(50, 4, 1)), "at least 2 samples"),
+        (lambda: prdc(np.full((10, 2), math.nan), features(10, 2, 1)), "NaN or inf"),
+        (lambda: kid(features(10, 2, 0).ravel(), features(10, 2, 1)), "2-D array"),
+        (lambda: prdc(features(4, 2, 0), features(10, 2, 1), k=5), "need more than 5 samples"),
+    ],
+)
+def test_bad_features_give_one_clear_error(call, fragment):
+    with pytest.raises(FeatureError, match=fragment):
+        call()
