@@ -35,6 +35,7 @@ DEFAULT_PLUGINS = (
     "ganbench.metrics.frechet",
     "ganbench.metrics.prdc",
     "ganbench.features.raw",
+    "ganbench.features.inception",
     "ganbench.executors.local",
     "ganbench.loggers.history_csv",
 )

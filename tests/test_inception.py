@@ -1,0 +1,139 @@
+"""Inception features: equal to pytorch-fid's InceptionV3 with the same weights; weights resolution.
+
+No network here, so the test builds a weights file itself: pytorch-fid's FID Inception
+architecture with seeded random weights.
+"""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from ganbench.arrays import FeatureError
+from ganbench.features.images import as_unit_nchw
+from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_features, resolve_weights
+
+pf = pytest.importorskip("pytorch_fid.inception")
+
+
+def random_fid_weights(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict for pytorch-fid's FID Inception: its own architecture, seeded random values."""
+    captured = {}
+    real_factory = pf.torchvision.models.inception_v3
+
+    def capture(*args, **kwargs):
+        captured["net"] = real_factory(*args, **kwargs)
+        return captured["net"]
+
+    def architecture_only(*args, **kwargs):
+        return {k: v.clone() for k, v in captured["net"].state_dict().items()}
+
+    with mock.patch.object(pf.torchvision.models, "inception_v3", capture):
+        with mock.patch.object(pf, "load_state_dict_from_url", architecture_only):
+            net = pf.fid_inception_v3()
+    gen = torch.Generator().manual_seed(seed)
+    state = {}
+    for name, value in net.state_dict().items():
+        if not value.is_floating_point():
+            state[name] = value
+        elif name.endswith("running_var"):
+            state[name] = 1 + 0.1 * torch.rand(value.shape, generator=gen)
+        elif value.dim() > 1:
+            fan_in = value[0].numel()
+            state[name] = torch.randn(value.shape, generator=gen) * (2 / fan_in) ** 0.5
+        else:
+            state[name] = 0.1 * torch.randn(value.shape, generator=gen) + (1.0 if name.endswith(".weight") else 0.0)
+    return state
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("weights") / "fid_inception_random.pth"
+    torch.save(random_fid_weights(), path)
+    return path
+
+
+def pytorch_fid_pool3(state, images01: torch.Tensor) -> np.ndarray:
+    """pytorch-fid's own path: InceptionV3([3]) with these weights, as get_activations runs it."""
+    with mock.patch.object(pf, "load_state_dict_from_url", lambda *a, **k: state):
+        model = pf.InceptionV3([pf.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    with torch.no_grad():
+        return model(images01)[0].squeeze(3).squeeze(2).numpy()
+
+
+def test_features_equal_pytorch_fid_with_the_same_weights(weights_file):
+    images = torch.rand(6, 3, 40, 48, generator=torch.Generator().manual_seed(1))
+    ours = inception_features(images, weights=weights_file, batch_size=4)
+    ref = pytorch_fid_pool3(torch.load(weights_file, weights_only=True), images)
+    assert ours["pool3"].shape == (6, 2048) and ours["logits"].shape == (6, 1008)
+    np.testing.assert_allclose(ours["pool3"].numpy(), ref, rtol=1e-5, atol=1e-5)
+    fc = torch.load(weights_file, weights_only=True)["fc.weight"].double()
+    np.testing.assert_allclose(
+        ours["logits"].numpy(), (torch.from_numpy(ref).double() @ fc.T).numpy(), rtol=1e-5, atol=1e-4
+    )
+    assert len(ours["weights_sha256"]) == 64
+
+
+def test_features_do_not_depend_on_batch_size_or_layout(weights_file):
+    images = (torch.rand(5, 32, 32, 3, generator=torch.Generator().manual_seed(2)) * 255).to(torch.uint8)
+    one = inception_features(images, weights=weights_file, batch_size=1)["pool3"]
+    many = inception_features(images.permute(0, 3, 1, 2), weights=weights_file, batch_size=64)["pool3"]
+    np.testing.assert_allclose(one.numpy(), many.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_image_inputs_are_normalised():
+    u8 = np.full((2, 8, 8, 1), 255, np.uint8)
+    out = as_unit_nchw(u8)
+    assert out.shape == (2, 3, 8, 8) and out.dtype == torch.float32 and float(out.min()) == 1.0
+    with pytest.raises(FeatureError, match=r"must lie in \[0, 1\]"):
+        as_unit_nchw(np.full((2, 3, 8, 8), 2.0))
+    with pytest.raises(FeatureError, match="1 or 3 channels"):
+        as_unit_nchw(np.zeros((2, 5, 8, 8)))
+    with pytest.raises(FeatureError, match="4-D"):
+        as_unit_nchw(np.zeros((8, 8)))
+
+
+def test_weights_resolve_explicit_then_environment_then_hub_cache(tmp_path, monkeypatch, weights_file):
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    assert resolve_weights(weights_file) == weights_file
+    monkeypatch.setenv(WEIGHTS_ENV, str(weights_file))
+    assert resolve_weights() == weights_file
+    monkeypatch.delenv(WEIGHTS_ENV)
+    cached = tmp_path / "hub" / "checkpoints" / "pt_inception-2015-12-05-6726825d.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(weights_file.read_bytes())
+    assert resolve_weights() == cached
+    with pytest.raises(WeightsError, match="do not exist"):
+        resolve_weights(tmp_path / "nope.pth")
+
+
+def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path, monkeypatch):
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    start = time.perf_counter()
+    with pytest.raises(WeightsError) as info:
+        resolve_weights()
+    assert time.perf_counter() - start < 30
+    message = str(info.value)
+    assert "--inception-weights" in message and WEIGHTS_ENV in message and "checkpoints" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", b"\x80\x04garbage"])
+def test_corrupt_weights_give_a_clear_error(tmp_path, content):
+    path = tmp_path / "broken.pth"
+    path.write_bytes(content)
+    with pytest.raises(WeightsError, match="corrupt or truncated"):
+        inception_features(np.zeros((1, 3, 8, 8), np.float32), weights=path)
+
+
+def test_a_foreign_state_dict_is_refused(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"weight": torch.zeros(2)}, path)
+    with pytest.raises(WeightsError, match="does not hold FID Inception weights"):
+        inception_features(np.zeros((1, 3, 8, 8), np.float32), weights=path)
