@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 import click
 
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError
+
+WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -240,13 +243,18 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
 
 
 @cli.command("eval")
-@click.option("--dataset", "-d", required=True, help="Dataset the samples imitate.")
-@click.option("--samples", required=True, help=".npy or .npz file of samples, shaped like the dataset's.")
-@click.option("--metrics", "-m", default=None, help="Comma-separated metrics (default: the dataset's).")
+@click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
+@click.option("--samples", required=True, help=".npy/.npz file (or, for images, a folder) of generated samples.")
+@click.option("--metrics", "-m", default=None, help="Metrics: fid,is,kid,prdc (default: the dataset's).")
+@click.option("--inception-weights", default=None, help=f"FID Inception weights file (or set {WEIGHTS_ENV}).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(dataset: str, samples: str, metrics: str | None, as_json: bool) -> None:
-    """Score samples generated elsewhere."""
+def evaluate(dataset: str, samples: str, metrics: str | None, inception_weights: str | None, as_json: bool) -> None:
+    """Score samples generated elsewhere. Image features: pytorch-fid's InceptionV3 (its resize to 299)."""
     from ganbench.evaluation import evaluate_samples
+    from ganbench.features.inception import resolve_weights
+
+    if inception_weights:
+        os.environ[WEIGHTS_ENV] = str(resolve_weights(inception_weights, download=False))
 
     scores = evaluate_samples(dataset, samples, _split((metrics,)) if metrics else None)
     if as_json:

@@ -32,6 +32,8 @@ class Dataset:
     default_network: str = field(default="mlp", metadata={"option": False})
     metrics: tuple[str, ...] = field(default=(), metadata={"option": False})
     """Metrics computed when a run names none."""
+    features: str = field(default="raw", metadata={"option": False})
+    """The feature extractor that feature-space metrics (PRDC, KID) use on this dataset."""
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -17,6 +17,8 @@ from torch import nn
 
 from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError, SamplesError
+from ganbench.features.images import as_unit_nchw
+from ganbench.imagefiles import ImageFiles, load_image_set
 from ganbench.metric import EvalContext
 from ganbench.plugins import registries
 
@@ -51,11 +53,38 @@ def score(dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str]) -> dict[
     return scores
 
 
-def evaluate_samples(dataset: str | Dataset, samples: Any, metrics: Sequence[str] | None = None) -> dict[str, Any]:
-    """Score samples made elsewhere (an array, a tensor, or a .npy/.npz path) on ``dataset``."""
-    ds = registries().datasets.get(dataset) if isinstance(dataset, str) else dataset
-    fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
+def evaluate_samples(
+    dataset: str | Path | Dataset, samples: Any, metrics: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Score samples made elsewhere on ``dataset``: a registered name, or an image .npz or folder.
+
+    ``samples``: an array, a tensor, or a path (.npy/.npz; for images also a folder).
+    """
+    ds = resolve_dataset(dataset)
+    if is_image_dataset(ds):
+        fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_unit_nchw(samples)
+        if len(fake) < 2:
+            raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
+    else:
+        fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
     return score(ds, fake, tuple(metrics) if metrics else ds.metrics)
+
+
+def resolve_dataset(dataset: str | Path | Dataset) -> Dataset:
+    """A registered dataset by name, or real images from an .npz file or a folder."""
+    if isinstance(dataset, Dataset):
+        return dataset
+    datasets = registries().datasets
+    if str(dataset) in datasets:
+        return datasets.get(str(dataset))
+    path = Path(dataset)
+    if path.exists() or path.suffix in (".npz", ".npy"):
+        return ImageFiles(name="files", description=str(path), images=load_image_set(path))
+    return datasets.get(str(dataset))  # unknown: the error names the closest datasets
+
+
+def is_image_dataset(dataset: Dataset) -> bool:
+    return len(dataset.shape) == 3
 
 
 def load_samples(path: str | Path) -> np.ndarray:

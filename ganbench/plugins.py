@@ -34,6 +34,8 @@ DEFAULT_PLUGINS = (
     "ganbench.metrics.modes",
     "ganbench.metrics.frechet",
     "ganbench.metrics.prdc",
+    "ganbench.metrics.kid",
+    "ganbench.metrics.inception_score",
     "ganbench.features.raw",
     "ganbench.features.inception",
     "ganbench.executors.local",

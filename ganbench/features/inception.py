@@ -153,11 +153,30 @@ def inception_features(
     }
 
 
+_last: dict[str, Any] = {}
+
+
+def _features_of(samples: torch.Tensor) -> dict[str, Any]:
+    """One Inception pass serves both extractors: the last result is kept for the same tensor."""
+    key = (id(samples), samples.data_ptr(), tuple(samples.shape), os.environ.get(WEIGHTS_ENV))
+    if _last.get("key") != key:
+        _last.clear()
+        _last.update(key=key, result=inception_features(samples, progress=len(samples) > 500))
+    return _last["result"]
+
+
 class InceptionExtractor(FeatureExtractor):
+    output: str = "pool3"
+
     def extract(self, samples: torch.Tensor) -> torch.Tensor:
-        return inception_features(samples)["pool3"]
+        return _features_of(samples)[self.output]
+
+
+class InceptionLogits(InceptionExtractor):
+    output: str = "logits"
 
 
 @hookimpl
 def register_feature_extractors(register):
     register(InceptionExtractor("inception", description="pytorch-fid's FID InceptionV3, pool3 (2048-d)"))
+    register(InceptionLogits("inception-logits", description="FID InceptionV3 logits (1008 classes, no bias)"))

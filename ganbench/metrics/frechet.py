@@ -10,6 +10,7 @@ function with Inception or classifier features.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -39,9 +40,22 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
 
 
 def fid_from_features(real: Any, fake: Any) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of feature rows (FID on Inception features)."""
+    """Fréchet distance between Gaussians fitted to two sets of feature rows (FID on Inception features).
+
+    With fewer samples than dimensions a covariance is singular and the value unreliable:
+    it is still computed (exactly), with a warning.
+    """
     r, f = feature_pair(real, fake)
+    if min(len(r), len(f)) <= r.shape[1]:
+        warnings.warn(singular_note(len(r), len(f), r.shape[1]), stacklevel=2)
     return frechet_distance(*gaussian_statistics(r), *gaussian_statistics(f))
+
+
+def singular_note(n_real: int, n_fake: int, dim: int) -> str:
+    return (
+        f"{min(n_real, n_fake)} samples in {dim} dimensions: the covariance is singular and FID unreliable; "
+        "use more samples than feature dimensions"
+    )
 
 
 def _psd_factor(s: np.ndarray) -> np.ndarray:
@@ -67,6 +81,21 @@ class Frechet(Metric):
         return {"frechet": fid_from_features(ctx.features("raw", "real"), ctx.features("raw", "fake"))}
 
 
+class FID(Metric):
+    def applies_to(self, dataset) -> bool:
+        return len(dataset.shape) == 3
+
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        real, fake = ctx.features("inception", "real"), ctx.features("inception", "fake")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores: dict[str, Any] = {"fid_inception": fid_from_features(real, fake)}
+        if min(len(real), len(fake)) <= real.shape[1]:
+            scores["fid_inception_note"] = singular_note(len(real), len(fake), real.shape[1])
+        return scores
+
+
+FID_METRIC = FID("fid", outputs={"fid_inception": "lower"}, description="FID on pytorch-fid's Inception pool3 features")
 FRECHET = Frechet(
     "frechet",
     outputs={"frechet": "lower"},
@@ -77,3 +106,4 @@ FRECHET = Frechet(
 @hookimpl
 def register_metrics(register):
     register(FRECHET)
+    register(FID_METRIC)

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from ganbench.arrays import FeatureError, feature_matrix
+from ganbench.hookspecs import hookimpl
+from ganbench.metric import EvalContext, Metric
 
 TORCH_FIDELITY_SEED = 2020
 
@@ -34,3 +36,23 @@ def inception_score(
         kl = (chunk.exp() * (chunk - log_marginal)).sum(1).mean()
         scores.append(float(kl.exp()))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+class InceptionScore(Metric):
+    def applies_to(self, dataset) -> bool:
+        return len(dataset.shape) == 3
+
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        logits = ctx.features("inception-logits", "fake")
+        mean, std = inception_score(logits, splits=min(10, len(logits)))
+        return {"is_inception": mean, "is_inception_std": std}
+
+
+IS_METRIC = InceptionScore(
+    "is", outputs={"is_inception": "higher"}, description="Inception Score, 10 splits (Salimans et al. 2016)"
+)
+
+
+@hookimpl
+def register_metrics(register):
+    register(IS_METRIC)

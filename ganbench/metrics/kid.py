@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from ganbench.arrays import FeatureError, feature_pair
+from ganbench.hookspecs import hookimpl
+from ganbench.metric import EvalContext, Metric
 
 TORCH_FIDELITY_SEED = 2020
 
@@ -55,3 +57,23 @@ def kid(
         fi = torch.from_numpy(rng.choice(len(f), subset_size, replace=False))
         mmds[i] = mmd2_unbiased(r[ri], f[fi], degree)
     return float(mmds.mean()), float(mmds.std())
+
+
+class KID(Metric):
+    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+        space = ctx.dataset.features
+        real, fake = ctx.features(space, "real"), ctx.features(space, "fake")
+        mean, std = kid(real, fake, subset_size=min(1000, len(real), len(fake)))
+        return {f"kid_{space}": mean, f"kid_{space}_std": std}
+
+
+KID_METRIC = KID(
+    "kid",
+    outputs={"kid_inception": "lower", "kid_raw": "lower"},
+    description="kernel inception distance: unbiased MMD^2, cubic kernel, 100 subsets (Binkowski et al. 2018)",
+)
+
+
+@hookimpl
+def register_metrics(register):
+    register(KID_METRIC)

@@ -70,12 +70,14 @@ def _block_rows(n_columns: int, block_bytes: int) -> int:
 
 class PRDC(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        return prdc(ctx.features("raw", "real"), ctx.features("raw", "fake"), k=5)
+        space = ctx.dataset.features
+        return prdc(ctx.features(space, "real"), ctx.features(space, "fake"), k=5)
 
 
 class ImprovedPR(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        scores = precision_recall(ctx.features("raw", "real"), ctx.features("raw", "fake"), k=3)
+        space = ctx.dataset.features
+        scores = precision_recall(ctx.features(space, "real"), ctx.features(space, "fake"), k=3)
         return {"improved_precision": scores["precision"], "improved_recall": scores["recall"]}
 
 

@@ -1,0 +1,99 @@
+"""`ganbench eval` on images: every number against its oracle on pytorch-fid's features."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from .conftest import assert_one_line_error
+from .test_inception import pytorch_fid_pool3, weights_file  # noqa: F401  (fixture)
+
+pytest.importorskip("pytorch_fid")
+
+
+def save_png_folder(folder, images_u8_nhwc):
+    from PIL import Image
+
+    folder.mkdir()
+    for i, image in enumerate(images_u8_nhwc):
+        Image.fromarray(image).save(folder / f"{i:03d}.png")
+    return folder
+
+
+@pytest.fixture
+def image_sets(tmp_path):
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (14, 24, 24, 3), dtype=np.uint8)
+    fake = np.clip(real.astype(int)[:12] + rng.integers(-60, 60, (12, 24, 24, 3)), 0, 255).astype(np.uint8)
+    np.savez(tmp_path / "real.npz", images=real)
+    return real, fake, tmp_path / "real.npz", save_png_folder(tmp_path / "fake", fake)
+
+
+def test_eval_images_matches_every_oracle(cli, image_sets, weights_file):  # noqa: F811
+    real, fake, real_npz, fake_dir = image_sets
+    result = cli(
+        "eval", "--dataset", str(real_npz), "--samples", str(fake_dir),
+        "--metrics", "fid,is,kid,prdc", "--inception-weights", str(weights_file), "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    scores = json.loads(result.out)
+
+    state = torch.load(weights_file, weights_only=True)
+    to01 = lambda u8: torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 255  # noqa: E731
+    pool_r, pool_f = pytorch_fid_pool3(state, to01(real)), pytorch_fid_pool3(state, to01(fake))
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    mu_r, s_r = pool_r.astype(np.float64).mean(0), np.cov(pool_r.astype(np.float64), rowvar=False)
+    mu_f, s_f = pool_f.astype(np.float64).mean(0), np.cov(pool_f.astype(np.float64), rowvar=False)
+    ref_fid = calculate_frechet_distance(mu_r, s_r, mu_f, s_f)  # singular here: 14 samples in 2048-d
+    assert scores["fid_inception"] == pytest.approx(ref_fid, rel=1e-6)
+    assert "singular" in scores["fid_inception_note"]
+
+    from torch_fidelity.metric_isc import isc_features_to_metric
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    logits = torch.from_numpy(pool_f).double() @ state["fc.weight"].double().T
+    ref_is = isc_features_to_metric(logits, splits=10, shuffle=True, rng_seed=2020)
+    assert scores["is_inception"] == pytest.approx(ref_is["inception_score_mean"], rel=1e-4)
+    ref_kid = kid_features_to_metric(
+        torch.from_numpy(pool_r).double(), torch.from_numpy(pool_f).double(),
+        kid_subsets=100, kid_subset_size=12, kid_kernel="poly", kid_kernel_poly_degree=3,
+        kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1, rng_seed=2020, verbose=False,
+    )  # fmt: skip
+    assert scores["kid_inception"] == pytest.approx(ref_kid["kernel_inception_distance_mean"], rel=1e-3, abs=1e-9)
+
+    from prdc import compute_prdc
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref_prdc = compute_prdc(pool_r.astype(np.float64), pool_f.astype(np.float64), 5)
+    for key in ("precision", "recall", "density", "coverage"):
+        assert scores[key] == pytest.approx(float(ref_prdc[key]), abs=1e-12), key
+
+
+@pytest.mark.parametrize(
+    "make, fragments",
+    [
+        (lambda d: (d / "empty").mkdir() or str(d / "empty"), ["holds no images"]),
+        (lambda d: np.savez(d / "v.npz", labels=np.zeros(3)) or str(d / "v.npz"), ["no image array", "labels"]),
+        (lambda d: np.savez(d / "f.npz", images=np.full((3, 8, 8, 3), 7.0)) or str(d / "f.npz"), ["[0, 1]"]),
+        (lambda d: np.savez(d / "c.npz", images=np.zeros((3, 5, 8, 8))) or str(d / "c.npz"), ["1 or 3 channels"]),
+    ],
+)
+def test_bad_image_samples_give_one_line(cli, image_sets, weights_file, make, fragments):  # noqa: F811
+    _, _, real_npz, _ = image_sets
+    samples = make(real_npz.parent)
+    result = cli("eval", "--dataset", str(real_npz), "--samples", samples, "--inception-weights", str(weights_file))
+    assert_one_line_error(result, *fragments)
+
+
+def test_missing_weights_give_one_line_naming_the_three_ways(cli, image_sets, tmp_path, monkeypatch):
+    _, _, real_npz, fake_dir = image_sets
+    monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "emptyhub"))
+    result = cli("eval", "--dataset", str(real_npz), "--samples", str(fake_dir), "--metrics", "fid")
+    assert_one_line_error(result, "--inception-weights", "GANBENCH_INCEPTION_WEIGHTS", "checkpoints")
