@@ -16,9 +16,10 @@ standard normal matrix, plus a shift of 0.1, so both covariances are full rank a
   eigenvalues of S1 S2.
 
 Each implementation runs once per repeat, in a rotating order, in this one process; the
-table shows the median seconds over ``--repeats`` for statistics -> distance and for
-features -> distance (the latter includes the mean and covariance of both sides), and the
-value. The script only reports; the targets are a speed-up of at least 5x over pytorch-fid
+table shows the median seconds over ``--repeats`` (with the fastest and slowest) for
+statistics -> distance and for features -> distance (the latter includes the mean and
+covariance of both sides), and the value; the ratios are of medians, so on a shared machine
+read the ranges first. The script only reports; the targets are a speed-up of at least 5x over pytorch-fid
 and 1.5x over torch-fidelity (statistics -> distance), and a relative difference from
 pytorch-fid of at most 1e-6. scipy's ``sqrtm`` on 2048 x 2048 takes on the order of a
 minute on a small CPU, so the defaults run for several minutes.
@@ -143,9 +144,13 @@ def main(argv: list[str] | None = None) -> None:
     med_stats = {name: statistics.median(t) for name, t in t_stats.items()}
     med_feats = {name: statistics.median(t) for name, t in t_feats.items()}
     print()
-    print(f"{'implementation':<16}{'stats->dist s':>15}{'features->dist s':>18}{'value':>22}")
+    print("seconds: median over repeats [min, max]")
+    print(f"{'implementation':<16}{'statistics->distance':>26}{'features->distance':>26}{'value':>22}")
     for name in names:
-        print(f"{name:<16}{med_stats[name]:>15.3f}{med_feats[name]:>18.3f}{values[name][1]:>22.12f}")
+        ts, tf = t_stats[name], t_feats[name]
+        cell_s = f"{med_stats[name]:.3f} [{min(ts):.3f}, {max(ts):.3f}]"
+        cell_f = f"{med_feats[name]:.3f} [{min(tf):.3f}, {max(tf):.3f}]"
+        print(f"{name:<16}{cell_s:>26}{cell_f:>26}{values[name][1]:>22.12f}")
     print()
     ours_s, ours_f = med_stats["ganbench"], med_feats["ganbench"]
     for name, target in (("pytorch-fid", TARGET_PYTORCH_FID), ("torch-fidelity", TARGET_TORCH_FIDELITY)):

@@ -2,7 +2,7 @@
 
 Both sides score the same seeded float32 features (``--n`` real and ``--n`` generated rows
 of ``--dim`` columns; real rows are standard normal, generated rows standard normal times
-1.05 plus a shift of 0.02) with k = ``--k`` nearest neighbours:
+1.01 plus a shift of 0.02) with k = ``--k`` nearest neighbours:
 
 - ganbench: ``ganbench.metrics.prdc(real, fake, k, block_bytes)``, which converts to
   float64 and takes ``torch.cdist`` one block of rows at a time (``--block-mb`` sets
@@ -60,7 +60,7 @@ def make_features(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     real = rng.standard_normal((n, dim), dtype=np.float32)
     fake = rng.standard_normal((n, dim), dtype=np.float32)
-    fake *= 1.05
+    fake *= 1.01
     fake += 0.02
     return real, fake
 
