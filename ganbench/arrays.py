@@ -1,4 +1,5 @@
-"""Feature arrays in: numpy arrays or torch tensors, checked once, as float64 tensors.
+"""Arrays in: numpy arrays or torch tensors checked once as float64 feature matrices, and
+arrays read from .npy/.npz files.
 
 Every metric function takes its inputs through ``feature_matrix`` so that a NaN, a
 mismatched width or too few rows is one clear error, whichever metric meets it first.
@@ -6,12 +7,13 @@ mismatched width or too few rows is one clear error, whichever metric meets it f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, SamplesError
 
 
 class FeatureError(GanbenchError):
@@ -39,3 +41,26 @@ def feature_pair(real: Any, fake: Any, min_rows: int = 2) -> tuple[torch.Tensor,
             f"real features have {r.shape[1]} dimensions but generated ones {f.shape[1]}; use one extractor"
         )
     return r, f
+
+
+def load_array(
+    path: str | Path, preferred: tuple[str, ...], ndim: int | None = None, what: str = "samples"
+) -> np.ndarray:
+    """The array in a .npy file, or in an .npz the first ``preferred`` key (else the only one) of ``ndim`` dims."""
+    path = Path(path)
+    if not path.is_file():
+        raise SamplesError(f"{what} file {path} does not exist; pass a .npy or .npz file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise SamplesError(f"cannot read {path} as .npy/.npz ({exc}); save arrays with numpy.save or savez") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        return loaded
+    with loaded:
+        fitting = [k for k in loaded.files if ndim is None or loaded[k].ndim == ndim]
+        chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+        if not chosen:
+            shape = f"a {ndim}-D array" if ndim else "an array"
+            names, held = " or ".join(preferred), ", ".join(loaded.files)
+            raise SamplesError(f"{path} has no {what} array ({shape} named {names}); it holds {held}")
+        return loaded[chosen[0]]

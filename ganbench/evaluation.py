@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError, SamplesError
 from ganbench.features.images import as_unit_nchw
@@ -88,22 +89,8 @@ def is_image_dataset(dataset: Dataset) -> bool:
 
 
 def load_samples(path: str | Path) -> np.ndarray:
-    """An array from .npy, or the only (or 'samples') array of an .npz."""
-    path = Path(path)
-    if not path.is_file():
-        raise SamplesError(f"samples file {path} does not exist; pass a .npy or .npz file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise SamplesError(f"cannot read {path} as .npy/.npz ({exc}); save samples with numpy.save") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            keys = list(loaded.keys())
-            key = "samples" if "samples" in keys else keys[0] if len(keys) == 1 else None
-            if key is None:
-                raise SamplesError(f"{path} holds arrays {keys}; name the one to score 'samples'")
-            return loaded[key]
-    return loaded
+    """An array from .npy, or the 'samples' (or only) array of an .npz."""
+    return load_array(path, ("samples",))
 
 
 def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:

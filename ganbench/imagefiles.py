@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.errors import SamplesError
 from ganbench.features.images import as_unit_nchw
@@ -34,25 +35,9 @@ def load_image_set(path: str | Path) -> torch.Tensor:
         if len({a.shape for a in arrays}) > 1:
             raise SamplesError(f"images in {path} differ in size; resize them to one size first")
         return as_unit_nchw(np.stack(arrays))
-    if not path.is_file():
+    if not path.exists():
         raise SamplesError(f"{path} does not exist; pass an .npz file or a folder of images")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise SamplesError(f"cannot read {path} as .npz/.npy ({exc})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            images = [loaded[k] for k in ARRAY_KEYS if k in loaded.files and loaded[k].ndim == 4]
-            if not images:
-                four_d = [k for k in loaded.files if loaded[k].ndim == 4]
-                if len(four_d) != 1:
-                    names = " or ".join(ARRAY_KEYS)
-                    held = ", ".join(loaded.files)
-                    raise SamplesError(f"{path} has no image array (a 4-D array named {names}); it holds {held}")
-                images = [loaded[four_d[0]]]
-            array = images[0]
-    else:
-        array = loaded
+    array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if len(array) == 0:
         raise SamplesError(f"{path} holds no images")
     return as_unit_nchw(array)
