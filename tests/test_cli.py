@@ -140,3 +140,18 @@ def test_table_errors(cli, tmp_path):
     assert_one_line_error(cli("table", str(tmp_path)), "no runs found")
     assert cli(*RUN, "--variant", "nsgan", "--out", str(tmp_path)).code == 0
     assert_one_line_error(cli("table", str(tmp_path), "--metrics", "fid"), "unknown metric output 'fid'")
+
+
+@pytest.mark.slow
+def test_workers_run_in_separate_processes_with_the_same_results(tmp_path):
+    from .conftest import ganbench_process
+
+    args = ["run", "-v", "nsgan,lsgan", "-d", "ring8", "--steps", "15", "-q", "--metrics", "modes"]
+    pooled = ganbench_process(*args, "--workers", "2", "--out", str(tmp_path / "pool"), timeout=600)
+    assert pooled.returncode == 0, pooled.stderr
+    # pool workers run torch on one thread each (2 cores / 2 workers); so does the serial reference
+    serial = ganbench_process(*args, "--out", str(tmp_path / "serial"), env={"OMP_NUM_THREADS": "1"}, timeout=600)
+    for record in (tmp_path / "serial").glob("*/metrics.json"):
+        twin = tmp_path / "pool" / record.parent.name / "metrics.json"
+        assert twin.read_bytes() == record.read_bytes()
+    assert len(list((tmp_path / "pool").glob("*/metrics.json"))) == 2 and serial.returncode == 0
