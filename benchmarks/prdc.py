@@ -19,9 +19,9 @@ RSS after loading the data and as the absolute peak. With ``--repeats`` above 1 
 alternate and the table shows the median time and the highest peak.
 
 The script only reports; the targets are a speed-up of at least 2.5x over prdc and a peak
-(rise above the loaded data) of at most 1/4 of prdc's. prdc's matrices need about
-3 x 4 N^2 bytes plus an 8 N^2-byte argpartition index, so 50k x 50k is beyond a machine of
-tens of GB; ``--only-ganbench`` runs ganbench alone for such sizes.
+(rise above the loaded data) of at most 1/4 of prdc's. prdc holds a float32 N x N matrix
+and its int64 argpartition index at once, about 12 N^2 bytes (30 GB at 50k), so 50k x 50k
+is beyond a machine of tens of GB; ``--only-ganbench`` runs ganbench alone for such sizes.
 
 Run::
 
