@@ -15,8 +15,7 @@ from typing import Any
 import click
 
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError
-
-WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
+from ganbench.features.inception import WEIGHTS_ENV
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
