@@ -4,9 +4,10 @@ Both sides score the same seeded float32 features (``--n`` real and ``--n`` gene
 of ``--dim`` columns; real rows are standard normal, generated rows standard normal times
 1.01 plus a shift of 0.02) with k = ``--k`` nearest neighbours:
 
-- ganbench: ``ganbench.metrics.prdc(real, fake, k, block_bytes)``, which converts to
-  float64 and takes ``torch.cdist`` one block of rows at a time (``--block-mb`` sets
-  ``block_bytes``), so memory grows with N x block.
+- ganbench: ``ganbench.metrics.prdc(real, fake, k, block_bytes)``: float32 matrix
+  products a block at a time (``--block-mb`` sets ``block_bytes``), one triangle of blocks
+  for each set's own neighbours, error bounds on every value, and float64 distances for the
+  few pairs the bounds cannot decide; memory grows with the block, not with N x N.
 - prdc: ``prdc.compute_prdc(real, fake, k)`` (its print is suppressed), which builds the
   three full N x N float32 distance matrices with ``sklearn.metrics.pairwise_distances``
   (``n_jobs=8``, threads; sklearn upcasts float32 to float64 a chunk at a time).
@@ -128,8 +129,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--block-mb",
         type=float,
-        default=256,
-        help="ganbench's block_bytes in MiB (default 256, ganbench's default)",
+        default=128,
+        help="ganbench's block_bytes in MiB (default 128, ganbench's default)",
     )
     p.add_argument("--repeats", type=int, default=1, help="runs of each side, alternating (default 1)")
     p.add_argument("--seed", type=int, default=0)

@@ -1,5 +1,5 @@
-"""Arrays in: numpy arrays or torch tensors checked once as float64 feature matrices, and
-arrays read from .npy/.npz files.
+"""Arrays in: numpy arrays or torch tensors checked once as feature matrices, and arrays
+read from .npy/.npz files.
 
 Every metric function takes its inputs through ``feature_matrix`` so that a NaN, a
 mismatched width or too few rows is one clear error, whichever metric meets it first.
@@ -20,27 +20,40 @@ class FeatureError(GanbenchError):
     """Features a metric cannot score: wrong shape, too few rows, NaN or inf."""
 
 
-def feature_matrix(x: Any, name: str = "features", min_rows: int = 2) -> torch.Tensor:
-    """``x`` as a (N, d) float64 CPU tensor, or FeatureError."""
+def feature_matrix(
+    x: Any, name: str = "features", min_rows: int = 2, dtype: torch.dtype | None = torch.float64
+) -> torch.Tensor:
+    """``x`` as a (N, d) CPU tensor of ``dtype`` (None: float32 and float64 kept as given), or FeatureError.
+
+    Finiteness is checked on the column sums (a NaN or inf anywhere makes its column's sum
+    one), which reads the data once and copies nothing.
+    """
     t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
     if t.dim() != 2:
         raise FeatureError(f"{name} must be a 2-D array (samples x features), not of shape {tuple(t.shape)}")
     if len(t) < min_rows:
         raise FeatureError(f"{name} need at least {min_rows} samples, got {len(t)}")
-    t = t.to(torch.float64)
-    if not torch.isfinite(t).all():
+    if dtype is not None or t.dtype not in (torch.float32, torch.float64):
+        t = t.to(dtype or torch.float64)
+    if not torch.isfinite(t.sum(0, dtype=torch.float64)).all():
         raise FeatureError(f"{name} hold NaN or inf; check the generator's output")
     return t
 
 
-def feature_pair(real: Any, fake: Any, min_rows: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real and generated features with equal widths."""
-    r, f = feature_matrix(real, "real features", min_rows), feature_matrix(fake, "generated features", min_rows)
-    if r.shape[1] != f.shape[1]:
-        raise FeatureError(
-            f"real features have {r.shape[1]} dimensions but generated ones {f.shape[1]}; use one extractor"
-        )
+def feature_pair(
+    real: Any, fake: Any, min_rows: int = 2, dtype: torch.dtype | None = torch.float64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and generated features with equal widths (see ``feature_matrix`` for ``dtype``)."""
+    r = feature_matrix(real, "real features", min_rows, dtype)
+    f = feature_matrix(fake, "generated features", min_rows, dtype)
+    check_widths(r.shape[1], f.shape[1])
     return r, f
+
+
+def check_widths(real_dim: int, fake_dim: int) -> None:
+    """FeatureError unless real and generated features have the same number of dimensions."""
+    if real_dim != fake_dim:
+        raise FeatureError(f"real features have {real_dim} dimensions but generated ones {fake_dim}; use one extractor")
 
 
 def load_array(

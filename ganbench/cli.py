@@ -173,6 +173,7 @@ def _describe(record: Any) -> str:
 def _metrics_table(scores: dict[str, Any]) -> str:
     from ganbench.tables import format_number
 
+    scores = {k: v for k, v in scores.items() if not isinstance(v, dict)}  # provenance is for the files
     width = max(len(k) for k in scores)
     rows = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
     for key, value in scores.items():

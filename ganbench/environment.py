@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 import sys
 from typing import Any
@@ -31,6 +32,20 @@ def environment(device: torch.device) -> dict[str, Any]:
         env["gpu"] = torch.cuda.get_device_name(device)
         env["cuda"] = torch.version.cuda
     return env
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that metric values depend on."""
+    import scipy
+
+    versions = {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__}
+    versions["scipy"] = scipy.__version__
+    for dist in ("ganbench", "pytorch-fid", "torchvision"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
 
 
 def _cpu_name() -> str:

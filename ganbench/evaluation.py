@@ -7,7 +7,7 @@ a bad file or array into one clear error.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,15 @@ from torch import nn
 
 from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
+from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError, SamplesError
 from ganbench.features.images import as_unit_nchw
 from ganbench.imagefiles import ImageFiles, load_image_set
-from ganbench.metric import EvalContext
+from ganbench.metric import EvalContext, in_memory_reference
 from ganbench.plugins import registries
+from ganbench.reference import ReferenceStats, tensor_sha256
+
+PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 
 
 @torch.no_grad()
@@ -41,9 +45,10 @@ def generate(
 
 
 def score(dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str]) -> dict[str, Any]:
-    """Every named metric on ``fake`` against the dataset's reference samples."""
+    """Every named metric on ``fake`` against the dataset's reference samples, plus a provenance block."""
     regs = registries()
-    ctx = EvalContext(dataset, dataset.reference(), fake, _extract)
+    real = dataset.reference()
+    ctx = EvalContext(dataset, real, fake, _extract, reference_fn=_reference_fn(dataset, real))
     scores: dict[str, Any] = {}
     for name in metrics:
         metric = regs.metrics.get(name)
@@ -51,7 +56,49 @@ def score(dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str]) -> dict[
             raise GanbenchError(f"metric {name!r} does not apply to dataset {dataset.name!r}; drop it from --metrics")
         for key, value in metric.compute(ctx).items():
             scores[key] = _plain(value)
+    scores[PROVENANCE] = provenance(ctx)
     return scores
+
+
+def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callable[[], torch.Tensor]], ReferenceStats]:
+    """Reference statistics on disk for extractors worth caching, keyed by all that changes them."""
+    from ganbench import __version__
+
+    def reference(extractor: str, compute: Callable[[], torch.Tensor]) -> ReferenceStats:
+        ext = registries().feature_extractors.get(extractor)
+        if not ext.caches_reference:
+            return in_memory_reference(extractor, compute)
+        key = {
+            "dataset": dataset.name,
+            "split": getattr(dataset, "split", "reference"),
+            "n": len(real),
+            "samples_sha256": tensor_sha256(real),
+            "extractor": extractor,
+            **ext.fingerprint(),
+            "ganbench": __version__,
+        }
+        return ReferenceStats.cached(key, compute)
+
+    return reference
+
+
+def provenance(ctx: EvalContext) -> dict[str, Any]:
+    """How the scores were made: sample counts, each feature space used, library versions."""
+    extractors = registries().feature_extractors
+    features: dict[str, Any] = {}
+    for name in sorted(set(ctx.fake_features) | set(ctx.references)):
+        info = dict(extractors.get(name).provenance())
+        if name in ctx.fake_features:
+            x = ctx.fake_features[name]
+            info.update(dim=int(x.shape[1]), dtype=str(x.dtype).removeprefix("torch."))
+        features[name] = info
+    return {
+        "n_real": len(ctx.real),
+        "n_fake": len(ctx.fake),
+        "samples_dtype": str(ctx.fake.dtype).removeprefix("torch."),
+        "features": features,
+        "versions": library_versions(),
+    }
 
 
 def evaluate_samples(

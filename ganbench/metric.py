@@ -1,39 +1,64 @@
 """What a metric is: real and generated samples -> named numbers with a direction.
 
-Metrics receive an ``EvalContext``; ``ctx.features(name)`` gives the samples mapped by a
-registered feature extractor (cached per context), so FID-like metrics can be computed in
-any feature space without recomputing features for each metric.
+Metrics receive an ``EvalContext``; ``ctx.features(name, which)`` gives the samples mapped
+by a registered feature extractor (computed once per context), so FID-like metrics work in
+any feature space without recomputing features for each metric, and
+``ctx.reference(name)`` gives the real data's statistics in that space.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 
+from ganbench.arrays import feature_matrix
 from ganbench.dataset import Dataset
+from ganbench.reference import ReferenceStats
 
 Direction = Literal["higher", "lower"]
 
 
+def in_memory_reference(extractor: str, compute_features: Callable[[], torch.Tensor]) -> ReferenceStats:
+    """Reference statistics kept for one evaluation only."""
+    return ReferenceStats({"extractor": extractor}, compute_features, folder=None)
+
+
 @dataclass
 class EvalContext:
-    """Everything a metric may look at, with a per-evaluation feature cache."""
+    """Everything a metric may look at, with per-evaluation feature caches.
+
+    Real features come through ``reference(extractor)``, whose statistics (mean and
+    covariance, k-NN radii) may come from the on-disk reference cache.
+    """
 
     dataset: Dataset
     real: torch.Tensor
     fake: torch.Tensor
     feature_fn: Callable[[str, str, torch.Tensor], torch.Tensor]
-    _cache: dict[tuple[str, str], torch.Tensor] = field(default_factory=dict)
+    reference_fn: Callable[[str, Callable[[], torch.Tensor]], ReferenceStats] = in_memory_reference
+    fake_features: dict[str, torch.Tensor] = field(default_factory=dict)
+    references: dict[str, ReferenceStats] = field(default_factory=dict)
 
     def features(self, extractor: str, which: Literal["real", "fake"]) -> torch.Tensor:
         """Features of the real or generated samples under a registered extractor."""
-        key = (extractor, which)
-        if key not in self._cache:
-            self._cache[key] = self.feature_fn(extractor, which, self.real if which == "real" else self.fake)
-        return self._cache[key]
+        if which == "real":
+            return self.reference(extractor).features
+        if extractor not in self.fake_features:
+            self.fake_features[extractor] = self.feature_fn(extractor, "fake", self.fake)
+        return self.fake_features[extractor]
+
+    def reference(self, extractor: str) -> ReferenceStats:
+        """The real samples' features under ``extractor`` and the statistics metrics take from them."""
+        if extractor not in self.references:
+
+            def compute() -> torch.Tensor:
+                return feature_matrix(self.feature_fn(extractor, "real", self.real), "real features", dtype=None)
+
+            self.references[extractor] = self.reference_fn(extractor, compute)
+        return self.references[extractor]
 
 
 @dataclass(frozen=True)
@@ -55,10 +80,23 @@ class Metric:
 
 @dataclass(frozen=True)
 class FeatureExtractor:
-    """Base class of feature extractors: samples (N, ...) -> features (N, d)."""
+    """Base class of feature extractors: samples (N, ...) -> features (N, d).
+
+    ``caches_reference``: whether real-data features are worth keeping on disk (true for
+    networks such as Inception, false for the identity).
+    """
 
     name: str
     description: str = ""
+    caches_reference: ClassVar[bool] = False
 
     def extract(self, samples: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies the mapping beyond its name (e.g. the weights' sha256): part of cache keys."""
+        return {}
+
+    def provenance(self) -> dict[str, Any]:
+        """What metrics.json records about how features were made: the fingerprint plus settings."""
+        return self.fingerprint()

@@ -15,6 +15,14 @@ from ganbench.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own reference-statistics cache (also seen by the CLI processes it starts)."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def fresh_plugins():
     """Plugins registered inside the test are gone after it."""

@@ -40,12 +40,13 @@ def test_a_run_folder_holds_every_artifact(tmp_path):
     names = {p.name for p in folder.iterdir()}
     assert {"spec.json", "metrics.json", "record.json", "history.csv", "samples.png", "checkpoint.pt"} <= names
     assert json.loads((folder / "spec.json").read_text())["run_id"] == record.run_id
-    assert set(json.loads((folder / "metrics.json").read_text())) == {
-        "modes_captured",
-        "hq_fraction",
-        "reverse_kl",
-        "frechet",
-    }
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert set(metrics) == {"modes_captured", "hq_fraction", "reverse_kl", "frechet", "provenance"}
+    provenance = metrics["provenance"]
+    assert provenance["n_real"] == len(ganbench.get_dataset("grid25").reference())
+    assert provenance["n_fake"] == 2500 and provenance["samples_dtype"] == "float32"
+    assert provenance["features"] == {"raw": {"dim": 2, "dtype": "float32"}}
+    assert provenance["versions"]["torch"] == torch.__version__
     history = (folder / "history.csv").read_text().splitlines()
     assert history[0] == "step,loss_d,loss_g" and len(history) == 1 + 40 // 5
     assert record.status == "completed" and record.stopped_by == "steps" and record.steps_done == 40

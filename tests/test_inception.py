@@ -85,6 +85,14 @@ def test_features_do_not_depend_on_batch_size_or_layout(weights_file):
     np.testing.assert_allclose(one.numpy(), many.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_extraction_shows_a_progress_bar(weights_file, capsys):
+    images = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    inception_features(images, weights=weights_file, batch_size=2, progress=True)
+    assert "Inception features" in capsys.readouterr().err
+    inception_features(images, weights=weights_file, batch_size=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
 def test_image_inputs_are_normalised():
     u8 = np.full((2, 8, 8, 1), 255, np.uint8)
     out = as_unit_nchw(u8)

@@ -6,6 +6,7 @@ Oracles: the `prdc` package (Naeem et al.), torch-fidelity (KID, IS), pytorch-fi
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import math
 
@@ -16,6 +17,9 @@ import torch
 from ganbench.arrays import FeatureError
 from ganbench.metrics import fid_from_features, frechet_distance, inception_score, kid, prdc, precision_recall
 from ganbench.metrics.kid import mmd2_unbiased
+from ganbench.metrics.prdc import BYTES_PER_ENTRY, knn_radii
+
+prdc_module = importlib.import_module("ganbench.metrics.prdc")  # the package exports a function of that name
 
 
 def features(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:
@@ -40,8 +44,35 @@ def test_prdc_equals_the_prdc_package(k):
 
 def test_prdc_in_small_blocks_equals_one_block():
     real, fake = features(300, 8, 2), features(200, 8, 3, shift=0.5)
-    tiny = 8 * 3 * 300 * 7  # seven rows per block
+    tiny = BYTES_PER_ENTRY * 300 * 7  # seven rows per block
     assert prdc(real, fake, k=5, block_bytes=tiny) == prdc(real, fake, k=5)
+
+
+def test_prdc_on_lattice_points_full_of_exact_ties(monkeypatch):
+    """Integer points: many distances equal a radius exactly, so float32 cannot decide and the
+    exact float64 path (pairs, and whole rows when candidates tie) must give prdc's strict <."""
+    rng = np.random.default_rng(7)
+    real, fake = rng.integers(0, 4, (400, 5)).astype(np.float64), rng.integers(0, 4, (300, 5)).astype(np.float64)
+    whole_rows = []
+    original = prdc_module._row_exact
+    monkeypatch.setattr(prdc_module, "_row_exact", lambda x, i: whole_rows.append(i) or original(x, i))
+    for k in (3, 5):
+        expected = prdc_package(real, fake, k)
+        assert prdc(real, fake, k=k) == pytest.approx(expected, abs=1e-12)
+        assert prdc(real, fake, k=k, real_radii=knn_radii(real, k)) == pytest.approx(expected, abs=1e-12)
+    assert whole_rows, "no row needed the exact fallback; the test no longer covers it"
+
+
+def test_prdc_far_from_the_origin_in_float32():
+    """An offset of 1e4 would swamp float32's |x|^2 + |y|^2 - 2 x.y; centring and the exact
+    recheck keep every decision equal to prdc's float64 ones."""
+    real = (features(500, 32, 8) + 1e4).astype(np.float32)
+    fake = (features(400, 32, 9, shift=0.2) + 1e4).astype(np.float32)
+    expected = prdc_package(real.astype(np.float64), fake.astype(np.float64), 5)
+    assert prdc(real, fake, k=5) == pytest.approx(expected, abs=1e-12)
+    assert prdc(torch.from_numpy(real), torch.from_numpy(fake), k=5, real_radii=knn_radii(real, 5)) == prdc(
+        real, fake, k=5
+    )
 
 
 def test_prdc_of_a_set_against_itself():

@@ -32,6 +32,7 @@ from ganbench.metric import FeatureExtractor
 
 WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = 10.0
+BATCH_SIZE = 50  # pytorch-fid's default; features do not depend on it
 
 
 class WeightsError(GanbenchError):
@@ -100,11 +101,19 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256, remembered per (path, size, mtime) so a process hashes ~100 MB once."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _sha256_memo:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _sha256_memo[key] = digest.hexdigest()
+    return _sha256_memo[key]
+
+
+_sha256_memo: dict[tuple[str, int, int], str] = {}
 
 
 class FIDInception(torch.nn.Module):
@@ -130,22 +139,32 @@ class FIDInception(torch.nn.Module):
 def inception_features(
     images: Any,
     weights: str | os.PathLike | None = None,
-    batch_size: int = 50,
-    device: str | torch.device = "cpu",
-    progress: bool = False,
+    batch_size: int = BATCH_SIZE,
+    device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
-    """pool3 features and logits of ``images`` (uint8 or [0, 1] floats, NCHW or NHWC), with provenance."""
+    """pool3 features and logits (float32) of ``images`` (uint8 or [0, 1] floats, NCHW or NHWC), with provenance.
+
+    ``device`` None: CUDA when available. ``progress`` None: a progress bar on terminals only.
+    """
     path = resolve_weights(weights)
-    model = FIDInception(load_weights(path)).to(device)
+    device = torch.device(device or default_device())
+    # channels-last convolutions are markedly faster on CPUs (oneDNN) and no slower on GPUs;
+    # the values equal pytorch-fid's contiguous ones to float32 rounding
+    model = FIDInception(load_weights(path)).to(device, memory_format=torch.channels_last)
     x = as_unit_nchw(images)
     pools, logits = [], []
-    for start in tqdm(range(0, len(x), batch_size), disable=not progress, unit="batch", desc="Inception features"):
-        pool, logit = model(x[start : start + batch_size].to(device))
-        pools.append(pool.cpu())
-        logits.append(logit.cpu())
+    batches = range(0, len(x), batch_size)
+    bar = tqdm(total=len(x), disable=None if progress is None else not progress, unit="img", desc="Inception features")
+    with bar:
+        for start in batches:
+            pool, logit = model(x[start : start + batch_size].to(device, memory_format=torch.channels_last))
+            pools.append(pool.cpu())
+            logits.append(logit.cpu())
+            bar.update(len(pool))
     return {
-        "pool3": torch.cat(pools).double(),
-        "logits": torch.cat(logits).double(),
+        "pool3": torch.cat(pools),
+        "logits": torch.cat(logits),
         "weights": str(path),
         "weights_sha256": sha256_of(path),
         "batch_size": batch_size,
@@ -153,27 +172,46 @@ def inception_features(
     }
 
 
-_last: dict[str, Any] = {}
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+_recent: dict[tuple, dict[str, Any]] = {}
 
 
 def _features_of(samples: torch.Tensor) -> dict[str, Any]:
-    """One Inception pass serves both extractors: the last result is kept for the same tensor."""
+    """One Inception pass serves both extractors: results for the last two tensors (real, fake) are kept."""
     key = (id(samples), samples.data_ptr(), tuple(samples.shape), os.environ.get(WEIGHTS_ENV))
-    if _last.get("key") != key:
-        _last.clear()
-        _last.update(key=key, result=inception_features(samples, progress=len(samples) > 500))
-    return _last["result"]
+    if key not in _recent:
+        if len(_recent) >= 2:
+            del _recent[next(iter(_recent))]
+        _recent[key] = inception_features(samples, progress=None)
+    return _recent[key]
 
 
 class InceptionExtractor(FeatureExtractor):
     output: str = "pool3"
+    caches_reference = True
 
     def extract(self, samples: torch.Tensor) -> torch.Tensor:
         return _features_of(samples)[self.output]
 
+    def fingerprint(self) -> dict[str, Any]:
+        return {"weights_sha256": sha256_of(resolve_weights())}
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            **self.fingerprint(),
+            "output": self.output,
+            "batch_size": BATCH_SIZE,
+            "device": default_device(),
+            "resize": "pytorch-fid's bilinear resize to 299 x 299",
+        }
+
 
 class InceptionLogits(InceptionExtractor):
     output: str = "logits"
+    caches_reference = False  # only generated samples' logits are used (Inception Score)
 
 
 @hookimpl

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganbench.arrays import feature_pair
+from ganbench.arrays import check_widths, feature_matrix, feature_pair
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
 
 def gaussian_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and (unbiased) covariance of rows, in float64."""
-    x = _float64(features)
-    return x.mean(0), np.atleast_2d(np.cov(x, rowvar=False))
+    """Mean and (unbiased) covariance of rows, in float64 (float32 rows are not copied first)."""
+    x = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+    return x.mean(0, dtype=np.float64), np.atleast_2d(np.cov(x, rowvar=False))
 
 
 def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
@@ -45,7 +45,7 @@ def fid_from_features(real: Any, fake: Any) -> float:
     With fewer samples than dimensions a covariance is singular and the value unreliable:
     it is still computed (exactly), with a warning.
     """
-    r, f = feature_pair(real, fake)
+    r, f = feature_pair(real, fake, dtype=None)
     if min(len(r), len(f)) <= r.shape[1]:
         warnings.warn(singular_note(len(r), len(f), r.shape[1]), stacklevel=2)
     return frechet_distance(*gaussian_statistics(r), *gaussian_statistics(f))
@@ -73,12 +73,25 @@ def _float64(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def fid_against_reference(ctx: EvalContext, extractor: str) -> tuple[float, str | None]:
+    """Fréchet distance of the generated features to the (cached) real statistics, and a note if singular."""
+    fake = feature_matrix(ctx.features(extractor, "fake"), "generated features", dtype=None)
+    mu, sigma = ctx.reference(extractor).gaussian()
+    check_widths(len(mu), fake.shape[1])
+    n_real = len(ctx.real)
+    note = singular_note(n_real, len(fake), len(mu)) if min(n_real, len(fake)) <= len(mu) else None
+    return frechet_distance(mu, sigma, *gaussian_statistics(fake)), note
+
+
 class Frechet(Metric):
     def applies_to(self, dataset) -> bool:
         return True
 
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        return {"frechet": fid_from_features(ctx.features("raw", "real"), ctx.features("raw", "fake"))}
+        value, note = fid_against_reference(ctx, "raw")
+        if note:
+            warnings.warn(note, stacklevel=2)
+        return {"frechet": value}
 
 
 class FID(Metric):
@@ -86,13 +99,8 @@ class FID(Metric):
         return len(dataset.shape) == 3
 
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        real, fake = ctx.features("inception", "real"), ctx.features("inception", "fake")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scores: dict[str, Any] = {"fid_inception": fid_from_features(real, fake)}
-        if min(len(real), len(fake)) <= real.shape[1]:
-            scores["fid_inception_note"] = singular_note(len(real), len(fake), real.shape[1])
-        return scores
+        value, note = fid_against_reference(ctx, "inception")
+        return {"fid_inception": value, **({"fid_inception_note": note} if note else {})}
 
 
 FID_METRIC = FID("fid", outputs={"fid_inception": "lower"}, description="FID on pytorch-fid's Inception pool3 features")

@@ -5,14 +5,25 @@
 - ``prdc``: Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for Generative
   Models" (ICML), k = 5: precision, recall, density, coverage.
 
-Definitions as in the ``prdc`` package (the radius of a point is the distance to its k-th
-nearest neighbour other than itself; membership is a strict <). Distances are computed in
-float64, a block of real rows at a time against all generated rows, so memory grows with
-N x block rather than N x N: 50k x 50k stays within a few GB.
+Definitions as in the ``prdc`` package: the radius of a point is the distance to its k-th
+nearest neighbour other than itself, and membership of a ball is a strict <.
+
+How it is fast and still exact. Squared distances come from float32 matrix products of
+blocks (|x|^2 + |y|^2 - 2 x.y, on data centred first so that the cancellation is small);
+memory grows with the block, not with N x N, and the within-set products are computed for
+one triangle only. Every float32 value carries an error bound, and so does every radius
+taken from them. A decision is made in float32 only where the bounds cannot change it;
+the few pairs too close to call, and the radii they depend on, are recomputed in float64
+from the input rows. The bound is the probabilistic one of Higham & Mary (2019) for dot
+products, 8 sqrt(d) u (|x|^2 + |y|^2), exceeded with probability below 1e-13 per
+distance; the worst case, d u, is ~10^2 times looser and would send thousands of pairs
+down the float64 path for nothing.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,35 +32,213 @@ from ganbench.arrays import FeatureError, feature_pair
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
-BLOCK_BYTES = 256 * 2**20
+BLOCK_BYTES = 128 * 2**20
+EXACT_BYTES = 32 * 2**20
+EXTRA_CANDIDATES = 8  # float32 neighbour candidates kept beyond k + 1, for exact radii
+BYTES_PER_ENTRY = 8  # per block entry: a float32 distance and two masks
+UNIT_ROUNDOFF = 2.0**-24
+CHUNK = 4096
 
 
-def knn_radii(x: torch.Tensor, k: int, block_bytes: int = BLOCK_BYTES) -> torch.Tensor:
-    """Distance from each row of ``x`` to its k-th nearest other row."""
-    if k >= len(x):
-        raise FeatureError(f"k = {k} nearest neighbours need more than {k} samples, got {len(x)}")
-    rows = _block_rows(len(x), block_bytes)
-    return torch.cat(
-        [
-            torch.cdist(x[i : i + rows], x).topk(k + 1, dim=1, largest=False).values[:, -1]
-            for i in range(0, len(x), rows)
-        ]
-    )
+class Points:
+    """Feature rows twice: as given (for float64 distances) and as a (centred) float32 copy."""
+
+    def __init__(self, rows: torch.Tensor, center: torch.Tensor | None = None) -> None:
+        self.exact = rows
+        if center is None and rows.dtype == torch.float32:
+            self.fast = rows
+        else:
+            self.fast = torch.empty(rows.shape, dtype=torch.float32)
+            for s in range(0, len(rows), CHUNK):
+                block = rows[s : s + CHUNK].double()
+                self.fast[s : s + CHUNK] = block - center if center is not None else block
+        self.sq = torch.cat([b.double().square().sum(1) for b in self.fast.split(CHUNK)])
+        self.sq32 = self.sq.float()
+        # |float32 d2 - d2| <= slope * (|x|^2 + |y|^2): the dot product and the two squared norms
+        # (probabilistic bound 8 sqrt(d) u each, or the worst case d u where that is tighter), the
+        # rounding of the copy and the additions, twice over
+        d = rows.shape[1]
+        self.slope = 2 * (min(d, 8 * math.sqrt(d)) + 8) * UNIT_ROUNDOFF
+        self.bound32 = (self.sq * self.slope).float()
+
+    def __len__(self) -> int:
+        return len(self.exact)
 
 
-def prdc(real: Any, fake: Any, k: int = 5, block_bytes: int = BLOCK_BYTES) -> dict[str, float]:
-    """Precision, recall, density and coverage of ``fake`` against ``real`` features (Naeem 2020)."""
-    r, f = feature_pair(real, fake)
-    real_radii, fake_radii = knn_radii(r, k, block_bytes), knn_radii(f, k, block_bytes)
+def points_pair(real: torch.Tensor, fake: torch.Tensor) -> tuple[Points, Points]:
+    """Both sets with one shared centre (the real mean); not centred when float32 data are near zero already."""
+    center = real.mean(0, dtype=torch.float64)
+    if real.dtype == fake.dtype == torch.float32:
+        plain = Points(real)
+        if center.square().sum() < plain.sq.mean() / 16:
+            return plain, Points(fake)
+    return Points(real, center), Points(fake, center)
+
+
+def fast_sq_distances(a: Points, rows: slice, b: Points, cols: slice = slice(None)) -> torch.Tensor:
+    """float32 squared distances from ``a[rows]`` to ``b[cols]`` (error within slope * (|x|^2 + |y|^2))."""
+    return torch.addmm(b.sq32[None, cols], a.fast[rows], b.fast[cols].T, alpha=-2.0).add_(a.sq32[rows, None])
+
+
+def exact_sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """sum((a - b)^2) over the last axis, in float64, for broadcastable row stacks."""
+    return (a.double() - b.double()).square_().sum(-1)
+
+
+def _pairs_exact(a: torch.Tensor, i: torch.Tensor, b: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """Exact squared distances of the pairs (a[i], b[j]), a bounded chunk at a time."""
+    step = max(1, EXACT_BYTES // (16 * a.shape[1]))
+    parts = [exact_sq_distances(a[i[s : s + step]], b[j[s : s + step]]) for s in range(0, len(i), step)]
+    return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
+
+
+class Radii:
+    """Squared k-NN radii of a point set: float32 estimates with bounds, made exact on demand.
+
+    ``approx`` and ``error`` bound each radius^2 (|approx - exact| <= error); ``exact(i)``
+    computes the float64 radii of the rows ``i`` from their float32 neighbour candidates.
+    """
+
+    def __init__(self, points: Points, k: int, values: torch.Tensor, columns: torch.Tensor) -> None:
+        self.points, self.k, self.values, self.columns = points, k, values, columns
+        self.approx = values[:, k].double()
+        # the k-th smallest of values each within slope * (|x_i|^2 + |x_j|^2) of the truth
+        self.error = points.slope * (points.sq + points.sq.max())
+        self.known = torch.full((len(points),), math.nan, dtype=torch.float64)
+
+    def interval(self, index: slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """float32 (low, high) with low <= radius^2 <= high, widened for the rounding to float32."""
+        approx, error = self.approx[index], self.error[index]
+        slack = error + 4 * UNIT_ROUNDOFF * approx.abs() + 1e-30
+        return (approx - slack).float(), (approx + slack).float()
+
+    @classmethod
+    def given(cls, radii: Any, n: int) -> Radii:
+        """Radii known exactly (from the reference cache)."""
+        known = torch.as_tensor(radii, dtype=torch.float64)
+        if known.shape != (n,):
+            raise FeatureError(f"real_radii has shape {tuple(known.shape)}, expected ({n},)")
+        self = cls.__new__(cls)
+        self.approx, self.error, self.known = known.square(), torch.zeros(n, dtype=torch.float64), known
+        return self
+
+    def exact(self, rows: torch.Tensor) -> torch.Tensor:
+        """float64 radii (distances, as ``prdc`` compares them) of ``rows``, computed once each."""
+        todo = rows[torch.isnan(self.known[rows])].unique()
+        if len(todo):
+            self.known[todo] = self._compute(todo).sqrt()
+        return self.known[rows]
+
+    def _compute(self, rows: torch.Tensor) -> torch.Tensor:
+        p, m = self.points, self.columns.shape[1]
+        step = max(1, EXACT_BYTES // (8 * m * p.exact.shape[1]))
+        exact = torch.cat(
+            [
+                exact_sq_distances(p.exact[rows[s : s + step], None, :], p.exact[self.columns[rows[s : s + step]]])
+                for s in range(0, len(rows), step)
+            ]
+        )
+        radii = exact.sort(1).values[:, self.k]
+        if m < len(p):  # could a point outside the candidates be nearer than the k-th candidate?
+            lowest_unseen = self.values[rows, -1].double() - self.error[rows]
+            for r in torch.nonzero(lowest_unseen < radii).flatten().tolist():
+                radii[r] = _row_exact(p.exact, int(rows[r])).kthvalue(self.k + 1).values
+        return radii
+
+
+def _row_exact(x: torch.Tensor, i: int) -> torch.Tensor:
+    step = max(1, EXACT_BYTES // (8 * x.shape[1]))
+    return torch.cat([exact_sq_distances(x[s : s + step], x[i]) for s in range(0, len(x), step)])
+
+
+def knn(p: Points, k: int, block_bytes: int = BLOCK_BYTES) -> Radii:
+    """Each row's k-NN radius (its own distance, 0, counts as the first), from one triangle of blocks."""
+    n = len(p)
+    if k >= n:
+        raise FeatureError(f"k = {k} nearest neighbours need more than {k} samples, got {n}")
+    m = min(n, k + 1 + EXTRA_CANDIDATES)
+    values = torch.full((n, m), math.inf, dtype=torch.float32)
+    columns = torch.zeros((n, m), dtype=torch.long)
+    side = max(m, int(math.sqrt(block_bytes / BYTES_PER_ENTRY)))
+    for i in range(0, n, side):
+        rows = slice(i, min(n, i + side))
+        for j in range(i, n, side):
+            cols = slice(j, min(n, j + side))
+            d2 = fast_sq_distances(p, rows, p, cols)
+            _merge(values, columns, rows, d2, j, m)
+            if j != i:
+                _merge(values, columns, cols, d2.T, i, m)
+    return Radii(p, k, values, columns)
+
+
+def _merge(values: torch.Tensor, columns: torch.Tensor, rows: slice, d2: torch.Tensor, offset: int, m: int) -> None:
+    """Keep the m smallest of each row's values so far and of ``d2`` (whose column 0 is ``offset``)."""
+    v, c = d2.topk(min(m, d2.shape[1]), dim=1, largest=False)
+    v, c = torch.cat([values[rows], v], 1), torch.cat([columns[rows], c + offset], 1)
+    v, order = v.topk(m, dim=1, largest=False, sorted=True)
+    values[rows], columns[rows] = v, c.gather(1, order)
+
+
+def knn_radii(x: Any, k: int, block_bytes: int = BLOCK_BYTES) -> torch.Tensor:
+    """Exact distance from each row of ``x`` to its k-th nearest other row (float64)."""
+    rows, _ = feature_pair(x, x, dtype=None)
+    return knn(points_pair(rows, rows)[0], k, block_bytes).exact(torch.arange(len(rows)))
+
+
+def _inside(
+    d2: torch.Tensor,
+    bound: torch.Tensor,
+    radii: Radii,
+    owner: torch.Tensor,
+    exact_d2: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Per pair: float32 d2 within ``bound`` of the truth < radius^2 of its ``owner`` point?
+
+    Decided in float32 where the bounds allow, in float64 (``exact_d2(pairs)``) where they cannot.
+    """
+    low, high = radii.interval(owner)
+    inside = d2 + bound < low
+    unsure = torch.nonzero((d2 - bound < high).logical_and_(~inside)).flatten()
+    if len(unsure):
+        inside[unsure] = exact_d2(unsure).sqrt() < radii.exact(owner[unsure])
+    return inside
+
+
+def prdc(
+    real: Any,
+    fake: Any,
+    k: int = 5,
+    block_bytes: int = BLOCK_BYTES,
+    real_radii: Any | None = None,
+) -> dict[str, float]:
+    """Precision, recall, density and coverage of ``fake`` against ``real`` features (Naeem 2020).
+
+    ``real_radii``: the real rows' k-NN radii when known (cached reference statistics).
+    """
+    r, f = feature_pair(real, fake, dtype=None)
+    pr, pf = points_pair(r, f)
+    real_balls = knn(pr, k, block_bytes) if real_radii is None else Radii.given(real_radii, len(r))
+    fake_balls = knn(pf, k, block_bytes)
     inside_real_balls = torch.zeros(len(f), dtype=torch.long)  # per fake: how many real balls hold it
     recalled = torch.zeros(len(r), dtype=torch.bool)
     covered = torch.zeros(len(r), dtype=torch.bool)
-    rows = _block_rows(len(f), block_bytes)
-    for i in range(0, len(r), rows):
-        d = torch.cdist(r[i : i + rows], f)
-        inside_real_balls += (d < real_radii[i : i + rows, None]).sum(0)
-        recalled[i : i + rows] = (d < fake_radii[None, :]).any(1)
-        covered[i : i + rows] = d.min(1).values < real_radii[i : i + rows]
+    # a pair can be inside (or too close to call) only below these, the upper ends of the radii plus bounds
+    reach_real = real_balls.interval(slice(None))[1] + pr.bound32 + pf.bound32.max()
+    reach_fake = fake_balls.interval(slice(None))[1] + pf.bound32 + pr.bound32.max()
+    step = _block_rows(len(f), block_bytes)
+    for start in range(0, len(r), step):
+        rows = slice(start, min(len(r), start + step))
+        d2 = fast_sq_distances(pr, rows, pf)
+        near = (d2 < reach_real[rows, None]).logical_or_(d2 < reach_fake[None, :])
+        i, j = torch.nonzero(near, as_tuple=True)
+        d2 = d2[i, j]
+        i += start
+        bound = pr.bound32[i] + pf.bound32[j]
+        exact = lambda pairs, i=i, j=j: _pairs_exact(r, i[pairs], f, j[pairs])  # noqa: E731
+        in_real = _inside(d2, bound, real_balls, i, exact)
+        inside_real_balls += torch.bincount(j[in_real], minlength=len(f))
+        covered[i[in_real]] = True
+        recalled[i[_inside(d2, bound, fake_balls, j, exact)]] = True
     return {
         "precision": float((inside_real_balls > 0).double().mean()),
         "recall": float(recalled.double().mean()),
@@ -65,19 +254,22 @@ def precision_recall(real: Any, fake: Any, k: int = 3, block_bytes: int = BLOCK_
 
 
 def _block_rows(n_columns: int, block_bytes: int) -> int:
-    return max(1, block_bytes // (8 * 3 * max(n_columns, 1)))
+    return max(1, block_bytes // (BYTES_PER_ENTRY * max(n_columns, 1)))
+
+
+def _against_reference(ctx: EvalContext, k: int) -> dict[str, float]:
+    ref = ctx.reference(ctx.dataset.features)
+    return prdc(ref.features, ctx.features(ctx.dataset.features, "fake"), k=k, real_radii=ref.radii(k))
 
 
 class PRDC(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        space = ctx.dataset.features
-        return prdc(ctx.features(space, "real"), ctx.features(space, "fake"), k=5)
+        return _against_reference(ctx, k=5)
 
 
 class ImprovedPR(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        space = ctx.dataset.features
-        scores = precision_recall(ctx.features(space, "real"), ctx.features(space, "fake"), k=3)
+        scores = _against_reference(ctx, k=3)
         return {"improved_precision": scores["precision"], "improved_recall": scores["recall"]}
 
 

@@ -1,0 +1,147 @@
+"""Reference statistics: computed once, kept on disk, keyed, atomic, never trusted when corrupt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import cdist
+
+from ganbench.reference import ReferenceStats, cache_dir
+
+from .test_image_eval import image_sets  # noqa: F401  (fixture)
+from .test_inception import weights_file  # noqa: F401  (fixture)
+
+KEY = {"dataset": "toy", "split": "test", "n": 60, "extractor": "toy-net", "weights_sha256": "ab" * 32}
+
+
+class Counting:
+    """A feature computation that counts its calls."""
+
+    def __init__(self, features: np.ndarray) -> None:
+        self.features, self.calls = features, 0
+
+    def __call__(self) -> torch.Tensor:
+        self.calls += 1
+        return torch.from_numpy(self.features)
+
+
+@pytest.fixture
+def toy():
+    return Counting(np.random.default_rng(0).standard_normal((60, 6)).astype(np.float32))
+
+
+def fill(stats: ReferenceStats) -> None:
+    stats.features, stats.gaussian(), stats.radii(5)
+
+
+def test_statistics_are_computed_once_then_read_from_disk(toy):
+    first = ReferenceStats.cached(KEY, toy)
+    fill(first)
+    assert toy.calls == 1
+    assert {p.name for p in first.folder.iterdir()} == {"features.npz", "gaussian.npz", "radii-k5.npz"}
+    assert first.folder.parent == cache_dir() / "reference"
+
+    again = ReferenceStats.cached(dict(KEY), toy)
+    mean, cov = again.gaussian()
+    assert toy.calls == 1
+    np.testing.assert_array_equal(again.features.numpy(), toy.features)
+    x = toy.features.astype(np.float64)
+    np.testing.assert_allclose(mean, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cov, np.cov(x, rowvar=False), rtol=1e-12)
+    brute = np.sort(cdist(x, x), axis=1)[:, 5]  # column 0 is the point itself
+    np.testing.assert_allclose(again.radii(5).numpy(), brute, rtol=1e-12)
+
+
+@pytest.mark.parametrize("field", ["n", "weights_sha256", "split", "dataset"])
+def test_a_different_key_is_a_different_entry(toy, field):
+    _ = ReferenceStats.cached(KEY, toy).features
+    changed = {**KEY, field: KEY[field] * 2 if field == "n" else "other"}
+    _ = ReferenceStats.cached(changed, toy).features
+    assert toy.calls == 2
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def garbage(path):
+    path.write_bytes(b"not an npz at all")
+
+
+def tamper(path):
+    """A valid npz whose values were changed but whose recorded checksum was kept."""
+    with np.load(path) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    arrays["features"] = arrays["features"] + 1
+    np.savez(path, **arrays)
+
+
+def foreign_key(path):
+    """An entry copied from another key: valid arrays and checksum, but not this key's."""
+    with np.load(path) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta["key"]["n"] = 999
+    np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
+
+
+@pytest.mark.parametrize("damage", [truncate, garbage, tamper, foreign_key])
+def test_a_corrupt_entry_is_recomputed_never_trusted(toy, damage, caplog):
+    _ = ReferenceStats.cached(KEY, toy).features
+    path = ReferenceStats.cached(KEY, toy).folder / "features.npz"
+    damage(path)
+    with caplog.at_level(logging.WARNING, logger="ganbench"):
+        features = ReferenceStats.cached(KEY, toy).features
+    assert toy.calls == 2
+    np.testing.assert_array_equal(features.numpy(), toy.features)
+    assert "recomputing" in caplog.text
+    _ = ReferenceStats.cached(KEY, toy).features  # the rewritten entry is good again
+    assert toy.calls == 2
+
+
+def test_an_unwritable_cache_costs_time_not_results(toy, tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(blocker / "cache"))  # under a file: cannot be created
+    with caplog.at_level(logging.WARNING, logger="ganbench"):
+        np.testing.assert_array_equal(ReferenceStats.cached(KEY, toy).features.numpy(), toy.features)
+    assert "cannot write" in caplog.text
+
+
+def test_writes_leave_no_temporary_files(toy):
+    stats = ReferenceStats.cached(KEY, toy)
+    fill(stats)
+    assert not [p for p in stats.folder.iterdir() if p.name.startswith(".")]
+
+
+def test_eval_reuses_real_inception_statistics(cli, image_sets, weights_file, monkeypatch):  # noqa: F811
+    import ganbench.features.inception as inception
+
+    real, fake, real_npz, fake_dir = image_sets
+    passes = []
+    original = inception.inception_features
+    monkeypatch.setattr(inception, "inception_features", lambda x, **kw: passes.append(len(x)) or original(x, **kw))
+    args = ("eval", "--dataset", str(real_npz), "--samples", str(fake_dir), "--inception-weights", str(weights_file))
+    first = cli(*args, "--metrics", "fid,is,kid,prdc", "--json")
+    assert first.code == 0, first.err
+    assert sorted(passes) == [len(fake), len(real)]
+
+    passes.clear()
+    second = cli(*args, "--metrics", "fid,is,kid,prdc", "--json")
+    assert second.code == 0, second.err
+    assert passes == [len(fake)], "the real images went through Inception again"
+    assert json.loads(second.out) == json.loads(first.out)
+
+    provenance = json.loads(second.out)["provenance"]
+    assert provenance["n_real"] == len(real) and provenance["n_fake"] == len(fake)
+    features = provenance["features"]["inception"]
+    assert features["weights_sha256"] == hashlib.sha256(weights_file.read_bytes()).hexdigest()
+    assert features["dim"] == 2048 and features["dtype"] == "float32"
+    assert features["batch_size"] == 50 and features["device"] == "cpu"
+    assert provenance["features"]["inception-logits"]["dim"] == 1008
+    assert provenance["versions"]["torch"] == torch.__version__ and "pytorch-fid" in provenance["versions"]
