@@ -33,8 +33,8 @@ differ by ~1e-6).
 
 Without ``--weights`` the script uses GANBENCH_INCEPTION_WEIGHTS or pytorch-fid's file in
 torch's hub cache if present, else (no download here) a weights file it builds in the
-temporary folder: pytorch-fid's FID Inception architecture with seeded random values, as
-tests/test_inception.py does. Random weights change the features, not the speed.
+temporary folder: pytorch-fid's FID Inception architecture with seeded random values
+(``ganbench.testing.random_fid_weights``). Random weights change the features, not the speed.
 
 Run::
 
@@ -71,6 +71,7 @@ from ganbench.features.inception import (
     sha256_of,
 )
 from ganbench.imagefiles import load_image_set
+from ganbench.testing import random_fid_weights
 
 TARGET_SPEED = 1.0
 TARGET_DIFFERENCE = 1e-5
@@ -89,43 +90,6 @@ def write_pngs(folder: Path, n: int, size: int, seed: int) -> list[Path]:
         Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
         paths.append(path)
     return sorted(paths)
-
-
-def random_fid_weights(seed: int) -> dict[str, torch.Tensor]:
-    """A state dict for pytorch-fid's FID Inception: its own architecture, seeded random values.
-
-    The same construction as ``random_fid_weights`` in tests/test_inception.py: build
-    ``fid_inception_v3()`` with the network's own (uninitialised) state dict in place of
-    the download, then replace every float tensor with seeded He-scaled normals (batch-norm
-    variances near 1, so activations keep a sensible scale through the 94 layers).
-    """
-    import pytorch_fid.inception as pf
-
-    captured = {}
-    real_factory = pf.torchvision.models.inception_v3
-
-    def capture(*args: Any, **kwargs: Any) -> torch.nn.Module:
-        captured["net"] = real_factory(*args, **kwargs)
-        return captured["net"]
-
-    def architecture_only(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
-        return {k: v.clone() for k, v in captured["net"].state_dict().items()}
-
-    with mock.patch.object(pf.torchvision.models, "inception_v3", capture):
-        with mock.patch.object(pf, "load_state_dict_from_url", architecture_only):
-            net = pf.fid_inception_v3()
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for name, value in net.state_dict().items():
-        if not value.is_floating_point():
-            state[name] = value
-        elif name.endswith("running_var"):
-            state[name] = 1 + 0.1 * torch.rand(value.shape, generator=gen)
-        elif value.dim() > 1:
-            state[name] = torch.randn(value.shape, generator=gen) * (2 / value[0].numel()) ** 0.5
-        else:
-            state[name] = 0.1 * torch.randn(value.shape, generator=gen) + (1.0 if name.endswith(".weight") else 0.0)
-    return state
 
 
 def choose_weights(explicit: str | None, tmp: Path, seed: int) -> tuple[Path, bool]:

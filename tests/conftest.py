@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from ganbench import plugins
 from ganbench.cli import main
@@ -73,3 +75,31 @@ def assert_one_line_error(result, *fragments: str) -> None:
     assert "Traceback" not in result.err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="session")
+def weights_file(tmp_path_factory):
+    """A FID Inception weights file with seeded random values (no download here)."""
+    from ganbench.testing import random_fid_weights
+
+    path = tmp_path_factory.mktemp("weights") / "fid_inception_random.pth"
+    torch.save(random_fid_weights(), path)
+    return path
+
+
+def save_png_folder(folder, images_u8_nhwc):
+    from PIL import Image
+
+    folder.mkdir()
+    for i, image in enumerate(images_u8_nhwc):
+        Image.fromarray(image).save(folder / f"{i:03d}.png")
+    return folder
+
+
+@pytest.fixture
+def image_sets(tmp_path):
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (14, 24, 24, 3), dtype=np.uint8)
+    fake = np.clip(real.astype(int)[:12] + rng.integers(-60, 60, (12, 24, 24, 3)), 0, 255).astype(np.uint8)
+    np.savez(tmp_path / "real.npz", images=real)
+    return real, fake, tmp_path / "real.npz", save_png_folder(tmp_path / "fake", fake)

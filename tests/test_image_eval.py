@@ -11,30 +11,12 @@ import pytest
 import torch
 
 from .conftest import assert_one_line_error
-from .test_inception import pytorch_fid_pool3, weights_file  # noqa: F401  (fixture)
+from .test_inception import pytorch_fid_pool3
 
 pytest.importorskip("pytorch_fid")
 
 
-def save_png_folder(folder, images_u8_nhwc):
-    from PIL import Image
-
-    folder.mkdir()
-    for i, image in enumerate(images_u8_nhwc):
-        Image.fromarray(image).save(folder / f"{i:03d}.png")
-    return folder
-
-
-@pytest.fixture
-def image_sets(tmp_path):
-    rng = np.random.default_rng(0)
-    real = rng.integers(0, 256, (14, 24, 24, 3), dtype=np.uint8)
-    fake = np.clip(real.astype(int)[:12] + rng.integers(-60, 60, (12, 24, 24, 3)), 0, 255).astype(np.uint8)
-    np.savez(tmp_path / "real.npz", images=real)
-    return real, fake, tmp_path / "real.npz", save_png_folder(tmp_path / "fake", fake)
-
-
-def test_eval_images_matches_every_oracle(cli, image_sets, weights_file):  # noqa: F811
+def test_eval_images_matches_every_oracle(cli, image_sets, weights_file):
     real, fake, real_npz, fake_dir = image_sets
     result = cli(
         "eval", "--dataset", str(real_npz), "--samples", str(fake_dir),
@@ -84,7 +66,7 @@ def test_eval_images_matches_every_oracle(cli, image_sets, weights_file):  # noq
         (lambda d: np.savez(d / "c.npz", images=np.zeros((3, 5, 8, 8))) or str(d / "c.npz"), ["1 or 3 channels"]),
     ],
 )
-def test_bad_image_samples_give_one_line(cli, image_sets, weights_file, make, fragments):  # noqa: F811
+def test_bad_image_samples_give_one_line(cli, image_sets, weights_file, make, fragments):
     _, _, real_npz, _ = image_sets
     samples = make(real_npz.parent)
     result = cli("eval", "--dataset", str(real_npz), "--samples", samples, "--inception-weights", str(weights_file))

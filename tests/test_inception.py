@@ -20,43 +20,6 @@ from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_fea
 pf = pytest.importorskip("pytorch_fid.inception")
 
 
-def random_fid_weights(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A state dict for pytorch-fid's FID Inception: its own architecture, seeded random values."""
-    captured = {}
-    real_factory = pf.torchvision.models.inception_v3
-
-    def capture(*args, **kwargs):
-        captured["net"] = real_factory(*args, **kwargs)
-        return captured["net"]
-
-    def architecture_only(*args, **kwargs):
-        return {k: v.clone() for k, v in captured["net"].state_dict().items()}
-
-    with mock.patch.object(pf.torchvision.models, "inception_v3", capture):
-        with mock.patch.object(pf, "load_state_dict_from_url", architecture_only):
-            net = pf.fid_inception_v3()
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for name, value in net.state_dict().items():
-        if not value.is_floating_point():
-            state[name] = value
-        elif name.endswith("running_var"):
-            state[name] = 1 + 0.1 * torch.rand(value.shape, generator=gen)
-        elif value.dim() > 1:
-            fan_in = value[0].numel()
-            state[name] = torch.randn(value.shape, generator=gen) * (2 / fan_in) ** 0.5
-        else:
-            state[name] = 0.1 * torch.randn(value.shape, generator=gen) + (1.0 if name.endswith(".weight") else 0.0)
-    return state
-
-
-@pytest.fixture(scope="module")
-def weights_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("weights") / "fid_inception_random.pth"
-    torch.save(random_fid_weights(), path)
-    return path
-
-
 def pytorch_fid_pool3(state, images01: torch.Tensor) -> np.ndarray:
     """pytorch-fid's own path: InceptionV3([3]) with these weights, as get_activations runs it."""
     with mock.patch.object(pf, "load_state_dict_from_url", lambda *a, **k: state):

@@ -13,9 +13,6 @@ from scipy.spatial.distance import cdist
 
 from ganbench.reference import ReferenceStats, cache_dir
 
-from .test_image_eval import image_sets  # noqa: F401  (fixture)
-from .test_inception import weights_file  # noqa: F401  (fixture)
-
 KEY = {"dataset": "toy", "split": "test", "n": 60, "extractor": "toy-net", "weights_sha256": "ab" * 32}
 
 
@@ -119,7 +116,7 @@ def test_writes_leave_no_temporary_files(toy):
     assert not [p for p in stats.folder.iterdir() if p.name.startswith(".")]
 
 
-def test_eval_reuses_real_inception_statistics(cli, image_sets, weights_file, monkeypatch):  # noqa: F811
+def test_eval_reuses_real_inception_statistics(cli, image_sets, weights_file, monkeypatch):
     import ganbench.features.inception as inception
 
     real, fake, real_npz, fake_dir = image_sets
