@@ -46,12 +46,16 @@ def fid_from_features(real: Any, fake: Any) -> float:
     it is still computed (exactly), with a warning.
     """
     r, f = feature_pair(real, fake, dtype=None)
-    if min(len(r), len(f)) <= r.shape[1]:
-        warnings.warn(singular_note(len(r), len(f), r.shape[1]), stacklevel=2)
+    note = singular_note(len(r), len(f), r.shape[1])
+    if note:
+        warnings.warn(note, stacklevel=2)
     return frechet_distance(*gaussian_statistics(r), *gaussian_statistics(f))
 
 
-def singular_note(n_real: int, n_fake: int, dim: int) -> str:
+def singular_note(n_real: int, n_fake: int, dim: int) -> str | None:
+    """Why FID is unreliable when a covariance is singular (no more samples than dimensions), else None."""
+    if min(n_real, n_fake) > dim:
+        return None
     return (
         f"{min(n_real, n_fake)} samples in {dim} dimensions: the covariance is singular and FID unreliable; "
         "use more samples than feature dimensions"
@@ -78,8 +82,7 @@ def fid_against_reference(ctx: EvalContext, extractor: str) -> tuple[float, str 
     fake = feature_matrix(ctx.features(extractor, "fake"), "generated features", dtype=None)
     mu, sigma = ctx.reference(extractor).gaussian()
     check_widths(len(mu), fake.shape[1])
-    n_real = len(ctx.real)
-    note = singular_note(n_real, len(fake), len(mu)) if min(n_real, len(fake)) <= len(mu) else None
+    note = singular_note(len(ctx.real), len(fake), len(mu))
     return frechet_distance(mu, sigma, *gaussian_statistics(fake)), note
 
 

@@ -85,11 +85,16 @@ def exact_sq_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.double() - b.double()).square_().sum(-1)
 
 
-def _pairs_exact(a: torch.Tensor, i: torch.Tensor, b: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    """Exact squared distances of the pairs (a[i], b[j]), a bounded chunk at a time."""
-    step = max(1, EXACT_BYTES // (16 * a.shape[1]))
-    parts = [exact_sq_distances(a[i[s : s + step]], b[j[s : s + step]]) for s in range(0, len(i), step)]
+def _in_chunks(n: int, bytes_each: int, part: Callable[[slice], torch.Tensor]) -> torch.Tensor:
+    """``part`` of items 0..n, concatenated, computed a chunk of at most EXACT_BYTES of temporaries at a time."""
+    step = max(1, EXACT_BYTES // bytes_each)
+    parts = [part(slice(s, s + step)) for s in range(0, n, step)]
     return torch.cat(parts) if parts else torch.empty(0, dtype=torch.float64)
+
+
+def _pairs_exact(a: torch.Tensor, i: torch.Tensor, b: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """Exact squared distances of the pairs (a[i], b[j])."""
+    return _in_chunks(len(i), 16 * a.shape[1], lambda c: exact_sq_distances(a[i[c]], b[j[c]]))
 
 
 class Radii:
@@ -131,12 +136,10 @@ class Radii:
 
     def _compute(self, rows: torch.Tensor) -> torch.Tensor:
         p, m = self.points, self.columns.shape[1]
-        step = max(1, EXACT_BYTES // (8 * m * p.exact.shape[1]))
-        exact = torch.cat(
-            [
-                exact_sq_distances(p.exact[rows[s : s + step], None, :], p.exact[self.columns[rows[s : s + step]]])
-                for s in range(0, len(rows), step)
-            ]
+        exact = _in_chunks(
+            len(rows),
+            8 * m * p.exact.shape[1],
+            lambda c: exact_sq_distances(p.exact[rows[c], None, :], p.exact[self.columns[rows[c]]]),
         )
         radii = exact.sort(1).values[:, self.k]
         if m < len(p):  # could a point outside the candidates be nearer than the k-th candidate?
@@ -147,8 +150,7 @@ class Radii:
 
 
 def _row_exact(x: torch.Tensor, i: int) -> torch.Tensor:
-    step = max(1, EXACT_BYTES // (8 * x.shape[1]))
-    return torch.cat([exact_sq_distances(x[s : s + step], x[i]) for s in range(0, len(x), step)])
+    return _in_chunks(len(x), 8 * x.shape[1], lambda c: exact_sq_distances(x[c], x[i]))
 
 
 def knn(p: Points, k: int, block_bytes: int = BLOCK_BYTES) -> Radii:
