@@ -3,12 +3,17 @@ read from .npy/.npz files.
 
 Every metric function takes its inputs through ``feature_matrix`` so that a NaN, a
 mismatched width or too few rows is one clear error, whichever metric meets it first.
+Files are checked before numpy allocates anything: the magic bytes say whether a file is
+a .npy or an .npz at all, and each array's header (shape, dtype) must fit the bytes the
+file holds, so a header claiming 10^12 rows is an error, not a MemoryError.
 """
 
 from __future__ import annotations
 
+import math
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -56,24 +61,68 @@ def check_widths(real_dim: int, fake_dim: int) -> None:
         raise FeatureError(f"real features have {real_dim} dimensions but generated ones {fake_dim}; use one extractor")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def load_array(
     path: str | Path, preferred: tuple[str, ...], ndim: int | None = None, what: str = "samples"
 ) -> np.ndarray:
     """The array in a .npy file, or in an .npz the first ``preferred`` key (else the only one) of ``ndim`` dims."""
     path = Path(path)
+    if path.is_dir():
+        raise SamplesError(f"{what} path {path} is a folder; pass a .npy or .npz file")
     if not path.is_file():
         raise SamplesError(f"{what} file {path} does not exist; pass a .npy or .npz file")
+    fix = "save arrays with numpy.save or numpy.savez"
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise SamplesError(f"cannot read {path} as .npy/.npz ({exc}); save arrays with numpy.save or savez") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        return loaded
-    with loaded:
-        fitting = [k for k in loaded.files if ndim is None or loaded[k].ndim == ndim]
-        chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
-        if not chosen:
-            shape = f"a {ndim}-D array" if ndim else "an array"
-            names, held = " or ".join(preferred), ", ".join(loaded.files)
-            raise SamplesError(f"{path} has no {what} array ({shape} named {names}); it holds {held}")
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+        if not head:
+            raise SamplesError(f"{what} file {path} is empty (0 bytes); {fix}")
+        if head.startswith(NPY_MAGIC):
+            with open(path, "rb") as f:
+                _check_header(f, path.stat().st_size, str(path))
+            return np.load(path, allow_pickle=False)
+        if not head.startswith(ZIP_MAGICS):
+            raise SamplesError(f"{path} is not a .npy or .npz file (it does not start as numpy's files do); {fix}")
+        return _load_from_npz(path, preferred, ndim, what)
+    except SamplesError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SamplesError(f"cannot read {path} ({reason}); it is truncated or corrupt; {fix}") from None
+
+
+def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:
+    with zipfile.ZipFile(path) as archive:
+        shapes = {}
+        for info in archive.infolist():
+            if info.filename.endswith(".npy"):
+                with archive.open(info) as member:
+                    shapes[info.filename[:-4]] = _check_header(member, info.file_size, f"{path}:{info.filename}")
+    fitting = [k for k, shape in shapes.items() if ndim is None or len(shape) == ndim]
+    chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+    if not chosen:
+        shape = f"a {ndim}-D array" if ndim else "an array"
+        names, held = " or ".join(preferred), ", ".join(shapes) or "nothing"
+        raise SamplesError(f"{path} has no {what} array ({shape} named {names}); it holds {held}")
+    with np.load(path, allow_pickle=False) as loaded:
         return loaded[chosen[0]]
+
+
+def _check_header(f: IO[bytes], size: int, name: str) -> tuple[int, ...]:
+    """The shape in a .npy header, after checking that the dtype is numeric and the data fit in ``size`` bytes."""
+    version = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(f)
+    if dtype.hasobject:
+        raise SamplesError(f"{name} holds Python objects ({dtype}), not numbers; save a numeric array")
+    needed = math.prod(shape) * dtype.itemsize
+    available = size - f.tell()
+    if needed > available:
+        raise SamplesError(
+            f"{name} is truncated or its header is wrong: shape {shape} of {dtype} needs {needed:,} bytes, "
+            f"the file holds {available:,}"
+        )
+    return shape

@@ -1,12 +1,20 @@
-"""Checkpoints: written atomically, read with ``torch.load(weights_only=True)``.
+"""Checkpoints: checksummed, written atomically, read with ``torch.load(weights_only=True)``.
 
-A checkpoint holds plain tensors, numbers and strings only (model and optimizer state,
-RNG states, loop counters) and the run id it belongs to, so a checkpoint of another run
-is refused instead of silently resumed.
+A checkpoint file is one header line and a torch payload::
+
+    GANBENCH-CHECKPOINT {"format": 2, "run_id": ..., "step": ..., "bytes": N, "sha256": ...}\\n<payload>
+
+The payload (``torch.save`` of the training state: tensors, numbers and strings only) is
+verified against its length and sha256 before torch reads a byte of it, so a flipped bit
+anywhere, a truncated file or another run's checkpoint is refused in one line, never
+resumed. The header alone tells a checkpoint's run and step (``checkpoint_header``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -18,23 +26,80 @@ from ganbench.errors import CheckpointError
 from ganbench.results import write_atomic
 
 FILENAME = "checkpoint.pt"
-FORMAT = "ganbench-checkpoint-1"
+MAGIC = b"GANBENCH-CHECKPOINT "
+FORMAT = 2
+MAX_HEADER = 4096
 
 
 def save_checkpoint(path: Path, run_id: str, state: dict[str, Any]) -> None:
-    write_atomic(path, lambda f: torch.save({"format": FORMAT, "run_id": run_id, "state": state}, f))
+    """Write ``state`` with its checksum; readers see the old checkpoint or the new one, never half."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    payload = buffer.getbuffer()
+    header = {
+        "format": FORMAT,
+        "run_id": run_id,
+        "step": int(state.get("step", 0)),
+        "bytes": len(payload),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    line = MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n"
+    write_atomic(path, lambda f: (f.write(line), f.write(payload)))
+
+
+def checkpoint_header(path: Path) -> dict[str, Any]:
+    """The header of a checkpoint (run id, step, size, checksum) without reading its payload."""
+    with open(path, "rb") as f:
+        return _parse_header(path, f.read(len(MAGIC) + MAX_HEADER))[0]
 
 
 def load_checkpoint(path: Path, run_id: str) -> dict[str, Any]:
-    """The saved training state; CheckpointError if the file is corrupt or another run's."""
-    fix = f"delete {path} or rerun with --force to start this run over"
+    """The saved training state, verified; CheckpointError if the file is corrupt, truncated or another run's."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({exc.strerror or exc}); {_fix(path)}") from None
+    header, start = _parse_header(path, data)
+    payload = memoryview(data)[start:]
+    if len(payload) != header["bytes"]:
+        raise CheckpointError(
+            f"checkpoint {path} is truncated or has extra bytes ({len(payload)} of {header['bytes']}); {_fix(path)}"
+        )
+    if hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        raise CheckpointError(f"checkpoint {path} is corrupt (its checksum does not match its contents); {_fix(path)}")
+    if header["run_id"] != run_id:
+        raise CheckpointError(f"checkpoint {path} belongs to run {header['run_id']}, not {run_id}; {_fix(path)}")
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({first_line}); {fix}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a ganbench checkpoint; {fix}")
-    if payload.get("run_id") != run_id:
-        raise CheckpointError(f"checkpoint {path} belongs to run {payload.get('run_id')}, not {run_id}; {fix}")
-    return payload["state"]
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"checkpoint {path} is unreadable ({reason}); {_fix(path)}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds no training state; {_fix(path)}")
+    return state
+
+
+def _parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
+    """(header, offset of the payload), or CheckpointError naming what is wrong."""
+    if not data.startswith(MAGIC):
+        if data.startswith(b"PK\x03\x04"):
+            raise CheckpointError(
+                f"{path} is a checkpoint of an older ganbench without a checksum, or not a ganbench checkpoint; "
+                f"{_fix(path)}"
+            )
+        raise CheckpointError(f"{path} is not a ganbench checkpoint; {_fix(path)}")
+    end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER)
+    try:
+        header = json.loads(data[len(MAGIC) : end]) if end > 0 else None
+    except (ValueError, UnicodeDecodeError):
+        header = None
+    fields = {"format": int, "run_id": str, "step": int, "bytes": int, "sha256": str}
+    if not isinstance(header, dict) or any(not isinstance(header.get(k), t) for k, t in fields.items()):
+        raise CheckpointError(f"checkpoint {path} has a corrupt header; {_fix(path)}")
+    if header["format"] != FORMAT:
+        raise CheckpointError(f"checkpoint {path} has format {header['format']}, not {FORMAT}; {_fix(path)}")
+    return header, end + 1
+
+
+def _fix(path: Path) -> str:
+    return f"rerun with --force to start this run afresh (or delete {path})"

@@ -6,8 +6,6 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 from __future__ import annotations
 
 import json
-import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,9 @@ from typing import Any
 import click
 
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError
-from ganbench.features.inception import WEIGHTS_ENV
+
+MAX_RUNS_UNASKED = 100
+"""More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +26,16 @@ def cli() -> None:
 
 def _split(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _names(values: tuple[str, ...] | str | None, option: str, example: str) -> list[str] | None:
+    """Comma-separated names; None if the option was not given; OptionError if it was given empty."""
+    if values is None or values == ():
+        return None
+    names = _split((values,) if isinstance(values, str) else values)
+    if not names:
+        raise OptionError(f"{option} is empty; name at least one, e.g. {option} {example}")
+    return names
 
 
 def _number(text: str | None, kind: type) -> Any:
@@ -40,13 +50,19 @@ def _number(text: str | None, kind: type) -> Any:
 
 def _seeds(values: tuple[str, ...]) -> list[int]:
     seeds: list[int] = []
-    for item in _split(values) or ["0"]:
+    for item in _names(values, "--seed", "0-4") or ["0"]:
         lo, dash, hi = item.partition("-")
         try:
-            seeds += list(range(int(lo), int(hi) + 1)) if dash and lo else [int(item)]
+            if dash and lo:
+                first, last = int(lo), int(hi)
+                if last < first:
+                    raise OptionError(f"--seed {item} is an empty range; write LOW-HIGH with LOW <= HIGH, e.g. 0-4")
+                seeds += range(first, last + 1)
+            else:
+                seeds.append(int(item))
         except ValueError:
             raise OptionError(f"--seed takes integers or ranges like 0-4, not {item!r}") from None
-    return seeds
+    return list(dict.fromkeys(seeds))
 
 
 @cli.command()
@@ -87,6 +103,7 @@ def _seeds(values: tuple[str, ...]) -> list[int]:
 )
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--yes", "-y", is_flag=True, help=f"Start more than {MAX_RUNS_UNASKED} runs without asking.")
 def run(
     variants,
     datasets,
@@ -105,29 +122,48 @@ def run(
     workers,
     device,
     quiet,
+    yes,
 ) -> None:
     """Train variant(s) on dataset(s) for seed(s), score them, and record every run."""
+    from ganbench.devices import resolve_device
     from ganbench.harness import run_job, run_spec
     from ganbench.plugins import registries
+    from ganbench.results import records_frame
     from ganbench.spec import RunSpec, parse_set
     from ganbench.tables import render, summarize
 
+    if not out.strip():
+        raise OptionError("--out is empty; name a results folder, e.g. --out results")
+    variant_names = _names(variants, "--variant", "wgan-gp")
+    dataset_names = _names(datasets, "--dataset", "grid25")
+    metric_names = _names(metrics, "--metrics", "modes,frechet")
+    network_names = _names(network, "--network", "mlp")
+    if network_names and len(network_names) > 1:
+        raise OptionError(f"--network takes one network, not {', '.join(network_names)}")
+    seed_list = _seeds(seeds)
+    device = str(resolve_device(device)) if device is not None else None
     overrides = parse_set(sets)
+    count = len(variant_names) * len(dataset_names) * len(seed_list)
+    if count > MAX_RUNS_UNASKED and not yes:
+        raise OptionError(
+            f"this command asks for {count:,} runs ({len(variant_names)} variant(s) x {len(dataset_names)} "
+            f"dataset(s) x {len(seed_list):,} seed(s)); pass --yes to start them, or narrow --seed"
+        )
     specs = [
         RunSpec.create(
             v,
             d,
-            network=network,
+            network=network_names[0] if network_names else None,
             seed=seed,
             steps=_number(steps, int),
             max_seconds=_number(max_seconds, float),
             overrides=overrides,
-            metrics=tuple(_split((metrics,))) if metrics else None,
+            metrics=tuple(metric_names) if metric_names else None,
             eval_samples=_number(eval_samples, int),
         )
-        for d in _split(datasets)
-        for v in _split(variants)
-        for seed in _seeds(seeds)
+        for d in dataset_names
+        for v in variant_names
+        for seed in seed_list
     ]
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
@@ -138,26 +174,16 @@ def run(
         return
     runner = registries().executors.get(executor)
     records = runner.run([(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers=workers)
-    import pandas as pd
-
-    frame = pd.DataFrame([_row(r) for r in records])
     shown = list(dict.fromkeys(k for s in specs for m in s.eval.metrics for k in registries().metrics.get(m).outputs))
-    directions = registries().metric_directions()
-    click.echo(render(summarize(frame, shown, directions), shown))
-    failed = [r for r in records if r.status == "failed"]
-    for r in failed:
-        click.echo(f"failed: {r.run_dir}: {r.error.strip().splitlines()[-1]}", err=True)
-    if failed:
+    frame = records_frame([r for r in records if r.status != "skipped"])
+    shown = [k for k in shown if k in frame.columns]
+    if not frame.empty:
+        click.echo(render(summarize(frame, shown, registries().metric_directions()), shown))
+    for r in records:
+        if r.status in ("failed", "skipped"):
+            click.echo(f"{r.status}: {r.run_dir}: {r.error.strip().splitlines()[-1]}", err=True)
+    if any(r.status == "failed" for r in records):
         sys.exit(1)
-
-
-def _row(record: Any) -> dict[str, Any]:
-    return {
-        "variant": record.spec["variant"],
-        "dataset": record.spec["dataset"],
-        "status": record.status,
-        **record.metrics,
-    }
 
 
 def _describe(record: Any) -> str:
@@ -177,7 +203,7 @@ def _metrics_table(scores: dict[str, Any]) -> str:
     width = max(len(k) for k in scores)
     rows = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
     for key, value in scores.items():
-        shown = format_number(value) if isinstance(value, float) else str(value)
+        shown = format_number(value) if isinstance(value, float) or value is None else str(value)
         rows.append(f"| {key.ljust(width)} | {shown} |")
     return "\n".join(rows)
 
@@ -225,20 +251,23 @@ def _about(obj: Any) -> str:
 def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
     from ganbench.plugins import registries
-    from ganbench.results import load_results
+    from ganbench.results import scan_results
     from ganbench.tables import render, summarize
 
     if not Path(results_dir).is_dir():
         raise GanbenchError(f"results folder {results_dir} does not exist; pass the --out folder of `ganbench run`")
-    runs = load_results(results_dir)
-    if runs.empty:
-        raise GanbenchError(f"no runs found under {results_dir}; run `ganbench run ... --out {results_dir}` first")
     directions = registries().metric_directions()
-    found = [k for k in directions if k in runs.columns]
-    chosen = _split((metrics,)) if metrics else found
-    for name in chosen:
+    chosen = _names(metrics, "--metrics", "frechet")
+    for name in chosen or []:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
+    scan = scan_results(results_dir)
+    for line in scan.problems():
+        click.echo(f"warning: {line}", err=True)
+    runs = scan.runs
+    if runs.empty:
+        raise GanbenchError(f"no runs found under {results_dir}; run `ganbench run ... --out {results_dir}` first")
+    chosen = chosen or [k for k in directions if k in runs.columns]
     click.echo(render(summarize(runs, chosen, directions, spread), chosen, fmt, spread), nl=False)
 
 
@@ -246,19 +275,17 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
 @click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
 @click.option("--samples", required=True, help=".npy/.npz file (or, for images, a folder) of generated samples.")
 @click.option("--metrics", "-m", default=None, help="Metrics: fid,is,kid,prdc (default: the dataset's).")
-@click.option("--inception-weights", default=None, help=f"FID Inception weights file (or set {WEIGHTS_ENV}).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(dataset: str, samples: str, metrics: str | None, inception_weights: str | None, as_json: bool) -> None:
+def evaluate(dataset: str, samples: str, metrics: str | None, as_json: bool) -> None:
     """Score samples generated elsewhere. Image features: pytorch-fid's InceptionV3 (its resize to 299)."""
     from ganbench.evaluation import evaluate_samples
-    from ganbench.features.inception import resolve_weights
+    from ganbench.results import strict_json
 
-    if inception_weights:
-        os.environ[WEIGHTS_ENV] = str(resolve_weights(inception_weights, download=False))
-
-    scores = evaluate_samples(dataset, samples, _split((metrics,)) if metrics else None)
+    if not samples.strip():
+        raise OptionError("--samples is empty; pass a .npy/.npz file (or, for images, a folder)")
+    scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "modes"))
     if as_json:
-        click.echo(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in scores.items()}))
+        click.echo(json.dumps(strict_json(scores), allow_nan=False))
     else:
         click.echo(_metrics_table(scores))
 

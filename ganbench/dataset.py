@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
+
+from ganbench.options import validate_options
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Modes:
 class Dataset:
     """Base class of datasets. Subclasses fill ``shape`` and implement ``load``."""
 
+    kind: ClassVar[str] = "dataset"
+
     name: str
     description: str = field(default="", metadata={"option": False})
     default_network: str = field(default="mlp", metadata={"option": False})
@@ -34,6 +38,9 @@ class Dataset:
     """Metrics computed when a run names none."""
     features: str = field(default="raw", metadata={"option": False})
     """The feature extractor that feature-space metrics (PRDC, KID) use on this dataset."""
+
+    def __post_init__(self) -> None:
+        validate_options(self)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -19,13 +19,14 @@ from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError, SamplesError
-from ganbench.features.images import as_unit_nchw
 from ganbench.imagefiles import ImageFiles, load_image_set
+from ganbench.images import as_unit_nchw
 from ganbench.metric import EvalContext, in_memory_reference
 from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
+REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
 
 
 @torch.no_grad()
@@ -44,10 +45,18 @@ def generate(
     return torch.cat(chunks)
 
 
-def score(dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str]) -> dict[str, Any]:
-    """Every named metric on ``fake`` against the dataset's reference samples, plus a provenance block."""
+def score(
+    dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str], match_sizes: bool = True
+) -> dict[str, Any]:
+    """Every named metric on ``fake`` against the dataset's reference samples, plus provenance.
+
+    ``match_sizes``: real and generated sets of equal size (the protocol of FID, PR and DC):
+    a reference larger than ``fake`` is cut to a seeded subset of ``len(fake)`` samples,
+    always the same one. Off for real sets a user chose (``ganbench eval`` on files).
+    """
     regs = registries()
-    real = dataset.reference()
+    pool = dataset.reference()
+    real = matched_reference(pool, len(fake)) if match_sizes else pool
     ctx = EvalContext(dataset, real, fake, _extract, reference_fn=_reference_fn(dataset, real))
     scores: dict[str, Any] = {}
     for name in metrics:
@@ -56,8 +65,16 @@ def score(dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str]) -> dict[
             raise GanbenchError(f"metric {name!r} does not apply to dataset {dataset.name!r}; drop it from --metrics")
         for key, value in metric.compute(ctx).items():
             scores[key] = _plain(value)
-    scores[PROVENANCE] = provenance(ctx)
+    scores[PROVENANCE] = provenance(ctx, reference_pool=len(pool))
     return scores
+
+
+def matched_reference(pool: torch.Tensor, n: int) -> torch.Tensor:
+    """``pool`` itself if it holds at most ``n`` samples, else a subset of ``n`` drawn with REFERENCE_SEED."""
+    if len(pool) <= n:
+        return pool
+    order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(REFERENCE_SEED))
+    return pool[order[:n].sort().values]
 
 
 def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callable[[], torch.Tensor]], ReferenceStats]:
@@ -82,7 +99,7 @@ def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callab
     return reference
 
 
-def provenance(ctx: EvalContext) -> dict[str, Any]:
+def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str, Any]:
     """How the scores were made: sample counts, each feature space used, library versions."""
     extractors = registries().feature_extractors
     features: dict[str, Any] = {}
@@ -95,6 +112,9 @@ def provenance(ctx: EvalContext) -> dict[str, Any]:
     return {
         "n_real": len(ctx.real),
         "n_fake": len(ctx.fake),
+        "real_subset": (
+            {"of": reference_pool, "seed": REFERENCE_SEED} if (reference_pool or 0) > len(ctx.real) else None
+        ),
         "samples_dtype": str(ctx.fake.dtype).removeprefix("torch."),
         "features": features,
         "versions": library_versions(),
@@ -115,7 +135,7 @@ def evaluate_samples(
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
-    return score(ds, fake, tuple(metrics) if metrics else ds.metrics)
+    return score(ds, fake, tuple(metrics) if metrics else ds.metrics, match_sizes=not isinstance(ds, ImageFiles))
 
 
 def resolve_dataset(dataset: str | Path | Dataset) -> Dataset:
@@ -143,6 +163,8 @@ def load_samples(path: str | Path) -> np.ndarray:
 def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
     """Samples as a float32 CPU tensor of shape (N, *dataset.shape), or SamplesError."""
     array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    if np.iscomplexobj(array):
+        raise SamplesError(f"samples are complex ({array.dtype}); pass real numbers")
     if not np.issubdtype(array.dtype, np.number):
         raise SamplesError(f"samples must be numbers, not {array.dtype}")
     shape = tuple(dataset.shape)
@@ -151,11 +173,20 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
         raise SamplesError(f"samples have shape {tuple(array.shape)}, but dataset {dataset.name!r} needs (N, {needed})")
     if len(array) < 2:
         raise SamplesError(f"need at least 2 samples, got {len(array)}")
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(1)
+    rows = array.reshape(len(array), -1)
+    bad = ~np.isfinite(rows).all(1)
     if bad.any():
         raise SamplesError(
             f"{int(bad.sum())} of {len(array)} samples hold NaN or inf (first at row {int(bad.argmax())})"
         )
+    limit = np.finfo(np.float32).max
+    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > 4:
+        huge = (np.abs(rows) > limit).any(1)
+        if huge.any():
+            raise SamplesError(
+                f"{int(huge.sum())} of {len(array)} samples hold values beyond float32's range (±{limit:.3g}; "
+                f"first at row {int(huge.argmax())}), where ganbench scores; rescale the samples"
+            )
     return torch.as_tensor(array, dtype=torch.float32)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -22,9 +24,11 @@ from tqdm.auto import tqdm
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import load_checkpoint, save_checkpoint
 from ganbench.dataset import Dataset
+from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import GanbenchError, OutputError
+from ganbench.errors import CheckpointError, GanbenchError, OutputError
 from ganbench.evaluation import generate, score
+from ganbench.locks import RunLock, RunLockedError
 from ganbench.network import Network
 from ganbench.options import with_options
 from ganbench.plugins import call_hook, registries
@@ -95,6 +99,7 @@ class TrainState:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict``; KeyError/RuntimeError/ValueError/TypeError if it does not fit."""
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -185,13 +190,17 @@ class Trainer:
             desc=f"{self.spec.variant} {self.spec.dataset} s{self.spec.seed}",
         )
         started = time.perf_counter() - s.train_seconds
+        out_of_time = lambda: max_seconds is not None and time.perf_counter() - started >= max_seconds  # noqa: E731
         outcome = Outcome("steps")
         try:
             while s.step < steps:
-                if max_seconds is not None and time.perf_counter() - started >= max_seconds:
+                if out_of_time():
                     outcome = Outcome("max_seconds")
                     break
-                for _ in range(v.n_critic):
+                critic_steps = 0
+                while critic_steps < v.n_critic:
+                    if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
+                        break
                     real = pack(self.batches.next(n), m)
                     with torch.no_grad():
                         fake = pack(G(torch.randn(z_shape, generator=noise, device=device)), m)
@@ -210,6 +219,10 @@ class Trainer:
                     opt_d.step()
                     if v.weight_clip:
                         clip_weights(D, v.weight_clip)
+                    critic_steps += 1
+                if critic_steps < v.n_critic:
+                    outcome = Outcome("max_seconds")
+                    break
                 loss_g = g_loss(D(pack(G(torch.randn(z_shape, generator=noise, device=device)), m)))
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
@@ -240,10 +253,6 @@ class Trainer:
         return generate(self.state.generator, n, self.parts.network.z_dim, seed, self.device)
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def run_spec(
     spec: RunSpec,
     out: str | Path = "results",
@@ -254,21 +263,50 @@ def run_spec(
     progress: bool = True,
     device: str | torch.device | None = None,
 ) -> RunRecord:
-    """Train, evaluate and record one run; resume from its checkpoint; skip it if finished."""
+    """Train, evaluate and record one run; resume from its checkpoint; skip it if finished.
+
+    One process trains a run folder at a time: a second one gets RunLockedError, naming
+    the first.
+    """
     wall_start = time.perf_counter()
+    device = resolve_device(device)
     run_dir = prepare_run_dir(Path(out), spec)
     existing = read_record(run_dir)
     if existing is not None and not force:
         return existing
+    with RunLock(run_dir):
+        existing = read_record(run_dir)  # finished by another process since the first look?
+        if existing is not None and not force:
+            return existing
+        remove_stale_files(run_dir)
+        if force:
+            for name in (RECORD, METRICS, CHECKPOINT):
+                (run_dir / name).unlink(missing_ok=True)
+        return _train(spec, run_dir, device, wall_start, checkpoint_every, log_every, progress)
+
+
+def _train(
+    spec: RunSpec,
+    run_dir: Path,
+    device: torch.device,
+    wall_start: float,
+    checkpoint_every: int,
+    log_every: int,
+    progress: bool,
+) -> RunRecord:
     checkpoint = run_dir / CHECKPOINT
-    if force:
-        for name in (RECORD, METRICS, CHECKPOINT):
-            (run_dir / name).unlink(missing_ok=True)
-    device = torch.device(device) if device is not None else default_device()
     trainer = Trainer(spec, device)
     resumed_from = None
     if checkpoint.exists():
-        trainer.state.load_state_dict(load_checkpoint(checkpoint, spec.run_id))
+        state = load_checkpoint(checkpoint, spec.run_id)
+        try:
+            trainer.state.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise CheckpointError(
+                f"checkpoint {checkpoint} does not fit this run ({type(exc).__name__}: {reason}); "
+                f"rerun with --force to start this run afresh (or delete {checkpoint})"
+            ) from None
         resumed_from = trainer.state.step
     write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
     call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
@@ -311,11 +349,9 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     run_dir = out / spec.dirname
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-        for stale in run_dir.glob(".*.tmp"):  # half-written files of a killed run's atomic writes
-            stale.unlink()
+        fd, probe = tempfile.mkstemp(dir=run_dir, prefix=".write-test-")  # unique: two processes may probe at once
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise OutputError(
             f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
@@ -323,11 +359,20 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     return run_dir
 
 
+def remove_stale_files(run_dir: Path) -> None:
+    """Half-written files of a killed run's atomic writes (only safe while holding the folder's lock)."""
+    for stale in run_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def run_job(spec: dict[str, Any], out: str, **kwargs: Any) -> RunRecord:
-    """Executor entry point: one run, whose failure becomes a 'failed' record, never an exception."""
+    """Executor entry point: one run, whose failure becomes a 'failed' record (or 'skipped', when
+    another process is training it), never an exception."""
     parsed = RunSpec.from_dict(spec)
     try:
         return run_spec(parsed, out, **kwargs)
+    except RunLockedError as exc:
+        return RunRecord(parsed.run_id, spec, "skipped", "error", 0, str(Path(out) / parsed.dirname), error=str(exc))
     except GanbenchError as exc:
         error = str(exc)
     except Exception:

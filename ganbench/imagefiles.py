@@ -15,7 +15,7 @@ import torch
 from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.errors import SamplesError
-from ganbench.features.images import as_unit_nchw
+from ganbench.images import as_unit_nchw
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from torch import nn
+
+from ganbench.options import option, validate_options
 
 
 @dataclass(frozen=True)
 class Network:
     """Base class of network families. Scalar fields are options (``--set network.x=...``)."""
 
+    kind: ClassVar[str] = "network"
+
     name: str
     description: str = field(default="", metadata={"option": False})
-    z_dim: int = 2
+    z_dim: int = option(2, ge=1)
+
+    def __post_init__(self) -> None:
+        validate_options(self)
 
     def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:
         """(generator, discriminator). G: (B, z_dim) -> (B, *shape).

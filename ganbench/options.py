@@ -4,13 +4,20 @@ Variants, datasets and networks are frozen dataclasses; their int/float/bool/str
 fields are the options a user may change with ``--set key=value``. Values arrive as
 Python objects (API) or strings (CLI); both are checked against the field's type here,
 once, so every plugin gets the same messages.
+
+Ranges are declared where an option is defined, with ``option(default, gt=0)``, and are
+checked by ``validate_options`` whenever such an object is made (the base classes call it
+from ``__post_init__``, the registry at registration): a third-party plugin's options get
+the same checks as the built-ins'. Every float option must be finite.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from ganbench.errors import OptionError
@@ -20,6 +27,77 @@ T = TypeVar("T")
 _SCALARS = (bool, int, float, str)
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range of a numeric option (of each value, for a tuple option)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def holds(self, value: float) -> bool:
+        return not (
+            (self.ge is not None and value < self.ge)
+            or (self.gt is not None and value <= self.gt)
+            or (self.le is not None and value > self.le)
+            or (self.lt is not None and value >= self.lt)
+        )
+
+    def describe(self) -> str:
+        low = f">= {self.ge:g}" if self.ge is not None else f"> {self.gt:g}" if self.gt is not None else ""
+        high = f"<= {self.le:g}" if self.le is not None else f"< {self.lt:g}" if self.lt is not None else ""
+        return " and ".join(p for p in (low, high) if p) or "any number"
+
+
+def option(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Any:
+    """A dataclass field that is a ``--set`` option whose value must lie in the given range."""
+    return dataclasses.field(default=default, metadata={"bounds": Bounds(ge, gt, le, lt)})
+
+
+def validate_options(obj: Any) -> None:
+    """OptionError unless every option of ``obj`` has its type, is finite and lies in its declared range.
+
+    The error names the object (``variant 'wgan-gp'``), the option, the rule and the
+    ``--set`` key that changes it.
+    """
+    what, prefix = _label(obj)
+    bounds_of = {f.name: f.metadata.get("bounds", Bounds()) for f in dataclasses.fields(obj)}
+    for key, typ in option_types(obj).items():
+        value = getattr(obj, key)
+        label = f"{what} option {key!r}"
+        checked = coerce(value, typ, label)
+        bounds = bounds_of[key]
+        for item in checked if isinstance(checked, tuple) else (checked,):
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            hint = f" (--set {prefix}{key}=VALUE)"
+            if isinstance(item, float) and not math.isfinite(item):
+                raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
+            if not bounds.holds(item):
+                raise OptionError(f"{label} must be {bounds.describe()}, not {_cli_text(value)}{hint}")
+
+
+def _label(obj: Any) -> tuple[str, str]:
+    """("variant 'wgan-gp'", "") or ("dataset 'ring8'", "dataset.") for messages."""
+    kind = getattr(type(obj), "kind", type(obj).__name__.lower())
+    prefix = "" if kind == "variant" else f"{kind}."
+    return f"{kind} {getattr(obj, 'name', '?')!r}", prefix
+
+
+def _cli_text(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(_cli_text(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def option_types(obj: Any) -> dict[str, Any]:

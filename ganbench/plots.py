@@ -11,17 +11,20 @@ from ganbench.dataset import Modes
 
 
 def plot_mixture(
-    real: np.ndarray, fake: np.ndarray, modes: Modes, path: Path, title: str, scores: dict[str, Any]
+    real: np.ndarray,
+    fake: np.ndarray,
+    modes: Modes,
+    captured: np.ndarray,
+    path: Path,
+    title: str,
+    scores: dict[str, Any],
 ) -> None:
-    """Generated points over real ones; captured modes as green circles, missed ones as red crosses."""
+    """Generated points over real ones; ``captured`` modes as green circles, missed ones as red crosses."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ganbench.metrics.modes import captured_modes
-
-    captured = captured_modes(fake, modes)
     fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
     shown = real[: len(fake)]
     ax.scatter(shown[:, 0], shown[:, 1], s=2, c="0.75", label="real", linewidths=0)

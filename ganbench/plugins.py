@@ -17,7 +17,7 @@ import pluggy
 
 from ganbench import hookspecs
 from ganbench.errors import PluginError
-from ganbench.registry import Registries, build_registries
+from ganbench.registry import Registries, empty_registries, fill_registries
 
 ENTRY_POINT_GROUP = "ganbench"
 
@@ -45,6 +45,7 @@ DEFAULT_PLUGINS = (
 _pm: pluggy.PluginManager | None = None
 _origins: dict[str, tuple[str, str]] = {}
 _registries: Registries | None = None
+_filling: Registries | None = None  # while plugins register: what is registered so far
 
 
 def plugin_manager() -> pluggy.PluginManager:
@@ -65,10 +66,22 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def registries() -> Registries:
-    """Registries filled from every loaded plugin (built once, rebuilt after register_plugin)."""
-    global _registries
+    """Registries filled from every loaded plugin (built once, rebuilt after register_plugin).
+
+    Called from inside a registration hook, it returns what the plugins asked before the
+    caller have registered.
+    """
+    global _registries, _filling
     if _registries is None:
-        _registries = build_registries(plugin_manager(), _origins)
+        if _filling is not None:
+            return _filling
+        pm = plugin_manager()
+        _filling = empty_registries()
+        try:
+            fill_registries(_filling, pm, _origins)
+            _registries = _filling
+        finally:
+            _filling = None
     return _registries
 
 

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganbench.gaussian import gaussian_statistics
+from ganbench.neighbours import knn_radii
 from ganbench.results import write_atomic
 
 CACHE_ENV = "GANBENCH_CACHE_DIR"
@@ -73,8 +75,6 @@ class ReferenceStats:
 
     def gaussian(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and covariance of the features, float64 (FID)."""
-        from ganbench.metrics.frechet import gaussian_statistics
-
         entry = self._entry(
             "gaussian", lambda: dict(zip(("mean", "cov"), gaussian_statistics(self.features), strict=True))
         )
@@ -82,8 +82,6 @@ class ReferenceStats:
 
     def radii(self, k: int) -> torch.Tensor:
         """Each real row's distance to its k-th nearest other row (PR/DC)."""
-        from ganbench.metrics.prdc import knn_radii
-
         return torch.from_numpy(self._entry(f"radii-k{k}", lambda: {"radii": knn_radii(self.features, k)})["radii"])
 
     def _entry(self, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, np.ndarray]:

@@ -1,12 +1,17 @@
 """Name -> object registries, filled by the ``register_*`` hooks.
 
 All validation of what plugins register lives here: the name's syntax, the object's
-type, and duplicates. Every error names the plugin responsible (both plugins for a
-duplicate), so a user knows which package to fix or uninstall.
+type, its options' ranges, and duplicates. Every error names the plugin responsible (both
+plugins for a duplicate), so a user knows which package to fix or uninstall.
+
+Plugins are asked one at a time in registration order, built-ins first, each for all its
+registration hooks; so a plugin may derive its objects from ones registered before it
+(``dataclasses.replace(ganbench.get_variant("nsgan"), ...)`` inside its hook).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ from ganbench.errors import PluginError, UnknownNameError
 from ganbench.executor import Executor
 from ganbench.metric import FeatureExtractor, Metric
 from ganbench.network import Network
+from ganbench.options import validate_options
 from ganbench.variant import Variant
 
 T = TypeVar("T")
@@ -55,6 +61,8 @@ class Registry(Generic[T]):
                 f"plugin {plugin!r} registered a {self.kind} named {name!r}; names are lower-case "
                 "letters and digits, separated by '-', '_' or '.'"
             )
+        if dataclasses.is_dataclass(obj) and hasattr(type(obj), "kind"):
+            validate_options(obj)  # also for subclasses whose __post_init__ skips the base's
         if name in self.entries:
             other = self.entries[name].plugin
             raise PluginError(
@@ -98,12 +106,8 @@ class Registries:
         return {key: d for entry in self.metrics for key, d in entry.obj.outputs.items()}
 
 
-def build_registries(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> Registries:
-    """Call every registration hook, one implementation at a time, so errors name the plugin.
-
-    ``origins`` maps plugin name -> (source, version): a module or a distribution.
-    """
-    regs = Registries(
+def empty_registries() -> Registries:
+    return Registries(
         variants=Registry("variant", Variant),
         datasets=Registry("dataset", Dataset),
         networks=Registry("network", Network),
@@ -111,20 +115,37 @@ def build_registries(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str
         feature_extractors=Registry("feature extractor", FeatureExtractor),
         executors=Registry("executor", Executor),
     )
-    for hook_name, registry in regs.by_hook().items():
-        for impl in getattr(pm.hook, hook_name).get_hookimpls():  # registration order: built-ins first
-            plugin = impl.plugin_name
-            source, version = origins.get(plugin, (plugin, "unknown"))
 
-            def register(
-                obj: Any, _reg: Registry = registry, _p: str = plugin, _s: str = source, _v: str = version
-            ) -> None:
-                _reg.add(obj, _p, _s, _v)
 
-            try:
-                impl.function(**({"register": register} if "register" in impl.argnames else {}))
-            except PluginError:
-                raise
-            except Exception as exc:
-                raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
-    return regs
+def fill_registries(regs: Registries, pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> None:
+    """Ask each plugin in registration order (built-ins first) to register into ``regs``.
+
+    ``origins`` maps plugin name -> (source, version): a module or a distribution. A plugin
+    may read ``regs`` while it registers: what earlier plugins registered is there.
+    """
+    hooks = regs.by_hook()
+    for plugin, _ in pm.list_name_plugin():
+        for hook_name, registry in hooks.items():
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                if impl.plugin_name == plugin:
+                    _call_registration(impl, registry, plugin, hook_name, origins)
+
+
+def _call_registration(
+    impl: pluggy.HookImpl, registry: Registry, plugin: str, hook_name: str, origins: dict[str, tuple[str, str]]
+) -> None:
+    source, version = origins.get(plugin, (plugin, "unknown"))
+
+    def register(obj: Any) -> None:
+        registry.add(obj, plugin, source, version)
+
+    try:
+        impl.function(**({"register": register} if "register" in impl.argnames else {}))
+    except PluginError:
+        raise
+    except UnknownNameError as exc:
+        raise PluginError(
+            f"plugin {plugin!r} asked in {hook_name} for a name not registered before it: {exc}"
+        ) from exc
+    except Exception as exc:
+        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc

@@ -1,20 +1,31 @@
-"""RunRecord: what a run folder says about a run; atomic writes; load_results() -> DataFrame.
+"""RunRecord: what a run folder says about a run; atomic strict-JSON writes; load_results().
 
 A run folder holds spec.json, metrics.json (the scores and nothing else, so two runs of
 one spec compare bitwise), record.json (the RunRecord: status, budget use, environment,
 timings), history.csv, samples.png and checkpoint.pt.
+
+Every JSON file is strict JSON: a number that is missing or not finite is written as
+null, never NaN or Infinity, which strict parsers (and other languages) reject.
+Reading a folder of results never drops a run silently: records that do not parse are
+reported (``scan_results``), and runs whose specs differ in more than the seed are kept
+apart by a ``config`` key and labelled by what differs (``setting``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 import os
 import tempfile
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 SCHEMA_VERSION = 1
@@ -24,7 +35,8 @@ RECORD = "record.json"
 SPEC = "spec.json"
 METRICS = "metrics.json"
 
-Status = Literal["completed", "diverged", "failed"]
+Status = Literal["completed", "diverged", "failed", "skipped"]
+"""skipped: another process holds the run folder (never written to disk)."""
 StoppedBy = Literal["steps", "max_seconds", "diverged", "error"]
 
 
@@ -57,8 +69,22 @@ class RunRecord:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
-    write_atomic(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True, allow_nan=True).encode() + b"\n"))
+    """Write strict JSON so that readers see the old file or the new one, never half of one."""
+    text = json.dumps(strict_json(data), indent=2, sort_keys=True, allow_nan=False)
+    write_atomic(path, lambda f: f.write(text.encode() + b"\n"))
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` made JSON-safe: numpy/torch scalars become numbers, NaN and inf become None."""
+    if isinstance(value, dict):
+        return {str(k): strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, np.generic) or (hasattr(value, "item") and getattr(value, "ndim", None) == 0):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_atomic(path: Path, write: Any) -> None:
@@ -78,12 +104,41 @@ def write_atomic(path: Path, write: Any) -> None:
         raise
 
 
+class RecordError(ValueError):
+    """A record.json that does not parse or lacks what a record holds."""
+
+
 def read_record(run_dir: Path) -> RunRecord | None:
     """The record of a finished run, or None if the folder holds none (or a broken one)."""
     try:
-        return RunRecord.from_dict(json.loads((Path(run_dir) / RECORD).read_text()))
-    except (OSError, ValueError, TypeError):
+        return check_record(run_dir)
+    except (OSError, RecordError):
         return None
+
+
+def check_record(run_dir: Path) -> RunRecord:
+    """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent."""
+    path = Path(run_dir) / RECORD
+    try:
+        data = json.loads(path.read_bytes())
+    except UnicodeDecodeError:
+        raise RecordError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise RecordError("not a JSON object")
+    spec = data.get("spec")
+    missing = [k for k in ("run_id", "spec", "status", "steps_done") if k not in data]
+    if not missing and isinstance(spec, dict):
+        missing = [f"spec.{k}" for k in ("variant", "dataset", "seed", "budget") if k not in spec]
+    if missing or not isinstance(spec, dict):
+        raise RecordError(f"missing {', '.join(missing) or 'spec'}")
+    if data["status"] not in ("completed", "diverged", "failed") or not isinstance(data.get("metrics", {}), dict):
+        raise RecordError(f"unknown status {data['status']!r} or malformed metrics")
+    try:
+        return RunRecord.from_dict(data)
+    except TypeError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def write_record(record: RunRecord) -> None:
@@ -92,28 +147,139 @@ def write_record(record: RunRecord) -> None:
     write_json_atomic(run_dir / RECORD, record.to_dict())
 
 
+@dataclass
+class ResultsScan:
+    """What a results folder holds: one row per run, and what could not be read."""
+
+    runs: pd.DataFrame
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    """(record.json path, why) for records that do not parse."""
+    unfinished: list[Path] = field(default_factory=list)
+    """Run folders with a spec.json but no record.json: running now, or killed (rerun to resume)."""
+    repeated: list[Path] = field(default_factory=list)
+    """Run folders whose run id appeared in an earlier folder (the same spec): counted once."""
+
+    def problems(self) -> list[str]:
+        """One line per unreadable record, then counts."""
+        lines = [f"unreadable record {path}: {why}; rerun that run with --force" for path, why in self.unreadable]
+        if self.unreadable:
+            lines.append(f"{len(self.unreadable)} unreadable record(s) left out of the table")
+        if self.unfinished:
+            lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
+        if self.repeated:
+            lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
+        return lines
+
+
+def scan_results(root: str | Path) -> ResultsScan:
+    """Every run under ``root`` (see ``records_frame``), and every record that could not be read."""
+    records, unreadable, unfinished = [], [], []
+    for folder in sorted({p.parent for p in Path(root).rglob(RECORD)} | {p.parent for p in Path(root).rglob(SPEC)}):
+        try:
+            records.append(check_record(folder))
+        except FileNotFoundError:
+            unfinished.append(folder)
+        except (OSError, RecordError) as exc:
+            unreadable.append((folder / RECORD, str(exc) if isinstance(exc, RecordError) else exc.strerror or str(exc)))
+    seen: dict[str, RunRecord] = {}
+    repeated = []
+    for record in records:
+        if record.run_id in seen:
+            repeated.append(Path(record.run_dir))
+        else:
+            seen[record.run_id] = record
+    return ResultsScan(records_frame(seen.values()), unreadable, unfinished, repeated)
+
+
 def load_results(root: str | Path) -> pd.DataFrame:
-    """One row per run found under ``root``: ids, spec fields, status and every metric."""
+    """One row per run found under ``root``; a warning for each record that cannot be read."""
+    scan = scan_results(root)
+    for path, why in scan.unreadable:
+        warnings.warn(f"unreadable record {path}: {why}", stacklevel=2)
+    return scan.runs
+
+
+def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+    """One row per record: ids, spec fields, ``config`` (the spec without its seed), ``setting``
+    (what tells this config from the others of its variant and dataset), status and metrics."""
     rows = []
-    for path in sorted(Path(root).rglob(RECORD)):
-        record = read_record(path.parent)
-        if record is None:
-            continue
+    for record in records:
         spec = record.spec
         rows.append(
             {
                 "run_id": record.run_id,
+                "config": config_id(spec),
                 "variant": spec["variant"],
                 "dataset": spec["dataset"],
-                "network": spec["network"],
+                "network": spec.get("network"),
                 "seed": spec["seed"],
                 "steps": spec["budget"]["steps"],
                 "status": record.status,
                 "steps_done": record.steps_done,
                 "diverged_at": record.diverged_at,
                 "train_seconds": record.train_seconds,
-                "run_dir": str(path.parent),
-                **{k: v for k, v in record.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                "run_dir": record.run_dir,
+                **{k: _number(v) for k, v in record.metrics.items() if _is_number_or_missing(v)},
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        specs = {config_id(r.spec): r.spec for r in records}
+        frame.insert(2, "setting", frame["config"].map(settings(frame, specs)))
+    return frame
+
+
+def config_id(spec: dict[str, Any]) -> str:
+    """A hash of everything in a spec but its seed: runs of one config differ only in the seed."""
+    rest = {k: v for k, v in spec.items() if k not in ("seed", "run_id")}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+
+
+def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """config -> a label of what differs between the configs of one variant x dataset ('' if alone)."""
+    labels: dict[str, str] = {}
+    for _, group in frame.groupby(["dataset", "variant"], sort=False):
+        configs = list(dict.fromkeys(group["config"]))
+        if len(configs) == 1:
+            labels[configs[0]] = ""
+            continue
+        flat = {c: _flat_spec(specs[c]) for c in configs}
+        keys = list(dict.fromkeys(k for c in configs for k in flat[c]))
+        differing = [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
+        if "network" in differing:  # other networks have other options: the name says enough
+            differing = [k for k in differing if not k.startswith("network.")]
+        for c in configs:
+            label = ", ".join(f"{k}={_label_value(flat[c].get(k))}" for k in differing)
+            labels[c] = label or f"config {c}"
+    return labels
+
+
+def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec as the ``--set``-style keys a user would type: steps, lr_d, dataset.sigma, network.width, ..."""
+    budget, ev = spec.get("budget", {}), spec.get("eval", {})
+    flat: dict[str, Any] = {
+        "steps": budget.get("steps"),
+        "max_seconds": budget.get("max_seconds"),
+        "network": spec.get("network"),
+    }
+    flat.update(spec.get("variant_options", {}))
+    flat.update({f"dataset.{k}": v for k, v in spec.get("dataset_options", {}).items()})
+    flat.update({f"network.{k}": v for k, v in spec.get("network_options", {}).items()})
+    flat.update({"eval_samples": ev.get("n_samples"), "eval_seed": ev.get("seed"), "metrics": ev.get("metrics")})
+    return flat
+
+
+def _label_value(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_label_value(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _is_number_or_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+def _number(value: Any) -> float | int:
+    return math.nan if value is None else value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from ganbench.options import options_of, with_options
 
 EVAL_SEED = 2_147_483_647
 """Evaluation draws its noise from this fixed seed, never from the run's."""
+MAX_EVAL_SAMPLES = 1_000_000
+"""More generated samples than this is a typo, not a protocol (FID uses 50,000 at most)."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,10 @@ class Budget:
         if self.max_seconds is not None and (
             isinstance(self.max_seconds, bool)
             or not isinstance(self.max_seconds, numbers.Real)
-            or not self.max_seconds > 0
+            or not 0 < self.max_seconds < math.inf
         ):
             raise BudgetError(
-                f"max_seconds must be a positive number, not {self.max_seconds!r}; e.g. --max-seconds 600"
+                f"max_seconds must be a positive finite number, not {self.max_seconds!r}; e.g. --max-seconds 600"
             )
 
 
@@ -89,8 +92,15 @@ class RunSpec:
         regs = registries()
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
-        if isinstance(eval_samples, bool) or not isinstance(eval_samples, numbers.Integral) or eval_samples < 2:
-            raise OptionError(f"eval_samples must be an integer of at least 2, not {eval_samples!r}")
+        if (
+            isinstance(eval_samples, bool)
+            or not isinstance(eval_samples, numbers.Integral)
+            or not 2 <= eval_samples <= MAX_EVAL_SAMPLES
+        ):
+            raise OptionError(
+                f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {eval_samples!r}; "
+                "e.g. --eval-samples 10000"
+            )
         budget = Budget(steps, max_seconds)
         groups = split_overrides(overrides or {})
         v = with_options(regs.variants.get(variant), groups["variant"], f"variant {variant!r}")

@@ -1,8 +1,11 @@
-"""Comparison tables: mean ± spread and n over seeds, per variant x dataset x metric.
+"""Comparison tables: mean ± spread and n over seeds, per variant x dataset x setting x metric.
 
-The best mean of each metric within each dataset is bold; whether best is highest or
-lowest comes from the metric's registered direction. Diverged and failed runs are
-counted, never averaged in.
+A cell holds runs whose specs differ only in their seed: when a folder holds several
+configs of one variant and dataset (budgets, overrides), each is a row of its own,
+labelled by what differs (its ``setting``), and n counts distinct seeds. The best mean of
+each metric within each dataset is bold; whether best is highest or lowest comes from
+the metric's registered direction. Diverged and failed runs are counted, never averaged
+in; a completed run without a value (null in metrics.json) is counted as missing.
 """
 
 from __future__ import annotations
@@ -21,23 +24,28 @@ Spread = Literal["std", "se"]
 def summarize(
     runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str], spread: Spread = "std"
 ) -> pd.DataFrame:
-    """One row per (dataset, variant): n, diverged, and mean/spread/best of each metric."""
+    """One row per (dataset, variant, setting): n, diverged, and mean/spread/n/missing/best of each metric."""
+    if "setting" not in runs:
+        runs = runs.assign(setting="")
     rows = []
-    for (dataset, variant), group in runs.groupby(["dataset", "variant"], sort=True):
+    for (dataset, variant, setting), group in runs.groupby(["dataset", "variant", "setting"], sort=True):
+        if "seed" in group:  # a seed counts once (a run copied into two folders is one run)
+            group = group.drop_duplicates(["seed", "status"])
         done = group[group["status"] == "completed"]
         row: dict[str, object] = {
             "dataset": dataset,
             "variant": variant,
+            "setting": setting,
             "n": len(done),
             "diverged": int((group["status"] == "diverged").sum()),
         }
         for metric in metrics:
             values = done[metric].dropna() if metric in done else pd.Series(dtype=float)
-            mean = values.mean() if len(values) else math.nan
             std = values.std(ddof=1) if len(values) > 1 else math.nan
-            row[f"{metric}_mean"] = mean
+            row[f"{metric}_mean"] = values.mean() if len(values) else math.nan
             row[f"{metric}_{spread}"] = std / math.sqrt(len(values)) if spread == "se" and len(values) > 1 else std
             row[f"{metric}_n"] = len(values)
+            row[f"{metric}_missing"] = len(done) - len(values)
         rows.append(row)
     table = pd.DataFrame(rows)
     for metric in metrics:
@@ -54,30 +62,37 @@ def summarize(
 
 
 def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown", spread: Spread = "std") -> str:
-    """The summary as markdown, csv, latex or html."""
+    """The summary as markdown, csv, latex or html (a ``setting`` column where configs differ; always in csv)."""
     if fmt == "csv":
-        cols = ["dataset", "variant", "n", "diverged"] + [
-            f"{m}_{part}" for m in metrics for part in ("mean", spread, "n")
+        cols = ["dataset", "variant", "setting", "n", "diverged"] + [
+            f"{m}_{part}" for m in metrics for part in ("mean", spread, "n", "missing")
         ]
         return table[cols].to_csv(index=False)
-    header = ["dataset", "variant", "n", "diverged", *metrics]
+    with_setting = bool(table["setting"].astype(bool).any()) if not table.empty else False
+    header = ["dataset", "variant", *(["setting"] if with_setting else []), "n", "diverged", *metrics]
     body = [
-        [str(row["dataset"]), str(row["variant"]), str(row["n"]), str(row["diverged"])]
-        + [_cell(row[f"{m}_mean"], row[f"{m}_{spread}"], bool(row[f"{m}_best"]), fmt) for m in metrics]
+        [str(row["dataset"]), str(row["variant"]), *([str(row["setting"])] if with_setting else [])]
+        + [str(row["n"]), str(row["diverged"])]
+        + [
+            _cell(row[f"{m}_mean"], row[f"{m}_{spread}"], bool(row[f"{m}_best"]), fmt, int(row[f"{m}_missing"]))
+            for m in metrics
+        ]
         for _, row in table.iterrows()
     ]
+    text_columns = 3 if with_setting else 2
     if fmt == "latex":
         lines = [
-            r"\begin{tabular}{ll" + "r" * (len(header) - 2) + "}",
+            r"\begin{tabular}{" + "l" * text_columns + "r" * (len(header) - text_columns) + "}",
             r"\toprule",
-            " & ".join(h.replace("_", r"\_") for h in header) + r" \\",
+            " & ".join(_latex_text(h) for h in header) + r" \\",
             r"\midrule",
         ]
-        lines += [" & ".join([c.replace("_", r"\_") for c in r[:2]] + r[2:]) + r" \\" for r in body]
+        lines += [" & ".join([_latex_text(c) for c in r[:text_columns]] + r[text_columns:]) + r" \\" for r in body]
         return "\n".join(lines + [r"\bottomrule", r"\end{tabular}"]) + "\n"
     if fmt == "html":
         head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-        rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>\n" for r in body)
+        cells = [[html.escape(c) if i < text_columns else c for i, c in enumerate(r)] for r in body]
+        rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>\n" for r in cells)
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n"
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
     lines = [
@@ -86,6 +101,10 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
     ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+def _latex_text(text: str) -> str:
+    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
 
 
 def format_number(x: float) -> str:
@@ -97,9 +116,10 @@ def format_number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def _cell(mean: float, spread: float, best: bool, fmt: Format) -> str:
+def _cell(mean: float, spread: float, best: bool, fmt: Format, missing: int = 0) -> str:
+    note = f" ({missing} missing)" if missing else ""
     if isinstance(mean, float) and math.isnan(mean):
-        return "--" if fmt == "latex" else "–"
+        return ("--" if fmt == "latex" else "–") + note
     text = (
         format_number(mean)
         if isinstance(spread, float) and math.isnan(spread)
@@ -109,6 +129,6 @@ def _cell(mean: float, spread: float, best: bool, fmt: Format) -> str:
         text = html.escape(text)
     if fmt == "latex":
         text = text.replace("±", r"$\pm$").replace("–", "--")
-    if not best:
-        return text
-    return {"markdown": f"**{text}**", "latex": rf"\textbf{{{text}}}", "html": f"<b>{text}</b>"}[fmt]
+    if best:
+        text = {"markdown": f"**{text}**", "latex": rf"\textbf{{{text}}}", "html": f"<b>{text}</b>"}[fmt]
+    return text + note

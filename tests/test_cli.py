@@ -55,7 +55,7 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--steps", "0"], ["steps must be a positive integer"]),
         (["--variant", "nsgan", "--steps", "2.5"], ["steps must be a positive integer", "'2.5'"]),
         (["--variant", "nsgan", "--steps", "ten"], ["steps must be a positive integer"]),
-        (["--variant", "nsgan", "--max-seconds", "-3"], ["max_seconds must be a positive number"]),
+        (["--variant", "nsgan", "--max-seconds", "-3"], ["max_seconds must be a positive finite number"]),
         (["--variant", "nsgan", "--set", "lr=1"], ["has no option 'lr'", "lr_d"]),
         (["--variant", "nsgan", "--set", "n_critic=many"], ["option 'n_critic' must be int"]),
         (["--variant", "nsgan", "--set", "lr_d"], ["--set takes KEY=VALUE"]),
@@ -117,7 +117,7 @@ def test_eval_reads_npz(cli, tmp_path):
         (lambda d: write_points(d / "a.npy", np.zeros(10)), ["shape (10,)"]),
         (lambda d: write_points(d / "a.npy", np.array([[0.0, 1.0], [np.nan, 0.0], [1, 1]])), ["NaN or inf", "row 1"]),
         (lambda d: write_points(d / "a.npy", np.zeros((1, 2))), ["at least 2 samples"]),
-        (lambda d: (d / "a.npy").write_bytes(b"garbage") and str(d / "a.npy"), ["cannot read"]),
+        (lambda d: (d / "a.npy").write_bytes(b"garbage") and str(d / "a.npy"), ["is not a .npy or .npz file"]),
     ],
 )
 def test_bad_samples_give_one_line(cli, tmp_path, make, fragments):
@@ -130,7 +130,8 @@ def test_table_of_real_runs_in_every_format(cli, tmp_path):
     assert md.code == 0 and "| ring8   | nsgan   | 2 " in md.out and "±" in md.out and "**" in md.out
     assert "modes_captured" in md.out and "frechet" in md.out
     csv = cli("table", str(tmp_path), "--format", "csv", "--metrics", "frechet")
-    assert csv.out.splitlines()[0] == "dataset,variant,n,diverged,frechet_mean,frechet_std,frechet_n"
+    header = "dataset,variant,setting,n,diverged,frechet_mean,frechet_std,frechet_n,frechet_missing"
+    assert csv.out.splitlines()[0] == header
     assert r"\textbf" in cli("table", str(tmp_path), "--format", "latex").out
     assert "<b>" in cli("table", str(tmp_path), "--format", "html").out
 

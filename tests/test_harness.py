@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import pytest
 import torch
 
 import ganbench
+from ganbench.checkpoints import MAGIC, checkpoint_header
 from ganbench.errors import CheckpointError, OutputError
 from ganbench.harness import run_job, run_spec
 
@@ -41,10 +43,12 @@ def test_a_run_folder_holds_every_artifact(tmp_path):
     assert {"spec.json", "metrics.json", "record.json", "history.csv", "samples.png", "checkpoint.pt"} <= names
     assert json.loads((folder / "spec.json").read_text())["run_id"] == record.run_id
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert set(metrics) == {"modes_captured", "hq_fraction", "reverse_kl", "frechet", "provenance"}
+    prdc = {f"{name}_raw" for name in ("precision", "recall", "density", "coverage")}
+    assert set(metrics) == {"modes_captured", "hq_fraction", "reverse_kl", "frechet", "provenance"} | prdc
     provenance = metrics["provenance"]
-    assert provenance["n_real"] == len(ganbench.get_dataset("grid25").reference())
-    assert provenance["n_fake"] == 2500 and provenance["samples_dtype"] == "float32"
+    pool = len(ganbench.get_dataset("grid25").reference())
+    assert provenance["n_real"] == provenance["n_fake"] == 2500 and provenance["samples_dtype"] == "float32"
+    assert provenance["real_subset"]["of"] == pool == 100_000
     assert provenance["features"] == {"raw": {"dim": 2, "dtype": "float32"}}
     assert provenance["versions"]["torch"] == torch.__version__
     history = (folder / "history.csv").read_text().splitlines()
@@ -83,8 +87,11 @@ def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
 
 def test_checkpoints_load_with_weights_only(tmp_path):
     record = quick_run(tmp_path)
-    payload = torch.load(Path(record.run_dir) / "checkpoint.pt", weights_only=True)
-    assert payload["run_id"] == record.run_id and payload["state"]["step"] == 40
+    raw = (Path(record.run_dir) / "checkpoint.pt").read_bytes()
+    header = json.loads(raw[len(MAGIC) : raw.index(b"\n")])
+    assert header["run_id"] == record.run_id and header["step"] == 40
+    state = torch.load(io.BytesIO(raw[raw.index(b"\n") + 1 :]), weights_only=True)
+    assert state["step"] == 40 and set(state) >= {"generator", "discriminator", "opt_g", "opt_d", "noise"}
 
 
 def test_a_finished_run_is_not_trained_again_unless_forced(tmp_path):
@@ -138,7 +145,7 @@ def test_a_corrupt_checkpoint_is_refused_and_nothing_is_touched(tmp_path):
     (run_dir / "checkpoint.pt").write_bytes(b"PK\x03\x04 this is not a checkpoint")
     (run_dir / "history.csv").write_text("step,loss_d,loss_g\n5,1,1\n")
     before = folder_digest(run_dir)
-    with pytest.raises(CheckpointError, match="corrupt.*--force"):
+    with pytest.raises(CheckpointError, match="not a ganbench checkpoint.*--force"):
         run_spec(spec, tmp_path, progress=False)
     assert folder_digest(run_dir) == before
 
@@ -187,8 +194,7 @@ def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_p
     while time.time() < deadline:
         found = list((tmp_path / "killed").glob("*/checkpoint.pt"))
         if found:
-            state = torch.load(found[0], weights_only=True)["state"]
-            if state["step"] >= 100:
+            if checkpoint_header(found[0])["step"] >= 100:
                 checkpoint = found[0]
                 break
         time.sleep(0.2)

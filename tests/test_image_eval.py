@@ -54,7 +54,7 @@ def test_eval_images_matches_every_oracle(cli, image_sets, weights_file):
     with contextlib.redirect_stdout(io.StringIO()):
         ref_prdc = compute_prdc(pool_r.astype(np.float64), pool_f.astype(np.float64), 5)
     for key in ("precision", "recall", "density", "coverage"):
-        assert scores[key] == pytest.approx(float(ref_prdc[key]), abs=1e-12), key
+        assert scores[f"{key}_inception"] == pytest.approx(float(ref_prdc[key]), abs=1e-12), key
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from ganbench.arrays import FeatureError
-from ganbench.features.images import as_unit_nchw
 from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_features, resolve_weights
+from ganbench.images import as_unit_nchw
 
 pf = pytest.importorskip("pytorch_fid.inception")
 

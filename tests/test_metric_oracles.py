@@ -6,7 +6,6 @@ Oracles: the `prdc` package (Naeem et al.), torch-fidelity (KID, IS), pytorch-fi
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import math
 
@@ -14,12 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+import ganbench.neighbours as neighbours_module
 from ganbench.arrays import FeatureError
 from ganbench.metrics import fid_from_features, frechet_distance, inception_score, kid, prdc, precision_recall
 from ganbench.metrics.kid import mmd2_unbiased
-from ganbench.metrics.prdc import BYTES_PER_ENTRY, knn_radii
-
-prdc_module = importlib.import_module("ganbench.metrics.prdc")  # the package exports a function of that name
+from ganbench.neighbours import BYTES_PER_ENTRY, knn_radii
 
 
 def features(n: int, d: int, seed: int, shift: float = 0.0) -> np.ndarray:
@@ -54,8 +52,8 @@ def test_prdc_on_lattice_points_full_of_exact_ties(monkeypatch):
     rng = np.random.default_rng(7)
     real, fake = rng.integers(0, 4, (400, 5)).astype(np.float64), rng.integers(0, 4, (300, 5)).astype(np.float64)
     whole_rows = []
-    original = prdc_module._row_exact
-    monkeypatch.setattr(prdc_module, "_row_exact", lambda x, i: whole_rows.append(i) or original(x, i))
+    original = neighbours_module._row_exact
+    monkeypatch.setattr(neighbours_module, "_row_exact", lambda x, i: whole_rows.append(i) or original(x, i))
     for k in (3, 5):
         expected = prdc_package(real, fake, k)
         assert prdc(real, fake, k=k) == pytest.approx(expected, abs=1e-12)

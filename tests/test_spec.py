@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 
@@ -57,7 +58,13 @@ def test_overrides_are_type_checked_and_recorded():
         ({"optimizer": "sgd"}, "must be one of adam, rmsprop"),
         ({"network.widht": "3"}, "network 'mlp' has no option 'widht'"),
         ({"dataset.sigma": "wide"}, "must be float"),
-        ({"n_critic": 0}, "at least 1"),
+        ({"n_critic": 0}, "must be >= 1, not 0"),
+        ({"betas": "0.5,1.5"}, "must be >= 0 and < 1"),
+        ({"lr_d": "inf"}, "must be a finite number"),
+        ({"gp_lambda": "nan"}, "must be a finite number"),
+        ({"gp_lambda": -10}, "must be >= 0"),
+        ({"network.width": 0}, "network 'mlp' option 'width' must be >= 1"),
+        ({"dataset.sigma": 0}, "dataset 'grid25' option 'sigma' must be > 0"),
         ({"optim.lr": 1}, "unknown option group"),
     ],
 )
@@ -72,9 +79,9 @@ def test_budget_steps_must_be_a_positive_integer(steps):
         ganbench.Budget(steps)
 
 
-@pytest.mark.parametrize("seconds", [0, -1.0, "5"])
-def test_budget_seconds_must_be_positive(seconds):
-    with pytest.raises(BudgetError, match="positive number"):
+@pytest.mark.parametrize("seconds", [0, -1.0, "5", math.inf, math.nan])
+def test_budget_seconds_must_be_positive_and_finite(seconds):
+    with pytest.raises(BudgetError, match="positive finite number"):
         ganbench.Budget(10, seconds)
 
 

@@ -15,16 +15,16 @@ DIRECTIONS = {"modes_captured": "higher", "reverse_kl": "lower"}
 
 def runs() -> pd.DataFrame:
     rows = [
-        ("grid25", "a", "completed", 20, 0.5),
-        ("grid25", "a", "completed", 22, 0.3),
-        ("grid25", "a", "completed", 24, 0.1),
-        ("grid25", "b", "completed", 25, 0.9),
-        ("grid25", "b", "completed", 23, 0.7),
-        ("grid25", "b", "diverged", math.nan, math.nan),
-        ("ring8", "a", "completed", 8, 0.05),
-        ("ring8", "b", "completed", 7, 0.01),
+        ("grid25", "a", 0, "completed", 20, 0.5),
+        ("grid25", "a", 1, "completed", 22, 0.3),
+        ("grid25", "a", 2, "completed", 24, 0.1),
+        ("grid25", "b", 0, "completed", 25, 0.9),
+        ("grid25", "b", 1, "completed", 23, 0.7),
+        ("grid25", "b", 2, "diverged", math.nan, math.nan),
+        ("ring8", "a", 0, "completed", 8, 0.05),
+        ("ring8", "b", 0, "completed", 7, 0.01),
     ]
-    return pd.DataFrame(rows, columns=["dataset", "variant", "status", "modes_captured", "reverse_kl"])
+    return pd.DataFrame(rows, columns=["dataset", "variant", "seed", "status", "modes_captured", "reverse_kl"])
 
 
 def test_mean_std_and_n_over_seeds():

@@ -22,8 +22,9 @@ import torch
 
 from ganbench.dataset import Dataset, Modes
 from ganbench.hookspecs import hookimpl
+from ganbench.options import option
 
-MIXTURE_METRICS = ("modes", "frechet")
+MIXTURE_METRICS = ("modes", "frechet", "prdc")
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,9 @@ class Mixture(Dataset):
 
     default_network: str = field(default="mlp", metadata={"option": False})
     metrics: tuple[str, ...] = field(default=MIXTURE_METRICS, metadata={"option": False})
-    sigma: float = 0.05
-    n_samples: int = 100_000
-    data_seed: int = 0
+    sigma: float = option(0.05, gt=0)
+    n_samples: int = option(100_000, ge=2, le=10**8)
+    data_seed: int = option(0, ge=0)
 
     def means(self) -> np.ndarray:
         raise NotImplementedError
@@ -55,9 +56,12 @@ class Mixture(Dataset):
         return sample_mixture(self.means(), self.sigma, self.n_samples, self.data_seed)
 
     def render(self, real: torch.Tensor, fake: torch.Tensor, path: Path, scores: dict[str, Any]) -> None:
+        from ganbench.metrics.modes import captured_modes
         from ganbench.plots import plot_mixture
 
-        plot_mixture(real.numpy(), fake.numpy(), self.modes, path, title=f"{self.name}", scores=scores)
+        fake_points = fake.numpy()
+        captured = captured_modes(fake_points, self.modes)
+        plot_mixture(real.numpy(), fake_points, self.modes, captured, path, title=self.name, scores=scores)
 
 
 def sample_mixture(means: np.ndarray, sigma: float, n: int, seed: int) -> torch.Tensor:
@@ -73,8 +77,8 @@ def sample_mixture(means: np.ndarray, sigma: float, n: int, seed: int) -> torch.
 class GridMixture(Mixture):
     """side x side modes on a square grid centred at the origin."""
 
-    side: int = 5
-    spacing: float = 2.0
+    side: int = option(5, ge=1)
+    spacing: float = option(2.0, gt=0)
 
     def means(self) -> np.ndarray:
         axis = (np.arange(self.side) - (self.side - 1) / 2) * self.spacing
@@ -85,8 +89,8 @@ class GridMixture(Mixture):
 class RingMixture(Mixture):
     """n_modes modes evenly spaced on a circle: angle 2 pi i / n_modes."""
 
-    n_modes: int = 8
-    radius: float = 1.0
+    n_modes: int = option(8, ge=1)
+    radius: float = option(1.0, gt=0)
 
     def means(self) -> np.ndarray:
         angles = [2 * math.pi * i / self.n_modes for i in range(self.n_modes)]

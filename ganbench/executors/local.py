@@ -30,7 +30,8 @@ def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
 
 class LocalExecutor(Executor):
     def run(self, jobs: Sequence[Job], workers: int = 1) -> list[Any]:
-        if workers <= 1 or len(jobs) <= 1:
+        workers = min(workers, len(jobs))
+        if workers <= 1:
             return [fn(**kwargs) for fn, kwargs in jobs]
         threads = max(1, (os.cpu_count() or 1) // workers)
         context = multiprocessing.get_context("spawn")

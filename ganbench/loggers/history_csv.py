@@ -1,7 +1,8 @@
 """Writes history.csv in each run folder: one row of losses every ``log_every`` steps.
 
-A resumed run drops the rows logged after its checkpoint, so the history of a killed and
-resumed run equals that of an uninterrupted one.
+A resumed run drops the rows logged after its checkpoint (and a row torn by a kill), so
+the history of a killed and resumed run equals that of an uninterrupted one. The run
+folder's lock guarantees one writer.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ def on_run_start(run_dir, start_step):
     path = Path(run_dir) / FILENAME
     kept: list[str] = []
     if start_step and path.exists():
-        rows = path.read_text().splitlines()
-        kept = rows[:1] + [r for r in rows[1:] if int(r.split(",", 1)[0]) <= start_step]
+        rows = path.read_text(errors="replace").splitlines()
+        if rows and rows[0].startswith("step,"):
+            kept = rows[:1] + [r for r in rows[1:] if _complete_row_until(r, start_step, rows[0].count(","))]
     path.write_text("".join(line + "\n" for line in kept))
     header = kept[0].split(",") if kept else None
     _open[str(run_dir)] = (path.open("a", newline=""), header)
+
+
+def _complete_row_until(row: str, last_step: int, commas: int) -> bool:
+    step = row.split(",", 1)[0]
+    return step.isdigit() and int(step) <= last_step and row.count(",") == commas
 
 
 @hookimpl

@@ -13,15 +13,16 @@ from torch import nn
 
 from ganbench.hookspecs import hookimpl
 from ganbench.network import Network, flat_size
+from ganbench.options import option
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
 
 
 @dataclass(frozen=True)
 class MLP(Network):
-    z_dim: int = 2
-    width: int = 128
-    depth: int = 3
+    z_dim: int = option(2, ge=1)
+    width: int = option(128, ge=1)
+    depth: int = option(3, ge=0)
     activation: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
 
     def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:

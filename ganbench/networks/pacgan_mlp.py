@@ -14,6 +14,7 @@ from torch import nn
 
 from ganbench.hookspecs import hookimpl
 from ganbench.network import Network, flat_size
+from ganbench.options import option
 
 
 class Maxout(nn.Module):
@@ -30,13 +31,13 @@ class Maxout(nn.Module):
 
 @dataclass(frozen=True)
 class PacGANMLP(Network):
-    z_dim: int = 2
-    g_width: int = 400
-    g_depth: int = 4
-    d_units: int = 200
-    d_pieces: int = 5
-    d_depth: int = 3
-    init_std: float = 0.02
+    z_dim: int = option(2, ge=1)
+    g_width: int = option(400, ge=1)
+    g_depth: int = option(4, ge=0)
+    d_units: int = option(200, ge=1)
+    d_pieces: int = option(5, ge=1)
+    d_depth: int = option(3, ge=0)
+    init_std: float = option(0.02, gt=0)
 
     def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:
         d = flat_size(shape)

@@ -1,0 +1,59 @@
+"""Gaussian statistics of feature rows and the Fréchet distance between two Gaussians: the
+shared math of FID-like metrics and of the reference-statistics cache.
+
+d^2 = ||mu1 - mu2||^2 + tr S1 + tr S2 - 2 tr sqrt(S1 S2), in float64 and without
+scipy.linalg.sqrtm: S1 S2 is similar to the symmetric positive semi-definite
+L^T S2 L (S1 = L L^T, a Cholesky factor when S1 is positive definite, the symmetric
+square root otherwise), so tr sqrt(S1 S2) is the sum of the square roots of its
+eigenvalues.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def gaussian_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (unbiased) covariance of rows, in float64 (float32 rows are not copied first)."""
+    x = features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else np.asarray(features)
+    return x.mean(0, dtype=np.float64), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
+    """Squared Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2)."""
+    mu1, mu2 = _float64(mu1), _float64(mu2)
+    s1, s2 = np.atleast_2d(_float64(sigma1)), np.atleast_2d(_float64(sigma2))
+    factor = _psd_factor(s1)
+    product = factor.T @ s2 @ factor
+    eig = np.linalg.eigvalsh((product + product.T) / 2)
+    tr_covmean = np.sqrt(np.clip(eig, 0, None)).sum()
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
+
+
+def singular_note(n_real: int, n_fake: int, dim: int) -> str | None:
+    """Why FID is unreliable when a covariance is singular (no more samples than dimensions), else None."""
+    if min(n_real, n_fake) > dim:
+        return None
+    return (
+        f"{min(n_real, n_fake)} samples in {dim} dimensions: the covariance is singular and FID unreliable; "
+        "use more samples than feature dimensions"
+    )
+
+
+def _psd_factor(s: np.ndarray) -> np.ndarray:
+    """F with F F^T = s: Cholesky when s is positive definite, else the symmetric square root."""
+    try:
+        return np.linalg.cholesky(s)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(s)
+        return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def _float64(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=np.float64)

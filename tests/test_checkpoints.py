@@ -1,0 +1,140 @@
+"""Checkpoints carry a checksum: any flipped bit, truncation or foreign file is refused in one
+line that names the file and --force, and the run folder is left exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganbench
+from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
+from ganbench.errors import CheckpointError
+
+from .conftest import assert_one_line_error
+
+ARGS = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "40", "--checkpoint-every", "20", "-q"]
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def interrupted(cli, tmp_path):
+    """A run folder as a kill leaves it: a checkpoint (step 40), spec and history, no record."""
+    assert cli(*ARGS, "--out", str(tmp_path)).code == 0
+    run_dir = next(tmp_path.iterdir())
+    for name in ("record.json", "metrics.json", "samples.png"):
+        (run_dir / name).unlink()
+    return run_dir
+
+
+def flip(path: Path, offset: int, mask: int = 0x10) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= mask
+    path.write_bytes(bytes(data))
+
+
+def test_an_intact_checkpoint_resumes(cli, interrupted):
+    assert checkpoint_header(interrupted / "checkpoint.pt")["step"] == 40
+    assert cli(*ARGS, "--out", str(interrupted.parent)).code == 0
+    assert (interrupted / "record.json").exists()
+
+
+@pytest.mark.parametrize("where", [0, 25, 60, 0.25, 0.5, 0.75, -1])
+def test_a_flipped_bit_anywhere_is_refused(cli, interrupted, where):
+    checkpoint = interrupted / "checkpoint.pt"
+    size = checkpoint.stat().st_size
+    offset = where if isinstance(where, int) and where >= 0 else size - 1 if where == -1 else int(size * where)
+    flip(checkpoint, offset)
+    before = folder_digest(interrupted)
+    result = cli(*ARGS, "--out", str(interrupted.parent))
+    assert_one_line_error(result, str(checkpoint), "--force")
+    assert folder_digest(interrupted) == before
+
+
+def test_random_byte_flips_never_resume_and_never_trace(cli, interrupted):
+    checkpoint = interrupted / "checkpoint.pt"
+    original = checkpoint.read_bytes()
+    rng = random.Random(7)
+    for _ in range(12):
+        data = bytearray(original)
+        for offset in rng.sample(range(len(data)), 3):
+            data[offset] = rng.randrange(256) if data[offset] else 1
+        checkpoint.write_bytes(bytes(data))
+        assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "--force")
+        assert not (interrupted / "record.json").exists()
+
+
+@pytest.mark.parametrize(
+    "damage, fragment",
+    [
+        (lambda b: b[: len(b) // 2], "truncated"),
+        (lambda b: b[:30], "header"),
+        (lambda b: b"", "not a ganbench checkpoint"),
+        (lambda b: b + b"extra", "extra bytes"),
+        (lambda b: bytes(random.Random(1).randrange(256) for _ in range(5000)), "not a ganbench checkpoint"),
+        (lambda b: b.replace(b'"format": 2', b'"format": 9', 1), "format 9"),
+    ],
+)
+def test_truncated_or_foreign_files_are_refused(cli, interrupted, damage, fragment):
+    checkpoint = interrupted / "checkpoint.pt"
+    checkpoint.write_bytes(damage(checkpoint.read_bytes()))
+    before = folder_digest(interrupted)
+    assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), str(checkpoint), fragment, "--force")
+    assert folder_digest(interrupted) == before
+
+
+def test_an_old_unchecksummed_checkpoint_is_refused(cli, interrupted):
+    checkpoint = interrupted / "checkpoint.pt"
+    buffer = io.BytesIO()
+    torch.save({"format": "ganbench-checkpoint-1", "run_id": "x", "state": {}}, buffer)
+    checkpoint.write_bytes(buffer.getvalue())
+    assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "older ganbench", "--force")
+
+
+def test_a_valid_checkpoint_whose_state_does_not_fit_is_refused(cli, interrupted):
+    checkpoint = interrupted / "checkpoint.pt"
+    run_id = checkpoint_header(checkpoint)["run_id"]
+    state = load_checkpoint(checkpoint, run_id)
+    state["generator"] = {"0.0.weight": torch.zeros(3, 3)}
+    save_checkpoint(checkpoint, run_id, state)
+    assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "does not fit this run", "--force")
+
+
+def test_force_starts_afresh_over_a_corrupt_checkpoint(cli, interrupted):
+    flip(interrupted / "checkpoint.pt", 100)
+    result = cli(*ARGS, "--out", str(interrupted.parent), "--force")
+    assert result.code == 0, result.err
+    assert "completed, 40 steps" in result.out
+
+
+def test_the_checksum_covers_every_tensor_value(tmp_path):
+    state = {"weights": torch.arange(1000, dtype=torch.float32), "step": 3}
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, "abc", state)
+    assert torch.equal(load_checkpoint(path, "abc")["weights"], state["weights"])
+    raw = path.read_bytes()
+    value = torch.tensor([500.0]).numpy().tobytes()  # one float of the weights, found in the payload
+    offset = raw.rindex(value)
+    flip(path, offset + 2, 0x01)
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_checkpoint(path, "abc")
+
+
+def test_run_id_mismatch_is_refused_before_loading(tmp_path):
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, "abc", {"step": 1})
+    with pytest.raises(CheckpointError, match="belongs to run abc"):
+        load_checkpoint(path, "def")
+
+
+def test_the_api_refuses_a_corrupt_checkpoint_too(tmp_path, interrupted):
+    flip(interrupted / "checkpoint.pt", 200)
+    with pytest.raises(CheckpointError, match="--force"):
+        ganbench.run(variant="nsgan", dataset="ring8", steps=40, checkpoint_every=20, out=interrupted.parent)

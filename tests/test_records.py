@@ -1,0 +1,192 @@
+"""Records you can trust: strict JSON, one cell per spec, unreadable records reported, one
+process per run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import ganbench
+from ganbench.harness import run_job
+from ganbench.locks import OWNER, RunLock
+from ganbench.results import scan_results, strict_json
+
+from .conftest import assert_one_line_error
+
+RING = ["run", "-v", "nsgan", "-d", "ring8", "-q"]
+
+
+def strict_loads(text: str):
+    def refuse(name: str):
+        raise ValueError(f"non-strict JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_strict_json_turns_non_finite_numbers_into_null():
+    import numpy as np
+    import torch
+
+    data = {"a": math.nan, "b": [math.inf, -math.inf, 1.5], "c": np.float32("nan"), "d": torch.tensor(2.0), "e": 3}
+    assert strict_json(data) == {"a": None, "b": [None, None, 1.5], "c": None, "d": 2.0, "e": 3}
+
+
+def test_a_run_that_captures_no_mode_writes_null_and_the_table_counts_it(cli, tmp_path):
+    # sigma 1e-6: no generated point lands within 3 sigma of a mode, so reverse_kl is undefined
+    result = cli(*RING, "--steps", "5", "--set", "dataset.sigma=1e-6", "--out", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics_file = next(tmp_path.glob("*/metrics.json"))
+    metrics = strict_loads(metrics_file.read_text())
+    assert metrics["modes_captured"] == 0 and metrics["reverse_kl"] is None
+    assert "| reverse_kl     | –" in result.out
+    table = cli("table", str(tmp_path), "--metrics", "modes_captured,reverse_kl")
+    assert table.code == 0 and "– (1 missing)" in table.out
+    csv = cli("table", str(tmp_path), "--metrics", "reverse_kl", "--format", "csv").out.splitlines()
+    assert csv[1].endswith(",0,1"), csv  # reverse_kl_n 0, reverse_kl_missing 1
+
+
+@pytest.mark.slow
+def test_every_json_file_of_twenty_mixed_runs_is_strict(cli, tmp_path, fresh_plugins):
+    """Completed, mode-less, time-limited and diverged runs on both mixtures: every file parses strictly."""
+    lsgan = ganbench.get_variant("lsgan")
+
+    class Exploding:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(dataclasses.replace(lsgan, name="exploding", lr_d=1e12, lr_g=1e12, optimizer="rmsprop"))
+
+    fresh_plugins.register_plugin(Exploding(), name="exploding-plugin")
+    out = str(tmp_path)
+    mixed = cli("run", "-v", "nsgan,wgan,hinge", "-d", "ring8,grid25", "-s", "0-1", "--steps", "8", "-q", "-o", out)
+    assert mixed.code == 0, mixed.err
+    assert cli(*RING, "--steps", "5", "-s", "0-2", "--set", "dataset.sigma=1e-6", "-o", out).code == 0
+    assert cli(*RING, "--steps", "100000", "--max-seconds", "0.3", "-o", out).code == 0
+    specs = [ganbench.RunSpec.create("exploding", "ring8", seed=s, steps=200) for s in range(4)]
+    records = [run_job(s.to_dict(), out, progress=False) for s in specs]
+    assert {r.status for r in records} == {"diverged"}
+    files = list(tmp_path.rglob("*.json"))
+    runs = {p.parent for p in files}
+    assert len(runs) == 20
+    for path in files:
+        strict_loads(path.read_text())
+    statuses = [strict_loads((run / "record.json").read_text())["status"] for run in runs]
+    assert statuses.count("diverged") == 4
+    assert any(strict_loads((run / "metrics.json").read_text()).get("reverse_kl", 0) is None for run in runs)
+    assert any(strict_loads((run / "record.json").read_text())["stopped_by"] == "max_seconds" for run in runs)
+    strict_loads(cli("list", "--json").out)
+
+
+def test_a_table_keeps_different_budgets_and_overrides_apart(cli, tmp_path):
+    out = str(tmp_path)
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", out).code == 0
+    assert cli(*RING, "--steps", "20", "-s", "0-1", "-o", out).code == 0
+    assert cli(*RING, "--steps", "10", "--set", "lr_d=1e-3", "-o", out).code == 0
+    result = cli("table", out, "--metrics", "modes_captured")
+    assert result.code == 0, result.err
+    rows = {line.split("|")[3].strip(): line for line in result.out.splitlines() if line.startswith("| ring8")}
+    assert set(rows) == {"steps=10, lr_d=0.0001", "steps=20, lr_d=0.0001", "steps=10, lr_d=0.001"}
+    counts = {label: int(line.split("|")[4]) for label, line in rows.items()}
+    assert counts == {"steps=10, lr_d=0.0001": 2, "steps=20, lr_d=0.0001": 2, "steps=10, lr_d=0.001": 1}
+    assert "| setting " in result.out.splitlines()[0]
+
+
+def test_one_config_has_no_setting_column(cli, tmp_path):
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
+    header = cli("table", str(tmp_path)).out.splitlines()[0]
+    assert "setting" not in header and "| n " in header
+
+
+def test_a_copied_run_folder_counts_once(cli, tmp_path):
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path / "a")).code == 0
+    run = next((tmp_path / "a").iterdir())
+    (tmp_path / "b").mkdir()
+    os.system(f"cp -r '{run}' '{tmp_path / 'b'}'")
+    result = cli("table", str(tmp_path), "--metrics", "modes_captured")
+    assert "| ring8   | nsgan   | 1 " in result.out
+    assert "repeat a run found elsewhere" in result.err
+
+
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        (lambda t: t[: len(t) // 2], "not valid JSON"),
+        (lambda t: "", "not valid JSON"),
+        (lambda t: "[1, 2]", "not a JSON object"),
+        (lambda t: json.dumps({k: v for k, v in json.loads(t).items() if k != "spec"}), "missing spec"),
+        (lambda t: t.replace('"completed"', '"finished"'), "unknown status"),
+    ],
+)
+def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why):
+    assert cli(*RING, "--steps", "10", "-s", "0-2", "-o", str(tmp_path)).code == 0
+    broken = sorted(tmp_path.glob("*/record.json"))[0]
+    broken.write_text(damage(broken.read_text()))
+    result = cli("table", str(tmp_path), "--metrics", "modes_captured")
+    assert result.code == 0
+    warnings = result.err.strip().splitlines()
+    assert warnings[0].startswith(f"warning: unreadable record {broken}: {why}")
+    assert "1 unreadable record(s) left out of the table" in warnings[1]
+    assert "| ring8   | nsgan   | 2 " in result.out
+    scan = scan_results(tmp_path)
+    assert [p for p, _ in scan.unreadable] == [broken] and len(scan.runs) == 2
+    with pytest.warns(UserWarning, match="unreadable record"):
+        ganbench.load_results(tmp_path)
+
+
+def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
+    (sorted(tmp_path.glob("*/record.json"))[0]).unlink()
+    result = cli("table", str(tmp_path))
+    assert "1 run folder(s) without a record" in result.err
+
+
+def test_a_locked_run_folder_is_refused_naming_the_holder(cli, tmp_path):
+    spec = ganbench.RunSpec.create("nsgan", "ring8", steps=10)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    with RunLock(run_dir):
+        assert json.loads((run_dir / OWNER).read_text())["pid"] == os.getpid()
+        result = cli(*RING, "--steps", "10", "-o", str(tmp_path))
+        assert_one_line_error(result, str(run_dir), f"process {os.getpid()}", "being trained")
+        assert sorted(p.name for p in run_dir.iterdir()) == [OWNER]
+    assert not any(run_dir.iterdir()), "the lock left files behind"
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path)).code == 0
+
+
+def test_a_multi_run_skips_a_locked_folder_and_reports_it(cli, tmp_path):
+    spec = ganbench.RunSpec.create("nsgan", "ring8", seed=1, steps=10)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    with RunLock(run_dir):
+        result = cli(*RING, "--steps", "10", "-s", "0-2", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    assert f"skipped: {run_dir}: run folder {run_dir} is being trained by process {os.getpid()}" in result.err
+    assert "| ring8   | nsgan   | 2 " in result.out
+    assert len(list(tmp_path.glob("*/record.json"))) == 2
+
+
+@pytest.mark.slow
+def test_two_processes_on_one_run_folder(tmp_path):
+    """The second process is refused while the first trains; history.csv stays one clean run."""
+    args = ["run", "-v", "wgan-gp", "-d", "ring8", "--steps", "400", "-q", "--out", str(tmp_path)]
+    exe = str(Path(sys.executable).parent / "ganbench")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(tmp_path.glob(f"*/{OWNER}")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(f"*/{OWNER}")), "the first process never took the lock"
+    second = subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=300)
+    assert first.wait(timeout=600) == 0, first.stderr.read()
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.count("\n") == 1 and f"process {first.pid}" in second.stderr
+    history = next(tmp_path.glob("*/history.csv")).read_text().splitlines()
+    steps = [int(line.split(",")[0]) for line in history[1:]]
+    assert history[0].startswith("step,") and steps == list(range(10, 401, 10))

@@ -1,0 +1,220 @@
+"""Every user error: one line, exit 2, no traceback, nothing written. Options are checked
+where they are defined, so a third-party plugin's options get the same checks."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import ganbench
+from ganbench.network import Network
+from ganbench.options import option
+
+from .conftest import ROOT, assert_one_line_error
+
+BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["-v", ""], ["--variant is empty"]),
+        (["-v", ","], ["--variant is empty"]),
+        (["-v", "nsgan", "-d", ""], ["--dataset is empty"]),
+        (["-v", "nsgan", "-n", ""], ["--network is empty"]),
+        (["-v", "nsgan", "-n", "mlp,pacgan-mlp"], ["--network takes one network"]),
+        (["-v", "nsgan", "-m", ","], ["--metrics is empty"]),
+        (["-v", "nsgan", "--seed", "3-1"], ["--seed 3-1 is an empty range"]),
+        (["-v", "nsgan", "--seed", ""], ["--seed is empty"]),
+        (["-v", "nsgan", "--seed", "-1"], ["seed must be a non-negative integer"]),
+        (["-v", "nsgan", "--seed", "0-100000"], ["100,001 runs", "--yes"]),
+        (["-v", "nsgan,lsgan", "--seed", "0-50"], ["102 runs", "2 variant(s)", "--yes"]),
+        (["-v", "nsgan", "--device", "foo"], ["unknown device 'foo'", "cpu"]),
+        (["-v", "nsgan", "--device", "cuda:99"], ["cuda:99"]),
+        (["-v", "nsgan", "--device", "meta"], ["not supported"]),
+        (["-v", "nsgan", "--out", ""], ["--out is empty"]),
+        (["-v", "nsgan", "--set", "betas=0.5,1.5"], ["'betas' must be >= 0 and < 1", "--set betas="]),
+        (["-v", "nsgan", "--set", "network.depth=-1"], ["network 'mlp' option 'depth' must be >= 0, not -1"]),
+        (["-v", "nsgan", "--set", "dataset.n_modes=0"], ["dataset 'ring8' option 'n_modes' must be >= 1"]),
+        (["-v", "nsgan", "--set", "lr_d=inf"], ["'lr_d' must be a finite number"]),
+        (["-v", "nsgan", "--set", "lr_g=-1e-4"], ["'lr_g' must be > 0"]),
+        (["-v", "wgan-gp", "--set", "gp_lambda=-10"], ["'gp_lambda' must be >= 0, not -10"]),
+        (["-v", "wgan-gp", "--set", "gp_lambda=nan"], ["'gp_lambda' must be a finite number"]),
+        (["-v", "nsgan", "--set", "dataset.sigma=0"], ["'sigma' must be > 0, not 0"]),
+        (["-v", "nsgan", "--set", "dataset.sigma=-1"], ["'sigma' must be > 0, not -1"]),
+        (["-v", "nsgan", "--set", "dataset.n_samples=1e99"], ["'n_samples' must be int"]),
+        (["-v", "nsgan", "--set", "network.width=0"], ["'width' must be >= 1, not 0"]),
+        (["-v", "nsgan", "--set", "network.z_dim=0"], ["'z_dim' must be >= 1, not 0"]),
+        (["-v", "nsgan", "--max-seconds", "inf"], ["max_seconds must be a positive finite number"]),
+        (["-v", "nsgan", "--max-seconds", "nan"], ["max_seconds must be a positive finite number"]),
+        (["-v", "nsgan", "--eval-samples", "10000000000"], ["eval_samples must be an integer from 2 to 1,000,000"]),
+        (["-v", "nsgan", "--eval-samples", "1"], ["eval_samples"]),
+        (["-v", "nsgan", "--checkpoint-every", "0"], ["--checkpoint-every"]),
+    ],
+)
+def test_bad_run_arguments_give_one_line_and_write_nothing(cli, tmp_path, args, fragments):
+    out = tmp_path / "out"
+    base = ["run", "--steps", "10", "-q", *([] if "-d" in args else ["-d", "ring8"])]
+    result = cli(*base, *args, *([] if "--out" in args else ["--out", str(out)]))
+    assert_one_line_error(result, *fragments)
+    assert not out.exists(), "a rejected command wrote results"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_on_a_machine_without_a_gpu(cli, tmp_path):
+    assert_one_line_error(cli(*BASE, "-v", "nsgan", "--device", "cuda", "-o", str(tmp_path)), "no CUDA GPU", "cpu")
+    assert not any(tmp_path.iterdir())
+
+
+def test_many_runs_start_with_yes(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("ganbench.cli.MAX_RUNS_UNASKED", 2)
+    args = [*BASE, "-v", "nsgan", "--steps", "5", "-s", "0-2", "-m", "modes", "-o", str(tmp_path)]
+    assert_one_line_error(cli(*args), "3 runs", "--yes")
+    assert cli(*args, "--yes").code == 0
+    assert len(list(tmp_path.glob("*/record.json"))) == 3
+
+
+def test_the_time_budget_holds_inside_a_long_critic_loop(tmp_path):
+    start = time.perf_counter()
+    record = ganbench.run(
+        variant="wgan", dataset="ring8", steps=10, max_seconds=1.0, overrides={"n_critic": 10**12}, out=tmp_path
+    )
+    assert time.perf_counter() - start < 60
+    assert record.stopped_by == "max_seconds" and record.steps_done == 0
+    assert 1.0 <= record.train_seconds < 10
+
+
+def write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def npy_header(shape: tuple, dtype: str = "<f8") -> bytes:
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * (63 - (len(header) + 10) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+def object_npz(d: Path) -> str:
+    np.savez(d / "o.npz", samples=np.array([{"a": 1}, None], dtype=object))
+    return str(d / "o.npz")
+
+
+def saved(d: Path, array: np.ndarray, name: str = "a.npy") -> str:
+    np.save(d / name, array)
+    return str(d / name)
+
+
+def corrupt_npz(d: Path) -> str:
+    np.savez(d / "c.npz", samples=np.zeros((100, 2)))
+    data = bytearray((d / "c.npz").read_bytes())
+    data[200] ^= 0xFF  # inside the array's bytes: the zip's CRC catches it
+    return write(d / "c.npz", bytes(data))
+
+
+@pytest.mark.parametrize(
+    "make, fragments, not_fragments",
+    [
+        (object_npz, ["holds Python objects"], []),
+        (lambda d: write(d / "h.npy", npy_header((10**12, 2)) + b"\x00" * 64), ["needs 16,000,000,000,000 bytes"], []),
+        (lambda d: write(d / "e.npy", b""), ["is empty (0 bytes)"], []),
+        (lambda d: saved(d, np.zeros((100, 2), np.complex128)), ["complex"], []),
+        (lambda d: str(d), ["is a folder"], ["does not exist"]),
+        (lambda d: write(d / "t.npy", b"x,y\n1,2\n3,4\n"), ["is not a .npy or .npz file"], ["pickle"]),
+        (lambda d: saved(d, np.array([[0.0, 1.0], [1e308, 2.0]])), ["beyond float32's range", "row 1"], ["NaN"]),
+        (lambda d: saved(d, np.array([[0.0, 1.0], [np.inf, 2.0]])), ["NaN or inf", "row 1"], []),
+        (lambda d: saved(d, np.zeros((3, 2), bool)), ["must be numbers"], []),
+        (lambda d: write(d / "z.npz", b"PK\x03\x04" + b"\x00" * 40), ["cannot read"], []),
+        (corrupt_npz, ["cannot read"], []),
+        (lambda d: write(d / "trunc.npy", Path(saved(d, np.zeros((100, 2)))).read_bytes()[:500]), ["truncated"], []),
+    ],
+)
+def test_bad_samples_files_give_one_line(cli, tmp_path, make, fragments, not_fragments):
+    result = cli("eval", "--dataset", "grid25", "--samples", make(tmp_path))
+    assert_one_line_error(result, *fragments)
+    for fragment in not_fragments:
+        assert fragment not in result.err
+
+
+def test_a_plugin_network_option_is_checked_like_a_builtin(cli, tmp_path, fresh_plugins):
+    mlp = ganbench.get_network("mlp")
+
+    @dataclasses.dataclass(frozen=True)
+    class DropoutMLP(type(mlp)):
+        dropout: float = option(0.1, ge=0, lt=1)
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_networks(self, register):
+            register(DropoutMLP("dropout-mlp"))
+
+    fresh_plugins.register_plugin(Plugin(), name="dropout-plugin")
+    args = [*BASE, "-v", "nsgan", "-n", "dropout-mlp", "-o", str(tmp_path)]
+    assert_one_line_error(cli(*args, "--set", "network.dropout=1.5"), "network 'dropout-mlp' option 'dropout'", "< 1")
+    assert_one_line_error(cli(*args, "--set", "network.dropout=nan"), "'dropout' must be a finite number")
+    assert_one_line_error(cli(*args, "--set", "network.z_dim=0"), "'z_dim' must be >= 1")
+
+
+def test_a_plugin_registering_invalid_defaults_is_named(cli, fresh_plugins):
+    class Plugin:
+        @ganbench.hookimpl
+        def register_networks(self, register):
+            @dataclasses.dataclass(frozen=True)
+            class Skipper(Network):
+                width: int = option(8, ge=1)
+
+                def __post_init__(self) -> None:  # forgets the base class's checks
+                    pass
+
+            register(Skipper("skipper", width=0))
+
+    fresh_plugins.register_plugin(Plugin(), name="skipper-plugin")
+    assert_one_line_error(cli("list"), "plugin 'skipper-plugin'", "'width' must be >= 1")
+
+
+def test_a_plugin_derives_from_builtins_inside_its_hook(cli, tmp_path, fresh_plugins):
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(dataclasses.replace(ganbench.get_variant("nsgan"), name="mine", lr_d=1e-4))
+
+        @ganbench.hookimpl
+        def register_datasets(self, register):
+            register(dataclasses.replace(ganbench.get_dataset("ring8"), name="ring12", n_modes=12))
+
+    fresh_plugins.register_plugin(Plugin(), name="deriving-plugin")
+    assert ganbench.get_variant("mine").lr_d == 1e-4 and ganbench.get_variant("mine").d_loss
+    result = cli("run", "-v", "mine", "-d", "ring12", "--steps", "5", "-m", "modes", "-q", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+
+
+def test_a_plugin_asking_for_an_unknown_name_is_named(cli, fresh_plugins):
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(dataclasses.replace(ganbench.get_variant("nsgan-ttur2"), name="mine"))
+
+    fresh_plugins.register_plugin(Plugin(), name="asking-plugin")
+    assert_one_line_error(cli("list"), "plugin 'asking-plugin'", "unknown variant 'nsgan-ttur2'", "register_variants")
+
+
+PLUGIN_PACKAGES = {"variants", "datasets", "networks", "metrics", "features", "executors", "loggers"}
+
+
+def test_no_core_module_imports_a_builtin_plugin():
+    offenders = []
+    for path in sorted((ROOT / "ganbench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "ganbench" and len(parts) > 1 and parts[1] in PLUGIN_PACKAGES:
+                    offenders.append(f"{path.name}: {name}")
+    assert not offenders, offenders
