@@ -26,7 +26,7 @@ from ganbench.checkpoints import load_checkpoint, save_checkpoint
 from ganbench.dataset import Dataset
 from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import CheckpointError, GanbenchError, OutputError
+from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError
 from ganbench.evaluation import generate, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.network import Network
@@ -126,8 +126,6 @@ class Batches:
 
     def next(self, n: int) -> torch.Tensor:
         s = self.state
-        if n > len(self.data):
-            raise GanbenchError(f"batch of {n} samples is larger than the dataset ({len(self.data)}); lower batch_size")
         if s.cursor + n > len(self.data):
             s.epoch, s.cursor = s.epoch + 1, 0
         if self._perm_epoch != s.epoch:
@@ -161,6 +159,12 @@ class Trainer:
         self.parts = Components.of(spec)
         self.state = TrainState(spec, self.parts, self.device)
         self.data = self.parts.dataset.load().to(self.device)
+        variant = self.parts.variant
+        if variant.batch_size * variant.pack > len(self.data):
+            raise OptionError(
+                f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
+                f"{spec.dataset!r} holds {len(self.data)}; lower --set batch_size"
+            )
         self.batches = Batches(self.data, spec.seed, self.state)
 
     def fit(
@@ -270,10 +274,11 @@ def run_spec(
     """
     wall_start = time.perf_counter()
     device = resolve_device(device)
-    run_dir = prepare_run_dir(Path(out), spec)
-    existing = read_record(run_dir)
+    existing = read_record(Path(out) / spec.dirname)
     if existing is not None and not force:
         return existing
+    trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
+    run_dir = prepare_run_dir(Path(out), spec)
     with RunLock(run_dir):
         existing = read_record(run_dir)  # finished by another process since the first look?
         if existing is not None and not force:
@@ -282,20 +287,14 @@ def run_spec(
         if force:
             for name in (RECORD, METRICS, CHECKPOINT):
                 (run_dir / name).unlink(missing_ok=True)
-        return _train(spec, run_dir, device, wall_start, checkpoint_every, log_every, progress)
+        return _train(trainer, run_dir, wall_start, checkpoint_every, log_every, progress)
 
 
 def _train(
-    spec: RunSpec,
-    run_dir: Path,
-    device: torch.device,
-    wall_start: float,
-    checkpoint_every: int,
-    log_every: int,
-    progress: bool,
+    trainer: Trainer, run_dir: Path, wall_start: float, checkpoint_every: int, log_every: int, progress: bool
 ) -> RunRecord:
+    spec, device = trainer.spec, trainer.device
     checkpoint = run_dir / CHECKPOINT
-    trainer = Trainer(spec, device)
     resumed_from = None
     if checkpoint.exists():
         state = load_checkpoint(checkpoint, spec.run_id)

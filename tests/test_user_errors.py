@@ -56,6 +56,8 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--eval-samples", "10000000000"], ["eval_samples must be an integer from 2 to 1,000,000"]),
         (["-v", "nsgan", "--eval-samples", "1"], ["eval_samples"]),
         (["-v", "nsgan", "--checkpoint-every", "0"], ["--checkpoint-every"]),
+        (["-v", "nsgan", "--set", "batch_size=1000000"], ["batches of 1000000 samples", "holds 100000"]),
+        (["-v", "nsgan", "--set", "dataset.n_samples=0"], ["'n_samples' must be >= 2"]),
     ],
 )
 def test_bad_run_arguments_give_one_line_and_write_nothing(cli, tmp_path, args, fragments):
