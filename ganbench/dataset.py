@@ -1,8 +1,16 @@
-"""What a dataset is: samples, their shape, the network and metrics that fit them.
+"""What a dataset is: training items, their labels, the network and metrics that fit them.
 
 A dataset is a frozen dataclass; its scalar fields are options (``--set dataset.x=...``)
-recorded in the run spec. Training draws batches from ``load()``; evaluation compares
-generated samples with ``reference()``.
+recorded in the run spec. Three representations of a sample, so that each lives where it
+is cheapest:
+
+- items (``load()``): what training indexes, kept on the training device. Float vectors
+  for mixtures, uint8 (N, C, H, W) for images, index triples for Stacked MNIST.
+- model input (``to_model(items)``): float32 batches the networks see ([-1, 1] for images),
+  made on the device, batch by batch.
+- evaluation samples (``from_model(output)``, ``reference()``): what metrics compare.
+  Images are uint8 (N, C, H, W), as if saved to PNG, so ``ganbench eval`` on saved images
+  scores exactly what a run scores.
 """
 
 from __future__ import annotations
@@ -36,16 +44,25 @@ class Dataset:
     default_network: str = field(default="mlp", metadata={"option": False})
     metrics: tuple[str, ...] = field(default=(), metadata={"option": False})
     """Metrics computed when a run names none."""
-    features: str = field(default="raw", metadata={"option": False})
-    """The feature extractor that feature-space metrics (PRDC, KID) use on this dataset."""
+    conditional_metrics: tuple[str, ...] = field(default=(), metadata={"option": False})
+    """Metrics added to the defaults when the variant is class-conditional."""
+    feature_spaces: tuple[str, ...] = field(default=("raw",), metadata={"option": False})
+    """Feature extractors that space-aware metrics (FID, KID, PR/DC, IS) run in, in this order."""
+    eval_samples: int = field(default=2500, metadata={"option": False})
+    """Generated samples a run scores by default (and real samples they are compared with)."""
 
     def __post_init__(self) -> None:
         validate_options(self)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one sample."""
+        """Shape of one sample as the networks see it."""
         raise NotImplementedError
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes of the labels (0: unlabelled)."""
+        return 0
 
     @property
     def modes(self) -> Modes | None:
@@ -53,12 +70,49 @@ class Dataset:
         return None
 
     def load(self) -> torch.Tensor:
-        """All training samples, float32, shape (N, *shape)."""
+        """All training items (N, ...): what batches index, on any device."""
         raise NotImplementedError
 
+    def labels(self) -> torch.Tensor | None:
+        """The class (int64, 0..n_classes-1) of each training item, or None."""
+        return None
+
+    def to_model(self, items: torch.Tensor) -> torch.Tensor:
+        """A batch of items as float32 model input, on the items' device."""
+        return items.float()
+
+    def from_model(self, output: torch.Tensor) -> torch.Tensor:
+        """Generator output as evaluation samples (what ``reference()`` holds)."""
+        return output.float()
+
     def reference(self) -> torch.Tensor:
-        """Real samples that evaluation compares against (the training samples by default)."""
+        """Real samples that evaluation compares against (the training samples by default), on the CPU."""
         return self.load()
 
-    def render(self, real: torch.Tensor, fake: torch.Tensor, path: Path, scores: dict[str, Any]) -> None:
+    def reference_labels(self) -> torch.Tensor | None:
+        """The labels of ``reference()``, for per-class metrics."""
+        return self.labels()
+
+    def classifier_data(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Labelled uint8 images (N, C, H, W) and int64 labels that a classifier feature space is
+        trained on, or None. Default: the dataset's own items and labels, when it has labels.
+
+        A dataset whose samples stack several such images along the channels (Stacked MNIST)
+        returns the single-channel images; the classifier is then applied to each channel.
+        """
+        labels = self.labels()
+        return None if labels is None else (self.load().cpu(), labels.cpu())
+
+    def available(self) -> bool | None:
+        """Whether the files this dataset reads are present (None: it needs none)."""
+        return None
+
+    def render(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        path: Path,
+        scores: dict[str, Any],
+        fake_labels: torch.Tensor | None = None,
+    ) -> None:
         """Write a picture of generated samples to ``path`` (samples.png); optional."""

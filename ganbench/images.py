@@ -1,17 +1,24 @@
-"""Images in: uint8 or float in [0, 1], NCHW or NHWC, one or three channels.
+"""Images: conversions between the forms they take, and the base class of image datasets.
 
-Everything that feeds images to a feature extractor goes through ``as_unit_nchw``, so a
-wrong range or shape is one clear error before any network runs.
+Images come in as uint8 or float in [0, 1], NCHW or NHWC, one or three channels; every
+path into a feature extractor goes through ``as_unit_nchw`` or ``as_uint8_nchw``, so a
+wrong range or shape is one clear error before any network runs. Inside ganbench an
+image dataset keeps uint8 (N, C, H, W) items on the training device, feeds the networks
+floats in [-1, 1], and evaluates uint8 images (generator output rounded as a PNG would
+be), so scores of a run equal scores of its samples saved to disk.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ganbench.arrays import FeatureError
+from ganbench.dataset import Dataset
 
 RANGE_TOLERANCE = 1e-6
 
@@ -40,3 +47,86 @@ def as_unit_nchw(images: Any) -> torch.Tensor:
     else:
         raise FeatureError(f"images must be uint8 or float, not {t.dtype}")
     return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
+
+
+def as_uint8_nchw(images: Any, channels: int | None = None) -> torch.Tensor:
+    """Images as uint8 (N, C, H, W): floats in [0, 1] are rounded to 0..255.
+
+    ``channels`` is the dataset's: grey images saved as RGB (three equal channels) become
+    one channel; anything else that differs is a FeatureError.
+    """
+    t = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
+    if t.dim() != 4:
+        raise FeatureError(f"images must be 4-D (N, C, H, W) or (N, H, W, C), not of shape {tuple(t.shape)}")
+    if t.shape[1] not in (1, 3) and t.shape[-1] in (1, 3):
+        t = t.permute(0, 3, 1, 2)
+    if t.dtype != torch.uint8:
+        grey = t.shape[1] == 1
+        t = as_unit_nchw(t).mul(255).round_().to(torch.uint8)  # checks the range; repeats grey to 3 channels
+        t = t[:, :1] if grey else t
+    if channels == 1 and t.shape[1] == 3 and bool((t[:, :1] == t[:, 1:]).all()):
+        t = t[:, :1]
+    if channels is not None and t.shape[1] != channels:
+        raise FeatureError(f"images have {t.shape[1]} channel(s), the dataset's have {channels}")
+    return t.contiguous()
+
+
+def to_unit_range(items: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float32 in [-1, 1], on their device (what image networks take and make)."""
+    return items.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(output: torch.Tensor) -> torch.Tensor:
+    """Generator output in [-1, 1] -> uint8 images, rounded as saving a PNG would round them."""
+    return output.float().clamp(-1, 1).add_(1).mul_(127.5).round_().to(torch.uint8)
+
+
+IMAGE_METRICS = ("fid", "is", "kid", "prdc")
+CONDITIONAL_METRICS = ("class-accuracy", "intra-fid")
+
+
+@dataclass(frozen=True)
+class ImageDataset(Dataset):
+    """Base class of image datasets: uint8 (N, C, H, W) items; subclasses implement ``shape`` and ``load``."""
+
+    default_network: str = field(default="dcgan", metadata={"option": False})
+    metrics: tuple[str, ...] = field(default=IMAGE_METRICS, metadata={"option": False})
+    conditional_metrics: tuple[str, ...] = field(default=CONDITIONAL_METRICS, metadata={"option": False})
+    feature_spaces: tuple[str, ...] = field(default=("inception", "classifier"), metadata={"option": False})
+    eval_samples: int = field(default=10_000, metadata={"option": False})
+
+    def to_model(self, items: torch.Tensor) -> torch.Tensor:
+        return to_unit_range(items)
+
+    def from_model(self, output: torch.Tensor) -> torch.Tensor:
+        return to_uint8(output)
+
+    def reference(self) -> torch.Tensor:
+        return self.load().cpu()
+
+    def render(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        path: Path,
+        scores: dict[str, Any],
+        fake_labels: torch.Tensor | None = None,
+    ) -> None:
+        save_grid(fake, path, fake_labels, self.n_classes)
+
+
+def save_grid(images: torch.Tensor, path: Path, labels: torch.Tensor | None = None, n_classes: int = 0) -> None:
+    """uint8 images as one PNG grid: 8 x 8, or one row of 10 per class when ``labels`` are given."""
+    from torchvision.utils import make_grid, save_image
+
+    if labels is not None and n_classes:
+        rows = [images[labels.cpu() == c][:10] for c in range(n_classes)]
+        width = min(len(r) for r in rows)
+        chosen, per_row = torch.cat([r[:width] for r in rows]), max(width, 1)
+    else:
+        chosen, per_row = images[:64], 8
+    tiles = chosen.float().div(255)
+    scale = max(1, 32 // tiles.shape[-1])  # small images (8 x 8 digits) become visible
+    if scale > 1:
+        tiles = torch.nn.functional.interpolate(tiles, scale_factor=scale, mode="nearest")
+    save_image(make_grid(tiles, nrow=per_row, padding=2, pad_value=1.0), path)

@@ -4,6 +4,11 @@ Metrics receive an ``EvalContext``; ``ctx.features(name, which)`` gives the samp
 by a registered feature extractor (computed once per context), so FID-like metrics work in
 any feature space without recomputing features for each metric, and
 ``ctx.reference(name)`` gives the real data's statistics in that space.
+
+A metric that works in feature spaces lists them (``spaces``) and names its outputs with
+a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset offers
+(``Dataset.feature_spaces``), so its numbers say where they were measured:
+``fid_inception`` and ``fid_classifier`` are never mistaken for each other.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ class EvalContext:
     fake: torch.Tensor
     feature_fn: Callable[[str, str, torch.Tensor], torch.Tensor]
     reference_fn: Callable[[str, Callable[[], torch.Tensor]], ReferenceStats] = in_memory_reference
+    real_labels: torch.Tensor | None = None
+    """Classes of the real samples (labelled datasets)."""
+    fake_labels: torch.Tensor | None = None
+    """Classes the generated samples were asked for (conditional runs)."""
     fake_features: dict[str, torch.Tensor] = field(default_factory=dict)
     references: dict[str, ReferenceStats] = field(default_factory=dict)
 
@@ -63,18 +72,36 @@ class EvalContext:
 
 @dataclass(frozen=True)
 class Metric:
-    """Base class of metrics. ``outputs`` maps each reported number to its better direction."""
+    """Base class of metrics. ``outputs`` maps each reported number to its better direction.
+
+    ``spaces``: the feature extractors the metric can run in; its output names then hold
+    ``{space}``. Empty: the metric reads the samples (or its own features) directly.
+    ``conditional``: it needs the labels generated samples were asked for.
+    """
 
     name: str
     outputs: Mapping[str, Direction]
     description: str = ""
+    spaces: tuple[str, ...] = ()
+    conditional: bool = False
 
     def applies_to(self, dataset: Dataset) -> bool:
         """Whether this metric can score samples of ``dataset``."""
-        return True
+        return not self.spaces or bool(self.spaces_for(dataset))
 
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        """The numbers named in ``outputs``."""
+    def spaces_for(self, dataset: Dataset) -> tuple[str, ...]:
+        """The dataset's feature spaces this metric runs in, in the dataset's order."""
+        return tuple(s for s in dataset.feature_spaces if s in self.spaces)
+
+    def output_names(self, spaces: tuple[str, ...] | None = None) -> dict[str, Direction]:
+        """Output names -> direction, ``{space}`` filled with each of ``spaces`` (default: all it knows)."""
+        chosen = self.spaces if spaces is None else spaces
+        return {
+            key.format(space=space): d for key, d in self.outputs.items() for space in (chosen if "{" in key else ("",))
+        }
+
+    def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
+        """The numbers named in ``outputs`` (for metrics with ``spaces``: measured in ``space``)."""
         raise NotImplementedError
 
 
@@ -83,20 +110,26 @@ class FeatureExtractor:
     """Base class of feature extractors: samples (N, ...) -> features (N, d).
 
     ``caches_reference``: whether real-data features are worth keeping on disk (true for
-    networks such as Inception, false for the identity).
+    networks such as Inception, false for the identity). ``is_space``: whether metrics may
+    name it as a feature space (logits extractors serve one metric and are not).
+    Extractors see the dataset, so one can depend on it (a classifier trained on its labels).
     """
 
     name: str
     description: str = ""
     caches_reference: ClassVar[bool] = False
+    is_space: ClassVar[bool] = True
 
-    def extract(self, samples: torch.Tensor) -> torch.Tensor:
+    def extract(self, samples: torch.Tensor, dataset: Dataset | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def fingerprint(self) -> dict[str, Any]:
+    def check(self, dataset: Dataset | None = None) -> None:
+        """Raise a GanbenchError now if extraction would fail later (missing weights): runs check before training."""
+
+    def fingerprint(self, dataset: Dataset | None = None) -> dict[str, Any]:
         """What identifies the mapping beyond its name (e.g. the weights' sha256): part of cache keys."""
         return {}
 
-    def provenance(self) -> dict[str, Any]:
+    def provenance(self, dataset: Dataset | None = None) -> dict[str, Any]:
         """What metrics.json records about how features were made: the fingerprint plus settings."""
-        return self.fingerprint()
+        return self.fingerprint(dataset)

@@ -2,17 +2,24 @@
 
 Networks hold no global state and draw their initial weights from torch's default
 generator, which the harness seeds; so one run's networks never depend on another's.
+A class-conditional variant asks for conditional networks: ``n_classes`` > 0 and the
+variant's ``conditioning``, "concat" (the label joins z and the discriminator's input, as
+in Mirza & Osindero's cGAN) or "projection" (class-conditional batch norm in G and a
+projection discriminator, Miyato & Koyama 2018). Then G is called as G(z, y) and D as
+D(x, y), with y int64 class labels.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from torch import nn
 
 from ganbench.options import option, validate_options
+
+Conditioning = Literal["concat", "projection"]
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,20 @@ class Network:
     def __post_init__(self) -> None:
         validate_options(self)
 
-    def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:
+    def check(
+        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> str | None:
+        """Why this network cannot be built for ``shape`` (and these labels), or None if it can."""
+        return None
+
+    def build(
+        self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> tuple[nn.Module, nn.Module]:
         """(generator, discriminator). G: (B, z_dim) -> (B, *shape).
 
         D takes ``pack`` samples stacked along the first feature axis,
-        (B, pack * shape[0], *shape[1:]), and returns (B,) or (B, 1) scores.
+        (B, pack * shape[0], *shape[1:]), and returns (B,) or (B, 1) scores. With
+        ``n_classes`` > 0 both take int64 labels y as a second argument.
         """
         raise NotImplementedError
 

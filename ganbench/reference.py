@@ -15,7 +15,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -27,17 +26,10 @@ import torch
 
 from ganbench.gaussian import gaussian_statistics
 from ganbench.neighbours import knn_radii
+from ganbench.paths import CACHE_ENV, cache_dir
 from ganbench.results import write_atomic
 
-CACHE_ENV = "GANBENCH_CACHE_DIR"
 log = logging.getLogger("ganbench")
-
-
-def cache_dir() -> Path:
-    """$GANBENCH_CACHE_DIR, else $XDG_CACHE_HOME/ganbench, else ~/.cache/ganbench."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganbench"
 
 
 def tensor_sha256(x: torch.Tensor) -> str:

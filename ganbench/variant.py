@@ -33,6 +33,10 @@ class Variant:
     """Generator loss from D(G(z)), to minimise."""
     paper: str = field(default="", metadata={"option": False})
     """The citation the defaults come from."""
+    conditional: bool = field(default=False, metadata={"option": False})
+    """Class-conditional: G and D see labels (the dataset must have them)."""
+    conditioning: Literal["concat", "projection"] = field(default="concat", metadata={"option": False})
+    """How networks take labels: joined to z and D's input, or conditional BN + projection D."""
     batch_size: int = option(64, ge=1)
     n_critic: int = option(1, ge=1)
     """Discriminator steps per generator step."""

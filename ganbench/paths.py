@@ -1,0 +1,28 @@
+"""Where ganbench keeps what it downloads and what it computes once: data and caches.
+
+Neither location is part of a run's spec: moving the data or the cache never changes a
+result, because datasets verify their files' checksums and cache entries carry their keys.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV = "GANBENCH_CACHE_DIR"
+DATA_ENV = "GANBENCH_DATA"
+
+
+def user_cache() -> Path:
+    """$XDG_CACHE_HOME/ganbench, else ~/.cache/ganbench."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganbench"
+
+
+def cache_dir() -> Path:
+    """Computed things (reference statistics, trained classifiers): $GANBENCH_CACHE_DIR, else the user cache."""
+    return Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else user_cache()
+
+
+def data_root() -> Path:
+    """Downloaded datasets: --data-root / $GANBENCH_DATA, else <user cache>/data."""
+    return Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else user_cache() / "data"
