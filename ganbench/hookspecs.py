@@ -42,6 +42,16 @@ def register_datasets(register: Callable[[Any], None]) -> None:
     """
 
 
+@hookspec(firstresult=True)
+def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
+    """Claim a ``--dataset`` value that no plugin registered (a path to a user's images, say).
+
+    Return ``(registered dataset name, options)``, e.g. ``("files", {"path": ..., "sha256": ...})``,
+    or None to leave the name to other plugins. The first plugin that claims it wins; the
+    options are recorded in the run spec, so they should identify the data (a checksum).
+    """
+
+
 @hookspec
 def register_networks(register: Callable[[Any], None]) -> None:
     """Register network families: call ``register(network)`` with ``ganbench.Network`` objects.
