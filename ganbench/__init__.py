@@ -83,6 +83,8 @@ def run(
     network: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     metrics: Sequence[str] | None = None,
+    eval_samples: int | None = None,
+    eval_every: int | None = None,
     out: str | Path = "results",
     force: bool = False,
     checkpoint_every: int = 1000,
@@ -106,6 +108,8 @@ def run(
         max_seconds=max_seconds,
         overrides=overrides,
         metrics=tuple(metrics) if metrics else None,
+        eval_samples=eval_samples,
+        eval_every=eval_every,
     )
     return run_spec(
         spec, out, force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=progress, device=device

@@ -6,6 +6,7 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,27 @@ def _seeds(values: tuple[str, ...]) -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
+def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--data-root DIR``: where datasets are downloaded (passed on through the environment, so workers see it)."""
+    from ganbench.paths import DATA_ENV
+
+    if value is not None:
+        if not value.strip():
+            raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
+        os.environ[DATA_ENV] = str(Path(value).expanduser().resolve())
+
+
+data_root_option = click.option(
+    "--data-root",
+    default=None,
+    expose_value=False,
+    callback=_use_data_root,
+    help="Folder of downloaded datasets (or set GANBENCH_DATA; default ~/.cache/ganbench/data).",
+)
+
+
 @cli.command()
+@data_root_option
 @click.option(
     "--variant", "-v", "variants", multiple=True, required=True, help="Variant name(s); repeat or comma-separate."
 )
@@ -82,7 +103,10 @@ def _seeds(values: tuple[str, ...]) -> list[int]:
     help="Override an option: lr_d=1e-4, dataset.sigma=0.1, network.width=256.",
 )
 @click.option("--metrics", "-m", default=None, help="Comma-separated metrics (default: the dataset's).")
-@click.option("--eval-samples", default="2500", show_default=True, help="Generated samples to score.")
+@click.option("--eval-samples", default=None, help="Generated samples to score (default: the dataset's, e.g. 10000).")
+@click.option(
+    "--eval-every", default=None, help="Also score every N steps: curves in history.csv, the best in record.json."
+)
 @click.option(
     "--out", "-o", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder."
 )
@@ -114,6 +138,7 @@ def run(
     sets,
     metrics,
     eval_samples,
+    eval_every,
     out,
     force,
     checkpoint_every,
@@ -129,6 +154,7 @@ def run(
     from ganbench.harness import run_job, run_spec
     from ganbench.plugins import registries
     from ganbench.results import records_frame
+    from ganbench.selection import output_names
     from ganbench.spec import RunSpec, parse_set
     from ganbench.tables import render, summarize
 
@@ -160,6 +186,7 @@ def run(
             overrides=overrides,
             metrics=tuple(metric_names) if metric_names else None,
             eval_samples=_number(eval_samples, int),
+            eval_every=_number(eval_every, int),
         )
         for d in dataset_names
         for v in variant_names
@@ -174,7 +201,7 @@ def run(
         return
     runner = registries().executors.get(executor)
     records = runner.run([(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers=workers)
-    shown = list(dict.fromkeys(k for s in specs for m in s.eval.metrics for k in registries().metrics.get(m).outputs))
+    shown = list(dict.fromkeys(k for spec in specs for k in output_names(spec)))
     frame = records_frame([r for r in records if r.status != "skipped"])
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
@@ -216,7 +243,14 @@ def list_plugins(as_json: bool) -> None:
 
     listing = {
         kind.removeprefix("register_"): [
-            {"name": e.obj.name, "plugin": e.plugin, "source": e.source, "version": e.version, "about": _about(e.obj)}
+            {
+                "name": e.obj.name,
+                "plugin": e.plugin,
+                "source": e.source,
+                "version": e.version,
+                "about": _about(e.obj),
+                **_details(e.obj),
+            }
             for e in reg
         ]
         for kind, reg in registries().by_hook().items()
@@ -229,10 +263,39 @@ def list_plugins(as_json: bool) -> None:
         width = max((len(e["name"]) for e in entries), default=0)
         for e in entries:
             click.echo(f"  {e['name'].ljust(width)}  {e['source']} {e['version']}  {e['about']}")
+            if e.get("summary"):
+                click.echo(f"  {' ' * width}    {e['summary']}")
 
 
 def _about(obj: Any) -> str:
     return getattr(obj, "paper", "") or getattr(obj, "description", "") or ""
+
+
+def _details(obj: Any) -> dict[str, Any]:
+    """What `list` shows beyond the name: a dataset's shape, classes and files; a metric's spaces and outputs."""
+    from ganbench.dataset import Dataset
+    from ganbench.metric import Metric
+    from ganbench.plugins import registries
+    from ganbench.variant import Variant
+
+    if isinstance(obj, Dataset):
+        try:
+            shape, classes = list(obj.shape), obj.n_classes
+        except GanbenchError:  # a prototype that needs an option first (a path) has no shape yet
+            shape, classes = None, None
+        available = obj.available()
+        files = {True: "files present", False: "files missing", None: "embedded"}[available]
+        size = "x".join(map(str, shape)) if shape else "shape from its data"
+        text = f"{size}, {classes if classes is not None else 'its'} classes" if classes else f"{size}, unlabelled"
+        return {"shape": shape, "classes": classes, "available": available, "summary": f"{text}, {files}"}
+    if isinstance(obj, Metric):
+        spaces = [s for s in obj.spaces if s in registries().spaces()]
+        outputs = obj.output_names(tuple(spaces) or None)
+        where = f"in {', '.join(spaces)} space" if spaces else "on the samples"
+        return {"spaces": spaces, "outputs": outputs, "summary": f"{where}: {', '.join(outputs)}"}
+    if isinstance(obj, Variant) and obj.conditional:
+        return {"conditional": True, "summary": f"class-conditional ({obj.conditioning})"}
+    return {}
 
 
 @cli.command()
@@ -272,18 +335,25 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
 
 
 @cli.command("eval")
+@data_root_option
 @click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
 @click.option("--samples", required=True, help=".npy/.npz file (or, for images, a folder) of generated samples.")
 @click.option("--metrics", "-m", default=None, help="Metrics: fid,is,kid,prdc (default: the dataset's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dataset option: dataset.split=test.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def evaluate(dataset: str, samples: str, metrics: str | None, as_json: bool) -> None:
+def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, ...], as_json: bool) -> None:
     """Score samples generated elsewhere. Image features: pytorch-fid's InceptionV3 (its resize to 299)."""
     from ganbench.evaluation import evaluate_samples
     from ganbench.results import strict_json
 
     if not samples.strip():
         raise OptionError("--samples is empty; pass a .npy/.npz file (or, for images, a folder)")
-    scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "modes"))
+    from ganbench.spec import parse_set, split_overrides
+
+    groups = split_overrides(parse_set(sets))
+    if groups["variant"] or groups["network"]:
+        raise OptionError("eval takes dataset options only: --set dataset.KEY=VALUE")
+    scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])
     if as_json:
         click.echo(json.dumps(strict_json(scores), allow_nan=False))
     else:

@@ -7,7 +7,7 @@ a bad file or array into one clear error.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,14 @@ from torch import nn
 from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import GanbenchError, SamplesError
+from ganbench.errors import OptionError, SamplesError
 from ganbench.imagefiles import ImageFiles, load_image_set
-from ganbench.images import as_unit_nchw
+from ganbench.images import as_uint8_nchw
 from ganbench.metric import EvalContext, in_memory_reference
+from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
+from ganbench.selection import preflight, select_metrics
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
@@ -31,50 +33,90 @@ REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against:
 
 @torch.no_grad()
 def generate(
-    generator: nn.Module, n: int, z_dim: int, seed: int, device: torch.device, batch: int = 10_000
+    generator: nn.Module,
+    n: int,
+    z_dim: int,
+    seed: int,
+    device: torch.device,
+    labels: torch.Tensor | None = None,
+    to_samples: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    batch: int = 2_000,
 ) -> torch.Tensor:
-    """``n`` samples in eval mode, noise from ``seed`` only; float32 on the CPU."""
+    """``n`` samples in eval mode, noise from ``seed`` only, on the CPU.
+
+    ``labels`` (n,): the classes a conditional generator is asked for. ``to_samples`` maps
+    each output batch on the device to evaluation samples (the dataset's ``from_model``).
+    """
     was_training = generator.training
     generator.eval()
     noise = torch.Generator(device=device).manual_seed(seed)
     chunks = []
     for start in range(0, n, batch):
         z = torch.randn(min(batch, n - start), z_dim, generator=noise, device=device)
-        chunks.append(generator(z).float().cpu())
+        out = generator(z) if labels is None else generator(z, labels[start : start + len(z)].to(device))
+        chunks.append((to_samples(out) if to_samples else out.float()).cpu())
     generator.train(was_training)
     return torch.cat(chunks)
 
 
+def eval_labels(n: int, n_classes: int) -> torch.Tensor:
+    """The classes a conditional generator is asked for in evaluation: 0, 1, ..., K-1, 0, 1, ... (balanced)."""
+    return torch.arange(n) % n_classes
+
+
 def score(
-    dataset: Dataset, fake: torch.Tensor, metrics: Sequence[str], match_sizes: bool = True
+    dataset: Dataset,
+    fake: torch.Tensor,
+    metrics: Sequence[str],
+    match_sizes: bool = True,
+    fake_labels: torch.Tensor | None = None,
 ) -> dict[str, Any]:
     """Every named metric on ``fake`` against the dataset's reference samples, plus provenance.
 
-    ``match_sizes``: real and generated sets of equal size (the protocol of FID, PR and DC):
-    a reference larger than ``fake`` is cut to a seeded subset of ``len(fake)`` samples,
-    always the same one. Off for real sets a user chose (``ganbench eval`` on files).
+    ``metrics``: metric or output names (see ``ganbench.selection``). ``match_sizes``: real
+    and generated sets of equal size (the protocol of FID, PR and DC): a reference larger
+    than ``fake`` is cut to a seeded subset of ``len(fake)`` samples, always the same one.
+    Off for real sets a user chose (``ganbench eval`` on files). ``fake_labels``: the
+    classes a conditional generator was asked for.
     """
-    regs = registries()
+    selection = select_metrics(dataset, metrics, conditional=fake_labels is not None)
     pool = dataset.reference()
-    real = matched_reference(pool, len(fake)) if match_sizes else pool
-    ctx = EvalContext(dataset, real, fake, _extract, reference_fn=_reference_fn(dataset, real))
+    pool_labels = dataset.reference_labels()
+    keep = matched_subset(len(pool), len(fake)) if match_sizes else None
+    real = pool if keep is None else pool[keep]
+    real_labels = None if pool_labels is None else pool_labels if keep is None else pool_labels[keep]
+    ctx = EvalContext(
+        dataset,
+        real,
+        fake,
+        _extractor_fn(dataset),
+        reference_fn=_reference_fn(dataset, real),
+        real_labels=real_labels,
+        fake_labels=fake_labels,
+    )
     scores: dict[str, Any] = {}
-    for name in metrics:
-        metric = regs.metrics.get(name)
-        if not metric.applies_to(dataset):
-            raise GanbenchError(f"metric {name!r} does not apply to dataset {dataset.name!r}; drop it from --metrics")
-        for key, value in metric.compute(ctx).items():
-            scores[key] = _plain(value)
+    for chosen in selection:
+        for space in chosen.spaces or (None,):
+            values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
+            scores.update({key: _plain(value) for key, value in values.items()})
     scores[PROVENANCE] = provenance(ctx, reference_pool=len(pool))
     return scores
 
 
-def matched_reference(pool: torch.Tensor, n: int) -> torch.Tensor:
-    """``pool`` itself if it holds at most ``n`` samples, else a subset of ``n`` drawn with REFERENCE_SEED."""
-    if len(pool) <= n:
-        return pool
-    order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(REFERENCE_SEED))
-    return pool[order[:n].sort().values]
+def matched_subset(pool: int, n: int) -> torch.Tensor | None:
+    """None if a pool of ``pool`` samples has at most ``n``; else the sorted indices of a subset of ``n``
+    drawn with REFERENCE_SEED (the same for every run)."""
+    if pool <= n:
+        return None
+    order = torch.randperm(pool, generator=torch.Generator().manual_seed(REFERENCE_SEED))
+    return order[:n].sort().values
+
+
+def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.Tensor]:
+    def extract(extractor: str, which: str, samples: torch.Tensor) -> torch.Tensor:
+        return registries().feature_extractors.get(extractor).extract(samples, dataset)
+
+    return extract
 
 
 def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callable[[], torch.Tensor]], ReferenceStats]:
@@ -91,7 +133,7 @@ def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callab
             "n": len(real),
             "samples_sha256": tensor_sha256(real),
             "extractor": extractor,
-            **ext.fingerprint(),
+            **ext.fingerprint(dataset),
             "ganbench": __version__,
         }
         return ReferenceStats.cached(key, compute)
@@ -104,7 +146,7 @@ def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str,
     extractors = registries().feature_extractors
     features: dict[str, Any] = {}
     for name in sorted(set(ctx.fake_features) | set(ctx.references)):
-        info = dict(extractors.get(name).provenance())
+        info = dict(extractors.get(name).provenance(ctx.dataset))
         if name in ctx.fake_features:
             x = ctx.fake_features[name]
             info.update(dim=int(x.shape[1]), dtype=str(x.dtype).removeprefix("torch."))
@@ -122,31 +164,44 @@ def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str,
 
 
 def evaluate_samples(
-    dataset: str | Path | Dataset, samples: Any, metrics: Sequence[str] | None = None
+    dataset: str | Path | Dataset,
+    samples: Any,
+    metrics: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score samples made elsewhere on ``dataset``: a registered name, or an image .npz or folder.
+    """Score samples made elsewhere on ``dataset``: a registered name (with ``overrides`` of its
+    options, as ``--set dataset.x=``), or real images in an .npz or a folder.
 
     ``samples``: an array, a tensor, or a path (.npy/.npz; for images also a folder).
+    Real images a user names are used whole; a registered dataset's reference is cut to a
+    seeded subset of as many samples as ``samples`` holds.
     """
-    ds = resolve_dataset(dataset)
+    ds = resolve_dataset(dataset, overrides)
     if is_image_dataset(ds):
-        fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_unit_nchw(samples)
+        images = load_image_set(samples) if isinstance(samples, (str, Path)) else samples
+        fake = as_uint8_nchw(images, channels=ds.shape[0])
+        if tuple(fake.shape[1:]) != tuple(ds.shape):
+            raise SamplesError(f"images have shape {tuple(fake.shape[1:])}, dataset {ds.name!r} has {tuple(ds.shape)}")
         if len(fake) < 2:
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
-    return score(ds, fake, tuple(metrics) if metrics else ds.metrics, match_sizes=not isinstance(ds, ImageFiles))
+    names = tuple(metrics) if metrics else ds.metrics
+    preflight(ds, select_metrics(ds, names))
+    return score(ds, fake, names, match_sizes=not isinstance(ds, ImageFiles))
 
 
-def resolve_dataset(dataset: str | Path | Dataset) -> Dataset:
-    """A registered dataset by name, or real images from an .npz file or a folder."""
+def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] | None = None) -> Dataset:
+    """A registered dataset by name (options applied), or real images from an .npz file or a folder."""
     if isinstance(dataset, Dataset):
         return dataset
     datasets = registries().datasets
     if str(dataset) in datasets:
-        return datasets.get(str(dataset))
+        return with_options(datasets.get(str(dataset)), overrides or {}, f"dataset {str(dataset)!r}")
     path = Path(dataset)
     if path.exists() or path.suffix in (".npz", ".npy"):
+        if overrides:
+            raise OptionError(f"--set dataset.* applies to registered datasets, not to the images in {path}")
         return ImageFiles(name="files", description=str(path), images=load_image_set(path))
     return datasets.get(str(dataset))  # unknown: the error names the closest datasets
 
@@ -188,10 +243,6 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
                 f"first at row {int(huge.argmax())}), where ganbench scores; rescale the samples"
             )
     return torch.as_tensor(array, dtype=torch.float32)
-
-
-def _extract(extractor: str, which: str, samples: torch.Tensor) -> torch.Tensor:
-    return registries().feature_extractors.get(extractor).extract(samples)
 
 
 def _plain(value: Any) -> Any:

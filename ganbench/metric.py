@@ -76,7 +76,8 @@ class Metric:
 
     ``spaces``: the feature extractors the metric can run in; its output names then hold
     ``{space}``. Empty: the metric reads the samples (or its own features) directly.
-    ``conditional``: it needs the labels generated samples were asked for.
+    ``conditional``: it needs the labels generated samples were asked for. ``uses``: other
+    feature extractors it reads (checked before training, like its spaces).
     """
 
     name: str
@@ -84,6 +85,7 @@ class Metric:
     description: str = ""
     spaces: tuple[str, ...] = ()
     conditional: bool = False
+    uses: tuple[str, ...] = ()
 
     def applies_to(self, dataset: Dataset) -> bool:
         """Whether this metric can score samples of ``dataset``."""

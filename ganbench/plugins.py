@@ -28,9 +28,16 @@ DEFAULT_PLUGINS = (
     "ganbench.variants.hinge",
     "ganbench.variants.r1",
     "ganbench.variants.pacgan",
+    "ganbench.variants.conditional",
     "ganbench.datasets.mog",
+    "ganbench.datasets.torchvision_sets",
+    "ganbench.datasets.digits",
+    "ganbench.datasets.stacked_mnist",
+    "ganbench.datasets.files",
     "ganbench.networks.mlp",
     "ganbench.networks.pacgan_mlp",
+    "ganbench.networks.dcgan",
+    "ganbench.networks.resnet",
     "ganbench.metrics.modes",
     "ganbench.metrics.frechet",
     "ganbench.metrics.prdc",
@@ -148,6 +155,6 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-def call_hook(name: str, **kwargs: Any) -> list[Any]:
-    """Call hook ``name`` by keyword on every plugin."""
-    return getattr(plugin_manager().hook, name)(**kwargs)
+def call_hook(hook: str, /, **kwargs: Any) -> Any:
+    """Call ``hook`` by keyword on every plugin: a list of results (firstresult hooks: the first)."""
+    return getattr(plugin_manager().hook, hook)(**kwargs)

@@ -101,9 +101,18 @@ class Registries:
     def by_hook(self) -> dict[str, Registry]:
         return {f"register_{name}": reg for name, reg in vars(self).items()}
 
+    def spaces(self) -> tuple[str, ...]:
+        """Names of the feature extractors that metrics may run in."""
+        return tuple(e.obj.name for e in self.feature_extractors if e.obj.is_space)
+
     def metric_directions(self) -> dict[str, str]:
-        """Every metric output name -> 'higher' or 'lower' (is better)."""
-        return {key: d for entry in self.metrics for key, d in entry.obj.outputs.items()}
+        """Every metric output name (in every feature space) -> 'higher' or 'lower' (is better)."""
+        spaces = self.spaces()
+        return {
+            key: d
+            for entry in self.metrics
+            for key, d in entry.obj.output_names(tuple(s for s in entry.obj.spaces if s in spaces) or None).items()
+        }
 
 
 def empty_registries() -> Registries:

@@ -52,6 +52,8 @@ class RunRecord:
     run_dir: str = ""
     diverged_at: int | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    best: dict[str, Any] = field(default_factory=dict)
+    """With --eval-every: each metric output's best value during training and its step."""
     train_seconds: float = 0.0
     wall_seconds: float = 0.0
     resumed_from: int | None = None

@@ -48,11 +48,12 @@ class Budget:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How a finished run is scored."""
+    """How a run is scored: at the end, and every ``every`` steps when set (a curve in history.csv)."""
 
     n_samples: int = 2500
     seed: int = EVAL_SEED
     metrics: tuple[str, ...] = ()
+    every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,37 +82,51 @@ class RunSpec:
         max_seconds: float | None = None,
         overrides: Mapping[str, Any] | None = None,
         metrics: tuple[str, ...] | None = None,
-        eval_samples: int = 2500,
+        eval_samples: int | None = None,
+        eval_every: int | None = None,
     ) -> RunSpec:
-        """Resolve names through the registries and apply overrides.
+        """Resolve names through the registries, apply overrides, and check that the parts fit.
 
-        Override keys: ``lr_d`` (variant), ``dataset.sigma``, ``network.width``.
+        Override keys: ``lr_d`` (variant), ``dataset.sigma``, ``network.width``. A dataset
+        name no plugin registered may be claimed by a plugin's ``resolve_dataset`` hook (a
+        path to a user's images). ``eval_samples`` defaults to the dataset's.
         """
         from ganbench.plugins import registries
+        from ganbench.selection import select_metrics
 
         regs = registries()
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
-        if (
-            isinstance(eval_samples, bool)
-            or not isinstance(eval_samples, numbers.Integral)
-            or not 2 <= eval_samples <= MAX_EVAL_SAMPLES
-        ):
-            raise OptionError(
-                f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {eval_samples!r}; "
-                "e.g. --eval-samples 10000"
-            )
         budget = Budget(steps, max_seconds)
         groups = split_overrides(overrides or {})
         v = with_options(regs.variants.get(variant), groups["variant"], f"variant {variant!r}")
-        d = with_options(regs.datasets.get(dataset), groups["dataset"], f"dataset {dataset!r}")
+        dataset, claimed = resolve_dataset_name(dataset)
+        d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
+        if v.conditional and not d.n_classes:
+            raise OptionError(
+                f"variant {variant!r} is class-conditional but dataset {dataset!r} has no labels; "
+                "pick a labelled dataset or an unconditional variant"
+            )
+        if v.conditional and v.pack > 1:
+            raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")
         network = network or d.default_network
         n = with_options(regs.networks.get(network), groups["network"], f"network {network!r}")
-        chosen = tuple(metrics) if metrics else d.metrics
-        for name in chosen:
-            metric = regs.metrics.get(name)
-            if not metric.applies_to(d):
-                raise OptionError(f"metric {name!r} does not apply to dataset {dataset!r}; drop it from --metrics")
+        reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
+        if reason:
+            shape = "x".join(map(str, d.shape))
+            raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
+        chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
+        select_metrics(d, chosen, conditional=v.conditional)
+        n_eval = d.eval_samples if eval_samples is None else eval_samples
+        if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
+            raise OptionError(
+                f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; "
+                "e.g. --eval-samples 10000"
+            )
+        if eval_every is not None and (
+            isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
+        ):
+            raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
         return cls(
             variant=variant,
             dataset=dataset,
@@ -121,7 +136,9 @@ class RunSpec:
             variant_options=options_of(v),
             dataset_options=options_of(d),
             network_options=options_of(n),
-            eval=EvalSettings(n_samples=int(eval_samples), metrics=chosen),
+            eval=EvalSettings(
+                n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,6 +165,22 @@ class RunSpec:
     def dirname(self) -> str:
         """A readable, unique folder name for this run."""
         return f"{self.dataset}__{self.variant}__seed{self.seed}__{self.run_id}"
+
+
+def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
+    """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims."""
+    from ganbench.errors import UnknownNameError
+    from ganbench.plugins import call_hook, registries
+
+    datasets = registries().datasets
+    if name in datasets:
+        return name, {}
+    claimed = call_hook("resolve_dataset", name=name)
+    if claimed:
+        return claimed[0], dict(claimed[1])
+    if "/" in name or name.endswith((".npz", ".npy")):
+        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder or .npz file")
+    raise UnknownNameError("dataset", name, datasets.names())
 
 
 def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -55,7 +55,14 @@ class Mixture(Dataset):
     def _samples(self) -> torch.Tensor:
         return sample_mixture(self.means(), self.sigma, self.n_samples, self.data_seed)
 
-    def render(self, real: torch.Tensor, fake: torch.Tensor, path: Path, scores: dict[str, Any]) -> None:
+    def render(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        path: Path,
+        scores: dict[str, Any],
+        fake_labels: torch.Tensor | None = None,
+    ) -> None:
         from ganbench.metrics.modes import captured_modes
         from ganbench.plots import plot_mixture
 

@@ -25,6 +25,7 @@ from unittest import mock
 import torch
 from tqdm.auto import tqdm
 
+from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
@@ -193,15 +194,18 @@ class InceptionExtractor(FeatureExtractor):
     output: str = "pool3"
     caches_reference = True
 
-    def extract(self, samples: torch.Tensor) -> torch.Tensor:
+    def extract(self, samples: torch.Tensor, dataset: Dataset | None = None) -> torch.Tensor:
         return _features_of(samples)[self.output]
 
-    def fingerprint(self) -> dict[str, Any]:
+    def check(self, dataset: Dataset | None = None) -> None:
+        resolve_weights()
+
+    def fingerprint(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {"weights_sha256": sha256_of(resolve_weights())}
 
-    def provenance(self) -> dict[str, Any]:
+    def provenance(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {
-            **self.fingerprint(),
+            **self.fingerprint(dataset),
             "output": self.output,
             "batch_size": BATCH_SIZE,
             "device": default_device(),
@@ -212,6 +216,7 @@ class InceptionExtractor(FeatureExtractor):
 class InceptionLogits(InceptionExtractor):
     output: str = "logits"
     caches_reference = False  # only generated samples' logits are used (Inception Score)
+    is_space = False
 
 
 def _use_weights(ctx: Any, param: Any, value: str | None) -> None:

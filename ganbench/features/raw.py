@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import torch
 
+from ganbench.dataset import Dataset
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import FeatureExtractor
 
 
 class RawFeatures(FeatureExtractor):
-    def extract(self, samples: torch.Tensor) -> torch.Tensor:
-        return samples.reshape(len(samples), -1)
+    def extract(self, samples: torch.Tensor, dataset: Dataset | None = None) -> torch.Tensor:
+        return samples.reshape(len(samples), -1).float()
 
 
 @hookimpl

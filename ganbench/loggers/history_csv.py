@@ -38,12 +38,27 @@ def _complete_row_until(row: str, last_step: int, commas: int) -> bool:
 @hookimpl
 def on_step_end(run_dir, step, logs):
     handle, header = _open[str(run_dir)]
-    if header is None:
-        header = ["step", *logs]
+    if header is None or any(k not in header for k in logs):
+        handle, header = _widen(Path(run_dir) / FILENAME, handle, header, logs)
         _open[str(run_dir)] = (handle, header)
-        handle.write(",".join(header) + "\n")
-    csv.writer(handle, lineterminator="\n").writerow([step, *(logs.get(k, "") for k in header[1:])])
+    csv.writer(handle, lineterminator="\n").writerow([step, *(_cell(logs.get(k)) for k in header[1:])])
     handle.flush()
+
+
+def _widen(path: Path, handle: IO[str], header: list[str] | None, logs: dict) -> tuple[IO[str], list[str]]:
+    """Add columns for keys seen for the first time (metrics at the first --eval-every step): the file is
+    rewritten once, old rows padded with empty cells, so every row has every column."""
+    handle.close()
+    old = header or ["step"]
+    wider = old + [k for k in logs if k not in old]
+    rows = path.read_text().splitlines()[1:] if header else []
+    padding = "," * (len(wider) - len(old))
+    path.write_text("".join(line + "\n" for line in [",".join(wider), *(r + padding for r in rows)]))
+    return path.open("a", newline=""), wider
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else repr(float(value)) if isinstance(value, float) else str(value)
 
 
 @hookimpl

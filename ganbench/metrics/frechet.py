@@ -39,30 +39,31 @@ def fid_against_reference(ctx: EvalContext, extractor: str) -> tuple[float, str 
 
 
 class Frechet(Metric):
-    def applies_to(self, dataset) -> bool:
-        return True
-
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        value, note = fid_against_reference(ctx, "raw")
+    def compute(self, ctx: EvalContext, space: str | None = "raw") -> dict[str, Any]:
+        value, note = fid_against_reference(ctx, space or "raw")
         if note:
             warnings.warn(note, stacklevel=2)
         return {"frechet": value}
 
 
 class FID(Metric):
-    def applies_to(self, dataset) -> bool:
-        return len(dataset.shape) == 3
-
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        value, note = fid_against_reference(ctx, "inception")
-        return {"fid_inception": value, **({"fid_inception_note": note} if note else {})}
+    def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
+        space = space or "inception"
+        value, note = fid_against_reference(ctx, space)
+        return {f"fid_{space}": value, **({f"fid_{space}_note": note} if note else {})}
 
 
-FID_METRIC = FID("fid", outputs={"fid_inception": "lower"}, description="FID on pytorch-fid's Inception pool3 features")
+FID_METRIC = FID(
+    "fid",
+    outputs={"fid_{space}": "lower"},
+    description="Fréchet Inception Distance (Heusel et al. 2017), in Inception or classifier space",
+    spaces=("inception", "classifier"),
+)
 FRECHET = Frechet(
     "frechet",
     outputs={"frechet": "lower"},
     description="Fréchet distance between Gaussians fitted to raw real and generated samples",
+    spaces=("raw",),
 )
 
 

@@ -1,4 +1,5 @@
-"""Inception Score (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))), per split.
+"""Inception Score (Salimans et al. 2016): exp(E_x KL(p(y|x) || p(y))), per split. In classifier
+space (the logits of ganbench's dataset classifier) it is the "classifier score".
 
 Takes logits (before softmax), as torch-fidelity does; computed in float64. The samples
 are shuffled with numpy RandomState(seed) before splitting, as torch-fidelity does, so
@@ -39,17 +40,18 @@ def inception_score(
 
 
 class InceptionScore(Metric):
-    def applies_to(self, dataset) -> bool:
-        return len(dataset.shape) == 3
-
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        logits = ctx.features("inception-logits", "fake")
+    def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
+        space = space or "inception"
+        logits = ctx.features(f"{space}-logits", "fake")
         mean, std = inception_score(logits, splits=min(10, len(logits)))
-        return {"is_inception": mean, "is_inception_std": std}
+        return {f"is_{space}": mean, f"is_{space}_std": std}
 
 
 IS_METRIC = InceptionScore(
-    "is", outputs={"is_inception": "higher"}, description="Inception Score, 10 splits (Salimans et al. 2016)"
+    "is",
+    outputs={"is_{space}": "higher"},
+    description="Inception Score, 10 splits (Salimans et al. 2016); in classifier space, the classifier score",
+    spaces=("inception", "classifier"),
 )
 
 

@@ -60,8 +60,8 @@ def kid(
 
 
 class KID(Metric):
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        space = ctx.dataset.features
+    def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
+        space = space or "inception"
         real, fake = ctx.features(space, "real"), ctx.features(space, "fake")
         mean, std = kid(real, fake, subset_size=min(1000, len(real), len(fake)))
         return {f"kid_{space}": mean, f"kid_{space}_std": std}
@@ -69,8 +69,9 @@ class KID(Metric):
 
 KID_METRIC = KID(
     "kid",
-    outputs={"kid_inception": "lower", "kid_raw": "lower"},
+    outputs={"kid_{space}": "lower"},
     description="kernel inception distance: unbiased MMD^2, cubic kernel, 100 subsets (Binkowski et al. 2018)",
+    spaces=("raw", "inception", "classifier"),
 )
 
 

@@ -64,7 +64,7 @@ class ModeCoverage(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return dataset.modes is not None
 
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
+    def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         return mode_coverage(ctx.fake.reshape(len(ctx.fake), -1).double().numpy(), ctx.dataset.modes)
 
 

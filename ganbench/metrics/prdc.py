@@ -113,35 +113,36 @@ def _block_rows(n_columns: int, block_bytes: int) -> int:
     return max(1, block_bytes // (BYTES_PER_ENTRY * max(n_columns, 1)))
 
 
-def _against_reference(ctx: EvalContext, k: int, prefix: str = "") -> dict[str, float]:
-    """PR/DC in the dataset's feature space, outputs named ``{prefix}{name}_{space}``."""
-    space = ctx.dataset.features
+def _against_reference(ctx: EvalContext, space: str, k: int, prefix: str = "") -> dict[str, float]:
+    """PR/DC in one feature space, outputs named ``{prefix}{name}_{space}``."""
     ref = ctx.reference(space)
     scores = prdc(ref.features, ctx.features(space, "fake"), k=k, real_radii=ref.radii(k))
     return {f"{prefix}{name}_{space}": value for name, value in scores.items()}
 
 
 class PRDC(Metric):
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        return _against_reference(ctx, k=5)
+    def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
+        return _against_reference(ctx, space or "inception", k=5)
 
 
 class ImprovedPR(Metric):
-    def compute(self, ctx: EvalContext) -> dict[str, Any]:
-        scores = _against_reference(ctx, k=3, prefix="improved_")
+    def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
+        scores = _against_reference(ctx, space or "inception", k=3, prefix="improved_")
         return {k: v for k, v in scores.items() if "precision" in k or "recall" in k}
 
 
-SPACES = ("raw", "inception")
+SPACES = ("raw", "inception", "classifier")
 PRDC_METRIC = PRDC(
     "prdc",
-    outputs={f"{n}_{space}": "higher" for space in SPACES for n in ("precision", "recall", "density", "coverage")},
+    outputs={f"{name}_{{space}}": "higher" for name in ("precision", "recall", "density", "coverage")},
     description="precision, recall, density, coverage at k = 5 (Naeem et al. 2020)",
+    spaces=SPACES,
 )
 IMPROVED_PR = ImprovedPR(
     "improved-pr",
-    outputs={f"improved_{name}_{space}": "higher" for space in SPACES for name in ("precision", "recall")},
+    outputs={f"improved_{name}_{{space}}": "higher" for name in ("precision", "recall")},
     description="improved precision and recall at k = 3 (Kynkäänniemi et al. 2019)",
+    spaces=SPACES,
 )
 
 

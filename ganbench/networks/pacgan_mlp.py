@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ganbench.hookspecs import hookimpl
-from ganbench.network import Network, flat_size
+from ganbench.network import Conditioning, Network, flat_size
 from ganbench.options import option
 
 
@@ -39,7 +39,19 @@ class PacGANMLP(Network):
     d_depth: int = option(3, ge=0)
     init_std: float = option(0.02, gt=0)
 
-    def build(self, shape: tuple[int, ...], pack: int) -> tuple[nn.Module, nn.Module]:
+    def check(
+        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> str | None:
+        if n_classes > 0:
+            return f"{self.name} is unconditional (PacGAN's mixture networks take no labels); use mlp for labels"
+        return None
+
+    def build(
+        self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> tuple[nn.Module, nn.Module]:
+        reason = self.check(shape, pack, n_classes, conditioning)
+        if reason:
+            raise ValueError(reason)
         d = flat_size(shape)
         g_layers: list[nn.Module] = []
         n_in = self.z_dim

@@ -1,0 +1,384 @@
+"""``mnist``, ``fashion-mnist`` and ``cifar10``: torchvision's datasets, in torchvision's own layout.
+
+Files live under the data root (``--data-root`` / GANBENCH_DATA) where torchvision puts
+them (``MNIST/raw/``, ``FashionMNIST/raw/``, ``cifar-10-batches-py/``), so an existing
+torchvision download is found; they are fetched and checked by torchvision's own download
+code with the URLs and md5 sums of its classes (read when needed, never copied here).
+Only the chosen split's files are needed. When they are missing and cannot be fetched
+within seconds, the error is one line naming the folder, the files and where they come from.
+
+Options: ``split`` (train | test) and ``n_samples`` (a seeded subset of the split; the same
+``n_samples`` always picks the same images, and a smaller subset lies inside a larger one).
+"""
+
+from __future__ import annotations
+
+import http.client
+import pickle
+import socket
+import tarfile
+import urllib.error
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from filelock import FileLock
+
+from ganbench.errors import GanbenchError, OptionError
+from ganbench.hookspecs import hookimpl
+from ganbench.images import ImageDataset
+from ganbench.options import option
+from ganbench.paths import DATA_ENV, data_root
+
+DOWNLOAD_TIMEOUT_S = 10.0
+SUBSET_SEED = 0
+N_CLASSES = 10
+LOCK_NAME = ".ganbench-download.lock"
+# what a failed download or extraction raises: urllib/socket (OSError), torchvision's md5 check
+# (RuntimeError), a bad URL (ValueError), a cut connection (HTTPException), a broken archive
+FETCH_ERRORS = (OSError, RuntimeError, ValueError, EOFError, http.client.HTTPException, tarfile.TarError)
+READ_ERRORS = (OSError, AssertionError, RuntimeError, ValueError, TypeError, KeyError, EOFError, pickle.PickleError)
+
+
+class DataNotFoundError(GanbenchError):
+    """Dataset files that are missing or corrupt and could not be downloaded."""
+
+
+class DownloadError(RuntimeError):
+    """Every mirror failed; the message says how, per mirror."""
+
+
+def torchvision_class(name: str) -> Any:
+    """The torchvision dataset class whose metadata (URLs, file names, md5 sums) we use; imported late (slow)."""
+    import torchvision.datasets
+
+    return getattr(torchvision.datasets, name)
+
+
+@contextmanager
+def short_socket_timeout(seconds: float = DOWNLOAD_TIMEOUT_S) -> Iterator[None]:
+    """Offline machines fail a download in seconds instead of hanging (torchvision sets no timeout)."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def subset_indices(n_total: int, n_samples: int) -> torch.Tensor:
+    """``n_samples`` sorted indices out of ``n_total``, the first of one fixed permutation (so subsets nest)."""
+    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(SUBSET_SEED))
+    return perm[:n_samples].sort().values
+
+
+_splits: dict[tuple[str, str, str], tuple[torch.Tensor, torch.Tensor]] = {}
+"""(torchvision class, data root, split) -> (uint8 images, int64 labels): frozen datasets are re-made per run."""
+
+
+@dataclass(frozen=True)
+class TorchvisionImages(ImageDataset):
+    """A 10-class torchvision dataset: one split, or a seeded subset of it."""
+
+    source: str = field(default="", metadata={"option": False})
+    """The torchvision.datasets class whose files and metadata these are."""
+    split: Literal["train", "test"] = "train"
+    n_samples: int | None = option(None, ge=1)
+
+    @property
+    def n_classes(self) -> int:
+        return N_CLASSES
+
+    def load(self) -> torch.Tensor:
+        return self._subset()[0]
+
+    def labels(self) -> torch.Tensor:
+        return self._subset()[1]
+
+    def available(self) -> bool:
+        return self._present(data_root())
+
+    def classifier_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole split, also when a run trains on a subset: the feature space must not depend on
+        ``n_samples``, or runs on different subsets would be scored in different spaces."""
+        return self._split_data()
+
+    def _subset(self) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = self._split_data()
+        if self.n_samples is None:
+            return images, labels
+        if self.n_samples > len(images):
+            raise OptionError(
+                f"dataset {self.name!r} option 'n_samples' is {self.n_samples:,}, but its {self.split} split holds "
+                f"{len(images):,} images (--set dataset.n_samples=VALUE)"
+            )
+        keep = subset_indices(len(images), self.n_samples)
+        return images[keep], labels[keep]
+
+    def _split_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        root = data_root().resolve()
+        key = (self.source, str(root), self.split)
+        if key not in _splits:
+            images, labels = self._read(root)
+            if images.shape[1:] != self.shape or len(labels) != len(images) or not _in_classes(labels):
+                raise DataNotFoundError(
+                    f"{self.name} {self.split} files in {root} hold {tuple(images.shape)} images and "
+                    f"{len(labels)} labels, not (N, {', '.join(map(str, self.shape))}) and N labels 0..9; "
+                    "delete them to download them again"
+                )
+            _splits[key] = images, labels
+        return _splits[key]
+
+    def _present(self, root: Path) -> bool:
+        raise NotImplementedError
+
+    def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole split as uint8 (N, C, H, W) images and int64 labels, fetching what is missing."""
+        raise NotImplementedError
+
+    def _not_found(self, folder: Path, expected: str, urls: list[str], exc: BaseException) -> DataNotFoundError:
+        return DataNotFoundError(
+            f"{self.name} {self.split} split not found in {folder}: expected {expected}, from {' or '.join(urls)} "
+            f"(the download failed: {_reason(exc)}); copy them there or pass --data-root ({DATA_ENV}) "
+            "naming a folder that holds them"
+        )
+
+
+@dataclass(frozen=True)
+class IdxImages(TorchvisionImages):
+    """MNIST and Fashion-MNIST: per split, a gzipped idx file of images and one of labels in <root>/<Class>/raw/.
+
+    torchvision keeps each .gz next to its extracted file; a verified .gz is extracted when its
+    extracted file is missing (or unreadable), and a folder holding only extracted files (as
+    torchvision also accepts) is read as it is.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (1, 28, 28)
+
+    def folder(self, root: Path) -> Path:
+        return root / self.source / "raw"
+
+    def files(self) -> list[tuple[str, str]]:
+        """(archive name, md5) of this split's images and labels, from the torchvision class."""
+        prefix = "train-" if self.split == "train" else "t10k-"
+        return [(name, md5) for name, md5 in torchvision_class(self.source).resources if name.startswith(prefix)]
+
+    def _present(self, root: Path) -> bool:
+        folder = self.folder(root)
+        return all(_idx_state(folder, name, md5) != "fetch" for name, md5 in self.files())
+
+    def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+        from torchvision.datasets.mnist import read_image_file, read_label_file
+
+        folder, files = self.folder(root), self.files()
+        if any(_idx_state(folder, name, md5) != "ready" for name, md5 in files):
+            with _folder_lock(folder):
+                self._fetch(folder, files)
+        (images_gz, images_md5), (labels_gz, labels_md5) = sorted(files, key=lambda f: "labels" in f[0])
+        images = _read_idx(folder, images_gz, images_md5, read_image_file)
+        labels = _read_idx(folder, labels_gz, labels_md5, read_label_file)
+        return images.unsqueeze(1).contiguous(), labels.long()
+
+    def _fetch(self, folder: Path, files: list[tuple[str, str]]) -> None:
+        """Extract verified archives whose extracted file is missing; download (and extract) the others."""
+        from torchvision.datasets.utils import extract_archive
+
+        mirrors = list(torchvision_class(self.source).mirrors)
+        for name, md5 in files:
+            state = _idx_state(folder, name, md5)
+            try:
+                if state == "extract":
+                    extract_archive(str(folder / name), str(folder))
+                elif state == "fetch":
+                    _download_from_mirrors(mirrors, folder, name, md5)
+            except FETCH_ERRORS as exc:
+                if state == "extract":
+                    raise DataNotFoundError(f"cannot extract {folder / name} ({_reason(exc)})") from None
+                expected = " and ".join(n for n, _ in files) + " there" + _corrupt_note(folder, files)
+                raise self._not_found(folder, expected, mirrors, exc) from None
+
+
+@dataclass(frozen=True)
+class CifarImages(TorchvisionImages):
+    """CIFAR-10: pickled batches in <root>/cifar-10-batches-py/, from one archive that holds both splits.
+
+    Batches are unpickled only after their md5 matched torchvision's, so only the published
+    files are ever unpickled.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (3, 32, 32)
+
+    def batches(self) -> list[tuple[str, str]]:
+        cls = torchvision_class(self.source)
+        return [(name, md5) for name, md5 in (cls.train_list if self.split == "train" else cls.test_list)]
+
+    def _batches_ok(self, root: Path) -> bool:
+        from torchvision.datasets.utils import check_integrity
+
+        folder = root / torchvision_class(self.source).base_folder
+        return all(check_integrity(str(folder / name), md5) for name, md5 in self.batches())
+
+    def _present(self, root: Path) -> bool:
+        from torchvision.datasets.utils import check_integrity
+
+        cls = torchvision_class(self.source)
+        return self._batches_ok(root) or check_integrity(str(root / cls.filename), cls.tgz_md5)
+
+    def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        cls = torchvision_class(self.source)
+        folder = root / cls.base_folder
+        if not self._batches_ok(root):
+            with _folder_lock(root):
+                try:
+                    if not self._batches_ok(root):
+                        # skips the download when the archive is there and verified; then extracts it
+                        with short_socket_timeout():
+                            download_and_extract_archive(cls.url, str(root), filename=cls.filename, md5=cls.tgz_md5)
+                except FETCH_ERRORS as exc:
+                    names = ", ".join(name for name, _ in self.batches())
+                    expected = f"{names} there, or {cls.filename} in {root}"
+                    raise self._not_found(folder, expected, [cls.url], exc) from None
+            if not self._batches_ok(root):
+                raise DataNotFoundError(
+                    f"{root / cls.filename} extracted, but the {self.split} batches in {folder} fail their md5 checks; "
+                    "delete both to download them again"
+                )
+        data, labels = [], []
+        for name, _ in self.batches():
+            with open(folder / name, "rb") as f:
+                entry = pickle.load(f, encoding="latin1")
+            data.append(np.asarray(entry["data"], dtype=np.uint8))
+            labels.extend(entry["labels"])
+        images = torch.from_numpy(np.concatenate(data).reshape(-1, *self.shape))
+        return images, torch.tensor(labels, dtype=torch.int64)
+
+
+def _idx_state(folder: Path, name: str, md5: str) -> Literal["ready", "extract", "fetch"]:
+    """ready: extracted (its .gz verified, or absent as torchvision allows); extract: only the verified .gz."""
+    from torchvision.datasets.utils import check_integrity
+
+    archive, plain = folder / name, folder / _extracted(name)
+    if archive.exists():
+        if not check_integrity(str(archive), md5):
+            return "fetch"
+        return "ready" if plain.is_file() else "extract"
+    return "ready" if plain.is_file() else "fetch"
+
+
+def _read_idx(folder: Path, name: str, md5: str, reader: Callable[[str], torch.Tensor]) -> torch.Tensor:
+    """An extracted idx file; one left truncated (an interrupted extraction) is extracted again from its .gz."""
+    from torchvision.datasets.utils import check_integrity, extract_archive
+
+    plain = folder / _extracted(name)
+    try:
+        return reader(str(plain))
+    except READ_ERRORS as exc:
+        if not check_integrity(str(folder / name), md5):
+            raise _invalid_idx(plain, exc) from None
+    with _folder_lock(folder):
+        extract_archive(str(folder / name), str(folder))
+    try:
+        return reader(str(plain))
+    except READ_ERRORS as exc:
+        raise _invalid_idx(plain, exc) from None
+
+
+def _invalid_idx(plain: Path, exc: BaseException) -> DataNotFoundError:
+    return DataNotFoundError(f"{plain} is not a valid idx file ({_reason(exc)}); delete it to download it again")
+
+
+def _download_from_mirrors(mirrors: list[str], folder: Path, name: str, md5: str) -> None:
+    """torchvision's download, md5 check and extraction of ``name`` from the first mirror that works."""
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    failures = []
+    for mirror in mirrors:
+        try:
+            with short_socket_timeout():
+                download_and_extract_archive(f"{mirror}{name}", download_root=str(folder), filename=name, md5=md5)
+            return
+        except FETCH_ERRORS as exc:
+            failures.append((mirror, _reason(exc)))
+    if len({reason for _, reason in failures}) == 1:
+        raise DownloadError(failures[0][1])  # the same on every mirror (offline, say): said once
+    raise DownloadError("; ".join(f"{mirror}: {reason}" for mirror, reason in failures) or "no mirrors listed")
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """One process at a time downloads or extracts into ``folder`` (runs of a process pool load together)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / LOCK_NAME))
+        lock.acquire()
+    except OSError as exc:
+        raise DataNotFoundError(f"cannot write to {folder} ({_reason(exc)}); pass a writable --data-root") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _corrupt_note(folder: Path, files: list[tuple[str, str]]) -> str:
+    from torchvision.datasets.utils import check_integrity
+
+    bad = [n for n, md5 in files if (folder / n).exists() and not check_integrity(str(folder / n), md5)]
+    if not bad:
+        return ""
+    if len(bad) == 1:
+        return f" ({bad[0]} there fails its md5 check)"
+    return f" ({' and '.join(bad)} there fail their md5 checks)"
+
+
+def _extracted(name: str) -> str:
+    return name.removesuffix(".gz")
+
+
+def _in_classes(labels: torch.Tensor) -> bool:
+    return len(labels) == 0 or (int(labels.min()) >= 0 and int(labels.max()) < N_CLASSES)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for any download or read failure."""
+    if isinstance(exc, urllib.error.HTTPError):
+        text = f"HTTP {exc.code} {exc.reason}"
+    elif isinstance(exc, urllib.error.URLError):
+        text = str(getattr(exc.reason, "strerror", None) or exc.reason)
+    elif isinstance(exc, RuntimeError) and "corrupted" in str(exc):
+        text = "the downloaded file does not match its md5 checksum"  # torchvision's "File not found or corrupted."
+    else:
+        text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
+MNIST = IdxImages(
+    "mnist", source="MNIST", description="MNIST handwritten digits, 1x28x28, 10 classes (torchvision's download)"
+)
+FASHION_MNIST = IdxImages(
+    "fashion-mnist",
+    source="FashionMNIST",
+    description="Fashion-MNIST clothes, 1x28x28, 10 classes (torchvision's download)",
+)
+CIFAR10 = CifarImages(
+    "cifar10",
+    source="CIFAR10",
+    default_network="resnet",
+    description="CIFAR-10 photos, 3x32x32, 10 classes (torchvision's download)",
+)
+
+
+@hookimpl
+def register_datasets(register):
+    register(MNIST)
+    register(FASHION_MNIST)
+    register(CIFAR10)

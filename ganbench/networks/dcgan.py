@@ -1,0 +1,184 @@
+"""``dcgan``: the "standard CNN" of SNGAN (Miyato et al. 2018, "Spectral Normalization for
+GANs", ICLR, Appendix B, Table 3).
+
+G: z -> linear -> b x b x 8w (BN, ReLU) -> 4x4 stride-2 transposed convs (BN, ReLU), halving
+the channels -> 3x3 conv -> tanh. D: pairs of (3x3 stride-1, 4x4 stride-2) convs with
+LeakyReLU(0.1), channels w, 2w, 4w, then a 3x3 conv to 8w and a linear layer to one score.
+w = ``width``; w = 64 is the paper's model (G 512/256/128/64 channels).
+
+Sizes: any square side s = b * 2^k with a base b in 4..7 and k >= 1 (8, 28, 32, 64 ...).
+G starts at b x b and up-samples k times; D halves k times. Channels double with each
+halving of the resolution, up to 8w, the paper's widest layer, so the 32-pixel model
+(b = 4, k = 3) is the paper's and the 48-pixel one (b = 6) its STL-10 model.
+
+Init as the authors' chainer-gan-lib (common/net.py, ``wscale=0.02``): weights ~ N(0, 0.02),
+biases zero. The BN after G's linear layer is there too (per channel here).
+
+Conditional: "concat" joins one_hot(y) to z and, as constant planes, to D's input channels
+(Mirza & Osindero 2014). "projection" (Miyato & Koyama 2018) makes G's batch norms
+class-conditional and adds <embed(y), h> to D's score, h the flattened last feature map
+that D's linear layer reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ganbench.hookspecs import hookimpl
+from ganbench.network import Conditioning, Network
+from ganbench.networks.mlp import LabelJoin, Projection, check_labels, label_problem
+from ganbench.options import option
+
+SLOPE = 0.1  # LeakyReLU slope of SNGAN's standard CNN (Appendix B)
+INIT_STD = 0.02
+MAX_DOUBLINGS = 3  # the paper's widest layer is 8w = w * 2**3
+BASES = range(4, 8)
+EXAMPLE_SIDES = "8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, ..."
+
+
+def side_plan(side: int) -> tuple[int, int] | None:
+    """(b, k) with ``side == b * 2**k``, b in 4..7 and k >= 1, or None if ``side`` has no such form."""
+    k = 0
+    while side % 2 == 0 and side >= 2 * BASES.start:
+        side, k = side // 2, k + 1
+    return (side, k) if side in BASES and k >= 1 else None
+
+
+def image_problem(name: str, shape: tuple[int, ...]) -> str | None:
+    """Why network ``name`` cannot make images of ``shape`` (channels, height, width), or None."""
+    if len(shape) != 3:
+        return f"{name} needs image samples (channels, height, width), not shape {tuple(shape)}"
+    _, height, width = shape
+    if height != width:
+        return f"{name} needs square images, not {height}x{width}"
+    if side_plan(height) is None:
+        return f"{name} builds square images of side b*2^k with b in 4..7 and k >= 1 ({EXAMPLE_SIDES}), not {height}"
+    return None
+
+
+def scale_channels(width: int, halvings: int) -> int:
+    """Channels of a feature map ``halvings`` times smaller than the image: doubling, capped at 8w."""
+    return width * 2 ** min(halvings, MAX_DOUBLINGS)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm with a gain and a bias per class (de Vries et al. 2017; Miyato & Koyama 2018).
+
+    Gains start at 1 and biases at 0, as sngan_projection's CategoricalConditionalBatchNormalization.
+    """
+
+    def __init__(self, num_features: int, n_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(num_features, affine=False)
+        self.gamma = nn.Embedding(n_classes, num_features)
+        self.beta = nn.Embedding(n_classes, num_features)
+        nn.init.ones_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.gamma(y)[:, :, None, None] * self.bn(x) + self.beta(y)[:, :, None, None]
+
+
+def batch_norm(channels: int, n_classes: int) -> nn.Module:
+    """Plain batch norm, or a class-conditional one when ``n_classes`` > 0."""
+    return ConditionalBatchNorm2d(channels, n_classes) if n_classes > 0 else nn.BatchNorm2d(channels)
+
+
+def normalize(norm: nn.Module, h: Tensor, y: Tensor | None) -> Tensor:
+    """Apply a layer made by ``batch_norm``: the conditional kind also reads the labels."""
+    return norm(h, y) if isinstance(norm, ConditionalBatchNorm2d) else norm(h)
+
+
+class Generator(nn.Module):
+    """z -> linear -> b x b map -> 4x4 stride-2 transposed convs -> 3x3 conv -> tanh; BN + ReLU between.
+
+    ``channels`` lists the maps from b x b to full size; ``n_classes`` > 0 makes the batch norms
+    class-conditional (then call G(z, y)).
+    """
+
+    def __init__(self, z_in: int, channels: list[int], base: int, out_channels: int, n_classes: int = 0) -> None:
+        super().__init__()
+        self.base, self.n_classes = base, n_classes
+        self.linear = nn.Linear(z_in, base * base * channels[0])
+        self.norms = nn.ModuleList(batch_norm(c, n_classes) for c in channels)
+        self.ups = nn.ModuleList(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1) for c_in, c_out in pairwise(channels))
+        self.out = nn.Conv2d(channels[-1], out_channels, 3, 1, 1)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        check_labels(y, self.n_classes > 0, "generator")
+        h = self.linear(z).view(len(z), -1, self.base, self.base)
+        h = F.relu(normalize(self.norms[0], h, y))
+        for up, norm in zip(self.ups, self.norms[1:], strict=True):
+            h = F.relu(normalize(norm, up(h), y))
+        return torch.tanh(self.out(h))
+
+
+def discriminator_features(in_channels: int, channels: list[int]) -> nn.Sequential:
+    """(3x3 stride-1, 4x4 stride-2) conv pairs with ``channels[:-1]``, a 3x3 conv to ``channels[-1]``,
+    LeakyReLU after each, flattened."""
+    layers: list[nn.Module] = []
+    c_in = in_channels
+    for c in channels[:-1]:
+        layers += [nn.Conv2d(c_in, c, 3, 1, 1), nn.LeakyReLU(SLOPE), nn.Conv2d(c, c, 4, 2, 1), nn.LeakyReLU(SLOPE)]
+        c_in = c
+    layers += [nn.Conv2d(c_in, channels[-1], 3, 1, 1), nn.LeakyReLU(SLOPE), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+def init_weights(module: nn.Module) -> nn.Module:
+    """N(0, 0.02) weights and zero biases for every linear, conv and transposed conv (chainer-gan-lib)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, INIT_STD)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
+@dataclass(frozen=True)
+class DCGAN(Network):
+    z_dim: int = option(128, ge=1)
+    width: int = option(64, ge=1)
+
+    def check(
+        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> str | None:
+        return image_problem(self.name, shape) or label_problem(self.name, pack, n_classes, conditioning)
+
+    def build(
+        self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> tuple[nn.Module, nn.Module]:
+        reason = self.check(shape, pack, n_classes, conditioning)
+        if reason:
+            raise ValueError(reason)
+        channels, side = shape[0], shape[1]
+        base, k = side_plan(side)
+        maps = [scale_channels(self.width, s) for s in range(k + 1)]  # full size first
+        concat = n_classes if conditioning == "concat" else 0
+        projection = n_classes if conditioning == "projection" else 0
+
+        g: nn.Module = init_weights(Generator(self.z_dim + concat, maps[::-1], base, channels, projection))
+        features = discriminator_features(channels * pack + concat, maps)
+        linear = nn.Linear(base * base * maps[-1], 1)
+        embed = nn.Embedding(n_classes, linear.in_features) if projection else None
+        if embed is not None:
+            nn.init.normal_(embed.weight, 0.0, INIT_STD)  # the scale of the linear term's weights
+        disc: nn.Module = init_weights(Projection(features, linear, embed))
+        if concat:
+            g, disc = LabelJoin(g, n_classes), LabelJoin(disc, n_classes)
+        return g, disc
+
+
+@hookimpl
+def register_networks(register):
+    register(
+        DCGAN(
+            "dcgan",
+            description="SNGAN's standard CNN (Miyato 2018, Table 3): transposed-conv G, conv D; options z_dim, width",
+        )
+    )

@@ -1,0 +1,107 @@
+"""Which metrics a run computes, and in which feature spaces; checked before any training.
+
+Users name metrics (``fid``: in every feature space of the dataset) or outputs
+(``fid_classifier``: the metric in that space only), so ``--metrics`` can leave out a
+space whose extractor is unavailable. ``preflight`` asks every extractor a selection
+needs whether it can run (Inception weights present, labels for a classifier) before a
+run starts, so a missing piece costs seconds, not a training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ganbench.dataset import Dataset
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError
+from ganbench.metric import Metric
+from ganbench.options import with_options
+from ganbench.plugins import registries
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A metric and the feature spaces it runs in (empty for metrics that use none)."""
+
+    metric: Metric
+    spaces: tuple[str, ...]
+
+    def extractors(self) -> tuple[str, ...]:
+        return self.spaces + tuple(self.metric.uses)
+
+
+def select_metrics(dataset: Dataset, names: Sequence[str], conditional: bool = False) -> list[Selected]:
+    """``names`` (metric or output names) resolved for ``dataset``; OptionError/UnknownNameError if one does not fit."""
+    regs = registries()
+    chosen: dict[str, set[str]] = {}
+    for name in names:
+        metric, spaces = _resolve(dataset, name)
+        if metric.conditional and not conditional:
+            raise OptionError(f"metric {name!r} needs a class-conditional variant; drop it from --metrics")
+        chosen.setdefault(metric.name, set()).update(spaces)
+    return [
+        Selected(regs.metrics.get(m), tuple(s for s in dataset.feature_spaces if s in spaces))
+        for m, spaces in chosen.items()
+    ]
+
+
+def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
+    metrics = registries().metrics
+    if name in metrics:
+        metric = metrics.get(name)
+        if not metric.applies_to(dataset):
+            where = f" (it runs in {', '.join(metric.spaces)}; the dataset offers {', '.join(dataset.feature_spaces)})"
+            raise OptionError(
+                f"metric {name!r} does not apply to dataset {dataset.name!r}{where if metric.spaces else ''}; "
+                "drop it from --metrics"
+            )
+        return metric, set(metric.spaces_for(dataset))
+    for entry in metrics:
+        metric = entry.obj
+        for space in metric.spaces_for(dataset) or ((None,) if metric.applies_to(dataset) else ()):
+            if name in metric.output_names((space,) if space else ()):
+                return metric, {space} if space else set()
+    raise UnknownNameError("metric", name, available_names(dataset))
+
+
+def available_names(dataset: Dataset) -> list[str]:
+    """Metric names and output names that apply to ``dataset``."""
+    names = []
+    for entry in registries().metrics:
+        metric = entry.obj
+        if metric.applies_to(dataset):
+            names.append(metric.name)
+            names += list(metric.output_names(metric.spaces_for(dataset)))
+    return names
+
+
+def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
+    """Ask every extractor the selection needs whether it can run; the error names metrics that avoid it."""
+    extractors = registries().feature_extractors
+    for name in dict.fromkeys(e for s in selection for e in s.extractors()):
+        try:
+            extractors.get(name).check(dataset)
+        except GanbenchError as exc:
+            others = [
+                next(iter(s.metric.output_names((space,))))
+                for s in selection
+                for space in s.metric.spaces_for(dataset)
+                if space != name and not name.startswith(f"{space}-")
+            ]
+            hint = f"; or score without {name}: --metrics {','.join(dict.fromkeys(others))}" if others else ""
+            raise GanbenchError(f"{exc}{hint}") from None
+
+
+def output_names(spec: Any) -> list[str]:
+    """The outputs a spec's evaluation writes, in order (for tables of its runs)."""
+    from ganbench.spec import resolve_dataset_name
+
+    name, claimed = resolve_dataset_name(spec.dataset)
+    dataset = with_options(registries().datasets.get(name), spec.dataset_options, f"dataset {name!r}")
+    conditional = registries().variants.get(spec.variant).conditional
+    return [
+        key
+        for chosen in select_metrics(dataset, spec.eval.metrics, conditional)
+        for key in chosen.metric.output_names(chosen.spaces or None)
+    ]

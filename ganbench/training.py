@@ -1,0 +1,310 @@
+"""The training loop: a spec's parts, their state, and the steps that change it, bit for bit.
+
+The loop alternates ``n_critic`` discriminator steps (real batch, detached fake batch)
+and one generator step. All randomness comes from the run's seed through three derived
+streams: weight init, data order, noise (conditional variants draw the fake batches'
+labels from the noise stream too). Everything that changes during training lives in one
+``TrainState``; saving and restoring it resumes a killed run exactly.
+
+Data stay on the training device in the dataset's item form (uint8 images, index
+triples, float vectors); each batch is indexed there and turned into model input there:
+no DataLoader, no host copy per step. On a GPU nothing in a step waits for the device:
+a NaN/inf loss sets a device-side flag that is read only where the host needs a value
+anyway (log and checkpoint steps), and the run is recorded as diverged at the step the
+flag first went up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ganbench.dataset import Dataset
+from ganbench.errors import OptionError
+from ganbench.evaluation import eval_labels, generate
+from ganbench.network import Network
+from ganbench.options import with_options
+from ganbench.plugins import registries
+from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, r1_penalty
+from ganbench.selection import Selected, preflight, select_metrics
+from ganbench.spec import RunSpec
+from ganbench.variant import Variant
+
+DEFAULT_CHECKPOINT_EVERY = 1000
+DEFAULT_LOG_EVERY = 10
+
+
+def derive_seed(seed: int, stream: str) -> int:
+    """An independent 63-bit seed for one random stream of a run."""
+    digest = hashlib.sha256(f"{seed}/{stream}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+@dataclass
+class Components:
+    """The registered objects a spec names, with its options applied."""
+
+    variant: Variant
+    dataset: Dataset
+    network: Network
+
+    @classmethod
+    def of(cls, spec: RunSpec) -> Components:
+        regs = registries()
+        return cls(
+            with_options(regs.variants.get(spec.variant), spec.variant_options, f"variant {spec.variant!r}"),
+            with_options(regs.datasets.get(spec.dataset), spec.dataset_options, f"dataset {spec.dataset!r}"),
+            with_options(regs.networks.get(spec.network), spec.network_options, f"network {spec.network!r}"),
+        )
+
+    @property
+    def n_classes(self) -> int:
+        """Classes the networks are conditioned on (0: unconditional)."""
+        return self.dataset.n_classes if self.variant.conditional else 0
+
+
+class TrainState:
+    """Everything that changes while training; ``state_dict`` holds tensors and numbers only."""
+
+    def __init__(self, spec: RunSpec, parts: Components, device: torch.device) -> None:
+        variant = parts.variant
+        conditional = {"n_classes": parts.n_classes, "conditioning": variant.conditioning} if parts.n_classes else {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(spec.seed, "init"))
+            generator, discriminator = parts.network.build(tuple(parts.dataset.shape), variant.pack, **conditional)
+            if variant.spectral_norm:
+                add_spectral_norm(discriminator)
+        self.generator = generator.to(device)
+        self.discriminator = discriminator.to(device)
+        self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g)
+        self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d)
+        self.noise = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "noise"))
+        self.step = 0
+        self.epoch = 0
+        self.cursor = 0
+        self.train_seconds = 0.0
+        self.best: dict[str, dict[str, float]] = {}
+        """Best value of each metric output scored during training, and its step (--eval-every)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "noise": self.noise.get_state(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "cursor": self.cursor,
+            "train_seconds": self.train_seconds,
+            "best": self.best,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict``; KeyError/RuntimeError/ValueError/TypeError if it does not fit."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.noise.set_state(state["noise"])
+        self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
+        self.train_seconds = state["train_seconds"]
+        self.best = dict(state["best"])
+
+
+def _optimizer(variant: Variant, params: Any, lr: float) -> torch.optim.Optimizer:
+    if variant.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=variant.betas)
+
+
+class Batches:
+    """Indices of minibatches in a fresh permutation each epoch; the permutation of epoch e comes
+    from (seed, e) alone, so (epoch, cursor) is the whole state of the data order."""
+
+    def __init__(self, size: int, device: torch.device, seed: int, state: TrainState) -> None:
+        self.size, self.device, self.seed, self.state = size, device, seed, state
+        self._perm_epoch = -1
+        self._perm = torch.empty(0, dtype=torch.long)
+
+    def next(self, n: int) -> torch.Tensor:
+        s = self.state
+        if s.cursor + n > self.size:
+            s.epoch, s.cursor = s.epoch + 1, 0
+        if self._perm_epoch != s.epoch:
+            gen = torch.Generator().manual_seed(derive_seed(self.seed, f"data/{s.epoch}"))
+            self._perm = torch.randperm(self.size, generator=gen).to(self.device)
+            self._perm_epoch = s.epoch
+        index = self._perm[s.cursor : s.cursor + n]
+        s.cursor += n
+        return index
+
+
+def pack(x: torch.Tensor, m: int) -> torch.Tensor:
+    """(B*m, C, ...) -> (B, m*C, ...): m samples side by side along the first feature axis."""
+    if m == 1:
+        return x
+    return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
+
+
+@dataclass
+class Outcome:
+    stopped_by: str
+    diverged_at: int | None = None
+
+
+@dataclass
+class Hooks:
+    """What the loop calls out to: logs every ``log_every`` steps, checkpoints, evaluations.
+
+    ``evaluate(step)`` returns metric values to log beside the losses (``eval_every`` steps
+    and the last step of a step budget).
+    """
+
+    log_every: int = DEFAULT_LOG_EVERY
+    on_log: Callable[[int, dict[str, float]], None] | None = None
+    checkpoint_every: int = 0
+    on_checkpoint: Callable[[], None] | None = None
+    eval_every: int | None = None
+    evaluate: Callable[[int], dict[str, float]] | None = field(default=None)
+    progress: bool = False
+
+
+class Trainer:
+    """Runs the training loop of one spec on one TrainState."""
+
+    def __init__(self, spec: RunSpec, device: torch.device | str = "cpu") -> None:
+        self.spec = spec
+        self.device = torch.device(device)
+        self.parts = Components.of(spec)
+        dataset, variant = self.parts.dataset, self.parts.variant
+        self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
+        preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
+        self.state = TrainState(spec, self.parts, self.device)
+        self.data = dataset.load().to(self.device)
+        labels = dataset.labels() if self.parts.n_classes else None
+        self.labels = None if labels is None else labels.to(self.device)
+        if variant.batch_size * variant.pack > len(self.data):
+            raise OptionError(
+                f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
+                f"{spec.dataset!r} holds {len(self.data)}; lower --set batch_size"
+            )
+        self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
+
+    def fit(self, hooks: Hooks | None = None, steps: int | None = None, max_seconds: float | None = None) -> Outcome:
+        """Train until ``steps`` generator updates, ``max_seconds`` of training, or a NaN/inf loss."""
+        hooks = hooks or Hooks()
+        steps = self.spec.budget.steps if steps is None else steps
+        max_seconds = self.spec.budget.max_seconds if max_seconds is None else max_seconds
+        v, s, dataset = self.parts.variant, self.state, self.parts.dataset
+        G, D, opt_g, opt_d, noise = s.generator, s.discriminator, s.opt_g, s.opt_d, s.noise
+        m, n, classes = v.pack, v.batch_size * v.pack, self.parts.n_classes
+        z_shape, device = (n, self.parts.network.z_dim), self.device
+        d_loss, g_loss = v.d_loss, v.g_loss
+        read_flag_every_step = device.type == "cpu"  # reading a CPU tensor costs nothing; a GPU's waits
+        first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        bar = tqdm(
+            total=steps,
+            initial=s.step,
+            disable=not hooks.progress,
+            unit="step",
+            dynamic_ncols=True,
+            desc=f"{self.spec.variant} {self.spec.dataset} s{self.spec.seed}",
+        )
+        started = time.perf_counter() - s.train_seconds
+        out_of_time = lambda: max_seconds is not None and time.perf_counter() - started >= max_seconds  # noqa: E731
+
+        def fake_batch() -> tuple[torch.Tensor, torch.Tensor | None]:
+            z = torch.randn(z_shape, generator=noise, device=device)
+            if not classes:
+                return G(z), None
+            y = torch.randint(classes, (n,), generator=noise, device=device)
+            return G(z, y), y
+
+        outcome = Outcome("steps")
+        try:
+            while s.step < steps:
+                if out_of_time():
+                    outcome = Outcome("max_seconds")
+                    break
+                critic_steps = 0
+                while critic_steps < v.n_critic:
+                    if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
+                        break
+                    index = self.batches.next(n)
+                    real = pack(dataset.to_model(self.data[index]), m)
+                    y_real = None if self.labels is None else self.labels[index]
+                    critic = D if y_real is None else (lambda x, y=y_real: D(x, y))
+                    with torch.no_grad():
+                        fake, y_fake = fake_batch()
+                    fake = pack(fake, m)
+                    if v.r1_gamma:
+                        real.requires_grad_(True)
+                    d_real = critic(real)
+                    loss_d = d_loss(d_real, D(fake) if y_fake is None else D(fake, y_fake))
+                    penalty = None
+                    if v.gp_lambda:
+                        penalty = v.gp_lambda * gradient_penalty(critic, real, fake, noise)
+                    if v.r1_gamma:
+                        penalty = 0.5 * v.r1_gamma * r1_penalty(d_real, real)
+                    total_d = loss_d if penalty is None else loss_d + penalty
+                    opt_d.zero_grad(set_to_none=True)
+                    total_d.backward()
+                    opt_d.step()
+                    if v.weight_clip:
+                        clip_weights(D, v.weight_clip)
+                    critic_steps += 1
+                if critic_steps < v.n_critic:
+                    outcome = Outcome("max_seconds")
+                    break
+                fake, y_fake = fake_batch()
+                fake = pack(fake, m)
+                loss_g = g_loss(D(fake) if y_fake is None else D(fake, y_fake))
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                s.step += 1
+                finite = torch.isfinite(total_d.detach()) & torch.isfinite(loss_g.detach())
+                first_bad = torch.where(finite | (first_bad >= 0), first_bad, s.step)
+                log_due = s.step % hooks.log_every == 0
+                checkpoint_due = bool(hooks.checkpoint_every) and s.step % hooks.checkpoint_every == 0
+                eval_due = bool(hooks.eval_every) and (s.step % hooks.eval_every == 0 or s.step == steps)
+                if read_flag_every_step or log_due or checkpoint_due or eval_due or s.step == steps:
+                    diverged_at = int(first_bad)
+                    if diverged_at >= 0:
+                        s.step = diverged_at
+                        outcome = Outcome("diverged", diverged_at=diverged_at)
+                        break
+                logs: dict[str, float] = {}
+                if log_due:
+                    logs = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+                    if penalty is not None:
+                        logs["penalty"] = penalty.item()
+                    if hooks.progress:
+                        bar.set_postfix(logs, refresh=False)
+                s.train_seconds = time.perf_counter() - started
+                if eval_due and hooks.evaluate:
+                    evaluation_started = time.perf_counter()
+                    logs.update(hooks.evaluate(s.step))
+                    started += time.perf_counter() - evaluation_started  # scoring is not training time
+                if logs and hooks.on_log:
+                    hooks.on_log(s.step, logs)
+                if checkpoint_due and hooks.on_checkpoint:
+                    hooks.on_checkpoint()
+                bar.update(1)
+        finally:
+            s.train_seconds = time.perf_counter() - started
+            bar.close()
+        return outcome
+
+    def sample(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` evaluation samples (the dataset's form) and, for conditional runs, the classes asked for."""
+        labels = eval_labels(n, self.parts.n_classes) if self.parts.n_classes else None
+        network, dataset = self.parts.network, self.parts.dataset
+        return generate(self.state.generator, n, network.z_dim, seed, self.device, labels, dataset.from_model), labels

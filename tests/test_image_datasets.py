@@ -1,0 +1,522 @@
+"""Image datasets: torchvision's sets (real MNIST test files; downloads from a local server), digits,
+Stacked MNIST and a user's own images. Nothing here reaches the internet."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import pickle
+import shutil
+import socket
+import struct
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganbench
+from ganbench.errors import GanbenchError, OptionError
+from ganbench.images import to_unit_range
+from ganbench.options import with_options
+from ganbench.plugins import call_hook
+from ganbench.spec import resolve_dataset_name
+
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+MNIST_TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+MNIST_TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+needs_mnist = pytest.mark.skipif(
+    not all((SHARED_MNIST / f).is_file() for f in MNIST_TEST_FILES),
+    reason=f"the real MNIST test files ({', '.join(MNIST_TEST_FILES)}) are not in {SHARED_MNIST}",
+)
+
+
+def one_line_error(exc_info: pytest.ExceptionInfo, *fragments: str) -> str:
+    """The message of a GanbenchError: one line, naming every fragment."""
+    assert isinstance(exc_info.value, GanbenchError), exc_info.value
+    message = str(exc_info.value)
+    assert "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return message
+
+
+def dataset(name: str, **options) -> ganbench.Dataset:
+    return dataclasses.replace(ganbench.get_dataset(name), **options)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    """An empty data root (GANBENCH_DATA); loaded splits are cached per root, so each test starts cold."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("GANBENCH_DATA", str(folder))
+    return folder
+
+
+@pytest.fixture
+def mnist_test_root(root) -> Path:
+    """The data root with the real MNIST test files (and no training files) in torchvision's layout."""
+    if not all((SHARED_MNIST / f).is_file() for f in MNIST_TEST_FILES):
+        pytest.skip(f"the real MNIST test files are not in {SHARED_MNIST}")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_TEST_FILES:
+        shutil.copyfile(SHARED_MNIST / name, raw / name)
+    return root
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL on this machine where nothing listens: a download from it fails at once, as offline."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """An HTTP server on 127.0.0.1 serving tmp_path/served; yields (folder, base URL)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+# --- MNIST-format files written here -------------------------------------------------------------
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The idx format of MNIST: magic 2051 (uint8, 3 dims) for images, 2049 (uint8, 1 dim) for labels."""
+    magic = {3: 2051, 1: 2049}[array.ndim]
+    return struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+
+
+def write_idx_split(folder: Path, prefix: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.permutation(np.arange(n) % 10).astype(np.uint8)
+    (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images), mtime=0))
+    (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels), mtime=0))
+    return images, labels
+
+
+@pytest.fixture(params=[("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def served_idx(request, server, dead_url, monkeypatch):
+    """Tiny train and test splits in the idx format, served locally; the torchvision class points at them
+    (after a dead mirror, so the next mirror is tried)."""
+    import torchvision.datasets
+
+    name, cls_name = request.param
+    folder, url = server
+    sub = folder / cls_name
+    sub.mkdir()
+    splits = {"train": write_idx_split(sub, "train", 30, 1), "test": write_idx_split(sub, "t10k", 20, 2)}
+    cls = getattr(torchvision.datasets, cls_name)
+    resources = [(p.name, md5(p)) for p in sorted(sub.iterdir())]
+    monkeypatch.setattr(cls, "mirrors", [dead_url, f"{url}{cls_name}/"])
+    monkeypatch.setattr(cls, "resources", resources)
+    return name, cls_name, sub, splits
+
+
+# --- torchvision's sets: real MNIST test files -------------------------------------------------------
+
+
+def test_mnist_test_split_loads_without_the_training_files(mnist_test_root):
+    mnist = dataset("mnist", split="test")
+    assert mnist.available() is True
+    assert dataset("mnist", split="train").available() is False
+    images, labels = mnist.load(), mnist.labels()
+    assert images.shape == (10_000, 1, 28, 28) and images.dtype == torch.uint8
+    assert labels.dtype == torch.int64 and labels.shape == (10_000,)
+    assert torch.bincount(labels, minlength=10).tolist() == MNIST_TEST_CLASS_COUNTS
+    assert int(images.max()) == 255 and int(images.min()) == 0
+    assert mnist.n_classes == 10 and mnist.shape == (1, 28, 28) and mnist.default_network == "dcgan"
+    raw = mnist_test_root / "MNIST" / "raw"
+    assert not any(p.name.startswith("train") for p in raw.iterdir())
+    assert (raw / "t10k-images-idx3-ubyte").is_file()  # extracted next to the archive, as torchvision does
+
+
+def test_n_samples_is_a_seeded_stable_nested_subset(mnist_test_root):
+    full = dataset("mnist", split="test")
+    a, b = dataset("mnist", split="test", n_samples=500), dataset("mnist", split="test", n_samples=500)
+    small = dataset("mnist", split="test", n_samples=100)
+    assert a.load().shape == (500, 1, 28, 28)
+    assert torch.equal(a.load(), b.load()) and torch.equal(a.labels(), b.labels())
+    assert not torch.equal(a.load(), full.load()[:500])  # a random subset, not the head
+
+    def pairs(ds):  # (image bytes, label) of each item: a subset holds images of the split with their labels
+        return {(x.numpy().tobytes(), int(y)) for x, y in zip(ds.load(), ds.labels(), strict=True)}
+
+    assert pairs(small) <= pairs(a) <= pairs(full)
+    with pytest.raises(OptionError) as exc:
+        dataset("mnist", split="test", n_samples=10_001).load()
+    one_line_error(exc, "n_samples", "10,000")
+    with pytest.raises(OptionError):
+        with_options(ganbench.get_dataset("mnist"), {"n_samples": "0"}, "dataset 'mnist'")
+
+
+def test_missing_split_offline_is_one_line_naming_folder_files_and_source(mnist_test_root, dead_url, monkeypatch):
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [dead_url])
+    started = time.perf_counter()
+    with pytest.raises(GanbenchError) as exc:
+        dataset("mnist", split="train").load()
+    assert time.perf_counter() - started < 5
+    raw = mnist_test_root / "MNIST" / "raw"
+    one_line_error(exc, str(raw), "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", dead_url, "--data-root")
+
+
+def test_missing_cifar_offline_names_batches_archive_and_url(root, dead_url, monkeypatch):
+    import torchvision.datasets
+
+    url = f"{dead_url}cifar-10-python.tar.gz"
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "url", url)
+    cifar = dataset("cifar10", split="test")
+    assert cifar.available() is False
+    with pytest.raises(GanbenchError) as exc:
+        cifar.load()
+    one_line_error(exc, str(root / "cifar-10-batches-py"), "test_batch", "cifar-10-python.tar.gz", url)
+
+
+# --- torchvision's download code against a local server --------------------------------------------
+
+
+def test_download_fetches_only_the_split_verifies_and_loads(served_idx, root):
+    name, cls_name, _, splits = served_idx
+    test = dataset(name, split="test")
+    assert test.available() is False
+    images, labels = test.load(), test.labels()
+    expected_images, expected_labels = splits["test"]
+    assert torch.equal(images, torch.from_numpy(expected_images)[:, None])
+    assert torch.equal(labels, torch.from_numpy(expected_labels).long())
+    raw = root / cls_name / "raw"
+    assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == [
+        "t10k-images-idx3-ubyte",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
+    assert test.available() is True and dataset(name, split="train").available() is False
+    train = dataset(name, split="train")
+    assert torch.equal(train.load(), torch.from_numpy(splits["train"][0])[:, None])
+
+
+def test_a_corrupt_local_archive_is_downloaded_again(served_idx, root):
+    name, cls_name, _, splits = served_idx
+    raw = root / cls_name / "raw"
+    raw.mkdir(parents=True)
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(b"truncated download")
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"stale")
+    test = dataset(name, split="test")
+    assert test.available() is False  # a file that fails its md5 does not count
+    assert torch.equal(test.labels(), torch.from_numpy(splits["test"][1]).long())
+
+
+def test_a_download_that_fails_its_md5_is_refused(served_idx, root):
+    name, cls_name, served, _ = served_idx
+    (served / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"not the published file"))
+    test = dataset(name, split="test")
+    with pytest.raises(GanbenchError) as exc:
+        test.load()
+    one_line_error(exc, str(root / cls_name / "raw"), "t10k-images-idx3-ubyte.gz", "md5")
+    assert test.available() is False
+    with pytest.raises(GanbenchError):  # refused again, not accepted on a second try
+        test.load()
+
+
+def test_a_truncated_extraction_is_extracted_again_from_the_verified_archive(served_idx, root, monkeypatch):
+    from ganbench.datasets import torchvision_sets
+
+    name, cls_name, _, splits = served_idx
+    dataset(name, split="test").load()
+    plain = root / cls_name / "raw" / "t10k-images-idx3-ubyte"
+    plain.write_bytes(plain.read_bytes()[:100])
+    monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process
+    assert torch.equal(dataset(name, split="test").load(), torch.from_numpy(splits["test"][0])[:, None])
+
+
+# --- CIFAR-10 in its real archive layout -----------------------------------------------------------
+
+
+def cifar_archive(folder: Path, per_batch: int = 4) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """cifar-10-python.tar.gz as published: cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}."""
+    rng = np.random.default_rng(3)
+    batches = {}
+    with tarfile.open(folder / "cifar-10-python.tar.gz", "w:gz") as tar:
+
+        def add(name: str, content: dict) -> None:
+            data = pickle.dumps(content, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+            data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+            labels = [(i + j) % 10 for j in range(per_batch)]
+            batches[name] = data, labels
+            add(
+                name,
+                {"batch_label": name, "labels": labels, "data": data, "filenames": [f"{name}_{j}.png" for j in labels]},
+            )
+        add("batches.meta", {"label_names": [f"class{c}" for c in range(10)], "num_cases_per_batch": per_batch})
+    return batches
+
+
+@pytest.fixture
+def served_cifar(server, monkeypatch):
+    import torchvision.datasets
+
+    folder, url = server
+    batches = cifar_archive(folder)
+    staging = folder / "unpacked"
+    with tarfile.open(folder / "cifar-10-python.tar.gz") as tar:
+        tar.extractall(staging)
+    sums = {name: md5(staging / "cifar-10-batches-py" / name) for name in batches}
+    cls = torchvision.datasets.CIFAR10
+    monkeypatch.setattr(cls, "url", f"{url}cifar-10-python.tar.gz")
+    monkeypatch.setattr(cls, "tgz_md5", md5(folder / "cifar-10-python.tar.gz"))
+    monkeypatch.setattr(cls, "train_list", [[f"data_batch_{k}", sums[f"data_batch_{k}"]] for k in range(1, 6)])
+    monkeypatch.setattr(cls, "test_list", [["test_batch", sums["test_batch"]]])
+    return folder, batches
+
+
+def test_cifar10_downloads_verifies_and_loads_each_split(served_cifar, root):
+    _, batches = served_cifar
+    test = dataset("cifar10", split="test")
+    images = test.load()
+    data, labels = batches["test_batch"]
+    assert images.shape == (4, 3, 32, 32) and images.dtype == torch.uint8
+    assert torch.equal(images, torch.from_numpy(data).reshape(4, 3, 32, 32))
+    assert test.labels().tolist() == labels and test.labels().dtype == torch.int64
+    assert (root / "cifar-10-python.tar.gz").is_file() and (root / "cifar-10-batches-py" / "test_batch").is_file()
+    train = dataset("cifar10", split="train", n_samples=7)
+    assert dataset("cifar10", split="train").load().shape == (20, 3, 32, 32)
+    assert train.load().shape == (7, 3, 32, 32)
+    expected = np.concatenate([batches[f"data_batch_{k}"][0] for k in range(1, 6)]).reshape(-1, 3, 32, 32)
+    assert torch.equal(dataset("cifar10", split="train").load(), torch.from_numpy(expected))
+    assert test.default_network == "resnet" and test.available() is True
+
+
+def test_cifar10_archive_that_fails_its_md5_is_refused(served_cifar, root, monkeypatch):
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "tgz_md5", "0" * 32)
+    with pytest.raises(GanbenchError) as exc:
+        dataset("cifar10", split="test").load()
+    one_line_error(exc, "test_batch", "cifar-10-python.tar.gz", "md5")
+    assert not (root / "cifar-10-batches-py").exists()
+
+
+# --- digits ---------------------------------------------------------------------------------------
+
+
+def test_digits_are_scikit_learns_8x8_images_scaled_to_uint8():
+    digits = ganbench.get_dataset("digits")
+    images, labels = digits.load(), digits.labels()
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == torch.uint8
+    assert int(images.max()) == 255 and int(images.min()) == 0
+    assert labels.dtype == torch.int64 and sorted(labels.unique().tolist()) == list(range(10))
+    from sklearn.datasets import load_digits
+
+    raw = load_digits()
+    assert torch.equal(images[:, 0], torch.from_numpy(np.rint(raw.images * 255 / 16).astype(np.uint8)))
+    assert digits.feature_spaces == ("classifier",) and digits.eval_samples == 1797 and digits.n_classes == 10
+    assert digits.default_network == "dcgan" and digits.available() is None
+
+
+# --- Stacked MNIST on the real test digits -----------------------------------------------------------
+
+
+def test_stacked_mnist_items_are_triples_gathered_into_channels(mnist_test_root):
+    stacked = dataset("stacked-mnist", split="test", n_samples=1000)
+    mnist = dataset("mnist", split="test")
+    digits = mnist.load()
+    items = stacked.load()
+    assert items.shape == (1000, 3) and items.dtype == torch.int64
+    assert int(items.min()) >= 0 and int(items.max()) < 10_000
+    assert torch.equal(items, dataset("stacked-mnist", split="test", n_samples=1000).load())
+    assert not torch.equal(items, dataset("stacked-mnist", split="test", n_samples=1000, data_seed=1).load())
+    batch = stacked.to_model(items[:16])
+    assert batch.shape == (16, 3, 28, 28) and batch.dtype == torch.float32
+    assert float(batch.min()) >= -1 and float(batch.max()) <= 1
+    for c in range(3):
+        assert torch.equal(batch[:, c], to_unit_range(digits[items[:16, c], 0]))
+    assert stacked.stacked_channels == 3 and stacked.n_classes == 0 and stacked.labels() is None
+    assert stacked.shape == (3, 28, 28) and stacked.available() is True
+    assert stacked.metrics == ("stacked-modes", "fid", "kid")
+    images, labels = stacked.classifier_data()
+    assert images.shape == (10_000, 1, 28, 28) and torch.equal(labels, mnist.labels())
+
+
+def test_stacked_mnist_reference_and_triple_labels(mnist_test_root):
+    stacked = dataset("stacked-mnist", split="test")
+    mnist = dataset("mnist", split="test")
+    reference, triples = stacked.reference(), stacked.triple_labels()
+    assert stacked.eval_samples == 26_000
+    assert reference.shape == (26_000, 3, 28, 28) and reference.dtype == torch.uint8
+    assert triples.shape == (26_000, 3) and triples.dtype == torch.int64
+    flat = mnist.load()[:, 0].flatten(1)
+    for i in (0, 1, 12_345, 25_999):  # each channel is the MNIST digit its label says
+        for c in range(3):
+            row = (flat == reference[i, c].flatten()).all(1).nonzero()[:, 0]
+            assert int(triples[i, c]) in mnist.labels()[row].tolist()
+    modes = triples[:, 0] * 100 + triples[:, 1] * 10 + triples[:, 2]
+    assert len(modes.unique()) == 1000
+    assert torch.equal(reference, stacked.reference())
+    assert not torch.equal(stacked.reference_triples()[:1000], stacked.load()[:1000])  # their own draw
+
+
+# --- a user's own images -----------------------------------------------------------------------------
+
+
+def save_png(path: Path, array: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def files_dataset(path: Path) -> ganbench.Dataset:
+    """What ``--dataset PATH`` makes: the hook's options applied to the registered prototype."""
+    name, options = resolve_dataset_name(str(path))
+    assert name == "files"
+    return with_options(ganbench.get_dataset(name), options, "dataset 'files'")
+
+
+@pytest.fixture
+def class_folder(tmp_path) -> tuple[Path, dict[str, list[np.ndarray]]]:
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "pets"
+    content = {"dog": [], "cat": []}
+    for cls, n in (("dog", 3), ("cat", 2)):
+        for i in range(n):
+            image = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+            save_png(folder / cls / f"{i}.png", image)
+            content[cls].append(image)
+    return folder, content
+
+
+def test_folder_with_class_subfolders_gives_sorted_class_labels(class_folder):
+    folder, content = class_folder
+    ds = files_dataset(folder)
+    images, labels = ds.load(), ds.labels()
+    assert images.shape == (5, 1, 8, 8) and images.dtype == torch.uint8  # all grey: one channel
+    assert labels.tolist() == [0, 0, 1, 1, 1]  # cat, dog: sorted names
+    assert torch.equal(images[:, 0], torch.from_numpy(np.stack(content["cat"] + content["dog"])))
+    assert ds.n_classes == 2 and ds.shape == (1, 8, 8) and "classifier" in ds.feature_spaces
+    assert ds.path == str(folder.resolve()) and len(ds.sha256) == 64
+
+
+def test_flat_folder_is_unlabelled_and_grey_joins_rgb_as_three_channels(tmp_path):
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    grey = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+    save_png(tmp_path / "flat" / "a.png", rgb)
+    save_png(tmp_path / "flat" / "b.png", grey)
+    ds = files_dataset(tmp_path / "flat")
+    images = ds.load()
+    assert images.shape == (2, 3, 8, 8) and ds.labels() is None and ds.n_classes == 0
+    assert torch.equal(images[0], torch.from_numpy(rgb).permute(2, 0, 1))
+    assert all(torch.equal(images[1, c], torch.from_numpy(grey)) for c in range(3))
+    assert ds.feature_spaces == ("inception",) and ds.eval_samples == 2
+
+
+def test_npz_with_and_without_labels(tmp_path):
+    rng = np.random.default_rng(6)
+    nhwc = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    np.savez(tmp_path / "labelled.npz", images=nhwc, labels=np.array([0, 1, 2, 0, 1, 2]))
+    ds = files_dataset(tmp_path / "labelled.npz")
+    assert torch.equal(ds.load(), torch.from_numpy(nhwc).permute(0, 3, 1, 2))
+    assert ds.labels().tolist() == [0, 1, 2, 0, 1, 2] and ds.n_classes == 3
+    unit = rng.random((5, 1, 8, 8)).astype(np.float32)
+    np.savez(tmp_path / "plain.npz", x=unit, y=np.arange(5) % 2)
+    np.savez(tmp_path / "unlabelled.npz", images=unit)
+    assert files_dataset(tmp_path / "plain.npz").labels().tolist() == [0, 1, 0, 1, 0]
+    plain = files_dataset(tmp_path / "unlabelled.npz")
+    assert plain.labels() is None
+    assert torch.equal(plain.load(), torch.from_numpy(np.rint(unit * 255).astype(np.uint8)))
+
+
+def test_user_image_errors_are_one_line(tmp_path):
+    save_png(tmp_path / "sizes" / "a.png", np.zeros((8, 8), np.uint8))
+    save_png(tmp_path / "sizes" / "b.png", np.zeros((16, 16), np.uint8))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "sizes")
+    one_line_error(exc, "differ in size", "a.png is 8x8", "b.png is 16x16")
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images")
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "empty")
+    one_line_error(exc, "holds no images", str((tmp_path / "empty").resolve()))
+
+    save_png(tmp_path / "broken" / "good.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "broken" / "bad.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "broken")
+    one_line_error(exc, "cannot read image", "bad.png")
+
+    np.savez(tmp_path / "bad_labels.npz", images=np.zeros((3, 8, 8, 1), np.uint8), labels=np.array([1, 2, 3]))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "bad_labels.npz")
+    one_line_error(exc, "class 0 has no image")
+
+    with pytest.raises(GanbenchError) as exc:
+        ganbench.get_dataset("files").load()
+    one_line_error(exc, "'path'", "--dataset PATH")
+
+
+def test_sha256_follows_the_pixels_and_a_changed_set_is_refused(class_folder):
+    folder, content = class_folder
+    before = files_dataset(folder)
+    changed = content["cat"][0].copy()
+    changed[0, 0] ^= 1
+    save_png(folder / "cat" / "0.png", changed)
+    after = files_dataset(folder)
+    assert after.sha256 != before.sha256
+    with pytest.raises(GanbenchError) as exc:
+        dataclasses.replace(before).load()  # the old spec's options, on the new pixels
+    one_line_error(exc, "changed", str(folder.resolve()), "--dataset")
+    save_png(folder / "cat" / "0.png", content["cat"][0])
+    assert files_dataset(folder).sha256 == before.sha256  # the same pixels: the same digest
+
+
+def test_resolve_dataset_claims_paths_and_ignores_registered_names(class_folder, tmp_path, monkeypatch):
+    folder, _ = class_folder
+    np.savez(tmp_path / "set.npz", images=np.zeros((2, 8, 8, 1), np.uint8))
+    claimed = call_hook("resolve_dataset", name=str(folder))
+    assert claimed[0] == "files" and claimed[1]["path"] == str(folder.resolve())
+    assert call_hook("resolve_dataset", name=str(tmp_path / "set.npz"))[0] == "files"
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(folder, tmp_path / "mnist")  # a folder that shares a registered name
+    assert call_hook("resolve_dataset", name="mnist") is None
+    assert call_hook("resolve_dataset", name="no-such-folder") is None
+    (tmp_path / "notes.txt").write_text("not images")
+    assert call_hook("resolve_dataset", name="notes.txt") is None
+    name, options = resolve_dataset_name("pets")  # a relative path is recorded absolute
+    assert name == "files" and options == {"path": str(folder.resolve()), "sha256": claimed[1]["sha256"]}
