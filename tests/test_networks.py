@@ -7,8 +7,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from ganbench.networks.dcgan import DCGAN, ConditionalBatchNorm2d, side_plan
-from ganbench.networks.mlp import MLP, Projection
+from ganbench.layers import ConditionalBatchNorm2d, Projection, side_plan
+from ganbench.networks.dcgan import DCGAN
+from ganbench.networks.mlp import MLP
 from ganbench.networks.pacgan_mlp import PacGANMLP
 from ganbench.networks.resnet import ResNet
 from ganbench.regularizers import add_spectral_norm

@@ -30,68 +30,27 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ganbench.hookspecs import hookimpl
+from ganbench.layers import (
+    LabelJoin,
+    Projection,
+    batch_norm,
+    check_labels,
+    image_problem,
+    label_problem,
+    normalize,
+    side_plan,
+)
 from ganbench.network import Conditioning, Network
-from ganbench.networks.mlp import LabelJoin, Projection, check_labels, label_problem
 from ganbench.options import option
 
 SLOPE = 0.1  # LeakyReLU slope of SNGAN's standard CNN (Appendix B)
 INIT_STD = 0.02
 MAX_DOUBLINGS = 3  # the paper's widest layer is 8w = w * 2**3
-BASES = range(4, 8)
-EXAMPLE_SIDES = "8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, ..."
-
-
-def side_plan(side: int) -> tuple[int, int] | None:
-    """(b, k) with ``side == b * 2**k``, b in 4..7 and k >= 1, or None if ``side`` has no such form."""
-    k = 0
-    while side % 2 == 0 and side >= 2 * BASES.start:
-        side, k = side // 2, k + 1
-    return (side, k) if side in BASES and k >= 1 else None
-
-
-def image_problem(name: str, shape: tuple[int, ...]) -> str | None:
-    """Why network ``name`` cannot make images of ``shape`` (channels, height, width), or None."""
-    if len(shape) != 3:
-        return f"{name} needs image samples (channels, height, width), not shape {tuple(shape)}"
-    _, height, width = shape
-    if height != width:
-        return f"{name} needs square images, not {height}x{width}"
-    if side_plan(height) is None:
-        return f"{name} builds square images of side b*2^k with b in 4..7 and k >= 1 ({EXAMPLE_SIDES}), not {height}"
-    return None
 
 
 def scale_channels(width: int, halvings: int) -> int:
     """Channels of a feature map ``halvings`` times smaller than the image: doubling, capped at 8w."""
     return width * 2 ** min(halvings, MAX_DOUBLINGS)
-
-
-class ConditionalBatchNorm2d(nn.Module):
-    """Batch norm with a gain and a bias per class (de Vries et al. 2017; Miyato & Koyama 2018).
-
-    Gains start at 1 and biases at 0, as sngan_projection's CategoricalConditionalBatchNormalization.
-    """
-
-    def __init__(self, num_features: int, n_classes: int) -> None:
-        super().__init__()
-        self.bn = nn.BatchNorm2d(num_features, affine=False)
-        self.gamma = nn.Embedding(n_classes, num_features)
-        self.beta = nn.Embedding(n_classes, num_features)
-        nn.init.ones_(self.gamma.weight)
-        nn.init.zeros_(self.beta.weight)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        return self.gamma(y)[:, :, None, None] * self.bn(x) + self.beta(y)[:, :, None, None]
-
-
-def batch_norm(channels: int, n_classes: int) -> nn.Module:
-    """Plain batch norm, or a class-conditional one when ``n_classes`` > 0."""
-    return ConditionalBatchNorm2d(channels, n_classes) if n_classes > 0 else nn.BatchNorm2d(channels)
-
-
-def normalize(norm: nn.Module, h: Tensor, y: Tensor | None) -> Tensor:
-    """Apply a layer made by ``batch_norm``: the conditional kind also reads the labels."""
-    return norm(h, y) if isinstance(norm, ConditionalBatchNorm2d) else norm(h)
 
 
 class Generator(nn.Module):

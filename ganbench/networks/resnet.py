@@ -32,9 +32,17 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ganbench.hookspecs import hookimpl
+from ganbench.layers import (
+    LabelJoin,
+    Projection,
+    batch_norm,
+    check_labels,
+    image_problem,
+    label_problem,
+    normalize,
+    side_plan,
+)
 from ganbench.network import Conditioning, Network
-from ganbench.networks.dcgan import batch_norm, image_problem, normalize, side_plan
-from ganbench.networks.mlp import LabelJoin, Projection, check_labels, label_problem
 from ganbench.options import option
 
 PAPER_BLOCKS = 4  # D's blocks in Table 4: the optimized one and three more

@@ -1,0 +1,244 @@
+"""Image GANs end to end: train on digits, MNIST, Stacked MNIST and a user's folder, score in
+classifier space, record; conditional runs; curves with --eval-every; eval of samples made
+elsewhere; and every bad input as one line before any training. Tiny widths, few steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ganbench
+from ganbench.checkpoints import checkpoint_header
+
+from .conftest import assert_one_line_error, ganbench_process, save_png_folder
+from .test_image_datasets import dead_url, mnist_test_root, root  # noqa: F401  (fixtures)
+
+TINY = ["--set", "network.width=4", "--set", "network.z_dim=16", "-q"]
+DIGITS = ["run", "-d", "digits", "--steps", "4", "--eval-samples", "300", *TINY]
+
+
+def metrics_of(out: Path) -> dict:
+    return json.loads(next(out.glob("*/metrics.json")).read_text())
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_a_digits_run_scores_in_classifier_space(cli, tmp_path):
+    result = cli(*DIGITS, "-v", "dcgan", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics = metrics_of(tmp_path)
+    for key in ("fid_classifier", "is_classifier", "kid_classifier", "precision_classifier", "coverage_classifier"):
+        assert isinstance(metrics[key], float), key
+    assert not any("inception" in key for key in metrics), "digits has no Inception space"
+    provenance = metrics["provenance"]
+    assert provenance["n_fake"] == provenance["n_real"] == 300
+    assert provenance["features"]["classifier"]["dim"] > 0
+    assert png_size(next(tmp_path.glob("*/samples.png")))[0] > 8 * 8 * 4  # an 8 x 8 grid of upscaled digits
+    assert "| fid_classifier" in result.out
+
+
+def test_the_same_image_spec_twice_gives_identical_metrics(tmp_path):
+    options = dict(steps=4, overrides={"network.width": 4, "network.z_dim": 16}, eval_samples=300)
+    first = ganbench.run(variant="wgan-gp", dataset="digits", out=tmp_path / "a", **options)
+    second = ganbench.run(variant="wgan-gp", dataset="digits", out=tmp_path / "b", **options)
+    assert (Path(first.run_dir) / "metrics.json").read_bytes() == (Path(second.run_dir) / "metrics.json").read_bytes()
+    assert (Path(first.run_dir) / "history.csv").read_bytes() == (Path(second.run_dir) / "history.csv").read_bytes()
+
+
+@pytest.mark.parametrize("variant", ["cgan", "projgan"])
+def test_a_conditional_run_reports_class_accuracy_and_intra_fid(cli, tmp_path, variant):
+    result = cli(*DIGITS, "-v", variant, "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics = metrics_of(tmp_path)
+    assert 0 <= metrics["class_accuracy"] <= 1 and metrics["intra_fid_classifier"] > 0
+    width, height = png_size(next(tmp_path.glob("*/samples.png")))
+    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # one row of ten per class, 8 px upscaled to 32, padding 2
+
+
+def test_eval_every_writes_curves_and_the_best_value(tmp_path):
+    record = ganbench.run(
+        variant="dcgan",
+        dataset="digits",
+        steps=6,
+        log_every=2,
+        eval_every=3,
+        eval_samples=300,
+        metrics=["fid_classifier"],
+        overrides={"network.width": 4, "network.z_dim": 16},
+        out=tmp_path,
+    )
+    history = (Path(record.run_dir) / "history.csv").read_text().splitlines()
+    assert history[0] == "step,loss_d,loss_g,fid_classifier"
+    rows = {int(line.split(",")[0]): line.split(",") for line in history[1:]}
+    assert sorted(rows) == [2, 3, 4, 6]
+    assert rows[3][3] and rows[6][3] and not rows[2][3]
+    assert float(rows[6][3]) == record.metrics["fid_classifier"]
+    best = record.best["fid_classifier"]
+    assert best["step"] in (3, 6) and best["value"] == min(float(rows[3][3]), float(rows[6][3]))
+    assert json.loads((Path(record.run_dir) / "record.json").read_text())["best"] == record.best
+
+
+def test_mnist_test_split_trains_and_scores(cli, tmp_path, mnist_test_root):  # noqa: F811
+    args = ["run", "-v", "dcgan", "-d", "mnist", "--set", "dataset.split=test", "--steps", "3", *TINY]
+    result = cli(*args, "--eval-samples", "500", "-m", "fid_classifier,is_classifier", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics = metrics_of(tmp_path)
+    assert metrics["fid_classifier"] > 0 and metrics["provenance"]["features"]["classifier"]["heldout_accuracy"] >= 0.98
+
+
+def test_stacked_mnist_reports_modes(cli, tmp_path, mnist_test_root):  # noqa: F811
+    args = ["run", "-v", "dcgan", "-d", "stacked-mnist", "--set", "dataset.split=test", "--steps", "2", *TINY]
+    result = cli(*args, "--eval-samples", "2000", "-m", "stacked-modes,fid_classifier", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics = metrics_of(tmp_path)
+    assert 1 <= metrics["modes_captured"] <= 1000 and metrics["reverse_kl"] >= 0
+
+
+@pytest.fixture
+def labelled_folder(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "pets"
+    folder.mkdir()
+    for name, shift in (("cat", 0), ("dog", 120)):
+        save_png_folder(folder / name, rng.integers(shift, shift + 100, (12, 16, 16, 3), dtype=np.uint8))
+    return folder
+
+
+def test_a_users_folder_trains_with_labels_from_subfolders(cli, tmp_path, labelled_folder):
+    out = tmp_path / "out"
+    args = ["run", "-v", "cgan", "-d", str(labelled_folder), "--steps", "3", "--set", "batch_size=8", *TINY]
+    result = cli(*args, "--eval-samples", "24", "-m", "fid_classifier,class-accuracy", "-o", str(out))
+    assert result.code == 0, result.err
+    spec = json.loads(next(out.glob("*/spec.json")).read_text())
+    assert spec["dataset"] == "files" and spec["dataset_options"]["path"] == str(labelled_folder)
+    assert len(spec["dataset_options"]["sha256"]) == 64
+    assert "class_accuracy" in metrics_of(out)
+
+
+def test_eval_scores_samples_against_a_registered_dataset(cli, tmp_path):
+    real = ganbench.get_dataset("digits").load().numpy()
+    np.savez(tmp_path / "fakes.npz", images=real[::2])
+    good = cli("eval", "--dataset", "digits", "--samples", str(tmp_path / "fakes.npz"), "--json")
+    assert good.code == 0, good.err
+    scores = json.loads(good.out)
+    noise = np.random.default_rng(0).integers(0, 256, real[::2].shape, dtype=np.uint8)
+    np.savez(tmp_path / "noise.npz", images=noise)
+    bad = json.loads(cli("eval", "--dataset", "digits", "--samples", str(tmp_path / "noise.npz"), "--json").out)
+    assert scores["fid_classifier"] < bad["fid_classifier"] / 10
+    assert scores["precision_classifier"] > 0.9 > bad["precision_classifier"]
+    assert scores["provenance"]["n_fake"] == scores["provenance"]["n_real"] == len(real[::2])
+
+
+def test_eval_takes_dataset_options(cli, tmp_path, mnist_test_root):  # noqa: F811
+    digits = ganbench.get_dataset("mnist")
+    import dataclasses
+
+    real = dataclasses.replace(digits, split="test").load()[:600].numpy()
+    np.savez(tmp_path / "fakes.npz", images=real)
+    args = ["eval", "-d", "mnist", "--set", "dataset.split=test", "--samples", str(tmp_path / "fakes.npz")]
+    result = cli(*args, "-m", "fid_classifier", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["fid_classifier"] >= 0
+    assert_one_line_error(cli(*args, "-m", "fid_classifier", "--set", "lr_d=1"), "dataset options only")
+
+
+def test_list_shows_image_datasets_and_metric_spaces(cli):
+    listing = json.loads(cli("list", "--json").out)
+    datasets = {e["name"]: e for e in listing["datasets"]}
+    assert datasets["digits"]["shape"] == [1, 8, 8] and datasets["digits"]["classes"] == 10
+    assert datasets["digits"]["available"] is None
+    assert datasets["cifar10"]["shape"] == [3, 32, 32] and datasets["cifar10"]["available"] in (True, False)
+    metrics = {e["name"]: e for e in listing["metrics"]}
+    assert metrics["fid"]["spaces"] == ["inception", "classifier"]
+    assert set(metrics["fid"]["outputs"]) == {"fid_inception", "fid_classifier"}
+    assert {"cgan", "projgan"} <= {e["name"] for e in listing["variants"] if e.get("conditional")}
+    assert {"dcgan", "resnet"} <= {e["name"] for e in listing["networks"]}
+    text = cli("list").out
+    assert "1x8x8, 10 classes, embedded" in text and "in inception, classifier space: fid_inception" in text
+
+
+def test_missing_dataset_files_offline_stop_before_training(cli, tmp_path, root, dead_url, monkeypatch):  # noqa: F811
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", [dead_url])
+    start = time.perf_counter()
+    result = cli("run", "-v", "dcgan", "-d", "mnist", "--steps", "3", *TINY, "-o", str(tmp_path / "out"))
+    assert_one_line_error(result, str(root / "MNIST" / "raw"), "train-images-idx3-ubyte.gz", dead_url)
+    assert time.perf_counter() - start < 20 and not (tmp_path / "out").exists()
+
+
+def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
+    cli, tmp_path, labelled_folder, monkeypatch
+):
+    monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr("ganbench.features.inception.weights_url", lambda: "http://127.0.0.1:9/pt_inception.pth")
+    result = cli("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "3", *TINY, "-o", str(tmp_path / "o"))
+    assert_one_line_error(result, "no Inception weights", "--metrics fid_classifier")
+    assert not (tmp_path / "o").exists()
+
+
+def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_folder):
+    out = str(tmp_path / "out")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(empty), *TINY, "-o", out), "holds no images")
+    mixed = save_png_folder(tmp_path / "mixed", np.zeros((2, 16, 16, 3), np.uint8))
+    save_png_folder(tmp_path / "big", np.zeros((1, 24, 24, 3), np.uint8))
+    (tmp_path / "big" / "000.png").rename(mixed / "zzz.png")
+    assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(mixed), *TINY, "-o", out), "differ in size")
+    odd = save_png_folder(tmp_path / "odd", np.zeros((4, 30, 30, 3), np.uint8))
+    assert_one_line_error(
+        cli("run", "-v", "dcgan", "-d", str(odd), *TINY, "-m", "kid", "-o", out), "network 'dcgan' cannot be built"
+    )
+    assert_one_line_error(cli("run", "-v", "cgan", "-d", "grid25", "-o", out), "class-conditional", "no labels")
+    flat = save_png_folder(tmp_path / "flat", np.zeros((4, 16, 16, 3), np.uint8))
+    assert_one_line_error(cli("run", "-v", "projgan", "-d", str(flat), *TINY, "-o", out), "has no labels")
+    assert_one_line_error(cli("run", "-v", "cgan", "-d", "digits", "--set", "pack=2", *TINY, "-o", out), "pack=1")
+    assert_one_line_error(cli("run", "-v", "dcgan", "-d", "/no/such/images", "-o", out), "existing folder")
+    assert not Path(out).exists()
+
+
+@pytest.mark.slow
+def test_kill_9_of_an_image_run_then_resume_gives_identical_metrics(tmp_path):
+    args = ["run", "-v", "wgan-gp", "-d", "digits", "--steps", "400", "--checkpoint-every", "10", *TINY]
+    args += ["--eval-samples", "300", "--eval-every", "100"]
+    env = {"OMP_NUM_THREADS": "1"}
+    whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), env=env, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    exe = str(Path(sys.executable).parent / "ganbench")
+    proc = subprocess.Popen(
+        [exe, *args, "--out", str(tmp_path / "killed")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    deadline, checkpoint = time.time() + 300, None
+    while time.time() < deadline and checkpoint is None:
+        found = list((tmp_path / "killed").glob("*/checkpoint.pt"))
+        if found and checkpoint_header(found[0])["step"] >= 30:
+            checkpoint = found[0]
+        time.sleep(0.05)
+    assert checkpoint is not None, "no checkpoint appeared"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
+    resumed = ganbench_process(*args, "--out", str(tmp_path / "killed"), env=env, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    whole_dir = next((tmp_path / "whole").iterdir())
+    for name in ("metrics.json", "history.csv"):
+        assert (whole_dir / name).read_bytes() == (checkpoint.parent / name).read_bytes(), name
+    a, b = (json.loads((d / "record.json").read_text()) for d in (whole_dir, checkpoint.parent))
+    assert a["best"] == b["best"] and b["resumed_from"] >= 30
