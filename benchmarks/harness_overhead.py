@@ -53,10 +53,10 @@ import ganbench
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import save_checkpoint
 from ganbench.errors import GanbenchError
-from ganbench.harness import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Trainer
 from ganbench.plugins import call_hook
 from ganbench.results import RunRecord
 from ganbench.spec import parse_set
+from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Hooks, Trainer
 from ganbench.variant import Variant
 
 TARGET = 1.03
@@ -158,14 +158,13 @@ class GanbenchSide:
     def run(self, steps: int) -> None:
         """``steps`` more generator steps, resuming where the last call stopped."""
         target = self.trainer.state.step + steps
-        outcome = self.trainer.fit(
-            steps=target,
+        hooks = Hooks(
             log_every=DEFAULT_LOG_EVERY,
             on_log=self.on_log,
             checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
             on_checkpoint=self.on_checkpoint,
-            progress=False,
         )
+        outcome = self.trainer.fit(hooks, steps=target)
         if outcome.stopped_by != "steps":
             sys.exit(
                 f"ganbench stopped by {outcome.stopped_by!r} at step {self.trainer.state.step}; "

@@ -43,8 +43,11 @@ DEFAULT_PLUGINS = (
     "ganbench.metrics.prdc",
     "ganbench.metrics.kid",
     "ganbench.metrics.inception_score",
+    "ganbench.metrics.stacked_modes",
+    "ganbench.metrics.class_metrics",
     "ganbench.features.raw",
     "ganbench.features.inception",
+    "ganbench.features.classifier",
     "ganbench.executors.local",
     "ganbench.loggers.history_csv",
 )

@@ -207,6 +207,7 @@ class Trainer:
         m, n, classes = v.pack, v.batch_size * v.pack, self.parts.n_classes
         z_shape, device = (n, self.parts.network.z_dim), self.device
         d_loss, g_loss = v.d_loss, v.g_loss
+        d_params = [p for p in D.parameters() if p.requires_grad]
         read_flag_every_step = device.type == "cpu"  # reading a CPU tensor costs nothing; a GPU's waits
         first_bad = torch.full((), -1, dtype=torch.long, device=device)
         bar = tqdm(
@@ -265,9 +266,13 @@ class Trainer:
                     break
                 fake, y_fake = fake_batch()
                 fake = pack(fake, m)
+                for p in d_params:  # D's weight gradients would be discarded by its next zero_grad: skip them
+                    p.requires_grad_(False)
                 loss_g = g_loss(D(fake) if y_fake is None else D(fake, y_fake))
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
+                for p in d_params:
+                    p.requires_grad_(True)
                 opt_g.step()
                 s.step += 1
                 finite = torch.isfinite(total_d.detach()) & torch.isfinite(loss_g.detach())

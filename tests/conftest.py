@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def private_cache(tmp_path_factory, monkeypatch):
     """Each test gets its own reference-statistics cache (also seen by the CLI processes it starts)."""
     folder = tmp_path_factory.mktemp("cache")
+    # ...but trained classifiers are shared by the whole session (training MNIST's takes
+    # seconds): cache_dir()/classifiers is a link to one session folder. Tests that corrupt
+    # classifier entries point GANBENCH_CACHE_DIR elsewhere themselves.
+    shared = tmp_path_factory.getbasetemp() / "classifiers"
+    shared.mkdir(exist_ok=True)
+    (folder / "classifiers").symlink_to(shared, target_is_directory=True)
     monkeypatch.setenv("GANBENCH_CACHE_DIR", str(folder))
     return folder
 
