@@ -184,10 +184,10 @@ class Trainer:
         self.device = torch.device(device)
         self.parts = Components.of(spec)
         dataset, variant = self.parts.dataset, self.parts.variant
+        self.data = dataset.load().to(self.device)  # missing dataset files: the first thing to report
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
         self.state = TrainState(spec, self.parts, self.device)
-        self.data = dataset.load().to(self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
         if variant.batch_size * variant.pack > len(self.data):
