@@ -334,6 +334,34 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     click.echo(render(summarize(runs, chosen, directions, spread), chosen, fmt, spread), nl=False)
 
 
+@cli.command()
+@click.argument("results_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--out", "-o", "out_dir", default=None, type=click.Path(file_okay=False), help="Default: RESULTS_DIR/figures."
+)
+@click.option("--metrics", "-m", default=None, help="Comma-separated metric outputs (default: all found).")
+@click.option(
+    "--smooth",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Rolling mean of losses over this many logged points (default: automatic; 1: none).",
+)
+def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int | None) -> None:
+    """PNG figures of a results folder: training curves (mean and band over seeds), samples of every
+    variant side by side, and the leaderboard as bars with standard errors; one set per dataset."""
+    from ganbench.figures import plot_results
+
+    paths = plot_results(
+        results_dir,
+        out_dir,
+        _names(metrics, "--metrics", "frechet"),
+        smooth=smooth,
+        on_problem=lambda line: click.echo(f"warning: {line}", err=True),
+    )
+    for path in paths:
+        click.echo(str(path))
+
+
 @cli.command("eval")
 @data_root_option
 @click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
@@ -358,6 +386,218 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
         click.echo(json.dumps(strict_json(scores), allow_nan=False))
     else:
         click.echo(_metrics_table(scores))
+
+
+def _executor_options(items: tuple[str, ...]) -> dict[str, str]:
+    from ganbench.spec import parse_set
+
+    return parse_set(items)
+
+
+executor_options = [
+    click.option("--executor", default="local", show_default=True, help="Executor: local, or a plugin's (ray)."),
+    click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Runs at a time."),
+    click.option("--executor-option", "executor_sets", multiple=True, metavar="KEY=VALUE", help="An executor option."),
+]
+
+
+def with_executor_options(command: Any) -> Any:
+    for decorate in reversed(executor_options):
+        command = decorate(command)
+    return command
+
+
+def _sweep(suite: Any, out: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool) -> list:
+    from ganbench.sweeps import run_suite
+
+    return run_suite(
+        suite,
+        out,
+        executor=executor,
+        workers=workers,
+        executor_options=_executor_options(executor_sets),
+        progress=not quiet,
+    )
+
+
+def _suite_table(records: list) -> str:
+    from ganbench.plugins import registries
+    from ganbench.results import records_frame
+    from ganbench.selection import output_names
+    from ganbench.spec import RunSpec
+    from ganbench.tables import render, summarize
+
+    shown = list(dict.fromkeys(k for r in records for k in output_names(RunSpec.from_dict(r.spec))))
+    frame = records_frame([r for r in records if r.status != "failed"])
+    if frame.empty:
+        return ""
+    shown = [k for k in shown if k in frame.columns]
+    return render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se")
+
+
+def _report_failures(records: list) -> bool:
+    failed = [r for r in records if r.status in ("failed", "skipped")]
+    for r in failed:
+        click.echo(f"{r.status}: {r.run_dir}: {(r.error or '').strip().splitlines()[-1]}", err=True)
+    return any(r.status == "failed" for r in records)
+
+
+@cli.command()
+@data_root_option
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--out", "-o", default=None, help="Results folder (default: results/<suite name>).")
+@with_executor_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def sweep(suite_file: str, out: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool) -> None:
+    """Run every run of a suite that is not finished, then print the suite's table (mean ± se)."""
+    from ganbench.suites import load_suite
+
+    suite = load_suite(suite_file)
+    records = _sweep(suite, out, executor, workers, executor_sets, quiet)
+    click.echo(_suite_table(records), nl=False)
+    if _report_failures(records):
+        sys.exit(1)
+
+
+@cli.group()
+def leaderboard() -> None:
+    """Suites with a committed baseline: check the current code against it, update it, show it."""
+
+
+@leaderboard.command()
+@data_root_option
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--results", default=None, help="Results folder (default: results/<suite name>).")
+@with_executor_options
+@click.option("--strict", is_flag=True, help="Also exit 1 when a verdict is inconclusive.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--junit", "junit_file", default=None, type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def check(
+    suite_file: str,
+    results: str | None,
+    executor: str,
+    workers: int,
+    executor_sets: tuple,
+    strict: bool,
+    as_json: bool,
+    junit_file: str | None,
+    quiet: bool,
+) -> None:
+    """Run what is missing, then give each (variant, dataset, metric) a verdict against the baseline.
+
+    Exit 1 on a regression (--strict: also on an inconclusive verdict). The markdown report
+    is appended to $GITHUB_STEP_SUMMARY when that is set.
+    """
+    from ganbench import leaderboard as lb
+    from ganbench import reports
+    from ganbench.plugins import registries
+    from ganbench.results import write_atomic
+    from ganbench.selection import output_names
+    from ganbench.suites import load_suite
+    from ganbench.verdicts import judge
+
+    suite = load_suite(suite_file)
+    baseline = lb.read_baseline(suite)
+    records = _sweep(suite, results, executor, workers, executor_sets, quiet)
+    failed = _report_failures(records)
+    metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
+    comparisons = judge(
+        lb.compare(
+            suite,
+            lb.rows_of_baseline(baseline),
+            lb.rows_of_records(records),
+            registries().metric_directions(),
+            metrics,
+        )
+    )
+    notes = [n for n in [lb.hardware_note(baseline)] if n]
+    notes += [f"{sum(r.status == 'failed' for r in records)} run(s) failed: see the log"] if failed else []
+    text = reports.markdown(suite.name, comparisons, notes)
+    click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
+    if junit_file:
+        xml = reports.junit(suite.name, comparisons, strict).encode()
+        write_atomic(Path(junit_file), lambda f: f.write(xml))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as summary:
+            summary.write(text + "\n")
+    verdicts = reports.counts(comparisons)
+    if failed or verdicts["regressed"] or (strict and verdicts["inconclusive"]):
+        sys.exit(1)
+
+
+@leaderboard.command()
+@data_root_option
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--results", default=None, help="Results folder (default: results/<suite name>).")
+@with_executor_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def update(suite_file: str, results: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool):
+    """Run what is missing, then rewrite the suite's baseline from the results (atomically)."""
+    from ganbench import leaderboard as lb
+    from ganbench.suites import load_suite
+
+    suite = load_suite(suite_file)
+    records = _sweep(suite, results, executor, workers, executor_sets, quiet)
+    path = lb.write_baseline(suite, records)
+    click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
+
+
+@leaderboard.command()
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--results", default=None, help="Rank these results instead of the committed baseline.")
+@click.option("--metrics", "-m", default=None, help="Metric outputs to rank by (default: the suite's tolerances).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv"]), default="markdown", show_default=True)
+def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) -> None:
+    """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
+    from ganbench import leaderboard as lb
+    from ganbench.plugins import registries
+    from ganbench.results import read_record
+    from ganbench.suites import load_suite
+
+    suite = load_suite(suite_file)
+    if results is None:
+        rows = lb.rows_of_baseline(lb.read_baseline(suite))
+    else:
+        found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]
+        rows = lb.rows_of_records(r for r in found if r is not None)
+    directions = registries().metric_directions()
+    chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or _present_metrics(rows, directions)
+    for name in chosen:
+        if name not in directions:
+            raise UnknownNameError("metric output", name, directions)
+    click.echo(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
+
+
+def _present_metrics(rows: list, directions: dict) -> list[str]:
+    return [k for k in directions if any(k in r.metrics for r in rows)]
+
+
+def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: dict, fmt: str) -> str:
+    from ganbench import leaderboard as lb
+    from ganbench.tables import format_number
+
+    out: list[str] = []
+    for dataset in suite.datasets:
+        for metric in metrics:
+            places = lb.ranking(rows, dataset, metric, directions[metric])
+            if fmt == "csv":
+                if not out:
+                    out.append("dataset,metric,rank,tied,variant,mean,se,n,diverged")
+                out += [
+                    f"{dataset},{metric},{p.rank},{int(p.tied)},{p.variant},{p.mean},{p.se},{p.n},{p.diverged}"
+                    for p in places
+                ]
+                continue
+            arrow = "higher is better" if directions[metric] == "higher" else "lower is better"
+            out += [f"**{dataset}, {metric}** ({arrow})", "", "| rank | variant | mean ± se | n | diverged |"]
+            out.append("|---|---|---|---|---|")
+            for p in places:
+                rank = f"={p.rank}" if p.tied else str(p.rank)
+                value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
+                out.append(f"| {rank} | {p.variant} | {value} | {p.n} | {p.diverged} |")
+            out.append("")
+    return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:

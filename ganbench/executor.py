@@ -8,19 +8,28 @@ so: an executor never has to handle one run's failure to keep the others going.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ganbench.options import validate_options
 
 Job = tuple[Callable[..., Any], dict[str, Any]]
+OnResult = Callable[[int, Any], None]
+"""Called with (job index, result) as each job finishes, in any order: progress bars, ETAs."""
 
 
 @dataclass(frozen=True)
 class Executor:
-    """Base class of executors."""
+    """Base class of executors. Scalar fields are options (``--executor-option KEY=VALUE``)."""
+
+    kind: ClassVar[str] = "executor"
 
     name: str
-    description: str = ""
+    description: str = field(default="", metadata={"option": False})
 
-    def run(self, jobs: Sequence[Job], workers: int = 1) -> list[Any]:
-        """Results of ``fn(**kwargs)`` for each job, in order."""
+    def __post_init__(self) -> None:
+        validate_options(self)
+
+    def run(self, jobs: Sequence[Job], workers: int = 1, on_result: OnResult | None = None) -> list[Any]:
+        """Results of ``fn(**kwargs)`` for each job, in order; ``on_result`` as each one finishes."""
         raise NotImplementedError

@@ -178,7 +178,9 @@ def scan_results(root: str | Path) -> ResultsScan:
     records, unreadable, unfinished = [], [], []
     for folder in sorted({p.parent for p in Path(root).rglob(RECORD)} | {p.parent for p in Path(root).rglob(SPEC)}):
         try:
-            records.append(check_record(folder))
+            record = check_record(folder)
+            record.run_dir = str(folder)  # where it lies now: folders get copied and moved
+            records.append(record)
         except FileNotFoundError:
             unfinished.append(folder)
         except (OSError, RecordError) as exc:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from ganbench.executor import Executor, Job
+from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
 
 
@@ -29,15 +29,24 @@ def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
 
 
 class LocalExecutor(Executor):
-    def run(self, jobs: Sequence[Job], workers: int = 1) -> list[Any]:
+    def run(self, jobs: Sequence[Job], workers: int = 1, on_result: OnResult | None = None) -> list[Any]:
         workers = min(workers, len(jobs))
+        results: list[Any] = [None] * len(jobs)
         if workers <= 1:
-            return [fn(**kwargs) for fn, kwargs in jobs]
+            for i, (fn, kwargs) in enumerate(jobs):
+                results[i] = fn(**kwargs)
+                if on_result:
+                    on_result(i, results[i])
+            return results
         threads = max(1, (os.cpu_count() or 1) // workers)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = [pool.submit(_call, fn, kwargs) for fn, kwargs in jobs]
-            return [f.result() for f in futures]
+            futures = {pool.submit(_call, fn, kwargs): i for i, (fn, kwargs) in enumerate(jobs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if on_result:
+                    on_result(futures[future], results[futures[future]])
+        return results
 
 
 @hookimpl

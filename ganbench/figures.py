@@ -1,0 +1,502 @@
+"""Figures of a results folder: training curves, samples side by side, leaderboards.
+
+``plot_results(results_dir)`` writes PNG files (120 dpi, matplotlib's Agg canvas) into
+``results_dir/figures`` (or ``out_dir``), three per dataset found, each skipped when the
+runs hold nothing to draw:
+
+- ``curves-<dataset>.png``: one subplot per quantity in the runs' ``history.csv`` files
+  (the losses ``loss_d``, ``loss_g``, any other logged value such as ``penalty``, then,
+  with ``--eval-every``, every metric output); one line per series (a variant, or
+  "variant (setting)" when a folder holds several configs of it): at each step, the mean
+  over the seeds that logged that step, with a band from the lowest to the highest seed.
+  Losses of long runs are smoothed by a centred rolling mean over ``smooth`` logged points,
+  per seed before averaging (default: one point per 50 logged, so runs of up to 100
+  logged points are drawn as logged); the subplot title says so. Metrics are never
+  smoothed. A diverged run is marked with an x where its history ends.
+- ``samples-<dataset>.png``: each series' ``samples.png`` (its lowest completed seed)
+  side by side, titled with the series, the seed and that run's key metric values; a run
+  without one is a blank panel saying so.
+- ``leaderboard-<dataset>.png``: a subplot per metric output, horizontal bars of the mean
+  over completed seeds with standard-error bars (``ganbench.tables.summarize``), best at
+  the top by the metric's registered direction; n, diverged and failed runs and missing
+  values in the labels.
+
+``<dataset>`` is the dataset's name, or for a dataset named by a path a file-safe form of
+it plus a short hash. The figure builders (``curves_figure``, ``samples_figure``,
+``leaderboard_figure``, ``dataset_figures``; runs from ``scan_runs``) return matplotlib ``Figure`` objects, never
+touching pyplot's global state, so callers and tests can inspect axes, lines and bars.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ganbench.errors import GanbenchError, UnknownNameError
+from ganbench.results import RECORD, ResultsScan, scan_results
+from ganbench.tables import format_number, summarize
+
+DPI = 120
+HISTORY = "history.csv"
+SAMPLES = "samples.png"
+FIGURES = "figures"
+CURVE_RUNS = ("completed", "diverged")
+"""Runs whose histories are drawn: a failed run's history ends at an error, not at the budget."""
+KEY_METRICS = 3
+"""Metric values in a samples panel's title."""
+BAND = "min–max over seeds"
+
+Problem = Callable[[str], None]
+
+
+def plot_results(
+    results_dir: str | Path,
+    out_dir: str | Path | None = None,
+    metrics: Sequence[str] | None = None,
+    *,
+    directions: Mapping[str, str] | None = None,
+    smooth: int | None = None,
+    on_problem: Problem | None = None,
+) -> list[Path]:
+    """Write the curves, samples and leaderboard figures of every dataset under ``results_dir``.
+
+    ``metrics``: metric output names to draw (a list, or one comma-separated string; default: every
+    one found); losses are always drawn.
+    ``directions``: output name -> "higher"/"lower" (default: the registered metrics').
+    ``smooth``: rolling-mean window for losses, in logged points (default: automatic; 1: none).
+    ``on_problem``: called with one line per record, history or image that could not be read
+    (default: ``warnings.warn``). Returns the paths written, in a fixed order.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise GanbenchError(f"results folder {root} does not exist; pass the --out folder of `ganbench run`")
+    if directions is None:
+        from ganbench.plugins import registries
+
+        directions = registries().metric_directions()
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    chosen = list(dict.fromkeys(metrics)) if metrics else None
+    for name in chosen or []:
+        if name not in directions:
+            raise UnknownNameError("metric output", name, directions)
+    report = on_problem or _warn
+    scan = scan_runs(root)
+    for line in scan.problems():
+        report(line)
+    runs = scan.runs
+    if runs.empty:
+        raise GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
+    out = Path(out_dir) if out_dir is not None else root / FIGURES
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for dataset in sorted(runs["dataset"].unique()):
+        for kind, fig in dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report).items():
+            path = out / f"{kind}-{file_name(dataset)}.png"
+            fig.savefig(path, dpi=DPI)
+            written.append(path)
+    return written
+
+
+def scan_runs(root: str | Path) -> ResultsScan:
+    """``scan_results(root)`` with each run's ``run_dir`` where its record was found under ``root``.
+
+    A record keeps the folder it was written to, relative to where `ganbench run` ran (``results/...``)
+    or since moved or copied; the files to draw are those beside the record.
+    """
+    scan = scan_results(root)
+    found: dict[str, str] = {}
+    for path in sorted(Path(root).rglob(RECORD)):  # scan_results' order: the first folder of a run id counts
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("run_id"), str):
+            found.setdefault(data["run_id"], str(path.parent))
+    if not scan.runs.empty:
+        runs = scan.runs
+        scan.runs = runs.assign(run_dir=[found.get(r, d) for r, d in zip(runs["run_id"], runs["run_dir"], strict=True)])
+    return scan
+
+
+def dataset_figures(
+    runs: pd.DataFrame,
+    dataset: str,
+    metrics: Sequence[str] | None,
+    directions: Mapping[str, str],
+    *,
+    smooth: int | None = None,
+    on_problem: Problem | None = None,
+) -> dict[str, Figure]:
+    """{"curves": ..., "samples": ..., "leaderboard": ...} for one dataset, leaving out those with nothing to draw."""
+    report = on_problem or _warn
+    runs = dataset_runs(runs, dataset)
+    histories = read_histories(runs, report)
+    order = metric_order(runs, histories, directions, metrics)
+    figures = {
+        "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth),
+        "samples": samples_figure(runs, order[:KEY_METRICS], on_problem=report),
+        "leaderboard": leaderboard_figure(runs, order, directions),
+    }
+    return {kind: fig for kind, fig in figures.items() if fig is not None}
+
+
+def dataset_runs(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The runs of one dataset, with a ``setting`` column and a ``label`` column naming each series."""
+    runs = runs[runs["dataset"] == dataset].copy()
+    if "setting" not in runs:
+        runs["setting"] = ""
+    runs["setting"] = runs["setting"].fillna("").astype(str)
+    runs["label"] = [series_label(v, s) for v, s in zip(runs["variant"], runs["setting"], strict=True)]
+    return runs.sort_values(["variant", "setting", "seed"], kind="stable")
+
+
+def series_label(variant: str, setting: str) -> str:
+    """The label of a series: "variant", or "variant (setting)" when the folder holds several configs of the variant."""
+    return f"{variant} ({setting})" if setting else str(variant)
+
+
+def series_colors(runs: pd.DataFrame) -> dict[str, tuple]:
+    """Series label -> colour, the same in every figure of a dataset."""
+    labels = list(dict.fromkeys(runs["label"]))
+    cmap = colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    return {label: cmap(i % cmap.N) for i, label in enumerate(labels)}
+
+
+def file_name(dataset: str) -> str:
+    """A dataset name safe in a file name; a name that had to change gets a short hash, so none collide."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(dataset)).strip("._-") or "dataset"
+    if safe != dataset:
+        safe += "-" + hashlib.sha256(str(dataset).encode()).hexdigest()[:6]
+    return safe
+
+
+# ---------------------------------------------------------------------------------------- histories
+
+
+def read_history(run_dir: str | Path) -> pd.DataFrame | None:
+    """A run's history.csv indexed by step (numbers; empty cells and inf as NaN), or None if it has none."""
+    path = Path(run_dir) / HISTORY
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    if "step" not in frame.columns:
+        raise ValueError("no step column")
+    frame = frame.apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
+    frame = frame.dropna(subset=["step"]).drop_duplicates("step", keep="last")
+    frame["step"] = frame["step"].astype(int)
+    return frame.set_index("step").sort_index().astype(float)
+
+
+def read_histories(runs: pd.DataFrame, on_problem: Problem | None = None) -> dict[str, pd.DataFrame]:
+    """run_id -> history of each run whose curves are drawn (completed or diverged) and that has a readable one."""
+    report = on_problem or _warn
+    histories = {}
+    for run in runs[runs["status"].isin(CURVE_RUNS)].itertuples():
+        try:
+            history = read_history(run.run_dir)
+        except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            report(f"unreadable history {Path(run.run_dir) / HISTORY}: {exc}; its curves are left out")
+            continue
+        if history is not None and not history.empty:
+            histories[run.run_id] = history
+    return histories
+
+
+def history_quantities(
+    histories: Sequence[pd.DataFrame], directions: Mapping[str, str], metrics: Sequence[str] | None = None
+) -> list[str]:
+    """What the curves figure draws, in the histories' column order: the training values (losses,
+    penalty, ...), then the metric outputs (``metrics`` only, if given). A metric's ``_std``
+    companion (the spread of IS or KID over splits) is left out."""
+    columns = list(dict.fromkeys(c for h in histories for c in h.columns))
+    present = [c for c in columns if any(c in h and h[c].notna().any() for h in histories)]
+    companions = {c for c in present if c.endswith("_std") and c[: -len("_std")] in columns}
+    training = [c for c in present if c not in directions and c not in companions]
+    measured = [c for c in present if c in directions and (metrics is None or c in metrics)]
+    return training + measured
+
+
+def smoothing_window(histories: Sequence[pd.DataFrame], smooth: int | None) -> int:
+    """``smooth``, or by default one point per 50 logged (1, no smoothing, up to 100 logged points)."""
+    if smooth is not None:
+        return max(1, int(smooth))
+    longest = max((len(h) for h in histories), default=0)
+    return max(1, round(longest / 50))
+
+
+def seed_curves(histories: Mapping[int, pd.DataFrame], quantity: str, window: int = 1) -> pd.DataFrame:
+    """step x seed: each seed's logged values of ``quantity`` (centred rolling mean over ``window``
+    logged points), NaN where a seed logged nothing at that step."""
+    columns = {}
+    for seed, history in histories.items():
+        if quantity not in history:
+            continue
+        values = history[quantity].dropna()
+        if values.empty:
+            continue
+        if window > 1:
+            values = values.rolling(window, center=True, min_periods=1).mean()
+        columns[seed] = values
+    return pd.DataFrame(columns).sort_index()
+
+
+# ---------------------------------------------------------------------------------------- curves
+
+
+def curves_figure(
+    runs: pd.DataFrame,
+    histories: Mapping[str, pd.DataFrame],
+    directions: Mapping[str, str],
+    *,
+    metrics: Sequence[str] | None = None,
+    smooth: int | None = None,
+) -> Figure | None:
+    """One subplot per quantity, one line per series: mean over seeds per step, band min–max over seeds.
+
+    ``runs``: one dataset's runs (``dataset_runs``); ``histories``: run_id -> history (``read_histories``).
+    None if no run has a history.
+    """
+    runs = runs[runs["run_id"].isin(list(histories))]
+    if runs.empty:
+        return None
+    quantities = history_quantities([histories[r] for r in runs["run_id"]], directions, metrics)
+    if not quantities:
+        return None
+    colors = series_colors(runs)
+    window = smoothing_window(list(histories.values()), smooth)
+    ncols = min(3 if len(quantities) <= 6 else 4, len(quantities))
+    nrows = math.ceil(len(quantities) / ncols)
+    fig = _figure((4.4 * ncols, 3.1 * nrows + 1.0))
+    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(len(quantities))]
+    series = list(runs.groupby("label", sort=False))
+    for ax, quantity in zip(axes, quantities, strict=True):
+        metric = quantity in directions
+        smoothed = 1 if metric else window
+        for label, group in series:
+            by_seed = {int(r.seed): histories[r.run_id] for r in group.itertuples()}
+            curves = seed_curves(by_seed, quantity, smoothed)
+            if curves.empty:
+                continue
+            steps = curves.index.to_numpy()
+            mean, low, high = curves.mean(axis=1), curves.min(axis=1), curves.max(axis=1)
+            color = colors[label]
+            ax.plot(steps, mean.to_numpy(), color=color, lw=1.6, label=label, marker="o" if metric else None, ms=3)
+            if curves.shape[1] > 1:
+                ax.fill_between(steps, low.to_numpy(), high.to_numpy(), color=color, alpha=0.2, lw=0)
+            for run in group[group["status"] == "diverged"].itertuples():
+                if int(run.seed) in curves:
+                    last = curves[int(run.seed)].dropna()
+                    ax.scatter([last.index[-1]], [last.iloc[-1]], marker="x", s=45, color=color, zorder=3)
+        title = quantity
+        if metric:
+            title += f" ({directions[quantity]} is better)"
+        elif smoothed > 1:
+            title += f" (rolling mean of {smoothed} logs)"
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    handles: list = [
+        Line2D([], [], color=colors[label], lw=2, label=f"{label} ({_count(group['seed'].nunique(), 'seed')})")
+        for label, group in series
+    ]
+    handles.append(Patch(color="0.6", alpha=0.4, label=BAND))
+    if (runs["status"] == "diverged").any():
+        handles.append(Line2D([], [], color="0.3", marker="x", ls="", label="diverged: history ends"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
+    dataset = runs["dataset"].iloc[0]
+    fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------- samples
+
+
+def samples_figure(
+    runs: pd.DataFrame, metrics: Sequence[str] = (), *, on_problem: Problem | None = None
+) -> Figure | None:
+    """One panel per series: the samples.png of its lowest completed seed (lowest seed if none completed),
+    titled with the series, the seed and that run's values of ``metrics``. None if no run has samples."""
+    report = on_problem or _warn
+    if runs.empty or not any((Path(d) / SAMPLES).is_file() for d in runs["run_dir"]):
+        return None
+    chosen = []
+    for label, group in runs.groupby("label", sort=False):
+        completed = group[group["status"] == "completed"]
+        chosen.append((label, (completed if len(completed) else group).sort_values("seed").iloc[0]))
+    ncols = min(4, len(chosen))
+    nrows = math.ceil(len(chosen) / ncols)
+    fig = _figure((3.8 * ncols, 4.3 * nrows + 0.4))
+    for i, (label, run) in enumerate(chosen):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        path = Path(run["run_dir"]) / SAMPLES
+        if path.is_file():
+            try:
+                image = _imread(path)
+            except (OSError, ValueError, SyntaxError) as exc:
+                report(f"unreadable samples {path}: {exc}")
+                _blank(ax, f"{SAMPLES} unreadable")
+            else:
+                small = max(image.shape[:2]) < 400  # an image grid of small images: keep its pixels sharp
+                ax.imshow(image, interpolation="nearest" if small else "antialiased")
+                ax.set_axis_off()
+        else:
+            _blank(ax, f"no {SAMPLES}")
+        head = f"{label}, seed {int(run['seed'])}"
+        if run["status"] != "completed":
+            head += f" ({run['status']})"
+        values = [f"{m} {_format(_value(run, m))}" for m in metrics if m in run.index]
+        lines = [head, *(" · ".join(values[j : j + 2]) for j in range(0, len(values), 2))]
+        ax.set_title("\n".join(lines), fontsize=9)
+    fig.suptitle(f"{runs['dataset'].iloc[0]}: samples (each variant's lowest seed)", fontsize=12)
+    return fig
+
+
+def _imread(path: Path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    return imread(path)
+
+
+def _blank(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4", fontsize=11)
+    ax.set_facecolor("0.96")
+
+
+# ---------------------------------------------------------------------------------------- leaderboards
+
+
+def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]) -> Figure | None:
+    """A subplot per metric output: one bar per series, mean ± standard error over completed seeds,
+    best first by the metric's direction (unscored series last). None if no completed run has a value."""
+    done = runs[runs["status"] == "completed"]
+    metrics = [m for m in metrics if m in done and done[m].notna().any()]
+    if not metrics:
+        return None
+    table = summarize(runs, metrics, directions, spread="se")
+    table["label"] = [series_label(v, s) for v, s in zip(table["variant"], table["setting"], strict=True)]
+    failed = runs[runs["status"] == "failed"].groupby("label")["seed"].nunique()
+    colors = series_colors(runs)
+    ncols = min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    fig = _figure((5.4 * ncols, (1.1 + 0.5 * len(table)) * nrows + 0.6))
+    for i, metric in enumerate(metrics):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        rows = leaderboard_rows(table, metric, directions)
+        means = rows[f"{metric}_mean"].to_numpy(dtype=float)
+        errors = rows[f"{metric}_se"].to_numpy(dtype=float)
+        y = np.arange(len(rows))
+        scored = np.isfinite(means)
+        ax.barh(y, np.where(scored, means, 0.0), height=0.65, color=[colors[label] for label in rows["label"]])
+        with_error = scored & np.isfinite(errors)
+        if with_error.any():
+            ax.errorbar(
+                means[with_error], y[with_error], xerr=errors[with_error], fmt="none", ecolor="0.15", capsize=4, lw=1.2
+            )
+        ends = np.where(with_error, means + np.abs(np.nan_to_num(errors)), means)
+        span = np.nanmax(np.abs(np.concatenate([ends[scored], means[scored], [0.0]]))) or 1.0
+        labels = []
+        for j, (_, row) in enumerate(rows.iterrows()):
+            notes = [f"n={int(row[f'{metric}_n'])}"]
+            if row["diverged"]:
+                notes.append(f"{int(row['diverged'])} diverged")
+            if row["label"] in failed:
+                notes.append(f"{int(failed[row['label']])} failed")
+            if row[f"{metric}_missing"]:
+                notes.append(f"{int(row[f'{metric}_missing'])} missing")
+            labels.append(f"{row['label']}\n{', '.join(notes)}")
+            mean, error = means[j], errors[j]
+            text = "no value" if not scored[j] else format_number(mean)
+            if scored[j] and math.isfinite(error):
+                text += f" ± {format_number(error)}"
+            x = max(ends[j], 0.0) if scored[j] else 0.0
+            weight = "bold" if row[f"{metric}_best"] else "normal"
+            ax.text(x + 0.03 * span, j, text, va="center", ha="left", fontsize=8, fontweight=weight)
+        ax.set_yticks(y, labels=labels, fontsize=8)
+        for tick, (_, row) in zip(ax.get_yticklabels(), rows.iterrows(), strict=True):
+            if row["diverged"] or row["label"] in failed:
+                tick.set_color("tab:red")
+        low = min(0.0, float(np.nanmin(np.where(with_error, means - np.nan_to_num(errors), means)[scored])))
+        ax.set_xlim(low - 0.05 * span if low < 0 else 0.0, max(ends[scored].max(), 0.0) + 0.45 * span)
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
+        ax.axvline(0.0, color="0.3", lw=0.8)
+        ax.set_title(f"{metric} ({directions.get(metric, 'higher')} is better)", fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(
+        f"{runs['dataset'].iloc[0]}: final metrics, mean ± standard error over completed seeds (best at the top)",
+        fontsize=12,
+    )
+    return fig
+
+
+def leaderboard_rows(table: pd.DataFrame, metric: str, directions: Mapping[str, str]) -> pd.DataFrame:
+    """``summarize``'s rows sorted best first for ``metric``; series without a value last, by label."""
+    sign = -1.0 if directions.get(metric, "higher") == "higher" else 1.0
+    means = table[f"{metric}_mean"].astype(float)
+    key = pd.DataFrame({"missing": means.isna(), "score": sign * means, "label": table["label"]})
+    order = key.sort_values(["missing", "score", "label"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def metric_order(
+    runs: pd.DataFrame,
+    histories: Mapping[str, pd.DataFrame],
+    directions: Mapping[str, str],
+    metrics: Sequence[str] | None = None,
+) -> list[str]:
+    """The metric outputs the runs have values of: ``metrics`` in their order if given; else in the order
+    the runs evaluated them (history.csv columns), then the registry's order."""
+    known = [m for m in (metrics if metrics is not None else directions) if m in runs and runs[m].notna().any()]
+    if metrics is not None:
+        return known
+    logged = [c for h in histories.values() for c in h.columns if c in known]
+    return list(dict.fromkeys([*logged, *known]))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _format(value: float) -> str:
+    """Whole numbers (modes captured) as such, others as in tables."""
+    if math.isfinite(value) and value.is_integer() and abs(value) < 1e5:
+        return str(int(value))
+    return format_number(value)
+
+
+def _value(run: pd.Series, metric: str) -> float:
+    value = run.get(metric)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _warn(line: str) -> None:
+    warnings.warn(line, stacklevel=3)

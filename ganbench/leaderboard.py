@@ -1,0 +1,212 @@
+"""Leaderboards: a suite plus a committed baseline of per-seed values made by ganbench itself.
+
+The baseline (``<suite>.baseline.json`` beside the suite) holds, for every run of the
+suite, its variant, dataset, seed, status and metric values, with the provenance that
+makes them comparable: library versions, hardware, budget. ``compare`` pairs the
+current runs with it per (variant, dataset, metric) for ``ganbench.verdicts``; ``ranking``
+orders the variants of a dataset by a metric, with ties where the difference is not
+significant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganbench.environment import library_versions
+from ganbench.errors import GanbenchError
+from ganbench.results import RunRecord, strict_json, write_json_atomic
+from ganbench.suites import Suite
+from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, welch
+
+SCHEMA = 1
+
+
+class BaselineError(GanbenchError):
+    """A baseline that is missing, unreadable or of another suite."""
+
+
+def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
+    """The baseline document of ``suite`` from its runs' records."""
+    from ganbench.environment import environment
+
+    env = environment(torch.device("cpu"))
+    return strict_json(
+        {
+            "schema": SCHEMA,
+            "suite": suite.name,
+            "made": {
+                "date": time.strftime("%Y-%m-%d"),
+                "versions": library_versions(),
+                "hardware": {k: env[k] for k in ("machine", "cpu", "torch_threads", "platform")},
+                "budget": {"steps": suite.steps, "max_seconds": suite.max_seconds},
+                "devices": sorted({r.environment.get("device", "?") for r in records}),
+            },
+            "runs": [
+                {
+                    "variant": r.spec["variant"],
+                    "dataset": r.spec["dataset"],
+                    "seed": r.spec["seed"],
+                    "run_id": r.run_id,
+                    "status": r.status,
+                    "metrics": _numbers(r.metrics),
+                }
+                for r in records
+            ],
+        }
+    )
+
+
+def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
+    """Write (atomically) the baseline of ``suite`` beside it; its path."""
+    failed = [r for r in records if r.status == "failed"]
+    if failed:
+        raise BaselineError(f"{len(failed)} run(s) failed ({failed[0].run_dir}); fix them before making a baseline")
+    write_json_atomic(suite.baseline_path, make_baseline(suite, records))
+    return suite.baseline_path
+
+
+def read_baseline(suite: Suite) -> dict[str, Any]:
+    """The baseline of ``suite``; BaselineError (one line) if missing, unreadable or another suite's."""
+    path = suite.baseline_path
+    fix = f"make one with `ganbench leaderboard update {suite.path}`"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BaselineError(f"suite {suite.name!r} has no baseline at {path}; {fix}") from None
+    except (OSError, ValueError) as exc:
+        raise BaselineError(f"baseline {path} is unreadable ({exc}); {fix}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("runs"), list):
+        raise BaselineError(f"baseline {path} is not a ganbench baseline (schema {SCHEMA}); {fix}")
+    if data.get("suite") != suite.name:
+        raise BaselineError(f"baseline {path} belongs to suite {data.get('suite')!r}, not {suite.name!r}; {fix}")
+    return data
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run's outcome, from a record or a baseline entry."""
+
+    variant: str
+    dataset: str
+    seed: int
+    status: str
+    metrics: dict[str, float | None]
+
+
+def rows_of_records(records: Iterable[RunRecord]) -> list[Row]:
+    return [
+        Row(r.spec["variant"], r.spec["dataset"], r.spec["seed"], r.status, _numbers(r.metrics))
+        for r in records
+        if r.status in ("completed", "diverged")
+    ]
+
+
+def rows_of_baseline(baseline: dict[str, Any]) -> list[Row]:
+    return [Row(r["variant"], r["dataset"], r["seed"], r["status"], r.get("metrics", {})) for r in baseline["runs"]]
+
+
+def sample(rows: Iterable[Row], metric: str | None) -> Sample:
+    """Per-seed values of a metric (completed runs with a value, by seed) and the diverged count;
+    ``metric`` None: the runs' statuses only (for the divergence comparison)."""
+    rows = list(rows)
+    completed = sorted(r.seed for r in rows if r.status == "completed")
+    diverged = sorted(r.seed for r in rows if r.status == "diverged")
+    if metric is None:
+        return Sample((), tuple(completed + [-1 - s for s in diverged]), len(diverged), len(completed))
+    done = sorted((r.seed, r.metrics[metric]) for r in rows if r.status == "completed" and _has(r, metric))
+    return Sample(tuple(v for _, v in done), tuple(s for s, _ in done), len(diverged), len(completed))
+
+
+def compare(
+    suite: Suite, baseline: list[Row], current: list[Row], directions: dict[str, str], metrics: Sequence[str]
+) -> list[Comparison]:
+    """A Comparison per (variant, dataset, metric output) of the suite, baseline against current."""
+    comparisons = []
+    for dataset in suite.datasets:
+        for variant in suite.variants:
+            old = [r for r in baseline if r.variant == variant and r.dataset == dataset]
+            new = [r for r in current if r.variant == variant and r.dataset == dataset]
+            if old or new:
+                comparisons.append(
+                    Comparison(variant, dataset, DIVERGENCE, "lower", 0.0, sample(old, None), sample(new, None))
+                )
+            for metric in metrics:
+                if metric not in directions or not any(_has(r, metric) for r in old + new):
+                    continue
+                tolerance = suite.tolerance.get(metric, 0.0)
+                comparisons.append(
+                    Comparison(
+                        variant,
+                        dataset,
+                        metric,
+                        directions[metric],
+                        tolerance,
+                        sample(old, metric),
+                        sample(new, metric),
+                    )
+                )
+    return comparisons
+
+
+@dataclass(frozen=True)
+class Place:
+    """A variant's place on a dataset's leaderboard for one metric."""
+
+    rank: int
+    tied: bool
+    variant: str
+    mean: float
+    se: float
+    n: int
+    diverged: int
+
+
+def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: float = ALPHA) -> list[Place]:
+    """Variants on ``dataset`` best first by mean; a variant not significantly different (Welch) from
+    the one above it shares its rank."""
+    samples = {v: sample([r for r in rows if r.variant == v and r.dataset == dataset], metric) for v in _variants(rows)}
+    samples = {v: s for v, s in samples.items() if s.values or s.diverged}
+    sign = -1 if direction == "higher" else 1
+    order = sorted(samples, key=lambda v: (math.isnan(samples[v].mean), sign * samples[v].mean))
+    places: list[Place] = []
+    for i, variant in enumerate(order):
+        s = samples[variant]
+        rank, tied = i + 1, False
+        if places and not math.isnan(s.mean):
+            above = samples[places[-1].variant]
+            p, _ = welch(above.values, s.values, alpha)
+            if not p < alpha:  # NaN (too few seeds) or not significant: a tie
+                rank, tied = places[-1].rank, True
+        places.append(Place(rank, tied, variant, s.mean, s.se, len(s.values), s.diverged))
+    return places
+
+
+def _variants(rows: list[Row]) -> list[str]:
+    return list(dict.fromkeys(r.variant for r in rows))
+
+
+def _has(row: Row, metric: str) -> bool:
+    value = row.metrics.get(metric)
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float | None]:
+    return {k: v for k, v in metrics.items() if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+
+
+def hardware_note(baseline: dict[str, Any]) -> str | None:
+    """A warning when the baseline was made on other hardware: bitwise identity is not expected then."""
+    made = baseline.get("made", {}).get("hardware", {})
+    here = {"machine": platform.machine()}
+    if made.get("machine") and made.get("machine") != here["machine"]:
+        return f"the baseline was made on {made.get('machine')} ({made.get('cpu')}), this is {here['machine']}"
+    return None

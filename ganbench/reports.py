@@ -1,0 +1,129 @@
+"""Leaderboard check reports: markdown for a pull-request comment, JSON, and JUnit XML for CI.
+
+Regressions come first, then improvements, inconclusive and unchanged results; identical
+ones are counted, not listed (on a deterministic machine that is most of them).
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from ganbench.results import strict_json
+from ganbench.tables import format_number
+from ganbench.verdicts import Comparison
+
+ORDER = ("regressed", "improved", "inconclusive", "unchanged", "identical")
+MARK = {
+    "regressed": "❌ regressed",
+    "improved": "✅ improved",
+    "inconclusive": "❔ inconclusive",
+    "unchanged": "unchanged",
+}
+
+
+def counts(comparisons: Sequence[Comparison]) -> Counter:
+    return Counter(c.verdict for c in comparisons)
+
+
+def markdown(suite_name: str, comparisons: Sequence[Comparison], notes: Sequence[str] = ()) -> str:
+    """The report as markdown: a headline, then a table of every comparison that is not identical."""
+    n = counts(comparisons)
+    headline = ", ".join(f"{n[v]} {v}" for v in ORDER if n[v]) or "nothing to compare"
+    lines = [f"### ganbench leaderboard `{suite_name}`: {headline}", ""]
+    lines += [f"> {note}" for note in notes]
+    shown = sorted((c for c in comparisons if c.verdict != "identical"), key=lambda c: ORDER.index(c.verdict))
+    if shown:
+        lines += [
+            "| variant | dataset | metric | baseline | current | Δ | tolerance | p (Holm) | verdict |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [_row(c) for c in shown]
+    else:
+        lines.append("Every metric of every run is identical to the baseline, bit for bit.")
+    return "\n".join(lines) + "\n"
+
+
+def _row(c: Comparison) -> str:
+    p = min(x for x in (c.p_values_holm, c.p_divergence_holm, 1.0) if not math.isnan(x))
+    verdict = MARK.get(c.verdict, c.verdict)
+    if c.seeds_needed:
+        verdict += f" (≈{c.seeds_needed} seeds per side would settle it)"
+    if c.notes:
+        verdict += f"; {'; '.join(c.notes)}"
+    return (
+        f"| {c.variant} | {c.dataset} | {c.metric} ({'↑' if c.direction == 'higher' else '↓'}) | "
+        f"{_side(c.baseline)} | {_side(c.current)} | {_signed(c.difference)} | {format_number(c.tolerance)} | "
+        f"{p:.3g} | {verdict} |"
+    )
+
+
+def _side(s: Any) -> str:
+    if not s.values:
+        return f"– (n=0{f', {s.diverged} diverged' if s.diverged else ''})"
+    spread = "" if math.isnan(s.se) else f" ± {format_number(s.se)}"
+    return f"{format_number(s.mean)}{spread} (n={len(s.values)}{f', {s.diverged} diverged' if s.diverged else ''})"
+
+
+def _signed(x: float) -> str:
+    return "–" if math.isnan(x) else ("+" if x > 0 else "") + format_number(x)
+
+
+def as_json(suite_name: str, comparisons: Sequence[Comparison]) -> dict[str, Any]:
+    return strict_json(
+        {
+            "suite": suite_name,
+            "counts": dict(counts(comparisons)),
+            "comparisons": [
+                {
+                    "variant": c.variant,
+                    "dataset": c.dataset,
+                    "metric": c.metric,
+                    "direction": c.direction,
+                    "tolerance": c.tolerance,
+                    "verdict": c.verdict,
+                    "baseline": {
+                        "values": list(c.baseline.values),
+                        "seeds": list(c.baseline.seeds),
+                        "diverged": c.baseline.diverged,
+                    },
+                    "current": {
+                        "values": list(c.current.values),
+                        "seeds": list(c.current.seeds),
+                        "diverged": c.current.diverged,
+                    },
+                    "difference": c.difference,
+                    "interval": list(c.interval),
+                    "p_values": c.p_values,
+                    "p_values_holm": c.p_values_holm,
+                    "p_divergence": c.p_divergence,
+                    "p_divergence_holm": c.p_divergence_holm,
+                    "seeds_needed": c.seeds_needed,
+                    "notes": c.notes,
+                }
+                for c in comparisons
+            ],
+        }
+    )
+
+
+def junit(suite_name: str, comparisons: Sequence[Comparison], strict: bool = False) -> str:
+    """JUnit XML: a test case per comparison; regressions (and, with ``strict``, inconclusive ones) fail."""
+    failing = {"regressed", "inconclusive"} if strict else {"regressed"}
+    suite = ET.Element(
+        "testsuite",
+        name=f"ganbench.{suite_name}",
+        tests=str(len(comparisons)),
+        failures=str(sum(c.verdict in failing for c in comparisons)),
+    )
+    for c in comparisons:
+        case = ET.SubElement(suite, "testcase", classname=f"{suite_name}.{c.dataset}.{c.variant}", name=c.metric)
+        if c.verdict in failing:
+            failure = ET.SubElement(case, "failure", message=f"{c.verdict}: {_row(c)}")
+            failure.text = _row(c)
+        else:
+            ET.SubElement(case, "system-out").text = c.verdict
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="unicode", xml_declaration=True) + "\n"

@@ -1,0 +1,233 @@
+"""Suite files (TOML): variants x datasets x seeds, a budget, overrides, metrics, tolerances.
+
+::
+
+    name = "ci"                       # default: the file's stem
+    variants = ["nsgan", "wgan-gp"]
+    datasets = ["ring8"]
+    seeds = "0-4"                     # or [0, 1, 2]
+    steps = 500                       # max_seconds, network, metrics, eval_samples, eval_every too
+    [set]                             # --set overrides for every run
+    lr_d = 1e-4
+    "dataset.sigma" = 0.02
+    [tolerance]                       # per metric output: the smallest change that matters
+    frechet = 0.05
+
+Every mistake is one line naming the file and the line it is on: malformed TOML, an
+unknown key, variant, dataset or metric, a bad budget or option. A suite's baseline (the
+per-seed values a leaderboard compares with) sits beside it as ``<stem>.baseline.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ganbench.errors import GanbenchError
+from ganbench.spec import RunSpec
+
+T = TypeVar("T")
+KEYS = {
+    "name": str,
+    "description": str,
+    "variants": list,
+    "datasets": list,
+    "seeds": (list, str, int),
+    "steps": int,
+    "max_seconds": (int, float),
+    "network": str,
+    "metrics": list,
+    "eval_samples": int,
+    "eval_every": int,
+    "set": dict,
+    "tolerance": dict,
+}
+
+
+class SuiteError(GanbenchError):
+    """A suite file that cannot be read or names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed, checked suite: ``specs()`` are its runs."""
+
+    path: Path
+    name: str
+    variants: tuple[str, ...]
+    datasets: tuple[str, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    max_seconds: float | None = None
+    network: str | None = None
+    metrics: tuple[str, ...] | None = None
+    eval_samples: int | None = None
+    eval_every: int | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    tolerance: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def baseline_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.baseline.json")
+
+    def specs(self) -> list[RunSpec]:
+        """Every run: datasets x variants x seeds, in that order."""
+        return [self._spec(v, d, seed) for d in self.datasets for v in self.variants for seed in self.seeds]
+
+    def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
+        return RunSpec.create(
+            variant,
+            dataset,
+            network=self.network,
+            seed=seed,
+            steps=self.steps,
+            max_seconds=self.max_seconds,
+            overrides=self.overrides,
+            metrics=self.metrics,
+            eval_samples=self.eval_samples,
+            eval_every=self.eval_every,
+        )
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read and check a suite file; SuiteError naming the file and line of the first problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"cannot read suite {path} ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{path}: malformed TOML: {exc}") from None
+    where = _Locator(path, text)
+    for key, value in data.items():
+        if key not in KEYS:
+            raise where.error(key, f"unknown key {key!r}; a suite has {', '.join(KEYS)}")
+        if not isinstance(value, KEYS[key]) or isinstance(value, bool):
+            raise where.error(key, f"{key!r} has the wrong type ({type(value).__name__})")
+    for key in ("variants", "datasets", "steps"):
+        if key not in data:
+            raise SuiteError(f'{path}: the suite needs {key!r} (e.g. variants = ["nsgan"], steps = 1000)')
+    suite = Suite(
+        path=path,
+        name=where.check("name", lambda v: _name(v), data.get("name", path.stem)),
+        variants=where.check("variants", _names, data["variants"]),
+        datasets=where.check("datasets", _names, data["datasets"]),
+        seeds=where.check("seeds", _seeds, data.get("seeds", [0])),
+        steps=data["steps"],
+        max_seconds=data.get("max_seconds"),
+        network=data.get("network"),
+        metrics=where.check("metrics", _names, data["metrics"]) if "metrics" in data else None,
+        eval_samples=data.get("eval_samples"),
+        eval_every=data.get("eval_every"),
+        overrides=dict(data.get("set", {})),
+        tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
+        description=data.get("description", ""),
+    )
+    _check_runs(suite, where)
+    return suite
+
+
+def _check_runs(suite: Suite, where: _Locator) -> None:
+    """Build one spec per variant x dataset (the seed changes nothing that can fail) and name the line."""
+    from ganbench.errors import BudgetError, OptionError, UnknownNameError
+    from ganbench.plugins import registries
+
+    regs = registries()
+    for variant in suite.variants:
+        where.check("variants", regs.variants.get, variant)
+    for dataset in suite.datasets:
+        for variant in suite.variants:
+            try:
+                suite._spec(variant, dataset, suite.seeds[0])
+            except BudgetError as exc:
+                raise where.error("max_seconds" if "max_seconds" in str(exc) else "steps", str(exc)) from None
+            except UnknownNameError as exc:
+                raise where.error(_key_named_in(str(exc)), str(exc)) from None
+            except OptionError as exc:
+                raise where.error(_key_named_in(str(exc)), str(exc)) from None
+            except GanbenchError as exc:
+                raise SuiteError(f"{suite.path}: {variant} on {dataset}: {exc}") from None
+    directions = regs.metric_directions()
+    for key in suite.tolerance:
+        if key not in directions:
+            raise where.error(key, f"tolerance for unknown metric output {key!r}")
+
+
+def _key_named_in(message: str) -> str:
+    """The suite key an error is about: its kind of name, or the option it names."""
+    for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
+        if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
+            return key
+    match = re.search(r"option '([^']+)'", message)
+    if match:
+        return match.group(1)
+    return "metrics" if "metric" in message else "eval_samples" if "eval_samples" in message else "set"
+
+
+class _Locator:
+    """Finds the line of a key in the suite's text, for messages."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.lines = path, text.splitlines()
+
+    def line_of(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
+        dotted = re.compile(rf"^\s*[\"']?[\w.-]*{re.escape(key.split('.')[-1])}[\"']?\s*=")
+        for patterns in ((pattern,), (dotted,)):
+            for number, line in enumerate(self.lines, 1):
+                if any(p.match(line) for p in patterns):
+                    return number
+        return None
+
+    def error(self, key: str, message: str) -> SuiteError:
+        line = self.line_of(key)
+        return SuiteError(f"{self.path}{f':{line}' if line else ''}: {message}")
+
+    def check(self, key: str, convert: Callable[[Any], T], value: Any) -> T:
+        try:
+            return convert(value)
+        except GanbenchError as exc:
+            raise self.error(key, str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            raise self.error(key, f"{key!r}: {exc}") from None
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+        raise ValueError(f"a suite name is letters, digits, '.', '_' and '-', not {value!r}")
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError("must be a non-empty list of names")
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    """[0, 1, 2], 3 or "0-4"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, str):
+        lo, dash, hi = value.partition("-")
+        if not (dash and lo.strip().isdigit() and hi.strip().isdigit()) or int(hi) < int(lo):
+            raise ValueError(f'a seed range is LOW-HIGH with LOW <= HIGH, like "0-4", not {value!r}')
+        value = list(range(int(lo), int(hi) + 1))
+    if not value or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
+        raise ValueError('seeds are non-negative integers: [0, 1, 2], 3 or "0-4"')
+    return tuple(dict.fromkeys(value))
+
+
+def _tolerance(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+        raise ValueError(f"a tolerance is a finite number >= 0, not {value!r}")
+    return float(value)

@@ -1,0 +1,66 @@
+"""Sweeps: every run of a suite that is not finished, through an executor, with a progress bar.
+
+Finished runs are read from disk, not submitted (rerunning a sweep is free); a failing or
+diverging run never stops the others: the executor returns one record per run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ganbench.harness import run_job
+from ganbench.options import with_options
+from ganbench.plugins import registries
+from ganbench.results import RunRecord, read_record
+from ganbench.suites import Suite
+
+
+def default_out(suite: Suite) -> Path:
+    return Path("results") / suite.name
+
+
+def run_suite(
+    suite: Suite,
+    out: str | Path | None = None,
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    executor_options: Mapping[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    device: str | None = None,
+) -> list[RunRecord]:
+    """A record for every run of ``suite`` (in the suite's order), training those not finished."""
+    out = Path(out) if out is not None else default_out(suite)
+    runner = with_options(registries().executors.get(executor), executor_options or {}, f"executor {executor!r}")
+    specs = suite.specs()
+    records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
+    todo = [i for i, r in enumerate(records) if r is None]
+    jobs = [
+        (run_job, {"spec": specs[i].to_dict(), "out": str(out), "force": force, "progress": False, "device": device})
+        for i in todo
+    ]
+    bar = tqdm(
+        total=len(specs),
+        initial=len(specs) - len(todo),
+        unit="run",
+        desc=f"sweep {suite.name}",
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    seen: Counter = Counter()
+
+    def on_result(index: int, record: RunRecord) -> None:
+        seen[record.status] += 1
+        bar.set_postfix(dict(seen), refresh=False)
+        bar.update(1)
+
+    with bar:
+        for i, record in zip(todo, runner.run(jobs, workers=workers, on_result=on_result), strict=True):
+            records[i] = record
+    return [r for r in records if r is not None]

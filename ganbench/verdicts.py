@@ -1,0 +1,198 @@
+"""Seed-aware verdicts: is a metric's change across training seeds real, and does it matter?
+
+A GAN's numbers move with the training seed more than with most code changes, so one
+number against one number either cries wolf or misses regressions. For each
+(variant, dataset, metric) the per-seed values of a baseline and of the current code get:
+
+- ``identical``: the same seeds, statuses and values, bit for bit (deterministic runs on
+  the same kind of machine);
+- ``regressed`` / ``improved``: a difference beyond the metric's tolerance (the smallest
+  change that matters) that is significant after Holm's correction over every test of the
+  suite: Welch's t-test on the values; and, once per (variant, dataset), Fisher's exact
+  test on the share of diverged runs (the pseudo-metric ``diverged``: more divergence is a
+  regression whatever the values);
+- ``unchanged``: the (1 - 2 alpha) confidence interval of the difference lies inside
+  +-tolerance (two one-sided tests: equivalence);
+- ``inconclusive``: none of these; the verdict says about how many seeds per side would
+  settle it (normal approximation, 80% power, the observed spread and difference).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+Verdict = Literal["identical", "improved", "regressed", "unchanged", "inconclusive"]
+ALPHA = 0.05
+POWER = 0.8
+
+
+DIVERGENCE = "diverged"
+"""The metric name of a (variant, dataset)'s divergence comparison (Fisher's exact test, once per pair)."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One side of a comparison: per-seed values of completed runs, and how many runs diverged.
+
+    ``completed``: completed runs (some may have no value for a metric); default len(values).
+    """
+
+    values: tuple[float, ...]
+    seeds: tuple[int, ...] = ()
+    diverged: int = 0
+    completed: int | None = None
+
+    @property
+    def runs(self) -> int:
+        return (len(self.values) if self.completed is None else self.completed) + self.diverged
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else math.nan
+
+    @property
+    def se(self) -> float:
+        return float(np.std(self.values, ddof=1) / math.sqrt(len(self.values))) if len(self.values) > 1 else math.nan
+
+
+@dataclass
+class Comparison:
+    """A (variant, dataset, metric) and its two samples; ``verdict`` is filled by ``judge``."""
+
+    variant: str
+    dataset: str
+    metric: str
+    direction: Literal["higher", "lower"]
+    tolerance: float
+    baseline: Sample
+    current: Sample
+    p_values: float = math.nan
+    p_divergence: float = math.nan
+    p_values_holm: float = math.nan
+    p_divergence_holm: float = math.nan
+    interval: tuple[float, float] = (math.nan, math.nan)
+    verdict: Verdict = "inconclusive"
+    seeds_needed: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def difference(self) -> float:
+        """current - baseline, in the metric's units."""
+        return self.current.mean - self.baseline.mean
+
+    def worse(self, delta: float) -> bool:
+        return delta < 0 if self.direction == "higher" else delta > 0
+
+
+def judge(comparisons: Sequence[Comparison], alpha: float = ALPHA) -> list[Comparison]:
+    """Fill every comparison's tests, Holm-corrected over all tests of the suite together, and its verdict.
+
+    Identical comparisons are decided by equality and take no part in the correction.
+    """
+    family: list[tuple[Comparison, str]] = []
+    for c in comparisons:
+        if identical(c):  # decided by equality: no test, and no weight in the correction
+            continue
+        if c.metric == DIVERGENCE:
+            c.p_divergence = divergence_test(c.baseline, c.current)
+        else:
+            c.p_values, c.interval = welch(c.baseline.values, c.current.values, alpha)
+        family += [(c, "p_values")] * (not math.isnan(c.p_values))
+        family += [(c, "p_divergence")] * (not math.isnan(c.p_divergence))
+    adjusted = holm([getattr(c, name) for c, name in family])
+    for (c, name), p in zip(family, adjusted, strict=True):
+        setattr(c, f"{name}_holm", p)
+    for c in comparisons:
+        c.verdict, c.seeds_needed = _verdict(c, alpha)
+    return list(comparisons)
+
+
+def identical(c: Comparison) -> bool:
+    """The same seeds, statuses and values, bit for bit."""
+    b, k = c.baseline, c.current
+    return bool(b.runs) and b.seeds == k.seeds and b.values == k.values and b.diverged == k.diverged
+
+
+def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
+    b, k = c.baseline, c.current
+    if identical(c):
+        return "identical", None
+    if c.metric == DIVERGENCE:
+        c.notes.append(f"diverged {k.diverged}/{k.runs} vs {b.diverged}/{b.runs}")
+        more = k.diverged / max(k.runs, 1) > b.diverged / max(b.runs, 1)
+        if c.p_divergence_holm < alpha:
+            return ("regressed" if more else "improved"), None
+        same_rate = k.diverged * b.runs == b.diverged * k.runs
+        return ("unchanged" if same_rate else "inconclusive"), None
+    delta = c.difference
+    if math.isnan(delta) or len(b.values) < 2 or len(k.values) < 2:
+        c.notes.append("fewer than 2 completed runs on a side")
+        return "inconclusive", None
+    if c.p_values_holm < alpha and abs(delta) > c.tolerance:
+        return ("regressed" if c.worse(delta) else "improved"), None
+    low, high = c.interval
+    if -c.tolerance <= low and high <= c.tolerance:
+        return "unchanged", None
+    return "inconclusive", seeds_to_settle(b, k, delta, c.tolerance, alpha)
+
+
+def welch(
+    baseline: Sequence[float], current: Sequence[float], alpha: float = ALPHA
+) -> tuple[float, tuple[float, float]]:
+    """Welch's two-sided p-value and the (1 - 2 alpha) interval of mean(current) - mean(baseline).
+
+    Samples without spread: the difference is certain (p = 0 if the means differ, else 1).
+    """
+    if len(baseline) < 2 or len(current) < 2:
+        return math.nan, (math.nan, math.nan)
+    b, k = np.asarray(baseline, float), np.asarray(current, float)
+    delta = k.mean() - b.mean()
+    vb, vk = b.var(ddof=1) / len(b), k.var(ddof=1) / len(k)
+    if vb + vk == 0:
+        return (0.0 if delta != 0 else 1.0), (delta, delta)
+    p = float(stats.ttest_ind(k, b, equal_var=False).pvalue)
+    df = (vb + vk) ** 2 / (vb**2 / (len(b) - 1) + vk**2 / (len(k) - 1))
+    half = float(stats.t.ppf(1 - alpha, df)) * math.sqrt(vb + vk)
+    return p, (delta - half, delta + half)
+
+
+def divergence_test(baseline: Sample, current: Sample) -> float:
+    """Fisher's exact two-sided p-value for the diverged share of runs (NaN when neither diverged)."""
+    if not (baseline.diverged or current.diverged) or not (baseline.runs and current.runs):
+        return math.nan
+    table = [
+        [current.diverged, current.runs - current.diverged],
+        [baseline.diverged, baseline.runs - baseline.diverged],
+    ]
+    return float(stats.fisher_exact(table).pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input's order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def seeds_to_settle(baseline: Sample, current: Sample, delta: float, tolerance: float, alpha: float) -> int | None:
+    """Seeds per side that would settle it, by the normal approximation at 80% power: enough to make a
+    difference beyond the tolerance significant, or to show one inside it equivalent; None if none can."""
+    sd = math.sqrt((np.var(baseline.values, ddof=1) + np.var(current.values, ddof=1)) / 2)
+    if abs(delta) > tolerance:
+        margin, z_alpha = abs(delta), stats.norm.ppf(1 - alpha / 2)  # detect the difference
+    else:
+        margin, z_alpha = tolerance - abs(delta), stats.norm.ppf(1 - alpha)  # show equivalence
+    if margin == 0 or math.isnan(sd):
+        return None
+    z = z_alpha + stats.norm.ppf(POWER)
+    return max(len(baseline.values) + 1, math.ceil(2 * (z * sd / margin) ** 2))

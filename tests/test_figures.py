@@ -1,0 +1,420 @@
+"""Figures of a results folder: curves, samples and leaderboards, checked against the run files.
+
+Every number a figure draws is recomputed here from the run folders' own files
+(history.csv, metrics.json, samples.png) with pandas and numpy, not through ganbench.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.image import imread
+
+import ganbench
+from ganbench.errors import GanbenchError, UnknownNameError
+from ganbench.figures import dataset_figures, plot_results, scan_runs
+from ganbench.plugins import registries
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _make_runs(tmp_path_factory, name: str, runs: list[dict]) -> Path:
+    """Run ``runs`` into a fresh folder: one torch thread (a busy 2-core machine makes threads spin),
+    a private reference cache, the session's shared classifier cache (see conftest)."""
+    root = tmp_path_factory.mktemp(name)
+    cache = tmp_path_factory.mktemp(f"{name}-cache")
+    shared = tmp_path_factory.getbasetemp() / "classifiers"
+    shared.mkdir(exist_ok=True)
+    (cache / "classifiers").symlink_to(shared, target_is_directory=True)
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GANBENCH_CACHE_DIR", str(cache))
+        torch.set_num_threads(1)
+        try:
+            for run in runs:
+                ganbench.run(**run, out=root / "results")
+        finally:
+            torch.set_num_threads(threads)
+    return root / "results"
+
+
+@pytest.fixture(scope="module")
+def mog(tmp_path_factory) -> Path:
+    """ring8: nsgan and wgan-gp (which also logs a penalty), seeds 0 and 1, metrics every 10 of 20 steps."""
+    return _make_runs(
+        tmp_path_factory,
+        "mog",
+        [
+            dict(variant=v, dataset="ring8", seed=s, steps=20, eval_every=10, log_every=5)
+            for v in ("nsgan", "wgan-gp")
+            for s in (0, 1)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory) -> Path:
+    """digits: dcgan seeds 0 and 1, cgan seed 0 (n=1: no error bar; class metrics only for cgan)."""
+    common = dict(dataset="digits", steps=10, eval_every=5, log_every=5, eval_samples=300)
+    runs = [dict(variant="dcgan", seed=s, **common) for s in (0, 1)] + [dict(variant="cgan", seed=0, **common)]
+    return _make_runs(tmp_path_factory, "digits", [{**r, "overrides": {"network.width": 4}} for r in runs])
+
+
+@pytest.fixture(scope="module")
+def directions() -> dict[str, str]:
+    return registries().metric_directions()
+
+
+# ------------------------------------------------------------------------- independent readings
+
+
+def run_folders(root: Path) -> list[dict]:
+    """Each run folder's spec, status, metrics and history, read with json and pandas."""
+    out = []
+    for folder in sorted(p.parent for p in root.rglob("record.json")):
+        record = json.loads((folder / "record.json").read_text())
+        spec = json.loads((folder / "spec.json").read_text())
+        history = folder / "history.csv"
+        out.append(
+            {
+                "folder": folder,
+                "variant": spec["variant"],
+                "seed": spec["seed"],
+                "status": record["status"],
+                "metrics": json.loads((folder / "metrics.json").read_text()),
+                "history": pd.read_csv(history) if history.exists() else None,
+            }
+        )
+    return out
+
+
+def expected_curve(runs: list[dict], variant: str, quantity: str) -> pd.Series:
+    """The per-step mean over seeds of ``quantity`` (seeds that logged it at that step)."""
+    frames = [
+        r["history"][["step", quantity]].dropna()
+        for r in runs
+        if r["variant"] == variant and r["history"] is not None and quantity in r["history"]
+    ]
+    return pd.concat(frames).groupby("step")[quantity].mean()
+
+
+def expected_band(runs: list[dict], variant: str, quantity: str) -> tuple[pd.Series, pd.Series]:
+    frames = [
+        r["history"][["step", quantity]].dropna() for r in runs if r["variant"] == variant and quantity in r["history"]
+    ]
+    grouped = pd.concat(frames).groupby("step")[quantity]
+    return grouped.min(), grouped.max()
+
+
+def quantity_of(ax) -> str:
+    return ax.get_title().split(" (")[0]
+
+
+def figures(root: Path, directions, **kwargs):
+    runs = scan_runs(root).runs
+    (dataset,) = runs["dataset"].unique()
+    return dataset_figures(runs, dataset, kwargs.pop("metrics", None), directions, **kwargs)
+
+
+def check_png(path: Path, min_side: int = 400) -> None:
+    assert path.read_bytes()[:8] == PNG, path
+    assert path.stat().st_size > 10_000, path
+    height, width = imread(path).shape[:2]
+    assert min_side <= width <= 4000 and min_side <= height <= 4000, (path, width, height)
+
+
+# ------------------------------------------------------------------------- files
+
+
+def test_plot_results_writes_one_png_of_each_kind(mog):
+    problems = []
+    paths = plot_results(mog, on_problem=problems.append)  # directions: the registered metrics'
+    assert [p.name for p in paths] == ["curves-ring8.png", "samples-ring8.png", "leaderboard-ring8.png"]
+    assert all(p.parent == mog / "figures" for p in paths)  # the default folder
+    for path in paths:
+        check_png(path)
+    assert problems == []
+    assert [p.name for p in scan_runs(mog).runs["run_dir"].map(Path)] == [
+        p.name for p in sorted(mog.glob("ring8__*"))
+    ]  # figures/ is no run folder
+
+
+# ------------------------------------------------------------------------- curves
+
+
+def test_curves_one_subplot_per_quantity_one_line_per_variant(mog, directions):
+    runs = run_folders(mog)
+    fig = figures(mog, directions)["curves"]
+    headers = list(dict.fromkeys(c for r in runs for c in r["history"].columns if c != "step"))
+    assert headers[:2] == ["loss_d", "loss_g"] and "penalty" in headers and "frechet" in headers
+    drawn = [c for c in headers if any(c in r["history"] and r["history"][c].notna().any() for r in runs)]
+    logged = [c for c in drawn if c not in directions and not c.endswith("_std")]
+    # losses first, then metrics; a metric without any value (reverse_kl when no mode is captured) has no subplot
+    assert [quantity_of(ax) for ax in fig.axes] == logged + [c for c in drawn if c in directions]
+    for ax in fig.axes:
+        quantity = quantity_of(ax)
+        with_values = sorted(
+            {r["variant"] for r in runs if quantity in r["history"] and r["history"][quantity].notna().any()}
+        )
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert sorted(lines) == with_values, quantity  # penalty: wgan-gp only
+        for variant, line in lines.items():
+            mean = expected_curve(runs, variant, quantity)
+            np.testing.assert_array_equal(line.get_xdata(), mean.index.to_numpy())
+            np.testing.assert_allclose(line.get_ydata(), mean.to_numpy(), rtol=1e-12)
+    loss_d = fig.axes[0]
+    assert {line.get_label() for line in loss_d.get_lines()} == {"nsgan", "wgan-gp"}
+    assert len(expected_curve(runs, "nsgan", "loss_d")) == 4  # every 5 of 20 steps, aligned over 2 seeds
+
+
+def test_curves_band_spans_the_seeds(mog, directions):
+    runs = run_folders(mog)
+    fig = figures(mog, directions)["curves"]
+    ax = next(ax for ax in fig.axes if quantity_of(ax) == "loss_g")
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2
+    for line, band in zip(ax.get_lines(), bands, strict=True):
+        low, high = expected_band(runs, line.get_label(), "loss_g")
+        vertices = band.get_paths()[0].vertices
+        for step in low.index:
+            ys = vertices[np.isclose(vertices[:, 0], step), 1]
+            assert ys.min() == pytest.approx(low[step]) and ys.max() == pytest.approx(high[step])
+        assert (line.get_ydata() >= low.to_numpy() - 1e-12).all() and (line.get_ydata() <= high.to_numpy()).all()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["nsgan (2 seeds)", "wgan-gp (2 seeds)", "min–max over seeds"]
+    assert "band: min–max over seeds" in fig.get_suptitle()
+
+
+def test_losses_smoothed_per_seed_metrics_never(mog, directions):
+    runs = run_folders(mog)
+    fig = figures(mog, directions, smooth=3)["curves"]
+    loss = next(ax for ax in fig.axes if quantity_of(ax) == "loss_d")
+    assert "rolling mean of 3" in loss.get_title()
+    for line in loss.get_lines():
+        smoothed = [
+            r["history"].set_index("step")["loss_d"].dropna().rolling(3, center=True, min_periods=1).mean()
+            for r in runs
+            if r["variant"] == line.get_label()
+        ]
+        np.testing.assert_allclose(line.get_ydata(), pd.concat(smoothed, axis=1).mean(axis=1).to_numpy())
+    frechet = next(ax for ax in fig.axes if quantity_of(ax) == "frechet")
+    assert frechet.get_title() == "frechet (lower is better)"
+    for line in frechet.get_lines():
+        np.testing.assert_allclose(line.get_ydata(), expected_curve(runs, line.get_label(), "frechet").to_numpy())
+
+
+def test_metrics_option_limits_curves_and_leaderboard(mog, directions):
+    figs = figures(mog, directions, metrics=["frechet", "modes_captured"])
+    assert [quantity_of(ax) for ax in figs["curves"].axes] == [
+        "loss_d",
+        "loss_g",
+        "penalty",
+        "modes_captured",
+        "frechet",
+    ]
+    assert [quantity_of(ax) for ax in figs["leaderboard"].axes] == ["frechet", "modes_captured"]
+
+
+# ------------------------------------------------------------------------- leaderboard
+
+
+def test_leaderboard_bars_are_mean_and_standard_error_best_first(mog, directions):
+    runs = run_folders(mog)
+    fig = figures(mog, directions)["leaderboard"]
+    metrics = [m for m in directions if any(isinstance(r["metrics"].get(m), (int, float)) for r in runs)]
+    assert [quantity_of(ax) for ax in fig.axes] == [
+        m for m in runs[0]["history"].columns if m in metrics
+    ]  # evaluation order, from history.csv
+    for ax in fig.axes:
+        metric = quantity_of(ax)
+        assert ax.get_title() == f"{metric} ({directions[metric]} is better)"
+        stats = {}
+        for variant in ("nsgan", "wgan-gp"):
+            values = np.array([r["metrics"][metric] for r in runs if r["variant"] == variant], dtype=float)
+            values = values[~np.isnan(values)]  # null in metrics.json: missing
+            se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+            stats[variant] = (values.mean() if len(values) else math.nan, se, len(values))
+        labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+        assert sorted(labels) == ["nsgan", "wgan-gp"]
+        bars = sorted(ax.patches, key=lambda p: p.get_y())
+        ys = [bar.get_y() + bar.get_height() / 2 for bar in bars]
+        widths = [bar.get_width() for bar in bars]
+        for label, width in zip(labels, widths, strict=True):
+            assert width == pytest.approx(np.nan_to_num(stats[label][0]), rel=1e-12)
+        shown = [stats[label][0] for label in labels if not math.isnan(stats[label][0])]
+        assert shown == sorted(shown, reverse=directions[metric] == "higher")  # best at the top (smallest y)
+        for label, tick in zip(labels, ax.get_yticklabels(), strict=True):
+            assert f"n={stats[label][2]}" in tick.get_text()
+        errorbars = [c for c in ax.collections if isinstance(c, LineCollection)]
+        with_se = [label for label in labels if not math.isnan(stats[label][1])]
+        if not with_se:
+            assert errorbars == []
+            continue
+        (segments,) = [c.get_segments() for c in errorbars]
+        assert len(segments) == len(with_se)
+        for label in with_se:
+            y = ys[labels.index(label)]
+            (segment,) = [s for s in segments if s[0][1] == pytest.approx(y)]
+            (x0, _), (x1, _) = segment
+            assert (x0 + x1) / 2 == pytest.approx(stats[label][0], rel=1e-9, abs=1e-12)
+            assert (x1 - x0) / 2 == pytest.approx(stats[label][1], rel=1e-9, abs=1e-12)
+
+
+# ------------------------------------------------------------------------- samples
+
+
+def test_samples_one_panel_per_variant_from_its_lowest_seed(mog, directions):
+    runs = run_folders(mog)
+    fig = figures(mog, directions)["samples"]
+    assert len(fig.axes) == 2
+    for ax, variant in zip(fig.axes, ("nsgan", "wgan-gp"), strict=True):
+        title = ax.get_title()
+        assert title.startswith(f"{variant}, seed 0\n")
+        (run,) = [r for r in runs if r["variant"] == variant and r["seed"] == 0]
+        assert f"modes_captured {run['metrics']['modes_captured']}" in title
+        (image,) = ax.images
+        np.testing.assert_array_equal(image.get_array(), imread(run["folder"] / "samples.png"))
+
+
+# ------------------------------------------------------------------------- settings, divergence, gaps
+
+
+def _copy_run(folder: Path, dest: Path, *, run_id: str, edit_spec=None, **record_changes) -> Path:
+    target = dest / f"{folder.name.rsplit('__', 1)[0]}__{run_id}"
+    shutil.copytree(folder, target)
+    record = json.loads((target / "record.json").read_text())
+    spec = record["spec"]
+    if edit_spec:
+        edit_spec(spec)
+    spec["run_id"] = run_id
+    record.update(run_id=run_id, run_dir=str(target), spec=spec, **record_changes)
+    (target / "record.json").write_text(json.dumps(record))
+    (target / "spec.json").write_text(json.dumps(spec))
+    return target
+
+
+def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_path, directions):
+    root = tmp_path / "results"
+    root.mkdir()
+    for r in run_folders(mog):
+        _copy_run(r["folder"], root, run_id=f"copy{r['variant']}{r['seed']}")
+        if r["variant"] == "nsgan":  # a second config of nsgan: a setting of its own
+            _copy_run(
+                r["folder"],
+                root,
+                run_id=f"lr{r['seed']}",
+                edit_spec=lambda spec: spec["variant_options"].update(lr_d=3e-4),
+            )
+    diverged = next(root.glob("ring8__wgan-gp__seed1__*"))
+    record = json.loads((diverged / "record.json").read_text())
+    record.update(status="diverged", diverged_at=10, metrics={})
+    (diverged / "record.json").write_text(json.dumps(record))
+    (diverged / "metrics.json").write_text("{}")
+    (root / "ring8__nsgan__seed0__lr0" / "samples.png").unlink()
+    broken = root / "ring8__gan__seed0__broken"
+    broken.mkdir()
+    (broken / "record.json").write_text("{not json")
+
+    assert any("unreadable record" in line and "broken" in line for line in scan_runs(root).problems())
+
+    figs = figures(root, directions)
+    assert list(figs) == ["curves", "samples", "leaderboard"]
+    expected = ["nsgan (lr_d=0.0001)", "nsgan (lr_d=0.0003)", "wgan-gp"]
+    assert sorted(line.get_label() for line in figs["curves"].axes[0].get_lines()) == expected
+    legend = [t.get_text() for t in figs["curves"].legends[0].get_texts()]
+    assert "diverged: history ends" in legend
+    markers = [c for c in figs["curves"].axes[0].collections if not isinstance(c, PolyCollection)]
+    assert len(markers) == 1  # the x at the end of the diverged run's loss_d
+
+    samples = figs["samples"]
+    assert len(samples.axes) == 3
+    blank = next(ax for ax in samples.axes if ax.get_title().startswith("nsgan (lr_d=0.0003), seed 0"))
+    assert len(blank.images) == 0 and [t.get_text() for t in blank.texts] == ["no samples.png"]
+
+    board = figs["leaderboard"].axes[0]
+    ticks = {t.get_text().split("\n")[0]: t for t in board.get_yticklabels()}
+    assert sorted(ticks) == expected
+    assert ticks["wgan-gp"].get_text().endswith("n=1, 1 diverged")
+    assert ticks["wgan-gp"].get_color() == "tab:red"
+
+
+def test_without_histories_no_curves(mog, tmp_path, directions):
+    root = tmp_path / "results"
+    shutil.copytree(mog, root, ignore=shutil.ignore_patterns("figures", "checkpoint.pt"))
+    for history in root.rglob("history.csv"):
+        history.unlink()
+    (root / "ring8__gan__seed0__broken").mkdir()
+    (root / "ring8__gan__seed0__broken" / "record.json").write_text("{not json")
+    problems = []
+    paths = plot_results(root, directions=directions, on_problem=problems.append)
+    # the records still name the original folders, whose histories exist: the copies' files are drawn
+    assert [p.name for p in paths] == ["samples-ring8.png", "leaderboard-ring8.png"]
+    assert len(problems) == 2 and "unreadable record" in problems[0] and "broken" in problems[0]
+
+
+def test_user_errors(mog, tmp_path, directions):
+    with pytest.raises(UnknownNameError, match="did you mean frechet"):
+        plot_results(mog, tmp_path, metrics=["frechett"], directions=directions)
+    with pytest.raises(GanbenchError, match="does not exist"):
+        plot_results(tmp_path / "nowhere", directions=directions)
+    with pytest.raises(GanbenchError, match="no runs found"):
+        plot_results(tmp_path, directions=directions)
+
+
+# ------------------------------------------------------------------------- images
+
+
+def test_image_dataset(digits, tmp_path, directions):
+    runs = run_folders(digits)
+    paths = plot_results(digits, tmp_path, directions=directions)
+    assert [p.name for p in paths] == ["curves-digits.png", "samples-digits.png", "leaderboard-digits.png"]
+    for path in paths:
+        check_png(path)
+    figs = figures(digits, directions)
+    quantities = [quantity_of(ax) for ax in figs["curves"].axes]
+    assert quantities[:2] == ["loss_d", "loss_g"] and "fid_classifier" in quantities
+    assert not any(q.endswith("_std") for q in quantities)  # is_classifier_std, kid_classifier_std: spreads
+    fid = next(ax for ax in figs["curves"].axes if quantity_of(ax) == "fid_classifier")
+    for line in fid.get_lines():
+        np.testing.assert_allclose(line.get_ydata(), expected_curve(runs, line.get_label(), "fid_classifier"))
+
+    samples = figs["samples"]
+    assert [ax.get_title().split(",")[0] for ax in samples.axes] == ["cgan", "dcgan"]
+    for ax, variant in zip(samples.axes, ("cgan", "dcgan"), strict=True):
+        (run,) = [r for r in runs if r["variant"] == variant and r["seed"] == 0]
+        np.testing.assert_array_equal(ax.images[0].get_array(), imread(run["folder"] / "samples.png"))
+
+    board = {quantity_of(ax): ax for ax in figs["leaderboard"].axes}
+    accuracy = board["class_accuracy"]  # cgan's only: dcgan is listed without a bar
+    labels = [t.get_text() for t in accuracy.get_yticklabels()]
+    assert labels[0].startswith("cgan\nn=1") and labels[1] == "dcgan\nn=0, 2 missing"
+    (cgan,) = [r for r in runs if r["variant"] == "cgan"]
+    widths = [p.get_width() for p in sorted(accuracy.patches, key=lambda p: p.get_y())]
+    assert widths == [pytest.approx(cgan["metrics"]["class_accuracy"]), 0.0]
+    fid_board = board["fid_classifier"]
+    (segments,) = [c.get_segments() for c in fid_board.collections if isinstance(c, LineCollection)]
+    assert len(segments) == 1  # dcgan's two seeds; cgan's one seed has no standard error
+    dcgan = [r["metrics"]["fid_classifier"] for r in runs if r["variant"] == "dcgan"]
+    (x0, _), (x1, _) = segments[0]
+    assert (x1 - x0) / 2 == pytest.approx(np.std(dcgan, ddof=1) / math.sqrt(2))
+
+
+def test_figures_is_core_code():
+    """figures.py imports no built-in plugin module (those are loaded through the plugin manager)."""
+    import ast
+
+    import ganbench.figures
+
+    tree = ast.parse(Path(ganbench.figures.__file__).read_text())
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    plugins = ("variants", "datasets", "networks", "metrics", "features", "executors", "loggers")
+    assert [m for m in imported if m.startswith(tuple(f"ganbench.{p}" for p in plugins))] == []

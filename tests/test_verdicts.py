@@ -1,0 +1,106 @@
+"""Verdicts against hand-computed cases (the issue's list), and the statistics against scipy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ganbench.verdicts import DIVERGENCE, Comparison, Sample, holm, judge, welch
+
+UNIT = (-1.2649110640673518, -0.6324555320336759, 0.0, 0.6324555320336759, 1.2649110640673518)  # mean 0, sd 1
+
+
+def compare(baseline, current, tolerance=1.0, direction="lower", diverged=(0, 0)) -> Comparison:
+    seeds = tuple(range(max(len(baseline) + diverged[0], len(current) + diverged[1])))
+    b = Sample(tuple(baseline), seeds[: len(baseline) + diverged[0]], diverged[0])
+    c = Sample(tuple(current), seeds[: len(current) + diverged[1]], diverged[1])
+    return judge([Comparison("v", "d", "fid", direction, tolerance, b, c)])[0]
+
+
+def test_unit_values_have_sd_one():
+    assert np.std(UNIT, ddof=1) == pytest.approx(1.0) and np.mean(UNIT) == pytest.approx(0.0)
+
+
+def test_identical_values_are_identical():
+    assert compare(UNIT, UNIT).verdict == "identical"
+
+
+def test_a_three_sd_shift_with_five_seeds_is_a_regression():
+    c = compare(UNIT, [x + 3 for x in UNIT])  # lower is better: +3 is worse
+    # Welch: t = 3 / sqrt(1/5 + 1/5) = 4.743, df = 8: two-sided p = 0.00146 (by hand, t table)
+    assert c.p_values == pytest.approx(2 * stats.t.sf(3 / math.sqrt(0.4), 8))
+    assert c.p_values == pytest.approx(0.00146, abs=1e-4)
+    assert c.verdict == "regressed"
+    assert compare(UNIT, [x - 3 for x in UNIT]).verdict == "improved"
+    assert compare(UNIT, [x + 3 for x in UNIT], direction="higher").verdict == "improved"
+
+
+def test_the_same_shift_with_two_seeds_is_inconclusive_and_says_how_many_would_settle_it():
+    two = (-math.sqrt(0.5), math.sqrt(0.5))  # sd 1
+    c = compare(two, [x + 3 for x in two])
+    # t = 3 / sqrt(1/2 + 1/2) = 3, df = 2: p = 0.0955 > 0.05
+    assert c.p_values == pytest.approx(0.0955, abs=1e-3)
+    assert c.verdict == "inconclusive"
+    # detect 3 sd at alpha 0.05 two-sided, power 0.8: 2 (1.96 + 0.84)^2 / 9 = 1.74 -> at least 3 seeds
+    assert c.seeds_needed == 3
+
+
+def test_noise_inside_the_tolerance_with_enough_seeds_is_unchanged():
+    rng = np.random.default_rng(0)
+    baseline, current = rng.normal(10, 0.1, 12), rng.normal(10.02, 0.1, 12)
+    c = compare(baseline, current, tolerance=0.5)
+    assert c.verdict == "unchanged"
+    low, high = c.interval
+    assert -0.5 < low < c.difference < high < 0.5
+    assert compare(baseline, current, tolerance=0.0).verdict == "inconclusive"
+
+
+def test_diverging_in_four_of_five_seeds_against_none_is_a_regression():
+    baseline, current = Sample((), tuple(range(5)), 0, 5), Sample((), (0, -2, -3, -4, -5), 4, 1)
+    c = judge([Comparison("v", "d", DIVERGENCE, "lower", 0.0, baseline, current)])[0]
+    # Fisher, [[4, 1], [0, 5]]: p = 2 * C(5,4) C(5,0) / C(10,4) + ... = 0.0476 (two-sided)
+    assert c.p_divergence == pytest.approx(0.0476, abs=1e-4)
+    assert c.verdict == "regressed" and "diverged 4/5 vs 0/5" in c.notes[0]
+    values = compare(UNIT, UNIT[:1], diverged=(0, 4))  # the metric itself: one completed run is not enough
+    assert values.verdict == "inconclusive" and "fewer than 2" in values.notes[0]
+    same = judge([Comparison("v", "d", DIVERGENCE, "lower", 0.0, Sample((), (0, -2), 1, 1), Sample((), (0, -3), 1, 1))])
+    assert same[0].verdict == "unchanged"
+
+
+def test_holm_adjusts_over_the_whole_suite():
+    assert holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    many = [
+        Comparison("v", "d", f"m{i}", "lower", 1.0, Sample(UNIT, tuple(range(5))), Sample(UNIT, tuple(range(5))))
+        for i in range(20)
+    ]
+    shifted = Comparison(
+        "v", "d", "x", "lower", 1.0, Sample(UNIT, tuple(range(5))), Sample(tuple(x + 2 for x in UNIT), tuple(range(5)))
+    )
+    alone = judge([Comparison(**{**shifted.__dict__, "notes": []})])[0]
+    assert alone.verdict == "regressed"  # p = 0.0138 alone
+    in_suite = judge([*many, shifted])[-1]
+    assert in_suite.p_values_holm == pytest.approx(alone.p_values)  # the 20 identical ones have no test
+    noisy = [
+        Comparison(
+            "v",
+            "d",
+            f"n{i}",
+            "lower",
+            1.0,
+            Sample(UNIT, tuple(range(5))),
+            Sample(tuple(x + 0.1 * i for x in UNIT), tuple(range(5))),
+        )
+        for i in range(1, 10)
+    ]
+    crowded = judge([*noisy, shifted])[-1]
+    assert crowded.p_values_holm > alone.p_values and crowded.verdict == "inconclusive"
+
+
+def test_welch_matches_scipy_and_handles_no_spread():
+    p, (low, high) = welch([1, 2, 3, 4], [2, 4, 6, 9])
+    assert p == pytest.approx(stats.ttest_ind([2, 4, 6, 9], [1, 2, 3, 4], equal_var=False).pvalue)
+    assert low < 2.75 < high
+    assert welch([1, 1, 1], [2, 2, 2])[0] == 0.0 and welch([1, 1], [1, 1])[0] == 1.0
