@@ -12,9 +12,14 @@ A conditional network must be called with labels and an unconditional one withou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from ganbench.network import Conditioning, Network
 
 CONDITIONINGS = ("concat", "projection")
 
@@ -142,3 +147,39 @@ def batch_norm(channels: int, n_classes: int) -> nn.Module:
 def normalize(norm: nn.Module, h: Tensor, y: Tensor | None) -> Tensor:
     """Apply a layer made by ``batch_norm``: the conditional kind also reads the labels."""
     return norm(h, y) if isinstance(norm, ConditionalBatchNorm2d) else norm(h)
+
+
+class Plan(NamedTuple):
+    """What a convolutional G and D are built from: channels, base side, doublings, label widths."""
+
+    channels: int
+    base: int
+    doublings: int
+    concat: int
+    """Classes joined as one-hot inputs (concat conditioning), else 0."""
+    projection: int
+    """Classes of conditional BN and projection (projection conditioning), else 0."""
+
+
+@dataclass(frozen=True)
+class ImageNetwork(Network):
+    """Base of convolutional networks: square sides b * 2^k, conditioned by concat or projection."""
+
+    def check(
+        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
+    ) -> str | None:
+        return image_problem(self.name, shape) or label_problem(self.name, pack, n_classes, conditioning)
+
+    def plan(self, shape: tuple[int, ...], pack: int, n_classes: int, conditioning: Conditioning) -> Plan:
+        """The plan for ``shape``; ValueError with ``check``'s reason if there is none."""
+        reason = self.check(shape, pack, n_classes, conditioning)
+        if reason:
+            raise ValueError(reason)
+        base, doublings = side_plan(shape[1])
+        return Plan(
+            shape[0],
+            base,
+            doublings,
+            n_classes if conditioning == "concat" else 0,
+            n_classes if conditioning == "projection" else 0,
+        )

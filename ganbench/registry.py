@@ -153,8 +153,6 @@ def _call_registration(
     except PluginError:
         raise
     except UnknownNameError as exc:
-        raise PluginError(
-            f"plugin {plugin!r} asked in {hook_name} for a name not registered before it: {exc}"
-        ) from exc
+        raise PluginError(f"plugin {plugin!r} asked in {hook_name} for a name not registered before it: {exc}") from exc
     except Exception as exc:
         raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc

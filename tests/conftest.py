@@ -109,3 +109,53 @@ def image_sets(tmp_path):
     fake = np.clip(real.astype(int)[:12] + rng.integers(-60, 60, (12, 24, 24, 3)), 0, 255).astype(np.uint8)
     np.savez(tmp_path / "real.npz", images=real)
     return real, fake, tmp_path / "real.npz", save_png_folder(tmp_path / "fake", fake)
+
+
+def exploding_variant():
+    """lsgan with learning rates of 1e12 and RMSProp: its losses reach inf within a few steps."""
+    import dataclasses
+
+    import ganbench
+
+    lsgan = ganbench.get_variant("lsgan")
+    return dataclasses.replace(lsgan, name="exploding", lr_d=1e12, lr_g=1e12, optimizer="rmsprop")
+
+
+@pytest.fixture
+def exploding(fresh_plugins):
+    """The variant ``exploding`` is registered for the test (it diverges)."""
+    import ganbench
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(exploding_variant())
+
+    fresh_plugins.register_plugin(Plugin(), name="exploding-plugin")
+    return "exploding"
+
+
+def kill_at_checkpoint(args: list[str], out: Path, step: int, env: dict) -> Path:
+    """Start ``ganbench ARGS --out OUT``, SIGKILL it once its checkpoint holds ``step`` steps; the checkpoint."""
+    import signal
+    import time
+
+    from ganbench.checkpoints import checkpoint_header
+
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ganbench"), *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    deadline, checkpoint = time.time() + 300, None
+    while time.time() < deadline and checkpoint is None:
+        found = list(out.glob("*/checkpoint.pt"))
+        if found and checkpoint_header(found[0])["step"] >= step:
+            checkpoint = found[0]
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert checkpoint is not None, "no checkpoint appeared"
+    assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
+    return checkpoint

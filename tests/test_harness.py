@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
 import math
-import os
-import signal
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 import ganbench
-from ganbench.checkpoints import MAGIC, checkpoint_header
+from ganbench.checkpoints import MAGIC
 from ganbench.errors import CheckpointError, OutputError
 from ganbench.harness import run_job, run_spec
 
-from .conftest import ganbench_process
+from .conftest import ganbench_process, kill_at_checkpoint
 
 QUICK = dict(steps=40, checkpoint_every=20, log_every=5)
 
@@ -114,19 +110,7 @@ def test_max_seconds_ends_the_run_and_says_so(tmp_path):
     assert record.metrics["modes_captured"] >= 0
 
 
-def exploding(fresh_plugins):
-    lsgan = ganbench.get_variant("lsgan")
-
-    class Plugin:
-        @ganbench.hookimpl
-        def register_variants(self, register):
-            register(dataclasses.replace(lsgan, name="exploding", lr_d=1e12, lr_g=1e12, optimizer="rmsprop"))
-
-    fresh_plugins.register_plugin(Plugin(), name="exploding-plugin")
-
-
-def test_a_diverged_run_is_recorded_and_the_others_go_on(tmp_path, fresh_plugins):
-    exploding(fresh_plugins)
+def test_a_diverged_run_is_recorded_and_the_others_go_on(tmp_path, exploding):
     specs = [ganbench.RunSpec.create(v, "ring8", steps=60) for v in ("exploding", "nsgan")]
     executor = ganbench.registries().executors.get("local")
     records = executor.run([(run_job, {"spec": s.to_dict(), "out": str(tmp_path), "progress": False}) for s in specs])
@@ -179,29 +163,7 @@ def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_p
     one_thread = {"OMP_NUM_THREADS": "1"}  # tiny networks: one thread is fastest, and robust on a busy machine
     whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), env=one_thread, timeout=600)
     assert whole.returncode == 0, whole.stderr
-    import subprocess
-    import sys
-
-    exe = str(Path(sys.executable).parent / "ganbench")
-    proc = subprocess.Popen(
-        [exe, *args, "--out", str(tmp_path / "killed")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **one_thread},
-    )
-    deadline = time.time() + 300
-    checkpoint = None
-    while time.time() < deadline:
-        found = list((tmp_path / "killed").glob("*/checkpoint.pt"))
-        if found:
-            if checkpoint_header(found[0])["step"] >= 100:
-                checkpoint = found[0]
-                break
-        time.sleep(0.2)
-    assert checkpoint is not None, "no checkpoint appeared"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
+    checkpoint = kill_at_checkpoint(args, tmp_path / "killed", 100, one_thread)
     resumed = ganbench_process(*args, "--out", str(tmp_path / "killed"), env=one_thread, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     record = json.loads((checkpoint.parent / "record.json").read_text())

@@ -5,10 +5,6 @@ elsewhere; and every bad input as one line before any training. Tiny widths, few
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,9 +12,8 @@ import numpy as np
 import pytest
 
 import ganbench
-from ganbench.checkpoints import checkpoint_header
 
-from .conftest import assert_one_line_error, ganbench_process, save_png_folder
+from .conftest import assert_one_line_error, ganbench_process, kill_at_checkpoint, save_png_folder
 from .test_image_datasets import dead_url, mnist_test_root, root  # noqa: F401  (fixtures)
 
 TINY = ["--set", "network.width=4", "--set", "network.z_dim=16", "-q"]
@@ -219,23 +214,7 @@ def test_kill_9_of_an_image_run_then_resume_gives_identical_metrics(tmp_path):
     env = {"OMP_NUM_THREADS": "1"}
     whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), env=env, timeout=600)
     assert whole.returncode == 0, whole.stderr
-    exe = str(Path(sys.executable).parent / "ganbench")
-    proc = subprocess.Popen(
-        [exe, *args, "--out", str(tmp_path / "killed")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-    )
-    deadline, checkpoint = time.time() + 300, None
-    while time.time() < deadline and checkpoint is None:
-        found = list((tmp_path / "killed").glob("*/checkpoint.pt"))
-        if found and checkpoint_header(found[0])["step"] >= 30:
-            checkpoint = found[0]
-        time.sleep(0.05)
-    assert checkpoint is not None, "no checkpoint appeared"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
+    checkpoint = kill_at_checkpoint(args, tmp_path / "killed", 30, env)
     resumed = ganbench_process(*args, "--out", str(tmp_path / "killed"), env=env, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     whole_dir = next((tmp_path / "whole").iterdir())

@@ -14,7 +14,7 @@ import pytest
 
 import ganbench
 
-from .conftest import assert_one_line_error, ganbench_process
+from .conftest import assert_one_line_error, exploding_variant, ganbench_process
 from .test_plugin_distribution import make_distribution, pip_install
 
 SUITE = """\
@@ -84,7 +84,7 @@ def test_a_failing_or_diverging_run_never_stops_the_others(cli, tmp_path, fresh_
     class Plugin:
         @ganbench.hookimpl
         def register_variants(self, register):
-            register(dataclasses.replace(lsgan, name="exploding", lr_d=1e12, lr_g=1e12, optimizer="rmsprop"))
+            register(exploding_variant())
             register(dataclasses.replace(lsgan, name="broken", d_loss=broken_loss))
 
     fresh_plugins.register_plugin(Plugin(), name="failing-plugin")

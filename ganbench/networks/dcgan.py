@@ -31,16 +31,14 @@ from torch.nn import functional as F
 
 from ganbench.hookspecs import hookimpl
 from ganbench.layers import (
+    ImageNetwork,
     LabelJoin,
     Projection,
     batch_norm,
     check_labels,
-    image_problem,
-    label_problem,
     normalize,
-    side_plan,
 )
-from ganbench.network import Conditioning, Network
+from ganbench.network import Conditioning
 from ganbench.options import option
 
 SLOPE = 0.1  # LeakyReLU slope of SNGAN's standard CNN (Appendix B)
@@ -100,26 +98,15 @@ def init_weights(module: nn.Module) -> nn.Module:
 
 
 @dataclass(frozen=True)
-class DCGAN(Network):
+class DCGAN(ImageNetwork):
     z_dim: int = option(128, ge=1)
     width: int = option(64, ge=1)
-
-    def check(
-        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
-    ) -> str | None:
-        return image_problem(self.name, shape) or label_problem(self.name, pack, n_classes, conditioning)
 
     def build(
         self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
     ) -> tuple[nn.Module, nn.Module]:
-        reason = self.check(shape, pack, n_classes, conditioning)
-        if reason:
-            raise ValueError(reason)
-        channels, side = shape[0], shape[1]
-        base, k = side_plan(side)
+        channels, base, k, concat, projection = self.plan(shape, pack, n_classes, conditioning)
         maps = [scale_channels(self.width, s) for s in range(k + 1)]  # full size first
-        concat = n_classes if conditioning == "concat" else 0
-        projection = n_classes if conditioning == "projection" else 0
 
         g: nn.Module = init_weights(Generator(self.z_dim + concat, maps[::-1], base, channels, projection))
         features = discriminator_features(channels * pack + concat, maps)

@@ -23,6 +23,8 @@ from ganbench.network import Conditioning, Network, flat_size
 from ganbench.options import option
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
+
+
 @dataclass(frozen=True)
 class MLP(Network):
     z_dim: int = option(2, ge=1)

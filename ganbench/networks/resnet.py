@@ -33,16 +33,14 @@ from torch.nn import functional as F
 
 from ganbench.hookspecs import hookimpl
 from ganbench.layers import (
+    ImageNetwork,
     LabelJoin,
     Projection,
     batch_norm,
     check_labels,
-    image_problem,
-    label_problem,
     normalize,
-    side_plan,
 )
-from ganbench.network import Conditioning, Network
+from ganbench.network import Conditioning
 from ganbench.options import option
 
 PAPER_BLOCKS = 4  # D's blocks in Table 4: the optimized one and three more
@@ -146,26 +144,15 @@ def discriminator_features(in_channels: int, ch: int, halvings: int) -> nn.Seque
 
 
 @dataclass(frozen=True)
-class ResNet(Network):
+class ResNet(ImageNetwork):
     z_dim: int = option(128, ge=1)
     width: int = option(128, ge=1)
     """D's channels; G has twice as many (the paper's 128 and 256)."""
 
-    def check(
-        self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
-    ) -> str | None:
-        return image_problem(self.name, shape) or label_problem(self.name, pack, n_classes, conditioning)
-
     def build(
         self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
     ) -> tuple[nn.Module, nn.Module]:
-        reason = self.check(shape, pack, n_classes, conditioning)
-        if reason:
-            raise ValueError(reason)
-        channels, side = shape[0], shape[1]
-        base, k = side_plan(side)
-        concat = n_classes if conditioning == "concat" else 0
-        projection = n_classes if conditioning == "projection" else 0
+        channels, base, k, concat, projection = self.plan(shape, pack, n_classes, conditioning)
 
         g: nn.Module = Generator(self.z_dim + concat, 2 * self.width, base, k, channels, projection)
         features = discriminator_features(channels * pack + concat, self.width, max(k - 1, 1))
