@@ -175,6 +175,7 @@ def run(
             f"this command asks for {count:,} runs ({len(variant_names)} variant(s) x {len(dataset_names)} "
             f"dataset(s) x {len(seed_list):,} seed(s)); pass --yes to start them, or narrow --seed"
         )
+    shared_metrics = any(registries().variants.get(name).conditional for name in variant_names)
     specs = [
         RunSpec.create(
             v,
@@ -187,6 +188,7 @@ def run(
             metrics=tuple(metric_names) if metric_names else None,
             eval_samples=_number(eval_samples, int),
             eval_every=_number(eval_every, int),
+            shared_metrics=shared_metrics,
         )
         for d in dataset_names
         for v in variant_names
@@ -398,6 +400,13 @@ executor_options = [
     click.option("--executor", default="local", show_default=True, help="Executor: local, or a plugin's (ray)."),
     click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Runs at a time."),
     click.option("--executor-option", "executor_sets", multiple=True, metavar="KEY=VALUE", help="An executor option."),
+    click.option(
+        "--checkpoint-every",
+        default=1000,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Steps between a run's checkpoints (a killed sweep resumes from them).",
+    ),
 ]
 
 
@@ -407,7 +416,10 @@ def with_executor_options(command: Any) -> Any:
     return command
 
 
-def _sweep(suite: Any, out: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool) -> list:
+def _sweep(
+    suite: Any, out: str | None, quiet: bool, executor: str, workers: int, executor_sets: tuple, checkpoint_every: int
+) -> list:
+    """Every run of ``suite``, training those not finished yet (the options of ``with_executor_options``)."""
     from ganbench.sweeps import run_suite
 
     return run_suite(
@@ -417,6 +429,7 @@ def _sweep(suite: Any, out: str | None, executor: str, workers: int, executor_se
         workers=workers,
         executor_options=_executor_options(executor_sets),
         progress=not quiet,
+        checkpoint_every=checkpoint_every,
     )
 
 
@@ -448,12 +461,12 @@ def _report_failures(records: list) -> bool:
 @click.option("--out", "-o", default=None, help="Results folder (default: results/<suite name>).")
 @with_executor_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def sweep(suite_file: str, out: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool) -> None:
+def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> None:
     """Run every run of a suite that is not finished, then print the suite's table (mean ± se)."""
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, out, executor, workers, executor_sets, quiet)
+    records = _sweep(suite, out, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     if _report_failures(records):
         sys.exit(1)
@@ -474,15 +487,7 @@ def leaderboard() -> None:
 @click.option("--junit", "junit_file", default=None, type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def check(
-    suite_file: str,
-    results: str | None,
-    executor: str,
-    workers: int,
-    executor_sets: tuple,
-    strict: bool,
-    as_json: bool,
-    junit_file: str | None,
-    quiet: bool,
+    suite_file: str, results: str | None, strict: bool, as_json: bool, junit_file: str | None, quiet: bool, **executing
 ) -> None:
     """Run what is missing, then give each (variant, dataset, metric) a verdict against the baseline.
 
@@ -499,7 +504,7 @@ def check(
 
     suite = load_suite(suite_file)
     baseline = lb.read_baseline(suite)
-    records = _sweep(suite, results, executor, workers, executor_sets, quiet)
+    records = _sweep(suite, results, quiet, **executing)
     failed = _report_failures(records)
     metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
     comparisons = judge(
@@ -511,7 +516,7 @@ def check(
             metrics,
         )
     )
-    notes = [n for n in [lb.hardware_note(baseline)] if n]
+    notes = [n for n in [lb.hardware_note(baseline, records)] if n]
     notes += [f"{sum(r.status == 'failed' for r in records)} run(s) failed: see the log"] if failed else []
     text = reports.markdown(suite.name, comparisons, notes)
     click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
@@ -532,13 +537,13 @@ def check(
 @click.option("--results", default=None, help="Results folder (default: results/<suite name>).")
 @with_executor_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def update(suite_file: str, results: str | None, executor: str, workers: int, executor_sets: tuple, quiet: bool):
+def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) -> None:
     """Run what is missing, then rewrite the suite's baseline from the results (atomically)."""
     from ganbench import leaderboard as lb
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, results, executor, workers, executor_sets, quiet)
+    records = _sweep(suite, results, quiet, **executing)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
@@ -36,9 +33,6 @@ class BaselineError(GanbenchError):
 
 def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
     """The baseline document of ``suite`` from its runs' records."""
-    from ganbench.environment import environment
-
-    env = environment(torch.device("cpu"))
     return strict_json(
         {
             "schema": SCHEMA,
@@ -46,7 +40,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
             "made": {
                 "date": time.strftime("%Y-%m-%d"),
                 "versions": library_versions(),
-                "hardware": {k: env[k] for k in ("machine", "cpu", "torch_threads", "platform")},
+                "hardware": run_hardware(records),
                 "budget": {"steps": suite.steps, "max_seconds": suite.max_seconds},
                 "devices": sorted({r.environment.get("device", "?") for r in records}),
             },
@@ -63,6 +57,20 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
             ],
         }
     )
+
+
+HARDWARE = ("machine", "cpu", "platform")
+
+
+def run_hardware(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """What the runs trained on, from their records: the machine, and the torch threads of each run
+    (a run's bits depend on its thread count, and a sweep's workers split the cores)."""
+    envs = [r.environment for r in records if r.environment]
+    if not envs:
+        return {}
+    hardware: dict[str, Any] = {k: envs[0].get(k) for k in HARDWARE}
+    hardware["torch_threads"] = sorted({e["torch_threads"] for e in envs if "torch_threads" in e})
+    return hardware
 
 
 def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
@@ -203,10 +211,19 @@ def _numbers(metrics: dict[str, Any]) -> dict[str, float | None]:
     return {k: v for k, v in metrics.items() if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
 
 
-def hardware_note(baseline: dict[str, Any]) -> str | None:
-    """A warning when the baseline was made on other hardware: bitwise identity is not expected then."""
-    made = baseline.get("made", {}).get("hardware", {})
-    here = {"machine": platform.machine()}
-    if made.get("machine") and made.get("machine") != here["machine"]:
-        return f"the baseline was made on {made.get('machine')} ({made.get('cpu')}), this is {here['machine']}"
-    return None
+def hardware_note(baseline: dict[str, Any], records: Sequence[RunRecord]) -> str | None:
+    """A note when the current runs trained on other hardware or thread counts than the baseline's:
+    bitwise identity is not expected then, and only the statistical verdicts apply."""
+    made, here = baseline.get("made", {}).get("hardware", {}), run_hardware(records)
+    differs = [k for k in (*HARDWARE, "torch_threads") if made.get(k) and here.get(k) and made[k] != here[k]]
+    if not differs:
+        return None
+    return (
+        f"the baseline was made on {_machine(made)}, these runs on {_machine(here)}: "
+        "values need not be identical, so only the statistical verdicts apply"
+    )
+
+
+def _machine(hardware: dict[str, Any]) -> str:
+    threads = "/".join(map(str, hardware.get("torch_threads", []))) or "?"
+    return f"{hardware.get('machine')} ({hardware.get('cpu')}, {threads} torch thread(s) per run)"

@@ -46,6 +46,11 @@ def select_metrics(dataset: Dataset, names: Sequence[str], conditional: bool = F
     ]
 
 
+def without_conditional(dataset: Dataset, names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` less the metrics that need a class-conditional variant (class accuracy, intra-FID)."""
+    return tuple(name for name in names if not _resolve(dataset, name)[0].conditional)
+
+
 def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
     metrics = registries().metrics
     if name in metrics:

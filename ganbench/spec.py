@@ -84,15 +84,18 @@ class RunSpec:
         metrics: tuple[str, ...] | None = None,
         eval_samples: int | None = None,
         eval_every: int | None = None,
+        shared_metrics: bool = False,
     ) -> RunSpec:
         """Resolve names through the registries, apply overrides, and check that the parts fit.
 
         Override keys: ``lr_d`` (variant), ``dataset.sigma``, ``network.width``. A dataset
         name no plugin registered may be claimed by a plugin's ``resolve_dataset`` hook (a
         path to a user's images). ``eval_samples`` defaults to the dataset's.
+        ``shared_metrics``: ``metrics`` serve several variants, some of them class-conditional,
+        so an unconditional variant leaves out the metrics that need labels (else they are an error).
         """
         from ganbench.plugins import registries
-        from ganbench.selection import select_metrics
+        from ganbench.selection import select_metrics, without_conditional
 
         regs = registries()
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
@@ -116,6 +119,8 @@ class RunSpec:
             shape = "x".join(map(str, d.shape))
             raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
         chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
+        if metrics and shared_metrics and not v.conditional:
+            chosen = without_conditional(d, chosen)
         select_metrics(d, chosen, conditional=v.conditional)
         n_eval = d.eval_samples if eval_samples is None else eval_samples
         if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:

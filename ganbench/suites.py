@@ -93,7 +93,15 @@ class Suite:
             metrics=self.metrics,
             eval_samples=self.eval_samples,
             eval_every=self.eval_every,
+            shared_metrics=self.has_conditional_variant,
         )
+
+    @property
+    def has_conditional_variant(self) -> bool:
+        """Then the suite's metrics may name class metrics: its unconditional variants leave them out."""
+        from ganbench.plugins import registries
+
+        return any(registries().variants.get(v).conditional for v in self.variants)
 
 
 def load_suite(path: str | Path) -> Suite:

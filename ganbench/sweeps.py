@@ -18,6 +18,7 @@ from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, read_record
 from ganbench.suites import Suite
+from ganbench.training import DEFAULT_CHECKPOINT_EVERY
 
 
 def default_out(suite: Suite) -> Path:
@@ -34,6 +35,7 @@ def run_suite(
     force: bool = False,
     progress: bool = True,
     device: str | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[RunRecord]:
     """A record for every run of ``suite`` (in the suite's order), training those not finished."""
     out = Path(out) if out is not None else default_out(suite)
@@ -41,10 +43,8 @@ def run_suite(
     specs = suite.specs()
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
-    jobs = [
-        (run_job, {"spec": specs[i].to_dict(), "out": str(out), "force": force, "progress": False, "device": device})
-        for i in todo
-    ]
+    options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
+    jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = tqdm(
         total=len(specs),
         initial=len(specs) - len(todo),

@@ -222,3 +222,31 @@ def test_kill_9_of_an_image_run_then_resume_gives_identical_metrics(tmp_path):
         assert (whole_dir / name).read_bytes() == (checkpoint.parent / name).read_bytes(), name
     a, b = (json.loads((d / "record.json").read_text()) for d in (whole_dir, checkpoint.parent))
     assert a["best"] == b["best"] and b["resumed_from"] >= 30
+
+
+def test_class_metrics_named_for_several_variants_go_to_the_conditional_ones(cli, tmp_path):
+    """One --metrics list serves every variant of a command (or suite): class accuracy and intra-FID
+    are computed for cgan and left out for dcgan; named for unconditional variants alone, an error."""
+    alone = cli(*DIGITS, "-v", "dcgan", "-m", "fid_classifier,class_accuracy", "-o", str(tmp_path / "alone"))
+    assert_one_line_error(alone, "'class_accuracy' needs a class-conditional variant")
+    assert not (tmp_path / "alone").exists()
+    result = cli(*DIGITS, "-v", "dcgan,cgan", "-m", "fid_classifier,class_accuracy", "-o", str(tmp_path))
+    assert result.code == 0, result.err
+    metrics = {p.parent.name.split("__")[1]: json.loads(p.read_text()) for p in tmp_path.glob("*/metrics.json")}
+    assert "class_accuracy" in metrics["cgan"] and "fid_classifier" in metrics["cgan"]
+    assert "class_accuracy" not in metrics["dcgan"] and "fid_classifier" in metrics["dcgan"]
+
+
+def test_a_suites_class_metrics_apply_to_its_conditional_variants_only(tmp_path):
+    from ganbench.suites import load_suite
+
+    path = tmp_path / "mixed.toml"
+    path.write_text(
+        'variants = ["dcgan", "cgan"]\ndatasets = ["digits"]\nsteps = 10\n'
+        'metrics = ["fid_classifier", "class_accuracy"]\n'
+    )
+    chosen = {spec.variant: spec.eval.metrics for spec in load_suite(path).specs()}
+    assert chosen == {"dcgan": ("fid_classifier",), "cgan": ("fid_classifier", "class_accuracy")}
+    path.write_text(path.read_text().replace('"dcgan", "cgan"', '"dcgan", "wgan-gp"'))
+    with pytest.raises(ganbench.errors.GanbenchError, match=r"mixed.toml:4: .*needs a class-conditional variant"):
+        load_suite(path)

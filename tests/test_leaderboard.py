@@ -14,7 +14,7 @@ import pytest
 
 import ganbench
 
-from .conftest import assert_one_line_error, exploding_variant, ganbench_process
+from .conftest import ROOT, assert_one_line_error, exploding_variant, ganbench_process
 from .test_plugin_distribution import make_distribution, pip_install
 
 SUITE = """\
@@ -188,3 +188,25 @@ def test_a_reinstalled_plugin_with_a_harmful_setting_fails_the_check(tmp_path):
     assert same.returncode == 0, same.stdout
     assert "identical" in same.stdout and "regressed" not in same.stdout
     assert os.path.exists(tmp_path / "plugin.baseline.json")
+
+
+@pytest.mark.slow
+def test_the_committed_ci_leaderboard_passes_its_own_check(tmp_path):
+    """The gate a pull request meets: leaderboards/ci.toml from nothing against its committed
+    baseline. No regression anywhere; on the hardware and thread count that made the baseline,
+    every value is identical, bit for bit (the brief's promise of reproducible runs)."""
+    suite = ROOT / "leaderboards" / "ci.toml"
+    result = ganbench_process(
+        "leaderboard", "check", str(suite), "--results", str(tmp_path), "--workers", "2", "-q", "--json", timeout=900
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    report = json.loads(result.stdout)
+    assert "regressed" not in report["counts"], report["counts"]
+    from ganbench import leaderboard as lb
+    from ganbench.results import read_record
+    from ganbench.suites import load_suite
+
+    loaded = load_suite(suite)
+    records = [read_record(tmp_path / spec.dirname) for spec in loaded.specs()]
+    if lb.hardware_note(lb.read_baseline(loaded), records) is None:
+        assert set(report["counts"]) == {"identical"}, report["counts"]

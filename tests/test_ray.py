@@ -135,7 +135,8 @@ def test_the_executor_and_its_option_are_registered(ray_env):
     assert listed.returncode == 0, listed.stderr
     entry = next(e for e in json.loads(listed.stdout)["executors"] if e["name"] == "ray")
     assert entry["source"] == "ganbench-ray" and entry["version"] == "0.1.0"
-    assert "--ray-address" in ganbench_process("run", "--help", env=ray_env).stdout
+    for command in (["run"], ["sweep"], ["leaderboard", "check"], ["leaderboard", "update"]):
+        assert "--ray-address" in ganbench_process(*command, "--help", env=ray_env).stdout, command
 
 
 @pytest.mark.parametrize("how", ["--ray-address", "RAY_ADDRESS"])
@@ -190,27 +191,34 @@ def test_the_executors_options_are_validated(ray_env):
     assert "executor 'ray' option 'max_retries' must be >= 0" in lines[3]
 
 
+def write_suite(path: Path, variants: str, steps: int, seeds: str) -> Path:
+    names = ", ".join(f'"{v}"' for v in variants.split(","))
+    path.write_text(f'variants = [{names}]\ndatasets = ["ring8"]\nseeds = "{seeds}"\nsteps = {steps}\n')
+    return path
+
+
 @pytest.mark.slow
-def test_ray_writes_the_same_metrics_as_the_local_executor(ray_env, tmp_path):
+def test_a_ray_sweep_writes_the_same_metrics_as_the_local_executor(ray_env, tmp_path):
     """A local cluster started by ray.init; 2 workers: 1 thread per run on both executors (2 CPUs)."""
-    args = ("run", "-v", "nsgan,wgan", "-d", "ring8", "-s", "0-1", "--steps", "40", "-q", "--workers", "2")
+    suite = write_suite(tmp_path / "suite.toml", "nsgan,wgan", steps=40, seeds="0-1")
+    args = ("sweep", str(suite), "-q", "--workers", "2")
     on_ray = ganbench_process(*args, "--executor", "ray", "--out", str(tmp_path / "A"), env=ray_env, timeout=300)
     assert on_ray.returncode == 0, on_ray.stderr
     local = ganbench_process(*args, "--executor", "local", "--out", str(tmp_path / "B"), env=ray_env, timeout=300)
     assert local.returncode == 0, local.stderr
     on_ray_metrics, local_metrics = metrics_by_run(tmp_path / "A"), metrics_by_run(tmp_path / "B")
     assert len(on_ray_metrics) == 4 and on_ray_metrics == local_metrics
-    assert on_ray.stdout == local.stdout  # the summary table
+    assert on_ray.stdout == local.stdout and "| nsgan" in on_ray.stdout  # the suite's table
     record = json.loads(next((tmp_path / "A").glob("*/record.json")).read_text())
     assert record["environment"]["plugins"]["ray"] == {"source": "ganbench-ray", "version": "0.1.0"}
 
 
 @pytest.mark.slow
 def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint(ray_env, ray_cluster, tmp_path):
-    """SIGKILL the worker training wgan-gp mid-run: Ray retries the task, which resumes, and
+    """SIGKILL the worker training wgan-gp mid-sweep: Ray retries the task, which resumes, and
     the run ends with the metrics of a run never interrupted (local executor, same threads)."""
-    args = ("run", "-v", "wgan-gp,nsgan", "-d", "ring8", "--steps", "1000", "--checkpoint-every", "100", "-q")
-    args += ("--workers", "2")
+    suite = write_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
+    args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
     ray_out, local_out = tmp_path / "ray", tmp_path / "local"
     command = [str(BIN / "ganbench"), *args, "--executor", "ray", "--ray-address", ray_cluster, "--out", str(ray_out)]
     driver = subprocess.Popen(command, env={**os.environ, **ray_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

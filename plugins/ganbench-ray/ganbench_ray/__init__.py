@@ -15,8 +15,8 @@ from ganbench_ray.executor import RayExecutor, RayExecutorError, set_cli_address
 
 __all__ = ["RayExecutor", "RayExecutorError"]
 
-COMMANDS = ("run", "sweep")
-"""The commands that take --executor: each gets --ray-address (those that exist)."""
+COMMANDS = (("run",), ("sweep",), ("leaderboard", "check"), ("leaderboard", "update"))
+"""The commands that take --executor (as paths from the top group): each gets --ray-address (those that exist)."""
 
 
 @ganbench.hookimpl
@@ -39,8 +39,10 @@ def register_commands(cli):
     """``--ray-address`` on the commands that take ``--executor``."""
     import click
 
-    for name in COMMANDS:
-        command = cli.commands.get(name)
+    for path in COMMANDS:
+        command = cli
+        for name in path:
+            command = getattr(command, "commands", {}).get(name)
         if command is not None and not any(p.name == "ray_address" for p in command.params):
             command.params.append(
                 click.Option(
