@@ -50,20 +50,9 @@ def _number(text: str | None, kind: type) -> Any:
 
 
 def _seeds(values: tuple[str, ...]) -> list[int]:
-    seeds: list[int] = []
-    for item in _names(values, "--seed", "0-4") or ["0"]:
-        lo, dash, hi = item.partition("-")
-        try:
-            if dash and lo:
-                first, last = int(lo), int(hi)
-                if last < first:
-                    raise OptionError(f"--seed {item} is an empty range; write LOW-HIGH with LOW <= HIGH, e.g. 0-4")
-                seeds += range(first, last + 1)
-            else:
-                seeds.append(int(item))
-        except ValueError:
-            raise OptionError(f"--seed takes integers or ranges like 0-4, not {item!r}") from None
-    return list(dict.fromkeys(seeds))
+    from ganbench.spec import parse_seeds
+
+    return parse_seeds(",".join(_names(values, "--seed", "0-4") or ["0"]))
 
 
 def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -602,6 +591,11 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
                 value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
                 out.append(f"| {rank} | {p.variant} | {value} | {p.n} | {p.diverged} |")
             out.append("")
+    if fmt == "markdown":
+        out.append(
+            "A rank is 1 + the number of variants significantly better (Welch's t-test, Holm-corrected over "
+            "the pairs of each table, alpha 0.05); =: a shared rank, where no difference is significant."
+        )
     return "\n".join(out) + "\n"
 
 

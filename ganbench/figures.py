@@ -420,6 +420,8 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
                 notes.append(f"{int(failed[row['label']])} failed")
             if row[f"{metric}_missing"]:
                 notes.append(f"{int(row[f'{metric}_missing'])} missing")
+            if notes == ["n=0"] and row["n"]:  # completed runs that never computed it (class accuracy of dcgan)
+                notes = ["not computed"]
             labels.append(f"{row['label']}\n{', '.join(notes)}")
             mean, error = means[j], errors[j]
             text = "no value" if not scored[j] else format_number(mean)

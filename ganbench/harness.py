@@ -30,7 +30,7 @@ from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, writ
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 
-__all__ = ["Components", "Trainer", "run_job", "run_spec"]
+__all__ = ["Components", "Trainer", "lost_job", "run_job", "run_spec"]
 
 
 def run_spec(
@@ -205,9 +205,23 @@ def run_job(spec: dict[str, Any], out: str, **kwargs: Any) -> RunRecord:
     try:
         return run_spec(parsed, out, **kwargs)
     except RunLockedError as exc:
-        return RunRecord(parsed.run_id, spec, "skipped", "error", 0, str(Path(out) / parsed.dirname), error=str(exc))
+        return _unfinished(spec, out, "skipped", str(exc))
     except GanbenchError as exc:
         error = str(exc)
     except Exception:
         error = traceback.format_exc()
-    return RunRecord(parsed.run_id, spec, "failed", "error", 0, str(Path(out) / parsed.dirname), error=error)
+    return _unfinished(spec, out, "failed", error)
+
+
+def lost_job(job: tuple[Any, dict[str, Any]], why: str) -> RunRecord:
+    """The result of a job whose process died every time an executor ran it (killed, out of memory):
+    for a run, a 'failed' record saying so; other jobs have none to fail with (GanbenchError)."""
+    fn, kwargs = job
+    if fn is not run_job:
+        raise GanbenchError(f"job {getattr(fn, '__qualname__', fn)!r} did not finish: {why}")
+    return _unfinished(kwargs["spec"], kwargs["out"], "failed", f"{why}; rerun to resume from its checkpoint")
+
+
+def _unfinished(spec: dict[str, Any], out: str, status: Any, error: str) -> RunRecord:
+    parsed = RunSpec.from_dict(spec)
+    return RunRecord(parsed.run_id, spec, status, "error", 0, str(Path(out) / parsed.dirname), error=error)

@@ -22,7 +22,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
 from ganbench.results import RunRecord, strict_json, write_json_atomic
 from ganbench.suites import Suite
-from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, welch
+from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
 
 SCHEMA = 1
 
@@ -179,23 +179,33 @@ class Place:
 
 
 def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: float = ALPHA) -> list[Place]:
-    """Variants on ``dataset`` best first by mean; a variant not significantly different (Welch) from
-    the one above it shares its rank."""
+    """Variants on ``dataset``, best mean first. A variant's rank is 1 + the number of variants
+    significantly better than it (Welch's t-test, Holm-corrected over the board's pairs), so
+    variants whose differences are not significant share a rank (``tied``); one without two
+    values has no test and ranks after every variant with a mean."""
     samples = {v: sample([r for r in rows if r.variant == v and r.dataset == dataset], metric) for v in _variants(rows)}
     samples = {v: s for v, s in samples.items() if s.values or s.diverged}
     sign = -1 if direction == "higher" else 1
     order = sorted(samples, key=lambda v: (math.isnan(samples[v].mean), sign * samples[v].mean))
-    places: list[Place] = []
-    for i, variant in enumerate(order):
-        s = samples[variant]
-        rank, tied = i + 1, False
-        if places and not math.isnan(s.mean):
-            above = samples[places[-1].variant]
-            p, _ = welch(above.values, s.values, alpha)
-            if not p < alpha:  # NaN (too few seeds) or not significant: a tie
-                rank, tied = places[-1].rank, True
-        places.append(Place(rank, tied, variant, s.mean, s.se, len(s.values), s.diverged))
-    return places
+    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
+    tested = [(a, b, welch(samples[a].values, samples[b].values, alpha)[0]) for a, b in pairs]
+    tested = [(a, b, p) for a, b, p in tested if not math.isnan(p)]
+    adjusted = holm([p for _, _, p in tested])
+    better = {(a, b) for (a, b, _), p in zip(tested, adjusted, strict=True) if p < alpha}  # a above b, significant
+    ranks = {}
+    for v in order:
+        s = samples[v]
+        if math.isnan(s.mean):
+            ranks[v] = 1 + sum(not math.isnan(samples[u].mean) for u in order)
+        else:
+            ranks[v] = 1 + sum((u, v) in better for u in order)
+    shared = {r for r in ranks.values() if list(ranks.values()).count(r) > 1}
+    return [
+        Place(
+            ranks[v], ranks[v] in shared, v, samples[v].mean, samples[v].se, len(samples[v].values), samples[v].diverged
+        )
+        for v in order
+    ]
 
 
 def _variants(rows: list[Row]) -> list[str]:

@@ -203,6 +203,11 @@ def load_results(root: str | Path) -> pd.DataFrame:
     return scan.runs
 
 
+OUTPUTS = "outputs"
+"""records_frame's column of the metric outputs each run wrote (null ones too): a metric a run
+never computed (class accuracy of an unconditional variant) is not applicable, not missing."""
+
+
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
     """One row per record: ids, spec fields, ``config`` (the spec without its seed), ``setting``
     (what tells this config from the others of its variant and dataset), status and metrics."""
@@ -223,6 +228,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
                 "diverged_at": record.diverged_at,
                 "train_seconds": record.train_seconds,
                 "run_dir": record.run_dir,
+                OUTPUTS: frozenset(k for k, v in record.metrics.items() if _is_number_or_missing(v)),
                 **{k: _number(v) for k, v in record.metrics.items() if _is_number_or_missing(v)},
             }
         )

@@ -202,6 +202,24 @@ def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return groups
 
 
+def parse_seeds(text: str, what: str = "--seed") -> list[int]:
+    """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix -> distinct seeds in order; OptionError for anything else."""
+    seeds: list[int] = []
+    for item in (part.strip() for part in text.split(",")):
+        lo, dash, hi = item.partition("-")
+        try:
+            if dash and lo:
+                first, last = int(lo), int(hi)
+                if last < first:
+                    raise OptionError(f"{what} {item} is an empty range; write LOW-HIGH with LOW <= HIGH, e.g. 0-4")
+                seeds += range(first, last + 1)
+            else:
+                seeds.append(int(item))
+        except ValueError:
+            raise OptionError(f"{what} takes integers or ranges like 0-4, not {item!r}") from None
+    return list(dict.fromkeys(seeds))
+
+
 def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, str]:
     """``["lr_d=1e-4", "dataset.sigma=0.1"]`` -> a dict; the values stay strings until checked."""
     out: dict[str, str] = {}

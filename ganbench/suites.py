@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
-from ganbench.spec import RunSpec
+from ganbench.spec import RunSpec, parse_seeds
 
 T = TypeVar("T")
 KEYS = {
@@ -222,14 +222,11 @@ def _names(value: Any) -> tuple[str, ...]:
 
 
 def _seeds(value: Any) -> tuple[int, ...]:
-    """[0, 1, 2], 3 or "0-4"."""
+    """[0, 1, 2], 3, or a string as --seed takes it: "0-4", "0,2", "3"."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if isinstance(value, str):
-        lo, dash, hi = value.partition("-")
-        if not (dash and lo.strip().isdigit() and hi.strip().isdigit()) or int(hi) < int(lo):
-            raise ValueError(f'a seed range is LOW-HIGH with LOW <= HIGH, like "0-4", not {value!r}')
-        value = list(range(int(lo), int(hi) + 1))
+        value = parse_seeds(value, "seeds")
     if not value or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
         raise ValueError('seeds are non-negative integers: [0, 1, 2], 3 or "0-4"')
     return tuple(dict.fromkeys(value))

@@ -5,7 +5,8 @@ configs of one variant and dataset (budgets, overrides), each is a row of its ow
 labelled by what differs (its ``setting``), and n counts distinct seeds. The best mean of
 each metric within each dataset is bold; whether best is highest or lowest comes from
 the metric's registered direction. Diverged and failed runs are counted, never averaged
-in; a completed run without a value (null in metrics.json) is counted as missing.
+in; a completed run without a value (null in metrics.json) is counted as missing, and one
+that never computed a metric (class accuracy of an unconditional variant) is not.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
+
+from ganbench.results import OUTPUTS
 
 Format = Literal["markdown", "csv", "latex", "html"]
 Spread = Literal["std", "se"]
@@ -40,12 +43,16 @@ def summarize(
             "diverged": int((group["status"] == "diverged").sum()),
         }
         for metric in metrics:
-            values = done[metric].dropna() if metric in done else pd.Series(dtype=float)
+            if OUTPUTS in done:  # runs that wrote this output, a value or null
+                done_here = done[done[OUTPUTS].map(lambda outputs, m=metric: m in outputs)]
+            else:
+                done_here = done
+            values = done_here[metric].dropna() if metric in done_here else pd.Series(dtype=float)
             std = values.std(ddof=1) if len(values) > 1 else math.nan
             row[f"{metric}_mean"] = values.mean() if len(values) else math.nan
             row[f"{metric}_{spread}"] = std / math.sqrt(len(values)) if spread == "se" and len(values) > 1 else std
             row[f"{metric}_n"] = len(values)
-            row[f"{metric}_missing"] = len(done) - len(values)
+            row[f"{metric}_missing"] = len(done_here) - len(values)
         rows.append(row)
     table = pd.DataFrame(rows)
     for metric in metrics:

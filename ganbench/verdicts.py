@@ -20,6 +20,7 @@ number against one number either cries wolf or misses regressions. For each
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -156,7 +157,9 @@ def welch(
     vb, vk = b.var(ddof=1) / len(b), k.var(ddof=1) / len(k)
     if vb + vk == 0:
         return (0.0 if delta != 0 else 1.0), (delta, delta)
-    p = float(stats.ttest_ind(k, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # nearly equal values: scipy warns of precision loss, the p-value stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(stats.ttest_ind(k, b, equal_var=False).pvalue)
     df = (vb + vk) ** 2 / (vb**2 / (len(b) - 1) + vk**2 / (len(k) - 1))
     half = float(stats.t.ppf(1 - alpha, df)) * math.sqrt(vb + vk)
     return p, (delta - half, delta + half)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 import torch
 
 from ganbench import plugins
+from ganbench.checkpoints import FILENAME as CHECKPOINT
+from ganbench.checkpoints import checkpoint_header
 from ganbench.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,11 +141,6 @@ def exploding(fresh_plugins):
 
 def kill_at_checkpoint(args: list[str], out: Path, step: int, env: dict) -> Path:
     """Start ``ganbench ARGS --out OUT``, SIGKILL it once its checkpoint holds ``step`` steps; the checkpoint."""
-    import signal
-    import time
-
-    from ganbench.checkpoints import checkpoint_header
-
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "ganbench"), *args, "--out", str(out)],
         stdout=subprocess.DEVNULL,
@@ -159,3 +158,30 @@ def kill_at_checkpoint(args: list[str], out: Path, step: int, env: dict) -> Path
     assert checkpoint is not None, "no checkpoint appeared"
     assert not (checkpoint.parent / "record.json").exists(), "the run finished before it could be killed"
     return checkpoint
+
+
+def write_mixture_suite(path: Path, variants: str, steps: int, seeds: str) -> Path:
+    """A suite of ``variants`` (comma-separated) on ring8."""
+    names = ", ".join(f'"{v}"' for v in variants.split(","))
+    path.write_text(f'variants = [{names}]\ndatasets = ["ring8"]\nseeds = "{seeds}"\nsteps = {steps}\n')
+    return path
+
+
+def metrics_by_run(out: Path) -> dict[str, bytes]:
+    """Each run folder's metrics.json, bytes, by folder name."""
+    return {p.parent.name: p.read_bytes() for p in sorted(out.glob("*/metrics.json"))}
+
+
+def wait_for_checkpoint(out: Path, variant: str, step: int, driver: subprocess.Popen) -> Path:
+    """The run folder's checkpoint once it holds ``step`` steps or more."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert driver.poll() is None, driver.communicate()[1].decode()
+        for checkpoint in out.glob(f"*{variant}*/{CHECKPOINT}"):
+            try:
+                if checkpoint_header(checkpoint)["step"] >= step:
+                    return checkpoint
+            except Exception:  # being replaced right now
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"no {variant} checkpoint at step >= {step} within 180 s")

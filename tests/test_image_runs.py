@@ -235,6 +235,9 @@ def test_class_metrics_named_for_several_variants_go_to_the_conditional_ones(cli
     metrics = {p.parent.name.split("__")[1]: json.loads(p.read_text()) for p in tmp_path.glob("*/metrics.json")}
     assert "class_accuracy" in metrics["cgan"] and "fid_classifier" in metrics["cgan"]
     assert "class_accuracy" not in metrics["dcgan"] and "fid_classifier" in metrics["dcgan"]
+    table = cli("table", str(tmp_path), "-m", "class_accuracy").out.splitlines()
+    dcgan = next(line for line in table if "| dcgan" in line)
+    assert "–" in dcgan and "missing" not in dcgan  # never computed for dcgan: not applicable, not missing
 
 
 def test_a_suites_class_metrics_apply_to_its_conditional_variants_only(tmp_path):

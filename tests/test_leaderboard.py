@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,7 +17,15 @@ import pytest
 
 import ganbench
 
-from .conftest import ROOT, assert_one_line_error, exploding_variant, ganbench_process
+from .conftest import (
+    ROOT,
+    assert_one_line_error,
+    exploding_variant,
+    ganbench_process,
+    metrics_by_run,
+    wait_for_checkpoint,
+    write_mixture_suite,
+)
 from .test_plugin_distribution import make_distribution, pip_install
 
 SUITE = """\
@@ -210,3 +221,59 @@ def test_the_committed_ci_leaderboard_passes_its_own_check(tmp_path):
     records = [read_record(tmp_path / spec.dirname) for spec in loaded.specs()]
     if lb.hardware_note(lb.read_baseline(loaded), records) is None:
         assert set(report["counts"]) == {"identical"}, report["counts"]
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
+    """SIGKILL the pool process training wgan-gp mid-sweep: the broken pool's runs start again in a
+    fresh one and resume from their checkpoints; the sweep ends as one never interrupted."""
+    from ganbench.checkpoints import checkpoint_header
+    from ganbench.locks import OWNER
+
+    suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
+    args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
+    command = [str(Path(sys.executable).parent / "ganbench"), *args, "--out", str(tmp_path / "killed")]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        checkpoint = wait_for_checkpoint(tmp_path / "killed", "wgan-gp", 300, driver)
+        owner = json.loads((checkpoint.parent / OWNER).read_text())["pid"]
+        assert owner != driver.pid
+        os.kill(owner, signal.SIGKILL)
+        killed_at = checkpoint_header(checkpoint)["step"]
+        stdout, stderr = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 0, stderr.decode()
+    record = json.loads((checkpoint.parent / "record.json").read_text())
+    assert record["status"] == "completed" and record["resumed_from"] is not None
+    assert record["resumed_from"] >= killed_at >= 300
+    whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    killed, uninterrupted = metrics_by_run(tmp_path / "killed"), metrics_by_run(tmp_path / "whole")
+    assert len(killed) == 2 and killed == uninterrupted
+    assert stdout.decode() == whole.stdout  # the suite's table
+
+
+def die_once(marker: str) -> str:
+    """Kill this worker process the first time (leaving ``marker``), return 'resumed' the next."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "resumed"
+
+
+def die_always() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
+    from ganbench.executors.local import LocalExecutor
+
+    finished = []
+    jobs = [(die_once, {"marker": str(tmp_path / "died")}), (dict, {"a": 1})]
+    results = LocalExecutor("local").run(jobs, workers=2, on_result=lambda i, r: finished.append(i))
+    assert results == ["resumed", {"a": 1}] and sorted(finished) == [0, 1]
+    with pytest.raises(ganbench.errors.GanbenchError, match="did not finish: its worker process died 2 time"):
+        LocalExecutor("local", max_retries=1).run([(die_always, {}), *jobs[1:]], workers=2)

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header
 from ganbench.locks import OWNER
 
-from .conftest import ROOT, ganbench_process
+from .conftest import ROOT, ganbench_process, metrics_by_run, wait_for_checkpoint, write_mixture_suite
 
 pytest.importorskip("ray", reason="the ray executor's tests need Ray: pip install 'ray>=2.9'")
 
@@ -126,10 +125,6 @@ def session_members(sid: int) -> list[int]:
     return pids
 
 
-def metrics_by_run(out: Path) -> dict[str, bytes]:
-    return {p.parent.name: p.read_bytes() for p in sorted(out.glob("*/metrics.json"))}
-
-
 def test_the_executor_and_its_option_are_registered(ray_env):
     listed = ganbench_process("list", "--json", env=ray_env)
     assert listed.returncode == 0, listed.stderr
@@ -191,16 +186,10 @@ def test_the_executors_options_are_validated(ray_env):
     assert "executor 'ray' option 'max_retries' must be >= 0" in lines[3]
 
 
-def write_suite(path: Path, variants: str, steps: int, seeds: str) -> Path:
-    names = ", ".join(f'"{v}"' for v in variants.split(","))
-    path.write_text(f'variants = [{names}]\ndatasets = ["ring8"]\nseeds = "{seeds}"\nsteps = {steps}\n')
-    return path
-
-
 @pytest.mark.slow
 def test_a_ray_sweep_writes_the_same_metrics_as_the_local_executor(ray_env, tmp_path):
     """A local cluster started by ray.init; 2 workers: 1 thread per run on both executors (2 CPUs)."""
-    suite = write_suite(tmp_path / "suite.toml", "nsgan,wgan", steps=40, seeds="0-1")
+    suite = write_mixture_suite(tmp_path / "suite.toml", "nsgan,wgan", steps=40, seeds="0-1")
     args = ("sweep", str(suite), "-q", "--workers", "2")
     on_ray = ganbench_process(*args, "--executor", "ray", "--out", str(tmp_path / "A"), env=ray_env, timeout=300)
     assert on_ray.returncode == 0, on_ray.stderr
@@ -217,7 +206,7 @@ def test_a_ray_sweep_writes_the_same_metrics_as_the_local_executor(ray_env, tmp_
 def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint(ray_env, ray_cluster, tmp_path):
     """SIGKILL the worker training wgan-gp mid-sweep: Ray retries the task, which resumes, and
     the run ends with the metrics of a run never interrupted (local executor, same threads)."""
-    suite = write_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
+    suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
     args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
     ray_out, local_out = tmp_path / "ray", tmp_path / "local"
     command = [str(BIN / "ganbench"), *args, "--executor", "ray", "--ray-address", ray_cluster, "--out", str(ray_out)]
@@ -242,18 +231,3 @@ def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint
     assert local.returncode == 0, local.stderr
     on_ray_metrics, local_metrics = metrics_by_run(ray_out), metrics_by_run(local_out)
     assert len(on_ray_metrics) == 2 and on_ray_metrics == local_metrics
-
-
-def wait_for_checkpoint(out: Path, variant: str, step: int, driver: subprocess.Popen) -> Path:
-    """The run folder's checkpoint once it holds ``step`` steps or more."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert driver.poll() is None, driver.communicate()[1].decode()
-        for checkpoint in out.glob(f"*{variant}*/{CHECKPOINT}"):
-            try:
-                if checkpoint_header(checkpoint)["step"] >= step:
-                    return checkpoint
-            except Exception:  # being replaced right now
-                pass
-        time.sleep(0.05)
-    raise AssertionError(f"no {variant} checkpoint at step >= {step} within 180 s")

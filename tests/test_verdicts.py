@@ -104,3 +104,23 @@ def test_welch_matches_scipy_and_handles_no_spread():
     assert p == pytest.approx(stats.ttest_ind([2, 4, 6, 9], [1, 2, 3, 4], equal_var=False).pvalue)
     assert low < 2.75 < high
     assert welch([1, 1, 1], [2, 2, 2])[0] == 0.0 and welch([1, 1], [1, 1])[0] == 1.0
+
+
+def test_a_rank_counts_the_variants_significantly_better():
+    """Two clearly separated groups; a noisy variant is not shown worse than anyone, nor better."""
+    from ganbench.leaderboard import Row, ranking
+
+    values = {
+        "a": [10.0, 10.1, 9.9, 10.05, 9.95],
+        "b": [5.0, 5.1, 4.9, 5.05, 4.95],
+        "c": [5.02, 5.12, 4.92, 5.07, 4.97],
+        "noisy": [0.0, 20.0, 2.0, 15.0, 8.0],
+        "one-seed": [7.0],
+    }
+    rows = [Row(v, "d", seed, "completed", {"m": x}) for v, xs in values.items() for seed, x in enumerate(xs)]
+    places = {p.variant: (p.rank, p.tied) for p in ranking(rows, "d", "m", "higher")}
+    assert places["a"] == (1, True) and places["noisy"] == (1, True)  # the noisy one ties with the best
+    assert places["b"] == places["c"] == (2, True)  # a is better than both; they do not differ
+    assert places["one-seed"] == (1, True)  # one value: nothing is shown better than it
+    lower = {p.variant: p.rank for p in ranking(rows, "d", "m", "lower")}
+    assert lower["b"] == lower["c"] == 1 and lower["a"] == 3

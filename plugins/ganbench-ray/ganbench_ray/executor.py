@@ -155,12 +155,10 @@ class RayExecutor(Executor):
         except ray.exceptions.RayTaskError as exc:  # the job itself raised: a bug, with its own traceback
             raise exc.as_instanceof_cause() from None
         except ray.exceptions.RayError as exc:  # its worker or node died every time, out of memory, ...
+            from ganbench.harness import lost_job
+
             reason = (str(exc).strip().splitlines() or [""])[0][:300]
-            return failed_result(
-                job,
-                f"its Ray worker died {self.max_retries + 1} time(s) ({type(exc).__name__}: {reason}); "
-                "rerun to resume from its checkpoint",
-            )
+            return lost_job(job, f"its Ray worker died {self.max_retries + 1} time(s) ({type(exc).__name__}: {reason})")
 
 
 def local_threads(workers: int) -> int:
@@ -180,20 +178,6 @@ def ganbench_job(fn: Any, kwargs: dict[str, Any], threads: int, cwd: str) -> Any
     if cwd and os.path.isdir(cwd):
         os.chdir(cwd)
     return fn(**kwargs)
-
-
-def failed_result(job: Job, message: str) -> Any:
-    """A 'failed' RunRecord for a ganbench run; other jobs have no record to fail with."""
-    from ganbench.harness import run_job
-    from ganbench.results import RunRecord
-    from ganbench.spec import RunSpec
-
-    fn, kwargs = job
-    if fn is not run_job:
-        raise RayExecutorError(f"job {getattr(fn, '__qualname__', fn)!r} did not finish: {message}")
-    spec = RunSpec.from_dict(kwargs["spec"])
-    run_dir = str(Path(kwargs["out"]) / spec.dirname)
-    return RunRecord(spec.run_id, kwargs["spec"], "failed", "error", 0, run_dir, error=message)
 
 
 def import_ray() -> Any:
