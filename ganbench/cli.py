@@ -593,8 +593,9 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
             out.append("")
     if fmt == "markdown":
         out.append(
-            "A rank is 1 + the number of variants significantly better (Welch's t-test, Holm-corrected over "
-            "the pairs of each table, alpha 0.05); =: a shared rank, where no difference is significant."
+            "=: a shared rank. A group that shares a rank runs, by mean, from its best variant to the last one "
+            "not significantly worse than it (Welch's t-test, Holm-corrected over that variant's comparisons "
+            "with those below it, alpha 0.05)."
         )
     return "\n".join(out) + "\n"
 

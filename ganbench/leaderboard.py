@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,32 +180,34 @@ class Place:
 
 
 def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: float = ALPHA) -> list[Place]:
-    """Variants on ``dataset``, best mean first. A variant's rank is 1 + the number of variants
-    significantly better than it (Welch's t-test, Holm-corrected over the board's pairs), so
-    variants whose differences are not significant share a rank (``tied``); one without two
-    values has no test and ranks after every variant with a mean."""
+    """Variants on ``dataset``, best mean first, in groups that share a rank. A group starts with
+    its best variant (its leader) and holds the variants after it, in order of their means, up to
+    the first one significantly worse than the leader (Welch's t-test, Holm-corrected over the
+    leader's comparisons with every variant below it); that one leads the next group. Ranks are
+    competition ranks (1, 1, 3, ...); a variant with fewer than two values is never significantly
+    worse, and one with no value ranks last."""
     samples = {v: sample([r for r in rows if r.variant == v and r.dataset == dataset], metric) for v in _variants(rows)}
     samples = {v: s for v, s in samples.items() if s.values or s.diverged}
     sign = -1 if direction == "higher" else 1
     order = sorted(samples, key=lambda v: (math.isnan(samples[v].mean), sign * samples[v].mean))
-    pairs = [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]]
-    tested = [(a, b, welch(samples[a].values, samples[b].values, alpha)[0]) for a, b in pairs]
-    tested = [(a, b, p) for a, b, p in tested if not math.isnan(p)]
-    adjusted = holm([p for _, _, p in tested])
-    better = {(a, b) for (a, b, _), p in zip(tested, adjusted, strict=True) if p < alpha}  # a above b, significant
-    ranks = {}
-    for v in order:
-        s = samples[v]
-        if math.isnan(s.mean):
-            ranks[v] = 1 + sum(not math.isnan(samples[u].mean) for u in order)
-        else:
-            ranks[v] = 1 + sum((u, v) in better for u in order)
-    shared = {r for r in ranks.values() if list(ranks.values()).count(r) > 1}
+    scored = [v for v in order if not math.isnan(samples[v].mean)]
+    ranks = {v: len(scored) + 1 for v in order}
+    start = 0
+    while start < len(scored):
+        leader, below = scored[start], scored[start + 1 :]
+        p_values = [welch(samples[leader].values, samples[u].values, alpha)[0] for u in below]
+        tested = [i for i, p in enumerate(p_values) if not math.isnan(p)]
+        worse = {below[i] for i, p in zip(tested, holm([p_values[i] for i in tested]), strict=True) if p < alpha}
+        end = start + 1
+        while end < len(scored) and scored[end] not in worse:
+            end += 1
+        for v in scored[start:end]:
+            ranks[v] = start + 1
+        start = end
+    counts = Counter(ranks.values())
     return [
-        Place(
-            ranks[v], ranks[v] in shared, v, samples[v].mean, samples[v].se, len(samples[v].values), samples[v].diverged
-        )
-        for v in order
+        Place(ranks[v], counts[ranks[v]] > 1, v, s.mean, s.se, len(s.values), s.diverged)
+        for v, s in ((v, samples[v]) for v in order)
     ]
 
 

@@ -32,7 +32,8 @@ def plot_mixture(
     means = modes.means
     ax.scatter(*means[captured].T, s=90, facecolors="none", edgecolors="tab:green", linewidths=1.5, label="captured")
     ax.scatter(*means[~captured].T, s=60, marker="x", c="tab:red", linewidths=1.5, label="missed")
-    summary = ", ".join(f"{k} {v:.3g}" for k, v in scores.items() if isinstance(v, (int, float)))
+    parts = [f"{k} {v:.3g}" for k, v in scores.items() if isinstance(v, (int, float))]
+    summary = "\n".join(", ".join(parts[i : i + 4]) for i in range(0, len(parts), 4))  # fits the figure's width
     ax.set_title(f"{title}: {int(captured.sum())}/{len(means)} modes\n{summary}", fontsize=8)
     span = np.abs(means).max() + 1.0
     ax.set_xlim(-span, span)

@@ -106,8 +106,8 @@ def test_welch_matches_scipy_and_handles_no_spread():
     assert welch([1, 1, 1], [2, 2, 2])[0] == 0.0 and welch([1, 1], [1, 1])[0] == 1.0
 
 
-def test_a_rank_counts_the_variants_significantly_better():
-    """Two clearly separated groups; a noisy variant is not shown worse than anyone, nor better."""
+def test_ranks_group_variants_not_significantly_worse_than_the_groups_best():
+    """Two clearly separated groups; a noisy variant and a one-seed one are never shown worse."""
     from ganbench.leaderboard import Row, ranking
 
     values = {
@@ -118,9 +118,10 @@ def test_a_rank_counts_the_variants_significantly_better():
         "one-seed": [7.0],
     }
     rows = [Row(v, "d", seed, "completed", {"m": x}) for v, xs in values.items() for seed, x in enumerate(xs)]
-    places = {p.variant: (p.rank, p.tied) for p in ranking(rows, "d", "m", "higher")}
-    assert places["a"] == (1, True) and places["noisy"] == (1, True)  # the noisy one ties with the best
-    assert places["b"] == places["c"] == (2, True)  # a is better than both; they do not differ
-    assert places["one-seed"] == (1, True)  # one value: nothing is shown better than it
-    lower = {p.variant: p.rank for p in ranking(rows, "d", "m", "lower")}
-    assert lower["b"] == lower["c"] == 1 and lower["a"] == 3
+    higher = [(p.variant, p.rank, p.tied) for p in ranking(rows, "d", "m", "higher")]
+    assert higher == [("a", 1, True), ("noisy", 1, True), ("one-seed", 1, True), ("c", 4, True), ("b", 4, True)]
+    lower = [(p.variant, p.rank) for p in ranking(rows, "d", "m", "lower")]
+    assert lower == [("b", 1), ("c", 1), ("one-seed", 1), ("noisy", 1), ("a", 5)]
+    rows.append(Row("diverged-only", "d", 0, "diverged", {}))
+    last = ranking(rows, "d", "m", "higher")[-1]
+    assert (last.variant, last.rank, last.tied, last.n, last.diverged) == ("diverged-only", 6, False, 0, 1)
