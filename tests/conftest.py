@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -185,3 +186,33 @@ def wait_for_checkpoint(out: Path, variant: str, step: int, driver: subprocess.P
                 pass
         time.sleep(0.05)
     raise AssertionError(f"no {variant} checkpoint at step >= {step} within 180 s")
+
+
+def kill_a_worker_mid_sweep(
+    command: list[str], out: Path, env: dict | None = None, variant: str = "wgan-gp", step: int = 300
+) -> tuple[Path, bytes, int, subprocess.CompletedProcess]:
+    """Start ``command`` (a sweep writing to ``out``), SIGKILL the process training ``variant`` once its
+    checkpoint holds ``step`` steps, and let the sweep finish: (its checkpoint, the killed process's
+    command line, the checkpoint's step at the kill, the finished sweep)."""
+    from ganbench.locks import OWNER
+
+    driver = subprocess.Popen(
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        checkpoint = wait_for_checkpoint(out, variant, step, driver)
+        owner = json.loads((checkpoint.parent / OWNER).read_text())["pid"]
+        cmdline = Path(f"/proc/{owner}/cmdline").read_bytes()
+        os.kill(owner, signal.SIGKILL)
+        killed_at = checkpoint_header(checkpoint)["step"]  # the dead worker writes no more; a restart takes seconds
+        stdout, stderr = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    return (
+        checkpoint,
+        cmdline,
+        killed_at,
+        subprocess.CompletedProcess(command, driver.returncode, stdout.decode(), stderr.decode()),
+    )

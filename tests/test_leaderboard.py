@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -22,8 +21,8 @@ from .conftest import (
     assert_one_line_error,
     exploding_variant,
     ganbench_process,
+    kill_a_worker_mid_sweep,
     metrics_by_run,
-    wait_for_checkpoint,
     write_mixture_suite,
 )
 from .test_plugin_distribution import make_distribution, pip_install
@@ -227,25 +226,12 @@ def test_the_committed_ci_leaderboard_passes_its_own_check(tmp_path):
 def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
     """SIGKILL the pool process training wgan-gp mid-sweep: the broken pool's runs start again in a
     fresh one and resume from their checkpoints; the sweep ends as one never interrupted."""
-    from ganbench.checkpoints import checkpoint_header
-    from ganbench.locks import OWNER
-
     suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
     args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
     command = [str(Path(sys.executable).parent / "ganbench"), *args, "--out", str(tmp_path / "killed")]
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        checkpoint = wait_for_checkpoint(tmp_path / "killed", "wgan-gp", 300, driver)
-        owner = json.loads((checkpoint.parent / OWNER).read_text())["pid"]
-        assert owner != driver.pid
-        os.kill(owner, signal.SIGKILL)
-        killed_at = checkpoint_header(checkpoint)["step"]
-        stdout, stderr = driver.communicate(timeout=300)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-            driver.wait()
-    assert driver.returncode == 0, stderr.decode()
+    checkpoint, cmdline, killed_at, sweep = kill_a_worker_mid_sweep(command, tmp_path / "killed")
+    assert b"multiprocessing" in cmdline, "not a pool worker"
+    assert sweep.returncode == 0, sweep.stderr
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["resumed_from"] is not None
     assert record["resumed_from"] >= killed_at >= 300
@@ -253,7 +239,7 @@ def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
     assert whole.returncode == 0, whole.stderr
     killed, uninterrupted = metrics_by_run(tmp_path / "killed"), metrics_by_run(tmp_path / "whole")
     assert len(killed) == 2 and killed == uninterrupted
-    assert stdout.decode() == whole.stdout  # the suite's table
+    assert sweep.stdout == whole.stdout  # the suite's table
 
 
 def die_once(marker: str) -> str:

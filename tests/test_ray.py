@@ -23,10 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.checkpoints import checkpoint_header
-from ganbench.locks import OWNER
-
-from .conftest import ROOT, ganbench_process, metrics_by_run, wait_for_checkpoint, write_mixture_suite
+from .conftest import ROOT, ganbench_process, kill_a_worker_mid_sweep, metrics_by_run, write_mixture_suite
 
 pytest.importorskip("ray", reason="the ray executor's tests need Ray: pip install 'ray>=2.9'")
 
@@ -210,19 +207,9 @@ def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint
     args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
     ray_out, local_out = tmp_path / "ray", tmp_path / "local"
     command = [str(BIN / "ganbench"), *args, "--executor", "ray", "--ray-address", ray_cluster, "--out", str(ray_out)]
-    driver = subprocess.Popen(command, env={**os.environ, **ray_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        checkpoint = wait_for_checkpoint(ray_out, "wgan-gp", 300, driver)
-        owner = json.loads((checkpoint.parent / OWNER).read_text())["pid"]
-        assert Path(f"/proc/{owner}/cmdline").read_bytes().startswith(TASK_TITLE.encode()), "not a Ray worker"
-        os.kill(owner, signal.SIGKILL)
-        killed_at = checkpoint_header(checkpoint)["step"]  # the dead worker writes no more; the retry needs seconds
-        stdout, stderr = driver.communicate(timeout=300)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-            driver.wait()
-    assert driver.returncode == 0, stderr.decode()
+    checkpoint, cmdline, killed_at, sweep = kill_a_worker_mid_sweep(command, ray_out, ray_env)
+    assert cmdline.startswith(TASK_TITLE.encode()), "not a Ray worker"
+    assert sweep.returncode == 0, sweep.stderr
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["steps_done"] == 1000
     assert killed_at >= 300 and record["resumed_from"] == killed_at
