@@ -235,6 +235,7 @@ def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["resumed_from"] is not None
     assert record["resumed_from"] >= killed_at >= 300
+    print(f"worker killed with its checkpoint at step {killed_at}; resumed from {record['resumed_from']}")  # -rP
     whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), timeout=300)
     assert whole.returncode == 0, whole.stderr
     killed, uninterrupted = metrics_by_run(tmp_path / "killed"), metrics_by_run(tmp_path / "whole")

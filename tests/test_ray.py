@@ -213,6 +213,7 @@ def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["steps_done"] == 1000
     assert killed_at >= 300 and record["resumed_from"] == killed_at
+    print(f"worker killed with its checkpoint at step {killed_at}; resumed from {record['resumed_from']}")  # -rP
 
     local = ganbench_process(*args, "--executor", "local", "--out", str(local_out), env=ray_env, timeout=300)
     assert local.returncode == 0, local.stderr
