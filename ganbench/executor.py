@@ -23,6 +23,8 @@ class Executor:
     """Base class of executors. Scalar fields are options (``--executor-option KEY=VALUE``)."""
 
     kind: ClassVar[str] = "executor"
+    option_flag: ClassVar[str] = "--executor-option "
+    """How a user sets an option (in messages): ``--executor-option KEY=VALUE``."""
 
     name: str
     description: str = field(default="", metadata={"option": False})

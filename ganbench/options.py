@@ -71,6 +71,7 @@ def validate_options(obj: Any) -> None:
     ``--set`` key that changes it.
     """
     what, prefix = _label(obj)
+    flag = getattr(type(obj), "option_flag", f"--set {prefix}")
     bounds_of = {f.name: f.metadata.get("bounds", Bounds()) for f in dataclasses.fields(obj)}
     for key, typ in option_types(obj).items():
         value = getattr(obj, key)
@@ -80,7 +81,7 @@ def validate_options(obj: Any) -> None:
         for item in checked if isinstance(checked, tuple) else (checked,):
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
-            hint = f" (--set {prefix}{key}=VALUE)"
+            hint = f" ({flag}{key}=VALUE)"
             if isinstance(item, float) and not math.isfinite(item):
                 raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
             if not bounds.holds(item):

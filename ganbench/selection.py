@@ -78,7 +78,7 @@ def available_names(dataset: Dataset) -> list[str]:
         if metric.applies_to(dataset):
             names.append(metric.name)
             names += list(metric.output_names(metric.spaces_for(dataset)))
-    return names
+    return list(dict.fromkeys(names))  # a metric may have an output of its own name (frechet)
 
 
 def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:

@@ -264,3 +264,18 @@ def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
     assert results == ["resumed", {"a": 1}] and sorted(finished) == [0, 1]
     with pytest.raises(ganbench.errors.GanbenchError, match="did not finish: its worker process died 2 time"):
         LocalExecutor("local", max_retries=1).run([(die_always, {}), *jobs[1:]], workers=2)
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--executor-option", "max_retries=-1"], ["'max_retries' must be >= 0", "(--executor-option max_retries="]),
+        (["--executor-option", "colour=1"], ["executor 'local' has no option 'colour'", "max_retries"]),
+        (["--checkpoint-every", "0"], ["--checkpoint-every"]),
+        (["--executor", "rey"], ["unknown executor 'rey'", "local"]),
+    ],
+)
+def test_bad_sweep_options_are_one_line_and_run_nothing(cli, tmp_path, args, fragments):
+    path = write_suite(tmp_path)
+    assert_one_line_error(cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q", *args), *fragments)
+    assert not (tmp_path / "out").exists()
