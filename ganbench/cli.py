@@ -6,6 +6,7 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,23 @@ def _names(values: tuple[str, ...] | str | None, option: str, example: str) -> l
     if not names:
         raise OptionError(f"{option} is empty; name at least one, e.g. {option} {example}")
     return names
+
+
+def _given(value: str | None, option: str, example: str) -> str | None:
+    """``value``, unless it was given empty: an empty path would silently mean the current folder."""
+    if value is not None and not value.strip():
+        raise OptionError(f"{option} is empty; name one, e.g. {example if option.isupper() else f'{option} {example}'}")
+    return value
+
+
+def _new_file(path: str | None, option: str, example: str) -> Path | None:
+    """A file the command will write at the end, checked before any work: its folder must exist."""
+    if _given(path, option, example) is None:
+        return None
+    target = Path(path).expanduser()  # click has refused a folder
+    if not target.parent.is_dir():
+        raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
+    return target
 
 
 def _number(text: str | None, kind: type) -> Any:
@@ -197,10 +215,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         click.echo(render(summarize(frame, shown, registries().metric_directions()), shown))
-    for r in records:
-        if r.status in ("failed", "skipped"):
-            click.echo(f"{r.status}: {r.run_dir}: {r.error.strip().splitlines()[-1]}", err=True)
-    if any(r.status == "failed" for r in records):
+    if _report_failures(records):
         sys.exit(1)
 
 
@@ -308,7 +323,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     from ganbench.results import scan_results
     from ganbench.tables import render, summarize
 
-    if not Path(results_dir).is_dir():
+    if not Path(_given(results_dir, "RESULTS_DIR", "results/")).is_dir():
         raise GanbenchError(f"results folder {results_dir} does not exist; pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet")
@@ -343,8 +358,8 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     from ganbench.figures import plot_results
 
     paths = plot_results(
-        results_dir,
-        out_dir,
+        _given(results_dir, "RESULTS_DIR", "results/"),
+        _given(out_dir, "--out", "figures"),
         _names(metrics, "--metrics", "frechet"),
         smooth=smooth,
         on_problem=lambda line: click.echo(f"warning: {line}", err=True),
@@ -382,7 +397,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
 def _executor_options(items: tuple[str, ...]) -> dict[str, str]:
     from ganbench.spec import parse_set
 
-    return parse_set(items)
+    return parse_set(items, "--executor-option", "max_retries=1")
 
 
 executor_options = [
@@ -438,10 +453,12 @@ def _suite_table(records: list) -> str:
 
 
 def _report_failures(records: list) -> bool:
-    failed = [r for r in records if r.status in ("failed", "skipped")]
-    for r in failed:
+    """Name each run that failed or was skipped (another process trains it) on stderr; whether any did:
+    then the suite's results are not complete and the command exits 1."""
+    unfinished = [r for r in records if r.status in ("failed", "skipped")]
+    for r in unfinished:
         click.echo(f"{r.status}: {r.run_dir}: {(r.error or '').strip().splitlines()[-1]}", err=True)
-    return any(r.status == "failed" for r in records)
+    return bool(unfinished)
 
 
 @cli.command()
@@ -455,7 +472,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, out, quiet, **executing)
+    records = _sweep(suite, _given(out, "--out", "results/mine"), quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     if _report_failures(records):
         sys.exit(1)
@@ -493,7 +510,9 @@ def check(
 
     suite = load_suite(suite_file)
     baseline = lb.read_baseline(suite)
-    records = _sweep(suite, results, quiet, **executing)
+    lb.check_fits(suite, baseline)
+    junit_path = _new_file(junit_file, "--junit", "leaderboard.xml")
+    records = _sweep(suite, _given(results, "--results", "results/ci"), quiet, **executing)
     failed = _report_failures(records)
     metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
     comparisons = judge(
@@ -506,15 +525,23 @@ def check(
         )
     )
     notes = [n for n in [lb.hardware_note(baseline, records)] if n]
-    notes += [f"{sum(r.status == 'failed' for r in records)} run(s) failed: see the log"] if failed else []
+    unfinished = sum(r.status in ("failed", "skipped") for r in records)
+    notes += [f"{unfinished} run(s) failed or were skipped: see the log"] if failed else []
     text = reports.markdown(suite.name, comparisons, notes)
     click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
-    if junit_file:
+    if junit_path:
         xml = reports.junit(suite.name, comparisons, strict).encode()
-        write_atomic(Path(junit_file), lambda f: f.write(xml))
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as summary:
-            summary.write(text + "\n")
+        try:
+            write_atomic(junit_path, lambda f: f.write(xml))
+        except OSError as exc:
+            click.echo(f"warning: could not write --junit {junit_path} ({exc.strerror or exc})", err=True)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            with open(summary, "a") as out:
+                out.write(text + "\n")
+        except OSError as exc:
+            click.echo(f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} ({exc.strerror or exc})", err=True)
     verdicts = reports.counts(comparisons)
     if failed or verdicts["regressed"] or (strict and verdicts["inconclusive"]):
         sys.exit(1)
@@ -532,7 +559,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, results, quiet, **executing)
+    records = _sweep(suite, _given(results, "--results", "results/ci"), quiet, **executing)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 
@@ -553,14 +580,25 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     if results is None:
         rows = lb.rows_of_baseline(lb.read_baseline(suite))
     else:
+        if not Path(_given(results, "--results", "results/ci")).is_dir():
+            raise GanbenchError(f"results folder {results} does not exist; run `ganbench sweep {suite_file}` first")
         found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]
         rows = lb.rows_of_records(r for r in found if r is not None)
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or _present_metrics(rows, directions)
+    present = _present_metrics(rows, directions)
     for name in chosen:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
+        if name not in present:
+            where = "the baseline" if results is None else results
+            raise OptionError(f"no run in {where} has {name!r}; it has {', '.join(present) or 'no metric values'}")
     click.echo(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
+
+
+def _csv_number(x: float) -> str:
+    """A CSV cell: empty where there is no number (no completed run, or one seed for a standard error)."""
+    return "" if math.isnan(x) else repr(x)
 
 
 def _present_metrics(rows: list, directions: dict) -> list[str]:
@@ -579,7 +617,8 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
                 if not out:
                     out.append("dataset,metric,rank,tied,variant,mean,se,n,diverged")
                 out += [
-                    f"{dataset},{metric},{p.rank},{int(p.tied)},{p.variant},{p.mean},{p.se},{p.n},{p.diverged}"
+                    f"{dataset},{metric},{p.rank},{int(p.tied)},{p.variant},{_csv_number(p.mean)},{_csv_number(p.se)},"
+                    f"{p.n},{p.diverged}"
                     for p in places
                 ]
                 continue

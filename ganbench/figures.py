@@ -45,7 +45,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ganbench.errors import GanbenchError, UnknownNameError
+from ganbench.errors import GanbenchError, OutputError, UnknownNameError
 from ganbench.results import RECORD, ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
 
@@ -101,13 +101,17 @@ def plot_results(
     if runs.empty:
         raise GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
     out = Path(out_dir) if out_dir is not None else root / FIGURES
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for dataset in sorted(runs["dataset"].unique()):
-        for kind, fig in dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report).items():
-            path = out / f"{kind}-{file_name(dataset)}.png"
-            fig.savefig(path, dpi=DPI)
-            written.append(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for dataset in sorted(runs["dataset"].unique()):
+            figures = dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report)
+            for kind, fig in figures.items():
+                path = out / f"{kind}-{file_name(dataset)}.png"
+                fig.savefig(path, dpi=DPI)
+                written.append(path)
+    except OSError as exc:
+        raise OutputError(f"cannot write figures to {out} ({exc.strerror or exc}); pass a writable --out") from None
     return written
 
 

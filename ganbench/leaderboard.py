@@ -76,9 +76,13 @@ def run_hardware(records: Sequence[RunRecord]) -> dict[str, Any]:
 
 def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
     """Write (atomically) the baseline of ``suite`` beside it; its path."""
-    failed = [r for r in records if r.status == "failed"]
-    if failed:
-        raise BaselineError(f"{len(failed)} run(s) failed ({failed[0].run_dir}); fix them before making a baseline")
+    unfinished = [r for r in records if r.status not in ("completed", "diverged")]
+    if unfinished:
+        first = unfinished[0]
+        raise BaselineError(
+            f"{len(unfinished)} run(s) did not finish ({first.status}: {first.run_dir}); "
+            "finish them (rerun when no other process trains them) before making a baseline"
+        )
     write_json_atomic(suite.baseline_path, make_baseline(suite, records))
     return suite.baseline_path
 
@@ -88,7 +92,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
     path = suite.baseline_path
     fix = f"make one with `ganbench leaderboard update {suite.path}`"
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), parse_constant=_no_constant)
     except FileNotFoundError:
         raise BaselineError(f"suite {suite.name!r} has no baseline at {path}; {fix}") from None
     except (OSError, ValueError) as exc:
@@ -97,7 +101,57 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
         raise BaselineError(f"baseline {path} is not a ganbench baseline (schema {SCHEMA}); {fix}")
     if data.get("suite") != suite.name:
         raise BaselineError(f"baseline {path} belongs to suite {data.get('suite')!r}, not {suite.name!r}; {fix}")
+    problem = _malformed(data)
+    if problem:
+        raise BaselineError(f"baseline {path} is malformed: {problem}; {fix}")
     return data
+
+
+def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
+    """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
+    for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
+    fix = f"if the change is intended, run `ganbench leaderboard update {suite.path}`"
+    budget = baseline.get("made", {}).get("budget", {})
+    made = (budget.get("steps"), budget.get("max_seconds"))
+    if budget and made != (suite.steps, suite.max_seconds):
+        raise BaselineError(
+            f"baseline {suite.baseline_path} was made with steps={made[0]}, max_seconds={made[1]}; "
+            f"the suite now has steps={suite.steps}, max_seconds={suite.max_seconds}; {fix}"
+        )
+    have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
+    missing = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds if (v, d, s) not in have]
+    if missing:
+        v, d, seed = missing[0]
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise BaselineError(f"baseline {suite.baseline_path} has no run of {v} on {d}, seed {seed}{more}; {fix}")
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not strict JSON")
+
+
+def _malformed(data: dict[str, Any]) -> str | None:
+    """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None."""
+    made = data.get("made", {})
+    if not isinstance(made, dict) or not all(isinstance(made.get(k, {}), dict) for k in ("hardware", "budget")):
+        return "'made' must be an object with 'hardware' and 'budget' objects"
+    for i, run in enumerate(data["runs"]):
+        if not isinstance(run, dict):
+            return f"runs[{i}] is not an object"
+        for key, kind in (("variant", str), ("dataset", str), ("status", str)):
+            if not isinstance(run.get(key), kind):
+                return f"runs[{i}].{key} must be a string"
+        seed = run.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            return f"runs[{i}].seed must be a non-negative integer"
+        if run["status"] not in ("completed", "diverged"):
+            return f"runs[{i}].status must be completed or diverged, not {run['status']!r}"
+        metrics = run.get("metrics", {})
+        if not isinstance(metrics, dict) or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in metrics.values()
+        ):
+            return f"runs[{i}].metrics must map names to numbers or null"
+    return None
 
 
 @dataclass(frozen=True)

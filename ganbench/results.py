@@ -137,10 +137,27 @@ def check_record(run_dir: Path) -> RunRecord:
         raise RecordError(f"missing {', '.join(missing) or 'spec'}")
     if data["status"] not in ("completed", "diverged", "failed") or not isinstance(data.get("metrics", {}), dict):
         raise RecordError(f"unknown status {data['status']!r} or malformed metrics")
+    wrong = _mistyped(spec)
+    if wrong:
+        raise RecordError(f"spec.{wrong}")
     try:
         return RunRecord.from_dict(data)
     except TypeError as exc:
         raise RecordError(str(exc)) from None
+
+
+def _mistyped(spec: dict[str, Any]) -> str | None:
+    """The spec field of a record that tables and plots cannot use (a hand edit), described, or None."""
+    for key in ("variant", "dataset"):
+        if not isinstance(spec[key], str) or not spec[key]:
+            return f"{key} must be a name, not {spec[key]!r}"
+    seed, budget = spec["seed"], spec["budget"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        return f"seed must be a non-negative integer, not {seed!r}"
+    steps = budget.get("steps") if isinstance(budget, dict) else None
+    if isinstance(steps, bool) or not isinstance(steps, int):
+        return f"budget must hold integer steps, not {budget!r}"
+    return None
 
 
 def write_record(record: RunRecord) -> None:

@@ -121,6 +121,11 @@ class RunSpec:
         chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
         if metrics and shared_metrics and not v.conditional:
             chosen = without_conditional(d, chosen)
+            if not chosen:
+                raise OptionError(
+                    f"every metric named needs a class-conditional variant, so unconditional {variant!r} would "
+                    "be scored on nothing; name a metric that applies to it too (e.g. fid)"
+                )
         select_metrics(d, chosen, conditional=v.conditional)
         n_eval = d.eval_samples if eval_samples is None else eval_samples
         if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
@@ -202,6 +207,10 @@ def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return groups
 
 
+MAX_SEEDS = 1_000_000
+"""More seeds than this in one range is a typo (0-99999999), refused before a list is built."""
+
+
 def parse_seeds(text: str, what: str = "--seed") -> list[int]:
     """``"0"``, ``"0,1,2"``, ``"0-4"`` or a mix -> distinct seeds in order; OptionError for anything else."""
     seeds: list[int] = []
@@ -212,6 +221,8 @@ def parse_seeds(text: str, what: str = "--seed") -> list[int]:
                 first, last = int(lo), int(hi)
                 if last < first:
                     raise OptionError(f"{what} {item} is an empty range; write LOW-HIGH with LOW <= HIGH, e.g. 0-4")
+                if last - first >= MAX_SEEDS:
+                    raise OptionError(f"{what} {item} holds {last - first + 1:,} seeds; at most {MAX_SEEDS:,} a range")
                 seeds += range(first, last + 1)
             else:
                 seeds.append(int(item))
@@ -220,12 +231,12 @@ def parse_seeds(text: str, what: str = "--seed") -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
-def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, str]:
+def parse_set(items: tuple[str, ...] | list[str], flag: str = "--set", example: str = "lr_d=1e-4") -> dict[str, str]:
     """``["lr_d=1e-4", "dataset.sigma=0.1"]`` -> a dict; the values stay strings until checked."""
     out: dict[str, str] = {}
     for item in items:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise OptionError(f"--set takes KEY=VALUE, not {item!r}; e.g. --set lr_d=1e-4")
+            raise OptionError(f"{flag} takes KEY=VALUE, not {item!r}; e.g. {flag} {example}")
         out[key.strip()] = value.strip()
     return out

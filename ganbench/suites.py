@@ -50,6 +50,10 @@ KEYS = {
 }
 
 
+MAX_RUNS = 10_000
+"""A suite with more runs than this is a typo in its seeds, refused before any spec is built."""
+
+
 class SuiteError(GanbenchError):
     """A suite file that cannot be read or names something that does not exist."""
 
@@ -132,14 +136,17 @@ def load_suite(path: str | Path) -> Suite:
         seeds=where.check("seeds", _seeds, data.get("seeds", [0])),
         steps=data["steps"],
         max_seconds=data.get("max_seconds"),
-        network=data.get("network"),
+        network=where.check("network", _network, data["network"]) if "network" in data else None,
         metrics=where.check("metrics", _names, data["metrics"]) if "metrics" in data else None,
         eval_samples=data.get("eval_samples"),
         eval_every=data.get("eval_every"),
-        overrides=dict(data.get("set", {})),
+        overrides=_flat(data.get("set", {})),
         tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
         description=data.get("description", ""),
     )
+    runs = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
+    if runs > MAX_RUNS:
+        raise where.error("seeds", f"the suite has {runs:,} runs; at most {MAX_RUNS:,} (fewer seeds, or split it)")
     _check_runs(suite, where)
     return suite
 
@@ -175,7 +182,10 @@ def _key_named_in(message: str) -> str:
     for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
-    match = re.search(r"option '([^']+)'", message)
+    for key in KEYS:
+        if message.startswith(f"{key} "):
+            return key
+    match = re.search(r"option '([^']+)'", message) or re.search(r"option group in '([^']+)'", message)
     if match:
         return match.group(1)
     return "metrics" if "metric" in message else "eval_samples" if "eval_samples" in message else "set"
@@ -207,6 +217,23 @@ class _Locator:
             raise self.error(key, str(exc)) from None
         except (TypeError, ValueError) as exc:
             raise self.error(key, f"{key!r}: {exc}") from None
+
+
+def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """[set]'s keys as --set takes them: a bare dotted key (dataset.sigma = 0.02) is a nested table in TOML."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _network(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty; name a network (mlp, dcgan, resnet, ...) or leave the key out")
+    return value.strip()
 
 
 def _name(value: Any) -> str:

@@ -216,3 +216,16 @@ def kill_a_worker_mid_sweep(
         killed_at,
         subprocess.CompletedProcess(command, driver.returncode, stdout.decode(), stderr.decode()),
     )
+
+
+def processes_with(field: int, value: int) -> list[int]:
+    """Pids whose /proc/PID/stat field (after the command name: 1 = parent pid, 3 = session id) is ``value``."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[field]) == value:
+            pids.append(int(stat.parent.name))
+    return pids

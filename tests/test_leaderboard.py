@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
+import subprocess
 import sys
 import textwrap
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from .conftest import (
     ganbench_process,
     kill_a_worker_mid_sweep,
     metrics_by_run,
+    processes_with,
+    wait_for_checkpoint,
     write_mixture_suite,
 )
 from .test_plugin_distribution import make_distribution, pip_install
@@ -64,6 +69,11 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace("frechet = 0.05", "frechet = -1"), [":9:", "finite number >= 0"]),
         (SUITE.replace('datasets = ["ring8"]\n', ""), ["needs 'datasets'"]),
         (SUITE.replace("steps = 20", "steps = true"), [":5:", "wrong type"]),
+        (SUITE.replace('"0-1"', '"0-99999999"'), [":4:", "holds 100,000,000 seeds"]),
+        (SUITE.replace('"0-1"', '"0-9999"'), [":4:", "the suite has 20,000 runs; at most 10,000"]),
+        (SUITE.replace("steps = 20\n", "steps = 20\neval_every = 0\n"), [":6:", "eval_every must be a positive"]),
+        (SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = " "\n'), [":6:", "'network': is empty"]),
+        (SUITE + "[set]\nfoo.bar = 1\n", [":12:", "unknown option group in 'foo.bar'"]),
     ],
 )
 def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, fragments):
@@ -279,3 +289,113 @@ def test_bad_sweep_options_are_one_line_and_run_nothing(cli, tmp_path, args, fra
     path = write_suite(tmp_path)
     assert_one_line_error(cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q", *args), *fragments)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bare_dotted_set_key_is_an_option(tmp_path):
+    """``dataset.sigma = 0.02`` unquoted is a nested table in TOML; it means what --set dataset.sigma means."""
+    from ganbench.suites import load_suite
+
+    path = write_suite(tmp_path, SUITE + "[set]\ndataset.sigma = 0.02\nlr_d = 2e-4\n")
+    (spec, *_) = load_suite(path).specs()
+    assert spec.dataset_options["sigma"] == 0.02 and spec.variant_options["lr_d"] == 2e-4
+
+
+def made_baseline(cli, tmp_path) -> Path:
+    path = write_suite(tmp_path)
+    made = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert made.code == 0, made.err
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda b: b.update(runs=[{}]), "runs[0].variant must be a string"),
+        (lambda b: b.update(runs=[1]), "runs[0] is not an object"),
+        (lambda b: b["runs"][1].update(metrics=[1]), "runs[1].metrics must map names"),
+        (lambda b: b["runs"][2].update(seed="x"), "runs[2].seed must be a non-negative integer"),
+        (lambda b: b["runs"][0].update(status="skipped"), "runs[0].status must be completed or diverged"),
+        (lambda b: b.update(made=3), "'made' must be an object"),
+        (lambda b: b["runs"][0]["metrics"].update(frechet=math.nan), "NaN is not strict JSON"),
+    ],
+)
+def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):
+    path = made_baseline(cli, tmp_path)
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    edit(baseline)
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    for command in (["check", "--results", str(tmp_path / "b")], ["show"]):
+        assert_one_line_error(cli("leaderboard", *command[:1], str(path), *command[1:]), "baseline", fragment)
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_baseline_of_another_budget_or_other_seeds_is_refused(cli, tmp_path):
+    path = made_baseline(cli, tmp_path)
+    path.write_text(SUITE.replace("steps = 20", "steps = 25"))
+    assert_one_line_error(
+        cli("leaderboard", "check", str(path)), "made with steps=20", "steps=25", "leaderboard update"
+    )
+    path.write_text(SUITE.replace('"0-1"', '"0-2"'))
+    assert_one_line_error(cli("leaderboard", "check", str(path)), "no run of nsgan on ring8, seed 2 and 1 more")
+
+
+def test_report_files_are_checked_first_and_an_unwritable_summary_only_warns(cli, tmp_path, monkeypatch):
+    path = made_baseline(cli, tmp_path)
+    out = tmp_path / "b"
+    for junit, fragment in ((tmp_path / "no" / "j.xml", "does not exist"), (tmp_path, "is a directory"), ("", "empty")):
+        assert_one_line_error(
+            cli("leaderboard", "check", str(path), "--results", str(out), "--junit", str(junit)), fragment
+        )
+    assert not out.exists()
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no" / "summary.md"))
+    result = cli("leaderboard", "check", str(path), "--results", str(out), "-q")
+    assert result.code == 0 and "identical" in result.out
+    assert result.err.startswith("warning: could not append to $GITHUB_STEP_SUMMARY") and "Traceback" not in result.err
+
+
+def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
+    path = made_baseline(cli, tmp_path)
+    assert_one_line_error(cli("leaderboard", "show", str(path), "-m", "fid_classifier"), "no run in the baseline")
+    missing = tmp_path / "nowhere"
+    assert_one_line_error(cli("leaderboard", "show", str(path), "--results", str(missing)), "does not exist")
+
+
+def test_update_refuses_runs_another_process_is_training(cli, tmp_path):
+    from ganbench.locks import RunLock
+    from ganbench.suites import load_suite
+
+    path = write_suite(tmp_path)
+    spec = load_suite(path).specs()[1]
+    (tmp_path / "a" / spec.dirname).mkdir(parents=True)
+    with RunLock(tmp_path / "a" / spec.dirname):
+        result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+        assert_one_line_error(result, "1 run(s) did not finish (skipped", "before making a baseline")
+        swept = cli("sweep", str(path), "-o", str(tmp_path / "a"), "-q")
+    assert swept.code == 1 and "skipped: " in swept.err
+    assert not (tmp_path / "tiny.baseline.json").exists()
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_sweep_is_killed(tmp_path):
+    """kill -9 of the sweep's own process: its pool workers notice and exit (no orphans training on)."""
+    suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=100_000, seeds="0")
+    command = [str(Path(sys.executable).parent / "ganbench"), "sweep", str(suite), "--workers", "2", "-q"]
+    driver = subprocess.Popen([*command, "--out", str(tmp_path / "out"), "--checkpoint-every", "50"])
+    try:
+        wait_for_checkpoint(tmp_path / "out", "wgan-gp", 50, driver)
+        workers = [
+            pid
+            for pid in processes_with(1, driver.pid)
+            if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) >= 2
+        os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "orphaned workers still run"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()

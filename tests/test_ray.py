@@ -23,7 +23,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, ganbench_process, kill_a_worker_mid_sweep, metrics_by_run, write_mixture_suite
+from .conftest import (
+    ROOT,
+    ganbench_process,
+    kill_a_worker_mid_sweep,
+    metrics_by_run,
+    processes_with,
+    write_mixture_suite,
+)
 
 pytest.importorskip("ray", reason="the ray executor's tests need Ray: pip install 'ray>=2.9'")
 
@@ -101,25 +108,13 @@ def stop_session(leader: subprocess.Popen) -> None:
         leader.wait(timeout=30)
     except subprocess.TimeoutExpired:
         pass
-    for pid in session_members(leader.pid):
+    for pid in processes_with(3, leader.pid):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     if leader.poll() is None:
         leader.wait(timeout=10)
-
-
-def session_members(sid: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            pids.append(int(stat.parent.name))
-    return pids
 
 
 def test_the_executor_and_its_option_are_registered(ray_env):

@@ -113,6 +113,9 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: "[1, 2]", "not a JSON object"),
         (lambda t: json.dumps({k: v for k, v in json.loads(t).items() if k != "spec"}), "missing spec"),
         (lambda t: t.replace('"completed"', '"finished"'), "unknown status"),
+        (lambda t: edit_spec(t, variant=["x"]), "spec.variant must be a name"),
+        (lambda t: edit_spec(t, budget=None), "spec.budget must hold integer steps"),
+        (lambda t: edit_spec(t, seed="zero"), "spec.seed must be a non-negative integer"),
     ],
 )
 def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why):
@@ -129,6 +132,19 @@ def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why
     assert [p for p, _ in scan.unreadable] == [broken] and len(scan.runs) == 2
     with pytest.warns(UserWarning, match="unreadable record"):
         ganbench.load_results(tmp_path)
+    plotted = cli("plot", str(tmp_path), "-o", str(tmp_path / "figures"))
+    assert plotted.code == 0 and "Traceback" not in plotted.err and "unreadable record" in plotted.err
+
+
+def edit_spec(text: str, **changes) -> str:
+    record = json.loads(text)
+    record["spec"].update(changes)
+    return json.dumps(record)
+
+
+def test_a_run_shorter_than_its_log_interval_still_writes_a_csv_header(cli, tmp_path):
+    assert cli(*RING, "--steps", "5", "-o", str(tmp_path)).code == 0
+    assert next(tmp_path.glob("*/history.csv")).read_text() == "step\n"
 
 
 def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
@@ -157,7 +173,7 @@ def test_a_multi_run_skips_a_locked_folder_and_reports_it(cli, tmp_path):
     run_dir.mkdir()
     with RunLock(run_dir):
         result = cli(*RING, "--steps", "10", "-s", "0-2", "-o", str(tmp_path))
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err  # the other runs finish; the command says its results are incomplete
     assert f"skipped: {run_dir}: run folder {run_dir} is being trained by process {os.getpid()}" in result.err
     assert "| ring8   | nsgan   | 2 " in result.out
     assert len(list(tmp_path.glob("*/record.json"))) == 2

@@ -5,18 +5,23 @@ entry points again, and torch's threads are split between workers so they do not
 over cores. Plugins registered at run time with ``register_plugin`` exist only in the
 parent process; use ``workers=1`` for those.
 
-A worker process that dies (killed, out of memory) breaks the whole pool: every job not
-finished then is started again in a fresh pool, and a run resumes from its checkpoint. A
-job caught in ``max_retries + 1`` broken pools becomes a 'failed' record; the others go on.
+A worker process that dies (killed, out of memory) breaks the whole pool. Only ``workers``
+jobs are handed to the pool at a time, so the jobs lost are the ones in flight then: they
+start again in a fresh pool, and a run resumes from its checkpoint. Python does not say
+which worker died, so each of them counts one restart; a job in flight in
+``max_retries + 1`` broken pools becomes a 'failed' record, and the others go on. A worker
+whose parent dies (kill -9 of the command) exits too, rather than wait forever.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +31,18 @@ from ganbench.hookspecs import hookimpl
 from ganbench.options import option
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit when the process that started this worker is gone: nobody would read its results."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
@@ -54,9 +67,9 @@ class LocalExecutor(Executor):
         broken: Counter = Counter()
         pending = list(range(len(jobs)))
         while pending:
-            lost = self._pool(jobs, pending, workers, threads, results, on_result)
+            lost, not_started = self._pool(jobs, pending, workers, threads, results, on_result)
             broken.update(lost)
-            pending = [i for i in lost if broken[i] <= self.max_retries]
+            pending = [i for i in lost if broken[i] <= self.max_retries] + not_started
             for i in lost:
                 if broken[i] > self.max_retries:
                     from ganbench.harness import lost_job
@@ -76,24 +89,34 @@ class LocalExecutor(Executor):
         threads: int,
         results: list[Any],
         on_result: OnResult | None,
-    ) -> list[int]:
-        """Run ``jobs[indices]`` in one pool, filling ``results``; the indices lost when the pool broke."""
+    ) -> tuple[list[int], list[int]]:
+        """Run ``jobs[indices]`` in one pool, ``workers`` at a time, filling ``results``. If the pool
+        breaks: (the indices in flight then, the indices not started yet); else two empty lists."""
         context = multiprocessing.get_context("spawn")
-        lost = []
+        waiting = list(indices)
+        in_flight: dict[Any, int] = {}
         with ProcessPoolExecutor(
-            min(workers, len(indices)), mp_context=context, initializer=_init_worker, initargs=(threads,)
+            min(workers, len(indices)), mp_context=context, initializer=_init_worker, initargs=(threads, os.getpid())
         ) as pool:
-            futures = {pool.submit(_call, *jobs[i]): i for i in indices}
-            for future in as_completed(futures):
-                i = futures[future]
-                try:
-                    results[i] = future.result()
-                except BrokenProcessPool:
-                    lost.append(i)
-                    continue
-                if on_result:
-                    on_result(i, results[i])
-        return sorted(lost)
+            while waiting or in_flight:
+                while waiting and len(in_flight) < workers:
+                    i = waiting.pop(0)
+                    in_flight[pool.submit(_call, *jobs[i])] = i
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                broke = False
+                for future in done:
+                    i = in_flight.pop(future)
+                    try:
+                        results[i] = future.result()
+                    except BrokenProcessPool:
+                        in_flight[future] = i
+                        broke = True
+                        continue
+                    if on_result:
+                        on_result(i, results[i])
+                if broke:
+                    return sorted(in_flight.values()), waiting
+        return [], []
 
 
 @hookimpl

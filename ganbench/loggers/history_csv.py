@@ -8,6 +8,7 @@ folder's lock guarantees one writer.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import IO
 
@@ -58,11 +59,17 @@ def _widen(path: Path, handle: IO[str], header: list[str] | None, logs: dict) ->
 
 
 def _cell(value: float | None) -> str:
-    return "" if value is None else repr(float(value)) if isinstance(value, float) else str(value)
+    """A number as written; a missing or non-finite one as an empty cell (metrics.json's null)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return repr(float(value)) if isinstance(value, float) else str(value)
 
 
 @hookimpl
 def on_run_end(run_dir):
     entry = _open.pop(str(run_dir), None)
     if entry:
-        entry[0].close()
+        handle, header = entry
+        if header is None:  # a run shorter than log_every logged nothing: still a CSV, with its header
+            handle.write("step\n")
+        handle.close()
