@@ -399,3 +399,19 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path):
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):
+    path = write_suite(tmp_path)
+    assert_one_line_error(cli("sweep", str(path), "--out", " "), "--out is empty")
+    assert_one_line_error(cli("sweep", str(path), "--executor-option", "=1"), "--executor-option takes KEY=VALUE")
+    assert_one_line_error(cli("table", ""), "RESULTS_DIR is empty")
+    assert cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q").code == 0
+    assert_one_line_error(cli("plot", str(tmp_path / "out"), "-o", ""), "--out is empty")
+    (tmp_path / "file").write_text("")
+    assert_one_line_error(cli("plot", str(tmp_path / "out"), "-o", str(tmp_path / "file" / "figs")), "cannot write")
+    metricless = SUITE.replace('"nsgan", "lsgan"', '"dcgan", "cgan"').replace("ring8", "digits")
+    metricless = metricless.replace('["modes", "frechet"]', '["class_accuracy"]').split("[tolerance]")[0]
+    assert_one_line_error(
+        cli("sweep", str(write_suite(tmp_path, metricless, "m.toml"))), "'dcgan' would be scored on nothing"
+    )
