@@ -43,13 +43,21 @@ def _names(values: tuple[str, ...] | str | None, option: str, example: str) -> l
 def _given(value: str | None, option: str, example: str) -> str | None:
     """``value``, unless it was given empty: an empty path would silently mean the current folder."""
     if value is not None and not value.strip():
-        raise OptionError(f"{option} is empty; name one, e.g. {example if option.isupper() else f'{option} {example}'}")
+        raise OptionError(f"{option} is empty; name one, e.g. {example}")
     return value
+
+
+def _results_folder(path: str, option: str, hint: str) -> Path:
+    """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
+    folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
+    if not folder.is_dir():
+        raise GanbenchError(f"results folder {path} does not exist; {hint}")
+    return folder
 
 
 def _new_file(path: str | None, option: str, example: str) -> Path | None:
     """A file the command will write at the end, checked before any work: its folder must exist."""
-    if _given(path, option, example) is None:
+    if _given(path, option, f"{option} {example}") is None:
         return None
     target = Path(path).expanduser()  # click has refused a folder
     if not target.parent.is_dir():
@@ -323,8 +331,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     from ganbench.results import scan_results
     from ganbench.tables import render, summarize
 
-    if not Path(_given(results_dir, "RESULTS_DIR", "results/")).is_dir():
-        raise GanbenchError(f"results folder {results_dir} does not exist; pass the --out folder of `ganbench run`")
+    _results_folder(results_dir, "RESULTS_DIR", "pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet")
     for name in chosen or []:
@@ -359,7 +366,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
 
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
-        _given(out_dir, "--out", "figures"),
+        _given(out_dir, "--out", "--out figures"),
         _names(metrics, "--metrics", "frechet"),
         smooth=smooth,
         on_problem=lambda line: click.echo(f"warning: {line}", err=True),
@@ -452,13 +459,13 @@ def _suite_table(records: list) -> str:
     return render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se")
 
 
-def _report_failures(records: list) -> bool:
-    """Name each run that failed or was skipped (another process trains it) on stderr; whether any did:
-    then the suite's results are not complete and the command exits 1."""
+def _report_failures(records: list) -> int:
+    """Name each run that failed or was skipped (another process trains it) on stderr; how many: any
+    means the results are not complete, and the command exits 1."""
     unfinished = [r for r in records if r.status in ("failed", "skipped")]
     for r in unfinished:
         click.echo(f"{r.status}: {r.run_dir}: {(r.error or '').strip().splitlines()[-1]}", err=True)
-    return bool(unfinished)
+    return len(unfinished)
 
 
 @cli.command()
@@ -472,7 +479,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _given(out, "--out", "results/mine"), quiet, **executing)
+    records = _sweep(suite, _given(out, "--out", "--out results/mine"), quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     if _report_failures(records):
         sys.exit(1)
@@ -512,8 +519,8 @@ def check(
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)
     junit_path = _new_file(junit_file, "--junit", "leaderboard.xml")
-    records = _sweep(suite, _given(results, "--results", "results/ci"), quiet, **executing)
-    failed = _report_failures(records)
+    records = _sweep(suite, _given(results, "--results", "--results results/ci"), quiet, **executing)
+    unfinished = _report_failures(records)
     metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
     comparisons = judge(
         lb.compare(
@@ -525,8 +532,7 @@ def check(
         )
     )
     notes = [n for n in [lb.hardware_note(baseline, records)] if n]
-    unfinished = sum(r.status in ("failed", "skipped") for r in records)
-    notes += [f"{unfinished} run(s) failed or were skipped: see the log"] if failed else []
+    notes += [f"{unfinished} run(s) failed or were skipped: see the log"] if unfinished else []
     text = reports.markdown(suite.name, comparisons, notes)
     click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
     if junit_path:
@@ -543,7 +549,7 @@ def check(
         except OSError as exc:
             click.echo(f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} ({exc.strerror or exc})", err=True)
     verdicts = reports.counts(comparisons)
-    if failed or verdicts["regressed"] or (strict and verdicts["inconclusive"]):
+    if unfinished or verdicts["regressed"] or (strict and verdicts["inconclusive"]):
         sys.exit(1)
 
 
@@ -559,7 +565,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _given(results, "--results", "results/ci"), quiet, **executing)
+    records = _sweep(suite, _given(results, "--results", "--results results/ci"), quiet, **executing)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 
@@ -580,8 +586,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     if results is None:
         rows = lb.rows_of_baseline(lb.read_baseline(suite))
     else:
-        if not Path(_given(results, "--results", "results/ci")).is_dir():
-            raise GanbenchError(f"results folder {results} does not exist; run `ganbench sweep {suite_file}` first")
+        _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
         found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]
         rows = lb.rows_of_records(r for r in found if r is not None)
     directions = registries().metric_directions()

@@ -105,13 +105,13 @@ class LocalExecutor(Executor):
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broke = False
                 for future in done:
-                    i = in_flight.pop(future)
+                    i = in_flight[future]
                     try:
                         results[i] = future.result()
                     except BrokenProcessPool:
-                        in_flight[future] = i
                         broke = True
                         continue
+                    del in_flight[future]
                     if on_result:
                         on_result(i, results[i])
                 if broke:
