@@ -81,11 +81,12 @@ class HandLoop:
         self.device = data.device
         self.gen = torch.Generator(device=self.device).manual_seed(seed)
         self.z_shape = (variant.batch_size, z_dim)
+        self.scale = float(data.float().std()) if variant.standardize else None
 
     def real_batch(self) -> Tensor:
-        """A uniformly random minibatch of the data."""
+        """A uniformly random minibatch of the data (divided by its standard deviation with ``standardize``)."""
         idx = torch.randint(len(self.data), (self.v.batch_size,), generator=self.gen, device=self.device)
-        return self.data[idx]
+        return self.data[idx] if self.scale is None else self.data[idx] / self.scale
 
     def z(self) -> Tensor:
         """A batch of latent noise."""
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device(args.device)
     total_steps = args.steps * (args.rounds + 1)
     try:
-        spec = ganbench.RunSpec.create(
+        spec = ganbench.create_spec(
             args.variant,
             args.dataset,
             seed=args.seed,

@@ -393,7 +393,7 @@ def bench_network(args: argparse.Namespace, network: str, device: torch.device, 
     variant_name = args.variant or DEFAULT_VARIANT[network]
     total = args.steps * args.rounds + args.warmup + 1
     try:
-        spec = ganbench.RunSpec.create(
+        spec = ganbench.create_spec(
             variant_name, args.dataset, network=network, seed=args.seed, steps=total, overrides={"network.width": width}
         )
         spec = dataclasses.replace(spec, eval=dataclasses.replace(spec.eval, metrics=()))  # train only: no preflight

@@ -24,9 +24,10 @@ from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, FeatureExtractor, Metric
 from ganbench.network import Network
 from ganbench.plugins import register_plugin, registries, unregister_plugin
+from ganbench.resolve import create_spec
 from ganbench.results import RunRecord, load_results
 from ganbench.spec import Budget, RunSpec
-from ganbench.variant import Variant
+from ganbench.variant import Defaults, Variant
 
 try:
     __version__ = importlib.metadata.version("ganbench")
@@ -36,6 +37,7 @@ except importlib.metadata.PackageNotFoundError:  # running from a source tree
 __all__ = [
     "Budget",
     "Dataset",
+    "Defaults",
     "EvalContext",
     "Executor",
     "FeatureExtractor",
@@ -46,6 +48,7 @@ __all__ = [
     "RunRecord",
     "RunSpec",
     "Variant",
+    "create_spec",
     "evaluate_samples",
     "get_dataset",
     "get_network",
@@ -78,7 +81,7 @@ def run(
     dataset: str,
     *,
     seed: int = 0,
-    steps: int = 10_000,
+    steps: int | None = None,
     max_seconds: float | None = None,
     network: str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -94,12 +97,12 @@ def run(
 ) -> RunRecord:
     """Train ``variant`` on ``dataset`` and score it; like ``ganbench run``.
 
-    A finished run with the same spec is returned from disk unless ``force``; an
-    interrupted one resumes from its checkpoint.
+    ``steps`` defaults to the dataset's budget. A finished run with the same spec is returned
+    from disk unless ``force``; an interrupted one resumes from its checkpoint.
     """
     from ganbench.harness import run_spec
 
-    spec = RunSpec.create(
+    spec = create_spec(
         variant,
         dataset,
         network=network,

@@ -107,7 +107,7 @@ data_root_option = click.option(
 )
 @click.option("--dataset", "-d", "datasets", multiple=True, required=True, help="Dataset name(s).")
 @click.option("--seed", "-s", "seeds", multiple=True, help="Seed(s): 0, 0,1,2 or 0-4. Default 0.")
-@click.option("--steps", default="10000", show_default=True, help="Generator updates.")
+@click.option("--steps", default=None, help="Generator updates (default: the dataset's budget; `ganbench list`).")
 @click.option("--max-seconds", default=None, help="Stop training after this many seconds.")
 @click.option("--network", "-n", default=None, help="Network family (default: the dataset's).")
 @click.option(
@@ -168,9 +168,9 @@ def run(
     from ganbench.devices import resolve_device
     from ganbench.harness import run_job, run_spec
     from ganbench.plugins import registries
+    from ganbench.resolve import create_spec, output_names
     from ganbench.results import records_frame
-    from ganbench.selection import output_names
-    from ganbench.spec import RunSpec, parse_set
+    from ganbench.spec import parse_set
     from ganbench.tables import render, summarize
 
     if not out.strip():
@@ -192,7 +192,7 @@ def run(
         )
     shared_metrics = any(registries().variants.get(name).conditional for name in variant_names)
     specs = [
-        RunSpec.create(
+        create_spec(
             v,
             d,
             network=network_names[0] if network_names else None,
@@ -277,8 +277,8 @@ def list_plugins(as_json: bool) -> None:
         width = max((len(e["name"]) for e in entries), default=0)
         for e in entries:
             click.echo(f"  {e['name'].ljust(width)}  {e['source']} {e['version']}  {e['about']}")
-            if e.get("summary"):
-                click.echo(f"  {' ' * width}    {e['summary']}")
+            for line in (e.get("summary") or "").splitlines():
+                click.echo(f"  {' ' * width}    {line}")
 
 
 def _about(obj: Any) -> str:
@@ -301,15 +301,47 @@ def _details(obj: Any) -> dict[str, Any]:
         files = {True: "files present", False: "files missing", None: "embedded"}[available]
         size = "x".join(map(str, shape)) if shape else "shape from its data"
         text = f"{size}, {classes if classes is not None else 'its'} classes" if classes else f"{size}, unlabelled"
-        return {"shape": shape, "classes": classes, "available": available, "summary": f"{text}, {files}"}
+        budget = f"{obj.default_steps:,} steps unless --steps"
+        return {
+            "shape": shape,
+            "classes": classes,
+            "available": available,
+            "default_steps": obj.default_steps,
+            "summary": f"{text}, {files}, {budget}",
+        }
     if isinstance(obj, Metric):
         spaces = [s for s in obj.spaces if s in registries().spaces()]
         outputs = obj.output_names(tuple(spaces) or None)
         where = f"in {', '.join(spaces)} space" if spaces else "on the samples"
         return {"spaces": spaces, "outputs": outputs, "summary": f"{where}: {', '.join(outputs)}"}
-    if isinstance(obj, Variant) and obj.conditional:
-        return {"conditional": True, "summary": f"class-conditional ({obj.conditioning})"}
+    if isinstance(obj, Variant):
+        lines = [f"class-conditional ({obj.conditioning})"] if obj.conditional else []
+        for kind, defaults in obj.defaults.items():
+            lines += [f"on {kind}: {_settings(defaults)}", f"  source: {defaults.source}"]
+        lines.append(f"{'elsewhere' if obj.defaults else 'on any data'}: its own options on the dataset's network")
+        defaults = {
+            kind: {
+                "options": dict(d.options),
+                "network": d.network,
+                "network_options": dict(d.network_options),
+                "source": d.source,
+            }
+            for kind, d in obj.defaults.items()
+        }
+        return {"conditional": obj.conditional, "defaults": defaults, "summary": "\n".join(lines)}
     return {}
+
+
+def _settings(defaults: Any) -> str:
+    """Per-kind defaults in one line, as --set would write them."""
+
+    from ganbench.options import cli_text
+
+    parts = [f"{k}={cli_text(v)}" for k, v in defaults.options.items()]
+    if defaults.network:
+        parts.append(f"network {defaults.network}")
+        parts += [f"network.{k}={cli_text(v)}" for k, v in defaults.network_options.items()]
+    return " ".join(parts) or "the variant's own options"
 
 
 @cli.command()
@@ -446,8 +478,8 @@ def _sweep(
 
 def _suite_table(records: list) -> str:
     from ganbench.plugins import registries
+    from ganbench.resolve import output_names
     from ganbench.results import records_frame
-    from ganbench.selection import output_names
     from ganbench.spec import RunSpec
     from ganbench.tables import render, summarize
 
@@ -510,8 +542,8 @@ def check(
     from ganbench import leaderboard as lb
     from ganbench import reports
     from ganbench.plugins import registries
+    from ganbench.resolve import output_names
     from ganbench.results import write_atomic
-    from ganbench.selection import output_names
     from ganbench.suites import load_suite
     from ganbench.verdicts import judge
 

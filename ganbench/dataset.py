@@ -50,6 +50,8 @@ class Dataset:
     """Feature extractors that space-aware metrics (FID, KID, PR/DC, IS) run in, in this order."""
     eval_samples: int = field(default=2500, metadata={"option": False})
     """Generated samples a run scores by default (and real samples they are compared with)."""
+    default_steps: int = field(default=10_000, metadata={"option": False})
+    """Generator updates a run trains when it names no budget (``--steps``)."""
 
     def __post_init__(self) -> None:
         validate_options(self)
@@ -58,6 +60,12 @@ class Dataset:
     def shape(self) -> tuple[int, ...]:
         """Shape of one sample as the networks see it."""
         raise NotImplementedError
+
+    @property
+    def data_kind(self) -> str:
+        """The kind of data, which picks a variant's per-kind defaults (``Variant.defaults``):
+        "images" for (channels, height, width) samples, "vectors" for anything else."""
+        return "images" if len(self.shape) == 3 else "vectors"
 
     @property
     def n_classes(self) -> int:

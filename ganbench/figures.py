@@ -1,7 +1,7 @@
 """Figures of a results folder: training curves, samples side by side, leaderboards.
 
 ``plot_results(results_dir)`` writes PNG files (120 dpi, matplotlib's Agg canvas) into
-``results_dir/figures`` (or ``out_dir``), three per dataset found, each skipped when the
+``results_dir/figures`` (or ``out_dir``), four per dataset found, each skipped when the
 runs hold nothing to draw:
 
 - ``curves-<dataset>.png``: one subplot per quantity in the runs' ``history.csv`` files
@@ -13,6 +13,12 @@ runs hold nothing to draw:
   per seed before averaging (default: one point per 50 logged, so runs of up to 100
   logged points are drawn as logged); the subplot title says so. Metrics are never
   smoothed. A diverged run is marked with an x where its history ends.
+- ``dynamics-<dataset>.png``: the training dynamics each log step records, one line per
+  series (mean over seeds, band min–max, smoothed as the losses): D(x) and D(G(z)) (as
+  probabilities for cross-entropy variants; critic values, in a panel of their own,
+  otherwise), the Jensen-Shannon estimate log 2 - L_D / 2 (cross-entropy variants), and the
+  norm of the generator loss's gradient on a log scale, where the minimax loss's
+  saturation shows. They are left out of the curves figure.
 - ``samples-<dataset>.png``: each series' ``samples.png`` (its lowest completed seed)
   side by side, titled with the series, the seed and that run's key metric values; a run
   without one is a blank panel saying so.
@@ -22,7 +28,8 @@ runs hold nothing to draw:
   values in the labels.
 
 ``<dataset>`` is the dataset's name, or for a dataset named by a path a file-safe form of
-it plus a short hash. The figure builders (``curves_figure``, ``samples_figure``,
+it plus a short hash. ``ganbench plot`` on a single run's folder draws that run alone.
+The figure builders (``curves_figure``, ``dynamics_figure``, ``samples_figure``,
 ``leaderboard_figure``, ``dataset_figures``; runs from ``scan_runs``) return matplotlib ``Figure`` objects, never
 touching pyplot's global state, so callers and tests can inspect axes, lines and bars.
 """
@@ -145,13 +152,15 @@ def dataset_figures(
     smooth: int | None = None,
     on_problem: Problem | None = None,
 ) -> dict[str, Figure]:
-    """{"curves": ..., "samples": ..., "leaderboard": ...} for one dataset, leaving out those with nothing to draw."""
+    """{"curves": ..., "dynamics": ..., "samples": ..., "leaderboard": ...} for one dataset, leaving out those
+    with nothing to draw."""
     report = on_problem or _warn
     runs = dataset_runs(runs, dataset)
     histories = read_histories(runs, report)
     order = metric_order(runs, histories, directions, metrics)
     figures = {
         "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth),
+        "dynamics": dynamics_figure(runs, histories, smooth=smooth),
         "samples": samples_figure(runs, order[:KEY_METRICS], on_problem=report),
         "leaderboard": leaderboard_figure(runs, order, directions),
     }
@@ -225,8 +234,8 @@ def history_quantities(
 ) -> list[str]:
     """What the curves figure draws, in the histories' column order: the training values (losses,
     penalty, ...), then the metric outputs (``metrics`` only, if given). A metric's ``_std``
-    companion (the spread of IS or KID over splits) is left out."""
-    columns = list(dict.fromkeys(c for h in histories for c in h.columns))
+    companion (the spread of IS or KID over splits) and the dynamics (``DYNAMICS``) are left out."""
+    columns = list(dict.fromkeys(c for h in histories for c in h.columns if c not in DYNAMICS))
     present = [c for c in columns if any(c in h and h[c].notna().any() for h in histories)]
     companions = {c for c in present if c.endswith("_std") and c[: -len("_std")] in columns}
     training = [c for c in present if c not in directions and c not in companions]
@@ -291,20 +300,7 @@ def curves_figure(
         metric = quantity in directions
         smoothed = 1 if metric else window
         for label, group in series:
-            by_seed = {int(r.seed): histories[r.run_id] for r in group.itertuples()}
-            curves = seed_curves(by_seed, quantity, smoothed)
-            if curves.empty:
-                continue
-            steps = curves.index.to_numpy()
-            mean, low, high = curves.mean(axis=1), curves.min(axis=1), curves.max(axis=1)
-            color = colors[label]
-            ax.plot(steps, mean.to_numpy(), color=color, lw=1.6, label=label, marker="o" if metric else None, ms=3)
-            if curves.shape[1] > 1:
-                ax.fill_between(steps, low.to_numpy(), high.to_numpy(), color=color, alpha=0.2, lw=0)
-            for run in group[group["status"] == "diverged"].itertuples():
-                if int(run.seed) in curves:
-                    last = curves[int(run.seed)].dropna()
-                    ax.scatter([last.index[-1]], [last.iloc[-1]], marker="x", s=45, color=color, zorder=3)
+            draw_series(ax, group, histories, quantity, smoothed, colors[label], label, marker="o" if metric else None)
         title = quantity
         if metric:
             title += f" ({directions[quantity]} is better)"
@@ -324,6 +320,87 @@ def curves_figure(
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
     dataset = runs["dataset"].iloc[0]
     fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
+    return fig
+
+
+def draw_series(
+    ax,
+    group: pd.DataFrame,
+    histories: Mapping[str, pd.DataFrame],
+    quantity: str,
+    window: int,
+    color: tuple,
+    label: str,
+    *,
+    marker: str | None = None,
+    linestyle: str = "-",
+) -> bool:
+    """One series' line (mean over its seeds at each step) and band (min–max), an x where a diverged
+    run's history ends; False if no seed logged ``quantity``."""
+    by_seed = {int(r.seed): histories[r.run_id] for r in group.itertuples()}
+    curves = seed_curves(by_seed, quantity, window)
+    if curves.empty:
+        return False
+    steps = curves.index.to_numpy()
+    mean, low, high = curves.mean(axis=1), curves.min(axis=1), curves.max(axis=1)
+    ax.plot(steps, mean.to_numpy(), color=color, lw=1.6, label=label, marker=marker, ms=3, ls=linestyle)
+    if curves.shape[1] > 1:
+        ax.fill_between(steps, low.to_numpy(), high.to_numpy(), color=color, alpha=0.2, lw=0)
+    for run in group[group["status"] == "diverged"].itertuples():
+        if int(run.seed) in curves:
+            last = curves[int(run.seed)].dropna()
+            ax.scatter([last.index[-1]], [last.iloc[-1]], marker="x", s=45, color=color, zorder=3)
+    return True
+
+
+# ---------------------------------------------------------------------------------------- dynamics
+
+DYNAMICS = ("d_real", "d_fake", "js_estimate", "g_grad_norm")
+"""What each log step records of the game (``ganbench.training.dynamics``), drawn by ``dynamics_figure``."""
+
+
+def dynamics_figure(
+    runs: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, smooth: int | None = None
+) -> Figure | None:
+    """Panels of the training dynamics, one line per series (see the module docstring). A series is
+    a cross-entropy variant when its histories log ``js_estimate``. None if no run logged any."""
+    runs = runs[runs["run_id"].isin(list(histories))]
+    logged = {r: h for r, h in histories.items() if any(q in h and h[q].notna().any() for q in DYNAMICS)}
+    runs = runs[runs["run_id"].isin(list(logged))]
+    if runs.empty:
+        return None
+    colors = series_colors(runs)
+    window = smoothing_window(list(logged.values()), smooth)
+    series = list(runs.groupby("label", sort=False))
+    logit = {label for label, g in series if any("js_estimate" in logged[r] for r in g["run_id"])}
+    panels = [
+        ("D(x) — and D(G(z)), dashed — as probabilities", [s for s in series if s[0] in logit], ("d_real", "d_fake")),
+        ("critic D(x) — and D(G(z)), dashed", [s for s in series if s[0] not in logit], ("d_real", "d_fake")),
+        ("Jensen-Shannon estimate: log 2 - L_D / 2", [s for s in series if s[0] in logit], ("js_estimate",)),
+        ("||grad of L_G w.r.t. G||", series, ("g_grad_norm",)),
+    ]
+    panels = [p for p in panels if p[1]]
+    fig = _figure((4.6 * len(panels), 4.2))
+    for i, (title, chosen, quantities) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        for label, group in chosen:
+            for quantity, style in zip(quantities, ("-", "--"), strict=False):
+                draw_series(ax, group, logged, quantity, window, colors[label], label, linestyle=style)
+        if quantities == ("g_grad_norm",):
+            ax.set_yscale("log")
+        suffix = f" (rolling mean of {window} logs)" if window > 1 else ""
+        ax.set_title(title + suffix, fontsize=10)
+        ax.set_xlabel("step", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    handles: list = [
+        Line2D([], [], color=colors[label], lw=2, label=f"{label} ({_count(group['seed'].nunique(), 'seed')})")
+        for label, group in series
+    ]
+    handles.append(Patch(color="0.6", alpha=0.4, label=BAND))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
+    dataset = runs["dataset"].iloc[0]
+    fig.suptitle(f"{dataset}: training dynamics (mean over seeds at each log step; band: {BAND})", fontsize=12)
     return fig
 
 

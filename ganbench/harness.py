@@ -30,6 +30,8 @@ from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, writ
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 
+SAMPLES = "samples.png"
+
 __all__ = ["Components", "Trainer", "lost_job", "run_job", "run_spec"]
 
 
@@ -106,11 +108,14 @@ def _train(
 
     def evaluate(step: int) -> dict[str, float]:
         fake, labels = trainer.sample(spec.eval.n_samples, spec.eval.seed)
+        scores = score(dataset, fake, spec.eval.metrics, fake_labels=labels)
         scored.clear()
-        scored[step] = {"scores": score(dataset, fake, spec.eval.metrics, fake_labels=labels), "fake": fake}
-        scored[step]["labels"] = labels
-        values = numbers_of(scored[step]["scores"])
+        scored[step] = scores
+        values = numbers_of(scores)
         update_best(trainer.state.best, values, step)
+        samples = run_dir / SAMPLES
+        dataset.render(dataset.reference(), fake, samples, scores, labels)
+        call_hook("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=str(samples))
         return values
 
     def on_log(step: int, logs: dict[str, float]) -> None:
@@ -134,9 +139,7 @@ def _train(
                 if spec.eval.every and resumed_from != step:  # a run resumed at its end has logged this row
                     on_log(step, values)
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
-            final = scored[step]
-            record.metrics = final["scores"]
-            dataset.render(dataset.reference(), final["fake"], run_dir / "samples.png", record.metrics, final["labels"])
+            record.metrics = scored[step]
             record.best = dict(trainer.state.best) if spec.eval.every else {}
         record.status = "diverged" if outcome.stopped_by == "diverged" else "completed"
         record.stopped_by = outcome.stopped_by

@@ -17,8 +17,10 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from ganbench.results import RunRecord
-    from ganbench.spec import RunSpec
+RunSpec = Any
+"""A ``ganbench.spec.RunSpec`` (named, not imported: the contract depends on no other ganbench module)."""
+RunRecord = Any
+"""A ``ganbench.results.RunRecord``."""
 
 hookspec = pluggy.HookspecMarker("ganbench")
 hookimpl = pluggy.HookimplMarker("ganbench")
@@ -103,6 +105,13 @@ def on_step_end(spec: RunSpec, run_dir: str, step: int, logs: dict[str, float]) 
 
     Runs on the training hot path: keep it cheap.
     """
+
+
+@hookspec
+def on_evaluation(spec: RunSpec, run_dir: str, step: int, scores: dict[str, Any], samples_png: str) -> None:
+    """Called after each evaluation (every ``eval_every`` steps and at the end) with its scores
+    (metric outputs, as in metrics.json) and the path of the picture of the samples it scored
+    (the run's samples.png, rewritten at each evaluation)."""
 
 
 @hookspec

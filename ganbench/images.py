@@ -112,12 +112,18 @@ class ImageDataset(Dataset):
         scores: dict[str, Any],
         fake_labels: torch.Tensor | None = None,
     ) -> None:
-        save_grid(fake, path, fake_labels, self.n_classes)
+        real_labels = self.reference_labels() if fake_labels is not None else None
+        save_grid(fake, path, fake_labels, self.n_classes, real=real, real_labels=real_labels)
 
 
-def save_grid(images: torch.Tensor, path: Path, labels: torch.Tensor | None = None, n_classes: int = 0) -> None:
-    """uint8 images as one PNG grid: 8 x 8, or one row of 10 per class when ``labels`` are given."""
-    from torchvision.utils import make_grid, save_image
+REAL_SHOWN_SEED = 0
+"""Which real images samples.png shows: a seeded draw, the same for every run of a dataset."""
+
+
+def grid(images: torch.Tensor, labels: torch.Tensor | None = None, n_classes: int = 0) -> torch.Tensor:
+    """uint8 images as one float (3, H, W) grid in [0, 1]: 8 x 8, or a row of up to 10 per class
+    when ``labels`` are given; small images (8 x 8 digits) enlarged to be visible."""
+    from torchvision.utils import make_grid
 
     if labels is not None and n_classes:
         rows = [images[labels.cpu() == c][:10] for c in range(n_classes)]
@@ -126,7 +132,43 @@ def save_grid(images: torch.Tensor, path: Path, labels: torch.Tensor | None = No
     else:
         chosen, per_row = images[:64], 8
     tiles = chosen.float().div(255)
-    scale = max(1, 32 // tiles.shape[-1])  # small images (8 x 8 digits) become visible
+    scale = max(1, 32 // tiles.shape[-1])
     if scale > 1:
         tiles = torch.nn.functional.interpolate(tiles, scale_factor=scale, mode="nearest")
-    save_image(make_grid(tiles, nrow=per_row, padding=2, pad_value=1.0), path)
+    return make_grid(tiles, nrow=per_row, padding=2, pad_value=1.0)
+
+
+def save_grid(
+    images: torch.Tensor,
+    path: Path,
+    labels: torch.Tensor | None = None,
+    n_classes: int = 0,
+    real: torch.Tensor | None = None,
+    real_labels: torch.Tensor | None = None,
+) -> None:
+    """Generated uint8 images as a PNG grid (one row per class when ``labels`` are given); with ``real``,
+    a grid of real images (a seeded draw; per class when ``real_labels`` are given) beside them,
+    each captioned, so a reader judges the samples against the data."""
+    from PIL import Image, ImageDraw
+
+    panels = [("generated", grid(images, labels, n_classes))]
+    if real is not None and len(real):
+        order = torch.randperm(len(real), generator=torch.Generator().manual_seed(REAL_SHOWN_SEED))
+        if real_labels is None:
+            panels.insert(0, ("real", grid(real[order[:64]])))
+        else:
+            shown = torch.cat([order[real_labels[order] == c][:10] for c in range(n_classes)])
+            panels.insert(0, ("real", grid(real[shown], real_labels[shown], n_classes)))
+    caption, gap = 14, 12
+    pictures = [Image.fromarray(t.mul(255).round().byte().permute(1, 2, 0).numpy()) for _, t in panels]
+    width = sum(p.width for p in pictures) + gap * (len(pictures) - 1)
+    canvas = Image.new("RGB", (width, caption + max(p.height for p in pictures)), "white")
+    draw, x = ImageDraw.Draw(canvas), 0
+    for (title, _), picture in zip(panels, pictures, strict=True):
+        if len(panels) > 1:
+            draw.text((x + 2, 1), title, fill="black")
+        canvas.paste(picture, (x, caption if len(panels) > 1 else 0))
+        x += picture.width + gap
+    if len(panels) == 1:
+        canvas = canvas.crop((0, 0, pictures[0].width, pictures[0].height))
+    canvas.save(path)

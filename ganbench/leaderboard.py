@@ -42,7 +42,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
                 "date": time.strftime("%Y-%m-%d"),
                 "versions": library_versions(),
                 "hardware": run_hardware(records),
-                "budget": {"steps": suite.steps, "max_seconds": suite.max_seconds},
+                "budget": {"steps": suite.budget_steps, "max_seconds": suite.max_seconds},
                 "devices": sorted({r.environment.get("device", "?") for r in records}),
             },
             "runs": [
@@ -113,10 +113,10 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     fix = f"if the change is intended, run `ganbench leaderboard update {suite.path}`"
     budget = baseline.get("made", {}).get("budget", {})
     made = (budget.get("steps"), budget.get("max_seconds"))
-    if budget and made != (suite.steps, suite.max_seconds):
+    if budget and made != (suite.budget_steps, suite.max_seconds):
         raise BaselineError(
             f"baseline {suite.baseline_path} was made with steps={made[0]}, max_seconds={made[1]}; "
-            f"the suite now has steps={suite.steps}, max_seconds={suite.max_seconds}; {fix}"
+            f"the suite now has steps={suite.budget_steps}, max_seconds={suite.max_seconds}; {fix}"
         )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
     missing = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds if (v, d, s) not in have]

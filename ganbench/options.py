@@ -85,7 +85,7 @@ def validate_options(obj: Any) -> None:
             if isinstance(item, float) and not math.isfinite(item):
                 raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
             if not bounds.holds(item):
-                raise OptionError(f"{label} must be {bounds.describe()}, not {_cli_text(value)}{hint}")
+                raise OptionError(f"{label} must be {bounds.describe()}, not {cli_text(value)}{hint}")
 
 
 def _label(obj: Any) -> tuple[str, str]:
@@ -95,9 +95,10 @@ def _label(obj: Any) -> tuple[str, str]:
     return f"{kind} {getattr(obj, 'name', '?')!r}", prefix
 
 
-def _cli_text(value: Any) -> str:
+def cli_text(value: Any) -> str:
+    """A value as ``--set`` takes it: ``0.5,0.9`` for a tuple, ``0.0001`` for a float."""
     if isinstance(value, (tuple, list)):
-        return ",".join(_cli_text(v) for v in value)
+        return ",".join(cli_text(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

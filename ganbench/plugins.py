@@ -50,6 +50,7 @@ DEFAULT_PLUGINS = (
     "ganbench.features.classifier",
     "ganbench.executors.local",
     "ganbench.loggers.history_csv",
+    "ganbench.loggers.tensorboard",
 )
 
 _pm: pluggy.PluginManager | None = None

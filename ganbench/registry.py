@@ -20,11 +20,11 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ganbench.dataset import Dataset
-from ganbench.errors import PluginError, UnknownNameError
+from ganbench.errors import OptionError, PluginError, UnknownNameError
 from ganbench.executor import Executor
 from ganbench.metric import FeatureExtractor, Metric
 from ganbench.network import Network
-from ganbench.options import validate_options
+from ganbench.options import validate_options, with_options
 from ganbench.variant import Variant
 
 T = TypeVar("T")
@@ -138,6 +138,25 @@ def fill_registries(regs: Registries, pm: pluggy.PluginManager, origins: dict[st
             for impl in getattr(pm.hook, hook_name).get_hookimpls():
                 if impl.plugin_name == plugin:
                     _call_registration(impl, registry, plugin, hook_name, origins)
+    check_defaults(regs)
+
+
+def check_defaults(regs: Registries) -> None:
+    """PluginError unless every network a variant's per-kind defaults name is registered and takes
+    the options they give it (checked once all plugins registered: the network may come later)."""
+    for entry in regs.variants:
+        variant = entry.obj
+        for kind, defaults in variant.defaults.items():
+            if defaults.network is None:
+                continue
+            where = f"plugin {entry.plugin!r}: variant {variant.name!r}'s defaults for {kind}"
+            if defaults.network not in regs.networks:
+                raise PluginError(f"{where} name network {defaults.network!r}, which no plugin registered")
+            network = regs.networks.get(defaults.network)
+            try:
+                with_options(network, defaults.network_options, f"network {defaults.network!r}")
+            except OptionError as exc:
+                raise PluginError(f"{where}: {exc}") from None
 
 
 def _call_registration(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError
 from ganbench.metric import Metric
-from ganbench.options import with_options
 from ganbench.plugins import registries
 
 
@@ -96,17 +94,3 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
             ]
             hint = f"; or score without {name}: --metrics {','.join(dict.fromkeys(others))}" if others else ""
             raise GanbenchError(f"{exc}{hint}") from None
-
-
-def output_names(spec: Any) -> list[str]:
-    """The outputs a spec's evaluation writes, in order (for tables of its runs)."""
-    from ganbench.spec import resolve_dataset_name
-
-    name, claimed = resolve_dataset_name(spec.dataset)
-    dataset = with_options(registries().datasets.get(name), spec.dataset_options, f"dataset {name!r}")
-    conditional = registries().variants.get(spec.variant).conditional
-    return [
-        key
-        for chosen in select_metrics(dataset, spec.eval.metrics, conditional)
-        for key in chosen.metric.output_names(chosen.spaces or None)
-    ]

@@ -1,9 +1,10 @@
 """RunSpec and Budget: everything that decides a run's result, and the run id it hashes to.
 
 A spec stores the *resolved* options of its variant, dataset and network (defaults with
-the user's overrides applied), so the run id changes when anything that changes the
-result changes, a plugin's defaults included. Canonical JSON (sorted keys, no spaces) is
-what gets hashed and what spec.json holds.
+the user's overrides applied: ``ganbench.resolve.create_spec``), so the run id changes when
+anything that changes the result changes, a plugin's defaults included. Canonical JSON
+(sorted keys, no spaces) is what gets hashed and what spec.json holds. This module knows
+no registry: it is data, parsed and hashed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganbench.errors import BudgetError, OptionError
-from ganbench.options import options_of, with_options
 
 EVAL_SEED = 2_147_483_647
 """Evaluation draws its noise from this fixed seed, never from the run's."""
@@ -58,7 +58,7 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run, fully determined. Build it with ``RunSpec.create``."""
+    """One training run, fully determined. Build it with ``ganbench.resolve.create_spec``."""
 
     variant: str
     dataset: str
@@ -69,87 +69,6 @@ class RunSpec:
     dataset_options: Mapping[str, Any] = field(default_factory=dict)
     network_options: Mapping[str, Any] = field(default_factory=dict)
     eval: EvalSettings = field(default_factory=EvalSettings)
-
-    @classmethod
-    def create(
-        cls,
-        variant: str,
-        dataset: str,
-        *,
-        network: str | None = None,
-        seed: int = 0,
-        steps: int = 10_000,
-        max_seconds: float | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        metrics: tuple[str, ...] | None = None,
-        eval_samples: int | None = None,
-        eval_every: int | None = None,
-        shared_metrics: bool = False,
-    ) -> RunSpec:
-        """Resolve names through the registries, apply overrides, and check that the parts fit.
-
-        Override keys: ``lr_d`` (variant), ``dataset.sigma``, ``network.width``. A dataset
-        name no plugin registered may be claimed by a plugin's ``resolve_dataset`` hook (a
-        path to a user's images). ``eval_samples`` defaults to the dataset's.
-        ``shared_metrics``: ``metrics`` serve several variants, some of them class-conditional,
-        so an unconditional variant leaves out the metrics that need labels (else they are an error).
-        """
-        from ganbench.plugins import registries
-        from ganbench.selection import select_metrics, without_conditional
-
-        regs = registries()
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
-        budget = Budget(steps, max_seconds)
-        groups = split_overrides(overrides or {})
-        v = with_options(regs.variants.get(variant), groups["variant"], f"variant {variant!r}")
-        dataset, claimed = resolve_dataset_name(dataset)
-        d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
-        if v.conditional and not d.n_classes:
-            raise OptionError(
-                f"variant {variant!r} is class-conditional but dataset {dataset!r} has no labels; "
-                "pick a labelled dataset or an unconditional variant"
-            )
-        if v.conditional and v.pack > 1:
-            raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")
-        network = network or d.default_network
-        n = with_options(regs.networks.get(network), groups["network"], f"network {network!r}")
-        reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
-        if reason:
-            shape = "x".join(map(str, d.shape))
-            raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
-        chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
-        if metrics and shared_metrics and not v.conditional:
-            chosen = without_conditional(d, chosen)
-            if not chosen:
-                raise OptionError(
-                    f"every metric named needs a class-conditional variant, so unconditional {variant!r} would "
-                    "be scored on nothing; name a metric that applies to it too (e.g. fid)"
-                )
-        select_metrics(d, chosen, conditional=v.conditional)
-        n_eval = d.eval_samples if eval_samples is None else eval_samples
-        if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
-            raise OptionError(
-                f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; "
-                "e.g. --eval-samples 10000"
-            )
-        if eval_every is not None and (
-            isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
-        ):
-            raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
-        return cls(
-            variant=variant,
-            dataset=dataset,
-            network=network,
-            seed=int(seed),
-            budget=budget,
-            variant_options=options_of(v),
-            dataset_options=options_of(d),
-            network_options=options_of(n),
-            eval=EvalSettings(
-                n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
-            ),
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -175,22 +94,6 @@ class RunSpec:
     def dirname(self) -> str:
         """A readable, unique folder name for this run."""
         return f"{self.dataset}__{self.variant}__seed{self.seed}__{self.run_id}"
-
-
-def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
-    """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims."""
-    from ganbench.errors import UnknownNameError
-    from ganbench.plugins import call_hook, registries
-
-    datasets = registries().datasets
-    if name in datasets:
-        return name, {}
-    claimed = call_hook("resolve_dataset", name=name)
-    if claimed:
-        return claimed[0], dict(claimed[1])
-    if "/" in name or name.endswith((".npz", ".npy")):
-        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder or .npz file")
-    raise UnknownNameError("dataset", name, datasets.names())
 
 
 def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,8 @@
     variants = ["nsgan", "wgan-gp"]
     datasets = ["ring8"]
     seeds = "0-4"                     # or [0, 1, 2]
-    steps = 500                       # max_seconds, network, metrics, eval_samples, eval_every too
+    steps = 500                       # default: each dataset's budget; max_seconds, network, metrics,
+                                      # eval_samples, eval_every too
     [set]                             # --set overrides for every run
     lr_d = 1e-4
     "dataset.sigma" = 0.02
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
+from ganbench.resolve import create_spec
 from ganbench.spec import RunSpec, parse_seeds
 
 T = TypeVar("T")
@@ -67,7 +69,8 @@ class Suite:
     variants: tuple[str, ...]
     datasets: tuple[str, ...]
     seeds: tuple[int, ...]
-    steps: int
+    steps: int | None = None
+    """Generator updates of every run; None: each dataset's own budget (``Dataset.default_steps``)."""
     max_seconds: float | None = None
     network: str | None = None
     metrics: tuple[str, ...] | None = None
@@ -81,12 +84,19 @@ class Suite:
     def baseline_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.baseline.json")
 
+    @property
+    def budget_steps(self) -> int | dict[str, int]:
+        """The steps its runs train: the suite's, or each dataset's own by dataset name (for baselines)."""
+        if self.steps is not None:
+            return self.steps
+        return {d: self._spec(self.variants[0], d, self.seeds[0]).budget.steps for d in self.datasets}
+
     def specs(self) -> list[RunSpec]:
         """Every run: datasets x variants x seeds, in that order."""
         return [self._spec(v, d, seed) for d in self.datasets for v in self.variants for seed in self.seeds]
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
-        return RunSpec.create(
+        return create_spec(
             variant,
             dataset,
             network=self.network,
@@ -125,16 +135,16 @@ def load_suite(path: str | Path) -> Suite:
             raise where.error(key, f"unknown key {key!r}; a suite has {', '.join(KEYS)}")
         if not isinstance(value, KEYS[key]) or isinstance(value, bool):
             raise where.error(key, f"{key!r} has the wrong type ({type(value).__name__})")
-    for key in ("variants", "datasets", "steps"):
+    for key in ("variants", "datasets"):
         if key not in data:
-            raise SuiteError(f'{path}: the suite needs {key!r} (e.g. variants = ["nsgan"], steps = 1000)')
+            raise SuiteError(f'{path}: the suite needs {key!r} (e.g. variants = ["nsgan"], datasets = ["ring8"])')
     suite = Suite(
         path=path,
         name=where.check("name", lambda v: _name(v), data.get("name", path.stem)),
         variants=where.check("variants", _names, data["variants"]),
         datasets=where.check("datasets", _names, data["datasets"]),
         seeds=where.check("seeds", _seeds, data.get("seeds", [0])),
-        steps=data["steps"],
+        steps=data.get("steps"),
         max_seconds=data.get("max_seconds"),
         network=where.check("network", _network, data["network"]) if "network" in data else None,
         metrics=where.check("metrics", _names, data["metrics"]) if "metrics" in data else None,

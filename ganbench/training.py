@@ -17,6 +17,7 @@ flag first went up.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -196,13 +197,24 @@ class Trainer:
                 f"{spec.dataset!r} holds {len(self.data)}; lower --set batch_size"
             )
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
+        self.scale = float(self.data.float().std()) if variant.standardize else None
+        """What the data are divided by before the networks see them (``standardize``), or None."""
+
+    def to_model(self, items: torch.Tensor) -> torch.Tensor:
+        """Training items as the networks see them: the dataset's model input, divided by ``scale``."""
+        x = self.parts.dataset.to_model(items)
+        return x if self.scale is None else x / self.scale
+
+    def from_model(self, output: torch.Tensor) -> torch.Tensor:
+        """Generator output as evaluation samples: times ``scale``, then the dataset's ``from_model``."""
+        return self.parts.dataset.from_model(output if self.scale is None else output * self.scale)
 
     def fit(self, hooks: Hooks | None = None, steps: int | None = None, max_seconds: float | None = None) -> Outcome:
         """Train until ``steps`` generator updates, ``max_seconds`` of training, or a NaN/inf loss."""
         hooks = hooks or Hooks()
         steps = self.spec.budget.steps if steps is None else steps
         max_seconds = self.spec.budget.max_seconds if max_seconds is None else max_seconds
-        v, s, dataset = self.parts.variant, self.state, self.parts.dataset
+        v, s = self.parts.variant, self.state
         G, D, opt_g, opt_d, noise = s.generator, s.discriminator, s.opt_g, s.opt_d, s.noise
         m, n, classes = v.pack, v.batch_size * v.pack, self.parts.n_classes
         z_shape, device = (n, self.parts.network.z_dim), self.device
@@ -239,7 +251,7 @@ class Trainer:
                     if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
                         break
                     index = self.batches.next(n)
-                    real = pack(dataset.to_model(self.data[index]), m)
+                    real = pack(self.to_model(self.data[index]), m)
                     y_real = None if self.labels is None else self.labels[index]
                     critic = D if y_real is None else (lambda x, y=y_real: D(x, y))
                     with torch.no_grad():
@@ -248,12 +260,14 @@ class Trainer:
                     if v.r1_gamma:
                         real.requires_grad_(True)
                     d_real = critic(real)
-                    loss_d = d_loss(d_real, D(fake) if y_fake is None else D(fake, y_fake))
-                    penalty = None
+                    d_fake = D(fake) if y_fake is None else D(fake, y_fake)
+                    loss_d = d_loss(d_real, d_fake)
+                    penalties = []
                     if v.gp_lambda:
-                        penalty = v.gp_lambda * gradient_penalty(critic, real, fake, noise)
+                        penalties.append(v.gp_lambda * gradient_penalty(critic, real, fake, noise))
                     if v.r1_gamma:
-                        penalty = 0.5 * v.r1_gamma * r1_penalty(d_real, real)
+                        penalties.append(0.5 * v.r1_gamma * r1_penalty(d_real, real))
+                    penalty = sum(penalties[1:], penalties[0]) if penalties else None
                     total_d = loss_d if penalty is None else loss_d + penalty
                     opt_d.zero_grad(set_to_none=True)
                     total_d.backward()
@@ -288,9 +302,7 @@ class Trainer:
                         break
                 logs: dict[str, float] = {}
                 if log_due:
-                    logs = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
-                    if penalty is not None:
-                        logs["penalty"] = penalty.item()
+                    logs = dynamics(v, loss_d, loss_g, penalty, d_real, d_fake, G)
                     if hooks.progress:
                         bar.set_postfix(logs, refresh=False)
                 s.train_seconds = time.perf_counter() - started
@@ -311,5 +323,39 @@ class Trainer:
     def sample(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``n`` evaluation samples (the dataset's form) and, for conditional runs, the classes asked for."""
         labels = eval_labels(n, self.parts.n_classes) if self.parts.n_classes else None
-        network, dataset = self.parts.network, self.parts.dataset
-        return generate(self.state.generator, n, network.z_dim, seed, self.device, labels, dataset.from_model), labels
+        z_dim = self.parts.network.z_dim
+        return generate(self.state.generator, n, z_dim, seed, self.device, labels, self.from_model), labels
+
+
+LOG2 = math.log(2.0)
+
+
+def dynamics(
+    variant: Variant,
+    loss_d: torch.Tensor,
+    loss_g: torch.Tensor,
+    penalty: torch.Tensor | None,
+    d_real: torch.Tensor,
+    d_fake: torch.Tensor,
+    generator: torch.nn.Module,
+) -> dict[str, float]:
+    """A log step's row of history.csv, from tensors the step has already made (no extra pass).
+
+    ``d_real``, ``d_fake``: D's outputs on the last critic step's real and fake batches, as mean
+    probabilities for cross-entropy variants (``d_output == "logit"``), mean critic values otherwise.
+    ``js_estimate`` (cross-entropy only): log 2 - L_D / 2, the Jensen-Shannon divergence between the
+    data and the generator that the current D certifies (a lower bound; exact for the optimal D).
+    ``g_grad_norm``: the norm of the generator loss's gradient w.r.t. all of G's parameters.
+    """
+    logit = variant.d_output == "logit"
+    as_score = torch.sigmoid if logit else (lambda x: x)
+    row = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+    if penalty is not None:
+        row["penalty"] = penalty.item()
+    row["d_real"] = as_score(d_real.detach()).mean().item()
+    row["d_fake"] = as_score(d_fake.detach()).mean().item()
+    if logit:
+        row["js_estimate"] = LOG2 - row["loss_d"] / 2
+    grads = [p.grad for p in generator.parameters() if p.grad is not None]
+    row["g_grad_norm"] = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])).item()
+    return row

@@ -78,7 +78,7 @@ def test_unwritable_output_folder(cli, tmp_path):
 
 
 def test_corrupt_checkpoint_via_cli_leaves_the_folder_alone(cli, tmp_path):
-    spec = ganbench.RunSpec.create("nsgan", "ring8", steps=20)
+    spec = ganbench.create_spec("nsgan", "ring8", steps=20)
     run_dir = tmp_path / spec.dirname
     run_dir.mkdir()
     (run_dir / "checkpoint.pt").write_bytes(b"\x00" * 100)

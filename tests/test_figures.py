@@ -20,7 +20,7 @@ from matplotlib.image import imread
 
 import ganbench
 from ganbench.errors import GanbenchError, UnknownNameError
-from ganbench.figures import dataset_figures, plot_results, scan_runs
+from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -114,6 +114,9 @@ def expected_band(runs: list[dict], variant: str, quantity: str) -> tuple[pd.Ser
     return grouped.min(), grouped.max()
 
 
+KINDS = ("curves", "dynamics", "samples", "leaderboard")
+
+
 def quantity_of(ax) -> str:
     return ax.get_title().split(" (")[0]
 
@@ -137,7 +140,7 @@ def check_png(path: Path, min_side: int = 400) -> None:
 def test_plot_results_writes_one_png_of_each_kind(mog):
     problems = []
     paths = plot_results(mog, on_problem=problems.append)  # directions: the registered metrics'
-    assert [p.name for p in paths] == ["curves-ring8.png", "samples-ring8.png", "leaderboard-ring8.png"]
+    assert [p.name for p in paths] == [f"{kind}-ring8.png" for kind in KINDS]
     assert all(p.parent == mog / "figures" for p in paths)  # the default folder
     for path in paths:
         check_png(path)
@@ -145,6 +148,15 @@ def test_plot_results_writes_one_png_of_each_kind(mog):
     assert [p.name for p in scan_runs(mog).runs["run_dir"].map(Path)] == [
         p.name for p in sorted(mog.glob("ring8__*"))
     ]  # figures/ is no run folder
+
+
+def test_plot_of_one_run_folder_draws_that_run(mog, tmp_path):
+    """`ganbench plot results/<run folder>`: the figures of that run alone, its dynamics included."""
+    run = next(mog.glob("ring8__nsgan__seed0__*"))
+    paths = plot_results(run, tmp_path)
+    assert [p.name for p in paths] == [f"{kind}-ring8.png" for kind in KINDS]
+    runs = scan_runs(run).runs
+    assert list(runs["run_id"]) == [json.loads((run / "record.json").read_text())["run_id"]]
 
 
 # ------------------------------------------------------------------------- curves
@@ -156,7 +168,7 @@ def test_curves_one_subplot_per_quantity_one_line_per_variant(mog, directions):
     headers = list(dict.fromkeys(c for r in runs for c in r["history"].columns if c != "step"))
     assert headers[:2] == ["loss_d", "loss_g"] and "penalty" in headers and "frechet" in headers
     drawn = [c for c in headers if any(c in r["history"] and r["history"][c].notna().any() for r in runs)]
-    logged = [c for c in drawn if c not in directions and not c.endswith("_std")]
+    logged = [c for c in drawn if c not in directions and not c.endswith("_std") and c not in DYNAMICS]
     # losses first, then metrics; a metric without any value (reverse_kl when no mode is captured) has no subplot
     assert [quantity_of(ax) for ax in fig.axes] == logged + [c for c in drawn if c in directions]
     for ax in fig.axes:
@@ -173,6 +185,36 @@ def test_curves_one_subplot_per_quantity_one_line_per_variant(mog, directions):
     loss_d = fig.axes[0]
     assert {line.get_label() for line in loss_d.get_lines()} == {"nsgan", "wgan-gp"}
     assert len(expected_curve(runs, "nsgan", "loss_d")) == 4  # every 5 of 20 steps, aligned over 2 seeds
+
+
+def test_dynamics_panels_draw_each_variants_mean_over_seeds(mog, directions):
+    """Probabilities for the cross-entropy variant, critic values for wgan-gp, the JS estimate of the
+    former, the gradient norm of both on a log scale; solid D(x), dashed D(G(z))."""
+    runs = run_folders(mog)
+    fig = figures(mog, directions)["dynamics"]
+    titles = [ax.get_title() for ax in fig.axes]
+    assert [t.split(":")[0].split(" —")[0] for t in titles] == [
+        "D(x)",
+        "critic D(x)",
+        "Jensen-Shannon estimate",
+        "||grad of L_G w.r.t. G||",
+    ]
+    probabilities, critic, js, grad = fig.axes
+    for ax, variants, quantities in (
+        (probabilities, ["nsgan"], ["d_real", "d_fake"]),
+        (critic, ["wgan-gp"], ["d_real", "d_fake"]),
+        (js, ["nsgan"], ["js_estimate"]),
+        (grad, ["nsgan", "wgan-gp"], ["g_grad_norm"]),
+    ):
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == [v for v in variants for _ in quantities]
+        for line, (variant, quantity) in zip(lines, [(v, q) for v in variants for q in quantities], strict=True):
+            mean = expected_curve(runs, variant, quantity)
+            np.testing.assert_allclose(line.get_ydata(), mean.to_numpy(), rtol=1e-12)
+            assert line.get_linestyle() == ("--" if quantity == "d_fake" else "-")
+    assert grad.get_yscale() == "log"
+    for value in expected_curve(runs, "nsgan", "d_real"):
+        assert 0 < value < 1
 
 
 def test_curves_band_spans_the_seeds(mog, directions):
@@ -326,7 +368,7 @@ def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_pat
     assert any("unreadable record" in line and "broken" in line for line in scan_runs(root).problems())
 
     figs = figures(root, directions)
-    assert list(figs) == ["curves", "samples", "leaderboard"]
+    assert list(figs) == list(KINDS)
     expected = ["nsgan (lr_d=0.0001)", "nsgan (lr_d=0.0003)", "wgan-gp"]
     assert sorted(line.get_label() for line in figs["curves"].axes[0].get_lines()) == expected
     legend = [t.get_text() for t in figs["curves"].legends[0].get_texts()]
@@ -375,7 +417,7 @@ def test_user_errors(mog, tmp_path, directions):
 def test_image_dataset(digits, tmp_path, directions):
     runs = run_folders(digits)
     paths = plot_results(digits, tmp_path, directions=directions)
-    assert [p.name for p in paths] == ["curves-digits.png", "samples-digits.png", "leaderboard-digits.png"]
+    assert [p.name for p in paths] == [f"{kind}-digits.png" for kind in KINDS]
     for path in paths:
         check_png(path)
     figs = figures(digits, directions)

@@ -48,7 +48,7 @@ def test_a_run_folder_holds_every_artifact(tmp_path):
     assert provenance["features"] == {"raw": {"dim": 2, "dtype": "float32"}}
     assert provenance["versions"]["torch"] == torch.__version__
     history = (folder / "history.csv").read_text().splitlines()
-    assert history[0] == "step,loss_d,loss_g" and len(history) == 1 + 40 // 5
+    assert history[0] == "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm" and len(history) == 1 + 40 // 5
     assert record.status == "completed" and record.stopped_by == "steps" and record.steps_done == 40
     env = record.environment
     assert env["torch"] == torch.__version__ and "ganbench.variants.gan" in env["plugins"]
@@ -67,7 +67,7 @@ def test_same_spec_twice_gives_bitwise_identical_metrics(tmp_path, variant):
 
 def test_resume_from_a_checkpoint_equals_the_uninterrupted_run(tmp_path):
     whole = quick_run(tmp_path / "whole", variant="wgan-gp", steps=40)
-    spec = ganbench.RunSpec.create("wgan-gp", "grid25", steps=40)
+    spec = ganbench.create_spec("wgan-gp", "grid25", steps=40)
     from ganbench.checkpoints import save_checkpoint
     from ganbench.harness import Trainer
 
@@ -111,7 +111,7 @@ def test_max_seconds_ends_the_run_and_says_so(tmp_path):
 
 
 def test_a_diverged_run_is_recorded_and_the_others_go_on(tmp_path, exploding):
-    specs = [ganbench.RunSpec.create(v, "ring8", steps=60) for v in ("exploding", "nsgan")]
+    specs = [ganbench.create_spec(v, "ring8", steps=60) for v in ("exploding", "nsgan")]
     executor = ganbench.registries().executors.get("local")
     records = executor.run([(run_job, {"spec": s.to_dict(), "out": str(tmp_path), "progress": False}) for s in specs])
     bad, good = records
@@ -123,7 +123,7 @@ def test_a_diverged_run_is_recorded_and_the_others_go_on(tmp_path, exploding):
 
 
 def test_a_corrupt_checkpoint_is_refused_and_nothing_is_touched(tmp_path):
-    spec = ganbench.RunSpec.create("nsgan", "grid25", steps=40)
+    spec = ganbench.create_spec("nsgan", "grid25", steps=40)
     run_dir = tmp_path / spec.dirname
     run_dir.mkdir()
     (run_dir / "checkpoint.pt").write_bytes(b"PK\x03\x04 this is not a checkpoint")
@@ -136,7 +136,7 @@ def test_a_corrupt_checkpoint_is_refused_and_nothing_is_touched(tmp_path):
 
 def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     other = quick_run(tmp_path / "other", seed=1)
-    spec = ganbench.RunSpec.create("nsgan", "grid25", steps=40)
+    spec = ganbench.create_spec("nsgan", "grid25", steps=40)
     run_dir = tmp_path / spec.dirname
     run_dir.mkdir()
     (run_dir / "checkpoint.pt").write_bytes((Path(other.run_dir) / "checkpoint.pt").read_bytes())
@@ -159,7 +159,7 @@ def test_samples_png_marks_modes(tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_path):
-    args = ["run", "--variant", "wgan-gp", "--dataset", "ring8", "--steps", "300", "--checkpoint-every", "50", "-q"]
+    args = ["run", "-v", "wgan-gp", "-d", "ring8", "-n", "mlp", "--steps", "300", "--checkpoint-every", "50", "-q"]
     one_thread = {"OMP_NUM_THREADS": "1"}  # tiny networks: one thread is fastest, and robust on a busy machine
     whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), env=one_thread, timeout=600)
     assert whole.returncode == 0, whole.stderr

@@ -28,7 +28,7 @@ from ganbench.errors import GanbenchError, OptionError
 from ganbench.images import to_unit_range
 from ganbench.options import with_options
 from ganbench.plugins import call_hook
-from ganbench.spec import resolve_dataset_name
+from ganbench.resolve import resolve_dataset_name
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 MNIST_TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")

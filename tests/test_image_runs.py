@@ -59,7 +59,8 @@ def test_a_conditional_run_reports_class_accuracy_and_intra_fid(cli, tmp_path, v
     metrics = metrics_of(tmp_path)
     assert 0 <= metrics["class_accuracy"] <= 1 and metrics["intra_fid_classifier"] > 0
     width, height = png_size(next(tmp_path.glob("*/samples.png")))
-    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # one row of ten per class, 8 px upscaled to 32, padding 2
+    block = 10 * 34 + 2  # one row of ten per class, 8 px upscaled to 32, padding 2
+    assert (width, height) == (2 * block + 12, block + 14)  # real beside generated, a gap, captions above
 
 
 def test_eval_every_writes_curves_and_the_best_value(tmp_path):
@@ -75,13 +76,14 @@ def test_eval_every_writes_curves_and_the_best_value(tmp_path):
         out=tmp_path,
     )
     history = (Path(record.run_dir) / "history.csv").read_text().splitlines()
-    assert history[0] == "step,loss_d,loss_g,fid_classifier"
+    assert history[0] == "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm,fid_classifier"
     rows = {int(line.split(",")[0]): line.split(",") for line in history[1:]}
     assert sorted(rows) == [2, 3, 4, 6]
-    assert rows[3][3] and rows[6][3] and not rows[2][3]
-    assert float(rows[6][3]) == record.metrics["fid_classifier"]
+    fid = history[0].split(",").index("fid_classifier")
+    assert rows[3][fid] and rows[6][fid] and not rows[2][fid]
+    assert float(rows[6][fid]) == record.metrics["fid_classifier"]
     best = record.best["fid_classifier"]
-    assert best["step"] in (3, 6) and best["value"] == min(float(rows[3][3]), float(rows[6][3]))
+    assert best["step"] in (3, 6) and best["value"] == min(float(rows[3][fid]), float(rows[6][fid]))
     assert json.loads((Path(record.run_dir) / "record.json").read_text())["best"] == record.best
 
 

@@ -71,7 +71,7 @@ def test_samples_far_from_every_mode_are_not_high_quality():
 
 
 def test_dataset_options_change_the_data_and_are_recorded():
-    spec = ganbench.RunSpec.create(
+    spec = ganbench.create_spec(
         "nsgan", "ring8", steps=10, overrides={"dataset.sigma": "0.02", "dataset.n_samples": 500, "dataset.radius": 2}
     )
     assert spec.dataset_options["sigma"] == 0.02

@@ -345,3 +345,43 @@ def test_unconditional_mlp_is_unchanged():
 def test_networks_are_registered(fresh_plugins):
     names = fresh_plugins.registries().networks.names()
     assert {"mlp", "pacgan-mlp", "dcgan", "resnet"} <= set(names)
+
+
+# --- the papers' own variants of the networks --------------------------------------------------------
+
+
+def test_he_init_is_tflibs_and_the_output_layer_glorots():
+    """WGAN-GP's toy code (tflib/ops/linear.py): hidden layers uniform with std sqrt(2 / fan_in), the output
+    layer Glorot-uniform (std sqrt(2 / (fan_in + fan_out))), zero biases."""
+    torch.manual_seed(0)
+    g, d = MLP("mlp", width=512, depth=3, init="he").build((2,), 1)
+    for net in (g, d):
+        linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+        for i, layer in enumerate(linears):
+            fan_out, fan_in = layer.weight.shape
+            std = (2 / fan_in) ** 0.5 if i < len(linears) - 1 else (2 / (fan_in + fan_out)) ** 0.5
+            bound = std * 3**0.5  # a uniform of this std
+            assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
+            if layer.weight.numel() > 1000:
+                assert layer.weight.std().item() == pytest.approx(std, rel=0.05)
+            assert torch.all(layer.bias == 0)
+
+
+def test_orthogonal_init_has_orthogonal_rows_times_the_gain():
+    torch.manual_seed(0)
+    g, _ = MLP("mlp", z_dim=256, width=128, depth=2, activation="tanh", init="orthogonal", init_gain=1.4).build((2,), 1)
+    weight = g[0][0].weight  # 128 x 256: orthogonal rows
+    torch.testing.assert_close(weight @ weight.T, 1.4**2 * torch.eye(128), atol=1e-4, rtol=0)
+    assert isinstance(g[0][1], nn.Tanh)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_radfords_discriminator_norms_every_conv_but_the_first(side):
+    _, d = DCGAN("dcgan", width=4, d_norm="batch").build((1, side, side), 1)
+    layers = list(d.features)
+    convs = [i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d)]
+    assert not isinstance(layers[convs[0] + 1], nn.BatchNorm2d)  # not on the input layer
+    for i in convs[1:]:
+        assert isinstance(layers[i + 1], nn.BatchNorm2d) and layers[i + 1].num_features == layers[i].out_channels
+    _, plain = DCGAN("dcgan", width=4).build((1, side, side), 1)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())

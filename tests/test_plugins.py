@@ -88,12 +88,18 @@ def test_run_events_reach_plugins(fresh_plugins, tmp_path):
         def on_run_end(self, record):
             seen.append(("end", record.status))
 
+        @ganbench.hookimpl
+        def on_evaluation(self, step, scores):
+            seen.append(("evaluation", step, sorted(scores)))
+
     fresh_plugins.register_plugin(Spy(), name="spy")
-    ganbench.run(variant="wgan-gp", dataset="ring8", steps=20, log_every=10, out=tmp_path)
+    ganbench.run(variant="wgan-gp", dataset="ring8", steps=20, log_every=10, metrics=["frechet"], out=tmp_path)
+    logged = sorted(["loss_d", "loss_g", "penalty", "d_real", "d_fake", "g_grad_norm"])
     assert seen == [
         ("start", "wgan-gp", 0),
-        ("step", 10, ["loss_d", "loss_g", "penalty"]),
-        ("step", 20, ["loss_d", "loss_g", "penalty"]),
+        ("step", 10, logged),
+        ("step", 20, logged),
+        ("evaluation", 20, ["frechet"]),
         ("end", "completed"),
     ]
 

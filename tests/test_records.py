@@ -60,7 +60,7 @@ def test_every_json_file_of_twenty_mixed_runs_is_strict(cli, tmp_path, exploding
     assert mixed.code == 0, mixed.err
     assert cli(*RING, "--steps", "5", "-s", "0-2", "--set", "dataset.sigma=1e-6", "-o", out).code == 0
     assert cli(*RING, "--steps", "100000", "--max-seconds", "0.3", "-o", out).code == 0
-    specs = [ganbench.RunSpec.create("exploding", "ring8", seed=s, steps=200) for s in range(4)]
+    specs = [ganbench.create_spec("exploding", "ring8", seed=s, steps=200) for s in range(4)]
     records = [run_job(s.to_dict(), out, progress=False) for s in specs]
     assert {r.status for r in records} == {"diverged"}
     files = list(tmp_path.rglob("*.json"))
@@ -155,7 +155,7 @@ def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
 
 
 def test_a_locked_run_folder_is_refused_naming_the_holder(cli, tmp_path):
-    spec = ganbench.RunSpec.create("nsgan", "ring8", steps=10)
+    spec = ganbench.create_spec("nsgan", "ring8", steps=10)
     run_dir = tmp_path / spec.dirname
     run_dir.mkdir()
     with RunLock(run_dir):
@@ -168,7 +168,7 @@ def test_a_locked_run_folder_is_refused_naming_the_holder(cli, tmp_path):
 
 
 def test_a_multi_run_skips_a_locked_folder_and_reports_it(cli, tmp_path):
-    spec = ganbench.RunSpec.create("nsgan", "ring8", seed=1, steps=10)
+    spec = ganbench.create_spec("nsgan", "ring8", seed=1, steps=10)
     run_dir = tmp_path / spec.dirname
     run_dir.mkdir()
     with RunLock(run_dir):
@@ -182,7 +182,7 @@ def test_a_multi_run_skips_a_locked_folder_and_reports_it(cli, tmp_path):
 @pytest.mark.slow
 def test_two_processes_on_one_run_folder(tmp_path):
     """The second process is refused while the first trains; history.csv stays one clean run."""
-    args = ["run", "-v", "wgan-gp", "-d", "ring8", "--steps", "400", "-q", "--out", str(tmp_path)]
+    args = ["run", "-v", "wgan-gp", "-d", "ring8", "-n", "mlp", "--steps", "400", "-q", "--out", str(tmp_path)]
     exe = str(Path(sys.executable).parent / "ganbench")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen([exe, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -14,29 +14,29 @@ from ganbench.spec import parse_set
 
 
 def test_run_id_is_stable_and_depends_on_everything_that_changes_the_result():
-    base = ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100)
-    assert base.run_id == ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100).run_id
+    base = ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100)
+    assert base.run_id == ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100).run_id
     others = [
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=1, steps=100),
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=101),
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"gp_lambda": 5}),
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"network.width": 64}),
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, overrides={"dataset.sigma": 0.1}),
-        ganbench.RunSpec.create("wgan-gp", "grid25", seed=0, steps=100, network="pacgan-mlp"),
-        ganbench.RunSpec.create("wgan-gp", "ring8", seed=0, steps=100),
-        ganbench.RunSpec.create("wgan", "grid25", seed=0, steps=100),
+        ganbench.create_spec("wgan-gp", "grid25", seed=1, steps=100),
+        ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=101),
+        ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100, overrides={"gp_lambda": 5}),
+        ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100, overrides={"network.width": 64}),
+        ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100, overrides={"dataset.sigma": 0.1}),
+        ganbench.create_spec("wgan-gp", "grid25", seed=0, steps=100, network="pacgan-mlp"),
+        ganbench.create_spec("wgan-gp", "ring8", seed=0, steps=100),
+        ganbench.create_spec("wgan", "grid25", seed=0, steps=100),
     ]
     assert len({s.run_id for s in others} | {base.run_id}) == len(others) + 1
 
 
 def test_spec_round_trips_through_json():
-    spec = ganbench.RunSpec.create("pacgan3", "ring8", seed=4, steps=7, max_seconds=3.5, overrides={"lr_d": "1e-3"})
+    spec = ganbench.create_spec("pacgan3", "ring8", seed=4, steps=7, max_seconds=3.5, overrides={"lr_d": "1e-3"})
     again = ganbench.RunSpec.from_dict(spec.to_dict())
     assert again == spec and again.run_id == spec.run_id
 
 
 def test_overrides_are_type_checked_and_recorded():
-    spec = ganbench.RunSpec.create(
+    spec = ganbench.create_spec(
         "wgan-gp",
         "grid25",
         steps=10,
@@ -70,7 +70,7 @@ def test_overrides_are_type_checked_and_recorded():
 )
 def test_bad_overrides_name_the_problem(overrides, fragment):
     with pytest.raises(OptionError, match=fragment.replace("(", r"\(")):
-        ganbench.RunSpec.create("wgan-gp", "grid25", steps=10, overrides=overrides)
+        ganbench.create_spec("wgan-gp", "grid25", steps=10, overrides=overrides)
 
 
 @pytest.mark.parametrize("steps", [0, -5, 2.5, "10", True])
@@ -87,13 +87,13 @@ def test_budget_seconds_must_be_positive_and_finite(seconds):
 
 def test_unknown_names_suggest_the_closest():
     with pytest.raises(UnknownNameError, match="did you mean wgan-gp"):
-        ganbench.RunSpec.create("wgan_gp", "grid25", steps=1)
+        ganbench.create_spec("wgan_gp", "grid25", steps=1)
     with pytest.raises(UnknownNameError, match="unknown dataset 'grid52'.*grid25"):
-        ganbench.RunSpec.create("wgan", "grid52", steps=1)
+        ganbench.create_spec("wgan", "grid52", steps=1)
     with pytest.raises(UnknownNameError, match="unknown network"):
-        ganbench.RunSpec.create("wgan", "grid25", network="mpl", steps=1)
+        ganbench.create_spec("wgan", "grid25", network="mpl", steps=1)
     with pytest.raises(UnknownNameError, match="unknown metric 'mode'"):
-        ganbench.RunSpec.create("wgan", "grid25", metrics=("mode",), steps=1)
+        ganbench.create_spec("wgan", "grid25", metrics=("mode",), steps=1)
 
 
 def test_parse_set_keeps_values_as_text():

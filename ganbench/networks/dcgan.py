@@ -14,6 +14,11 @@ halving of the resolution, up to 8w, the paper's widest layer, so the 32-pixel m
 Init as the authors' chainer-gan-lib (common/net.py, ``wscale=0.02``): weights ~ N(0, 0.02),
 biases zero. The BN after G's linear layer is there too (per channel here).
 
+``d_norm``: "none" (the standard CNN's D, as in SNGAN) or "batch": batch norm after every
+convolution of D but the first, as Radford et al.'s DCGAN discriminator ("batchnorm in both the
+generator and the discriminator", "not applying batchnorm to ... the discriminator input
+layer", Section 3). The ``dcgan`` and ``cgan`` variants choose "batch" on images.
+
 Conditional: "concat" joins one_hot(y) to z and, as constant planes, to D's input channels
 (Mirza & Osindero 2014). "projection" (Miyato & Koyama 2018) makes G's batch norms
 class-conditional and adds <embed(y), h> to D's score, h the flattened last feature map
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -75,16 +81,22 @@ class Generator(nn.Module):
         return torch.tanh(self.out(h))
 
 
-def discriminator_features(in_channels: int, channels: list[int]) -> nn.Sequential:
+def discriminator_features(in_channels: int, channels: list[int], batch_norm: bool = False) -> nn.Sequential:
     """(3x3 stride-1, 4x4 stride-2) conv pairs with ``channels[:-1]``, a 3x3 conv to ``channels[-1]``,
-    LeakyReLU after each, flattened."""
+    LeakyReLU after each (after a batch norm, with ``batch_norm``, for every conv but the first), flattened."""
     layers: list[nn.Module] = []
     c_in = in_channels
+    convs = []
     for c in channels[:-1]:
-        layers += [nn.Conv2d(c_in, c, 3, 1, 1), nn.LeakyReLU(SLOPE), nn.Conv2d(c, c, 4, 2, 1), nn.LeakyReLU(SLOPE)]
+        convs += [nn.Conv2d(c_in, c, 3, 1, 1), nn.Conv2d(c, c, 4, 2, 1)]
         c_in = c
-    layers += [nn.Conv2d(c_in, channels[-1], 3, 1, 1), nn.LeakyReLU(SLOPE), nn.Flatten()]
-    return nn.Sequential(*layers)
+    convs.append(nn.Conv2d(c_in, channels[-1], 3, 1, 1))
+    for i, conv in enumerate(convs):
+        layers.append(conv)
+        if batch_norm and i > 0:
+            layers.append(nn.BatchNorm2d(conv.out_channels))
+        layers.append(nn.LeakyReLU(SLOPE))
+    return nn.Sequential(*layers, nn.Flatten())
 
 
 def init_weights(module: nn.Module) -> nn.Module:
@@ -101,6 +113,7 @@ def init_weights(module: nn.Module) -> nn.Module:
 class DCGAN(ImageNetwork):
     z_dim: int = option(128, ge=1)
     width: int = option(64, ge=1)
+    d_norm: Literal["none", "batch"] = "none"
 
     def build(
         self, shape: tuple[int, ...], pack: int, n_classes: int = 0, conditioning: Conditioning = "concat"
@@ -109,7 +122,7 @@ class DCGAN(ImageNetwork):
         maps = [scale_channels(self.width, s) for s in range(k + 1)]  # full size first
 
         g: nn.Module = init_weights(Generator(self.z_dim + concat, maps[::-1], base, channels, projection))
-        features = discriminator_features(channels * pack + concat, maps)
+        features = discriminator_features(channels * pack + concat, maps, self.d_norm == "batch")
         linear = nn.Linear(base * base * maps[-1], 1)
         embed = nn.Embedding(n_classes, linear.in_features) if projection else None
         if embed is not None:

@@ -1,7 +1,13 @@
 """``mlp``: fully connected generator and discriminator, the default for vector data.
 
-Options: ``z_dim``, ``width``, ``depth`` (hidden layers), ``activation``. Flattens any
-sample shape, so it also serves as a baseline on small images.
+Options: ``z_dim``, ``width``, ``depth`` (hidden layers), ``activation``, ``init``. Flattens
+any sample shape, so it also serves as a baseline on small images.
+
+``init``: "torch" (PyTorch's default); "he", as WGAN-GP's toy code (igul222/improved_wgan_training,
+tflib/ops/linear.py): hidden layers uniform with standard deviation sqrt(2 / fan_in), the
+output layer Glorot-uniform (its ``initialization=None``), biases zero; "orthogonal", as the
+mixture code of LSGAN (xudonmao/LSGAN, stability_comparison/mixture_gaussian/ls.py, after
+Metz et al.'s unrolled GAN): orthogonal weights times ``init_gain`` (1.4 there), biases zero.
 
 Class-conditional (``n_classes`` > 0): "concat" is the cGAN of Mirza & Osindero (2014),
 whose networks were MLPs on MNIST: the label's one-hot code joins z and the discriminator's
@@ -31,6 +37,9 @@ class MLP(Network):
     width: int = option(128, ge=1)
     depth: int = option(3, ge=0)
     activation: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
+    init: Literal["torch", "he", "orthogonal"] = "torch"
+    init_gain: float = option(1.0, gt=0)
+    """The gain of orthogonal init."""
 
     def check(
         self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
@@ -43,6 +52,27 @@ class MLP(Network):
         reason = self.check(shape, pack, n_classes, conditioning)
         if reason:
             raise ValueError(reason)
+        g, disc = self._build(shape, pack, n_classes, conditioning)
+        if self.init != "torch":
+            for net in (g, disc):
+                self._initialize(net)
+        return g, disc
+
+    def _initialize(self, net: nn.Module) -> None:
+        """``init`` on every linear layer of ``net`` (the label embeddings keep theirs)."""
+        linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+        for i, layer in enumerate(linears):
+            if self.init == "orthogonal":
+                nn.init.orthogonal_(layer.weight, self.init_gain)
+            elif i < len(linears) - 1:  # hidden layers; the output layer is Glorot-uniform
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def _build(
+        self, shape: tuple[int, ...], pack: int, n_classes: int, conditioning: Conditioning
+    ) -> tuple[nn.Module, nn.Module]:
         d = flat_size(shape)
         if n_classes <= 0:
             g = nn.Sequential(self._stack(self.z_dim, d), nn.Unflatten(1, shape))

@@ -2,7 +2,8 @@
 
 G: z in R^2 -> 4 hidden layers of 400 units (BatchNorm, ReLU) -> 2.
 D: 3 maxout layers of 200 units with 5 pieces each -> 1 (a logit).
-Weights drawn from N(0, 0.02), biases zero.
+Weights drawn from N(0, 0.02), biases zero. Batch-norm statistics for sampling are a moving
+average with weight 0.05 on each batch (pacgan_task.py: ``m * 0.05 + p * 0.95``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from torch import nn
 from ganbench.hookspecs import hookimpl
 from ganbench.network import Conditioning, Network, flat_size
 from ganbench.options import option
+
+BN_MOMENTUM = 0.05
 
 
 class Maxout(nn.Module):
@@ -56,7 +59,7 @@ class PacGANMLP(Network):
         g_layers: list[nn.Module] = []
         n_in = self.z_dim
         for _ in range(self.g_depth):
-            g_layers += [nn.Linear(n_in, self.g_width), nn.BatchNorm1d(self.g_width), nn.ReLU()]
+            g_layers += [nn.Linear(n_in, self.g_width), nn.BatchNorm1d(self.g_width, momentum=BN_MOMENTUM), nn.ReLU()]
             n_in = self.g_width
         g = nn.Sequential(*g_layers, nn.Linear(n_in, d), nn.Unflatten(1, shape))
         d_layers: list[nn.Module] = [nn.Flatten()]

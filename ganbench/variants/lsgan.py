@@ -1,7 +1,11 @@
 """``lsgan``: Mao et al. 2017, "Least Squares Generative Adversarial Networks" (ICCV).
 
 Least-squares losses with the 0-1 coding (a = 0, b = 1, c = 1) of the paper's eq. (2);
-Adam 2e-4, beta1 0.5, batch 64 as in its experiments.
+Adam 2e-4, beta1 0.5, batch 64 as in its image experiments. On vectors, the paper's own
+mixture experiment (xudonmao/LSGAN stability_comparison/mixture_gaussian/ls.py, after
+Metz et al.'s unrolled GAN code): batch 512, Adam with beta1 0.5 and learning rates 1e-4
+(D) and 1e-3 (G), z of 256 dimensions, networks of two tanh layers of 128 units with
+orthogonal init (gain 1.4).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from ganbench.hookspecs import hookimpl
-from ganbench.variant import Variant
+from ganbench.variant import Defaults, Variant
 
 
 def d_loss_least_squares(d_real: Tensor, d_fake: Tensor) -> Tensor:
@@ -31,6 +35,16 @@ LSGAN = Variant(
     lr_d=2e-4,
     lr_g=2e-4,
     betas=(0.5, 0.999),
+    defaults={
+        "vectors": Defaults(
+            source="xudonmao/LSGAN stability_comparison/mixture_gaussian/ls.py: batch_size 512, disc_learning_rate "
+            "1e-4, gen_learning_rate 1e-3, beta1 0.5, z_dim 256, n_hidden 128, n_layer 2, tanh, "
+            "orthogonal_initializer(gain=1.4)",
+            options=dict(batch_size=512, lr_d=1e-4, lr_g=1e-3, betas=(0.5, 0.999)),
+            network="mlp",
+            network_options=dict(z_dim=256, width=128, depth=2, activation="tanh", init="orthogonal", init_gain=1.4),
+        ),
+    },
 )
 
 

@@ -1,0 +1,134 @@
+"""From names to a RunSpec: the registered objects they name, their per-kind defaults, the
+user's overrides, and the checks that the parts fit (before any run folder exists).
+
+``create_spec`` is where a run's options are decided, in layers, each winning over the one
+before: the variant's own fields; its per-kind defaults for the dataset's kind of data
+(``Variant.defaults``: the paper's settings there, with the network it trained, unless the
+user names a network); the user's ``--set``. The spec records the values used.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+from ganbench.errors import OptionError, UnknownNameError
+from ganbench.options import options_of, with_options
+from ganbench.plugins import call_hook, registries
+from ganbench.selection import select_metrics, without_conditional
+from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
+
+
+def create_spec(
+    variant: str,
+    dataset: str,
+    *,
+    network: str | None = None,
+    seed: int = 0,
+    steps: int | None = None,
+    max_seconds: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    metrics: tuple[str, ...] | None = None,
+    eval_samples: int | None = None,
+    eval_every: int | None = None,
+    shared_metrics: bool = False,
+) -> RunSpec:
+    """Resolve names through the registries, apply overrides, and check that the parts fit.
+
+    Override keys: ``lr_d`` (variant), ``dataset.sigma``, ``network.width``. A dataset
+    name no plugin registered may be claimed by a plugin's ``resolve_dataset`` hook (a
+    path to a user's images). ``steps`` and ``eval_samples`` default to the dataset's.
+    Options are resolved in layers, each winning over the one before: the variant's own,
+    its per-kind defaults for the dataset's kind of data (with the network its paper
+    trained there, unless ``network`` is named), then ``overrides``.
+    ``shared_metrics``: ``metrics`` serve several variants, some of them class-conditional,
+    so an unconditional variant leaves out the metrics that need labels (else they are an error).
+    """
+    regs = registries()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
+    groups = split_overrides(overrides or {})
+    registered = regs.variants.get(variant)
+    dataset, claimed = resolve_dataset_name(dataset)
+    d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
+    budget = Budget(d.default_steps if steps is None else steps, max_seconds)
+    paper = registered.defaults_for(d.data_kind)
+    v = with_options(
+        registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}"
+    )
+    if v.conditional and not d.n_classes:
+        raise OptionError(
+            f"variant {variant!r} is class-conditional but dataset {dataset!r} has no labels; "
+            "pick a labelled dataset or an unconditional variant"
+        )
+    if v.conditional and v.pack > 1:
+        raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")
+    papers_network = None if network or not paper else paper.network
+    network = network or papers_network or d.default_network
+    n = with_options(
+        regs.networks.get(network),
+        {**(paper.network_options if papers_network else {}), **groups["network"]},
+        f"network {network!r}",
+    )
+    reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
+    if reason:
+        shape = "x".join(map(str, d.shape))
+        raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
+    chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
+    if metrics and shared_metrics and not v.conditional:
+        chosen = without_conditional(d, chosen)
+        if not chosen:
+            raise OptionError(
+                f"every metric named needs a class-conditional variant, so unconditional {variant!r} would "
+                "be scored on nothing; name a metric that applies to it too (e.g. fid)"
+            )
+    select_metrics(d, chosen, conditional=v.conditional)
+    n_eval = d.eval_samples if eval_samples is None else eval_samples
+    if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
+        raise OptionError(
+            f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; "
+            "e.g. --eval-samples 10000"
+        )
+    if eval_every is not None and (
+        isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
+    ):
+        raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
+    return RunSpec(
+        variant=variant,
+        dataset=dataset,
+        network=network,
+        seed=int(seed),
+        budget=budget,
+        variant_options=options_of(v),
+        dataset_options=options_of(d),
+        network_options=options_of(n),
+        eval=EvalSettings(
+            n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
+        ),
+    )
+
+
+def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
+    """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims."""
+    datasets = registries().datasets
+    if name in datasets:
+        return name, {}
+    claimed = call_hook("resolve_dataset", name=name)
+    if claimed:
+        return claimed[0], dict(claimed[1])
+    if "/" in name or name.endswith((".npz", ".npy")):
+        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder or .npz file")
+    raise UnknownNameError("dataset", name, datasets.names())
+
+
+def output_names(spec: RunSpec) -> list[str]:
+    """The outputs a spec's evaluation writes, in order (for tables of its runs)."""
+    name, claimed = resolve_dataset_name(spec.dataset)
+    dataset = with_options(registries().datasets.get(name), spec.dataset_options, f"dataset {name!r}")
+    conditional = registries().variants.get(spec.variant).conditional
+    return [
+        key
+        for chosen in select_metrics(dataset, spec.eval.metrics, conditional)
+        for key in chosen.metric.output_names(chosen.spaces or None)
+    ]

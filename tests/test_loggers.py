@@ -1,0 +1,132 @@
+"""Loggers: TensorBoard events that hold what history.csv holds, read back by TensorBoard's own reader;
+the on_evaluation hook; samples.png of images beside real ones."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganbench
+
+event_accumulator = pytest.importorskip(
+    "tensorboard.backend.event_processing.event_accumulator", reason="tensorboard is not installed"
+)
+
+
+def read_events(run_dir):
+    events = event_accumulator.EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    return events
+
+
+def history(run_dir) -> dict[str, dict[int, float]]:
+    with open(run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    return {k: {int(r["step"]): float(r[k]) for r in rows if r[k]} for k in rows[0] if k != "step"}
+
+
+def test_tensorboard_holds_every_value_of_history_csv_and_the_samples_of_each_evaluation(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
+    record = ganbench.run(
+        variant="nsgan", dataset="ring8", network="mlp", steps=30, eval_every=10, log_every=5, out=tmp_path
+    )
+    run_dir = tmp_path / record.run_dir.split("/")[-1]
+    events, logged = read_events(run_dir), history(run_dir)
+    logged = {tag: values for tag, values in logged.items() if values}  # no mode captured: reverse_kl is empty
+    assert set(events.Tags()["scalars"]) == set(logged)
+    assert {"loss_d", "d_real", "js_estimate", "g_grad_norm", "modes_captured", "frechet"} <= set(logged)
+    for tag, values in logged.items():
+        scalars = {e.step: e.value for e in events.Scalars(tag)}
+        assert scalars.keys() == values.keys(), tag
+        for step, value in values.items():
+            assert scalars[step] == pytest.approx(value, rel=1e-6), (tag, step)  # events store float32
+    images = events.Images("samples")
+    assert [i.step for i in images] == [10, 20, 30]
+    with Image.open(run_dir / "samples.png") as png:
+        assert (images[-1].width, images[-1].height) == png.size  # the last evaluation's picture
+
+
+def test_a_resumed_runs_events_hide_what_the_dead_process_logged_after_its_checkpoint(
+    fresh_plugins, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
+
+    class Crash:
+        @ganbench.hookimpl
+        def on_step_end(self, step):
+            if step == 20:  # called before the built-in loggers: they logged up to step 15
+                raise RuntimeError("killed at step 20")
+
+    fresh_plugins.register_plugin(Crash(), name="crash")
+    options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=20, log_every=5, checkpoint_every=10)
+    with pytest.raises(RuntimeError, match="killed at step 20"):
+        ganbench.run(**options, out=tmp_path)
+    fresh_plugins.unregister_plugin("crash")
+    record = ganbench.run(**options, out=tmp_path)
+    assert record.resumed_from == 10
+    run_dir = tmp_path / record.run_dir.split("/")[-1]
+    events, logged = read_events(run_dir), history(run_dir)
+    assert len(list((run_dir / "tensorboard").iterdir())) == 2  # one events file per process
+    for tag in ("loss_d", "g_grad_norm"):
+        scalars = [(e.step, e.value) for e in events.Scalars(tag)]
+        assert [s for s, _ in scalars] == [5, 10, 15, 20]  # step 15 once: the resumed process's, not the dead one's
+        assert [v for _, v in scalars] == pytest.approx([logged[tag][s] for s, _ in scalars], rel=1e-6)
+
+
+def test_tensorboard_off_writes_no_events(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "0")
+    record = ganbench.run(variant="nsgan", dataset="ring8", network="mlp", steps=10, out=tmp_path)
+    assert not (tmp_path / record.run_dir.split("/")[-1] / "tensorboard").exists()
+
+
+def test_on_evaluation_is_called_at_each_evaluation_with_scores_and_the_samples_picture(fresh_plugins, tmp_path):
+    calls = []
+
+    class Plugin:
+        @ganbench.hookimpl
+        def on_evaluation(self, step, scores, samples_png):
+            with Image.open(samples_png) as png:
+                calls.append((step, dict(scores), png.size))
+
+    fresh_plugins.register_plugin(Plugin(), name="watcher")
+    record = ganbench.run(variant="nsgan", dataset="ring8", network="mlp", steps=20, eval_every=10, out=tmp_path)
+    assert [c[0] for c in calls] == [10, 20]
+    assert calls[-1][1] == {k: v for k, v in record.metrics.items() if isinstance(v, float | int)}
+    assert all(math.isfinite(c[1]["frechet"]) for c in calls)
+
+
+def test_image_samples_sit_beside_real_ones_captioned(tmp_path):
+    """The left block is the dataset's real images (a seeded draw), the right one the generated images."""
+    from ganbench.images import REAL_SHOWN_SEED, save_grid
+
+    digits = ganbench.get_dataset("digits")
+    real = digits.reference()
+    fake = torch.zeros(64, 1, 8, 8, dtype=torch.uint8)
+    save_grid(fake, tmp_path / "both.png", real=real)
+    save_grid(fake, tmp_path / "alone.png")
+    both = np.asarray(Image.open(tmp_path / "both.png").convert("L"))
+    alone = np.asarray(Image.open(tmp_path / "alone.png").convert("L"))
+    caption = both.shape[0] - alone.shape[0]
+    assert caption > 0 and both.shape[1] > 2 * alone.shape[1]
+    np.testing.assert_array_equal(both[caption:, -alone.shape[1] :], alone)  # generated: the right block
+    first = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(REAL_SHOWN_SEED))[0], 0]
+    tile = both[caption + 2 : caption + 2 + 32, 2 : 2 + 32]  # 8x8 digits are shown 4x, after a 2-pixel border
+    np.testing.assert_array_equal(tile, first.numpy().repeat(4, 0).repeat(4, 1))
+    assert both[:caption].min() < 128  # the captions are drawn
+
+
+def test_conditional_samples_show_real_rows_of_the_same_classes(tmp_path):
+    from ganbench.images import save_grid
+
+    digits = ganbench.get_dataset("digits")
+    real, real_labels = digits.reference(), digits.reference_labels()
+    labels = torch.arange(100) % 10
+    fake = (labels * 25).to(torch.uint8)[:, None, None, None].expand(100, 1, 8, 8).contiguous()
+    save_grid(fake, tmp_path / "rows.png", labels, 10, real=real, real_labels=real_labels)
+    picture = np.asarray(Image.open(tmp_path / "rows.png").convert("L"))
+    assert picture.shape[0] > 10 * 32  # a row per class in both blocks
