@@ -306,10 +306,23 @@ def curves_figure(
             title += f" ({directions[quantity]} is better)"
         elif smoothed > 1:
             title += f" (rolling mean of {smoothed} logs)"
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
+        step_axis(ax, title)
+    series_legend(fig, runs, series, colors)
+    dataset = runs["dataset"].iloc[0]
+    fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
+    return fig
+
+
+def step_axis(ax, title: str) -> None:
+    """Title, step axis, small ticks and a light grid: every subplot drawn against training steps."""
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("step", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
+def series_legend(fig: Figure, runs: pd.DataFrame, series: list, colors: Mapping[str, tuple]) -> None:
+    """One legend under the subplots: each series with its seed count, the band, diverged runs' mark."""
     handles: list = [
         Line2D([], [], color=colors[label], lw=2, label=f"{label} ({_count(group['seed'].nunique(), 'seed')})")
         for label, group in series
@@ -318,9 +331,6 @@ def curves_figure(
     if (runs["status"] == "diverged").any():
         handles.append(Line2D([], [], color="0.3", marker="x", ls="", label="diverged: history ends"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
-    dataset = runs["dataset"].iloc[0]
-    fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
-    return fig
 
 
 def draw_series(
@@ -388,17 +398,8 @@ def dynamics_figure(
                 draw_series(ax, group, logged, quantity, window, colors[label], label, linestyle=style)
         if quantities == ("g_grad_norm",):
             ax.set_yscale("log")
-        suffix = f" (rolling mean of {window} logs)" if window > 1 else ""
-        ax.set_title(title + suffix, fontsize=10)
-        ax.set_xlabel("step", fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-    handles: list = [
-        Line2D([], [], color=colors[label], lw=2, label=f"{label} ({_count(group['seed'].nunique(), 'seed')})")
-        for label, group in series
-    ]
-    handles.append(Patch(color="0.6", alpha=0.4, label=BAND))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=9, frameon=False)
+        step_axis(ax, title + (f" (rolling mean of {window} logs)" if window > 1 else ""))
+    series_legend(fig, runs, series, colors)
     dataset = runs["dataset"].iloc[0]
     fig.suptitle(f"{dataset}: training dynamics (mean over seeds at each log step; band: {BAND})", fontsize=12)
     return fig

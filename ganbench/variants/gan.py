@@ -78,25 +78,18 @@ RADFORD_D = (
 RADFORD_IMAGES = Defaults(source=RADFORD_D, network="dcgan", network_options={"d_norm": "batch"})
 DCGAN_OPTIM = dict(optimizer="adam", lr_d=2e-4, lr_g=2e-4, betas=(0.5, 0.999))
 
-GAN = Variant(
-    "gan",
-    d_loss_bce,
-    g_loss_minimax,
-    paper=GOODFELLOW,
-    d_output="logit",
-    batch_size=64,
-    **DCGAN_OPTIM,
-    defaults={"vectors": PACGAN_MIXTURES},
-)
-NSGAN = Variant(
-    "nsgan",
-    d_loss_bce,
-    g_loss_nonsaturating,
-    paper=GOODFELLOW,
-    d_output="logit",
-    batch_size=64,
-    **DCGAN_OPTIM,
-    defaults={"vectors": PACGAN_MIXTURES},
+GAN, NSGAN = (
+    Variant(
+        name,
+        d_loss_bce,
+        g_loss,
+        paper=GOODFELLOW,
+        d_output="logit",
+        batch_size=64,
+        **DCGAN_OPTIM,
+        defaults={"vectors": PACGAN_MIXTURES},
+    )
+    for name, g_loss in (("gan", g_loss_minimax), ("nsgan", g_loss_nonsaturating))
 )
 DCGAN = Variant(
     "dcgan",
