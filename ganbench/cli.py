@@ -109,7 +109,12 @@ data_root_option = click.option(
 @click.option("--seed", "-s", "seeds", multiple=True, help="Seed(s): 0, 0,1,2 or 0-4. Default 0.")
 @click.option("--steps", default=None, help="Generator updates (default: the dataset's budget; `ganbench list`).")
 @click.option("--max-seconds", default=None, help="Stop training after this many seconds.")
-@click.option("--network", "-n", default=None, help="Network family (default: the dataset's).")
+@click.option(
+    "--network",
+    "-n",
+    default=None,
+    help="Network family, built as registered (default: the variant's paper network for the data, else the dataset's).",
+)
 @click.option(
     "--set",
     "sets",
@@ -316,17 +321,18 @@ def _details(obj: Any) -> dict[str, Any]:
         return {"spaces": spaces, "outputs": outputs, "summary": f"{where}: {', '.join(outputs)}"}
     if isinstance(obj, Variant):
         lines = [f"class-conditional ({obj.conditioning})"] if obj.conditional else []
-        for kind, defaults in obj.defaults.items():
+        applied = {kind: obj.defaults_for(kind) for kind in obj.defaults}  # less what a derived variant changed
+        for kind, defaults in applied.items():
             lines += [f"on {kind}: {_settings(defaults)}", f"  source: {defaults.source}"]
         lines.append(f"{'elsewhere' if obj.defaults else 'on any data'}: its own options on the dataset's network")
         defaults = {
             kind: {
-                "options": dict(d.options),
+                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in d.options.items()},
                 "network": d.network,
                 "network_options": dict(d.network_options),
                 "source": d.source,
             }
-            for kind, d in obj.defaults.items()
+            for kind, d in applied.items()
         }
         return {"conditional": obj.conditional, "defaults": defaults, "summary": "\n".join(lines)}
     return {}

@@ -22,7 +22,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from ganbench.errors import OptionError
 from ganbench.options import validate_options
+
+DATA_KINDS = ("vectors", "images")
+"""The kinds of data a variant may declare defaults for (``Dataset.data_kind``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Dataset:
 
     def __post_init__(self) -> None:
         validate_options(self)
+        steps = self.default_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise OptionError(f"dataset {self.name!r}: default_steps must be a positive integer, not {steps!r}")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -63,8 +70,8 @@ class Dataset:
 
     @property
     def data_kind(self) -> str:
-        """The kind of data, which picks a variant's per-kind defaults (``Variant.defaults``):
-        "images" for (channels, height, width) samples, "vectors" for anything else."""
+        """The kind of data (one of ``DATA_KINDS``), which picks a variant's per-kind defaults
+        (``Variant.defaults``): "images" for (channels, height, width) samples, "vectors" for anything else."""
         return "images" if len(self.shape) == 3 else "vectors"
 
     @property

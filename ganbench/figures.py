@@ -201,14 +201,16 @@ def file_name(dataset: str) -> str:
 
 
 def read_history(run_dir: str | Path) -> pd.DataFrame | None:
-    """A run's history.csv indexed by step (numbers; empty cells and inf as NaN), or None if it has none."""
+    """A run's history.csv indexed by step (numbers; empty cells, inf and values no float32 training can
+    log, beyond 3.4e38, as NaN), or None if it has none."""
     path = Path(run_dir) / HISTORY
     if not path.is_file():
         return None
     frame = pd.read_csv(path)
     if "step" not in frame.columns:
         raise ValueError("no step column")
-    frame = frame.apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    frame = frame.mask(frame.abs() > np.finfo(np.float32).max)
     frame = frame.dropna(subset=["step"]).drop_duplicates("step", keep="last")
     frame["step"] = frame["step"].astype(int)
     return frame.set_index("step").sort_index().astype(float)

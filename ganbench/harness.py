@@ -115,7 +115,9 @@ def _train(
         update_best(trainer.state.best, values, step)
         samples = run_dir / SAMPLES
         dataset.render(dataset.reference(), fake, samples, scores, labels)
-        call_hook("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=str(samples))
+        if step != resumed_from:  # a run resumed at its end was evaluated there before its checkpoint
+            path = str(samples)
+            call_hook("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=path)
         return values
 
     def on_log(step: int, logs: dict[str, float]) -> None:

@@ -112,11 +112,14 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
     fix = f"if the change is intended, run `ganbench leaderboard update {suite.path}`"
     budget = baseline.get("made", {}).get("budget", {})
-    made = (budget.get("steps"), budget.get("max_seconds"))
-    if budget and made != (suite.budget_steps, suite.max_seconds):
+    steps = budget.get("steps")
+    if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)
+        steps = dict.fromkeys(suite.datasets, steps)
+    made, now = (steps, budget.get("max_seconds")), (suite.budget_steps, suite.max_seconds)
+    if budget and made != now:
         raise BaselineError(
-            f"baseline {suite.baseline_path} was made with steps={made[0]}, max_seconds={made[1]}; "
-            f"the suite now has steps={suite.budget_steps}, max_seconds={suite.max_seconds}; {fix}"
+            f"baseline {suite.baseline_path} was made with {_budget_text(*made)}; the suite now has "
+            f"{_budget_text(*now)}; {fix}"
         )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
     missing = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds if (v, d, s) not in have]
@@ -124,6 +127,13 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         v, d, seed = missing[0]
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise BaselineError(f"baseline {suite.baseline_path} has no run of {v} on {d}, seed {seed}{more}; {fix}")
+
+
+def _budget_text(steps: Any, max_seconds: Any) -> str:
+    """steps=1000 on ring8, 20000 on grid25, max_seconds=None: a budget as a reader wants it."""
+    if isinstance(steps, dict):
+        steps = ", ".join(f"{n} on {d}" for d, n in steps.items())
+    return f"steps={steps}, max_seconds={max_seconds}"
 
 
 def _no_constant(name: str) -> None:

@@ -66,11 +66,16 @@ def create_spec(
         raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")
     papers_network = None if network or not paper else paper.network
     network = network or papers_network or d.default_network
-    n = with_options(
-        regs.networks.get(network),
-        {**(paper.network_options if papers_network else {}), **groups["network"]},
-        f"network {network!r}",
-    )
+    n = with_options(regs.networks.get(network), paper.network_options if papers_network else {}, "")
+    try:
+        n = with_options(n, groups["network"], f"network {network!r}")
+    except OptionError as exc:
+        if not papers_network:
+            raise
+        raise OptionError(
+            f"{exc} (variant {variant!r} trains {network} on {d.data_kind}, as its paper did; "
+            f"name another with --network, e.g. --network {d.default_network})"
+        ) from None
     reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
     if reason:
         shape = "x".join(map(str, d.shape))

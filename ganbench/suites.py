@@ -85,10 +85,8 @@ class Suite:
         return self.path.with_name(f"{self.path.stem}.baseline.json")
 
     @property
-    def budget_steps(self) -> int | dict[str, int]:
-        """The steps its runs train: the suite's, or each dataset's own by dataset name (for baselines)."""
-        if self.steps is not None:
-            return self.steps
+    def budget_steps(self) -> dict[str, int]:
+        """The steps its runs train on each dataset: the suite's, or else the dataset's own (for baselines)."""
         return {d: self._spec(self.variants[0], d, self.seeds[0]).budget.steps for d in self.datasets}
 
     def specs(self) -> list[RunSpec]:

@@ -197,8 +197,24 @@ class Trainer:
                 f"{spec.dataset!r} holds {len(self.data)}; lower --set batch_size"
             )
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
-        self.scale = float(self.data.float().std()) if variant.standardize else None
+        self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""
+
+    def data_scale(self, chunk: int = 10_000) -> float:
+        """The standard deviation of every coordinate of the networks' input over all training items (in
+        float64, chunk by chunk: images are converted to model input a chunk at a time). OptionError if 0."""
+        total = total_sq = count = 0.0
+        for start in range(0, len(self.data), chunk):
+            x = self.parts.dataset.to_model(self.data[start : start + chunk]).double()
+            total, total_sq, count = total + x.sum().item(), total_sq + x.square().sum().item(), count + x.numel()
+        mean = total / count
+        scale = math.sqrt(max(total_sq / count - mean * mean, 0.0))
+        if not scale > 0 or not math.isfinite(scale):
+            raise OptionError(
+                f"variant {self.spec.variant!r} divides the data by their standard deviation (standardize), but "
+                f"dataset {self.spec.dataset!r} has none; --set standardize=false"
+            )
+        return scale
 
     def to_model(self, items: torch.Tensor) -> torch.Tensor:
         """Training items as the networks see them: the dataset's model input, divided by ``scale``."""

@@ -10,17 +10,23 @@ A paper's settings belong to the data it ran on (WGAN-GP's toy code uses lambda 
 per kind of data (``Dataset.data_kind``: "vectors", "images"): options that replace its
 fields on that kind, and the network its paper trained there, each with its source.
 A run applies them before the user's ``--set``, and its spec records the values used.
+
+A plugin derives a variant from another with ``variant.derive("mine", lr_d=4e-4)``: the
+options it names win on every kind of data, the parent's per-kind defaults decide the rest.
+(``dataclasses.replace`` works too, but cannot tell an option set to the value it already
+had from one left alone: the parent's per-kind value wins for those.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from torch import Tensor
 
+from ganbench.dataset import DATA_KINDS
 from ganbench.errors import OptionError
 from ganbench.options import option, options_of, validate_options, with_options
 
@@ -45,10 +51,29 @@ class Defaults:
     network_options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.source, str) or not self.source.strip():
-            raise OptionError("per-kind defaults need a source: the paper's code, file and value")
+        if not isinstance(self.source, str) or not self.source.strip() or not _encodable(self.source):
+            raise OptionError("per-kind defaults need a source (text): the paper's code, file and value")
+        for what in ("options", "network_options"):
+            value = getattr(self, what)
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise OptionError(f"per-kind defaults' {what} must map option names to values, not {value!r}")
+        if self.network is not None and (not isinstance(self.network, str) or not self.network.strip()):
+            raise OptionError(f"per-kind defaults' network must be a network's name, not {self.network!r}")
         if self.network_options and not self.network:
             raise OptionError(f"per-kind defaults set network options {dict(self.network_options)} but no network")
+
+    def without(self, keys: Iterable[str]) -> Defaults:
+        """These defaults less the options named in ``keys``."""
+        dropped = set(keys)
+        return dataclasses.replace(self, options={k: v for k, v in self.options.items() if k not in dropped})
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -73,9 +98,11 @@ class Variant:
     logs D(x) as probabilities and a Jensen-Shannon estimate), or an unbounded critic value."""
     defaults: Mapping[str, Defaults] = field(default_factory=dict, repr=False, metadata={"option": False})
     """Per kind of data ("vectors", "images"): the paper's settings there. See ``Defaults``."""
-    declared: Mapping[str, Any] | None = field(default=None, repr=False, compare=False, metadata={"option": False})
-    """The option values ``defaults`` were declared beside (set once, kept by ``dataclasses.replace``):
-    an option changed since (a plugin's variant derived from this one) wins over the per-kind value."""
+    declared: tuple[Mapping[str, Defaults], Mapping[str, Any]] | None = field(
+        default=None, repr=False, compare=False, metadata={"option": False}
+    )
+    """``defaults`` and the option values they were declared beside (kept by ``dataclasses.replace``, taken
+    anew when ``defaults`` change): an option changed since wins over the per-kind value."""
     batch_size: int = option(64, ge=1)
     n_critic: int = option(1, ge=1)
     """Discriminator steps per generator step."""
@@ -104,19 +131,29 @@ class Variant:
             raise OptionError(f"variant {self.name!r}: defaults must map kinds of data to ganbench.Defaults")
         bare = None
         for kind, chosen in self.defaults.items():
-            if not isinstance(kind, str) or not isinstance(chosen, Defaults):
-                raise OptionError(f"variant {self.name!r}: defaults must map kinds of data to ganbench.Defaults")
+            if kind not in DATA_KINDS or not isinstance(chosen, Defaults):
+                raise OptionError(
+                    f"variant {self.name!r}: defaults must map a kind of data ({', '.join(DATA_KINDS)}) to "
+                    f"ganbench.Defaults, not {kind!r} to {type(chosen).__name__}"
+                )
             bare = bare or dataclasses.replace(self, defaults={}, declared=None)
-            with_options(bare, chosen.options, f"variant {self.name!r} (its defaults for {kind})")
-        declared = options_of(self)
-        if self.declared is None or set(self.declared) != set(declared):
-            object.__setattr__(self, "declared", declared)
+            with_options(bare, chosen.options, f"the defaults for {kind} of variant {self.name!r}")
+        if self.declared is None or self.declared[0] != self.defaults:
+            object.__setattr__(self, "declared", (dict(self.defaults), options_of(self)))
 
     def defaults_for(self, data_kind: str) -> Defaults | None:
         """The per-kind defaults for ``data_kind``, less the options changed since they were declared."""
         chosen = self.defaults.get(data_kind)
         if chosen is None:
             return None
-        now = options_of(self)
-        kept = {k: v for k, v in chosen.options.items() if now[k] == (self.declared or now)[k]}
-        return dataclasses.replace(chosen, options=kept) if len(kept) != len(chosen.options) else chosen
+        now, then = options_of(self), (self.declared or ({}, {}))[1]
+        changed = [k for k in chosen.options if now[k] != then.get(k, now[k])]
+        return chosen.without(changed) if changed else chosen
+
+    def derive(self, name: str, **changes: Any) -> Variant:
+        """A new variant called ``name`` with ``changes``: the options named win over this variant's per-kind
+        defaults on every kind of data, even where a change repeats the value this variant has."""
+        defaults = changes.pop("defaults", None)
+        if defaults is None:
+            defaults = {kind: d.without(changes) for kind, d in self.defaults.items()}
+        return dataclasses.replace(self, name=name, defaults=defaults, declared=None, **changes)

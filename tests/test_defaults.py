@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -91,7 +92,7 @@ def test_a_derived_variants_own_changes_win_over_the_parents_per_kind_defaults()
 
 def test_unknown_or_bad_per_kind_options_are_refused_where_the_variant_is_made():
     nsgan = ganbench.get_variant("nsgan")
-    with pytest.raises(OptionError, match=r"its defaults for vectors\) has no option 'lr'"):
+    with pytest.raises(OptionError, match=r"the defaults for vectors of variant 'nsgan' has no option 'lr'"):
         dataclasses.replace(nsgan, defaults={"vectors": Defaults("a paper", options={"lr": 1e-3})})
     with pytest.raises(OptionError, match=r"option 'gp_lambda' must be >= 0"):
         dataclasses.replace(nsgan, defaults={"vectors": Defaults("a paper", options={"gp_lambda": -1})})
@@ -163,3 +164,98 @@ def test_standardize_shows_the_networks_unit_spread_data_and_scores_in_the_datas
     assert shown.std().item() == pytest.approx(batch.std().item() / trainer.scale, rel=1e-6)
     assert torch.equal(trainer.from_model(shown), shown * trainer.scale)
     assert Trainer(ganbench.create_spec("nsgan", "grid25", steps=1)).scale is None
+
+
+def test_derive_makes_the_named_options_win_even_where_they_repeat_the_parents_value():
+    """nsgan-ttur (the example plugin) names betas (0.5, 0.999): nsgan's own value, but not its value on
+    vectors (PacGAN's 0.8). With ``derive`` the plugin's value holds on every kind of data."""
+    ttur = ganbench.get_variant("nsgan").derive("nsgan-ttur", lr_d=4e-4, lr_g=1e-4, betas=(0.5, 0.999))
+    vectors = ttur.defaults_for("vectors")
+    assert not {"lr_d", "lr_g", "betas"} & set(vectors.options)
+    assert vectors.options["batch_size"] == 100 and vectors.network == "pacgan-mlp"
+    replaced = dataclasses.replace(ganbench.get_variant("nsgan"), name="r", betas=(0.5, 0.999))
+    assert replaced.defaults_for("vectors").options["betas"] == (0.8, 0.999)  # replace cannot tell: documented
+
+
+def test_new_defaults_on_a_derived_variant_apply_whole():
+    own = Defaults("mine", options={"lr_d": 5e-5, "batch_size": 32})
+    for mine in (
+        dataclasses.replace(ganbench.get_variant("nsgan"), name="own", lr_d=3e-4, defaults={"vectors": own}),
+        ganbench.get_variant("nsgan").derive("own", lr_d=3e-4, defaults={"vectors": own}),
+    ):
+        assert mine.defaults_for("vectors").options == {"lr_d": 5e-5, "batch_size": 32}
+
+
+def test_list_shows_the_defaults_a_derived_variant_applies(fresh_plugins, cli):
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(ganbench.get_variant("nsgan").derive("ttur", lr_d=4e-4))
+
+    fresh_plugins.register_plugin(Plugin(), name="ttur-plugin")
+    listed = {v["name"]: v for v in json.loads(cli("list", "--json").out)["variants"]}
+    assert "lr_d" not in listed["ttur"]["defaults"]["vectors"]["options"]
+    assert listed["nsgan"]["defaults"]["vectors"]["options"]["lr_d"] == 1e-4
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda: Defaults("s", options=[("lr_d", 1)]), "options must map option names"),
+        (lambda: Defaults("s", options=None), "options must map option names"),
+        (lambda: Defaults("s", network_options=["width"], network="mlp"), "network_options must map"),
+        (lambda: Defaults("s", network=3), "must be a network's name"),
+        (lambda: Defaults("s", network=" "), "must be a network's name"),
+        (lambda: Defaults("a lone \udc80 surrogate"), "need a source"),
+        (lambda: ganbench.get_variant("nsgan").derive("x", defaults={"Vectors": Defaults("s")}), "'Vectors'"),
+        (lambda: ganbench.get_variant("nsgan").derive("x", defaults={"audio": Defaults("s")}), "vectors, images"),
+    ],
+)
+def test_malformed_per_kind_defaults_are_one_line(make, fragment):
+    with pytest.raises(OptionError, match=re.escape(fragment)):
+        make()
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, "x", None, True, float("nan")])
+def test_a_datasets_budget_must_be_a_positive_integer(steps):
+    with pytest.raises(OptionError, match="default_steps must be a positive integer"):
+        dataclasses.replace(ganbench.get_dataset("ring8"), default_steps=steps)
+
+
+def test_a_set_option_the_papers_network_lacks_says_which_network_and_how_to_change_it():
+    with pytest.raises(OptionError, match=r"has no option 'width'.*nsgan' trains pacgan-mlp on vectors.*--network mlp"):
+        ganbench.create_spec("nsgan", "ring8", overrides={"network.width": 8})
+
+
+def test_init_gain_scales_every_init():
+    from ganbench.networks.mlp import MLP
+
+    for init in ("torch", "he", "orthogonal"):
+        torch.manual_seed(0)
+        one, _ = MLP("mlp", init=init).build((2,), 1)
+        torch.manual_seed(0)
+        three, _ = MLP("mlp", init=init, init_gain=3.0).build((2,), 1)
+        torch.testing.assert_close(three[0][0].weight, 3.0 * one[0][0].weight, rtol=1e-6, atol=0)
+
+
+def test_standardize_on_images_divides_what_the_networks_see_and_refuses_data_without_spread():
+    from ganbench.training import Trainer
+
+    trainer = Trainer(ganbench.create_spec("nsgan", "digits", steps=1, overrides={"standardize": True}))
+    assert trainer.to_model(trainer.data).std().item() == pytest.approx(1.0, rel=1e-3)
+    flat = {"standardize": True, "dataset.side": 1, "dataset.sigma": 1e-50, "dataset.n_samples": 100}
+    with pytest.raises(OptionError, match="has none; --set standardize=false"):
+        Trainer(ganbench.create_spec("nsgan", "grid25", steps=1, overrides=flat))
+
+
+def test_a_baseline_of_one_number_of_steps_fits_a_suite_of_the_same_budget_per_dataset(tmp_path):
+    from ganbench import leaderboard as lb
+    from ganbench.suites import load_suite
+
+    path = tmp_path / "s.toml"
+    path.write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0"\n')
+    suite = load_suite(path)
+    runs = [{"variant": "nsgan", "dataset": "ring8", "seed": 0}]
+    lb.check_fits(suite, {"made": {"budget": {"steps": 5000, "max_seconds": None}}, "runs": runs})
+    with pytest.raises(lb.BaselineError, match="made with steps=1000 on ring8.*now has steps=5000 on ring8"):
+        lb.check_fits(suite, {"made": {"budget": {"steps": {"ring8": 1000}, "max_seconds": None}}, "runs": runs})

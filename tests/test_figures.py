@@ -150,6 +150,20 @@ def test_plot_results_writes_one_png_of_each_kind(mog):
     ]  # figures/ is no run folder
 
 
+def test_values_no_float32_training_can_log_are_left_out_of_the_figures(mog, tmp_path):
+    """A hand-edited history.csv with 1e308 in it: drawn without those cells, not a traceback."""
+    root = tmp_path / "results"
+    shutil.copytree(mog, root)
+    history = next(root.glob("ring8__nsgan__seed0__*")) / "history.csv"
+    rows = history.read_text().splitlines()
+    header = rows[0].split(",")
+    cells = rows[1].split(",")
+    cells[header.index("d_real")], cells[header.index("loss_d")] = "1e308", "-1e308"
+    history.write_text("\n".join([rows[0], ",".join(cells), *rows[2:]]) + "\n")
+    paths = plot_results(root, tmp_path / "figures")
+    assert len(paths) == len(KINDS)
+
+
 def test_plot_of_one_run_folder_draws_that_run(mog, tmp_path):
     """`ganbench plot results/<run folder>`: the figures of that run alone, its dynamics included."""
     run = next(mog.glob("ring8__nsgan__seed0__*"))

@@ -78,6 +78,35 @@ def test_a_resumed_runs_events_hide_what_the_dead_process_logged_after_its_check
         assert [v for _, v in scalars] == pytest.approx([logged[tag][s] for s, _ in scalars], rel=1e-6)
 
 
+def test_a_run_trained_again_or_resumed_at_its_end_logs_each_step_once(tmp_path, monkeypatch):
+    """--force starts at step 0: the first process's events are hidden (purge_step 1). A run killed
+    after its last checkpoint is evaluated again there, but loggers were told already."""
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
+    options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=20, eval_every=10, log_every=10)
+    record = ganbench.run(**options, out=tmp_path)
+    record = ganbench.run(**options, out=tmp_path, force=True)
+    run_dir = tmp_path / record.run_dir.split("/")[-1]
+    (run_dir / "record.json").unlink()  # as if killed after the final checkpoint, before the record
+    record = ganbench.run(**options, out=tmp_path)
+    assert record.resumed_from == 20
+    events = read_events(run_dir)
+    assert [e.step for e in events.Scalars("loss_d")] == [10, 20]
+    assert [e.step for e in events.Scalars("frechet")] == [10, 20]
+    assert [i.step for i in events.Images("samples")] == [10, 20]
+
+
+def test_an_unwritable_tensorboard_folder_is_one_warning_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
+    options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=10, out=tmp_path)
+    spec = ganbench.create_spec("nsgan", "ring8", network="mlp", steps=10)
+    (tmp_path / spec.dirname).mkdir()
+    (tmp_path / spec.dirname / "tensorboard").write_text("a file where the folder goes")
+    record = ganbench.run(**options)
+    assert record.status == "completed" and (tmp_path / spec.dirname / "metrics.json").is_file()
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "TensorBoard" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: TensorBoard events of") and "goes on" in warnings[0]
+
+
 def test_tensorboard_off_writes_no_events(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_TENSORBOARD", "0")
     record = ganbench.run(variant="nsgan", dataset="ring8", network="mlp", steps=10, out=tmp_path)

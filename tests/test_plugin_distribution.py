@@ -91,7 +91,9 @@ def test_the_example_variant_trains_from_the_cli(example_env, tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads(next(tmp_path.glob("*/record.json")).read_text())
     assert record["status"] == "completed"
-    assert record["spec"]["variant_options"]["lr_d"] == 4e-4
+    options = record["spec"]["variant_options"]
+    assert (options["lr_d"], options["lr_g"], options["betas"]) == (4e-4, 1e-4, [0.5, 0.999])  # derive: its own win
+    assert options["batch_size"] == 100 and record["spec"]["network"] == "pacgan-mlp"  # nsgan's on 2-D data
     assert record["environment"]["plugins"]["example"] == {"source": "ganbench-example", "version": "0.1.0"}
 
 

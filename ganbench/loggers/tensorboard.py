@@ -3,9 +3,11 @@ of history.csv as a scalar at its step, and the picture of the samples (samples.
 evaluation, so ``tensorboard --logdir results`` shows every run.
 
 On when the ``tensorboard`` package is installed (``pip install 'ganbench[tensorboard]'``), as
-PyTorch Lightning's default logger is; ``GANBENCH_TENSORBOARD=0`` turns it off. A resumed run
-asks TensorBoard to hide what the killed process logged after the checkpoint it resumes from
-(``purge_step``), so its curves are those of an uninterrupted run.
+PyTorch Lightning's default logger is; ``GANBENCH_TENSORBOARD=0`` turns it off. Each process
+that trains a run asks TensorBoard to hide what earlier processes logged after the step it
+starts from (``purge_step``): a run resumed after kill -9, or trained again with --force,
+shows the curves of one uninterrupted run. TensorBoard is a view, not a record: when its
+folder cannot be written, the run goes on without it and says so in one line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +34,41 @@ def enabled() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+def _give_up(run_dir: str, exc: BaseException) -> None:
+    """Stop writing this run's events, in one line on stderr: the run itself goes on."""
+    writer = _writers.pop(run_dir, None)
+    reason = getattr(exc, "strerror", None) or exc
+    print(f"warning: TensorBoard events of {run_dir} not written ({reason}); the run goes on", file=sys.stderr)
+    if writer is not None:
+        try:
+            writer.close()
+        except Exception:  # the same failure again
+            pass
+
+
 @hookimpl
 def on_run_start(run_dir, start_step):
     if not enabled():
         return
     from torch.utils.tensorboard import SummaryWriter
 
-    # Steps up to the checkpoint were logged before it was written; later ones are the killed process's.
-    purge = start_step + 1 if start_step else None
-    _writers[str(run_dir)] = SummaryWriter(str(Path(run_dir) / FOLDER), purge_step=purge)
+    try:  # steps up to the one it starts from are logged; later ones are a dead or earlier process's
+        _writers[str(run_dir)] = SummaryWriter(str(Path(run_dir) / FOLDER), purge_step=start_step + 1)
+    except Exception as exc:  # a file in the way, no permission, a full disk
+        _give_up(str(run_dir), exc)
 
 
 @hookimpl
 def on_step_end(run_dir, step, logs):
     writer = _writers.get(str(run_dir))
-    if writer is not None:
+    if writer is None:
+        return
+    try:
         for key, value in logs.items():
             if math.isfinite(value):  # as history.csv, whose cell is empty then
                 writer.add_scalar(key, value, step)
+    except Exception as exc:
+        _give_up(str(run_dir), exc)
 
 
 @hookimpl
@@ -59,13 +79,19 @@ def on_evaluation(run_dir, step, samples_png):
     import numpy as np
     from PIL import Image
 
-    with Image.open(samples_png) as image:
-        pixels = np.asarray(image.convert("RGB"))
-    writer.add_image(SAMPLES_TAG, pixels, step, dataformats="HWC")
+    try:
+        with Image.open(samples_png) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        writer.add_image(SAMPLES_TAG, pixels, step, dataformats="HWC")
+    except Exception as exc:
+        _give_up(str(run_dir), exc)
 
 
 @hookimpl
 def on_run_end(run_dir):
     writer = _writers.pop(str(run_dir), None)
     if writer is not None:
-        writer.close()
+        try:
+            writer.close()
+        except Exception as exc:
+            _give_up(str(run_dir), exc)

@@ -138,6 +138,7 @@ def register_networks(register):
     register(
         DCGAN(
             "dcgan",
-            description="SNGAN's standard CNN (Miyato 2018, Table 3): transposed-conv G, conv D; options z_dim, width",
+            description="SNGAN's standard CNN (Miyato 2018, Table 3): transposed-conv G, conv D; options z_dim, "
+            "width, d_norm (batch: Radford's D)",
         )
     )

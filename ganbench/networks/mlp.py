@@ -7,7 +7,8 @@ any sample shape, so it also serves as a baseline on small images.
 tflib/ops/linear.py): hidden layers uniform with standard deviation sqrt(2 / fan_in), the
 output layer Glorot-uniform (its ``initialization=None``), biases zero; "orthogonal", as the
 mixture code of LSGAN (xudonmao/LSGAN, stability_comparison/mixture_gaussian/ls.py, after
-Metz et al.'s unrolled GAN): orthogonal weights times ``init_gain`` (1.4 there), biases zero.
+Metz et al.'s unrolled GAN): orthogonal weights, biases zero. ``init_gain`` multiplies every
+initial weight of the linear layers, whatever the init (tflib's ``gain``; 1.4 in LSGAN's code).
 
 Class-conditional (``n_classes`` > 0): "concat" is the cGAN of Mirza & Osindero (2014),
 whose networks were MLPs on MNIST: the label's one-hot code joins z and the discriminator's
@@ -21,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import torch
 from torch import nn
 
 from ganbench.hookspecs import hookimpl
@@ -39,7 +41,7 @@ class MLP(Network):
     activation: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
     init: Literal["torch", "he", "orthogonal"] = "torch"
     init_gain: float = option(1.0, gt=0)
-    """The gain of orthogonal init."""
+    """Every initial weight of the linear layers is multiplied by it."""
 
     def check(
         self, shape: tuple[int, ...], pack: int = 1, n_classes: int = 0, conditioning: Conditioning = "concat"
@@ -53,22 +55,25 @@ class MLP(Network):
         if reason:
             raise ValueError(reason)
         g, disc = self._build(shape, pack, n_classes, conditioning)
-        if self.init != "torch":
-            for net in (g, disc):
-                self._initialize(net)
+        for net in (g, disc):
+            self._initialize(net)
         return g, disc
 
+    @torch.no_grad()
     def _initialize(self, net: nn.Module) -> None:
-        """``init`` on every linear layer of ``net`` (the label embeddings keep theirs)."""
+        """``init`` and ``init_gain`` on every linear layer of ``net`` (the label embeddings keep theirs)."""
         linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
         for i, layer in enumerate(linears):
             if self.init == "orthogonal":
-                nn.init.orthogonal_(layer.weight, self.init_gain)
-            elif i < len(linears) - 1:  # hidden layers; the output layer is Glorot-uniform
+                nn.init.orthogonal_(layer.weight)
+            elif self.init == "he" and i < len(linears) - 1:  # hidden layers; the output layer is Glorot-uniform
                 nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-            else:
+            elif self.init == "he":
                 nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
+            if self.init != "torch":
+                nn.init.zeros_(layer.bias)
+            if self.init_gain != 1.0:
+                layer.weight.mul_(self.init_gain)
 
     def _build(
         self, shape: tuple[int, ...], pack: int, n_classes: int, conditioning: Conditioning
@@ -105,4 +110,6 @@ class MLP(Network):
 
 @hookimpl
 def register_networks(register):
-    register(MLP("mlp", description="fully connected G and D; options z_dim, width, depth, activation"))
+    register(
+        MLP("mlp", description="fully connected G and D; options z_dim, width, depth, activation, init, init_gain")
+    )
