@@ -190,12 +190,12 @@ def _key_named_in(message: str) -> str:
     for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
-    for key in KEYS:
-        if message.startswith(f"{key} "):
-            return key
     match = re.search(r"option '([^']+)'", message) or re.search(r"option group in '([^']+)'", message)
     if match:
         return match.group(1)
+    for key in KEYS:
+        if message.startswith(f"{key} "):
+            return key
     return "metrics" if "metric" in message else "eval_samples" if "eval_samples" in message else "set"
 
 

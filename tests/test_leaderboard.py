@@ -123,7 +123,7 @@ def test_update_check_show_on_an_unchanged_suite(cli, tmp_path, monkeypatch):
     assert updated.code == 0, updated.err
     baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
     assert baseline["suite"] == "tiny" and len(baseline["runs"]) == 4
-    assert baseline["made"]["budget"]["steps"] == 20 and "torch" in baseline["made"]["versions"]
+    assert baseline["made"]["budget"]["steps"] == {"ring8": 20} and "torch" in baseline["made"]["versions"]
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     junit = tmp_path / "junit.xml"
