@@ -38,8 +38,8 @@ def markdown(suite_name: str, comparisons: Sequence[Comparison], notes: Sequence
     shown = sorted((c for c in comparisons if c.verdict != "identical"), key=lambda c: ORDER.index(c.verdict))
     if shown:
         lines += [
-            "| variant | dataset | metric | baseline | current | Δ | tolerance | p (Holm) | verdict |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| variant | dataset | metric | baseline | current | Δ | tolerance | test | p (Holm) | verdict |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         lines += [_row(c) for c in shown]
     else:
@@ -51,13 +51,14 @@ def _row(c: Comparison) -> str:
     p = min(x for x in (c.p_values_holm, c.p_divergence_holm, 1.0) if not math.isnan(x))
     verdict = MARK.get(c.verdict, c.verdict)
     if c.seeds_needed:
-        verdict += f" (≈{c.seeds_needed} seeds per side would settle it)"
+        where = "on both sides" if c.test.startswith("paired") else "per side"
+        verdict += f" (≈{c.seeds_needed} seeds {where} would settle it)"
     if c.notes:
         verdict += f"; {'; '.join(c.notes)}"
     return (
         f"| {c.variant} | {c.dataset} | {c.metric} ({'↑' if c.direction == 'higher' else '↓'}) | "
         f"{_side(c.baseline)} | {_side(c.current)} | {_signed(c.difference)} | {format_number(c.tolerance)} | "
-        f"{p:.3g} | {verdict} |"
+        f"{c.test or '–'} | {p:.3g} | {verdict} |"
     )
 
 
@@ -96,6 +97,7 @@ def as_json(suite_name: str, comparisons: Sequence[Comparison]) -> dict[str, Any
                         "diverged": c.current.diverged,
                     },
                     "difference": c.difference,
+                    "test": c.test,
                     "interval": list(c.interval),
                     "p_values": c.p_values,
                     "p_values_holm": c.p_values_holm,

@@ -8,13 +8,26 @@ number against one number either cries wolf or misses regressions. For each
   the same kind of machine);
 - ``regressed`` / ``improved``: a difference beyond the metric's tolerance (the smallest
   change that matters) that is significant after Holm's correction over every test of the
-  suite: Welch's t-test on the values; and, once per (variant, dataset), Fisher's exact
-  test on the share of diverged runs (the pseudo-metric ``diverged``: more divergence is a
-  regression whatever the values);
+  suite; and, once per (variant, dataset), a test of the share of diverged runs (the
+  pseudo-metric ``diverged``: more divergence is a regression whatever the values);
 - ``unchanged``: the (1 - 2 alpha) confidence interval of the difference lies inside
   +-tolerance (two one-sided tests: equivalence);
-- ``inconclusive``: none of these; the verdict says about how many seeds per side would
-  settle it (normal approximation, 80% power, the observed spread and difference).
+- ``inconclusive``: none of these; the verdict says about how many seeds would settle it
+  (normal approximation, 80% power, the observed spread and difference), or that no
+  practical number would.
+
+Seeds pair up. Seed k of the baseline and seed k of the current runs share their data order,
+noise and initialisation, so where both sides hold the same seeds the comparison is paired:
+the test is on the per-seed differences, whose spread is what the code change adds, not the
+seed-to-seed spread of the metric (a difference of 1e-14 on values that move by 2.6 from seed
+to seed is no difference at all). The paired test is Student's paired t-test (``ttest_rel``),
+not Wilcoxon's signed-rank test: with the 3 to 10 seeds a leaderboard affords, Wilcoxon's
+exact two-sided p-value cannot go below 2 / 2^n (0.0625 at five seeds), so it could never
+find a regression, let alone after Holm's correction; the t-test's interval is also what
+the equivalence verdict needs. Seeds held by one side only are left out of a paired test;
+with fewer than two shared seeds the sides are compared as independent samples (Welch's
+t-test). Divergence stays Fisher's exact test on the two shares of diverged runs (see
+``divergence_test`` for why not McNemar's). Each comparison says which test decided it (``test``).
 """
 
 from __future__ import annotations
@@ -62,9 +75,14 @@ class Sample:
         return float(np.std(self.values, ddof=1) / math.sqrt(len(self.values))) if len(self.values) > 1 else math.nan
 
 
+SEEDS_LIMIT = 10_000
+"""An estimate above this many seeds is no plan: the report says in words that no number would settle it."""
+
+
 @dataclass
 class Comparison:
-    """A (variant, dataset, metric) and its two samples; ``verdict`` is filled by ``judge``."""
+    """A (variant, dataset, metric) and its two samples; ``judge`` fills the tests, ``estimate`` (the
+    difference the test measured: the mean per-seed difference when paired), ``test`` and ``verdict``."""
 
     variant: str
     dataset: str
@@ -81,11 +99,14 @@ class Comparison:
     verdict: Verdict = "inconclusive"
     seeds_needed: int | None = None
     notes: list[str] = field(default_factory=list)
+    test: str = ""
+    """The test that decided the verdict, as the report names it: "paired t (5 seeds)", "Welch (5 vs 4)", ..."""
+    estimate: float = math.nan
 
     @property
     def difference(self) -> float:
-        """current - baseline, in the metric's units."""
-        return self.current.mean - self.baseline.mean
+        """current - baseline, in the metric's units: the paired estimate when the test paired seeds."""
+        return self.estimate if not math.isnan(self.estimate) else self.current.mean - self.baseline.mean
 
     def worse(self, delta: float) -> bool:
         return delta < 0 if self.direction == "higher" else delta > 0
@@ -101,9 +122,9 @@ def judge(comparisons: Sequence[Comparison], alpha: float = ALPHA) -> list[Compa
         if identical(c):  # decided by equality: no test, and no weight in the correction
             continue
         if c.metric == DIVERGENCE:
-            c.p_divergence = divergence_test(c.baseline, c.current)
+            c.p_divergence, c.test = divergence_test(c.baseline, c.current)
         else:
-            c.p_values, c.interval = welch(c.baseline.values, c.current.values, alpha)
+            test_values(c, alpha)
         family += [(c, "p_values")] * (not math.isnan(c.p_values))
         family += [(c, "p_divergence")] * (not math.isnan(c.p_divergence))
     adjusted = holm([getattr(c, name) for c, name in family])
@@ -112,6 +133,43 @@ def judge(comparisons: Sequence[Comparison], alpha: float = ALPHA) -> list[Compa
     for c in comparisons:
         c.verdict, c.seeds_needed = _verdict(c, alpha)
     return list(comparisons)
+
+
+def shared_seeds(baseline: Sample, current: Sample) -> tuple[list[float], list[float]]:
+    """The values of the seeds both sides hold, in seed order: (baseline's, current's)."""
+    b = dict(zip(baseline.seeds, baseline.values, strict=False))
+    k = dict(zip(current.seeds, current.values, strict=False))
+    shared = sorted(set(b) & set(k))
+    return [b[s] for s in shared], [k[s] for s in shared]
+
+
+def test_values(c: Comparison, alpha: float = ALPHA) -> None:
+    """Paired t-test on the shared seeds when there are two or more, else Welch: fills the comparison's
+    p-value, interval, estimate and test."""
+    before, after = shared_seeds(c.baseline, c.current)
+    if len(before) >= 2:
+        c.p_values, c.interval, c.estimate = paired_t(before, after, alpha)
+        left = len(c.baseline.values) + len(c.current.values) - 2 * len(before)
+        c.test = f"paired t ({len(before)} seeds)"
+        if left:
+            c.notes.append(f"{left} run(s) of a seed the other side lacks left out of the paired test")
+        return
+    c.p_values, c.interval = welch(c.baseline.values, c.current.values, alpha)
+    c.test = f"Welch ({len(c.baseline.values)} vs {len(c.current.values)})"
+
+
+def paired_t(baseline: Sequence[float], current: Sequence[float], alpha: float = ALPHA) -> tuple[float, tuple, float]:
+    """Student's paired t-test on current - baseline per seed: (two-sided p, the (1 - 2 alpha) interval of the
+    mean difference, the mean difference). Differences without spread are certain (p 0, or 1 if all zero)."""
+    d = np.asarray(current, float) - np.asarray(baseline, float)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    if sd == 0:
+        return (0.0 if mean != 0 else 1.0), (mean, mean), mean
+    with warnings.catch_warnings():  # differences of rounding size: scipy warns of precision loss, p stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(stats.ttest_rel(current, baseline).pvalue)
+    half = float(stats.t.ppf(1 - alpha, len(d) - 1)) * sd / math.sqrt(len(d))
+    return p, (mean - half, mean + half), mean
 
 
 def identical(c: Comparison) -> bool:
@@ -140,7 +198,13 @@ def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
     low, high = c.interval
     if -c.tolerance <= low and high <= c.tolerance:
         return "unchanged", None
-    return "inconclusive", seeds_to_settle(b, k, delta, c.tolerance, alpha)
+    paired = c.test.startswith("paired")
+    sides = shared_seeds(b, k) if paired else (b.values, k.values)
+    needed = seeds_to_settle(*sides, delta, c.tolerance, alpha, paired)
+    if needed is None or needed > SEEDS_LIMIT:
+        c.notes.append("no number of seeds would settle it: the difference sits too near the tolerance")
+        return "inconclusive", None
+    return "inconclusive", needed
 
 
 def welch(
@@ -165,15 +229,22 @@ def welch(
     return p, (delta - half, delta + half)
 
 
-def divergence_test(baseline: Sample, current: Sample) -> float:
-    """Fisher's exact two-sided p-value for the diverged share of runs (NaN when neither diverged)."""
+def divergence_test(baseline: Sample, current: Sample) -> tuple[float, str]:
+    """(Fisher's exact two-sided p-value for the diverged share of runs, "Fisher"); NaN when neither diverged.
+
+    Not McNemar's test, though seeds pair up: it counts only the seeds that diverged on one side, and with
+    n of them its smallest two-sided p-value is 2 / 2^n (0.0625 at five), so a change that made every
+    seed of a five-seed suite diverge could never be called a regression. Fisher's test treats the sides
+    as independent, which for positively correlated pairs overstates the variance: it errs on the side
+    of fewer false alarms, and can still see a real one.
+    """
     if not (baseline.diverged or current.diverged) or not (baseline.runs and current.runs):
-        return math.nan
+        return math.nan, ""
     table = [
         [current.diverged, current.runs - current.diverged],
         [baseline.diverged, baseline.runs - baseline.diverged],
     ]
-    return float(stats.fisher_exact(table).pvalue)
+    return float(stats.fisher_exact(table).pvalue), "Fisher"
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -187,10 +258,22 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
-def seeds_to_settle(baseline: Sample, current: Sample, delta: float, tolerance: float, alpha: float) -> int | None:
-    """Seeds per side that would settle it, by the normal approximation at 80% power: enough to make a
-    difference beyond the tolerance significant, or to show one inside it equivalent; None if none can."""
-    sd = math.sqrt((np.var(baseline.values, ddof=1) + np.var(current.values, ddof=1)) / 2)
+def seeds_to_settle(
+    baseline: Sequence[float],
+    current: Sequence[float],
+    delta: float,
+    tolerance: float,
+    alpha: float,
+    paired: bool = False,
+) -> int | None:
+    """Seeds that would settle it, by the normal approximation at 80% power: enough to make a difference
+    beyond the tolerance significant, or to show one inside it equivalent. Paired: seeds run on both sides,
+    from the spread of the per-seed differences; else seeds per side, from the two sides' pooled spread.
+    None if no number can (the difference is the tolerance, or there is no spread to go by)."""
+    if paired:
+        sd = float(np.std(np.asarray(current, float) - np.asarray(baseline, float), ddof=1))
+    else:
+        sd = math.sqrt((np.var(baseline, ddof=1) + np.var(current, ddof=1)) / 2)
     if abs(delta) > tolerance:
         margin, z_alpha = abs(delta), stats.norm.ppf(1 - alpha / 2)  # detect the difference
     else:
@@ -198,4 +281,5 @@ def seeds_to_settle(baseline: Sample, current: Sample, delta: float, tolerance: 
     if margin == 0 or math.isnan(sd):
         return None
     z = z_alpha + stats.norm.ppf(POWER)
-    return max(len(baseline.values) + 1, math.ceil(2 * (z * sd / margin) ** 2))
+    needed = (1 if paired else 2) * (z * sd / margin) ** 2
+    return max(len(baseline) + 1, math.ceil(min(needed, 1e18)))

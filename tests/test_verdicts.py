@@ -10,13 +10,17 @@ from scipy import stats
 
 from ganbench.verdicts import DIVERGENCE, Comparison, Sample, holm, judge, welch
 
+OTHER_SEEDS = (100, 101, 102, 103, 104)  # no seed in common with range(5): independent samples
 UNIT = (-1.2649110640673518, -0.6324555320336759, 0.0, 0.6324555320336759, 1.2649110640673518)  # mean 0, sd 1
 
 
-def compare(baseline, current, tolerance=1.0, direction="lower", diverged=(0, 0)) -> Comparison:
+def compare(baseline, current, tolerance=1.0, direction="lower", diverged=(0, 0), paired=True) -> Comparison:
+    """The verdict on two sides' values; ``paired``: seed k on both sides, else the current side's seeds
+    are others (100, 101, ...): independent samples."""
     seeds = tuple(range(max(len(baseline) + diverged[0], len(current) + diverged[1])))
     b = Sample(tuple(baseline), seeds[: len(baseline) + diverged[0]], diverged[0])
-    c = Sample(tuple(current), seeds[: len(current) + diverged[1]], diverged[1])
+    others = seeds if paired else tuple(100 + s for s in seeds)
+    c = Sample(tuple(current), others[: len(current) + diverged[1]], diverged[1])
     return judge([Comparison("v", "d", "fid", direction, tolerance, b, c)])[0]
 
 
@@ -28,19 +32,19 @@ def test_identical_values_are_identical():
     assert compare(UNIT, UNIT).verdict == "identical"
 
 
-def test_a_three_sd_shift_with_five_seeds_is_a_regression():
-    c = compare(UNIT, [x + 3 for x in UNIT])  # lower is better: +3 is worse
+def test_a_three_sd_shift_with_five_unpaired_seeds_is_a_regression():
+    c = compare(UNIT, [x + 3 for x in UNIT], paired=False)  # lower is better: +3 is worse
     # Welch: t = 3 / sqrt(1/5 + 1/5) = 4.743, df = 8: two-sided p = 0.00146 (by hand, t table)
     assert c.p_values == pytest.approx(2 * stats.t.sf(3 / math.sqrt(0.4), 8))
     assert c.p_values == pytest.approx(0.00146, abs=1e-4)
-    assert c.verdict == "regressed"
-    assert compare(UNIT, [x - 3 for x in UNIT]).verdict == "improved"
-    assert compare(UNIT, [x + 3 for x in UNIT], direction="higher").verdict == "improved"
+    assert c.verdict == "regressed" and c.test == "Welch (5 vs 5)"
+    assert compare(UNIT, [x - 3 for x in UNIT], paired=False).verdict == "improved"
+    assert compare(UNIT, [x + 3 for x in UNIT], direction="higher", paired=False).verdict == "improved"
 
 
-def test_the_same_shift_with_two_seeds_is_inconclusive_and_says_how_many_would_settle_it():
+def test_the_same_shift_with_two_unpaired_seeds_is_inconclusive_and_says_how_many_would_settle_it():
     two = (-math.sqrt(0.5), math.sqrt(0.5))  # sd 1
-    c = compare(two, [x + 3 for x in two])
+    c = compare(two, [x + 3 for x in two], paired=False)
     # t = 3 / sqrt(1/2 + 1/2) = 3, df = 2: p = 0.0955 > 0.05
     assert c.p_values == pytest.approx(0.0955, abs=1e-3)
     assert c.verdict == "inconclusive"
@@ -51,11 +55,70 @@ def test_the_same_shift_with_two_seeds_is_inconclusive_and_says_how_many_would_s
 def test_noise_inside_the_tolerance_with_enough_seeds_is_unchanged():
     rng = np.random.default_rng(0)
     baseline, current = rng.normal(10, 0.1, 12), rng.normal(10.02, 0.1, 12)
-    c = compare(baseline, current, tolerance=0.5)
+    c = compare(baseline, current, tolerance=0.5, paired=False)
     assert c.verdict == "unchanged"
     low, high = c.interval
     assert -0.5 < low < c.difference < high < 0.5
-    assert compare(baseline, current, tolerance=0.0).verdict == "inconclusive"
+    assert compare(baseline, current, tolerance=0.0, paired=False).verdict == "inconclusive"
+
+
+# The issue's case: frechet of nsgan on grid25 over five seeds moves by 2.6 from seed to seed, and the
+# current runs equal the baseline's but for rounding (other thread counts sum in another order).
+FRECHET = (9.1, 15.3, 10.2, 14.8, 13.05)
+ROUNDED = tuple(x + e for x, e in zip(FRECHET, (1.8e-15, -3.6e-15, 0.0, 1.8e-15, -1.8e-15), strict=True))
+
+
+def test_values_equal_but_for_rounding_are_unchanged_where_welch_was_inconclusive():
+    paired = compare(FRECHET, ROUNDED, tolerance=0.05)
+    assert paired.test == "paired t (5 seeds)" and paired.verdict == "unchanged"
+    low, high = paired.interval
+    assert -1e-13 < low <= high < 1e-13  # the interval of the mean per-seed difference: rounding's size
+    welch_verdict = compare(FRECHET, ROUNDED, tolerance=0.05, paired=False)
+    assert welch_verdict.test == "Welch (5 vs 5)" and welch_verdict.verdict == "inconclusive"
+    # Welch needs 2 (1.645 + 0.84)^2 (sd 2.64 / 0.05)^2 = 34,000 seeds per side: said in words
+    assert welch_verdict.seeds_needed is None and "no number of seeds would settle it" in welch_verdict.notes[0]
+
+
+def test_a_consistent_per_seed_shift_is_a_regression_with_fewer_seeds_than_welch_needs():
+    """Three seeds 4 apart, each shifted by about +1 (lower is better, tolerance 0.5).
+
+    Paired: differences 1.0, 1.2, 0.8: mean 1, sd 0.2, t = 1 / (0.2 / sqrt 3) = 8.660, df 2; the t
+    distribution with 2 degrees of freedom has F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so the two-sided
+    p = 1 - t / sqrt(2 + t^2) = 1 - 8.660 / 8.775 = 0.01307. Welch on the same values: 0.77."""
+    baseline, current = (10.0, 14.0, 18.0), (11.0, 15.2, 18.8)
+    paired = compare(baseline, current, tolerance=0.5)
+    t = 1.0 / (0.2 / math.sqrt(3))
+    assert paired.p_values == pytest.approx(1 - t / math.sqrt(2 + t * t), rel=1e-9)
+    assert paired.p_values == pytest.approx(0.01307, abs=1e-5)
+    assert paired.verdict == "regressed" and paired.difference == pytest.approx(1.0)
+    unpaired = compare(baseline, current, tolerance=0.5, paired=False)
+    assert unpaired.p_values == pytest.approx(stats.ttest_ind(current, baseline, equal_var=False).pvalue)
+    assert unpaired.p_values == pytest.approx(0.77, abs=0.01) and unpaired.verdict == "inconclusive"
+    # Welch would need 2 (1.96 + 0.84)^2 (sd 3.95 / 1)^2 = 245 seeds per side to see it
+    assert 200 < unpaired.seeds_needed < 300
+
+
+def test_seeds_on_one_side_only_fall_back_to_welch_or_are_left_out_of_a_paired_test():
+    b = Sample((1.0, 2.0, 3.0), (0, 1, 2))
+    one_shared = Sample((1.5, 2.5, 3.5), (2, 7, 8))
+    c = judge([Comparison("v", "d", "m", "lower", 1.0, b, one_shared)])[0]
+    assert c.test == "Welch (3 vs 3)"
+    assert c.p_values == pytest.approx(stats.ttest_ind([1.5, 2.5, 3.5], [1.0, 2.0, 3.0], equal_var=False).pvalue)
+    two_shared = Sample((1.5, 2.6, 9.0), (0, 1, 9))  # seeds 0 and 1 pair up; 2 and 9 are one side's
+    c = judge([Comparison("v", "d", "m", "lower", 1.0, b, two_shared)])[0]
+    assert c.test == "paired t (2 seeds)" and c.difference == pytest.approx(0.55)
+    assert "2 run(s) of a seed the other side lacks" in c.notes[0]
+
+
+def test_the_paired_seed_estimate_uses_the_spread_of_the_differences():
+    """Differences 0.1 and 0.3 (mean 0.2, sd 0.1414) against a tolerance of 0.1: to show a 0.2 shift,
+    (1.96 + 0.84)^2 (0.1414 / 0.2)^2 = 3.92 -> 4 seeds, run on both sides."""
+    c = compare((5.0, 9.0), (5.1, 9.3), tolerance=0.1)
+    assert c.verdict == "inconclusive" and c.seeds_needed == 4
+    from ganbench.reports import markdown
+
+    assert "≈4 seeds on both sides would settle it" in markdown("s", [c])
+    assert "| paired t (2 seeds) |" in markdown("s", [c])
 
 
 def test_diverging_in_four_of_five_seeds_against_none_is_a_regression():
@@ -77,7 +140,7 @@ def test_holm_adjusts_over_the_whole_suite():
         for i in range(20)
     ]
     shifted = Comparison(
-        "v", "d", "x", "lower", 1.0, Sample(UNIT, tuple(range(5))), Sample(tuple(x + 2 for x in UNIT), tuple(range(5)))
+        "v", "d", "x", "lower", 1.0, Sample(UNIT, tuple(range(5))), Sample(tuple(x + 2 for x in UNIT), OTHER_SEEDS)
     )
     alone = judge([Comparison(**{**shifted.__dict__, "notes": []})])[0]
     assert alone.verdict == "regressed"  # p = 0.0138 alone
@@ -91,7 +154,7 @@ def test_holm_adjusts_over_the_whole_suite():
             "lower",
             1.0,
             Sample(UNIT, tuple(range(5))),
-            Sample(tuple(x + 0.1 * i for x in UNIT), tuple(range(5))),
+            Sample(tuple(x + 0.1 * i for x in UNIT), OTHER_SEEDS),
         )
         for i in range(1, 10)
     ]
