@@ -145,6 +145,7 @@ def _malformed(data: dict[str, Any]) -> str | None:
     made = data.get("made", {})
     if not isinstance(made, dict) or not all(isinstance(made.get(k, {}), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects"
+    seen: dict[tuple, int] = {}
     for i, run in enumerate(data["runs"]):
         if not isinstance(run, dict):
             return f"runs[{i}] is not an object"
@@ -161,6 +162,10 @@ def _malformed(data: dict[str, Any]) -> str | None:
             v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in metrics.values()
         ):
             return f"runs[{i}].metrics must map names to numbers or null"
+        key = (run["variant"], run["dataset"], seed)
+        if key in seen:
+            return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"
+        seen[key] = i
     return None
 
 

@@ -14,10 +14,12 @@ apart by a ``config`` key and labelled by what differs (``setting``).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -90,8 +92,19 @@ def strict_json(value: Any) -> Any:
 
 
 def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    Only a regular file (or a new one) is replaced: a character device or a FIFO (``--junit /dev/null``)
+    is written to directly, as a shell's ``>`` would; anything else that is not a file is refused.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        mode = path.stat().st_mode
+        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file, device or FIFO", str(path))
+        with open(path, "wb") as f:
+            write(f)
+        return
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
@@ -140,6 +153,9 @@ def check_record(run_dir: Path) -> RunRecord:
     wrong = _mistyped(spec)
     if wrong:
         raise RecordError(f"spec.{wrong}")
+    folder_id = Path(run_dir).name.rpartition("__")[2]
+    if "__" in Path(run_dir).name and folder_id != data["run_id"]:
+        raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
     try:
         return RunRecord.from_dict(data)
     except TypeError as exc:

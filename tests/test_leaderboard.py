@@ -317,6 +317,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0].update(status="skipped"), "runs[0].status must be completed or diverged"),
         (lambda b: b.update(made=3), "'made' must be an object"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=math.nan), "NaN is not strict JSON"),
+        (lambda b: b["runs"].append(dict(b["runs"][1])), "repeats runs[1] (nsgan on ring8, seed 1)"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):

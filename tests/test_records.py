@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -134,6 +135,31 @@ def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why
         ganbench.load_results(tmp_path)
     plotted = cli("plot", str(tmp_path), "-o", str(tmp_path / "figures"))
     assert plotted.code == 0 and "Traceback" not in plotted.err and "unreadable record" in plotted.err
+
+
+def test_a_record_copied_into_another_runs_folder_is_not_taken_as_that_run(cli, tmp_path):
+    """Seed 1's record.json copied over seed 0's: the table does not show seed 1 twice, and the run
+    of seed 0 trains again instead of returning seed 1's numbers."""
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
+    seed0, seed1 = sorted(tmp_path.glob("ring8__nsgan__seed*"))
+    (seed0 / "record.json").write_bytes((seed1 / "record.json").read_bytes())
+    result = cli("table", str(tmp_path), "--metrics", "modes_captured")
+    assert f"unreadable record {seed0 / 'record.json'}: it is the record of run" in result.err
+    assert "| ring8   | nsgan   | 1 " in result.out
+    again = cli(*RING, "--steps", "10", "-s", "0", "-o", str(tmp_path))
+    assert again.code == 0 and json.loads((seed0 / "record.json").read_text())["spec"]["seed"] == 0
+
+
+def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
+    from ganbench.results import write_atomic
+
+    write_atomic(Path("/dev/null"), lambda f: f.write(b"<xml/>"))
+    assert Path("/dev/null").is_char_device()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    write_atomic(fifo, lambda f: f.write(b"through the pipe"))
+    assert reader.communicate(timeout=10)[0] == b"through the pipe" and stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
 def edit_spec(text: str, **changes) -> str:
