@@ -37,7 +37,6 @@ touching pyplot's global state, so callers and tests can inspect axes, lines and
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import warnings
@@ -53,7 +52,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ganbench.errors import GanbenchError, OutputError, UnknownNameError
-from ganbench.results import RECORD, ResultsScan, scan_results
+from ganbench.results import ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
 
 DPI = 120
@@ -123,24 +122,9 @@ def plot_results(
 
 
 def scan_runs(root: str | Path) -> ResultsScan:
-    """``scan_results(root)`` with each run's ``run_dir`` where its record was found under ``root``.
-
-    A record keeps the folder it was written to, relative to where `ganbench run` ran (``results/...``)
-    or since moved or copied; the files to draw are those beside the record.
-    """
-    scan = scan_results(root)
-    found: dict[str, str] = {}
-    for path in sorted(Path(root).rglob(RECORD)):  # scan_results' order: the first folder of a run id counts
-        try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("run_id"), str):
-            found.setdefault(data["run_id"], str(path.parent))
-    if not scan.runs.empty:
-        runs = scan.runs
-        scan.runs = runs.assign(run_dir=[found.get(r, d) for r, d in zip(runs["run_id"], runs["run_dir"], strict=True)])
-    return scan
+    """``scan_results(root)``: each run's ``run_dir`` is where its record was found under ``root`` (a
+    record keeps the folder it was written to, since moved or copied; the files to draw lie beside it)."""
+    return scan_results(root)
 
 
 def dataset_figures(

@@ -10,7 +10,6 @@ significant.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections import Counter
@@ -21,7 +20,7 @@ from typing import Any
 
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
-from ganbench.results import RunRecord, strict_json, write_json_atomic
+from ganbench.results import RunRecord, loads_strict, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
 
@@ -92,7 +91,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
     path = suite.baseline_path
     fix = f"make one with `ganbench leaderboard update {suite.path}`"
     try:
-        data = json.loads(path.read_text(), parse_constant=_no_constant)
+        data = loads_strict(path.read_bytes())
     except FileNotFoundError:
         raise BaselineError(f"suite {suite.name!r} has no baseline at {path}; {fix}") from None
     except (OSError, ValueError) as exc:
@@ -136,15 +135,21 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
     return f"steps={steps}, max_seconds={max_seconds}"
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not strict JSON")
-
-
 def _malformed(data: dict[str, Any]) -> str | None:
     """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None."""
     made = data.get("made", {})
     if not isinstance(made, dict) or not all(isinstance(made.get(k, {}), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects"
+    threads = made.get("hardware", {}).get("torch_threads", [])
+    if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
+        return "'made.hardware.torch_threads' must be a list of integers"
+    budget = made.get("budget", {})
+    steps, seconds = budget.get("steps"), budget.get("max_seconds")
+    per_dataset = steps if isinstance(steps, dict) else {"": steps}
+    if budget and not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()):
+        return "'made.budget.steps' must be a positive integer, or one per dataset"
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        return "'made.budget.max_seconds' must be a number or null"
     seen: dict[tuple, int] = {}
     for i, run in enumerate(data["runs"]):
         if not isinstance(run, dict):

@@ -123,6 +123,34 @@ class RecordError(ValueError):
     """A record.json that does not parse or lacks what a record holds."""
 
 
+INT_LIMIT = 2**63
+"""Integers ganbench writes fit int64 (steps, seeds, counts); a longer one is a hand edit."""
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """JSON as ganbench writes it, or ValueError saying what is not: NaN or Infinity, a number beyond
+    float64's range (1e400) or an integer beyond int64's, nesting deeper than Python's recursion allows."""
+
+    def real(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {text[:20]} is beyond float64's range")
+        return value
+
+    def integer(text: str) -> int:
+        if len(text.lstrip("-")) > 19 or abs(int(text)) >= INT_LIMIT:
+            raise ValueError(f"the integer {text[:20]}{'...' if len(text) > 20 else ''} is beyond int64's range")
+        return int(text)
+
+    def constant(name: str) -> None:
+        raise ValueError(f"{name} is not strict JSON")
+
+    try:
+        return json.loads(data, parse_float=real, parse_int=integer, parse_constant=constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_record(run_dir: Path) -> RunRecord | None:
     """The record of a finished run, or None if the folder holds none (or a broken one)."""
     try:
@@ -135,11 +163,13 @@ def check_record(run_dir: Path) -> RunRecord:
     """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent."""
     path = Path(run_dir) / RECORD
     try:
-        data = json.loads(path.read_bytes())
+        data = loads_strict(path.read_bytes())
     except UnicodeDecodeError:
         raise RecordError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise RecordError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except ValueError as exc:
+        raise RecordError(f"not strict JSON ({exc})") from None
     if not isinstance(data, dict):
         raise RecordError("not a JSON object")
     spec = data.get("spec")
@@ -153,6 +183,12 @@ def check_record(run_dir: Path) -> RunRecord:
     wrong = _mistyped(spec)
     if wrong:
         raise RecordError(f"spec.{wrong}")
+    if not isinstance(data["run_id"], str):
+        raise RecordError(f"run_id must be text, not {_short(data['run_id'])}")
+    environment = data.get("environment", {})
+    threads = environment.get("torch_threads", 1) if isinstance(environment, dict) else None
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise RecordError(f"environment must be an object with integer torch_threads, not {_short(environment)}")
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
@@ -167,6 +203,12 @@ def _mistyped(spec: dict[str, Any]) -> str | None:
     for key in ("variant", "dataset"):
         if not isinstance(spec[key], str) or not spec[key]:
             return f"{key} must be a name, not {spec[key]!r}"
+    for key in ("variant_options", "dataset_options", "network_options", "eval"):
+        if not isinstance(spec.get(key, {}), dict):
+            return f"{key} must be an object, not {_short(spec[key])}"
+    n_samples, chosen = spec.get("eval", {}).get("n_samples", 1), spec.get("eval", {}).get("metrics", [])
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not isinstance(chosen, list):
+        return f"eval must hold integer n_samples and a list of metrics, not {_short(spec['eval'])}"
     seed, budget = spec["seed"], spec["budget"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         return f"seed must be a non-negative integer, not {seed!r}"
@@ -174,6 +216,12 @@ def _mistyped(spec: dict[str, Any]) -> str | None:
     if isinstance(steps, bool) or not isinstance(steps, int):
         return f"budget must hold integer steps, not {budget!r}"
     return None
+
+
+def _short(value: Any) -> str:
+    """A value in a message, cut to a line's worth."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_record(record: RunRecord) -> None:

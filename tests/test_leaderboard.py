@@ -318,6 +318,10 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b.update(made=3), "'made' must be an object"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=math.nan), "NaN is not strict JSON"),
         (lambda b: b["runs"].append(dict(b["runs"][1])), "repeats runs[1] (nsgan on ring8, seed 1)"),
+        (lambda b: b["made"]["budget"].update(steps="20"), "'made.budget.steps' must be a positive integer"),
+        (lambda b: b["made"]["hardware"].update(torch_threads="one"), "torch_threads' must be a list of integers"),
+        (lambda b: b["made"]["budget"].update(max_seconds=[1]), "max_seconds' must be a number or null"),
+        (lambda b: b["runs"][0]["metrics"].update(frechet=10**300), "beyond int64's range"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):

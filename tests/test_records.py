@@ -117,6 +117,15 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: edit_spec(t, variant=["x"]), "spec.variant must be a name"),
         (lambda t: edit_spec(t, budget=None), "spec.budget must hold integer steps"),
         (lambda t: edit_spec(t, seed="zero"), "spec.seed must be a non-negative integer"),
+        (lambda t: "[" * 100_000 + "]" * 100_000, "not strict JSON (nested too deeply)"),
+        (lambda t: t.replace('"steps_done": 10', '"steps_done": 1' + "0" * 300), "not strict JSON (the integer 1000"),
+        (lambda t: t.replace('"steps_done": 10', '"steps_done": 1e400'), "not strict JSON (the number 1e400 is beyond"),
+        (lambda t: t.replace('"steps_done": 10', '"steps_done": Infinity'), "not strict JSON (Infinity is not"),
+        (lambda t: json.dumps({**json.loads(t), "run_id": ["a"]}), "run_id must be text"),
+        (lambda t: edit_spec(t, variant_options=[1, 2]), "spec.variant_options must be an object"),
+        (lambda t: edit_spec(t, eval="fast"), "spec.eval must be an object"),
+        (lambda t: edit_spec(t, eval={"n_samples": "many", "metrics": []}), "spec.eval must hold integer n_samples"),
+        (lambda t: json.dumps({**json.loads(t), "environment": {"torch_threads": "2"}}), "environment must be an"),
     ],
 )
 def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why):
