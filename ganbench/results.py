@@ -152,11 +152,13 @@ def loads_strict(data: bytes | str) -> Any:
 
 
 def read_record(run_dir: Path) -> RunRecord | None:
-    """The record of a finished run, or None if the folder holds none (or a broken one)."""
+    """The record of a finished run (completed or diverged), or None if the folder holds none, a broken
+    one, or one of a run that failed (which the next attempt trains again, resuming from its checkpoint)."""
     try:
-        return check_record(run_dir)
+        record = check_record(run_dir)
     except (OSError, RecordError):
         return None
+    return None if record.status == "failed" else record
 
 
 def check_record(run_dir: Path) -> RunRecord:

@@ -159,6 +159,16 @@ def test_a_record_copied_into_another_runs_folder_is_not_taken_as_that_run(cli, 
     assert again.code == 0 and json.loads((seed0 / "record.json").read_text())["spec"]["seed"] == 0
 
 
+def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path)).code == 0
+    path = next(tmp_path.glob("*/record.json"))
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "status": "failed", "error": "an earlier attempt failed"}))
+    again = cli(*RING, "--steps", "10", "-o", str(tmp_path))
+    assert again.code == 0 and "completed" in again.out
+    assert json.loads(path.read_text())["metrics"] == record["metrics"]
+
+
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
     from ganbench.results import write_atomic
 
