@@ -47,6 +47,13 @@ def _given(value: str | None, option: str, example: str) -> str | None:
     return value
 
 
+def _output_folder(path: str | None, option: str, example: str) -> str | None:
+    """A folder a command will write results into: not empty, not an existing file (checked before any run)."""
+    if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
+        raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
+    return path
+
+
 def _results_folder(path: str, option: str, hint: str) -> Path:
     """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
     folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
@@ -517,7 +524,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _given(out, "--out", "--out results/mine"), quiet, **executing)
+    records = _sweep(suite, _output_folder(out, "--out", "results/mine"), quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     if _report_failures(records):
         sys.exit(1)
@@ -554,10 +561,11 @@ def check(
     from ganbench.verdicts import judge
 
     suite = load_suite(suite_file)
+    folder = _output_folder(results, "--results", "results/ci")
+    junit_path = _new_file(junit_file, "--junit", "leaderboard.xml")
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)
-    junit_path = _new_file(junit_file, "--junit", "leaderboard.xml")
-    records = _sweep(suite, _given(results, "--results", "--results results/ci"), quiet, **executing)
+    records = _sweep(suite, folder, quiet, **executing)
     unfinished = _report_failures(records)
     metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
     comparisons = judge(
@@ -603,7 +611,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _given(results, "--results", "--results results/ci"), quiet, **executing)
+    records = _sweep(suite, _output_folder(results, "--results", "results/ci"), quiet, **executing)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 

@@ -82,7 +82,12 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
             f"{len(unfinished)} run(s) did not finish ({first.status}: {first.run_dir}); "
             "finish them (rerun when no other process trains them) before making a baseline"
         )
-    write_json_atomic(suite.baseline_path, make_baseline(suite, records))
+    try:
+        write_json_atomic(suite.baseline_path, make_baseline(suite, records))
+    except OSError as exc:
+        raise BaselineError(
+            f"cannot write baseline {suite.baseline_path} ({exc.strerror or exc}); the one there is unchanged"
+        ) from None
     return suite.baseline_path
 
 

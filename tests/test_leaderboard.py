@@ -334,6 +334,27 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     assert not (tmp_path / "b").exists()
 
 
+def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_path):
+    path, afile = write_suite(tmp_path), tmp_path / "afile"
+    afile.write_text("not a folder")
+    for args in (["sweep", str(path), "--out"], ["leaderboard", "check", str(path), "--results"]):
+        assert_one_line_error(cli(*args, str(afile), "-q"), "is a file, not a folder")
+    assert afile.read_text() == "not a folder"
+
+
+def test_a_baseline_that_cannot_be_written_is_one_line_and_the_old_one_stays(cli, tmp_path, monkeypatch):
+    path = made_baseline(cli, tmp_path)
+    before = (tmp_path / "tiny.baseline.json").read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("ganbench.leaderboard.write_json_atomic", refuse)
+    result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert_one_line_error(result, "cannot write baseline", "Permission denied", "the one there is unchanged")
+    assert (tmp_path / "tiny.baseline.json").read_bytes() == before
+
+
 def test_a_baseline_of_another_budget_or_other_seeds_is_refused(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
     path.write_text(SUITE.replace("steps = 20", "steps = 25"))
