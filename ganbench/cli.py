@@ -572,7 +572,7 @@ def check(
         lb.compare(
             suite,
             lb.rows_of_baseline(baseline),
-            lb.rows_of_records(records),
+            lb.rows_of_records(records, suite),
             registries().metric_directions(),
             metrics,
         )
@@ -634,7 +634,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     else:
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
         found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]
-        rows = lb.rows_of_records(r for r in found if r is not None)
+        rows = lb.rows_of_records((r for r in found if r is not None), suite)
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or _present_metrics(rows, directions)
     present = _present_metrics(rows, directions)

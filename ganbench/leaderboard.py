@@ -31,8 +31,16 @@ class BaselineError(GanbenchError):
     """A baseline that is missing, unreadable or of another suite."""
 
 
+def dataset_names(suite: Suite) -> dict[str, str]:
+    """Run id -> the dataset as the suite names it: a path to a user's images is recorded in a spec as
+    the registered dataset that reads it (``files``), but the suite, its baseline and its verdicts say
+    the path."""
+    return {spec.run_id: dataset for dataset in suite.datasets for spec in suite.specs_of(dataset)}
+
+
 def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
     """The baseline document of ``suite`` from its runs' records."""
+    names = dataset_names(suite)
     return strict_json(
         {
             "schema": SCHEMA,
@@ -47,7 +55,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
             "runs": [
                 {
                     "variant": r.spec["variant"],
-                    "dataset": r.spec["dataset"],
+                    "dataset": names.get(r.run_id, r.spec["dataset"]),
                     "seed": r.spec["seed"],
                     "run_id": r.run_id,
                     "status": r.status,
@@ -190,9 +198,11 @@ class Row:
     metrics: dict[str, float | None]
 
 
-def rows_of_records(records: Iterable[RunRecord]) -> list[Row]:
+def rows_of_records(records: Iterable[RunRecord], suite: Suite) -> list[Row]:
+    """The rows of a suite's finished runs, each under the dataset name the suite uses."""
+    names = dataset_names(suite)
     return [
-        Row(r.spec["variant"], r.spec["dataset"], r.spec["seed"], r.status, _numbers(r.metrics))
+        Row(r.spec["variant"], names.get(r.run_id, r.spec["dataset"]), r.spec["seed"], r.status, _numbers(r.metrics))
         for r in records
         if r.status in ("completed", "diverged")
     ]

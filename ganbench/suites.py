@@ -91,7 +91,11 @@ class Suite:
 
     def specs(self) -> list[RunSpec]:
         """Every run: datasets x variants x seeds, in that order."""
-        return [self._spec(v, d, seed) for d in self.datasets for v in self.variants for seed in self.seeds]
+        return [spec for d in self.datasets for spec in self.specs_of(d)]
+
+    def specs_of(self, dataset: str) -> list[RunSpec]:
+        """The runs on one of the suite's datasets (as the suite names it): variants x seeds."""
+        return [self._spec(v, dataset, seed) for v in self.variants for seed in self.seeds]
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
         return create_spec(

@@ -255,3 +255,21 @@ def test_a_suites_class_metrics_apply_to_its_conditional_variants_only(tmp_path)
     path.write_text(path.read_text().replace('"dcgan", "cgan"', '"dcgan", "wgan-gp"'))
     with pytest.raises(ganbench.errors.GanbenchError, match=r"mixed.toml:4: .*needs a class-conditional variant"):
         load_suite(path)
+
+
+def test_a_leaderboard_over_your_own_folder_checks_and_ranks_against_its_own_baseline(cli, tmp_path, labelled_folder):
+    """The baseline names the dataset as the suite does (the folder), not as the spec records it (files)."""
+    suite = tmp_path / "mine.toml"
+    suite.write_text(
+        f'variants = ["dcgan", "sngan"]\ndatasets = ["{labelled_folder}"]\nseeds = "0-1"\nsteps = 2\n'
+        'metrics = ["fid_classifier"]\neval_samples = 24\n[set]\nbatch_size = 8\n"network.width" = 4\n'
+        '"network.z_dim" = 16\n[tolerance]\nfid_classifier = 1.0\n'
+    )
+    results = str(tmp_path / "results")
+    assert cli("leaderboard", "update", str(suite), "--results", results, "-q").code == 0
+    baseline = json.loads((tmp_path / "mine.baseline.json").read_text())
+    assert {r["dataset"] for r in baseline["runs"]} == {str(labelled_folder)}
+    checked = cli("leaderboard", "check", str(suite), "--results", results, "-q")
+    assert checked.code == 0 and "identical" in checked.out, checked.err
+    shown = cli("leaderboard", "show", str(suite))
+    assert shown.code == 0 and "| dcgan |" in shown.out and "| sngan |" in shown.out
