@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.dataset import Dataset, Modes
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, OptionError
 from ganbench.evaluation import evaluate_samples
 from ganbench.executor import Executor
 from ganbench.hookspecs import hookimpl
@@ -102,6 +102,8 @@ def run(
     """
     from ganbench.harness import run_spec
 
+    if not isinstance(out, str | Path) or not str(out).strip():
+        raise OptionError(f"out must name a results folder (text or a Path), not {out!r}")
     spec = create_spec(
         variant,
         dataset,
@@ -110,7 +112,7 @@ def run(
         steps=steps,
         max_seconds=max_seconds,
         overrides=overrides,
-        metrics=tuple(metrics) if metrics else None,
+        metrics=metrics,
         eval_samples=eval_samples,
         eval_every=eval_every,
     )

@@ -46,6 +46,7 @@ def create_spec(
     so an unconditional variant leaves out the metrics that need labels (else they are an error).
     """
     regs = registries()
+    check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
     groups = split_overrides(overrides or {})
@@ -112,6 +113,22 @@ def create_spec(
             n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
         ),
     )
+
+
+def check_arguments(
+    variant: Any, dataset: Any, network: Any, overrides: Any, metrics: Any
+) -> None:
+    """OptionError for arguments of the wrong kind (from Python: the CLI parses its own), in the
+    command line's words: names are non-empty text, overrides a mapping, metrics a list of names."""
+    for what, value, optional in (("variant", variant, False), ("dataset", dataset, False), ("network", network, True)):
+        if (value is not None or not optional) and (not isinstance(value, str) or not value.strip()):
+            raise OptionError(f"{what} must be a name (text), not {value!r}")
+    if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
+        raise OptionError(f"overrides must map option names to values, e.g. {{'lr_d': 1e-4}}, not {overrides!r}")
+    if metrics is not None and (
+        isinstance(metrics, str) or not all(isinstance(m, str) and m.strip() for m in metrics)
+    ):
+        raise OptionError(f"metrics must be a list of metric names, e.g. ['fid', 'kid'], not {metrics!r}")
 
 
 def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:

@@ -30,6 +30,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ganbench.errors import OutputError
+
 SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -279,7 +281,10 @@ def scan_results(root: str | Path) -> ResultsScan:
 
 
 def load_results(root: str | Path) -> pd.DataFrame:
-    """One row per run found under ``root``; a warning for each record that cannot be read."""
+    """One row per run found under ``root``; a warning for each record that cannot be read.
+    OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs)."""
+    if not isinstance(root, str | os.PathLike) or not Path(root).is_dir():
+        raise OutputError(f"results folder {root!r} does not exist; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
     for path, why in scan.unreadable:
         warnings.warn(f"unreadable record {path}: {why}", stacklevel=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import time
 from pathlib import Path
 
@@ -220,3 +221,31 @@ def test_no_core_module_imports_a_builtin_plugin():
                 if parts[0] == "ganbench" and len(parts) > 1 and parts[1] in PLUGIN_PACKAGES:
                     offenders.append(f"{path.name}: {name}")
     assert not offenders, offenders
+
+
+def ring8(**arguments):
+    """ganbench.run on ring8, two steps, with ``arguments``: a call to make with a results folder."""
+    return lambda out: ganbench.run(**{"variant": "nsgan", "dataset": "ring8", "steps": 2, "out": out, **arguments})
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (ring8(variant=1), "variant must be a name (text), not 1"),
+        (ring8(dataset=None), "dataset must be a name"),
+        (ring8(network=""), "network must be a name"),
+        (ring8(overrides="x"), "overrides must map"),
+        (ring8(overrides={1: 2}), "overrides must map"),
+        (ring8(metrics="frechet"), "metrics must be a list"),
+        (ring8(metrics=["modes", 3]), "metrics must be a list"),
+        (lambda out: ring8(out=None)(out), "out must name a results folder"),
+        (lambda out: ring8(out="  ")(out), "out must name a results folder"),
+        (lambda out: ganbench.load_results(out / "no" / "such"), "does not exist"),
+        (lambda out: ganbench.evaluate_samples("ring8", None), "samples must be numbers"),
+    ],
+)
+def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
+    """A GanbenchError with the CLI's one-line message, never a TypeError from deep inside; nothing written."""
+    with pytest.raises(ganbench.GanbenchError, match=re.escape(fragment)):
+        call(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
