@@ -463,6 +463,7 @@ executor_options = [
         type=click.IntRange(min=1),
         help="Steps between a run's checkpoints (a killed sweep resumes from them).",
     ),
+    click.option("--yes", "-y", is_flag=True, help=f"Run a suite of more than {MAX_RUNS_UNASKED} runs without asking."),
 ]
 
 
@@ -473,10 +474,24 @@ def with_executor_options(command: Any) -> Any:
 
 
 def _sweep(
-    suite: Any, out: str | None, quiet: bool, executor: str, workers: int, executor_sets: tuple, checkpoint_every: int
+    suite: Any,
+    out: str | None,
+    quiet: bool,
+    executor: str,
+    workers: int,
+    executor_sets: tuple,
+    checkpoint_every: int,
+    yes: bool,
 ) -> list:
     """Every run of ``suite``, training those not finished yet (the options of ``with_executor_options``)."""
     from ganbench.sweeps import run_suite
+
+    count = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
+    if count > MAX_RUNS_UNASKED and not yes:
+        raise OptionError(
+            f"suite {suite.path} asks for {count:,} runs ({len(suite.variants)} variant(s) x {len(suite.datasets)} "
+            f"dataset(s) x {len(suite.seeds):,} seed(s)); pass --yes to run them, or narrow its seeds"
+        )
 
     return run_suite(
         suite,

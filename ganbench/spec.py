@@ -26,6 +26,10 @@ MAX_EVAL_SAMPLES = 1_000_000
 """More generated samples than this is a typo, not a protocol (FID uses 50,000 at most)."""
 
 
+MAX_STEPS = 10**9
+"""More generator updates than this is a typo (years of training), refused before it starts."""
+
+
 @dataclass(frozen=True)
 class Budget:
     """When training stops: after ``steps`` generator updates or ``max_seconds`` of training."""
@@ -36,6 +40,8 @@ class Budget:
     def __post_init__(self) -> None:
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps <= 0:
             raise BudgetError(f"steps must be a positive integer, not {self.steps!r}; e.g. --steps 2000")
+        if self.steps > MAX_STEPS:
+            raise BudgetError(f"steps must be at most {MAX_STEPS:,}, not {self.steps:,}; e.g. --steps 2000")
         if self.max_seconds is not None and (
             isinstance(self.max_seconds, bool)
             or not isinstance(self.max_seconds, numbers.Real)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
-from ganbench.resolve import create_spec
+from ganbench.resolve import create_spec, output_names
 from ganbench.spec import RunSpec, parse_seeds
 
 T = TypeVar("T")
@@ -184,9 +184,15 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
             except GanbenchError as exc:
                 raise SuiteError(f"{suite.path}: {variant} on {dataset}: {exc}") from None
     directions = regs.metric_directions()
+    computed = {k for spec in (suite._spec(v, d, suite.seeds[0]) for d in suite.datasets for v in suite.variants)
+                for k in output_names(spec)}  # fmt: skip
     for key in suite.tolerance:
         if key not in directions:
             raise where.error(key, f"tolerance for unknown metric output {key!r}")
+        if key not in computed:
+            raise where.error(
+                key, f"tolerance for {key!r}, which no run of the suite computes ({', '.join(sorted(computed))})"
+            )
 
 
 def _key_named_in(message: str) -> str:

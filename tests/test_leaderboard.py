@@ -74,6 +74,9 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace("steps = 20\n", "steps = 20\neval_every = 0\n"), [":6:", "eval_every must be a positive"]),
         (SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = " "\n'), [":6:", "'network': is empty"]),
         (SUITE + "[set]\nfoo.bar = 1\n", [":12:", "unknown option group in 'foo.bar'"]),
+        (SUITE.replace("steps = 20", "steps = 9223372036854775808"), [":5:", "steps must be at most 1,000,000,000"]),
+        (SUITE.replace("steps = 20", "steps = 1e20"), [":5:", "wrong type (float)"]),
+        (SUITE.replace("frechet = 0.05", "precision_raw = 0.05"), [":9:", "'precision_raw', which no run of"]),
     ],
 )
 def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, fragments):
@@ -81,6 +84,15 @@ def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, f
     result = cli("sweep", str(path), "-o", str(tmp_path / "out"))
     assert_one_line_error(result, str(path), *fragments)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_suite_of_more_runs_than_a_command_starts_unasked_needs_yes(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("ganbench.cli.MAX_RUNS_UNASKED", 3)  # the suite has 4 runs
+    path, out = write_suite(tmp_path), tmp_path / "out"
+    for command in (["sweep", str(path), "--out"], ["leaderboard", "update", str(path), "--results"]):
+        assert_one_line_error(cli(*command, str(out), "-q"), "asks for 4 runs", "pass --yes")
+        assert not out.exists()
+    assert cli("sweep", str(path), "--out", str(out), "-q", "--yes").code == 0
 
 
 def test_a_sweep_runs_what_is_missing_and_prints_the_suite_table(cli, tmp_path):
