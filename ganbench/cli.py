@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ganbench.errors import GanbenchError, OptionError, UnknownNameError
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError, one_line
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -714,7 +714,7 @@ def main(argv: list[str] | None = None) -> None:
         call_hook("register_commands", cli=cli)
         code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
     except GanbenchError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -14,6 +14,11 @@ class GanbenchError(Exception):
     """Base class: a problem the user can fix."""
 
 
+def one_line(text: object) -> str:
+    """``text`` as one line: control characters (a newline in a file name a message quotes) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class UnknownNameError(GanbenchError):
     """A variant, dataset, network, metric or executor name that no plugin registered."""
 

@@ -1,12 +1,19 @@
-"""Image sets from files, for ``ganbench eval``: an .npz array or a folder of PNG/JPEG files.
+"""Image files: decoding them safely, and image sets from files for ``ganbench eval``.
 
-A file set becomes an unregistered ``ImageFiles`` dataset, so samples made elsewhere are
-scored by the same metric plugins as a training run. Images are read as uint8 (N, C, H, W),
-as PNG files hold them; float arrays in [0, 1] are rounded to that.
+``decode_images`` is the one place image files are read, for training on a user's folder and
+for scoring samples saved elsewhere: a header of more than ``MAX_PIXELS`` is refused before
+any pixel is decoded (a decompression bomb), 16-bit and float images are scaled to 0..255
+rather than clipped, and a file that cannot be read is named in one line.
+
+An .npz array or a folder of PNG/JPEG files becomes an unregistered ``ImageFiles`` dataset
+for ``ganbench eval``, so samples made elsewhere are scored by the same metric plugins as a
+training run. Images are read as uint8 (N, C, H, W), as PNG files hold them; float arrays in
+[0, 1] are rounded to that.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,31 +21,95 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import SamplesError
+from ganbench.errors import GanbenchError, SamplesError, one_line
 from ganbench.images import ImageDataset, as_uint8_nchw
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")
+GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+MAX_PIXELS = 2**26
+"""An image of more pixels than this (8192 x 8192) is refused from its header: no GAN benchmark image is
+that large, and a decompression bomb's header says so before it fills the memory."""
+
+
+class ImageFileError(GanbenchError):
+    """An image file that cannot be read: damaged, empty, too large, or of a format whose values do not fit."""
+
+
+def read_image(path: Path) -> np.ndarray:
+    """One image file as uint8, (H, W) if grey else (H, W, 3); ImageFileError naming the file if it cannot be."""
+    from PIL import Image
+
+    too_large = ImageFileError(
+        f"image {one_line(path)} has more than {MAX_PIXELS:,} pixels: refused before decoding (a decompression "
+        "bomb, or not an image to train a GAN on)"
+    )
+    try:
+        with warnings.catch_warnings():  # Pillow warns of large images; the size is checked here instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.size[0] * image.size[1] > MAX_PIXELS:
+                    raise too_large
+                image.load()
+                return _as_uint8(image, path)
+    except ImageFileError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size: checked in open()
+        raise too_large from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ImageFileError(f"cannot read image {one_line(path)} ({reason}); remove or replace it") from None
+
+
+def _as_uint8(image, path: Path) -> np.ndarray:
+    """8-bit pixels of a decoded image: 16-bit values / 257 and float ones in [0, 1] x 255, rounded (a plain
+    conversion would clip them to 255)."""
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") else 1.0 if values.max(initial=0) <= 1.0 else 255.0
+        if image.mode == "I" and values.max(initial=0) > 255:
+            top = 65535.0
+        if values.min(initial=0) < 0 or values.max(initial=0) > top:
+            raise ImageFileError(f"image {one_line(path)} holds values outside 0..{top:g}; save it as 8 or 16 bits")
+        return np.round(values * (255.0 / top)).astype(np.uint8)
+    return np.asarray(image.convert("L" if image.mode in GREY_MODES else "RGB"))
+
+
+def decode_images(files: list[Path], folder: Path) -> torch.Tensor:
+    """uint8 (N, C, H, W): one channel if every image is grey, else RGB (grey images repeated); ImageFileError
+    naming the first file that cannot be read or whose size differs from the first's."""
+    arrays: list[np.ndarray] = []
+    for f in files:
+        arrays.append(read_image(f))
+        if arrays[-1].shape[:2] != arrays[0].shape[:2]:
+            raise ImageFileError(
+                f"images in {one_line(folder)} differ in size: {one_line(files[0].relative_to(folder))} is "
+                f"{_size(arrays[0])}, {one_line(f.relative_to(folder))} is {_size(arrays[-1])}; resize them to one size"
+            )
+    grey = all(a.ndim == 2 for a in arrays)
+    images = np.empty((len(arrays), 1 if grey else 3, *arrays[0].shape[:2]), dtype=np.uint8)
+    for i, a in enumerate(arrays):
+        images[i] = a if a.ndim == 2 else a.transpose(2, 0, 1)  # a grey image broadcasts to three channels
+    return torch.from_numpy(images)
+
+
+def _size(array: np.ndarray) -> str:
+    return f"{array.shape[1]}x{array.shape[0]}"
 
 
 def load_image_set(path: str | Path) -> torch.Tensor:
-    """Images in ``path`` as uint8 (N, C, H, W): an .npz/.npy array or a folder of images (as RGB)."""
+    """Images in ``path`` as uint8 (N, C, H, W): an .npz/.npy array or a folder of images."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
-            raise SamplesError(f"folder {path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        from PIL import Image
-
-        arrays = [np.asarray(Image.open(f).convert("RGB")) for f in files]
-        if len({a.shape for a in arrays}) > 1:
-            raise SamplesError(f"images in {path} differ in size; resize them to one size first")
-        return as_uint8_nchw(np.stack(arrays))
+            raise SamplesError(f"folder {one_line(path)} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return decode_images(files, path)
     if not path.exists():
-        raise SamplesError(f"{path} does not exist; pass an .npz file or a folder of images")
+        raise SamplesError(f"{one_line(path)} does not exist; pass an .npz file or a folder of images")
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if len(array) == 0:
-        raise SamplesError(f"{path} holds no images")
+        raise SamplesError(f"{one_line(path)} holds no images")
     return as_uint8_nchw(array)
 
 

@@ -23,15 +23,26 @@ from ganbench.dataset import Dataset
 RANGE_TOLERANCE = 1e-6
 
 
-def as_unit_nchw(images: Any) -> torch.Tensor:
-    """Images as float32 (N, 3, H, W) in [0, 1]; grayscale is repeated to three channels."""
+def channels_first(images: Any) -> torch.Tensor:
+    """Images (NCHW or NHWC, tensor or array) as an (N, C, H, W) tensor on the CPU, C 1 or 3; FeatureError
+    for other shapes, and for shapes both layouts read (a side of 1 or 3 pixels: which is the channel?)."""
     t = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
     if t.dim() != 4:
         raise FeatureError(f"images must be 4-D (N, C, H, W) or (N, H, W, C), not of shape {tuple(t.shape)}")
-    if t.shape[1] not in (1, 3) and t.shape[-1] in (1, 3):
-        t = t.permute(0, 3, 1, 2)
-    if t.shape[1] not in (1, 3):
+    first, last = t.shape[1] in (1, 3), t.shape[-1] in (1, 3)
+    if first and last:
+        raise FeatureError(
+            f"images of shape {tuple(t.shape)} read as (N, C, H, W) and (N, H, W, C) alike; ganbench takes "
+            "images of more than 3 pixels a side"
+        )
+    if not (first or last):
         raise FeatureError(f"images need 1 or 3 channels; got shape {tuple(t.shape)}")
+    return t.permute(0, 3, 1, 2) if last else t
+
+
+def as_unit_nchw(images: Any) -> torch.Tensor:
+    """Images as float32 (N, 3, H, W) in [0, 1]; grayscale is repeated to three channels."""
+    t = channels_first(images)
     if t.dtype == torch.uint8:
         t = t.float() / 255
     elif t.is_floating_point():
@@ -55,11 +66,7 @@ def as_uint8_nchw(images: Any, channels: int | None = None) -> torch.Tensor:
     ``channels`` is the dataset's: grey images saved as RGB (three equal channels) become
     one channel; anything else that differs is a FeatureError.
     """
-    t = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
-    if t.dim() != 4:
-        raise FeatureError(f"images must be 4-D (N, C, H, W) or (N, H, W, C), not of shape {tuple(t.shape)}")
-    if t.shape[1] not in (1, 3) and t.shape[-1] in (1, 3):
-        t = t.permute(0, 3, 1, 2)
+    t = channels_first(images)
     if t.dtype != torch.uint8:
         grey = t.shape[1] == 1
         t = as_unit_nchw(t).mul(255).round_().to(torch.uint8)  # checks the range; repeats grey to 3 channels

@@ -491,6 +491,31 @@ def test_user_image_errors_are_one_line(tmp_path):
     one_line_error(exc, "'path'", "--dataset PATH")
 
 
+def test_labels_far_out_of_range_are_one_line_at_once(tmp_path):
+    np.savez(tmp_path / "huge.npz", images=np.zeros((3, 8, 8, 1), np.uint8), labels=np.array([0, 1, 2**40]))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "huge.npz")
+    one_line_error(exc, "class 2 has no image")
+
+
+def test_a_link_back_up_a_class_folder_is_walked_once(class_folder):
+    """ImageFolder follows links; a loop (a link to a folder above) would repeat images or never end."""
+    folder, _ = class_folder
+    (folder / "dog" / "up").symlink_to(folder, target_is_directory=True)
+    (folder / "cat" / "self").symlink_to(folder / "cat", target_is_directory=True)
+    ds = files_dataset(folder)
+    assert ds.labels().tolist() == [0, 0, 1, 1, 1]
+
+
+def test_sixteen_bit_pngs_of_a_training_folder_are_scaled(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "deep").mkdir()
+    for i in range(2):
+        Image.fromarray(np.full((8, 8), 257 * (100 + i), dtype=np.uint16)).save(tmp_path / "deep" / f"{i}.png")
+    assert files_dataset(tmp_path / "deep").load()[:, 0, 0, 0].tolist() == [100, 101]
+
+
 def test_sha256_follows_the_pixels_and_a_changed_set_is_refused(class_folder):
     folder, content = class_folder
     before = files_dataset(folder)

@@ -73,6 +73,66 @@ def test_bad_image_samples_give_one_line(cli, image_sets, weights_file, make, fr
     assert_one_line_error(result, *fragments)
 
 
+def png_folder_with(folder, bad_name: str, write_bad) -> str:
+    """A folder of 11 good 24x24 RGB PNGs and one more, ``bad_name``, written by ``write_bad(path)``."""
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(11):
+        Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(folder / f"{i:02d}.png")
+    write_bad(folder / bad_name)
+    return str(folder)
+
+
+def bomb(path):
+    """A PNG whose header says 20000 x 20000 pixels (its data is a few kilobytes of zeros)."""
+    from PIL import Image
+
+    Image.new("1", (20000, 20000)).save(path)
+
+
+@pytest.mark.parametrize(
+    "bad_name, write_bad, fragments",
+    [
+        ("zz.png", lambda p: p.write_bytes(b""), ["cannot read image", "zz.png"]),
+        ("zz.png", lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10), ["cannot read image", "zz.png"]),
+        ("zz.png", bomb, ["zz.png has more than 67,108,864 pixels", "refused before decoding"]),
+        ("zz.png", lambda p: __import__("PIL.Image").Image.new("1", (9000, 9000)).save(p), ["more than 67,108,864"]),
+        ("z\nz.png", lambda p: p.write_bytes(b""), ["cannot read image", "z\\nz.png"]),
+    ],
+)
+def test_a_damaged_or_hostile_image_in_a_samples_folder_is_named_in_one_line(
+    cli, image_sets, weights_file, tmp_path, bad_name, write_bad, fragments
+):
+    _, _, real_npz, _ = image_sets
+    samples = png_folder_with(tmp_path / "samples", bad_name, write_bad)
+    result = cli("eval", "--dataset", str(real_npz), "--samples", samples, "--inception-weights", str(weights_file))
+    assert_one_line_error(result, *fragments)
+
+
+def test_sixteen_bit_and_float_images_are_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    from ganbench.imagefiles import read_image
+
+    ramp = (np.arange(256, dtype=np.uint16) * 257).reshape(16, 16)  # 0, 257, ..., 65535: every 8-bit value
+    Image.fromarray(ramp).save(tmp_path / "sixteen.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "sixteen.png"), np.arange(256, dtype=np.uint8).reshape(16, 16))
+    Image.fromarray((np.arange(256).reshape(16, 16) / 255).astype(np.float32), mode="F").save(tmp_path / "unit.tif")
+    np.testing.assert_array_equal(read_image(tmp_path / "unit.tif"), np.arange(256, dtype=np.uint8).reshape(16, 16))
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 3, 3), (4, 1, 8, 1), (4, 3, 32, 1)])
+def test_images_whose_shape_fits_both_layouts_are_refused_not_guessed(shape):
+    from ganbench.arrays import FeatureError
+    from ganbench.images import as_uint8_nchw
+
+    with pytest.raises(FeatureError, match=r"read as \(N, C, H, W\) and \(N, H, W, C\) alike"):
+        as_uint8_nchw(np.zeros(shape, dtype=np.uint8))
+    assert as_uint8_nchw(np.zeros((4, 8, 8, 3), dtype=np.uint8)).shape == (4, 3, 8, 8)
+
+
 def test_missing_weights_give_one_line_naming_the_three_ways(cli, image_sets, tmp_path, monkeypatch):
     _, _, real_npz, fake_dir = image_sets
     monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)

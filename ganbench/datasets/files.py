@@ -28,12 +28,12 @@ import torch
 from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
+from ganbench.imagefiles import decode_images
 from ganbench.images import ImageDataset, as_uint8_nchw
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
 IMAGE_KEYS = ("images", "x", "samples", "arr_0")
 LABEL_KEYS = ("labels", "y")
-GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
 DIGEST_VERSION = "ganbench-files/1"
 CACHED_SETS = 2
 
@@ -87,7 +87,8 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
     top = sorted(p for p in folder.iterdir() if _is_image(p))
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    per_class = {d: _images_below(d) for d in subfolders}
+    seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
+    per_class = {d: _images_below(d, seen) for d in subfolders}
     if not any(per_class.values()):
         if not top:
             raise ImagesError(f"folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
@@ -103,31 +104,6 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
     return files, torch.tensor(labels, dtype=torch.int64)
-
-
-def decode_images(files: list[Path], folder: Path) -> torch.Tensor:
-    """uint8 (N, C, H, W): one channel if every image is grey, else RGB (grey images repeated)."""
-    from PIL import Image
-
-    arrays = []
-    for f in files:
-        try:
-            with Image.open(f) as image:
-                image.load()
-                arrays.append(np.asarray(image.convert("L" if image.mode in GREY_MODES else "RGB")))
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise ImagesError(f"cannot read image {f} ({reason}); remove or replace it") from None
-        if arrays[-1].shape[:2] != arrays[0].shape[:2]:
-            raise ImagesError(
-                f"images in {folder} differ in size: {files[0].relative_to(folder)} is {_size(arrays[0])}, "
-                f"{f.relative_to(folder)} is {_size(arrays[-1])}; resize them to one size"
-            )
-    grey = all(a.ndim == 2 for a in arrays)
-    images = np.empty((len(arrays), 1 if grey else 3, *arrays[0].shape[:2]), dtype=np.uint8)
-    for i, a in enumerate(arrays):
-        images[i] = a if a.ndim == 2 else a.transpose(2, 0, 1)  # a grey image broadcasts to three channels
-    return torch.from_numpy(images)
 
 
 def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -155,8 +131,8 @@ def _check_labels(labels: np.ndarray, n_images: int, where: str) -> torch.Tensor
         raise ImagesError(f"labels {where} must be integers, not {labels.dtype}")
     present = np.unique(labels)
     if present[0] < 0 or len(present) != present[-1] + 1:
-        missing = sorted(set(range(max(int(present[-1]), 0) + 1)) - set(present.tolist()))
-        detail = f"class {missing[0]} has no image" if present[0] >= 0 else f"{int(present[0])} is negative"
+        gaps = np.flatnonzero(present != np.arange(len(present)))  # the first class number with no image
+        detail = f"class {int(gaps[0])} has no image" if present[0] >= 0 else f"{int(present[0])} is negative"
         raise ImagesError(f"labels {where} must number the classes 0..K-1, each with an image; {detail}")
     return torch.from_numpy(labels.astype(np.int64))
 
@@ -240,13 +216,26 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
     return "files", {"path": str(path), "sha256": read_images(path).sha256}
 
 
-def _images_below(folder: Path) -> list[Path]:
-    """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped."""
+def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
+    """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
+    Links are followed, as ImageFolder does, but never into a folder in ``seen`` (the top, the class folders,
+    and every folder walked so far: a link back up, a loop, or into another class would repeat images)."""
     walked = []
     for root, dirs, names in os.walk(folder, followlinks=True):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        kept = []
+        for d in dirs:
+            inode = _inode(Path(root) / d)
+            if not d.startswith(".") and inode not in seen:
+                seen.add(inode)
+                kept.append(d)
+        dirs[:] = kept
         walked.append((root, names))
     return [Path(root) / n for root, names in sorted(walked) for n in sorted(names) if _is_image(Path(root) / n)]
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
 
 
 def _is_image(path: Path) -> bool:
@@ -271,5 +260,3 @@ def _npz_names(path: Path) -> set[str]:
         return {n.removesuffix(".npy") for n in archive.namelist()}
 
 
-def _size(array: np.ndarray) -> str:
-    return f"{array.shape[1]}x{array.shape[0]}"
