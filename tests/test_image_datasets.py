@@ -262,6 +262,20 @@ def test_a_truncated_extraction_is_extracted_again_from_the_verified_archive(ser
     assert torch.equal(dataset(name, split="test").load(), torch.from_numpy(splits["test"][0])[:, None])
 
 
+def test_a_byte_changed_in_an_extracted_file_is_not_read_but_extracted_again(mnist_test_root, monkeypatch):
+    """torchvision checks the archives' md5, not what it extracted from them: ganbench compares the two."""
+    from ganbench.datasets import torchvision_sets
+
+    first = dataset("mnist", split="test").load().clone()
+    plain = mnist_test_root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    flipped = bytearray(plain.read_bytes())
+    flipped[5000] ^= 0xFF
+    plain.write_bytes(bytes(flipped))
+    monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process
+    assert torch.equal(dataset("mnist", split="test").load(), first)
+    assert plain.read_bytes()[5000] != flipped[5000]
+
+
 # --- CIFAR-10 in its real archive layout -----------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ Options: ``split`` (train | test) and ``n_samples`` (a seeded subset of the spli
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import pickle
 import socket
@@ -276,10 +277,14 @@ def _idx_state(folder: Path, name: str, md5: str) -> Literal["ready", "extract",
 
 
 def _read_idx(folder: Path, name: str, md5: str, reader: Callable[[str], torch.Tensor]) -> torch.Tensor:
-    """An extracted idx file; one left truncated (an interrupted extraction) is extracted again from its .gz."""
+    """An extracted idx file; one left truncated (an interrupted extraction) or changed since (torchvision
+    verifies archives, not what it extracted) is extracted again from its verified .gz."""
     from torchvision.datasets.utils import check_integrity, extract_archive
 
-    plain = folder / _extracted(name)
+    plain, archive = folder / _extracted(name), folder / name
+    if archive.exists() and plain.exists() and not _same_bytes(plain, archive):
+        with _folder_lock(folder):
+            extract_archive(str(archive), str(folder))
     try:
         return reader(str(plain))
     except READ_ERRORS as exc:
@@ -291,6 +296,20 @@ def _read_idx(folder: Path, name: str, md5: str, reader: Callable[[str], torch.T
         return reader(str(plain))
     except READ_ERRORS as exc:
         raise _invalid_idx(plain, exc) from None
+
+
+def _same_bytes(plain: Path, archive: Path, chunk: int = 1 << 20) -> bool:
+    """Whether ``plain`` holds exactly what the gzip ``archive`` decompresses to."""
+    try:
+        with gzip.open(archive, "rb") as packed, open(plain, "rb") as extracted:
+            while True:
+                a, b = packed.read(chunk), extracted.read(chunk)
+                if a != b:
+                    return False
+                if not a:
+                    return True
+    except (OSError, EOFError):
+        return False
 
 
 def _invalid_idx(plain: Path, exc: BaseException) -> DataNotFoundError:
