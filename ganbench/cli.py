@@ -382,7 +382,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     for name in chosen or []:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
-    scan = scan_results(results_dir)
+    scan = scan_results(results_dir, directions)
     for line in scan.problems():
         click.echo(f"warning: {line}", err=True)
     runs = scan.runs

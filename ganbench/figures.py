@@ -40,7 +40,7 @@ import hashlib
 import math
 import re
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +64,8 @@ CURVE_RUNS = ("completed", "diverged")
 KEY_METRICS = 3
 """Metric values in a samples panel's title."""
 BAND = "min–max over seeds"
+MAX_SERIES = 20
+"""Series (variants, or settings of one) a figure draws at most: beyond, legends and panels stop being read."""
 
 Problem = Callable[[str], None]
 
@@ -100,7 +102,7 @@ def plot_results(
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
     report = on_problem or _warn
-    scan = scan_runs(root)
+    scan = scan_runs(root, directions)
     for line in scan.problems():
         report(line)
     runs = scan.runs
@@ -121,10 +123,10 @@ def plot_results(
     return written
 
 
-def scan_runs(root: str | Path) -> ResultsScan:
-    """``scan_results(root)``: each run's ``run_dir`` is where its record was found under ``root`` (a
-    record keeps the folder it was written to, since moved or copied; the files to draw lie beside it)."""
-    return scan_results(root)
+def scan_runs(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:
+    """``scan_results(root, outputs)``: each run's ``run_dir`` is where its record was found under ``root``
+    (a record keeps the folder it was written to, since moved or copied; the files to draw lie beside it)."""
+    return scan_results(root, outputs)
 
 
 def dataset_figures(
@@ -140,6 +142,14 @@ def dataset_figures(
     with nothing to draw."""
     report = on_problem or _warn
     runs = dataset_runs(runs, dataset)
+    labels = list(dict.fromkeys(runs["label"]))
+    if len(labels) > MAX_SERIES:
+        report(
+            f"{dataset}: {len(labels):,} series (variant and setting), more than a figure can show; drew the first "
+            f"{MAX_SERIES} ({labels[0]} ... {labels[MAX_SERIES - 1]}), left out {len(labels) - MAX_SERIES:,}: "
+            "plot a folder that holds fewer"
+        )
+        runs = runs[runs["label"].isin(labels[:MAX_SERIES])]
     histories = read_histories(runs, report)
     order = metric_order(runs, histories, directions, metrics)
     figures = {

@@ -22,7 +22,7 @@ import os
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -163,8 +163,9 @@ def read_record(run_dir: Path) -> RunRecord | None:
     return None if record.status == "failed" else record
 
 
-def check_record(run_dir: Path) -> RunRecord:
-    """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent."""
+def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
+    """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
+    ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
     path = Path(run_dir) / RECORD
     try:
         data = loads_strict(path.read_bytes())
@@ -184,6 +185,9 @@ def check_record(run_dir: Path) -> RunRecord:
         raise RecordError(f"missing {', '.join(missing) or 'spec'}")
     if data["status"] not in ("completed", "diverged", "failed") or not isinstance(data.get("metrics", {}), dict):
         raise RecordError(f"unknown status {data['status']!r} or malformed metrics")
+    wrong = _non_numeric(data.get("metrics", {}), outputs)
+    if wrong:
+        raise RecordError(f"metrics.{wrong}")
     wrong = _mistyped(spec)
     if wrong:
         raise RecordError(f"spec.{wrong}")
@@ -200,6 +204,16 @@ def check_record(run_dir: Path) -> RunRecord:
         return RunRecord.from_dict(data)
     except TypeError as exc:
         raise RecordError(str(exc)) from None
+
+
+def _non_numeric(metrics: dict[str, Any], outputs: Collection[str]) -> str | None:
+    """A metric value a table cannot use, described, or None: every output in ``outputs`` (the registered
+    metrics') is a number or null; other keys hold what metrics add (provenance, notes, per-class lists)."""
+    for key in outputs:
+        value = metrics.get(key)
+        if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool))):
+            return f"{key} must be a number or null, not {_short(value)}"
+    return None
 
 
 def _mistyped(spec: dict[str, Any]) -> str | None:
@@ -258,12 +272,13 @@ class ResultsScan:
         return lines
 
 
-def scan_results(root: str | Path) -> ResultsScan:
-    """Every run under ``root`` (see ``records_frame``), and every record that could not be read."""
+def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:
+    """Every run under ``root`` (see ``records_frame``), and every record that could not be read (one whose
+    values of ``outputs``, the metric outputs tables and figures use, are not numbers among them)."""
     records, unreadable, unfinished = [], [], []
     for folder in sorted({p.parent for p in Path(root).rglob(RECORD)} | {p.parent for p in Path(root).rglob(SPEC)}):
         try:
-            record = check_record(folder)
+            record = check_record(folder, outputs)
             record.run_dir = str(folder)  # where it lies now: folders get copied and moved
             records.append(record)
         except FileNotFoundError:

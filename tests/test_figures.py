@@ -164,6 +164,33 @@ def test_values_no_float32_training_can_log_are_left_out_of_the_figures(mog, tmp
     assert len(paths) == len(KINDS)
 
 
+def test_a_figure_draws_at_most_its_series_cap_and_says_what_it_left_out(mog, tmp_path, monkeypatch):
+    """Settings of one variant beyond the cap (2 here: every copy of nsgan with another lr_d is a series)."""
+    monkeypatch.setattr("ganbench.figures.MAX_SERIES", 2)
+    root = tmp_path / "results"
+    root.mkdir()
+    run = next(mog.glob("ring8__nsgan__seed0__*"))
+    for i in range(4):
+        _copy_run(run, root, run_id=f"lr{i}", edit_spec=lambda spec, i=i: spec["variant_options"].update(lr_d=i + 1.0))
+    problems: list[str] = []
+    plot_results(root, tmp_path / "figures", on_problem=problems.append)
+    assert len(problems) == 1 and "4 series" in problems[0] and "drew the first 2" in problems[0]
+    runs = scan_runs(root).runs
+    fig = dataset_figures(runs, "ring8", None, ganbench.registries().metric_directions(), on_problem=problems.append)
+    assert len({line.get_label() for line in fig["curves"].axes[0].get_lines()}) == 2
+
+
+def test_a_record_whose_metric_is_text_or_a_list_is_unreadable_not_a_column(mog, tmp_path, cli):
+    root = tmp_path / "results"
+    root.mkdir()
+    runs = sorted(mog.glob("ring8__nsgan__seed*"))
+    for i, (run, value) in enumerate(zip(runs, ("high", [1, 2]), strict=True)):
+        _copy_run(run, root, run_id=f"bad{i}", metrics={"frechet": value})
+    table = cli("table", str(root))
+    assert table.code == 2 and table.err.count("metrics.frechet must be a number or null") == 2
+    assert "2 unreadable record(s)" in table.err
+
+
 def test_plot_of_one_run_folder_draws_that_run(mog, tmp_path):
     """`ganbench plot results/<run folder>`: the figures of that run alone, its dynamics included."""
     run = next(mog.glob("ring8__nsgan__seed0__*"))
