@@ -9,6 +9,7 @@ each metric's curve, and the record the best value of each with its step.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
@@ -31,6 +32,8 @@ from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 
 SAMPLES = "samples.png"
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+"""What the disk says when a run folder cannot be written (full, quota, read-only, no permission, failing)."""
 
 __all__ = ["Components", "Trainer", "lost_job", "run_job", "run_spec"]
 
@@ -146,6 +149,11 @@ def _train(
         record.status = "diverged" if outcome.stopped_by == "diverged" else "completed"
         record.stopped_by = outcome.stopped_by
         record.diverged_at = outcome.diverged_at
+    except OSError as exc:
+        record.error = f"{type(exc).__name__}: {exc}"
+        if exc.errno not in DISK_ERRORS:
+            raise
+        raise unwritable(exc, run_dir) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
         raise
@@ -156,9 +164,22 @@ def _train(
         record.environment = environment(device)
         record.wall_seconds = time.perf_counter() - wall_start
         if record.status != "failed":
-            write_record(record)
+            try:
+                write_record(record)
+            except OSError as exc:
+                if exc.errno not in DISK_ERRORS:
+                    raise
+                raise unwritable(exc, run_dir) from None
         call_hook("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
     return record
+
+
+def unwritable(exc: OSError, run_dir: Path) -> OutputError:
+    """One line for a run folder the disk refused (full, read-only, ...): what, why, and that a rerun resumes."""
+    return OutputError(
+        f"cannot write {exc.filename or run_dir} ({exc.strerror}); free some space or fix the folder, then run "
+        "the same command again: it resumes from the run's last checkpoint"
+    )
 
 
 def numbers_of(scores: dict[str, Any]) -> dict[str, float]:

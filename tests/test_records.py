@@ -169,6 +169,35 @@ def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):
     assert json.loads(path.read_text())["metrics"] == record["metrics"]
 
 
+def test_a_full_disk_is_one_line_keeps_the_last_checkpoint_and_the_rerun_resumes(cli, tmp_path, monkeypatch):
+    """The disk fills at the checkpoint of step 20: one line, exit 2; the checkpoint of step 10 is intact; once
+    there is space the same command resumes from it and ends as an uninterrupted run."""
+    import errno
+
+    from ganbench import harness
+    from ganbench.checkpoints import checkpoint_header
+
+    args = [*RING, "--steps", "30", "--checkpoint-every", "10", "-o"]
+    assert cli(*args, str(tmp_path / "whole")).code == 0
+    save = harness.save_checkpoint
+
+    def full_at_20(path, run_id, state):
+        if state["step"] >= 20:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        save(path, run_id, state)
+
+    monkeypatch.setattr(harness, "save_checkpoint", full_at_20)
+    result = cli(*args, str(tmp_path / "full"))
+    assert_one_line_error(result, "checkpoint.pt (No space left on device)", "resumes from the run's last checkpoint")
+    checkpoint = next((tmp_path / "full").glob("*/checkpoint.pt"))
+    assert checkpoint_header(checkpoint)["step"] == 10 and not (checkpoint.parent / "record.json").exists()
+    monkeypatch.setattr(harness, "save_checkpoint", save)  # space again
+    assert cli(*args, str(tmp_path / "full")).code == 0
+    assert json.loads((checkpoint.parent / "record.json").read_text())["resumed_from"] == 10
+    whole = next((tmp_path / "whole").glob("*/metrics.json"))
+    assert (checkpoint.parent / "metrics.json").read_bytes() == whole.read_bytes()
+
+
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
     from ganbench.results import write_atomic
 
