@@ -18,7 +18,7 @@ from torch import nn
 from ganbench.arrays import load_array
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, SamplesError
+from ganbench.errors import OptionError, SamplesError, one_line
 from ganbench.imagefiles import ImageFiles, load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import EvalContext, in_memory_reference
@@ -179,9 +179,15 @@ def evaluate_samples(
     ds = resolve_dataset(dataset, overrides)
     if is_image_dataset(ds):
         images = load_image_set(samples) if isinstance(samples, (str, Path)) else samples
-        fake = as_uint8_nchw(images, channels=ds.shape[0])
+        where = f"the samples in {one_line(samples)}" if isinstance(samples, (str, Path)) else "the samples"
+        real = f"the real images ({one_line(ds.description)})" if isinstance(ds, ImageFiles) else f"dataset {ds.name!r}"
+        fake = as_uint8_nchw(images)
+        if fake.shape[1] == 3 and ds.shape[0] == 1 and bool((fake[:, :1] == fake[:, 1:]).all()):
+            fake = fake[:, :1]  # grey images saved as RGB
         if tuple(fake.shape[1:]) != tuple(ds.shape):
-            raise SamplesError(f"images have shape {tuple(fake.shape[1:])}, dataset {ds.name!r} has {tuple(ds.shape)}")
+            raise SamplesError(
+                f"{where} are {_layout(fake.shape[1:])}, {real} {_layout(ds.shape)}; generate images like the real ones"
+            )
         if len(fake) < 2:
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
     else:
@@ -189,6 +195,12 @@ def evaluate_samples(
     names = tuple(metrics) if metrics else ds.metrics
     preflight(ds, select_metrics(ds, names))
     return score(ds, fake, names, match_sizes=not isinstance(ds, ImageFiles))
+
+
+def _layout(shape: Sequence[int]) -> str:
+    """(1, 28, 28) -> "grey 28x28"; (3, 32, 32) -> "RGB 32x32"."""
+    channels, height, width = shape
+    return f"{'grey' if channels == 1 else 'RGB' if channels == 3 else f'{channels}-channel'} {height}x{width}"
 
 
 def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] | None = None) -> Dataset:

@@ -111,6 +111,21 @@ def test_a_damaged_or_hostile_image_in_a_samples_folder_is_named_in_one_line(
     assert_one_line_error(result, *fragments)
 
 
+def test_samples_unlike_the_real_images_name_both_sides(cli, weights_file, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    for folder, shape in (("grey", (16, 16)), ("rgb", (16, 16, 3)), ("grey_too", (16, 16))):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(tmp_path / folder / f"{i}.png")
+    weights = ("--inception-weights", str(weights_file), "-m", "fid")
+    grey, rgb = str(tmp_path / "grey"), str(tmp_path / "rgb")
+    result = cli("eval", "--dataset", grey, "--samples", rgb, *weights)
+    assert_one_line_error(result, f"the samples in {rgb} are RGB 16x16", f"the real images ({grey}) grey 16x16")
+    assert cli("eval", "--dataset", grey, "--samples", str(tmp_path / "grey_too"), *weights).code == 0
+
+
 def test_sixteen_bit_and_float_images_are_scaled_not_clipped(tmp_path):
     from PIL import Image
 
