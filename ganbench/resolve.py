@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ganbench.errors import OptionError, UnknownNameError
+from ganbench.fingerprint import fingerprint
 from ganbench.options import options_of, with_options
 from ganbench.plugins import call_hook, registries
 from ganbench.selection import select_metrics, without_conditional
@@ -100,6 +101,11 @@ def create_spec(
         isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
+    code = {
+        "variant": _fingerprint(regs.variants.entries[variant], (v.d_loss, v.g_loss)),
+        "network": _fingerprint(regs.networks.entries[network], (type(n),)),
+        "dataset": _fingerprint(regs.datasets.entries[dataset], (type(d),)),
+    }
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -112,7 +118,13 @@ def create_spec(
         eval=EvalSettings(
             n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
         ),
+        code=code,
     )
+
+
+def _fingerprint(entry: Any, code: tuple[Any, ...]) -> str:
+    """A registered part's fingerprint: its plugin's distribution and version, and its code's sha256."""
+    return fingerprint(entry.source, entry.version, code)
 
 
 def check_arguments(

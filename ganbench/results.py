@@ -221,7 +221,7 @@ def _mistyped(spec: dict[str, Any]) -> str | None:
     for key in ("variant", "dataset"):
         if not isinstance(spec[key], str) or not spec[key]:
             return f"{key} must be a name, not {spec[key]!r}"
-    for key in ("variant_options", "dataset_options", "network_options", "eval"):
+    for key in ("variant_options", "dataset_options", "network_options", "eval", "code"):
         if not isinstance(spec.get(key, {}), dict):
             return f"{key} must be an object, not {_short(spec[key])}"
     n_samples, chosen = spec.get("eval", {}).get("n_samples", 1), spec.get("eval", {}).get("metrics", [])
@@ -379,6 +379,7 @@ def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
     flat.update({f"dataset.{k}": v for k, v in spec.get("dataset_options", {}).items()})
     flat.update({f"network.{k}": v for k, v in spec.get("network_options", {}).items()})
     flat.update({"eval_samples": ev.get("n_samples"), "eval_seed": ev.get("seed"), "metrics": ev.get("metrics")})
+    flat.update({f"code.{part}": value for part, value in spec.get("code", {}).items()})
     return flat
 
 

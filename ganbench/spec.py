@@ -75,6 +75,9 @@ class RunSpec:
     dataset_options: Mapping[str, Any] = field(default_factory=dict)
     network_options: Mapping[str, Any] = field(default_factory=dict)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    code: Mapping[str, str] = field(default_factory=dict)
+    """What computes the result, per part (variant, network, dataset): the providing distribution, its
+    version and a sha256 of the code (``ganbench.fingerprint``). Records made before it was kept: {}."""
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))

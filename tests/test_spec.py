@@ -109,3 +109,47 @@ def test_variants_are_frozen_dataclasses_that_replace_makes_new_ones():
     with pytest.raises(dataclasses.FrozenInstanceError):
         nsgan.lr_d = 1.0
     assert with_options(nsgan, {"lr_g": 3}, "v").lr_g == 3.0
+
+
+PROBE = """
+import ganbench
+import torch.nn.functional as F
+
+
+def d_loss(d_real, d_fake):
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+
+def g_loss(d_fake):
+    return {g_loss}
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("probe-v", d_loss=d_loss, g_loss=g_loss))
+"""
+
+
+def test_a_variant_whose_code_changed_gets_a_new_run_id_and_trains_again(fresh_plugins, tmp_path, monkeypatch):
+    """The same plugin module, edited between two runs from the minimax loss to the non-saturating one:
+    the second run must not be handed the first one's record."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "probe_plugin.py"
+    module.write_text(PROBE.format(g_loss="-F.softplus(d_fake).mean()"))
+    plugin = importlib.import_module("probe_plugin")
+    fresh_plugins.register_plugin(plugin, name="probe")
+    options = dict(variant="probe-v", dataset="ring8", network="mlp", steps=5, out=tmp_path / "out")
+    first = ganbench.run(**options)
+    fresh_plugins.unregister_plugin("probe")
+    module.write_text(PROBE.format(g_loss="F.softplus(-d_fake).mean()"))  # the plugin, upgraded
+    plugin = importlib.reload(sys.modules["probe_plugin"])
+    fresh_plugins.register_plugin(plugin, name="probe")
+    second = ganbench.run(**options)
+    assert second.run_id != first.run_id and second.spec["code"]["variant"] != first.spec["code"]["variant"]
+    assert second.spec["code"]["network"] == first.spec["code"]["network"]
+    assert len(list((tmp_path / "out").glob("*/record.json"))) == 2
+    table = ganbench.load_results(tmp_path / "out")
+    assert sorted(table["setting"].str.startswith("code.variant=")) == [True, True]  # two rows, told apart
