@@ -153,3 +153,18 @@ def test_a_variant_whose_code_changed_gets_a_new_run_id_and_trains_again(fresh_p
     assert len(list((tmp_path / "out").glob("*/record.json"))) == 2
     table = ganbench.load_results(tmp_path / "out")
     assert sorted(table["setting"].str.startswith("code.variant=")) == [True, True]  # two rows, told apart
+
+
+def test_a_loss_made_with_partial_is_fingerprinted_by_its_function_and_arguments():
+    import functools
+
+    from ganbench.fingerprint import fingerprint
+    from ganbench.variants.gan import d_loss_bce, g_loss_nonsaturating
+
+    def scaled(d_fake, scale):
+        return scale * g_loss_nonsaturating(d_fake)
+
+    one, two = (fingerprint("p", "1", (d_loss_bce, functools.partial(scaled, scale=s))) for s in (1.0, 2.0))
+    assert one != two  # the bound argument is part of the code
+    assert one != fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating))
+    assert fingerprint("p", "1", (d_loss_bce,)) != fingerprint("p", "2", (d_loss_bce,))  # the version counts
