@@ -1,11 +1,21 @@
 """What a run's result depends on beyond its options: the code of the parts that compute it.
 
-A variant's losses, a network's and a dataset's classes are plugins' code; two versions of a
-plugin registered under one name must not share a run id, or the second would be handed the
-first one's record. A part's fingerprint is its providing distribution and version and a
-sha256 of the source of the modules that define it (the losses' modules for a variant, the
-class's module for a network or dataset): an edit there gives new run ids (runs are trained
-again, never returned stale), and tables keep runs of different code apart.
+A variant's losses, a network's and a dataset's classes, the metrics and feature extractors
+are plugins' code; two versions of a plugin registered under one name must not share a run
+id, or the second would be handed the first one's record. A part's fingerprint is its
+providing distribution and version and a sha256 of its code:
+
+- code in a file: the source of every module of its top-level package (a loss in
+  ``myplug/losses.py`` calling ``myplug/helpers.py`` changes with either; a built-in with
+  any module of ganbench, the training loop included, which decides results too);
+- code without a file (a notebook cell, ``exec``): its bytecode, constants, default
+  arguments, closure values and the globals it names, fingerprinted the same way;
+- values bound to it (``functools.partial``'s arguments, a closure's objects): their type's
+  code and their contents, never a repr holding a memory address, so the same code gives
+  the same id in every process.
+
+An edit anywhere in that code gives new run ids (runs are trained again, never returned
+stale), and tables keep runs of different code apart.
 """
 
 from __future__ import annotations
@@ -13,56 +23,162 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import re
 import sys
-from collections.abc import Callable, Iterable
+import types
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+MAX_DEPTH = 12
+"""How deep values are followed (a closure's object's attribute's ...); deeper ones count by type."""
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def fingerprint(source: str, version: str, code: Iterable[Any]) -> str:
     """``"<distribution> <version> <sha256 of the code, 16 hex digits>"`` for a part made of ``code``
-    (functions or classes)."""
-    code = [part for thing in code for part in _unwrapped(thing)]
+    (functions, classes or objects)."""
     digest = hashlib.sha256()
-    for module in dict.fromkeys(_module_name(c) for c in code):
-        digest.update(module.encode() + b"\0" + _module_source(module).encode() + b"\0")
-    for thing in code:  # bound arguments, and functions outside any readable module (a notebook): their bytes
-        if isinstance(thing, str) or not _module_source(_module_name(thing)):
-            digest.update(_bytecode(thing))
+    for thing in code:
+        digest.update(_Hasher().bytes_of(thing))
     return f"{source} {version} {digest.hexdigest()[:16]}"
 
 
-def _unwrapped(thing: Any) -> list[Any]:
-    """A function and what it wraps: functools.partial's function (and its bound arguments, as text),
-    a decorated function's ``__wrapped__``; so a loss made with partial(f, ...) is fingerprinted by f."""
-    parts = [thing]
-    while isinstance(thing, functools.partial) or hasattr(thing, "__wrapped__"):
+class _Hasher:
+    """Bytes that stand for a value's code and contents; each package's sources are hashed once."""
+
+    def __init__(self) -> None:
+        self.packages: set[str] = set()
+        self.seen: set[int] = set()
+
+    def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
+        if thing is None or isinstance(thing, (bool, int, float, complex, str, bytes)):
+            return f"{type(thing).__name__}:{thing!r};".encode()
+        if depth > MAX_DEPTH or id(thing) in self.seen:
+            return f"<{_qualname(type(thing))}>".encode()
+        self.seen.add(id(thing))
+        try:
+            return self._compound(thing, depth + 1)
+        finally:
+            self.seen.discard(id(thing))
+
+    def _compound(self, thing: Any, depth: int) -> bytes:
+        if isinstance(thing, (tuple, list)):
+            return b"[" + b"".join(self.bytes_of(x, depth) for x in thing) + b"]"
+        if isinstance(thing, (set, frozenset)):
+            return b"{" + b"".join(sorted(self.bytes_of(x, depth) for x in thing)) + b"}"
+        if isinstance(thing, dict):
+            items = sorted((self.bytes_of(k, depth), self.bytes_of(v, depth)) for k, v in thing.items())
+            return b"{" + b"".join(k + b":" + v for k, v in items) + b"}"
         if isinstance(thing, functools.partial):
-            parts.append(repr((thing.args, sorted(thing.keywords.items()))))
-            thing = thing.func
-        else:
-            thing = thing.__wrapped__
-        parts.append(thing)
-    return parts
+            return b"partial" + self.bytes_of((thing.func, thing.args, thing.keywords), depth)
+        if isinstance(thing, types.ModuleType):
+            return self._package(thing.__name__) or thing.__name__.encode()
+        if isinstance(thing, np.ndarray) or _is_tensor(thing):
+            array = np.ascontiguousarray(thing.detach().cpu().numpy() if _is_tensor(thing) else thing)
+            return f"array{array.dtype}{array.shape}".encode() + hashlib.sha256(array.tobytes()).digest()
+        if isinstance(thing, types.MethodType):
+            return self.bytes_of(thing.__func__, depth) + self.bytes_of(thing.__self__, depth)
+        if isinstance(thing, (types.FunctionType, type)):
+            in_file = self._package(getattr(thing, "__module__", None) or "")
+            wrapped = getattr(thing, "__wrapped__", None)
+            extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
+            if in_file and isinstance(thing, type):
+                return in_file + extra
+            if in_file:  # its module's package fixes the code; its defaults and closure may still vary
+                return in_file + extra + self._bound_values(thing, depth)
+            return self._without_file(thing, depth) + extra
+        if isinstance(thing, types.CodeType):
+            return self._code(thing, depth)
+        return self._object(thing, depth)
+
+    def _object(self, thing: Any, depth: int) -> bytes:
+        """An instance: its type's code and its attributes; a repr only when it holds no address."""
+        head = self.bytes_of(type(thing), depth)
+        state = getattr(thing, "__dict__", None)
+        if isinstance(state, dict):
+            return head + self.bytes_of(state, depth)
+        slots = [s for cls in type(thing).__mro__ for s in getattr(cls, "__slots__", ())]
+        if slots:
+            return head + self.bytes_of({s: getattr(thing, s, None) for s in slots}, depth)
+        return head + _ADDRESS.sub("", repr(thing)).encode()
+
+    def _bound_values(self, function: types.FunctionType, depth: int) -> bytes:
+        cells = tuple(_cell_value(c) for c in function.__closure__ or ())
+        return self.bytes_of((function.__defaults__, function.__kwdefaults__, cells), depth)
+
+    def _without_file(self, thing: Any, depth: int) -> bytes:
+        """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
+        a class's own attributes."""
+        if isinstance(thing, type):
+            own = {k: v for k, v in vars(thing).items() if not k.startswith("__") or k == "__init__"}
+            return _qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
+        named = {n: thing.__globals__[n] for n in _names(thing.__code__) if n in thing.__globals__}
+        return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self.bytes_of(named, depth)
+
+    def _code(self, code: types.CodeType, depth: int) -> bytes:
+        return code.co_code + self.bytes_of(code.co_consts, depth) + repr(code.co_names).encode()
+
+    def _package(self, module_name: str) -> bytes:
+        """The sources of every module of ``module_name``'s top-level package (once per hasher),
+        or b"" when it has none on disk (built in, ``__main__`` of ``-c``, made at run time)."""
+        top = module_name.partition(".")[0]
+        module = sys.modules.get(top)
+        if module is None:
+            return b""
+        if top in self.packages:
+            return f"package {top};".encode()
+        files = _package_files(module)
+        if not files:
+            return b""
+        self.packages.add(top)
+        digest = hashlib.sha256()
+        for name, path in files:
+            stat = path.stat()
+            digest.update(name.encode() + b"\0" + _file_digest(path, stat.st_mtime_ns, stat.st_size))
+        return f"package {top} ".encode() + digest.digest()
 
 
-def _module_name(thing: Any) -> str:
-    return getattr(thing, "__module__", None) or ""
-
-
-def _module_source(name: str) -> str:
-    """The source of module ``name`` as its file holds it now (linecache re-reads a changed file), or ""
-    when it has none on disk (built in, or made at run time)."""
-    module = sys.modules.get(name)
+def _package_files(module: types.ModuleType) -> list[tuple[str, Path]]:
+    """A package's .py files by their path inside it (sorted), or a lone module's file."""
+    roots = [Path(p) for p in getattr(module, "__path__", ())]
+    if roots:
+        files = {p.relative_to(root).as_posix(): p for root in roots for p in root.rglob("*.py")}
+        return sorted((name, path) for name, path in files.items() if "__pycache__" not in name)
     try:
-        return inspect.getsource(module) if module is not None else ""
-    except (OSError, TypeError):
-        return ""
+        path = inspect.getsourcefile(module)
+    except TypeError:
+        return []
+    return [(Path(path).name, Path(path))] if path and Path(path).is_file() else []
 
 
-def _bytecode(thing: Callable[..., Any] | type | str) -> bytes:
-    if isinstance(thing, str):  # a partial's bound arguments
-        return thing.encode()
-    code = getattr(thing, "__code__", None)
-    if code is None:
-        return repr(thing).encode()
-    return code.co_code + repr(code.co_consts).encode() + repr(code.co_names).encode()
+@functools.lru_cache(maxsize=4096)
+def _file_digest(path: Path, mtime_ns: int, size: int) -> bytes:
+    """sha256 of a file, cached by its modification time and size (a sweep fingerprints often)."""
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def _cell_value(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_tensor(thing: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(thing, torch.Tensor)

@@ -9,6 +9,7 @@ user names a network); the user's ``--set``. The spec records the values used.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -56,9 +57,7 @@ def create_spec(
     d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
     budget = Budget(d.default_steps if steps is None else steps, max_seconds)
     paper = registered.defaults_for(d.data_kind)
-    v = with_options(
-        registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}"
-    )
+    v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
     if v.conditional and not d.n_classes:
         raise OptionError(
             f"variant {variant!r} is class-conditional but dataset {dataset!r} has no labels; "
@@ -94,17 +93,17 @@ def create_spec(
     n_eval = d.eval_samples if eval_samples is None else eval_samples
     if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
         raise OptionError(
-            f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; "
-            "e.g. --eval-samples 10000"
+            f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; e.g. --eval-samples 10000"
         )
     if eval_every is not None and (
         isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
     code = {
-        "variant": _fingerprint(regs.variants.entries[variant], (v.d_loss, v.g_loss)),
+        "variant": _fingerprint(regs.variants.entries[variant], (v,)),
         "network": _fingerprint(regs.networks.entries[network], (type(n),)),
         "dataset": _fingerprint(regs.datasets.entries[dataset], (type(d),)),
+        "metrics": _metrics_fingerprint(regs, d, chosen),
     }
     return RunSpec(
         variant=variant,
@@ -115,9 +114,7 @@ def create_spec(
         variant_options=options_of(v),
         dataset_options=options_of(d),
         network_options=options_of(n),
-        eval=EvalSettings(
-            n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)
-        ),
+        eval=EvalSettings(n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)),
         code=code,
     )
 
@@ -127,9 +124,21 @@ def _fingerprint(entry: Any, code: tuple[Any, ...]) -> str:
     return fingerprint(entry.source, entry.version, code)
 
 
-def check_arguments(
-    variant: Any, dataset: Any, network: Any, overrides: Any, metrics: Any
-) -> None:
+def _metrics_fingerprint(regs: Any, dataset: Any, chosen: tuple[str, ...]) -> str:
+    """One fingerprint for what scores the run: each chosen metric's code and every feature
+    extractor it may read (its spaces on this dataset and those it uses)."""
+    parts = []
+    for name in sorted(chosen):
+        metric = regs.metrics.get(name)
+        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], (type(metric),))}")
+        for extractor in sorted(set(metric.spaces_for(dataset)) | set(metric.uses)):
+            if extractor in regs.feature_extractors.entries:
+                entry = regs.feature_extractors.entries[extractor]
+                parts.append(f"{extractor}={_fingerprint(entry, (type(entry.obj),))}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, metrics: Any) -> None:
     """OptionError for arguments of the wrong kind (from Python: the CLI parses its own), in the
     command line's words: names are non-empty text, overrides a mapping, metrics a list of names."""
     for what, value, optional in (("variant", variant, False), ("dataset", dataset, False), ("network", network, True)):
@@ -137,9 +146,7 @@ def check_arguments(
             raise OptionError(f"{what} must be a name (text), not {value!r}")
     if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
         raise OptionError(f"overrides must map option names to values, e.g. {{'lr_d': 1e-4}}, not {overrides!r}")
-    if metrics is not None and (
-        isinstance(metrics, str) or not all(isinstance(m, str) and m.strip() for m in metrics)
-    ):
+    if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m.strip() for m in metrics)):
         raise OptionError(f"metrics must be a list of metric names, e.g. ['fid', 'kid'], not {metrics!r}")
 
 

@@ -168,3 +168,129 @@ def test_a_loss_made_with_partial_is_fingerprinted_by_its_function_and_arguments
     assert one != two  # the bound argument is part of the code
     assert one != fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating))
     assert fingerprint("p", "1", (d_loss_bce,)) != fingerprint("p", "2", (d_loss_bce,))  # the version counts
+
+
+def _code_of(variant_code: str) -> tuple[str, str]:
+    """The fingerprint of a variant whose g_loss is made at run time (as in a notebook cell)."""
+    from ganbench.fingerprint import fingerprint
+    from ganbench.variants.gan import d_loss_bce
+
+    scope: dict = {}
+    exec("import torch.nn.functional as F\n" + variant_code, scope)  # noqa: S102 - code without a file
+    return fingerprint("p", "1", (d_loss_bce, scope["g_loss"])), fingerprint("p", "1", (scope["g_loss"],))
+
+
+@pytest.mark.parametrize(
+    "one, two",
+    [
+        (
+            "def g_loss(d_fake, s=1.0):\n    return s * F.softplus(-d_fake).mean()",
+            "def g_loss(d_fake, s=2.0):\n    return s * F.softplus(-d_fake).mean()",
+        ),
+        (
+            "def make(s):\n    def g_loss(d_fake):\n        return s * F.softplus(-d_fake).mean()\n    return g_loss\n"
+            "g_loss = make(1.0)",
+            "def make(s):\n    def g_loss(d_fake):\n        return s * F.softplus(-d_fake).mean()\n    return g_loss\n"
+            "g_loss = make(2.0)",
+        ),
+        (
+            "def helper(x):\n    return F.softplus(x)\ndef g_loss(d_fake):\n    return helper(-d_fake).mean()",
+            "def helper(x):\n    return F.softplus(-x)\ndef g_loss(d_fake):\n    return helper(-d_fake).mean()",
+        ),
+        (
+            "SCALE = 1.0\ndef g_loss(d_fake):\n    return SCALE * F.softplus(-d_fake).mean()",
+            "SCALE = 3.0\ndef g_loss(d_fake):\n    return SCALE * F.softplus(-d_fake).mean()",
+        ),
+    ],
+    ids=["default-argument", "closure-value", "helper-function", "global-value"],
+)
+def test_code_without_a_file_is_fingerprinted_with_its_defaults_closures_and_globals(one, two):
+    assert _code_of(one) == _code_of(one)
+    assert _code_of(one)[0] != _code_of(two)[0]
+
+
+class _Weight:
+    def __init__(self, w: float) -> None:
+        self.w = w
+
+
+def _weighted(d_fake, weight):
+    return weight.w * d_fake.mean()
+
+
+def test_bound_objects_are_fingerprinted_by_contents_never_by_address():
+    """repr() of a plain object holds its address: a fingerprint from it would differ in every process,
+    so a finished run would be trained again and never resumed."""
+    import functools
+
+    from ganbench.fingerprint import fingerprint
+
+    def of(w: float) -> str:
+        return fingerprint("p", "1", (functools.partial(_weighted, weight=_Weight(w)),))
+
+    assert of(1.0) == of(1.0) and of(1.0) != of(2.0)
+
+
+HELPERS = "import torch.nn.functional as F\nSCALE = {scale}\n\n\ndef sp(x):\n    return SCALE * F.softplus(x)\n"
+PACKAGE = """
+import ganbench
+from {name}.helpers import sp
+
+
+def d_loss(d_real, d_fake):
+    return sp(-d_real).mean() + sp(d_fake).mean()
+
+
+def g_loss(d_fake):
+    return sp(-d_fake).mean()
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("pkg-v", d_loss=d_loss, g_loss=g_loss))
+"""
+METRIC = """
+import dataclasses
+import ganbench
+
+VALUE = {value}
+
+
+@dataclasses.dataclass(frozen=True)
+class Spread(ganbench.Metric):
+    def compute(self, ctx, space=None):
+        return {{"spread": VALUE * float(ctx.fake.float().std())}}
+
+
+@ganbench.hookimpl
+def register_metrics(register):
+    register(Spread(name="spread", outputs={{"spread": "lower"}}))
+"""
+
+
+def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id(fresh_plugins, tmp_path, monkeypatch):
+    """A loss calling a helper in another module of its package; a metric whose constant changed: both
+    decide the result, so both are in the run's identity (found by a hostile tester: stale records)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    package = tmp_path / "fp_probe_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(PACKAGE.format(name="fp_probe_pkg"))
+    (package / "helpers.py").write_text(HELPERS.format(scale="1.0"))
+    (tmp_path / "fp_probe_metric.py").write_text(METRIC.format(value="1.0"))
+    fresh_plugins.register_plugin(importlib.import_module("fp_probe_pkg"), name="pkg")
+    fresh_plugins.register_plugin(importlib.import_module("fp_probe_metric"), name="met")
+
+    def spec():
+        return ganbench.create_spec("pkg-v", "ring8", steps=5, network="mlp", metrics=["spread"])
+
+    first = spec()
+    (package / "helpers.py").write_text(HELPERS.format(scale="10.0"))
+    second = spec()
+    assert second.code["variant"] != first.code["variant"] and second.run_id != first.run_id
+    assert second.code["metrics"] == first.code["metrics"]
+    (tmp_path / "fp_probe_metric.py").write_text(METRIC.format(value="1000.0"))
+    third = spec()
+    assert third.code["metrics"] != second.code["metrics"] and third.run_id != second.run_id
+    assert third.code["variant"] == second.code["variant"] and third.code["network"] == first.code["network"]

@@ -258,5 +258,3 @@ def _npz_names(path: Path) -> set[str]:
         return set()  # a .npy holds one array: images only
     with zipfile.ZipFile(path) as archive:
         return {n.removesuffix(".npy") for n in archive.namelist()}
-
-
