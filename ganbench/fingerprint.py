@@ -5,9 +5,15 @@ are plugins' code; two versions of a plugin registered under one name must not s
 id, or the second would be handed the first one's record. A part's fingerprint is its
 providing distribution and version and a sha256 of its code:
 
-- code in a file: the source of every module of its top-level package (a loss in
-  ``myplug/losses.py`` calling ``myplug/helpers.py`` changes with either; a built-in with
-  any module of ganbench, the training loop included, which decides results too);
+- the registered object itself (a dataset's means, a network's layers as its fields say)
+  and the plugin that registered it;
+- code in a file outside the installed libraries (a working copy, an editable install,
+  a plugin beside the script): the source of every module of its top-level package (a loss
+  in ``myplug/losses.py`` calling ``myplug/helpers.py`` changes with either; a built-in with
+  any module of ganbench, the training loop included, which decides results too), and the
+  values of the globals its functions name (another module's helper, a module constant);
+- code of an installed distribution (site-packages, the standard library): its name and
+  version (torch 2.14.1), which pip changes when the code changes;
 - code without a file (a notebook cell, ``exec``): its bytecode, constants, default
   arguments, closure values and the globals it names, fingerprinted the same way;
 - values bound to it (``functools.partial``'s arguments, a closure's objects): their type's
@@ -20,14 +26,18 @@ stale), and tables keep runs of different code apart.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
+import importlib.metadata
 import inspect
+import os
 import re
 import sys
+import sysconfig
 import types
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,6 +45,19 @@ import numpy as np
 MAX_DEPTH = 12
 """How deep values are followed (a closure's object's attribute's ...); deeper ones count by type."""
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+_LISTINGS: contextvars.ContextVar[dict[str, tuple] | None] = contextvars.ContextVar("listings", default=None)
+
+
+@contextlib.contextmanager
+def files_listed_once() -> Iterator[None]:
+    """Within it, each package's files are listed and stat'ed once (a spec fingerprints several parts)."""
+    token = _LISTINGS.set({} if _LISTINGS.get() is None else _LISTINGS.get())
+    try:
+        yield
+    finally:
+        _LISTINGS.reset(token)
 
 
 def fingerprint(source: str, version: str, code: Iterable[Any]) -> str:
@@ -79,6 +102,8 @@ class _Hasher:
         if isinstance(thing, np.ndarray) or _is_tensor(thing):
             array = np.ascontiguousarray(thing.detach().cpu().numpy() if _is_tensor(thing) else thing)
             return f"array{array.dtype}{array.shape}".encode() + hashlib.sha256(array.tobytes()).digest()
+        if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
+            return f"{_qualname(type(thing))}:{os.fspath(thing)!r};".encode()
         if isinstance(thing, types.MethodType):
             return self.bytes_of(thing.__func__, depth) + self.bytes_of(thing.__self__, depth)
         if isinstance(thing, (types.FunctionType, type)):
@@ -87,8 +112,8 @@ class _Hasher:
             extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
             if in_file and isinstance(thing, type):
                 return in_file + extra
-            if in_file:  # its module's package fixes the code; its defaults and closure may still vary
-                return in_file + extra + self._bound_values(thing, depth)
+            if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
+                return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
         if isinstance(thing, types.CodeType):
             return self._code(thing, depth)
@@ -100,9 +125,12 @@ class _Hasher:
         state = getattr(thing, "__dict__", None)
         if isinstance(state, dict):
             return head + self.bytes_of(state, depth)
-        slots = [s for cls in type(thing).__mro__ for s in getattr(cls, "__slots__", ())]
-        if slots:
-            return head + self.bytes_of({s: getattr(thing, s, None) for s in slots}, depth)
+        try:  # what pickling would keep (slots may hold caches, such as a per-process hash)
+            reduced = thing.__reduce_ex__(4)
+        except Exception:  # noqa: BLE001 - anything that cannot be pickled is described by its repr
+            reduced = None
+        if isinstance(reduced, tuple) and len(reduced) > 1:
+            return head + self.bytes_of(reduced[1:], depth)
         return head + _ADDRESS.sub("", repr(thing)).encode()
 
     def _bound_values(self, function: types.FunctionType, depth: int) -> bytes:
@@ -115,8 +143,16 @@ class _Hasher:
         if isinstance(thing, type):
             own = {k: v for k, v in vars(thing).items() if not k.startswith("__") or k == "__init__"}
             return _qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
-        named = {n: thing.__globals__[n] for n in _names(thing.__code__) if n in thing.__globals__}
-        return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self.bytes_of(named, depth)
+        return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
+
+    def _named_globals(self, function: types.FunctionType, depth: int) -> bytes:
+        """The values of the module globals a function names: a helper imported from a sibling module,
+        a constant its caller may have changed."""
+        code = getattr(function, "__code__", None)
+        if code is None:
+            return b""
+        scope = function.__globals__
+        return self.bytes_of({n: scope[n] for n in _names(code) if n in scope}, depth)
 
     def _code(self, code: types.CodeType, depth: int) -> bytes:
         return code.co_code + self.bytes_of(code.co_consts, depth) + repr(code.co_names).encode()
@@ -130,34 +166,79 @@ class _Hasher:
             return b""
         if top in self.packages:
             return f"package {top};".encode()
-        files = _package_files(module)
-        if not files:
+        if not _local(module):
+            self.packages.add(top)
+            return f"package {top} {_installed_version(top)};".encode()
+        listings = _LISTINGS.get()
+        signature = listings.get(top) if listings is not None else None
+        if signature is None:
+            signature = tuple((name, path, *_stat(path)) for name, path in _package_files(module))
+            if listings is not None:
+                listings[top] = signature
+        if not signature:
             return b""
         self.packages.add(top)
-        digest = hashlib.sha256()
-        for name, path in files:
-            stat = path.stat()
-            digest.update(name.encode() + b"\0" + _file_digest(path, stat.st_mtime_ns, stat.st_size))
-        return f"package {top} ".encode() + digest.digest()
+        return f"package {top} ".encode() + _sources_digest(signature)
 
 
-def _package_files(module: types.ModuleType) -> list[tuple[str, Path]]:
+def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
     """A package's .py files by their path inside it (sorted), or a lone module's file."""
-    roots = [Path(p) for p in getattr(module, "__path__", ())]
+    roots = list(getattr(module, "__path__", ()))
     if roots:
-        files = {p.relative_to(root).as_posix(): p for root in roots for p in root.rglob("*.py")}
-        return sorted((name, path) for name, path in files.items() if "__pycache__" not in name)
+        files = {}
+        for root in roots:
+            for folder, subfolders, names in os.walk(root):
+                subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+                for name in names:
+                    if name.endswith(".py"):
+                        path = os.path.join(folder, name)
+                        files[os.path.relpath(path, root).replace(os.sep, "/")] = path
+        return sorted(files.items())
     try:
         path = inspect.getsourcefile(module)
     except TypeError:
         return []
-    return [(Path(path).name, Path(path))] if path and Path(path).is_file() else []
+    return [(os.path.basename(path), path)] if path and os.path.isfile(path) else []
 
 
-@functools.lru_cache(maxsize=4096)
-def _file_digest(path: Path, mtime_ns: int, size: int) -> bytes:
-    """sha256 of a file, cached by its modification time and size (a sweep fingerprints often)."""
-    return hashlib.sha256(path.read_bytes()).digest()
+def _stat(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=256)
+def _sources_digest(signature: tuple[tuple[str, str, int, int], ...]) -> bytes:
+    """sha256 of a package's sources, cached by its files' names, modification times and sizes."""
+    digest = hashlib.sha256()
+    for name, path, _, _ in signature:
+        with open(path, "rb") as source:
+            digest.update(name.encode() + b"\0" + hashlib.sha256(source.read()).digest())
+    return digest.digest()
+
+
+_INSTALLED = tuple(
+    os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+)
+
+
+def _local(module: types.ModuleType) -> bool:
+    """Whether a module's code is outside the installed libraries (its sources are then what identify it)."""
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
+    if where is None:
+        return module.__name__ not in sys.builtin_module_names
+    where = os.path.realpath(where)
+    return not any(where.startswith(root + os.sep) for root in _INSTALLED)
+
+
+@functools.cache
+def _installed_version(top: str) -> str:
+    """An installed package's distribution and version ("torch 2.14.1"), or Python's for the standard library."""
+    for dist in importlib.metadata.packages_distributions().get(top, ()):
+        try:
+            return f"{dist} {importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return f"python {sys.version.split()[0]}"
 
 
 def _names(code: types.CodeType) -> set[str]:

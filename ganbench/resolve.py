@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ganbench.errors import OptionError, UnknownNameError
-from ganbench.fingerprint import fingerprint
+from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.options import options_of, with_options
-from ganbench.plugins import call_hook, registries
+from ganbench.plugins import call_hook, plugin_manager, registries
 from ganbench.selection import select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
 
@@ -99,12 +99,8 @@ def create_spec(
         isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
-    code = {
-        "variant": _fingerprint(regs.variants.entries[variant], (v,)),
-        "network": _fingerprint(regs.networks.entries[network], (type(n),)),
-        "dataset": _fingerprint(regs.datasets.entries[dataset], (type(d),)),
-        "metrics": _metrics_fingerprint(regs, d, chosen),
-    }
+    with files_listed_once():
+        code = _code_of(regs, {"variant": (variant, v), "network": (network, n), "dataset": (dataset, d)}, chosen)
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -119,9 +115,17 @@ def create_spec(
     )
 
 
-def _fingerprint(entry: Any, code: tuple[Any, ...]) -> str:
-    """A registered part's fingerprint: its plugin's distribution and version, and its code's sha256."""
-    return fingerprint(entry.source, entry.version, code)
+def _fingerprint(entry: Any, part: Any) -> str:
+    """A registered part's fingerprint: its plugin's distribution and version, and a sha256 of the part
+    (the object as configured, its code) and of the plugin that registered it."""
+    return fingerprint(entry.source, entry.version, (part, plugin_manager().get_plugin(entry.plugin)))
+
+
+def _code_of(regs: Any, parts: dict[str, tuple[str, Any]], chosen: tuple[str, ...]) -> dict[str, str]:
+    """What computes the run, per part (``RunSpec.code``): each part as configured, by its registered name."""
+    registry = {"variant": regs.variants, "network": regs.networks, "dataset": regs.datasets}
+    code = {kind: _fingerprint(registry[kind].entries[name], part) for kind, (name, part) in parts.items()}
+    return {**code, "metrics": _metrics_fingerprint(regs, parts["dataset"][1], chosen)}
 
 
 def _metrics_fingerprint(regs: Any, dataset: Any, chosen: tuple[str, ...]) -> str:
@@ -130,11 +134,11 @@ def _metrics_fingerprint(regs: Any, dataset: Any, chosen: tuple[str, ...]) -> st
     parts = []
     for name in sorted(chosen):
         metric = regs.metrics.get(name)
-        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], (type(metric),))}")
+        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], metric)}")
         for extractor in sorted(set(metric.spaces_for(dataset)) | set(metric.uses)):
             if extractor in regs.feature_extractors.entries:
                 entry = regs.feature_extractors.entries[extractor]
-                parts.append(f"{extractor}={_fingerprint(entry, (type(entry.obj),))}")
+                parts.append(f"{extractor}={_fingerprint(entry, entry.obj)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

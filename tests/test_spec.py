@@ -294,3 +294,99 @@ def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id
     third = spec()
     assert third.code["metrics"] != second.code["metrics"] and third.run_id != second.run_id
     assert third.code["variant"] == second.code["variant"] and third.code["network"] == first.code["network"]
+
+
+PATH_DEFAULT = """
+import importlib.util
+import sys
+sys.path.insert(0, {folder!r})
+spec = importlib.util.spec_from_file_location("fingerprint", {module!r})  # not ganbench/__init__: no torch
+fingerprint = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fingerprint)
+import path_probe
+print(fingerprint.fingerprint("p", "1", (path_probe.d_loss,)))
+"""
+
+
+def test_the_same_code_has_the_same_fingerprint_in_every_process(tmp_path):
+    """A path held by a loss (its cached per-process hash in a slot) must not make the run id differ
+    from one process to the next, or every process would train the run again."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "path_probe.py").write_text(
+        "from pathlib import Path\nP = Path('/tmp/somewhere/file')\nSEEN = {P}\n\n\n"
+        "def d_loss(real, fake, where=P):\n    return (real - fake).mean()\n"
+    )
+    from ganbench import fingerprint
+
+    script = PATH_DEFAULT.format(folder=str(tmp_path), module=fingerprint.__file__)
+    prints = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
+DATASET_PLUGIN = """
+import dataclasses
+import ganbench
+from ganbench.datasets.mog import Mixture
+from fp_probe_helper import scale
+
+
+@dataclasses.dataclass(frozen=True)
+class Points(Mixture):
+    points: tuple = dataclasses.field(default=((1.0, 0.0),), metadata={{"option": False}})
+
+    def means(self):
+        import numpy as np
+
+        return np.array(self.points, dtype=float)
+
+
+def d_loss(d_real, d_fake):
+    return scale(d_real) + d_fake.mean()
+
+
+@ganbench.hookimpl
+def register_datasets(register):
+    register(Points(name="points", points={points}))
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("helped", d_loss=d_loss))
+"""
+
+
+def test_a_registered_objects_contents_and_a_lone_modules_helpers_are_part_of_the_identity(
+    fresh_plugins, tmp_path, monkeypatch
+):
+    """A dataset registered with other points (a field no option shows), and a lone plugin module whose
+    loss calls a helper module beside it whose constant changed: both change what is computed."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "fp_probe_helper.py").write_text("SCALE = 1.0\n\n\ndef scale(x):\n    return SCALE * x.mean()\n")
+    (tmp_path / "fp_probe_points.py").write_text(DATASET_PLUGIN.format(points="((1.0, 0.0), (-1.0, 0.0))"))
+
+    def spec():
+        fresh_plugins.reset()
+        for name in ("fp_probe_points", "fp_probe_helper"):
+            sys.modules.pop(name, None)
+        fresh_plugins.register_plugin(importlib.import_module("fp_probe_points"), name="points")
+        return ganbench.create_spec("helped", "points", steps=5, network="mlp")
+
+    first = spec()
+    assert spec().run_id == first.run_id
+    (tmp_path / "fp_probe_points.py").write_text(DATASET_PLUGIN.format(points="((1.0, 0.0), (0.0, 5.0))"))
+    second = spec()
+    assert second.code["dataset"] != first.code["dataset"] and second.run_id != first.run_id
+    (tmp_path / "fp_probe_helper.py").write_text("SCALE = 100.0\n\n\ndef scale(x):\n    return SCALE * x.mean()\n")
+    third = spec()
+    assert third.code["variant"] != second.code["variant"] and third.run_id != second.run_id
