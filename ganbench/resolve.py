@@ -18,7 +18,7 @@ from ganbench.errors import OptionError, UnknownNameError
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.options import options_of, with_options
 from ganbench.plugins import call_hook, plugin_manager, registries
-from ganbench.selection import select_metrics, without_conditional
+from ganbench.selection import Selected, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
 
 
@@ -89,7 +89,7 @@ def create_spec(
                 f"every metric named needs a class-conditional variant, so unconditional {variant!r} would "
                 "be scored on nothing; name a metric that applies to it too (e.g. fid)"
             )
-    select_metrics(d, chosen, conditional=v.conditional)
+    selected = select_metrics(d, chosen, conditional=v.conditional)
     n_eval = d.eval_samples if eval_samples is None else eval_samples
     if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
         raise OptionError(
@@ -100,7 +100,7 @@ def create_spec(
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
     with files_listed_once():
-        code = _code_of(regs, {"variant": (variant, v), "network": (network, n), "dataset": (dataset, d)}, chosen)
+        code = _code_of(regs, {"variant": (variant, v), "network": (network, n), "dataset": (dataset, d)}, selected)
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -121,21 +121,21 @@ def _fingerprint(entry: Any, part: Any) -> str:
     return fingerprint(entry.source, entry.version, (part, plugin_manager().get_plugin(entry.plugin)))
 
 
-def _code_of(regs: Any, parts: dict[str, tuple[str, Any]], chosen: tuple[str, ...]) -> dict[str, str]:
+def _code_of(regs: Any, parts: dict[str, tuple[str, Any]], selected: list[Selected]) -> dict[str, str]:
     """What computes the run, per part (``RunSpec.code``): each part as configured, by its registered name."""
     registry = {"variant": regs.variants, "network": regs.networks, "dataset": regs.datasets}
     code = {kind: _fingerprint(registry[kind].entries[name], part) for kind, (name, part) in parts.items()}
-    return {**code, "metrics": _metrics_fingerprint(regs, parts["dataset"][1], chosen)}
+    return {**code, "metrics": _metrics_fingerprint(regs, selected)}
 
 
-def _metrics_fingerprint(regs: Any, dataset: Any, chosen: tuple[str, ...]) -> str:
-    """One fingerprint for what scores the run: each chosen metric's code and every feature
-    extractor it may read (its spaces on this dataset and those it uses)."""
+def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
+    """One fingerprint for what scores the run: each selected metric's code and the feature
+    extractors it reads (its spaces here and those it uses)."""
     parts = []
-    for name in sorted(chosen):
-        metric = regs.metrics.get(name)
-        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], metric)}")
-        for extractor in sorted(set(metric.spaces_for(dataset)) | set(metric.uses)):
+    for chosen in sorted(selected, key=lambda c: c.metric.name):
+        name = chosen.metric.name
+        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], chosen.metric)}")
+        for extractor in sorted(set(chosen.extractors())):
             if extractor in regs.feature_extractors.entries:
                 entry = regs.feature_extractors.entries[extractor]
                 parts.append(f"{extractor}={_fingerprint(entry, entry.obj)}")

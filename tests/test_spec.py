@@ -390,3 +390,13 @@ def test_a_registered_objects_contents_and_a_lone_modules_helpers_are_part_of_th
     (tmp_path / "fp_probe_helper.py").write_text("SCALE = 100.0\n\n\ndef scale(x):\n    return SCALE * x.mean()\n")
     third = spec()
     assert third.code["variant"] != second.code["variant"] and third.run_id != second.run_id
+
+
+def test_metrics_named_by_output_are_fingerprinted_as_their_metric():
+    """`--metrics fid_classifier` names an output of `fid`: the run's identity covers fid's code."""
+    by_output = ganbench.create_spec("dcgan", "digits", metrics=["fid_classifier"], steps=5)
+    by_metric = ganbench.create_spec("dcgan", "digits", metrics=["fid"], steps=5)
+    assert by_output.code["metrics"] == by_metric.code["metrics"]
+    assert (
+        by_output.code["metrics"] != ganbench.create_spec("dcgan", "digits", metrics=["kid"], steps=5).code["metrics"]
+    )
