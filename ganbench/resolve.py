@@ -49,8 +49,8 @@ def create_spec(
     """
     regs = registries()
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise OptionError(f"seed must be a non-negative integer, not {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)
     dataset, claimed = resolve_dataset_name(dataset)

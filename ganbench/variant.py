@@ -104,7 +104,7 @@ class Variant:
     """``defaults`` and the option values they were declared beside (kept by ``dataclasses.replace``, taken
     anew when ``defaults`` change): an option changed since wins over the per-kind value."""
     batch_size: int = option(64, ge=1)
-    n_critic: int = option(1, ge=1)
+    n_critic: int = option(1, ge=1, le=1000)  # critic steps per generator step; papers use 1 to 100
     """Discriminator steps per generator step."""
     optimizer: Literal["adam", "rmsprop"] = "adam"
     lr_d: float = option(2e-4, gt=0)

@@ -58,7 +58,7 @@ def test_overrides_are_type_checked_and_recorded():
         ({"optimizer": "sgd"}, "must be one of adam, rmsprop"),
         ({"network.widht": "3"}, "network 'mlp' has no option 'widht'"),
         ({"dataset.sigma": "wide"}, "must be float"),
-        ({"n_critic": 0}, "must be >= 1, not 0"),
+        ({"n_critic": 0}, "must be >= 1 and <= 1000, not 0"),
         ({"betas": "0.5,1.5"}, "must be >= 0 and < 1"),
         ({"lr_d": "inf"}, "must be a finite number"),
         ({"gp_lambda": "nan"}, "must be a finite number"),
