@@ -42,6 +42,20 @@ from typing import Any
 
 import numpy as np
 
+_CODE_OR_CONSTANT = (
+    types.FunctionType,
+    type,
+    types.ModuleType,
+    functools.partial,
+    bool,
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+)
+"""The globals a function's fingerprint follows: code and constants, never containers or objects, which
+hold state a process fills as it runs (caches, registries) and would give the same code other ids."""
 MAX_DEPTH = 12
 """How deep values are followed (a closure's object's attribute's ...); deeper ones count by type."""
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -152,7 +166,8 @@ class _Hasher:
         if code is None:
             return b""
         scope = function.__globals__
-        return self.bytes_of({n: scope[n] for n in _names(code) if n in scope}, depth)
+        named = {n: scope[n] for n in _names(code) if n in scope and isinstance(scope[n], _CODE_OR_CONSTANT)}
+        return self.bytes_of(named, depth)
 
     def _code(self, code: types.CodeType, depth: int) -> bytes:
         return code.co_code + self.bytes_of(code.co_consts, depth) + repr(code.co_names).encode()

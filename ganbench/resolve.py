@@ -100,7 +100,12 @@ def create_spec(
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
     with files_listed_once():
-        code = _code_of(regs, {"variant": (variant, v), "network": (network, n), "dataset": (dataset, d)}, selected)
+        parts = {
+            "variant": (variant, registered),
+            "network": (network, regs.networks.get(network)),
+            "dataset": (dataset, regs.datasets.get(dataset)),
+        }
+        code = _code_of(regs, parts, selected)  # as registered: the options are the spec's own fields
     return RunSpec(
         variant=variant,
         dataset=dataset,
