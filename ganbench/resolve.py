@@ -100,12 +100,7 @@ def create_spec(
     ):
         raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
     with files_listed_once():
-        parts = {
-            "variant": (variant, registered),
-            "network": (network, regs.networks.get(network)),
-            "dataset": (dataset, regs.datasets.get(dataset)),
-        }
-        code = _code_of(regs, parts, selected)  # as registered: the options are the spec's own fields
+        code = _code_of(regs, variant, network, dataset, selected)
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -120,17 +115,20 @@ def create_spec(
     )
 
 
-def _fingerprint(entry: Any, part: Any) -> str:
+def _fingerprint(entry: Any) -> str:
     """A registered part's fingerprint: its plugin's distribution and version, and a sha256 of the part
-    (the object as configured, its code) and of the plugin that registered it."""
-    return fingerprint(entry.source, entry.version, (part, plugin_manager().get_plugin(entry.plugin)))
+    as registered (its options are the spec's own fields) and of the plugin that registered it."""
+    return fingerprint(entry.source, entry.version, (entry.obj, plugin_manager().get_plugin(entry.plugin)))
 
 
-def _code_of(regs: Any, parts: dict[str, tuple[str, Any]], selected: list[Selected]) -> dict[str, str]:
-    """What computes the run, per part (``RunSpec.code``): each part as configured, by its registered name."""
-    registry = {"variant": regs.variants, "network": regs.networks, "dataset": regs.datasets}
-    code = {kind: _fingerprint(registry[kind].entries[name], part) for kind, (name, part) in parts.items()}
-    return {**code, "metrics": _metrics_fingerprint(regs, selected)}
+def _code_of(regs: Any, variant: str, network: str, dataset: str, selected: list[Selected]) -> dict[str, str]:
+    """What computes the run, per part (``RunSpec.code``), by registered name."""
+    return {
+        "variant": _fingerprint(regs.variants.entries[variant]),
+        "network": _fingerprint(regs.networks.entries[network]),
+        "dataset": _fingerprint(regs.datasets.entries[dataset]),
+        "metrics": _metrics_fingerprint(regs, selected),
+    }
 
 
 def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
@@ -139,11 +137,10 @@ def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
     parts = []
     for chosen in sorted(selected, key=lambda c: c.metric.name):
         name = chosen.metric.name
-        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name], chosen.metric)}")
+        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name])}")
         for extractor in sorted(set(chosen.extractors())):
             if extractor in regs.feature_extractors.entries:
-                entry = regs.feature_extractors.entries[extractor]
-                parts.append(f"{extractor}={_fingerprint(entry, entry.obj)}")
+                parts.append(f"{extractor}={_fingerprint(regs.feature_extractors.entries[extractor])}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
