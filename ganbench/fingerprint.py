@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -136,8 +137,8 @@ class _Hasher:
     def _object(self, thing: Any, depth: int) -> bytes:
         """An instance: its type's code and its attributes; a repr only when it holds no address."""
         head = self.bytes_of(type(thing), depth)
-        state = getattr(thing, "__dict__", None)
-        if isinstance(state, dict):
+        state = _declared_state(thing)
+        if state is not None:
             return head + self.bytes_of(state, depth)
         try:  # what pickling would keep (slots may hold caches, such as a per-process hash)
             reduced = thing.__reduce_ex__(4)
@@ -194,6 +195,21 @@ class _Hasher:
             return b""
         self.packages.add(top)
         return f"package {top} ".encode() + _sources_digest(signature)
+
+
+def _declared_state(thing: Any) -> dict[str, Any] | None:
+    """An instance's attributes without what it caches as it is used (``functools.cached_property``
+    values: a dataset's loaded samples), or None when it keeps no ``__dict__``. A dataclass's state is
+    its fields."""
+    if dataclasses.is_dataclass(thing):
+        return {f.name: getattr(thing, f.name, None) for f in dataclasses.fields(thing)}
+    state = getattr(thing, "__dict__", None)
+    if not isinstance(state, dict):
+        return None
+    cached = {
+        name for cls in type(thing).__mro__ for name, v in vars(cls).items() if isinstance(v, functools.cached_property)
+    }
+    return {k: v for k, v in state.items() if k not in cached}
 
 
 def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:

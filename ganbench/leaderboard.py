@@ -25,6 +25,9 @@ from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
 
 SCHEMA = 1
+MAX_MEASURED = 1e100
+"""The largest metric value a baseline may hold: a float32 run cannot measure more (its squared
+distances stay below 1e77), and larger ones overflow the verdicts' variances."""
 
 
 class BaselineError(GanbenchError):
@@ -180,6 +183,10 @@ def _malformed(data: dict[str, Any]) -> str | None:
             v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in metrics.values()
         ):
             return f"runs[{i}].metrics must map names to numbers or null"
+        for name, value in metrics.items():
+            if value is not None and not abs(value) <= MAX_MEASURED:
+                too_big = f"is not a measurement (at most {MAX_MEASURED:g} in size)"
+                return f"runs[{i}].metrics[{name!r}] = {value!r} {too_big}"
         key = (run["variant"], run["dataset"], seed)
         if key in seen:
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"

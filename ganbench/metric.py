@@ -77,7 +77,9 @@ class Metric:
     ``spaces``: the feature extractors the metric can run in; its output names then hold
     ``{space}``. Empty: the metric reads the samples (or its own features) directly.
     ``conditional``: it needs the labels generated samples were asked for. ``uses``: other
-    feature extractors it reads (checked before training, like its spaces).
+    feature extractors it reads (checked before training, like its spaces). ``min_samples``: the
+    fewest samples per side it can score (k-NN metrics need k + 1), checked against the run's
+    ``--eval-samples`` before training rather than failing after it.
     """
 
     name: str
@@ -86,6 +88,11 @@ class Metric:
     spaces: tuple[str, ...] = ()
     conditional: bool = False
     uses: tuple[str, ...] = ()
+    min_samples: int = 2
+
+    def __post_init__(self) -> None:
+        if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 1:
+            raise ValueError(f"metric {self.name!r}: min_samples must be a positive integer, not {self.min_samples!r}")
 
     def applies_to(self, dataset: Dataset) -> bool:
         """Whether this metric can score samples of ``dataset``."""

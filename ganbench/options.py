@@ -8,7 +8,9 @@ once, so every plugin gets the same messages.
 Ranges are declared where an option is defined, with ``option(default, gt=0)``, and are
 checked by ``validate_options`` whenever such an object is made (the base classes call it
 from ``__post_init__``, the registry at registration): a third-party plugin's options get
-the same checks as the built-ins'. Every float option must be finite.
+the same checks as the built-ins'. Every float option must be finite and, unless 0, within
+float32's normal range (1.2e-38 to 3.4e38 in size): training computes in float32, where a
+value such as 1e-320 or 1e300 becomes 0 or inf and the run would mean nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ T = TypeVar("T")
 _SCALARS = (bool, int, float, str)
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+FLOAT32_TINY = 1.1754943508222875e-38
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ def validate_options(obj: Any) -> None:
                 raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
             if not bounds.holds(item):
                 raise OptionError(f"{label} must be {bounds.describe()}, not {cli_text(value)}{hint}")
+            if isinstance(item, float) and item != 0 and not FLOAT32_TINY <= abs(item) <= FLOAT32_MAX:
+                raise OptionError(
+                    f"{label} must be 0 or between 1.2e-38 and 3.4e38 in size (float32, where training "
+                    f"computes), not {item!r}{hint}"
+                )
 
 
 def _label(obj: Any) -> tuple[str, str]:

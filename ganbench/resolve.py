@@ -95,6 +95,12 @@ def create_spec(
         raise OptionError(
             f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; e.g. --eval-samples 10000"
         )
+    neediest = max(selected, key=lambda c: c.metric.min_samples, default=None)
+    if neediest is not None and n_eval < neediest.metric.min_samples:
+        raise OptionError(
+            f"metric {neediest.metric.name!r} needs at least {neediest.metric.min_samples} samples, so "
+            f"eval_samples {n_eval} is too few; e.g. --eval-samples {max(neediest.metric.min_samples, 1000)}"
+        )
     if eval_every is not None and (
         isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
     ):

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -14,6 +15,7 @@ import ganbench
 from ganbench.errors import OptionError, PluginError
 from ganbench.options import options_of
 from ganbench.variant import Defaults
+from tests.conftest import save_png_folder
 
 # What the papers' own code says, read off the files the sources name (not off ganbench's declarations).
 GAN_TOY = dict(gp_lambda=0.1, n_critic=5, batch_size=256, lr_d=1e-4, lr_g=1e-4, betas=[0.5, 0.9], standardize=True)
@@ -238,14 +240,17 @@ def test_init_gain_scales_every_init():
         torch.testing.assert_close(three[0][0].weight, 3.0 * one[0][0].weight, rtol=1e-6, atol=0)
 
 
-def test_standardize_on_images_divides_what_the_networks_see_and_refuses_data_without_spread():
+def test_standardize_on_images_divides_what_the_networks_see_and_refuses_data_without_spread(
+    tmp_path, weights_file, monkeypatch
+):
     from ganbench.training import Trainer
 
     trainer = Trainer(ganbench.create_spec("nsgan", "digits", steps=1, overrides={"standardize": True}))
     assert trainer.to_model(trainer.data).std().item() == pytest.approx(1.0, rel=1e-3)
-    flat = {"standardize": True, "dataset.side": 1, "dataset.sigma": 1e-50, "dataset.n_samples": 100}
+    monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(weights_file))
+    save_png_folder(tmp_path / "grey", np.full((64, 8, 8, 3), 128, dtype=np.uint8))  # identical images
     with pytest.raises(OptionError, match="has none; --set standardize=false"):
-        Trainer(ganbench.create_spec("nsgan", "grid25", steps=1, overrides=flat))
+        Trainer(ganbench.create_spec("nsgan", str(tmp_path / "grey"), steps=1, overrides={"standardize": True}))
 
 
 def test_a_baseline_of_one_number_of_steps_fits_a_suite_of_the_same_budget_per_dataset(tmp_path):

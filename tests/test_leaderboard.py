@@ -334,6 +334,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["made"]["hardware"].update(torch_threads="one"), "torch_threads' must be a list of integers"),
         (lambda b: b["made"]["budget"].update(max_seconds=[1]), "max_seconds' must be a number or null"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=10**300), "beyond int64's range"),
+        (lambda b: b["runs"][0]["metrics"].update(frechet=1e308), "frechet'] = 1e+308 is not a measurement"),
+        (lambda b: b["runs"][1]["metrics"].update(frechet=-1e101), "is not a measurement (at most 1e+100"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):

@@ -331,6 +331,26 @@ def test_the_same_code_has_the_same_fingerprint_in_every_process(tmp_path):
     assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
 
 
+def test_a_run_id_does_not_change_once_its_parts_have_been_used_in_the_process(tmp_path):
+    """A dataset caches its samples on the registered object (``cached_property``) once a run loads
+    them; the next spec made in that process (a notebook, a test session) must get the same id as a
+    fresh process does, or a finished run looks missing."""
+    import subprocess
+    import sys
+
+    def ids() -> list[str]:
+        return [ganbench.create_spec("nsgan", d, steps=5, seed=1).run_id for d in ("ring8", "grid25", "digits")]
+
+    before = ids()
+    for dataset in ("ring8", "grid25", "digits"):
+        ganbench.run(variant="nsgan", dataset=dataset, steps=2, seed=1, out=tmp_path, eval_samples=200)
+    script = "import ganbench; print(*[ganbench.create_spec('nsgan', d, steps=5, seed=1).run_id for d in %r])"
+    fresh = subprocess.run(
+        [sys.executable, "-c", script % (("ring8", "grid25", "digits"),)], capture_output=True, text=True
+    )
+    assert ids() == before == fresh.stdout.split(), fresh.stderr
+
+
 DATASET_PLUGIN = """
 import dataclasses
 import ganbench

@@ -39,7 +39,7 @@ class Mixture(Dataset):
 
     default_network: str = field(default="mlp", metadata={"option": False})
     metrics: tuple[str, ...] = field(default=MIXTURE_METRICS, metadata={"option": False})
-    sigma: float = option(0.05, gt=0)
+    sigma: float = option(0.05, gt=0, le=1e6)
     n_samples: int = option(100_000, ge=2, le=10**8)
     data_seed: int = option(0, ge=0)
 
@@ -90,8 +90,8 @@ def sample_mixture(means: np.ndarray, sigma: float, n: int, seed: int) -> torch.
 class GridMixture(Mixture):
     """side x side modes on a square grid centred at the origin."""
 
-    side: int = option(5, ge=1)
-    spacing: float = option(2.0, gt=0)
+    side: int = option(5, ge=1, le=1000)
+    spacing: float = option(2.0, gt=0, le=1e6)
 
     def means(self) -> np.ndarray:
         axis = (np.arange(self.side) - (self.side - 1) / 2) * self.spacing
@@ -102,8 +102,8 @@ class GridMixture(Mixture):
 class RingMixture(Mixture):
     """n_modes modes evenly spaced on a circle: angle 2 pi i / n_modes."""
 
-    n_modes: int = option(8, ge=1)
-    radius: float = option(1.0, gt=0)
+    n_modes: int = option(8, ge=1, le=10**6)
+    radius: float = option(1.0, gt=0, le=1e6)
 
     def means(self) -> np.ndarray:
         angles = [2 * math.pi * i / self.n_modes for i in range(self.n_modes)]

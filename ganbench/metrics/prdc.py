@@ -137,12 +137,14 @@ PRDC_METRIC = PRDC(
     outputs={f"{name}_{{space}}": "higher" for name in ("precision", "recall", "density", "coverage")},
     description="precision, recall, density, coverage at k = 5 (Naeem et al. 2020)",
     spaces=SPACES,
+    min_samples=5 + 1,  # a k = 5 radius needs 5 other samples
 )
 IMPROVED_PR = ImprovedPR(
     "improved-pr",
     outputs={f"improved_{name}_{{space}}": "higher" for name in ("precision", "recall")},
     description="improved precision and recall at k = 3 (Kynkäänniemi et al. 2019)",
     spaces=SPACES,
+    min_samples=3 + 1,
 )
 
 
