@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 import ganbench
@@ -344,6 +345,7 @@ def test_a_run_id_does_not_change_once_its_parts_have_been_used_in_the_process(t
     before = ids()
     for dataset in ("ring8", "grid25", "digits"):
         ganbench.run(variant="nsgan", dataset=dataset, steps=2, seed=1, out=tmp_path, eval_samples=200)
+    ganbench.evaluate_samples("grid25", np.zeros((100, 2), np.float32))  # as `ganbench eval` does
     script = "import ganbench; print(*[ganbench.create_spec('nsgan', d, steps=5, seed=1).run_id for d in %r])"
     fresh = subprocess.run(
         [sys.executable, "-c", script % (("ring8", "grid25", "digits"),)], capture_output=True, text=True
