@@ -126,17 +126,26 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
     fix = f"if the change is intended, run `ganbench leaderboard update {suite.path}`"
-    budget = baseline.get("made", {}).get("budget", {})
+    budget = baseline["made"]["budget"]
     steps = budget.get("steps")
     if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)
         steps = dict.fromkeys(suite.datasets, steps)
     made, now = (steps, budget.get("max_seconds")), (suite.budget_steps, suite.max_seconds)
-    if budget and made != now:
+    if made != now:
         raise BaselineError(
             f"baseline {suite.baseline_path} was made with {_budget_text(*made)}; the suite now has "
             f"{_budget_text(*now)}; {fix}"
         )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
+    wanted = {(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds}
+    extra = sorted(have - wanted, key=str)
+    if extra:
+        v, d, seed = extra[0]
+        more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
+        raise BaselineError(
+            f"baseline {suite.baseline_path} holds a run of {v} on {d}, seed {seed}{more}, which the suite "
+            f"does not have (a baseline made for other variants, datasets or seeds); {fix}"
+        )
     missing = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds if (v, d, s) not in have]
     if missing:
         v, d, seed = missing[0]
@@ -153,16 +162,16 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
 
 def _malformed(data: dict[str, Any]) -> str | None:
     """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None."""
-    made = data.get("made", {})
-    if not isinstance(made, dict) or not all(isinstance(made.get(k, {}), dict) for k in ("hardware", "budget")):
-        return "'made' must be an object with 'hardware' and 'budget' objects"
+    made = data.get("made")
+    if not isinstance(made, dict) or not all(isinstance(made.get(k), dict) for k in ("hardware", "budget")):
+        return "'made' must be an object with 'hardware' and 'budget' objects (the budget a check compares with)"
     threads = made.get("hardware", {}).get("torch_threads", [])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
         return "'made.hardware.torch_threads' must be a list of integers"
     budget = made.get("budget", {})
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}
-    if budget and not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()):
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()):
         return "'made.budget.steps' must be a positive integer, or one per dataset"
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
         return "'made.budget.max_seconds' must be a number or null"
@@ -178,7 +187,7 @@ def _malformed(data: dict[str, Any]) -> str | None:
             return f"runs[{i}].seed must be a non-negative integer"
         if run["status"] not in ("completed", "diverged"):
             return f"runs[{i}].status must be completed or diverged, not {run['status']!r}"
-        metrics = run.get("metrics", {})
+        metrics = run.get("metrics")
         if not isinstance(metrics, dict) or not all(
             v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in metrics.values()
         ):

@@ -20,6 +20,10 @@ from torch import nn
 from ganbench.options import option, validate_options
 
 Conditioning = Literal["concat", "projection"]
+MAX_UNITS = 16_384
+"""The most units (widths, latent sizes) a built-in network option takes: one 16k x 16k layer is 1 GiB."""
+MAX_DEPTH = 64
+"""The most hidden layers a built-in network option takes."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 RECORD = "record.json"
+MAX_RECORD_BYTES = 64 * 2**20
 SPEC = "spec.json"
 METRICS = "metrics.json"
 
@@ -167,6 +168,11 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
     ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
     path = Path(run_dir) / RECORD
+    kind = os.stat(path).st_mode  # OSError when absent; a FIFO or a device would hang or fill memory
+    if not stat.S_ISREG(kind):
+        raise RecordError("not a regular file")
+    if os.stat(path).st_size > MAX_RECORD_BYTES:
+        raise RecordError(f"larger than {MAX_RECORD_BYTES // 2**20} MiB, which no record is")
     try:
         data = loads_strict(path.read_bytes())
     except UnicodeDecodeError:

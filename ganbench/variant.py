@@ -119,7 +119,7 @@ class Variant:
     """Clamp every discriminator parameter to [-c, c] after each step (Arjovsky 2017); 0 is off."""
     spectral_norm: bool = False
     """Spectral normalisation of every discriminator layer (Miyato 2018)."""
-    pack: int = option(1, ge=1)
+    pack: int = option(1, ge=1, le=1024)
     """Samples the discriminator sees at once (PacGAN, Lin 2018)."""
     standardize: bool = False
     """Show the networks the data divided by its standard deviation (one number over every coordinate)

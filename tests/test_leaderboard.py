@@ -336,6 +336,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(frechet=10**300), "beyond int64's range"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=1e308), "frechet'] = 1e+308 is not a measurement"),
         (lambda b: b["runs"][1]["metrics"].update(frechet=-1e101), "is not a measurement (at most 1e+100"),
+        (lambda b: b.pop("made"), "'made' must be an object with 'hardware' and 'budget'"),
+        (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):
@@ -346,6 +348,16 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     for command in (["check", "--results", str(tmp_path / "b")], ["show"]):
         assert_one_line_error(cli("leaderboard", *command[:1], str(path), *command[1:]), "baseline", fragment)
     assert not (tmp_path / "b").exists()
+
+
+def test_a_baseline_with_runs_the_suite_does_not_have_is_refused(cli, tmp_path):
+    """Seed 7 of a suite of seeds 0-1 would enter the verdicts through the unpaired test."""
+    path = made_baseline(cli, tmp_path)
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    baseline["runs"].append({**baseline["runs"][0], "seed": 7})
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert_one_line_error(result, "holds a run of nsgan on ring8, seed 7, which the suite does not have")
 
 
 def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_path):

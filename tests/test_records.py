@@ -146,6 +146,23 @@ def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why
     assert plotted.code == 0 and "Traceback" not in plotted.err and "unreadable record" in plotted.err
 
 
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_a_record_that_is_not_a_regular_file_is_never_read(cli, tmp_path, special):
+    """A FIFO would block the table forever; a link to /dev/zero would fill the memory."""
+    import os
+
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
+    broken = sorted(tmp_path.glob("*/record.json"))[0]
+    broken.unlink()
+    if special == "fifo":
+        os.mkfifo(broken)
+    else:
+        broken.symlink_to("/dev/zero")
+    result = cli("table", str(tmp_path), "--metrics", "modes_captured")
+    assert result.code == 0 and f"unreadable record {broken}: not a regular file" in result.err
+    assert "| ring8   | nsgan   | 1 " in result.out
+
+
 def test_a_record_copied_into_another_runs_folder_is_not_taken_as_that_run(cli, tmp_path):
     """Seed 1's record.json copied over seed 0's: the table does not show seed 1 twice, and the run
     of seed 0 trains again instead of returning seed 1's numbers."""

@@ -41,7 +41,7 @@ class Mixture(Dataset):
     metrics: tuple[str, ...] = field(default=MIXTURE_METRICS, metadata={"option": False})
     sigma: float = option(0.05, gt=0, le=1e6)
     n_samples: int = option(100_000, ge=2, le=10**8)
-    data_seed: int = option(0, ge=0)
+    data_seed: int = option(0, ge=0, le=2**63 - 1)
 
     def means(self) -> np.ndarray:
         raise NotImplementedError

@@ -56,7 +56,7 @@ class StackedMNIST(ImageDataset):
     """Channels that each hold one MNIST digit; the stacked-modes metric classifies each."""
     split: Literal["train", "test"] = "train"
     n_samples: int = option(100_000, ge=1, le=10**8)
-    data_seed: int = option(0, ge=0)
+    data_seed: int = option(0, ge=0, le=2**63 - 1)
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -44,7 +44,7 @@ from ganbench.layers import (
     check_labels,
     normalize,
 )
-from ganbench.network import Conditioning
+from ganbench.network import MAX_UNITS, Conditioning
 from ganbench.options import option
 
 SLOPE = 0.1  # LeakyReLU slope of SNGAN's standard CNN (Appendix B)
@@ -111,8 +111,8 @@ def init_weights(module: nn.Module) -> nn.Module:
 
 @dataclass(frozen=True)
 class DCGAN(ImageNetwork):
-    z_dim: int = option(128, ge=1)
-    width: int = option(64, ge=1)
+    z_dim: int = option(128, ge=1, le=MAX_UNITS)
+    width: int = option(64, ge=1, le=MAX_UNITS)
     d_norm: Literal["none", "batch"] = "none"
 
     def build(

@@ -27,7 +27,7 @@ from torch import nn
 
 from ganbench.hookspecs import hookimpl
 from ganbench.layers import EmbedJoin, LabelJoin, Projection, label_problem
-from ganbench.network import Conditioning, Network, flat_size
+from ganbench.network import MAX_DEPTH, MAX_UNITS, Conditioning, Network, flat_size
 from ganbench.options import option
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
@@ -35,9 +35,9 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh":
 
 @dataclass(frozen=True)
 class MLP(Network):
-    z_dim: int = option(2, ge=1)
-    width: int = option(128, ge=1)
-    depth: int = option(3, ge=0)
+    z_dim: int = option(2, ge=1, le=MAX_UNITS)
+    width: int = option(128, ge=1, le=MAX_UNITS)
+    depth: int = option(3, ge=0, le=MAX_DEPTH)
     activation: Literal["relu", "leaky_relu", "tanh", "elu"] = "relu"
     init: Literal["torch", "he", "orthogonal"] = "torch"
     init_gain: float = option(1.0, gt=0)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ganbench.hookspecs import hookimpl
-from ganbench.network import Conditioning, Network, flat_size
+from ganbench.network import MAX_DEPTH, MAX_UNITS, Conditioning, Network, flat_size
 from ganbench.options import option
 
 BN_MOMENTUM = 0.05
@@ -34,12 +34,12 @@ class Maxout(nn.Module):
 
 @dataclass(frozen=True)
 class PacGANMLP(Network):
-    z_dim: int = option(2, ge=1)
-    g_width: int = option(400, ge=1)
-    g_depth: int = option(4, ge=0)
-    d_units: int = option(200, ge=1)
-    d_pieces: int = option(5, ge=1)
-    d_depth: int = option(3, ge=0)
+    z_dim: int = option(2, ge=1, le=MAX_UNITS)
+    g_width: int = option(400, ge=1, le=MAX_UNITS)
+    g_depth: int = option(4, ge=0, le=MAX_DEPTH)
+    d_units: int = option(200, ge=1, le=MAX_UNITS)
+    d_pieces: int = option(5, ge=1, le=64)
+    d_depth: int = option(3, ge=0, le=MAX_DEPTH)
     init_std: float = option(0.02, gt=0)
 
     def check(

@@ -40,7 +40,7 @@ from ganbench.layers import (
     check_labels,
     normalize,
 )
-from ganbench.network import Conditioning
+from ganbench.network import MAX_UNITS, Conditioning
 from ganbench.options import option
 
 PAPER_BLOCKS = 4  # D's blocks in Table 4: the optimized one and three more
@@ -145,8 +145,8 @@ def discriminator_features(in_channels: int, ch: int, halvings: int) -> nn.Seque
 
 @dataclass(frozen=True)
 class ResNet(ImageNetwork):
-    z_dim: int = option(128, ge=1)
-    width: int = option(128, ge=1)
+    z_dim: int = option(128, ge=1, le=MAX_UNITS)
+    width: int = option(128, ge=1, le=MAX_UNITS)
     """D's channels; G has twice as many (the paper's 128 and 256)."""
 
     def build(
