@@ -43,7 +43,7 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--device", "meta"], ["not supported"]),
         (["-v", "nsgan", "--out", ""], ["--out is empty"]),
         (["-v", "nsgan", "--set", "betas=0.5,1.5"], ["'betas' must be >= 0 and < 1", "--set betas="]),
-        (["-v", "wgan-gp", "--set", "network.depth=-1"], ["network 'mlp' option 'depth' must be >= 0 and <= 64, not -1"]),
+        (["-v", "wgan-gp", "--set", "network.depth=-1"], ["'mlp' option 'depth' must be >= 0 and <= 64, not -1"]),
         (["-v", "nsgan", "--set", "dataset.n_modes=0"], ["dataset 'ring8' option 'n_modes' must be >= 1"]),
         (["-v", "nsgan", "--set", "lr_d=inf"], ["'lr_d' must be a finite number"]),
         (["-v", "nsgan", "--set", "lr_g=-1e-4"], ["'lr_g' must be > 0"]),
