@@ -137,8 +137,8 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"{_budget_text(*now)}; {fix}"
         )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
-    wanted = {(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds}
-    extra = sorted(have - wanted, key=str)
+    wanted = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds]
+    extra = sorted(have.difference(wanted), key=str)
     if extra:
         v, d, seed = extra[0]
         more = f" and {len(extra) - 1} more" if len(extra) > 1 else ""
@@ -146,7 +146,7 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"baseline {suite.baseline_path} holds a run of {v} on {d}, seed {seed}{more}, which the suite "
             f"does not have (a baseline made for other variants, datasets or seeds); {fix}"
         )
-    missing = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds if (v, d, s) not in have]
+    missing = [run for run in wanted if run not in have]
     if missing:
         v, d, seed = missing[0]
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
@@ -165,10 +165,10 @@ def _malformed(data: dict[str, Any]) -> str | None:
     made = data.get("made")
     if not isinstance(made, dict) or not all(isinstance(made.get(k), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects (the budget a check compares with)"
-    threads = made.get("hardware", {}).get("torch_threads", [])
+    threads = made["hardware"].get("torch_threads", [])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
         return "'made.hardware.torch_threads' must be a list of integers"
-    budget = made.get("budget", {})
+    budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}
     if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()):

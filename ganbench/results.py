@@ -168,10 +168,10 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
     ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
     path = Path(run_dir) / RECORD
-    kind = os.stat(path).st_mode  # OSError when absent; a FIFO or a device would hang or fill memory
-    if not stat.S_ISREG(kind):
+    found = os.stat(path)  # OSError when absent; a FIFO or a device would hang or fill memory
+    if not stat.S_ISREG(found.st_mode):
         raise RecordError("not a regular file")
-    if os.stat(path).st_size > MAX_RECORD_BYTES:
+    if found.st_size > MAX_RECORD_BYTES:
         raise RecordError(f"larger than {MAX_RECORD_BYTES // 2**20} MiB, which no record is")
     try:
         data = loads_strict(path.read_bytes())

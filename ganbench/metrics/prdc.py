@@ -120,14 +120,18 @@ def _against_reference(ctx: EvalContext, space: str, k: int, prefix: str = "") -
     return {f"{prefix}{name}_{space}": value for name, value in scores.items()}
 
 
+PRDC_K = 5  # Naeem et al. 2020
+IMPROVED_PR_K = 3  # Kynkäänniemi et al. 2019
+
+
 class PRDC(Metric):
     def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
-        return _against_reference(ctx, space or "inception", k=5)
+        return _against_reference(ctx, space or "inception", k=PRDC_K)
 
 
 class ImprovedPR(Metric):
     def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
-        scores = _against_reference(ctx, space or "inception", k=3, prefix="improved_")
+        scores = _against_reference(ctx, space or "inception", k=IMPROVED_PR_K, prefix="improved_")
         return {k: v for k, v in scores.items() if "precision" in k or "recall" in k}
 
 
@@ -137,14 +141,14 @@ PRDC_METRIC = PRDC(
     outputs={f"{name}_{{space}}": "higher" for name in ("precision", "recall", "density", "coverage")},
     description="precision, recall, density, coverage at k = 5 (Naeem et al. 2020)",
     spaces=SPACES,
-    min_samples=5 + 1,  # a k = 5 radius needs 5 other samples
+    min_samples=PRDC_K + 1,  # a k-NN radius needs k other samples
 )
 IMPROVED_PR = ImprovedPR(
     "improved-pr",
     outputs={f"improved_{name}_{{space}}": "higher" for name in ("precision", "recall")},
     description="improved precision and recall at k = 3 (Kynkäänniemi et al. 2019)",
     spaces=SPACES,
-    min_samples=3 + 1,
+    min_samples=IMPROVED_PR_K + 1,
 )
 
 
