@@ -91,8 +91,9 @@ def validate_options(obj: Any) -> None:
             if not bounds.holds(item):
                 raise OptionError(f"{label} must be {bounds.describe()}, not {cli_text(value)}{hint}")
             if isinstance(item, float) and item != 0 and not FLOAT32_TINY <= abs(item) <= FLOAT32_MAX:
+                zero = "0 or " if bounds.holds(0.0) else ""
                 raise OptionError(
-                    f"{label} must be 0 or between 1.2e-38 and 3.4e38 in size (float32, where training "
+                    f"{label} must be {zero}between 1.2e-38 and 3.4e38 in size (float32, where training "
                     f"computes), not {item!r}{hint}"
                 )
 
