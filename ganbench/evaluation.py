@@ -207,6 +207,10 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
     """A registered dataset by name (options applied), or real images from an .npz file or a folder."""
     if isinstance(dataset, Dataset):
         return dataset
+    if not isinstance(dataset, str | Path) or not str(dataset).strip():
+        raise OptionError(
+            f"dataset must be a registered dataset's name, a path to real images or a Dataset, not {dataset!r}"
+        )
     datasets = registries().datasets
     if str(dataset) in datasets:
         return with_options(datasets.get(str(dataset)), overrides or {}, f"dataset {str(dataset)!r}")

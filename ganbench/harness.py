@@ -9,6 +9,7 @@ each metric's curve, and the record the best value of each with its step.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import tempfile
@@ -23,7 +24,7 @@ from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
 from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import CheckpointError, GanbenchError, OutputError
+from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.plugins import call_hook, registries
@@ -43,7 +44,7 @@ def run_spec(
     out: str | Path = "results",
     *,
     force: bool = False,
-    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    checkpoint_every: int | None = DEFAULT_CHECKPOINT_EVERY,
     log_every: int = DEFAULT_LOG_EVERY,
     progress: bool = True,
     device: str | torch.device | None = None,
@@ -54,6 +55,9 @@ def run_spec(
     the first.
     """
     wall_start = time.perf_counter()
+    if not isinstance(force, bool):
+        raise OptionError(f"force must be True or False, not {force!r}")
+    cadence = Hooks(log_every=log_every, checkpoint_every=checkpoint_every, progress=progress)  # checks them
     device = resolve_device(device)
     run_dir = Path(out) / spec.dirname
     existing = read_record(run_dir)
@@ -74,7 +78,7 @@ def run_spec(
         if force:
             for name in (RECORD, METRICS, CHECKPOINT):
                 (run_dir / name).unlink(missing_ok=True)
-        return _train(trainer, run_dir, wall_start, checkpoint_every, log_every, progress)
+        return _train(trainer, run_dir, wall_start, cadence)
 
 
 def restore(trainer: Trainer, checkpoint: Path) -> dict[str, Any] | None:
@@ -98,9 +102,7 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
     return checkpoint_header(checkpoint) if checkpoint.exists() else None
 
 
-def _train(
-    trainer: Trainer, run_dir: Path, wall_start: float, checkpoint_every: int, log_every: int, progress: bool
-) -> RunRecord:
+def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -> RunRecord:
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
     resumed_from = trainer.state.step or None
@@ -127,14 +129,12 @@ def _train(
         call_hook("on_step_end", spec=spec, run_dir=str(run_dir), step=step, logs=logs)
 
     try:
-        hooks = Hooks(
-            log_every=log_every,
+        hooks = dataclasses.replace(
+            cadence,
             on_log=on_log,
-            checkpoint_every=checkpoint_every,
             on_checkpoint=lambda: save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict()),
             eval_every=spec.eval.every,
             evaluate=evaluate,
-            progress=progress,
         )
         outcome = trainer.fit(hooks)
         if outcome.stopped_by != "diverged":

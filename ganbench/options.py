@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ T = TypeVar("T")
 _SCALARS = (bool, int, float, str)
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+NAME = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
+"""What a registered plugin object may be called: lower-case letters and digits, joined by '-', '_' or '.'."""
 FLOAT32_TINY = 1.1754943508222875e-38
 FLOAT32_MAX = 3.4028234663852886e38
 

@@ -12,7 +12,6 @@ registration hooks; so a plugin may derive its objects from ones registered befo
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -24,11 +23,10 @@ from ganbench.errors import OptionError, PluginError, UnknownNameError
 from ganbench.executor import Executor
 from ganbench.metric import FeatureExtractor, Metric
 from ganbench.network import Network
-from ganbench.options import validate_options, with_options
+from ganbench.options import NAME, validate_options, with_options
 from ganbench.variant import Variant
 
 T = TypeVar("T")
-NAME = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,8 @@ class Registry(Generic[T]):
         self.entries[name] = Entry(obj, plugin, source, version)
 
     def get(self, name: str) -> T:
+        if not isinstance(name, str):
+            raise OptionError(f"a {self.kind} is named by text, not {name!r}; `ganbench list` shows them")
         try:
             return self.entries[name].obj
         except KeyError:

@@ -81,8 +81,11 @@ def create_spec(
     if reason:
         shape = "x".join(map(str, d.shape))
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
-    chosen = tuple(metrics) if metrics else d.metrics + (d.conditional_metrics if v.conditional else ())
-    if metrics and shared_metrics and not v.conditional:
+    if metrics is not None and not metrics:
+        raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
+    named = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ()  # a name given twice is one metric
+    chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
+    if named and shared_metrics and not v.conditional:
         chosen = without_conditional(d, chosen)
         if not chosen:
             raise OptionError(

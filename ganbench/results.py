@@ -21,6 +21,7 @@ import math
 import os
 import stat
 import tempfile
+import typing
 import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.errors import OutputError
+from ganbench.spec import run_id_of
 
 SCHEMA_VERSION = 1
 _UMASK = os.umask(0)
@@ -206,6 +208,9 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
+    wrong = _impossible(data, spec) or _disowned(data, Path(run_dir))
+    if wrong:
+        raise RecordError(wrong)
     try:
         return RunRecord.from_dict(data)
     except TypeError as exc:
@@ -239,6 +244,44 @@ def _mistyped(spec: dict[str, Any]) -> str | None:
     steps = budget.get("steps") if isinstance(budget, dict) else None
     if isinstance(steps, bool) or not isinstance(steps, int):
         return f"budget must hold integer steps, not {budget!r}"
+    return None
+
+
+def _impossible(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
+    """What a training run cannot have written (a hand edit, another tool's file), described, or None."""
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
+        if newer:
+            return f"written by a newer ganbench (schema_version {version}); upgrade ganbench to read it"
+        return f"schema_version {_short(version)} is not one ganbench writes ({SCHEMA_VERSION})"
+    steps, done, at = spec["budget"]["steps"], data["steps_done"], data.get("diverged_at")
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= steps:
+        return f"steps_done must be a whole number from 0 to the budget's {steps}, not {_short(done)}"
+    stopped_by = data.get("stopped_by")
+    if stopped_by not in typing.get_args(StoppedBy):
+        return f"stopped_by must be one of {', '.join(typing.get_args(StoppedBy))}, not {_short(stopped_by)}"
+    if data["status"] == "diverged" and (stopped_by != "diverged" or at != done or isinstance(at, bool) or not done):
+        return f"a diverged run stops at the step it diverged (diverged_at = steps_done >= 1), not {_short(at)}"
+    if data["status"] == "completed" and (at is not None or stopped_by not in ("steps", "max_seconds")):
+        return f"a completed run was stopped by its steps or its time, not {stopped_by!r} (diverged_at {_short(at)})"
+    if data["status"] == "completed" and stopped_by == "steps" and done != steps:
+        return f"a run stopped by its steps has done all {steps}, not {done}"
+    return None
+
+
+def _disowned(data: dict[str, Any], run_dir: Path) -> str | None:
+    """Why the record is not its spec's (its run id is not the spec's hash) or not the scores metrics.json holds."""
+    if run_id_of(data["spec"]) != data["run_id"]:
+        return f"its spec does not hash to its run id {data['run_id']!r} (edited after the run)"
+    try:
+        scores = loads_strict((run_dir / METRICS).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return f"its {METRICS} is unreadable"
+    if data["status"] != "failed" and scores != data.get("metrics", {}):
+        return f"its metrics differ from the run's {METRICS} (one of them was edited)"
     return None
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ MAX_EVAL_SAMPLES = 1_000_000
 
 MAX_STEPS = 10**9
 """More generator updates than this is a typo (years of training), refused before it starts."""
+MIN_SECONDS, MAX_SECONDS = 0.01, 1e9
+"""A time budget outside these (10 ms, ~31 years) is a typo: shorter cannot time one step, longer never ends."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,15 @@ class Budget:
         if self.max_seconds is not None and (
             isinstance(self.max_seconds, bool)
             or not isinstance(self.max_seconds, numbers.Real)
-            or not 0 < self.max_seconds < math.inf
+            or not MIN_SECONDS <= self.max_seconds <= MAX_SECONDS
         ):
             raise BudgetError(
-                f"max_seconds must be a positive finite number, not {self.max_seconds!r}; e.g. --max-seconds 600"
+                f"max_seconds must be a positive finite number of seconds from {MIN_SECONDS} to {MAX_SECONDS:.0e}, "
+                f"not {self.max_seconds!r}; e.g. --max-seconds 600"
             )
+        object.__setattr__(self, "steps", int(self.steps))  # numpy's integers, say, are not JSON
+        if self.max_seconds is not None:
+            object.__setattr__(self, "max_seconds", float(self.max_seconds))
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class RunSpec:
     @property
     def run_id(self) -> str:
         """First 16 hex digits of the SHA-256 of the canonical JSON."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()[:16]
+        return run_id_of(self.to_dict())
 
     @property
     def dirname(self) -> str:
@@ -105,17 +110,25 @@ class RunSpec:
         return f"{self.dataset}__{self.variant}__seed{self.seed}__{self.run_id}"
 
 
+def run_id_of(spec: Mapping[str, Any]) -> str:
+    """The run id of a spec (as ``RunSpec.to_dict`` gives it, or a record holds it): the first 16 hex digits of
+    the SHA-256 of its canonical JSON (sorted keys, no spaces)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
 def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``{"lr_d": 1, "dataset.sigma": 2}`` -> ``{"variant": {"lr_d": 1}, "dataset": {"sigma": 2}, ...}``."""
     groups: dict[str, dict[str, Any]] = {"variant": {}, "dataset": {}, "network": {}}
+    spelled: dict[tuple[str, str], str] = {}
     for key, value in overrides.items():
         prefix, dot, rest = key.partition(".")
-        if dot and prefix in ("dataset", "network", "variant"):
-            groups[prefix][rest] = value
-        elif dot:
+        if dot and prefix not in ("dataset", "network", "variant"):
             raise OptionError(f"unknown option group in {key!r}; use KEY, dataset.KEY or network.KEY")
-        else:
-            groups["variant"][key] = value
+        group, name = (prefix, rest) if dot else ("variant", key)
+        if (group, name) in spelled:
+            raise OptionError(f"option {key!r} is set twice (also as {spelled[group, name]!r}); keep one")
+        spelled[group, name] = key
+        groups[group][name] = value
     return groups
 
 

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
 from ganbench.resolve import create_spec, output_names
-from ganbench.spec import RunSpec, parse_seeds
+from ganbench.spec import RunSpec, parse_seeds, split_overrides
 
 T = TypeVar("T")
 KEYS = {
@@ -152,7 +152,7 @@ def load_suite(path: str | Path) -> Suite:
         metrics=where.check("metrics", _names, data["metrics"]) if "metrics" in data else None,
         eval_samples=data.get("eval_samples"),
         eval_every=data.get("eval_every"),
-        overrides=_flat(data.get("set", {})),
+        overrides=where.check("set", _flat, data.get("set", {})),
         tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
         description=data.get("description", ""),
     )
@@ -241,10 +241,12 @@ def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """[set]'s keys as --set takes them: a bare dotted key (dataset.sigma = 0.02) is a nested table in TOML."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
+        inner = _flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
+        for name, item in inner.items():
+            if name in flat:
+                raise ValueError(f"{name} is set twice (a dotted key and a quoted one); keep one")
+            flat[name] = item
+    split_overrides(flat)  # one option under two names (lr_d, variant.lr_d)
     return flat
 
 

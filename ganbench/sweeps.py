@@ -18,7 +18,7 @@ from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, read_record
 from ganbench.suites import Suite
-from ganbench.training import DEFAULT_CHECKPOINT_EVERY
+from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
 
 def default_out(suite: Suite) -> Path:
@@ -43,6 +43,7 @@ def run_suite(
     specs = suite.specs()
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
+    check_runs_fit(specs[i] for i in todo)
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = tqdm(

@@ -17,9 +17,11 @@ flag first went up.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import numbers
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +36,7 @@ from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, r1_penalty
 from ganbench.selection import Selected, preflight, select_metrics
-from ganbench.spec import RunSpec
+from ganbench.spec import MAX_STEPS, RunSpec
 from ganbench.variant import Variant
 
 DEFAULT_CHECKPOINT_EVERY = 1000
@@ -68,6 +70,27 @@ class Components:
     def n_classes(self) -> int:
         """Classes the networks are conditioned on (0: unconditional)."""
         return self.dataset.n_classes if self.variant.conditional else 0
+
+
+def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int) -> None:
+    """OptionError if one of the variant's batches (``batch_size`` x ``pack``) needs more items than the data hold."""
+    if variant.batch_size * variant.pack > n_items:
+        raise OptionError(
+            f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
+            f"{spec.dataset!r} holds {n_items}; lower --set batch_size"
+        )
+
+
+def check_runs_fit(specs: Iterable[RunSpec]) -> None:
+    """What a Trainer checks against the data, for many runs before any trains (each distinct dataset loaded
+    once): a suite whose tenth run cannot start is refused before its first, in one line."""
+    sizes: dict[str, int] = {}
+    for spec in specs:
+        parts = Components.of(spec)
+        key = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
+        if key not in sizes:
+            sizes[key] = len(parts.dataset.load())
+        check_batch_fits(spec, parts.variant, sizes[key])
 
 
 class TrainState:
@@ -170,11 +193,26 @@ class Hooks:
 
     log_every: int = DEFAULT_LOG_EVERY
     on_log: Callable[[int, dict[str, float]], None] | None = None
-    checkpoint_every: int = 0
+    checkpoint_every: int | None = None
+    """None: no checkpoints."""
     on_checkpoint: Callable[[], None] | None = None
     eval_every: int | None = None
     evaluate: Callable[[int], dict[str, float]] | None = field(default=None)
     progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name, optional in (("log_every", False), ("checkpoint_every", True), ("eval_every", True)):
+            value = getattr(self, name)
+            if value is None and optional:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_STEPS:
+                raise OptionError(
+                    f"{name} must be a whole number of steps from 1 to {MAX_STEPS:,}"
+                    f"{' (or None: never)' if optional else ''}, not {value!r}; e.g. {name}=1000"
+                )
+            setattr(self, name, int(value))
+        if not isinstance(self.progress, bool):
+            raise OptionError(f"progress must be True or False, not {self.progress!r}")
 
 
 class Trainer:
@@ -191,11 +229,7 @@ class Trainer:
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
-        if variant.batch_size * variant.pack > len(self.data):
-            raise OptionError(
-                f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
-                f"{spec.dataset!r} holds {len(self.data)}; lower --set batch_size"
-            )
+        check_batch_fits(spec, variant, len(self.data))
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""

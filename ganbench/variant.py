@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ganbench.dataset import DATA_KINDS
 from ganbench.errors import OptionError
-from ganbench.options import option, options_of, validate_options, with_options
+from ganbench.options import NAME, option, options_of, validate_options, with_options
 
 DLoss = Callable[[Tensor, Tensor], Tensor]
 GLoss = Callable[[Tensor], Tensor]
@@ -153,6 +153,14 @@ class Variant:
     def derive(self, name: str, **changes: Any) -> Variant:
         """A new variant called ``name`` with ``changes``: the options named win over this variant's per-kind
         defaults on every kind of data, even where a change repeats the value this variant has."""
+        if not isinstance(name, str) or not NAME.match(name):
+            raise OptionError(
+                f"a derived variant's name must be lower-case letters and digits, joined by '-', '_' or '.', "
+                f"not {name!r}; e.g. derive('{self.name}-mine', ...)"
+            )
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise OptionError(f"variant {self.name!r} has no option {unknown[0]!r}; `ganbench list` shows its options")
         defaults = changes.pop("defaults", None)
         if defaults is None:
             defaults = {kind: d.without(changes) for kind, d in self.defaults.items()}

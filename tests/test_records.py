@@ -126,6 +126,13 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: edit_spec(t, eval="fast"), "spec.eval must be an object"),
         (lambda t: edit_spec(t, eval={"n_samples": "many", "metrics": []}), "spec.eval must hold integer n_samples"),
         (lambda t: json.dumps({**json.loads(t), "environment": {"torch_threads": "2"}}), "environment must be an"),
+        (lambda t: edit_spec(t, seed=1), "its spec does not hash to its run id"),
+        (lambda t: json.dumps({**json.loads(t), "metrics": {"modes_captured": 8}}), "its metrics differ from the run's"),
+        (lambda t: t.replace('"steps_done": 10', '"steps_done": 11'), "steps_done must be a whole number from 0 to"),
+        (lambda t: t.replace('"steps_done": 10', '"steps_done": 9'), "a run stopped by its steps has done all 10"),
+        (lambda t: t.replace('"schema_version": 1', '"schema_version": 2'), "written by a newer ganbench"),
+        (lambda t: t.replace('"diverged_at": null', '"diverged_at": 5'), "a completed run was stopped by its steps"),
+        (lambda t: t.replace('"completed"', '"diverged"'), "a diverged run stops at the step it diverged"),
     ],
 )
 def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why):
