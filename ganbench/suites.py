@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
 from ganbench.resolve import create_spec, output_names
-from ganbench.spec import RunSpec, parse_seeds, split_overrides
+from ganbench.spec import RunSpec, parse_seeds
 
 T = TypeVar("T")
 KEYS = {
@@ -246,7 +246,6 @@ def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
             if name in flat:
                 raise ValueError(f"{name} is set twice (a dotted key and a quoted one); keep one")
             flat[name] = item
-    split_overrides(flat)  # one option under two names (lr_d, variant.lr_d)
     return flat
 
 

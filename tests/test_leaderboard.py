@@ -77,12 +77,21 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace("steps = 20", "steps = 9223372036854775808"), [":5:", "steps must be at most 1,000,000,000"]),
         (SUITE.replace("steps = 20", "steps = 1e20"), [":5:", "wrong type (float)"]),
         (SUITE.replace("frechet = 0.05", "precision_raw = 0.05"), [":9:", "'precision_raw', which no run of"]),
+        (SUITE + '[set]\n"dataset.sigma" = 0.1\ndataset.sigma = 0.2\n', ["dataset.sigma is set twice"]),
+        (SUITE + "[set]\nlr_d = 1e-3\nvariant.lr_d = 1e-4\n", ["option 'variant.lr_d' is set twice"]),
     ],
 )
 def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, fragments):
     path = write_suite(tmp_path, text)
     result = cli("sweep", str(path), "-o", str(tmp_path / "out"))
     assert_one_line_error(result, str(path), *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_suite_whose_batches_outgrow_its_data_is_refused_before_any_run(cli, tmp_path):
+    """The batch is checked against the data (loaded once per dataset) for every run before the first trains."""
+    path = write_suite(tmp_path, SUITE + "[set]\nbatch_size = 150000\n")
+    assert_one_line_error(cli("sweep", str(path), "-o", str(tmp_path / "out")), "batches of 150000", "holds 100000")
     assert not (tmp_path / "out").exists()
 
 

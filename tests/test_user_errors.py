@@ -96,6 +96,17 @@ def test_many_runs_start_with_yes(cli, tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("*/record.json"))) == 3
 
 
+def test_numpy_integers_are_taken_as_integers(tmp_path):
+    """A seed or a step count computed with numpy is an integer like any other (and spec.json stays JSON)."""
+    record = ganbench.run("nsgan", "ring8", seed=np.int64(1), steps=np.int64(2), out=tmp_path)
+    assert record.status == "completed" and record.spec["budget"]["steps"] == 2 and record.spec["seed"] == 1
+
+
+def test_duplicate_metric_names_are_one_metric():
+    twice = ganbench.create_spec("nsgan", "ring8", steps=2, metrics=["modes", "modes"])
+    assert twice.run_id == ganbench.create_spec("nsgan", "ring8", steps=2, metrics=["modes"]).run_id
+
+
 def test_the_time_budget_holds_inside_a_long_critic_loop(tmp_path):
     start = time.perf_counter()
     record = ganbench.run(
@@ -255,6 +266,21 @@ def ring8(**arguments):
         (lambda out: ring8(out="  ")(out), "out must name a results folder"),
         (lambda out: ganbench.load_results(out / "no" / "such"), "does not exist"),
         (lambda out: ganbench.evaluate_samples("ring8", None), "samples must be numbers"),
+        (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
+        (ring8(log_every=0), "log_every must be a whole number of steps from 1"),
+        (ring8(log_every=1.5), "log_every must be a whole number of steps from 1"),
+        (ring8(checkpoint_every="5"), "checkpoint_every must be a whole number of steps from 1"),
+        (ring8(checkpoint_every=0), "checkpoint_every must be a whole number of steps from 1"),
+        (ring8(force="yes"), "force must be True or False"),
+        (ring8(progress=1), "progress must be True or False"),
+        (ring8(metrics=[]), "metrics is empty"),
+        (ring8(max_seconds=1e-300), "max_seconds must be a positive finite number of seconds from 0.01"),
+        (ring8(max_seconds=1e300), "max_seconds must be a positive finite number of seconds from 0.01"),
+        (ring8(overrides={"lr_d": 1e-3, "variant.lr_d": 1e-4}), "option 'variant.lr_d' is set twice"),
+        (lambda out: ganbench.get_variant(None), "a variant is named by text, not None"),
+        (lambda out: ganbench.get_variant("nsgan").derive("x", foo=1), "variant 'nsgan' has no option 'foo'"),
+        (lambda out: ganbench.get_variant("nsgan").derive("a/b"), "a derived variant's name must be lower-case"),
+        (lambda out: ganbench.get_variant("nsgan").derive(""), "a derived variant's name must be lower-case"),
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
