@@ -25,6 +25,29 @@ class FeatureError(GanbenchError):
     """Features a metric cannot score: wrong shape, too few rows, NaN or inf."""
 
 
+def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = SamplesError) -> torch.Tensor:
+    """``x`` (a tensor, an array, nested lists) as a CPU tensor of real numbers, or ``error`` in one line: text,
+    dates, booleans, records and complex numbers are not samples. Big-endian arrays (saved on another machine,
+    or by ``astype('>f4')``) are read in this machine's byte order; bfloat16 becomes float32."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        if t.is_complex() or t.dtype == torch.bool:
+            raise error(f"{what} must be real numbers, not {str(t.dtype).removeprefix('torch.')}")
+        return t.float() if t.dtype == torch.bfloat16 else t
+    try:
+        array = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise error(f"{what} must be a rectangular array of numbers ({reason})") from None
+    if array.dtype.kind == "c":
+        raise error(f"{what} are complex ({array.dtype}); pass real numbers")
+    if array.dtype.kind not in "iuf":
+        raise error(f"{what} must be numbers, not {array.dtype}")
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return torch.from_numpy(array)
+
+
 def feature_matrix(
     x: Any, name: str = "features", min_rows: int = 2, dtype: torch.dtype | None = torch.float64
 ) -> torch.Tensor:
@@ -33,7 +56,7 @@ def feature_matrix(
     Finiteness is checked on the column sums (a NaN or inf anywhere makes its column's sum
     one), which reads the data once and copies nothing.
     """
-    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
+    t = real_tensor(x, name, FeatureError)
     if t.dim() != 2:
         raise FeatureError(f"{name} must be a 2-D array (samples x features), not of shape {tuple(t.shape)}")
     if len(t) < min_rows:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.arrays import load_array
+from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
 from ganbench.errors import OptionError, SamplesError, one_line
@@ -233,11 +233,7 @@ def load_samples(path: str | Path) -> np.ndarray:
 
 def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
     """Samples as a float32 CPU tensor of shape (N, *dataset.shape), or SamplesError."""
-    array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
-    if np.iscomplexobj(array):
-        raise SamplesError(f"samples are complex ({array.dtype}); pass real numbers")
-    if not np.issubdtype(array.dtype, np.number):
-        raise SamplesError(f"samples must be numbers, not {array.dtype}")
+    array = real_tensor(samples).numpy()
     shape = tuple(dataset.shape)
     if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != shape:
         needed = ", ".join(map(str, shape))

@@ -2,8 +2,9 @@
 
 ``decode_images`` is the one place image files are read, for training on a user's folder and
 for scoring samples saved elsewhere: a header of more than ``MAX_PIXELS`` is refused before
-any pixel is decoded (a decompression bomb), 16-bit and float images are scaled to 0..255
-rather than clipped, and a file that cannot be read is named in one line.
+any pixel is decoded (a decompression bomb), 16-bit and float images are scaled to 0..255 by
+their format's full scale (``FULL_SCALE``) rather than clipped, and a file that cannot be read
+is named in one line.
 
 An .npz array or a folder of PNG/JPEG files becomes an unregistered ``ImageFiles`` dataset
 for ``ganbench eval``, so samples made elsewhere are scored by the same metric plugins as a
@@ -61,16 +62,25 @@ def read_image(path: Path) -> np.ndarray:
         raise ImageFileError(f"cannot read image {one_line(path)} ({reason}); remove or replace it") from None
 
 
+FULL_SCALE = {"I": 65535.0, "F": 1.0}
+"""What the brightest pixel is, per Pillow mode, for images deeper than 8 bits (16-bit modes "I;16...": 65535):
+a format's scale, never one image's own maximum, so an image and a darker one of the same folder stay apart.
+Pillow reads 16-bit PNGs as "I" too; float images ("F", 32-bit TIFF) hold 0..1, as float arrays do."""
+
+
 def _as_uint8(image, path: Path) -> np.ndarray:
-    """8-bit pixels of a decoded image: 16-bit values / 257 and float ones in [0, 1] x 255, rounded (a plain
-    conversion would clip them to 255)."""
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+    """8-bit pixels of a decoded image: deeper ones scaled by their format's full scale and rounded (a plain
+    conversion would clip them to 255); ImageFileError for values outside that scale, NaN or inf."""
+    if image.mode.startswith("I;16") or image.mode in FULL_SCALE:
+        top = FULL_SCALE.get(image.mode, 65535.0)
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") else 1.0 if values.max(initial=0) <= 1.0 else 255.0
-        if image.mode == "I" and values.max(initial=0) > 255:
-            top = 65535.0
+        if not np.isfinite(values).all():
+            raise ImageFileError(f"image {one_line(path)} holds NaN or inf; save finite values")
         if values.min(initial=0) < 0 or values.max(initial=0) > top:
-            raise ImageFileError(f"image {one_line(path)} holds values outside 0..{top:g}; save it as 8 or 16 bits")
+            raise ImageFileError(
+                f"image {one_line(path)} ({image.mode} mode) holds values from {values.min():.6g} to "
+                f"{values.max():.6g}; its format's pixels run from 0 to {top:g}: rescale it, or save it as 8 bits"
+            )
         return np.round(values * (255.0 / top)).astype(np.uint8)
     return np.asarray(image.convert("L" if image.mode in GREY_MODES else "RGB"))
 
@@ -108,7 +118,7 @@ def load_image_set(path: str | Path) -> torch.Tensor:
     if not path.exists():
         raise SamplesError(f"{one_line(path)} does not exist; pass an .npz file or a folder of images")
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
-    if len(array) == 0:
+    if array.ndim and len(array) == 0:
         raise SamplesError(f"{one_line(path)} holds no images")
     return as_uint8_nchw(array)
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ganbench.arrays import FeatureError
+from ganbench.arrays import FeatureError, real_tensor
 from ganbench.dataset import Dataset
 
 RANGE_TOLERANCE = 1e-6
@@ -26,7 +25,7 @@ RANGE_TOLERANCE = 1e-6
 def channels_first(images: Any) -> torch.Tensor:
     """Images (NCHW or NHWC, tensor or array) as an (N, C, H, W) tensor on the CPU, C 1 or 3; FeatureError
     for other shapes, and for shapes both layouts read (a side of 1 or 3 pixels: which is the channel?)."""
-    t = images.detach().cpu() if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
+    t = real_tensor(images, "images", FeatureError)
     if t.dim() != 4:
         raise FeatureError(f"images must be 4-D (N, C, H, W) or (N, H, W, C), not of shape {tuple(t.shape)}")
     first, last = t.shape[1] in (1, 3), t.shape[-1] in (1, 3)

@@ -138,6 +138,27 @@ def test_sixteen_bit_and_float_images_are_scaled_not_clipped(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "unit.tif"), np.arange(256, dtype=np.uint8).reshape(16, 16))
 
 
+def test_deep_images_are_scaled_by_their_format_not_by_their_own_maximum(tmp_path):
+    """A dark 16-bit image stays dark (1028 of 65535 is 4 of 255, not 255); float images hold 0..1, so one of
+    0..255, or one holding NaN, is refused in one line instead of stretched or blackened."""
+    from PIL import Image
+
+    from ganbench.imagefiles import ImageFileError, read_image
+
+    Image.fromarray(np.full((8, 8), 1028, dtype=np.uint16)).save(tmp_path / "dark.png")
+    assert read_image(tmp_path / "dark.png").max() == 4
+    Image.fromarray(np.full((8, 8), 0.25, dtype=np.float32), mode="F").save(tmp_path / "dim.tif")
+    assert read_image(tmp_path / "dim.tif").max() == 64  # round(0.25 * 255)
+    Image.fromarray(np.full((8, 8), 200.0, dtype=np.float32), mode="F").save(tmp_path / "bytes.tif")
+    with pytest.raises(ImageFileError, match=r"from 200 to 200; its format's pixels run from 0 to 1"):
+        read_image(tmp_path / "bytes.tif")
+    nan = np.zeros((8, 8), dtype=np.float32)
+    nan[3, 3] = np.nan
+    Image.fromarray(nan, mode="F").save(tmp_path / "nan.tif")
+    with pytest.raises(ImageFileError, match="holds NaN or inf"):
+        read_image(tmp_path / "nan.tif")
+
+
 @pytest.mark.parametrize("shape", [(4, 3, 3, 3), (4, 1, 8, 1), (4, 3, 32, 1)])
 def test_images_whose_shape_fits_both_layouts_are_refused_not_guessed(shape):
     from ganbench.arrays import FeatureError

@@ -157,6 +157,11 @@ def corrupt_npz(d: Path) -> str:
         (lambda d: saved(d, np.array([[0.0, 1.0], [1e308, 2.0]])), ["beyond float32's range", "row 1"], ["NaN"]),
         (lambda d: saved(d, np.array([[0.0, 1.0], [np.inf, 2.0]])), ["NaN or inf", "row 1"], []),
         (lambda d: saved(d, np.zeros((3, 2), bool)), ["must be numbers"], []),
+        (lambda d: saved(d, np.zeros((3, 2), "timedelta64[s]")), ["must be numbers, not timedelta64"], []),
+        (lambda d: saved(d, np.zeros((3, 2), "datetime64[s]")), ["must be numbers, not datetime64"], []),
+        (lambda d: saved(d, np.zeros((3, 2)).astype(str)), ["must be numbers, not <U"], []),
+        (lambda d: saved(d, np.zeros((3, 2), [("a", "f4")])), ["must be numbers"], []),
+        (lambda d: saved(d, np.array(3.0)), ["samples have shape ()"], []),
         (lambda d: write(d / "z.npz", b"PK\x03\x04" + b"\x00" * 40), ["cannot read"], []),
         (corrupt_npz, ["cannot read"], []),
         (lambda d: write(d / "trunc.npy", Path(saved(d, np.zeros((100, 2)))).read_bytes()[:500]), ["truncated"], []),
@@ -167,6 +172,28 @@ def test_bad_samples_files_give_one_line(cli, tmp_path, make, fragments, not_fra
     assert_one_line_error(result, *fragments)
     for fragment in not_fragments:
         assert fragment not in result.err
+
+
+def test_big_endian_samples_score_as_native_ones(tmp_path):
+    """Arrays saved on a big-endian machine (or with astype('>f4')) hold the same numbers: the same scores."""
+    points = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
+    native = ganbench.evaluate_samples("grid25", points, ["modes", "frechet"])
+    swapped = ganbench.evaluate_samples("grid25", saved(tmp_path, points.astype(">f4")), ["modes", "frechet"])
+    assert {k: swapped[k] for k in ("modes_captured", "frechet")} == {k: native[k] for k in ("modes_captured", "frechet")}
+
+
+@pytest.mark.parametrize(
+    "images, fragment",
+    [
+        (np.zeros((4, 8, 8, 1)).astype(str), "images must be numbers, not <U"),
+        (np.zeros((4, 8, 8, 1), "datetime64[s]"), "images must be numbers, not datetime64"),
+        (np.zeros((4, 8, 8, 1), [("a", "f4")]), "images must be numbers"),
+        (np.array(3.0), "images must be 4-D"),
+        (np.zeros((4, 8, 8, 1), bool), "images must be numbers, not bool"),
+    ],
+)
+def test_image_samples_that_are_not_numbers_give_one_line(cli, tmp_path, images, fragment):
+    assert_one_line_error(cli("eval", "--dataset", "digits", "--samples", saved(tmp_path, images)), fragment)
 
 
 def test_a_plugin_network_option_is_checked_like_a_builtin(cli, tmp_path, fresh_plugins):
