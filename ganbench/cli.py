@@ -5,6 +5,8 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -673,29 +675,37 @@ def _present_metrics(rows: list, directions: dict) -> list[str]:
 
 def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: dict, fmt: str) -> str:
     from ganbench import leaderboard as lb
-    from ganbench.tables import format_number
+    from ganbench.tables import format_number, markdown_cell
 
     out: list[str] = []
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
     for dataset in suite.datasets:
         for metric in metrics:
             places = lb.ranking(rows, dataset, metric, directions[metric])
             if fmt == "csv":
-                if not out:
-                    out.append("dataset,metric,rank,tied,variant,mean,se,n,diverged")
-                out += [
-                    f"{dataset},{metric},{p.rank},{int(p.tied)},{p.variant},{_csv_number(p.mean)},{_csv_number(p.se)},"
-                    f"{p.n},{p.diverged}"
+                if not table.tell():
+                    writer.writerow(["dataset", "metric", "rank", "tied", "variant", "mean", "se", "n", "diverged"])
+                writer.writerows(
+                    [one_line(dataset), metric, p.rank, int(p.tied), p.variant, _csv_number(p.mean),
+                     _csv_number(p.se), p.n, p.diverged]
                     for p in places
-                ]
+                )  # fmt: skip
                 continue
             arrow = "higher is better" if directions[metric] == "higher" else "lower is better"
-            out += [f"**{dataset}, {metric}** ({arrow})", "", "| rank | variant | mean ± se | n | diverged |"]
+            out += [
+                f"**{markdown_cell(dataset)}, {metric}** ({arrow})",
+                "",
+                "| rank | variant | mean ± se | n | diverged |",
+            ]
             out.append("|---|---|---|---|---|")
             for p in places:
                 rank = f"={p.rank}" if p.tied else str(p.rank)
                 value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
-                out.append(f"| {rank} | {p.variant} | {value} | {p.n} | {p.diverged} |")
+                out.append(f"| {rank} | {markdown_cell(p.variant)} | {value} | {p.n} | {p.diverged} |")
             out.append("")
+    if fmt == "csv":
+        return table.getvalue()
     if fmt == "markdown":
         out.append(
             "=: a shared rank. A group that shares a rank runs, by mean, from its best variant to the last one "

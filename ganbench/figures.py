@@ -51,7 +51,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ganbench.errors import GanbenchError, OutputError, UnknownNameError
+from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line
 from ganbench.results import ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
 
@@ -145,8 +145,9 @@ def dataset_figures(
     labels = list(dict.fromkeys(runs["label"]))
     if len(labels) > MAX_SERIES:
         report(
-            f"{dataset}: {len(labels):,} series (variant and setting), more than a figure can show; drew the first "
-            f"{MAX_SERIES} ({labels[0]} ... {labels[MAX_SERIES - 1]}), left out {len(labels) - MAX_SERIES:,}: "
+            f"{one_line(dataset)}: {len(labels):,} series (variant and setting), more than a figure can show; "
+            f"drew the first {MAX_SERIES} ({labels[0]} ... {labels[MAX_SERIES - 1]}), "
+            f"left out {len(labels) - MAX_SERIES:,}: "
             "plot a folder that holds fewer"
         )
         runs = runs[runs["label"].isin(labels[:MAX_SERIES])]
@@ -168,12 +169,13 @@ def dataset_runs(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
         runs["setting"] = ""
     runs["setting"] = runs["setting"].fillna("").astype(str)
     runs["label"] = [series_label(v, s) for v, s in zip(runs["variant"], runs["setting"], strict=True)]
+    runs["dataset"] = one_line(dataset)  # as titles show it: a newline or an undecodable byte escaped
     return runs.sort_values(["variant", "setting", "seed"], kind="stable")
 
 
 def series_label(variant: str, setting: str) -> str:
     """The label of a series: "variant", or "variant (setting)" when the folder holds several configs of the variant."""
-    return f"{variant} ({setting})" if setting else str(variant)
+    return one_line(f"{variant} ({setting})" if setting else variant)  # a newline in a path would break a legend
 
 
 def series_colors(runs: pd.DataFrame) -> dict[str, tuple]:
@@ -187,7 +189,7 @@ def file_name(dataset: str) -> str:
     """A dataset name safe in a file name; a name that had to change gets a short hash, so none collide."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(dataset)).strip("._-") or "dataset"
     if safe != dataset:
-        safe += "-" + hashlib.sha256(str(dataset).encode()).hexdigest()[:6]
+        safe += "-" + hashlib.sha256(str(dataset).encode("utf-8", "surrogatepass")).hexdigest()[:6]
     return safe
 
 

@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ganbench.errors import one_line
 from ganbench.results import strict_json
-from ganbench.tables import format_number
+from ganbench.tables import format_number, markdown_cell
 from ganbench.verdicts import Comparison
 
 ORDER = ("regressed", "improved", "inconclusive", "unchanged", "identical")
@@ -55,8 +56,9 @@ def _row(c: Comparison) -> str:
         verdict += f" (≈{c.seeds_needed} seeds {where} would settle it)"
     if c.notes:
         verdict += f"; {'; '.join(c.notes)}"
+    arrow = "↑" if c.direction == "higher" else "↓"
     return (
-        f"| {c.variant} | {c.dataset} | {c.metric} ({'↑' if c.direction == 'higher' else '↓'}) | "
+        f"| {markdown_cell(c.variant)} | {markdown_cell(c.dataset)} | {c.metric} ({arrow}) | "
         f"{_side(c.baseline)} | {_side(c.current)} | {_signed(c.difference)} | {format_number(c.tolerance)} | "
         f"{c.test or '–'} | {p:.3g} | {verdict} |"
     )
@@ -122,7 +124,9 @@ def junit(suite_name: str, comparisons: Sequence[Comparison], strict: bool = Fal
         failures=str(sum(c.verdict in failing for c in comparisons)),
     )
     for c in comparisons:
-        case = ET.SubElement(suite, "testcase", classname=f"{suite_name}.{c.dataset}.{c.variant}", name=c.metric)
+        case = ET.SubElement(
+            suite, "testcase", classname=one_line(f"{suite_name}.{c.dataset}.{c.variant}"), name=c.metric
+        )
         if c.verdict in failing:
             failure = ET.SubElement(case, "failure", message=f"{c.verdict}: {_row(c)}")
             failure.text = _row(c)

@@ -18,6 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ganbench.errors import one_line
 from ganbench.results import OUTPUTS
 
 Format = Literal["markdown", "csv", "latex", "html"]
@@ -70,6 +71,8 @@ def summarize(
 
 def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown", spread: Spread = "std") -> str:
     """The summary as markdown, csv, latex or html (a ``setting`` column where configs differ; always in csv)."""
+    if not table.empty:  # a name or setting on one line: a path with a newline would split a row
+        table = table.assign(**{c: table[c].map(one_line) for c in ("dataset", "variant", "setting")})
     if fmt == "csv":
         cols = ["dataset", "variant", "setting", "n", "diverged"] + [
             f"{m}_{part}" for m in metrics for part in ("mean", spread, "n", "missing")
@@ -101,6 +104,7 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
         cells = [[html.escape(c) if i < text_columns else c for i, c in enumerate(r)] for r in body]
         rows = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>\n" for r in cells)
         return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n"
+    body = [[markdown_cell(c) if i < text_columns else c for i, c in enumerate(r)] for r in body]
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
     lines = [
         "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
@@ -108,6 +112,11 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
     ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+def markdown_cell(text: object) -> str:
+    """Text for a markdown table cell: one line (control characters and undecodable bytes escaped), '|' escaped."""
+    return one_line(text).replace("|", "\\|")
 
 
 def _latex_text(text: str) -> str:

@@ -82,15 +82,21 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int) -> None:
 
 
 def check_runs_fit(specs: Iterable[RunSpec]) -> None:
-    """What a Trainer checks against the data, for many runs before any trains (each distinct dataset loaded
-    once): a suite whose tenth run cannot start is refused before its first, in one line."""
+    """What a Trainer checks before it trains (the batch against the data, the metrics' extractors and weights),
+    for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run cannot start is
+    refused before its first, in one line."""
     sizes: dict[str, int] = {}
+    scored: set[str] = set()
     for spec in specs:
         parts = Components.of(spec)
-        key = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
-        if key not in sizes:
-            sizes[key] = len(parts.dataset.load())
-        check_batch_fits(spec, parts.variant, sizes[key])
+        data = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
+        if data not in sizes:
+            sizes[data] = len(parts.dataset.load())
+        check_batch_fits(spec, parts.variant, sizes[data])
+        scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
+        if scoring not in scored:
+            scored.add(scoring)
+            preflight(parts.dataset, select_metrics(parts.dataset, spec.eval.metrics, parts.variant.conditional))
 
 
 class TrainState:

@@ -22,6 +22,7 @@ import ganbench
 from ganbench.errors import GanbenchError, UnknownNameError
 from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
+from ganbench.spec import run_id_of
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -171,7 +172,7 @@ def test_a_figure_draws_at_most_its_series_cap_and_says_what_it_left_out(mog, tm
     root.mkdir()
     run = next(mog.glob("ring8__nsgan__seed0__*"))
     for i in range(4):
-        _copy_run(run, root, run_id=f"lr{i}", edit_spec=lambda spec, i=i: spec["variant_options"].update(lr_d=i + 1.0))
+        _copy_run(run, root, edit_spec=lambda spec, i=i: spec["variant_options"].update(lr_d=i + 1.0))
     problems: list[str] = []
     plot_results(root, tmp_path / "figures", on_problem=problems.append)
     assert len(problems) == 1 and "4 series" in problems[0] and "drew the first 2" in problems[0]
@@ -184,8 +185,8 @@ def test_a_record_whose_metric_is_text_or_a_list_is_unreadable_not_a_column(mog,
     root = tmp_path / "results"
     root.mkdir()
     runs = sorted(mog.glob("ring8__nsgan__seed*"))
-    for i, (run, value) in enumerate(zip(runs, ("high", [1, 2]), strict=True)):
-        _copy_run(run, root, run_id=f"bad{i}", metrics={"frechet": value})
+    for run, value in zip(runs, ("high", [1, 2]), strict=True):
+        _copy_run(run, root, metrics={"frechet": value})
     table = cli("table", str(root))
     assert table.code == 2 and table.err.count("metrics.frechet must be a number or null") == 2
     assert "2 unreadable record(s)" in table.err
@@ -370,38 +371,38 @@ def test_samples_one_panel_per_variant_from_its_lowest_seed(mog, directions):
 # ------------------------------------------------------------------------- settings, divergence, gaps
 
 
-def _copy_run(folder: Path, dest: Path, *, run_id: str, edit_spec=None, **record_changes) -> Path:
-    target = dest / f"{folder.name.rsplit('__', 1)[0]}__{run_id}"
-    shutil.copytree(folder, target)
-    record = json.loads((target / "record.json").read_text())
+def _copy_run(folder: Path, dest: Path, *, edit_spec=None, **record_changes) -> Path:
+    """A copy of a run folder, its spec edited by ``edit_spec`` (the copy's run id is the edited spec's, as a
+    run of that spec would have) and its record changed by ``record_changes`` (metrics.json too)."""
+    record = json.loads((folder / "record.json").read_text())
     spec = record["spec"]
     if edit_spec:
         edit_spec(spec)
-    spec["run_id"] = run_id
+    run_id = run_id_of(spec)
+    target = dest / f"{folder.name.rsplit('__', 1)[0]}__{run_id}"
+    shutil.copytree(folder, target)
     record.update(run_id=run_id, run_dir=str(target), spec=spec, **record_changes)
     (target / "record.json").write_text(json.dumps(record))
-    (target / "spec.json").write_text(json.dumps(spec))
+    (target / "metrics.json").write_text(json.dumps(record["metrics"]))
+    (target / "spec.json").write_text(json.dumps({"run_id": run_id, **spec}))
     return target
 
 
 def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_path, directions):
     root = tmp_path / "results"
     root.mkdir()
+    faster = {}
     for r in run_folders(mog):
-        _copy_run(r["folder"], root, run_id=f"copy{r['variant']}{r['seed']}")
-        if r["variant"] == "nsgan":  # a second config of nsgan: a setting of its own
+        if r["variant"] == "wgan-gp" and r["seed"] == 1:  # diverged at step 10
             _copy_run(
-                r["folder"],
-                root,
-                run_id=f"lr{r['seed']}",
-                edit_spec=lambda spec: spec["variant_options"].update(lr_d=3e-4),
+                r["folder"], root, status="diverged", stopped_by="diverged", diverged_at=10, steps_done=10, metrics={}
             )
-    diverged = next(root.glob("ring8__wgan-gp__seed1__*"))
-    record = json.loads((diverged / "record.json").read_text())
-    record.update(status="diverged", diverged_at=10, metrics={})
-    (diverged / "record.json").write_text(json.dumps(record))
-    (diverged / "metrics.json").write_text("{}")
-    (root / "ring8__nsgan__seed0__lr0" / "samples.png").unlink()
+        else:
+            _copy_run(r["folder"], root)
+        if r["variant"] == "nsgan":  # a second config of nsgan: a setting of its own
+            edit = lambda spec: spec["variant_options"].update(lr_d=3e-4)  # noqa: E731
+            faster[r["seed"]] = _copy_run(r["folder"], root, edit_spec=edit)
+    (faster[0] / "samples.png").unlink()
     broken = root / "ring8__gan__seed0__broken"
     broken.mkdir()
     (broken / "record.json").write_text("{not json")
@@ -501,3 +502,21 @@ def test_figures_is_core_code():
     imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
     plugins = ("variants", "datasets", "networks", "metrics", "features", "executors", "loggers")
     assert [m for m in imported if m.startswith(tuple(f"ganbench.{p}" for p in plugins))] == []
+
+
+def test_a_name_with_a_newline_a_pipe_or_an_undecodable_byte_stays_on_its_row(mog, tmp_path, cli):
+    """A dataset named by a path holding a newline, a '|' and a byte that is not UTF-8 (os.fsdecode makes it a
+    lone surrogate): every table format and the figures show it escaped, one row per run, without a traceback."""
+    root = tmp_path / "results"
+    root.mkdir()
+    odd = "my|data\nset\udcff"
+    for run in sorted(mog.glob("ring8__nsgan__seed*")):
+        _copy_run(run, root, edit_spec=lambda spec: spec.update(dataset=odd))
+    markdown = cli("table", str(root), "--metrics", "modes_captured")
+    assert markdown.code == 0, markdown.err
+    rows = [line for line in markdown.out.splitlines() if "nsgan" in line]
+    assert len(rows) == 1 and rows[0].startswith(r"| my\|data\nset\udcff | nsgan ")
+    csv_out = cli("table", str(root), "--metrics", "modes_captured", "--format", "csv")
+    assert csv_out.code == 0 and len(csv_out.out.splitlines()) == 2
+    assert csv_out.out.splitlines()[1].startswith(r"my|data\nset\udcff,nsgan,")
+    assert cli("plot", str(root)).code == 0

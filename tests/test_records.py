@@ -127,7 +127,10 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: edit_spec(t, eval={"n_samples": "many", "metrics": []}), "spec.eval must hold integer n_samples"),
         (lambda t: json.dumps({**json.loads(t), "environment": {"torch_threads": "2"}}), "environment must be an"),
         (lambda t: edit_spec(t, seed=1), "its spec does not hash to its run id"),
-        (lambda t: json.dumps({**json.loads(t), "metrics": {"modes_captured": 8}}), "its metrics differ from the run's"),
+        (
+            lambda t: json.dumps({**json.loads(t), "metrics": {"modes_captured": 8}}),
+            "its metrics differ from the run's",
+        ),
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 11'), "steps_done must be a whole number from 0 to"),
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 9'), "a run stopped by its steps has done all 10"),
         (lambda t: t.replace('"schema_version": 1', '"schema_version": 2'), "written by a newer ganbench"),

@@ -179,7 +179,9 @@ def test_big_endian_samples_score_as_native_ones(tmp_path):
     points = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
     native = ganbench.evaluate_samples("grid25", points, ["modes", "frechet"])
     swapped = ganbench.evaluate_samples("grid25", saved(tmp_path, points.astype(">f4")), ["modes", "frechet"])
-    assert {k: swapped[k] for k in ("modes_captured", "frechet")} == {k: native[k] for k in ("modes_captured", "frechet")}
+    assert {k: swapped[k] for k in ("modes_captured", "frechet")} == {
+        k: native[k] for k in ("modes_captured", "frechet")
+    }
 
 
 @pytest.mark.parametrize(
