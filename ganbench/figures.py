@@ -65,6 +65,9 @@ KEY_METRICS = 3
 """Metric values in a samples panel's title."""
 BAND = "min–max over seeds"
 MAX_SERIES = 20
+MAX_PANELS = 24
+"""Subplots of a curves figure at most: a history.csv of thousands of columns (a plugin logging per unit, or a
+damaged file) would draw for minutes and show nothing readable."""
 """Series (variants, or settings of one) a figure draws at most: beyond, legends and panels stop being read."""
 
 Problem = Callable[[str], None]
@@ -154,7 +157,7 @@ def dataset_figures(
     histories = read_histories(runs, report)
     order = metric_order(runs, histories, directions, metrics)
     figures = {
-        "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth),
+        "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth, on_problem=report),
         "dynamics": dynamics_figure(runs, histories, smooth=smooth),
         "samples": samples_figure(runs, order[:KEY_METRICS], on_problem=report),
         "leaderboard": leaderboard_figure(runs, order, directions),
@@ -275,8 +278,10 @@ def curves_figure(
     *,
     metrics: Sequence[str] | None = None,
     smooth: int | None = None,
+    on_problem: Problem | None = None,
 ) -> Figure | None:
-    """One subplot per quantity, one line per series: mean over seeds per step, band min–max over seeds.
+    """One subplot per quantity (``MAX_PANELS`` at most), one line per series: mean over seeds per step, band
+    min–max over seeds.
 
     ``runs``: one dataset's runs (``dataset_runs``); ``histories``: run_id -> history (``read_histories``).
     None if no run has a history.
@@ -287,6 +292,12 @@ def curves_figure(
     quantities = history_quantities([histories[r] for r in runs["run_id"]], directions, metrics)
     if not quantities:
         return None
+    if len(quantities) > MAX_PANELS:
+        (on_problem or _warn)(
+            f"{runs['dataset'].iloc[0]}: the histories hold {len(quantities):,} quantities, more than a figure can "
+            f"show; drew the first {MAX_PANELS} ({one_line(quantities[0])} ... {one_line(quantities[MAX_PANELS - 1])})"
+        )
+        quantities = quantities[:MAX_PANELS]
     colors = series_colors(runs)
     window = smoothing_window(list(histories.values()), smooth)
     ncols = min(3 if len(quantities) <= 6 else 4, len(quantities))

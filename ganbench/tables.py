@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ganbench.errors import one_line
@@ -49,8 +50,8 @@ def summarize(
             else:
                 done_here = done
             values = done_here[metric].dropna() if metric in done_here else pd.Series(dtype=float)
-            std = values.std(ddof=1) if len(values) > 1 else math.nan
-            row[f"{metric}_mean"] = values.mean() if len(values) else math.nan
+            mean, std = mean_and_std(values.to_numpy(dtype=float))
+            row[f"{metric}_mean"] = mean
             row[f"{metric}_{spread}"] = std / math.sqrt(len(values)) if spread == "se" and len(values) > 1 else std
             row[f"{metric}_n"] = len(values)
             row[f"{metric}_missing"] = len(done_here) - len(values)
@@ -67,6 +68,21 @@ def summarize(
             best = means.max() if directions.get(metric, "higher") == "higher" else means.min()
             table.loc[means.index[means == best], f"{metric}_best"] = True
     return table
+
+
+def mean_and_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN where undefined). Values near float64's limit (1e308) would
+    overflow a plain sum or sum of squares to inf: those are computed on the values divided by their largest."""
+    if not len(values):
+        return math.nan, math.nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(values.mean())
+        std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+    if math.isfinite(mean) and (math.isfinite(std) or len(values) < 2):
+        return mean, std
+    scale = float(np.abs(values).max())
+    scaled = values / scale
+    return float(scaled.mean()) * scale, (float(scaled.std(ddof=1)) * scale if len(values) > 1 else math.nan)
 
 
 def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown", spread: Spread = "std") -> str:

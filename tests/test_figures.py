@@ -520,3 +520,19 @@ def test_a_name_with_a_newline_a_pipe_or_an_undecodable_byte_stays_on_its_row(mo
     assert csv_out.code == 0 and len(csv_out.out.splitlines()) == 2
     assert csv_out.out.splitlines()[1].startswith(r"my|data\nset\udcff,nsgan,")
     assert cli("plot", str(root)).code == 0
+
+
+def test_a_history_of_thousands_of_columns_draws_at_most_the_panel_cap(mog, tmp_path):
+    from ganbench.figures import MAX_PANELS
+
+    root = tmp_path / "results"
+    root.mkdir()
+    run = _copy_run(next(mog.glob("ring8__nsgan__seed0__*")), root)
+    wide = pd.DataFrame(np.ones((3, 3000)), columns=[f"q{i}" for i in range(3000)]).assign(step=[10, 20, 30])
+    wide.to_csv(run / "history.csv", index=False)
+    problems: list[str] = []
+    fig = dataset_figures(
+        scan_runs(root).runs, "ring8", None, registries().metric_directions(), on_problem=problems.append
+    )
+    assert len(fig["curves"].axes) == MAX_PANELS
+    assert [p for p in problems if "3,000 quantities" in p and f"drew the first {MAX_PANELS}" in p]

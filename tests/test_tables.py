@@ -51,3 +51,21 @@ def test_markdown_bolds_the_best_cell():
     assert "**24 ± 1.414**" in row_b and "**" not in row_b.split("|")[-2]
     row_a = next(line for line in text.splitlines() if "| grid25  | a " in line)
     assert "**0.300 ± 0.200**" in row_a
+
+
+@pytest.mark.parametrize("values", [[1.7e308, 0.0], [1.7e308, 1.7e308, -1e308], [1.0, 2.0, 4.0], [3.5]])
+def test_mean_and_spread_match_exact_arithmetic_even_near_float64s_limit(values):
+    """statistics.mean/stdev compute with exact fractions: the oracle. A plain sum of squares overflows here."""
+    import statistics
+    import warnings
+
+    from ganbench.tables import mean_and_std
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning reaches the user
+        mean, std = mean_and_std(np.array(values))
+    assert mean == pytest.approx(statistics.mean(values), rel=1e-12)
+    if len(values) > 1:
+        assert std == pytest.approx(statistics.stdev(values), rel=1e-12)
+    else:
+        assert math.isnan(std)
