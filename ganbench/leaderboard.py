@@ -10,6 +10,7 @@ significant.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import Counter
@@ -53,6 +54,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
                 "versions": library_versions(),
                 "hardware": run_hardware(records),
                 "budget": {"steps": suite.budget_steps, "max_seconds": suite.max_seconds},
+                "settings": suite.settings,
                 "devices": sorted({r.environment.get("device", "?") for r in records}),
             },
             "runs": [
@@ -136,6 +138,16 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"baseline {suite.baseline_path} was made with {_budget_text(*made)}; the suite now has "
             f"{_budget_text(*now)}; {fix}"
         )
+    made_with, now_with = baseline["made"]["settings"], strict_json(suite.settings)
+    changed = [k for k in dict.fromkeys([*now_with, *made_with]) if made_with.get(k) != now_with.get(k)]
+    if changed:
+        raise BaselineError(
+            f"baseline {suite.baseline_path} was made with "
+            + ", ".join(f"{k}={_setting_text(made_with.get(k))}" for k in changed)
+            + "; the suite now has "
+            + ", ".join(f"{k}={_setting_text(now_with.get(k))}" for k in changed)
+            + f"; {fix}"
+        )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
     wanted = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds]
     extra = sorted(have.difference(wanted), key=str)
@@ -153,6 +165,12 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         raise BaselineError(f"baseline {suite.baseline_path} has no run of {v} on {d}, seed {seed}{more}; {fix}")
 
 
+def _setting_text(value: Any) -> str:
+    """A suite setting as its TOML would show it, cut to a line's worth."""
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _budget_text(steps: Any, max_seconds: Any) -> str:
     """steps=1000 on ring8, 20000 on grid25, max_seconds=None: a budget as a reader wants it."""
     if isinstance(steps, dict):
@@ -168,6 +186,8 @@ def _malformed(data: dict[str, Any]) -> str | None:
     threads = made["hardware"].get("torch_threads", [])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
         return "'made.hardware.torch_threads' must be a list of integers"
+    if not isinstance(made.get("settings"), dict):
+        return "'made.settings' must be an object (the suite's network, [set], metrics and evaluation)"
     budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}

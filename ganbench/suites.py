@@ -81,6 +81,18 @@ class Suite:
     description: str = ""
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """What the suite sets beside its runs and budget (network, [set], metrics, evaluation): a baseline
+        records them, and a check of a suite whose settings changed since is refused, not judged."""
+        return {
+            "network": self.network,
+            "set": dict(self.overrides),
+            "metrics": None if self.metrics is None else list(self.metrics),
+            "eval_samples": self.eval_samples,
+            "eval_every": self.eval_every,
+        }
+
+    @property
     def baseline_path(self) -> Path:
         return self.path.with_name(f"{self.path.stem}.baseline.json")
 

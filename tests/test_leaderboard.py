@@ -346,6 +346,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(frechet=1e308), "frechet'] = 1e+308 is not a measurement"),
         (lambda b: b["runs"][1]["metrics"].update(frechet=-1e101), "is not a measurement (at most 1e+100"),
         (lambda b: b.pop("made"), "'made' must be an object with 'hardware' and 'budget'"),
+        (lambda b: b["made"].pop("settings"), "'made.settings' must be an object"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
     ],
 )
@@ -398,6 +399,12 @@ def test_a_baseline_of_another_budget_or_other_seeds_is_refused(cli, tmp_path):
     )
     path.write_text(SUITE.replace('"0-1"', '"0-2"'))
     assert_one_line_error(cli("leaderboard", "check", str(path)), "no run of nsgan on ring8, seed 2 and 1 more")
+    path.write_text(SUITE + "[set]\nlr_d = 2e-4\n")  # the same runs, trained otherwise: not comparable
+    assert_one_line_error(
+        cli("leaderboard", "check", str(path)), "made with set={}", 'the suite now has set={"lr_d": 0.0002}'
+    )
+    path.write_text(SUITE.replace('"frechet"]', '"frechet", "prdc"]'))
+    assert_one_line_error(cli("leaderboard", "check", str(path)), 'made with metrics=["modes", "frechet"]')
 
 
 def test_report_files_are_checked_first_and_an_unwritable_summary_only_warns(cli, tmp_path, monkeypatch):
