@@ -245,6 +245,8 @@ def _describe(record: Any) -> str:
     lines = [f"run {record.run_id}: {record.status}, {record.steps_done} steps (stopped by {record.stopped_by})"]
     if record.diverged_at is not None:
         lines[0] += f", diverged at step {record.diverged_at}"
+    if record.status == "completed" and record.steps_done == 0:
+        lines[0] += "; the time ran out before the first step: these are the scores of an untrained generator"
     lines.append(f"folder: {record.run_dir}")
     if record.metrics:
         lines.append(_metrics_table(record.metrics))

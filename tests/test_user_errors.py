@@ -117,6 +117,13 @@ def test_the_time_budget_holds_inside_a_long_critic_loop(tmp_path):
     assert 1.0 <= record.train_seconds < 10
 
 
+def test_a_run_whose_time_ends_before_its_first_step_says_so(cli, tmp_path):
+    args = ("run", "-v", "wgan", "-d", "ring8", "--steps", "10", "--max-seconds", "0.3", "--set", "n_critic=1000")
+    result = cli(*args, "-o", str(tmp_path), "-q")
+    assert result.code == 0 and "0 steps (stopped by max_seconds)" in result.out
+    assert "the time ran out before the first step: these are the scores of an untrained generator" in result.out
+
+
 def write(path: Path, data: bytes) -> str:
     path.write_bytes(data)
     return str(path)
