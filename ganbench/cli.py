@@ -649,7 +649,9 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
 
     suite = load_suite(suite_file)
     if results is None:
-        rows = lb.rows_of_baseline(lb.read_baseline(suite))
+        baseline = lb.read_baseline(suite)
+        lb.check_fits(suite, baseline)  # a baseline of other runs or settings would rank what the suite is not
+        rows = lb.rows_of_baseline(baseline)
     else:
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
         found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]

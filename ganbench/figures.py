@@ -223,7 +223,7 @@ def read_histories(runs: pd.DataFrame, on_problem: Problem | None = None) -> dic
         try:
             history = read_history(run.run_dir)
         except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            report(f"unreadable history {Path(run.run_dir) / HISTORY}: {exc}; its curves are left out")
+            report(one_line(f"unreadable history {Path(run.run_dir) / HISTORY}: {exc}; its curves are left out"))
             continue
         if history is not None and not history.empty:
             histories[run.run_id] = history

@@ -188,6 +188,9 @@ def _malformed(data: dict[str, Any]) -> str | None:
         return "'made.hardware.torch_threads' must be a list of integers"
     if not isinstance(made.get("settings"), dict):
         return "'made.settings' must be an object (the suite's network, [set], metrics and evaluation)"
+    for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
+        if key in made and not isinstance(made[key], kind):
+            return f"'made.{key}' must be {what}, not {made[key]!r:.40}"
     budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}
@@ -202,6 +205,8 @@ def _malformed(data: dict[str, Any]) -> str | None:
         for key, kind in (("variant", str), ("dataset", str), ("status", str)):
             if not isinstance(run.get(key), kind):
                 return f"runs[{i}].{key} must be a string"
+        if "run_id" in run and not isinstance(run["run_id"], str):
+            return f"runs[{i}].run_id must be a string"
         seed = run.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             return f"runs[{i}].seed must be a non-negative integer"

@@ -559,3 +559,14 @@ def test_resolve_dataset_claims_paths_and_ignores_registered_names(class_folder,
     assert call_hook("resolve_dataset", name="notes.txt") is None
     name, options = resolve_dataset_name("pets")  # a relative path is recorded absolute
     assert name == "files" and options == {"path": str(folder.resolve()), "sha256": claimed[1]["sha256"]}
+
+
+def test_labels_at_the_top_of_uint64_are_one_error_without_an_overflow_warning():
+    import warnings
+
+    from ganbench.datasets.files import ImagesError, _check_labels
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImagesError, match="class 2 has no image"):
+            _check_labels(np.array([0, 1, 2**64 - 1], dtype=np.uint64), 3, "x.npz:labels")

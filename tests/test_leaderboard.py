@@ -347,6 +347,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][1]["metrics"].update(frechet=-1e101), "is not a measurement (at most 1e+100"),
         (lambda b: b.pop("made"), "'made' must be an object with 'hardware' and 'budget'"),
         (lambda b: b["made"].pop("settings"), "'made.settings' must be an object"),
+        (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
+        (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
     ],
 )
@@ -368,6 +370,7 @@ def test_a_baseline_with_runs_the_suite_does_not_have_is_refused(cli, tmp_path):
     (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
     result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
     assert_one_line_error(result, "holds a run of nsgan on ring8, seed 7, which the suite does not have")
+    assert_one_line_error(cli("leaderboard", "show", str(path)), "holds a run of nsgan on ring8, seed 7")
 
 
 def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_path):

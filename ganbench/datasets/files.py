@@ -129,10 +129,10 @@ def _check_labels(labels: np.ndarray, n_images: int, where: str) -> torch.Tensor
         raise ImagesError(f"labels {where} must be one per image ({n_images}), not of shape {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ImagesError(f"labels {where} must be integers, not {labels.dtype}")
-    present = np.unique(labels)
+    present = [int(c) for c in np.unique(labels)]  # Python integers: a uint64 label of 2**64-1 plus 1 overflows
     if present[0] < 0 or len(present) != present[-1] + 1:
-        gaps = np.flatnonzero(present != np.arange(len(present)))  # the first class number with no image
-        detail = f"class {int(gaps[0])} has no image" if present[0] >= 0 else f"{int(present[0])} is negative"
+        gaps = [i for i, c in enumerate(present) if c != i]  # the first class number with no image
+        detail = f"class {gaps[0]} has no image" if present[0] >= 0 else f"{present[0]} is negative"
         raise ImagesError(f"labels {where} must number the classes 0..K-1, each with an image; {detail}")
     return torch.from_numpy(labels.astype(np.int64))
 
