@@ -261,6 +261,8 @@ def test_a_baseline_of_one_number_of_steps_fits_a_suite_of_the_same_budget_per_d
     path.write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0"\n')
     suite = load_suite(path)
     runs = [{"variant": "nsgan", "dataset": "ring8", "seed": 0}]
-    lb.check_fits(suite, {"made": {"budget": {"steps": 5000, "max_seconds": None}}, "runs": runs})
+    made = {"settings": suite.settings}
+    lb.check_fits(suite, {"made": {**made, "budget": {"steps": 5000, "max_seconds": None}}, "runs": runs})
     with pytest.raises(lb.BaselineError, match="made with steps=1000 on ring8.*now has steps=5000 on ring8"):
-        lb.check_fits(suite, {"made": {"budget": {"steps": {"ring8": 1000}, "max_seconds": None}}, "runs": runs})
+        budget = {"steps": {"ring8": 1000}, "max_seconds": None}
+        lb.check_fits(suite, {"made": {**made, "budget": budget}, "runs": runs})
