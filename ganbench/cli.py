@@ -249,19 +249,27 @@ def _describe(record: Any) -> str:
         lines[0] += "; the time ran out before the first step: these are the scores of an untrained generator"
     lines.append(f"folder: {record.run_dir}")
     if record.metrics:
-        lines.append(_metrics_table(record.metrics))
+        lines.append(_metrics_table(record.metrics, getattr(record, "raw_metrics", None)))
     return "\n".join(lines)
 
 
-def _metrics_table(scores: dict[str, Any]) -> str:
+def _metrics_table(scores: dict[str, Any], raw: dict[str, Any] | None = None) -> str:
+    """Scores as a markdown table; with ``raw`` (a run with a generator EMA), G's own beside the average's."""
     from ganbench.tables import format_number
+
+    def shown(value: Any) -> str:
+        return format_number(value) if isinstance(value, float) or value is None else str(value)
 
     scores = {k: v for k, v in scores.items() if not isinstance(v, dict)}  # provenance is for the files
     width = max(len(k) for k in scores)
-    rows = [f"| {'metric'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    columns = ["value"] if not raw else ["EMA of G", "G"]
+    rows = [
+        f"| {'metric'.ljust(width)} | {' | '.join(columns)} |",
+        f"|{'-' * (width + 2)}|{'|'.join('---' for _ in columns)}|",
+    ]
     for key, value in scores.items():
-        shown = format_number(value) if isinstance(value, float) or value is None else str(value)
-        rows.append(f"| {key.ljust(width)} | {shown} |")
+        cells = [shown(value)] + ([shown(raw.get(key))] if raw else [])
+        rows.append(f"| {key.ljust(width)} | {' | '.join(cells)} |")
     return "\n".join(rows)
 
 
@@ -280,6 +288,7 @@ def list_plugins(as_json: bool) -> None:
                 "version": e.version,
                 "about": _about(e.obj),
                 **_details(e.obj),
+                "options": _options(e.obj),
             }
             for e in reg
         ]
@@ -288,6 +297,8 @@ def list_plugins(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
+    from ganbench.options import cli_text
+
     for kind, entries in listing.items():
         click.echo(f"{kind}:")
         width = max((len(e["name"]) for e in entries), default=0)
@@ -295,6 +306,19 @@ def list_plugins(as_json: bool) -> None:
             click.echo(f"  {e['name'].ljust(width)}  {e['source']} {e['version']}  {e['about']}")
             for line in (e.get("summary") or "").splitlines():
                 click.echo(f"  {' ' * width}    {line}")
+            if e["options"]:
+                prefix = {"variants": "", "datasets": "dataset.", "networks": "network."}.get(kind, "")
+                shown = " ".join(f"{prefix}{k}={cli_text(v)}" for k, v in e["options"].items())
+                click.echo(f"  {' ' * width}    options (--set): {shown}")
+
+
+def _options(obj: Any) -> dict[str, Any]:
+    """A plugin object's --set options and their values (none for objects that are not option dataclasses)."""
+    import dataclasses
+
+    from ganbench.options import options_of
+
+    return options_of(obj) if dataclasses.is_dataclass(obj) else {}
 
 
 def _about(obj: Any) -> str:

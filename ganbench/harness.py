@@ -145,6 +145,9 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
                     on_log(step, values)
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
             record.metrics = scored[step]
+            if trainer.state.ema:  # the average is scored above; G's own scores too, named apart
+                fake, labels = trainer.sample(spec.eval.n_samples, spec.eval.seed, raw=True)
+                record.raw_metrics = score(dataset, fake, spec.eval.metrics, fake_labels=labels)
             record.best = dict(trainer.state.best) if spec.eval.every else {}
         record.status = "diverged" if outcome.stopped_by == "diverged" else "completed"
         record.stopped_by = outcome.stopped_by

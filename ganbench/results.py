@@ -61,6 +61,8 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     best: dict[str, Any] = field(default_factory=dict)
     """With --eval-every: each metric output's best value during training and its step."""
+    raw_metrics: dict[str, Any] = field(default_factory=dict)
+    """With a generator EMA (``ema_decay``/``ema_kimg``): the raw generator's scores; ``metrics`` are the average's."""
     train_seconds: float = 0.0
     wall_seconds: float = 0.0
     resumed_from: int | None = None
@@ -191,11 +193,14 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
         missing = [f"spec.{k}" for k in ("variant", "dataset", "seed", "budget") if k not in spec]
     if missing or not isinstance(spec, dict):
         raise RecordError(f"missing {', '.join(missing) or 'spec'}")
-    if data["status"] not in ("completed", "diverged", "failed") or not isinstance(data.get("metrics", {}), dict):
-        raise RecordError(f"unknown status {data['status']!r} or malformed metrics")
-    wrong = _non_numeric(data.get("metrics", {}), outputs)
-    if wrong:
-        raise RecordError(f"metrics.{wrong}")
+    if data["status"] not in ("completed", "diverged", "failed"):
+        raise RecordError(f"unknown status {_short(data['status'])}")
+    for scores in ("metrics", "raw_metrics"):
+        if not isinstance(data.get(scores, {}), dict):
+            raise RecordError(f"{scores} must be an object, not {_short(data[scores])}")
+        wrong = _non_numeric(data.get(scores, {}), outputs)
+        if wrong:
+            raise RecordError(f"{scores}.{wrong}")
     wrong = _mistyped(spec)
     if wrong:
         raise RecordError(f"spec.{wrong}")

@@ -29,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ganbench.dataset import Dataset
+from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError
 from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
@@ -112,6 +113,8 @@ class TrainState:
                 add_spectral_norm(discriminator)
         self.generator = generator.to(device)
         self.discriminator = discriminator.to(device)
+        self.ema = GeneratorEMA(self.generator, variant) if variant.ema else None
+        """The moving average of G that evaluation scores (``ema_decay``/``ema_kimg``), or None."""
         self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g)
         self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d)
         self.noise = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "noise"))
@@ -124,6 +127,7 @@ class TrainState:
 
     def state_dict(self) -> dict[str, Any]:
         return {
+            **({"generator_ema": self.ema.state_dict()} if self.ema else {}),
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
@@ -139,6 +143,8 @@ class TrainState:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a ``state_dict``; KeyError/RuntimeError/ValueError/TypeError if it does not fit."""
         self.generator.load_state_dict(state["generator"])
+        if self.ema:
+            self.ema.load_state_dict(state["generator_ema"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
@@ -345,6 +351,8 @@ class Trainer:
                     p.requires_grad_(True)
                 opt_g.step()
                 s.step += 1
+                if s.ema:
+                    s.ema.update(s.step)
                 finite = torch.isfinite(total_d.detach()) & torch.isfinite(loss_g.detach())
                 first_bad = torch.where(finite | (first_bad >= 0), first_bad, s.step)
                 log_due = s.step % hooks.log_every == 0
@@ -376,11 +384,14 @@ class Trainer:
             bar.close()
         return outcome
 
-    def sample(self, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``n`` evaluation samples (the dataset's form) and, for conditional runs, the classes asked for."""
+    def sample(self, n: int, seed: int, raw: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` evaluation samples (the dataset's form) and, for conditional runs, the classes asked for:
+        the moving average's when the variant keeps one, unless ``raw`` asks for G's own."""
         labels = eval_labels(n, self.parts.n_classes) if self.parts.n_classes else None
         z_dim = self.parts.network.z_dim
-        return generate(self.state.generator, n, z_dim, seed, self.device, labels, self.from_model), labels
+        s = self.state
+        generator = s.generator if raw or s.ema is None else s.ema.module
+        return generate(generator, n, z_dim, seed, self.device, labels, self.from_model), labels
 
 
 LOG2 = math.log(2.0)

@@ -124,9 +124,25 @@ class Variant:
     standardize: bool = False
     """Show the networks the data divided by its standard deviation (one number over every coordinate)
     and scale generated samples back before scoring: WGAN-GP's toy code trains on unit-spread data."""
+    ema_decay: float = option(0.0, ge=0, lt=1)
+    """Score an exponential moving average of G's weights, with this decay per generator step (BigGAN:
+    0.9999); 0 is off. See ganbench.ema."""
+    ema_start: int = option(0, ge=0, le=1_000_000_000)
+    """Generator steps during which the average only copies G (BigGAN/StudioGAN's ``ema_start``)."""
+    ema_kimg: float = option(0.0, ge=0)
+    """StyleGAN2's form instead of ``ema_decay``: the average's half-life in thousands of images; 0 is off."""
+    ema_rampup: float = option(0.0, ge=0)
+    """With ``ema_kimg``: the half-life is at most this fraction of the images seen (StyleGAN2: 0.05); 0: no ramp-up."""
+    ema_buffers: Literal["average", "copy"] = "average"
+    """The average's buffers (BatchNorm statistics): averaged like weights (StudioGAN) or G's copied (StyleGAN2)."""
 
     def __post_init__(self) -> None:
         validate_options(self)
+        if self.ema_decay and self.ema_kimg:
+            raise OptionError(
+                f"variant {self.name!r} sets both ema_decay ({self.ema_decay}) and ema_kimg ({self.ema_kimg}): "
+                "they are two forms of one average; --set one of them to 0"
+            )
         if not isinstance(self.defaults, Mapping):
             raise OptionError(f"variant {self.name!r}: defaults must map kinds of data to ganbench.Defaults")
         bare = None
@@ -140,6 +156,11 @@ class Variant:
             with_options(bare, chosen.options, f"the defaults for {kind} of variant {self.name!r}")
         if self.declared is None or self.declared[0] != self.defaults:
             object.__setattr__(self, "declared", (dict(self.defaults), options_of(self)))
+
+    @property
+    def ema(self) -> bool:
+        """Whether runs score the moving average of G (``ema_decay`` or ``ema_kimg``)."""
+        return bool(self.ema_decay or self.ema_kimg)
 
     def defaults_for(self, data_kind: str) -> Defaults | None:
         """The per-kind defaults for ``data_kind``, less the options changed since they were declared."""
