@@ -88,6 +88,7 @@ def run(
     metrics: Sequence[str] | None = None,
     eval_samples: int | None = None,
     eval_every: int | None = None,
+    truncation: float | None = None,
     out: str | Path = "results",
     force: bool = False,
     checkpoint_every: int = 1000,
@@ -115,6 +116,7 @@ def run(
         metrics=metrics,
         eval_samples=eval_samples,
         eval_every=eval_every,
+        truncation=truncation,
     )
     return run_spec(
         spec, out, force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=progress, device=device

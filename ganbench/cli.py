@@ -137,6 +137,11 @@ data_root_option = click.option(
     "--eval-every", default=None, help="Also score every N steps: curves in history.csv, the best in record.json."
 )
 @click.option(
+    "--truncation",
+    default=None,
+    help="Score samples of z truncated to [-T, T] (BigGAN's truncation trick; default: none). Part of the run's spec.",
+)
+@click.option(
     "--out", "-o", default="results", show_default=True, type=click.Path(file_okay=False), help="Results folder."
 )
 @click.option("--force", is_flag=True, help="Train again even if the run is finished.")
@@ -168,6 +173,7 @@ def run(
     metrics,
     eval_samples,
     eval_every,
+    truncation,
     out,
     force,
     checkpoint_every,
@@ -217,6 +223,7 @@ def run(
             metrics=tuple(metric_names) if metric_names else None,
             eval_samples=_number(eval_samples, int),
             eval_every=_number(eval_every, int),
+            truncation=_number(truncation, float),
             shared_metrics=shared_metrics,
         )
         for d in dataset_names

@@ -31,6 +31,17 @@ PROVENANCE = "provenance"  # the metrics.json entry that says how the scores wer
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
 
 
+def truncated_normal(
+    shape: tuple[int, ...], bound: float, generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """N(0, 1) conditioned on [-bound, bound], by the inverse CDF of a uniform draw in [Phi(-bound), Phi(bound)]
+    (scipy.stats.truncnorm's distribution, which BigGAN-PyTorch's ``truncated_z_sample`` draws from), in float64."""
+    u = torch.rand(shape, generator=generator, device=device, dtype=torch.float64)
+    low = 0.5 * math.erfc(bound / math.sqrt(2.0))  # Phi(-bound)
+    z = torch.special.ndtri(low + u * (1.0 - 2.0 * low))
+    return z.clamp(-bound, bound).float()
+
+
 @torch.no_grad()
 def generate(
     generator: nn.Module,
@@ -41,18 +52,24 @@ def generate(
     labels: torch.Tensor | None = None,
     to_samples: Callable[[torch.Tensor], torch.Tensor] | None = None,
     batch: int = 2_000,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     """``n`` samples in eval mode, noise from ``seed`` only, on the CPU.
 
     ``labels`` (n,): the classes a conditional generator is asked for. ``to_samples`` maps
     each output batch on the device to evaluation samples (the dataset's ``from_model``).
+    ``truncation``: z from N(0, 1) truncated to [-truncation, truncation] (``truncated_normal``).
     """
     was_training = generator.training
     generator.eval()
     noise = torch.Generator(device=device).manual_seed(seed)
     chunks = []
     for start in range(0, n, batch):
-        z = torch.randn(min(batch, n - start), z_dim, generator=noise, device=device)
+        shape = (min(batch, n - start), z_dim)
+        if truncation is None:
+            z = torch.randn(shape, generator=noise, device=device)
+        else:
+            z = truncated_normal(shape, truncation, noise, device)
         out = generator(z) if labels is None else generator(z, labels[start : start + len(z)].to(device))
         chunks.append((to_samples(out) if to_samples else out.float()).cpu())
     generator.train(was_training)

@@ -22,9 +22,11 @@ def r1_penalty(d_real: Tensor, real: Tensor) -> Tensor:
     """E[||grad D(x)||^2] on real data; the variant scales it by gamma / 2 (Mescheder 2018).
 
     Takes D's output on ``real`` (which must require grad), so D runs once per step, not twice.
+    ``real`` may be what D's input was made from (the samples before packing or augmentation, as
+    StyleGAN2's R1 differentiates through its augmentation): the norm is taken over each of D's rows.
     """
     (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
-    return grad.flatten(1).pow(2).sum(1).mean()
+    return grad.reshape(len(d_real), -1).pow(2).sum(1).mean()
 
 
 @torch.no_grad()

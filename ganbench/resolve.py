@@ -34,6 +34,7 @@ def create_spec(
     metrics: tuple[str, ...] | None = None,
     eval_samples: int | None = None,
     eval_every: int | None = None,
+    truncation: float | None = None,
     shared_metrics: bool = False,
 ) -> RunSpec:
     """Resolve names through the registries, apply overrides, and check that the parts fit.
@@ -119,7 +120,12 @@ def create_spec(
         variant_options=options_of(v),
         dataset_options=options_of(d),
         network_options=options_of(n),
-        eval=EvalSettings(n_samples=int(n_eval), metrics=chosen, every=None if eval_every is None else int(eval_every)),
+        eval=EvalSettings(
+            n_samples=int(n_eval),
+            metrics=chosen,
+            every=None if eval_every is None else int(eval_every),
+            truncation=truncation,
+        ),
         code=code,
     )
 

@@ -433,6 +433,8 @@ def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
     flat.update({f"dataset.{k}": v for k, v in spec.get("dataset_options", {}).items()})
     flat.update({f"network.{k}": v for k, v in spec.get("network_options", {}).items()})
     flat.update({"eval_samples": ev.get("n_samples"), "eval_seed": ev.get("seed"), "metrics": ev.get("metrics")})
+    if ev.get("truncation") is not None:
+        flat["truncation"] = ev["truncation"]
     flat.update({f"code.{part}": value for part, value in spec.get("code", {}).items()})
     return flat
 

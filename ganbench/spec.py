@@ -57,6 +57,10 @@ class Budget:
             object.__setattr__(self, "max_seconds", float(self.max_seconds))
 
 
+MAX_TRUNCATION = 8.0
+"""Beyond 8 standard deviations a truncated normal is the normal, to float32's precision."""
+
+
 @dataclass(frozen=True)
 class EvalSettings:
     """How a run is scored: at the end, and every ``every`` steps when set (a curve in history.csv)."""
@@ -65,6 +69,20 @@ class EvalSettings:
     seed: int = EVAL_SEED
     metrics: tuple[str, ...] = ()
     every: int | None = None
+    truncation: float | None = None
+    """The truncation trick (Brock et al. 2019): scored samples draw z from N(0, 1) truncated to
+    [-truncation, truncation]; None: the prior G was trained on. Part of the spec only when set."""
+
+    def __post_init__(self) -> None:
+        t = self.truncation
+        if t is None:
+            return
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 < t <= MAX_TRUNCATION:
+            raise OptionError(
+                f"truncation must be a number of standard deviations above 0 and at most {MAX_TRUNCATION:g}, "
+                f"not {t!r}; e.g. --truncation 1.0 (BigGAN's trick), or leave it out"
+            )
+        object.__setattr__(self, "truncation", float(t))
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,10 @@ class RunSpec:
     version and a sha256 of the code (``ganbench.fingerprint``). Records made before it was kept: {}."""
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        data = json.loads(json.dumps(dataclasses.asdict(self)))
+        if data["eval"]["truncation"] is None:  # specs (and run ids) of untruncated runs are as they were
+            del data["eval"]["truncation"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:

@@ -47,6 +47,7 @@ KEYS = {
     "metrics": list,
     "eval_samples": int,
     "eval_every": int,
+    "truncation": (int, float),
     "set": dict,
     "tolerance": dict,
 }
@@ -76,6 +77,7 @@ class Suite:
     metrics: tuple[str, ...] | None = None
     eval_samples: int | None = None
     eval_every: int | None = None
+    truncation: float | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     tolerance: dict[str, float] = field(default_factory=dict)
     description: str = ""
@@ -90,6 +92,7 @@ class Suite:
             "metrics": None if self.metrics is None else list(self.metrics),
             "eval_samples": self.eval_samples,
             "eval_every": self.eval_every,
+            **({"truncation": self.truncation} if self.truncation is not None else {}),  # as baselines made before it
         }
 
     @property
@@ -121,6 +124,7 @@ class Suite:
             metrics=self.metrics,
             eval_samples=self.eval_samples,
             eval_every=self.eval_every,
+            truncation=self.truncation,
             shared_metrics=self.has_conditional_variant,
         )
 
@@ -164,6 +168,7 @@ def load_suite(path: str | Path) -> Suite:
         metrics=where.check("metrics", _names, data["metrics"]) if "metrics" in data else None,
         eval_samples=data.get("eval_samples"),
         eval_every=data.get("eval_every"),
+        truncation=data.get("truncation"),
         overrides=where.check("set", _flat, data.get("set", {})),
         tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
         description=data.get("description", ""),

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ganbench.augment import diff_augment
 from ganbench.dataset import Dataset
 from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError
@@ -73,12 +74,18 @@ class Components:
         return self.dataset.n_classes if self.variant.conditional else 0
 
 
-def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int) -> None:
-    """OptionError if one of the variant's batches (``batch_size`` x ``pack``) needs more items than the data hold."""
+def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple[int, ...]) -> None:
+    """OptionError if one of the variant's batches (``batch_size`` x ``pack``) needs more items than the data hold,
+    or the variant augments images (``diffaugment``) and the samples are not images."""
     if variant.batch_size * variant.pack > n_items:
         raise OptionError(
             f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
             f"{spec.dataset!r} holds {n_items}; lower --set batch_size"
+        )
+    if variant.diffaugment and len(shape) != 3:
+        raise OptionError(
+            f"variant {spec.variant!r} augments images (diffaugment={','.join(variant.diffaugment)}) but dataset "
+            f"{spec.dataset!r} holds samples of shape {tuple(shape)}; --set diffaugment= turns it off"
         )
 
 
@@ -93,7 +100,7 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
         data = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
         if data not in sizes:
             sizes[data] = len(parts.dataset.load())
-        check_batch_fits(spec, parts.variant, sizes[data])
+        check_batch_fits(spec, parts.variant, sizes[data], tuple(parts.dataset.shape))
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
         if scoring not in scored:
             scored.add(scoring)
@@ -118,6 +125,10 @@ class TrainState:
         self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g)
         self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d)
         self.noise = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "noise"))
+        self.augment = None
+        """The random stream of DiffAugment's draws (``diffaugment``), or None."""
+        if variant.diffaugment:
+            self.augment = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "augment"))
         self.step = 0
         self.epoch = 0
         self.cursor = 0
@@ -133,6 +144,7 @@ class TrainState:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "noise": self.noise.get_state(),
+            **({"augment": self.augment.get_state()} if self.augment else {}),
             "step": self.step,
             "epoch": self.epoch,
             "cursor": self.cursor,
@@ -149,6 +161,8 @@ class TrainState:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.noise.set_state(state["noise"])
+        if self.augment:
+            self.augment.set_state(state["augment"])
         self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
         self.train_seconds = state["train_seconds"]
         self.best = dict(state["best"])
@@ -241,7 +255,7 @@ class Trainer:
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
-        check_batch_fits(spec, variant, len(self.data))
+        check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""
@@ -295,6 +309,10 @@ class Trainer:
         started = time.perf_counter() - s.train_seconds
         out_of_time = lambda: max_seconds is not None and time.perf_counter() - started >= max_seconds  # noqa: E731
 
+        def seen(x: torch.Tensor) -> torch.Tensor:
+            """A batch as D sees it: through DiffAugment when the variant asks for it."""
+            return diff_augment(x, v.diffaugment, s.augment) if s.augment else x
+
         def fake_batch() -> tuple[torch.Tensor, torch.Tensor | None]:
             z = torch.randn(z_shape, generator=noise, device=device)
             if not classes:
@@ -313,14 +331,15 @@ class Trainer:
                     if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
                         break
                     index = self.batches.next(n)
-                    real = pack(self.to_model(self.data[index]), m)
+                    items = self.to_model(self.data[index])
+                    if v.r1_gamma:
+                        items.requires_grad_(True)
+                    real = pack(seen(items), m)
                     y_real = None if self.labels is None else self.labels[index]
                     critic = D if y_real is None else (lambda x, y=y_real: D(x, y))
                     with torch.no_grad():
                         fake, y_fake = fake_batch()
-                    fake = pack(fake, m)
-                    if v.r1_gamma:
-                        real.requires_grad_(True)
+                    fake = pack(seen(fake), m)
                     d_real = critic(real)
                     d_fake = D(fake) if y_fake is None else D(fake, y_fake)
                     loss_d = d_loss(d_real, d_fake)
@@ -328,7 +347,7 @@ class Trainer:
                     if v.gp_lambda:
                         penalties.append(v.gp_lambda * gradient_penalty(critic, real, fake, noise))
                     if v.r1_gamma:
-                        penalties.append(0.5 * v.r1_gamma * r1_penalty(d_real, real))
+                        penalties.append(0.5 * v.r1_gamma * r1_penalty(d_real, items))
                     penalty = sum(penalties[1:], penalties[0]) if penalties else None
                     total_d = loss_d if penalty is None else loss_d + penalty
                     opt_d.zero_grad(set_to_none=True)
@@ -341,7 +360,7 @@ class Trainer:
                     outcome = Outcome("max_seconds")
                     break
                 fake, y_fake = fake_batch()
-                fake = pack(fake, m)
+                fake = pack(seen(fake), m)
                 for p in d_params:  # D's weight gradients would be discarded by its next zero_grad: skip them
                     p.requires_grad_(False)
                 loss_g = g_loss(D(fake) if y_fake is None else D(fake, y_fake))
@@ -391,7 +410,8 @@ class Trainer:
         z_dim = self.parts.network.z_dim
         s = self.state
         generator = s.generator if raw or s.ema is None else s.ema.module
-        return generate(generator, n, z_dim, seed, self.device, labels, self.from_model), labels
+        truncation = self.spec.eval.truncation
+        return generate(generator, n, z_dim, seed, self.device, labels, self.from_model, truncation=truncation), labels
 
 
 LOG2 = math.log(2.0)

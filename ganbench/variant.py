@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 
 from torch import Tensor
 
+from ganbench.augment import policy_problem
 from ganbench.dataset import DATA_KINDS
 from ganbench.errors import OptionError
 from ganbench.options import NAME, option, options_of, validate_options, with_options
@@ -124,6 +125,9 @@ class Variant:
     standardize: bool = False
     """Show the networks the data divided by its standard deviation (one number over every coordinate)
     and scale generated samples back before scoring: WGAN-GP's toy code trains on unit-spread data."""
+    diffaugment: tuple[str, ...] = ()
+    """DiffAugment (Zhao et al. 2020) on every batch D sees, real and fake, on images: any of color, translation,
+    cutout (the paper's CIFAR policy: all three); empty is off. See ganbench.augment."""
     ema_decay: float = option(0.0, ge=0, lt=1)
     """Score an exponential moving average of G's weights, with this decay per generator step (BigGAN:
     0.9999); 0 is off. See ganbench.ema."""
@@ -138,6 +142,9 @@ class Variant:
 
     def __post_init__(self) -> None:
         validate_options(self)
+        problem = policy_problem(self.diffaugment)
+        if problem:
+            raise OptionError(f"variant {self.name!r} option 'diffaugment' {problem}")
         if self.ema_decay and self.ema_kimg:
             raise OptionError(
                 f"variant {self.name!r} sets both ema_decay ({self.ema_decay}) and ema_kimg ({self.ema_kimg}): "
