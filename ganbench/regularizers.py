@@ -40,6 +40,8 @@ def add_spectral_norm(disc: nn.Module) -> nn.Module:
     """Spectral normalisation on every linear, convolutional and embedding layer (Miyato 2018; the
     projection discriminator's class embedding too, Miyato & Koyama 2018)."""
     for name, child in disc.named_children():
+        if nn.utils.parametrize.is_parametrized(child, "weight"):  # normalised by its network already (biggan)
+            continue
         if isinstance(child, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Embedding)):
             setattr(disc, name, nn.utils.parametrizations.spectral_norm(child))
         else:
