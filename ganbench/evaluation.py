@@ -64,14 +64,16 @@ def generate(
     generator.eval()
     noise = torch.Generator(device=device).manual_seed(seed)
     chunks = []
-    for start in range(0, n, batch):
-        shape = (min(batch, n - start), z_dim)
-        if truncation is None:
-            z = torch.randn(shape, generator=noise, device=device)
-        else:
-            z = truncated_normal(shape, truncation, noise, device)
-        out = generator(z) if labels is None else generator(z, labels[start : start + len(z)].to(device))
-        chunks.append((to_samples(out) if to_samples else out.float()).cpu())
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)  # for networks that draw noise inside (StyleGAN2's noise inputs)
+        for start in range(0, n, batch):
+            shape = (min(batch, n - start), z_dim)
+            if truncation is None:
+                z = torch.randn(shape, generator=noise, device=device)
+            else:
+                z = truncated_normal(shape, truncation, noise, device)
+            out = generator(z) if labels is None else generator(z, labels[start : start + len(z)].to(device))
+            chunks.append((to_samples(out) if to_samples else out.float()).cpu())
     generator.train(was_training)
     return torch.cat(chunks)
 

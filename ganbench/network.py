@@ -31,6 +31,10 @@ class Network:
     """Base class of network families. Scalar fields are options (``--set network.x=...``)."""
 
     kind: ClassVar[str] = "network"
+    draws_noise: ClassVar[bool] = False
+    """True for networks whose forward pass draws random numbers from torch's default generator (StyleGAN2's
+    noise inputs): the training loop then seeds it before every pass from the run's seed and step, and
+    evaluation from its own seed, so such runs are reproducible and resume exactly."""
 
     name: str
     description: str = field(default="", metadata={"option": False})

@@ -122,8 +122,11 @@ class TrainState:
         self.discriminator = discriminator.to(device)
         self.ema = GeneratorEMA(self.generator, variant) if variant.ema else None
         """The moving average of G that evaluation scores (``ema_decay``/``ema_kimg``), or None."""
-        self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g)
-        self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d)
+        self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g, variant.g_reg_every)
+        lazy_r1 = variant.r1_every if variant.r1_gamma else 1
+        self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d, lazy_r1)
+        self.lazy_penalty = torch.zeros((), device=device)
+        """The last lazy R1 term (``r1_every`` > 1), logged on the steps between those that compute it."""
         self.noise = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "noise"))
         self.augment = None
         """The random stream of DiffAugment's draws (``diffaugment``), or None."""
@@ -150,6 +153,7 @@ class TrainState:
             "cursor": self.cursor,
             "train_seconds": self.train_seconds,
             "best": self.best,
+            "lazy_penalty": self.lazy_penalty,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -166,12 +170,17 @@ class TrainState:
         self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
         self.train_seconds = state["train_seconds"]
         self.best = dict(state["best"])
+        self.lazy_penalty = state.get("lazy_penalty", torch.zeros(())).to(self.lazy_penalty.device)
 
 
-def _optimizer(variant: Variant, params: Any, lr: float) -> torch.optim.Optimizer:
+def _optimizer(variant: Variant, params: Any, lr: float, reg_every: int = 1) -> torch.optim.Optimizer:
+    """The variant's optimizer; a lazily regularised network's Adam gets lr x r and betas ** r, r = N / (N + 1)
+    (stylegan2-ada training_loop.py: ``mb_ratio = reg_interval / (reg_interval + 1)``)."""
     if variant.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=variant.betas)
+    ratio = reg_every / (reg_every + 1) if reg_every > 1 else 1.0
+    betas = tuple(beta**ratio for beta in variant.betas) if ratio != 1.0 else variant.betas
+    return torch.optim.Adam(params, lr=lr * ratio, betas=betas)
 
 
 class Batches:
@@ -296,6 +305,8 @@ class Trainer:
         z_shape, device = (n, self.parts.network.z_dim), self.device
         d_loss, g_loss = v.d_loss, v.g_loss
         d_params = [p for p in D.parameters() if p.requires_grad]
+        draws_noise = self.parts.network.draws_noise
+        lazy_r1 = bool(v.r1_gamma) and v.r1_every > 1
         read_flag_every_step = device.type == "cpu"  # reading a CPU tensor costs nothing; a GPU's waits
         first_bad = torch.full((), -1, dtype=torch.long, device=device)
         bar = tqdm(
@@ -330,9 +341,11 @@ class Trainer:
                 while critic_steps < v.n_critic:
                     if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
                         break
+                    if draws_noise:
+                        torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/{critic_steps}"))
                     index = self.batches.next(n)
                     items = self.to_model(self.data[index])
-                    if v.r1_gamma:
+                    if v.r1_gamma and not lazy_r1:
                         items.requires_grad_(True)
                     real = pack(seen(items), m)
                     y_real = None if self.labels is None else self.labels[index]
@@ -346,19 +359,26 @@ class Trainer:
                     penalties = []
                     if v.gp_lambda:
                         penalties.append(v.gp_lambda * gradient_penalty(critic, real, fake, noise))
-                    if v.r1_gamma:
+                    if v.r1_gamma and not lazy_r1:
                         penalties.append(0.5 * v.r1_gamma * r1_penalty(d_real, items))
                     penalty = sum(penalties[1:], penalties[0]) if penalties else None
                     total_d = loss_d if penalty is None else loss_d + penalty
                     opt_d.zero_grad(set_to_none=True)
                     total_d.backward()
                     opt_d.step()
+                    if lazy_r1 and (s.step * v.n_critic + critic_steps) % v.r1_every == 0:
+                        s.lazy_penalty = self.lazy_r1_step(items, y_real, seen)
+                        total_d = total_d + s.lazy_penalty * 0  # a NaN in it counts as divergence
+                    if lazy_r1:
+                        penalty = s.lazy_penalty if penalty is None else penalty + s.lazy_penalty
                     if v.weight_clip:
                         clip_weights(D, v.weight_clip)
                     critic_steps += 1
                 if critic_steps < v.n_critic:
                     outcome = Outcome("max_seconds")
                     break
+                if draws_noise:
+                    torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/g"))
                 fake, y_fake = fake_batch()
                 fake = pack(seen(fake), m)
                 for p in d_params:  # D's weight gradients would be discarded by its next zero_grad: skip them
@@ -402,6 +422,21 @@ class Trainer:
             s.train_seconds = time.perf_counter() - started
             bar.close()
         return outcome
+
+    def lazy_r1_step(
+        self, items: torch.Tensor, labels: torch.Tensor | None, seen: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """stylegan2-ada's 'Dreg' phase: one D step on gamma / 2 x E||grad D(x)||^2 x ``r1_every`` on the real
+        batch of the step just taken (through the augmentation, if any). Returns the R1 term (gamma / 2 x E||.||^2)."""
+        v, s = self.parts.variant, self.state
+        items = items.detach().requires_grad_(True)
+        real = pack(seen(items), v.pack)
+        d_real = s.discriminator(real) if labels is None else s.discriminator(real, labels)
+        term = 0.5 * v.r1_gamma * r1_penalty(d_real, items)
+        s.opt_d.zero_grad(set_to_none=True)
+        (term * v.r1_every).backward()
+        s.opt_d.step()
+        return term.detach()
 
     def sample(self, n: int, seed: int, raw: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``n`` evaluation samples (the dataset's form) and, for conditional runs, the classes asked for:

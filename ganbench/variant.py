@@ -116,6 +116,12 @@ class Variant:
     """Weight of the gradient-norm penalty on real/fake interpolates (Gulrajani 2017)."""
     r1_gamma: float = option(0.0, ge=0)
     """R1: gamma/2 * E||grad D(real)||^2 (Mescheder 2018)."""
+    r1_every: int = option(1, ge=1, le=1000)
+    """Lazy R1 (Karras et al. 2020): a separate D step on the R1 term times N, after every N-th D step, with D's
+    Adam lr times N/(N+1) and betas to the power N/(N+1) (stylegan2-ada's D_reg_interval); 1: R1 in every D step."""
+    g_reg_every: int = option(1, ge=1, le=1000)
+    """stylegan2-ada's G_reg_interval: G's Adam lr times N/(N+1) and betas to the power N/(N+1), as its lazy
+    regularisation sets them (also at CIFAR, where path-length regularisation is off); 1: unchanged."""
     weight_clip: float = option(0.0, ge=0)
     """Clamp every discriminator parameter to [-c, c] after each step (Arjovsky 2017); 0 is off."""
     spectral_norm: bool = False
