@@ -149,8 +149,8 @@ class ModulatedConv(nn.Module):
             x = self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), (1, 1))
         else:
             x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
-        if self.demodulate:  # what the modulated weights' norms would be, per sample and output channel
-            d = ((weight[None] * styles[:, None, :, None, None]).square().sum(dim=(2, 3, 4)) + 1e-8).rsqrt()
+        if self.demodulate:  # 1 / the modulated weights' norm per sample and output channel: sum_i s_i^2 sum_k w_oik^2
+            d = (styles.square() @ weight.square().sum(dim=(2, 3)).T + 1e-8).rsqrt()
             x = x * d[:, :, None, None]
             noise = torch.randn(x.shape[0], 1, self.side, self.side, device=x.device) * self.noise_strength
             return lrelu(x + noise + self.bias[None, :, None, None], self.clamp)
