@@ -40,7 +40,7 @@ def test_parameter_counts_at_the_reference_width_match_stylegan2_adas(kind, clas
         assert abs(mine - reference) <= 0.05 * reference
 
 
-@pytest.mark.parametrize("side", [8, 16, 32, 64])
+@pytest.mark.parametrize("side", [8, 16, 28, 32, 64])
 @pytest.mark.parametrize("classes", [0, 10])
 def test_every_supported_side_builds_and_maps_to_the_right_shapes(side, classes):
     net = with_options(STYLEGAN2, {"width": 1 / 32, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
@@ -51,11 +51,20 @@ def test_every_supported_side_builds_and_maps_to_the_right_shapes(side, classes)
     assert (d(x, y) if classes else d(x)).shape == (8,)
 
 
-def test_sides_that_are_not_powers_of_two_are_refused_in_one_line(cli, tmp_path):
-    folder = save_png_folder(tmp_path / "mnist-like", np.zeros((4, 28, 28, 3), np.uint8))
+def test_other_sides_are_built_at_the_next_power_of_two_cropped_and_padded(cli, tmp_path):
+    net = with_options(STYLEGAN2, {"width": 1 / 32, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
+    g, d = net.build((1, 28, 28), 1)
+    z = torch.randn(4, 16)
+    torch.manual_seed(0)
+    x = g(z)
+    torch.manual_seed(0)
+    full = g.generator(z)
+    assert x.shape == (4, 1, 28, 28) and full.shape == (4, 1, 32, 32) and torch.equal(x, full[:, :, 2:30, 2:30])
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    assert torch.equal(d(x), d.discriminator(padded))
+    folder = save_png_folder(tmp_path / "tiny", np.zeros((4, 6, 6, 3), np.uint8))
     out = tmp_path / "out"
-    result = cli("run", "-v", "stylegan2", "-d", str(folder), "-o", str(out))
-    assert_one_line_error(result, "powers of two")
+    assert_one_line_error(cli("run", "-v", "stylegan2", "-d", str(folder), "-o", str(out)), "sides from 8")
     assert not out.exists()
 
 

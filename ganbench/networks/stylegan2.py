@@ -22,8 +22,9 @@ Conditional ("projection", as stylegan2-ada's ``--cond``): the one-hot label is 
 joined to z before the mapping; D maps the label (an 8-layer mapping network) to a 512-d vector and
 projects its output on it.
 
-Sides 2^k from 8 (8, 16, 32, 64), as the reference (MNIST's 28 pixels need another network: dcgan,
-resnet, biggan). ``width`` scales channel_base and channel_max (1.0: the reference); tests use small widths.
+Sides 2^k from 8 (8, 16, 32, 64) as the reference; any other side from 8 (MNIST's 28) is built at the
+next power of two: G's images are cropped to the centre, D's inputs padded with zeros around it.
+``width`` scales channel_base and channel_max (1.0: the reference); tests use small widths.
 """
 
 from __future__ import annotations
@@ -277,6 +278,32 @@ class Discriminator(nn.Module):
         return x.squeeze(1)
 
 
+class Cropped(nn.Module):
+    """G built for a larger power-of-two side, its images cut to ``side`` around the centre."""
+
+    def __init__(self, generator: Generator, side: int) -> None:
+        super().__init__()
+        self.generator, self.side = generator, side
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        img = self.generator(z, y)
+        top = (img.shape[-1] - self.side) // 2
+        return img[:, :, top : top + self.side, top : top + self.side]
+
+
+class Padded(nn.Module):
+    """D built for a larger power-of-two side, its inputs padded with zeros around them to ``built``."""
+
+    def __init__(self, discriminator: Discriminator, built: int) -> None:
+        super().__init__()
+        self.discriminator, self.built = discriminator, built
+
+    def forward(self, img: Tensor, y: Tensor | None = None) -> Tensor:
+        extra = self.built - img.shape[-1]
+        before = extra // 2
+        return self.discriminator(F.pad(img, (before, extra - before, before, extra - before)), y)
+
+
 @dataclass(frozen=True)
 class StyleGAN2(Network):
     """Karras et al. 2020 at stylegan2-ada's cifar configuration."""
@@ -301,8 +328,8 @@ class StyleGAN2(Network):
         if len(shape) != 3 or shape[1] != shape[2]:
             return f"{self.name} needs square images (channels, side, side), not shape {tuple(shape)}"
         side = shape[1]
-        if side < 8 or side & (side - 1):
-            return f"{self.name} builds sides that are powers of two from 8 (8, 16, 32, 64), not {side}"
+        if not 8 <= side <= 1024:
+            return f"{self.name} builds square images with sides from 8 to 1024 pixels, not {side}"
         if n_classes > 0 and conditioning != "projection":
             return f"{self.name} takes labels through its mapping networks (conditioning 'projection')"
         if n_classes > 0 and pack > 1:
@@ -315,7 +342,13 @@ class StyleGAN2(Network):
         reason = self.check(shape, pack, n_classes, conditioning)
         if reason:
             raise ValueError(reason)
-        return Generator(self, shape[1], shape[0], n_classes), Discriminator(self, shape[1], shape[0] * pack, n_classes)
+        side = shape[1]
+        built = 2 ** math.ceil(math.log2(side))  # the reference's sides are powers of two
+        g = Generator(self, built, shape[0], n_classes)
+        d = Discriminator(self, built, shape[0] * pack, n_classes)
+        if built == side:
+            return g, d
+        return Cropped(g, side), Padded(d, built)
 
 
 @hookimpl
