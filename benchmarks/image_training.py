@@ -7,7 +7,7 @@ Both sides train the same networks on the same uint8 images, in one process:
   [-1, 1] there (``dataset.to_model``), no DataLoader; the per-step divergence flag (read
   every step on a CPU, at log steps on a GPU), the losses read and the ``on_step_end``
   plugins (history.csv) called every ``log_every = 10`` steps, ganbench's default for a real
-  run. Checkpoints are off (``checkpoint_every = 0``), so no checkpoint I/O is timed; files
+  run. Checkpoints are off (``checkpoint_every = None``), so no checkpoint I/O is timed; files
   go to a temporary folder.
 - hand-written: the loop of the PyTorch DCGAN examples, written as a user would:
   ``DataLoader(TensorDataset(images), batch_size, shuffle=True, drop_last=True)`` over the
@@ -40,8 +40,15 @@ betas (0.5, 0.999), batch 128, one D step per G step); ``sngan`` for the resnet 
 hinge loss and spectral normalisation, the recipe this CIFAR ResNet comes from, in ganbench's
 setting C: batch 64, one D step per G step). Both have ``n_critic = 1``, so a step is one D
 step and one G step and the comparison stays clean; ``--variant wgan-gp`` (5 critic steps, a
-gradient penalty) works too. Default widths (8 for both) make a step take roughly 100-150 ms on
-two CPU cores; a GPU wants a wider network (e.g. ``--width 64``) to be busy.
+gradient penalty) works too. ``biggan`` for the biggan network (StudioGAN's CIFAR-10 recipe:
+hinge, 5 D steps per G step, batch 64, class-conditional on the synthetic images' 10 seeded
+labels, the generator's EMA, decay 0.9999 after step 1000 and a copy before it) and ``stylegan2``
+for its network (logistic loss, lazy R1 every 16 D steps as a separate step with the lazily scaled
+Adam, the EMA of 500 kimg ramped up, noise inputs drawn per step). The hand loop writes these
+parts out as the reference loops do (stylegan2-ada's training_loop.py: ``p_ema.copy_(p.lerp(p_ema,
+beta))``, the 'Dreg' phase every 16 D steps; StudioGAN's EMA). Default widths (8 for dcgan and
+resnet, 16 for biggan and stylegan2) make a step take roughly 0.1-0.4 s on two CPU cores
+(biggan's 5 D steps about 4 s); a GPU wants wider networks (e.g. ``--width 64``) to be busy.
 
 Each network gets a warm-up block of each side (discarded), then ``--rounds`` rounds of
 ``--steps`` generator steps per side, ganbench first in odd rounds and the hand loop first in
@@ -64,7 +71,8 @@ which does not count the time the process waits for a core).
 
 Run::
 
-    python benchmarks/image_training.py                          # dcgan and resnet, synthetic data, cpu
+    python benchmarks/image_training.py                          # all four networks, synthetic data, cpu
+    python benchmarks/image_training.py --network biggan stylegan2 --rounds 5 --steps 3
     python benchmarks/image_training.py --network dcgan --rounds 9 --steps 40
     python benchmarks/image_training.py --threads 1 --clock cpu --rounds 9   # on a busy machine
     python benchmarks/image_training.py --network resnet --variant hinge --width 16
@@ -103,9 +111,10 @@ from ganbench.variant import Variant
 
 SYNTHETIC = "synthetic32"
 SHAPE = (3, 32, 32)
-NETWORKS = ("dcgan", "resnet")
-DEFAULT_WIDTH = {"dcgan": 8, "resnet": 8}
-DEFAULT_VARIANT = {"dcgan": "dcgan", "resnet": "sngan"}
+NETWORKS = ("dcgan", "resnet", "biggan", "stylegan2")
+DEFAULT_WIDTH = {"dcgan": 8, "resnet": 8, "biggan": 16, "stylegan2": 16}
+DEFAULT_VARIANT = {"dcgan": "dcgan", "resnet": "sngan", "biggan": "biggan", "stylegan2": "stylegan2"}
+CLASSES = 10
 TARGET = {"cpu": 1.0, "cuda": 1.2}
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 MATMUL_SIDE = {"cpu": 2048, "cuda": 8192}
@@ -135,6 +144,12 @@ def synthetic_images(n: int, seed: int) -> Tensor:
     return torch.randint(0, 256, (n, *SHAPE), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
 
 
+@cache
+def synthetic_labels(n: int, seed: int) -> Tensor:
+    """``n`` seeded random classes in 0..9, for class-conditional variants."""
+    return torch.randint(0, CLASSES, (n,), generator=torch.Generator().manual_seed(seed + 1))
+
+
 @dataclass(frozen=True)
 class SyntheticImages(ImageDataset):
     """Seeded uniform-noise 32x32 RGB images: CIFAR-10's shape and dtype without its files."""
@@ -147,8 +162,15 @@ class SyntheticImages(ImageDataset):
     def shape(self) -> tuple[int, ...]:
         return SHAPE
 
+    @property
+    def n_classes(self) -> int:
+        return CLASSES
+
     def load(self) -> Tensor:
         return synthetic_images(self.n_images, self.image_seed)
+
+    def labels(self) -> Tensor:
+        return synthetic_labels(self.n_images, self.image_seed)
 
 
 class SyntheticPlugin:
@@ -156,7 +178,9 @@ class SyntheticPlugin:
 
     @ganbench.hookimpl
     def register_datasets(self, register: Callable[[object], None]) -> None:
-        register(SyntheticImages(SYNTHETIC, description="10,000 seeded random 3x32x32 uint8 images (benchmark)"))
+        register(
+            SyntheticImages(SYNTHETIC, description="10,000 seeded random 3x32x32 uint8 images, 10 classes (benchmark)")
+        )
 
 
 # --- the hand-written loop ---------------------------------------------------------------------
@@ -169,26 +193,31 @@ def spectral_normalise(disc: nn.Module) -> None:
             nn.utils.parametrizations.spectral_norm(module)
 
 
-def make_optimizer(variant: Variant, params: Iterator[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """The optimizer the variant names, with its hyperparameters."""
+def make_optimizer(
+    variant: Variant, params: Iterator[nn.Parameter], lr: float, reg_interval: int = 1
+) -> torch.optim.Optimizer:
+    """The optimizer the variant names, with its hyperparameters; a lazily regularised network's Adam as
+    stylegan2-ada's training_loop.py makes it (``mb_ratio = reg_interval / (reg_interval + 1)``)."""
     if variant.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=variant.betas)
+    ratio = reg_interval / (reg_interval + 1) if reg_interval > 1 else 1.0
+    return torch.optim.Adam(params, lr=lr * ratio, betas=tuple(b**ratio for b in variant.betas))
 
 
 def unsupported(variant: Variant) -> str | None:
     """Why the hand-written loop cannot reproduce this variant, or None."""
-    if variant.conditional:
-        return "class-conditional networks"
     if variant.pack != 1:
         return f"packing (pack={variant.pack})"
-    if variant.r1_gamma:
-        return "the R1 penalty"
+    if variant.diffaugment:
+        return "DiffAugment"
     return None
 
 
 class HandLoop:
-    """The classic PyTorch GAN loop over a DataLoader: n_critic D steps, then a G step."""
+    """The classic PyTorch GAN loop over a DataLoader: n_critic D steps, then a G step; with the
+    modern recipes' parts written out as their reference loops write them: class labels, R1 (every
+    D step, or lazily every ``r1_every`` D steps as a separate step), the lazily scaled Adam, and
+    the generator's moving average (BigGAN's decay after a start step, StyleGAN2's half-life)."""
 
     def __init__(
         self,
@@ -196,6 +225,7 @@ class HandLoop:
         discriminator: nn.Module,
         variant: Variant,
         images: Tensor,
+        labels: Tensor | None,
         z_dim: int,
         device: torch.device,
         workers: int = 0,
@@ -204,10 +234,15 @@ class HandLoop:
         self.G, self.D, self.v, self.z_dim, self.device = generator, discriminator, variant, z_dim, device
         self.skip_d_weight_grads = skip_d_weight_grads
         """Only for counting FLOPs: the G step without D's weight gradients, as ganbench does it."""
-        self.opt_g = make_optimizer(variant, generator.parameters(), variant.lr_g)
-        self.opt_d = make_optimizer(variant, discriminator.parameters(), variant.lr_d)
+        self.classes = int(labels.max()) + 1 if labels is not None else 0
+        self.lazy = variant.r1_every if variant.r1_gamma and variant.r1_every > 1 else 1
+        self.opt_g = make_optimizer(variant, generator.parameters(), variant.lr_g, variant.g_reg_every)
+        self.opt_d = make_optimizer(variant, discriminator.parameters(), variant.lr_d, self.lazy)
+        self.G_ema = copy.deepcopy(generator).requires_grad_(False) if variant.ema else None
+        self.d_steps = self.g_steps = 0
+        tensors = (images,) if labels is None else (images, labels)
         self.loader = DataLoader(
-            TensorDataset(images),
+            TensorDataset(*tensors),
             batch_size=variant.batch_size,
             shuffle=True,
             drop_last=True,
@@ -217,10 +252,51 @@ class HandLoop:
         )
         self.batches = self._forever()
 
-    def _forever(self) -> Iterator[Tensor]:
+    def _forever(self) -> Iterator[list[Tensor]]:
         while True:  # one epoch after another, a fresh shuffle each
-            for (x,) in self.loader:
-                yield x
+            yield from self.loader
+
+    def real_batch(self) -> tuple[Tensor, Tensor | None]:
+        """The next real images in [-1, 1] and their labels (None if unconditional)."""
+        batch = next(self.batches)
+        x = batch[0].to(self.device, non_blocking=True).float() / 127.5 - 1
+        return x, (batch[1].to(self.device, non_blocking=True) if self.classes else None)
+
+    def fake_batch(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """G's images of fresh noise (and random classes)."""
+        z = torch.randn(n, self.z_dim, device=self.device)
+        if not self.classes:
+            return self.G(z), None
+        y = torch.randint(self.classes, (n,), device=self.device)
+        return self.G(z, y), y
+
+    def critic(self, x: Tensor, y: Tensor | None) -> Tensor:
+        return self.D(x) if y is None else self.D(x, y)
+
+    def r1(self, real: Tensor, y: Tensor | None) -> Tensor:
+        """gamma / 2 x E||grad D(x)||^2 on real images (Mescheder et al. 2018)."""
+        real = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.critic(real, y).sum(), real, create_graph=True)
+        return 0.5 * self.v.r1_gamma * grad.square().sum([1, 2, 3]).mean()
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """BigGAN's EMA (decay after ``ema_start``, a copy before) or StyleGAN2's (a half-life of
+        ``ema_kimg`` thousand images, ramped up with the images seen; buffers copied), as in their loops."""
+        v = self.v
+        if v.ema_kimg > 0:
+            seen = self.g_steps * v.batch_size
+            half_life = min(v.ema_kimg * 1000, seen * v.ema_rampup) if v.ema_rampup > 0 else v.ema_kimg * 1000
+            decay = 0.5 ** (v.batch_size / max(half_life, 1e-8))
+        else:
+            decay = v.ema_decay if self.g_steps >= v.ema_start else 0.0
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            p_ema.copy_(p.lerp(p_ema, decay))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+            if v.ema_buffers == "average" and b.is_floating_point():
+                b_ema.copy_(b.lerp(b_ema, decay))
+            else:
+                b_ema.copy_(b)
 
     def gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
         """(||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake (Gulrajani 2017)."""
@@ -231,27 +307,42 @@ class HandLoop:
 
     def step(self) -> None:
         """One generator step."""
-        G, D, v, b = self.G, self.D, self.v, self.v.batch_size
+        D, v, b = self.D, self.v, self.v.batch_size
         for _ in range(v.n_critic):
-            real = next(self.batches).to(self.device, non_blocking=True).float() / 127.5 - 1
+            real, y_real = self.real_batch()
             with torch.no_grad():
-                fake = G(torch.randn(b, self.z_dim, device=self.device))
-            loss_d = v.d_loss(D(real), D(fake))
+                fake, y_fake = self.fake_batch(b)
+            if v.r1_gamma and self.lazy == 1:  # R1 every step, from the same forward pass of D
+                real.requires_grad_(True)
+                d_real = self.critic(real, y_real)
+                (grad,) = torch.autograd.grad(d_real.sum(), real, create_graph=True)
+                loss_d = v.d_loss(d_real, self.critic(fake, y_fake))
+                loss_d = loss_d + 0.5 * v.r1_gamma * grad.square().sum([1, 2, 3]).mean()
+            else:
+                loss_d = v.d_loss(self.critic(real, y_real), self.critic(fake, y_fake))
             if v.gp_lambda:
                 loss_d = loss_d + v.gp_lambda * self.gradient_penalty(real, fake)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             self.opt_d.step()
+            if self.lazy > 1 and self.d_steps % self.lazy == 0:  # stylegan2-ada's 'Dreg' phase
+                self.opt_d.zero_grad(set_to_none=True)
+                (self.r1(real, y_real) * self.lazy).backward()
+                self.opt_d.step()
+            self.d_steps += 1
             if v.weight_clip:
                 with torch.no_grad():
                     for p in D.parameters():
                         p.clamp_(-v.weight_clip, v.weight_clip)
         D.requires_grad_(not self.skip_d_weight_grads)
-        loss_g = v.g_loss(D(G(torch.randn(b, self.z_dim, device=self.device))))
+        loss_g = v.g_loss(self.critic(*self.fake_batch(b)))
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         D.requires_grad_(True)
         self.opt_g.step()
+        self.g_steps += 1
+        if self.G_ema is not None:
+            self.update_ema()
 
     def run(self, steps: int) -> None:
         """``steps`` generator steps."""
@@ -270,7 +361,7 @@ class GanbenchSide:
         run_dir.mkdir(parents=True, exist_ok=True)
         spec = trainer.spec
         on_log = lambda step, logs: call_hook("on_step_end", spec=spec, run_dir=str(run_dir), step=step, logs=logs)
-        self.hooks = Hooks(log_every=DEFAULT_LOG_EVERY, on_log=on_log, checkpoint_every=0, progress=False)
+        self.hooks = Hooks(log_every=DEFAULT_LOG_EVERY, on_log=on_log, checkpoint_every=None, progress=False)
         call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
 
     def run(self, steps: int) -> None:
@@ -406,19 +497,29 @@ def bench_network(args: argparse.Namespace, network: str, device: torch.device, 
         sys.exit(f"variant {variant_name!r} uses {missing}, which the hand-written loop does not implement")
 
     net = dataclasses.replace(ganbench.get_network(network), width=width)
+    conditional = {"n_classes": CLASSES, "conditioning": variant.conditioning} if variant.conditional else {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(args.seed, "init"))  # ganbench's init stream: the same initial weights
-        G, D = net.build(SHAPE, 1)
+        G, D = net.build(SHAPE, 1, **conditional)
         if variant.spectral_norm:
             spectral_normalise(D)
     G, D = G.to(device), D.to(device)
     identical = same_weights(G, trainer.state.generator) and same_weights(D, trainer.state.discriminator)
     images = trainer.data if trainer.data.device.type == "cpu" else trainer.data.cpu()
+    labels = trainer.labels.cpu() if trainer.labels is not None else None
     torch.manual_seed(args.seed + 1)  # the hand loop's noise and shuffling come from torch's global generator
 
     def hand_copy(skip_d_weight_grads: bool = False) -> HandLoop:
         return HandLoop(
-            copy.deepcopy(G), copy.deepcopy(D), variant, images, net.z_dim, device, args.workers, skip_d_weight_grads
+            copy.deepcopy(G),
+            copy.deepcopy(D),
+            variant,
+            images,
+            labels,
+            net.z_dim,
+            device,
+            args.workers,
+            skip_d_weight_grads,
         )
 
     hand = hand_copy()
@@ -510,9 +611,17 @@ def report(result: Result, device: torch.device, peaks: list[tuple[str, float]])
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--network", choices=(*NETWORKS, "both"), default="both")
-    p.add_argument("--width", type=int, default=None, help="network width (default: 8 for dcgan and resnet)")
-    p.add_argument("--variant", default=None, help="default: dcgan for the dcgan network, sngan for resnet")
+    p.add_argument(
+        "--network", nargs="+", choices=NETWORKS, default=list(NETWORKS), help="default: all of them, in turn"
+    )
+    p.add_argument(
+        "--width", type=int, default=None, help="network width (default: 8 for dcgan and resnet, 16 for the others)"
+    )
+    p.add_argument(
+        "--variant",
+        default=None,
+        help="default: dcgan for the dcgan network, sngan for resnet, biggan and stylegan2 for theirs",
+    )
     p.add_argument("--dataset", default=SYNTHETIC, help=f"{SYNTHETIC} (default) or cifar10 if its files are present")
     p.add_argument("--steps", type=int, default=30, help="generator steps per side per round (default 30)")
     p.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
@@ -570,7 +679,7 @@ def main(argv: list[str] | None = None) -> None:
     side = MATMUL_SIDE[device.type]
     print(f"measured float32 torch.mm ({side} x {side}): {measured * 1e3:.1f} GFLOP/s ('% of mm' below)")
 
-    networks = NETWORKS if args.network == "both" else (args.network,)
+    networks = tuple(dict.fromkeys(args.network))
     results: list[tuple[Result, bool]] = []
     with tempfile.TemporaryDirectory(prefix="ganbench-image-training-") as tmp:
         for network in networks:

@@ -19,7 +19,7 @@ from ganbench.plugins import registries
 from .conftest import assert_one_line_error, save_png_folder
 
 STYLEGAN2 = registries().networks.get("stylegan2")
-TINY = {"network.width": 0.03, "network.z_dim": 16, "network.w_dim": 16}
+TINY = {"network.width": 16, "network.z_dim": 16, "network.w_dim": 16}
 # Counted from NVlabs/stylegan2-ada-pytorch training/networks.py built as train.py's cfg 'cifar' builds it
 # (img_resolution 32, z_dim = w_dim = 512, mapping num_layers 2, channel_base 32768, channel_max 512,
 # conv_clamp 256, D architecture 'orig', mbstd group 32; c_dim 10 for conditional): sum of parameters' numel.
@@ -43,7 +43,7 @@ def test_parameter_counts_at_the_reference_width_match_stylegan2_adas(kind, clas
 @pytest.mark.parametrize("side", [8, 16, 28, 32, 64])
 @pytest.mark.parametrize("classes", [0, 10])
 def test_every_supported_side_builds_and_maps_to_the_right_shapes(side, classes):
-    net = with_options(STYLEGAN2, {"width": 1 / 32, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
+    net = with_options(STYLEGAN2, {"width": 16, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
     g, d = net.build((1, side, side), 1, classes, "projection")
     z, y = torch.randn(8, 16), torch.randint(10, (8,)) if classes else None
     x = g(z, y) if classes else g(z)
@@ -52,7 +52,7 @@ def test_every_supported_side_builds_and_maps_to_the_right_shapes(side, classes)
 
 
 def test_other_sides_are_built_at_the_next_power_of_two_cropped_and_padded(cli, tmp_path):
-    net = with_options(STYLEGAN2, {"width": 1 / 32, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
+    net = with_options(STYLEGAN2, {"width": 16, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
     g, d = net.build((1, 28, 28), 1)
     z = torch.randn(4, 16)
     torch.manual_seed(0)
@@ -108,7 +108,7 @@ def test_lazy_r1_runs_after_every_sixteenth_d_step_and_only_then(monkeypatch):
 
 
 def test_noise_inputs_are_drawn_and_seeded(tmp_path):
-    net = with_options(STYLEGAN2, {"width": 1 / 32, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
+    net = with_options(STYLEGAN2, {"width": 16, "z_dim": 16, "w_dim": 16, "mbstd_group": 4}, "stylegan2")
     g, _ = net.build((1, 8, 8), 1)
     with torch.no_grad():
         for block in g.blocks:

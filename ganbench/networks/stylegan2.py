@@ -24,7 +24,9 @@ projects its output on it.
 
 Sides 2^k from 8 (8, 16, 32, 64) as the reference; any other side from 8 (MNIST's 28) is built at the
 next power of two: G's images are cropped to the centre, D's inputs padded with zeros around it.
-``width`` scales channel_base and channel_max (1.0: the reference); tests use small widths.
+``width`` is channel_max, the widest layer's channels (512: the reference), with channel_base = 64 x width
+as there (32768 = 64 x 512), so ``network.width`` counts channels as it does for the other image networks;
+tests use small widths.
 """
 
 from __future__ import annotations
@@ -178,9 +180,9 @@ class SynthesisBlock(nn.Module):
         return x, y if img is None else upsample(img, self.blur) + y
 
 
-def channels_at(side: int, width: float) -> int:
-    """min(channel_base / side, channel_max) with channel_base = 32768 x width, channel_max = 512 x width."""
-    return max(1, int(min(32768 * width / side, 512 * width)))
+def channels_at(side: int, width: int) -> int:
+    """min(channel_base / side, channel_max) with channel_max = width and channel_base = 64 x width."""
+    return max(1, min(64 * width // side, width))
 
 
 class Generator(nn.Module):
@@ -316,8 +318,8 @@ class StyleGAN2(Network):
     """G's mapping network (cifar: 2; the paper's FFHQ models: 8)."""
     d_mapping_layers: int = option(8, ge=1, le=MAX_DEPTH)
     """D's label mapping network (conditional runs; stylegan2-ada's default 8)."""
-    width: float = option(1.0, gt=0, le=64)
-    """Multiplies channel_base (32768) and channel_max (512): 1 is the reference."""
+    width: int = option(512, ge=1, le=MAX_UNITS)
+    """channel_max (512: the reference); channel_base is 64 x width (32768)."""
     mbstd_group: int = option(32, ge=1, le=4096)
     """Minibatch standard deviation group size (cifar: 32)."""
     conv_clamp: float = option(256.0, gt=0)
