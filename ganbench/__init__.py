@@ -11,23 +11,63 @@ Plugins implement hooks marked with ``ganbench.hookimpl``; see ``ganbench.hooksp
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ganbench.dataset import Dataset, Modes
 from ganbench.errors import GanbenchError, OptionError
-from ganbench.evaluation import evaluate_samples
-from ganbench.executor import Executor
 from ganbench.hookspecs import hookimpl
-from ganbench.metric import EvalContext, FeatureExtractor, Metric
-from ganbench.network import Network
-from ganbench.plugins import register_plugin, registries, unregister_plugin
-from ganbench.resolve import create_spec
-from ganbench.results import RunRecord, load_results
-from ganbench.spec import Budget, RunSpec
-from ganbench.variant import Defaults, Variant
+
+if TYPE_CHECKING:
+    from ganbench.dataset import Dataset, Modes
+    from ganbench.evaluation import evaluate_samples
+    from ganbench.executor import Executor
+    from ganbench.metric import EvalContext, FeatureExtractor, Metric
+    from ganbench.network import Network
+    from ganbench.plugins import register_plugin, unregister_plugin
+    from ganbench.resolve import create_spec
+    from ganbench.results import RunRecord, load_results
+    from ganbench.spec import Budget, RunSpec
+    from ganbench.variant import Defaults, Variant
+
+_LAZY = {
+    "Dataset": "ganbench.dataset",
+    "Modes": "ganbench.dataset",
+    "evaluate_samples": "ganbench.evaluation",
+    "Executor": "ganbench.executor",
+    "EvalContext": "ganbench.metric",
+    "FeatureExtractor": "ganbench.metric",
+    "Metric": "ganbench.metric",
+    "Network": "ganbench.network",
+    "register_plugin": "ganbench.plugins",
+    "registries": "ganbench.plugins",
+    "unregister_plugin": "ganbench.plugins",
+    "create_spec": "ganbench.resolve",
+    "RunRecord": "ganbench.results",
+    "load_results": "ganbench.results",
+    "Budget": "ganbench.spec",
+    "RunSpec": "ganbench.spec",
+    "Defaults": "ganbench.variant",
+    "Variant": "ganbench.variant",
+}
+"""The public names that need torch (or pandas), imported on first use: ``import ganbench`` (and so the
+CLI's ``--help``) stays fast."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ganbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 try:
     __version__ = importlib.metadata.version("ganbench")
@@ -63,16 +103,22 @@ __all__ = [
 
 def get_variant(name: str) -> Variant:
     """The registered variant called ``name``."""
+    from ganbench.plugins import registries
+
     return registries().variants.get(name)
 
 
 def get_dataset(name: str) -> Dataset:
     """The registered dataset called ``name``."""
+    from ganbench.plugins import registries
+
     return registries().datasets.get(name)
 
 
 def get_network(name: str) -> Network:
     """The registered network family called ``name``."""
+    from ganbench.plugins import registries
+
     return registries().networks.get(name)
 
 
@@ -102,6 +148,7 @@ def run(
     from disk unless ``force``; an interrupted one resumes from its checkpoint.
     """
     from ganbench.harness import run_spec
+    from ganbench.resolve import create_spec
 
     if not isinstance(out, str | Path) or not str(out).strip():
         raise OptionError(f"out must name a results folder (text or a Path), not {out!r}")

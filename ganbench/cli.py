@@ -1,4 +1,5 @@
-"""The ``ganbench`` command line. ``main()`` loads plugins, lets them add commands, then runs.
+"""The ``ganbench`` command line. ``main()`` lets plugins add commands, then runs one; each command
+imports what it needs (torch, the plugins' registries) when it runs, so ``--help`` is fast.
 
 Every error a user can cause ends in one line on stderr and exit code 2.
 """
@@ -753,10 +754,9 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        from ganbench.plugins import call_hook, registries
+        from ganbench.commands import add_plugin_commands
 
-        registries()
-        call_hook("register_commands", cli=cli)
+        add_plugin_commands(cli)
         code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
     except GanbenchError as exc:
         click.echo(f"Error: {one_line(exc)}", err=True)

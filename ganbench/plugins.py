@@ -2,24 +2,25 @@
 
 Built-in variants, datasets, networks, metrics, feature extractors, executors and loggers
 are plugins loaded through the same hooks as third-party ones. Nothing is loaded at import
-time; the first call to ``plugin_manager()`` (or ``registries()``) does it, and the CLI's
-``main()`` makes that call before it parses a command.
+time; the first call to ``plugin_manager()`` (or ``registries()``) does it, when a command first
+needs a registry (the CLI's commands themselves come from ``ganbench.commands``, which loads
+only the plugins that add commands).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from types import ModuleType
 from typing import Any
 
 import pluggy
 
 from ganbench import hookspecs
+from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
 from ganbench.errors import PluginError
 from ganbench.registry import Registries, empty_registries, fill_registries
 
-ENTRY_POINT_GROUP = "ganbench"
+__all__ = ["ENTRY_POINT_GROUP", "call_hook", "plugin_manager", "register_plugin", "registries", "unregister_plugin"]
 
 DEFAULT_PLUGINS = (
     "ganbench.variants.gan",
@@ -52,6 +53,7 @@ DEFAULT_PLUGINS = (
     "ganbench.features.raw",
     "ganbench.features.inception",
     "ganbench.features.classifier",
+    "ganbench.features.inception_command",
     "ganbench.executors.local",
     "ganbench.loggers.history_csv",
     "ganbench.loggers.tensorboard",
@@ -73,9 +75,9 @@ def plugin_manager() -> pluggy.PluginManager:
         for module_name in DEFAULT_PLUGINS:
             module = importlib.import_module(module_name)
             pm.register(module, name=module_name)
-            _origins[module_name] = (module_name, _version("ganbench"))
-        _load_entry_points(pm)
-        _check(pm)
+            _origins[module_name] = (module_name, distribution_version("ganbench"))
+        load_entry_points(pm, _origins)
+        check_hooks(pm)
         _pm = pm
     return _pm
 
@@ -108,7 +110,7 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> Non
     if registered is None:
         raise PluginError(f"plugin {name or plugin!r} is already registered")
     _origins[registered] = (getattr(plugin, "__name__", registered), "runtime")
-    _check(pm)
+    check_hooks(pm)
     _registries = None
 
 
@@ -130,37 +132,6 @@ def reset() -> None:
     """Forget all plugins; the next call loads them afresh."""
     global _pm, _registries
     _pm, _registries = None, None
-
-
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist.name if ep.dist else "unknown distribution"
-        version = ep.dist.version if ep.dist else "unknown"
-        try:
-            plugin = ep.load()
-        except Exception as exc:
-            raise PluginError(
-                f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
-                f"{type(exc).__name__}: {exc}; fix it or `pip uninstall {dist}`"
-            ) from exc
-        if pm.is_registered(plugin) or pm.has_plugin(ep.name):
-            continue
-        pm.register(plugin, name=ep.name)
-        _origins[ep.name] = (dist, version)
-
-
-def _check(pm: pluggy.PluginManager) -> None:
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc}; hook names must match ganbench.hookspecs") from exc
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def call_hook(hook: str, /, **kwargs: Any) -> Any:

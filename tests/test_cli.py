@@ -156,3 +156,29 @@ def test_workers_run_in_separate_processes_with_the_same_results(tmp_path):
         twin = tmp_path / "pool" / record.parent.name / "metrics.json"
         assert twin.read_bytes() == record.read_bytes()
     assert len(list((tmp_path / "pool").glob("*/metrics.json"))) == 2 and serial.returncode == 0
+
+
+def test_help_lists_every_command_without_importing_torch():
+    """``ganbench --help`` answers without torch (seconds to import): commands import what they need."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; import ganbench.cli as c; "
+        "from ganbench.commands import add_plugin_commands; add_plugin_commands(c.cli); "
+        "r = CliRunner().invoke(c.cli, ['run', '--help']); "
+        "print('torch' in sys.modules, 'pandas' in sys.modules, '--inception-weights' in r.output)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False", "True"]
+    top = subprocess.run([sys.executable, "-m", "ganbench", "--help"], capture_output=True, text=True)
+    assert top.returncode == 0, top.stderr
+    for command in ("run", "sweep", "table", "plot", "eval", "list", "leaderboard"):
+        assert f"  {command} " in top.stdout
+
+
+def test_the_public_api_still_resolves_every_name():
+    for name in ganbench.__all__:
+        assert getattr(ganbench, name) is not None
+    with pytest.raises(AttributeError):
+        ganbench.no_such_name  # noqa: B018

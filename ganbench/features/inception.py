@@ -27,11 +27,11 @@ from tqdm.auto import tqdm
 
 from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError
+from ganbench.features.inception_command import WEIGHTS_ENV
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
 from ganbench.metric import FeatureExtractor
 
-WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 DOWNLOAD_TIMEOUT_S = 10.0
 BATCH_SIZE = 50  # pytorch-fid's default; features do not depend on it
 
@@ -217,30 +217,6 @@ class InceptionLogits(InceptionExtractor):
     output: str = "logits"
     caches_reference = False  # only generated samples' logits are used (Inception Score)
     is_space = False
-
-
-def _use_weights(ctx: Any, param: Any, value: str | None) -> None:
-    """``--inception-weights PATH``: checked now, then passed to the extractor through the environment."""
-    if value is not None:
-        os.environ[WEIGHTS_ENV] = str(resolve_weights(value, download=False))
-
-
-@hookimpl
-def register_commands(cli):
-    """``--inception-weights`` on the commands that may compute Inception features."""
-    import click
-
-    for name in ("run", "eval"):
-        command = cli.commands.get(name)
-        if command is not None and not any(p.name == "inception_weights" for p in command.params):
-            command.params.append(
-                click.Option(
-                    ["--inception-weights"],
-                    expose_value=False,
-                    callback=_use_weights,
-                    help=f"FID Inception weights file (or set {WEIGHTS_ENV}); default: torch's hub cache.",
-                )
-            )
 
 
 @hookimpl

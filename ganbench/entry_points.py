@@ -1,0 +1,46 @@
+"""Third-party plugins: the modules the entry-point group ``ganbench`` names, loaded into a plugin manager."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pluggy
+
+from ganbench.errors import PluginError
+
+ENTRY_POINT_GROUP = "ganbench"
+
+
+def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> None:
+    """Register every installed entry point's plugin in ``pm`` and its (distribution, version) in ``origins``;
+    a plugin that fails to import is one line naming its distribution."""
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else "unknown distribution"
+        version = ep.dist.version if ep.dist else "unknown"
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
+                f"{type(exc).__name__}: {exc}; fix it or `pip uninstall {dist}`"
+            ) from exc
+        if pm.is_registered(plugin) or pm.has_plugin(ep.name):
+            continue
+        pm.register(plugin, name=ep.name)
+        origins[ep.name] = (dist, version)
+
+
+def check_hooks(pm: pluggy.PluginManager) -> None:
+    """PluginError if a plugin implements a hook ganbench does not declare."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"{exc}; hook names must match ganbench.hookspecs") from exc
+
+
+def distribution_version(dist: str) -> str:
+    """The installed version of ``dist``, or "unknown"."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
