@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from ganbench.harness import run_job
 from ganbench.options import with_options
 from ganbench.plugins import registries
+from ganbench.progress import progress as progress_bar
 from ganbench.results import RunRecord, read_record
 from ganbench.suites import Suite
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
@@ -46,13 +45,8 @@ def run_suite(
     check_runs_fit(specs[i] for i in todo)
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
-    bar = tqdm(
-        total=len(specs),
-        initial=len(specs) - len(todo),
-        unit="run",
-        desc=f"sweep {suite.name}",
-        disable=not progress,
-        dynamic_ncols=True,
+    bar = progress_bar(
+        len(specs), enabled=progress, initial=len(specs) - len(todo), unit="run", desc=f"sweep {suite.name}"
     )
     seen: Counter = Counter()
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ganbench.augment import diff_augment
 from ganbench.dataset import Dataset
@@ -36,6 +35,7 @@ from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
 from ganbench.options import with_options
 from ganbench.plugins import registries
+from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, r1_penalty
 from ganbench.selection import Selected, preflight, select_metrics
 from ganbench.spec import MAX_STEPS, RunSpec
@@ -309,12 +309,11 @@ class Trainer:
         lazy_r1 = bool(v.r1_gamma) and v.r1_every > 1
         read_flag_every_step = device.type == "cpu"  # reading a CPU tensor costs nothing; a GPU's waits
         first_bad = torch.full((), -1, dtype=torch.long, device=device)
-        bar = tqdm(
-            total=steps,
+        bar = progress(
+            steps,
+            enabled=hooks.progress,
             initial=s.step,
-            disable=not hooks.progress,
             unit="step",
-            dynamic_ncols=True,
             desc=f"{self.spec.variant} {self.spec.dataset} s{self.spec.seed}",
         )
         started = time.perf_counter() - s.train_seconds

@@ -48,7 +48,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ganbench.arrays import FeatureError
 from ganbench.dataset import Dataset
@@ -58,6 +57,7 @@ from ganbench.hookspecs import hookimpl
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import FeatureExtractor
 from ganbench.paths import CACHE_ENV, cache_dir
+from ganbench.progress import progress as progress_bar
 from ganbench.reference import tensor_sha256
 from ganbench.results import write_atomic
 
@@ -296,9 +296,7 @@ def train_classifier(
         opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
         schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps)
         model.train()
-        bar = tqdm(
-            total=steps, desc=f"training classifier ({arch.describe()})", unit="step", disable=progress_off(progress)
-        )
+        bar = progress_bar(steps, enabled=progress, desc=f"training classifier ({arch.describe()})", unit="step")
         with bar:
             for _ in range(epochs):
                 order = torch.randperm(len(x), generator=order_rng).to(device)
@@ -318,11 +316,6 @@ def train_classifier(
     log.info("trained the classifier (%s) in %.1f s: held-out accuracy %.4f", arch.describe(), seconds, held_out)
     info = {"held_out_accuracy": held_out, "n_train": len(train_idx), "n_held_out": len(held_idx)}
     return model, {**info, "epochs": epochs, "train_seconds": seconds}
-
-
-def progress_off(progress: bool | None) -> bool | None:
-    """tqdm's ``disable``: None (auto: terminals only) stays None."""
-    return None if progress is None else not progress
 
 
 @contextlib.contextmanager

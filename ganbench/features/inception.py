@@ -23,7 +23,6 @@ from typing import Any
 from unittest import mock
 
 import torch
-from tqdm.auto import tqdm
 
 from ganbench.dataset import Dataset
 from ganbench.errors import GanbenchError
@@ -31,6 +30,7 @@ from ganbench.features.inception_command import WEIGHTS_ENV
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
 from ganbench.metric import FeatureExtractor
+from ganbench.progress import progress as progress_bar
 
 DOWNLOAD_TIMEOUT_S = 10.0
 BATCH_SIZE = 50  # pytorch-fid's default; features do not depend on it
@@ -156,7 +156,7 @@ def inception_features(
     x = as_unit_nchw(images)
     pools, logits = [], []
     batches = range(0, len(x), batch_size)
-    bar = tqdm(total=len(x), disable=None if progress is None else not progress, unit="img", desc="Inception features")
+    bar = progress_bar(len(x), enabled=progress, unit="img", desc="Inception features")
     with bar:
         for start in batches:
             pool, logit = model(x[start : start + batch_size].to(device, memory_format=torch.channels_last))
