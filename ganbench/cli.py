@@ -193,6 +193,7 @@ def run(
     from ganbench.results import records_frame
     from ganbench.spec import parse_set
     from ganbench.tables import render, summarize
+    from ganbench.threads import use_threads_per_run
 
     if not out.strip():
         raise OptionError("--out is empty; name a results folder, e.g. --out results")
@@ -234,6 +235,8 @@ def run(
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )
+    if len(specs) == 1 or workers == 1:
+        use_threads_per_run(1)  # runs in this process: the usable cores (a pool shares them out itself)
     if len(specs) == 1:
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
@@ -245,6 +248,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         click.echo(render(summarize(frame, shown, registries().metric_directions()), shown))
+    click.echo(f"{len(records)} run folders in {Path(out).resolve()} (one per variant, dataset and seed)")
     if _report_failures(records):
         sys.exit(1)
 
@@ -521,6 +525,7 @@ def _sweep(
 ) -> list:
     """Every run of ``suite``, training those not finished yet (the options of ``with_executor_options``)."""
     from ganbench.sweeps import run_suite
+    from ganbench.threads import use_threads_per_run
 
     count = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
     if count > MAX_RUNS_UNASKED and not yes:
@@ -528,7 +533,8 @@ def _sweep(
             f"suite {suite.path} asks for {count:,} runs ({len(suite.variants)} variant(s) x {len(suite.datasets)} "
             f"dataset(s) x {len(suite.seeds):,} seed(s)); pass --yes to run them, or narrow its seeds"
         )
-
+    if workers == 1:
+        use_threads_per_run(1)
     return run_suite(
         suite,
         out,
@@ -575,8 +581,12 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _output_folder(out, "--out", "results/mine"), quiet, **executing)
+    from ganbench.sweeps import default_out
+
+    folder = _output_folder(out, "--out", "results/mine")
+    records = _sweep(suite, folder, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
+    click.echo(f"{len(records)} run folders in {Path(folder or default_out(suite)).resolve()}")
     if _report_failures(records):
         sys.exit(1)
 

@@ -29,6 +29,7 @@ from typing import Any
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
 from ganbench.options import option
+from ganbench.threads import threads_per_run
 
 
 def _init_worker(threads: int, parent: int) -> None:
@@ -63,7 +64,7 @@ class LocalExecutor(Executor):
                 if on_result:
                     on_result(i, results[i])
             return results
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = threads_per_run(workers)
         broken: Counter = Counter()
         pending = list(range(len(jobs)))
         while pending:

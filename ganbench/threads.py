@@ -1,0 +1,43 @@
+"""How many threads torch uses per run: chosen, not left to torch's default, and recorded.
+
+torch starts with one thread per physical core of the machine, which on a shared or
+containerised machine can exceed the cores this process may use (its CPU affinity), and then
+the threads fight over them. So one run gets the cores it may use, and a pool of W workers
+gets that divided by W each. A user who sets ``OMP_NUM_THREADS`` has chosen: it wins. The
+count each run used is in its record (``environment.torch_threads``).
+"""
+
+from __future__ import annotations
+
+import os
+
+THREADS_ENV = "OMP_NUM_THREADS"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the OS says, else every core)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def user_threads() -> int | None:
+    """The thread count the user set in ``OMP_NUM_THREADS``, or None (unset or not a positive integer)."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def threads_per_run(workers: int = 1) -> int:
+    """Threads for each of ``workers`` runs at a time: the user's choice, else the usable cores shared out."""
+    return user_threads() or max(1, usable_cores() // max(1, workers))
+
+
+def use_threads_per_run(workers: int = 1) -> int:
+    """Set torch's intra-op threads for a run in this process; returns the count."""
+    import torch
+
+    threads = threads_per_run(workers)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
