@@ -267,21 +267,25 @@ def _describe(record: Any) -> str:
 
 def _metrics_table(scores: dict[str, Any], raw: dict[str, Any] | None = None) -> str:
     """Scores as a markdown table; with ``raw`` (a run with a generator EMA), G's own beside the average's."""
+    return _score_columns({"EMA of G": scores, "G": raw} if raw else {"value": scores})
+
+
+def _score_columns(columns: dict[str, dict[str, Any]]) -> str:
+    """A markdown table: a row per metric output of the first column's scores, a column per set of scores."""
     from ganbench.tables import format_number
 
     def shown(value: Any) -> str:
         return format_number(value) if isinstance(value, float) or value is None else str(value)
 
-    scores = {k: v for k, v in scores.items() if not isinstance(v, dict)}  # provenance is for the files
-    width = max(len(k) for k in scores)
-    columns = ["value"] if not raw else ["EMA of G", "G"]
+    first = next(iter(columns.values()))
+    keys = [k for k, v in first.items() if not isinstance(v, dict)]  # provenance is for the files
+    width = max(len(k) for k in keys)
     rows = [
         f"| {'metric'.ljust(width)} | {' | '.join(columns)} |",
         f"|{'-' * (width + 2)}|{'|'.join('---' for _ in columns)}|",
     ]
-    for key, value in scores.items():
-        cells = [shown(value)] + ([shown(raw.get(key))] if raw else [])
-        rows.append(f"| {key.ljust(width)} | {' | '.join(cells)} |")
+    for key in keys:
+        rows.append(f"| {key.ljust(width)} | {' | '.join(shown(c.get(key)) for c in columns.values())} |")
     return "\n".join(rows)
 
 
@@ -412,7 +416,10 @@ def _settings(defaults: Any) -> str:
 )
 def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
+    import pandas as pd
+
     from ganbench.plugins import registries
+    from ganbench.reference_rows import reference_table
     from ganbench.results import scan_results
     from ganbench.tables import render, summarize
 
@@ -429,7 +436,16 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     if runs.empty:
         raise GanbenchError(f"no runs found under {results_dir}; run `ganbench run ... --out {results_dir}` first")
     chosen = chosen or [k for k in directions if k in runs.columns]
-    click.echo(render(summarize(runs, chosen, directions, spread), chosen, fmt, spread), nl=False)
+    summary = summarize(runs, chosen, directions, spread)
+    references, notes = reference_table(runs, chosen, directions, spread)
+    if not references.empty:
+        summary = pd.concat([summary, references], ignore_index=True).sort_values("dataset", kind="stable")
+    click.echo(render(summary, chosen, fmt, spread), nl=False)
+    if fmt == "markdown":
+        spread_name = "standard error" if spread == "se" else "standard deviation"
+        click.echo(f"\nmean ± {spread_name} over seeds; bold: the best variant of each dataset.")
+        for note in notes:
+            click.echo(f"- {note}")
 
 
 @cli.command()
@@ -480,10 +496,39 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     if groups["variant"] or groups["network"]:
         raise OptionError("eval takes dataset options only: --set dataset.KEY=VALUE")
     scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])
+    references, notes = _eval_references(dataset, groups["dataset"], scores)
     if as_json:
         click.echo(json.dumps(strict_json(scores), allow_nan=False))
     else:
-        click.echo(_metrics_table(scores))
+        click.echo(_score_columns({"samples": scores, **references}))
+        for note in notes:
+            click.echo(f"- {note}")
+
+
+def _eval_references(dataset: str, options: dict[str, Any], scores: dict[str, Any]) -> tuple[dict, list[str]]:
+    """For a mixture: the reference rows' scores at the samples' N (as columns), notes, and a warning on stderr
+    when N is not the protocol's (modes_captured grows with N)."""
+    from ganbench.evaluation import resolve_dataset
+    from ganbench.plugins import registries
+    from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_scores
+    from ganbench.spec import EVAL_SEED
+
+    ds = resolve_dataset(dataset, options)
+    n = (scores.get("provenance") or {}).get("n_fake") if isinstance(scores.get("provenance"), dict) else None
+    if not has_references(ds) or not isinstance(n, int):
+        return {}, []
+    if n != ds.eval_samples:
+        click.echo(
+            f"warning: {n:,} samples, but the {ds.name} protocol scores {ds.eval_samples:,}; modes_captured and "
+            "hq_fraction grow with N, so compare only at equal N",
+            err=True,
+        )
+    names = [k for k, v in scores.items() if not isinstance(v, dict)]
+    by_kind = reference_scores(ds, names, n, EVAL_SEED)
+    notes = ["[real] ... [one-mode]: reference samples of the data, one fitted Gaussian, uniform noise over the "
+             f"data's box and one mode only, {n:,} each, scored the same way"]  # fmt: skip
+    notes += floor_warnings(by_kind, registries().metric_directions(), ds.name)
+    return {f"[{kind}]": by_kind[kind] for kind in KINDS}, notes
 
 
 def _executor_options(items: tuple[str, ...]) -> dict[str, str]:

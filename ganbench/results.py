@@ -385,6 +385,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
                 "diverged_at": record.diverged_at,
                 "train_seconds": record.train_seconds,
                 "run_dir": record.run_dir,
+                "scored_on": scored_on(spec),
                 OUTPUTS: frozenset(k for k, v in record.metrics.items() if _is_number_or_missing(v)),
                 **{k: _number(v) for k, v in record.metrics.items() if _is_number_or_missing(v)},
             }
@@ -394,6 +395,14 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
         specs = {config_id(r.spec): r.spec for r in records}
         frame.insert(2, "setting", frame["config"].map(settings(frame, specs)))
     return frame
+
+
+def scored_on(spec: dict[str, Any]) -> str:
+    """What a run's scores were measured against: its dataset with options, the number of samples scored and the
+    evaluation seed, as JSON (reference rows are scored once per distinct value)."""
+    ev = spec.get("eval") if isinstance(spec.get("eval"), dict) else {}
+    what = [spec.get("dataset"), spec.get("dataset_options") or {}, ev.get("n_samples"), ev.get("seed")]
+    return json.dumps(what, sort_keys=True)
 
 
 def config_id(spec: dict[str, Any]) -> str:

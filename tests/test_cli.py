@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,12 @@ def test_bad_samples_give_one_line(cli, tmp_path, make, fragments):
 def test_table_of_real_runs_in_every_format(cli, tmp_path):
     assert cli(*RUN, "--variant", "nsgan,wgan", "--seed", "0,1", "--out", str(tmp_path)).code == 0
     md = cli("table", str(tmp_path))
-    assert md.code == 0 and "| ring8   | nsgan   | 2 " in md.out and "±" in md.out and "**" in md.out
+    assert md.code == 0 and re.search(r"\| ring8 +\| nsgan +\| 2 ", md.out) and "±" in md.out and "**" in md.out
     assert "modes_captured" in md.out and "frechet" in md.out
+    references = [line for line in md.out.splitlines() if re.match(r"\| ring8 +\| \[", line)]
+    assert [line.split("|")[2].strip() for line in references] == ["[real]", "[gaussian]", "[uniform]", "[one-mode]"]
+    assert not any("**" in line for line in references)  # references are never the best
+    assert "reference rows, not runs" in md.out and "standard deviation" in md.out
     csv = cli("table", str(tmp_path), "--format", "csv", "--metrics", "frechet")
     header = "dataset,variant,setting,n,diverged,frechet_mean,frechet_std,frechet_n,frechet_missing"
     assert csv.out.splitlines()[0] == header

@@ -27,7 +27,9 @@ def test_an_affinity_narrower_than_the_machine_is_respected(monkeypatch):
         os.sched_setaffinity(0, saved)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("3", 3), ("1", 1), ("0", None), ("-2", None), ("x", None), ("", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("3", 3), ("1", 1), ("0", None), ("-2", None), ("x", None), ("", None)]
+)
 def test_the_users_omp_num_threads_wins_when_it_is_a_count(monkeypatch, value, expected):
     monkeypatch.setenv("OMP_NUM_THREADS", value)
     assert threads_per_run(2) == (expected or max(1, usable_cores() // 2))
