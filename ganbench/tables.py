@@ -2,8 +2,9 @@
 
 A cell holds runs whose specs differ only in their seed: when a folder holds several
 configs of one variant and dataset (budgets, overrides), each is a row of its own,
-labelled by what differs (its ``setting``), and n counts distinct seeds. The best mean of
-each metric within each dataset is bold; whether best is highest or lowest comes from
+labelled by what differs (its ``setting``), and n counts distinct seeds; a table whose rows
+differ in budget shows each row's ``steps``. The best mean of each metric within each dataset
+and budget is bold; whether best is highest or lowest comes from
 the metric's registered direction. Diverged and failed runs are counted, never averaged
 in; a completed run without a value (null in metrics.json) is counted as missing, and one
 that never computed a metric (class accuracy of an unconditional variant) is not.
@@ -41,6 +42,7 @@ def summarize(
             "dataset": dataset,
             "variant": variant,
             "setting": setting,
+            "steps": _budget(group),
             "n": len(done),
             "diverged": int((group["status"] == "diverged").sum()),
         }
@@ -61,13 +63,21 @@ def summarize(
         table[f"{metric}_best"] = False
         if table.empty:
             continue
-        for _, group in table.groupby("dataset"):
+        for _, group in table.groupby(["dataset", "steps"]):  # runs of unequal budgets do not compete
             means = group[f"{metric}_mean"].dropna()
             if len(means) == 0:
                 continue
             best = means.max() if directions.get(metric, "higher") == "higher" else means.min()
             table.loc[means.index[means == best], f"{metric}_best"] = True
     return table
+
+
+def _budget(group: pd.DataFrame) -> str:
+    """The step budget of a cell's runs ('' where unknown): one config, so one budget."""
+    if "steps" not in group:
+        return ""
+    budgets = sorted({str(int(v)) for v in group["steps"].dropna()})
+    return "/".join(budgets)
 
 
 def mean_and_std(values: np.ndarray) -> tuple[float, float]:
@@ -95,9 +105,13 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
         ]
         return table[cols].to_csv(index=False)
     with_setting = bool(table["setting"].astype(bool).any()) if not table.empty else False
-    header = ["dataset", "variant", *(["setting"] if with_setting else []), "n", "diverged", *metrics]
+    budgets = {b for b in table.get("steps", pd.Series(dtype=str)) if isinstance(b, str) and b}
+    with_steps = len(budgets) > 1  # a table mixing budgets says each row's
+    header = ["dataset", "variant", *(["setting"] if with_setting else []), *(["steps"] if with_steps else [])]
+    header += ["n", "diverged", *metrics]
     body = [
         [str(row["dataset"]), str(row["variant"]), *([str(row["setting"])] if with_setting else [])]
+        + ([_steps_text(row.get("steps"))] if with_steps else [])
         + [str(row["n"]), str(row["diverged"])]
         + [
             _cell(row[f"{m}_mean"], row[f"{m}_{spread}"], bool(row[f"{m}_best"]), fmt, int(row[f"{m}_missing"]))
@@ -128,6 +142,10 @@ def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown"
     ]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+def _steps_text(steps: object) -> str:
+    return steps if isinstance(steps, str) and steps else "–"
 
 
 def markdown_cell(text: object) -> str:
