@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
 import sys
@@ -292,7 +293,7 @@ def _score_columns(columns: dict[str, dict[str, Any]]) -> str:
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_plugins(as_json: bool) -> None:
-    """Show variants, datasets, networks, metrics, feature extractors and executors, with their plugins."""
+    """Show variants, datasets, networks, metrics, feature extractors, executors and loggers, with their plugins."""
     from ganbench.plugins import registries
 
     listing = {
@@ -310,6 +311,7 @@ def list_plugins(as_json: bool) -> None:
         ]
         for kind, reg in registries().by_hook().items()
     }
+    listing["loggers"] = _loggers()
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
@@ -326,6 +328,25 @@ def list_plugins(as_json: bool) -> None:
                 prefix = {"variants": "", "datasets": "dataset.", "networks": "network."}.get(kind, "")
                 shown = " ".join(f"{prefix}{k}={cli_text(v)}" for k, v in e["options"].items())
                 click.echo(f"  {' ' * width}    options (--set): {shown}")
+
+
+def _loggers() -> list[dict[str, Any]]:
+    """The plugins that see a run's progress (``on_run_start``/``on_step_end``/``on_run_end``): the loggers."""
+    from ganbench.plugins import plugin_manager, plugin_origins
+
+    pm, origins = plugin_manager(), plugin_origins()
+    names: dict[str, Any] = {}
+    for hook in ("on_run_start", "on_step_end", "on_run_end"):
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            names.setdefault(impl.plugin_name, impl.plugin)
+    entries = []
+    for name, plugin in sorted(names.items()):
+        source, version = origins.get(name, (name, "runtime"))
+        doc = (getattr(plugin, "__doc__", None) or "").strip().split("\n\n")[0]
+        about = " ".join(doc.split())
+        entries.append({"name": name.rsplit(".", 1)[-1], "plugin": name, "source": source, "version": version,
+                        "about": about, "options": {}})  # fmt: skip
+    return entries
 
 
 def _options(obj: Any) -> dict[str, Any]:
@@ -806,8 +827,28 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
     return "\n".join(out) + "\n"
 
 
+class _ToStderr(logging.Handler):
+    """Writes to the sys.stderr of the moment (a StreamHandler keeps the one it was made with), one line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(one_line(self.format(record)), err=True)
+
+
+def _show_library_messages() -> None:
+    """ganbench's log messages of level INFO and above on stderr, plain: a library stays quiet by default,
+    the command line says what it does (trains a classifier once, skips a cache it cannot write)."""
+    logger = logging.getLogger("ganbench")
+    if not any(isinstance(h, _ToStderr) for h in logger.handlers):
+        handler = _ToStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    _show_library_messages()
     try:
         from ganbench.commands import add_plugin_commands
 

@@ -36,8 +36,9 @@ def test_run_many_prints_a_comparison_table(cli, tmp_path):
 def test_list_shows_every_kind_with_its_plugin(cli):
     result = cli("list")
     assert result.code == 0
-    for kind in ("variants:", "datasets:", "networks:", "metrics:", "feature_extractors:", "executors:"):
+    for kind in ("variants:", "datasets:", "networks:", "metrics:", "feature_extractors:", "executors:", "loggers:"):
         assert kind in result.out
+    assert "history_csv  ganbench.loggers.history_csv" in result.out
     assert "wgan-gp" in result.out and "ganbench.variants.wgan" in result.out
     listing = json.loads(cli("list", "--json").out)
     entry = next(e for e in listing["variants"] if e["name"] == "wgan-gp")
@@ -187,3 +188,16 @@ def test_the_public_api_still_resolves_every_name():
         assert getattr(ganbench, name) is not None
     with pytest.raises(AttributeError):
         ganbench.no_such_name  # noqa: B018
+
+
+def test_the_classifier_space_says_when_it_is_trained_and_its_held_out_accuracy_once(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["run", "-v", "dcgan", "-d", "digits", "--steps", "2", "--set", "network.width=8", "-q"]
+    args += ["--eval-samples", "200"]
+    first = cli(*args, "--out", str(tmp_path / "a"))
+    assert first.code == 0, first.err
+    lines = first.err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("training the classifier feature space")
+    assert re.search(r"held-out accuracy 0\.9\d+$", lines[1])
+    again = cli(*args, "--out", str(tmp_path / "b"))
+    assert again.code == 0 and "classifier" not in again.err  # cached: trained once

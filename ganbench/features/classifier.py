@@ -287,6 +287,12 @@ def train_classifier(
     shift = round(min(arch.height, arch.width) * recipe.max_shift)
     steps = epochs * math.ceil(len(train_idx) / recipe.batch_size)
     x, y = images[train_idx].to(device), labels[train_idx].to(device)
+    log.info(
+        "training the classifier feature space (%s) on %d labelled images, once: %d epochs; later runs load it",
+        arch.describe(),
+        len(train_idx),
+        epochs,
+    )
     start = time.perf_counter()
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda), deterministic_cudnn(), one_cpu_thread(device):
