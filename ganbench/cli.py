@@ -773,7 +773,31 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         if name not in present:
             where = "the baseline" if results is None else results
             raise OptionError(f"no run in {where} has {name!r}; it has {', '.join(present) or 'no metric values'}")
+    if fmt == "markdown":
+        click.echo(_provenance_line(suite, baseline if results is None else None, results))
     click.echo(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
+
+
+def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> str:
+    """What a leaderboard's numbers are: the committed baseline (its budget, seeds, date, hardware) or a folder."""
+    seeds = f"seeds {min(suite.seeds)}-{max(suite.seeds)}" if suite.seeds else "no seeds"
+    if baseline is None:
+        return f"Ranked from the runs in {results} ({seeds} of suite {suite.name!r}).\n"
+    made = baseline.get("made", {})
+    hardware = made.get("hardware", {})
+    threads = "/".join(map(str, hardware.get("torch_threads", []))) or "?"
+    budget = made.get("budget", {})
+    steps = budget.get("steps")
+    steps_text = (
+        ", ".join(f"{d} {n:,} steps" if isinstance(n, int) else f"{d} {n} steps" for d, n in steps.items())
+        if isinstance(steps, dict)
+        else "?"
+    )
+    return (
+        f"The committed baseline of suite {suite.name!r} ({suite.path.name.replace('.toml', '.baseline.json')}): "
+        f"{steps_text}, {seeds}, made {made.get('date', '?')} on {hardware.get('machine', '?')} "
+        f"({hardware.get('cpu', '?')}, {threads} torch thread(s) per run); not a fresh run.\n"
+    )
 
 
 def _csv_number(x: float) -> str:
