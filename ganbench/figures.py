@@ -12,7 +12,9 @@ runs hold nothing to draw:
   Losses of long runs are smoothed by a centred rolling mean over ``smooth`` logged points,
   per seed before averaging (default: one point per 50 logged, so runs of up to 100
   logged points are drawn as logged); the subplot title says so. Metrics are never
-  smoothed. A diverged run is marked with an x where its history ends.
+  smoothed. Losses of unlike scales never share an axis: when the folder holds both
+  cross-entropy variants and critic-output ones (WGAN, hinge, least squares), each loss
+  gets a panel per kind. A diverged run is marked with an x where its history ends.
 - ``dynamics-<dataset>.png``: the training dynamics each log step records, one line per
   series (mean over seeds, band min–max, smoothed as the losses): D(x) and D(G(z)) (as
   probabilities for cross-entropy variants; critic values, in a panel of their own,
@@ -300,17 +302,18 @@ def curves_figure(
         quantities = quantities[:MAX_PANELS]
     colors = series_colors(runs)
     window = smoothing_window(list(histories.values()), smooth)
-    ncols = min(3 if len(quantities) <= 6 else 4, len(quantities))
-    nrows = math.ceil(len(quantities) / ncols)
-    fig = _figure((4.4 * ncols, 3.1 * nrows + 1.0))
-    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(len(quantities))]
     series = list(runs.groupby("label", sort=False))
-    for ax, quantity in zip(axes, quantities, strict=True):
+    panels = loss_panels(quantities, series, histories, directions)
+    ncols = min(3 if len(panels) <= 6 else 4, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig = _figure((4.4 * ncols, 3.1 * nrows + 1.0))
+    axes = [fig.add_subplot(nrows, ncols, i + 1) for i in range(len(panels))]
+    for ax, (quantity, chosen, kind) in zip(axes, panels, strict=True):
         metric = quantity in directions
         smoothed = 1 if metric else window
-        for label, group in series:
+        for label, group in chosen:
             draw_series(ax, group, histories, quantity, smoothed, colors[label], label, marker="o" if metric else None)
-        title = quantity
+        title = quantity + (f", {kind}" if kind else "")
         if metric:
             title += f" ({directions[quantity]} is better)"
         elif smoothed > 1:
@@ -320,6 +323,31 @@ def curves_figure(
     dataset = runs["dataset"].iloc[0]
     fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
     return fig
+
+
+def loss_panels(
+    quantities: Sequence[str],
+    series: list[tuple[str, pd.DataFrame]],
+    histories: Mapping[str, pd.DataFrame],
+    directions: Mapping[str, str],
+) -> list[tuple[str, list[tuple[str, pd.DataFrame]], str]]:
+    """(quantity, series, kind) per panel. Losses of unlike scales never share an axis: when cross-entropy
+    variants (their histories log ``js_estimate``) and critic-output variants (WGAN, hinge, least squares)
+    are both present, each loss gets a panel per kind. Metrics compare on one axis."""
+    cross_entropy = {label for label, g in series if any("js_estimate" in histories[r] for r in g["run_id"])}
+
+    def logs(group: pd.DataFrame, quantity: str) -> bool:
+        return any(quantity in histories[r] and histories[r][quantity].notna().any() for r in group["run_id"])
+
+    panels: list[tuple[str, list[tuple[str, pd.DataFrame]], str]] = []
+    for quantity in quantities:
+        logit = [s for s in series if s[0] in cross_entropy and logs(s[1], quantity)]
+        other = [s for s in series if s[0] not in cross_entropy and logs(s[1], quantity)]
+        if quantity in directions or not logit or not other:
+            panels.append((quantity, series, ""))
+        else:
+            panels += [(quantity, logit, "cross-entropy variants"), (quantity, other, "critic-output variants")]
+    return panels[:MAX_PANELS]
 
 
 def step_axis(ax, title: str) -> None:

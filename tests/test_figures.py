@@ -119,7 +119,8 @@ KINDS = ("curves", "dynamics", "samples", "leaderboard")
 
 
 def quantity_of(ax) -> str:
-    return ax.get_title().split(" (")[0]
+    """The quantity a panel draws (a loss split by kind is titled "loss_d, cross-entropy variants ...")."""
+    return ax.get_title().split(" (")[0].split(", ")[0]
 
 
 def figures(root: Path, directions, **kwargs):
@@ -211,12 +212,22 @@ def test_curves_one_subplot_per_quantity_one_line_per_variant(mog, directions):
     assert headers[:2] == ["loss_d", "loss_g"] and "penalty" in headers and "frechet" in headers
     drawn = [c for c in headers if any(c in r["history"] and r["history"][c].notna().any() for r in runs)]
     logged = [c for c in drawn if c not in directions and not c.endswith("_std") and c not in DYNAMICS]
-    # losses first, then metrics; a metric without any value (reverse_kl when no mode is captured) has no subplot
-    assert [quantity_of(ax) for ax in fig.axes] == logged + [c for c in drawn if c in directions]
+    # losses first, then metrics; a metric without any value (reverse_kl when no mode is captured) has no subplot;
+    # the losses of the cross-entropy nsgan and the critic wgan-gp never share an axis
+    kinds = {"nsgan": "cross-entropy variants", "wgan-gp": "critic-output variants"}
+    split = [f"{c}, {kind}" for c in ("loss_d", "loss_g") for kind in kinds.values()]
+    panel = lambda ax: ax.get_title().split(" (")[0]  # noqa: E731
+    assert [panel(ax) for ax in fig.axes] == split + logged[2:] + [c for c in drawn if c in directions]
     for ax in fig.axes:
-        quantity = quantity_of(ax)
+        quantity, _, kind = panel(ax).partition(", ")
         with_values = sorted(
-            {r["variant"] for r in runs if quantity in r["history"] and r["history"][quantity].notna().any()}
+            {
+                r["variant"]
+                for r in runs
+                if quantity in r["history"]
+                and r["history"][quantity].notna().any()
+                and kind in ("", kinds[r["variant"]])
+            }
         )
         lines = {line.get_label(): line for line in ax.get_lines()}
         assert sorted(lines) == with_values, quantity  # penalty: wgan-gp only
@@ -224,8 +235,7 @@ def test_curves_one_subplot_per_quantity_one_line_per_variant(mog, directions):
             mean = expected_curve(runs, variant, quantity)
             np.testing.assert_array_equal(line.get_xdata(), mean.index.to_numpy())
             np.testing.assert_allclose(line.get_ydata(), mean.to_numpy(), rtol=1e-12)
-    loss_d = fig.axes[0]
-    assert {line.get_label() for line in loss_d.get_lines()} == {"nsgan", "wgan-gp"}
+    assert [{line.get_label() for line in ax.get_lines()} for ax in fig.axes[:2]] == [{"nsgan"}, {"wgan-gp"}]
     assert len(expected_curve(runs, "nsgan", "loss_d")) == 4  # every 5 of 20 steps, aligned over 2 seeds
 
 
@@ -262,10 +272,10 @@ def test_dynamics_panels_draw_each_variants_mean_over_seeds(mog, directions):
 def test_curves_band_spans_the_seeds(mog, directions):
     runs = run_folders(mog)
     fig = figures(mog, directions)["curves"]
-    ax = next(ax for ax in fig.axes if quantity_of(ax) == "loss_g")
-    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    axes = [ax for ax in fig.axes if quantity_of(ax) == "loss_g"]  # one per kind of loss
+    bands = [c for ax in axes for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 2
-    for line, band in zip(ax.get_lines(), bands, strict=True):
+    for line, band in zip([line for ax in axes for line in ax.get_lines()], bands, strict=True):
         low, high = expected_band(runs, line.get_label(), "loss_g")
         vertices = band.get_paths()[0].vertices
         for step in low.index:
@@ -280,9 +290,9 @@ def test_curves_band_spans_the_seeds(mog, directions):
 def test_losses_smoothed_per_seed_metrics_never(mog, directions):
     runs = run_folders(mog)
     fig = figures(mog, directions, smooth=3)["curves"]
-    loss = next(ax for ax in fig.axes if quantity_of(ax) == "loss_d")
-    assert "rolling mean of 3" in loss.get_title()
-    for line in loss.get_lines():
+    losses = [ax for ax in fig.axes if quantity_of(ax) == "loss_d"]
+    assert losses and all("rolling mean of 3" in ax.get_title() for ax in losses)
+    for line in [line for ax in losses for line in ax.get_lines()]:
         smoothed = [
             r["history"].set_index("step")["loss_d"].dropna().rolling(3, center=True, min_periods=1).mean()
             for r in runs
@@ -299,6 +309,8 @@ def test_metrics_option_limits_curves_and_leaderboard(mog, directions):
     figs = figures(mog, directions, metrics=["frechet", "modes_captured"])
     assert [quantity_of(ax) for ax in figs["curves"].axes] == [
         "loss_d",
+        "loss_d",
+        "loss_g",
         "loss_g",
         "penalty",
         "modes_captured",
@@ -411,11 +423,14 @@ def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_pat
 
     figs = figures(root, directions)
     assert list(figs) == list(KINDS)
-    expected = ["nsgan (lr_d=0.0001)", "nsgan (lr_d=0.0003)", "wgan-gp"]
-    assert sorted(line.get_label() for line in figs["curves"].axes[0].get_lines()) == expected
+    loss_d = figs["curves"].axes[:2]  # the cross-entropy nsgan configs, then the critic wgan-gp
+    assert [sorted(line.get_label() for line in ax.get_lines()) for ax in loss_d] == [
+        ["nsgan (lr_d=0.0001)", "nsgan (lr_d=0.0003)"],
+        ["wgan-gp"],
+    ]
     legend = [t.get_text() for t in figs["curves"].legends[0].get_texts()]
     assert "diverged: history ends" in legend
-    markers = [c for c in figs["curves"].axes[0].collections if not isinstance(c, PolyCollection)]
+    markers = [c for ax in loss_d for c in ax.collections if not isinstance(c, PolyCollection)]
     assert len(markers) == 1  # the x at the end of the diverged run's loss_d
 
     samples = figs["samples"]
@@ -425,7 +440,7 @@ def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_pat
 
     board = figs["leaderboard"].axes[0]
     ticks = {t.get_text().split("\n")[0]: t for t in board.get_yticklabels()}
-    assert sorted(ticks) == expected
+    assert sorted(ticks) == ["nsgan (lr_d=0.0001)", "nsgan (lr_d=0.0003)", "wgan-gp"]
     assert ticks["wgan-gp"].get_text().endswith("n=1, 1 diverged")
     assert ticks["wgan-gp"].get_color() == "tab:red"
 
