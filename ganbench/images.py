@@ -118,8 +118,13 @@ class ImageDataset(Dataset):
         scores: dict[str, Any],
         fake_labels: torch.Tensor | None = None,
     ) -> None:
+        from ganbench.tables import format_number
+
         real_labels = self.reference_labels() if fake_labels is not None else None
-        save_grid(fake, path, fake_labels, self.n_classes, real=real, real_labels=real_labels)
+        numbers = [(k, v) for k, v in scores.items() if (isinstance(v, int | float) or v is None) and "std" not in k]
+        key = ", ".join(f"{k} {format_number(v)}" for k, v in numbers[:4])
+        title = f"{self.name}: {key}" if key else self.name
+        save_grid(fake, path, fake_labels, self.n_classes, real=real, real_labels=real_labels, title=title)
 
 
 REAL_SHOWN_SEED = 0
@@ -151,10 +156,12 @@ def save_grid(
     n_classes: int = 0,
     real: torch.Tensor | None = None,
     real_labels: torch.Tensor | None = None,
+    title: str | None = None,
 ) -> None:
     """Generated uint8 images as a PNG grid (one row per class when ``labels`` are given); with ``real``,
     a grid of real images (a seeded draw; per class when ``real_labels`` are given) beside them,
-    each captioned, so a reader judges the samples against the data."""
+    each captioned, so a reader judges the samples against the data; ``title`` (the run's key
+    metrics) above them."""
     from PIL import Image, ImageDraw
 
     panels = [("generated", grid(images, labels, n_classes))]
@@ -165,16 +172,20 @@ def save_grid(
         else:
             shown = torch.cat([order[real_labels[order] == c][:10] for c in range(n_classes)])
             panels.insert(0, ("real", grid(real[shown], real_labels[shown], n_classes)))
-    caption, gap = 14, 12
+    line, gap = 14, 12
+    top = line if title else 0
+    caption = line if len(panels) > 1 else 0
     pictures = [Image.fromarray(t.mul(255).round().byte().permute(1, 2, 0).numpy()) for _, t in panels]
     width = sum(p.width for p in pictures) + gap * (len(pictures) - 1)
-    canvas = Image.new("RGB", (width, caption + max(p.height for p in pictures)), "white")
+    if title:
+        width = max(width, 6 * len(title) + 4)  # PIL's default font: about 6 pixels a character
+    canvas = Image.new("RGB", (width, top + caption + max(p.height for p in pictures)), "white")
     draw, x = ImageDraw.Draw(canvas), 0
-    for (title, _), picture in zip(panels, pictures, strict=True):
-        if len(panels) > 1:
-            draw.text((x + 2, 1), title, fill="black")
-        canvas.paste(picture, (x, caption if len(panels) > 1 else 0))
+    if title:
+        draw.text((2, 1), title, fill="black")
+    for (name, _), picture in zip(panels, pictures, strict=True):
+        if caption:
+            draw.text((x + 2, top + 1), name, fill="black")
+        canvas.paste(picture, (x, top + caption))
         x += picture.width + gap
-    if len(panels) == 1:
-        canvas = canvas.crop((0, 0, pictures[0].width, pictures[0].height))
     canvas.save(path)

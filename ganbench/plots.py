@@ -25,21 +25,28 @@ def plot_mixture(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ganbench.tables import format_number
+
     fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
-    shown = real[: len(fake)]
-    ax.scatter(shown[:, 0], shown[:, 1], s=2, c="0.75", label="real", linewidths=0)
-    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", label="generated", linewidths=0)
     means = modes.means
-    ax.scatter(*means[captured].T, s=90, facecolors="none", edgecolors="tab:green", linewidths=1.5, label="captured")
-    ax.scatter(*means[~captured].T, s=60, marker="x", c="tab:red", linewidths=1.5, label="missed")
-    parts = [f"{k} {v:.3g}" for k, v in scores.items() if isinstance(v, (int, float))]
+    span = np.abs(means).max() + 1.0  # the same view for every run of a mixture, so pictures compare
+    shown = real[: len(fake)]
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", label="generated", linewidths=0, zorder=1)
+    ax.scatter(*means[captured].T, s=90, facecolors="none", edgecolors="tab:green", linewidths=1.5, label="captured",
+               zorder=2)  # fmt: skip
+    ax.scatter(*means[~captured].T, s=60, marker="x", c="tab:red", linewidths=1.5, label="missed", zorder=2)
+    ax.scatter(shown[:, 0], shown[:, 1], s=1, c="tab:orange", label="real", linewidths=0, zorder=3)  # on top
+    outside = int((np.abs(fake) > span).any(axis=1).sum())
+    parts = [f"{k} {format_number(v)}" for k, v in scores.items() if isinstance(v, int | float) or v is None]
     summary = "\n".join(", ".join(parts[i : i + 4]) for i in range(0, len(parts), 4))  # fits the figure's width
-    ax.set_title(f"{title}: {int(captured.sum())}/{len(means)} modes\n{summary}", fontsize=8)
-    span = np.abs(means).max() + 1.0
+    beyond = f"; {outside:,} of {len(fake):,} generated points lie outside this view" if outside else ""
+    ax.set_title(f"{title}: {int(captured.sum())}/{len(means)} modes{beyond}\n{summary}", fontsize=8)
     ax.set_xlim(-span, span)
     ax.set_ylim(-span, span)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=6)
+    legend = ax.legend(loc="upper right", fontsize=6)
+    for handle in legend.legend_handles:  # points of 1-2 pixels would be invisible in the legend
+        handle.set_sizes([20])
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

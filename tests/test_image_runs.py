@@ -60,7 +60,7 @@ def test_a_conditional_run_reports_class_accuracy_and_intra_fid(cli, tmp_path, v
     assert 0 <= metrics["class_accuracy"] <= 1 and metrics["intra_fid_classifier"] > 0
     width, height = png_size(next(tmp_path.glob("*/samples.png")))
     block = 10 * 34 + 2  # one row of ten per class, 8 px upscaled to 32, padding 2
-    assert (width, height) == (2 * block + 12, block + 14)  # real beside generated, a gap, captions above
+    assert (width, height) == (2 * block + 12, block + 14 + 14)  # real beside generated, a gap; title, captions
 
 
 def test_eval_every_writes_curves_and_the_best_value(tmp_path):
