@@ -68,6 +68,8 @@ def summarize(
             if len(means) == 0:
                 continue
             best = means.max() if directions.get(metric, "higher") == "higher" else means.min()
+            if len(means) > 1 and (means == best).all():
+                continue  # all tied (every run collapsed to one mode, say): nobody is best
             table.loc[means.index[means == best], f"{metric}_best"] = True
     return table
 

@@ -82,3 +82,9 @@ def test_a_table_mixing_budgets_says_each_rows_and_bolds_within_a_budget():
     assert "**" in grid["a"] and "**" in grid["b"]  # each the best at its own budget
     same = summarize(runs().assign(steps=300), ["modes_captured"], DIRECTIONS)
     assert "steps" not in render(same, ["modes_captured"]).splitlines()[0]
+
+
+def test_a_tie_of_every_row_is_bold_nowhere():
+    collapsed = runs().assign(reverse_kl=math.log(25))  # every run on one mode: reverse_kl = log K for all
+    table = summarize(collapsed, ["reverse_kl"], DIRECTIONS)
+    assert not table["reverse_kl_best"].any()
