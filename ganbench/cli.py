@@ -870,8 +870,16 @@ def _show_library_messages() -> None:
         logger.propagate = False
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
+    """Python warnings (numpy's, torch's, ganbench's own) as one line each, without the source line they name."""
+    return f"warning: {one_line(message)}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    import warnings
+
+    warnings.formatwarning = _one_line_warning
     _show_library_messages()
     try:
         from ganbench.commands import add_plugin_commands

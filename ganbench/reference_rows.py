@@ -54,7 +54,9 @@ def reference_samples(dataset: Dataset, kind: str, n: int, seed: int) -> torch.T
         return (low + (high - low) * torch.rand(n, dim, generator=gen, dtype=torch.float64)).float()
     if kind == "gaussian":
         mean = data.mean(0)
-        root = torch.linalg.cholesky(torch.cov(data.T).reshape(dim, dim))
+        cov = torch.cov(data.T).reshape(dim, dim) if len(data) > 1 else torch.zeros(dim, dim, dtype=torch.float64)
+        values, vectors = torch.linalg.eigh(cov)  # a square root that a singular covariance (2 points) allows
+        root = vectors * values.clamp(min=0).sqrt()
         return (mean + torch.randn(n, dim, generator=gen, dtype=torch.float64) @ root.T).float()
     raise ValueError(f"unknown reference kind {kind!r}; one of {', '.join(KINDS)}")
 

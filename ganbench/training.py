@@ -89,6 +89,21 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple
         )
 
 
+def check_reference_fits(spec: RunSpec, dataset: Dataset, selection: list[Selected]) -> None:
+    """OptionError if the real samples a run is scored against are fewer than a chosen metric needs (k nearest
+    neighbours of 2 points): found after training, it would lose the run."""
+    needy = [c.metric for c in selection if c.metric.min_samples > 1]
+    if not needy:
+        return
+    neediest = max(needy, key=lambda m: m.min_samples)
+    n_real = len(dataset.reference())
+    if n_real < neediest.min_samples:
+        raise OptionError(
+            f"metric {neediest.name!r} needs at least {neediest.min_samples} real samples, but dataset "
+            f"{spec.dataset!r} holds {n_real}; use more data (e.g. --set dataset.n_samples=10000) or other --metrics"
+        )
+
+
 def check_runs_fit(specs: Iterable[RunSpec]) -> None:
     """What a Trainer checks before it trains (the batch against the data, the metrics' extractors and weights),
     for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run cannot start is
@@ -104,7 +119,9 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
         if scoring not in scored:
             scored.add(scoring)
-            preflight(parts.dataset, select_metrics(parts.dataset, spec.eval.metrics, parts.variant.conditional))
+            selection = select_metrics(parts.dataset, spec.eval.metrics, parts.variant.conditional)
+            preflight(parts.dataset, selection)
+            check_reference_fits(spec, parts.dataset, selection)
 
 
 class TrainState:
@@ -261,6 +278,7 @@ class Trainer:
         self.data = dataset.load().to(self.device)  # missing dataset files: the first thing to report
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
+        check_reference_fits(spec, dataset, self.selection)
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)

@@ -324,3 +324,20 @@ def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fra
     with pytest.raises(ganbench.GanbenchError, match=re.escape(fragment)):
         call(tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_too_few_real_samples_for_a_metric_is_refused_before_training(cli, tmp_path):
+    args = ["run", "-v", "nsgan", "-d", "grid25", "--set", "dataset.n_samples=2", "--set", "batch_size=2"]
+    result = cli(*args, "--steps", "3", "-q", "-o", str(tmp_path / "out"))
+    assert_one_line_error(result, "metric 'prdc' needs at least 6 real samples", "holds 2")
+    assert not (tmp_path / "out").exists()  # refused before any folder, not lost after training
+
+
+def test_a_python_warning_is_one_line_on_the_command_line(tmp_path):
+    from .conftest import ganbench_process
+
+    np.save(tmp_path / "two.npy", np.array([[0.0, 0.0], [1.0, 1.0]], np.float32))
+    result = ganbench_process("eval", "-d", "grid25", "--samples", str(tmp_path / "two.npy"), "-m", "frechet")
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if "covariance is singular" in line]
+    assert len(warned) == 1 and warned[0].startswith("warning: ") and "compute(" not in result.stderr
