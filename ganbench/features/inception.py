@@ -25,8 +25,7 @@ from unittest import mock
 import torch
 
 from ganbench.dataset import Dataset
-from ganbench.errors import GanbenchError
-from ganbench.features.inception_command import WEIGHTS_ENV
+from ganbench.features.inception_command import WEIGHTS_ENV, WeightsError, named_weights
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
 from ganbench.metric import FeatureExtractor
@@ -34,10 +33,6 @@ from ganbench.progress import progress as progress_bar
 
 DOWNLOAD_TIMEOUT_S = 10.0
 BATCH_SIZE = 50  # pytorch-fid's default; features do not depend on it
-
-
-class WeightsError(GanbenchError):
-    """Inception weights that cannot be found, fetched or read."""
 
 
 def weights_url() -> str:
@@ -55,11 +50,7 @@ def resolve_weights(explicit: str | os.PathLike | None = None, download: bool = 
     """The weights file to use: explicit path, then the environment, then the hub cache, then download."""
     chosen = explicit or os.environ.get(WEIGHTS_ENV)
     if chosen:
-        path = Path(chosen)
-        if not path.is_file():
-            source = "--inception-weights" if explicit else WEIGHTS_ENV
-            raise WeightsError(f"Inception weights {path} (from {source}) do not exist; fix the path")
-        return path
+        return named_weights(chosen, "--inception-weights" if explicit else WEIGHTS_ENV)
     cached = hub_cache_path()
     if cached.is_file():
         return cached

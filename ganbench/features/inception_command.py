@@ -7,20 +7,32 @@ import torch: ``ganbench --help`` loads only the plugins that add commands (``ga
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
 
 WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 """Where the FID Inception weights file is, when it is not in torch's hub cache."""
 
 
+class WeightsError(GanbenchError):
+    """Inception weights that cannot be found, fetched or read."""
+
+
+def named_weights(path: str | os.PathLike, source: str) -> Path:
+    """A weights file the user named (``source``: the option or variable that named it); WeightsError if missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"Inception weights {path} (from {source}) do not exist; fix the path")
+    return path
+
+
 def _use_weights(ctx: Any, param: Any, value: str | None) -> None:
     """``--inception-weights PATH``: checked now, then passed to the extractor through the environment."""
     if value is not None:
-        from ganbench.features.inception import resolve_weights
-
-        os.environ[WEIGHTS_ENV] = str(resolve_weights(value, download=False))
+        os.environ[WEIGHTS_ENV] = str(named_weights(value, "--inception-weights"))
 
 
 @hookimpl
