@@ -168,11 +168,17 @@ def dataset_figures(
 
 
 def dataset_runs(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """The runs of one dataset, with a ``setting`` column and a ``label`` column naming each series."""
+    """The runs of one dataset, with a ``setting`` column and a ``label`` column naming each series (with its
+    budget, ``steps=N``, whenever the dataset's runs differ in budget)."""
     runs = runs[runs["dataset"] == dataset].copy()
     if "setting" not in runs:
         runs["setting"] = ""
     runs["setting"] = runs["setting"].fillna("").astype(str)
+    if "steps" in runs and runs["steps"].nunique() > 1:  # budgets differ: every series says its own
+        runs["setting"] = [
+            setting if "steps=" in setting else ", ".join(filter(None, [setting, f"steps={steps}"]))
+            for setting, steps in zip(runs["setting"], runs["steps"], strict=True)
+        ]
     runs["label"] = [series_label(v, s) for v, s in zip(runs["variant"], runs["setting"], strict=True)]
     runs["dataset"] = one_line(dataset)  # as titles show it: a newline or an undecodable byte escaped
     return runs.sort_values(["variant", "setting", "seed"], kind="stable")

@@ -551,3 +551,17 @@ def test_a_history_of_thousands_of_columns_draws_at_most_the_panel_cap(mog, tmp_
     )
     assert len(fig["curves"].axes) == MAX_PANELS
     assert [p for p in problems if "3,000 quantities" in p and f"drew the first {MAX_PANELS}" in p]
+
+
+def test_a_folder_mixing_budgets_names_every_series_budget(mog, tmp_path, directions):
+    root = tmp_path / "results"
+    root.mkdir()
+    for r in run_folders(mog):
+        if r["variant"] == "nsgan":
+            _copy_run(r["folder"], root, edit_spec=lambda spec: spec["budget"].update(steps=600), steps_done=600)
+        else:
+            _copy_run(r["folder"], root)
+    figs = figures(root, directions)
+    legend = [t.get_text() for t in figs["curves"].legends[0].get_texts()]
+    assert any(t.startswith("nsgan (steps=600)") for t in legend), legend
+    assert any(t.startswith("wgan-gp (steps=") for t in legend)  # the other budget is named too
