@@ -800,6 +800,26 @@ def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> 
     )
 
 
+def _suite_references(suite: Any, dataset: str, metrics: list[str]) -> dict[str, dict[str, Any]]:
+    """The reference rows' scores ([real], [gaussian], ...) of a suite's mixture, at its runs' N and eval seed."""
+    from ganbench.reference_rows import has_references, reference_scores
+    from ganbench.resolve import output_names
+    from ganbench.training import Components
+
+    specs = suite.specs_of(dataset)
+    if not specs:
+        return {}
+    spec = specs[0]
+    data = Components.of(spec).dataset
+    if not has_references(data):
+        return {}
+    present = [m for m in metrics if m in set(output_names(spec))]
+    if not present:
+        return {}
+    scores = reference_scores(data, present, spec.eval.n_samples, spec.eval.seed)
+    return {f"[{kind}]": values for kind, values in scores.items()}
+
+
 def _csv_number(x: float) -> str:
     """A CSV cell: empty where there is no number (no completed run, or one seed for a standard error)."""
     return "" if math.isnan(x) else repr(x)
@@ -817,6 +837,7 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
     for dataset in suite.datasets:
+        references = _suite_references(suite, dataset, metrics) if fmt == "markdown" else {}
         for metric in metrics:
             places = lb.ranking(rows, dataset, metric, directions[metric])
             if fmt == "csv":
@@ -839,6 +860,11 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
                 rank = f"={p.rank}" if p.tied else str(p.rank)
                 value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
                 out.append(f"| {rank} | {markdown_cell(p.variant)} | {value} | {p.n} | {p.diverged} |")
+            shown = [(kind, scores.get(metric)) for kind, scores in references.items()]
+            shown = [(kind, v) for kind, v in shown if isinstance(v, int | float) and not isinstance(v, bool)]
+            if shown:
+                cells = ", ".join(f"{kind} {format_number(float(v))}" for kind, v in shown)
+                out.append(f"\nReferences, not ranked (same N and evaluation seed): {cells}.")
             out.append("")
     if fmt == "csv":
         return table.getvalue()

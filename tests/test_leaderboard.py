@@ -160,6 +160,7 @@ def test_update_check_show_on_an_unchanged_suite(cli, tmp_path, monkeypatch):
     assert shown.code == 0 and "**ring8, frechet** (lower is better)" in shown.out
     assert shown.out.startswith("The committed baseline of suite 'tiny' (tiny.baseline.json): ring8 ")
     assert "not a fresh run" in shown.out.splitlines()[0]
+    assert "References, not ranked (same N and evaluation seed): [real] " in shown.out  # ring8 is a mixture
     csv = cli("leaderboard", "show", str(path), "--format", "csv", "-m", "frechet").out.splitlines()
     assert csv[0] == "dataset,metric,rank,tied,variant,mean,se,n,diverged" and len(csv) == 3
 
