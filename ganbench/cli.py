@@ -437,8 +437,6 @@ def _settings(defaults: Any) -> str:
 )
 def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
-    import pandas as pd
-
     from ganbench.plugins import registries
     from ganbench.reference_rows import reference_table
     from ganbench.results import scan_results
@@ -458,13 +456,17 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
         raise GanbenchError(f"no runs found under {results_dir}; run `ganbench run ... --out {results_dir}` first")
     chosen = chosen or [k for k in directions if k in runs.columns]
     summary = summarize(runs, chosen, directions, spread)
+    click.echo(render(summary, chosen, fmt, spread), nl=False)
+    if fmt != "markdown":
+        return
+    spread_name = "standard error" if spread == "se" else "standard deviation"
+    click.echo(f"\nmean ± {spread_name} over seeds; bold: the best of each dataset and budget.")
     references, notes = reference_table(runs, chosen, directions, spread)
     if not references.empty:
-        summary = pd.concat([summary, references], ignore_index=True).sort_values("dataset", kind="stable")
-    click.echo(render(summary, chosen, fmt, spread), nl=False)
-    if fmt == "markdown":
-        spread_name = "standard error" if spread == "se" else "standard deviation"
-        click.echo(f"\nmean ± {spread_name} over seeds; bold: the best variant of each dataset.")
+        shown = [m for m in chosen if references[f"{m}_mean"].notna().any()]
+        click.echo("\nReference rows, not runs:\n")
+        click.echo(render(references.drop(columns=["n", "diverged"]).assign(n="–", diverged="–"), shown), nl=False)
+        click.echo("")
         for note in notes:
             click.echo(f"- {note}")
 

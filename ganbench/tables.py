@@ -4,7 +4,7 @@ A cell holds runs whose specs differ only in their seed: when a folder holds sev
 configs of one variant and dataset (budgets, overrides), each is a row of its own,
 labelled by what differs (its ``setting``), and n counts distinct seeds; a table whose rows
 differ in budget shows each row's ``steps``. The best mean of each metric within each dataset
-and budget is bold; whether best is highest or lowest comes from
+and budget is bold, where at least two rows differ; whether best is highest or lowest comes from
 the metric's registered direction. Diverged and failed runs are counted, never averaged
 in; a completed run without a value (null in metrics.json) is counted as missing, and one
 that never computed a metric (class accuracy of an unconditional variant) is not.
@@ -68,8 +68,8 @@ def summarize(
             if len(means) == 0:
                 continue
             best = means.max() if directions.get(metric, "higher") == "higher" else means.min()
-            if len(means) > 1 and (means == best).all():
-                continue  # all tied (every run collapsed to one mode, say): nobody is best
+            if len(means) < 2 or (means == best).all():
+                continue  # alone at its budget, or all tied (every run on one mode, say): nobody is best
             table.loc[means.index[means == best], f"{metric}_best"] = True
     return table
 

@@ -83,9 +83,16 @@ def test_a_table_keeps_different_budgets_and_overrides_apart(cli, tmp_path):
     assert cli(*RING, "--steps", "10", "--set", "lr_d=1e-3", "-o", out).code == 0
     result = cli("table", out, "--metrics", "modes_captured")
     assert result.code == 0, result.err
-    rows = {line.split("|")[3].strip(): line for line in result.out.splitlines() if line.startswith("| ring8")}
+    header = [c.strip() for c in result.out.splitlines()[0].split("|")]
+    runs = [line.split("|") for line in result.out.splitlines() if line.startswith("| ring8") and "| [" not in line]
+    rows = {cells[header.index("setting")].strip(): cells for cells in runs}  # reference rows ([real], ...) apart
     assert set(rows) == {"steps=10, lr_d=0.0001", "steps=20, lr_d=0.0001", "steps=10, lr_d=0.001"}
-    counts = {label: int(line.split("|")[4]) for label, line in rows.items()}
+    assert {label: cells[header.index("steps")].strip() for label, cells in rows.items()} == {
+        "steps=10, lr_d=0.0001": "10",
+        "steps=20, lr_d=0.0001": "20",
+        "steps=10, lr_d=0.001": "10",
+    }
+    counts = {label: int(cells[header.index("n")]) for label, cells in rows.items()}
     assert counts == {"steps=10, lr_d=0.0001": 2, "steps=20, lr_d=0.0001": 2, "steps=10, lr_d=0.001": 1}
     assert "| setting " in result.out.splitlines()[0]
 

@@ -72,14 +72,15 @@ def test_mean_and_spread_match_exact_arithmetic_even_near_float64s_limit(values)
 
 
 def test_a_table_mixing_budgets_says_each_rows_and_bolds_within_a_budget():
-    frame = runs().assign(steps=[300, 300, 300, 1000, 1000, 1000, 300, 300])
+    frame = runs().assign(steps=[300, 300, 300, 300, 300, 300, 300, 1000])  # ring8's b at another budget
     table = summarize(frame, ["modes_captured"], DIRECTIONS)
     text = render(table, ["modes_captured"])
     header, _, *rows = text.splitlines()
     assert "| steps |" in header
-    grid = {r.split("|")[2].strip(): r for r in rows if r.startswith("| grid25")}
-    assert "| 300 " in grid["a"] and "| 1000 " in grid["b"]
-    assert "**" in grid["a"] and "**" in grid["b"]  # each the best at its own budget
+    cells = {(r.split("|")[1].strip(), r.split("|")[2].strip()): r for r in rows}
+    assert "| 300 " in cells["grid25", "a"] and "| 1000 " in cells["ring8", "b"]
+    assert "**" in cells["grid25", "b"] and "**" not in cells["grid25", "a"]  # 24 > 22 at one budget
+    assert "**" not in cells["ring8", "a"] + cells["ring8", "b"]  # alone at their budgets: no contest
     same = summarize(runs().assign(steps=300), ["modes_captured"], DIRECTIONS)
     assert "steps" not in render(same, ["modes_captured"]).splitlines()[0]
 
