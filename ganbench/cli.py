@@ -893,9 +893,8 @@ def _show_library_messages() -> None:
     if not any(isinstance(h, _ToStderr) for h in logger.handlers):
         handler = _ToStderr()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(handler)  # messages still propagate: a user's logging config (or pytest's) sees them
         logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
