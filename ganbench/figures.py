@@ -27,7 +27,9 @@ runs hold nothing to draw:
 - ``leaderboard-<dataset>.png``: a subplot per metric output, horizontal bars of the mean
   over completed seeds with standard-error bars (``ganbench.tables.summarize``), best at
   the top by the metric's registered direction; n, diverged and failed runs and missing
-  values in the labels.
+  values in the labels; for a mixture, its reference rows ([real], [gaussian], [uniform],
+  [one-mode], ``ganbench.reference_rows``) as labelled vertical lines, those off the axis
+  named under it.
 
 ``<dataset>`` is the dataset's name, or for a dataset named by a path a file-safe form of
 it plus a short hash. ``ganbench plot`` on a single run's folder draws that run alone.
@@ -516,6 +518,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         return None
     table = summarize(runs, metrics, directions, spread="se")
     table["label"] = [series_label(v, s) for v, s in zip(table["variant"], table["setting"], strict=True)]
+    references = reference_values(runs, metrics, directions)
     failed = runs[runs["status"] == "failed"].groupby("label")["seed"].nunique()
     colors = series_colors(runs)
     ncols = min(3, len(metrics))
@@ -563,6 +566,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         ax.set_xlim(low - 0.05 * span if low < 0 else 0.0, max(ends[scored].max(), 0.0) + 0.45 * span)
         ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
         ax.axvline(0.0, color="0.3", lw=0.8)
+        draw_references(ax, references.get(metric, {}))
         ax.set_title(f"{metric} ({directions.get(metric, 'higher')} is better)", fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
@@ -571,6 +575,51 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         fontsize=12,
     )
     return fig
+
+
+REFERENCE_STYLES = {
+    "[real]": ("tab:green", "-"),
+    "[gaussian]": ("0.45", "--"),
+    "[uniform]": ("0.45", ":"),
+    "[one-mode]": ("tab:red", "-."),
+}
+
+
+def reference_values(
+    runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]
+) -> dict[str, dict[str, float]]:
+    """metric -> reference row ([real], [gaussian], ...) -> value, for a mixture's runs (``reference_rows``)."""
+    from ganbench.reference_rows import reference_table
+
+    frame, _ = reference_table(runs, metrics, directions)
+    values: dict[str, dict[str, float]] = {}
+    for _, row in frame.iterrows():
+        for metric in metrics:
+            value = row.get(f"{metric}_mean")
+            if isinstance(value, float) and math.isfinite(value):
+                values.setdefault(metric, {})[row["variant"]] = value
+    return values
+
+
+def draw_references(ax, values: Mapping[str, float]) -> None:
+    """The reference rows as vertical lines, labelled (the axis widened to the data's own, [real]); floors beyond
+    the axis named under it."""
+    if not values:
+        return
+    low, high = ax.get_xlim()
+    ceiling = values.get("[real]")
+    if ceiling is not None and ceiling > high:  # the data's own score is always on the axis
+        high = ceiling * 1.08
+        ax.set_xlim(low, high)
+    beyond = []
+    for kind, value in values.items():
+        if not low <= value <= high:
+            beyond.append(f"{kind} {format_number(value)}")
+            continue
+        color, style = REFERENCE_STYLES.get(kind, ("0.45", "--"))
+        ax.axvline(value, color=color, ls=style, lw=1.0)
+        ax.text(value, -0.45, f" {kind}", rotation=90, va="top", ha="right", fontsize=6, color=color)
+    ax.set_xlabel("lines: reference rows" + (f"; off the axis: {', '.join(beyond)}" if beyond else ""), fontsize=7)
 
 
 def leaderboard_rows(table: pd.DataFrame, metric: str, directions: Mapping[str, str]) -> pd.DataFrame:

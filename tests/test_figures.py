@@ -565,3 +565,12 @@ def test_a_folder_mixing_budgets_names_every_series_budget(mog, tmp_path, direct
     legend = [t.get_text() for t in figs["curves"].legends[0].get_texts()]
     assert any(t.startswith("nsgan (steps=600)") for t in legend), legend
     assert any(t.startswith("wgan-gp (steps=") for t in legend)  # the other budget is named too
+
+
+def test_the_leaderboard_of_a_mixture_draws_its_reference_rows(mog, directions):
+    board = figures(mog, directions)["leaderboard"]
+    modes = next(ax for ax in board.axes if quantity_of(ax) == "modes_captured")
+    drawn = {round(float(line.get_xdata()[0]), 6) for line in modes.get_lines() if line.get_linestyle() != "None"}
+    assert {8.0, 1.0} <= drawn  # [real] captures all 8 modes of ring8, [one-mode] exactly one
+    assert modes.get_xlabel().startswith("lines: reference rows")
+    assert {t.get_text().strip() for t in modes.texts} >= {"[real]", "[one-mode]"}
