@@ -249,7 +249,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         click.echo(render(summarize(frame, shown, registries().metric_directions()), shown))
-    click.echo(f"{len(records)} run folders in {Path(out).resolve()} (one per variant, dataset and seed)")
+    click.echo(f"{len(records)} run folders in {Path(out).resolve()} (one per variant, dataset and seed)", err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -654,7 +654,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     folder = _output_folder(out, "--out", "results/mine")
     records = _sweep(suite, folder, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
-    click.echo(f"{len(records)} run folders in {Path(folder or default_out(suite)).resolve()}")
+    click.echo(f"{len(records)} run folders in {Path(folder or default_out(suite)).resolve()}", err=True)
     if _report_failures(records):
         sys.exit(1)
 

@@ -190,14 +190,17 @@ def test_the_public_api_still_resolves_every_name():
         ganbench.no_such_name  # noqa: B018
 
 
-def test_the_classifier_space_says_when_it_is_trained_and_its_held_out_accuracy_once(cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(tmp_path / "cache"))
+def test_the_classifier_space_says_when_it_is_trained_and_its_held_out_accuracy_once(tmp_path):
+    """In a fresh process with an empty cache (this process may hold the classifier in memory already)."""
+    from .conftest import ganbench_process
+
+    env = {"GANBENCH_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     args = ["run", "-v", "dcgan", "-d", "digits", "--steps", "2", "--set", "network.width=8", "-q"]
     args += ["--eval-samples", "200"]
-    first = cli(*args, "--out", str(tmp_path / "a"))
-    assert first.code == 0, first.err
-    lines = first.err.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("training the classifier feature space")
+    first = ganbench_process(*args, "--out", str(tmp_path / "a"), env=env, timeout=600)
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("training the classifier feature space"), first.stderr
     assert re.search(r"held-out accuracy 0\.9\d+$", lines[1])
-    again = cli(*args, "--out", str(tmp_path / "b"))
-    assert again.code == 0 and "classifier" not in again.err  # cached: trained once
+    again = ganbench_process(*args, "--out", str(tmp_path / "b"), env=env, timeout=600)
+    assert again.returncode == 0 and "classifier" not in again.stderr  # cached: trained once
