@@ -248,7 +248,7 @@ def run(
     frame = records_frame([r for r in records if r.status != "skipped"])
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
-        click.echo(render(summarize(frame, shown, registries().metric_directions()), shown))
+        click.echo(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
     click.echo(f"{len(records)} run folders in {Path(out).resolve()} (one per variant, dataset and seed)", err=True)
     if _report_failures(records):
         sys.exit(1)
@@ -430,10 +430,10 @@ def _settings(defaults: Any) -> str:
 )
 @click.option(
     "--spread",
-    type=click.Choice(["std", "se"]),
-    default="std",
+    type=click.Choice(["se", "std"]),
+    default="se",
     show_default=True,
-    help="Standard deviation or standard error.",
+    help="Standard error (as figures and leaderboards draw) or standard deviation.",
 )
 def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
@@ -465,7 +465,8 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     if not references.empty:
         shown = [m for m in chosen if references[f"{m}_mean"].notna().any()]
         click.echo("\nReference rows, not runs:\n")
-        click.echo(render(references.drop(columns=["n", "diverged"]).assign(n="–", diverged="–"), shown), nl=False)
+        refs = references.drop(columns=["n", "diverged"]).assign(n="–", diverged="–")
+        click.echo(render(refs, shown, spread=spread), nl=False)
         click.echo("")
         for note in notes:
             click.echo(f"- {note}")

@@ -134,9 +134,9 @@ def test_table_of_real_runs_in_every_format(cli, tmp_path):
     references = [line for line in md.out.splitlines() if re.match(r"\| ring8 +\| \[", line)]
     assert [line.split("|")[2].strip() for line in references] == ["[real]", "[gaussian]", "[uniform]", "[one-mode]"]
     assert not any("**" in line for line in references)  # references are never the best
-    assert "reference rows, not runs" in md.out and "standard deviation" in md.out
+    assert "reference rows, not runs" in md.out and "mean ± standard error" in md.out
     csv = cli("table", str(tmp_path), "--format", "csv", "--metrics", "frechet")
-    header = "dataset,variant,setting,n,diverged,frechet_mean,frechet_std,frechet_n,frechet_missing"
+    header = "dataset,variant,setting,n,diverged,frechet_mean,frechet_se,frechet_n,frechet_missing"
     assert csv.out.splitlines()[0] == header
     assert r"\textbf" in cli("table", str(tmp_path), "--format", "latex").out
     assert "<b>" in cli("table", str(tmp_path), "--format", "html").out
