@@ -786,9 +786,9 @@ def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> 
     seeds = f"seeds {min(suite.seeds)}-{max(suite.seeds)}" if suite.seeds else "no seeds"
     if baseline is None:
         return f"Ranked from the runs in {results} ({seeds} of suite {suite.name!r}).\n"
+    from ganbench.leaderboard import machine_text
+
     made = baseline.get("made", {})
-    hardware = made.get("hardware", {})
-    threads = "/".join(map(str, hardware.get("torch_threads", []))) or "?"
     budget = made.get("budget", {})
     steps = budget.get("steps")
     steps_text = (
@@ -797,9 +797,8 @@ def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> 
         else "?"
     )
     return (
-        f"The committed baseline of suite {suite.name!r} ({suite.path.name.replace('.toml', '.baseline.json')}): "
-        f"{steps_text}, {seeds}, made {made.get('date', '?')} on {hardware.get('machine', '?')} "
-        f"({hardware.get('cpu', '?')}, {threads} torch thread(s) per run); not a fresh run.\n"
+        f"The committed baseline of suite {suite.name!r} ({suite.baseline_path.name}): {steps_text}, {seeds}, "
+        f"made {made.get('date', '?')} on {machine_text(made.get('hardware', {}))}; not a fresh run.\n"
     )
 
 

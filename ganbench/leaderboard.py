@@ -362,11 +362,12 @@ def hardware_note(baseline: dict[str, Any], records: Sequence[RunRecord]) -> str
     if not differs:
         return None
     return (
-        f"the baseline was made on {_machine(made)}, these runs on {_machine(here)}: "
+        f"the baseline was made on {machine_text(made)}, these runs on {machine_text(here)}: "
         "values need not be identical, so only the statistical verdicts apply"
     )
 
 
-def _machine(hardware: dict[str, Any]) -> str:
+def machine_text(hardware: dict[str, Any]) -> str:
+    """A baseline's or a run's hardware in words: machine (cpu, torch threads per run)."""
     threads = "/".join(map(str, hardware.get("torch_threads", []))) or "?"
     return f"{hardware.get('machine')} ({hardware.get('cpu')}, {threads} torch thread(s) per run)"
