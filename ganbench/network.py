@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
-from torch import nn
+from torch import Tensor, nn
 
 from ganbench.options import option, validate_options
 
@@ -35,6 +35,10 @@ class Network:
     """True for networks whose forward pass draws random numbers from torch's default generator (StyleGAN2's
     noise inputs): the training loop then seeds it before every pass from the run's seed and step, and
     evaluation from its own seed, so such runs are reproducible and resume exactly."""
+    style_based: ClassVar[bool] = False
+    """True for networks whose generator maps z to one style vector per layer and draws the image from those
+    (StyleGAN's ``StyleGenerator``): the variant options that act on styles (style mixing, path-length
+    regularisation) need it."""
 
     name: str
     description: str = field(default="", metadata={"option": False})
@@ -59,6 +63,22 @@ class Network:
         ``n_classes`` > 0 both take int64 labels y as a second argument.
         """
         raise NotImplementedError
+
+
+@runtime_checkable
+class StyleGenerator(Protocol):
+    """A style-based generator (``Network.style_based``): G(z, y) is ``synthesize(map(z, y))``.
+
+    ``map`` returns the styles, (B, ``num_ws``, w_dim): one w per layer that takes one, all equal as
+    the mapping network gives them; ``update_average=False`` leaves the tracked average of w alone
+    (the second z of style mixing, as stylegan2-ada's ``skip_w_avg_update``).
+    """
+
+    num_ws: int
+
+    def map(self, z: Tensor, y: Tensor | None = None, update_average: bool = True) -> Tensor: ...
+
+    def synthesize(self, ws: Tensor) -> Tensor: ...
 
 
 def flat_size(shape: tuple[int, ...]) -> int:

@@ -29,6 +29,14 @@ def r1_penalty(d_real: Tensor, real: Tensor) -> Tensor:
     return grad.reshape(len(d_real), -1).pow(2).sum(1).mean()
 
 
+def path_lengths(images: Tensor, ws: Tensor, directions: Tensor) -> Tensor:
+    """|J_w^T y| per sample (Karras et al. 2020): the gradient of <G(w), y> w.r.t. the styles ``ws``
+    (B, num_ws, w_dim), its squares summed over w and averaged over the styles, square-rooted (stylegan2-ada
+    loss.py). The graph is kept, so the lengths can be penalised."""
+    (grad,) = torch.autograd.grad((images * directions).sum(), ws, create_graph=True)
+    return grad.square().sum(2).mean(1).sqrt()
+
+
 @torch.no_grad()
 def clip_weights(disc: nn.Module, c: float) -> None:
     """Clamp every parameter to [-c, c] (Arjovsky 2017)."""

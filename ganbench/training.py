@@ -36,7 +36,7 @@ from ganbench.network import Network
 from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.progress import progress
-from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, r1_penalty
+from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
 from ganbench.selection import Selected, preflight, select_metrics
 from ganbench.spec import MAX_STEPS, RunSpec
 from ganbench.variant import Variant
@@ -89,6 +89,17 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple
         )
 
 
+def check_network_fits(spec: RunSpec, variant: Variant, network: Network) -> None:
+    """OptionError if the variant acts on styles (style mixing, path-length regularisation) and the network's
+    generator has none."""
+    if variant.styled and not network.style_based:
+        used = [f"{k}={getattr(variant, k)}" for k in ("style_mixing", "pl_weight") if getattr(variant, k)]
+        raise OptionError(
+            f"variant {spec.variant!r} sets {', '.join(used)}, which act on a style-based generator's styles, but "
+            f"network {spec.network!r} has none; use --network stylegan2 or --set {used[0].split('=')[0]}=0"
+        )
+
+
 def check_reference_fits(spec: RunSpec, dataset: Dataset, selection: list[Selected]) -> None:
     """OptionError if the real samples a run is scored against are fewer than a chosen metric needs (k nearest
     neighbours of 2 points): found after training, it would lose the run."""
@@ -116,6 +127,7 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
         if data not in sizes:
             sizes[data] = len(parts.dataset.load())
         check_batch_fits(spec, parts.variant, sizes[data], tuple(parts.dataset.shape))
+        check_network_fits(spec, parts.variant, parts.network)
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
         if scoring not in scored:
             scored.add(scoring)
@@ -144,6 +156,10 @@ class TrainState:
         self.opt_d = _optimizer(variant, self.discriminator.parameters(), variant.lr_d, lazy_r1)
         self.lazy_penalty = torch.zeros((), device=device)
         """The last lazy R1 term (``r1_every`` > 1), logged on the steps between those that compute it."""
+        self.pl_mean = torch.zeros((), device=device)
+        """The running mean of path lengths (``pl_weight``), stylegan2-ada's ``pl_mean``."""
+        self.pl_penalty = torch.zeros((), device=device)
+        """The last path-length term (``pl_weight``), logged on the steps between those that compute it."""
         self.noise = torch.Generator(device=device).manual_seed(derive_seed(spec.seed, "noise"))
         self.augment = None
         """The random stream of DiffAugment's draws (``diffaugment``), or None."""
@@ -171,6 +187,8 @@ class TrainState:
             "train_seconds": self.train_seconds,
             "best": self.best,
             "lazy_penalty": self.lazy_penalty,
+            "pl_mean": self.pl_mean,
+            "pl_penalty": self.pl_penalty,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -187,7 +205,8 @@ class TrainState:
         self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
         self.train_seconds = state["train_seconds"]
         self.best = dict(state["best"])
-        self.lazy_penalty = state.get("lazy_penalty", torch.zeros(())).to(self.lazy_penalty.device)
+        for name in ("lazy_penalty", "pl_mean", "pl_penalty"):  # checkpoints made before they were kept: 0
+            setattr(self, name, state.get(name, torch.zeros(())).to(getattr(self, name).device))
 
 
 def _optimizer(variant: Variant, params: Any, lr: float, reg_every: int = 1) -> torch.optim.Optimizer:
@@ -283,6 +302,7 @@ class Trainer:
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
         check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))
+        check_network_fits(spec, variant, self.parts.network)
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""
@@ -343,10 +363,10 @@ class Trainer:
 
         def fake_batch() -> tuple[torch.Tensor, torch.Tensor | None]:
             z = torch.randn(z_shape, generator=noise, device=device)
-            if not classes:
-                return G(z), None
-            y = torch.randint(classes, (n,), generator=noise, device=device)
-            return G(z, y), y
+            y = torch.randint(classes, (n,), generator=noise, device=device) if classes else None
+            if v.style_mixing:
+                return G.synthesize(self.styles(z, y)), y
+            return (G(z) if y is None else G(z, y)), y
 
         outcome = Outcome("steps")
         try:
@@ -406,12 +426,21 @@ class Trainer:
                 for p in d_params:
                     p.requires_grad_(True)
                 opt_g.step()
+                log_due = (s.step + 1) % hooks.log_every == 0
+                logs: dict[str, float] = {}
+                if log_due:  # before the path-length step, which replaces G's gradients
+                    logs = dynamics(v, loss_d, loss_g, penalty, d_real, d_fake, G)
+                finite = torch.isfinite(total_d.detach()) & torch.isfinite(loss_g.detach())
+                if v.pl_weight:
+                    if s.step % v.g_reg_every == 0:
+                        s.pl_penalty = self.path_length_step()
+                        finite = finite & torch.isfinite(s.pl_penalty)
+                    if log_due:
+                        logs.update(pl_penalty=s.pl_penalty.item(), pl_mean=s.pl_mean.item())
                 s.step += 1
                 if s.ema:
                     s.ema.update(s.step)
-                finite = torch.isfinite(total_d.detach()) & torch.isfinite(loss_g.detach())
                 first_bad = torch.where(finite | (first_bad >= 0), first_bad, s.step)
-                log_due = s.step % hooks.log_every == 0
                 checkpoint_due = bool(hooks.checkpoint_every) and s.step % hooks.checkpoint_every == 0
                 eval_due = bool(hooks.eval_every) and (s.step % hooks.eval_every == 0 or s.step == steps)
                 if read_flag_every_step or log_due or checkpoint_due or eval_due or s.step == steps:
@@ -420,11 +449,8 @@ class Trainer:
                         s.step = diverged_at
                         outcome = Outcome("diverged", diverged_at=diverged_at)
                         break
-                logs: dict[str, float] = {}
-                if log_due:
-                    logs = dynamics(v, loss_d, loss_g, penalty, d_real, d_fake, G)
-                    if hooks.progress:
-                        bar.set_postfix(logs, refresh=False)
+                if log_due and hooks.progress:
+                    bar.set_postfix(logs, refresh=False)
                 s.train_seconds = time.perf_counter() - started
                 if eval_due and hooks.evaluate:
                     evaluation_started = time.perf_counter()
@@ -453,6 +479,47 @@ class Trainer:
         s.opt_d.zero_grad(set_to_none=True)
         (term * v.r1_every).backward()
         s.opt_d.step()
+        return term.detach()
+
+    def styles(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """A training batch's styles, (B, num_ws, w_dim): z's, mixed with probability ``style_mixing`` with a
+        second z's from a layer drawn uniformly in [1, num_ws) on (stylegan2-ada loss.py ``run_G``; the second
+        mapping leaves the average of w alone). The draws come from the noise stream; no host sync."""
+        v, s = self.parts.variant, self.state
+        G, noise = s.generator, s.noise
+        ws = G.map(z, y)
+        if not v.style_mixing:
+            return ws
+        cutoff = torch.randint(1, G.num_ws, (), generator=noise, device=z.device)
+        mixing = torch.rand((), generator=noise, device=z.device) < v.style_mixing
+        other = G.map(torch.randn(z.shape, generator=noise, device=z.device), y, update_average=False)
+        later = torch.arange(G.num_ws, device=z.device)[None, :, None] >= cutoff
+        return torch.where(later & mixing, other, ws)
+
+    def path_length_step(self) -> torch.Tensor:
+        """stylegan2-ada's 'Greg' phase: one G step on pl_weight x (|J_w^T y| - a)^2 x ``g_reg_every`` over
+        batch_size / pl_batch_shrink fresh samples (styles mixed as in training), y ~ N(0, I) / sqrt(pixels),
+        a the running mean of the lengths (moved by ``pl_decay`` first). Returns the term (before the interval's
+        weight)."""
+        v, s = self.parts.variant, self.state
+        G, noise, device = s.generator, s.noise, self.device
+        size = v.batch_size // v.pl_batch_shrink
+        if self.parts.network.draws_noise:
+            torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/pl"))
+        classes = self.parts.n_classes
+        z = torch.randn((size, self.parts.network.z_dim), generator=noise, device=device)
+        y = torch.randint(classes, (size,), generator=noise, device=device) if classes else None
+        ws = self.styles(z, y)
+        images = G.synthesize(ws)
+        pixels = math.prod(images.shape[2:])
+        directions = torch.randn(images.shape, generator=noise, device=device) / math.sqrt(pixels)
+        lengths = path_lengths(images, ws, directions)
+        pl_mean = s.pl_mean.lerp(lengths.mean(), v.pl_decay)
+        s.pl_mean.copy_(pl_mean.detach())
+        term = (lengths - pl_mean).square().mean() * v.pl_weight
+        s.opt_g.zero_grad(set_to_none=True)
+        (term * v.g_reg_every).backward()
+        s.opt_g.step()
         return term.detach()
 
     def sample(self, n: int, seed: int, raw: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -122,6 +122,19 @@ class Variant:
     g_reg_every: int = option(1, ge=1, le=1000)
     """stylegan2-ada's G_reg_interval: G's Adam lr times N/(N+1) and betas to the power N/(N+1), as its lazy
     regularisation sets them (also at CIFAR, where path-length regularisation is off); 1: unchanged."""
+    pl_weight: float = option(0.0, ge=0)
+    """Path-length regularisation (Karras et al. 2020, stylegan2-ada loss.py): pl_weight x (|J_w^T y| - a)^2,
+    J_w the Jacobian of G's image w.r.t. its styles, y image-shaped noise, a the running mean of the lengths;
+    a separate G step every ``g_reg_every`` steps weighted by it (lazy regularisation). The paper's configs: 2;
+    cifar: 0. Needs a style-based network (stylegan2); 0 is off."""
+    pl_decay: float = option(0.01, gt=0, le=1)
+    """How fast the running mean of path lengths follows them (stylegan2-ada: 0.01)."""
+    pl_batch_shrink: int = option(2, ge=1, le=1024)
+    """The path-length step's batch is batch_size / this (stylegan2-ada: 2)."""
+    style_mixing: float = option(0.0, ge=0, le=1)
+    """Style mixing (Karras et al. 2019): the probability that a training batch takes its styles after a random
+    layer from a second z (stylegan2-ada's style_mixing_prob: 0.9 in the paper's configs, 0 at cifar). Needs a
+    style-based network (stylegan2); 0 is off."""
     weight_clip: float = option(0.0, ge=0)
     """Clamp every discriminator parameter to [-c, c] after each step (Arjovsky 2017); 0 is off."""
     spectral_norm: bool = False
@@ -156,6 +169,11 @@ class Variant:
                 f"variant {self.name!r} sets both ema_decay ({self.ema_decay}) and ema_kimg ({self.ema_kimg}): "
                 "they are two forms of one average; --set one of them to 0"
             )
+        if self.pl_weight and self.batch_size < self.pl_batch_shrink:
+            raise OptionError(
+                f"variant {self.name!r} regularises path lengths on batches of batch_size / pl_batch_shrink, but "
+                f"{self.batch_size} / {self.pl_batch_shrink} is less than one sample; lower --set pl_batch_shrink"
+            )
         if not isinstance(self.defaults, Mapping):
             raise OptionError(f"variant {self.name!r}: defaults must map kinds of data to ganbench.Defaults")
         bare = None
@@ -169,6 +187,11 @@ class Variant:
             with_options(bare, chosen.options, f"the defaults for {kind} of variant {self.name!r}")
         if self.declared is None or self.declared[0] != self.defaults:
             object.__setattr__(self, "declared", (dict(self.defaults), options_of(self)))
+
+    @property
+    def styled(self) -> bool:
+        """Whether the variant acts on a style-based generator's styles (``style_mixing``, ``pl_weight``)."""
+        return bool(self.style_mixing or self.pl_weight)
 
     @property
     def ema(self) -> bool:

@@ -4,12 +4,13 @@
 resolution up to 64; G 'skip', D 'orig' (its ``cifar`` sets ``D_kwargs.architecture = 'orig'``),
 minibatch standard deviation over groups of 32, conv_clamp 256).
 
-G: z -> normalised -> mapping MLP (lr multiplier 0.01, leaky ReLU) -> w, broadcast to every layer (the
-average of w is tracked, decay 0.995, for the truncation trick); a learned 4x4 constant; per resolution
-two modulated and demodulated 3x3 convolutions (the first up-sampling), each with a per-pixel noise
-input scaled by a learned strength (from 0) and a bias + leaky ReLU x sqrt(2) clamped to +-256; and a
-modulated 1x1 toRGB (no demodulation) added to the up-sampled image of the previous resolution (the
-skip architecture). D ('orig'): fromRGB 1x1 at the top resolution, per resolution conv3x3 and a
+G: z -> normalised -> mapping MLP (lr multiplier 0.01, leaky ReLU) -> w, broadcast to every layer as
+``num_ws`` styles (``map``; style mixing replaces the last ones with another z's, then ``synthesize``
+draws the image; the average of w is tracked, decay 0.995, for the truncation trick); a learned 4x4
+constant; per resolution two modulated and demodulated 3x3 convolutions (the first up-sampling), each
+with a per-pixel noise input scaled by a learned strength (from 0) and a bias + leaky ReLU x sqrt(2)
+clamped to +-256; and a modulated 1x1 toRGB (no demodulation) added to the up-sampled image of the
+previous resolution (the skip architecture). D ('orig'): fromRGB 1x1 at the top resolution, per resolution conv3x3 and a
 down-sampling conv3x3, then the epilogue: minibatch std, conv3x3, fully connected, output. Every
 layer has equalized learning rate (weights N(0, 1) scaled by 1/sqrt(fan_in) at run time); resampling
 low-pass filters the [1, 3, 3, 1] kernel, as upfirdn2d (up-sampling by zero insertion, then the
@@ -116,12 +117,12 @@ class Mapping(nn.Module):
         if track_average:
             self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: Tensor | None, y: Tensor | None) -> Tensor:
+    def forward(self, z: Tensor | None, y: Tensor | None, update_average: bool = True) -> Tensor:
         parts = [] if z is None else [normalize_2nd_moment(z)]
         if self.embed is not None:
             parts.append(normalize_2nd_moment(self.embed(F.one_hot(y, self.classes).float())))
         w = self.layers(torch.cat(parts, dim=1))
-        if self.track_average and self.training:
+        if self.track_average and self.training and update_average:
             with torch.no_grad():
                 self.w_avg.copy_(w.detach().mean(dim=0).lerp(self.w_avg, 0.995))
         return w
@@ -170,13 +171,18 @@ class SynthesisBlock(nn.Module):
         self.torgb = ModulatedConv(c_out, img_channels, w_dim, 1, False, False, side, clamp)
         self.blur = Blur(gain=4.0)
 
-    def forward(self, x: Tensor | None, img: Tensor | None, w: Tensor) -> tuple[Tensor, Tensor]:
+    @property
+    def num_conv(self) -> int:
+        return 1 if self.conv0 is None else 2
+
+    def forward(self, x: Tensor | None, img: Tensor | None, ws: Tensor) -> tuple[Tensor, Tensor]:
+        """``ws``: (B, num_conv + 1, w_dim), the styles of its convolutions and of its toRGB."""
         if self.const is not None:
-            x = self.const[None].expand(len(w), -1, -1, -1)
+            x = self.const[None].expand(len(ws), -1, -1, -1)
         else:
-            x = self.conv0(x, w)
-        x = self.conv1(x, w)
-        y = self.torgb(x, w)
+            x = self.conv0(x, ws[:, 0])
+        x = self.conv1(x, ws[:, self.num_conv - 1])
+        y = self.torgb(x, ws[:, self.num_conv])
         return x, y if img is None else upsample(img, self.blur) + y
 
 
@@ -203,13 +209,29 @@ class Generator(nn.Module):
             for s in sides
         )
 
-    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+    @property
+    def num_ws(self) -> int:
+        """Styles the synthesis takes: one per convolution, and the last toRGB's (each block's toRGB shares the
+        next block's first style), as SynthesisNetwork.num_ws."""
+        return sum(block.num_conv for block in self.blocks) + 1
+
+    def map(self, z: Tensor, y: Tensor | None = None, update_average: bool = True) -> Tensor:
+        """z (and labels) -> (B, num_ws, w_dim): the mapping's w, one per style (a view, not a copy)."""
         check_labels(y, self.classes > 0, "generator")
-        w = self.mapping(z, y)
+        w = self.mapping(z, y, update_average)
+        return w[:, None].expand(-1, self.num_ws, -1)
+
+    def synthesize(self, ws: Tensor) -> Tensor:
+        """(B, num_ws, w_dim) styles -> images, each block taking its slice as SynthesisNetwork does."""
         x = img = None
+        start = 0
         for block in self.blocks:
-            x, img = block(x, img, w)
+            x, img = block(x, img, ws[:, start : start + block.num_conv + 1])
+            start += block.num_conv
         return img
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.synthesize(self.map(z, y))
 
 
 class EqualConv(nn.Module):
@@ -287,10 +309,20 @@ class Cropped(nn.Module):
         super().__init__()
         self.generator, self.side = generator, side
 
-    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        img = self.generator(z, y)
+    @property
+    def num_ws(self) -> int:
+        return self.generator.num_ws
+
+    def map(self, z: Tensor, y: Tensor | None = None, update_average: bool = True) -> Tensor:
+        return self.generator.map(z, y, update_average)
+
+    def synthesize(self, ws: Tensor) -> Tensor:
+        img = self.generator.synthesize(ws)
         top = (img.shape[-1] - self.side) // 2
         return img[:, :, top : top + self.side, top : top + self.side]
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.synthesize(self.map(z, y))
 
 
 class Padded(nn.Module):
@@ -311,6 +343,7 @@ class StyleGAN2(Network):
     """Karras et al. 2020 at stylegan2-ada's cifar configuration."""
 
     draws_noise: ClassVar[bool] = True
+    style_based: ClassVar[bool] = True
 
     z_dim: int = option(512, ge=1, le=MAX_UNITS)
     w_dim: int = option(512, ge=1, le=MAX_UNITS)

@@ -8,7 +8,9 @@ beta2 0.99, r1_lambda 0.01, d_reg_interval 16, g_reg_interval 4, g_ema_kimg 500,
 
 ``stylegan2`` is unconditional, as the paper; ``stylegan2-cond`` takes labels as stylegan2-ada's ``--cond``
 (a label embedding joined to z before the mapping network; D projects its output on a mapped label).
-Path-length regularisation and style mixing (off at CIFAR, as there) are not built.
+Path-length regularisation (``pl_weight``; the paper's configs: 2, with ``pl_decay`` 0.01 and
+``pl_batch_shrink`` 2, loss.py's defaults) and style mixing (``style_mixing``; the paper's configs: 0.9) are
+options, off at CIFAR as there (train.py ``cifar``: ``pl_weight = 0``, ``style_mixing_prob = 0``).
 """
 
 from __future__ import annotations
