@@ -22,8 +22,8 @@ from typing import Any
 
 import torch
 
+from ganbench.atomic import write_atomic
 from ganbench.errors import CheckpointError
-from ganbench.results import write_atomic
 
 FILENAME = "checkpoint.pt"
 MAGIC = b"GANBENCH-CHECKPOINT "

@@ -294,132 +294,10 @@ def _score_columns(columns: dict[str, dict[str, Any]]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_plugins(as_json: bool) -> None:
     """Show variants, datasets, networks, metrics, feature extractors, executors and loggers, with their plugins."""
-    from ganbench.plugins import registries
+    from ganbench.listing import listing, render
 
-    listing = {
-        kind.removeprefix("register_"): [
-            {
-                "name": e.obj.name,
-                "plugin": e.plugin,
-                "source": e.source,
-                "version": e.version,
-                "about": _about(e.obj),
-                **_details(e.obj),
-                "options": _options(e.obj),
-            }
-            for e in reg
-        ]
-        for kind, reg in registries().by_hook().items()
-    }
-    listing["loggers"] = _loggers()
-    if as_json:
-        click.echo(json.dumps(listing, indent=2))
-        return
-    from ganbench.options import cli_text
-
-    for kind, entries in listing.items():
-        click.echo(f"{kind}:")
-        width = max((len(e["name"]) for e in entries), default=0)
-        for e in entries:
-            click.echo(f"  {e['name'].ljust(width)}  {e['source']} {e['version']}  {e['about']}")
-            for line in (e.get("summary") or "").splitlines():
-                click.echo(f"  {' ' * width}    {line}")
-            if e["options"]:
-                prefix = {"variants": "", "datasets": "dataset.", "networks": "network."}.get(kind, "")
-                shown = " ".join(f"{prefix}{k}={cli_text(v)}" for k, v in e["options"].items())
-                click.echo(f"  {' ' * width}    options (--set): {shown}")
-
-
-def _loggers() -> list[dict[str, Any]]:
-    """The plugins that see a run's progress (``on_run_start``/``on_step_end``/``on_run_end``): the loggers."""
-    from ganbench.plugins import plugin_manager, plugin_origins
-
-    pm, origins = plugin_manager(), plugin_origins()
-    names: dict[str, Any] = {}
-    for hook in ("on_run_start", "on_step_end", "on_run_end"):
-        for impl in getattr(pm.hook, hook).get_hookimpls():
-            names.setdefault(impl.plugin_name, impl.plugin)
-    entries = []
-    for name, plugin in sorted(names.items()):
-        source, version = origins.get(name, (name, "runtime"))
-        doc = (getattr(plugin, "__doc__", None) or "").strip().split("\n\n")[0]
-        about = " ".join(doc.split())
-        entries.append({"name": name.rsplit(".", 1)[-1], "plugin": name, "source": source, "version": version,
-                        "about": about, "options": {}})  # fmt: skip
-    return entries
-
-
-def _options(obj: Any) -> dict[str, Any]:
-    """A plugin object's --set options and their values (none for objects that are not option dataclasses)."""
-    import dataclasses
-
-    from ganbench.options import options_of
-
-    return options_of(obj) if dataclasses.is_dataclass(obj) else {}
-
-
-def _about(obj: Any) -> str:
-    return getattr(obj, "paper", "") or getattr(obj, "description", "") or ""
-
-
-def _details(obj: Any) -> dict[str, Any]:
-    """What `list` shows beyond the name: a dataset's shape, classes and files; a metric's spaces and outputs."""
-    from ganbench.dataset import Dataset
-    from ganbench.metric import Metric
-    from ganbench.plugins import registries
-    from ganbench.variant import Variant
-
-    if isinstance(obj, Dataset):
-        try:
-            shape, classes = list(obj.shape), obj.n_classes
-        except GanbenchError:  # a prototype that needs an option first (a path) has no shape yet
-            shape, classes = None, None
-        available = obj.available()
-        files = {True: "files present", False: "files missing", None: "embedded"}[available]
-        size = "x".join(map(str, shape)) if shape else "shape from its data"
-        text = f"{size}, {classes if classes is not None else 'its'} classes" if classes else f"{size}, unlabelled"
-        budget = f"{obj.default_steps:,} steps unless --steps"
-        return {
-            "shape": shape,
-            "classes": classes,
-            "available": available,
-            "default_steps": obj.default_steps,
-            "summary": f"{text}, {files}, {budget}",
-        }
-    if isinstance(obj, Metric):
-        spaces = [s for s in obj.spaces if s in registries().spaces()]
-        outputs = obj.output_names(tuple(spaces) or None)
-        where = f"in {', '.join(spaces)} space" if spaces else "on the samples"
-        return {"spaces": spaces, "outputs": outputs, "summary": f"{where}: {', '.join(outputs)}"}
-    if isinstance(obj, Variant):
-        lines = [f"class-conditional ({obj.conditioning})"] if obj.conditional else []
-        applied = {kind: obj.defaults_for(kind) for kind in obj.defaults}  # less what a derived variant changed
-        for kind, defaults in applied.items():
-            lines += [f"on {kind}: {_settings(defaults)}", f"  source: {defaults.source}"]
-        lines.append(f"{'elsewhere' if obj.defaults else 'on any data'}: its own options on the dataset's network")
-        defaults = {
-            kind: {
-                "options": {k: list(v) if isinstance(v, tuple) else v for k, v in d.options.items()},
-                "network": d.network,
-                "network_options": dict(d.network_options),
-                "source": d.source,
-            }
-            for kind, d in applied.items()
-        }
-        return {"conditional": obj.conditional, "defaults": defaults, "summary": "\n".join(lines)}
-    return {}
-
-
-def _settings(defaults: Any) -> str:
-    """Per-kind defaults in one line, as --set would write them."""
-
-    from ganbench.options import cli_text
-
-    parts = [f"{k}={cli_text(v)}" for k, v in defaults.options.items()]
-    if defaults.network:
-        parts.append(f"network {defaults.network}")
-        parts += [f"network.{k}={cli_text(v)}" for k, v in defaults.network_options.items()]
-    return " ".join(parts) or "the variant's own options"
+    listed = listing()
+    click.echo(json.dumps(listed, indent=2) if as_json else render(listed))
 
 
 @cli.command()
@@ -684,9 +562,9 @@ def check(
     """
     from ganbench import leaderboard as lb
     from ganbench import reports
+    from ganbench.atomic import write_atomic
     from ganbench.plugins import registries
     from ganbench.resolve import output_names
-    from ganbench.results import write_atomic
     from ganbench.suites import load_suite
     from ganbench.verdicts import judge
 

@@ -65,6 +65,11 @@ _registries: Registries | None = None
 _filling: Registries | None = None  # while plugins register: what is registered so far
 
 
+def loaded() -> bool:
+    """Whether this process has loaded its plugins (``plugin_manager`` has been called)."""
+    return _pm is not None
+
+
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, loading plugins on first use."""
     global _pm

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganbench.atomic import write_atomic
 from ganbench.gaussian import gaussian_statistics
 from ganbench.neighbours import knn_radii
 from ganbench.paths import CACHE_ENV, cache_dir
-from ganbench.results import write_atomic
 
 log = logging.getLogger("ganbench")
 

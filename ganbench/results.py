@@ -14,13 +14,11 @@ apart by a ``config`` key and labelled by what differs (``setting``).
 from __future__ import annotations
 
 import dataclasses
-import errno
 import hashlib
 import json
 import math
 import os
 import stat
-import tempfile
 import typing
 import warnings
 from collections.abc import Collection, Iterable
@@ -31,12 +29,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ganbench.atomic import write_atomic
 from ganbench.errors import OutputError
 from ganbench.spec import run_id_of
 
 SCHEMA_VERSION = 1
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 RECORD = "record.json"
 MAX_RECORD_BYTES = 64 * 2**20
 SPEC = "spec.json"
@@ -96,34 +93,6 @@ def strict_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
-
-    Only a regular file (or a new one) is replaced: a character device or a FIFO (``--junit /dev/null``)
-    is written to directly, as a shell's ``>`` would; anything else that is not a file is refused.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_file():
-        mode = path.stat().st_mode
-        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file, device or FIFO", str(path))
-        with open(path, "wb") as f:
-            write(f)
-        return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class RecordError(ValueError):

@@ -127,3 +127,23 @@ def test_two_plugins_registering_one_name_are_both_named(tmp_path):
     assert (
         "dataset 'ring8' is registered by both plugin 'ganbench.datasets.mog' and plugin 'ganbench_clash'" in lines[0]
     )
+
+
+def test_list_shows_a_plugin_edited_or_installed_since_its_last_listing(tmp_path):
+    body = """\
+        import ganbench
+
+        @ganbench.hookimpl
+        def register_variants(register):
+            from ganbench.plugins import registries
+            register(registries().variants.get("nsgan").derive("edited", paper="{paper}"))
+        """
+    project = make_distribution(tmp_path, "ganbench-edited", "ganbench_edited", body.format(paper="First draft"))
+    cache = {"GANBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    assert "edited" not in ganbench_process("list", env=cache).stdout
+    env = {**pip_install(project, tmp_path / "site"), **cache}
+    assert "First draft" in ganbench_process("list", env=env).stdout  # installed since: rebuilt
+    installed = tmp_path / "site" / "ganbench_edited" / "__init__.py"
+    installed.write_text(textwrap.dedent(body.format(paper="Second draft, longer")))
+    listed = ganbench_process("list", env=env).stdout
+    assert "Second draft, longer" in listed and "First draft" not in listed

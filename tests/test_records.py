@@ -233,7 +233,7 @@ def test_a_full_disk_is_one_line_keeps_the_last_checkpoint_and_the_rerun_resumes
 
 
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
-    from ganbench.results import write_atomic
+    from ganbench.atomic import write_atomic
 
     write_atomic(Path("/dev/null"), lambda f: f.write(b"<xml/>"))
     assert Path("/dev/null").is_char_device()

@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganbench.arrays import FeatureError
+from ganbench.atomic import write_atomic
 from ganbench.dataset import Dataset
 from ganbench.devices import default_device
 from ganbench.errors import GanbenchError
@@ -59,7 +60,6 @@ from ganbench.metric import FeatureExtractor
 from ganbench.paths import CACHE_ENV, cache_dir
 from ganbench.progress import progress as progress_bar
 from ganbench.reference import tensor_sha256
-from ganbench.results import write_atomic
 
 log = logging.getLogger("ganbench")
 

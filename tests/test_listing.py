@@ -1,0 +1,71 @@
+"""`ganbench list` from its cache: as fast as --help (no torch), the same text as a fresh listing, and
+rebuilt when what it shows may have changed (the data folder, a plugin's code: test_plugin_distribution)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .conftest import ganbench_process
+
+IN_PROCESS = (
+    "import json, sys; from click.testing import CliRunner; import ganbench.cli as c; "
+    "r = CliRunner().invoke(c.cli, ['list']); print(json.dumps([r.exit_code, r.output, 'torch' in sys.modules]))"
+)
+
+
+def list_in_a_process(env: dict[str, str]) -> tuple[int, str, bool]:
+    """(exit code, output, whether torch was imported) of `ganbench list` in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", IN_PROCESS], capture_output=True, text=True, env=env, check=True)
+    code, output, torch_imported = json.loads(done.stdout)
+    return code, output, torch_imported
+
+
+def environment(tmp_path) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "GANBENCH_CACHE_DIR": str(tmp_path / "cache"), "GANBENCH_DATA": str(tmp_path / "data")}
+
+
+def test_a_second_list_reads_the_cache_without_torch_and_prints_the_same(tmp_path):
+    env = environment(tmp_path)
+    cold = ganbench_process("list", env=env)
+    assert cold.returncode == 0 and "stylegan2" in cold.stdout and "options (--set): network.z_dim=" in cold.stdout
+    code, warm, torch_imported = list_in_a_process(env)
+    assert code == 0 and warm == cold.stdout and not torch_imported
+    as_json = json.loads(ganbench_process("list", "--json", env=env).stdout)
+    assert [f"{kind}:" for kind in as_json] == [line for line in warm.splitlines() if not line.startswith(" ")]
+
+
+def test_metrics_and_extractors_show_no_options_executors_theirs(tmp_path):
+    listed = json.loads(ganbench_process("list", "--json", env=environment(tmp_path)).stdout)
+    assert all(e["options"] == {} for kind in ("metrics", "feature_extractors") for e in listed[kind])
+    text = ganbench_process("list", env=environment(tmp_path)).stdout
+    assert "description=" not in text and "options (--executor-option): max_retries=" in text
+
+
+def test_a_change_in_the_data_folder_rebuilds_the_listing(tmp_path):
+    env = environment(tmp_path)
+    assert ganbench_process("list", env=env).returncode == 0
+    key = json.loads((tmp_path / "cache" / "list.json").read_text())["key"]
+    (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True)  # a download begins: availability may change
+    code, output, torch_imported = list_in_a_process(env)
+    assert code == 0 and torch_imported  # rebuilt from the plugins
+    assert json.loads((tmp_path / "cache" / "list.json").read_text())["key"] != key
+    assert "files missing" in output
+
+
+def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
+    env = environment(tmp_path)
+    fresh = ganbench_process("list", env=env).stdout
+    cache = tmp_path / "cache" / "list.json"
+    for garbage in (b"{not json", b'{"key": 1, "listing": 2}', b"[" * 100_000):
+        cache.write_bytes(garbage)
+        again = ganbench_process("list", env=env)
+        assert again.returncode == 0 and again.stdout == fresh and again.stderr == ""
+        assert json.loads(cache.read_text())["listing"]  # written anew
+    cache.unlink()
+    cache.mkdir()  # a folder where the cache file goes: listed all the same, the cache left alone
+    blocked = ganbench_process("list", env=env)
+    assert blocked.returncode == 0 and blocked.stdout == fresh and cache.is_dir()
