@@ -398,38 +398,44 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     if groups["variant"] or groups["network"]:
         raise OptionError("eval takes dataset options only: --set dataset.KEY=VALUE")
     scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])
-    references, notes = _eval_references(dataset, groups["dataset"], scores)
+    references, notes = _eval_references(dataset, groups["dataset"], scores, rows=not as_json)
     if as_json:
         click.echo(json.dumps(strict_json(scores), allow_nan=False))
-    else:
-        click.echo(_score_columns({"samples": scores, **references}))
-        for note in notes:
-            click.echo(f"- {note}")
+        return
+    click.echo(_score_columns({"samples": scores, **references}))
+    for note in notes:
+        click.echo(f"- {note}")
 
 
-def _eval_references(dataset: str, options: dict[str, Any], scores: dict[str, Any]) -> tuple[dict, list[str]]:
-    """For a mixture: the reference rows' scores at the samples' N (as columns), notes, and a warning on stderr
-    when N is not the protocol's (modes_captured grows with N)."""
+def _eval_references(
+    dataset: str, options: dict[str, Any], scores: dict[str, Any], rows: bool = True
+) -> tuple[dict, list[str]]:
+    """For a mixture or images: the reference rows' scores at the samples' N (as columns; not computed unless
+    ``rows``), notes, and for a mixture a warning on stderr when N is not the protocol's (modes_captured grows
+    with N)."""
     from ganbench.evaluation import resolve_dataset
     from ganbench.plugins import registries
-    from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_scores
+    from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_note, reference_scores
     from ganbench.spec import EVAL_SEED
 
     ds = resolve_dataset(dataset, options)
     n = (scores.get("provenance") or {}).get("n_fake") if isinstance(scores.get("provenance"), dict) else None
     if not has_references(ds) or not isinstance(n, int):
         return {}, []
-    if n != ds.eval_samples:
+    if ds.modes is not None and n != ds.eval_samples:
         click.echo(
             f"warning: {n:,} samples, but the {ds.name} protocol scores {ds.eval_samples:,}; modes_captured and "
             "hq_fraction grow with N, so compare only at equal N",
             err=True,
         )
-    names = [k for k, v in scores.items() if not isinstance(v, dict)]
+    if not rows:
+        return {}, []
+    directions = registries().metric_directions()
+    names = [k for k, v in scores.items() if k in directions]  # outputs, not their companions (is_classifier_std)
     by_kind = reference_scores(ds, names, n, EVAL_SEED)
-    notes = ["[real] ... [one-mode]: reference samples of the data, one fitted Gaussian, uniform noise over the "
-             f"data's box and one mode only, {n:,} each, scored the same way"]  # fmt: skip
-    notes += floor_warnings(by_kind, registries().metric_directions(), ds.name)
+    if not any(by_kind.values()):  # nothing it can score cheaply (Inception-space metrics of images)
+        return {}, []
+    notes = [reference_note(ds, n), *floor_warnings(by_kind, directions, ds.name)]
     return {f"[{kind}]": by_kind[kind] for kind in KINDS}, notes
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import importlib.metadata
+import importlib.util
 import json
 import os
 import sys

@@ -10,6 +10,14 @@ seed on four samplers of each mixture:
 - ``uniform``: uniform noise over the training data's bounding box;
 - ``one-mode``: samples of the first component only (total collapse).
 
+Image datasets get the same four rows, where they are cheap (every space but Inception's, whose
+features take minutes per row on a CPU): ``real`` is N images of the dataset's other split when
+its files are on disk (test images against a training reference: the ceiling a GAN is measured
+by), else N of its own images drawn with replacement (a generator that memorises its data);
+``gaussian`` one Gaussian over the pixels fitted to the reference images; ``uniform`` pixels of
+uniform noise; ``one-mode`` one image N times. Labelled data give the real images their labels,
+the one image its own, and the noise rows random classes, so per-class metrics have rows too.
+
 They are references, never ranked among variants. ``floor_warnings`` names each metric on which
 a floor scores at least as well as the ceiling: that metric cannot tell a GAN from that floor there.
 """
@@ -30,16 +38,50 @@ KINDS = ("real", "gaussian", "uniform", "one-mode")
 CEILING, FLOORS = "real", ("gaussian", "uniform", "one-mode")
 
 
+SKIPPED_SPACE = "_inception"
+"""Outputs of the Inception space (``fid_inception``...) get no image reference rows: minutes each on a CPU."""
+
+
 def has_references(dataset: Dataset) -> bool:
-    """Whether ``dataset`` has reference rows (mixtures: their modes say what the samplers are)."""
-    return dataset.modes is not None
+    """Whether ``dataset`` has reference rows: mixtures (their modes say what the samplers are) and images."""
+    return dataset.modes is not None or dataset.data_kind == "images"
+
+
+def reference_note(dataset: Dataset, n: int | None = None) -> str:
+    """What the reference rows of ``dataset`` are, in one sentence for the notes under a table."""
+    size = f"{n:,} samples each, " if n else ""
+    if dataset.modes is not None:
+        return (
+            f"[real], [gaussian], [uniform], [one-mode]: reference rows, not runs: {size}the same metrics at the "
+            "runs' N and evaluation seed on fresh samples of the data (the ceiling), one Gaussian fitted to the data, "
+            "uniform noise over the data's box, and everything on one mode (total collapse); never ranked or bold."
+        )
+    return (
+        f"[real], [gaussian], [uniform], [one-mode]: reference rows, not runs: {size}the same metrics at the runs' N "
+        f"on {_real_source(dataset)[1]} (the ceiling), one Gaussian over the pixels fitted to the reference images, "
+        "uniform pixel noise, and one image repeated (total collapse); Inception-space metrics have none (minutes "
+        "on a CPU); never ranked or bold."
+    )
 
 
 def reference_samples(dataset: Dataset, kind: str, n: int, seed: int) -> torch.Tensor:
-    """``n`` float32 samples of reference ``kind`` for a mixture, reproducible from ``seed``."""
+    """``n`` samples of reference ``kind`` (float32 for mixtures, the dataset's uint8 for images), from ``seed``."""
+    return reference_draw(dataset, kind, n, seed)[0]
+
+
+def reference_draw(dataset: Dataset, kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` samples of reference ``kind`` and, for labelled images, their classes; reproducible from ``seed``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown reference kind {kind!r}; one of {', '.join(KINDS)}")
+    if dataset.modes is None and dataset.data_kind == "images":
+        return _image_draw(dataset, kind, n, seed)
+    return _mixture_samples(dataset, kind, n, seed), None
+
+
+def _mixture_samples(dataset: Dataset, kind: str, n: int, seed: int) -> torch.Tensor:
     modes = dataset.modes
     if modes is None:
-        raise ValueError(f"dataset {dataset.name!r} has no reference rows (only mixtures do)")
+        raise ValueError(f"dataset {dataset.name!r} has no reference rows (only mixtures and images do)")
     gen = torch.Generator().manual_seed(seed)
     means = torch.as_tensor(modes.means, dtype=torch.float64)
     dim = means.shape[1]
@@ -53,19 +95,71 @@ def reference_samples(dataset: Dataset, kind: str, n: int, seed: int) -> torch.T
         low, high = data.min(0).values, data.max(0).values
         return (low + (high - low) * torch.rand(n, dim, generator=gen, dtype=torch.float64)).float()
     if kind == "gaussian":
-        mean = data.mean(0)
-        cov = torch.cov(data.T).reshape(dim, dim) if len(data) > 1 else torch.zeros(dim, dim, dtype=torch.float64)
-        values, vectors = torch.linalg.eigh(cov)  # a square root that a singular covariance (2 points) allows
-        root = vectors * values.clamp(min=0).sqrt()
-        return (mean + torch.randn(n, dim, generator=gen, dtype=torch.float64) @ root.T).float()
-    raise ValueError(f"unknown reference kind {kind!r}; one of {', '.join(KINDS)}")
+        return fitted_gaussian(data, n, gen).float()
+    raise AssertionError(kind)
+
+
+def _real_source(dataset: Dataset) -> tuple[Dataset | None, str]:
+    """The dataset's other split when it has one on disk, and how the real row's images are described."""
+    from ganbench.options import options_of, with_options
+
+    options = options_of(dataset)
+    split = options.get("split")
+    if split in ("train", "test"):
+        other = "test" if split == "train" else "train"
+        whole = {"n_samples": None} if "n_samples" in options else {}  # the other split whole, not a subset of it
+        held_out = with_options(dataset, {"split": other, **whole}, f"dataset {dataset.name!r}")
+        if held_out.available():
+            return held_out, f"{dataset.name}'s {other} images"
+    return None, "the data's own images drawn with replacement"
+
+
+def _image_draw(dataset: Dataset, kind: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    gen = torch.Generator().manual_seed(seed)
+    pool, pool_labels = dataset.reference(), dataset.reference_labels()
+    classes = dataset.n_classes if pool_labels is not None else 0
+    if kind == "real":
+        held_out, _ = _real_source(dataset)
+        if held_out is not None:
+            pool, pool_labels = held_out.reference(), held_out.reference_labels()
+            order = torch.randperm(len(pool), generator=gen)
+            index = order[:n] if len(pool) >= n else torch.randint(len(pool), (n,), generator=gen)
+        else:
+            index = torch.randint(len(pool), (n,), generator=gen)
+        return pool[index], None if pool_labels is None else pool_labels[index]
+    if kind == "one-mode":
+        index = torch.randint(len(pool), (1,), generator=gen).expand(n)
+        return pool[index].clone(), None if pool_labels is None else pool_labels[index].clone()
+    labels = torch.randint(classes, (n,), generator=gen) if classes else None
+    if kind == "uniform":
+        return torch.randint(256, (n, *pool.shape[1:]), generator=gen, dtype=torch.uint8), labels
+    draws = fitted_gaussian(pool.reshape(len(pool), -1).double(), n, gen)
+    return draws.round().clamp(0, 255).to(torch.uint8).reshape(n, *pool.shape[1:]), labels
+
+
+def fitted_gaussian(data: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` float64 draws of the Gaussian with the mean and covariance of ``data`` (N, D), through an
+    eigendecomposition: a square root that a singular covariance (2 points, constant pixels) allows."""
+    mean = data.mean(0)
+    dim = data.shape[1]
+    cov = torch.cov(data.T).reshape(dim, dim) if len(data) > 1 else torch.zeros(dim, dim, dtype=torch.float64)
+    values, vectors = torch.linalg.eigh(cov)
+    root = vectors * values.clamp(min=0).sqrt()
+    return mean + torch.randn(n, dim, generator=gen, dtype=torch.float64) @ root.T
 
 
 def reference_scores(dataset: Dataset, metrics: Sequence[str], n: int, seed: int) -> dict[str, dict[str, Any]]:
-    """kind -> the scores of its ``n`` samples on ``metrics`` (metric or output names), as evaluation scores them."""
+    """kind -> the scores of its ``n`` samples on ``metrics`` (metric or output names), as evaluation scores them;
+    for images, less the Inception space's outputs."""
     from ganbench.evaluation import score
 
-    return {kind: score(dataset, reference_samples(dataset, kind, n, seed), metrics) for kind in KINDS}
+    images = dataset.modes is None
+    names = [m for m in metrics if not (images and m.endswith(SKIPPED_SPACE))]
+    scores = {}
+    for kind in KINDS:
+        samples, labels = reference_draw(dataset, kind, n, seed)
+        scores[kind] = score(dataset, samples, names, fake_labels=labels) if names else {}
+    return scores
 
 
 def floor_warnings(scores: Mapping[str, Mapping[str, Any]], directions: Mapping[str, str], dataset: str) -> list[str]:
@@ -105,6 +199,7 @@ def reference_table(
 
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
+    described: dict[str, None] = {}  # one note per kind of reference rows, in order
     if runs.empty or "scored_on" not in runs:
         return pd.DataFrame(rows), notes
     done = runs[runs["status"] == "completed"]
@@ -132,11 +227,5 @@ def reference_table(
                 row[f"{metric}_best"] = False
             rows.append(row)
         notes += floor_warnings(scores, {m: directions[m] for m in present if m in directions}, name)
-    if rows:
-        notes.insert(
-            0,
-            "[real], [gaussian], [uniform], [one-mode]: reference rows, not runs: the same metrics at the runs' N and "
-            "evaluation seed on fresh samples of the data (the ceiling), one Gaussian fitted to the data, uniform "
-            "noise over the data's box, and everything on one mode (total collapse); never ranked or bold.",
-        )
-    return pd.DataFrame(rows), notes
+        described.setdefault(reference_note(dataset), None)
+    return pd.DataFrame(rows), [*described, *notes]

@@ -152,8 +152,9 @@ class Variant:
     0.9999); 0 is off. See ganbench.ema."""
     ema_start: int = option(0, ge=0, le=1_000_000_000)
     """Generator steps during which the average only copies G (BigGAN/StudioGAN's ``ema_start``)."""
-    ema_kimg: float = option(0.0, ge=0)
-    """StyleGAN2's form instead of ``ema_decay``: the average's half-life in thousands of images; 0 is off."""
+    ema_kimg: float = option(0.0, ge=0, le=1_000_000)
+    """StyleGAN2's form instead of ``ema_decay``: the average's half-life in thousands of images (StyleGAN2: 10 to
+    500); 0 is off. At most a million: longer, the decay per step rounds to 1 and the average never moves."""
     ema_rampup: float = option(0.0, ge=0)
     """With ``ema_kimg``: the half-life is at most this fraction of the images seen (StyleGAN2: 0.05); 0: no ramp-up."""
     ema_buffers: Literal["average", "copy"] = "average"

@@ -1,13 +1,18 @@
-"""Reference rows of the mixtures, pinned to closed forms and to numpy's own estimates (not to ganbench's output)."""
+"""Reference rows of the mixtures and images, pinned to closed forms and to numpy's own estimates (not to
+ganbench's output)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Literal
 
 import numpy as np
 import pytest
+import torch
 
 import ganbench
+import ganbench.reference_rows
 from ganbench.reference_rows import floor_warnings, reference_samples, reference_scores
 from ganbench.spec import EVAL_SEED
 
@@ -84,3 +89,85 @@ def test_eval_prints_reference_columns_and_warns_off_protocol(cli, tmp_path):
     assert result.code == 0, result.err
     assert "| metric         | samples | [real] | [gaussian] | [uniform] | [one-mode] |" in result.out
     assert "the grid25 protocol scores 2,500" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+# Images: digits (embedded), scored in the classifier space ganbench trains on the digits' labels.
+
+
+@pytest.fixture(scope="module")
+def digits_rows():
+    ds = ganbench.get_dataset("digits")
+    names = ["fid_classifier", "recall_classifier", "class_accuracy"]
+    return ds, reference_scores(ds, names, ds.eval_samples, EVAL_SEED)
+
+
+def test_image_rows_order_real_above_the_fitted_gaussian_above_noise_and_collapse(digits_rows):
+    _, scores = digits_rows
+    fid = {kind: scores[kind]["fid_classifier"] for kind in scores}
+    assert fid["real"] < 2 < fid["gaussian"] < fid["uniform"] and fid["gaussian"] < fid["one-mode"]
+    assert scores["one-mode"]["recall_classifier"] < 0.01 < 0.9 < scores["real"]["recall_classifier"]
+    # labels travel with the images: the classifier (98% held out) agrees with the real rows' own classes,
+    # and the noise rows' random classes are chance
+    assert scores["real"]["class_accuracy"] > 0.95
+    assert scores["uniform"]["class_accuracy"] < 0.2 and scores["gaussian"]["class_accuracy"] < 0.3
+
+
+def test_image_samplers_are_what_they_say(digits_rows):
+    ds, _ = digits_rows
+    pool, labels = ds.reference(), ds.reference_labels()
+    one, one_labels = ganbench.reference_rows.reference_draw(ds, "one-mode", 50, 3)
+    assert (one == one[0]).all() and (one_labels == one_labels[0]).all()
+    assert any(torch.equal(one[0], image) and label == one_labels[0] for image, label in zip(pool, labels, strict=True))
+    real, real_labels = ganbench.reference_rows.reference_draw(ds, "real", 400, 3)
+    index = {bytes(image.numpy()): int(label) for image, label in zip(pool, labels, strict=True)}
+    assert all(index.get(bytes(image.numpy())) == int(label) for image, label in zip(real, real_labels, strict=True))
+    noise = reference_samples(ds, "uniform", 4000, 3)
+    counts = np.bincount(noise.numpy().ravel(), minlength=256)
+    assert noise.dtype == torch.uint8 and counts.min() > 0.7 * counts.mean()  # every level, about equally
+    data = pool.double().reshape(len(pool), -1)
+    fitted = ganbench.reference_rows.fitted_gaussian(data, 100_000, torch.Generator().manual_seed(0)).numpy()
+    np.testing.assert_allclose(fitted.mean(0), data.numpy().mean(0), atol=0.02 * data.std().item())
+    np.testing.assert_allclose(np.cov(fitted.T), np.cov(data.numpy().T), atol=0.02 * data.var().item())
+    drawn = reference_samples(ds, "gaussian", 10, 0)  # those draws, rounded and clamped to pixel values
+    gen = torch.Generator().manual_seed(0)
+    torch.randint(10, (10,), generator=gen)  # the row's random classes come first
+    pixels = ganbench.reference_rows.fitted_gaussian(data, 10, gen)
+    assert drawn.dtype == torch.uint8 and torch.equal(drawn.flatten(1), pixels.round().clamp(0, 255).to(torch.uint8))
+
+
+def test_the_real_row_of_a_dataset_with_two_splits_holds_the_other_splits_images():
+    images, labels = ganbench.get_dataset("digits").load(), ganbench.get_dataset("digits").labels()
+
+    @dataclasses.dataclass(frozen=True)
+    class Split(type(ganbench.get_dataset("digits"))):
+        split: Literal["train", "test"] = "train"
+
+        def load(self):
+            return images[:1000] if self.split == "train" else images[1000:]
+
+        def labels(self):
+            return labels[:1000] if self.split == "train" else labels[1000:]
+
+        def available(self):
+            return True
+
+    train = Split("halves")
+    held_out = {bytes(image.numpy()) for image in images[1000:]}
+    real, real_labels = ganbench.reference_rows.reference_draw(train, "real", 500, 0)
+    assert all(bytes(image.numpy()) in held_out for image in real)
+    assert len({bytes(image.numpy()) for image in real}) > 450  # drawn without replacement (the digits repeat little)
+    assert "halves's test images" in ganbench.reference_rows.reference_note(train)
+    back = ganbench.reference_rows.reference_draw(dataclasses.replace(train, split="test"), "real", 2000, 0)[0]
+    assert len(back) == 2000 and all(bytes(image.numpy()) not in held_out for image in back[:200])
+
+
+def test_eval_of_image_samples_prints_the_reference_columns(cli, tmp_path):
+    samples = tmp_path / "noise.npy"
+    np.save(samples, np.random.default_rng(0).integers(0, 256, size=(300, 1, 8, 8)).astype(np.uint8))
+    result = cli("eval", "-d", "digits", "--samples", str(samples))
+    assert result.code == 0, result.err
+    header = next(line for line in result.out.splitlines() if "[real]" in line)
+    assert all(f"[{kind}]" in header for kind in ("real", "gaussian", "uniform", "one-mode"))
+    fid = next(line for line in result.out.splitlines() if line.startswith("| fid_classifier "))
+    mine, real, gaussian, uniform, one = (float(cell) for cell in fid.strip("| \n").split("|")[1:])
+    assert real < gaussian < uniform and abs(mine - uniform) < 0.25 * uniform  # noise scores as the noise row
