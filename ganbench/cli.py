@@ -649,8 +649,14 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         rows = lb.rows_of_baseline(baseline)
     else:
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
-        found = [read_record(Path(results) / spec.dirname) for spec in suite.specs()]
-        rows = lb.rows_of_records((r for r in found if r is not None), suite)
+        specs = suite.specs()
+        found = [r for r in (read_record(Path(results) / spec.dirname) for spec in specs) if r is not None]
+        if not found:
+            raise OptionError(
+                f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "
+                f"code are not its runs); run `ganbench sweep {suite_file} --out {results}` first"
+            )
+        rows = lb.rows_of_records(found, suite)
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or _present_metrics(rows, directions)
     present = _present_metrics(rows, directions)
@@ -794,7 +800,9 @@ def main(argv: list[str] | None = None) -> None:
     _show_library_messages()
     try:
         from ganbench.commands import add_plugin_commands
+        from ganbench.threads import check_threads_env
 
+        check_threads_env()
         add_plugin_commands(cli)
         code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
     except GanbenchError as exc:

@@ -75,9 +75,15 @@ def run_spec(
             trainer = Trainer(spec, device)
             restored = restore(trainer, checkpoint)
         remove_stale_files(run_dir)
-        if force:
-            for name in (RECORD, METRICS, CHECKPOINT):
-                (run_dir / name).unlink(missing_ok=True)
+        if force:  # the record last: while anything else stays, so does it
+            for name in (CHECKPOINT, METRICS, RECORD):
+                try:
+                    (run_dir / name).unlink(missing_ok=True)
+                except OSError as exc:
+                    raise OutputError(
+                        f"--force cannot remove {exc.filename or run_dir / name} ({exc.strerror}); fix the folder's "
+                        "permissions or choose another --out"
+                    ) from None
         return _train(trainer, run_dir, wall_start, cadence)
 
 

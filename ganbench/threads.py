@@ -28,6 +28,18 @@ def user_threads() -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
+def check_threads_env() -> None:
+    """OptionError if ``OMP_NUM_THREADS`` is set to something other than a positive whole number: OpenMP would
+    warn on stderr and fall back to its default, so the user's choice would silently not hold."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if text and user_threads() is None:
+        from ganbench.errors import OptionError
+
+        raise OptionError(
+            f"{THREADS_ENV}={text!r} is not a positive whole number of threads; unset it or set e.g. {THREADS_ENV}=2"
+        )
+
+
 def threads_per_run(workers: int = 1) -> int:
     """Threads for each of ``workers`` runs at a time: the user's choice, else the usable cores shared out."""
     return user_threads() or max(1, usable_cores() // max(1, workers))

@@ -94,10 +94,56 @@ def check_network_fits(spec: RunSpec, variant: Variant, network: Network) -> Non
     generator has none."""
     if variant.styled and not network.style_based:
         used = [f"{k}={getattr(variant, k)}" for k in ("style_mixing", "pl_weight") if getattr(variant, k)]
+        styled = [e.obj.name for e in registries().networks if e.obj.style_based]
+        other = f"use --network {' or '.join(styled)} (images) or " if styled else ""
         raise OptionError(
             f"variant {spec.variant!r} sets {', '.join(used)}, which act on a style-based generator's styles, but "
-            f"network {spec.network!r} has none; use --network stylegan2 or --set {used[0].split('=')[0]}=0"
+            f"network {spec.network!r} has none; {other}--set {used[0].split('=')[0]}=0"
         )
+
+
+BYTES_PER_PARAMETER = 16
+"""float32 weights, their gradients and Adam's two moments: what training holds per parameter at least."""
+
+
+def check_memory_fits(spec: RunSpec, parts: Components, device: torch.device) -> None:
+    """OptionError if the networks' parameters alone (with gradients, Adam's state and the moving average of G)
+    need more memory than ``device`` has free: a width the options allow (``network.width=16384``) would
+    otherwise be killed by the kernel, without a word. Counted on the meta device, so nothing is allocated."""
+    free = free_memory(device)
+    if free is None:
+        return
+    conditional = {"n_classes": parts.n_classes, "conditioning": parts.variant.conditioning} if parts.n_classes else {}
+    try:
+        with torch.device("meta"):
+            g, d = parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run
+        return
+    n_g, n_d = (sum(p.numel() for p in net.parameters()) for net in (g, d))
+    needed = BYTES_PER_PARAMETER * (n_g + n_d) + (4 * n_g if parts.variant.ema else 0)
+    if needed > free:
+        gib = 2**30
+        raise OptionError(
+            f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {needed / gib:,.1f} GiB "
+            f"with gradients and Adam's state, more than the {free / gib:,.1f} GiB free on {device}; lower "
+            "--set network.width (or the network's other sizes)"
+        )
+
+
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free on ``device``: a GPU's free memory, the host's MemAvailable on Linux; None where unknown."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def check_reference_fits(spec: RunSpec, dataset: Dataset, selection: list[Selected]) -> None:
@@ -298,11 +344,12 @@ class Trainer:
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
         check_reference_fits(spec, dataset, self.selection)
+        check_network_fits(spec, variant, self.parts.network)
+        check_memory_fits(spec, self.parts, self.device)
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
         check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))
-        check_network_fits(spec, variant, self.parts.network)
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""

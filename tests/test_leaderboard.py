@@ -432,6 +432,10 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     assert_one_line_error(cli("leaderboard", "show", str(path), "-m", "fid_classifier"), "no run in the baseline")
     missing = tmp_path / "nowhere"
     assert_one_line_error(cli("leaderboard", "show", str(path), "--results", str(missing)), "does not exist")
+    other = tmp_path / "other"
+    assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(other)).code == 0
+    result = cli("leaderboard", "show", str(path), "--results", str(other))
+    assert_one_line_error(result, "none of the", "is in", "ganbench sweep")
 
 
 def test_update_refuses_runs_another_process_is_training(cli, tmp_path):

@@ -8,6 +8,8 @@ import pytest
 
 from ganbench.threads import threads_per_run, usable_cores
 
+from .conftest import ganbench_process
+
 
 def test_one_run_gets_the_cores_this_process_may_use(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -33,3 +35,14 @@ def test_an_affinity_narrower_than_the_machine_is_respected(monkeypatch):
 def test_the_users_omp_num_threads_wins_when_it_is_a_count(monkeypatch, value, expected):
     monkeypatch.setenv("OMP_NUM_THREADS", value)
     assert threads_per_run(2) == (expected or max(1, usable_cores() // 2))
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "-2", "1.5"])
+def test_an_invalid_omp_num_threads_is_one_line_before_torch_complains(tmp_path, value):
+    result = ganbench_process("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "--out", str(tmp_path),
+                              env={"OMP_NUM_THREADS": value})  # fmt: skip
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [
+        f"Error: OMP_NUM_THREADS={value!r} is not a positive whole number of threads; unset it or set e.g. "
+        "OMP_NUM_THREADS=2"
+    ]
+    assert not any(tmp_path.iterdir())

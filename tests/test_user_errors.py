@@ -72,6 +72,8 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--checkpoint-every", "0"], ["--checkpoint-every"]),
         (["-v", "nsgan", "--set", "batch_size=1000000"], ["batches of 1000000 samples", "holds 100000"]),
         (["-v", "nsgan", "--set", "dataset.n_samples=0"], ["'n_samples' must be >= 2"]),
+        (["-v", "stylegan2", "-d", "digits", "--set", "network.width=16384"], ["GiB", "lower --set network.width"]),
+        (["-v", "stylegan2", "--set", "style_mixing=0.5"], ["style-based", "stylegan2 (images)", "style_mixing=0"]),
     ],
 )
 def test_bad_run_arguments_give_one_line_and_write_nothing(cli, tmp_path, args, fragments):
@@ -341,3 +343,14 @@ def test_a_python_warning_is_one_line_on_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     warned = [line for line in result.stderr.splitlines() if "covariance is singular" in line]
     assert len(warned) == 1 and warned[0].startswith("warning: ") and "compute(" not in result.stderr
+
+
+def test_force_that_cannot_remove_a_finished_runs_files_says_so_and_keeps_the_record(cli, tmp_path):
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out", str(tmp_path)]
+    assert cli(*args).code == 0
+    run_dir = next(tmp_path.glob("ring8__nsgan__*"))
+    (run_dir / "metrics.json").unlink()
+    (run_dir / "metrics.json").mkdir()  # not removable as a file
+    (run_dir / "metrics.json" / "x").touch()
+    assert_one_line_error(cli(*args, "--force"), "--force cannot remove", "metrics.json")
+    assert (run_dir / "record.json").is_file()
