@@ -147,6 +147,8 @@ def load_suite(path: str | Path) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SuiteError(f"{path}: nested deeper than a suite can be (arrays or tables within each other)") from None
     where = _Locator(path, text)
     for key, value in data.items():
         if key not in KEYS:

@@ -56,6 +56,7 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
     "text, fragments",
     [
         ('variants = ["nsgan"\n', ["malformed TOML", "Unclosed array"]),
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", ["nested deeper than a suite can be"]),
         ("colour = 'blue'\n" + SUITE, [":1:", "unknown key 'colour'"]),
         (SUITE.replace('"lsgan"', '"lsgn"'), [":2:", "unknown variant 'lsgn'", "lsgan"]),
         (SUITE.replace('["ring8"]', '["ring9"]'), [":3:", "unknown dataset 'ring9'"]),
