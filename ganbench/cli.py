@@ -61,6 +61,8 @@ def _output_folder(path: str | None, option: str, example: str) -> str | None:
 def _results_folder(path: str, option: str, hint: str) -> Path:
     """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
     folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
+    if folder.exists() and not folder.is_dir():
+        raise GanbenchError(f"results folder {path} is a file, not a folder; {hint}")
     if not folder.is_dir():
         raise GanbenchError(f"results folder {path} does not exist; {hint}")
     return folder
@@ -327,11 +329,11 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
     scan = scan_results(results_dir, directions)
-    for line in scan.problems():
-        click.echo(f"warning: {line}", err=True)
     runs = scan.runs
     if runs.empty:
-        raise GanbenchError(f"no runs found under {results_dir}; run `ganbench run ... --out {results_dir}` first")
+        raise scan.nothing_found(results_dir)
+    for line in scan.problems():
+        click.echo(f"warning: {line}", err=True)
     chosen = chosen or [k for k in directions if k in runs.columns]
     summary = summarize(runs, chosen, directions, spread)
     click.echo(render(summary, chosen, fmt, spread), nl=False)

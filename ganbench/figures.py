@@ -97,7 +97,8 @@ def plot_results(
     """
     root = Path(results_dir)
     if not root.is_dir():
-        raise GanbenchError(f"results folder {root} does not exist; pass the --out folder of `ganbench run`")
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise GanbenchError(f"results folder {root} {what}; pass the --out folder of `ganbench run`")
     if directions is None:
         from ganbench.plugins import registries
 
@@ -110,11 +111,11 @@ def plot_results(
             raise UnknownNameError("metric output", name, directions)
     report = on_problem or _warn
     scan = scan_runs(root, directions)
-    for line in scan.problems():
-        report(line)
     runs = scan.runs
     if runs.empty:
-        raise GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
+        raise scan.nothing_found(root)
+    for line in scan.problems():
+        report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES
     written = []
     try:

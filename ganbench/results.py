@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import OutputError
+from ganbench.errors import GanbenchError, OutputError
 from ganbench.spec import run_id_of
 
 SCHEMA_VERSION = 1
@@ -293,6 +293,23 @@ class ResultsScan:
         if self.repeated:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
         return lines
+
+
+    def nothing_found(self, root: str | Path) -> GanbenchError:
+        """The one line for a folder without a readable run: that nothing ran there, or why what is there is not
+        readable (its first unreadable record), or that its runs have not finished."""
+        if self.unreadable:
+            path, why = self.unreadable[0]
+            return GanbenchError(
+                f"no readable run under {root}: {len(self.unreadable)} unreadable record(s), the first {path}: {why}; "
+                "rerun those runs with --force"
+            )
+        if self.unfinished:
+            return GanbenchError(
+                f"no finished run under {root}: {len(self.unfinished)} run folder(s) without a record (running, or "
+                "interrupted: run the same command again to resume)"
+            )
+        return GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
 
 
 def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:

@@ -24,6 +24,8 @@ from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
 from ganbench.spec import run_id_of
 
+from .conftest import assert_one_line_error
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -188,9 +190,10 @@ def test_a_record_whose_metric_is_text_or_a_list_is_unreadable_not_a_column(mog,
     runs = sorted(mog.glob("ring8__nsgan__seed*"))
     for run, value in zip(runs, ("high", [1, 2]), strict=True):
         _copy_run(run, root, metrics={"frechet": value})
-    table = cli("table", str(root))
-    assert table.code == 2 and table.err.count("metrics.frechet must be a number or null") == 2
-    assert "2 unreadable record(s)" in table.err
+    for command in ("table", "plot"):  # nothing else to show: one line naming why, not warnings and "no runs"
+        assert_one_line_error(
+            cli(command, str(root)), "no readable run", "2 unreadable record(s)", "must be a number or null", "--force"
+        )
 
 
 def test_plot_of_one_run_folder_draws_that_run(mog, tmp_path):
@@ -466,6 +469,9 @@ def test_user_errors(mog, tmp_path, directions):
         plot_results(tmp_path / "nowhere", directions=directions)
     with pytest.raises(GanbenchError, match="no runs found"):
         plot_results(tmp_path, directions=directions)
+    (tmp_path / "afile").write_text("hi")
+    with pytest.raises(GanbenchError, match="is a file, not a folder"):
+        plot_results(tmp_path / "afile", directions=directions)
 
 
 # ------------------------------------------------------------------------- images
