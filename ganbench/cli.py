@@ -52,10 +52,33 @@ def _given(value: str | None, option: str, example: str) -> str | None:
 
 
 def _output_folder(path: str | None, option: str, example: str) -> str | None:
-    """A folder a command will write results into: not empty, not an existing file (checked before any run)."""
+    """A folder a command will write results into: not empty, not an existing file, creatable where it does not
+    exist yet (checked before any run, without creating it)."""
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
+    problem = None if path is None else _uncreatable(Path(path))
+    if problem:
+        raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
     return path
+
+
+def _uncreatable(folder: Path) -> str | None:
+    """Why ``folder`` could not be made or written (a parent that is a file, a link to nothing, a read-only place),
+    or None. Probes with a temporary folder in its nearest existing ancestor, removed at once."""
+    import tempfile
+
+    ancestor = folder
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            return f"{ancestor} is a symbolic link to nothing"
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=ancestor, prefix=".ganbench-probe-"))
+    except OSError as exc:
+        return f"{ancestor} is not writable ({exc.strerror or exc})"
+    return None
 
 
 def _results_folder(path: str, option: str, hint: str) -> Path:

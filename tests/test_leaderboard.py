@@ -382,7 +382,12 @@ def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_pat
     afile.write_text("not a folder")
     for args in (["sweep", str(path), "--out"], ["leaderboard", "check", str(path), "--results"]):
         assert_one_line_error(cli(*args, str(afile), "-q"), "is a file, not a folder")
-    assert afile.read_text() == "not a folder"
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for below, why in ((afile / "sub", "is a file, not a folder"), (tmp_path / "dangling", "symbolic link to nothing")):
+        for args in (["sweep", str(path), "--out"], ["leaderboard", "update", str(path), "--results"]):
+            assert_one_line_error(cli(*args, str(below), "-q"), "cannot be written", why)
+    assert afile.read_text() == "not a folder" and not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dangling", "tiny.toml"]  # no probe left
 
 
 def test_a_baseline_that_cannot_be_written_is_one_line_and_the_old_one_stays(cli, tmp_path, monkeypatch):
