@@ -33,8 +33,19 @@ from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 
 SAMPLES = "samples.png"
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
-"""What the disk says when a run folder cannot be written (full, quota, read-only, no permission, failing)."""
+DISK_ERRORS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.EISDIR,
+    errno.ENOTDIR,
+}
+"""What the disk says when a run folder cannot be written (full, quota, read-only, no permission, failing, a folder
+where a file belongs)."""
+IN_THE_WAY = {errno.EISDIR, errno.ENOTDIR, errno.EEXIST}
 
 __all__ = ["Components", "Trainer", "lost_job", "run_job", "run_spec"]
 
@@ -81,8 +92,10 @@ def run_spec(
                     (run_dir / name).unlink(missing_ok=True)
                 except OSError as exc:
                     raise OutputError(
-                        f"--force cannot remove {exc.filename or run_dir / name} ({exc.strerror}); fix the folder's "
-                        "permissions or choose another --out"
+                        in_the_way(exc, run_dir / name)
+                        if exc.errno in IN_THE_WAY
+                        else f"--force cannot remove {exc.filename or run_dir / name} ({exc.strerror}); fix the "
+                        "folder's permissions or choose another --out"
                     ) from None
         return _train(trainer, run_dir, wall_start, cadence)
 
@@ -185,6 +198,8 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
 
 def unwritable(exc: OSError, run_dir: Path) -> OutputError:
     """One line for a run folder the disk refused (full, read-only, ...): what, why, and that a rerun resumes."""
+    if exc.errno in IN_THE_WAY:
+        return OutputError(in_the_way(exc, run_dir))
     return OutputError(
         f"cannot write {exc.filename or run_dir} ({exc.strerror}); free some space or fix the folder, then run "
         "the same command again: it resumes from the run's last checkpoint"
@@ -221,10 +236,21 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
+        if exc.errno == errno.EEXIST and exc.filename:  # a file where the run's folder goes
+            raise OutputError(in_the_way(exc, run_dir)) from None
         raise OutputError(
             f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
         ) from None
     return run_dir
+
+
+def in_the_way(exc: OSError, path: Path) -> str:
+    """One line for a file or folder that stands where a run writes another kind of thing (a folder named
+    record.json, a file named like a run folder): which, and to move it."""
+    where = exc.filename or path
+    return (
+        f"{where} is in the way of a run's files ({exc.strerror}); move or delete it, then run the same command again"
+    )
 
 
 def remove_stale_files(run_dir: Path) -> None:

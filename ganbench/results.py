@@ -294,7 +294,6 @@ class ResultsScan:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
         return lines
 
-
     def nothing_found(self, root: str | Path) -> GanbenchError:
         """The one line for a folder without a readable run: that nothing ran there, or why what is there is not
         readable (its first unreadable record), or that its runs have not finished."""

@@ -345,12 +345,26 @@ def test_a_python_warning_is_one_line_on_the_command_line(tmp_path):
     assert len(warned) == 1 and warned[0].startswith("warning: ") and "compute(" not in result.stderr
 
 
-def test_force_that_cannot_remove_a_finished_runs_files_says_so_and_keeps_the_record(cli, tmp_path):
+def test_force_that_cannot_remove_a_finished_runs_files_names_them_and_keeps_the_record(cli, tmp_path):
     args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out", str(tmp_path)]
     assert cli(*args).code == 0
     run_dir = next(tmp_path.glob("ring8__nsgan__*"))
     (run_dir / "metrics.json").unlink()
     (run_dir / "metrics.json").mkdir()  # not removable as a file
     (run_dir / "metrics.json" / "x").touch()
-    assert_one_line_error(cli(*args, "--force"), "--force cannot remove", "metrics.json")
+    assert_one_line_error(cli(*args, "--force"), "metrics.json is in the way", "move or delete it")
     assert (run_dir / "record.json").is_file()
+
+
+def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out"]
+    assert cli(*args, str(tmp_path / "a")).code == 0
+    run_dir = next((tmp_path / "a").iterdir())
+    (run_dir / "record.json").unlink()
+    (run_dir / "record.json").mkdir()  # a folder where the record goes
+    for extra in ([], ["--force"]):
+        assert_one_line_error(cli(*args, str(tmp_path / "a"), *extra), "record.json is in the way", "move or delete")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / run_dir.name).write_text("mine")  # a file named like the run's folder
+    assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is in the way")
+    assert (tmp_path / "b" / run_dir.name).read_text() == "mine"
