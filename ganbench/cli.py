@@ -664,7 +664,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.results import read_record
+    from ganbench.results import RecordError, check_record
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
@@ -675,7 +675,18 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     else:
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
         specs = suite.specs()
-        found = [r for r in (read_record(Path(results) / spec.dirname) for spec in specs) if r is not None]
+        found = []
+        for spec in specs:
+            try:
+                record = check_record(Path(results) / spec.dirname)
+            except FileNotFoundError:
+                continue
+            except (OSError, RecordError) as exc:  # as `table` does: said, and left out of the ranking
+                click.echo(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; rerun that run "
+                           "with --force (or `ganbench sweep` it)", err=True)  # fmt: skip
+                continue
+            if record.status != "failed":
+                found.append(record)
         if not found:
             raise OptionError(
                 f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "

@@ -499,3 +499,13 @@ def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):
     assert_one_line_error(
         cli("sweep", str(write_suite(tmp_path, metricless, "m.toml"))), "'dcgan' would be scored on nothing"
     )
+
+
+def test_show_of_results_says_which_records_it_could_not_read(cli, tmp_path):
+    path = made_baseline(cli, tmp_path)
+    broken = sorted((tmp_path / "a").glob("*/record.json"))[0]
+    broken.write_text('{"x":')
+    result = cli("leaderboard", "show", str(path), "--results", str(tmp_path / "a"))
+    assert result.code == 0 and "Traceback" not in result.err
+    assert result.err.strip().splitlines() == [line for line in result.err.strip().splitlines() if "warning" in line]
+    assert len(result.err.strip().splitlines()) == 1 and str(broken.parent) in result.err and "--force" in result.err
