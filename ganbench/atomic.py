@@ -13,17 +13,19 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def write_atomic(path: Path, write: Any) -> None:
+def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
 
-    Only a regular file (or a new one) is replaced: a character device or a FIFO (``--junit /dev/null``)
-    is written to directly, as a shell's ``>`` would; anything else that is not a file is refused.
+    Only a regular file (or a new one) is replaced. With ``devices`` (a path the user named: ``--junit
+    /dev/null``) a character device or a FIFO is written to directly, as a shell's ``>`` would; anything
+    else that is not a file is refused (a FIFO where a run's metrics.json goes would block the run forever).
     """
     path = Path(path)
     if path.exists() and not path.is_file():
         mode = path.stat().st_mode
-        if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
-            raise IsADirectoryError(errno.EISDIR, "not a regular file, device or FIFO", str(path))
+        if not devices or not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+            what = "not a regular file, device or FIFO" if devices else "not a regular file"
+            raise IsADirectoryError(errno.EISDIR, what, str(path))
         with open(path, "wb") as f:
             write(f)
         return

@@ -623,7 +623,7 @@ def check(
     if junit_path:
         xml = reports.junit(suite.name, comparisons, strict).encode()
         try:
-            write_atomic(junit_path, lambda f: f.write(xml))
+            write_atomic(junit_path, lambda f: f.write(xml), devices=True)
         except OSError as exc:
             click.echo(f"warning: could not write --junit {junit_path} ({exc.strerror or exc})", err=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

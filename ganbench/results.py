@@ -137,17 +137,24 @@ def read_record(run_dir: Path) -> RunRecord | None:
     return None if record.status == "failed" else record
 
 
-def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
-    """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
-    ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
-    path = Path(run_dir) / RECORD
-    found = os.stat(path)  # OSError when absent; a FIFO or a device would hang or fill memory
+def read_regular(path: Path) -> bytes:
+    """The bytes of a record-sized regular file; OSError when absent, RecordError for a FIFO or a device (which
+    would hang or fill memory), a folder, or a file larger than any record."""
+    found = os.stat(path)
     if not stat.S_ISREG(found.st_mode):
         raise RecordError("not a regular file")
     if found.st_size > MAX_RECORD_BYTES:
         raise RecordError(f"larger than {MAX_RECORD_BYTES // 2**20} MiB, which no record is")
+    return path.read_bytes()
+
+
+def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
+    """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
+    ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
+    path = Path(run_dir) / RECORD
+    raw = read_regular(path)
     try:
-        data = loads_strict(path.read_bytes())
+        data = loads_strict(raw)
     except UnicodeDecodeError:
         raise RecordError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -249,9 +256,11 @@ def _disowned(data: dict[str, Any], run_dir: Path) -> str | None:
     if run_id_of(data["spec"]) != data["run_id"]:
         return f"its spec does not hash to its run id {data['run_id']!r} (edited after the run)"
     try:
-        scores = loads_strict((run_dir / METRICS).read_bytes())
+        scores = loads_strict(read_regular(run_dir / METRICS))
     except FileNotFoundError:
         return None
+    except RecordError as exc:
+        return f"its {METRICS} is {exc}"
     except (OSError, ValueError):
         return f"its {METRICS} is unreadable"
     if data["status"] != "failed" and scores != data.get("metrics", {}):

@@ -368,3 +368,16 @@ def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
     (tmp_path / "b" / run_dir.name).write_text("mine")  # a file named like the run's folder
     assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is in the way")
     assert (tmp_path / "b" / run_dir.name).read_text() == "mine"
+
+
+def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp_path):
+    import os
+
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out", str(tmp_path)]
+    assert cli(*args).code == 0
+    run_dir = next(tmp_path.iterdir())
+    (run_dir / "metrics.json").unlink()
+    os.mkfifo(run_dir / "metrics.json")  # opening it to read or write would block forever
+    assert_one_line_error(cli("table", str(tmp_path)), "metrics.json is not a regular file")
+    assert_one_line_error(cli(*args), "metrics.json is in the way", "move or delete it")
+    assert cli(*args, "--force").code == 0 and (run_dir / "metrics.json").is_file()
