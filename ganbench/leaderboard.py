@@ -21,7 +21,7 @@ from typing import Any
 
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
-from ganbench.results import RunRecord, loads_strict, strict_json, write_json_atomic
+from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
 
@@ -109,7 +109,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
     path = suite.baseline_path
     fix = f"make one with `ganbench leaderboard update {suite.path}`"
     try:
-        data = loads_strict(path.read_bytes())
+        data = loads_strict(read_regular(path))  # a FIFO there would block forever
     except FileNotFoundError:
         raise BaselineError(f"suite {suite.name!r} has no baseline at {path}; {fix}") from None
     except (OSError, ValueError) as exc:

@@ -509,3 +509,12 @@ def test_show_of_results_says_which_records_it_could_not_read(cli, tmp_path):
     assert result.code == 0 and "Traceback" not in result.err
     assert result.err.strip().splitlines() == [line for line in result.err.strip().splitlines() if "warning" in line]
     assert len(result.err.strip().splitlines()) == 1 and str(broken.parent) in result.err and "--force" in result.err
+
+
+def test_a_baseline_that_is_a_fifo_is_refused_not_waited_on(cli, tmp_path):
+    import os
+
+    path = write_suite(tmp_path)
+    os.mkfifo(tmp_path / "tiny.baseline.json")  # reading it would block until someone writes
+    for args in (["show", str(path)], ["check", str(path), "--results", str(tmp_path / "r"), "-q"]):
+        assert_one_line_error(cli("leaderboard", *args), "is unreadable (not a regular file)")
