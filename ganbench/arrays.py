@@ -96,7 +96,8 @@ def load_array(
     if path.is_dir():
         raise SamplesError(f"{what} path {path} is a folder; pass a .npy or .npz file")
     if not path.is_file():
-        raise SamplesError(f"{what} file {path} does not exist; pass a .npy or .npz file")
+        state = "is not a regular file (a FIFO or a device)" if path.exists() else "does not exist"
+        raise SamplesError(f"{what} file {path} {state}; pass a .npy or .npz file")
     fix = "save arrays with numpy.save or numpy.savez"
     try:
         with open(path, "rb") as f:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import stat
 import tempfile
 import time
 import traceback
@@ -75,6 +76,7 @@ def run_spec(
     if existing is not None and not force:
         return existing
     trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
+    check_run_files(run_dir)
     checkpoint = run_dir / CHECKPOINT
     restored = None if force else restore(trainer, checkpoint)  # a bad checkpoint is refused before we touch anything
     prepare_run_dir(Path(out), spec)
@@ -251,6 +253,26 @@ def in_the_way(exc: OSError, path: Path) -> str:
     return (
         f"{where} is in the way of a run's files ({exc.strerror}); move or delete it, then run the same command again"
     )
+
+
+RUN_FILES = (SPEC, CHECKPOINT, "history.csv", SAMPLES, METRICS, RECORD)
+"""The files a run reads and writes in its folder."""
+
+
+def check_run_files(run_dir: Path) -> None:
+    """OutputError if one of a run's files is there but is not a regular file: a FIFO would block the run forever
+    (reading or writing it), a folder or a device would fail it after training."""
+    for name in RUN_FILES:
+        path = run_dir / name
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # absent, or a link to nothing: written anew
+            continue
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+            raise OutputError(
+                f"{path} is {kind}, in the way of the run's {name}; move or delete it, then run the same command again"
+            )
 
 
 def remove_stale_files(run_dir: Path) -> None:

@@ -352,7 +352,7 @@ def test_force_that_cannot_remove_a_finished_runs_files_names_them_and_keeps_the
     (run_dir / "metrics.json").unlink()
     (run_dir / "metrics.json").mkdir()  # not removable as a file
     (run_dir / "metrics.json" / "x").touch()
-    assert_one_line_error(cli(*args, "--force"), "metrics.json is in the way", "move or delete it")
+    assert_one_line_error(cli(*args, "--force"), "metrics.json is a folder, in the way", "move or delete it")
     assert (run_dir / "record.json").is_file()
 
 
@@ -363,7 +363,7 @@ def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
     (run_dir / "record.json").unlink()
     (run_dir / "record.json").mkdir()  # a folder where the record goes
     for extra in ([], ["--force"]):
-        assert_one_line_error(cli(*args, str(tmp_path / "a"), *extra), "record.json is in the way", "move or delete")
+        assert_one_line_error(cli(*args, str(tmp_path / "a"), *extra), "record.json is a folder, in the way", "move or delete")
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / run_dir.name).write_text("mine")  # a file named like the run's folder
     assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is in the way")
@@ -379,5 +379,16 @@ def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp
     (run_dir / "metrics.json").unlink()
     os.mkfifo(run_dir / "metrics.json")  # opening it to read or write would block forever
     assert_one_line_error(cli("table", str(tmp_path)), "metrics.json is not a regular file")
-    assert_one_line_error(cli(*args), "metrics.json is in the way", "move or delete it")
-    assert cli(*args, "--force").code == 0 and (run_dir / "metrics.json").is_file()
+    for extra in ([], ["--force"]):
+        assert_one_line_error(cli(*args, *extra), "metrics.json is a FIFO", "move or delete it")
+    (run_dir / "metrics.json").unlink()
+    for name in ("checkpoint.pt", "spec.json", "history.csv", "samples.png"):  # resumed or forced: never waits
+        (run_dir / "record.json").unlink(missing_ok=True)
+        saved = (run_dir / name).read_bytes()
+        (run_dir / name).unlink()
+        os.mkfifo(run_dir / name)
+        for extra in ([], ["--force"]):
+            assert_one_line_error(cli(*args, *extra), f"{name} is a FIFO, in the way of the run's {name}")
+        (run_dir / name).unlink()
+        (run_dir / name).write_bytes(saved)
+    assert cli(*args).code == 0
