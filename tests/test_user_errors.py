@@ -363,7 +363,9 @@ def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
     (run_dir / "record.json").unlink()
     (run_dir / "record.json").mkdir()  # a folder where the record goes
     for extra in ([], ["--force"]):
-        assert_one_line_error(cli(*args, str(tmp_path / "a"), *extra), "record.json is a folder, in the way", "move or delete")
+        assert_one_line_error(
+            cli(*args, str(tmp_path / "a"), *extra), "record.json is a folder, in the way", "move or delete"
+        )
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / run_dir.name).write_text("mine")  # a file named like the run's folder
     assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is in the way")
