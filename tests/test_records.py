@@ -235,12 +235,14 @@ def test_a_full_disk_is_one_line_keeps_the_last_checkpoint_and_the_rerun_resumes
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
     from ganbench.atomic import write_atomic
 
-    write_atomic(Path("/dev/null"), lambda f: f.write(b"<xml/>"))
+    write_atomic(Path("/dev/null"), lambda f: f.write(b"<xml/>"), devices=True)  # a path the user named
     assert Path("/dev/null").is_char_device()
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
+    with pytest.raises(IsADirectoryError, match="not a regular file"):  # a run's own file: never waited on
+        write_atomic(fifo, lambda f: f.write(b"blocked"))
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
-    write_atomic(fifo, lambda f: f.write(b"through the pipe"))
+    write_atomic(fifo, lambda f: f.write(b"through the pipe"), devices=True)
     assert reader.communicate(timeout=10)[0] == b"through the pipe" and stat.S_ISFIFO(os.stat(fifo).st_mode)
 
 
