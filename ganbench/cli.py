@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError, one_line
+from ganbench.writable import why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -56,29 +57,10 @@ def _output_folder(path: str | None, option: str, example: str) -> str | None:
     exist yet (checked before any run, without creating it)."""
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
-    problem = None if path is None else _uncreatable(Path(path))
+    problem = None if path is None else why_unwritable(Path(path))
     if problem:
         raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
     return path
-
-
-def _uncreatable(folder: Path) -> str | None:
-    """Why ``folder`` could not be made or written (a parent that is a file, a link to nothing, a read-only place),
-    or None. Probes with a temporary folder in its nearest existing ancestor, removed at once."""
-    import tempfile
-
-    ancestor = folder
-    while not ancestor.exists():
-        if ancestor.is_symlink():
-            return f"{ancestor} is a symbolic link to nothing"
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        return f"{ancestor} is a file, not a folder"
-    try:
-        os.rmdir(tempfile.mkdtemp(dir=ancestor, prefix=".ganbench-probe-"))
-    except OSError as exc:
-        return f"{ancestor} is not writable ({exc.strerror or exc})"
-    return None
 
 
 def _results_folder(path: str, option: str, hint: str) -> Path:
@@ -221,8 +203,7 @@ def run(
     from ganbench.tables import render, summarize
     from ganbench.threads import use_threads_per_run
 
-    if not out.strip():
-        raise OptionError("--out is empty; name a results folder, e.g. --out results")
+    out = _output_folder(out, "--out", "results")
     variant_names = _names(variants, "--variant", "wgan-gp")
     dataset_names = _names(datasets, "--dataset", "grid25")
     metric_names = _names(metrics, "--metrics", "modes,frechet")

@@ -13,7 +13,6 @@ import dataclasses
 import errno
 import os
 import stat
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -32,6 +31,7 @@ from ganbench.plugins import call_hook, registries
 from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
+from ganbench.writable import in_the_way, probe
 
 SAMPLES = "samples.png"
 DISK_ERRORS = {
@@ -94,7 +94,7 @@ def run_spec(
                     (run_dir / name).unlink(missing_ok=True)
                 except OSError as exc:
                     raise OutputError(
-                        in_the_way(exc, run_dir / name)
+                        in_the_way(run_dir / name, name)
                         if exc.errno in IN_THE_WAY
                         else f"--force cannot remove {exc.filename or run_dir / name} ({exc.strerror}); fix the "
                         "folder's permissions or choose another --out"
@@ -201,7 +201,8 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
 def unwritable(exc: OSError, run_dir: Path) -> OutputError:
     """One line for a run folder the disk refused (full, read-only, ...): what, why, and that a rerun resumes."""
     if exc.errno in IN_THE_WAY:
-        return OutputError(in_the_way(exc, run_dir))
+        target = Path(exc.filename2 or exc.filename or run_dir)  # a rename names its destination second
+        return OutputError(in_the_way(target, target.name if target.parent == run_dir else "files"))
     return OutputError(
         f"cannot write {exc.filename or run_dir} ({exc.strerror}); free some space or fix the folder, then run "
         "the same command again: it resumes from the run's last checkpoint"
@@ -234,25 +235,14 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     run_dir = out / spec.dirname
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=run_dir, prefix=".write-test-")  # unique: two processes may probe at once
-        os.close(fd)
-        os.unlink(probe)
+        probe(run_dir)
     except OSError as exc:
         if exc.errno == errno.EEXIST and exc.filename:  # a file where the run's folder goes
-            raise OutputError(in_the_way(exc, run_dir)) from None
+            raise OutputError(in_the_way(exc.filename, "folder")) from None
         raise OutputError(
             f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
         ) from None
     return run_dir
-
-
-def in_the_way(exc: OSError, path: Path) -> str:
-    """One line for a file or folder that stands where a run writes another kind of thing (a folder named
-    record.json, a file named like a run folder): which, and to move it."""
-    where = exc.filename or path
-    return (
-        f"{where} is in the way of a run's files ({exc.strerror}); move or delete it, then run the same command again"
-    )
 
 
 RUN_FILES = (SPEC, CHECKPOINT, "history.csv", SAMPLES, METRICS, RECORD)
@@ -269,10 +259,7 @@ def check_run_files(run_dir: Path) -> None:
         except OSError:  # absent, or a link to nothing: written anew
             continue
         if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
-            raise OutputError(
-                f"{path} is {kind}, in the way of the run's {name}; move or delete it, then run the same command again"
-            )
+            raise OutputError(in_the_way(path, name))
 
 
 def remove_stale_files(run_dir: Path) -> None:

@@ -384,7 +384,11 @@ def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_pat
         assert_one_line_error(cli(*args, str(afile), "-q"), "is a file, not a folder")
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for below, why in ((afile / "sub", "is a file, not a folder"), (tmp_path / "dangling", "symbolic link to nothing")):
-        for args in (["sweep", str(path), "--out"], ["leaderboard", "update", str(path), "--results"]):
+        for args in (
+            ["sweep", str(path), "--out"],
+            ["leaderboard", "update", str(path), "--results"],
+            ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "--out"],
+        ):
             assert_one_line_error(cli(*args, str(below), "-q"), "cannot be written", why)
     assert afile.read_text() == "not a folder" and not (tmp_path / "nowhere").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "dangling", "tiny.toml"]  # no probe left

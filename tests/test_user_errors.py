@@ -368,7 +368,7 @@ def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
         )
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / run_dir.name).write_text("mine")  # a file named like the run's folder
-    assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is in the way")
+    assert_one_line_error(cli(*args, str(tmp_path / "b")), f"{run_dir.name} is a file, in the way of the run's folder")
     assert (tmp_path / "b" / run_dir.name).read_text() == "mine"
 
 

@@ -1,0 +1,57 @@
+"""Whether a folder can take ganbench's files, and one line when something stands in the way.
+
+One place for the probe (a temporary entry made and removed at once) and for the wording of "a file where a
+folder goes" or "a FIFO where a file goes", so `run`, `sweep` and the leaderboards say them alike.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+
+def probe(folder: Path) -> None:
+    """Make and remove a temporary entry in the existing ``folder``; the OSError if the disk refuses.
+    Unique names: two processes may probe one folder at once."""
+    os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".ganbench-probe-"))
+
+
+def why_unwritable(folder: Path) -> str | None:
+    """Why ``folder`` could not be made or written (a parent that is a file, a link to nothing, a read-only place),
+    or None; checked in its nearest existing ancestor, without creating anything that stays."""
+    ancestor = folder
+    while not ancestor.exists():
+        if ancestor.is_symlink():
+            return f"{ancestor} is a symbolic link to nothing"
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder"
+    try:
+        probe(ancestor)
+    except OSError as exc:
+        return f"{ancestor} is not writable ({exc.strerror or exc})"
+    return None
+
+
+def kind_of(path: Path) -> str:
+    """What stands at ``path``, in words: "a folder", "a file", "a FIFO", ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a symbolic link to nothing" if os.path.islink(path) else "missing"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+
+
+def in_the_way(path: Path | str, of: str = "files") -> str:
+    """One line for something at ``path`` of the wrong kind for what a run writes there (``of``: "record.json",
+    "folder", ...): what it is, and to move it."""
+    return (
+        f"{path} is {kind_of(Path(path))}, in the way of the run's {of}; move or delete it, then run the same "
+        "command again"
+    )
