@@ -106,18 +106,27 @@ BYTES_PER_PARAMETER = 16
 """float32 weights, their gradients and Adam's two moments: what training holds per parameter at least."""
 
 
-def check_memory_fits(spec: RunSpec, parts: Components, device: torch.device) -> None:
-    """OptionError if the networks' parameters alone (with gradients, Adam's state and the moving average of G)
-    need more memory than ``device`` has free: a width the options allow (``network.width=16384``) would
-    otherwise be killed by the kernel, without a word. Counted on the meta device, so nothing is allocated."""
-    free = free_memory(device)
-    if free is None:
-        return
+def check_networks(spec: RunSpec, parts: Components, device: torch.device) -> None:
+    """Build the networks on the meta device (nothing allocated) and refuse in one line, before the run's folder
+    exists, what would fail later: more parameters than memory holds, a batch that batch norm cannot normalise."""
     conditional = {"n_classes": parts.n_classes, "conditioning": parts.variant.conditioning} if parts.n_classes else {}
     try:
         with torch.device("meta"):
             g, d = parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional)
     except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run
+        return
+    check_memory_fits(spec, parts, device, g, d)
+    check_batch_norm_fits(spec, parts, g, d)
+
+
+def check_memory_fits(
+    spec: RunSpec, parts: Components, device: torch.device, g: torch.nn.Module, d: torch.nn.Module
+) -> None:
+    """OptionError if the networks' parameters alone (with gradients, Adam's state and the moving average of G)
+    need more memory than ``device`` has free: a width the options allow (``network.width=16384``) would
+    otherwise be killed by the kernel, without a word."""
+    free = free_memory(device)
+    if free is None:
         return
     n_g, n_d = (sum(p.numel() for p in net.parameters()) for net in (g, d))
     needed = BYTES_PER_PARAMETER * (n_g + n_d) + (4 * n_g if parts.variant.ema else 0)
@@ -128,6 +137,27 @@ def check_memory_fits(spec: RunSpec, parts: Components, device: torch.device) ->
             f"with gradients and Adam's state, more than the {free / gib:,.1f} GiB free on {device}; lower "
             "--set network.width (or the network's other sizes)"
         )
+
+
+def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
+    """OptionError if a training batch leaves batch norm one value per channel (``batch_size=1`` through an MLP's
+    BatchNorm1d), which torch refuses at the first step. One meta-device pass of G and D at the training shapes."""
+    v = parts.variant
+    n = v.batch_size * v.pack
+    z = torch.empty((n, parts.network.z_dim), device="meta")
+    y = torch.zeros((n,), dtype=torch.long, device="meta") if parts.n_classes else None
+    try:
+        fake = pack(g(z) if y is None else g(z, y), v.pack)
+        d(fake) if y is None else d(fake, y[: len(fake)])
+    except ValueError as exc:
+        if "more than 1 value per channel" not in str(exc):
+            return
+        raise OptionError(
+            f"variant {spec.variant!r} with batch_size={v.batch_size} gives the batch norm of network "
+            f"{spec.network!r} one sample per channel, which it cannot normalise; --set batch_size=2 or more"
+        ) from None
+    except Exception:  # a forward the meta device cannot run: the real run reports its own errors
+        return
 
 
 def free_memory(device: torch.device) -> int | None:
@@ -345,7 +375,7 @@ class Trainer:
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
         check_reference_fits(spec, dataset, self.selection)
         check_network_fits(spec, variant, self.parts.network)
-        check_memory_fits(spec, self.parts, self.device)
+        check_networks(spec, self.parts, self.device)
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)

@@ -71,6 +71,7 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "wgan-gp", "--set", "network.depth=1000"], ["'depth' must be >= 0 and <= 64"]),
         (["-v", "nsgan", "--checkpoint-every", "0"], ["--checkpoint-every"]),
         (["-v", "nsgan", "--set", "batch_size=1000000"], ["batches of 1000000 samples", "holds 100000"]),
+        (["-v", "nsgan", "--set", "batch_size=1"], ["batch norm of network 'pacgan-mlp'", "batch_size=2 or more"]),
         (["-v", "nsgan", "--set", "dataset.n_samples=0"], ["'n_samples' must be >= 2"]),
         (["-v", "stylegan2", "-d", "digits", "--set", "network.width=16384"], ["GiB", "lower --set network.width"]),
         (["-v", "stylegan2", "--set", "style_mixing=0.5"], ["style-based", "stylegan2 (images)", "style_mixing=0"]),
