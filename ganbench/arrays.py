@@ -1,5 +1,5 @@
 """Arrays in: numpy arrays or torch tensors checked once as feature matrices, and arrays
-read from .npy/.npz files.
+read from .npy/.npz files (and tensors saved with ``torch.save``, read without unpickling code).
 
 Every metric function takes its inputs through ``feature_matrix`` so that a NaN, a
 mismatched width or too few rows is one clear error, whichever metric meets it first.
@@ -30,6 +30,10 @@ def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = Samp
     dates, booleans, records and complex numbers are not samples. Big-endian arrays (saved on another machine,
     or by ``astype('>f4')``) are read in this machine's byte order; bfloat16 becomes float32."""
     if isinstance(x, torch.Tensor):
+        if x.is_meta:
+            raise error(f"{what} must be a tensor with data, not a meta tensor (shapes only)")
+        if x.layout != torch.strided:
+            raise error(f"{what} must be a dense tensor, not {str(x.layout).removeprefix('torch.')}; pass x.to_dense()")
         t = x.detach().cpu()
         if t.is_complex() or t.dtype == torch.bool:
             raise error(f"{what} must be real numbers, not {str(t.dtype).removeprefix('torch.')}")
@@ -94,11 +98,11 @@ def load_array(
     """The array in a .npy file, or in an .npz the first ``preferred`` key (else the only one) of ``ndim`` dims."""
     path = Path(path)
     if path.is_dir():
-        raise SamplesError(f"{what} path {path} is a folder; pass a .npy or .npz file")
+        raise SamplesError(f"{what} path {path} is a folder; pass a .npy, .npz or .pt file")
     if not path.is_file():
         state = "is not a regular file (a FIFO or a device)" if path.exists() else "does not exist"
-        raise SamplesError(f"{what} file {path} {state}; pass a .npy or .npz file")
-    fix = "save arrays with numpy.save or numpy.savez"
+        raise SamplesError(f"{what} file {path} {state}; pass a .npy, .npz or .pt file")
+    fix = "save arrays with numpy.save or numpy.savez, or a tensor with torch.save"
     try:
         with open(path, "rb") as f:
             head = f.read(len(NPY_MAGIC))
@@ -109,13 +113,45 @@ def load_array(
                 _check_header(f, path.stat().st_size, str(path))
             return np.load(path, allow_pickle=False)
         if not head.startswith(ZIP_MAGICS):
-            raise SamplesError(f"{path} is not a .npy or .npz file (it does not start as numpy's files do); {fix}")
+            raise SamplesError(f"{path} is not a .npy, .npz or .pt file (it does not start as those do); {fix}")
+        if _is_torch_file(path):
+            return _load_from_torch(path, preferred, ndim, what)
         return _load_from_npz(path, preferred, ndim, what)
     except SamplesError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SamplesError(f"cannot read {path} ({reason}); it is truncated or corrupt; {fix}") from None
+
+
+def _is_torch_file(path: Path) -> bool:
+    """torch.save's zip format: every member under one folder, a data.pkl among them (an .npz holds .npy files)."""
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/data.pkl") for name in archive.namelist())
+
+
+def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:
+    """A tensor saved with torch.save, or the ``preferred`` one of a dict of tensors; read with weights_only, which
+    builds tensors and containers and never runs a pickled object's code."""
+    import pickle
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise SamplesError(f"cannot read torch file {path} ({reason}); save one tensor with torch.save") from None
+    if isinstance(obj, dict):
+        tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+        fitting = [k for k, v in tensors.items() if ndim is None or v.dim() == ndim]
+        chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+        if len(chosen) != 1:
+            names = " or ".join(preferred)
+            held = ", ".join(map(str, obj)) or "nothing"
+            raise SamplesError(f"{path} holds a dict of {held}; save one {what} tensor (or a dict with one {names})")
+        obj = tensors[chosen[0]]
+    if not isinstance(obj, torch.Tensor):
+        raise SamplesError(f"{path} holds a {type(obj).__name__}, not a tensor; save one {what} tensor with torch.save")
+    return real_tensor(obj, what).numpy()
 
 
 def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:
@@ -127,6 +163,11 @@ def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, wha
                     shapes[info.filename[:-4]] = _check_header(member, info.file_size, f"{path}:{info.filename}")
     fitting = [k for k, shape in shapes.items() if ndim is None or len(shape) == ndim]
     chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+    if len(chosen) > 1:  # which one the user meant is a guess: say so rather than score one
+        raise SamplesError(
+            f"{path} holds several {what} arrays ({', '.join(chosen)}), and which to read would be a guess; save "
+            "only the one to use"
+        )
     if not chosen:
         shape = f"a {ndim}-D array" if ndim else "an array"
         names, held = " or ".join(preferred), ", ".join(shapes) or "nothing"

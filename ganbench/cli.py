@@ -36,10 +36,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _names(values: tuple[str, ...] | str | None, option: str, example: str) -> list[str] | None:
-    """Comma-separated names; None if the option was not given; OptionError if it was given empty."""
+    """Comma-separated names, each once; None if the option was not given; OptionError if it was given empty."""
     if values is None or values == ():
         return None
-    names = _split((values,) if isinstance(values, str) else values)
+    names = list(dict.fromkeys(_split((values,) if isinstance(values, str) else values)))
     if not names:
         raise OptionError(f"{option} is empty; name at least one, e.g. {option} {example}")
     return names
@@ -344,7 +344,10 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     if fmt != "markdown":
         return
     spread_name = "standard error" if spread == "se" else "standard deviation"
-    click.echo(f"\nmean ± {spread_name} over seeds; bold: the best of each dataset and budget.")
+    click.echo(
+        f"\nmean ± {spread_name} over seeds; bold: the best of each dataset and budget, among runs scored against "
+        "the same data and number of samples."
+    )
     references, notes = reference_table(runs, chosen, directions, spread)
     if not references.empty:
         shown = [m for m in chosen if references[f"{m}_mean"].notna().any()]
@@ -387,7 +390,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
 @cli.command("eval")
 @data_root_option
 @click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
-@click.option("--samples", required=True, help=".npy/.npz file (or, for images, a folder) of generated samples.")
+@click.option("--samples", required=True, help=".npy/.npz/.pt file (or, for images, a folder) of generated samples.")
 @click.option("--metrics", "-m", default=None, help="Metrics: fid,is,kid,prdc (default: the dataset's).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Dataset option: dataset.split=test.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -397,7 +400,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     from ganbench.results import strict_json
 
     if not samples.strip():
-        raise OptionError("--samples is empty; pass a .npy/.npz file (or, for images, a folder)")
+        raise OptionError("--samples is empty; pass a .npy/.npz/.pt file (or, for images, a folder)")
     from ganbench.spec import parse_set, split_overrides
 
     groups = split_overrides(parse_set(sets))

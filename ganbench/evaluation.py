@@ -22,7 +22,7 @@ from ganbench.errors import OptionError, SamplesError, one_line
 from ganbench.imagefiles import ImageFiles, load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import EvalContext, in_memory_reference
-from ganbench.options import with_options
+from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.selection import preflight, select_metrics
@@ -191,16 +191,18 @@ def evaluate_samples(
     """Score samples made elsewhere on ``dataset``: a registered name (with ``overrides`` of its
     options, as ``--set dataset.x=``), or real images in an .npz or a folder.
 
-    ``samples``: an array, a tensor, or a path (.npy/.npz; for images also a folder).
+    ``samples``: an array, a tensor, or a path (.npy/.npz/.pt; for images also a folder).
     Real images a user names are used whole; a registered dataset's reference is cut to a
     seeded subset of as many samples as ``samples`` holds.
     """
+    check_overrides_and_metrics(overrides, metrics)
+    if metrics is not None and not metrics:
+        raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     ds = resolve_dataset(dataset, overrides)
     if is_image_dataset(ds):
-        images = load_image_set(samples) if isinstance(samples, (str, Path)) else samples
+        fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_uint8_nchw(samples)
         where = f"the samples in {one_line(samples)}" if isinstance(samples, (str, Path)) else "the samples"
         real = f"the real images ({one_line(ds.description)})" if isinstance(ds, ImageFiles) else f"dataset {ds.name!r}"
-        fake = as_uint8_nchw(images)
         if fake.shape[1] == 3 and ds.shape[0] == 1 and bool((fake[:, :1] == fake[:, 1:]).all()):
             fake = fake[:, :1]  # grey images saved as RGB
         if tuple(fake.shape[1:]) != tuple(ds.shape):
@@ -211,8 +213,15 @@ def evaluate_samples(
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
-    names = tuple(metrics) if metrics else ds.metrics
-    preflight(ds, select_metrics(ds, names))
+    names = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ds.metrics
+    selection = select_metrics(ds, names)
+    neediest = max(selection, key=lambda c: c.metric.min_samples, default=None)
+    if neediest is not None and len(fake) < neediest.metric.min_samples:
+        raise SamplesError(
+            f"metric {neediest.metric.name!r} needs at least {neediest.metric.min_samples} samples, got "
+            f"{len(fake)}; pass more samples or other metrics"
+        )
+    preflight(ds, selection)
     return score(ds, fake, names, match_sizes=not isinstance(ds, ImageFiles))
 
 
@@ -234,10 +243,15 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
     if str(dataset) in datasets:
         return with_options(datasets.get(str(dataset)), overrides or {}, f"dataset {str(dataset)!r}")
     path = Path(dataset)
+    if not path.exists() and (isinstance(dataset, Path) or "/" in str(dataset)):
+        raise OptionError(f"dataset {str(dataset)!r} is neither a registered dataset nor an existing folder or file")
     if path.exists() or path.suffix in (".npz", ".npy"):
         if overrides:
             raise OptionError(f"--set dataset.* applies to registered datasets, not to the images in {path}")
-        return ImageFiles(name="files", description=str(path), images=load_image_set(path))
+        real = load_image_set(path)
+        if len(real) < 2:
+            raise SamplesError(f"{one_line(path)} holds 1 real image; scoring needs at least 2")
+        return ImageFiles(name="files", description=str(path), images=real)
     return datasets.get(str(dataset))  # unknown: the error names the closest datasets
 
 

@@ -221,7 +221,11 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
         raise ValueError("no step column")
     frame = frame.apply(pd.to_numeric, errors="coerce")
     frame = frame.mask(frame.abs() > np.finfo(np.float32).max)
-    frame = frame.dropna(subset=["step"]).drop_duplicates("step", keep="last")
+    frame = frame.dropna(subset=["step"])
+    fractional = frame["step"][frame["step"] % 1 != 0]
+    if len(fractional):  # steps are counted; a fraction is an edited file
+        raise ValueError(f"step {fractional.iloc[0]} is not a whole number")
+    frame = frame.drop_duplicates("step", keep="last")
     frame["step"] = frame["step"].astype(int)
     return frame.set_index("step").sort_index().astype(float)
 

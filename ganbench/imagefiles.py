@@ -1,19 +1,21 @@
 """Image files: decoding them safely, and image sets from files for ``ganbench eval``.
 
-``decode_images`` is the one place image files are read, for training on a user's folder and
+``folder_layout`` is the one place a folder's image files are found, and ``decode_images`` the one place
+they are read, for training on a user's folder and
 for scoring samples saved elsewhere: a header of more than ``MAX_PIXELS`` is refused before
 any pixel is decoded (a decompression bomb), 16-bit and float images are scaled to 0..255 by
 their format's full scale (``FULL_SCALE``) rather than clipped, and a file that cannot be read
 is named in one line.
 
-An .npz array or a folder of PNG/JPEG files becomes an unregistered ``ImageFiles`` dataset
-for ``ganbench eval``, so samples made elsewhere are scored by the same metric plugins as a
-training run. Images are read as uint8 (N, C, H, W), as PNG files hold them; float arrays in
+An .npz array or a folder of images (class subfolders allowed; hidden files skipped) becomes an
+unregistered ``ImageFiles`` dataset for ``ganbench eval``, so samples made elsewhere are scored by the
+same metric plugins as a training run. Images are read as uint8 (N, C, H, W), as PNG files hold them; float arrays in
 [0, 1] are rounded to that.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError, SamplesError, one_line
 from ganbench.images import ImageDataset, as_uint8_nchw
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 MAX_PIXELS = 2**26
@@ -107,13 +109,62 @@ def _size(array: np.ndarray) -> str:
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
+def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
+    """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
+    top = sorted(p for p in folder.iterdir() if _is_image(p))
+    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
+    per_class = {d: _images_below(d, seen) for d in subfolders}
+    if not any(per_class.values()):
+        if not top:
+            raise ImageFileError(f"folder {one_line(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return top, None
+    if top:
+        raise ImageFileError(
+            f"folder {one_line(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
+            "class subfolder, or put all images directly in the folder for unlabelled data"
+        )
+    empty = [d for d, files in per_class.items() if not files]
+    if empty:
+        raise ImageFileError(
+            f"class folder {one_line(empty[0])} holds no images; add some or remove it (its name is a class)"
+        )
+    files = [f for d in subfolders for f in per_class[d]]
+    labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
+    return files, torch.tensor(labels, dtype=torch.int64)
+
+
+def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
+    """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
+    Links are followed, as ImageFolder does, but never into a folder in ``seen`` (the top, the class folders,
+    and every folder walked so far: a link back up, a loop, or into another class would repeat images)."""
+    walked = []
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        kept = []
+        for d in dirs:
+            inode = _inode(Path(root) / d)
+            if not d.startswith(".") and inode not in seen:
+                seen.add(inode)
+                kept.append(d)
+        dirs[:] = kept
+        walked.append((root, names))
+    return [Path(root) / n for root, names in sorted(walked) for n in sorted(names) if _is_image(Path(root) / n)]
+
+
+def _inode(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+
+
 def load_image_set(path: str | Path) -> torch.Tensor:
     """Images in ``path`` as uint8 (N, C, H, W): an .npz/.npy array or a folder of images."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        if not files:
-            raise SamplesError(f"folder {one_line(path)} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        files, _ = folder_layout(path)  # what `run --dataset` reads of the folder; labels play no part here
         return decode_images(files, path)
     if not path.exists():
         raise SamplesError(f"{one_line(path)} does not exist; pass an .npz file or a folder of images")

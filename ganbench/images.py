@@ -45,15 +45,14 @@ def as_unit_nchw(images: Any) -> torch.Tensor:
     if t.dtype == torch.uint8:
         t = t.float() / 255
     elif t.is_floating_point():
-        t = t.float()
         if not torch.isfinite(t).all():
             raise FeatureError("images hold NaN or inf")
-        lo, hi = float(t.min()), float(t.max())
+        lo, hi = float(t.min()), float(t.max())  # in their own precision: 1e300 is out of range, not inf
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
             raise FeatureError(
                 f"float images must lie in [0, 1], these span [{lo:.3g}, {hi:.3g}]; rescale them or pass uint8"
             )
-        t = t.clamp(0, 1)
+        t = t.float().clamp(0, 1)
     else:
         raise FeatureError(f"images must be uint8 or float, not {t.dtype}")
     return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t

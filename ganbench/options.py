@@ -225,3 +225,13 @@ def _is_option_type(typ: Any) -> bool:
 
 def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+def check_overrides_and_metrics(overrides: Any, metrics: Any) -> None:
+    """OptionError unless ``overrides`` is None or a mapping of names, and ``metrics`` None or a list of names."""
+    if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
+        raise OptionError(f"overrides must map option names to values, e.g. {{'lr_d': 1e-4}}, not {overrides!r}")
+    if metrics is not None and (
+        not isinstance(metrics, list | tuple) or not all(isinstance(m, str) and m.strip() for m in metrics)
+    ):
+        raise OptionError(f"metrics must be a list of metric names, e.g. ['fid', 'kid'], not {metrics!r}")

@@ -203,7 +203,8 @@ def reference_table(
     if runs.empty or "scored_on" not in runs:
         return pd.DataFrame(rows), notes
     done = runs[runs["status"] == "completed"]
-    for key in dict.fromkeys(done["scored_on"]):
+    labels = scored_on_labels(list(dict.fromkeys(done["scored_on"])))
+    for key in labels:
         name, options, n, seed = json.loads(key)
         try:
             dataset = with_options(registries().datasets.get(name), options, f"dataset {name!r}")
@@ -217,7 +218,13 @@ def reference_table(
             continue
         scores = reference_scores(dataset, present, n, seed)
         for kind in KINDS:
-            row: dict[str, Any] = {"dataset": name, "variant": f"[{kind}]", "setting": "", "n": "–", "diverged": "–"}
+            row: dict[str, Any] = {
+                "dataset": name,
+                "variant": f"[{kind}]",
+                "setting": labels[key],
+                "n": "–",
+                "diverged": "–",
+            }
             for metric in metrics:
                 value = scores[kind].get(metric)
                 row[f"{metric}_mean"] = float(value) if _number(value) else math.nan
@@ -229,3 +236,29 @@ def reference_table(
         notes += floor_warnings(scores, {m: directions[m] for m in present if m in directions}, name)
         described.setdefault(reference_note(dataset), None)
     return pd.DataFrame(rows), [*described, *notes]
+
+
+def scored_on_labels(keys: Sequence[str]) -> dict[str, str]:
+    """``scored_on`` key -> what tells its reference rows from those of other keys of the same dataset (another
+    folder of images, other dataset options, another N): '' where a dataset has one key."""
+    parsed = {key: json.loads(key) for key in keys}
+    labels = dict.fromkeys(keys, "")
+    for name in dict.fromkeys(p[0] for p in parsed.values()):
+        mine = [k for k, p in parsed.items() if p[0] == name]
+        if len(mine) < 2:
+            continue
+        flat = {
+            k: {
+                **{f"dataset.{o}": v for o, v in (parsed[k][1] or {}).items()},
+                "eval_samples": parsed[k][2],
+                "eval_seed": parsed[k][3],
+            }
+            for k in mine
+        }
+        fields = list(dict.fromkeys(f for k in mine for f in flat[k]))
+        differing = [f for f in fields if len({json.dumps(flat[k].get(f), sort_keys=True) for k in mine}) > 1]
+        if len(differing) > 1:  # a digest that changes with its path says nothing more
+            differing = [f for f in differing if f != "dataset.sha256"]
+        for k in mine:
+            labels[k] = ", ".join(f"{f}={flat[k].get(f)}" for f in differing)
+    return labels

@@ -16,7 +16,7 @@ from typing import Any
 
 from ganbench.errors import OptionError, UnknownNameError
 from ganbench.fingerprint import files_listed_once, fingerprint
-from ganbench.options import options_of, with_options
+from ganbench.options import check_overrides_and_metrics, options_of, with_options
 from ganbench.plugins import call_hook, plugin_manager, registries
 from ganbench.selection import Selected, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
@@ -165,10 +165,7 @@ def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, me
     for what, value, optional in (("variant", variant, False), ("dataset", dataset, False), ("network", network, True)):
         if (value is not None or not optional) and (not isinstance(value, str) or not value.strip()):
             raise OptionError(f"{what} must be a name (text), not {value!r}")
-    if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
-        raise OptionError(f"overrides must map option names to values, e.g. {{'lr_d': 1e-4}}, not {overrides!r}")
-    if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m.strip() for m in metrics)):
-        raise OptionError(f"metrics must be a list of metric names, e.g. ['fid', 'kid'], not {metrics!r}")
+    check_overrides_and_metrics(overrides, metrics)
 
 
 def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:

@@ -346,8 +346,11 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
 def load_results(root: str | Path) -> pd.DataFrame:
     """One row per run found under ``root``; a warning for each record that cannot be read.
     OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs)."""
-    if not isinstance(root, str | os.PathLike) or not Path(root).is_dir():
-        raise OutputError(f"results folder {root!r} does not exist; pass the --out folder of `ganbench run`")
+    if not isinstance(root, str | os.PathLike) or not str(root).strip():
+        raise OutputError(f"results folder must be a path (text or a Path), not {root!r}; e.g. 'results'")
+    if not Path(root).is_dir():
+        state = "is a file, not a folder" if Path(root).exists() else "does not exist"
+        raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
     for path, why in scan.unreadable:
         warnings.warn(f"unreadable record {path}: {why}", stacklevel=2)

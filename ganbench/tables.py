@@ -3,8 +3,9 @@
 A cell holds runs whose specs differ only in their seed: when a folder holds several
 configs of one variant and dataset (budgets, overrides), each is a row of its own,
 labelled by what differs (its ``setting``), and n counts distinct seeds; a table whose rows
-differ in budget shows each row's ``steps``. The best mean of each metric within each dataset
-and budget is bold, where at least two rows differ; whether best is highest or lowest comes from
+differ in budget shows each row's ``steps``. The best mean of each metric among rows of one budget
+scored against the same data (dataset and its options, number of samples, evaluation seed) is bold, where
+at least two rows differ; whether best is highest or lowest comes from
 the metric's registered direction. Diverged and failed runs are counted, never averaged
 in; a completed run without a value (null in metrics.json) is counted as missing, and one
 that never computed a metric (class accuracy of an unconditional variant) is not.
@@ -45,6 +46,7 @@ def summarize(
             "steps": _budget(group),
             "n": len(done),
             "diverged": int((group["status"] == "diverged").sum()),
+            "scored_on": group["scored_on"].iloc[0] if "scored_on" in group else "",
         }
         for metric in metrics:
             if OUTPUTS in done:  # runs that wrote this output, a value or null
@@ -63,7 +65,9 @@ def summarize(
         table[f"{metric}_best"] = False
         if table.empty:
             continue
-        for _, group in table.groupby(["dataset", "steps"]):  # runs of unequal budgets do not compete
+        # runs of unequal budgets do not compete, nor runs scored against other data (another folder of images,
+        # other dataset options) or at another N or evaluation seed (FID's bias depends on N)
+        for _, group in table.groupby(["dataset", "steps", "scored_on"]):
             means = group[f"{metric}_mean"].dropna()
             if len(means) == 0:
                 continue

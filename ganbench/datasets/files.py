@@ -4,8 +4,9 @@ The path is a folder or an .npz file:
 
 - a folder with class subfolders: labels from the subfolder names, sorted (as torchvision's
   ImageFolder; images anywhere below each subfolder); a flat folder is unlabelled;
-- an .npz: a 4-D image array (``images``, ``x``, ``samples`` or the only 4-D one), uint8 or
-  floats in [0, 1], NCHW or NHWC, and optionally int labels named ``labels`` or ``y``.
+- an .npz: a 4-D image array (``images``, ``samples``, ``x``, ``arr_0`` or the only 4-D one; two of
+  those names is an error), uint8 or floats in [0, 1], NCHW or NHWC, and optionally int labels named
+  ``labels`` or ``y``.
 
 Images are 1 channel when all are grey, else RGB; all must have one size (which sizes a
 network supports is the network's check). The ``resolve_dataset`` hook turns such a path into
@@ -16,7 +17,6 @@ changes when the data do, and a run never resumes on images that changed under i
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +28,9 @@ import torch
 from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
-from ganbench.imagefiles import decode_images
+from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout
 from ganbench.images import ImageDataset, as_uint8_nchw
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
-IMAGE_KEYS = ("images", "x", "samples", "arr_0")
 LABEL_KEYS = ("labels", "y")
 DIGEST_VERSION = "ganbench-files/1"
 CACHED_SETS = 2
@@ -80,35 +78,14 @@ def read_images(path: str | Path) -> ImageSet:
             _remember(key, ImageSet(images, labels, image_digest(images, labels)))
     else:
         raise ImagesError(f"{path} does not exist; pass a folder of images or an .npz file")
+    if len(_sets[key].images) < 2:
+        raise ImagesError(f"{path} holds 1 image; a GAN needs at least 2 to train on and to score against")
     return _sets[key]
-
-
-def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
-    """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
-    top = sorted(p for p in folder.iterdir() if _is_image(p))
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
-    per_class = {d: _images_below(d, seen) for d in subfolders}
-    if not any(per_class.values()):
-        if not top:
-            raise ImagesError(f"folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return top, None
-    if top:
-        raise ImagesError(
-            f"folder {folder} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
-            "class subfolder, or put all images directly in the folder for unlabelled data"
-        )
-    empty = [d for d, files in per_class.items() if not files]
-    if empty:
-        raise ImagesError(f"class folder {empty[0]} holds no images; add some or remove it (its name is a class)")
-    files = [f for d in subfolders for f in per_class[d]]
-    labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
-    return files, torch.tensor(labels, dtype=torch.int64)
 
 
 def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Images (uint8 NCHW) and optional labels of an .npz file, read without unpickling anything."""
-    array = load_array(path, IMAGE_KEYS, ndim=4, what="image")
+    array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if len(array) == 0:
         raise ImagesError(f"{path} holds no images")
     try:
@@ -214,32 +191,6 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
         return None
     path = path.resolve()
     return "files", {"path": str(path), "sha256": read_images(path).sha256}
-
-
-def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
-    """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
-    Links are followed, as ImageFolder does, but never into a folder in ``seen`` (the top, the class folders,
-    and every folder walked so far: a link back up, a loop, or into another class would repeat images)."""
-    walked = []
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        kept = []
-        for d in dirs:
-            inode = _inode(Path(root) / d)
-            if not d.startswith(".") and inode not in seen:
-                seen.add(inode)
-                kept.append(d)
-        dirs[:] = kept
-        walked.append((root, names))
-    return [Path(root) / n for root, names in sorted(walked) for n in sorted(names) if _is_image(Path(root) / n)]
-
-
-def _inode(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_dev, st.st_ino
-
-
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def _stat(path: Path) -> tuple[int, int]:
