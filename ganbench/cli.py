@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from ganbench.errors import GanbenchError, OptionError, UnknownNameError, one_line
+from ganbench.errors import GanbenchError, OptionError, OutputError, UnknownNameError, one_line
 from ganbench.writable import why_unwritable
 
 MAX_RUNS_UNASKED = 100
@@ -81,6 +81,30 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
     if not target.parent.is_dir():
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
     return target
+
+
+def _report_file(path: str | Path | None, option: str, keep: list[Path], starts: str | None) -> Path | None:
+    """A report's target, refused before any run if it is one of the files or folders in ``keep`` (the suite, its
+    baseline, the results folder) or lies in one, or (``starts`` given) is an existing file of another kind:
+    ganbench replaces only its own reports."""
+    if path is None:
+        return None
+    target = Path(path).expanduser().resolve()
+    for kept in keep:
+        kept = kept.expanduser().resolve()
+        if target == kept or kept in target.parents:
+            where = f"{'in ' if target != kept else ''}{one_line(kept)}"
+            fix = f"name a new file, e.g. {option} leaderboard.xml" if starts else "point it elsewhere"
+            raise OptionError(f"{option} {one_line(path)} is {where}, which this command keeps; {fix}")
+    if starts is not None and target.is_file() and target.stat().st_size:
+        with open(target, "rb") as f:
+            head = f.read(64).lstrip()
+        if not head.startswith(starts.encode()):
+            raise OptionError(
+                f"{option} {one_line(path)} exists and is not a report ganbench wrote (it does not start with "
+                f"{starts!r}); name a new file or delete it first"
+            )
+    return Path(path)
 
 
 def _number(text: str | None, kind: type) -> Any:
@@ -581,11 +605,14 @@ def check(
     from ganbench.plugins import registries
     from ganbench.resolve import output_names
     from ganbench.suites import load_suite
+    from ganbench.sweeps import default_out
     from ganbench.verdicts import judge
 
     suite = load_suite(suite_file)
     folder = _output_folder(results, "--results", "results/ci")
-    junit_path = _new_file(junit_file, "--junit", "leaderboard.xml")
+    keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
+    junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, "<")
+    summary = _report_file(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY", keep, None)
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)
     records = _sweep(suite, folder, quiet, **executing)
@@ -608,15 +635,17 @@ def check(
         xml = reports.junit(suite.name, comparisons, strict).encode()
         try:
             write_atomic(junit_path, lambda f: f.write(xml), devices=True)
-        except OSError as exc:
-            click.echo(f"warning: could not write --junit {junit_path} ({exc.strerror or exc})", err=True)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        except OSError as exc:  # a CI that reads it must not pass without it
+            raise OutputError(f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc})") from None
     if summary:
         try:
             with open(summary, "a") as out:
                 out.write(text + "\n")
         except OSError as exc:
-            click.echo(f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} ({exc.strerror or exc})", err=True)
+            click.echo(
+                f"warning: could not append to $GITHUB_STEP_SUMMARY {one_line(summary)} ({exc.strerror or exc})",
+                err=True,
+            )
     verdicts = reports.counts(comparisons)
     if unfinished or verdicts["regressed"] or (strict and verdicts["inconclusive"]):
         sys.exit(1)

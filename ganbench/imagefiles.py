@@ -137,18 +137,27 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
 def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
     """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
     Links are followed, as ImageFolder does, but never into a folder in ``seen`` (the top, the class folders,
-    and every folder walked so far: a link back up, a loop, or into another class would repeat images)."""
-    walked = []
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        kept = []
-        for d in dirs:
-            inode = _inode(Path(root) / d)
-            if not d.startswith(".") and inode not in seen:
-                seen.add(inode)
-                kept.append(d)
-        dirs[:] = kept
-        walked.append((root, names))
-    return [Path(root) / n for root, names in sorted(walked) for n in sorted(names) if _is_image(Path(root) / n)]
+    and every folder walked so far: a link back up, a loop, or into another class would repeat images).
+    A loop, not recursion: a folder nested a thousand deep is walked like any other."""
+    found, stack = [], [folder]
+    while stack:
+        here = stack.pop()
+        try:
+            names = sorted(os.listdir(here))
+        except OSError:  # unreadable: as os.walk, skipped
+            continue
+        below = []
+        for name in names:
+            path = here / name
+            if _is_image(path):
+                found.append(path)
+            elif not name.startswith(".") and path.is_dir():
+                inode = _inode(path)
+                if inode not in seen:
+                    seen.add(inode)
+                    below.append(path)
+        stack.extend(reversed(below))
+    return sorted(found, key=lambda p: (str(p.parent), p.name))
 
 
 def _inode(path: Path) -> tuple[int, int]:

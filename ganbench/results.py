@@ -320,11 +320,33 @@ class ResultsScan:
         return GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
 
 
+def run_folders(root: Path) -> list[Path]:
+    """Folders under ``root`` holding a record or a spec, sorted; links to folders not followed (as ``rglob``). A
+    loop, not recursion: a folder nested a thousand deep is walked like any other."""
+    found, stack = set(), [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # unreadable, or gone meanwhile: nothing of it can be shown
+            continue
+        for entry in entries:
+            if entry.name in (RECORD, SPEC):
+                found.add(folder)
+            try:
+                below = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                below = False
+            if below:
+                stack.append(Path(entry.path))
+    return sorted(found)
+
+
 def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:
     """Every run under ``root`` (see ``records_frame``), and every record that could not be read (one whose
     values of ``outputs``, the metric outputs tables and figures use, are not numbers among them)."""
     records, unreadable, unfinished = [], [], []
-    for folder in sorted({p.parent for p in Path(root).rglob(RECORD)} | {p.parent for p in Path(root).rglob(SPEC)}):
+    for folder in run_folders(Path(root)):
         try:
             record = check_record(folder, outputs)
             record.run_dir = str(folder)  # where it lies now: folders get copied and moved

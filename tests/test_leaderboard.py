@@ -437,6 +437,27 @@ def test_report_files_are_checked_first_and_an_unwritable_summary_only_warns(cli
     assert result.err.startswith("warning: could not append to $GITHUB_STEP_SUMMARY") and "Traceback" not in result.err
 
 
+def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_another_kind(cli, tmp_path, monkeypatch):
+    path = made_baseline(cli, tmp_path)
+    baseline = tmp_path / "tiny.baseline.json"
+    record = next((tmp_path / "a").glob("*/record.json"))
+    other = tmp_path / "notes.txt"
+    other.write_text("mine")
+    kept = {p: p.read_bytes() for p in (path, baseline, record, other)}
+    check = ["leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q"]
+    for target, fragment in ((path, "which this command keeps"), (baseline, "which this command keeps")):
+        assert_one_line_error(cli(*check, "--junit", str(target)), fragment, "--junit leaderboard.xml")
+    assert_one_line_error(cli(*check, "--junit", str(record)), f"is in {tmp_path / 'a'}", "which this command keeps")
+    assert_one_line_error(cli(*check, "--junit", str(other)), "is not a report ganbench wrote")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(baseline))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    assert {p: p.read_bytes() for p in kept} == kept
+    junit = tmp_path / "j.xml"
+    assert cli(*check, "--junit", str(junit)).code == 0
+    assert cli(*check, "--junit", str(junit)).code == 0  # its own report it replaces
+
+
 def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
     assert_one_line_error(cli("leaderboard", "show", str(path), "-m", "fid_classifier"), "no run in the baseline")

@@ -373,6 +373,50 @@ def test_a_folder_or_file_in_the_way_of_a_runs_files_is_named(cli, tmp_path):
     assert (tmp_path / "b" / run_dir.name).read_text() == "mine"
 
 
+def _nested(folder, depth: int):
+    """``folder``/d/d/.../d, ``depth`` levels (made one level at a time: os.makedirs recurses)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for _ in range(depth):
+        folder = folder / "d"
+        folder.mkdir()
+    return folder
+
+
+def _remove_nested(folder) -> None:
+    """Remove ``folder``, a chain of single subfolders with files, bottom up (shutil.rmtree recurses, and pytest's
+    clean-up of old temporary folders with it)."""
+    import shutil
+
+    chain = [folder]
+    while any(p.is_dir() for p in chain[-1].iterdir()):
+        chain.append(next(p for p in chain[-1].iterdir() if p.is_dir()))
+    for level in reversed(chain):
+        shutil.rmtree(level)
+
+
+def test_folders_nested_a_thousand_deep_are_walked_not_recursed(cli, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    out, images = tmp_path / "out", tmp_path / "images"
+    try:
+        assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(out)).code == 0
+        _nested(out / "deep", 1100)  # deeper than Python's recursion limit
+        result = cli("table", str(out))
+        assert result.code == 0 and "nsgan" in result.out, result.err
+        for c in range(2):
+            deep = _nested(images / f"class{c}", 1050)
+            for i in range(12):
+                Image.fromarray(np.full((8, 8), 100 * c + i, np.uint8)).save(deep / f"{i}.png")
+        args = ["run", "-v", "dcgan", "-d", str(images), "--steps", "1", "-q", "-o", str(tmp_path / "r")]
+        result = cli(*args, "--set", "network.width=8", "--set", "batch_size=4", "-m", "fid_classifier")
+        assert result.code == 0, result.err
+    finally:
+        for top in (out / "deep", images / "class0", images / "class1"):
+            if top.exists():
+                _remove_nested(top)
+
+
 def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp_path):
     import os
 
