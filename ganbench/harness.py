@@ -194,7 +194,15 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
                 if exc.errno not in DISK_ERRORS:
                     raise
                 raise unwritable(exc, run_dir) from None
-        call_hook("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
+        try:
+            call_hook("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
+        except OSError as exc:
+            if record.status == "failed":  # the run's own error is the one to report, not a logger's after it
+                pass
+            elif exc.errno in DISK_ERRORS:
+                raise unwritable(exc, run_dir) from None
+            else:
+                raise
     return record
 
 

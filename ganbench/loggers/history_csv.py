@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import IO
 
+from ganbench.atomic import write_atomic
 from ganbench.hookspecs import hookimpl
 
 FILENAME = "history.csv"
@@ -48,13 +49,15 @@ def on_step_end(run_dir, step, logs):
 
 def _widen(path: Path, handle: IO[str], header: list[str] | None, logs: dict) -> tuple[IO[str], list[str]]:
     """Add columns for keys seen for the first time (metrics at the first --eval-every step): the file is
-    rewritten once, old rows padded with empty cells, so every row has every column."""
-    handle.close()
+    rewritten once, old rows padded with empty cells, so every row has every column. Atomically: a full disk
+    leaves the old file, and its handle, as they were."""
     old = header or ["step"]
     wider = old + [k for k in logs if k not in old]
     rows = path.read_text().splitlines()[1:] if header else []
     padding = "," * (len(wider) - len(old))
-    path.write_text("".join(line + "\n" for line in [",".join(wider), *(r + padding for r in rows)]))
+    text = "".join(line + "\n" for line in [",".join(wider), *(r + padding for r in rows)]).encode()
+    write_atomic(path, lambda f: f.write(text))
+    handle.close()
     return path.open("a", newline=""), wider
 
 
@@ -68,8 +71,10 @@ def _cell(value: float | None) -> str:
 @hookimpl
 def on_run_end(run_dir):
     entry = _open.pop(str(run_dir), None)
-    if entry:
+    if entry and not entry[0].closed:
         handle, header = entry
-        if header is None:  # a run shorter than log_every logged nothing: still a CSV, with its header
-            handle.write("step\n")
-        handle.close()
+        try:
+            if header is None:  # a run shorter than log_every logged nothing: still a CSV, with its header
+                handle.write("step\n")
+        finally:
+            handle.close()

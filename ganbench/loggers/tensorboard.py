@@ -16,15 +16,18 @@ import importlib.util
 import math
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+from ganbench.errors import one_line
 from ganbench.hookspecs import hookimpl
 
 ENV = "GANBENCH_TENSORBOARD"
 FOLDER = "tensorboard"
 SAMPLES_TAG = "samples"
 _writers: dict[str, Any] = {}
+_thread_errors: list[OSError] = []
 
 
 def enabled() -> bool:
@@ -37,13 +40,30 @@ def enabled() -> bool:
 def _give_up(run_dir: str, exc: BaseException) -> None:
     """Stop writing this run's events, in one line on stderr: the run itself goes on."""
     writer = _writers.pop(run_dir, None)
-    reason = getattr(exc, "strerror", None) or exc
-    print(f"warning: TensorBoard events of {run_dir} not written ({reason}); the run goes on", file=sys.stderr)
     if writer is not None:
         try:
             writer.close()
         except Exception:  # the same failure again
             pass
+    _thread_errors.clear()  # what the writer's thread met is this failure too
+    reason = getattr(exc, "strerror", None) or exc
+    print(
+        f"warning: TensorBoard events of {one_line(run_dir)} not written ({reason}); the run goes on", file=sys.stderr
+    )
+
+
+def _writer_thread_hook(previous: Any) -> Any:
+    """A threading.excepthook that turns a disk error in TensorBoard's writer thread (a full disk while it
+    flushes) into the one-line warning, where Python would print the thread's traceback."""
+
+    def hook(args: Any) -> None:
+        if type(args.thread).__name__ == "_AsyncWriterThread" and isinstance(args.exc_value, OSError):
+            _thread_errors.append(args.exc_value)  # said once, with the run's folder, by the next hook call
+            return
+        previous(args)
+
+    hook.ganbench = True
+    return hook
 
 
 @hookimpl
@@ -51,6 +71,9 @@ def on_run_start(run_dir, start_step):
     if not enabled():
         return
     from torch.utils.tensorboard import SummaryWriter
+
+    if not getattr(threading.excepthook, "ganbench", False):
+        threading.excepthook = _writer_thread_hook(threading.excepthook)
 
     try:  # steps up to the one it starts from are logged; later ones are a dead or earlier process's
         _writers[str(run_dir)] = SummaryWriter(str(Path(run_dir) / FOLDER), purge_step=start_step + 1)
@@ -63,6 +86,8 @@ def on_step_end(run_dir, step, logs):
     writer = _writers.get(str(run_dir))
     if writer is None:
         return
+    if _thread_errors:
+        return _give_up(str(run_dir), _thread_errors.pop())
     try:
         for key, value in logs.items():
             if math.isfinite(value):  # as history.csv, whose cell is empty then
@@ -89,9 +114,12 @@ def on_evaluation(run_dir, step, samples_png):
 
 @hookimpl
 def on_run_end(run_dir):
-    writer = _writers.pop(str(run_dir), None)
+    writer = _writers.get(str(run_dir))
     if writer is not None:
         try:
             writer.close()
         except Exception as exc:
-            _give_up(str(run_dir), exc)
+            _thread_errors.append(exc)
+        if _thread_errors:
+            _give_up(str(run_dir), _thread_errors.pop())
+        _writers.pop(str(run_dir), None)
