@@ -512,7 +512,9 @@ def _sweep(
     """Every run of ``suite``, training those not finished yet (the options of ``with_executor_options``)."""
     from ganbench.sweeps import run_suite
     from ganbench.threads import use_threads_per_run
+    from ganbench.training import Hooks
 
+    Hooks(checkpoint_every=checkpoint_every)  # checks it once here, not in each run
     count = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
     if count > MAX_RUNS_UNASKED and not yes:
         raise OptionError(

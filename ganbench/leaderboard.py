@@ -114,7 +114,13 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
         raise BaselineError(f"suite {suite.name!r} has no baseline at {path}; {fix}") from None
     except (OSError, ValueError) as exc:
         raise BaselineError(f"baseline {path} is unreadable ({exc}); {fix}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("runs"), list):
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
+        raise BaselineError(
+            f"baseline {path} was written by a newer ganbench (schema {schema}; this one reads {SCHEMA}); upgrade "
+            f"ganbench, or {fix.removeprefix('make one with ')} to make one of this version's"
+        )
+    if not isinstance(data, dict) or schema != SCHEMA or not isinstance(data.get("runs"), list):
         raise BaselineError(f"baseline {path} is not a ganbench baseline (schema {SCHEMA}); {fix}")
     if data.get("suite") != suite.name:
         raise BaselineError(f"baseline {path} belongs to suite {data.get('suite')!r}, not {suite.name!r}; {fix}")

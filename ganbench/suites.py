@@ -158,6 +158,18 @@ def load_suite(path: str | Path) -> Suite:
     for key in ("variants", "datasets"):
         if key not in data:
             raise SuiteError(f'{path}: the suite needs {key!r} (e.g. variants = ["nsgan"], datasets = ["ring8"])')
+    if "name" not in data:  # the file's stem names it: a problem there is the file name's
+        try:
+            _name(path.stem)
+        except ValueError as exc:
+            raise SuiteError(
+                f"{path}: the suite is named by its file, and {exc}; rename the file or set name = ..."
+            ) from None
+    if len(f"{path.stem}.baseline.json".encode()) > MAX_FILE_NAME:  # found now, not after every run has trained
+        raise SuiteError(
+            f"{path}: its baseline file {path.stem}.baseline.json would be a name longer than {MAX_FILE_NAME} bytes; "
+            "rename the suite file shorter"
+        )
     suite = Suite(
         path=path,
         name=where.check("name", lambda v: _name(v), data.get("name", path.stem)),
@@ -272,6 +284,10 @@ def _network(value: str) -> str:
     if not value.strip():
         raise ValueError("is empty; name a network (mlp, dcgan, resnet, ...) or leave the key out")
     return value.strip()
+
+
+MAX_FILE_NAME = 255
+"""Bytes in a file name on Linux and macOS file systems (NAME_MAX)."""
 
 
 def _name(value: Any) -> str:

@@ -28,15 +28,29 @@ def user_threads() -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
-def check_threads_env() -> None:
-    """OptionError if ``OMP_NUM_THREADS`` is set to something other than a positive whole number: OpenMP would
-    warn on stderr and fall back to its default, so the user's choice would silently not hold."""
-    text = os.environ.get(THREADS_ENV, "").strip()
-    if text and user_threads() is None:
-        from ganbench.errors import OptionError
+MAX_THREADS_PER_CORE = 16
+"""``OMP_NUM_THREADS`` above this many threads per usable core (at least 256) is refused: OpenMP would try to
+start them all (999999 threads: out of memory, or a crash), and no CPU computes faster that way."""
 
+
+def check_threads_env() -> None:
+    """OptionError if ``OMP_NUM_THREADS`` is set but is not a positive whole number (OpenMP would warn on stderr
+    and fall back to its default, so the user's choice would silently not hold; an empty value too), or asks for
+    more threads than this machine could start (``MAX_THREADS_PER_CORE``)."""
+    from ganbench.errors import OptionError
+
+    if THREADS_ENV not in os.environ:
+        return
+    text = os.environ[THREADS_ENV].strip()
+    if user_threads() is None:
         raise OptionError(
             f"{THREADS_ENV}={text!r} is not a positive whole number of threads; unset it or set e.g. {THREADS_ENV}=2"
+        )
+    limit = max(256, MAX_THREADS_PER_CORE * usable_cores())
+    if user_threads() > limit:
+        raise OptionError(
+            f"{THREADS_ENV}={text} asks for more threads than this machine can use ({usable_cores()} cores; at most "
+            f"{limit}); set e.g. {THREADS_ENV}={usable_cores()}"
         )
 
 

@@ -458,6 +458,22 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert cli(*check, "--junit", str(junit)).code == 0  # its own report it replaces
 
 
+def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_before_any_run(cli, tmp_path):
+    spaced = write_suite(tmp_path, name="my suite.toml")
+    assert_one_line_error(cli("sweep", str(spaced), "-q", "-o", str(tmp_path / "a")), "named by its file", "rename")
+    long = write_suite(tmp_path, name="a" * 250 + ".toml")
+    result = cli("leaderboard", "update", str(long), "-q", "--results", str(tmp_path / "b"))
+    assert_one_line_error(result, "longer than 255 bytes", "rename the suite file shorter")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_baseline_of_a_newer_ganbench_says_so(cli, tmp_path):
+    path = made_baseline(cli, tmp_path)
+    baseline = tmp_path / "tiny.baseline.json"
+    baseline.write_text(baseline.read_text().replace('"schema": 1', '"schema": 2'))
+    assert_one_line_error(cli("leaderboard", "check", str(path)), "written by a newer ganbench (schema 2")
+
+
 def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
     assert_one_line_error(cli("leaderboard", "show", str(path), "-m", "fid_classifier"), "no run in the baseline")

@@ -37,7 +37,7 @@ def test_the_users_omp_num_threads_wins_when_it_is_a_count(monkeypatch, value, e
     assert threads_per_run(2) == (expected or max(1, usable_cores() // 2))
 
 
-@pytest.mark.parametrize("value", ["0", "abc", "-2", "1.5"])
+@pytest.mark.parametrize("value", ["0", "abc", "-2", "1.5", ""])
 def test_an_invalid_omp_num_threads_is_one_line_before_torch_complains(tmp_path, value):
     result = ganbench_process("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "--out", str(tmp_path),
                               env={"OMP_NUM_THREADS": value})  # fmt: skip
@@ -45,4 +45,12 @@ def test_an_invalid_omp_num_threads_is_one_line_before_torch_complains(tmp_path,
         f"Error: OMP_NUM_THREADS={value!r} is not a positive whole number of threads; unset it or set e.g. "
         "OMP_NUM_THREADS=2"
     ]
+    assert not any(tmp_path.iterdir())
+
+
+def test_more_omp_threads_than_a_machine_can_start_is_one_line(tmp_path):
+    result = ganbench_process("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "--out", str(tmp_path),
+                              env={"OMP_NUM_THREADS": "999999"})  # fmt: skip
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "OMP_NUM_THREADS=999999 asks for more threads than this machine can use" in result.stderr
     assert not any(tmp_path.iterdir())

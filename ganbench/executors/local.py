@@ -52,7 +52,7 @@ def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
 
 @dataclass(frozen=True)
 class LocalExecutor(Executor):
-    max_retries: int = option(3, ge=0)
+    max_retries: int = option(3, ge=0, le=100)
     """Fresh pools a job gets after the pool it ran in broke (a worker process died); runs resume."""
 
     def run(self, jobs: Sequence[Job], workers: int = 1, on_result: OnResult | None = None) -> list[Any]:

@@ -73,7 +73,7 @@ class RayExecutor(Executor):
     """CPUs (and torch threads, at least 1) per run; 0: the local executor's split for --workers."""
     num_gpus: float = option(0.0, ge=0)
     """GPUs per run (0.5: two runs share one); with 0, Ray hides GPUs from the run."""
-    max_retries: int = option(3, ge=0)
+    max_retries: int = option(3, ge=0, le=100)
     """Restarts of a run whose worker process or node died; each resumes from the run's checkpoint."""
 
     def run(self, jobs: Sequence[Job], workers: int = 1, on_result: OnResult | None = None) -> list[Any]:
