@@ -48,11 +48,12 @@ def summarize(
             "diverged": int((group["status"] == "diverged").sum()),
             "scored_on": group["scored_on"].iloc[0] if "scored_on" in group else "",
         }
+        written = set().union(*done[OUTPUTS]) if OUTPUTS in done and len(done) else None
         for metric in metrics:
-            if OUTPUTS in done:  # runs that wrote this output, a value or null
-                done_here = done[done[OUTPUTS].map(lambda outputs, m=metric: m in outputs)]
-            else:
-                done_here = done
+            # a config's runs differ only in their seed, so they write the same outputs: one that no run of it wrote
+            # does not apply (class accuracy of an unconditional variant); one a run lacks that another wrote is
+            # missing there (a record edited or damaged), as a null is
+            done_here = done.iloc[:0] if written is not None and metric not in written else done
             values = done_here[metric].dropna() if metric in done_here else pd.Series(dtype=float)
             mean, std = mean_and_std(values.to_numpy(dtype=float))
             row[f"{metric}_mean"] = mean

@@ -580,3 +580,16 @@ def test_the_leaderboard_of_a_mixture_draws_its_reference_rows(mog, directions):
     assert {8.0, 1.0} <= drawn  # [real] captures all 8 modes of ring8, [one-mode] exactly one
     assert modes.get_xlabel().startswith("lines: reference rows")
     assert {t.get_text().strip() for t in modes.texts} >= {"[real]", "[one-mode]"}
+
+
+def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(mog, tmp_path, cli):
+    root = tmp_path / "results"
+    root.mkdir()
+    for source in mog.glob("ring8__*__seed0__*"):
+        _copy_run(source, root)
+    edited = next(root.glob("ring8__nsgan__*"))
+    (edited / "history.csv").write_text("step,loss_d\n10.7,1\n10.2,2\n20,3\n")  # 10.7 and 10.2: both "step 10"
+    result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+    assert result.code == 0, result.err
+    assert "unreadable history" in result.err and "step 10.7 is not a whole number" in result.err
+    assert (tmp_path / "figures" / "curves-ring8.png").is_file()

@@ -276,6 +276,37 @@ def test_a_byte_changed_in_an_extracted_file_is_not_read_but_extracted_again(mni
     assert plain.read_bytes()[5000] != flipped[5000]
 
 
+def test_a_missing_labels_archive_is_named_alone_and_nothing_is_extracted(mnist_test_root, dead_url, monkeypatch):
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [dead_url])
+    raw = mnist_test_root / "MNIST" / "raw"
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(GanbenchError) as exc:
+        dataset("mnist", split="test").load()
+    one_line_error(exc, "expected t10k-labels-idx1-ubyte.gz there", dead_url)
+    assert "t10k-images-idx3-ubyte.gz and" not in str(exc.value)
+    assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == ["t10k-images-idx3-ubyte.gz"]
+
+
+def test_extracted_files_without_archives_are_read_with_a_warning_and_junk_is_named(mnist_test_root, monkeypatch):
+    import gzip
+
+    from ganbench.datasets import torchvision_sets
+
+    raw = mnist_test_root / "MNIST" / "raw"
+    for name in MNIST_TEST_FILES:
+        (raw / name.removesuffix(".gz")).write_bytes(gzip.decompress((raw / name).read_bytes()))
+        (raw / name).unlink()
+    with pytest.warns(UserWarning, match="have no .gz archive beside them to verify them against"):
+        assert dataset("mnist", split="test").load().shape == (10_000, 1, 28, 28)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"junk!")
+    monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process
+    with pytest.raises(GanbenchError) as exc, pytest.warns(UserWarning):
+        dataset("mnist", split="test").load()
+    one_line_error(exc, "t10k-labels-idx1-ubyte is not a valid idx file", "delete it")
+
+
 # --- CIFAR-10 in its real archive layout -----------------------------------------------------------
 
 

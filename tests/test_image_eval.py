@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 
 import numpy as np
 import pytest
@@ -175,3 +176,74 @@ def test_missing_weights_give_one_line_naming_the_three_ways(cli, image_sets, tm
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "emptyhub"))
     result = cli("eval", "--dataset", str(real_npz), "--samples", str(fake_dir), "--metrics", "fid")
     assert_one_line_error(result, "--inception-weights", "GANBENCH_INCEPTION_WEIGHTS", "checkpoints")
+
+
+def digits_u8(n: int = 300) -> np.ndarray:
+    """scikit-learn's digits as uint8 (N, 1, 8, 8) images, 0..16 stretched to 0..254."""
+    from sklearn.datasets import load_digits
+
+    return (load_digits().images[:n] * 15.875).round().astype(np.uint8)[:, None]
+
+
+def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_one_line(cli, tmp_path):
+    images = digits_u8()
+    np.save(tmp_path / "s.npy", images)
+    torch.save(torch.from_numpy(images), tmp_path / "s.pt")
+    torch.save({"samples": torch.from_numpy(images), "note": "mine"}, tmp_path / "d.pt")
+    scores = []
+    for name in ("s.npy", "s.pt", "d.pt"):
+        result = cli("eval", "-d", "digits", "--samples", str(tmp_path / name), "-m", "fid_classifier", "--json")
+        assert result.code == 0, result.err
+        scores.append(json.loads(result.out)["fid_classifier"])
+    assert scores[0] == scores[1] == scores[2]
+    np.savez(tmp_path / "two.npz", images=images, samples=images[:10])
+    torch.save({"a": 1}, tmp_path / "dict.pt")
+    np.save(tmp_path / "huge.npy", np.full((20, 1, 8, 8), 1e300))
+    from PIL import Image
+
+    (tmp_path / "tiny").mkdir()
+    for i in range(10):
+        Image.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "tiny" / f"{i}.png")
+    for samples, fragments in (
+        ("two.npz", ["several image arrays (images, samples)", "save only the one"]),
+        ("dict.pt", ["holds a dict of a", "save one image tensor"]),
+        ("huge.npy", ["float images must lie in [0, 1], these span [1e+300"]),  # finite: not "NaN or inf"
+        ("tiny", ["are grey 1x1, dataset 'digits' grey 8x8"]),  # decoded files have no layout to guess
+    ):
+        result = cli("eval", "-d", "digits", "--samples", str(tmp_path / samples), "-m", "fid_classifier")
+        assert_one_line_error(result, *fragments)
+
+
+def test_eval_reads_a_folder_as_run_does(cli, tmp_path):
+    """Class subfolders, .tif files and hidden files: what `run --dataset FOLDER` reads, eval reads."""
+    from PIL import Image
+
+    images = digits_u8(40)
+    for i, image in enumerate(images):
+        folder = tmp_path / "classes" / f"c{i % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0]).save(folder / f"{i}.{'tif' if i % 2 else 'png'}")
+    (tmp_path / "classes" / "c0" / "._0.png").write_bytes(b"\x00\x05\x16\x07AppleDouble")  # macOS metadata
+    np.save(tmp_path / "s.npy", images)
+    result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "classes"), "-m", "fid_classifier", "--json")
+    assert result.code == 0, result.err
+    same = cli("eval", "-d", "digits", "--samples", str(tmp_path / "s.npy"), "-m", "fid_classifier", "--json")
+    # the folder's files in sorted order are another order of the same 40 images: the same statistics
+    assert json.loads(result.out)["fid_classifier"] == pytest.approx(json.loads(same.out)["fid_classifier"], rel=1e-6)
+
+
+def test_eval_checks_each_metrics_sample_minimum_before_scoring(cli, tmp_path):
+    np.save(tmp_path / "p.npy", np.random.default_rng(0).normal(size=(3, 2)))
+    result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "p.npy"))
+    assert_one_line_error(result, "metric 'prdc' needs at least 6 samples, got 3")
+
+
+def test_kid_over_subsets_that_are_both_whole_sets_has_no_spread():
+    """Below 1,000 samples a side every subset is both whole sets: one value drawn 100 times, no spread."""
+    import ganbench
+
+    rng = np.random.default_rng(0)
+    small = ganbench.evaluate_samples("ring8", rng.normal(size=(200, 2)), ["kid"])
+    large = ganbench.evaluate_samples("ring8", rng.normal(size=(1500, 2)), ["kid"])
+    assert math.isfinite(small["kid_raw"]) and small["kid_raw_std"] is None
+    assert math.isfinite(large["kid_raw"]) and large["kid_raw_std"] > 0

@@ -95,11 +95,19 @@ def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path,
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", b"\x80\x04garbage"])
-def test_corrupt_weights_give_a_clear_error(tmp_path, content):
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"", "is not a torch weights file"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'", "is not a torch weights file"),  # a .npy named .pth
+        (b"PK\x03\x04truncated", "corrupt or truncated"),
+        (b"\x80\x04garbage", "corrupt or truncated"),
+    ],
+)
+def test_corrupt_weights_give_a_clear_error(tmp_path, content, fragment):
     path = tmp_path / "broken.pth"
     path.write_bytes(content)
-    with pytest.raises(WeightsError, match="corrupt or truncated"):
+    with pytest.raises(WeightsError, match=fragment):
         inception_features(np.zeros((1, 3, 8, 8), np.float32), weights=path)
 
 

@@ -89,3 +89,25 @@ def test_a_tie_of_every_row_is_bold_nowhere():
     collapsed = runs().assign(reverse_kl=math.log(25))  # every run on one mode: reverse_kl = log K for all
     table = summarize(collapsed, ["reverse_kl"], DIRECTIONS)
     assert not table["reverse_kl_best"].any()
+
+
+def test_runs_scored_against_other_data_or_n_never_compete_for_bold():
+    frame = runs()[runs()["dataset"] == "grid25"].copy()
+    frame["scored_on"] = ["folder A"] * 3 + ["folder B"] * 3  # two folders of images, both "files", say
+    table = summarize(frame, list(DIRECTIONS), DIRECTIONS)
+    assert not table["modes_captured_best"].any() and not table["reverse_kl_best"].any()
+    frame["scored_on"] = "one folder"
+    assert summarize(frame, list(DIRECTIONS), DIRECTIONS)["modes_captured_best"].any()
+
+
+def test_a_run_lacking_an_output_its_siblings_wrote_counts_as_missing():
+    from ganbench.results import OUTPUTS
+
+    frame = runs()[(runs()["dataset"] == "grid25") & (runs()["variant"] == "a")].copy()
+    frame[OUTPUTS] = [frozenset(DIRECTIONS), frozenset(DIRECTIONS), frozenset()]  # seed 2's metrics: {}
+    frame.loc[frame["seed"] == 2, list(DIRECTIONS)] = math.nan
+    row = summarize(frame, list(DIRECTIONS), DIRECTIONS).iloc[0]
+    assert row["n"] == 3 and row["modes_captured_n"] == 2 and row["modes_captured_missing"] == 1
+    frame[OUTPUTS] = [frozenset(["modes_captured"])] * 3  # no run wrote reverse_kl: not applicable, not missing
+    row = summarize(frame, list(DIRECTIONS), DIRECTIONS).iloc[0]
+    assert row["reverse_kl_n"] == 0 and row["reverse_kl_missing"] == 0

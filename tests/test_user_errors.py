@@ -291,6 +291,9 @@ def ring8(**arguments):
     return lambda out: ganbench.run(**{"variant": "nsgan", "dataset": "ring8", "steps": 2, "out": out, **arguments})
 
 
+POINTS = np.random.default_rng(0).normal(size=(100, 2))
+
+
 @pytest.mark.parametrize(
     "call, fragment",
     [
@@ -306,6 +309,17 @@ def ring8(**arguments):
         (lambda out: ganbench.load_results(out / "no" / "such"), "does not exist"),
         (lambda out: ganbench.evaluate_samples("ring8", None), "samples must be numbers"),
         (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, "frechet"), "metrics must be a list"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, [None]), "metrics must be a list"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "metrics is empty"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, ["sigma"]), "overrides must map"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, "sigma=1"), "overrides must map"),
+        (lambda out: ganbench.evaluate_samples("ring8", torch.empty(100, 2, device="meta")), "not a meta tensor"),
+        (lambda out: ganbench.evaluate_samples("ring8", torch.ones(100, 2).to_sparse()), "pass x.to_dense()"),
+        (lambda out: ganbench.evaluate_samples(Path("/no/such/x"), POINTS), "neither a registered dataset nor"),
+        (lambda out: ganbench.load_results(""), "results folder must be a path"),
+        (lambda out: ganbench.load_results(__file__), "is a file, not a folder"),
+        (ring8(overrides={"batch_size": 1}), "batch norm of network 'pacgan-mlp'"),
         (ring8(log_every=0), "log_every must be a whole number of steps from 1"),
         (ring8(log_every=1.5), "log_every must be a whole number of steps from 1"),
         (ring8(checkpoint_every="5"), "checkpoint_every must be a whole number of steps from 1"),

@@ -19,6 +19,7 @@ import pickle
 import socket
 import tarfile
 import urllib.error
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -181,6 +182,13 @@ class IdxImages(TorchvisionImages):
         if any(_idx_state(folder, name, md5) != "ready" for name, md5 in files):
             with _folder_lock(folder):
                 self._fetch(folder, files)
+        unverified = [_extracted(n) for n, _ in files if not (folder / n).exists()]
+        if unverified:  # torchvision reads such a folder too; say that nothing vouches for its contents
+            warnings.warn(
+                f"{self.name}: {' and '.join(unverified)} in {folder} have no .gz archive beside them to verify them "
+                "against; read as they are (put the published .gz files there to have them checked)",
+                stacklevel=2,
+            )
         (images_gz, images_md5), (labels_gz, labels_md5) = sorted(files, key=lambda f: "labels" in f[0])
         images = _read_idx(folder, images_gz, images_md5, read_image_file)
         labels = _read_idx(folder, labels_gz, labels_md5, read_label_file)
@@ -191,8 +199,9 @@ class IdxImages(TorchvisionImages):
         from torchvision.datasets.utils import extract_archive
 
         mirrors = list(torchvision_class(self.source).mirrors)
-        for name, md5 in files:
-            state = _idx_state(folder, name, md5)
+        states = {name: _idx_state(folder, name, md5) for name, md5 in files}
+        for name, md5 in sorted(files, key=lambda f: states[f[0]] != "fetch"):  # what is missing first: a failed
+            state = states[name]  # download leaves the folder as it was, nothing extracted
             try:
                 if state == "extract":
                     extract_archive(str(folder / name), str(folder))
@@ -201,7 +210,8 @@ class IdxImages(TorchvisionImages):
             except FETCH_ERRORS as exc:
                 if state == "extract":
                     raise DataNotFoundError(f"cannot extract {folder / name} ({_reason(exc)})") from None
-                expected = " and ".join(n for n, _ in files) + " there" + _corrupt_note(folder, files)
+                missing = [n for n, _ in files if states[n] == "fetch"]
+                expected = " and ".join(missing) + " there" + _corrupt_note(folder, files)
                 raise self._not_found(folder, expected, mirrors, exc) from None
 
 
@@ -375,6 +385,8 @@ def _reason(exc: BaseException) -> str:
         text = str(getattr(exc.reason, "strerror", None) or exc.reason)
     elif isinstance(exc, RuntimeError) and "corrupted" in str(exc):
         text = "the downloaded file does not match its md5 checksum"  # torchvision's "File not found or corrupted."
+    elif isinstance(exc, AssertionError) and not str(exc):  # torchvision's idx reader asserts its header and size
+        text = "its header or size is not an idx file's"
     else:
         text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return " ".join(str(text).split()) or type(exc).__name__

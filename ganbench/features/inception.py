@@ -81,11 +81,18 @@ def _download(url: str, dst: Path) -> None:
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     """The state dict in ``path``; a clear error if it is truncated, corrupt or not Inception's."""
+    fix = "download them again or pass another --inception-weights"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise WeightsError(f"cannot read Inception weights {path} ({exc.strerror or exc}); {fix}") from None
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save's zip, or its older pickle
+        raise WeightsError(f"{path} is not a torch weights file (it does not start as torch.save's do); {fix}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        fix = "download them again or pass another --inception-weights"
         raise WeightsError(f"Inception weights {path} are corrupt or truncated ({first}); {fix}") from None
     if not isinstance(state, dict) or "fc.weight" not in state or "Mixed_7c.branch_pool.conv.weight" not in state:
         raise WeightsError(f"{path} does not hold FID Inception weights (pytorch-fid's pt_inception-2015-12-05)")

@@ -3,7 +3,9 @@
 Unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over
 ``subsets`` random subsets of ``subset_size`` samples from each side. The subsets are
 drawn exactly as torch-fidelity draws them (numpy RandomState(seed), real then fake), so
-with the same seed both give the same number; kernels are computed in float64.
+with the same seed both give the same number; kernels are computed in float64. Below 1,000
+samples a side the subsets are as large as the samples; where both sides are that small,
+every subset is the whole of both and the spread over subsets is null, not a false 0.
 """
 
 from __future__ import annotations
@@ -63,8 +65,10 @@ class KID(Metric):
     def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
         space = space or "inception"
         real, fake = ctx.features(space, "real"), ctx.features(space, "fake")
-        mean, std = kid(real, fake, subset_size=min(1000, len(real), len(fake)))
-        return {f"kid_{space}": mean, f"kid_{space}_std": std}
+        size = min(1000, len(real), len(fake))
+        mean, std = kid(real, fake, subset_size=size)
+        whole = size == len(real) == len(fake)  # every subset is both whole sets: one value, drawn 100 times
+        return {f"kid_{space}": mean, f"kid_{space}_std": None if whole else std}
 
 
 KID_METRIC = KID(
