@@ -7,6 +7,7 @@ a bad file or array into one clear error.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -206,11 +207,19 @@ def evaluate_samples(
         if fake.shape[1] == 3 and ds.shape[0] == 1 and bool((fake[:, :1] == fake[:, 1:]).all()):
             fake = fake[:, :1]  # grey images saved as RGB
         if tuple(fake.shape[1:]) != tuple(ds.shape):
+            colour = " (grey saved in colour needs three equal channels: lossy formats such as WebP or JPEG break that)"
             raise SamplesError(
-                f"{where} are {_layout(fake.shape[1:])}, {real} {_layout(ds.shape)}; generate images like the real ones"
+                f"{where} are {_layout(fake.shape[1:])}, {real} {_layout(ds.shape)}; generate images like the real "
+                f"ones{colour if fake.shape[1] == 3 and ds.shape[0] == 1 else ''}"
             )
         if len(fake) < 2:
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
+        if int(fake.max()) <= 1:
+            warnings.warn(
+                f"{where} hold only pixel values 0 and 1 of 0..255: images in [0, 1] saved as uint8? multiply them "
+                "by 255 (or save floats in [0, 1])",
+                stacklevel=2,
+            )
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
     names = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ds.metrics

@@ -247,3 +247,10 @@ def test_kid_over_subsets_that_are_both_whole_sets_has_no_spread():
     large = ganbench.evaluate_samples("ring8", rng.normal(size=(1500, 2)), ["kid"])
     assert math.isfinite(small["kid_raw"]) and small["kid_raw_std"] is None
     assert math.isfinite(large["kid_raw"]) and large["kid_raw_std"] > 0
+
+
+def test_unit_range_images_saved_as_uint8_are_warned_of(cli, tmp_path):
+    np.save(tmp_path / "u.npy", (digits_u8() > 127).astype(np.uint8))  # [0, 1] images cast to uint8
+    with pytest.warns(UserWarning, match="hold only pixel values 0 and 1 of 0..255.*multiply them by 255"):
+        result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "u.npy"), "-m", "fid_classifier")
+    assert result.code == 0
