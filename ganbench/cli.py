@@ -92,7 +92,7 @@ def _report_file(path: str | Path | None, option: str, keep: list[Path], starts:
     target = Path(path).expanduser().resolve()
     for kept in keep:
         kept = kept.expanduser().resolve()
-        if target == kept or kept in target.parents:
+        if target == kept or kept in target.parents or _same_file(target, kept):  # a hard link is the file too
             where = f"{'in ' if target != kept else ''}{one_line(kept)}"
             fix = f"name a new file, e.g. {option} leaderboard.xml" if starts else "point it elsewhere"
             raise OptionError(f"{option} {one_line(path)} is {where}, which this command keeps; {fix}")
@@ -105,6 +105,13 @@ def _report_file(path: str | Path | None, option: str, keep: list[Path], starts:
                 f"{starts!r}); name a new file or delete it first"
             )
     return Path(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def _number(text: str | None, kind: type) -> Any:

@@ -127,8 +127,13 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
     resumed_from = trainer.state.step or None
-    write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
-    call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
+    try:
+        write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
+        call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
+    except OSError as exc:  # a disk already full: found before any step
+        if exc.errno not in DISK_ERRORS:
+            raise
+        raise unwritable(exc, run_dir) from None
     record = RunRecord(spec.run_id, spec.to_dict(), "failed", "error", trainer.state.step, str(run_dir))
     scored: dict[int, dict[str, Any]] = {}
 

@@ -451,6 +451,9 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert_one_line_error(cli(*check, "--junit", str(other)), "is not a report ganbench wrote")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(baseline))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
+    (tmp_path / "linked.md").hardlink_to(baseline)  # another name of the same file
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "linked.md"))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert {p: p.read_bytes() for p in kept} == kept
     junit = tmp_path / "j.xml"

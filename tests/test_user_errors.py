@@ -343,6 +343,17 @@ def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fra
     assert not (tmp_path / "out").exists()
 
 
+def test_a_disk_full_before_the_first_step_is_one_line(cli, tmp_path, monkeypatch):
+    import errno
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("ganbench.harness.write_json_atomic", full)
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "-o", str(tmp_path))
+    assert_one_line_error(result, "No space left on device", "free some space", "run the same command again")
+
+
 def test_too_few_real_samples_for_a_metric_is_refused_before_training(cli, tmp_path):
     args = ["run", "-v", "nsgan", "-d", "grid25", "--set", "dataset.n_samples=2", "--set", "batch_size=2"]
     result = cli(*args, "--steps", "3", "-q", "-o", str(tmp_path / "out"))

@@ -183,15 +183,15 @@ class IdxImages(TorchvisionImages):
             with _folder_lock(folder):
                 self._fetch(folder, files)
         unverified = [_extracted(n) for n, _ in files if not (folder / n).exists()]
+        (images_gz, images_md5), (labels_gz, labels_md5) = sorted(files, key=lambda f: "labels" in f[0])
+        images = _read_idx(folder, images_gz, images_md5, read_image_file)
+        labels = _read_idx(folder, labels_gz, labels_md5, read_label_file)
         if unverified:  # torchvision reads such a folder too; say that nothing vouches for its contents
             warnings.warn(
                 f"{self.name}: {' and '.join(unverified)} in {folder} have no .gz archive beside them to verify them "
                 "against; read as they are (put the published .gz files there to have them checked)",
                 stacklevel=2,
             )
-        (images_gz, images_md5), (labels_gz, labels_md5) = sorted(files, key=lambda f: "labels" in f[0])
-        images = _read_idx(folder, images_gz, images_md5, read_image_file)
-        labels = _read_idx(folder, labels_gz, labels_md5, read_label_file)
         return images.unsqueeze(1).contiguous(), labels.long()
 
     def _fetch(self, folder: Path, files: list[tuple[str, str]]) -> None:
