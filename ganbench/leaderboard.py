@@ -21,6 +21,7 @@ from typing import Any
 
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
+from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
@@ -115,6 +116,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise BaselineError(f"baseline {path} is unreadable ({exc}); {fix}") from None
     schema = data.get("schema") if isinstance(data, dict) else None
+    schema = None if isinstance(schema, bool) else schema  # true == 1 in Python, not in a baseline
     if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
         raise BaselineError(
             f"baseline {path} was written by a newer ganbench (schema {schema}; this one reads {SCHEMA}); upgrade "
@@ -184,8 +186,14 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
     return f"steps={steps}, max_seconds={max_seconds}"
 
 
+RANGE_SLACK = 1e-6
+"""How far past its range a metric value may lie (a Fréchet distance of -1e-12 is rounding)."""
+
+
 def _malformed(data: dict[str, Any]) -> str | None:
-    """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None."""
+    """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None. Metric values
+    must lie in the ranges their metrics declare (a negative distance, a fraction of 7.5)."""
+    ranges = registries().metric_ranges()
     made = data.get("made")
     if not isinstance(made, dict) or not all(isinstance(made.get(k), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects (the budget a check compares with)"
@@ -227,6 +235,10 @@ def _malformed(data: dict[str, Any]) -> str | None:
             if value is not None and not abs(value) <= MAX_MEASURED:
                 too_big = f"is not a measurement (at most {MAX_MEASURED:g} in size)"
                 return f"runs[{i}].metrics[{name!r}] = {value!r} {too_big}"
+            low, high = ranges.get(name, (-math.inf, math.inf))
+            if value is not None and not low - RANGE_SLACK <= value <= high + RANGE_SLACK:
+                span = f"[{low:g}, {high:g}]"
+                return f"runs[{i}].metrics[{name!r}] = {value!r} is outside the values {name} can take, {span}"
         key = (run["variant"], run["dataset"], seed)
         if key in seen:
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"

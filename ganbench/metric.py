@@ -79,7 +79,10 @@ class Metric:
     ``conditional``: it needs the labels generated samples were asked for. ``uses``: other
     feature extractors it reads (checked before training, like its spaces). ``min_samples``: the
     fewest samples per side it can score (k-NN metrics need k + 1), checked against the run's
-    ``--eval-samples`` before training rather than failing after it.
+    ``--eval-samples`` before training rather than failing after it. ``ranges``: the values an
+    output can take, (low, high) by output name as in ``outputs`` (math.inf where unbounded; an
+    output left out can take any value): numbers ganbench did not compute itself, a hand-edited
+    baseline's, are checked against them.
     """
 
     name: str
@@ -89,6 +92,7 @@ class Metric:
     conditional: bool = False
     uses: tuple[str, ...] = ()
     min_samples: int = 2
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 1:
@@ -107,6 +111,13 @@ class Metric:
         chosen = self.spaces if spaces is None else spaces
         return {
             key.format(space=space): d for key, d in self.outputs.items() for space in (chosen if "{" in key else ("",))
+        }
+
+    def output_ranges(self, spaces: tuple[str, ...] | None = None) -> dict[str, tuple[float, float]]:
+        """Output names -> (low, high), ``{space}`` filled as in ``output_names``."""
+        chosen = spaces if spaces is not None else self.spaces
+        return {
+            key.format(space=space): r for key, r in self.ranges.items() for space in (chosen if "{" in key else ("",))
         }
 
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:

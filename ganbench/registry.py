@@ -114,6 +114,15 @@ class Registries:
             for key, d in entry.obj.output_names(tuple(s for s in entry.obj.spaces if s in spaces) or None).items()
         }
 
+    def metric_ranges(self) -> dict[str, tuple[float, float]]:
+        """Every metric output name that declares its range -> (low, high)."""
+        spaces = self.spaces()
+        return {
+            key: r
+            for entry in self.metrics
+            for key, r in entry.obj.output_ranges(tuple(s for s in entry.obj.spaces if s in spaces) or None).items()
+        }
+
 
 def empty_registries() -> Registries:
     return Registries(

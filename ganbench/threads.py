@@ -25,7 +25,7 @@ def usable_cores() -> int:
 def user_threads() -> int | None:
     """The thread count the user set in ``OMP_NUM_THREADS``, or None (unset or not a positive integer)."""
     text = os.environ.get(THREADS_ENV, "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
 
 
 MAX_THREADS_PER_CORE = 16

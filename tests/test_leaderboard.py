@@ -354,6 +354,10 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
         (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
+        (lambda b: b["runs"][0]["metrics"].update(frechet=-3.0), "frechet'] = -3.0 is outside the values frechet can"),
+        (lambda b: b["runs"][0]["metrics"].update(hq_fraction=7.5), "= 7.5 is outside the values hq_fraction can take"),
+        (lambda b: b["runs"][0]["metrics"].update(modes_captured=-1), "modes_captured can take, [0, inf]"),
+        (lambda b: b.update(schema=True), "is not a ganbench baseline"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):

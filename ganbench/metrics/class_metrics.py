@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -105,6 +106,7 @@ class IntraFID(Metric):
 CLASS_ACCURACY = ClassAccuracy(
     "class-accuracy",
     outputs={"class_accuracy": "higher"},
+    ranges={"class_accuracy": (0.0, 1.0)},
     description="accuracy of ganbench's classifier on generated samples against the classes they were asked for",
     conditional=True,
     uses=("classifier-logits",),
@@ -112,6 +114,7 @@ CLASS_ACCURACY = ClassAccuracy(
 INTRA_FID = IntraFID(
     "intra-fid",
     outputs={"intra_fid_{space}": "lower"},
+    ranges={"intra_fid_{space}": (0.0, math.inf)},
     description="mean over classes of the FID between generated and real samples of the class (Miyato & Koyama 2018)",
     spaces=("classifier",),
     conditional=True,

@@ -7,6 +7,7 @@ distance on Inception or classifier features.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -56,12 +57,14 @@ class FID(Metric):
 FID_METRIC = FID(
     "fid",
     outputs={"fid_{space}": "lower"},
+    ranges={"fid_{space}": (0.0, math.inf)},
     description="Fréchet Inception Distance (Heusel et al. 2017), in Inception or classifier space",
     spaces=("inception", "classifier"),
 )
 FRECHET = Frechet(
     "frechet",
     outputs={"frechet": "lower"},
+    ranges={"frechet": (0.0, math.inf)},
     description="Fréchet distance between Gaussians fitted to raw real and generated samples",
     spaces=("raw",),
 )

@@ -8,6 +8,7 @@ the same seed gives the same splits and the same mean and std.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ class InceptionScore(Metric):
 IS_METRIC = InceptionScore(
     "is",
     outputs={"is_{space}": "higher"},
+    ranges={"is_{space}": (1.0, math.inf)},  # exp of a mean KL divergence
     description="Inception Score, 10 splits (Salimans et al. 2016); in classifier space, the classifier score",
     spaces=("inception", "classifier"),
 )

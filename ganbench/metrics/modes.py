@@ -71,6 +71,7 @@ class ModeCoverage(Metric):
 MODES = ModeCoverage(
     "modes",
     outputs={"modes_captured": "higher", "hq_fraction": "higher", "reverse_kl": "lower"},
+    ranges={"modes_captured": (0.0, math.inf), "hq_fraction": (0.0, 1.0), "reverse_kl": (0.0, math.inf)},
     description="mixture modes captured, high-quality fraction, reverse KL to uniform (PacGAN protocol)",
 )
 

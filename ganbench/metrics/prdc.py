@@ -16,6 +16,7 @@ the reference), the protocol of both papers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -139,6 +140,10 @@ SPACES = ("raw", "inception", "classifier")
 PRDC_METRIC = PRDC(
     "prdc",
     outputs={f"{name}_{{space}}": "higher" for name in ("precision", "recall", "density", "coverage")},
+    ranges={
+        f"{name}_{{space}}": (0.0, math.inf if name == "density" else 1.0)
+        for name in ("precision", "recall", "density", "coverage")
+    },
     description="precision, recall, density, coverage at k = 5 (Naeem et al. 2020)",
     spaces=SPACES,
     min_samples=PRDC_K + 1,  # a k-NN radius needs k other samples
@@ -146,6 +151,7 @@ PRDC_METRIC = PRDC(
 IMPROVED_PR = ImprovedPR(
     "improved-pr",
     outputs={f"improved_{name}_{{space}}": "higher" for name in ("precision", "recall")},
+    ranges={f"improved_{name}_{{space}}": (0.0, 1.0) for name in ("precision", "recall")},
     description="improved precision and recall at k = 3 (Kynkäänniemi et al. 2019)",
     spaces=SPACES,
     min_samples=IMPROVED_PR_K + 1,
