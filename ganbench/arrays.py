@@ -11,6 +11,7 @@ file holds, so a header claiming 10^12 rows is an error, not a MemoryError.
 from __future__ import annotations
 
 import math
+import warnings
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -90,6 +91,7 @@ def check_widths(real_dim: int, fake_dim: int) -> None:
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+PICKLE_MAGIC = b"\x80"
 
 
 def load_array(
@@ -112,6 +114,8 @@ def load_array(
             with open(path, "rb") as f:
                 _check_header(f, path.stat().st_size, str(path))
             return np.load(path, allow_pickle=False)
+        if head[:1] == PICKLE_MAGIC:  # torch.save's format before torch 1.6 (a pickle): read as weights_only
+            return _load_from_torch(path, preferred, ndim, what)
         if not head.startswith(ZIP_MAGICS):
             raise SamplesError(f"{path} is not a .npy, .npz or .pt file (it does not start as those do); {fix}")
         if _is_torch_file(path):
@@ -136,10 +140,17 @@ def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, w
     import pickle
 
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        with warnings.catch_warnings():  # torch's own (sparse invariants, ...): the file is judged here
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SamplesError(
+            f"{path} holds Python objects other than tensors, which are not unpickled (that could run code); save "
+            "one tensor with torch.save"
+        ) from None
+    except (RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise SamplesError(f"cannot read torch file {path} ({reason}); save one tensor with torch.save") from None
+        raise SamplesError(f"cannot read torch file {path} ({reason}); it is truncated or corrupt") from None
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
         fitting = [k for k, v in tensors.items() if ndim is None or v.dim() == ndim]

@@ -216,8 +216,8 @@ def evaluate_samples(
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
         if int(fake.max()) <= 1:
             warnings.warn(
-                f"{where} hold only pixel values 0 and 1 of 0..255: images in [0, 1] saved as uint8? multiply them "
-                "by 255 (or save floats in [0, 1])",
+                f"{where} are all but black (pixel values 0 and 1 of 0..255): uint8 images span 0..255 and float "
+                "images 0..1 (images in [0, 1] saved as uint8? multiply them by 255)",
                 stacklevel=2,
             )
     else:

@@ -575,8 +575,14 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         ax.set_title(f"{metric} ({directions.get(metric, 'higher')} is better)", fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
+    mixed = "scored_on" in runs and done["scored_on"].nunique() > 1
     fig.suptitle(
-        f"{runs['dataset'].iloc[0]}: final metrics, mean ± standard error over completed seeds (best at the top)",
+        f"{runs['dataset'].iloc[0]}: final metrics, mean ± standard error over completed seeds (best at the top)"
+        + (
+            "\nruns scored against different data or numbers of samples: compare within a setting; no reference lines"
+            if mixed
+            else ""
+        ),
         fontsize=12,
     )
     return fig
@@ -593,9 +599,12 @@ REFERENCE_STYLES = {
 def reference_values(
     runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]
 ) -> dict[str, dict[str, float]]:
-    """metric -> reference row ([real], [gaussian], ...) -> value, for a mixture's runs (``reference_rows``)."""
+    """metric -> reference row ([real], [gaussian], ...) -> value, for runs all scored against the same data at
+    the same N (``reference_rows``); none where they were not (two settings' lines on one axis would mislead)."""
     from ganbench.reference_rows import reference_table
 
+    if "scored_on" in runs and runs.loc[runs["status"] == "completed", "scored_on"].nunique() > 1:
+        return {}
     frame, _ = reference_table(runs, metrics, directions)
     values: dict[str, dict[str, float]] = {}
     for _, row in frame.iterrows():

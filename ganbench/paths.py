@@ -6,6 +6,7 @@ result, because datasets verify their files' checksums and cache entries carry t
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -26,3 +27,21 @@ def cache_dir() -> Path:
 def data_root() -> Path:
     """Downloaded datasets: --data-root / $GANBENCH_DATA, else <user cache>/data."""
     return Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else user_cache() / "data"
+
+
+_unwritable_warned: set[str] = set()
+
+
+def warn_cache_unwritable(entry: Path, exc: OSError) -> None:
+    """Say once per process and cache folder that entries cannot be written there: a read-only or misplaced cache
+    costs time (everything is computed again), never results."""
+    root = str(cache_dir())
+    if root in _unwritable_warned:
+        return
+    _unwritable_warned.add(root)
+    logging.getLogger("ganbench").warning(
+        "cannot write cache entries such as %s (%s): they are computed again each time; set %s to a writable folder",
+        entry,
+        exc.strerror or exc,
+        CACHE_ENV,
+    )

@@ -27,7 +27,7 @@ import torch
 from ganbench.atomic import write_atomic
 from ganbench.gaussian import gaussian_statistics
 from ganbench.neighbours import knn_radii
-from ganbench.paths import CACHE_ENV, cache_dir
+from ganbench.paths import cache_dir, warn_cache_unwritable
 
 log = logging.getLogger("ganbench")
 
@@ -113,7 +113,7 @@ class ReferenceStats:
             self._path(name).parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self._path(name), lambda f: f.write(buffer.getbuffer()))
         except OSError as exc:  # a read-only cache costs time, not results
-            log.warning("cannot write the reference cache entry %s (%s); set %s", self._path(name), exc, CACHE_ENV)
+            warn_cache_unwritable(self._path(name), exc)
 
 
 def _key_sha256(key: dict[str, Any]) -> str:

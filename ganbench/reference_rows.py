@@ -33,6 +33,7 @@ import pandas as pd
 import torch
 
 from ganbench.dataset import Dataset
+from ganbench.errors import GanbenchError, one_line
 
 KINDS = ("real", "gaussian", "uniform", "one-mode")
 CEILING, FLOORS = "real", ("gaussian", "uniform", "one-mode")
@@ -206,9 +207,11 @@ def reference_table(
     labels = scored_on_labels(list(dict.fromkeys(done["scored_on"])))
     for key in labels:
         name, options, n, seed = json.loads(key)
+        which = f"{name} ({labels[key]})" if labels[key] else name
         try:
             dataset = with_options(registries().datasets.get(name), options, f"dataset {name!r}")
-        except Exception:  # not registered here, or options this version refuses: no reference rows
+        except Exception as exc:  # not registered here, or options this version refuses (images since changed)
+            notes.append(f"no reference rows for {which}: {one_line(exc)}")
             continue
         if not has_references(dataset) or not isinstance(n, int) or not isinstance(seed, int):
             continue
@@ -216,7 +219,14 @@ def reference_table(
         present = [m for m in metrics if m in group and group[m].notna().any()]
         if not present:
             continue
-        scores = reference_scores(dataset, present, n, seed)
+        if dataset.available() is False:  # never fetch data (or lock its folder) to print a table
+            notes.append(f"no reference rows for {which}: its files are not in the data root")
+            continue
+        try:
+            scores = reference_scores(dataset, present, n, seed)
+        except GanbenchError as exc:
+            notes.append(f"no reference rows for {which}: {one_line(exc)}")
+            continue
         for kind in KINDS:
             row: dict[str, Any] = {
                 "dataset": name,

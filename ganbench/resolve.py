@@ -177,7 +177,7 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     if claimed:
         return claimed[0], dict(claimed[1])
     if "/" in name or name.endswith((".npz", ".npy")):
-        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder or .npz file")
+        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file")
     raise UnknownNameError("dataset", name, datasets.names())
 
 

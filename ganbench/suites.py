@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from ganbench.errors import GanbenchError
 from ganbench.resolve import create_spec, output_names
 from ganbench.spec import RunSpec, parse_seeds
+from ganbench.writable import NAME_MAX
 
 T = TypeVar("T")
 KEYS = {
@@ -165,9 +166,9 @@ def load_suite(path: str | Path) -> Suite:
             raise SuiteError(
                 f"{path}: the suite is named by its file, and {exc}; rename the file or set name = ..."
             ) from None
-    if len(f"{path.stem}.baseline.json".encode()) > MAX_FILE_NAME:  # found now, not after every run has trained
+    if len(f"{path.stem}.baseline.json".encode()) > NAME_MAX:  # found now, not after every run has trained
         raise SuiteError(
-            f"{path}: its baseline file {path.stem}.baseline.json would be a name longer than {MAX_FILE_NAME} bytes; "
+            f"{path}: its baseline file {path.stem}.baseline.json would be a name longer than {NAME_MAX} bytes; "
             "rename the suite file shorter"
         )
     suite = Suite(
@@ -284,10 +285,6 @@ def _network(value: str) -> str:
     if not value.strip():
         raise ValueError("is empty; name a network (mlp, dcgan, resnet, ...) or leave the key out")
     return value.strip()
-
-
-MAX_FILE_NAME = 255
-"""Bytes in a file name on Linux and macOS file systems (NAME_MAX)."""
 
 
 def _name(value: Any) -> str:

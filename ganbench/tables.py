@@ -160,8 +160,26 @@ def markdown_cell(text: object) -> str:
     return one_line(text).replace("|", "\\|")
 
 
+LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+"""LaTeX's special characters in text, and what stands for each."""
+
+
 def _latex_text(text: str) -> str:
-    return text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&").replace("%", r"\%")
+    return "".join(LATEX_SPECIAL.get(c, c) for c in text)  # one pass: a replacement is never replaced again
 
 
 def format_number(x: float) -> str:

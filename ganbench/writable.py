@@ -11,6 +11,11 @@ import stat
 import tempfile
 from pathlib import Path
 
+from ganbench.errors import one_line
+
+NAME_MAX = 255
+"""Bytes in one file or folder name on Linux and macOS file systems."""
+
 
 def probe(folder: Path) -> None:
     """Make and remove a temporary entry in the existing ``folder``; the OSError if the disk refuses.
@@ -21,6 +26,11 @@ def probe(folder: Path) -> None:
 def why_unwritable(folder: Path) -> str | None:
     """Why ``folder`` could not be made or written (a parent that is a file, a link to nothing, a read-only place),
     or None; checked in its nearest existing ancestor, without creating anything that stays."""
+    too_long = [part for part in folder.parts if len(os.fsencode(part)) > NAME_MAX]
+    if too_long:
+        return (
+            f"{one_line(too_long[0][:40])}... is a name of more than {NAME_MAX} bytes, longer than file systems allow"
+        )
     ancestor = folder
     while not ancestor.exists():
         if ancestor.is_symlink():

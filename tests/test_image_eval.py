@@ -251,6 +251,6 @@ def test_kid_over_subsets_that_are_both_whole_sets_has_no_spread():
 
 def test_unit_range_images_saved_as_uint8_are_warned_of(cli, tmp_path):
     np.save(tmp_path / "u.npy", (digits_u8() > 127).astype(np.uint8))  # [0, 1] images cast to uint8
-    with pytest.warns(UserWarning, match="hold only pixel values 0 and 1 of 0..255.*multiply them by 255"):
+    with pytest.warns(UserWarning, match="are all but black .pixel values 0 and 1 of 0..255.*multiply them by 255"):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "u.npy"), "-m", "fid_classifier")
     assert result.code == 0

@@ -111,3 +111,12 @@ def test_a_run_lacking_an_output_its_siblings_wrote_counts_as_missing():
     frame[OUTPUTS] = [frozenset(["modes_captured"])] * 3  # no run wrote reverse_kl: not applicable, not missing
     row = summarize(frame, list(DIRECTIONS), DIRECTIONS).iloc[0]
     assert row["reverse_kl_n"] == 0 and row["reverse_kl_missing"] == 0
+
+
+def test_latex_escapes_every_special_character_of_a_name():
+    frame = runs()[runs()["dataset"] == "ring8"].assign(dataset="w|e&i<b>r_d%$#{x}~^\\")
+    text = render(summarize(frame, ["modes_captured"], DIRECTIONS), ["modes_captured"], "latex")
+    escaped = (
+        r"w\textbar{}e\&i\textless{}b\textgreater{}r\_d\%\$\#\{x\}\textasciitilde{}\textasciicircum{}\textbackslash{}"
+    )
+    assert escaped in text

@@ -181,13 +181,13 @@ def register_datasets(register):
 
 @hookimpl
 def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
-    """Claim an existing folder or .npz file (a registered dataset name always wins)."""
+    """Claim an existing folder, .npz or .npy file (a registered dataset name always wins)."""
     from ganbench.plugins import registries
 
     if name in registries().datasets:
         return None
     path = Path(name).expanduser()
-    if not (path.is_dir() or (path.is_file() and path.suffix.lower() == ".npz")):
+    if not (path.is_dir() or (path.is_file() and path.suffix.lower() in (".npz", ".npy"))):
         return None
     path = path.resolve()
     return "files", {"path": str(path), "sha256": read_images(path).sha256}

@@ -57,7 +57,7 @@ from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import FeatureExtractor
-from ganbench.paths import CACHE_ENV, cache_dir
+from ganbench.paths import cache_dir, warn_cache_unwritable
 from ganbench.progress import progress as progress_bar
 from ganbench.reference import tensor_sha256
 
@@ -380,7 +380,7 @@ def save_entry(path: Path, meta: dict[str, Any], model: SmallCNN) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda f: f.write(buffer.getbuffer()))
     except OSError as exc:  # a read-only cache costs time, not results
-        log.warning("cannot write the classifier cache entry %s (%s); set %s", path, exc, CACHE_ENV)
+        warn_cache_unwritable(path, exc)
 
 
 def load_entry(path: Path, key: dict[str, Any], device: torch.device) -> tuple[SmallCNN, dict[str, Any]] | None:
