@@ -75,7 +75,7 @@ def test_unwritable_output_folder(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert_one_line_error(
-        cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot write results", "--out"
+        cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot be written", "is a file, not a folder", "--out"
     )
 
 
@@ -119,7 +119,7 @@ def test_eval_reads_npz(cli, tmp_path):
         (lambda d: write_points(d / "a.npy", np.zeros(10)), ["shape (10,)"]),
         (lambda d: write_points(d / "a.npy", np.array([[0.0, 1.0], [np.nan, 0.0], [1, 1]])), ["NaN or inf", "row 1"]),
         (lambda d: write_points(d / "a.npy", np.zeros((1, 2))), ["at least 2 samples"]),
-        (lambda d: (d / "a.npy").write_bytes(b"garbage") and str(d / "a.npy"), ["is not a .npy or .npz file"]),
+        (lambda d: (d / "a.npy").write_bytes(b"garbage") and str(d / "a.npy"), ["is not a .npy, .npz or .pt file"]),
     ],
 )
 def test_bad_samples_give_one_line(cli, tmp_path, make, fragments):
