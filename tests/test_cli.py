@@ -75,7 +75,10 @@ def test_unwritable_output_folder(cli, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert_one_line_error(
-        cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")), "cannot be written", "is a file, not a folder", "--out"
+        cli(*RUN, "--variant", "nsgan", "--out", str(blocker / "out")),
+        "cannot be written",
+        "is a file, not a folder",
+        "--out",
     )
 
 
