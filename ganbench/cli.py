@@ -96,6 +96,11 @@ def _report_file(path: str | Path | None, option: str, keep: list[Path], starts:
             where = f"{'in ' if target != kept else ''}{one_line(kept)}"
             fix = f"name a new file, e.g. {option} leaderboard.xml" if starts else "point it elsewhere"
             raise OptionError(f"{option} {one_line(path)} is {where}, which this command keeps; {fix}")
+    if target.is_file() and target.stat().st_nlink > 1:  # another name of it may be anything: a record, a baseline
+        raise OptionError(
+            f"{option} {one_line(path)} has other names (hard links); ganbench writes reports only to a file of one "
+            "name: name a new file"
+        )
     if starts is not None and target.is_file() and target.stat().st_size:
         with open(target, "rb") as f:
             head = f.read(64).lstrip()

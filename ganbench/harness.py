@@ -15,6 +15,8 @@ import os
 import stat
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +82,7 @@ def run_spec(
     checkpoint = run_dir / CHECKPOINT
     restored = None if force else restore(trainer, checkpoint)  # a bad checkpoint is refused before we touch anything
     prepare_run_dir(Path(out), spec)
-    with RunLock(run_dir):
+    with locked(run_dir):
         existing = read_record(run_dir)  # finished by another process since the first look?
         if existing is not None and not force:
             return existing
@@ -100,6 +102,22 @@ def run_spec(
                         "folder's permissions or choose another --out"
                     ) from None
         return _train(trainer, run_dir, wall_start, cadence)
+
+
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """The run folder's lock (RunLockedError if another process holds it); a disk too full to take it is one line."""
+    lock = RunLock(run_dir)
+    try:
+        lock.__enter__()
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        raise unwritable(exc, run_dir) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def restore(trainer: Trainer, checkpoint: Path) -> dict[str, Any] | None:

@@ -46,7 +46,11 @@ class RunLock:
         if not self._lock_directory():
             self._lock_file()
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        write_json_atomic(self.run_dir / OWNER, owner)
+        try:
+            write_json_atomic(self.run_dir / OWNER, owner)
+        except BaseException:  # a full disk: the lock is not kept by a process that cannot say it holds it
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(

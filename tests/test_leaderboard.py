@@ -458,6 +458,9 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     (tmp_path / "linked.md").hardlink_to(baseline)  # another name of the same file
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "linked.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
+    (tmp_path / "record.md").hardlink_to(record)  # a run's record under another name, outside the results folder
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "record.md"))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "has other names (hard links)")
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert {p: p.read_bytes() for p in kept} == kept
     junit = tmp_path / "j.xml"

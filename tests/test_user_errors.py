@@ -349,9 +349,12 @@ def test_a_disk_full_before_the_first_step_is_one_line(cli, tmp_path, monkeypatc
     def full(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("ganbench.harness.write_json_atomic", full)
-    result = cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "-o", str(tmp_path))
-    assert_one_line_error(result, "No space left on device", "free some space", "run the same command again")
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "-o", str(tmp_path)]
+    for where in ("ganbench.locks.write_json_atomic", "ganbench.harness.write_json_atomic"):  # lock, then spec
+        with monkeypatch.context() as patch:
+            patch.setattr(where, full)
+            assert_one_line_error(cli(*args), "No space left on device", "free some space", "run the same command")
+    assert cli(*args).code == 0  # the lock was let go
 
 
 def test_too_few_real_samples_for_a_metric_is_refused_before_training(cli, tmp_path):
