@@ -163,7 +163,7 @@ def corrupt_npz(d: Path) -> str:
         (lambda d: write(d / "e.npy", b""), ["is empty (0 bytes)"], []),
         (lambda d: saved(d, np.zeros((100, 2), np.complex128)), ["complex"], []),
         (lambda d: str(d), ["is a folder"], ["does not exist"]),
-        (lambda d: write(d / "t.npy", b"x,y\n1,2\n3,4\n"), ["is not a .npy or .npz file"], ["pickle"]),
+        (lambda d: write(d / "t.npy", b"x,y\n1,2\n3,4\n"), ["is not a .npy, .npz or .pt file"], ["pickle"]),
         (lambda d: saved(d, np.array([[0.0, 1.0], [1e308, 2.0]])), ["beyond float32's range", "row 1"], ["NaN"]),
         (lambda d: saved(d, np.array([[0.0, 1.0], [np.inf, 2.0]])), ["NaN or inf", "row 1"], []),
         (lambda d: saved(d, np.zeros((3, 2), bool)), ["must be numbers"], []),
