@@ -128,6 +128,13 @@ def load_array(
         raise SamplesError(f"cannot read {path} ({reason}); it is truncated or corrupt; {fix}") from None
 
 
+def _candidates(dims: dict[str, int], preferred: tuple[str, ...], ndim: int | None) -> list[str]:
+    """The arrays of a file (name -> number of dimensions) that could be the one asked for: those of the
+    ``preferred`` names with ``ndim`` dimensions, else the only one with ``ndim`` dimensions."""
+    fitting = [k for k, d in dims.items() if ndim is None or d == ndim]
+    return [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+
+
 def _is_torch_file(path: Path) -> bool:
     """torch.save's zip format: every member under one folder, a data.pkl among them (an .npz holds .npy files)."""
     with zipfile.ZipFile(path) as archive:
@@ -153,8 +160,7 @@ def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, w
         raise SamplesError(f"cannot read torch file {path} ({reason}); it is truncated or corrupt") from None
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
-        fitting = [k for k, v in tensors.items() if ndim is None or v.dim() == ndim]
-        chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+        chosen = _candidates({k: v.dim() for k, v in tensors.items()}, preferred, ndim)
         if len(chosen) != 1:
             names = " or ".join(preferred)
             held = ", ".join(map(str, obj)) or "nothing"
@@ -172,8 +178,7 @@ def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, wha
             if info.filename.endswith(".npy"):
                 with archive.open(info) as member:
                     shapes[info.filename[:-4]] = _check_header(member, info.file_size, f"{path}:{info.filename}")
-    fitting = [k for k, shape in shapes.items() if ndim is None or len(shape) == ndim]
-    chosen = [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+    chosen = _candidates({k: len(shape) for k, shape in shapes.items()}, preferred, ndim)
     if len(chosen) > 1:  # which one the user meant is a guess: say so rather than score one
         raise SamplesError(
             f"{path} holds several {what} arrays ({', '.join(chosen)}), and which to read would be a guess; save "
