@@ -26,6 +26,23 @@ class FeatureError(GanbenchError):
     """Features a metric cannot score: wrong shape, too few rows, NaN or inf."""
 
 
+TENSOR_DTYPES = (
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.uint8,
+    torch.uint16,
+    torch.uint32,
+    torch.uint64,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+)
+"""The tensor dtypes samples may have (numpy's): others (float8, bit types) lack the operations scoring uses."""
+
+
 def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = SamplesError) -> torch.Tensor:
     """``x`` (a tensor, an array, nested lists) as a CPU tensor of real numbers, or ``error`` in one line: text,
     dates, booleans, records and complex numbers are not samples. Big-endian arrays (saved on another machine,
@@ -33,12 +50,26 @@ def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = Samp
     if isinstance(x, torch.Tensor):
         if x.is_meta:
             raise error(f"{what} must be a tensor with data, not a meta tensor (shapes only)")
+        if x.is_nested:
+            raise error(f"{what} must be one rectangular tensor, not a nested tensor; pass torch.stack of its parts")
+        if x.is_quantized:
+            raise error(f"{what} must be real numbers, not a quantized tensor; pass x.dequantize()")
         if x.layout != torch.strided:
             raise error(f"{what} must be a dense tensor, not {str(x.layout).removeprefix('torch.')}; pass x.to_dense()")
+        if x.is_complex() or x.dtype == torch.bool:
+            raise error(f"{what} must be real numbers, not {str(x.dtype).removeprefix('torch.')}")
+        if x.dtype not in TENSOR_DTYPES:
+            raise error(f"{what} must be of a common dtype, not {str(x.dtype).removeprefix('torch.')}; pass x.float()")
         t = x.detach().cpu()
-        if t.is_complex() or t.dtype == torch.bool:
-            raise error(f"{what} must be real numbers, not {str(t.dtype).removeprefix('torch.')}")
         return t.float() if t.dtype == torch.bfloat16 else t
+    if isinstance(x, np.ma.MaskedArray):
+        hidden = int(np.ma.count_masked(x))
+        if hidden:
+            raise error(
+                f"{what} are a masked array with {hidden} masked value(s), which scores cannot skip; "
+                "pass x.filled(...) or only the rows without masked values"
+            )
+        x = x.data
     try:
         array = np.asarray(x)
     except (ValueError, TypeError) as exc:
@@ -48,6 +79,8 @@ def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = Samp
         raise error(f"{what} are complex ({array.dtype}); pass real numbers")
     if array.dtype.kind not in "iuf":
         raise error(f"{what} must be numbers, not {array.dtype}")
+    if array.dtype.kind == "f" and array.dtype.itemsize > 8:
+        raise error(f"{what} are {array.dtype} (extended precision), which torch cannot hold; pass x.astype('float64')")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     return torch.from_numpy(array)

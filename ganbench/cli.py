@@ -390,6 +390,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
         click.echo("\nReference rows, not runs:\n")
         refs = references.drop(columns=["n", "diverged"]).assign(n="–", diverged="–")
         click.echo(render(refs, shown, spread=spread), nl=False)
+    if notes:  # also when no dataset has reference rows: the notes say why
         click.echo("")
         for note in notes:
             click.echo(f"- {note}")

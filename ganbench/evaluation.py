@@ -215,9 +215,10 @@ def evaluate_samples(
         if len(fake) < 2:
             raise SamplesError(f"need at least 2 generated images, got {len(fake)}")
         if int(fake.max()) <= 1:
+            values = " and ".join(str(v) for v in fake.unique().tolist())
             warnings.warn(
-                f"{where} are all but black (pixel values 0 and 1 of 0..255): uint8 images span 0..255 and float "
-                "images 0..1 (images in [0, 1] saved as uint8? multiply them by 255)",
+                f"{where} are all but black (pixel values {values} only, of 0..255): uint8 images span 0..255 and "
+                "float images 0..1 (images in [0, 1] saved as uint8? multiply them by 255)",
                 stacklevel=2,
             )
     else:

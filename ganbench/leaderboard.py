@@ -21,6 +21,8 @@ from typing import Any
 
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
+from ganbench.metric import Bound, out_of_bounds
+from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
@@ -126,7 +128,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
         raise BaselineError(f"baseline {path} is not a ganbench baseline (schema {SCHEMA}); {fix}")
     if data.get("suite") != suite.name:
         raise BaselineError(f"baseline {path} belongs to suite {data.get('suite')!r}, not {suite.name!r}; {fix}")
-    problem = _malformed(data)
+    problem = _malformed(data, dataset_bounds(suite))
     if problem:
         raise BaselineError(f"baseline {path} is malformed: {problem}; {fix}")
     return data
@@ -186,14 +188,24 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
     return f"steps={steps}, max_seconds={max_seconds}"
 
 
-RANGE_SLACK = 1e-6
-"""How far past its range a metric value may lie (a Fréchet distance of -1e-12 is rounding)."""
+def dataset_bounds(suite: Suite) -> dict[str, dict[str, Bound]]:
+    """Each of the suite's datasets (as it names them) -> the bounds of its metrics' outputs there."""
+    regs = registries()
+    bounds = {}
+    for name in suite.datasets:
+        spec = suite.specs_of(name)[0]
+        dataset = with_options(regs.datasets.get(spec.dataset), spec.dataset_options, f"dataset {name!r}")
+        bounds[name] = regs.metric_bounds(dataset)
+    return bounds
 
 
-def _malformed(data: dict[str, Any]) -> str | None:
+def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str | None:
     """What is wrong with a baseline's made block or runs (a hand edit, a bad merge), or None. Metric values
-    must lie in the ranges their metrics declare (a negative distance, a fraction of 7.5)."""
-    ranges = registries().metric_ranges()
+    must be outputs of installed metrics, within the bounds their metrics declare on the run's dataset
+    (``bounds``; every metric's where the suite lacks the dataset): a negative distance, a fraction of 7.5,
+    9 modes of 8."""
+    regs = registries()
+    directions, anywhere = regs.metric_directions(), regs.metric_bounds()
     made = data.get("made")
     if not isinstance(made, dict) or not all(isinstance(made.get(k), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects (the budget a check compares with)"
@@ -235,10 +247,14 @@ def _malformed(data: dict[str, Any]) -> str | None:
             if value is not None and not abs(value) <= MAX_MEASURED:
                 too_big = f"is not a measurement (at most {MAX_MEASURED:g} in size)"
                 return f"runs[{i}].metrics[{name!r}] = {value!r} {too_big}"
-            low, high = ranges.get(name, (-math.inf, math.inf))
-            if value is not None and not low - RANGE_SLACK <= value <= high + RANGE_SLACK:
-                span = f"[{low:g}, {high:g}]"
-                return f"runs[{i}].metrics[{name!r}] = {value!r} is outside the values {name} can take, {span}"
+            if not any(name == output or name.startswith(output + "_") for output in directions):
+                return (
+                    f"runs[{i}].metrics[{name!r}] is reported by no installed metric (was the plugin that "
+                    "reports it uninstalled?)"
+                )
+        wrong = out_of_bounds(metrics, bounds.get(run["dataset"], anywhere))
+        if wrong:
+            return f"runs[{i}].metrics: {wrong}"
         key = (run["variant"], run["dataset"], seed)
         if key in seen:
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"

@@ -13,9 +13,10 @@ a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import torch
 
@@ -70,6 +71,34 @@ class EvalContext:
         return self.references[extractor]
 
 
+class Bound(NamedTuple):
+    """The values one metric output can take: ``low`` to ``high`` (math.inf where unbounded), and
+    whether it is a count (``whole``: a number of modes is never 2.5)."""
+
+    low: float
+    high: float
+    whole: bool = False
+
+
+BOUND_SLACK = 1e-3
+"""How far past its bound a value may lie: a Fréchet distance of two identical sets' statistics comes
+out a little below 0 in floating point (about 1e-9 of the features' variance)."""
+
+
+def out_of_bounds(values: Mapping[str, Any], bounds: Mapping[str, Bound]) -> str | None:
+    """The first of ``values`` (name -> number or None) that its metric cannot give, described, or None.
+    The one check of numbers ganbench reads back rather than computes (records and baselines)."""
+    for name, value in values.items():
+        bound = bounds.get(name)
+        if bound is None or value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not bound.low - BOUND_SLACK <= value <= bound.high + BOUND_SLACK:
+            return f"{name} = {value!r} is outside the values {name} can take, [{bound.low:g}, {bound.high:g}]"
+        if bound.whole and value != math.floor(value):
+            return f"{name} = {value!r} is not a whole number (it counts)"
+    return None
+
+
 @dataclass(frozen=True)
 class Metric:
     """Base class of metrics. ``outputs`` maps each reported number to its better direction.
@@ -80,9 +109,10 @@ class Metric:
     feature extractors it reads (checked before training, like its spaces). ``min_samples``: the
     fewest samples per side it can score (k-NN metrics need k + 1), checked against the run's
     ``--eval-samples`` before training rather than failing after it. ``ranges``: the values an
-    output can take, (low, high) by output name as in ``outputs`` (math.inf where unbounded; an
-    output left out can take any value): numbers ganbench did not compute itself, a hand-edited
-    baseline's, are checked against them.
+    output can take, (low, high) or a ``Bound`` by output name as in ``outputs`` (math.inf where
+    unbounded; an output left out can take any value): numbers ganbench did not compute itself, a
+    hand-edited record's or baseline's, are checked against them. Override ``bounds`` where they
+    depend on the dataset (a count of modes).
     """
 
     name: str
@@ -119,6 +149,11 @@ class Metric:
         return {
             key.format(space=space): r for key, r in self.ranges.items() for space in (chosen if "{" in key else ("",))
         }
+
+    def bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
+        """Output names -> their ``Bound``, in ``dataset``'s spaces (None: every space the metric knows)."""
+        spaces = self.spaces_for(dataset) if dataset is not None else None
+        return {key: Bound(*r) for key, r in self.output_ranges(spaces or None).items()}
 
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         """The numbers named in ``outputs`` (for metrics with ``spaces``: measured in ``space``)."""

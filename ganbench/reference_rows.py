@@ -220,7 +220,7 @@ def reference_table(
         if not present:
             continue
         if dataset.available() is False:  # never fetch data (or lock its folder) to print a table
-            notes.append(f"no reference rows for {which}: its files are not in the data root")
+            notes.append(f"no reference rows for {which}: its files are not on this machine")
             continue
         try:
             scores = reference_scores(dataset, present, n, seed)

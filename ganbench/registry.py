@@ -21,7 +21,7 @@ import pluggy
 from ganbench.dataset import Dataset
 from ganbench.errors import OptionError, PluginError, UnknownNameError
 from ganbench.executor import Executor
-from ganbench.metric import FeatureExtractor, Metric
+from ganbench.metric import Bound, FeatureExtractor, Metric
 from ganbench.network import Network
 from ganbench.options import NAME, validate_options, with_options
 from ganbench.variant import Variant
@@ -114,14 +114,19 @@ class Registries:
             for key, d in entry.obj.output_names(tuple(s for s in entry.obj.spaces if s in spaces) or None).items()
         }
 
-    def metric_ranges(self) -> dict[str, tuple[float, float]]:
-        """Every metric output name that declares its range -> (low, high)."""
+    def metric_bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
+        """Every metric output name that declares its range -> its ``Bound``; with ``dataset``, only the
+        metrics that apply to it, bounded for it (its number of modes)."""
         spaces = self.spaces()
-        return {
-            key: r
-            for entry in self.metrics
-            for key, r in entry.obj.output_ranges(tuple(s for s in entry.obj.spaces if s in spaces) or None).items()
-        }
+        bounds: dict[str, Bound] = {}
+        for entry in self.metrics:
+            metric = entry.obj
+            if dataset is None:
+                known = tuple(s for s in metric.spaces if s in spaces) or None
+                bounds.update({k: Bound(*r) for k, r in metric.output_ranges(known).items()})
+            elif metric.applies_to(dataset):
+                bounds.update(metric.bounds(dataset))
+        return bounds
 
 
 def empty_registries() -> Registries:

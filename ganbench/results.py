@@ -31,6 +31,9 @@ import pandas as pd
 
 from ganbench.atomic import write_atomic
 from ganbench.errors import GanbenchError, OutputError
+from ganbench.metric import out_of_bounds
+from ganbench.options import with_options
+from ganbench.plugins import registries
 from ganbench.spec import run_id_of
 
 SCHEMA_VERSION = 1
@@ -189,7 +192,7 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
-    wrong = _impossible(data, spec) or _disowned(data, Path(run_dir))
+    wrong = _impossible(data, spec) or _unmeasurable(data, spec) or _disowned(data, Path(run_dir))
     if wrong:
         raise RecordError(wrong)
     try:
@@ -242,12 +245,31 @@ def _impossible(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
     stopped_by = data.get("stopped_by")
     if stopped_by not in typing.get_args(StoppedBy):
         return f"stopped_by must be one of {', '.join(typing.get_args(StoppedBy))}, not {_short(stopped_by)}"
-    if data["status"] == "diverged" and (stopped_by != "diverged" or at != done or isinstance(at, bool) or not done):
+    if at is not None and (isinstance(at, bool) or not isinstance(at, int) or not 1 <= at <= steps):
+        return f"diverged_at must be null or a step from 1 to the budget's {steps}, not {_short(at)}"
+    if data["status"] == "diverged" and (stopped_by != "diverged" or at != done or not done):
         return f"a diverged run stops at the step it diverged (diverged_at = steps_done >= 1), not {_short(at)}"
-    if data["status"] == "completed" and (at is not None or stopped_by not in ("steps", "max_seconds")):
-        return f"a completed run was stopped by its steps or its time, not {stopped_by!r} (diverged_at {_short(at)})"
+    if data["status"] == "completed" and at is not None:
+        return f"a completed run did not diverge (diverged_at null), not {_short(at)}"
+    if data["status"] == "completed" and stopped_by not in ("steps", "max_seconds"):
+        return f"a completed run was stopped by its steps or its time, not {stopped_by!r}"
     if data["status"] == "completed" and stopped_by == "steps" and done != steps:
         return f"a run stopped by its steps has done all {steps}, not {done}"
+    return None
+
+
+def _unmeasurable(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
+    """A score no metric gives on the run's dataset (a fraction of 7.5, 9 modes of 8), described, or None."""
+    regs = registries()
+    try:
+        dataset = with_options(regs.datasets.get(spec["dataset"]), spec.get("dataset_options", {}), "dataset")
+    except GanbenchError:  # not installed here, or options this version refuses: bounds that hold on any dataset
+        dataset = None
+    bounds = regs.metric_bounds(dataset)
+    for scores in ("metrics", "raw_metrics"):
+        wrong = out_of_bounds(data.get(scores, {}), bounds)
+        if wrong:
+            return f"{scores}.{wrong}"
     return None
 
 

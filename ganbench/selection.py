@@ -65,6 +65,21 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
         for space in metric.spaces_for(dataset) or ((None,) if metric.applies_to(dataset) else ()):
             if name in metric.output_names((space,) if space else ()):
                 return metric, {space} if space else set()
+    for entry in metrics:  # an output of a metric that exists, not here: say why, not "unknown"
+        metric = entry.obj
+        for space in metric.spaces or (None,):
+            if name in metric.output_names((space,) if space else ()):
+                offered = [next(iter(metric.output_names((s,)))) for s in metric.spaces_for(dataset)]
+                if space:
+                    fix = f"use {' or '.join(offered)}" if offered else "drop it from --metrics"
+                    raise OptionError(
+                        f"metric output {name!r} is {metric.name} in the {space} space, which dataset "
+                        f"{dataset.name!r} does not offer (it offers {', '.join(dataset.feature_spaces)}); {fix}"
+                    )
+                raise OptionError(
+                    f"metric output {name!r} is {metric.name}'s, which does not apply to dataset {dataset.name!r}; "
+                    "drop it from --metrics"
+                )
     raise UnknownNameError("metric", name, available_names(dataset))
 
 

@@ -54,6 +54,11 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--dataset", "grid24"], ["unknown dataset 'grid24'", "grid25"]),
         (["--variant", "nsgan", "--network", "mpl"], ["unknown network 'mpl'", "mlp"]),
         (["--variant", "nsgan", "--metrics", "modez"], ["unknown metric 'modez'", "modes"]),
+        (
+            ["--variant", "nsgan", "-m", "fid_inception"],
+            ["'fid_inception' is fid in the inception space", "offers raw"],
+        ),
+        (["--variant", "nsgan", "-m", "class_accuracy"], ["'class_accuracy' is class-accuracy's, which does not"]),
         (["--variant", "nsgan", "--steps", "0"], ["steps must be a positive integer"]),
         (["--variant", "nsgan", "--steps", "2.5"], ["steps must be a positive integer", "'2.5'"]),
         (["--variant", "nsgan", "--steps", "ten"], ["steps must be a positive integer"]),

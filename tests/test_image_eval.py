@@ -199,6 +199,8 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
     np.savez(tmp_path / "two.npz", images=images, samples=images[:10])
     torch.save({"a": 1}, tmp_path / "dict.pt")
     np.save(tmp_path / "huge.npy", np.full((20, 1, 8, 8), 1e300))
+    np.save(tmp_path / "long.npy", images.astype(np.longdouble))
+    torch.save(torch.from_numpy(images).to(torch.float8_e5m2), tmp_path / "f8.pt")
     from PIL import Image
 
     (tmp_path / "tiny").mkdir()
@@ -208,6 +210,8 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
         ("two.npz", ["several image arrays (images, samples)", "save only the one"]),
         ("dict.pt", ["holds a dict of a", "save one image tensor"]),
         ("huge.npy", ["float images must lie in [0, 1], these span [1e+300"]),  # finite: not "NaN or inf"
+        *[("long.npy", ["(extended precision)", "astype('float64')"])] * (np.dtype(np.longdouble).itemsize > 8),
+        ("f8.pt", ["must be of a common dtype, not float8_e5m2", "pass x.float()"]),
         ("tiny", ["are grey 1x1, dataset 'digits' grey 8x8"]),  # decoded files have no layout to guess
     ):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / samples), "-m", "fid_classifier")
@@ -251,6 +255,8 @@ def test_kid_over_subsets_that_are_both_whole_sets_has_no_spread():
 
 def test_unit_range_images_saved_as_uint8_are_warned_of(cli, tmp_path):
     np.save(tmp_path / "u.npy", (digits_u8() > 127).astype(np.uint8))  # [0, 1] images cast to uint8
-    with pytest.warns(UserWarning, match="are all but black .pixel values 0 and 1 of 0..255.*multiply them by 255"):
+    with pytest.warns(
+        UserWarning, match="are all but black .pixel values 0 and 1 only, of 0..255.*multiply them by 255"
+    ):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "u.npy"), "-m", "fid_classifier")
     assert result.code == 0

@@ -5,6 +5,7 @@ elsewhere; and every bad input as one line before any training. Tiny widths, few
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -94,6 +95,10 @@ def test_mnist_test_split_trains_and_scores(cli, tmp_path, mnist_test_root):  # 
     metrics = metrics_of(tmp_path)
     assert metrics["fid_classifier"] > 0
     assert metrics["provenance"]["features"]["classifier"]["held_out_accuracy"] >= 0.98
+    shutil.rmtree(mnist_test_root)  # a table of the run where the files are gone: no rows, a note, no fetch
+    table = cli("table", str(tmp_path))
+    assert table.code == 0 and "- no reference rows for mnist: its files are not on this machine" in table.out
+    assert not mnist_test_root.exists()
 
 
 def test_stacked_mnist_reports_modes(cli, tmp_path, mnist_test_root):  # noqa: F811
@@ -123,6 +128,12 @@ def test_a_users_folder_trains_with_labels_from_subfolders(cli, tmp_path, labell
     assert spec["dataset"] == "files" and spec["dataset_options"]["path"] == str(labelled_folder)
     assert len(spec["dataset_options"]["sha256"]) == 64
     assert "class_accuracy" in metrics_of(out)
+    with_rows = cli("table", str(out))
+    assert with_rows.code == 0 and "Reference rows, not runs" in with_rows.out
+    labelled_folder.rename(tmp_path / "moved")  # no dataset of the table has reference rows now: say why
+    without = cli("table", str(out))
+    assert without.code == 0 and "Reference rows, not runs" not in without.out
+    assert "- no reference rows for files: " in without.out and "pets does not exist" in without.out
 
 
 def test_eval_scores_samples_against_a_registered_dataset(cli, tmp_path):

@@ -354,9 +354,15 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
         (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
-        (lambda b: b["runs"][0]["metrics"].update(frechet=-3.0), "frechet'] = -3.0 is outside the values frechet can"),
+        (
+            lambda b: b["runs"][0]["metrics"].update(frechet=-3.0),
+            "runs[0].metrics: frechet = -3.0 is outside the values frechet can",
+        ),
         (lambda b: b["runs"][0]["metrics"].update(hq_fraction=7.5), "= 7.5 is outside the values hq_fraction can take"),
-        (lambda b: b["runs"][0]["metrics"].update(modes_captured=-1), "modes_captured can take, [0, inf]"),
+        (lambda b: b["runs"][0]["metrics"].update(modes_captured=-1), "modes_captured can take, [0, 8]"),
+        (lambda b: b["runs"][0]["metrics"].update(modes_captured=9), "= 9 is outside the values modes_captured can"),
+        (lambda b: b["runs"][0]["metrics"].update(modes_captured=2.5), "modes_captured = 2.5 is not a whole number"),
+        (lambda b: b["runs"][0]["metrics"].update(bogus=1.0), "metrics['bogus'] is reported by no installed metric"),
         (lambda b: b.update(schema=True), "is not a ganbench baseline"),
     ],
 )
@@ -368,6 +374,25 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     for command in (["check", "--results", str(tmp_path / "b")], ["show"]):
         assert_one_line_error(cli("leaderboard", *command[:1], str(path), *command[1:]), "baseline", fragment)
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("edit", [{"hq_fraction": 7.5}, {"modes_captured": 9}, {"modes_captured": 2.5}])
+def test_a_record_edited_to_impossible_scores_is_unreadable_and_never_enters_a_baseline(cli, tmp_path, edit):
+    """Edited consistently (record.json and metrics.json), the scores still cannot be ring8's: tables leave the
+    run out saying why, and `update` trains it again rather than writing a baseline `check` refuses."""
+    path = made_baseline(cli, tmp_path)
+    run = sorted((tmp_path / "a").glob("*/record.json"))[0].parent
+    record = json.loads((run / "record.json").read_text())
+    record["metrics"].update(edit)
+    (run / "record.json").write_text(json.dumps(record))
+    (run / "metrics.json").write_text(json.dumps(record["metrics"]))
+    table = cli("table", str(tmp_path / "a"))
+    name, value = next(iter(edit.items()))
+    assert table.code == 0 and f"unreadable record {run / 'record.json'}: metrics.{name} = {value}" in table.err
+    assert cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q").code == 0
+    assert json.loads((run / "record.json").read_text())["metrics"][name] != value  # trained again
+    checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert checked.code == 0, checked.err
 
 
 def test_a_baseline_with_runs_the_suite_does_not_have_is_refused(cli, tmp_path):

@@ -141,7 +141,9 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 11'), "steps_done must be a whole number from 0 to"),
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 9'), "a run stopped by its steps has done all 10"),
         (lambda t: t.replace('"schema_version": 1', '"schema_version": 2'), "written by a newer ganbench"),
-        (lambda t: t.replace('"diverged_at": null', '"diverged_at": 5'), "a completed run was stopped by its steps"),
+        (lambda t: t.replace('"diverged_at": null', '"diverged_at": 5'), "a completed run did not diverge"),
+        (lambda t: t.replace('"diverged_at": null', '"diverged_at": -1'), "diverged_at must be null or a step from 1"),
+        (lambda t: t.replace('"stopped_by": "steps"', '"stopped_by": "error"'), "a completed run was stopped by its"),
         (lambda t: t.replace('"completed"', '"diverged"'), "a diverged run stops at the step it diverged"),
     ],
 )

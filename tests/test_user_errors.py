@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import re
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -294,6 +295,18 @@ def ring8(**arguments):
 POINTS = np.random.default_rng(0).normal(size=(100, 2))
 
 
+def nested_points() -> torch.Tensor:
+    with warnings.catch_warnings():  # torch calls its strided nested tensors a prototype
+        warnings.simplefilter("ignore")
+        return torch.nested.nested_tensor([torch.ones(60, 2), torch.ones(40, 2)])
+
+
+def quantized_points() -> torch.Tensor:
+    with warnings.catch_warnings():  # torch deprecates creating quantized tensors; users still have them
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.ones(100, 2), 0.1, 0, torch.qint8)
+
+
 @pytest.mark.parametrize(
     "call, fragment",
     [
@@ -316,6 +329,12 @@ POINTS = np.random.default_rng(0).normal(size=(100, 2))
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, "sigma=1"), "overrides must map"),
         (lambda out: ganbench.evaluate_samples("ring8", torch.empty(100, 2, device="meta")), "not a meta tensor"),
         (lambda out: ganbench.evaluate_samples("ring8", torch.ones(100, 2).to_sparse()), "pass x.to_dense()"),
+        (lambda out: ganbench.evaluate_samples("ring8", nested_points()), "not a nested tensor"),
+        (lambda out: ganbench.evaluate_samples("ring8", quantized_points()), "pass x.dequantize()"),
+        (lambda out: ganbench.evaluate_samples("ring8", torch.ones(100, 2).to(torch.float8_e4m3fn)), "pass x.float()"),
+        *[(lambda out: ganbench.evaluate_samples("ring8", np.ones((100, 2), np.longdouble)), "astype('float64')")]
+        * (np.dtype(np.longdouble).itemsize > 8),  # extended precision where the platform has it
+        (lambda out: ganbench.evaluate_samples("ring8", np.ma.masked_less(POINTS, 0)), "masked value(s)"),
         (lambda out: ganbench.evaluate_samples(Path("/no/such/x"), POINTS), "neither a registered dataset nor"),
         (lambda out: ganbench.load_results(""), "results folder must be a path"),
         (lambda out: ganbench.load_results(__file__), "is a file, not a folder"),

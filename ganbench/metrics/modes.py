@@ -17,7 +17,7 @@ import numpy as np
 
 from ganbench.dataset import Dataset, Modes
 from ganbench.hookspecs import hookimpl
-from ganbench.metric import EvalContext, Metric
+from ganbench.metric import Bound, EvalContext, Metric
 
 HQ_SIGMAS = 3.0
 
@@ -64,6 +64,12 @@ class ModeCoverage(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return dataset.modes is not None
 
+    def bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
+        bounds = super().bounds(dataset)
+        if dataset is not None and dataset.modes is not None:
+            bounds["modes_captured"] = Bound(0, len(dataset.modes.means), whole=True)
+        return bounds
+
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         return mode_coverage(ctx.fake.reshape(len(ctx.fake), -1).double().numpy(), ctx.dataset.modes)
 
@@ -71,7 +77,7 @@ class ModeCoverage(Metric):
 MODES = ModeCoverage(
     "modes",
     outputs={"modes_captured": "higher", "hq_fraction": "higher", "reverse_kl": "lower"},
-    ranges={"modes_captured": (0.0, math.inf), "hq_fraction": (0.0, 1.0), "reverse_kl": (0.0, math.inf)},
+    ranges={"modes_captured": Bound(0, math.inf, whole=True), "hq_fraction": (0.0, 1.0), "reverse_kl": (0.0, math.inf)},
     description="mixture modes captured, high-quality fraction, reverse KL to uniform (PacGAN protocol)",
 )
 

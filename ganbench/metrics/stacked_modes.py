@@ -21,7 +21,7 @@ import torch
 from ganbench.arrays import FeatureError, feature_matrix
 from ganbench.dataset import Dataset
 from ganbench.hookspecs import hookimpl
-from ganbench.metric import EvalContext, Metric
+from ganbench.metric import Bound, EvalContext, Metric
 
 
 def mode_indices(logits: Any, channels: int) -> tuple[torch.Tensor, int]:
@@ -64,6 +64,12 @@ class StackedModes(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return getattr(dataset, "stacked_channels", 0) > 0
 
+    def bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
+        bounds = super().bounds(dataset)
+        if dataset is not None and self.applies_to(dataset):
+            bounds["modes_captured"] = Bound(0, 10**dataset.stacked_channels, whole=True)  # MNIST's 10 digits
+        return bounds
+
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         return stacked_modes(ctx.features("classifier-logits", "fake"), ctx.dataset.stacked_channels)
 
@@ -71,7 +77,10 @@ class StackedModes(Metric):
 STACKED_MODES = StackedModes(
     "stacked-modes",
     outputs={"modes_captured": "higher", "reverse_kl": "lower"},
-    ranges={"modes_captured": (0.0, math.inf), "reverse_kl": (0.0, math.inf)},  # one range per name: modes.py's
+    ranges={
+        "modes_captured": Bound(0, math.inf, whole=True),
+        "reverse_kl": (0.0, math.inf),
+    },  # one range per name: modes.py's
     description="Stacked MNIST digit triples captured and reverse KL to uniform over 1,000 (PacGAN protocol)",
     uses=("classifier-logits",),
 )
