@@ -63,6 +63,17 @@ def _output_folder(path: str | None, option: str, example: str) -> str | None:
     return path
 
 
+def _suite_results(suite: Any, results: str | None) -> str | None:
+    """The --results folder of a suite's command: one it can write, unless every run of the suite has finished
+    there (a read-only copy of finished results can still be checked and made a baseline of)."""
+    from ganbench.results import read_record
+
+    folder = None if results is None else Path(results)
+    if folder is not None and folder.is_dir() and all(read_record(folder / s.dirname) for s in suite.specs()):
+        return results
+    return _output_folder(results, "--results", "results/ci")
+
+
 def _results_folder(path: str, option: str, hint: str) -> Path:
     """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
     folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
@@ -624,7 +635,7 @@ def check(
     from ganbench.verdicts import judge
 
     suite = load_suite(suite_file)
-    folder = _output_folder(results, "--results", "results/ci")
+    folder = _suite_results(suite, results)
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
     junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, "<")
     summary = _report_file(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY", keep, None)
@@ -678,7 +689,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
-    records = _sweep(suite, _output_folder(results, "--results", "results/ci"), quiet, **executing)
+    records = _sweep(suite, _suite_results(suite, results), quiet, **executing)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 

@@ -94,9 +94,10 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
     unfinished = [r for r in records if r.status not in ("completed", "diverged")]
     if unfinished:
         first = unfinished[0]
+        why = (first.error or "").strip().splitlines()[-1:] or ["another process trains it"]
         raise BaselineError(
-            f"{len(unfinished)} run(s) did not finish ({first.status}: {first.run_dir}); "
-            "finish them (rerun when no other process trains them) before making a baseline"
+            f"{len(unfinished)} run(s) did not finish, the first {first.run_dir} ({first.status}: {why[0]}); "
+            "fix that, or wait for the process that trains it, then run the same command again"
         )
     try:
         write_json_atomic(suite.baseline_path, make_baseline(suite, records))

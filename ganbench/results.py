@@ -343,12 +343,17 @@ class ResultsScan:
 
 
 def run_folders(root: Path) -> list[Path]:
-    """Folders under ``root`` holding a record or a spec, sorted; links to folders not followed (as ``rglob``). A
+    """Folders under ``root`` holding a record or a spec, sorted. Links to folders are followed (a run linked into
+    a results folder is one of its runs), each real folder walked once (a link to an ancestor is no loop). A
     loop, not recursion: a folder nested a thousand deep is walked like any other."""
-    found, stack = set(), [root]
+    found, stack, walked = set(), [root], set()
     while stack:
         folder = stack.pop()
         try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in walked:
+                continue
+            walked.add((info.st_dev, info.st_ino))
             entries = list(os.scandir(folder))
         except OSError:  # unreadable, or gone meanwhile: nothing of it can be shown
             continue
@@ -356,7 +361,7 @@ def run_folders(root: Path) -> list[Path]:
             if entry.name in (RECORD, SPEC):
                 found.add(folder)
             try:
-                below = entry.is_dir(follow_symlinks=False)
+                below = entry.is_dir()
             except OSError:
                 below = False
             if below:

@@ -184,5 +184,9 @@ def parse_set(items: tuple[str, ...] | list[str], flag: str = "--set", example: 
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise OptionError(f"{flag} takes KEY=VALUE, not {item!r}; e.g. {flag} {example}")
+        if key.strip() in out and out[key.strip()] != value.strip():
+            raise OptionError(
+                f"{flag} {key.strip()} is given twice ({out[key.strip()]!r} and {value.strip()!r}); keep one"
+            )
         out[key.strip()] = value.strip()
     return out

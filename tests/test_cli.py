@@ -66,6 +66,7 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--set", "lr=1"], ["has no option 'lr'", "lr_d"]),
         (["--variant", "nsgan", "--set", "n_critic=many"], ["option 'n_critic' must be int"]),
         (["--variant", "nsgan", "--set", "lr_d"], ["--set takes KEY=VALUE"]),
+        (["--variant", "nsgan", "--set", "lr_d=1e-4", "--set", "lr_d=2e-4"], ["--set lr_d is given twice", "keep one"]),
         (["--variant", "nsgan", "--seed", "x"], ["--seed takes integers"]),
         (["--variant", "nsgan", "--bogus"], ["No such option '--bogus'"]),
     ],

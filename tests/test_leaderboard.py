@@ -362,6 +362,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(modes_captured=-1), "modes_captured can take, [0, 8]"),
         (lambda b: b["runs"][0]["metrics"].update(modes_captured=9), "= 9 is outside the values modes_captured can"),
         (lambda b: b["runs"][0]["metrics"].update(modes_captured=2.5), "modes_captured = 2.5 is not a whole number"),
+        (lambda b: b["runs"][0]["metrics"].update(reverse_kl=2.1), "reverse_kl can take, [0, 2.07944]"),  # log 8
         (lambda b: b["runs"][0]["metrics"].update(bogus=1.0), "metrics['bogus'] is reported by no installed metric"),
         (lambda b: b.update(schema=True), "is not a ganbench baseline"),
     ],
@@ -393,6 +394,29 @@ def test_a_record_edited_to_impossible_scores_is_unreadable_and_never_enters_a_b
     assert json.loads((run / "record.json").read_text())["metrics"][name] != value  # trained again
     checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
     assert checked.code == 0, checked.err
+
+
+def test_finished_results_on_a_read_only_disk_can_be_checked_and_unfinished_ones_are_one_line(
+    cli, tmp_path, monkeypatch
+):
+    """Checking a copy of finished results writes nothing, so a read-only disk is no reason to refuse it."""
+    import errno
+    import shutil
+
+    import ganbench.writable
+
+    path = made_baseline(cli, tmp_path)
+
+    def read_only(folder: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(ganbench.writable, "probe", read_only)
+    for command in ("check", "update"):
+        result = cli("leaderboard", command, str(path), "--results", str(tmp_path / "a"), "-q")
+        assert result.code == 0, result.err
+    shutil.rmtree(sorted((tmp_path / "a").glob("ring8__*"))[0])  # a run to train: the disk must take it
+    result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert_one_line_error(result, "--results", "is not writable (Read-only file system)")
 
 
 def test_a_baseline_with_runs_the_suite_does_not_have_is_refused(cli, tmp_path):
@@ -529,10 +553,25 @@ def test_update_refuses_runs_another_process_is_training(cli, tmp_path):
     (tmp_path / "a" / spec.dirname).mkdir(parents=True)
     with RunLock(tmp_path / "a" / spec.dirname):
         result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
-        assert_one_line_error(result, "1 run(s) did not finish (skipped", "before making a baseline")
+        assert_one_line_error(result, "1 run(s) did not finish, the first", "(skipped: ", "wait for the process")
         swept = cli("sweep", str(path), "-o", str(tmp_path / "a"), "-q")
     assert swept.code == 1 and "skipped: " in swept.err
     assert not (tmp_path / "tiny.baseline.json").exists()
+
+
+def test_update_says_why_a_run_failed(cli, tmp_path):
+    path = write_suite(tmp_path)
+    spec = load_suite_specs(path)[0]
+    (tmp_path / "a" / spec.dirname / "record.json").mkdir(parents=True)  # in the way of the run's record
+    result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert_one_line_error(result, "1 run(s) did not finish, the first", "(failed: ", "record.json is a folder")
+    assert not (tmp_path / "tiny.baseline.json").exists()
+
+
+def load_suite_specs(path: Path) -> list:
+    from ganbench.suites import load_suite
+
+    return load_suite(path).specs()
 
 
 @pytest.mark.slow

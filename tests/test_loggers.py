@@ -113,6 +113,20 @@ def test_tensorboard_off_writes_no_events(tmp_path, monkeypatch):
     assert not (tmp_path / record.run_dir.split("/")[-1] / "tensorboard").exists()
 
 
+def test_a_tensorboard_setting_that_is_neither_on_nor_off_is_warned_of_once(monkeypatch):
+    from ganbench.loggers import tensorboard
+
+    monkeypatch.setattr(tensorboard, "_warned", [])
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "offf")
+    with pytest.warns(UserWarning, match="GANBENCH_TENSORBOARD='offf' is neither 0 .off. nor 1 .on.") as caught:
+        tensorboard.enabled()
+        tensorboard.enabled()
+    assert len(caught) == 1
+    for off in ("0", "OFF", " no "):
+        monkeypatch.setenv("GANBENCH_TENSORBOARD", off)
+        assert not tensorboard.enabled()
+
+
 def test_on_evaluation_is_called_at_each_evaluation_with_scores_and_the_samples_picture(fresh_plugins, tmp_path):
     calls = []
 

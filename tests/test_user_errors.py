@@ -464,6 +464,18 @@ def test_folders_nested_a_thousand_deep_are_walked_not_recursed(cli, tmp_path):
                 _remove_nested(top)
 
 
+def test_a_run_folder_linked_into_results_is_shown_once_and_a_link_loop_ends(cli, tmp_path):
+    out, shown = tmp_path / "out", tmp_path / "shown"
+    assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-s", "0-1", "-q", "--out", str(out)).code == 0
+    shown.mkdir()
+    (shown / "mine").symlink_to(sorted(out.iterdir())[0], target_is_directory=True)
+    (shown / "all").symlink_to(out, target_is_directory=True)  # the same run again, through another link
+    (shown / "loop").symlink_to(shown, target_is_directory=True)
+    result = cli("table", str(shown))
+    assert result.code == 0 and "| ring8   | nsgan   | 2 " in result.out, result.err
+    assert "twice" not in result.err and "repeated" not in result.err
+
+
 def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp_path):
     import os
 

@@ -16,6 +16,7 @@ import importlib.util
 import math
 import os
 import sys
+import warnings
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,21 @@ FOLDER = "tensorboard"
 SAMPLES_TAG = "samples"
 _writers: dict[str, Any] = {}
 _thread_errors: list[OSError] = []
+_warned: list[str] = []
+
+
+OFF, ON = ("0", "false", "no", "off"), ("", "1", "true", "yes", "on")
 
 
 def enabled() -> bool:
-    """Whether runs write TensorBoard events: tensorboard is installed and ``GANBENCH_TENSORBOARD`` is not 0."""
-    if os.environ.get(ENV, "").strip().lower() in ("0", "false", "no", "off"):
+    """Whether runs write TensorBoard events: tensorboard is installed and ``GANBENCH_TENSORBOARD`` is not 0.
+    Another value is warned of once (a typo for "off" must not pass for "on" unnoticed)."""
+    value = os.environ.get(ENV, "").strip().lower()
+    if value in OFF:
         return False
+    if value not in ON and not _warned:
+        _warned.append(value)
+        warnings.warn(f"{ENV}={one_line(value)!r} is neither 0 (off) nor 1 (on); TensorBoard events are written")
     return importlib.util.find_spec("tensorboard") is not None
 
 

@@ -67,7 +67,9 @@ class ModeCoverage(Metric):
     def bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
         bounds = super().bounds(dataset)
         if dataset is not None and dataset.modes is not None:
-            bounds["modes_captured"] = Bound(0, len(dataset.modes.means), whole=True)
+            k = len(dataset.modes.means)
+            bounds["modes_captured"] = Bound(0, k, whole=True)
+            bounds["reverse_kl"] = Bound(0, math.log(k))  # everything on one mode
         return bounds
 
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:

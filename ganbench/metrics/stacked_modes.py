@@ -67,7 +67,9 @@ class StackedModes(Metric):
     def bounds(self, dataset: Dataset | None = None) -> dict[str, Bound]:
         bounds = super().bounds(dataset)
         if dataset is not None and self.applies_to(dataset):
-            bounds["modes_captured"] = Bound(0, 10**dataset.stacked_channels, whole=True)  # MNIST's 10 digits
+            modes = 10**dataset.stacked_channels  # MNIST's 10 digits per channel
+            bounds["modes_captured"] = Bound(0, modes, whole=True)
+            bounds["reverse_kl"] = Bound(0, math.log(modes))  # everything on one mode
         return bounds
 
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
