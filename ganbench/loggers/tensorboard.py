@@ -16,8 +16,8 @@ import importlib.util
 import math
 import os
 import sys
-import warnings
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,9 @@ def enabled() -> bool:
         return False
     if value not in ON and not _warned:
         _warned.append(value)
-        warnings.warn(f"{ENV}={one_line(value)!r} is neither 0 (off) nor 1 (on); TensorBoard events are written")
+        warnings.warn(
+            f"{ENV}={one_line(value)!r} is neither 0 (off) nor 1 (on); TensorBoard events are written", stacklevel=2
+        )
     return importlib.util.find_spec("tensorboard") is not None
 
 
