@@ -20,12 +20,13 @@ from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
 from ganbench.errors import OptionError, SamplesError, one_line
-from ganbench.imagefiles import ImageFiles, load_image_set
+from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import EvalContext, in_memory_reference
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
+from ganbench.resolve import resolve_dataset_name
 from ganbench.selection import preflight, select_metrics
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
@@ -200,10 +201,11 @@ def evaluate_samples(
     if metrics is not None and not metrics:
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     ds = resolve_dataset(dataset, overrides)
+    named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
     if is_image_dataset(ds):
         fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_uint8_nchw(samples)
         where = f"the samples in {one_line(samples)}" if isinstance(samples, (str, Path)) else "the samples"
-        real = f"the real images ({one_line(ds.description)})" if isinstance(ds, ImageFiles) else f"dataset {ds.name!r}"
+        real = f"the real images ({one_line(dataset)})" if named_files else f"dataset {ds.name!r}"
         if fake.shape[1] == 3 and ds.shape[0] == 1 and bool((fake[:, :1] == fake[:, 1:]).all()):
             fake = fake[:, :1]  # grey images saved as RGB
         if tuple(fake.shape[1:]) != tuple(ds.shape):
@@ -232,7 +234,7 @@ def evaluate_samples(
             f"{len(fake)}; pass more samples or other metrics"
         )
     preflight(ds, selection)
-    return score(ds, fake, names, match_sizes=not isinstance(ds, ImageFiles))
+    return score(ds, fake, names, match_sizes=not named_files)
 
 
 def _layout(shape: Sequence[int]) -> str:
@@ -258,10 +260,8 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
     if path.exists() or path.suffix in (".npz", ".npy"):
         if overrides:
             raise OptionError(f"--set dataset.* applies to registered datasets, not to the images in {path}")
-        real = load_image_set(path)
-        if len(real) < 2:
-            raise SamplesError(f"{one_line(path)} holds 1 real image; scoring needs at least 2")
-        return ImageFiles(name="files", description=str(path), images=real)
+        name, claimed = resolve_dataset_name(str(path))  # the dataset `run --dataset PATH` trains on: same labels
+        return with_options(datasets.get(name), claimed, f"the images in {one_line(path)}")
     return datasets.get(str(dataset))  # unknown: the error names the closest datasets
 
 

@@ -7,17 +7,15 @@ any pixel is decoded (a decompression bomb), 16-bit and float images are scaled 
 their format's full scale (``FULL_SCALE``) rather than clipped, and a file that cannot be read
 is named in one line.
 
-An .npz array or a folder of images (class subfolders allowed; hidden files skipped) becomes an
-unregistered ``ImageFiles`` dataset for ``ganbench eval``, so samples made elsewhere are scored by the
-same metric plugins as a training run. Images are read as uint8 (N, C, H, W), as PNG files hold them; float arrays in
-[0, 1] are rounded to that.
+``load_image_set`` reads samples made elsewhere (an .npz/.npy/.pt array or a folder: class subfolders allowed,
+hidden files skipped) for ``ganbench eval``; real images named by path are the dataset ``run --dataset PATH``
+trains on. Images are read as uint8 (N, C, H, W), as PNG files hold them; float arrays in [0, 1] are rounded to that.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch
 
 from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError, SamplesError, one_line
-from ganbench.images import ImageDataset, as_uint8_nchw
+from ganbench.images import as_uint8_nchw
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")
@@ -176,23 +174,10 @@ def load_image_set(path: str | Path) -> torch.Tensor:
         files, _ = folder_layout(path)  # what `run --dataset` reads of the folder; labels play no part here
         return decode_images(files, path)
     if not path.exists():
-        raise SamplesError(f"{one_line(path)} does not exist; pass an .npz file or a folder of images")
+        raise SamplesError(
+            f"samples {one_line(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"
+        )
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if array.ndim and len(array) == 0:
         raise SamplesError(f"{one_line(path)} holds no images")
     return as_uint8_nchw(array)
-
-
-@dataclass(frozen=True)
-class ImageFiles(ImageDataset):
-    """Real images read from files (unlabelled); scored in Inception's feature space, used whole."""
-
-    images: torch.Tensor = field(default=None, repr=False, compare=False, metadata={"option": False})
-    feature_spaces: tuple[str, ...] = field(default=("inception",), metadata={"option": False})
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.images.shape[1:])
-
-    def load(self) -> torch.Tensor:
-        return self.images

@@ -22,7 +22,6 @@ from typing import Any
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
 from ganbench.metric import Bound, out_of_bounds
-from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
@@ -129,7 +128,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
         raise BaselineError(f"baseline {path} is not a ganbench baseline (schema {SCHEMA}); {fix}")
     if data.get("suite") != suite.name:
         raise BaselineError(f"baseline {path} belongs to suite {data.get('suite')!r}, not {suite.name!r}; {fix}")
-    problem = _malformed(data, dataset_bounds(suite))
+    problem = _malformed(data, suite.output_bounds())
     if problem:
         raise BaselineError(f"baseline {path} is malformed: {problem}; {fix}")
     return data
@@ -187,17 +186,6 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
     if isinstance(steps, dict):
         steps = ", ".join(f"{n} on {d}" for d, n in steps.items())
     return f"steps={steps}, max_seconds={max_seconds}"
-
-
-def dataset_bounds(suite: Suite) -> dict[str, dict[str, Bound]]:
-    """Each of the suite's datasets (as it names them) -> the bounds of its metrics' outputs there."""
-    regs = registries()
-    bounds = {}
-    for name in suite.datasets:
-        spec = suite.specs_of(name)[0]
-        dataset = with_options(regs.datasets.get(spec.dataset), spec.dataset_options, f"dataset {name!r}")
-        bounds[name] = regs.metric_bounds(dataset)
-    return bounds
 
 
 def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str | None:

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ganbench.errors import GanbenchError
+from ganbench.metric import Bound
+from ganbench.options import with_options
 from ganbench.resolve import create_spec, output_names
 from ganbench.spec import RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
@@ -136,6 +138,18 @@ class Suite:
 
         return any(registries().variants.get(v).conditional for v in self.variants)
 
+    def output_bounds(self) -> dict[str, dict[str, Bound]]:
+        """Each dataset (as the suite names it) -> the bounds of its metrics' outputs there (9 of ring8's 8 modes
+        is no value; a tolerance as wide as every value is no test)."""
+        from ganbench.plugins import registries
+
+        regs, bounds = registries(), {}
+        for name in self.datasets:
+            spec = self.specs_of(name)[0]
+            dataset = with_options(regs.datasets.get(spec.dataset), spec.dataset_options, f"dataset {name!r}")
+            bounds[name] = regs.metric_bounds(dataset)
+        return bounds
+
 
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
@@ -218,13 +232,21 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
     directions = regs.metric_directions()
     computed = {k for spec in (suite._spec(v, d, suite.seeds[0]) for d in suite.datasets for v in suite.variants)
                 for k in output_names(spec)}  # fmt: skip
-    for key in suite.tolerance:
+    bounds = suite.output_bounds()
+    for key, tolerance in suite.tolerance.items():
         if key not in directions:
             raise where.error(key, f"tolerance for unknown metric output {key!r}")
         if key not in computed:
             raise where.error(
                 key, f"tolerance for {key!r}, which no run of the suite computes ({', '.join(sorted(computed))})"
             )
+        for dataset, bound in ((d, bounds[d][key]) for d in suite.datasets if key in bounds[d]):
+            if tolerance >= bound.high - bound.low:
+                raise where.error(
+                    key,
+                    f"tolerance {tolerance:g} for {key} is as wide as every value it can take on {dataset} "
+                    f"([{bound.low:g}, {bound.high:g}]): no change could fail the check; make it smaller",
+                )
 
 
 def _key_named_in(message: str) -> str:

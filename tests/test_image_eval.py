@@ -240,6 +240,9 @@ def test_eval_checks_each_metrics_sample_minimum_before_scoring(cli, tmp_path):
     np.save(tmp_path / "p.npy", np.random.default_rng(0).normal(size=(3, 2)))
     result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "p.npy"))
     assert_one_line_error(result, "metric 'prdc' needs at least 6 samples, got 3")
+    np.save(tmp_path / "few.npy", digits_u8(12))  # 10 splits of one or two images: a score of 1, whatever they are
+    result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "few.npy"), "-m", "is")
+    assert_one_line_error(result, "metric 'is' needs at least 20 samples, got 12")
 
 
 def test_kid_over_subsets_that_are_both_whole_sets_has_no_spread():
@@ -260,3 +263,21 @@ def test_unit_range_images_saved_as_uint8_are_warned_of(cli, tmp_path):
     ):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "u.npy"), "-m", "fid_classifier")
     assert result.code == 0
+
+
+def test_eval_on_a_labelled_file_scores_in_the_classifier_space_as_a_run_on_it_does(cli, tmp_path):
+    """`eval -d PATH` reads PATH as `run -d PATH` trains on it: labels give it the classifier space."""
+    from sklearn.datasets import load_digits
+
+    images = digits_u8(400)
+    np.savez(tmp_path / "labelled.npz", images=images, labels=load_digits().target[:400])
+    np.savez(tmp_path / "bare.npz", images=images)
+    np.save(tmp_path / "fakes.npy", images[::-1])
+    args = ["--samples", str(tmp_path / "fakes.npy"), "-m", "fid_classifier", "--json"]
+    scored = cli("eval", "-d", str(tmp_path / "labelled.npz"), *args)
+    assert scored.code == 0, scored.err
+    assert abs(json.loads(scored.out)["fid_classifier"]) < 1e-3  # the same images, in another order
+    unlabelled = cli("eval", "-d", str(tmp_path / "bare.npz"), *args)
+    assert_one_line_error(unlabelled, "'fid_classifier' is fid in the classifier space", "does not offer")
+    missing = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "none.npy"))
+    assert_one_line_error(missing, "none.npy do not exist; pass an .npy, .npz or .pt file or a folder")

@@ -80,6 +80,11 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace("frechet = 0.05", "precision_raw = 0.05"), [":9:", "'precision_raw', which no run of"]),
         (SUITE + '[set]\n"dataset.sigma" = 0.1\ndataset.sigma = 0.2\n', ["dataset.sigma is set twice"]),
         (SUITE + "[set]\nlr_d = 1e-3\nvariant.lr_d = 1e-4\n", ["option 'variant.lr_d' is set twice"]),
+        (
+            SUITE.replace("modes_captured = 1", "modes_captured = 8"),
+            [":10:", "tolerance 8 for modes_captured is as wide"],
+        ),
+        (SUITE.replace("modes_captured = 1", "hq_fraction = 5"), [":10:", "on ring8 ([0, 1]): no change could fail"]),
     ],
 )
 def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, fragments):

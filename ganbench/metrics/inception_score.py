@@ -18,6 +18,8 @@ from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
 TORCH_FIDELITY_SEED = 2020
+SPLITS = 10
+"""The papers' splits (Salimans et al. 2016; torch-fidelity's default)."""
 
 
 def inception_score(
@@ -44,7 +46,7 @@ class InceptionScore(Metric):
     def compute(self, ctx: EvalContext, space: str | None = "inception") -> dict[str, Any]:
         space = space or "inception"
         logits = ctx.features(f"{space}-logits", "fake")
-        mean, std = inception_score(logits, splits=min(10, len(logits)))
+        mean, std = inception_score(logits, splits=SPLITS)
         return {f"is_{space}": mean, f"is_{space}_std": std}
 
 
@@ -54,6 +56,7 @@ IS_METRIC = InceptionScore(
     ranges={"is_{space}": (1.0, math.inf)},  # exp of a mean KL divergence
     description="Inception Score, 10 splits (Salimans et al. 2016); in classifier space, the classifier score",
     spaces=("inception", "classifier"),
+    min_samples=2 * SPLITS,  # a split of one sample scores exactly 1, whatever the samples
 )
 
 
