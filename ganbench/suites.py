@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,10 +152,18 @@ class Suite:
         return bounds
 
 
+MAX_SUITE_BYTES = 2**20
+"""Larger than any suite (a megabyte of TOML): a file that size is something else."""
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
     path = Path(path)
     try:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_SUITE_BYTES:  # a FIFO would block forever
+            why = "not a regular file" if not stat.S_ISREG(found.st_mode) else f"over {MAX_SUITE_BYTES // 2**20} MiB"
+            raise SuiteError(f"cannot read suite {path} ({why}); name a .toml file")
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise SuiteError(f"cannot read suite {path} ({getattr(exc, 'strerror', None) or exc})") from None
@@ -312,6 +321,8 @@ def _network(value: str) -> str:
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
         raise ValueError(f"a suite name is letters, digits, '.', '_' and '-', not {value!r}")
+    if len(value) > NAME_MAX:  # it names the results folder, results/<name>
+        raise ValueError(f"a suite name is at most {NAME_MAX} characters (it names a folder), not {len(value)}")
     return value
 
 

@@ -528,6 +528,11 @@ def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_
     long = write_suite(tmp_path, name="a" * 250 + ".toml")
     result = cli("leaderboard", "update", str(long), "-q", "--results", str(tmp_path / "b"))
     assert_one_line_error(result, "longer than 255 bytes", "rename the suite file shorter")
+    named = write_suite(tmp_path, SUITE.replace('name = "tiny"', f'name = "{"n" * 300}"'), name="named.toml")
+    result = cli("sweep", str(named), "-q")  # its default results folder, results/nnn..., could not exist
+    assert_one_line_error(result, "named.toml:1: 'name': a suite name is at most 255 characters")
+    os.mkfifo(tmp_path / "fifo.toml")  # reading it would wait for a writer forever
+    assert_one_line_error(cli("sweep", str(tmp_path / "fifo.toml")), "cannot read suite", "(not a regular file)")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
