@@ -111,8 +111,8 @@ def save_png_folder(folder, images_u8_nhwc):
 @pytest.fixture
 def image_sets(tmp_path):
     rng = np.random.default_rng(0)
-    real = rng.integers(0, 256, (14, 24, 24, 3), dtype=np.uint8)
-    fake = np.clip(real.astype(int)[:12] + rng.integers(-60, 60, (12, 24, 24, 3)), 0, 255).astype(np.uint8)
+    real = rng.integers(0, 256, (24, 24, 24, 3), dtype=np.uint8)  # 22 fakes: 2 a split for IS's 10 splits
+    fake = np.clip(real.astype(int)[:22] + rng.integers(-60, 60, (22, 24, 24, 3)), 0, 255).astype(np.uint8)
     np.savez(tmp_path / "real.npz", images=real)
     return real, fake, tmp_path / "real.npz", save_png_folder(tmp_path / "fake", fake)
 
