@@ -11,7 +11,6 @@ file holds, so a header claiming 10^12 rows is an error, not a MemoryError.
 from __future__ import annotations
 
 import math
-import warnings
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from ganbench.errors import GanbenchError, SamplesError
+from ganbench.torchfiles import TorchFileError, load_torch_file
 
 
 class FeatureError(GanbenchError):
@@ -177,20 +177,12 @@ def _is_torch_file(path: Path) -> bool:
 def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:
     """A tensor saved with torch.save, or the ``preferred`` one of a dict of tensors; read with weights_only, which
     builds tensors and containers and never runs a pickled object's code."""
-    import pickle
-
     try:
-        with warnings.catch_warnings():  # torch's own (sparse invariants, ...): the file is judged here
-            warnings.simplefilter("ignore")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise SamplesError(
-            f"{path} holds Python objects other than tensors, which are not unpickled (that could run code); save "
-            "one tensor with torch.save"
-        ) from None
-    except (RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise SamplesError(f"cannot read torch file {path} ({reason}); it is truncated or corrupt") from None
+        obj = load_torch_file(path)
+    except TorchFileError as exc:
+        raise SamplesError(f"cannot read torch file {path}: it {exc}; save one tensor with torch.save") from None
+    except OSError as exc:
+        raise SamplesError(f"cannot read torch file {path} ({exc.strerror or exc})") from None
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
         chosen = _candidates({k: v.dim() for k, v in tensors.items()}, preferred, ndim)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import torch
 
 from ganbench.atomic import write_atomic
 from ganbench.errors import CheckpointError
+from ganbench.torchfiles import TorchFileError, load_torch_file
 
 FILENAME = "checkpoint.pt"
 MAGIC = b"GANBENCH-CHECKPOINT "
@@ -70,10 +69,9 @@ def load_checkpoint(path: Path, run_id: str) -> dict[str, Any]:
     if header["run_id"] != run_id:
         raise CheckpointError(f"checkpoint {path} belongs to run {header['run_id']}, not {run_id}; {_fix(path)}")
     try:
-        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointError(f"checkpoint {path} is unreadable ({reason}); {_fix(path)}") from None
+        state = load_torch_file(io.BytesIO(payload))
+    except TorchFileError as exc:
+        raise CheckpointError(f"checkpoint {path} is unreadable (it {exc}); {_fix(path)}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} holds no training state; {_fix(path)}")
     return state

@@ -848,7 +848,8 @@ class _ToStderr(logging.Handler):
     """Writes to the sys.stderr of the moment (a StreamHandler keeps the one it was made with), one line each."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(one_line(self.format(record)), err=True)
+        kind = "warning: " if record.levelno >= logging.WARNING else ""  # as Python's warnings are shown
+        click.echo(kind + one_line(self.format(record)), err=True)
 
 
 def _show_library_messages() -> None:

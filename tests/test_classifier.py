@@ -12,6 +12,7 @@ import gzip
 import logging
 import math
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,8 +193,18 @@ def test_second_use_loads_from_disk(digits, own_cache, trainings):
     assert list((own_cache / "classifiers").iterdir()) == [clf.entry_path(first.sha256)]
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "foreign"])
-def test_a_damaged_entry_is_retrained_with_a_warning(digits, own_cache, trainings, caplog, damage):
+class Hostile:
+    """A pickle whose loading would run code (it would create the file its argument names)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "foreign", "hostile pickle"])
+def test_a_damaged_entry_is_retrained_with_a_warning(digits, own_cache, trainings, caplog, damage, tmp_path):
     first = clf.classifier_from_data(*digits, QUICK, progress=False)
     path = clf.entry_path(first.sha256)
     data = path.read_bytes()
@@ -203,15 +214,22 @@ def test_a_damaged_entry_is_retrained_with_a_warning(digits, own_cache, training
         state = first.model.state_dict()["features.5.weight"]  # the feature layer: most of the file
         at = data.index(state.cpu().numpy().tobytes()[:64]) + 10
         path.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :])
+    elif damage == "hostile pickle":
+        import pickle
+
+        path.write_bytes(pickle.dumps(Hostile(str(tmp_path / "PWNED")), protocol=4))
     else:  # an intact entry of other data under this key's name
         other = clf.classifier_from_data(digits[0][:500], digits[1][:500], QUICK, progress=False)
         shutil.copy(clf.entry_path(other.sha256), path)
     clf.forget()
     count = len(trainings)
-    with caplog.at_level(logging.WARNING, logger="ganbench"):
+    with caplog.at_level(logging.WARNING, logger="ganbench"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's own about the file ("pickle protocol 4") would be a second line
         again = clf.classifier_from_data(*digits, QUICK, progress=False)
-    assert len(trainings) == count + 1
-    assert any("unusable" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records), caplog.text
+    assert len(trainings) == count + 1 and not (tmp_path / "PWNED").exists()
+    said = [r.getMessage() for r in caplog.records]
+    assert any("unusable" in m and str(path) in m for m in said), caplog.text
+    assert all(len(m) < 400 and "weights_only" not in m and "\n" not in m for m in said), said
     a, b = first.model.state_dict(), again.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a), "the retrained classifier differs"
     clf.forget()

@@ -281,3 +281,14 @@ def test_eval_on_a_labelled_file_scores_in_the_classifier_space_as_a_run_on_it_d
     assert_one_line_error(unlabelled, "'fid_classifier' is fid in the classifier space", "does not offer")
     missing = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "none.npy"))
     assert_one_line_error(missing, "none.npy do not exist; pass an .npy, .npz or .pt file or a folder")
+
+
+def test_ganbench_log_warnings_are_warning_lines(cli, tmp_path, monkeypatch):
+    """An unwritable cache costs time, not results: said once, as a `warning:` line like every other."""
+    (tmp_path / "cache").write_text("a file, not a folder")
+    monkeypatch.setenv("GANBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    np.save(tmp_path / "s.npy", digits_u8(100))
+    result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "s.npy"), "-m", "fid_classifier")
+    assert result.code == 0, result.err
+    said = [line for line in result.err.splitlines() if "cannot write cache entries" in line]
+    assert len(said) == 1 and said[0].startswith("warning: cannot write cache entries"), result.err

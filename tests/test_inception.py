@@ -81,6 +81,8 @@ def test_weights_resolve_explicit_then_environment_then_hub_cache(tmp_path, monk
     assert resolve_weights() == cached
     with pytest.raises(WeightsError, match="do not exist"):
         resolve_weights(tmp_path / "nope.pth")
+    with pytest.raises(WeightsError, match="are a folder, not a weights file"):
+        resolve_weights(tmp_path)
 
 
 def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path, monkeypatch):
@@ -100,8 +102,8 @@ def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path,
     [
         (b"", "is not a torch weights file"),
         (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'", "is not a torch weights file"),  # a .npy named .pth
-        (b"PK\x03\x04truncated", "corrupt or truncated"),
-        (b"\x80\x04garbage", "corrupt or truncated"),
+        (b"PK\x03\x04truncated", "is truncated or corrupt"),
+        (b"\x80\x04garbage", "holds something other than tensors, or is damaged"),
     ],
 )
 def test_corrupt_weights_give_a_clear_error(tmp_path, content, fragment):

@@ -60,6 +60,7 @@ from ganbench.metric import FeatureExtractor
 from ganbench.paths import cache_dir, warn_cache_unwritable
 from ganbench.progress import progress as progress_bar
 from ganbench.reference import tensor_sha256
+from ganbench.torchfiles import load_torch_file
 
 log = logging.getLogger("ganbench")
 
@@ -388,7 +389,7 @@ def load_entry(path: Path, key: dict[str, Any], device: torch.device) -> tuple[S
     if not path.exists():
         return None
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        stored = load_torch_file(path)
         meta_text, state = stored["meta"], stored["state_dict"]
         if stored["sha256"] != _state_sha256(meta_text, state):
             raise ValueError("its checksum does not match its contents")

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import socket
-import zipfile
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -30,6 +28,7 @@ from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
 from ganbench.metric import FeatureExtractor
 from ganbench.progress import progress as progress_bar
+from ganbench.torchfiles import TorchFileError, load_torch_file
 
 DOWNLOAD_TIMEOUT_S = 10.0
 BATCH_SIZE = 50  # pytorch-fid's default; features do not depend on it
@@ -90,10 +89,10 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save's zip, or its older pickle
         raise WeightsError(f"{path} is not a torch weights file (it does not start as torch.save's do); {fix}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise WeightsError(f"Inception weights {path} are corrupt or truncated ({first}); {fix}") from None
+        state = load_torch_file(path)
+    except (TorchFileError, OSError) as exc:
+        why = f"it {exc}" if isinstance(exc, TorchFileError) else exc.strerror or str(exc)
+        raise WeightsError(f"cannot read Inception weights {path} ({why}); {fix}") from None
     if not isinstance(state, dict) or "fc.weight" not in state or "Mixed_7c.branch_pool.conv.weight" not in state:
         raise WeightsError(f"{path} does not hold FID Inception weights (pytorch-fid's pt_inception-2015-12-05)")
     return state

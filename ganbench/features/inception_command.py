@@ -12,6 +12,7 @@ from typing import Any
 
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
+from ganbench.writable import kind_of
 
 WEIGHTS_ENV = "GANBENCH_INCEPTION_WEIGHTS"
 """Where the FID Inception weights file is, when it is not in torch's hub cache."""
@@ -25,7 +26,8 @@ def named_weights(path: str | os.PathLike, source: str) -> Path:
     """A weights file the user named (``source``: the option or variable that named it); WeightsError if missing."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"Inception weights {path} (from {source}) do not exist; fix the path")
+        state = f"are {kind_of(path)}, not a weights file" if path.exists() else "do not exist"
+        raise WeightsError(f"Inception weights {path} (from {source}) {state}; fix the path")
     return path
 
 

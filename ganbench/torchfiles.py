@@ -1,0 +1,41 @@
+"""Reading files torch.save wrote, safely: the one place ganbench calls ``torch.load``.
+
+``weights_only=True`` builds tensors and containers and never runs a pickled object's code; torch's
+own warnings about the file are silenced (the caller judges the file); every failure is a
+``TorchFileError`` whose text is one short line: torch's messages run to paragraphs and advise
+``weights_only=False``, which is what a hostile file wants.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class TorchFileError(ValueError):
+    """A file torch.save did not write, or wrote and something damaged since; the text says which, in one line."""
+
+
+def load_torch_file(source: str | Path | io.BytesIO) -> Any:
+    """What ``source`` holds, on the CPU; TorchFileError if it holds Python objects other than tensors (never
+    unpickled) or is truncated or corrupt; OSError if it cannot be opened."""
+    try:
+        with warnings.catch_warnings():  # "pickle protocol 4", sparse invariants, ...
+            warnings.simplefilter("ignore")
+            return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise TorchFileError(
+            "holds something other than tensors, or is damaged (Python objects are never unpickled: that could "
+            "run code)"
+        ) from None
+    except (RuntimeError, ValueError, EOFError, zipfile.BadZipFile, IndexError, KeyError, TypeError) as exc:
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = re.split(r"(?<=[.!])\s", line)[0][:120]  # torch's first sentence; the rest is advice for developers
+        raise TorchFileError(f"is truncated or corrupt: {first}") from None
