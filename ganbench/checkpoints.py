@@ -100,4 +100,4 @@ def _parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
 
 
 def _fix(path: Path) -> str:
-    return f"rerun with --force to start this run afresh (or delete {path})"
+    return f"delete {path} to start this run afresh (`ganbench run` also takes --force)"

@@ -12,7 +12,9 @@ import json
 import logging
 import math
 import os
+import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +96,13 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
     return target
 
 
-def _report_file(path: str | Path | None, option: str, keep: list[Path], starts: str | None) -> Path | None:
+def _report_file(
+    path: str | Path | None, option: str, keep: list[Path], ours: Callable[[bytes], bool] | None
+) -> Path | None:
     """A report's target, refused before any run if it is one of the files or folders in ``keep`` (the suite, its
-    baseline, the results folder) or lies in one, or (``starts`` given) is an existing file of another kind:
-    ganbench replaces only its own reports."""
+    baseline, the results folder) or lies in one, a FIFO (writing would wait forever), or a file ganbench must not
+    write: one that ``ours`` (given the file's first bytes) says is not a report of its own, which a replaced report
+    is; else, for an appended report, a JSON document (a baseline or record elsewhere) or a binary file."""
     if path is None:
         return None
     target = Path(path).expanduser().resolve()
@@ -105,22 +110,32 @@ def _report_file(path: str | Path | None, option: str, keep: list[Path], starts:
         kept = kept.expanduser().resolve()
         if target == kept or kept in target.parents or _same_file(target, kept):  # a hard link is the file too
             where = f"{'in ' if target != kept else ''}{one_line(kept)}"
-            fix = f"name a new file, e.g. {option} leaderboard.xml" if starts else "point it elsewhere"
+            fix = f"name a new file, e.g. {option} leaderboard.xml" if ours else "point it elsewhere"
             raise OptionError(f"{option} {one_line(path)} is {where}, which this command keeps; {fix}")
     if target.is_file() and target.stat().st_nlink > 1:  # another name of it may be anything: a record, a baseline
         raise OptionError(
             f"{option} {one_line(path)} has other names (hard links); ganbench writes reports only to a file of one "
             "name: name a new file"
         )
-    if starts is not None and target.is_file() and target.stat().st_size:
-        with open(target, "rb") as f:
-            head = f.read(64).lstrip()
-        if not head.startswith(starts.encode()):
-            raise OptionError(
-                f"{option} {one_line(path)} exists and is not a report ganbench wrote (it does not start with "
-                f"{starts!r}); name a new file or delete it first"
-            )
+    if target.exists() and stat.S_ISFIFO(target.stat().st_mode):
+        raise OptionError(f"{option} {one_line(path)} is a FIFO, which would wait for a reader forever; name a file")
+    if not target.is_file() or not target.stat().st_size:
+        return Path(path)
+    with open(target, "rb") as f:
+        head = f.read(4096)
+    if ours is not None and not ours(head):
+        raise OptionError(
+            f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
+        )
+    if ours is None and (head.lstrip()[:1] in (b"{", b"[") or b"\0" in head):
+        kind = "binary" if b"\0" in head else "JSON (a baseline or a record?)"
+        raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
+
+
+def _is_junit_of_ours(head: bytes) -> bool:
+    """Whether a file starts as ``reports.junit`` writes: an XML declaration, then a ganbench testsuite."""
+    return b'<testsuite name="ganbench.' in head[:200] and head.lstrip().startswith(b"<")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -637,7 +652,7 @@ def check(
     suite = load_suite(suite_file)
     folder = _suite_results(suite, results)
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
-    junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, "<")
+    junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, _is_junit_of_ours)
     summary = _report_file(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY", keep, None)
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)

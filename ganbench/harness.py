@@ -26,7 +26,7 @@ from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
 from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError
+from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError, one_line
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.plugins import call_hook, registries
@@ -282,7 +282,14 @@ RUN_FILES = (SPEC, CHECKPOINT, "history.csv", SAMPLES, METRICS, RECORD)
 
 def check_run_files(run_dir: Path) -> None:
     """OutputError if one of a run's files is there but is not a regular file: a FIFO would block the run forever
-    (reading or writing it), a folder or a device would fail it after training."""
+    (reading or writing it), a folder or a device would fail it after training. Nor may the folder be a link:
+    through a link to another run's folder, this run would overwrite that run's files."""
+    if run_dir.is_symlink():
+        target = os.readlink(run_dir)
+        raise OutputError(
+            f"run folder {one_line(run_dir)} is a link (to {one_line(target)}); a run writes only into a folder of its "
+            "own: delete the link, then run the same command again"
+        )
     for name in RUN_FILES:
         path = run_dir / name
         try:

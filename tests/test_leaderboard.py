@@ -501,12 +501,22 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     record = next((tmp_path / "a").glob("*/record.json"))
     other = tmp_path / "notes.txt"
     other.write_text("mine")
-    kept = {p: p.read_bytes() for p in (path, baseline, record, other)}
+    pom = tmp_path / "pom.xml"  # XML, even another tool's JUnit report: not ganbench's to replace
+    pom.write_text('<?xml version="1.0"?>\n<testsuite name="pytest" tests="312"></testsuite>\n')
+    elsewhere = tmp_path / "elsewhere.baseline.json"  # another suite's baseline: appending would break its JSON
+    elsewhere.write_bytes(baseline.read_bytes())
+    kept = {p: p.read_bytes() for p in (path, baseline, record, other, pom, elsewhere)}
     check = ["leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q"]
     for target, fragment in ((path, "which this command keeps"), (baseline, "which this command keeps")):
         assert_one_line_error(cli(*check, "--junit", str(target)), fragment, "--junit leaderboard.xml")
     assert_one_line_error(cli(*check, "--junit", str(record)), f"is in {tmp_path / 'a'}", "which this command keeps")
     assert_one_line_error(cli(*check, "--junit", str(other)), "is not a report ganbench wrote")
+    assert_one_line_error(cli(*check, "--junit", str(pom)), "is not a report ganbench wrote")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(elsewhere))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?), not a step summary")
+    os.mkfifo(tmp_path / "fifo.md")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "fifo.md"))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is a FIFO, which would wait for a reader forever")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(baseline))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
     (tmp_path / "linked.md").hardlink_to(baseline)  # another name of the same file
@@ -520,6 +530,11 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     junit = tmp_path / "j.xml"
     assert cli(*check, "--junit", str(junit)).code == 0
     assert cli(*check, "--junit", str(junit)).code == 0  # its own report it replaces
+    summary = tmp_path / "summary.md"
+    summary.write_text("## earlier steps\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert cli(*check).code == 0
+    assert summary.read_text().startswith("## earlier steps\n") and "identical" in summary.read_text()
 
 
 def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_before_any_run(cli, tmp_path):

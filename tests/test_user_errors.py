@@ -498,3 +498,17 @@ def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp
         (run_dir / name).unlink()
         (run_dir / name).write_bytes(saved)
     assert cli(*args).code == 0
+
+
+def test_a_run_folder_that_is_a_link_to_another_runs_is_never_trained_through(cli, tmp_path):
+    """Trained through the link, seed 1 would overwrite seed 0's record, metrics and checkpoint."""
+    import shutil
+
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(tmp_path)]
+    assert cli(*args, "-s", "0-1").code == 0
+    seed0, seed1 = sorted(tmp_path.iterdir(), key=lambda p: "seed1" in p.name)
+    before = {p.name: p.read_bytes() for p in seed0.iterdir() if p.is_file()}
+    shutil.rmtree(seed1)
+    seed1.symlink_to(seed0, target_is_directory=True)
+    assert_one_line_error(cli(*args, "-s", "1"), f"run folder {seed1} is a link", "delete the link")
+    assert {p.name: p.read_bytes() for p in seed0.iterdir() if p.is_file()} == before
