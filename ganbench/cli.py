@@ -718,6 +718,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
+    from ganbench.resolve import output_names
     from ganbench.results import RecordError, check_record
     from ganbench.suites import load_suite
 
@@ -748,14 +749,13 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             )
         rows = lb.rows_of_records(found, suite)
     directions = registries().metric_directions()
-    chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or _present_metrics(rows, directions)
-    present = _present_metrics(rows, directions)
+    computed = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
+    chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or computed
     for name in chosen:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
-        if name not in present:
-            where = "the baseline" if results is None else results
-            raise OptionError(f"no run in {where} has {name!r}; it has {', '.join(present) or 'no metric values'}")
+        if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last
+            raise OptionError(f"the suite's runs do not compute {name!r}; they compute {', '.join(computed)}")
     if fmt == "markdown":
         click.echo(_provenance_line(suite, baseline if results is None else None, results))
     click.echo(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
@@ -805,10 +805,6 @@ def _suite_references(suite: Any, dataset: str, metrics: list[str]) -> dict[str,
 def _csv_number(x: float) -> str:
     """A CSV cell: empty where there is no number (no completed run, or one seed for a standard error)."""
     return "" if math.isnan(x) else repr(x)
-
-
-def _present_metrics(rows: list, directions: dict) -> list[str]:
-    return [k for k in directions if any(k in r.metrics for r in rows)]
 
 
 def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: dict, fmt: str) -> str:

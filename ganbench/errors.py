@@ -51,3 +51,9 @@ class CheckpointError(GanbenchError):
 
 class OutputError(GanbenchError):
     """An output folder that cannot be written."""
+
+
+def short_repr(value: object) -> str:
+    """A value in a message, cut to a line's worth (a hand-edited file may hold anything)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -46,7 +46,7 @@ def dataset_names(suite: Suite) -> dict[str, str]:
 
 def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
     """The baseline document of ``suite`` from its runs' records."""
-    names = dataset_names(suite)
+    names, directions = dataset_names(suite), registries().metric_directions()
     return strict_json(
         {
             "schema": SCHEMA,
@@ -66,7 +66,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
                     "seed": r.spec["seed"],
                     "run_id": r.run_id,
                     "status": r.status,
-                    "metrics": _numbers(r.metrics),
+                    "metrics": {k: v for k, v in _numbers(r.metrics).items() if compared(k, directions)},
                 }
                 for r in records
             ],
@@ -201,6 +201,9 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     threads = made["hardware"].get("torch_threads", [])
     if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
         return "'made.hardware.torch_threads' must be a list of integers"
+    wrong = [k for k in HARDWARE if not isinstance(made["hardware"].get(k, ""), str | None)]
+    if wrong:
+        return f"'made.hardware.{wrong[0]}' must be text (what the runs trained on)"
     if not isinstance(made.get("settings"), dict):
         return "'made.settings' must be an object (the suite's network, [set], metrics and evaluation)"
     for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
@@ -209,7 +212,9 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()):
+    if not per_dataset or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()
+    ):
         return "'made.budget.steps' must be a positive integer, or one per dataset"
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
         return "'made.budget.max_seconds' must be a number or null"
@@ -236,7 +241,7 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
             if value is not None and not abs(value) <= MAX_MEASURED:
                 too_big = f"is not a measurement (at most {MAX_MEASURED:g} in size)"
                 return f"runs[{i}].metrics[{name!r}] = {value!r} {too_big}"
-            if not any(name == output or name.startswith(output + "_") for output in directions):
+            if not compared(name, directions):
                 return (
                     f"runs[{i}].metrics[{name!r}] is reported by no installed metric (was the plugin that "
                     "reports it uninstalled?)"
@@ -338,9 +343,9 @@ def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: f
     the first one significantly worse than the leader (Welch's t-test, Holm-corrected over the
     leader's comparisons with every variant below it); that one leads the next group. Ranks are
     competition ranks (1, 1, 3, ...); a variant with fewer than two values is never significantly
-    worse, and one with no value ranks last."""
+    worse, and one with no value (diverged, or null in every run) ranks last."""
     samples = {v: sample([r for r in rows if r.variant == v and r.dataset == dataset], metric) for v in _variants(rows)}
-    samples = {v: s for v, s in samples.items() if s.values or s.diverged}
+    samples = {v: s for v, s in samples.items() if s.runs}
     sign = -1 if direction == "higher" else 1
     order = sorted(samples, key=lambda v: (math.isnan(samples[v].mean), sign * samples[v].mean))
     scored = [v for v in order if not math.isnan(samples[v].mean)]
@@ -375,6 +380,11 @@ def _has(row: Row, metric: str) -> bool:
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float | None]:
     return {k: v for k, v in metrics.items() if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+
+
+def compared(name: str, directions: dict[str, str]) -> bool:
+    """Whether a baseline keeps a number of this name: a metric output, or its spread over subsets or splits."""
+    return name in directions or (name.endswith("_std") and name.removesuffix("_std") in directions)
 
 
 def hardware_note(baseline: dict[str, Any], records: Sequence[RunRecord]) -> str | None:

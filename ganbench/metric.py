@@ -81,8 +81,9 @@ class Bound(NamedTuple):
 
 
 BOUND_SLACK = 1e-3
-"""How far past its bound a value may lie: a Fréchet distance of two identical sets' statistics comes
-out a little below 0 in floating point (about 1e-9 of the features' variance)."""
+"""How far below its bound a value of an unbounded output may lie: a Fréchet distance of two identical
+sets' statistics comes out a little below 0 in floating point (about 1e-9 of the features' variance).
+Outputs bounded on both sides (fractions, counts, a KL at most log K) may miss by 1e-9 of their span."""
 
 
 def out_of_bounds(values: Mapping[str, Any], bounds: Mapping[str, Bound]) -> str | None:
@@ -92,7 +93,8 @@ def out_of_bounds(values: Mapping[str, Any], bounds: Mapping[str, Bound]) -> str
         bound = bounds.get(name)
         if bound is None or value is None or isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        if not bound.low - BOUND_SLACK <= value <= bound.high + BOUND_SLACK:
+        slack = BOUND_SLACK if math.isinf(bound.high - bound.low) else 1e-9 * (bound.high - bound.low)
+        if not bound.low - slack <= value <= bound.high + slack:
             return f"{name} = {value!r} is outside the values {name} can take, [{bound.low:g}, {bound.high:g}]"
         if bound.whole and value != math.floor(value):
             return f"{name} = {value!r} is not a whole number (it counts)"

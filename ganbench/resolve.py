@@ -14,12 +14,15 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from ganbench.errors import OptionError, UnknownNameError
+from ganbench.dataset import Dataset
+from ganbench.errors import OptionError, UnknownNameError, short_repr
 from ganbench.fingerprint import files_listed_once, fingerprint
+from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, options_of, with_options
 from ganbench.plugins import call_hook, plugin_manager, registries
 from ganbench.selection import Selected, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
+from ganbench.variant import Variant
 
 
 def create_spec(
@@ -163,8 +166,13 @@ def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, me
     """OptionError for arguments of the wrong kind (from Python: the CLI parses its own), in the
     command line's words: names are non-empty text, overrides a mapping, metrics a list of names."""
     for what, value, optional in (("variant", variant, False), ("dataset", dataset, False), ("network", network, True)):
+        if isinstance(value, Variant | Dataset | Network):  # derive's result, say: runs name what plugins register
+            raise OptionError(
+                f"{what} must be a registered {what}'s name, not a {type(value).__name__} object: register "
+                f"{value.name!r} from a plugin (README: Writing a plugin), then pass {what}={value.name!r}"
+            )
         if (value is not None or not optional) and (not isinstance(value, str) or not value.strip()):
-            raise OptionError(f"{what} must be a name (text), not {value!r}")
+            raise OptionError(f"{what} must be a name (text), not {short_repr(value)}")
     check_overrides_and_metrics(overrides, metrics)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError
+from ganbench.errors import GanbenchError, OutputError, short_repr
 from ganbench.metric import out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
@@ -173,10 +173,10 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     if missing or not isinstance(spec, dict):
         raise RecordError(f"missing {', '.join(missing) or 'spec'}")
     if data["status"] not in ("completed", "diverged", "failed"):
-        raise RecordError(f"unknown status {_short(data['status'])}")
+        raise RecordError(f"unknown status {short_repr(data['status'])}")
     for scores in ("metrics", "raw_metrics"):
         if not isinstance(data.get(scores, {}), dict):
-            raise RecordError(f"{scores} must be an object, not {_short(data[scores])}")
+            raise RecordError(f"{scores} must be an object, not {short_repr(data[scores])}")
         wrong = _non_numeric(data.get(scores, {}), outputs)
         if wrong:
             raise RecordError(f"{scores}.{wrong}")
@@ -184,11 +184,11 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     if wrong:
         raise RecordError(f"spec.{wrong}")
     if not isinstance(data["run_id"], str):
-        raise RecordError(f"run_id must be text, not {_short(data['run_id'])}")
+        raise RecordError(f"run_id must be text, not {short_repr(data['run_id'])}")
     environment = data.get("environment", {})
     threads = environment.get("torch_threads", 1) if isinstance(environment, dict) else None
     if isinstance(threads, bool) or not isinstance(threads, int):
-        raise RecordError(f"environment must be an object with integer torch_threads, not {_short(environment)}")
+        raise RecordError(f"environment must be an object with integer torch_threads, not {short_repr(environment)}")
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
@@ -207,7 +207,7 @@ def _non_numeric(metrics: dict[str, Any], outputs: Collection[str]) -> str | Non
     for key in outputs:
         value = metrics.get(key)
         if not (value is None or (isinstance(value, int | float) and not isinstance(value, bool))):
-            return f"{key} must be a number or null, not {_short(value)}"
+            return f"{key} must be a number or null, not {short_repr(value)}"
     return None
 
 
@@ -218,10 +218,10 @@ def _mistyped(spec: dict[str, Any]) -> str | None:
             return f"{key} must be a name, not {spec[key]!r}"
     for key in ("variant_options", "dataset_options", "network_options", "eval", "code"):
         if not isinstance(spec.get(key, {}), dict):
-            return f"{key} must be an object, not {_short(spec[key])}"
+            return f"{key} must be an object, not {short_repr(spec[key])}"
     n_samples, chosen = spec.get("eval", {}).get("n_samples", 1), spec.get("eval", {}).get("metrics", [])
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or not isinstance(chosen, list):
-        return f"eval must hold integer n_samples and a list of metrics, not {_short(spec['eval'])}"
+        return f"eval must hold integer n_samples and a list of metrics, not {short_repr(spec['eval'])}"
     seed, budget = spec["seed"], spec["budget"]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         return f"seed must be a non-negative integer, not {seed!r}"
@@ -238,19 +238,19 @@ def _impossible(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
         newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
         if newer:
             return f"written by a newer ganbench (schema_version {version}); upgrade ganbench to read it"
-        return f"schema_version {_short(version)} is not one ganbench writes ({SCHEMA_VERSION})"
+        return f"schema_version {short_repr(version)} is not one ganbench writes ({SCHEMA_VERSION})"
     steps, done, at = spec["budget"]["steps"], data["steps_done"], data.get("diverged_at")
     if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= steps:
-        return f"steps_done must be a whole number from 0 to the budget's {steps}, not {_short(done)}"
+        return f"steps_done must be a whole number from 0 to the budget's {steps}, not {short_repr(done)}"
     stopped_by = data.get("stopped_by")
     if stopped_by not in typing.get_args(StoppedBy):
-        return f"stopped_by must be one of {', '.join(typing.get_args(StoppedBy))}, not {_short(stopped_by)}"
+        return f"stopped_by must be one of {', '.join(typing.get_args(StoppedBy))}, not {short_repr(stopped_by)}"
     if at is not None and (isinstance(at, bool) or not isinstance(at, int) or not 1 <= at <= steps):
-        return f"diverged_at must be null or a step from 1 to the budget's {steps}, not {_short(at)}"
+        return f"diverged_at must be null or a step from 1 to the budget's {steps}, not {short_repr(at)}"
     if data["status"] == "diverged" and (stopped_by != "diverged" or at != done or not done):
-        return f"a diverged run stops at the step it diverged (diverged_at = steps_done >= 1), not {_short(at)}"
+        return f"a diverged run stops at the step it diverged (diverged_at = steps_done >= 1), not {short_repr(at)}"
     if data["status"] == "completed" and at is not None:
-        return f"a completed run did not diverge (diverged_at null), not {_short(at)}"
+        return f"a completed run did not diverge (diverged_at null), not {short_repr(at)}"
     if data["status"] == "completed" and stopped_by not in ("steps", "max_seconds"):
         return f"a completed run was stopped by its steps or its time, not {stopped_by!r}"
     if data["status"] == "completed" and stopped_by == "steps" and done != steps:
@@ -288,12 +288,6 @@ def _disowned(data: dict[str, Any], run_dir: Path) -> str | None:
     if data["status"] != "failed" and scores != data.get("metrics", {}):
         return f"its metrics differ from the run's {METRICS} (one of them was edited)"
     return None
-
-
-def _short(value: Any) -> str:
-    """A value in a message, cut to a line's worth."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def write_record(record: RunRecord) -> None:

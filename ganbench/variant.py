@@ -216,6 +216,8 @@ class Variant:
                 f"a derived variant's name must be lower-case letters and digits, joined by '-', '_' or '.', "
                 f"not {name!r}; e.g. derive('{self.name}-mine', ...)"
             )
+        if name == self.name:
+            raise OptionError(f"a derived variant needs a name of its own, not its parent's {name!r}")
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
             raise OptionError(f"variant {self.name!r} has no option {unknown[0]!r}; `ganbench list` shows its options")

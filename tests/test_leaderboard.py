@@ -143,6 +143,17 @@ def test_a_failing_or_diverging_run_never_stops_the_others(cli, tmp_path, fresh_
     assert sorted(r["status"] for r in records) == ["completed", "completed", "diverged", "diverged"]
 
 
+def test_a_suite_whose_every_run_diverges_still_has_a_leaderboard(cli, tmp_path, exploding):
+    """Its readers want exactly that: which variant diverged how often, a dash where no value exists."""
+    path = write_suite(tmp_path, SUITE.replace('["nsgan", "lsgan"]', '["exploding"]'))
+    assert cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q").code == 0
+    for args in ([], ["--results", str(tmp_path / "a")], ["-m", "frechet,reverse_kl"]):
+        shown = cli("leaderboard", "show", str(path), *args)
+        assert shown.code == 0, shown.err
+        assert "| 1 | exploding | – | 0 | 2 |" in shown.out
+    assert "**ring8, reverse_kl**" in cli("leaderboard", "show", str(path), "-m", "frechet,reverse_kl").out
+
+
 def test_update_check_show_on_an_unchanged_suite(cli, tmp_path, monkeypatch):
     path = write_suite(tmp_path)
     assert_one_line_error(cli("leaderboard", "check", str(path)), "has no baseline", "leaderboard update")
@@ -369,6 +380,10 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(modes_captured=2.5), "modes_captured = 2.5 is not a whole number"),
         (lambda b: b["runs"][0]["metrics"].update(reverse_kl=2.1), "reverse_kl can take, [0, 2.07944]"),  # log 8
         (lambda b: b["runs"][0]["metrics"].update(bogus=1.0), "metrics['bogus'] is reported by no installed metric"),
+        (lambda b: b["runs"][0]["metrics"].update(hq_fraction_bogus=1.0), "'hq_fraction_bogus'] is reported by no"),
+        (lambda b: b["runs"][0]["metrics"].update(hq_fraction=1.0009), "hq_fraction = 1.0009 is outside the values"),
+        (lambda b: b["made"]["budget"].update(steps={}), "'made.budget.steps' must be a positive integer"),
+        (lambda b: b["made"]["hardware"].update(cpu=["x"]), "'made.hardware.cpu' must be text"),
         (lambda b: b.update(schema=True), "is not a ganbench baseline"),
     ],
 )
@@ -560,7 +575,8 @@ def test_a_baseline_of_a_newer_ganbench_says_so(cli, tmp_path):
 
 def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
-    assert_one_line_error(cli("leaderboard", "show", str(path), "-m", "fid_classifier"), "no run in the baseline")
+    result = cli("leaderboard", "show", str(path), "-m", "fid_classifier")
+    assert_one_line_error(result, "the suite's runs do not compute 'fid_classifier'; they compute modes_captured")
     missing = tmp_path / "nowhere"
     assert_one_line_error(cli("leaderboard", "show", str(path), "--results", str(missing)), "does not exist")
     other = tmp_path / "other"

@@ -353,6 +353,11 @@ def quantized_points() -> torch.Tensor:
         (lambda out: ganbench.get_variant("nsgan").derive("x", foo=1), "variant 'nsgan' has no option 'foo'"),
         (lambda out: ganbench.get_variant("nsgan").derive("a/b"), "a derived variant's name must be lower-case"),
         (lambda out: ganbench.get_variant("nsgan").derive(""), "a derived variant's name must be lower-case"),
+        (lambda out: ganbench.get_variant("nsgan").derive("nsgan"), "needs a name of its own, not its parent's"),
+        (
+            lambda out: ring8(variant=ganbench.get_variant("nsgan").derive("mine", lr_d=1e-4))(out),
+            "not a Variant object: register 'mine' from a plugin",
+        ),
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
