@@ -27,7 +27,8 @@ from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
-from ganbench.selection import preflight, select_metrics
+from ganbench.results import strict_json
+from ganbench.selection import check_reference_fits, preflight, select_metrics
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
@@ -197,7 +198,9 @@ def evaluate_samples(
     Real images a user names are used whole; a registered dataset's reference is cut to a
     seeded subset of as many samples as ``samples`` holds.
     """
-    check_overrides_and_metrics(overrides, metrics)
+    check_overrides_and_metrics(overrides, metrics, example="{'dataset.sigma': 0.02}")
+    if overrides:  # dataset options, spelled as --set spells them or bare
+        overrides = {k.removeprefix("dataset."): v for k, v in overrides.items()}
     if metrics is not None and not metrics:
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     ds = resolve_dataset(dataset, overrides)
@@ -233,8 +236,10 @@ def evaluate_samples(
             f"metric {neediest.metric.name!r} needs at least {neediest.metric.min_samples} samples, got "
             f"{len(fake)}; pass more samples or other metrics"
         )
+    name = str(dataset) if isinstance(dataset, str | Path) else ds.name
+    check_reference_fits(name, ds, selection, None if named_files else len(fake))
     preflight(ds, selection)
-    return score(ds, fake, names, match_sizes=not named_files)
+    return strict_json(score(ds, fake, names, match_sizes=not named_files))  # None, not NaN: as the CLI and records
 
 
 def _layout(shape: Sequence[int]) -> str:

@@ -227,10 +227,11 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def check_overrides_and_metrics(overrides: Any, metrics: Any) -> None:
-    """OptionError unless ``overrides`` is None or a mapping of names, and ``metrics`` None or a list of names."""
+def check_overrides_and_metrics(overrides: Any, metrics: Any, example: str = "{'lr_d': 1e-4}") -> None:
+    """OptionError unless ``overrides`` is None or a mapping of names (``example`` shows one that works where they
+    are given), and ``metrics`` None or a list of names."""
     if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
-        raise OptionError(f"overrides must map option names to values, e.g. {{'lr_d': 1e-4}}, not {overrides!r}")
+        raise OptionError(f"overrides must map option names to values, e.g. {example}, not {overrides!r}")
     if metrics is not None and (
         not isinstance(metrics, list | tuple) or not all(isinstance(m, str) and m.strip() for m in metrics)
     ):

@@ -9,6 +9,7 @@ run starts, so a missing piece costs seconds, not a training run.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -109,3 +110,23 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
             ]
             hint = f"; or score without {name}: --metrics {','.join(dict.fromkeys(others))}" if others else ""
             raise GanbenchError(f"{exc}{hint}") from None
+
+
+def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Selected], n_fake: int | None = None) -> None:
+    """OptionError if the real samples ``dataset`` (named ``name``) is scored against are fewer than a chosen metric
+    needs (k nearest neighbours of 2 points): found after training, it would lose the run. A warning if they are
+    fewer than the ``n_fake`` generated ones: FID and KID move with unequal sizes, unlike the protocol's."""
+    n_real = len(dataset.reference())
+    needy = [c.metric for c in selection if c.metric.min_samples > 1]
+    neediest = max(needy, key=lambda m: m.min_samples, default=None)
+    if neediest is not None and n_real < neediest.min_samples:
+        raise OptionError(
+            f"metric {neediest.name!r} needs at least {neediest.min_samples} real samples, but dataset "
+            f"{name!r} holds {n_real}; use more data (e.g. --set dataset.n_samples=10000) or other --metrics"
+        )
+    if n_fake is not None and n_fake > n_real:
+        warnings.warn(
+            f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {name!r}: scores "
+            f"of unequal sizes compare only with each other (--eval-samples {n_real:,} makes them equal)",
+            stacklevel=2,
+        )

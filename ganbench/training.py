@@ -37,7 +37,7 @@ from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
-from ganbench.selection import Selected, preflight, select_metrics
+from ganbench.selection import Selected, check_reference_fits, preflight, select_metrics
 from ganbench.spec import MAX_STEPS, RunSpec
 from ganbench.variant import Variant
 
@@ -176,21 +176,6 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def check_reference_fits(spec: RunSpec, dataset: Dataset, selection: list[Selected]) -> None:
-    """OptionError if the real samples a run is scored against are fewer than a chosen metric needs (k nearest
-    neighbours of 2 points): found after training, it would lose the run."""
-    needy = [c.metric for c in selection if c.metric.min_samples > 1]
-    if not needy:
-        return
-    neediest = max(needy, key=lambda m: m.min_samples)
-    n_real = len(dataset.reference())
-    if n_real < neediest.min_samples:
-        raise OptionError(
-            f"metric {neediest.name!r} needs at least {neediest.min_samples} real samples, but dataset "
-            f"{spec.dataset!r} holds {n_real}; use more data (e.g. --set dataset.n_samples=10000) or other --metrics"
-        )
-
-
 def check_runs_fit(specs: Iterable[RunSpec]) -> None:
     """What a Trainer checks before it trains (the batch against the data, the metrics' extractors and weights),
     for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run cannot start is
@@ -208,8 +193,8 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
         if scoring not in scored:
             scored.add(scoring)
             selection = select_metrics(parts.dataset, spec.eval.metrics, parts.variant.conditional)
+            check_reference_fits(spec.dataset, parts.dataset, selection)  # the data first: no metric avoids them
             preflight(parts.dataset, selection)
-            check_reference_fits(spec, parts.dataset, selection)
 
 
 class TrainState:
@@ -372,8 +357,8 @@ class Trainer:
         dataset, variant = self.parts.dataset, self.parts.variant
         self.data = dataset.load().to(self.device)  # missing dataset files: the first thing to report
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
+        check_reference_fits(spec.dataset, dataset, self.selection, spec.eval.n_samples)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
-        check_reference_fits(spec, dataset, self.selection)
         check_network_fits(spec, variant, self.parts.network)
         check_networks(spec, self.parts, self.device)
         self.state = TrainState(spec, self.parts, self.device)

@@ -186,6 +186,11 @@ def test_missing_dataset_files_offline_stop_before_training(cli, tmp_path, root,
     result = cli("run", "-v", "dcgan", "-d", "mnist", "--steps", "3", *TINY, "-o", str(tmp_path / "out"))
     assert_one_line_error(result, str(root / "MNIST" / "raw"), "train-images-idx3-ubyte.gz", dead_url)
     assert time.perf_counter() - start < 20 and not (tmp_path / "out").exists()
+    assert "score without" not in result.err  # no metric scores without the data: other --metrics cannot help
+    np.save(tmp_path / "s.npy", np.zeros((50, 1, 28, 28), np.uint8))
+    scored = cli("eval", "-d", "mnist", "--samples", str(tmp_path / "s.npy"), "-m", "fid_classifier")
+    assert_one_line_error(scored, "train-images-idx3-ubyte.gz")
+    assert "score without" not in scored.err
 
 
 def test_inception_weights_missing_stop_before_training_and_name_other_metrics(

@@ -517,3 +517,22 @@ def test_a_run_folder_that_is_a_link_to_another_runs_is_never_trained_through(cl
     seed1.symlink_to(seed0, target_is_directory=True)
     assert_one_line_error(cli(*args, "-s", "1"), f"run folder {seed1} is a link", "delete the link")
     assert {p.name: p.read_bytes() for p in seed0.iterdir() if p.is_file()} == before
+
+
+def test_evaluate_samples_takes_what_users_hand_it_as_the_cli_does(tmp_path, recwarn):
+    """Read-only memmaps without torch's warning, None (not NaN) where a score has no value, dataset options
+    spelled as --set spells them, and a real side too small for a metric named as `run` names it."""
+    np.save(tmp_path / "p.npy", np.full((2500, 2), 100.0, np.float32))  # far from every mode: reverse_kl undefined
+    scores = ganbench.evaluate_samples("ring8", np.load(tmp_path / "p.npy", mmap_mode="r"), ["modes"])
+    assert scores["reverse_kl"] is None and scores["modes_captured"] == 0
+    assert not [w for w in recwarn if "not writable" in str(w.message)]
+    sigma = ganbench.evaluate_samples("ring8", POINTS, ["frechet"], {"dataset.sigma": 0.05})
+    assert sigma == ganbench.evaluate_samples("ring8", POINTS, ["frechet"], {"sigma": 0.05})
+    with pytest.raises(ganbench.GanbenchError, match=re.escape("e.g. {'dataset.sigma': 0.02}")):
+        ganbench.evaluate_samples("ring8", POINTS, None, [("sigma", 0.02)])
+    with pytest.raises(
+        ganbench.GanbenchError, match="'prdc' needs at least 6 real samples, but dataset 'ring8' holds 3"
+    ):
+        ganbench.evaluate_samples("ring8", POINTS, None, {"n_samples": 3})
+    with pytest.warns(UserWarning, match="2,000 generated samples are scored against the 1,797 real ones"):
+        ganbench.evaluate_samples("digits", np.zeros((2000, 1, 8, 8), np.uint8) + 60, ["fid"])
