@@ -165,9 +165,10 @@ def load_array(
 
 def _candidates(dims: dict[str, int], preferred: tuple[str, ...], ndim: int | None) -> list[str]:
     """The arrays of a file (name -> number of dimensions) that could be the one asked for: those of the
-    ``preferred`` names with ``ndim`` dimensions, else the only one with ``ndim`` dimensions."""
+    ``preferred`` names with ``ndim`` dimensions, else every one with ``ndim`` dimensions (more than one: a guess,
+    which the callers refuse)."""
     fitting = [k for k, d in dims.items() if ndim is None or d == ndim]
-    return [k for k in preferred if k in fitting] or (fitting if len(fitting) == 1 else [])
+    return [k for k in preferred if k in fitting] or fitting
 
 
 def _is_torch_file(path: Path) -> bool:

@@ -127,10 +127,24 @@ def _report_file(
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
-    if ours is None and (head.lstrip()[:1] in (b"{", b"[") or b"\0" in head):
+    if ours is None and (b"\0" in head or _is_json(target)):
         kind = "binary" if b"\0" in head else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
+
+
+def _is_json(path: Path) -> bool:
+    """Whether the file is a JSON document (a byte-order mark before it too); a large one by its first byte."""
+    with open(path, "rb") as f:
+        data = f.read(2**20 + 1)
+    text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if len(data) > 2**20:
+        return text[:1] in (b"{", b"[")
+    try:
+        json.loads(text)
+    except ValueError:  # also UnicodeDecodeError
+        return False
+    return True
 
 
 def _is_junit_of_ours(head: bytes) -> bool:
@@ -419,7 +433,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     if notes:  # also when no dataset has reference rows: the notes say why
         click.echo("")
         for note in notes:
-            click.echo(f"- {note}")
+            click.echo(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
 @cli.command()
@@ -476,7 +490,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
         return
     click.echo(_score_columns({"samples": scores, **references}))
     for note in notes:
-        click.echo(f"- {note}")
+        click.echo(f"- {one_line(note)}")
 
 
 def _eval_references(
@@ -653,7 +667,12 @@ def check(
     folder = _suite_results(suite, results)
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
     junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, _is_junit_of_ours)
-    summary = _report_file(os.environ.get("GITHUB_STEP_SUMMARY") or None, "$GITHUB_STEP_SUMMARY", keep, None)
+    summary = _report_file(
+        os.environ.get("GITHUB_STEP_SUMMARY") or None,
+        "$GITHUB_STEP_SUMMARY",
+        [*keep, *[junit_path] * bool(junit_path)],
+        None,
+    )
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)
     records = _sweep(suite, folder, quiet, **executing)
@@ -728,7 +747,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         lb.check_fits(suite, baseline)  # a baseline of other runs or settings would rank what the suite is not
         rows = lb.rows_of_baseline(baseline)
     else:
-        _results_folder(results, "--results", f"run `ganbench sweep {suite_file}` first")
+        _results_folder(results, "--results", f"run `ganbench sweep {suite_file} --out {results}` first")
         specs = suite.specs()
         found = []
         for spec in specs:

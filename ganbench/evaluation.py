@@ -200,6 +200,10 @@ def evaluate_samples(
     """
     check_overrides_and_metrics(overrides, metrics, example="{'dataset.sigma': 0.02}")
     if overrides:  # dataset options, spelled as --set spells them or bare
+        bare = {k.removeprefix("dataset."): k for k in overrides}
+        if len(bare) < len(overrides):
+            twice = next(k for k in overrides if k.startswith("dataset.") and k.removeprefix("dataset.") in overrides)
+            raise OptionError(f"option {twice!r} is set twice (also as {twice.removeprefix('dataset.')!r}); keep one")
         overrides = {k.removeprefix("dataset."): v for k, v in overrides.items()}
     if metrics is not None and not metrics:
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
@@ -237,7 +241,7 @@ def evaluate_samples(
             f"{len(fake)}; pass more samples or other metrics"
         )
     name = str(dataset) if isinstance(dataset, str | Path) else ds.name
-    check_reference_fits(name, ds, selection, None if named_files else len(fake))
+    check_reference_fits(name, ds, selection, len(fake), equal="passing as many samples as there are real ones")
     preflight(ds, selection)
     return strict_json(score(ds, fake, names, match_sizes=not named_files))  # None, not NaN: as the CLI and records
 

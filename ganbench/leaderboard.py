@@ -246,7 +246,8 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
                     f"runs[{i}].metrics[{name!r}] is reported by no installed metric (was the plugin that "
                     "reports it uninstalled?)"
                 )
-        wrong = out_of_bounds(metrics, bounds.get(run["dataset"], anywhere))
+        spreads = {name: Bound(0, math.inf) for name in metrics if name not in directions}  # compared(): a _std
+        wrong = out_of_bounds(metrics, {**spreads, **bounds.get(run["dataset"], anywhere)})
         if wrong:
             return f"runs[{i}].metrics: {wrong}"
         key = (run["variant"], run["dataset"], seed)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ganbench.atomic import write_atomic
+from ganbench.errors import one_line
 from ganbench.gaussian import gaussian_statistics
 from ganbench.neighbours import knn_radii
 from ganbench.paths import cache_dir, warn_cache_unwritable
@@ -102,7 +103,8 @@ class ReferenceStats:
                 raise ValueError("its key or checksum does not match its contents")
             return arrays
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            log.warning("reference cache entry %s is unreadable (%s); recomputing it", path, exc)
+            reason = "not an .npz of arrays (or damaged)" if "pickle" in str(exc) else one_line(exc)[:120]
+            log.warning("reference cache entry %s is unreadable (%s); recomputing it", path, reason)
             return None
 
     def _save(self, name: str, arrays: dict[str, np.ndarray]) -> None:

@@ -112,10 +112,13 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
             raise GanbenchError(f"{exc}{hint}") from None
 
 
-def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Selected], n_fake: int | None = None) -> None:
+def check_reference_fits(
+    name: str, dataset: Dataset, selection: Sequence[Selected], n_fake: int | None = None, equal: str = ""
+) -> None:
     """OptionError if the real samples ``dataset`` (named ``name``) is scored against are fewer than a chosen metric
     needs (k nearest neighbours of 2 points): found after training, it would lose the run. A warning if they are
-    fewer than the ``n_fake`` generated ones: FID and KID move with unequal sizes, unlike the protocol's."""
+    fewer than the ``n_fake`` generated ones: FID and KID move with unequal sizes, unlike the protocol's (``equal``:
+    what makes them equal, in the caller's words)."""
     n_real = len(dataset.reference())
     needy = [c.metric for c in selection if c.metric.min_samples > 1]
     neediest = max(needy, key=lambda m: m.min_samples, default=None)
@@ -127,6 +130,6 @@ def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Select
     if n_fake is not None and n_fake > n_real:
         warnings.warn(
             f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {name!r}: scores "
-            f"of unequal sizes compare only with each other (--eval-samples {n_real:,} makes them equal)",
+            f"of unequal sizes compare only with each other ({equal or f'--eval-samples {n_real:,}'} makes them equal)",
             stacklevel=2,
         )

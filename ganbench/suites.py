@@ -320,7 +320,9 @@ def _network(value: str) -> str:
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
-        raise ValueError(f"a suite name is letters, digits, '.', '_' and '-', not {value!r}")
+        raise ValueError(
+            f"a suite name starts with a letter or digit, then letters, digits, '.', '_' and '-', not {value!r}"
+        )
     if len(value) > NAME_MAX:  # it names the results folder, results/<name>
         raise ValueError(f"a suite name is at most {NAME_MAX} characters (it names a folder), not {len(value)}")
     return value

@@ -26,6 +26,9 @@ class TorchFileError(ValueError):
 def load_torch_file(source: str | Path | io.BytesIO) -> Any:
     """What ``source`` holds, on the CPU; TorchFileError if it holds Python objects other than tensors (never
     unpickled) or is truncated or corrupt; OSError if it cannot be opened."""
+    if not isinstance(source, io.BytesIO):
+        with open(source, "rb") as f:  # OSError here: the file cannot be opened; below: what it holds is damaged
+            return load_torch_file(io.BytesIO(f.read()))
     try:
         with warnings.catch_warnings():  # "pickle protocol 4", sparse invariants, ...
             warnings.simplefilter("ignore")
@@ -35,7 +38,7 @@ def load_torch_file(source: str | Path | io.BytesIO) -> Any:
             "holds something other than tensors, or is damaged (Python objects are never unpickled: that could "
             "run code)"
         ) from None
-    except (RuntimeError, ValueError, EOFError, zipfile.BadZipFile, IndexError, KeyError, TypeError) as exc:
+    except (RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile, IndexError, KeyError, TypeError) as exc:
         line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         first = re.split(r"(?<=[.!])\s", line)[0][:120]  # torch's first sentence; the rest is advice for developers
         raise TorchFileError(f"is truncated or corrupt: {first}") from None

@@ -200,6 +200,9 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
     torch.save({"a": 1}, tmp_path / "dict.pt")
     np.save(tmp_path / "huge.npy", np.full((20, 1, 8, 8), 1e300))
     np.save(tmp_path / "long.npy", images.astype(np.longdouble))
+    np.savez(tmp_path / "ab.npz", a=images, b=images)
+    whole = (tmp_path / "s.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])  # a copy stopped early
     torch.save(torch.from_numpy(images).to(torch.float8_e5m2), tmp_path / "f8.pt")
     from PIL import Image
 
@@ -212,6 +215,8 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
         ("huge.npy", ["float images must lie in [0, 1], these span [1e+300"]),  # finite: not "NaN or inf"
         *[("long.npy", ["(extended precision)", "astype('float64')"])] * (np.dtype(np.longdouble).itemsize > 8),
         ("f8.pt", ["must be of a common dtype, not float8_e5m2", "pass x.float()"]),
+        ("ab.npz", ["several image arrays (a, b)"]),
+        ("cut.pt", ["cut.pt (File is not a zip file); it is truncated or corrupt"]),
         ("tiny", ["are grey 1x1, dataset 'digits' grey 8x8"]),  # decoded files have no layout to guess
     ):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / samples), "-m", "fid_classifier")
@@ -277,6 +282,8 @@ def test_eval_on_a_labelled_file_scores_in_the_classifier_space_as_a_run_on_it_d
     scored = cli("eval", "-d", str(tmp_path / "labelled.npz"), *args)
     assert scored.code == 0, scored.err
     assert abs(json.loads(scored.out)["fid_classifier"]) < 1e-3  # the same images, in another order
+    np.savez(tmp_path / "twice.npz", images=images, labels=load_digits().target[:400], y=np.zeros(400, int))
+    assert_one_line_error(cli("eval", "-d", str(tmp_path / "twice.npz"), *args), "holds labels twice (labels and y)")
     unlabelled = cli("eval", "-d", str(tmp_path / "bare.npz"), *args)
     assert_one_line_error(unlabelled, "'fid_classifier' is fid in the classifier space", "does not offer")
     missing = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "none.npy"))

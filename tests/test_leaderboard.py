@@ -381,6 +381,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(reverse_kl=2.1), "reverse_kl can take, [0, 2.07944]"),  # log 8
         (lambda b: b["runs"][0]["metrics"].update(bogus=1.0), "metrics['bogus'] is reported by no installed metric"),
         (lambda b: b["runs"][0]["metrics"].update(hq_fraction_bogus=1.0), "'hq_fraction_bogus'] is reported by no"),
+        (lambda b: b["runs"][0]["metrics"].update(frechet_std=-1.0), "frechet_std = -1.0 is outside the values"),
         (lambda b: b["runs"][0]["metrics"].update(hq_fraction=1.0009), "hq_fraction = 1.0009 is outside the values"),
         (lambda b: b["made"]["budget"].update(steps={}), "'made.budget.steps' must be a positive integer"),
         (lambda b: b["made"]["hardware"].update(cpu=["x"]), "'made.hardware.cpu' must be text"),
@@ -529,6 +530,11 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert_one_line_error(cli(*check, "--junit", str(pom)), "is not a report ganbench wrote")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(elsewhere))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?), not a step summary")
+    (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf{"a": 1}')  # JSON as Notepad saves it
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "bom.json"))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?)")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "same.xml"))
+    assert_one_line_error(cli(*check, "--junit", str(tmp_path / "same.xml")), "$GITHUB_STEP_SUMMARY", "which this")
     os.mkfifo(tmp_path / "fifo.md")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "fifo.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is a FIFO, which would wait for a reader forever")

@@ -528,11 +528,17 @@ def test_evaluate_samples_takes_what_users_hand_it_as_the_cli_does(tmp_path, rec
     assert not [w for w in recwarn if "not writable" in str(w.message)]
     sigma = ganbench.evaluate_samples("ring8", POINTS, ["frechet"], {"dataset.sigma": 0.05})
     assert sigma == ganbench.evaluate_samples("ring8", POINTS, ["frechet"], {"sigma": 0.05})
+    with pytest.raises(ganbench.GanbenchError, match="option 'dataset.sigma' is set twice"):
+        ganbench.evaluate_samples("ring8", POINTS, ["frechet"], {"sigma": 0.05, "dataset.sigma": 0.03})
     with pytest.raises(ganbench.GanbenchError, match=re.escape("e.g. {'dataset.sigma': 0.02}")):
         ganbench.evaluate_samples("ring8", POINTS, None, [("sigma", 0.02)])
     with pytest.raises(
         ganbench.GanbenchError, match="'prdc' needs at least 6 real samples, but dataset 'ring8' holds 3"
     ):
         ganbench.evaluate_samples("ring8", POINTS, None, {"n_samples": 3})
-    with pytest.warns(UserWarning, match="2,000 generated samples are scored against the 1,797 real ones"):
+    with pytest.warns(UserWarning, match="2,000 generated samples are scored against the 1,797 real ones.*passing as"):
         ganbench.evaluate_samples("digits", np.zeros((2000, 1, 8, 8), np.uint8) + 60, ["fid"])
+    images = np.random.default_rng(0).integers(0, 256, (70, 1, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "real.npz", images=images[:30], labels=np.arange(30) % 2)  # labels: the classifier space
+    with pytest.warns(UserWarning, match="40 generated samples are scored against the 30 real ones"):
+        ganbench.evaluate_samples(tmp_path / "real.npz", images[30:], ["fid_classifier"])

@@ -94,7 +94,10 @@ def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise ImagesError(f"{path}: {exc}") from None
     if images.shape[1] not in (1, 3):
         raise ImagesError(f"{path}: images need 1 or 3 channels (NCHW or NHWC), not shape {tuple(array.shape)}")
-    key = next((k for k in LABEL_KEYS if k in _npz_names(path)), None)
+    named = [k for k in LABEL_KEYS if k in _npz_names(path)]
+    if len(named) > 1:  # which labels the user meant is a guess
+        raise ImagesError(f"{path} holds labels twice ({' and '.join(named)}); save only the ones to use")
+    key = named[0] if named else None
     if key is None:
         return images, None
     labels = load_array(path, (key,), what="label")

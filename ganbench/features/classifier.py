@@ -399,7 +399,8 @@ def load_entry(path: Path, key: dict[str, Any], device: torch.device) -> tuple[S
         model = SmallCNN(Architecture(**meta["key"]["architecture"]))
         model.load_state_dict(state)
     except UNUSABLE as exc:
-        log.warning("classifier cache entry %s is unusable (%s); training the classifier again", path, exc)
+        reason = f"it lacks {exc}" if isinstance(exc, KeyError) else exc
+        log.warning("classifier cache entry %s is unusable (%s); training the classifier again", path, reason)
         return None
     return model.to(device).eval(), meta
 
