@@ -166,9 +166,16 @@ def load_array(
 def _candidates(dims: dict[str, int], preferred: tuple[str, ...], ndim: int | None) -> list[str]:
     """The arrays of a file (name -> number of dimensions) that could be the one asked for: those of the
     ``preferred`` names with ``ndim`` dimensions, else every one with ``ndim`` dimensions (more than one: a guess,
-    which the callers refuse)."""
+    which the callers refuse). numpy's name of an unnamed array (``arr_0``) is preferred only where it is the one
+    array that fits: ``np.savez(f, a, b)`` names both alike."""
     fitting = [k for k, d in dims.items() if ndim is None or d == ndim]
-    return [k for k in preferred if k in fitting] or fitting
+    named = [k for k in preferred if k in fitting and not _unnamed(k)]
+    return named or fitting
+
+
+def _unnamed(key: str) -> bool:
+    """Whether ``key`` is the name np.savez gives a positional array (arr_0, arr_1, ...)."""
+    return key.startswith("arr_") and key[4:].isdigit()
 
 
 def _is_torch_file(path: Path) -> bool:

@@ -33,15 +33,23 @@ def cli() -> None:
     """Train, measure and compare GAN variants under fixed seeds and budgets."""
 
 
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+def _split(values: tuple[str, ...], paths: bool = False) -> list[str]:
+    """Comma-separated values, split; with ``paths``, a value naming an existing file or folder is one (a
+    folder "a,b" is not datasets a and b)."""
+    return [
+        v.strip()
+        for value in values
+        for v in ([value] if paths and os.path.exists(value) else value.split(","))
+        if v.strip()
+    ]
 
 
-def _names(values: tuple[str, ...] | str | None, option: str, example: str) -> list[str] | None:
-    """Comma-separated names, each once; None if the option was not given; OptionError if it was given empty."""
+def _names(values: tuple[str, ...] | str | None, option: str, example: str, paths: bool = False) -> list[str] | None:
+    """Comma-separated names, each once; None if the option was not given; OptionError if it was given empty.
+    ``paths``: an existing path is one name, commas and all (see ``_split``)."""
     if values is None or values == ():
         return None
-    names = list(dict.fromkeys(_split((values,) if isinstance(values, str) else values)))
+    names = list(dict.fromkeys(_split((values,) if isinstance(values, str) else values, paths)))
     if not names:
         raise OptionError(f"{option} is empty; name at least one, e.g. {option} {example}")
     return names
@@ -79,8 +87,8 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
 def _results_folder(path: str, option: str, hint: str) -> Path:
     """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
     folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
-    if folder.exists() and not folder.is_dir():
-        raise GanbenchError(f"results folder {path} is a file, not a folder; {hint}")
+    if folder.exists() and not folder.is_dir():  # the hint would name the file as a folder again
+        raise GanbenchError(f"results folder {path} is a file, not a folder; name the folder its runs were written to")
     if not folder.is_dir():
         raise GanbenchError(f"results folder {path} does not exist; {hint}")
     return folder
@@ -281,7 +289,7 @@ def run(
 
     out = _output_folder(out, "--out", "results")
     variant_names = _names(variants, "--variant", "wgan-gp")
-    dataset_names = _names(datasets, "--dataset", "grid25")
+    dataset_names = _names(datasets, "--dataset", "grid25", paths=True)
     metric_names = _names(metrics, "--metrics", "modes,frechet")
     network_names = _names(network, "--network", "mlp")
     if network_names and len(network_names) > 1:
@@ -508,10 +516,11 @@ def _eval_references(
     n = (scores.get("provenance") or {}).get("n_fake") if isinstance(scores.get("provenance"), dict) else None
     if not has_references(ds) or not isinstance(n, int):
         return {}, []
-    if ds.modes is not None and n != ds.eval_samples:
+    growing = [k for k in ("modes_captured", "hq_fraction") if k in scores]  # what the count of samples moves
+    if ds.modes is not None and n != ds.eval_samples and growing:
         click.echo(
-            f"warning: {n:,} samples, but the {ds.name} protocol scores {ds.eval_samples:,}; modes_captured and "
-            "hq_fraction grow with N, so compare only at equal N",
+            f"warning: {n:,} samples, but the {ds.name} protocol scores {ds.eval_samples:,}; {' and '.join(growing)} "
+            f"grow{'s' if len(growing) == 1 else ''} with N, so compare only at equal N",
             err=True,
         )
     if not rows:
@@ -699,8 +708,10 @@ def check(
             raise OutputError(f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc})") from None
     if summary:
         try:
-            with open(summary, "a") as out:
-                out.write(text + "\n")
+            with open(summary, "ab+") as out:  # after the previous step's text, on a line of its own
+                size = out.seek(0, os.SEEK_END)
+                ends_a_line = not size or (out.seek(size - 1), out.read(1))[1] == b"\n"
+                out.write((("" if ends_a_line else "\n") + text + "\n").encode())
         except OSError as exc:
             click.echo(
                 f"warning: could not append to $GITHUB_STEP_SUMMARY {one_line(summary)} ({exc.strerror or exc})",
@@ -756,8 +767,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             except FileNotFoundError:
                 continue
             except (OSError, RecordError) as exc:  # as `table` does: said, and left out of the ranking
-                click.echo(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; rerun that run "
-                           "with --force (or `ganbench sweep` it)", err=True)  # fmt: skip
+                click.echo(one_line(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; rerun "
+                           "that run with --force (or `ganbench sweep` it)"), err=True)  # fmt: skip
                 continue
             if record.status != "failed":
                 found.append(record)

@@ -298,13 +298,19 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
         raise SamplesError(
             f"{int(bad.sum())} of {len(array)} samples hold NaN or inf (first at row {int(bad.argmax())})"
         )
-    limit = np.finfo(np.float32).max
-    if np.issubdtype(array.dtype, np.floating) and array.dtype.itemsize > 4:
+    top = float(np.finfo(np.float32).max)
+    limit = math.sqrt(top / (4 * rows.shape[1]))  # beyond it a squared distance between two samples overflows
+    if np.issubdtype(array.dtype, np.floating):
         huge = (np.abs(rows) > limit).any(1)
         if huge.any():
+            where = (
+                f"float32's range (±{top:.3g}), where ganbench scores"
+                if np.abs(rows).max() > top
+                else f"±{limit:.3g}, where squared distances overflow float32 (in which ganbench scores)"
+            )
             raise SamplesError(
-                f"{int(huge.sum())} of {len(array)} samples hold values beyond float32's range (±{limit:.3g}; "
-                f"first at row {int(huge.argmax())}), where ganbench scores; rescale the samples"
+                f"{int(huge.sum())} of {len(array)} samples hold values beyond {where}; first at row "
+                f"{int(huge.argmax())}; rescale the samples"
             )
     return torch.as_tensor(array, dtype=torch.float32)
 

@@ -55,6 +55,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ganbench.atomic import write_atomic
 from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line
 from ganbench.results import ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
@@ -109,7 +110,7 @@ def plot_results(
     for name in chosen or []:
         if name not in directions:
             raise UnknownNameError("metric output", name, directions)
-    report = on_problem or _warn
+    report = _one_line_each(on_problem or _warn)
     scan = scan_runs(root, directions)
     runs = scan.runs
     if runs.empty:
@@ -124,7 +125,7 @@ def plot_results(
             figures = dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report)
             for kind, fig in figures.items():
                 path = out / f"{kind}-{file_name(dataset)}.png"
-                fig.savefig(path, dpi=DPI)
+                write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI))
                 written.append(path)
     except OSError as exc:
         raise OutputError(f"cannot write figures to {out} ({exc.strerror or exc}); pass a writable --out") from None
@@ -148,7 +149,7 @@ def dataset_figures(
 ) -> dict[str, Figure]:
     """{"curves": ..., "dynamics": ..., "samples": ..., "leaderboard": ...} for one dataset, leaving out those
     with nothing to draw."""
-    report = on_problem or _warn
+    report = _one_line_each(on_problem or _warn)
     runs = dataset_runs(runs, dataset)
     labels = list(dict.fromkeys(runs["label"]))
     if len(labels) > MAX_SERIES:
@@ -232,7 +233,7 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
 
 def read_histories(runs: pd.DataFrame, on_problem: Problem | None = None) -> dict[str, pd.DataFrame]:
     """run_id -> history of each run whose curves are drawn (completed or diverged) and that has a readable one."""
-    report = on_problem or _warn
+    report = _one_line_each(on_problem or _warn)
     histories = {}
     for run in runs[runs["status"].isin(CURVE_RUNS)].itertuples():
         try:
@@ -463,7 +464,7 @@ def samples_figure(
 ) -> Figure | None:
     """One panel per series: the samples.png of its lowest completed seed (lowest seed if none completed),
     titled with the series, the seed and that run's values of ``metrics``. None if no run has samples."""
-    report = on_problem or _warn
+    report = _one_line_each(on_problem or _warn)
     if runs.empty or not any((Path(d) / SAMPLES).is_file() for d in runs["run_dir"]):
         return None
     chosen = []
@@ -688,5 +689,10 @@ def _figure(size: tuple[float, float]) -> Figure:
     return fig
 
 
+def _one_line_each(report: Problem) -> Problem:
+    """``report`` of problems as one line each: file names quoted in them may hold newlines or escapes."""
+    return lambda line: report(one_line(line))
+
+
 def _warn(line: str) -> None:
-    warnings.warn(line, stacklevel=3)
+    warnings.warn(line, stacklevel=4)  # past _one_line_each: where the figures were asked for

@@ -26,7 +26,7 @@ from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
 from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError, one_line
+from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError, one_line, short_repr
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.plugins import call_hook, registries
@@ -126,13 +126,21 @@ def restore(trainer: Trainer, checkpoint: Path) -> dict[str, Any] | None:
         return None
     spec = trainer.spec
     state = load_checkpoint(checkpoint, spec.run_id)
+    afresh = f"rerun with --force to start this run afresh (or delete {checkpoint})"
+    counters = [state.get(k) for k in ("step", "epoch", "cursor")]
+    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counters) or not (
+        counters[0] <= spec.budget.steps and counters[0] == checkpoint_header(checkpoint)["step"]
+    ):
+        raise CheckpointError(
+            f"checkpoint {checkpoint} claims step {short_repr(counters[0])} of a run of {spec.budget.steps} steps "
+            f"(or its header another), which no run of this spec wrote; {afresh}"
+        )
     try:
         trainer.state.load_state_dict(state)
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise CheckpointError(
-            f"checkpoint {checkpoint} does not fit this run ({type(exc).__name__}: {reason}); "
-            f"rerun with --force to start this run afresh (or delete {checkpoint})"
+            f"checkpoint {checkpoint} does not fit this run ({type(exc).__name__}: {reason}); {afresh}"
         ) from None
     return checkpoint_header(checkpoint)
 

@@ -71,6 +71,12 @@ Pillow reads 16-bit PNGs as "I" too; float images ("F", 32-bit TIFF) hold 0..1, 
 def _as_uint8(image, path: Path) -> np.ndarray:
     """8-bit pixels of a decoded image: deeper ones scaled by their format's full scale and rounded (a plain
     conversion would clip them to 255); ImageFileError for values outside that scale, NaN or inf."""
+    bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample: "I" holds 32-bit integers there
+    if image.mode == "I" and bits is not None and max(np.atleast_1d(bits)) > 16:
+        raise ImageFileError(
+            f"image {one_line(path)} holds {max(np.atleast_1d(bits))}-bit integer pixels, which have no agreed "
+            "brightest value (16-bit ones run to 65535); save it as 8 or 16 bits"
+        )
     if image.mode.startswith("I;16") or image.mode in FULL_SCALE:
         top = FULL_SCALE.get(image.mode, 65535.0)
         values = np.asarray(image, dtype=np.float64)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ganbench.arrays import FeatureError, real_tensor
+from ganbench.atomic import write_atomic
 from ganbench.dataset import Dataset
 
 RANGE_TOLERANCE = 1e-6
@@ -187,4 +188,4 @@ def save_grid(
             draw.text((x + 2, top + 1), name, fill="black")
         canvas.paste(picture, (x, top + caption))
         x += picture.width + gap
-    canvas.save(path)
+    write_atomic(Path(path), lambda f: canvas.save(f, format="PNG"))  # never half a PNG on a full disk

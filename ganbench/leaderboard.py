@@ -23,6 +23,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.plugins import registries
+from ganbench.resolve import output_names
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
@@ -150,7 +151,8 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         )
     made_with, now_with = baseline["made"]["settings"], strict_json(suite.settings)
     changed = [k for k in dict.fromkeys([*now_with, *made_with]) if made_with.get(k) != now_with.get(k)]
-    if changed:
+    same_runs = {r.get("run_id") for r in baseline["runs"]} == {spec.run_id for spec in suite.specs()}
+    if changed and not same_runs:  # else respelt ("0.5,0.9" as [0.5, 0.9]): the very runs the baseline holds
         raise BaselineError(
             f"baseline {suite.baseline_path} was made with "
             + ", ".join(f"{k}={_setting_text(made_with.get(k))}" for k in changed)
@@ -173,6 +175,16 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         v, d, seed = missing[0]
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise BaselineError(f"baseline {suite.baseline_path} has no run of {v} on {d}, seed {seed}{more}; {fix}")
+    first = suite.seeds[0]  # every seed's run computes the same outputs
+    given = {(s.variant, d): output_names(s) for d in suite.datasets for s in suite.specs_of(d) if s.seed == first}
+    for i, run in enumerate(baseline["runs"]):
+        outputs = dict.fromkeys(given[run["variant"], run["dataset"]], "")  # compared() asks for directions
+        alien = [k for k in run["metrics"] if not compared(k, outputs)]
+        if alien:
+            raise BaselineError(
+                f"baseline {suite.baseline_path} holds runs[{i}].metrics[{alien[0]!r}], which the suite's metrics "
+                f"do not give for {run['variant']} on {run['dataset']} (a hand edit, or another suite's); {fix}"
+            )
 
 
 def _setting_text(value: Any) -> str:
@@ -199,8 +211,9 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     if not isinstance(made, dict) or not all(isinstance(made.get(k), dict) for k in ("hardware", "budget")):
         return "'made' must be an object with 'hardware' and 'budget' objects (the budget a check compares with)"
     threads = made["hardware"].get("torch_threads", [])
-    if not isinstance(threads, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in threads):
-        return "'made.hardware.torch_threads' must be a list of integers"
+    counts = isinstance(threads, list) and all(isinstance(t, int) and not isinstance(t, bool) for t in threads)
+    if not counts or not all(t > 0 for t in threads):
+        return "'made.hardware.torch_threads' must be a list of positive integers (threads per run)"
     wrong = [k for k in HARDWARE if not isinstance(made["hardware"].get(k, ""), str | None)]
     if wrong:
         return f"'made.hardware.{wrong[0]}' must be text (what the runs trained on)"

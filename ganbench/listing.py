@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,22 +50,31 @@ def listing() -> dict[str, list[dict[str, Any]]]:
     path = cache_dir() / CACHE_FILE
     if key is not None:
         cached = _read(path)
-        if cached is not None and cached.get("key") == key and isinstance(cached.get("listing"), dict):
-            return cached["listing"]
+        if cached is not None and cached.get("key") == key and cached.get("sha256") == _digest(cached.get("listing")):
+            return cached["listing"]  # as written: a damaged or edited listing is built again
     built = build_listing()
     if key is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            text = json.dumps({"key": key, "listing": built}, allow_nan=False)
+            text = json.dumps({"key": key, "sha256": _digest(built), "listing": built}, allow_nan=False)
             write_atomic(path, lambda f: f.write(text.encode()))
         except (OSError, ValueError):  # a read-only or full cache: the listing is still right, only slower
             pass
     return built
 
 
+def _digest(listing: Any) -> str:
+    """The sha256 of a listing as JSON (keys sorted): what the cache entry must match to be used."""
+    try:
+        return hashlib.sha256(json.dumps(listing, sort_keys=True, allow_nan=False).encode()).hexdigest()
+    except (ValueError, TypeError, RecursionError):  # NaN, or deeper than JSON can be written: not a listing
+        return ""
+
+
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        if path.stat().st_size > MAX_CACHE_BYTES:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_CACHE_BYTES:  # a FIFO would block forever
             return None
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):

@@ -32,6 +32,15 @@ _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 NAME = re.compile(r"^[a-z][a-z0-9]*([._-][a-z0-9]+)*$")
 """What a registered plugin object may be called: lower-case letters and digits, joined by '-', '_' or '.'."""
+MAX_NAME = 100
+"""The longest name: a run folder (dataset__variant__seedS__id) must fit a file system's 255 bytes."""
+
+
+def is_name(value: Any) -> bool:
+    """Whether ``value`` may name a registered plugin object (see ``NAME`` and ``MAX_NAME``)."""
+    return isinstance(value, str) and len(value) <= MAX_NAME and bool(NAME.match(value))
+
+
 FLOAT32_TINY = 1.1754943508222875e-38
 FLOAT32_MAX = 3.4028234663852886e38
 
@@ -84,6 +93,8 @@ def validate_options(obj: Any) -> None:
         value = getattr(obj, key)
         label = f"{what} option {key!r}"
         checked = coerce(value, typ, label)
+        if checked is not value:  # "3" or 3.0 for an int: kept as the type it declares, as --set keeps it
+            object.__setattr__(obj, key, checked)
         bounds = bounds_of[key]
         for item in checked if isinstance(checked, tuple) else (checked,):
             if isinstance(item, bool) or not isinstance(item, (int, float)):

@@ -6,6 +6,7 @@ result, because datasets verify their files' checksums and cache entries carry t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -30,6 +31,17 @@ def data_root() -> Path:
 
 
 _unwritable_warned: set[str] = set()
+
+
+def check_entry_is_a_file(entry: Path) -> None:
+    """ValueError if a cache entry is there but no regular file (a FIFO, which would block its reader forever, a
+    socket, a link to a device); such a thing is removed first, so that the entry computed again can be written."""
+    if entry.is_file() or not (entry.exists() or entry.is_symlink()):
+        return
+    if not entry.is_dir():
+        with contextlib.suppress(OSError):  # not ours to remove: the new entry is then not written, and said so
+            entry.unlink()
+    raise ValueError("not a regular file")
 
 
 def warn_cache_unwritable(entry: Path, exc: OSError) -> None:

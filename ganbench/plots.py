@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.atomic import write_atomic
 from ganbench.dataset import Modes
 
 
@@ -48,5 +49,5 @@ def plot_mixture(
     for handle in legend.legend_handles:  # points of 1-2 pixels would be invisible in the legend
         handle.set_sizes([20])
     fig.tight_layout()
-    fig.savefig(path)
+    write_atomic(Path(path), lambda f: fig.savefig(f, format="png"))  # never half a PNG on a full disk
     plt.close(fig)

@@ -28,7 +28,7 @@ from ganbench.atomic import write_atomic
 from ganbench.errors import one_line
 from ganbench.gaussian import gaussian_statistics
 from ganbench.neighbours import knn_radii
-from ganbench.paths import cache_dir, warn_cache_unwritable
+from ganbench.paths import cache_dir, check_entry_is_a_file, warn_cache_unwritable
 
 log = logging.getLogger("ganbench")
 
@@ -96,6 +96,7 @@ class ReferenceStats:
         if not path.exists():
             return None
         try:
+            check_entry_is_a_file(path)  # opening a FIFO would wait for a writer forever
             with np.load(path, allow_pickle=False) as stored:
                 meta = json.loads(str(stored["__meta__"]))
                 arrays = {k: stored[k] for k in stored.files if k != "__meta__"}

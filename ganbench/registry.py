@@ -19,11 +19,11 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ganbench.dataset import Dataset
-from ganbench.errors import OptionError, PluginError, UnknownNameError
+from ganbench.errors import OptionError, PluginError, UnknownNameError, short_repr
 from ganbench.executor import Executor
 from ganbench.metric import Bound, FeatureExtractor, Metric
 from ganbench.network import Network
-from ganbench.options import NAME, validate_options, with_options
+from ganbench.options import MAX_NAME, is_name, validate_options, with_options
 from ganbench.variant import Variant
 
 T = TypeVar("T")
@@ -54,10 +54,10 @@ class Registry(Generic[T]):
                 f"but {self.kind}s must be ganbench.{self.type.__name__} instances"
             )
         name = getattr(obj, "name", None)
-        if not isinstance(name, str) or not NAME.match(name):
+        if not is_name(name):
             raise PluginError(
-                f"plugin {plugin!r} registered a {self.kind} named {name!r}; names are lower-case "
-                "letters and digits, separated by '-', '_' or '.'"
+                f"plugin {plugin!r} registered a {self.kind} named {short_repr(name)}; names are lower-case "
+                f"letters and digits, separated by '-', '_' or '.', at most {MAX_NAME} characters"
             )
         if dataclasses.is_dataclass(obj) and hasattr(type(obj), "kind"):
             validate_options(obj)  # also for subclasses whose __post_init__ skips the base's

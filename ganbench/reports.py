@@ -15,7 +15,7 @@ from typing import Any
 from ganbench.errors import one_line
 from ganbench.results import strict_json
 from ganbench.tables import format_number, markdown_cell
-from ganbench.verdicts import Comparison
+from ganbench.verdicts import DIVERGENCE, Comparison
 
 ORDER = ("regressed", "improved", "inconclusive", "unchanged", "identical")
 MARK = {
@@ -59,16 +59,29 @@ def _row(c: Comparison) -> str:
     arrow = "↑" if c.direction == "higher" else "↓"
     return (
         f"| {markdown_cell(c.variant)} | {markdown_cell(c.dataset)} | {c.metric} ({arrow}) | "
-        f"{_side(c.baseline)} | {_side(c.current)} | {_signed(c.difference)} | {format_number(c.tolerance)} | "
+        f"{_side(c.baseline, c.metric)} | {_side(c.current, c.metric)} | {_signed(c.difference)} | "
+        f"{format_number(c.tolerance)} | "
         f"{c.test or '–'} | {p:.3g} | {verdict} |"
     )
 
 
-def _side(s: Any) -> str:
+def _side(s: Any, metric: str) -> str:
+    if metric == DIVERGENCE:  # a count of runs, not values: "0/4 diverged", not "n=0"
+        return f"{s.diverged}/{s.runs} diverged"
     if not s.values:
         return f"– (n=0{f', {s.diverged} diverged' if s.diverged else ''})"
     spread = "" if math.isnan(s.se) else f" ± {format_number(s.se)}"
     return f"{format_number(s.mean)}{spread} (n={len(s.values)}{f', {s.diverged} diverged' if s.diverged else ''})"
+
+
+def _side_json(s: Any, metric: str) -> dict[str, Any]:
+    """A side's values, by seed. In the divergence comparison the seeds are every run's (a divergence ``Sample``
+    holds a diverged run's as -1 - seed, for pairing), and those of the diverged runs are listed again."""
+    side = {"values": list(s.values), "seeds": list(s.seeds), "diverged": s.diverged}
+    if metric == DIVERGENCE:
+        side["seeds"] = sorted(seed if seed >= 0 else -1 - seed for seed in s.seeds)
+        side["diverged_seeds"] = sorted(-1 - seed for seed in s.seeds if seed < 0)
+    return side
 
 
 def _signed(x: float) -> str:
@@ -88,16 +101,8 @@ def as_json(suite_name: str, comparisons: Sequence[Comparison]) -> dict[str, Any
                     "direction": c.direction,
                     "tolerance": c.tolerance,
                     "verdict": c.verdict,
-                    "baseline": {
-                        "values": list(c.baseline.values),
-                        "seeds": list(c.baseline.seeds),
-                        "diverged": c.baseline.diverged,
-                    },
-                    "current": {
-                        "values": list(c.current.values),
-                        "seeds": list(c.current.seeds),
-                        "diverged": c.current.diverged,
-                    },
+                    "baseline": _side_json(c.baseline, c.metric),
+                    "current": _side_json(c.current, c.metric),
                     "difference": c.difference,
                     "test": c.test,
                     "interval": list(c.interval),

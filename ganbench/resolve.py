@@ -167,9 +167,12 @@ def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, me
     command line's words: names are non-empty text, overrides a mapping, metrics a list of names."""
     for what, value, optional in (("variant", variant, False), ("dataset", dataset, False), ("network", network, True)):
         if isinstance(value, Variant | Dataset | Network):  # derive's result, say: runs name what plugins register
+            registry = getattr(registries(), f"{what}s")
+            registered = value.name in registry and registry.get(value.name) == value
+            how = "" if registered else f"register {value.name!r} from a plugin (README: Writing a plugin), then "
             raise OptionError(
-                f"{what} must be a registered {what}'s name, not a {type(value).__name__} object: register "
-                f"{value.name!r} from a plugin (README: Writing a plugin), then pass {what}={value.name!r}"
+                f"{what} must be a registered {what}'s name, not a {type(value).__name__} object: "
+                f"{how}pass {what}={value.name!r}"
             )
         if (value is not None or not optional) and (not isinstance(value, str) or not value.strip()):
             raise OptionError(f"{what} must be a name (text), not {short_repr(value)}")

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, short_repr
-from ganbench.metric import out_of_bounds
+from ganbench.errors import GanbenchError, OutputError, one_line, short_repr
+from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
+from ganbench.selection import select_metrics
 from ganbench.spec import run_id_of
 
 SCHEMA_VERSION = 1
@@ -151,9 +152,10 @@ def read_regular(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
+def check_record(run_dir: Path, outputs: Collection[str] = (), memo: dict[str, Scoring] | None = None) -> RunRecord:
     """The record in ``run_dir``; RecordError saying why it is unreadable, OSError if it is absent.
-    ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read."""
+    ``outputs``: metric outputs whose values must be numbers (or null) for the record to be read.
+    ``memo``: shared by the checks of one folder's records (see ``_scoring``)."""
     path = Path(run_dir) / RECORD
     raw = read_regular(path)
     try:
@@ -192,7 +194,7 @@ def check_record(run_dir: Path, outputs: Collection[str] = ()) -> RunRecord:
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
-    wrong = _impossible(data, spec) or _unmeasurable(data, spec) or _disowned(data, Path(run_dir))
+    wrong = _impossible(data, spec) or _unmeasurable(data, spec, memo) or _disowned(data, Path(run_dir))
     if wrong:
         raise RecordError(wrong)
     try:
@@ -258,18 +260,54 @@ def _impossible(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
     return None
 
 
-def _unmeasurable(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
-    """A score no metric gives on the run's dataset (a fraction of 7.5, 9 modes of 8), described, or None."""
+Scoring = tuple[dict[str, Bound], frozenset[str] | None]
+"""What runs of one spec's dataset, variant and metrics can write: each output's bounds, and the
+outputs the chosen metrics give (None where this installation cannot tell: a plugin gone)."""
+
+
+def _scoring(spec: dict[str, Any], memo: dict[str, Scoring] | None) -> Scoring:
+    """``Scoring`` of ``spec``, worked out once per distinct setting in ``memo`` (a folder of a
+    thousand runs of one user folder lists that folder once, not a thousand times)."""
+    key = json.dumps(
+        [spec["dataset"], spec.get("dataset_options", {}), spec["variant"], spec.get("eval", {}).get("metrics", [])],
+        sort_keys=True,
+        default=repr,
+    )
+    if memo is not None and key in memo:
+        return memo[key]
     regs = registries()
     try:
         dataset = with_options(regs.datasets.get(spec["dataset"]), spec.get("dataset_options", {}), "dataset")
     except GanbenchError:  # not installed here, or options this version refuses: bounds that hold on any dataset
-        dataset = None
-    bounds = regs.metric_bounds(dataset)
+        found: Scoring = (regs.metric_bounds(), None)
+    else:
+        try:
+            conditional = regs.variants.get(spec["variant"]).conditional
+            chosen = select_metrics(dataset, [str(m) for m in spec.get("eval", {}).get("metrics", [])], conditional)
+            outputs = frozenset(k for c in chosen for k in c.metric.output_names(c.spaces or None))
+        except GanbenchError:  # a variant or metric not installed here
+            outputs = None
+        found = (regs.metric_bounds(dataset), outputs)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _unmeasurable(data: dict[str, Any], spec: dict[str, Any], memo: dict[str, Scoring] | None = None) -> str | None:
+    """A score no metric gives on the run's dataset (a fraction of 7.5, 9 modes of 8), or one of a metric the
+    run did not compute (an output its spec's metrics lack), described, or None."""
+    bounds, outputs = _scoring(spec, memo)
+    every_output = registries().metric_directions() if outputs is not None else {}
     for scores in ("metrics", "raw_metrics"):
         wrong = out_of_bounds(data.get(scores, {}), bounds)
         if wrong:
             return f"{scores}.{wrong}"
+        alien = sorted(k for k in data.get(scores, {}) if k in every_output and k not in (outputs or ()))
+        if alien:
+            return (
+                f"{scores}.{alien[0]} = {short_repr(data[scores][alien[0]])} is a score of a metric the run did "
+                f"not compute (its metrics: {', '.join(map(str, spec['eval']['metrics']))})"
+            )
     return None
 
 
@@ -317,7 +355,7 @@ class ResultsScan:
             lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
         if self.repeated:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
-        return lines
+        return [one_line(line) for line in lines]  # a folder named "x\nError: ..." forges no line of its own
 
     def nothing_found(self, root: str | Path) -> GanbenchError:
         """The one line for a folder without a readable run: that nothing ran there, or why what is there is not
@@ -325,8 +363,8 @@ class ResultsScan:
         if self.unreadable:
             path, why = self.unreadable[0]
             return GanbenchError(
-                f"no readable run under {root}: {len(self.unreadable)} unreadable record(s), the first {path}: {why}; "
-                "rerun those runs with --force"
+                f"no readable run under {one_line(root)}: {len(self.unreadable)} unreadable record(s), the first "
+                f"{one_line(path)}: {one_line(why)}; rerun those runs with --force"
             )
         if self.unfinished:
             return GanbenchError(
@@ -366,10 +404,10 @@ def run_folders(root: Path) -> list[Path]:
 def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:
     """Every run under ``root`` (see ``records_frame``), and every record that could not be read (one whose
     values of ``outputs``, the metric outputs tables and figures use, are not numbers among them)."""
-    records, unreadable, unfinished = [], [], []
+    records, unreadable, unfinished, memo = [], [], [], {}
     for folder in run_folders(Path(root)):
         try:
-            record = check_record(folder, outputs)
+            record = check_record(folder, outputs, memo)
             record.run_dir = str(folder)  # where it lies now: folders get copied and moved
             records.append(record)
         except FileNotFoundError:
@@ -396,7 +434,7 @@ def load_results(root: str | Path) -> pd.DataFrame:
         raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
     for path, why in scan.unreadable:
-        warnings.warn(f"unreadable record {path}: {why}", stacklevel=2)
+        warnings.warn(one_line(f"unreadable record {path}: {why}"), stacklevel=2)
     return scan.runs
 
 

@@ -27,6 +27,8 @@ def load_torch_file(source: str | Path | io.BytesIO) -> Any:
     """What ``source`` holds, on the CPU; TorchFileError if it holds Python objects other than tensors (never
     unpickled) or is truncated or corrupt; OSError if it cannot be opened."""
     if not isinstance(source, io.BytesIO):
+        if Path(source).exists() and not Path(source).is_file():  # opening a FIFO would wait for a writer forever
+            raise TorchFileError("is not a regular file (a FIFO, a device or a folder)")
         with open(source, "rb") as f:  # OSError here: the file cannot be opened; below: what it holds is damaged
             return load_torch_file(io.BytesIO(f.read()))
     try:

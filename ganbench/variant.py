@@ -28,8 +28,8 @@ from torch import Tensor
 
 from ganbench.augment import policy_problem
 from ganbench.dataset import DATA_KINDS
-from ganbench.errors import OptionError
-from ganbench.options import NAME, option, options_of, validate_options, with_options
+from ganbench.errors import OptionError, short_repr
+from ganbench.options import MAX_NAME, is_name, option, options_of, validate_options, with_options
 
 DLoss = Callable[[Tensor, Tensor], Tensor]
 GLoss = Callable[[Tensor], Tensor]
@@ -211,10 +211,10 @@ class Variant:
     def derive(self, name: str, **changes: Any) -> Variant:
         """A new variant called ``name`` with ``changes``: the options named win over this variant's per-kind
         defaults on every kind of data, even where a change repeats the value this variant has."""
-        if not isinstance(name, str) or not NAME.match(name):
+        if not is_name(name):
             raise OptionError(
-                f"a derived variant's name must be lower-case letters and digits, joined by '-', '_' or '.', "
-                f"not {name!r}; e.g. derive('{self.name}-mine', ...)"
+                f"a derived variant's name must be lower-case letters and digits, joined by '-', '_' or '.', at "
+                f"most {MAX_NAME} characters, not {short_repr(name)}; e.g. derive('{self.name}-mine', ...)"
             )
         if name == self.name:
             raise OptionError(f"a derived variant needs a name of its own, not its parent's {name!r}")

@@ -107,6 +107,20 @@ def test_a_valid_checkpoint_whose_state_does_not_fit_is_refused(cli, interrupted
     assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "does not fit this run", "--force")
 
 
+@pytest.mark.parametrize("step", [1000, -3, 2.5, True])
+def test_a_valid_checkpoint_claiming_a_step_no_run_of_its_spec_reaches_is_refused(cli, interrupted, step):
+    """Forged with a valid checksum: 1000 steps of a 40-step run was recorded as completed, -3 trained 43 steps."""
+    checkpoint = interrupted / "checkpoint.pt"
+    run_id = checkpoint_header(checkpoint)["run_id"]
+    state = load_checkpoint(checkpoint, run_id)
+    state["step"] = step
+    save_checkpoint(checkpoint, run_id, state)
+    assert_one_line_error(
+        cli(*ARGS, "--out", str(interrupted.parent)), "claims step", "of a run of 40 steps", "--force"
+    )
+    assert not (interrupted / "record.json").exists()
+
+
 def test_force_starts_afresh_over_a_corrupt_checkpoint(cli, interrupted):
     flip(interrupted / "checkpoint.pt", 100)
     result = cli(*ARGS, "--out", str(interrupted.parent), "--force")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import math
+import os
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -203,7 +204,7 @@ class Hostile:
         return (open, (self.marker, "w"))
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "foreign", "hostile pickle"])
+@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "foreign", "hostile pickle", "fifo"])
 def test_a_damaged_entry_is_retrained_with_a_warning(digits, own_cache, trainings, caplog, damage, tmp_path):
     first = clf.classifier_from_data(*digits, QUICK, progress=False)
     path = clf.entry_path(first.sha256)
@@ -218,6 +219,9 @@ def test_a_damaged_entry_is_retrained_with_a_warning(digits, own_cache, training
         import pickle
 
         path.write_bytes(pickle.dumps(Hostile(str(tmp_path / "PWNED")), protocol=4))
+    elif damage == "fifo":  # opening it would wait for a writer forever
+        path.unlink()
+        os.mkfifo(path)
     else:  # an intact entry of other data under this key's name
         other = clf.classifier_from_data(digits[0][:500], digits[1][:500], QUICK, progress=False)
         shutil.copy(clf.entry_path(other.sha256), path)

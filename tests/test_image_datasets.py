@@ -204,6 +204,17 @@ def test_missing_cifar_offline_names_batches_archive_and_url(root, dead_url, mon
     with pytest.raises(GanbenchError) as exc:
         cifar.load()
     one_line_error(exc, str(root / "cifar-10-batches-py"), "test_batch", "cifar-10-python.tar.gz", url)
+    assert not root.exists()  # a mistyped data root is not made by a download that failed
+
+
+def test_a_failed_download_leaves_no_folders_behind(root, dead_url, monkeypatch):
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "mirrors", [dead_url])
+    (root / "mine").mkdir(parents=True)  # the user's: kept
+    with pytest.raises(GanbenchError):
+        dataset("fashion-mnist", split="test").load()
+    assert [p.name for p in root.iterdir()] == ["mine"]  # no FashionMNIST/raw/.ganbench-download.lock
 
 
 # --- torchvision's download code against a local server --------------------------------------------

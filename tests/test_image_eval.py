@@ -158,6 +158,11 @@ def test_deep_images_are_scaled_by_their_format_not_by_their_own_maximum(tmp_pat
     Image.fromarray(nan, mode="F").save(tmp_path / "nan.tif")
     with pytest.raises(ImageFileError, match="holds NaN or inf"):
         read_image(tmp_path / "nan.tif")
+    Image.fromarray(np.full((8, 8), 4, dtype=np.uint8)).convert("I").save(tmp_path / "int32.tif")
+    with pytest.raises(ImageFileError, match="holds 32-bit integer pixels, which have no agreed brightest value"):
+        read_image(tmp_path / "int32.tif")  # was read as 16-bit: 4 of 65535, black
+    Image.fromarray(np.full((8, 8), 1028, dtype=np.uint16)).save(tmp_path / "dark.tif")
+    assert read_image(tmp_path / "dark.tif").max() == 4  # a 16-bit TIFF is read as the 16-bit PNG is
 
 
 @pytest.mark.parametrize("shape", [(4, 3, 3, 3), (4, 1, 8, 1), (4, 3, 32, 1)])
@@ -191,16 +196,18 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
     torch.save(torch.from_numpy(images), tmp_path / "s.pt")
     torch.save({"samples": torch.from_numpy(images), "note": "mine"}, tmp_path / "d.pt")
     scores = []
-    for name in ("s.npy", "s.pt", "d.pt"):
+    np.savez(tmp_path / "one.npz", images)  # np.savez's arr_0, the only array
+    for name in ("s.npy", "s.pt", "d.pt", "one.npz"):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / name), "-m", "fid_classifier", "--json")
         assert result.code == 0, result.err
         scores.append(json.loads(result.out)["fid_classifier"])
-    assert scores[0] == scores[1] == scores[2]
+    assert scores[0] == scores[1] == scores[2] == scores[3]
     np.savez(tmp_path / "two.npz", images=images, samples=images[:10])
     torch.save({"a": 1}, tmp_path / "dict.pt")
     np.save(tmp_path / "huge.npy", np.full((20, 1, 8, 8), 1e300))
     np.save(tmp_path / "long.npy", images.astype(np.longdouble))
     np.savez(tmp_path / "ab.npz", a=images, b=images)
+    np.savez(tmp_path / "unnamed.npz", images[:50], images[50:])  # arr_0 and arr_1: arr_0 is no more the one
     whole = (tmp_path / "s.pt").read_bytes()
     (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])  # a copy stopped early
     torch.save(torch.from_numpy(images).to(torch.float8_e5m2), tmp_path / "f8.pt")
@@ -216,6 +223,7 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
         *[("long.npy", ["(extended precision)", "astype('float64')"])] * (np.dtype(np.longdouble).itemsize > 8),
         ("f8.pt", ["must be of a common dtype, not float8_e5m2", "pass x.float()"]),
         ("ab.npz", ["several image arrays (a, b)"]),
+        ("unnamed.npz", ["several image arrays (arr_0, arr_1)"]),
         ("cut.pt", ["cut.pt (File is not a zip file); it is truncated or corrupt"]),
         ("tiny", ["are grey 1x1, dataset 'digits' grey 8x8"]),  # decoded files have no layout to guess
     ):

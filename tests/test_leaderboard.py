@@ -152,6 +152,15 @@ def test_a_suite_whose_every_run_diverges_still_has_a_leaderboard(cli, tmp_path,
         assert shown.code == 0, shown.err
         assert "| 1 | exploding | – | 0 | 2 |" in shown.out
     assert "**ring8, reverse_kl**" in cli("leaderboard", "show", str(path), "-m", "frechet,reverse_kl").out
+    check = ["leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q"]
+    report = json.loads(cli(*check, "--json").out)
+    (side,) = {json.dumps(c["current"]) for c in report["comparisons"] if c["metric"] == "diverged"}
+    assert json.loads(side) == {"values": [], "seeds": [0, 1], "diverged": 2, "diverged_seeds": [0, 1]}  # not -1, -2
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    for run in baseline["runs"]:  # as if they had completed then
+        run["status"] = "completed"
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    assert "| diverged (↓) | 0/2 diverged | 2/2 diverged |" in cli(*check).out
 
 
 def test_update_check_show_on_an_unchanged_suite(cli, tmp_path, monkeypatch):
@@ -163,12 +172,13 @@ def test_update_check_show_on_an_unchanged_suite(cli, tmp_path, monkeypatch):
     assert baseline["suite"] == "tiny" and len(baseline["runs"]) == 4
     assert baseline["made"]["budget"]["steps"] == {"ring8": 20} and "torch" in baseline["made"]["versions"]
     summary = tmp_path / "summary.md"
+    summary.write_text("an earlier step's line, unended")  # the report's heading must start a line of its own
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     junit = tmp_path / "junit.xml"
     result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "b"), "-q", "--junit", str(junit))
     assert result.code == 0, result.err
     assert "identical" in result.out and "regressed" not in result.out
-    assert summary.read_text().startswith("### ganbench leaderboard `tiny`")
+    assert summary.read_text().startswith("an earlier step's line, unended\n### ganbench leaderboard `tiny`")
     cases = ET.parse(junit).getroot()
     assert cases.get("failures") == "0" and len(cases) == int(cases.get("tests")) > 0
     report = json.loads(cli("leaderboard", "check", str(path), "--results", str(tmp_path / "b"), "--json").out)
@@ -360,7 +370,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(frechet=math.nan), "NaN is not strict JSON"),
         (lambda b: b["runs"].append(dict(b["runs"][1])), "repeats runs[1] (nsgan on ring8, seed 1)"),
         (lambda b: b["made"]["budget"].update(steps="20"), "'made.budget.steps' must be a positive integer"),
-        (lambda b: b["made"]["hardware"].update(torch_threads="one"), "torch_threads' must be a list of integers"),
+        (lambda b: b["made"]["hardware"].update(torch_threads="one"), "torch_threads' must be a list of positive"),
         (lambda b: b["made"]["budget"].update(max_seconds=[1]), "max_seconds' must be a number or null"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=10**300), "beyond int64's range"),
         (lambda b: b["runs"][0]["metrics"].update(frechet=1e308), "frechet'] = 1e+308 is not a measurement"),
@@ -385,6 +395,9 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(hq_fraction=1.0009), "hq_fraction = 1.0009 is outside the values"),
         (lambda b: b["made"]["budget"].update(steps={}), "'made.budget.steps' must be a positive integer"),
         (lambda b: b["made"]["hardware"].update(cpu=["x"]), "'made.hardware.cpu' must be text"),
+        (lambda b: b["made"]["hardware"].update(torch_threads=[-1, 0]), "list of positive integers"),
+        (lambda b: b["runs"][0]["metrics"].update(precision_raw=0.5), "which the suite's metrics do not give for"),
+        (lambda b: b["runs"][0]["metrics"].update(fid_classifier_std=0.1), "metrics['fid_classifier_std'], which"),
         (lambda b: b.update(schema=True), "is not a ganbench baseline"),
     ],
 )
@@ -398,10 +411,13 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     assert not (tmp_path / "b").exists()
 
 
-@pytest.mark.parametrize("edit", [{"hq_fraction": 7.5}, {"modes_captured": 9}, {"modes_captured": 2.5}])
+@pytest.mark.parametrize(
+    "edit", [{"hq_fraction": 7.5}, {"modes_captured": 9}, {"modes_captured": 2.5}, {"precision_raw": 0.5}]
+)
 def test_a_record_edited_to_impossible_scores_is_unreadable_and_never_enters_a_baseline(cli, tmp_path, edit):
-    """Edited consistently (record.json and metrics.json), the scores still cannot be ring8's: tables leave the
-    run out saying why, and `update` trains it again rather than writing a baseline `check` refuses."""
+    """Edited consistently (record.json and metrics.json), the scores still cannot be ring8's (or are of a metric,
+    prdc, the suite never ran): tables leave the run out saying why, and `update` trains it again rather than
+    writing a baseline `check` refuses."""
     path = made_baseline(cli, tmp_path)
     run = sorted((tmp_path / "a").glob("*/record.json"))[0].parent
     record = json.loads((run / "record.json").read_text())
@@ -412,7 +428,7 @@ def test_a_record_edited_to_impossible_scores_is_unreadable_and_never_enters_a_b
     name, value = next(iter(edit.items()))
     assert table.code == 0 and f"unreadable record {run / 'record.json'}: metrics.{name} = {value}" in table.err
     assert cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q").code == 0
-    assert json.loads((run / "record.json").read_text())["metrics"][name] != value  # trained again
+    assert json.loads((run / "record.json").read_text())["metrics"].get(name) != value  # trained again
     checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
     assert checked.code == 0, checked.err
 
@@ -456,6 +472,9 @@ def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_pat
     afile.write_text("not a folder")
     for args in (["sweep", str(path), "--out"], ["leaderboard", "check", str(path), "--results"]):
         assert_one_line_error(cli(*args, str(afile), "-q"), "is a file, not a folder")
+    shown = cli("leaderboard", "show", str(path), "--results", str(path))  # the suite file itself
+    assert_one_line_error(shown, "is a file, not a folder; name the folder its runs were written to")
+    assert "sweep" not in shown.err  # `sweep --out <the suite file>` is refused in turn
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for below, why in ((afile / "sub", "is a file, not a folder"), (tmp_path / "dangling", "symbolic link to nothing")):
         for args in (
@@ -495,6 +514,17 @@ def test_a_baseline_of_another_budget_or_other_seeds_is_refused(cli, tmp_path):
     )
     path.write_text(SUITE.replace('"frechet"]', '"frechet", "prdc"]'))
     assert_one_line_error(cli("leaderboard", "check", str(path)), 'made with metrics=["modes", "frechet"]')
+
+
+def test_a_setting_respelt_is_no_change_where_the_runs_are_the_same(cli, tmp_path):
+    """`betas = "0.5,0.9"` and `[0.5, 0.9]` are one setting (one run id): a check must not refuse the respelling."""
+    path = write_suite(tmp_path, SUITE + '[set]\nlr_d = 2e-4\nbetas = "0.5,0.9"\n')
+    assert cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q").code == 0
+    path.write_text(SUITE + '[set]\nlr_d = "0.0002"\nbetas = [0.5, 0.9]\n')
+    checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert checked.code == 0 and "identical" in checked.out, checked.err
+    path.write_text(SUITE + "[set]\nlr_d = 3e-4\nbetas = [0.5, 0.9]\n")
+    assert_one_line_error(cli("leaderboard", "check", str(path)), "made with set=", '"lr_d": 0.0003')
 
 
 def test_report_files_are_checked_first_and_an_unwritable_summary_only_warns(cli, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ rebuilt when what it shows may have changed (the data folder, a plugin's code: t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -60,11 +61,22 @@ def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
     env = environment(tmp_path)
     fresh = ganbench_process("list", env=env).stdout
     cache = tmp_path / "cache" / "list.json"
-    for garbage in (b"{not json", b'{"key": 1, "listing": 2}', b"[" * 100_000):
+    key = json.loads(cache.read_text())["key"]
+    damaged = [{"variants": 5}, {"variants": [{"name": 1}]}, {}, json.loads(cache.read_text())["listing"]]
+    damaged[-1]["variants"][0]["name"] += "X"  # one name changed: listed as it is not
+    for garbage in (
+        b"{not json",
+        b'{"key": 1, "listing": 2}',
+        b"[" * 100_000,
+        *(json.dumps({"key": key, "listing": listing}).encode() for listing in damaged),  # the right key
+    ):
         cache.write_bytes(garbage)
         again = ganbench_process("list", env=env)
         assert again.returncode == 0 and again.stdout == fresh and again.stderr == ""
         assert json.loads(cache.read_text())["listing"]  # written anew
+    cache.unlink()
+    os.mkfifo(cache)  # reading it would wait for a writer forever
+    assert ganbench_process("list", env=env, timeout=60).stdout == fresh
     cache.unlink()
     cache.mkdir()  # a folder where the cache file goes: listed all the same, the cache left alone
     blocked = ganbench_process("list", env=env)

@@ -79,13 +79,14 @@ def test_a_resumed_runs_events_hide_what_the_dead_process_logged_after_its_check
 
 
 def test_a_run_trained_again_or_resumed_at_its_end_logs_each_step_once(tmp_path, monkeypatch):
-    """--force starts at step 0: the first process's events are hidden (purge_step 1). A run killed
+    """--force starts at step 0: the first attempt's event files are removed. A run killed
     after its last checkpoint is evaluated again there, but loggers were told already."""
     monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
     options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=20, eval_every=10, log_every=10)
     record = ganbench.run(**options, out=tmp_path)
     record = ganbench.run(**options, out=tmp_path, force=True)
     run_dir = tmp_path / record.run_dir.split("/")[-1]
+    assert len(list((run_dir / "tensorboard").iterdir())) == 1  # the discarded attempt's events are gone
     (run_dir / "record.json").unlink()  # as if killed after the final checkpoint, before the record
     record = ganbench.run(**options, out=tmp_path)
     assert record.resumed_from == 20

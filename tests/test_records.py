@@ -182,6 +182,22 @@ def test_a_record_that_is_not_a_regular_file_is_never_read(cli, tmp_path, specia
     assert "| ring8   | nsgan   | 1 " in result.out
 
 
+def test_a_folder_named_with_a_newline_and_escapes_forges_no_line(cli, tmp_path):
+    """A warning quoting a folder called "x\nError: fake" was two lines, the second an error of its own."""
+    import shutil
+
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path)).code == 0
+    odd = tmp_path / "x\nError: fake \x1b[31mred"
+    shutil.copytree(next(tmp_path.glob("ring8__*")), odd)
+    (odd / "record.json").write_text("[")
+    for command in (["table", str(tmp_path)], ["plot", str(tmp_path), "--out", str(tmp_path.parent / "figs")]):
+        result = cli(*command)
+        assert result.code == 0, result.err
+        lines = result.err.splitlines()
+        assert lines and all(line.startswith("warning: ") for line in lines), lines
+        assert "x\\nError: fake \\x1b[31mred" in result.err and "\x1b" not in result.err
+
+
 def test_a_record_copied_into_another_runs_folder_is_not_taken_as_that_run(cli, tmp_path):
     """Seed 1's record.json copied over seed 0's: the table does not show seed 1 twice, and the run
     of seed 0 trains again instead of returning seed 1's numbers."""

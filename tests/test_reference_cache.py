@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -87,7 +88,13 @@ def foreign_key(path):
     np.savez(path, __meta__=np.array(json.dumps(meta)), **arrays)
 
 
-@pytest.mark.parametrize("damage", [truncate, garbage, tamper, foreign_key])
+def fifo(path):
+    """A FIFO in the entry's place: opening it would wait for a writer forever."""
+    path.unlink()
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize("damage", [truncate, garbage, tamper, foreign_key, fifo])
 def test_a_corrupt_entry_is_recomputed_never_trusted(toy, damage, caplog):
     _ = ReferenceStats.cached(KEY, toy).features
     path = ReferenceStats.cached(KEY, toy).folder / "features.npz"

@@ -166,6 +166,11 @@ def corrupt_npz(d: Path) -> str:
         (lambda d: str(d), ["is a folder"], ["does not exist"]),
         (lambda d: write(d / "t.npy", b"x,y\n1,2\n3,4\n"), ["is not a .npy, .npz or .pt file"], ["pickle"]),
         (lambda d: saved(d, np.array([[0.0, 1.0], [1e308, 2.0]])), ["beyond float32's range", "row 1"], ["NaN"]),
+        (  # inside float32, but kid and frechet square it: numpy's bare "overflow encountered in square" before
+            lambda d: saved(d, np.array([[0.0, 1.0], [2.0, 1e30]] * 50, np.float32)),
+            ["where squared distances overflow float32", "row 1", "rescale the samples"],
+            ["NaN"],
+        ),
         (lambda d: saved(d, np.array([[0.0, 1.0], [np.inf, 2.0]])), ["NaN or inf", "row 1"], []),
         (lambda d: saved(d, np.zeros((3, 2), bool)), ["must be numbers"], []),
         (lambda d: saved(d, np.zeros((3, 2), "timedelta64[s]")), ["must be numbers, not timedelta64"], []),
@@ -358,6 +363,8 @@ def quantized_points() -> torch.Tensor:
             lambda out: ring8(variant=ganbench.get_variant("nsgan").derive("mine", lr_d=1e-4))(out),
             "not a Variant object: register 'mine' from a plugin",
         ),
+        (lambda out: ring8(variant=ganbench.get_variant("nsgan"))(out), "not a Variant object: pass variant='nsgan'"),
+        (lambda out: ganbench.get_variant("nsgan").derive("a" * 101), "at most 100 characters"),  # a run folder's
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
@@ -365,6 +372,18 @@ def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fra
     with pytest.raises(ganbench.GanbenchError, match=re.escape(fragment)):
         call(tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_derived_options_are_kept_as_the_types_they_declare():
+    """derive(n_critic="3") ran, but its spec recorded "3": one setting written three ways, three records."""
+    base = ganbench.get_variant("nsgan")
+    for changes in (
+        {"n_critic": "3", "lr_d": "1e-4 "},
+        {"n_critic": 3.0, "lr_d": 1e-4},
+        {"n_critic": 3, "lr_d": 0.0001},
+    ):
+        derived = base.derive("mine", **changes)
+        assert (type(derived.n_critic), derived.n_critic, type(derived.lr_d), derived.lr_d) == (int, 3, float, 1e-4)
 
 
 def test_a_disk_full_before_the_first_step_is_one_line(cli, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 import pickle
 import socket
 import tarfile
@@ -345,7 +346,9 @@ def _download_from_mirrors(mirrors: list[str], folder: Path, name: str, md5: str
 
 @contextmanager
 def _folder_lock(folder: Path) -> Iterator[None]:
-    """One process at a time downloads or extracts into ``folder`` (runs of a process pool load together)."""
+    """One process at a time downloads or extracts into ``folder`` (runs of a process pool load together).
+    Folders it made for a download that failed are removed again: a mistyped data root leaves nothing behind."""
+    created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(folder / LOCK_NAME))
@@ -354,8 +357,23 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         raise DataNotFoundError(f"cannot write to {folder} ({_reason(exc)}); pass a writable --data-root") from None
     try:
         yield
-    finally:
+    except BaseException:
         lock.release()
+        _remove_if_unused(folder, created)
+        raise
+    lock.release()
+
+
+def _remove_if_unused(folder: Path, created: list[Path]) -> None:
+    """Remove the ``created`` folders (deepest first) and the lock in ``folder``, if nothing else came to be there."""
+    try:
+        if not created or set(os.listdir(folder)) != {LOCK_NAME}:
+            return
+        (folder / LOCK_NAME).unlink()
+        for made in created:
+            made.rmdir()
+    except OSError:  # another process's files meanwhile: theirs to keep
+        pass
 
 
 def _corrupt_note(folder: Path, files: list[tuple[str, str]]) -> str:

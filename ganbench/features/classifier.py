@@ -57,7 +57,7 @@ from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import FeatureExtractor
-from ganbench.paths import cache_dir, warn_cache_unwritable
+from ganbench.paths import cache_dir, check_entry_is_a_file, warn_cache_unwritable
 from ganbench.progress import progress as progress_bar
 from ganbench.reference import tensor_sha256
 from ganbench.torchfiles import load_torch_file
@@ -389,6 +389,7 @@ def load_entry(path: Path, key: dict[str, Any], device: torch.device) -> tuple[S
     if not path.exists():
         return None
     try:
+        check_entry_is_a_file(path)
         stored = load_torch_file(path)
         meta_text, state = stored["meta"], stored["state_dict"]
         if stored["sha256"] != _state_sha256(meta_text, state):

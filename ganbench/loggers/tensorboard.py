@@ -88,6 +88,9 @@ def on_run_start(run_dir, start_step):
         threading.excepthook = _writer_thread_hook(threading.excepthook)
 
     try:  # steps up to the one it starts from are logged; later ones are a dead or earlier process's
+        if not start_step:  # a run started afresh (new, or --force): an earlier attempt's events are not its
+            for old in (Path(run_dir) / FOLDER).glob("events.out.tfevents.*"):
+                old.unlink()
         _writers[str(run_dir)] = SummaryWriter(str(Path(run_dir) / FOLDER), purge_step=start_step + 1)
     except Exception as exc:  # a file in the way, no permission, a full disk
         _give_up(str(run_dir), exc)
