@@ -179,7 +179,7 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     given = {(s.variant, d): output_names(s) for d in suite.datasets for s in suite.specs_of(d) if s.seed == first}
     for i, run in enumerate(baseline["runs"]):
         outputs = dict.fromkeys(given[run["variant"], run["dataset"]], "")  # compared() asks for directions
-        alien = [k for k in run["metrics"] if not compared(k, outputs)]
+        alien = [k for k in run.get("metrics", {}) if not compared(k, outputs)]
         if alien:
             raise BaselineError(
                 f"baseline {suite.baseline_path} holds runs[{i}].metrics[{alien[0]!r}], which the suite's metrics "

@@ -74,7 +74,10 @@ def _digest(listing: Any) -> str:
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         found = path.stat()
-        if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_CACHE_BYTES:  # a FIFO would block forever
+        if not stat.S_ISREG(found.st_mode):  # a FIFO would block forever: dropped, so a good entry replaces it
+            path.unlink()
+            return None
+        if found.st_size > MAX_CACHE_BYTES:
             return None
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):

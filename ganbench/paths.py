@@ -38,15 +38,21 @@ def check_entry_is_a_file(entry: Path) -> None:
     socket, a link to a device); such a thing is removed first, so that the entry computed again can be written."""
     if entry.is_file() or not (entry.exists() or entry.is_symlink()):
         return
-    if not entry.is_dir():
-        with contextlib.suppress(OSError):  # not ours to remove: the new entry is then not written, and said so
-            entry.unlink()
+    with contextlib.suppress(OSError):  # not ours to remove (a folder with files): the new entry is not written
+        entry.rmdir() if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     raise ValueError("not a regular file")
 
 
 def warn_cache_unwritable(entry: Path, exc: OSError) -> None:
     """Say once per process and cache folder that entries cannot be written there: a read-only or misplaced cache
     costs time (everything is computed again), never results."""
+    if entry.exists() and not entry.is_file():  # the cache is writable; this one path is taken
+        if str(entry) not in _unwritable_warned:
+            _unwritable_warned.add(str(entry))
+            logging.getLogger("ganbench").warning(
+                "cannot write cache entry %s: a folder or other non-file is there; remove it", entry
+            )
+        return
     root = str(cache_dir())
     if root in _unwritable_warned:
         return

@@ -31,6 +31,8 @@ from ganbench.neighbours import knn_radii
 from ganbench.paths import cache_dir, check_entry_is_a_file, warn_cache_unwritable
 
 log = logging.getLogger("ganbench")
+_said: set[str] = set()
+"""Cache entries already warned of in this process."""
 
 
 def tensor_sha256(x: torch.Tensor) -> str:
@@ -105,7 +107,9 @@ class ReferenceStats:
             return arrays
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             reason = "not an .npz of arrays (or damaged)" if "pickle" in str(exc) else one_line(exc)[:120]
-            log.warning("reference cache entry %s is unreadable (%s); recomputing it", path, reason)
+            if str(path) not in _said:  # each reference row reads the entry: say it once
+                _said.add(str(path))
+                log.warning("reference cache entry %s is unreadable (%s); recomputing it", path, reason)
             return None
 
     def _save(self, name: str, arrays: dict[str, np.ndarray]) -> None:

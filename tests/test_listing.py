@@ -77,6 +77,7 @@ def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
     cache.unlink()
     os.mkfifo(cache)  # reading it would wait for a writer forever
     assert ganbench_process("list", env=env, timeout=60).stdout == fresh
+    assert cache.is_file() and json.loads(cache.read_text())["listing"]  # replaced by a good entry
     cache.unlink()
     cache.mkdir()  # a folder where the cache file goes: listed all the same, the cache left alone
     blocked = ganbench_process("list", env=env)

@@ -94,7 +94,13 @@ def fifo(path):
     os.mkfifo(path)
 
 
-@pytest.mark.parametrize("damage", [truncate, garbage, tamper, foreign_key, fifo])
+def empty_folder(path):
+    """An empty folder in the entry's place (a hand-made cache): removed, and the entry written there."""
+    path.unlink()
+    path.mkdir()
+
+
+@pytest.mark.parametrize("damage", [truncate, garbage, tamper, foreign_key, fifo, empty_folder])
 def test_a_corrupt_entry_is_recomputed_never_trusted(toy, damage, caplog):
     _ = ReferenceStats.cached(KEY, toy).features
     path = ReferenceStats.cached(KEY, toy).folder / "features.npz"
@@ -106,6 +112,22 @@ def test_a_corrupt_entry_is_recomputed_never_trusted(toy, damage, caplog):
     assert "recomputing" in caplog.text
     _ = ReferenceStats.cached(KEY, toy).features  # the rewritten entry is good again
     assert toy.calls == 2
+
+
+def test_a_folder_of_files_at_an_entry_is_said_once_and_named(toy, caplog):
+    """Not ours to remove: the advice is to remove it, not to set GANBENCH_CACHE_DIR (which is writable)."""
+    _ = ReferenceStats.cached(KEY, toy).features
+    path = ReferenceStats.cached(KEY, toy).folder / "features.npz"
+    path.unlink()
+    path.mkdir()
+    (path / "keep").write_text("someone's")
+    with caplog.at_level(logging.WARNING, logger="ganbench"):
+        for _ in range(3):
+            np.testing.assert_array_equal(ReferenceStats.cached(KEY, toy).features.numpy(), toy.features)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said  # unreadable, once; cannot be written, once
+    assert said[1] == f"cannot write cache entry {path}: a folder or other non-file is there; remove it"
+    assert (path / "keep").read_text() == "someone's"
 
 
 def test_an_unwritable_cache_costs_time_not_results(toy, tmp_path, monkeypatch, caplog):
