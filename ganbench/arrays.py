@@ -83,8 +83,8 @@ def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = Samp
         raise error(f"{what} are {array.dtype} (extended precision), which torch cannot hold; pass x.astype('float64')")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
-    if not array.flags.writeable:  # a memmap opened "r": torch would warn of tensors it cannot write (nor do we)
-        array = array.copy()
+    if not array.flags.writeable or any(stride < 0 for stride in array.strides):
+        array = array.copy()  # a read-only memmap (torch would warn), a flipped view x[::-1] (torch refuses it)
     return torch.from_numpy(array)
 
 

@@ -844,9 +844,12 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
     out: list[str] = []
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
+    from ganbench.resolve import output_names
+
     for dataset in suite.datasets:
         references = _suite_references(suite, dataset, metrics) if fmt == "markdown" else {}
-        for metric in metrics:
+        computed = {k for spec in suite.specs_of(dataset) if spec.seed == suite.seeds[0] for k in output_names(spec)}
+        for metric in [m for m in metrics if m in computed]:  # fid_classifier has no ranking on ring8
             places = lb.ranking(rows, dataset, metric, directions[metric])
             if fmt == "csv":
                 if not table.tell():

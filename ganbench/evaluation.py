@@ -300,7 +300,7 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
         )
     top = float(np.finfo(np.float32).max)
     limit = math.sqrt(top / (4 * rows.shape[1]))  # beyond it a squared distance between two samples overflows
-    if np.issubdtype(array.dtype, np.floating):
+    if np.issubdtype(array.dtype, np.floating) and float(np.finfo(array.dtype).max) > limit:  # not float16
         huge = (np.abs(rows) > limit).any(1)
         if huge.any():
             where = (

@@ -128,7 +128,14 @@ def plot_results(
                 write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI))
                 written.append(path)
     except OSError as exc:
-        raise OutputError(f"cannot write figures to {out} ({exc.strerror or exc}); pass a writable --out") from None
+        if out.exists() and not out.is_dir():
+            raise OutputError(
+                f"cannot write figures to {one_line(out)}: it is not a folder; pass a folder as --out"
+            ) from None
+        where = one_line(exc.filename if exc.filename and Path(exc.filename) != out else out)
+        raise OutputError(
+            f"cannot write figures to {where} ({exc.strerror or exc}); remove what is in the way or pass another --out"
+        ) from None
     return written
 
 

@@ -127,13 +127,14 @@ def restore(trainer: Trainer, checkpoint: Path) -> dict[str, Any] | None:
     spec = trainer.spec
     state = load_checkpoint(checkpoint, spec.run_id)
     afresh = f"rerun with --force to start this run afresh (or delete {checkpoint})"
-    counters = [state.get(k) for k in ("step", "epoch", "cursor")]
-    if any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counters) or not (
-        counters[0] <= spec.budget.steps and counters[0] == checkpoint_header(checkpoint)["step"]
-    ):
+    counters = {k: state.get(k) for k in ("step", "epoch", "cursor")}
+    wrong = [k for k, c in counters.items() if isinstance(c, bool) or not isinstance(c, int) or c < 0]
+    if wrong or counters["step"] > spec.budget.steps or counters["step"] != checkpoint_header(checkpoint)["step"]:
+        field = wrong[0] if wrong else "step"
         raise CheckpointError(
-            f"checkpoint {checkpoint} claims step {short_repr(counters[0])} of a run of {spec.budget.steps} steps "
-            f"(or its header another), which no run of this spec wrote; {afresh}"
+            f"checkpoint {checkpoint} holds {field} {short_repr(counters[field])} (its header: step "
+            f"{checkpoint_header(checkpoint)['step']}; the run: {spec.budget.steps} steps), which no run of this spec "
+            f"wrote; {afresh}"
         )
     try:
         trainer.state.load_state_dict(state)

@@ -136,10 +136,10 @@ def grid(images: torch.Tensor, labels: torch.Tensor | None = None, n_classes: in
     when ``labels`` are given; small images (8 x 8 digits) enlarged to be visible."""
     from torchvision.utils import make_grid
 
-    if labels is not None and n_classes:
-        rows = [images[labels.cpu() == c][:10] for c in range(n_classes)]
-        width = min(len(r) for r in rows)
-        chosen, per_row = torch.cat([r[:width] for r in rows]), max(width, 1)
+    rows = [images[labels.cpu() == c][:10] for c in range(n_classes)] if labels is not None else []
+    width = min((len(r) for r in rows), default=0)
+    if width:  # else a class without a sample (fewer samples than classes): no rows by class, the plain grid
+        chosen, per_row = torch.cat([r[:width] for r in rows]), width
     else:
         chosen, per_row = images[:64], 8
     tiles = chosen.float().div(255)

@@ -78,7 +78,7 @@ def create_spec(
         if not papers_network:
             raise
         raise OptionError(
-            f"{exc} (variant {variant!r} trains {network} on {d.data_kind}, as its paper did; "
+            f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
             f"name another with --network, e.g. --network {d.default_network})"
         ) from None
     reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)

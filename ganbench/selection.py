@@ -123,9 +123,10 @@ def check_reference_fits(
     needy = [c.metric for c in selection if c.metric.min_samples > 1]
     neediest = max(needy, key=lambda m: m.min_samples, default=None)
     if neediest is not None and n_real < neediest.min_samples:
+        more = "e.g. --set dataset.n_samples=10000" if hasattr(dataset, "n_samples") else "add images to it"
         raise OptionError(
             f"metric {neediest.name!r} needs at least {neediest.min_samples} real samples, but dataset "
-            f"{name!r} holds {n_real}; use more data (e.g. --set dataset.n_samples=10000) or other --metrics"
+            f"{name!r} holds {n_real}; use more data ({more}) or other --metrics"
         )
     if n_fake is not None and n_fake > n_real:
         warnings.warn(

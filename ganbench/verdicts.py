@@ -152,7 +152,10 @@ def test_values(c: Comparison, alpha: float = ALPHA) -> None:
         left = len(c.baseline.values) + len(c.current.values) - 2 * len(before)
         c.test = f"paired t ({len(before)} seeds)"
         if left:
-            c.notes.append(f"{left} run(s) of a seed the other side lacks left out of the paired test")
+            c.notes.append(
+                f"{left} run(s) of a seed without a value on the other side (absent, null or diverged) left out of "
+                "the paired test"
+            )
         return
     c.p_values, c.interval = welch(c.baseline.values, c.current.values, alpha)
     c.test = f"Welch ({len(c.baseline.values)} vs {len(c.current.values)})"

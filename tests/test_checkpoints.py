@@ -107,17 +107,16 @@ def test_a_valid_checkpoint_whose_state_does_not_fit_is_refused(cli, interrupted
     assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "does not fit this run", "--force")
 
 
-@pytest.mark.parametrize("step", [1000, -3, 2.5, True])
-def test_a_valid_checkpoint_claiming_a_step_no_run_of_its_spec_reaches_is_refused(cli, interrupted, step):
+@pytest.mark.parametrize("field, value", [("step", 1000), ("step", -3), ("step", 2.5), ("step", True), ("epoch", -3)])
+def test_a_valid_checkpoint_claiming_a_step_no_run_of_its_spec_reaches_is_refused(cli, interrupted, field, value):
     """Forged with a valid checksum: 1000 steps of a 40-step run was recorded as completed, -3 trained 43 steps."""
     checkpoint = interrupted / "checkpoint.pt"
     run_id = checkpoint_header(checkpoint)["run_id"]
     state = load_checkpoint(checkpoint, run_id)
-    state["step"] = step
+    state[field] = value
     save_checkpoint(checkpoint, run_id, state)
-    assert_one_line_error(
-        cli(*ARGS, "--out", str(interrupted.parent)), "claims step", "of a run of 40 steps", "--force"
-    )
+    result = cli(*ARGS, "--out", str(interrupted.parent))
+    assert_one_line_error(result, f"holds {field} {value!r}", "the run: 40 steps", "--force")
     assert not (interrupted / "record.json").exists()
 
 

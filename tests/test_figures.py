@@ -593,3 +593,17 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
     assert result.code == 0, result.err
     assert "unreadable history" in result.err and "step 10.7 is not a whole number" in result.err
     assert (tmp_path / "figures" / "curves-ring8.png").is_file()
+
+
+def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
+    """A folder where curves-ring8.png goes was reported as the --out folder "not a regular file"."""
+    root = tmp_path / "results"
+    root.mkdir()
+    for source in mog.glob("ring8__*__seed0__*"):
+        _copy_run(source, root)
+    (tmp_path / "figures" / "curves-ring8.png").mkdir(parents=True)
+    result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+    assert_one_line_error(result, f"cannot write figures to {tmp_path / 'figures' / 'curves-ring8.png'} (")
+    (tmp_path / "null").symlink_to("/dev/null")
+    result = cli("plot", str(root), "-o", str(tmp_path / "null"))
+    assert_one_line_error(result, "it is not a folder; pass a folder as --out")

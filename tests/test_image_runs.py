@@ -213,6 +213,9 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     save_png_folder(tmp_path / "big", np.zeros((1, 24, 24, 3), np.uint8))
     (tmp_path / "big" / "000.png").rename(mixed / "zzz.png")
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(mixed), *TINY, "-o", out), "differ in size")
+    np.savez(tmp_path / "two.npz", images=np.zeros((2, 16, 16, 3), np.uint8))  # no option n_samples to raise
+    two = cli("run", "-v", "dcgan", "-d", str(tmp_path / "two.npz"), *TINY, "--eval-samples", "30", "-o", out)
+    assert_one_line_error(two, "dataset 'files' holds 2; use more data (add images to it)")
     comma = save_png_folder(tmp_path / "cats,dogs", np.zeros((4, 30, 30, 3), np.uint8))  # a path, not two names
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(comma), *TINY, "-o", out), "cannot be built")
     odd = save_png_folder(tmp_path / "odd", np.zeros((4, 30, 30, 3), np.uint8))

@@ -710,3 +710,31 @@ def test_a_baseline_that_is_a_fifo_is_refused_not_waited_on(cli, tmp_path):
     os.mkfifo(tmp_path / "tiny.baseline.json")  # reading it would block until someone writes
     for args in (["show", str(path)], ["check", str(path), "--results", str(tmp_path / "r"), "-q"]):
         assert_one_line_error(cli("leaderboard", *args), "is unreadable (not a regular file)")
+
+
+def test_show_ranks_each_dataset_on_the_outputs_its_runs_compute(cli, tmp_path):
+    """ring8 computes no fid_classifier, digits no frechet: neither is ranked there (a rank 1 without a value)."""
+    from ganbench.leaderboard import SCHEMA
+    from ganbench.results import strict_json
+    from ganbench.suites import load_suite
+
+    path = write_suite(
+        tmp_path,
+        'name = "mix"\nvariants = ["nsgan"]\ndatasets = ["ring8", "digits"]\nseeds = "0"\nsteps = 5\n'
+        "\n[tolerance]\nfrechet = 0.05\nfid_classifier = 0.5\n",  # each dataset's own metrics
+        "mix.toml",
+    )
+    suite = load_suite(path)
+    made = {"hardware": {}, "budget": {"steps": suite.budget_steps, "max_seconds": None}, "settings": suite.settings}
+    runs = [
+        {"variant": "nsgan", "dataset": "ring8", "seed": 0, "status": "completed", "metrics": {"frechet": 0.5}},
+        {"variant": "nsgan", "dataset": "digits", "seed": 0, "status": "completed", "metrics": {"fid_classifier": 3.0}},
+    ]
+    baseline = {"schema": SCHEMA, "suite": "mix", "made": made, "runs": runs}
+    (tmp_path / "mix.baseline.json").write_text(json.dumps(strict_json(baseline)))
+    shown = cli("leaderboard", "show", str(path), "--format", "csv")
+    assert shown.code == 0, shown.err
+    assert [line.split(",")[:2] for line in shown.out.splitlines()[1:]] == [
+        ["ring8", "frechet"],
+        ["digits", "fid_classifier"],
+    ]

@@ -96,6 +96,16 @@ def test_a_run_trained_again_or_resumed_at_its_end_logs_each_step_once(tmp_path,
     assert [i.step for i in events.Images("samples")] == [10, 20]
 
 
+def test_a_run_forced_afresh_with_tensorboard_off_keeps_no_events_of_the_attempt_before(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
+    options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=5, eval_samples=100, out=tmp_path)
+    run_dir = tmp_path / ganbench.run(**options).run_dir.split("/")[-1]
+    assert list((run_dir / "tensorboard").iterdir())
+    monkeypatch.setenv("GANBENCH_TENSORBOARD", "0")
+    ganbench.run(**options, force=True)
+    assert not list((run_dir / "tensorboard").iterdir())  # curves of a record that is no longer the run's
+
+
 def test_an_unwritable_tensorboard_folder_is_one_warning_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GANBENCH_TENSORBOARD", "1")
     options = dict(variant="nsgan", dataset="ring8", network="mlp", steps=10, out=tmp_path)
@@ -174,3 +184,6 @@ def test_conditional_samples_show_real_rows_of_the_same_classes(tmp_path):
     save_grid(fake, tmp_path / "rows.png", labels, 10, real=real, real_labels=real_labels)
     picture = np.asarray(Image.open(tmp_path / "rows.png").convert("L"))
     assert picture.shape[0] > 10 * 32  # a row per class in both blocks
+    few = fake[:5]  # --eval-samples 5 of 10 classes: a class without a sample was a ZeroDivisionError, no record
+    save_grid(few, tmp_path / "few.png", labels[:5], 10, real=real, real_labels=real_labels)
+    assert Image.open(tmp_path / "few.png").size[0] > 0

@@ -190,6 +190,18 @@ def test_bad_samples_files_give_one_line(cli, tmp_path, make, fragments, not_fra
         assert fragment not in result.err
 
 
+def test_flipped_views_and_half_precision_samples_score_as_plain_ones(tmp_path):
+    """x[::-1] (negative strides) was torch's raw ValueError; float16 points a numpy "overflow in cast" warning."""
+    import warnings
+
+    points = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float16)
+    plain = ganbench.evaluate_samples("grid25", np.ascontiguousarray(points[::-1]), ["frechet"])["frechet"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ganbench.evaluate_samples("grid25", points[::-1], ["frechet"])["frechet"] == plain
+        assert ganbench.evaluate_samples("grid25", np.flip(points), ["frechet"])["frechet"] is not None
+
+
 def test_big_endian_samples_score_as_native_ones(tmp_path):
     """Arrays saved on a big-endian machine (or with astype('>f4')) hold the same numbers: the same scores."""
     points = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)

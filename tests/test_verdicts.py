@@ -107,7 +107,7 @@ def test_seeds_on_one_side_only_fall_back_to_welch_or_are_left_out_of_a_paired_t
     two_shared = Sample((1.5, 2.6, 9.0), (0, 1, 9))  # seeds 0 and 1 pair up; 2 and 9 are one side's
     c = judge([Comparison("v", "d", "m", "lower", 1.0, b, two_shared)])[0]
     assert c.test == "paired t (2 seeds)" and c.difference == pytest.approx(0.55)
-    assert "2 run(s) of a seed the other side lacks" in c.notes[0]
+    assert "2 run(s) of a seed without a value on the other side" in c.notes[0]
 
 
 def test_the_paired_seed_estimate_uses_the_spread_of_the_differences():

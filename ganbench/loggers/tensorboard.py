@@ -80,6 +80,12 @@ def _writer_thread_hook(previous: Any) -> Any:
 
 @hookimpl
 def on_run_start(run_dir, start_step):
+    if not start_step:  # a run started afresh (new, or --force), whether events are written now or not: an
+        try:  # earlier attempt's events are not this run's
+            for old in (Path(run_dir) / FOLDER).glob("events.out.tfevents.*"):
+                old.unlink()
+        except OSError as exc:
+            return _give_up(str(run_dir), exc)
     if not enabled():
         return
     from torch.utils.tensorboard import SummaryWriter
@@ -88,9 +94,6 @@ def on_run_start(run_dir, start_step):
         threading.excepthook = _writer_thread_hook(threading.excepthook)
 
     try:  # steps up to the one it starts from are logged; later ones are a dead or earlier process's
-        if not start_step:  # a run started afresh (new, or --force): an earlier attempt's events are not its
-            for old in (Path(run_dir) / FOLDER).glob("events.out.tfevents.*"):
-                old.unlink()
         _writers[str(run_dir)] = SummaryWriter(str(Path(run_dir) / FOLDER), purge_step=start_step + 1)
     except Exception as exc:  # a file in the way, no permission, a full disk
         _give_up(str(run_dir), exc)
