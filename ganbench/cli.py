@@ -135,10 +135,20 @@ def _report_file(
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
-    if ours is None and (b"\0" in head or _is_json(target)):
-        kind = "binary" if b"\0" in head else "JSON (a baseline or a record?)"
+    if ours is None and (_is_binary(head) or _is_json(target)):
+        kind = "binary (not UTF-8 text)" if _is_binary(head) else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
+
+
+def _is_binary(head: bytes) -> bool:
+    """Whether a file's first bytes are no UTF-8 text (a step summary is markdown): a NUL, or bytes that do not
+    decode (other than a character cut at the end of ``head``)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 3 or exc.reason != "unexpected end of data"
+    return b"\0" in head
 
 
 def _is_json(path: Path) -> bool:

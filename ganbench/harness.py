@@ -30,7 +30,7 @@ from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputE
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.plugins import call_hook, registries
-from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, write_json_atomic, write_record
+from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 from ganbench.writable import in_the_way, probe
@@ -197,11 +197,11 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
                 if spec.eval.every and resumed_from != step:  # a run resumed at its end has logged this row
                     on_log(step, values)
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
-            record.metrics = scored[step]
+            record.metrics = strict_json(scored[step])  # as record.json holds them: null, not NaN
             if trainer.state.ema:  # the average is scored above; G's own scores too, named apart
                 fake, labels = trainer.sample(spec.eval.n_samples, spec.eval.seed, raw=True)
-                record.raw_metrics = score(dataset, fake, spec.eval.metrics, fake_labels=labels)
-            record.best = dict(trainer.state.best) if spec.eval.every else {}
+                record.raw_metrics = strict_json(score(dataset, fake, spec.eval.metrics, fake_labels=labels))
+            record.best = strict_json(dict(trainer.state.best)) if spec.eval.every else {}
         record.status = "diverged" if outcome.stopped_by == "diverged" else "completed"
         record.stopped_by = outcome.stopped_by
         record.diverged_at = outcome.diverged_at

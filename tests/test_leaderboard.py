@@ -565,6 +565,15 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?)")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "same.xml"))
     assert_one_line_error(cli(*check, "--junit", str(tmp_path / "same.xml")), "$GITHUB_STEP_SUMMARY", "which this")
+    latin = tmp_path / "latin.bin"  # no NUL, but no UTF-8 either: not a summary to append markdown to
+    latin.write_bytes(bytes(range(1, 256)) * 8)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(latin))
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is binary (not UTF-8 text), not a step summary")
+    assert latin.read_bytes() == bytes(range(1, 256)) * 8
+    cut = tmp_path / "cut.md"  # UTF-8 whose 4096th byte falls inside a character: text all the same
+    cut.write_bytes(b"x" + "é".encode() * 3000)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(cut))
+    assert cli(*check).code == 0 and cut.read_bytes().startswith(b"x" + "é".encode() * 3000 + b"\n### ganbench")
     os.mkfifo(tmp_path / "fifo.md")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "fifo.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is a FIFO, which would wait for a reader forever")

@@ -51,6 +51,9 @@ def test_a_run_that_captures_no_mode_writes_null_and_the_table_counts_it(cli, tm
     assert table.code == 0 and "– (1 missing)" in table.out
     csv = cli("table", str(tmp_path), "--metrics", "reverse_kl", "--format", "csv").out.splitlines()
     assert csv[1].endswith(",0,1"), csv  # reverse_kl_n 0, reverse_kl_missing 1
+    options = dict(variant="nsgan", dataset="ring8", steps=5, overrides={"dataset.sigma": 1e-6}, out=tmp_path / "api")
+    fresh, loaded = ganbench.run(**options), ganbench.run(**options)  # trained, then read from its folder
+    assert fresh.metrics["reverse_kl"] is None and fresh.metrics == loaded.metrics  # was NaN, then None
 
 
 @pytest.mark.slow
