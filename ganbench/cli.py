@@ -135,20 +135,24 @@ def _report_file(
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
-    if ours is None and (_is_binary(head) or _is_json(target)):
-        kind = "binary (not UTF-8 text)" if _is_binary(head) else "JSON (a baseline or a record?)"
+    if ours is None and (_is_binary(target) or _is_json(target)):
+        kind = "binary (not UTF-8 text)" if _is_binary(target) else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
 
 
-def _is_binary(head: bytes) -> bool:
-    """Whether a file's first bytes are no UTF-8 text (a step summary is markdown): a NUL, or bytes that do not
-    decode (other than a character cut at the end of ``head``)."""
+def _is_binary(path: Path) -> bool:
+    """Whether a file is no UTF-8 text (a step summary is markdown): a NUL, or bytes that do not decode. Read to
+    16 MiB; a character cut there is the read's end, not the file's."""
+    limit = 2**24
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    whole = len(data) <= limit
     try:
-        head.decode("utf-8")
+        data[:limit].decode("utf-8")
     except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 3 or exc.reason != "unexpected end of data"
-    return b"\0" in head
+        return whole or exc.start < limit - 3 or exc.reason != "unexpected end of data"
+    return b"\0" in data
 
 
 def _is_json(path: Path) -> bool:

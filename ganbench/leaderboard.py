@@ -150,9 +150,11 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"{_budget_text(*now)}; {fix}"
         )
     made_with, now_with = baseline["made"]["settings"], strict_json(suite.settings)
-    changed = [k for k in dict.fromkeys([*now_with, *made_with]) if made_with.get(k) != now_with.get(k)]
+    changed = [
+        k for k in dict.fromkeys([*now_with, *made_with]) if _as_set(made_with.get(k)) != _as_set(now_with.get(k))
+    ]
     same_runs = {r.get("run_id") for r in baseline["runs"]} == {spec.run_id for spec in suite.specs()}
-    if changed and not same_runs:  # else respelt ("0.5,0.9" as [0.5, 0.9]): the very runs the baseline holds
+    if changed and not same_runs:  # else respelt in a way _as_set misses: the very runs the baseline holds
         raise BaselineError(
             f"baseline {suite.baseline_path} was made with "
             + ", ".join(f"{k}={_setting_text(made_with.get(k))}" for k in changed)
@@ -185,6 +187,25 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
                 f"baseline {suite.baseline_path} holds runs[{i}].metrics[{alien[0]!r}], which the suite's metrics "
                 f"do not give for {run['variant']} on {run['dataset']} (a hand edit, or another suite's); {fix}"
             )
+
+
+def _as_set(value: Any) -> Any:
+    """A suite setting as ``--set`` reads it, so that a respelling is no change: "0.5,0.9" and [0.5, 0.9] alike,
+    "1e-4" and 0.0001, "8" and 8 (the run ids, which hold the code's version too, would change with any commit)."""
+    if isinstance(value, dict):
+        return {k: _as_set(v) for k, v in value.items()}
+    if isinstance(value, str) and "," in value:
+        return _as_set([part.strip() for part in value.strip("()[] ").split(",") if part.strip()])
+    if isinstance(value, list | tuple):
+        return tuple(_as_set(v) for v in value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _setting_text(value: Any) -> str:

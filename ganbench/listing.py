@@ -19,7 +19,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from ganbench.atomic import write_atomic
 from ganbench.entry_points import ENTRY_POINT_GROUP
 from ganbench.errors import GanbenchError
-from ganbench.paths import cache_dir, data_root
+from ganbench.paths import cache_dir, check_entry_is_a_file, data_root
 
 CACHE_FILE = "list.json"
 MAX_CACHE_BYTES = 16 * 2**20
@@ -73,11 +72,8 @@ def _digest(listing: Any) -> str:
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
-        found = path.stat()
-        if not stat.S_ISREG(found.st_mode):  # a FIFO would block forever: dropped, so a good entry replaces it
-            path.unlink()
-            return None
-        if found.st_size > MAX_CACHE_BYTES:
+        check_entry_is_a_file(path)  # a FIFO would block forever: dropped (an empty folder too), so a good one follows
+        if path.stat().st_size > MAX_CACHE_BYTES:
             return None
         data = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):

@@ -523,6 +523,15 @@ def test_a_setting_respelt_is_no_change_where_the_runs_are_the_same(cli, tmp_pat
     path.write_text(SUITE + '[set]\nlr_d = "0.0002"\nbetas = [0.5, 0.9]\n')
     checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
     assert checked.code == 0 and "identical" in checked.out, checked.err
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    for run in baseline["runs"]:  # as a baseline made by an earlier commit holds (run ids hold the code's version)
+        run["run_id"] = "0" * 16
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    from ganbench import leaderboard as lb
+    from ganbench.suites import load_suite
+
+    suite = load_suite(path)
+    lb.check_fits(suite, lb.read_baseline(suite))  # the settings, read as --set reads them, are the same
     path.write_text(SUITE + "[set]\nlr_d = 3e-4\nbetas = [0.5, 0.9]\n")
     assert_one_line_error(cli("leaderboard", "check", str(path)), "made with set=", '"lr_d": 0.0003')
 
@@ -570,7 +579,12 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(latin))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is binary (not UTF-8 text), not a step summary")
     assert latin.read_bytes() == bytes(range(1, 256)) * 8
-    cut = tmp_path / "cut.md"  # UTF-8 whose 4096th byte falls inside a character: text all the same
+    for name, data in (("late.md", b"a" * 5000 + b"\ncaf\xe9\n"), ("cut_at_end.md", b"abc \xe2\x82")):
+        (tmp_path / name).write_bytes(data)  # Latin-1 past the first 4 KiB; a file that ends inside a character
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
+        assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is binary (not UTF-8 text)")
+        assert (tmp_path / name).read_bytes() == data
+    cut = tmp_path / "cut.md"  # UTF-8 whose 4096th byte falls inside a character: text
     cut.write_bytes(b"x" + "é".encode() * 3000)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(cut))
     assert cli(*check).code == 0 and cut.read_bytes().startswith(b"x" + "é".encode() * 3000 + b"\n### ganbench")

@@ -79,6 +79,10 @@ def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
     assert ganbench_process("list", env=env, timeout=60).stdout == fresh
     assert cache.is_file() and json.loads(cache.read_text())["listing"]  # replaced by a good entry
     cache.unlink()
-    cache.mkdir()  # a folder where the cache file goes: listed all the same, the cache left alone
+    cache.mkdir()  # an empty folder where the cache file goes: replaced
+    assert ganbench_process("list", env=env).stdout == fresh and cache.is_file()
+    cache.unlink()
+    cache.mkdir()
+    (cache / "x").write_text("someone's")  # a folder with files: listed all the same, the folder left alone
     blocked = ganbench_process("list", env=env)
     assert blocked.returncode == 0 and blocked.stdout == fresh and cache.is_dir()

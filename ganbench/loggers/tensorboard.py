@@ -82,7 +82,8 @@ def _writer_thread_hook(previous: Any) -> Any:
 def on_run_start(run_dir, start_step):
     if not start_step:  # a run started afresh (new, or --force), whether events are written now or not: an
         try:  # earlier attempt's events are not this run's
-            for old in (Path(run_dir) / FOLDER).glob("events.out.tfevents.*"):
+            folder = Path(run_dir) / FOLDER
+            for old in [] if folder.is_symlink() else folder.glob("events.out.tfevents.*"):  # not another folder's
                 old.unlink()
         except OSError as exc:
             return _give_up(str(run_dir), exc)
