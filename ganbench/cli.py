@@ -135,8 +135,9 @@ def _report_file(
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
-    if ours is None and (_is_binary(target) or _is_json(target)):
-        kind = "binary (not UTF-8 text)" if _is_binary(target) else "JSON (a baseline or a record?)"
+    binary = ours is None and _is_binary(target)  # read once: the file may be 16 MiB
+    if binary or (ours is None and _is_json(target)):
+        kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
 
