@@ -28,7 +28,7 @@ from ganbench.plugins import registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
 from ganbench.results import strict_json
-from ganbench.selection import check_reference_fits, preflight, select_metrics
+from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
@@ -234,11 +234,10 @@ def evaluate_samples(
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
     names = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ds.metrics
     selection = select_metrics(ds, names)
-    neediest = max(selection, key=lambda c: c.metric.min_samples, default=None)
-    if neediest is not None and len(fake) < neediest.metric.min_samples:
+    metric, needed = neediest(ds, selection)
+    if len(fake) < needed:
         raise SamplesError(
-            f"metric {neediest.metric.name!r} needs at least {neediest.metric.min_samples} samples, got "
-            f"{len(fake)}; pass more samples or other metrics"
+            f"metric {metric!r} needs at least {needed} samples, got {len(fake)}; pass more samples or other metrics"
         )
     name = str(dataset) if isinstance(dataset, str | Path) else ds.name
     check_reference_fits(name, ds, selection, len(fake), equal="passing as many samples as there are real ones")

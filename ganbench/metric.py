@@ -110,11 +110,12 @@ class Metric:
     ``conditional``: it needs the labels generated samples were asked for. ``uses``: other
     feature extractors it reads (checked before training, like its spaces). ``min_samples``: the
     fewest samples per side it can score (k-NN metrics need k + 1), checked against the run's
-    ``--eval-samples`` before training rather than failing after it. ``ranges``: the values an
-    output can take, (low, high) or a ``Bound`` by output name as in ``outputs`` (math.inf where
-    unbounded; an output left out can take any value): numbers ganbench did not compute itself, a
-    hand-edited record's or baseline's, are checked against them. Override ``bounds`` where they
-    depend on the dataset (a count of modes).
+    ``--eval-samples`` before training rather than failing after it (override ``samples_needed``
+    where the count depends on the dataset). ``ranges``: the values an output can take, (low,
+    high) or a ``Bound`` by output name as in ``outputs`` (math.inf where unbounded; an output
+    left out can take any value): numbers ganbench did not compute itself, a hand-edited
+    record's or baseline's, are checked against them. Override ``bounds`` where they depend on
+    the dataset (a count of modes).
     """
 
     name: str
@@ -129,6 +130,11 @@ class Metric:
     def __post_init__(self) -> None:
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 1:
             raise ValueError(f"metric {self.name!r}: min_samples must be a positive integer, not {self.min_samples!r}")
+
+    def samples_needed(self, dataset: Dataset) -> int:
+        """The fewest samples per side it scores on ``dataset``: ``min_samples``; override where it depends on the
+        dataset (a per-class metric needs some of every class)."""
+        return self.min_samples
 
     def applies_to(self, dataset: Dataset) -> bool:
         """Whether this metric can score samples of ``dataset``."""

@@ -20,7 +20,7 @@ from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, options_of, with_options
 from ganbench.plugins import call_hook, plugin_manager, registries
-from ganbench.selection import Selected, select_metrics, without_conditional
+from ganbench.selection import Selected, neediest, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
 
@@ -102,11 +102,11 @@ def create_spec(
         raise OptionError(
             f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; e.g. --eval-samples 10000"
         )
-    neediest = max(selected, key=lambda c: c.metric.min_samples, default=None)
-    if neediest is not None and n_eval < neediest.metric.min_samples:
+    metric, needed = neediest(d, selected)
+    if n_eval < needed:
         raise OptionError(
-            f"metric {neediest.metric.name!r} needs at least {neediest.metric.min_samples} samples, so "
-            f"eval_samples {n_eval} is too few; e.g. --eval-samples {max(neediest.metric.min_samples, 1000)}"
+            f"metric {metric!r} needs at least {needed} samples, so "
+            f"eval_samples {n_eval} is too few; e.g. --eval-samples {max(needed, 1000)}"
         )
     if eval_every is not None and (
         isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1

@@ -95,6 +95,12 @@ def available_names(dataset: Dataset) -> list[str]:
     return list(dict.fromkeys(names))  # a metric may have an output of its own name (frechet)
 
 
+def neediest(dataset: Dataset, selection: Sequence[Selected]) -> tuple[str, int]:
+    """(name, count) of the chosen metric that needs the most samples per side on ``dataset``; ("", 1) if none."""
+    counts = [(c.metric.name, c.metric.samples_needed(dataset)) for c in selection]
+    return max(counts, key=lambda named: named[1], default=("", 1))
+
+
 def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
     """Ask every extractor the selection needs whether it can run; the error names metrics that avoid it."""
     extractors = registries().feature_extractors
@@ -120,12 +126,11 @@ def check_reference_fits(
     fewer than the ``n_fake`` generated ones: FID and KID move with unequal sizes, unlike the protocol's (``equal``:
     what makes them equal, in the caller's words)."""
     n_real = len(dataset.reference())
-    needy = [c.metric for c in selection if c.metric.min_samples > 1]
-    neediest = max(needy, key=lambda m: m.min_samples, default=None)
-    if neediest is not None and n_real < neediest.min_samples:
+    metric, needed = neediest(dataset, selection)
+    if n_real < needed:
         more = "e.g. --set dataset.n_samples=10000" if hasattr(dataset, "n_samples") else "add images to it"
         raise OptionError(
-            f"metric {neediest.name!r} needs at least {neediest.min_samples} real samples, but dataset "
+            f"metric {metric!r} needs at least {needed} real samples, but dataset "
             f"{name!r} holds {n_real}; use more data ({more}) or other --metrics"
         )
     if n_fake is not None and n_fake > n_real:

@@ -61,6 +61,10 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--eval-samples", "1"], ["eval_samples"]),
         (["-v", "nsgan", "--eval-samples", "2"], ["metric 'prdc' needs at least 6 samples", "--eval-samples"]),
         (["-v", "nsgan", "-m", "improved-pr", "--eval-samples", "3"], ["'improved-pr' needs at least 4 samples"]),
+        (  # evaluation asks for the classes in turn: 2 of each of digits' 10 (it failed after training)
+            ["-v", "cgan", "-d", "digits", "-m", "intra-fid", "--eval-samples", "19"],
+            ["'intra-fid' needs at least 20 samples", "eval_samples 19 is too few", "--eval-samples 1000"],
+        ),
         (["-v", "nsgan", "--set", "dataset.sigma=1e-320"], ["'sigma' must be between 1.2e-38 and 3.4e38"]),
         (["-v", "nsgan", "--set", "dataset.sigma=1e300"], ["'sigma' must be > 0 and <= 1e+06, not 1e+300"]),
         (["-v", "nsgan", "--set", "lr_d=1e-40"], ["'lr_d' must be between 1.2e-38"]),

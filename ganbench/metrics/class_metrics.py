@@ -95,6 +95,10 @@ class IntraFID(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return _single_classifier(dataset) and super().applies_to(dataset)
 
+    def samples_needed(self, dataset: Dataset) -> int:
+        """Two of every class: evaluation asks for the classes in turn, and a class with fewer has no FID."""
+        return max(self.min_samples, 2 * dataset.n_classes)
+
     def compute(self, ctx: EvalContext, space: str | None = "classifier") -> dict[str, Any]:
         space = space or "classifier"
         real, fake = ctx.features(space, "real"), ctx.features(space, "fake")
