@@ -682,7 +682,6 @@ def check(
     from ganbench import reports
     from ganbench.atomic import write_atomic
     from ganbench.plugins import registries
-    from ganbench.resolve import output_names
     from ganbench.suites import load_suite
     from ganbench.sweeps import default_out
     from ganbench.verdicts import judge
@@ -701,7 +700,7 @@ def check(
     lb.check_fits(suite, baseline)
     records = _sweep(suite, folder, quiet, **executing)
     unfinished = _report_failures(records)
-    metrics = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
+    metrics = suite.outputs()
     comparisons = judge(
         lb.compare(
             suite,
@@ -763,7 +762,6 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.resolve import output_names
     from ganbench.results import RecordError, check_record
     from ganbench.suites import load_suite
 
@@ -794,7 +792,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             )
         rows = lb.rows_of_records(found, suite)
     directions = registries().metric_directions()
-    computed = list(dict.fromkeys(k for spec in suite.specs() for k in output_names(spec)))
+    computed = suite.outputs()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or computed
     for name in chosen:
         if name not in directions:
@@ -859,11 +857,9 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
     out: list[str] = []
     table = io.StringIO()
     writer = csv.writer(table, lineterminator="\n")
-    from ganbench.resolve import output_names
-
     for dataset in suite.datasets:
         references = _suite_references(suite, dataset, metrics) if fmt == "markdown" else {}
-        computed = {k for spec in suite.specs_of(dataset) if spec.seed == suite.seeds[0] for k in output_names(spec)}
+        computed = {k for outputs in suite.outputs_of(dataset).values() for k in outputs}
         for metric in [m for m in metrics if m in computed]:  # fid_classifier has no ranking on ring8
             places = lb.ranking(rows, dataset, metric, directions[metric])
             if fmt == "csv":

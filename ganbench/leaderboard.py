@@ -22,8 +22,8 @@ from typing import Any
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError
 from ganbench.metric import Bound, out_of_bounds
+from ganbench.options import list_items
 from ganbench.plugins import registries
-from ganbench.resolve import output_names
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
@@ -177,10 +177,9 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         v, d, seed = missing[0]
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise BaselineError(f"baseline {suite.baseline_path} has no run of {v} on {d}, seed {seed}{more}; {fix}")
-    first = suite.seeds[0]  # every seed's run computes the same outputs
-    given = {(s.variant, d): output_names(s) for d in suite.datasets for s in suite.specs_of(d) if s.seed == first}
+    given = {d: suite.outputs_of(d) for d in suite.datasets}
     for i, run in enumerate(baseline["runs"]):
-        outputs = dict.fromkeys(given[run["variant"], run["dataset"]], "")  # compared() asks for directions
+        outputs = dict.fromkeys(given[run["dataset"]][run["variant"]], "")  # compared() asks for directions
         alien = [k for k in run.get("metrics", {}) if not compared(k, outputs)]
         if alien:
             raise BaselineError(
@@ -195,7 +194,7 @@ def _as_set(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _as_set(v) for k, v in value.items()}
     if isinstance(value, str) and "," in value:
-        return _as_set([part.strip() for part in value.strip("()[] ").split(",") if part.strip()])
+        return _as_set(list_items(value))
     if isinstance(value, list | tuple):
         return tuple(_as_set(v) for v in value)
     if isinstance(value, str):

@@ -196,9 +196,14 @@ def _parse(text: str, typ: type, label: str) -> Any:
     raise OptionError(f"{label} must be {typ.__name__}, not {text!r}")
 
 
+def list_items(text: str) -> list[str]:
+    """A list option as ``--set`` reads it: "0.5,0.9", "(0.5, 0.9)" and "[0.5,0.9]" are ["0.5", "0.9"]."""
+    return [v.strip() for v in text.strip("()[] ").split(",") if v.strip()]
+
+
 def _coerce_tuple(value: Any, args: tuple, label: str) -> tuple:
     if isinstance(value, str):
-        value = [v for v in value.strip("()[] ").split(",") if v.strip()]
+        value = list_items(value)
     if not isinstance(value, (list, tuple)):
         raise OptionError(f"{label} must be a comma-separated list, not {value!r}")
     if len(args) == 2 and args[1] is Ellipsis:

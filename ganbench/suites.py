@@ -116,6 +116,14 @@ class Suite:
         """The runs on one of the suite's datasets (as the suite names it): variants x seeds."""
         return [self._spec(v, dataset, seed) for v in self.variants for seed in self.seeds]
 
+    def outputs_of(self, dataset: str) -> dict[str, list[str]]:
+        """The outputs each variant's runs on ``dataset`` compute, by variant (every seed computes the same)."""
+        return {v: output_names(self._spec(v, dataset, self.seeds[0])) for v in self.variants}
+
+    def outputs(self) -> list[str]:
+        """Every output some run of the suite computes, in the suite's order (datasets, variants, metrics)."""
+        return list(dict.fromkeys(k for d in self.datasets for names in self.outputs_of(d).values() for k in names))
+
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
         return create_spec(
             variant,
@@ -239,8 +247,7 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
             except GanbenchError as exc:
                 raise SuiteError(f"{suite.path}: {variant} on {dataset}: {exc}") from None
     directions = regs.metric_directions()
-    computed = {k for spec in (suite._spec(v, d, suite.seeds[0]) for d in suite.datasets for v in suite.variants)
-                for k in output_names(spec)}  # fmt: skip
+    computed = set(suite.outputs())
     bounds = suite.output_bounds()
     for key, tolerance in suite.tolerance.items():
         if key not in directions:
