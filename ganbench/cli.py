@@ -762,7 +762,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.results import RecordError, check_record
+    from ganbench.results import SPEC, RecordError, check_record
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
@@ -785,6 +785,11 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 continue
             if record.status != "failed":
                 found.append(record)
+        if not found and (Path(results) / SPEC).is_file():  # sweeping into a run's folder would nest runs
+            raise OptionError(
+                f"{results} is the folder of one run; name the results folder that holds the suite's runs "
+                f"(e.g. {Path(results).resolve().parent})"
+            )
         if not found:
             raise OptionError(
                 f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "

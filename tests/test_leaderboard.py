@@ -642,6 +642,10 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(other)).code == 0
     result = cli("leaderboard", "show", str(path), "--results", str(other))
     assert_one_line_error(result, "none of the", "is in", "ganbench sweep")
+    run_folder = next(other.glob("ring8__*"))  # not a folder to sweep into: its runs would nest in a run
+    result = cli("leaderboard", "show", str(path), "--results", str(run_folder))
+    assert_one_line_error(result, "is the folder of one run", f"(e.g. {other.resolve()})")
+    assert "sweep" not in result.err
 
 
 def test_update_refuses_runs_another_process_is_training(cli, tmp_path):
