@@ -11,6 +11,7 @@ file holds, so a header claiming 10^12 rows is an error, not a MemoryError.
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +21,10 @@ import torch
 
 from ganbench.errors import GanbenchError, SamplesError
 from ganbench.torchfiles import TorchFileError, load_torch_file
+
+NPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, tokenize.TokenError,
+              RecursionError)  # fmt: skip
+"""What numpy raises on a damaged .npy or .npz: its header parser falls back to Python's tokenizer."""
 
 
 class FeatureError(GanbenchError):
@@ -158,7 +163,7 @@ def load_array(
         return _load_from_npz(path, preferred, ndim, what)
     except SamplesError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except NPY_ERRORS as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SamplesError(f"cannot read {path} ({reason}); it is truncated or corrupt; {fix}") from None
 

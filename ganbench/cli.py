@@ -7,6 +7,7 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import logging
@@ -113,9 +114,9 @@ def _report_file(
     is; else, for an appended report, a JSON document (a baseline or record elsewhere) or a binary file."""
     if path is None:
         return None
-    target = Path(path).expanduser().resolve()
+    target = Path(path).resolve()  # as written to: "~" in $GITHUB_STEP_SUMMARY is a folder of that name
     for kept in keep:
-        kept = kept.expanduser().resolve()
+        kept = kept.resolve()
         if target == kept or kept in target.parents or _same_file(target, kept):  # a hard link is the file too
             where = f"{'in ' if target != kept else ''}{one_line(kept)}"
             fix = f"name a new file, e.g. {option} leaderboard.xml" if ours else "point it elsewhere"
@@ -951,6 +952,12 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        click.echo(f"Error: {one_line(exc.filename or '')} is too long a name for the file system; choose a shorter "
+                   "one", err=True)  # fmt: skip
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("Interrupted; rerun the same command to resume from the last checkpoint.", err=True)
         sys.exit(130)

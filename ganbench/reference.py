@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import re
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganbench.arrays import NPY_ERRORS
 from ganbench.atomic import write_atomic
 from ganbench.errors import one_line
 from ganbench.gaussian import gaussian_statistics
@@ -105,7 +105,7 @@ class ReferenceStats:
             if meta != {"key": json.loads(json.dumps(self.key)), "sha256": _arrays_sha256(arrays)}:
                 raise ValueError("its key or checksum does not match its contents")
             return arrays
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        except NPY_ERRORS as exc:
             reason = "not an .npz of arrays (or damaged)" if "pickle" in str(exc) else one_line(exc)[:120]
             if str(path) not in _said:  # each reference row reads the entry: say it once
                 _said.add(str(path))

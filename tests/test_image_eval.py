@@ -211,6 +211,8 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
     whole = (tmp_path / "s.pt").read_bytes()
     (tmp_path / "cut.pt").write_bytes(whole[: len(whole) // 2])  # a copy stopped early
     torch.save(torch.from_numpy(images).to(torch.float8_e5m2), tmp_path / "f8.pt")
+    header = (tmp_path / "s.npy").read_bytes()
+    (tmp_path / "flip.npy").write_bytes(header.replace(b"(", b"\xd7", 1))  # numpy's tokenizer fails on it
     from PIL import Image
 
     (tmp_path / "tiny").mkdir()
@@ -225,6 +227,7 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
         ("ab.npz", ["several image arrays (a, b)"]),
         ("unnamed.npz", ["several image arrays (arr_0, arr_1)"]),
         ("cut.pt", ["cut.pt (File is not a zip file); it is truncated or corrupt"]),
+        ("flip.npy", ["flip.npy (", "it is truncated or corrupt"]),
         ("tiny", ["are grey 1x1, dataset 'digits' grey 8x8"]),  # decoded files have no layout to guess
     ):
         result = cli("eval", "-d", "digits", "--samples", str(tmp_path / samples), "-m", "fid_classifier")

@@ -599,6 +599,13 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     (tmp_path / "record.md").hardlink_to(record)  # a run's record under another name, outside the results folder
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "record.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "has other names (hard links)")
+    (tmp_path / "~").mkdir()  # no shell expands an environment variable's "~": checked where it is written
+    (tmp_path / "~" / "x.json").write_text('{"keep": 1}')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "~/x.json")
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY ~/x.json is JSON")
+    assert (tmp_path / "~" / "x.json").read_text() == '{"keep": 1}'
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert {p: p.read_bytes() for p in kept} == kept
     junit = tmp_path / "j.xml"
@@ -620,6 +627,10 @@ def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_
     named = write_suite(tmp_path, SUITE.replace('name = "tiny"', f'name = "{"n" * 300}"'), name="named.toml")
     result = cli("sweep", str(named), "-q")  # its default results folder, results/nnn..., could not exist
     assert_one_line_error(result, "named.toml:1: 'name': a suite name is at most 255 characters")
+    too_long, ok = str(tmp_path / ("x" * 300)), write_suite(tmp_path, name="ok.toml")  # one line, not a traceback
+    for args in (["sweep", str(ok), "-o", too_long], ["leaderboard", "show", str(ok), "--results", too_long],
+                 ["leaderboard", "check", str(ok), "--junit", f"{too_long}.xml"], ["table", too_long]):  # fmt: skip
+        assert_one_line_error(cli(*args, "-q") if args[0] == "sweep" else cli(*args), "x" * 300, "too long a name")
     os.mkfifo(tmp_path / "fifo.toml")  # reading it would wait for a writer forever
     assert_one_line_error(cli("sweep", str(tmp_path / "fifo.toml")), "cannot read suite", "(not a regular file)")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
