@@ -129,6 +129,7 @@ def restore(trainer: Trainer, checkpoint: Path) -> dict[str, Any] | None:
     afresh = f"rerun with --force to start this run afresh (or delete {checkpoint})"
     counters = {k: state.get(k) for k in ("step", "epoch", "cursor")}
     wrong = [k for k, c in counters.items() if isinstance(c, bool) or not isinstance(c, int) or c < 0]
+    wrong += ["cursor"] * (not wrong and counters["cursor"] > len(trainer.data))  # a position past the data's end
     if wrong or counters["step"] > spec.budget.steps or counters["step"] != checkpoint_header(checkpoint)["step"]:
         field = wrong[0] if wrong else "step"
         raise CheckpointError(

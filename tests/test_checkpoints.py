@@ -107,7 +107,9 @@ def test_a_valid_checkpoint_whose_state_does_not_fit_is_refused(cli, interrupted
     assert_one_line_error(cli(*ARGS, "--out", str(interrupted.parent)), "does not fit this run", "--force")
 
 
-@pytest.mark.parametrize("field, value", [("step", 1000), ("step", -3), ("step", 2.5), ("step", True), ("epoch", -3)])
+@pytest.mark.parametrize(
+    "field, value", [("step", 1000), ("step", -3), ("step", 2.5), ("step", True), ("epoch", -3), ("cursor", 10**9)]
+)
 def test_a_valid_checkpoint_claiming_a_step_no_run_of_its_spec_reaches_is_refused(cli, interrupted, field, value):
     """Forged with a valid checksum: 1000 steps of a 40-step run was recorded as completed, -3 trained 43 steps."""
     checkpoint = interrupted / "checkpoint.pt"
