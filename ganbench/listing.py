@@ -50,7 +50,8 @@ def listing() -> dict[str, list[dict[str, Any]]]:
     if key is not None:
         cached = _read(path)
         if cached is not None and cached.get("key") == key and cached.get("sha256") == _digest(cached.get("listing")):
-            return cached["listing"]  # as written: a damaged or edited listing is built again
+            if _renders(cached["listing"]):  # as written: a damaged or edited listing is built again
+                return cached["listing"]
     built = build_listing()
     if key is not None:
         try:
@@ -60,6 +61,15 @@ def listing() -> dict[str, list[dict[str, Any]]]:
         except (OSError, ValueError):  # a read-only or full cache: the listing is still right, only slower
             pass
     return built
+
+
+def _renders(listed: Any) -> bool:
+    """Whether a cached listing has the shape ``render`` reads (an edit that recomputed the sha256 may not)."""
+    try:
+        render(listed)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+    return isinstance(listed, dict) and all(isinstance(entries, list) for entries in listed.values())
 
 
 def _digest(listing: Any) -> str:

@@ -3,6 +3,7 @@ rebuilt when what it shows may have changed (the data folder, a plugin's code: t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -27,6 +28,11 @@ def environment(tmp_path) -> dict[str, str]:
     import os
 
     return {**os.environ, "GANBENCH_CACHE_DIR": str(tmp_path / "cache"), "GANBENCH_DATA": str(tmp_path / "data")}
+
+
+def sha256_of(listing) -> str:
+    """The checksum a cache entry carries: sha256 of the listing as JSON with sorted keys."""
+    return hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()
 
 
 def test_a_second_list_reads_the_cache_without_torch_and_prints_the_same(tmp_path):
@@ -69,7 +75,8 @@ def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
         b'{"key": 1, "listing": 2}',
         b"[" * 100_000,
         *(json.dumps({"key": key, "listing": listing}).encode() for listing in damaged),  # the right key
-    ):
+        *(json.dumps({"key": key, "sha256": sha256_of(bad), "listing": bad}).encode() for bad in damaged[:2]),
+    ):  # the last: edits that recomputed the checksum but left no listing's shape
         cache.write_bytes(garbage)
         again = ganbench_process("list", env=env)
         assert again.returncode == 0 and again.stdout == fresh and again.stderr == ""
