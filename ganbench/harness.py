@@ -155,6 +155,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
     resumed_from = trainer.state.step or None
+    told = resumed_from is not None and trainer.state.scored_at == resumed_from  # its loggers saw that step's scores
     try:
         write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
         call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
@@ -174,9 +175,10 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
         update_best(trainer.state.best, values, step)
         samples = run_dir / SAMPLES
         dataset.render(dataset.reference(), fake, samples, scores, labels)
-        if step != resumed_from:  # a run resumed at its end was evaluated there before its checkpoint
+        if not (told and step == resumed_from):  # a run resumed at its end was scored there before its checkpoint
             path = str(samples)
             call_hook("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=path)
+        trainer.state.scored_at = step
         return values
 
     def on_log(step: int, logs: dict[str, float]) -> None:
@@ -194,8 +196,10 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
         if outcome.stopped_by != "diverged":
             step = trainer.state.step
             if step not in scored:  # not scored at this step inside the loop (no --eval-every, or out of time)
+                if (_header(checkpoint) or {}).get("step") != step:  # a metric that fails then costs a rescore only
+                    save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
                 values = evaluate(step)
-                if spec.eval.every and resumed_from != step:  # a run resumed at its end has logged this row
+                if spec.eval.every and not (told and step == resumed_from):  # else it has logged this row
                     on_log(step, values)
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
             record.metrics = strict_json(scored[step])  # as record.json holds them: null, not NaN

@@ -232,6 +232,9 @@ class TrainState:
         self.train_seconds = 0.0
         self.best: dict[str, dict[str, float]] = {}
         """Best value of each metric output scored during training, and its step (--eval-every)."""
+        self.scored_at = -1
+        """The last step whose samples were scored (and its scores logged): a run resumed there scores again
+        without telling its loggers twice; one resumed from the checkpoint written before scoring tells them."""
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -247,6 +250,7 @@ class TrainState:
             "cursor": self.cursor,
             "train_seconds": self.train_seconds,
             "best": self.best,
+            "scored_at": self.scored_at,
             "lazy_penalty": self.lazy_penalty,
             "pl_mean": self.pl_mean,
             "pl_penalty": self.pl_penalty,
@@ -266,6 +270,7 @@ class TrainState:
         self.step, self.epoch, self.cursor = state["step"], state["epoch"], state["cursor"]
         self.train_seconds = state["train_seconds"]
         self.best = dict(state["best"])
+        self.scored_at = state.get("scored_at", self.step)  # written before it was kept: after scoring, at the end
         for name in ("lazy_penalty", "pl_mean", "pl_penalty"):  # checkpoints made before they were kept: 0
             setattr(self, name, state.get(name, torch.zeros(())).to(getattr(self, name).device))
 
