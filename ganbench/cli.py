@@ -143,6 +143,12 @@ def _report_file(
     return Path(path)
 
 
+def _env_path(name: str) -> str | None:
+    """A file named by an environment variable; None when unset, empty or blank (no file is called "  ")."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else None
+
+
 def _is_binary(path: Path) -> bool:
     """Whether a file is no UTF-8 text (a step summary is markdown): a NUL, or bytes that do not decode. Read to
     16 MiB; a character cut there is the read's end, not the file's."""
@@ -260,7 +266,7 @@ data_root_option = click.option(
 @click.option(
     "--log-every", default=10, show_default=True, type=click.IntRange(min=1), help="Steps between history rows."
 )
-@click.option("--executor", default="local", show_default=True, help="Executor for several runs.")
+@click.option("--executor", default="local", show_default=True, help="Executor of the runs (`ganbench list`).")
 @click.option(
     "--workers",
     default=1,
@@ -342,13 +348,13 @@ def run(
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )
+    runner = registries().executors.get(executor)  # named, it is used: one run goes to a cluster too
     if len(specs) == 1 or workers == 1:
         use_threads_per_run(1)  # runs in this process: the usable cores (a pool shares them out itself)
-    if len(specs) == 1:
+    if len(specs) == 1 and executor == "local":
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
         return
-    runner = registries().executors.get(executor)
     records = runner.run([(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers=workers)
     shown = list(dict.fromkeys(k for spec in specs for k in output_names(spec)))
     frame = records_frame([r for r in records if r.status != "skipped"])
@@ -692,7 +698,7 @@ def check(
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
     junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, _is_junit_of_ours)
     summary = _report_file(
-        os.environ.get("GITHUB_STEP_SUMMARY") or None,
+        _env_path("GITHUB_STEP_SUMMARY"),
         "$GITHUB_STEP_SUMMARY",
         [*keep, *[junit_path] * bool(junit_path)],
         None,

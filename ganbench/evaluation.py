@@ -7,6 +7,7 @@ a bad file or array into one clear error.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -19,12 +20,12 @@ from torch import nn
 from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, SamplesError, one_line
+from ganbench.errors import OptionError, SamplesError, one_line, short_repr
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import EvalContext, in_memory_reference
 from ganbench.options import check_overrides_and_metrics, with_options
-from ganbench.plugins import registries
+from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
 from ganbench.results import strict_json
@@ -119,8 +120,11 @@ def score(
     scores: dict[str, Any] = {}
     for chosen in selection:
         for space in chosen.spaces or (None,):
-            values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
-            scores.update({key: _plain(value) for key, value in values.items()})
+            with blamed("metrics", chosen.metric.name, "compute"):
+                values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
+                values = {key: _plain(value) for key, value in values.items()}
+                _check_numbers(values, chosen.metric.output_names((space,) if space else ()))
+            scores.update(values)
     scores[PROVENANCE] = provenance(ctx, reference_pool=len(pool))
     return scores
 
@@ -312,6 +316,18 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
                 f"{int(huge.argmax())}; rescale the samples"
             )
     return torch.as_tensor(array, dtype=torch.float32)
+
+
+def _check_numbers(values: Mapping[str, Any], outputs: Mapping[str, str]) -> None:
+    """ValueError unless each of the metric's ``outputs`` it gave is a number (that fits a float) or None: a
+    string would be recorded, then refused by every reader (notes and per-class lists are not outputs)."""
+    for key in outputs:
+        value = values.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f"it gave {key} = {short_repr(value)}, not a number or None")
+        float(value)  # OverflowError: an int too large for a float
 
 
 def _plain(value: Any) -> Any:

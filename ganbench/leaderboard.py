@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.environment import library_versions
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, one_line
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import list_items
 from ganbench.plugins import registries
@@ -437,4 +437,5 @@ def hardware_note(baseline: dict[str, Any], records: Sequence[RunRecord]) -> str
 def machine_text(hardware: dict[str, Any]) -> str:
     """A baseline's or a run's hardware in words: machine (cpu, torch threads per run)."""
     threads = "/".join(map(str, hardware.get("torch_threads", []))) or "?"
-    return f"{hardware.get('machine')} ({hardware.get('cpu')}, {threads} torch thread(s) per run)"
+    text = f"{hardware.get('machine')} ({hardware.get('cpu')}, {threads} torch thread(s) per run)"
+    return one_line(text)  # a hand-edited baseline's newline would end the report's quoted note

@@ -80,11 +80,11 @@ def option(
     return dataclasses.field(default=default, metadata={"bounds": Bounds(ge, gt, le, lt)})
 
 
-def validate_options(obj: Any) -> None:
+def validate_options(obj: Any, settable: bool = True) -> None:
     """OptionError unless every option of ``obj`` has its type, is finite and lies in its declared range.
 
-    The error names the object (``variant 'wgan-gp'``), the option, the rule and the
-    ``--set`` key that changes it.
+    The error names the object (``variant 'wgan-gp'``), the option, the rule and (``settable``:
+    not for a plugin's own defaults, which no ``--set`` reaches) the ``--set`` key that changes it.
     """
     what, prefix = _label(obj)
     flag = getattr(type(obj), "option_flag", f"--set {prefix}")
@@ -99,7 +99,7 @@ def validate_options(obj: Any) -> None:
         for item in checked if isinstance(checked, tuple) else (checked,):
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
-            hint = f" ({flag}{key}=VALUE)"
+            hint = f" ({flag}{key}=VALUE)" if settable else ""
             if isinstance(item, float) and not math.isfinite(item):
                 raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
             if not bounds.holds(item):
@@ -160,6 +160,8 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
     origin = typing.get_origin(typ)
     if origin is Literal:
         choices = typing.get_args(typ)
+        spelt = [c for c in choices if isinstance(value, str) and not isinstance(c, str) and cli_text(c) == value]
+        value = spelt[0] if spelt and value not in choices else value  # --set level=2 for Literal[1, 2, 3]
         if value not in choices:
             raise OptionError(f"{label} must be one of {', '.join(map(str, choices))}, not {value!r}")
         return value

@@ -10,6 +10,8 @@ only the plugins that add commands).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +19,7 @@ import pluggy
 
 from ganbench import hookspecs
 from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
-from ganbench.errors import PluginError
+from ganbench.errors import GanbenchError, PluginError
 from ganbench.registry import Registries, empty_registries, fill_registries
 
 __all__ = ["ENTRY_POINT_GROUP", "call_hook", "plugin_manager", "register_plugin", "registries", "unregister_plugin"]
@@ -105,6 +107,26 @@ def registries() -> Registries:
         finally:
             _filling = None
     return _registries
+
+
+@contextmanager
+def blamed(kind: str, name: str, call: str) -> Iterator[None]:
+    """Run a third-party plugin's ``call`` (of its ``kind`` registry's ``name``) so that its failure is one line
+    naming the plugin, not a traceback; ganbench's own objects' errors, and GanbenchErrors, pass unchanged."""
+    registry = getattr(registries(), kind)
+    entry = registry.entries.get(name)
+    try:
+        yield
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        if entry is None or entry.plugin in DEFAULT_PLUGINS:
+            raise
+        raise PluginError(
+            f"{registry.kind} {name!r} of plugin "
+            f"{entry.plugin!r} ({entry.source} {entry.version}) failed in {call}: {type(exc).__name__}: {exc}; "
+            "fix the plugin, or leave it out"
+        ) from exc
 
 
 def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:

@@ -12,6 +12,7 @@ registration hooks; so a plugin may derive its objects from ones registered befo
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -60,7 +61,10 @@ class Registry(Generic[T]):
                 f"letters and digits, separated by '-', '_' or '.', at most {MAX_NAME} characters"
             )
         if dataclasses.is_dataclass(obj) and hasattr(type(obj), "kind"):
-            validate_options(obj)  # also for subclasses whose __post_init__ skips the base's
+            try:
+                validate_options(obj, settable=False)  # also for subclasses whose __post_init__ skips the base's
+            except OptionError as exc:
+                raise PluginError(f"plugin {plugin!r} registered {exc} as its default; fix the plugin") from None
         if name in self.entries:
             other = self.entries[name].plugin
             raise PluginError(
@@ -187,5 +191,8 @@ def _call_registration(
         raise
     except UnknownNameError as exc:
         raise PluginError(f"plugin {plugin!r} asked in {hook_name} for a name not registered before it: {exc}") from exc
+    except OptionError as exc:  # a default of its own, refused as it was built: no --set reaches it
+        unsettable = re.sub(r" \((--set|--executor-option) \S+=VALUE\)$", "", str(exc))
+        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {unsettable}; fix the plugin") from exc
     except Exception as exc:
         raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc

@@ -103,6 +103,11 @@ def create_spec(
             f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; e.g. --eval-samples 10000"
         )
     metric, needed = neediest(d, selected)
+    if needed > MAX_EVAL_SAMPLES:
+        raise OptionError(
+            f"metric {metric!r} needs at least {needed:,} samples, more than ganbench scores ({MAX_EVAL_SAMPLES:,}); "
+            "score with other --metrics"
+        )
     if n_eval < needed:
         raise OptionError(
             f"metric {metric!r} needs at least {needed} samples, so "

@@ -9,14 +9,15 @@ run starts, so a missing piece costs seconds, not a training run.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ganbench.dataset import Dataset
-from ganbench.errors import GanbenchError, OptionError, UnknownNameError
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError, short_repr
 from ganbench.metric import Metric
-from ganbench.plugins import registries
+from ganbench.plugins import blamed, registries
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,13 @@ def available_names(dataset: Dataset) -> list[str]:
 
 def neediest(dataset: Dataset, selection: Sequence[Selected]) -> tuple[str, int]:
     """(name, count) of the chosen metric that needs the most samples per side on ``dataset``; ("", 1) if none."""
-    counts = [(c.metric.name, c.metric.samples_needed(dataset)) for c in selection]
+    counts = []
+    for chosen in selection:
+        with blamed("metrics", chosen.metric.name, "samples_needed"):
+            needed = chosen.metric.samples_needed(dataset)
+            if isinstance(needed, bool) or not isinstance(needed, numbers.Integral) or needed < 1:
+                raise ValueError(f"it gave {short_repr(needed)}, not a whole number >= 1")
+        counts.append((chosen.metric.name, int(needed)))
     return max(counts, key=lambda named: named[1], default=("", 1))
 
 
@@ -128,7 +135,11 @@ def check_reference_fits(
     n_real = len(dataset.reference())
     metric, needed = neediest(dataset, selection)
     if n_real < needed:
-        more = "e.g. --set dataset.n_samples=10000" if hasattr(dataset, "n_samples") else "add images to it"
+        more = (
+            f"e.g. --set dataset.n_samples={max(needed, 10_000)}"
+            if hasattr(dataset, "n_samples")
+            else "add images to it"
+        )
         raise OptionError(
             f"metric {metric!r} needs at least {needed} real samples, but dataset "
             f"{name!r} holds {n_real}; use more data ({more}) or other --metrics"

@@ -365,11 +365,11 @@ class Trainer:
         check_reference_fits(spec.dataset, dataset, self.selection, spec.eval.n_samples)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
         check_network_fits(spec, variant, self.parts.network)
+        check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))  # before a batch's tensors are built
         check_networks(spec, self.parts, self.device)
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
-        check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""

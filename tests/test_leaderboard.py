@@ -606,6 +606,8 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", "~/x.json")
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY ~/x.json is JSON")
     assert (tmp_path / "~" / "x.json").read_text() == '{"keep": 1}'
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "   ")  # blank: unset, not a file named by spaces
+    assert cli(*check).code == 0 and not (tmp_path / "   ").exists()
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     assert {p: p.read_bytes() for p in kept} == kept
     junit = tmp_path / "j.xml"
@@ -776,3 +778,10 @@ def test_show_ranks_each_dataset_on_the_outputs_its_runs_compute(cli, tmp_path):
         ["ring8", "frechet"],
         ["digits", "fid_classifier"],
     ]
+
+
+def test_a_hand_edited_machine_name_stays_on_the_report_line():
+    from ganbench import leaderboard as lb
+
+    text = lb.machine_text({"machine": "x86_64", "cpu": "Xeon\n> injected", "torch_threads": [1]})
+    assert "\n" not in text and text.startswith("x86_64 (Xeon")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from typing import Literal
 
 import pytest
 
 import ganbench
 from ganbench.errors import PluginError
+from ganbench.metric import Metric
+
+from .conftest import assert_one_line_error
 
 
 def plugin_registering(*variants, hook="register_variants"):
@@ -112,3 +117,73 @@ def test_testing_helpers_register_and_check_a_variant(tmp_path):
         record = check_variant("ttur", tmp_path, steps=10)
         assert record.steps_done == 10
     assert "ttur" not in ganbench.registries().variants
+
+
+@dataclasses.dataclass(frozen=True)
+class Odd(Metric):
+    """A third-party metric that misbehaves as ``how`` says, in ``compute`` or in ``samples_needed``."""
+
+    how: str = ""
+
+    def samples_needed(self, dataset):
+        if self.how == "raises in samples_needed":
+            raise RuntimeError("no count")
+        return {"abc": "abc", "zero": 0, "a bool": True, "too many": 10**30}.get(self.how, 2)
+
+    def compute(self, ctx, space=None):
+        if self.how == "raises in compute":
+            raise RuntimeError("compute exploded")
+        return {"odd": {"a string": "abc", "a huge int": 10**400}.get(self.how, 0.5), "odd_note": "notes are free"}
+
+
+@pytest.mark.parametrize(
+    "how, fragments",
+    [
+        ("raises in samples_needed", ["failed in samples_needed: RuntimeError: no count"]),
+        ("abc", ["failed in samples_needed: ValueError: it gave 'abc', not a whole number >= 1"]),
+        ("zero", ["it gave 0, not a whole number >= 1"]),
+        ("a bool", ["it gave True, not a whole number >= 1"]),
+        ("too many", ["needs at least 1,000,000,000,000,000,000,000,000,000,000 samples, more than ganbench scores"]),
+        ("raises in compute", ["failed in compute: RuntimeError: compute exploded", "leave it out"]),
+        ("a string", ["failed in compute: ValueError: it gave odd = 'abc', not a number or None"]),
+        ("a huge int", ["failed in compute: OverflowError"]),
+    ],
+)
+def test_a_third_party_metric_that_fails_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragments):
+    """Before training where it can be (the sample count), else after it with the trained steps kept."""
+    metric = Odd("odd", outputs={"odd": "lower"}, how=how)
+    fresh_plugins.register_plugin(plugin_registering(metric, hook="register_metrics"), name="odd-metrics")
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes,odd", "--eval-samples", "200", "-q"]
+    result = cli(*args, "-o", str(tmp_path))
+    plugin = "" if how == "too many" else "metric 'odd' of plugin 'odd-metrics'"
+    assert_one_line_error(result, plugin, *fragments)
+    trained = list(tmp_path.glob("*/checkpoint.pt"))
+    assert len(trained) == ("compute" in fragments[0] or "OverflowError" in fragments[0])
+
+
+def test_a_plugin_option_of_literal_numbers_is_set_as_it_is_listed(fresh_plugins, cli, tmp_path):
+    @dataclasses.dataclass(frozen=True)
+    class Levelled(type(ganbench.get_variant("nsgan"))):
+        level: Literal[1, 2, 3] = 1
+
+    nsgan = ganbench.get_variant("nsgan")
+    mine = Levelled(**{**{f.name: getattr(nsgan, f.name) for f in dataclasses.fields(nsgan)}, "name": "levelled"})
+    fresh_plugins.register_plugin(plugin_registering(mine), name="levels")
+    args = ["run", "-v", "levelled", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    assert cli(*args, "-o", str(tmp_path), "--set", "level=2").code == 0
+    assert json.loads(next(tmp_path.glob("*/spec.json")).read_text())["variant_options"]["level"] == 2
+    assert_one_line_error(cli(*args, "-o", str(tmp_path), "--set", "level=4"), "must be one of 1, 2, 3, not '4'")
+
+
+def test_a_default_a_plugin_gets_wrong_is_its_to_fix_not_a_set(fresh_plugins):
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(dataclasses.replace(ganbench.get_variant("nsgan"), name="mine", lr_d=-1.0))
+
+    fresh_plugins.register_plugin(Plugin(), name="bad-default")
+    with pytest.raises(PluginError) as caught:
+        fresh_plugins.registries()
+    message = str(caught.value)
+    assert message.startswith("plugin 'bad-default' failed in register_variants: variant 'mine' option 'lr_d' must be")
+    assert message.endswith("; fix the plugin") and "--set" not in message

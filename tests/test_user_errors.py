@@ -40,6 +40,7 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--seed", "0-100000"], ["100,001 runs", "--yes"]),
         (["-v", "nsgan,lsgan", "--seed", "0-50"], ["102 runs", "2 variant(s)", "--yes"]),
         (["-v", "nsgan", "--device", "foo"], ["unknown device 'foo'", "cpu"]),
+        (["-v", "nsgan", "--executor", "nope"], ["unknown executor 'nope'"]),  # one run too: never ignored
         (["-v", "nsgan", "--device", "cuda:99"], ["cuda:99"]),
         (["-v", "nsgan", "--device", "meta"], ["not supported"]),
         (["-v", "nsgan", "--out", ""], ["--out is empty"]),
