@@ -29,7 +29,7 @@ from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
 from ganbench.results import strict_json
-from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics
+from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
 PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
@@ -244,8 +244,9 @@ def evaluate_samples(
             f"metric {metric!r} needs at least {needed} samples, got {len(fake)}; pass more samples or other metrics"
         )
     name = str(dataset) if isinstance(dataset, str | Path) else ds.name
-    check_reference_fits(name, ds, selection, len(fake), equal="passing as many samples as there are real ones")
+    check_reference_fits(name, ds, selection)
     preflight(ds, selection)
+    warn_unequal_sizes(name, ds, len(fake), equal="passing as many samples as there are real ones")
     return strict_json(score(ds, fake, names, match_sizes=not named_files))  # None, not NaN: as the CLI and records
 
 

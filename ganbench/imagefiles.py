@@ -46,13 +46,18 @@ def read_image(path: Path) -> np.ndarray:
         "bomb, or not an image to train a GAN on)"
     )
     try:
-        with warnings.catch_warnings():  # Pillow warns of large images; the size is checked here instead
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with warnings.catch_warnings(record=True) as caught:  # said once below, or folded into the error
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked here instead
             with Image.open(path) as image:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
                     raise too_large
                 image.load()
-                return _as_uint8(image, path)
+                pixels = _as_uint8(image, path)
+        said = list(dict.fromkeys(one_line(w.message) for w in caught))
+        if said:  # a damaged TIFF's tags: one line per file, not Pillow's one per tag
+            warnings.warn(f"image {one_line(path)} may be damaged: {said[0]} (read all the same)", stacklevel=2)
+        return pixels
     except ImageFileError:
         raise
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size: checked in open()

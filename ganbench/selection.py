@@ -125,13 +125,9 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
             raise GanbenchError(f"{exc}{hint}") from None
 
 
-def check_reference_fits(
-    name: str, dataset: Dataset, selection: Sequence[Selected], n_fake: int | None = None, equal: str = ""
-) -> None:
+def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Selected]) -> None:
     """OptionError if the real samples ``dataset`` (named ``name``) is scored against are fewer than a chosen metric
-    needs (k nearest neighbours of 2 points): found after training, it would lose the run. A warning if they are
-    fewer than the ``n_fake`` generated ones: FID and KID move with unequal sizes, unlike the protocol's (``equal``:
-    what makes them equal, in the caller's words)."""
+    needs (k nearest neighbours of 2 points): found after training, it would lose the run."""
     n_real = len(dataset.reference())
     metric, needed = neediest(dataset, selection)
     if n_real < needed:
@@ -144,7 +140,14 @@ def check_reference_fits(
             f"metric {metric!r} needs at least {needed} real samples, but dataset "
             f"{name!r} holds {n_real}; use more data ({more}) or other --metrics"
         )
-    if n_fake is not None and n_fake > n_real:
+
+
+def warn_unequal_sizes(name: str, dataset: Dataset, n_fake: int, equal: str = "") -> None:
+    """A warning if the real samples of ``dataset`` (named ``name``) are fewer than the ``n_fake`` generated ones:
+    FID and KID move with unequal sizes, unlike the protocol's (``equal``: what makes them equal, in the caller's
+    words). Given once every check has passed: its advice would not help a command refused anyway."""
+    n_real = len(dataset.reference())
+    if n_fake > n_real:
         warnings.warn(
             f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {name!r}: scores "
             f"of unequal sizes compare only with each other ({equal or f'--eval-samples {n_real:,}'} makes them equal)",

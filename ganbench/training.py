@@ -37,7 +37,7 @@ from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
-from ganbench.selection import Selected, check_reference_fits, preflight, select_metrics
+from ganbench.selection import Selected, check_reference_fits, preflight, select_metrics, warn_unequal_sizes
 from ganbench.spec import MAX_STEPS, RunSpec
 from ganbench.variant import Variant
 
@@ -362,11 +362,12 @@ class Trainer:
         dataset, variant = self.parts.dataset, self.parts.variant
         self.data = dataset.load().to(self.device)  # missing dataset files: the first thing to report
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
-        check_reference_fits(spec.dataset, dataset, self.selection, spec.eval.n_samples)
+        check_reference_fits(spec.dataset, dataset, self.selection)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
         check_network_fits(spec, variant, self.parts.network)
         check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))  # before a batch's tensors are built
         check_networks(spec, self.parts, self.device)
+        warn_unequal_sizes(spec.dataset, dataset, spec.eval.n_samples)  # once nothing refuses the run
         self.state = TrainState(spec, self.parts, self.device)
         labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)

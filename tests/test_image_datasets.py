@@ -318,6 +318,14 @@ def test_extracted_files_without_archives_are_read_with_a_warning_and_junk_is_na
         warnings.simplefilter("error")  # the error alone: no warning before it
         dataset("mnist", split="test").load()
     one_line_error(exc, "t10k-labels-idx1-ubyte is not a valid idx file", "delete it")
+    labels = np.arange(10_000) % 10
+    labels[7] = 200  # a valid idx file of labels MNIST has not
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    monkeypatch.setattr(torchvision_sets, "_splits", {})
+    with pytest.raises(GanbenchError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset("mnist", split="test").load()
+    one_line_error(exc, "10000 labels from 0 to 200, not (N, 1, 28, 28) and N labels 0..9")
 
 
 # --- CIFAR-10 in its real archive layout -----------------------------------------------------------

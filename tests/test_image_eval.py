@@ -165,6 +165,39 @@ def test_deep_images_are_scaled_by_their_format_not_by_their_own_maximum(tmp_pat
     assert read_image(tmp_path / "dark.tif").max() == 4  # a 16-bit TIFF is read as the 16-bit PNG is
 
 
+def tiff_with_a_tag_past_its_end(path, pixels: np.ndarray) -> None:
+    """A TIFF whose RowsPerStrip (278) claims more values than the file holds: Pillow skips that tag, warning."""
+    import struct
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="TIFF")
+    data = bytearray(buffer.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 278:
+            struct.pack_into("<I", data, at + 4, 10**6)  # its count
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_tiff_that_decodes_is_one_warning_and_one_that_does_not_one_error(cli, tmp_path):
+    from ganbench.imagefiles import read_image
+
+    pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    tiff_with_a_tag_past_its_end(tmp_path / "a.tif", pixels)
+    with pytest.warns(UserWarning) as said:
+        np.testing.assert_array_equal(read_image(tmp_path / "a.tif"), pixels)
+    assert [str(w.message) for w in said] == [
+        f"image {tmp_path / 'a.tif'} may be damaged: Tag data larger than file. Skipping tag 278 (read all the same)"
+    ]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.tif").write_bytes((tmp_path / "a.tif").read_bytes()[:20])  # its pixels cut off
+    result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "bad"), "-m", "fid_classifier")
+    assert_one_line_error(result, "cannot read image", "remove or replace it")
+
+
 @pytest.mark.parametrize("shape", [(4, 3, 3, 3), (4, 1, 8, 1), (4, 3, 32, 1)])
 def test_images_whose_shape_fits_both_layouts_are_refused_not_guessed(shape):
     from ganbench.arrays import FeatureError

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,16 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     assert_one_line_error(cli("run", "-v", "projgan", "-d", str(flat), *TINY, "-o", out), "has no labels")
     assert_one_line_error(cli("run", "-v", "cgan", "-d", "digits", "--set", "pack=2", *TINY, "-o", out), "pack=1")
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", "/no/such/images", "-o", out), "existing folder")
+    few = tmp_path / "few"  # 10 labelled images: too few to train a classifier on, and fewer than --eval-samples
+    few.mkdir()
+    for c in (0, 1):
+        save_png_folder(few / str(c), np.zeros((5, 16, 16, 3), np.uint8))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        args = ["-m", "fid_classifier", "--eval-samples", "20", "-o", out]
+        result = cli("run", "-v", "dcgan", "-d", str(few), *TINY, *args)
+    assert_one_line_error(result, "a classifier needs at least 20 images")
+    assert not said, [str(w.message) for w in said]  # the size warning's advice could not help a refused run
     assert not Path(out).exists()
 
 

@@ -126,13 +126,18 @@ class TorchvisionImages(ImageDataset):
         root = data_root().resolve()
         key = (self.source, str(root), self.split)
         if key not in _splits:
-            images, labels = self._read(root)
+            with warnings.catch_warnings(record=True) as said:  # said once the files are known good, else the
+                warnings.simplefilter("always")  # error alone
+                images, labels = self._read(root)
             if images.shape[1:] != self.shape or len(labels) != len(images) or not _in_classes(labels):
+                span = f" from {int(labels.min())} to {int(labels.max())}" if len(labels) else ""
                 raise DataNotFoundError(
                     f"{self.name} {self.split} files in {root} hold {tuple(images.shape)} images and "
-                    f"{len(labels)} labels, not (N, {', '.join(map(str, self.shape))}) and N labels 0..9; "
+                    f"{len(labels)} labels{span}, not (N, {', '.join(map(str, self.shape))}) and N labels 0..9; "
                     "delete them to download them again"
                 )
+            for warning in said:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
             _splits[key] = images, labels
         return _splits[key]
 
