@@ -200,7 +200,8 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
                     save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
                 values = evaluate(step)
                 if spec.eval.every and not (told and step == resumed_from):  # else it has logged this row
-                    on_log(step, values)
+                    on_log(step, {**trainer.state.pending_logs, **values})  # losses a checkpoint kept, if any
+                    trainer.state.pending_logs = {}
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
             record.metrics = strict_json(scored[step])  # as record.json holds them: null, not NaN
             if trainer.state.ema:  # the average is scored above; G's own scores too, named apart

@@ -235,6 +235,9 @@ class TrainState:
         self.scored_at = -1
         """The last step whose samples were scored (and its scores logged): a run resumed there scores again
         without telling its loggers twice; one resumed from the checkpoint written before scoring tells them."""
+        self.pending_logs: dict[str, float] = {}
+        """The last step's losses while its scores are computed: the checkpoint written before them keeps them, so a
+        run resumed there logs the row an uninterrupted run logs."""
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -251,6 +254,7 @@ class TrainState:
             "train_seconds": self.train_seconds,
             "best": self.best,
             "scored_at": self.scored_at,
+            "pending_logs": dict(self.pending_logs),
             "lazy_penalty": self.lazy_penalty,
             "pl_mean": self.pl_mean,
             "pl_penalty": self.pl_penalty,
@@ -271,6 +275,7 @@ class TrainState:
         self.train_seconds = state["train_seconds"]
         self.best = dict(state["best"])
         self.scored_at = state.get("scored_at", self.step)  # written before it was kept: after scoring, at the end
+        self.pending_logs = dict(state.get("pending_logs", {}))
         for name in ("lazy_penalty", "pl_mean", "pl_penalty"):  # checkpoints made before they were kept: 0
             setattr(self, name, state.get(name, torch.zeros(())).to(getattr(self, name).device))
 
@@ -325,7 +330,7 @@ class Hooks:
     """What the loop calls out to: logs every ``log_every`` steps, checkpoints, evaluations.
 
     ``evaluate(step)`` returns metric values to log beside the losses (``eval_every`` steps
-    and the last step of a step budget).
+    and the last step of a step budget; before the last one's, ``on_checkpoint`` too).
     """
 
     log_every: int = DEFAULT_LOG_EVERY
@@ -521,6 +526,10 @@ class Trainer:
                     bar.set_postfix(logs, refresh=False)
                 s.train_seconds = time.perf_counter() - started
                 if eval_due and hooks.evaluate:
+                    if s.step == steps and hooks.on_checkpoint:  # kept if scoring fails: a rerun scores, not trains
+                        s.pending_logs = dict(logs)
+                        hooks.on_checkpoint()
+                        s.pending_logs = {}
                     evaluation_started = time.perf_counter()
                     logs.update(hooks.evaluate(s.step))
                     started += time.perf_counter() - evaluation_started  # scoring is not training time

@@ -155,25 +155,29 @@ def test_the_api_refuses_a_corrupt_checkpoint_too(tmp_path, interrupted):
         ganbench.run(variant="nsgan", dataset="ring8", steps=40, checkpoint_every=20, out=interrupted.parent)
 
 
-def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp_path, monkeypatch):
+@pytest.mark.parametrize("eval_every", [None, 7])  # 7: steps 7..35 scored, then the last, 40, fails
+def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp_path, monkeypatch, eval_every):
     """The checkpoint is written before the final scores: the rerun resumes at the end and scores; its numbers
-    and history are an uninterrupted run's."""
+    and history (the last row's losses too) are an uninterrupted run's."""
     import ganbench.harness
 
-    options = dict(steps=40, checkpoint_every=1000, metrics=["modes"], eval_samples=200)
+    options = dict(steps=40, checkpoint_every=1000, metrics=["modes"], eval_samples=200, eval_every=eval_every)
     whole = ganbench.run("nsgan", "ring8", out=tmp_path / "whole", **options)
+    real_score, calls = ganbench.harness.score, []
 
-    def failing(*args, **kwargs):
-        raise RuntimeError("a plugin's metric failed")
+    def failing_at_the_end(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1 + 5 * bool(eval_every):
+            raise RuntimeError("a plugin's metric failed")
+        return real_score(*args, **kwargs)
 
-    real_score = ganbench.harness.score
-    monkeypatch.setattr(ganbench.harness, "score", failing)
+    monkeypatch.setattr(ganbench.harness, "score", failing_at_the_end)
     with pytest.raises(RuntimeError, match="a plugin's metric failed"):
         ganbench.run("nsgan", "ring8", out=tmp_path / "failed", **options)
     run_dir = tmp_path / "failed" / Path(whole.run_dir).name
     assert checkpoint_header(run_dir / "checkpoint.pt")["step"] == 40 and not (run_dir / "record.json").exists()
     monkeypatch.setattr(ganbench.harness, "score", real_score)
     again = ganbench.run("nsgan", "ring8", out=tmp_path / "failed", **options)
-    assert again.resumed_from == 40 and again.metrics == whole.metrics
+    assert again.resumed_from == 40 and again.metrics == whole.metrics and again.best == whole.best
     for name in ("metrics.json", "history.csv"):
         assert (run_dir / name).read_bytes() == (Path(whole.run_dir) / name).read_bytes(), name
