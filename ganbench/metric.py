@@ -14,6 +14,7 @@ a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset o
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -130,6 +131,11 @@ class Metric:
     def __post_init__(self) -> None:
         if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 1:
             raise ValueError(f"metric {self.name!r}: min_samples must be a positive integer, not {self.min_samples!r}")
+        odd = {k: d for k, d in dict(self.outputs).items() if d not in typing.get_args(Direction)}
+        if not self.outputs or odd:  # a table could not tell which is best
+            raise ValueError(
+                f"metric {self.name!r}: outputs must map each output to 'higher' or 'lower' (is better), not {odd}"
+            )
 
     def samples_needed(self, dataset: Dataset) -> int:
         """The fewest samples per side it scores on ``dataset``: ``min_samples``; override where it depends on the

@@ -187,3 +187,9 @@ def test_a_default_a_plugin_gets_wrong_is_its_to_fix_not_a_set(fresh_plugins):
     message = str(caught.value)
     assert message.startswith("plugin 'bad-default' failed in register_variants: variant 'mine' option 'lr_d' must be")
     assert message.endswith("; fix the plugin") and "--set" not in message
+
+
+@pytest.mark.parametrize("outputs", [{"odd": "up"}, {}])
+def test_a_metric_says_which_way_each_output_is_better(outputs):
+    with pytest.raises(ValueError, match="outputs must map each output to 'higher' or 'lower'"):
+        Odd("odd", outputs=outputs)
