@@ -29,7 +29,7 @@ def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
         with open(path, "wb") as f:
             write(f)
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ganbench-", suffix=".tmp")  # short: any name fits beside
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:

@@ -958,6 +958,11 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # pathlib's resolve() on a link to itself
+            raise
+        click.echo(f"Error: {one_line(exc)}; a link in that path leads back to itself: name another", err=True)
+        sys.exit(2)
     except OSError as exc:
         if exc.errno != errno.ENAMETOOLONG:
             raise

@@ -6,6 +6,7 @@ a bad file or array into one clear error.
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import warnings
@@ -23,7 +24,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import OptionError, SamplesError, one_line, short_repr
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
-from ganbench.metric import EvalContext, in_memory_reference
+from ganbench.metric import EvalContext, in_memory_reference, out_of_bounds
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
@@ -123,7 +124,7 @@ def score(
             with blamed("metrics", chosen.metric.name, "compute"):
                 values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
                 values = {key: _plain(value) for key, value in values.items()}
-                _check_numbers(values, chosen.metric.output_names((space,) if space else ()))
+                _check_numbers(values, chosen.metric, dataset, (space,) if space else ())
             scores.update(values)
     scores[PROVENANCE] = provenance(ctx, reference_pool=len(pool))
     return scores
@@ -319,16 +320,26 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
     return torch.as_tensor(array, dtype=torch.float32)
 
 
-def _check_numbers(values: Mapping[str, Any], outputs: Mapping[str, str]) -> None:
-    """ValueError unless each of the metric's ``outputs`` it gave is a number (that fits a float) or None: a
-    string would be recorded, then refused by every reader (notes and per-class lists are not outputs)."""
+def _check_numbers(values: dict[str, Any], metric: Any, dataset: Dataset, spaces: tuple[str, ...]) -> None:
+    """ValueError unless what a metric gave can be recorded and read back: each of its outputs a number (that fits
+    a float) within its bounds, or None (an output left out is None); no other metric's output (it would replace
+    that one's number); everything else (notes, per-class lists) JSON."""
+    outputs = metric.output_names(spaces)
     for key in outputs:
-        value = values.get(key)
+        value = values.setdefault(key, None)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"it gave {key} = {short_repr(value)}, not a number or None")
         float(value)  # OverflowError: an int too large for a float
+    numbers_given = {k: values[k] for k in outputs if not (isinstance(values[k], float) and math.isnan(values[k]))}
+    outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
+    if outside:
+        raise ValueError(f"it gave {outside}")
+    others = [k for k in values if k not in outputs and k in registries().metric_directions()]
+    if others:
+        raise ValueError(f"it gave {others[0]}, an output of another metric")
+    json.dumps(strict_json({k: v for k, v in values.items() if k not in outputs}))  # TypeError: not JSON
 
 
 def _plain(value: Any) -> Any:

@@ -633,6 +633,13 @@ def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_
     for args in (["sweep", str(ok), "-o", too_long], ["leaderboard", "show", str(ok), "--results", too_long],
                  ["leaderboard", "check", str(ok), "--junit", f"{too_long}.xml"], ["table", too_long]):  # fmt: skip
         assert_one_line_error(cli(*args, "-q") if args[0] == "sweep" else cli(*args), "x" * 300, "too long a name")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")  # a link to itself: pathlib's resolve() raises RuntimeError
+    looped = cli("leaderboard", "check", str(ok), "--junit", str(tmp_path / "loop"))
+    assert_one_line_error(looped, "leads back to itself")
+    from ganbench.atomic import write_atomic
+
+    write_atomic(tmp_path / ("y" * 255), lambda f: f.write(b"ok"))  # the longest name a file system takes: its temp
+    assert (tmp_path / ("y" * 255)).read_bytes() == b"ok"  # file's name beside it must fit too
     os.mkfifo(tmp_path / "fifo.toml")  # reading it would wait for a writer forever
     assert_one_line_error(cli("sweep", str(tmp_path / "fifo.toml")), "cannot read suite", "(not a regular file)")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

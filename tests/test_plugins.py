@@ -133,7 +133,13 @@ class Odd(Metric):
     def compute(self, ctx, space=None):
         if self.how == "raises in compute":
             raise RuntimeError("compute exploded")
-        return {"odd": {"a string": "abc", "a huge int": 10**400}.get(self.how, 0.5), "odd_note": "notes are free"}
+        if self.how == "nothing":
+            return {}
+        if self.how == "another's output":
+            return {"odd": 0.5, "modes_captured": 8}
+        note = object() if self.how == "no JSON" else "notes are free"
+        odd = {"a string": "abc", "a huge int": 10**400, "out of range": 5.0}.get(self.how, 0.5)
+        return {"odd": odd, "odd_note": note}
 
 
 @pytest.mark.parametrize(
@@ -147,18 +153,30 @@ class Odd(Metric):
         ("raises in compute", ["failed in compute: RuntimeError: compute exploded", "leave it out"]),
         ("a string", ["failed in compute: ValueError: it gave odd = 'abc', not a number or None"]),
         ("a huge int", ["failed in compute: OverflowError"]),
+        ("out of range", ["it gave odd = 5.0 is outside the values odd can take, [0, 1]"]),
+        ("another's output", ["it gave modes_captured, an output of another metric"]),
+        ("no JSON", ["failed in compute: TypeError"]),
     ],
 )
 def test_a_third_party_metric_that_fails_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragments):
     """Before training where it can be (the sample count), else after it with the trained steps kept."""
-    metric = Odd("odd", outputs={"odd": "lower"}, how=how)
+    metric = Odd("odd", outputs={"odd": "lower"}, ranges={"odd": (0.0, 1.0)}, how=how)
     fresh_plugins.register_plugin(plugin_registering(metric, hook="register_metrics"), name="odd-metrics")
     args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes,odd", "--eval-samples", "200", "-q"]
     result = cli(*args, "-o", str(tmp_path))
     plugin = "" if how == "too many" else "metric 'odd' of plugin 'odd-metrics'"
     assert_one_line_error(result, plugin, *fragments)
     trained = list(tmp_path.glob("*/checkpoint.pt"))
-    assert len(trained) == ("compute" in fragments[0] or "OverflowError" in fragments[0])
+    assert len(trained) == (how not in ("raises in samples_needed", "abc", "zero", "a bool", "too many"))
+
+
+def test_a_third_party_metric_that_leaves_an_output_out_records_null(fresh_plugins, cli, tmp_path):
+    fresh_plugins.register_plugin(plugin_registering(Odd("odd", outputs={"odd": "lower"}, how="nothing"),
+                                                     hook="register_metrics"), name="odd-metrics")  # fmt: skip
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes,odd", "--eval-samples", "200", "-q"]
+    assert cli(*args, "-o", str(tmp_path)).code == 0
+    assert json.loads(next(tmp_path.glob("*/metrics.json")).read_text())["odd"] is None
+    assert cli("table", str(tmp_path)).code == 0
 
 
 def test_a_plugin_option_of_literal_numbers_is_set_as_it_is_listed(fresh_plugins, cli, tmp_path):
