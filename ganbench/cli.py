@@ -306,6 +306,7 @@ def run(
     from ganbench.resolve import create_spec, output_names
     from ganbench.results import records_frame
     from ganbench.spec import parse_set
+    from ganbench.sweeps import run_jobs
     from ganbench.tables import render, summarize
     from ganbench.threads import use_threads_per_run
 
@@ -355,7 +356,9 @@ def run(
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
         return
-    records = runner.run([(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers=workers)
+    records = run_jobs(
+        executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
+    )
     shown = list(dict.fromkeys(k for spec in specs for k in output_names(spec)))
     frame = records_frame([r for r in records if r.status != "skipped"])
     shown = [k for k in shown if k in frame.columns]

@@ -7,6 +7,7 @@ import importlib.metadata
 import pluggy
 
 from ganbench.errors import PluginError
+from ganbench.hookspecs import LOGGER_HOOKS
 
 ENTRY_POINT_GROUP = "ganbench"
 
@@ -36,6 +37,13 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"{exc}; hook names must match ganbench.hookspecs") from exc
+    for hook in LOGGER_HOOKS:
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r} implements {hook} as a wrapper; ganbench calls logger hooks one "
+                    "plugin at a time, so fix the plugin: a plain @hookimpl"
+                )
 
 
 def distribution_version(dist: str) -> str:

@@ -119,12 +119,13 @@ def score(
         fake_labels=fake_labels,
     )
     scores: dict[str, Any] = {}
+    directions = registries().metric_directions()
     for chosen in selection:
         for space in chosen.spaces or (None,):
             with blamed("metrics", chosen.metric.name, "compute"):
                 values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
                 values = {key: _plain(value) for key, value in values.items()}
-                _check_numbers(values, chosen.metric, dataset, (space,) if space else ())
+                _check_numbers(values, chosen.metric, dataset, (space,) if space else (), directions)
             scores.update(values)
     scores[PROVENANCE] = provenance(ctx, reference_pool=len(pool))
     return scores
@@ -320,10 +321,13 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
     return torch.as_tensor(array, dtype=torch.float32)
 
 
-def _check_numbers(values: dict[str, Any], metric: Any, dataset: Dataset, spaces: tuple[str, ...]) -> None:
+def _check_numbers(
+    values: dict[str, Any], metric: Any, dataset: Dataset, spaces: tuple[str, ...], directions: dict[str, str]
+) -> None:
     """ValueError unless what a metric gave can be recorded and read back: each of its outputs a number (that fits
-    a float) within its bounds, or None (an output left out is None); no other metric's output (it would replace
-    that one's number); everything else (notes, per-class lists) JSON."""
+    a float) within its bounds, or None (an output left out is None); no other metric's output (``directions``
+    names every metric's outputs; it would replace that one's number); everything else (notes, per-class lists)
+    JSON, its numbers too fitting a float."""
     outputs = metric.output_names(spaces)
     for key in outputs:
         value = values.setdefault(key, None)
@@ -336,9 +340,12 @@ def _check_numbers(values: dict[str, Any], metric: Any, dataset: Dataset, spaces
     outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
     if outside:
         raise ValueError(f"it gave {outside}")
-    others = [k for k in values if k not in outputs and k in registries().metric_directions()]
+    others = [k for k in values if k not in outputs and k in directions]
     if others:
         raise ValueError(f"it gave {others[0]}, an output of another metric")
+    for value in values.values():
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            float(value)  # OverflowError: an extra int too large for a float
     json.dumps(strict_json({k: v for k, v in values.items() if k not in outputs}))  # TypeError: not JSON
 
 

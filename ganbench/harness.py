@@ -26,10 +26,18 @@ from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
 from ganbench.devices import resolve_device
 from ganbench.environment import environment
-from ganbench.errors import CheckpointError, GanbenchError, OptionError, OutputError, one_line, short_repr
+from ganbench.errors import (
+    CheckpointError,
+    GanbenchError,
+    OptionError,
+    OutputError,
+    PluginError,
+    one_line,
+    short_repr,
+)
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
-from ganbench.plugins import call_hook, registries
+from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
@@ -158,7 +166,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
     told = resumed_from is not None and trainer.state.scored_at == resumed_from  # its loggers saw that step's scores
     try:
         write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
-        call_hook("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
+        call_loggers("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
     except OSError as exc:  # a disk already full: found before any step
         if exc.errno not in DISK_ERRORS:
             raise
@@ -174,15 +182,20 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
         values = numbers_of(scores)
         update_best(trainer.state.best, values, step)
         samples = run_dir / SAMPLES
-        dataset.render(dataset.reference(), fake, samples, scores, labels)
+        with blamed("datasets", spec.dataset, "render"):
+            dataset.render(dataset.reference(), fake, samples, scores, labels)
         if not (told and step == resumed_from):  # a run resumed at its end was scored there before its checkpoint
             path = str(samples)
-            call_hook("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=path)
+            call_loggers("on_evaluation", spec=spec, run_dir=str(run_dir), step=step, scores=values, samples_png=path)
         trainer.state.scored_at = step
         return values
 
     def on_log(step: int, logs: dict[str, float]) -> None:
-        call_hook("on_step_end", spec=spec, run_dir=str(run_dir), step=step, logs=logs)
+        try:
+            call_loggers("on_step_end", spec=spec, run_dir=str(run_dir), step=step, logs=logs)
+        except PluginError as exc:  # every logger has this row: keep the steps trained, for the rerun to resume
+            save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
+            raise PluginError(f"{exc}; once it is fixed, the same command resumes at step {step}") from exc
 
     try:
         hooks = dataclasses.replace(
@@ -233,10 +246,12 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
                     raise
                 raise unwritable(exc, run_dir) from None
         try:
-            call_hook("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
-        except OSError as exc:
+            call_loggers("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
+        except (OSError, PluginError) as exc:
             if record.status == "failed":  # the run's own error is the one to report, not a logger's after it
                 pass
+            elif isinstance(exc, PluginError):
+                raise PluginError(f"{exc} (the run itself is {record.status} and recorded in {run_dir})") from exc
             elif exc.errno in DISK_ERRORS:
                 raise unwritable(exc, run_dir) from None
             else:

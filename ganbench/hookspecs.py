@@ -25,6 +25,9 @@ RunRecord = Any
 hookspec = pluggy.HookspecMarker("ganbench")
 hookimpl = pluggy.HookimplMarker("ganbench")
 
+LOGGER_HOOKS = ("on_run_start", "on_step_end", "on_evaluation", "on_run_end")
+"""The hooks ganbench calls one plugin at a time, each with its own copy of the values (so not as wrappers)."""
+
 
 @hookspec
 def register_variants(register: Callable[[Any], None]) -> None:

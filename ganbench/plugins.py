@@ -9,6 +9,7 @@ only the plugins that add commands).
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,10 +20,18 @@ import pluggy
 
 from ganbench import hookspecs
 from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
-from ganbench.errors import GanbenchError, PluginError
+from ganbench.errors import GanbenchError, PluginError, one_line
 from ganbench.registry import Registries, empty_registries, fill_registries
 
-__all__ = ["ENTRY_POINT_GROUP", "call_hook", "plugin_manager", "register_plugin", "registries", "unregister_plugin"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "call_hook",
+    "call_loggers",
+    "plugin_manager",
+    "register_plugin",
+    "registries",
+    "unregister_plugin",
+]
 
 DEFAULT_PLUGINS = (
     "ganbench.variants.gan",
@@ -122,11 +131,41 @@ def blamed(kind: str, name: str, call: str) -> Iterator[None]:
     except Exception as exc:
         if entry is None or entry.plugin in DEFAULT_PLUGINS:
             raise
-        raise PluginError(
-            f"{registry.kind} {name!r} of plugin "
-            f"{entry.plugin!r} ({entry.source} {entry.version}) failed in {call}: {type(exc).__name__}: {exc}; "
-            "fix the plugin, or leave it out"
-        ) from exc
+        what = f"{registry.kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
+        raise plugin_failure(what, call, exc) from exc
+
+
+def plugin_failure(what: str, call: str, exc: BaseException) -> PluginError:
+    """The one line for a third-party plugin's exception: which plugin, in which call, what it raised."""
+    return PluginError(
+        f"{what} failed in {call}: {type(exc).__name__}: {one_line(exc)}; fix the plugin, or leave it out"
+    )
+
+
+def call_loggers(hook: str, /, **kwargs: Any) -> None:
+    """Call the logger hook ``hook`` of every plugin, in pluggy's order, each with its own copy of the values: no
+    plugin edits what ganbench writes (history.csv, the returned record) or what the next plugin sees.
+
+    Every plugin is called even when one fails, so ganbench's own loggers keep their files whole; then the first
+    third-party failure is raised as one PluginError naming the plugin. GanbenchErrors and ganbench's own
+    plugins' exceptions propagate at once, unchanged.
+    """
+    failure: PluginError | None = None
+    for impl in reversed(getattr(plugin_manager().hook, hook).get_hookimpls()):
+        arguments = [copy.deepcopy(kwargs[name]) for name in impl.argnames]
+        try:
+            impl.function(*arguments)
+        except GanbenchError:
+            raise
+        except Exception as exc:
+            if impl.plugin_name in DEFAULT_PLUGINS:
+                raise
+            if failure is None:
+                source, version = _origins.get(impl.plugin_name, (impl.plugin_name, "unknown"))
+                failure = plugin_failure(f"logger of plugin {impl.plugin_name!r} ({source} {version})", hook, exc)
+                failure.__cause__ = exc
+    if failure is not None:
+        raise failure
 
 
 def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ganbench.dataset import Dataset
+from ganbench.dataset_checks import check_declarations
 from ganbench.errors import OptionError, UnknownNameError, short_repr
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
@@ -59,6 +60,7 @@ def create_spec(
     registered = regs.variants.get(variant)
     dataset, claimed = resolve_dataset_name(dataset)
     d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
+    check_declarations(dataset, d)
     budget = Budget(d.default_steps if steps is None else steps, max_seconds)
     paper = registered.defaults_for(d.data_kind)
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
@@ -89,6 +91,8 @@ def create_spec(
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     named = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ()  # a name given twice is one metric
     chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
+    if not chosen:
+        raise OptionError(f"dataset {dataset!r} names no metrics of its own; name some with --metrics (e.g. frechet)")
     if named and shared_metrics and not v.conditional:
         chosen = without_conditional(d, chosen)
         if not chosen:

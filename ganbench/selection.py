@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ganbench.dataset import Dataset
+from ganbench.dataset_checks import reference_checked
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError, short_repr
 from ganbench.metric import Metric
 from ganbench.plugins import blamed, registries
@@ -128,7 +129,7 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
 def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Selected]) -> None:
     """OptionError if the real samples ``dataset`` (named ``name``) is scored against are fewer than a chosen metric
     needs (k nearest neighbours of 2 points): found after training, it would lose the run."""
-    n_real = len(dataset.reference())
+    n_real = len(reference_checked(name, dataset))
     metric, needed = neediest(dataset, selection)
     if n_real < needed:
         more = (

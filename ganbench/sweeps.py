@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ganbench.errors import short_repr
+from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import with_options
-from ganbench.plugins import registries
+from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import RunRecord, read_record
+from ganbench.spec import RunSpec
 from ganbench.suites import Suite
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
@@ -56,6 +59,26 @@ def run_suite(
         bar.update(1)
 
     with bar:
-        for i, record in zip(todo, runner.run(jobs, workers=workers, on_result=on_result), strict=True):
+        for i, record in zip(todo, run_jobs(executor, runner, jobs, workers, on_result), strict=True):
             records[i] = record
     return [r for r in records if r is not None]
+
+
+def run_jobs(
+    name: str, runner: Executor, jobs: list[Job], workers: int = 1, on_result: OnResult | None = None
+) -> list[RunRecord]:
+    """The records of ``jobs`` (``run_job`` calls) as executor ``name`` returns them, checked: a third-party
+    executor that raises, or returns other than one RunRecord per job, is one line naming its plugin."""
+    with blamed("executors", name, "run"):
+        results = runner.run(jobs, workers=workers, on_result=on_result)
+        results = list(results) if not isinstance(results, (str, bytes, Mapping)) else results
+        if not isinstance(results, list) or len(results) != len(jobs):
+            count = len(results) if isinstance(results, list) else short_repr(results)
+            raise ValueError(f"it returned {count} results for {len(jobs)} jobs")
+        wrong = next((r for r in results if not isinstance(r, RunRecord)), None)
+        if wrong is not None:
+            raise TypeError(f"it returned {short_repr(wrong)}, not a run's record")
+        asked = [RunSpec.from_dict(kwargs["spec"]).run_id for _, kwargs in jobs]
+        if [r.run_id for r in results] != asked:
+            raise ValueError("it returned records of other runs, or in another order than its jobs")
+    return results

@@ -29,12 +29,13 @@ import torch
 
 from ganbench.augment import diff_augment
 from ganbench.dataset import Dataset
+from ganbench.dataset_checks import load_checked
 from ganbench.ema import GeneratorEMA
-from ganbench.errors import OptionError
+from ganbench.errors import OptionError, short_repr
 from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
 from ganbench.options import with_options
-from ganbench.plugins import registries
+from ganbench.plugins import blamed, registries
 from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
 from ganbench.selection import Selected, check_reference_fits, preflight, select_metrics, warn_unequal_sizes
@@ -112,9 +113,9 @@ def check_networks(spec: RunSpec, parts: Components, device: torch.device) -> No
     conditional = {"n_classes": parts.n_classes, "conditioning": parts.variant.conditioning} if parts.n_classes else {}
     try:
         with torch.device("meta"):
-            g, d = parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional)
-    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run
-        return
+            g, d = check_built(parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional))
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run, or a
+        return  # plugin's mistake that the real build reports, naming it
     check_memory_fits(spec, parts, device, g, d)
     check_batch_norm_fits(spec, parts, g, d)
 
@@ -186,7 +187,7 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
         parts = Components.of(spec)
         data = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
         if data not in sizes:
-            sizes[data] = len(parts.dataset.load())
+            sizes[data] = len(load_checked(spec.dataset, parts.dataset, parts.n_classes)[0])
         check_batch_fits(spec, parts.variant, sizes[data], tuple(parts.dataset.shape))
         check_network_fits(spec, parts.variant, parts.network)
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
@@ -197,19 +198,62 @@ def check_runs_fit(specs: Iterable[RunSpec]) -> None:
             preflight(parts.dataset, selection)
 
 
+def check_built(built: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """What ``Network.build`` returned, if it is the promised (generator, discriminator) of trainable modules."""
+    if not isinstance(built, (tuple, list)) or len(built) != 2:
+        raise TypeError(f"it returned {short_repr(built)}, not (generator, discriminator)")
+    for role, net in zip(("generator", "discriminator"), built, strict=True):
+        if not isinstance(net, torch.nn.Module):
+            raise TypeError(f"its {role} is {short_repr(net)}, not a torch.nn.Module")
+        if not any(p.requires_grad for p in net.parameters()):
+            raise ValueError(f"its {role} has no trainable parameters")
+    return built[0], built[1]
+
+
+def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
+    """One pass of two samples through G and D, in eval mode and without gradients (so no running statistics or
+    power iterations move, and the run is the same with or without it): a generator whose samples are not the
+    dataset's shape, or a discriminator giving other than one score per sample, fails here, naming the network's
+    plugin, not at the first training step, or silently by broadcasting the losses over a wrong shape."""
+    v, shape, pairs = parts.variant, tuple(parts.dataset.shape), 2
+    n = pairs * v.pack
+    device = next(g.parameters()).device
+    z = torch.randn((n, parts.network.z_dim), generator=torch.Generator().manual_seed(0)).to(device)
+    y = torch.zeros((n,), dtype=torch.long, device=device) if parts.n_classes else None
+    training = {m: m.training for net in (g, d) for m in net.modules()}
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad(), blamed("networks", spec.network, "forward"):
+            g.eval()
+            d.eval()
+            fake = g(z) if y is None else g(z, y)
+            if not isinstance(fake, torch.Tensor) or not fake.is_floating_point() or fake.shape != (n, *shape):
+                got = tuple(fake.shape) if isinstance(fake, torch.Tensor) else short_repr(fake)
+                raise ValueError(f"its generator gives {got} for {n} samples; dataset samples are {shape}")
+            packed = pack(fake, v.pack)
+            scores = d(packed) if y is None else d(packed, y[: len(packed)])
+            if not isinstance(scores, torch.Tensor) or scores.shape not in ((pairs,), (pairs, 1)):
+                got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else short_repr(scores)
+                raise ValueError(f"its discriminator gives {got} for {pairs} inputs, not ({pairs},) or ({pairs}, 1)")
+    finally:
+        for module, mode in training.items():
+            module.train(mode)
+
+
 class TrainState:
     """Everything that changes while training; ``state_dict`` holds tensors and numbers only."""
 
     def __init__(self, spec: RunSpec, parts: Components, device: torch.device) -> None:
         variant = parts.variant
         conditional = {"n_classes": parts.n_classes, "conditioning": variant.conditioning} if parts.n_classes else {}
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), blamed("networks", spec.network, "build"):
             torch.manual_seed(derive_seed(spec.seed, "init"))
-            generator, discriminator = parts.network.build(tuple(parts.dataset.shape), variant.pack, **conditional)
+            built = parts.network.build(tuple(parts.dataset.shape), variant.pack, **conditional)
+            generator, discriminator = check_built(built)
             if variant.spectral_norm:
                 add_spectral_norm(discriminator)
         self.generator = generator.to(device)
         self.discriminator = discriminator.to(device)
+        check_forward(spec, parts, self.generator, self.discriminator)
         self.ema = GeneratorEMA(self.generator, variant) if variant.ema else None
         """The moving average of G that evaluation scores (``ema_decay``/``ema_kimg``), or None."""
         self.opt_g = _optimizer(variant, self.generator.parameters(), variant.lr_g, variant.g_reg_every)
@@ -365,7 +409,8 @@ class Trainer:
         self.device = torch.device(device)
         self.parts = Components.of(spec)
         dataset, variant = self.parts.dataset, self.parts.variant
-        self.data = dataset.load().to(self.device)  # missing dataset files: the first thing to report
+        data, labels = load_checked(spec.dataset, dataset, self.parts.n_classes)  # missing files: reported first
+        self.data = data.to(self.device)
         self.selection: list[Selected] = select_metrics(dataset, spec.eval.metrics, conditional=variant.conditional)
         check_reference_fits(spec.dataset, dataset, self.selection)
         preflight(dataset, self.selection)  # a missing extractor (weights, labels) stops the run before training
@@ -374,7 +419,6 @@ class Trainer:
         check_networks(spec, self.parts, self.device)
         warn_unequal_sizes(spec.dataset, dataset, spec.eval.n_samples)  # once nothing refuses the run
         self.state = TrainState(spec, self.parts, self.device)
-        labels = dataset.labels() if self.parts.n_classes else None
         self.labels = None if labels is None else labels.to(self.device)
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
         self.scale = self.data_scale() if variant.standardize else None

@@ -139,7 +139,7 @@ class Odd(Metric):
             return {"odd": 0.5, "modes_captured": 8}
         note = object() if self.how == "no JSON" else "notes are free"
         odd = {"a string": "abc", "a huge int": 10**400, "out of range": 5.0}.get(self.how, 0.5)
-        return {"odd": odd, "odd_note": note}
+        return {"odd": odd, "odd_note": note, "odd_extra": 10**400 if self.how == "a huge extra int" else 1}
 
 
 @pytest.mark.parametrize(
@@ -153,6 +153,7 @@ class Odd(Metric):
         ("raises in compute", ["failed in compute: RuntimeError: compute exploded", "leave it out"]),
         ("a string", ["failed in compute: ValueError: it gave odd = 'abc', not a number or None"]),
         ("a huge int", ["failed in compute: OverflowError"]),
+        ("a huge extra int", ["failed in compute: OverflowError"]),
         ("out of range", ["it gave odd = 5.0 is outside the values odd can take, [0, 1]"]),
         ("another's output", ["it gave modes_captured, an output of another metric"]),
         ("no JSON", ["failed in compute: TypeError"]),

@@ -1,0 +1,320 @@
+"""Third-party plugins that fail or misbehave: loggers, executors, datasets and networks.
+
+Each is one line naming the plugin (exit 2), found before the run folder exists where it can be; ganbench's own
+files stay whole, and a logger's failure mid-run keeps the steps trained.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+
+import pytest
+import torch
+
+import ganbench
+from ganbench.errors import PluginError
+
+from .conftest import assert_one_line_error
+
+RUN = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "6", "-m", "modes,frechet", "--eval-samples", "200", "-q"]
+
+
+def registering(obj, hook):
+    class Plugin:
+        pass
+
+    def register_one(self, register):
+        register(obj)
+
+    register_one.__name__ = hook
+    setattr(Plugin, hook, ganbench.hookimpl(register_one))
+    return Plugin()
+
+
+def history(run_dir):
+    with open(run_dir / "history.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# -- loggers -------------------------------------------------------------------------------------------------------
+
+
+def failing_logger(hook, at_step=None):
+    class Logger:
+        pass
+
+    def fail(self, run_dir):
+        raise RuntimeError(f"{hook} broke")
+
+    def fail_at(self, step):  # pluggy passes only arguments without defaults
+        if step == at_step:
+            raise RuntimeError(f"{hook} broke")
+
+    fail = fail if at_step is None else fail_at
+
+    fail.__name__ = hook
+    setattr(Logger, hook, ganbench.hookimpl(fail))
+    return Logger()
+
+
+@pytest.mark.parametrize("hook", ["on_run_start", "on_step_end", "on_evaluation", "on_run_end"])
+def test_a_failing_logger_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, hook):
+    fresh_plugins.register_plugin(failing_logger(hook), name="bad-logger")
+    result = cli(*RUN, "--log-every", "2", "-o", str(tmp_path))
+    assert_one_line_error(result, f"logger of plugin 'bad-logger' (bad-logger runtime) failed in {hook}")
+    assert f"RuntimeError: {hook} broke; fix the plugin, or leave it out" in result.err
+    if hook == "on_run_end":  # after the record: the run itself is done
+        assert "the run itself is completed and recorded in" in result.err
+        assert json.loads(next(tmp_path.glob("*/record.json")).read_text())["status"] == "completed"
+
+
+def test_a_logger_failing_mid_run_keeps_the_steps_and_the_rerun_equals_an_uninterrupted_run(
+    fresh_plugins, cli, tmp_path
+):
+    args = [*RUN, "--log-every", "2", "--checkpoint-every", "1000", "--eval-every", "3"]
+    assert cli(*args, "-o", str(tmp_path / "whole")).code == 0
+    fresh_plugins.register_plugin(failing_logger("on_step_end", at_step=4), name="bad-logger")
+    result = cli(*args, "-o", str(tmp_path / "broken"))
+    assert_one_line_error(result, "failed in on_step_end", "once it is fixed, the same command resumes at step 4")
+    fresh_plugins.unregister_plugin("bad-logger")
+    assert cli(*args, "-o", str(tmp_path / "broken")).code == 0
+    whole, broken = (next((tmp_path / d).glob("*/record.json")).parent for d in ("whole", "broken"))
+    assert json.loads((broken / "record.json").read_text())["resumed_from"] == 4
+    assert history(broken) == history(whole)
+    assert (broken / "metrics.json").read_bytes() == (whole / "metrics.json").read_bytes()
+
+
+def test_loggers_get_copies_so_none_edits_what_ganbench_writes(fresh_plugins, cli, tmp_path):
+    class Meddler:
+        @ganbench.hookimpl
+        def on_step_end(self, logs):
+            logs["injected"] = 1.0
+            logs.pop("loss_d")
+
+        @ganbench.hookimpl
+        def on_evaluation(self, scores):
+            scores["modes_captured"] = 12345.0
+
+        @ganbench.hookimpl
+        def on_run_end(self, record):
+            record.metrics["frechet"] = -1.0
+
+    fresh_plugins.register_plugin(Meddler(), name="meddler")
+    record = ganbench.run(variant="nsgan", dataset="ring8", steps=6, eval_every=3, log_every=3, out=tmp_path,
+                          metrics=["modes", "frechet"], eval_samples=200)  # fmt: skip
+    rows = history(next(tmp_path.glob("*/history.csv")).parent)
+    assert "injected" not in rows[0] and all(row["loss_d"] for row in rows)
+    assert [float(row["modes_captured"]) for row in rows if row["modes_captured"]] != [12345.0, 12345.0]
+    assert record.metrics["frechet"] >= 0
+    assert json.loads(next(tmp_path.glob("*/record.json")).read_text())["metrics"] == record.metrics
+
+
+def test_a_logger_hook_written_as_a_wrapper_is_refused(fresh_plugins):
+    class Wrapper:
+        @ganbench.hookimpl(wrapper=True)
+        def on_step_end(self):
+            return (yield)
+
+    with pytest.raises(PluginError, match="plugin 'wrapper' implements on_step_end as a wrapper"):
+        fresh_plugins.register_plugin(Wrapper(), name="wrapper")
+
+
+# -- executors -----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OddExecutor(ganbench.Executor):
+    how: str = ""
+
+    def run(self, jobs, workers=1, on_result=None):
+        if self.how == "raises":
+            raise RuntimeError("cluster down")
+        results = [fn(**kwargs) for fn, kwargs in jobs]
+        return {
+            "none": None,
+            "too few": results[:-1],
+            "too many": results * 2,
+            "strings": ["done"] * len(results),
+            "reversed": results[::-1],
+        }.get(self.how, results)
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("raises", "RuntimeError: cluster down"),
+        ("none", "TypeError: 'NoneType' object is not iterable"),
+        ("too few", "it returned 1 results for 2 jobs"),
+        ("too many", "it returned 4 results for 2 jobs"),
+        ("strings", "it returned 'done', not a run's record"),
+        ("reversed", "it returned records of other runs, or in another order than its jobs"),
+    ],
+)
+def test_a_misbehaving_executor_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragment):
+    fresh_plugins.register_plugin(registering(OddExecutor("odd", how=how), "register_executors"), name="odd-exec")
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--seed", "0,1", "--steps", "2", "-m", "modes"]
+    result = cli(*args, "--eval-samples", "200", "-q", "-o", str(tmp_path), "--executor", "odd")
+    assert_one_line_error(result, "executor 'odd' of plugin 'odd-exec'", "failed in run: ", fragment)
+
+
+def test_an_executor_that_returns_the_records_in_order_is_used(fresh_plugins, cli, tmp_path):
+    fresh_plugins.register_plugin(registering(OddExecutor("odd"), "register_executors"), name="odd-exec")
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--seed", "0,1", "--steps", "2", "-m", "modes"]
+    result = cli(*args, "--eval-samples", "200", "-q", "-o", str(tmp_path), "--executor", "odd")
+    assert result.code == 0 and "2 run folders" in result.err
+
+
+# -- datasets ------------------------------------------------------------------------------------------------------
+
+
+def odd_dataset(how):
+    ring = type(ganbench.get_dataset("ring8"))
+
+    @dataclasses.dataclass(frozen=True)
+    class Odd(ring):
+        @property
+        def shape(self):
+            if how == "shape raises":
+                raise RuntimeError("no shape")
+            return {"shape -2": (-2,), "shape text": "ab"}.get(how, super().shape)
+
+        @property
+        def n_classes(self):
+            return 3 if how.startswith("labels") else 0
+
+        def load(self):
+            if how == "load raises":
+                raise OSError(5, "disk on fire")
+            data = super().load()
+            if how == "nan":
+                data = data.clone()
+                data[7, 1] = float("nan")
+            return {"wide": torch.zeros(len(data), 3), "numpy": data.numpy(), "empty": data[:0]}.get(how, data)
+
+        def labels(self):
+            n = len(super().load())
+            return {
+                "labels short": torch.zeros(10, dtype=torch.long),
+                "labels out of range": torch.full((n,), 3),
+                "labels float": torch.zeros(n),
+                "labels none": None,
+            }.get(how, torch.zeros(n, dtype=torch.long))
+
+        def reference(self):
+            real = super().reference()
+            return torch.zeros(len(real), 5) if how == "reference wide" else real
+
+    return Odd("odd", description="misbehaves", default_network="mlp", metrics=("modes", "frechet"),
+               eval_samples=200, default_steps=6)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "how, variant, fragment",
+    [
+        ("shape raises", "nsgan", "failed in shape: RuntimeError: no shape"),
+        ("shape -2", "nsgan", "its shape is (-2,), not a tuple of whole numbers >= 1"),
+        ("shape text", "nsgan", "its shape is 'ab'"),
+        ("load raises", "nsgan", "failed in load: OSError: [Errno 5] disk on fire"),
+        ("wide", "nsgan", "its first items as model input are torch.float32 (2, 3), not float (2, 2)"),
+        ("numpy", "nsgan", "not a tensor of one or more items"),
+        ("empty", "nsgan", "it gave 0 items"),
+        ("nan", "nsgan", "its items hold NaN or inf (first at item 7)"),
+        ("labels short", "cgan", "it gave labels of shape (10,) for"),
+        ("labels out of range", "cgan", "its labels span 3..3, outside its 3 classes 0..2"),
+        ("labels float", "cgan", "it gave labels torch.float32, not an integer tensor"),
+        ("labels none", "cgan", "it gave labels None"),
+        ("reference wide", "nsgan", "failed in reference: ValueError: it gave real samples"),
+    ],
+)
+def test_a_misbehaving_dataset_is_one_line_naming_its_plugin_before_any_run_folder(
+    fresh_plugins, cli, tmp_path, how, variant, fragment
+):
+    fresh_plugins.register_plugin(registering(odd_dataset(how), "register_datasets"), name="odd-data")
+    args = ["run", "-v", variant, "-d", "odd", "--steps", "3", "-m", "frechet", "--eval-samples", "200", "-q"]
+    result = cli(*args, "-o", str(tmp_path))
+    assert_one_line_error(result, "dataset 'odd' of plugin 'odd-data'", fragment, "fix the plugin")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_dataset_plugin_naming_no_metrics_is_asked_for_some(fresh_plugins, cli, tmp_path):
+    quiet = dataclasses.replace(odd_dataset(""), metrics=())
+    fresh_plugins.register_plugin(registering(quiet, "register_datasets"), name="odd-data")
+    result = cli("run", "-v", "nsgan", "-d", "odd", "--steps", "3", "-q", "-o", str(tmp_path))
+    assert_one_line_error(result, "dataset 'odd' names no metrics of its own; name some with --metrics")
+
+
+# -- networks ------------------------------------------------------------------------------------------------------
+
+
+def odd_network(how):
+    mlp = ganbench.get_network("mlp")
+
+    class Wide(torch.nn.Module):
+        def __init__(self, inner, width):
+            super().__init__()
+            self.inner, self.width = inner, width
+
+        def forward(self, x):
+            out = self.inner(x)
+            return out.reshape(len(out), -1).repeat(1, self.width)
+
+    @dataclasses.dataclass(frozen=True)
+    class Odd(type(mlp)):
+        def build(self, shape, pack, n_classes=0, conditioning="concat"):
+            if how == "raises":
+                raise RuntimeError("cannot build")
+            g, d = super().build(shape, pack, n_classes, conditioning)
+            if how == "one":
+                return g
+            if how == "not modules":
+                return (lambda z: z), d
+            if how == "frozen":
+                d.requires_grad_(False)
+            return {"g wide": (Wide(g, 3), d), "d wide": (g, Wide(d, 5))}.get(how, (g, d))
+
+    return Odd(**{f.name: getattr(mlp, f.name) for f in dataclasses.fields(mlp)} | {"name": "odd"})
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("raises", "failed in build: RuntimeError: cannot build"),
+        ("one", "not (generator, discriminator)"),
+        ("not modules", "its generator is <function"),
+        ("frozen", "its discriminator has no trainable parameters"),
+        ("g wide", "failed in forward: ValueError: its generator gives (4, 6) for 4 samples; dataset samples are (2,)"),
+        ("d wide", "its discriminator gives (2, 5) for 2 inputs, not (2,) or (2, 1)"),
+    ],
+)
+def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_folder(
+    fresh_plugins, cli, tmp_path, how, fragment
+):
+    fresh_plugins.register_plugin(registering(odd_network(how), "register_networks"), name="odd-net")
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--network", "odd", "--steps", "3", "-m", "modes", "-q"]
+    result = cli(*args, "--eval-samples", "200", "--set", "pack=2", "-o", str(tmp_path))
+    assert_one_line_error(result, "network 'odd' of plugin 'odd-net'", fragment)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("variant", ["sngan", "dcgan"])
+def test_the_forward_check_leaves_the_networks_as_built(tmp_path, monkeypatch, variant):
+    """Spectral norm's power iteration and batch norm's running statistics do not move: a run equals, bit for
+    bit, the same run without the check."""
+    import ganbench.training
+
+    dataset = "ring8" if variant == "sngan" else "digits"
+    sizes = {} if variant == "sngan" else {"network.width": 4, "network.z_dim": 8}
+    options = dict(
+        variant=variant,
+        dataset=dataset,
+        steps=3,
+        metrics=None if sizes else ["frechet"],
+        eval_samples=64,
+        overrides=sizes,
+    )
+    checked = ganbench.run(**options, out=tmp_path / "checked")
+    monkeypatch.setattr(ganbench.training, "check_forward", lambda *args: None)
+    unchecked = ganbench.run(**options, out=tmp_path / "unchecked")
+    assert checked.metrics == unchecked.metrics
