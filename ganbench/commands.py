@@ -10,22 +10,53 @@ command first needs them (``ganbench.plugins.registries``).
 from __future__ import annotations
 
 import importlib
+import re
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from ganbench import hookspecs
 from ganbench.entry_points import check_hooks, load_entry_points
+from ganbench.errors import PluginError
+
+if TYPE_CHECKING:
+    import click
 
 COMMAND_PLUGINS = ("ganbench.features.inception_command",)
 """Built-in plugin modules that implement ``register_commands`` (and import nothing heavy)."""
 
 
-def add_plugin_commands(cli: object) -> None:
-    """Let every plugin that adds commands or options add them to ``cli``."""
+COMMAND_NAME = re.compile(r"[a-z][a-z0-9-]*")
+"""What a plugin's command may be called: one word, as the built-in commands are."""
+
+
+def add_plugin_commands(cli: click.Group) -> None:
+    """Let every plugin that adds commands or options add them to ``cli``, one plugin at a time: one that fails,
+    replaces a command another already added, or names one so no user can type it, is one line naming it (its
+    hook runs before any command, so a traceback there would break every command, ``--help`` too)."""
     pm = pluggy.PluginManager("ganbench")
     pm.add_hookspecs(hookspecs)
     for name in COMMAND_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
-    load_entry_points(pm, {})
+    origins: dict[str, tuple[str, str]] = {}
+    load_entry_points(pm, origins)
     check_hooks(pm)
-    pm.hook.register_commands(cli=cli)
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
+        dist, version = origins.get(impl.plugin_name, ("ganbench", ""))
+        plugin = f"plugin {impl.plugin_name!r} ({dist} {version})".replace(" )", ")")
+        fix = f"fix it, or `pip uninstall {dist}`"
+        before = dict(cli.commands)
+        try:
+            impl.function(*[{"cli": cli}[name] for name in impl.argnames])
+        except Exception as exc:
+            if impl.plugin_name in COMMAND_PLUGINS:
+                raise
+            raise PluginError.failed(plugin, "register_commands", exc, fix) from exc
+        replaced = [name for name, command in before.items() if cli.commands.get(name) is not command]
+        unnamed = [name for name in cli.commands if name not in before and not COMMAND_NAME.fullmatch(name)]
+        if replaced or unnamed:
+            cli.commands.clear()
+            cli.commands.update(before)
+            what = f"replaces command {replaced[0]!r}" if replaced else f"adds a command named {unnamed[0]!r}"
+            rule = "" if replaced else " (a command is one lower-case word: letters, digits, hyphens)"
+            raise PluginError(f"{plugin} {what}{rule}; {fix}")

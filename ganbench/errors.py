@@ -32,6 +32,15 @@ class UnknownNameError(GanbenchError):
 class PluginError(GanbenchError):
     """A plugin that fails to load or registers something invalid."""
 
+    @classmethod
+    def failed(
+        cls, what: str, call: str, exc: BaseException, fix: str = "fix the plugin, or leave it out"
+    ) -> PluginError:
+        """The one line for a third-party plugin's exception: which plugin (``what``), in which call, what it raised."""
+        error = cls(f"{what} failed in {call}: {type(exc).__name__}: {one_line(exc)}; {fix}")
+        error.__cause__ = exc
+        return error
+
 
 class OptionError(GanbenchError):
     """A `--set key=value` override with an unknown key or a value of the wrong type."""

@@ -20,7 +20,7 @@ import pluggy
 
 from ganbench import hookspecs
 from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
-from ganbench.errors import GanbenchError, PluginError, one_line
+from ganbench.errors import GanbenchError, PluginError
 from ganbench.registry import Registries, empty_registries, fill_registries
 
 __all__ = [
@@ -132,14 +132,7 @@ def blamed(kind: str, name: str, call: str) -> Iterator[None]:
         if entry is None or entry.plugin in DEFAULT_PLUGINS:
             raise
         what = f"{registry.kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
-        raise plugin_failure(what, call, exc) from exc
-
-
-def plugin_failure(what: str, call: str, exc: BaseException) -> PluginError:
-    """The one line for a third-party plugin's exception: which plugin, in which call, what it raised."""
-    return PluginError(
-        f"{what} failed in {call}: {type(exc).__name__}: {one_line(exc)}; fix the plugin, or leave it out"
-    )
+        raise PluginError.failed(what, call, exc) from exc
 
 
 def call_loggers(hook: str, /, **kwargs: Any) -> None:
@@ -162,8 +155,7 @@ def call_loggers(hook: str, /, **kwargs: Any) -> None:
                 raise
             if failure is None:
                 source, version = _origins.get(impl.plugin_name, (impl.plugin_name, "unknown"))
-                failure = plugin_failure(f"logger of plugin {impl.plugin_name!r} ({source} {version})", hook, exc)
-                failure.__cause__ = exc
+                failure = PluginError.failed(f"logger of plugin {impl.plugin_name!r} ({source} {version})", hook, exc)
     if failure is not None:
         raise failure
 

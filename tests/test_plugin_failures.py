@@ -318,3 +318,46 @@ def test_the_forward_check_leaves_the_networks_as_built(tmp_path, monkeypatch, v
     monkeypatch.setattr(ganbench.training, "check_forward", lambda *args: None)
     unchecked = ganbench.run(**options, out=tmp_path / "unchecked")
     assert checked.metrics == unchecked.metrics
+
+
+# -- commands ------------------------------------------------------------------------------------------------------
+
+
+def installed_command_plugin(monkeypatch, how):
+    """A plugin adding commands as if installed from distribution ganbench-cmds 0.1 (the CLI loads only installed
+    ones for commands: it must not import torch for --help)."""
+    import ganbench.commands
+
+    class Commands:
+        @ganbench.hookimpl
+        def register_commands(self, cli):
+            if how == "raises":
+                raise RuntimeError("boom")
+            name = {"replaces": "list", "unnamed": "Bad Name"}[how]
+            cli.command(name)(lambda: print("hijacked"))
+
+    def load_entry_points(pm, origins):
+        pm.register(Commands(), name="cmds")
+        origins["cmds"] = ("ganbench-cmds", "0.1")
+
+    monkeypatch.setattr(ganbench.commands, "load_entry_points", load_entry_points)
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("raises", "failed in register_commands: RuntimeError: boom"),
+        ("replaces", "replaces command 'list'"),
+        ("unnamed", "adds a command named 'Bad Name' (a command is one lower-case word"),
+    ],
+)
+def test_a_plugin_whose_commands_fail_or_clash_is_one_line_naming_it(monkeypatch, cli, how, fragment):
+    from ganbench.cli import cli as group
+
+    commands = dict(group.commands)
+    installed_command_plugin(monkeypatch, how)
+    for args in (["list"], ["--help"]):
+        result = cli(*args)
+        assert_one_line_error(result, "plugin 'cmds' (ganbench-cmds 0.1)", fragment, "`pip uninstall ganbench-cmds`")
+        assert "hijacked" not in result.out
+    assert group.commands == commands  # the built-in commands as they were
