@@ -130,14 +130,14 @@ def _report_file(
         raise OptionError(f"{option} {one_line(path)} is a FIFO, which would wait for a reader forever; name a file")
     if not target.is_file() or not target.stat().st_size:
         return Path(path)
-    with open(target, "rb") as f:
-        head = f.read(4096)
-    if ours is not None and not ours(head):
+    with open(target, "rb") as f:  # read once: a summary's checks look at up to 16 MiB
+        data = f.read(4096 if ours is not None else SUMMARY_READ + 1)
+    if ours is not None and not ours(data):
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
-    binary = ours is None and _is_binary(target)  # read once: the file may be 16 MiB
-    if binary or (ours is None and _is_json(target)):
+    binary = ours is None and _is_binary(data)
+    if binary or (ours is None and _is_json(data)):
         kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
@@ -149,24 +149,24 @@ def _env_path(name: str) -> str | None:
     return value if value.strip() else None
 
 
-def _is_binary(path: Path) -> bool:
-    """Whether a file is no UTF-8 text (a step summary is markdown): a NUL, or bytes that do not decode. Read to
-    16 MiB; a character cut there is the read's end, not the file's."""
-    limit = 2**24
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
-    whole = len(data) <= limit
+SUMMARY_READ = 2**24
+"""How much of an existing step summary is read to tell text from a binary file."""
+
+
+def _is_binary(data: bytes) -> bool:
+    """Whether a file's first ``SUMMARY_READ`` + 1 bytes are no UTF-8 text (a step summary is markdown): a NUL,
+    or bytes that do not decode. A character cut at the read's end is the read's end, not the file's."""
+    whole = len(data) <= SUMMARY_READ
     try:
-        data[:limit].decode("utf-8")
+        data[:SUMMARY_READ].decode("utf-8")
     except UnicodeDecodeError as exc:
-        return whole or exc.start < limit - 3 or exc.reason != "unexpected end of data"
+        return whole or exc.start < SUMMARY_READ - 3 or exc.reason != "unexpected end of data"
     return b"\0" in data
 
 
-def _is_json(path: Path) -> bool:
-    """Whether the file is a JSON document (a byte-order mark before it too); a large one by its first byte."""
-    with open(path, "rb") as f:
-        data = f.read(2**20 + 1)
+def _is_json(data: bytes) -> bool:
+    """Whether a file's first bytes are a JSON document (a byte-order mark before it too); past 1 MiB, by the
+    first character."""
     text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
     if len(data) > 2**20:
         return text[:1] in (b"{", b"[")
