@@ -205,6 +205,10 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
             eval_every=spec.eval.every,
             evaluate=evaluate,
         )
+        if scoring_was_cut_short(trainer):  # as the uninterrupted run did at this step, before training on
+            on_log(trainer.state.step, {**trainer.state.pending_logs, **evaluate(trainer.state.step)})
+            trainer.state.pending_logs = {}
+            save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
         outcome = trainer.fit(hooks)
         if outcome.stopped_by != "diverged":
             step = trainer.state.step
@@ -257,6 +261,15 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
             else:
                 raise
     return record
+
+
+def scoring_was_cut_short(trainer: Trainer) -> bool:
+    """Whether the run resumes from the checkpoint written when scoring a step inside the loop (``eval_every``)
+    failed: a step the loop scores, not scored yet. (The loop's own checkpoints at such steps come after scoring;
+    the last step's is handled with the final scores.)"""
+    spec, state = trainer.spec, trainer.state
+    every, step = spec.eval.every, state.step
+    return bool(every) and 0 < step < spec.budget.steps and step % every == 0 and state.scored_at != step
 
 
 def unwritable(exc: OSError, run_dir: Path) -> OutputError:

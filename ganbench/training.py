@@ -575,7 +575,13 @@ class Trainer:
                         hooks.on_checkpoint()
                         s.pending_logs = {}
                     evaluation_started = time.perf_counter()
-                    logs.update(hooks.evaluate(s.step))
+                    try:
+                        logs.update(hooks.evaluate(s.step))
+                    except Exception:
+                        if s.step < steps and hooks.on_checkpoint:  # kept: a rerun scores this step, not trains it
+                            s.pending_logs = dict(logs)
+                            hooks.on_checkpoint()
+                        raise
                     started += time.perf_counter() - evaluation_started  # scoring is not training time
                 if logs and hooks.on_log:
                     hooks.on_log(s.step, logs)

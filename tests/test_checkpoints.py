@@ -155,6 +155,39 @@ def test_the_api_refuses_a_corrupt_checkpoint_too(tmp_path, interrupted):
         ganbench.run(variant="nsgan", dataset="ring8", steps=40, checkpoint_every=20, out=interrupted.parent)
 
 
+@pytest.mark.parametrize("where", ["score", "render"])
+def test_scores_failing_inside_the_loop_cost_a_rescore_not_the_steps_since_the_last_checkpoint(
+    tmp_path, monkeypatch, where
+):
+    """With --eval-every, a failure scoring step 14 (a metric, the picture) checkpoints step 14 first: the rerun
+    resumes there, scores it, and ends with an uninterrupted run's numbers and history."""
+    import ganbench.harness
+
+    options = dict(steps=21, checkpoint_every=1000, metrics=["modes", "frechet"], eval_samples=200, eval_every=7)
+    options |= dict(log_every=7)
+    whole = ganbench.run("nsgan", "ring8", out=tmp_path / "whole", **options)
+    calls = []
+    target = ganbench.harness if where == "score" else type(ganbench.get_dataset("ring8"))
+    real = getattr(target, where)
+
+    def failing_the_second_time(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError(f"{where} failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, where, failing_the_second_time)
+    with pytest.raises(RuntimeError, match=f"{where} failed"):
+        ganbench.run("nsgan", "ring8", out=tmp_path / "failed", **options)
+    run_dir = tmp_path / "failed" / Path(whole.run_dir).name
+    assert checkpoint_header(run_dir / "checkpoint.pt")["step"] == 14
+    monkeypatch.setattr(target, where, real)
+    again = ganbench.run("nsgan", "ring8", out=tmp_path / "failed", **options)
+    assert again.resumed_from == 14 and again.metrics == whole.metrics and again.best == whole.best
+    for name in ("metrics.json", "history.csv"):
+        assert (run_dir / name).read_bytes() == (Path(whole.run_dir) / name).read_bytes(), name
+
+
 @pytest.mark.parametrize("eval_every", [None, 7])  # 7: steps 7..35 scored, then the last, 40, fails
 def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp_path, monkeypatch, eval_every):
     """The checkpoint is written before the final scores: the rerun resumes at the end and scores; its numbers
