@@ -6,11 +6,15 @@ import errno
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+TEMP_PREFIX, TEMP_SUFFIX = ".ganbench-", ".tmp"
+STALE_SECONDS = 3600
+"""A temporary file untouched this long is no write in progress (one takes milliseconds): a killed process's."""
 
 
 def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
@@ -29,7 +33,7 @@ def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
         with open(path, "wb") as f:
             write(f)
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ganbench-", suffix=".tmp")  # short: any name fits beside
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)  # short: any name fits beside
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
@@ -41,3 +45,18 @@ def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temps(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temporary files of writes killed (kill -9) in ``folder``, untouched for ``older_than`` seconds:
+    hidden, they would linger as untracked files beside a committed baseline. A fresh one, which another process
+    may be writing, is left alone; what cannot be removed stays. The paths removed."""
+    cutoff, removed = time.time() - older_than, []
+    for tmp in Path(folder).glob(f"{TEMP_PREFIX}{'?' * 8}{TEMP_SUFFIX}"):  # mkstemp's names: 8 random characters
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed

@@ -64,10 +64,11 @@ def _given(value: str | None, option: str, example: str) -> str | None:
 
 
 def _output_folder(path: str | None, option: str, example: str) -> str | None:
-    """A folder a command will write results into: not empty, not an existing file, creatable where it does not
-    exist yet (checked before any run, without creating it)."""
+    """A folder a command will write results into: not empty, not an existing file, not one run's folder,
+    creatable where it does not exist yet (checked before any run, without creating it)."""
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
+    _not_one_run(path, option)
     problem = None if path is None else why_unwritable(Path(path))
     if problem:
         raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
@@ -80,9 +81,22 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     from ganbench.results import read_record
 
     folder = None if results is None else Path(results)
+    _not_one_run(results, "--results")  # its nested runs may all be finished: refused all the same
     if folder is not None and folder.is_dir() and all(read_record(folder / s.dirname) for s in suite.specs()):
         return results
     return _output_folder(results, "--results", "results/ci")
+
+
+def _not_one_run(path: str | Path | None, option: str) -> None:
+    """OptionError if ``path`` is the folder of one run (it holds a spec.json): runs written or sought there
+    would nest inside that run, a suite's training in the wrong place."""
+    from ganbench.results import SPEC
+
+    if path is not None and (Path(path) / SPEC).is_file():
+        raise OptionError(
+            f"{option} {one_line(path)} is the folder of one run; name the results folder that holds the runs "
+            f"(e.g. {one_line(Path(path).resolve().parent)})"
+        )
 
 
 def _results_folder(path: str, option: str, hint: str) -> Path:
@@ -141,12 +155,6 @@ def _report_file(
         kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
     return Path(path)
-
-
-def _env_path(name: str) -> str | None:
-    """A file named by an environment variable; None when unset, empty or blank (no file is called "  ")."""
-    value = os.environ.get(name, "")
-    return value if value.strip() else None
 
 
 SUMMARY_READ = 2**24
@@ -691,6 +699,7 @@ def check(
     from ganbench import leaderboard as lb
     from ganbench import reports
     from ganbench.atomic import write_atomic
+    from ganbench.paths import env_text
     from ganbench.plugins import registries
     from ganbench.suites import load_suite
     from ganbench.sweeps import default_out
@@ -701,7 +710,7 @@ def check(
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
     junit_path = _report_file(_new_file(junit_file, "--junit", "leaderboard.xml"), "--junit", keep, _is_junit_of_ours)
     summary = _report_file(
-        _env_path("GITHUB_STEP_SUMMARY"),
+        env_text("GITHUB_STEP_SUMMARY"),  # "~" unexpanded: where a step's >> "$GITHUB_STEP_SUMMARY" appends
         "$GITHUB_STEP_SUMMARY",
         [*keep, *[junit_path] * bool(junit_path)],
         None,
@@ -772,7 +781,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.results import SPEC, RecordError, check_record
+    from ganbench.results import RecordError, check_record
     from ganbench.suites import load_suite
 
     suite = load_suite(suite_file)
@@ -782,6 +791,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         rows = lb.rows_of_baseline(baseline)
     else:
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file} --out {results}` first")
+        _not_one_run(results, "--results")
         specs = suite.specs()
         found = []
         for spec in specs:
@@ -795,11 +805,6 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 continue
             if record.status != "failed":
                 found.append(record)
-        if not found and (Path(results) / SPEC).is_file():  # sweeping into a run's folder would nest runs
-            raise OptionError(
-                f"{results} is the folder of one run; name the results folder that holds the suite's runs "
-                f"(e.g. {Path(results).resolve().parent})"
-            )
         if not found:
             raise OptionError(
                 f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ganbench.atomic import remove_stale_temps
 from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError, one_line
 from ganbench.metric import Bound, out_of_bounds
@@ -90,7 +91,8 @@ def run_hardware(records: Sequence[RunRecord]) -> dict[str, Any]:
 
 
 def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
-    """Write (atomically) the baseline of ``suite`` beside it; its path."""
+    """Write (atomically) the baseline of ``suite`` beside it; its path. A run's values are checked as
+    ``read_baseline`` checks them, first: a baseline that `show` and `check` refuse must not replace one they read."""
     unfinished = [r for r in records if r.status not in ("completed", "diverged")]
     if unfinished:
         first = unfinished[0]
@@ -99,8 +101,20 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
             f"{len(unfinished)} run(s) did not finish, the first {first.run_dir} ({first.status}: {why[0]}); "
             "fix that, or wait for the process that trains it, then run the same command again"
         )
+    document = make_baseline(suite, records)
+    bounds, regs = suite.output_bounds(), registries()
+    directions, anywhere = regs.metric_directions(), regs.metric_bounds()
+    for record, run in zip(records, document["runs"], strict=True):
+        problem = _metrics_problem(run["metrics"], directions, bounds.get(run["dataset"], anywhere))
+        if problem:
+            raise BaselineError(
+                f"run {run['variant']} on {run['dataset']}, seed {run['seed']} ({one_line(record.run_dir)}): its "
+                f"{problem}; rerun that run with --force, or leave it out of the suite; the baseline at "
+                f"{suite.baseline_path} is unchanged"
+            )
+    remove_stale_temps(suite.baseline_path.parent)  # a killed update's, beside a committed baseline
     try:
-        write_json_atomic(suite.baseline_path, make_baseline(suite, records))
+        write_json_atomic(suite.baseline_path, document)
     except OSError as exc:
         raise BaselineError(
             f"cannot write baseline {suite.baseline_path} ({exc.strerror or exc}); the one there is unchanged"
@@ -270,24 +284,30 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
             v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in metrics.values()
         ):
             return f"runs[{i}].metrics must map names to numbers or null"
-        for name, value in metrics.items():
-            if value is not None and not abs(value) <= MAX_MEASURED:
-                too_big = f"is not a measurement (at most {MAX_MEASURED:g} in size)"
-                return f"runs[{i}].metrics[{name!r}] = {value!r} {too_big}"
-            if not compared(name, directions):
-                return (
-                    f"runs[{i}].metrics[{name!r}] is reported by no installed metric (was the plugin that "
-                    "reports it uninstalled?)"
-                )
-        spreads = {name: Bound(0, math.inf) for name in metrics if name not in directions}  # compared(): a _std
-        wrong = out_of_bounds(metrics, {**spreads, **bounds.get(run["dataset"], anywhere)})
-        if wrong:
-            return f"runs[{i}].metrics: {wrong}"
+        problem = _metrics_problem(metrics, directions, bounds.get(run["dataset"], anywhere))
+        if problem:
+            return f"runs[{i}].{problem}"
         key = (run["variant"], run["dataset"], seed)
         if key in seen:
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"
         seen[key] = i
     return None
+
+
+def _metrics_problem(
+    metrics: dict[str, float | None], directions: dict[str, str], bounds: dict[str, Bound]
+) -> str | None:
+    """What is wrong with one run's values in a baseline, or None: the one check of them, by the reader and the
+    writer alike. A value beyond MAX_MEASURED, one of no installed metric, one its metric cannot give (``bounds``,
+    the run's dataset's)."""
+    for name, value in metrics.items():
+        if value is not None and not abs(value) <= MAX_MEASURED:
+            return f"metrics[{name!r}] = {value!r} is not a measurement (at most {MAX_MEASURED:g} in size)"
+        if not compared(name, directions):
+            return f"metrics[{name!r}] is reported by no installed metric (was the plugin that reports it uninstalled?)"
+    spreads = {name: Bound(0, math.inf) for name in metrics if name not in directions}  # compared(): a _std
+    wrong = out_of_bounds(metrics, {**spreads, **bounds})
+    return f"metrics: {wrong}" if wrong else None
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,33 @@ CACHE_ENV = "GANBENCH_CACHE_DIR"
 DATA_ENV = "GANBENCH_DATA"
 
 
+def env_text(name: str) -> str | None:
+    """An environment variable's value; None when unset, empty or blank (no file or folder is called "  ")."""
+    value = os.environ.get(name, "")
+    return value if value.strip() else None
+
+
+def env_folder(name: str) -> Path | None:
+    """The folder an environment variable names, "~" expanded (a quoted "~" in a .env file, a compose file or a
+    systemd unit met no shell to expand it: a folder named "~" in the working tree is a trap); None when unset
+    or blank."""
+    value = env_text(name)
+    return None if value is None else Path(value).expanduser()
+
+
 def user_cache() -> Path:
     """$XDG_CACHE_HOME/ganbench, else ~/.cache/ganbench."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganbench"
+    return (env_folder("XDG_CACHE_HOME") or Path.home() / ".cache") / "ganbench"
 
 
 def cache_dir() -> Path:
     """Computed things (reference statistics, trained classifiers): $GANBENCH_CACHE_DIR, else the user cache."""
-    return Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else user_cache()
+    return env_folder(CACHE_ENV) or user_cache()
 
 
 def data_root() -> Path:
     """Downloaded datasets: --data-root / $GANBENCH_DATA, else <user cache>/data."""
-    return Path(os.environ[DATA_ENV]).expanduser() if os.environ.get(DATA_ENV) else user_cache() / "data"
+    return env_folder(DATA_ENV) or user_cache() / "data"
 
 
 _unwritable_warned: set[str] = set()

@@ -18,10 +18,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from ganbench.errors import one_line
+from ganbench.moments import mean_and_std
 from ganbench.results import OUTPUTS
 
 Format = Literal["markdown", "csv", "latex", "html"]
@@ -85,21 +85,6 @@ def _budget(group: pd.DataFrame) -> str:
         return ""
     budgets = sorted({str(int(v)) for v in group["steps"].dropna()})
     return "/".join(budgets)
-
-
-def mean_and_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (NaN where undefined). Values near float64's limit (1e308) would
-    overflow a plain sum or sum of squares to inf: those are computed on the values divided by their largest."""
-    if not len(values):
-        return math.nan, math.nan
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean = float(values.mean())
-        std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
-    if math.isfinite(mean) and (math.isfinite(std) or len(values) < 2):
-        return mean, std
-    scale = float(np.abs(values).max())
-    scaled = values / scale
-    return float(scaled.mean()) * scale, (float(scaled.std(ddof=1)) * scale if len(values) > 1 else math.nan)
 
 
 def render(table: pd.DataFrame, metrics: Sequence[str], fmt: Format = "markdown", spread: Spread = "std") -> str:

@@ -38,8 +38,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 from scipy import stats
+
+from ganbench.moments import exponent, mean_and_std, scaled, unscaled
 
 Verdict = Literal["identical", "improved", "regressed", "unchanged", "inconclusive"]
 ALPHA = 0.05
@@ -68,11 +69,12 @@ class Sample:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.values)) if self.values else math.nan
+        return mean_and_std(self.values)[0]
 
     @property
     def se(self) -> float:
-        return float(np.std(self.values, ddof=1) / math.sqrt(len(self.values))) if len(self.values) > 1 else math.nan
+        """The standard error of the mean (NaN below two values)."""
+        return mean_and_std(self.values)[1] / math.sqrt(len(self.values)) if len(self.values) > 1 else math.nan
 
 
 SEEDS_LIMIT = 10_000
@@ -163,16 +165,19 @@ def test_values(c: Comparison, alpha: float = ALPHA) -> None:
 
 def paired_t(baseline: Sequence[float], current: Sequence[float], alpha: float = ALPHA) -> tuple[float, tuple, float]:
     """Student's paired t-test on current - baseline per seed: (two-sided p, the (1 - 2 alpha) interval of the
-    mean difference, the mean difference). Differences without spread are certain (p 0, or 1 if all zero)."""
-    d = np.asarray(current, float) - np.asarray(baseline, float)
+    mean difference, the mean difference). Differences without spread are certain (p 0, or 1 if all zero).
+    Computed on the values over a common power of two (``moments``): exact, and no square overflows."""
+    e = exponent(baseline, current)
+    before, after = scaled(baseline, e), scaled(current, e)
+    d = after - before
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     if sd == 0:
-        return (0.0 if mean != 0 else 1.0), (mean, mean), mean
+        return (0.0 if mean != 0 else 1.0), (unscaled(mean, e),) * 2, unscaled(mean, e)
     with warnings.catch_warnings():  # differences of rounding size: scipy warns of precision loss, p stands
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = float(stats.ttest_rel(current, baseline).pvalue)
+        p = float(stats.ttest_rel(after, before).pvalue)
     half = float(stats.t.ppf(1 - alpha, len(d) - 1)) * sd / math.sqrt(len(d))
-    return p, (mean - half, mean + half), mean
+    return p, (unscaled(mean - half, e), unscaled(mean + half, e)), unscaled(mean, e)
 
 
 def identical(c: Comparison) -> bool:
@@ -215,21 +220,23 @@ def welch(
 ) -> tuple[float, tuple[float, float]]:
     """Welch's two-sided p-value and the (1 - 2 alpha) interval of mean(current) - mean(baseline).
 
-    Samples without spread: the difference is certain (p = 0 if the means differ, else 1).
+    Samples without spread: the difference is certain (p = 0 if the means differ, else 1). Computed on the
+    values over a common power of two (``moments``): exact, and no square overflows.
     """
     if len(baseline) < 2 or len(current) < 2:
         return math.nan, (math.nan, math.nan)
-    b, k = np.asarray(baseline, float), np.asarray(current, float)
-    delta = k.mean() - b.mean()
+    e = exponent(baseline, current)
+    b, k = scaled(baseline, e), scaled(current, e)
+    delta = float(k.mean() - b.mean())
     vb, vk = b.var(ddof=1) / len(b), k.var(ddof=1) / len(k)
     if vb + vk == 0:
-        return (0.0 if delta != 0 else 1.0), (delta, delta)
+        return (0.0 if delta != 0 else 1.0), (unscaled(delta, e),) * 2
     with warnings.catch_warnings():  # nearly equal values: scipy warns of precision loss, the p-value stands
         warnings.simplefilter("ignore", RuntimeWarning)
         p = float(stats.ttest_ind(k, b, equal_var=False).pvalue)
     df = (vb + vk) ** 2 / (vb**2 / (len(b) - 1) + vk**2 / (len(k) - 1))
     half = float(stats.t.ppf(1 - alpha, df)) * math.sqrt(vb + vk)
-    return p, (delta - half, delta + half)
+    return p, (unscaled(delta - half, e), unscaled(delta + half, e))
 
 
 def divergence_test(baseline: Sample, current: Sample) -> tuple[float, str]:
@@ -272,17 +279,22 @@ def seeds_to_settle(
     """Seeds that would settle it, by the normal approximation at 80% power: enough to make a difference
     beyond the tolerance significant, or to show one inside it equivalent. Paired: seeds run on both sides,
     from the spread of the per-seed differences; else seeds per side, from the two sides' pooled spread.
-    None if no number can (the difference is the tolerance, or there is no spread to go by)."""
+    None if no number can (the difference is the tolerance, or there is no spread to go by, or the number
+    is past counting). The spread and margin are taken over a common power of two: their ratio is the same."""
+    e = exponent(baseline, current, [delta, tolerance])
+    before, after = scaled(baseline, e), scaled(current, e)
+    small_delta, small_tolerance = abs(math.ldexp(delta, -e)), math.ldexp(tolerance, -e)
     if paired:
-        sd = float(np.std(np.asarray(current, float) - np.asarray(baseline, float), ddof=1))
+        sd = mean_and_std(after - before)[1]
     else:
-        sd = math.sqrt((np.var(baseline, ddof=1) + np.var(current, ddof=1)) / 2)
+        sd = math.hypot(mean_and_std(before)[1], mean_and_std(after)[1]) / math.sqrt(2)  # the pooled spread
     if abs(delta) > tolerance:
-        margin, z_alpha = abs(delta), stats.norm.ppf(1 - alpha / 2)  # detect the difference
+        margin, z_alpha = small_delta, stats.norm.ppf(1 - alpha / 2)  # detect the difference
     else:
-        margin, z_alpha = tolerance - abs(delta), stats.norm.ppf(1 - alpha)  # show equivalence
-    if margin == 0 or math.isnan(sd):
+        margin, z_alpha = small_tolerance - small_delta, stats.norm.ppf(1 - alpha)  # show equivalence
+    if margin == 0 or not math.isfinite(sd) or not math.isfinite(margin):
         return None
-    z = z_alpha + stats.norm.ppf(POWER)
-    needed = (1 if paired else 2) * (z * sd / margin) ** 2
-    return max(len(baseline) + 1, math.ceil(min(needed, 1e18)))
+    ratio = float(z_alpha + stats.norm.ppf(POWER)) * sd / margin
+    if not ratio < 1e9:  # a margin that vanishes beside the spread (the square would overflow): past counting
+        return None
+    return max(len(baseline) + 1, math.ceil((1 if paired else 2) * ratio**2))

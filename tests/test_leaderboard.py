@@ -8,6 +8,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -433,6 +434,66 @@ def test_a_record_edited_to_impossible_scores_is_unreadable_and_never_enters_a_b
     assert checked.code == 0, checked.err
 
 
+def set_frechet(results: Path, values: dict[tuple[str, int], float]) -> dict[tuple[str, int], Path]:
+    """Edit runs' frechet consistently (record.json and metrics.json), by (variant, seed): valid records still."""
+    runs = {}
+    for run in sorted(results.glob("*/record.json")):
+        record = json.loads(run.read_text())
+        key = (record["spec"]["variant"], record["spec"]["seed"])
+        if key in values:
+            record["metrics"]["frechet"] = values[key]
+            run.write_text(json.dumps(record))
+            (run.parent / "metrics.json").write_text(json.dumps(record["metrics"]))
+            runs[key] = run.parent
+    assert len(runs) == len(values)
+    return runs
+
+
+def test_update_refuses_a_value_no_baseline_may_hold_and_keeps_the_one_there(cli, tmp_path):
+    """`update` wrote frechet = 1e101, which `show` and `check` then refused as malformed, the good baseline gone.
+    And `check` of such values (finite, as every record check accepts) is a verdict: 1e160 and 2e160 against ~1
+    is inconclusive as 1 and 2 are, with a finite se and seeds that would settle it (no number would, with an se of
+    inf), 1.7e308 twice a regression (it was a traceback)."""
+    from ganbench.tables import format_number
+
+    stale, fresh, other = (tmp_path / f".ganbench-{name}.tmp" for name in ("abcd1234", "efgh5678", "notes"))
+    for tmp in (stale, fresh, other):  # a kill -9 mid-write leaves one; a fresh one may be another process's
+        tmp.write_text("{")
+    for tmp in (stale, other):
+        os.utime(tmp, (time.time() - 7200, time.time() - 7200))
+    path = made_baseline(cli, tmp_path)
+    assert not stale.exists() and fresh.exists() and other.exists()  # not a name the atomic writer makes
+    baseline = tmp_path / "tiny.baseline.json"
+    before = baseline.read_bytes()
+    for big in (1e101, 1.7e308):
+        run = set_frechet(tmp_path / "a", {("nsgan", 1): big})[("nsgan", 1)]
+        result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+        assert_one_line_error(
+            result,
+            f"run nsgan on ring8, seed 1 ({run}): its metrics['frechet'] = {big!r} is not a measurement "
+            "(at most 1e+100 in size); rerun that run with --force, or leave it out of the suite",
+            f"{baseline} is unchanged",
+        )
+        assert baseline.read_bytes() == before
+        assert cli("leaderboard", "show", str(path)).code == 0
+    # 1e160 and 2e160 against ~0.93: per-seed differences of sd 0.71e160 about a mean of 1.5e160, t = 3 with 1
+    # degree of freedom (p 0.2, as for 1 and 2): inconclusive; (1.96 + 0.84)^2 (0.71 / 1.5)^2 = 1.7 -> 3 seeds would
+    # settle it. 1.7e308 twice: differences equal to float64's precision, no spread: a certain regression.
+    for values, verdict, code in (
+        ({("nsgan", 0): 1e160, ("nsgan", 1): 2e160}, "inconclusive (≈3 seeds on both sides would settle it)", 0),
+        ({("nsgan", 0): 1.7e308, ("nsgan", 1): 1.7e308}, "regressed", 1),
+    ):
+        set_frechet(tmp_path / "a", values)
+        checked = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+        assert checked.code == code and "Traceback" not in checked.err and "warning" not in checked.err, checked.err
+        row = next(line for line in checked.out.splitlines() if line.startswith("| nsgan | ring8 | frechet"))
+        assert verdict in row and "inf" not in row, row
+        shown = cli("leaderboard", "show", str(path), "--results", str(tmp_path / "a"), "-m", "frechet")
+        assert shown.code == 0 and "inf" not in shown.out and not shown.err, shown.err
+        mean = statistics.mean(values.values())
+        assert f"| nsgan | {format_number(mean)} ± " in shown.out  # finite, as the oracle says
+
+
 def test_finished_results_on_a_read_only_disk_can_be_checked_and_unfinished_ones_are_one_line(
     cli, tmp_path, monkeypatch
 ):
@@ -666,6 +727,27 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     result = cli("leaderboard", "show", str(path), "--results", str(run_folder))
     assert_one_line_error(result, "is the folder of one run", f"(e.g. {other.resolve()})")
     assert "sweep" not in result.err
+
+
+def test_no_command_writes_or_reads_a_suite_inside_the_folder_of_one_run(cli, tmp_path):
+    """`sweep --out`, `check/update --results` and `run --out` given one run's folder trained a whole suite nested
+    in it; each is refused as `show --results` is, before any run, the run's folder unchanged."""
+    path = write_suite(tmp_path)
+    other = tmp_path / "other"
+    assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(other)).code == 0
+    run_folder = next(other.glob("ring8__*"))
+    held = sorted(p.name for p in run_folder.iterdir())
+    for args, option in (
+        (["sweep", str(path), "-q", "--out"], "--out"),
+        (["leaderboard", "check", str(path), "-q", "--results"], "--results"),
+        (["leaderboard", "update", str(path), "-q", "--results"], "--results"),
+        (["leaderboard", "show", str(path), "--results"], "--results"),
+        (["run", "-v", "lsgan", "-d", "ring8", "--steps", "3", "-q", "--out"], "--out"),
+    ):
+        result = cli(*args, str(run_folder))
+        assert_one_line_error(result, f"{option} {run_folder} is the folder of one run", f"(e.g. {other.resolve()})")
+    assert sorted(p.name for p in run_folder.iterdir()) == held
+    assert not (tmp_path / "tiny.baseline.json").exists() and len(list(other.iterdir())) == 1
 
 
 def test_update_refuses_runs_another_process_is_training(cli, tmp_path):

@@ -53,9 +53,22 @@ def test_markdown_bolds_the_best_cell():
     assert "**0.300 ± 0.200**" in row_a
 
 
-@pytest.mark.parametrize("values", [[1.7e308, 0.0], [1.7e308, 1.7e308, -1e308], [1.0, 2.0, 4.0], [3.5]])
-def test_mean_and_spread_match_exact_arithmetic_even_near_float64s_limit(values):
-    """statistics.mean/stdev compute with exact fractions: the oracle. A plain sum of squares overflows here."""
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.7e308, 0.0],
+        [1.7e308, 1.7e308, -1e308],
+        [1.0, 2.0, 4.0],
+        [3.5],
+        [1e160, 2e160],  # squares overflow
+        [1e-300, 2e-300],  # squares underflow: a spread of 0 before
+        [1e-170, 2e-170, 4e-170],
+        [-3e-200, 1e-200],
+    ],
+)
+def test_mean_and_spread_match_exact_arithmetic_even_near_float64s_limits(values):
+    """statistics.mean/stdev compute with exact fractions: the oracle. A plain sum of squares overflows (or
+    underflows to a spread of 0) here."""
     import statistics
     import warnings
 
@@ -64,11 +77,28 @@ def test_mean_and_spread_match_exact_arithmetic_even_near_float64s_limit(values)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow warning reaches the user
         mean, std = mean_and_std(np.array(values))
-    assert mean == pytest.approx(statistics.mean(values), rel=1e-12)
+    assert mean == pytest.approx(statistics.mean(values), rel=1e-12, abs=0)
     if len(values) > 1:
-        assert std == pytest.approx(statistics.stdev(values), rel=1e-12)
+        assert std == pytest.approx(statistics.stdev(values), rel=1e-12, abs=0)
     else:
         assert math.isnan(std)
+
+
+def test_tiny_unequal_values_have_their_spread_in_a_table():
+    """The hostile tester's case: frechet 1e-300 and 2e-300 showed ± 0. Oracle: sd of (1, 2) = sqrt(1/2),
+    by exact fractions, times 1e-300; the standard error is 1/2 of 1e-300."""
+    from fractions import Fraction
+
+    frame = pd.DataFrame(
+        [("ring8", "tiny", s, "completed", x) for s, x in enumerate([1e-300, 2e-300])],
+        columns=["dataset", "variant", "seed", "status", "reverse_kl"],
+    )
+    std = summarize(frame, ["reverse_kl"], DIRECTIONS).iloc[0]["reverse_kl_std"]
+    assert std == pytest.approx(math.sqrt(Fraction(1, 2)) * 1e-300, rel=1e-12, abs=0)
+    assert std == pytest.approx(7.0710678e-301, rel=1e-8, abs=0)
+    se = summarize(frame, ["reverse_kl"], DIRECTIONS, spread="se").iloc[0]["reverse_kl_se"]
+    assert se == pytest.approx(float(Fraction(1, 2) * Fraction(1e-300)), rel=1e-12, abs=0)
+    assert "1.5e-300 ± 7.07e-301" in render(summarize(frame, ["reverse_kl"], DIRECTIONS), ["reverse_kl"])
 
 
 def test_a_table_mixing_budgets_says_each_rows_and_bolds_within_a_budget():

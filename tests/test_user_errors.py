@@ -578,3 +578,62 @@ def test_evaluate_samples_takes_what_users_hand_it_as_the_cli_does(tmp_path, rec
     np.savez(tmp_path / "real.npz", images=images[:30], labels=np.arange(30) % 2)  # labels: the classifier space
     with pytest.warns(UserWarning, match="40 generated samples are scored against the 30 real ones"):
         ganbench.evaluate_samples(tmp_path / "real.npz", images[30:], ["fid_classifier"])
+
+
+@pytest.mark.parametrize("variable", ["GANBENCH_CACHE_DIR", "GANBENCH_DATA"])
+def test_a_cache_or_data_folder_from_the_environment_expands_a_tilde_and_a_blank_one_is_unset(
+    variable, monkeypatch, tmp_path
+):
+    """A quoted "~" (a .env file, a systemd unit: no shell expands it) made a folder named "~" in the working
+    tree; "   " one named "   ". Expanded as a shell would, and blank is unset, for both variables alike."""
+    from ganbench.paths import cache_dir, data_root
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    folder = {"GANBENCH_CACHE_DIR": cache_dir, "GANBENCH_DATA": data_root}[variable]
+    unset = {"GANBENCH_CACHE_DIR": home / ".cache" / "ganbench", "GANBENCH_DATA": home / ".cache" / "ganbench" / "data"}
+    for value, expected in (("~/gb", home / "gb"), ("~", home), ("   ", unset[variable]), ("", unset[variable])):
+        monkeypatch.setenv(variable, value)
+        assert folder() == expected, value
+    monkeypatch.setenv("XDG_CACHE_HOME", " ")  # blank: unset too, not a folder " "
+    assert folder() == unset[variable]
+    monkeypatch.setenv(variable, "  relative/x ")  # not blank: as given (a folder may end in a space)
+    assert folder() == Path("  relative/x ")
+
+
+@pytest.mark.parametrize("value, folder", [("~/gbcache", "home/gbcache"), ("   ", "home/.cache/ganbench")])
+def test_list_with_a_quoted_tilde_or_blank_cache_writes_under_home(value, folder, tmp_path):
+    """The tester's repro, in a fresh process in the working folder: `GANBENCH_CACHE_DIR='~/gbcache' ganbench list`."""
+    import os
+    import subprocess
+    import sys
+
+    from ganbench.listing import CACHE_FILE
+
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "GANBENCH_CACHE_DIR": value, "PYTHONPATH": str(ROOT)}
+    env.pop("XDG_CACHE_HOME", None)
+    done = subprocess.run([sys.executable, "-m", "ganbench", "list"], cwd=tmp_path, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / folder / CACHE_FILE).is_file() and sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+def test_stale_temporary_files_of_a_killed_write_are_removed_and_fresh_ones_kept(tmp_path):
+    """atomic.remove_stale_temps: an hour untouched is no write in progress; a file of another name is not ours."""
+    import os
+
+    from ganbench.atomic import remove_stale_temps, write_atomic
+
+    write_atomic(tmp_path / "kept.json", lambda f: f.write(b"{}"))  # its own temp file is gone once written
+    assert [p.name for p in tmp_path.iterdir()] == ["kept.json"]
+    old, fresh, link = tmp_path / ".ganbench-aaaa1111.tmp", tmp_path / ".ganbench-bbbb2222.tmp", tmp_path / "x"
+    for path in (old, fresh):
+        path.write_bytes(b"half a baseline")
+    os.utime(old, (time.time() - 3601, time.time() - 3601))
+    (tmp_path / ".ganbench-cccc3333.tmp").symlink_to(old)  # a link is no temp file of ours
+    link.write_text("x")
+    os.utime(link, (0, 0))
+    assert remove_stale_temps(tmp_path) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["kept.json", ".ganbench-bbbb2222.tmp", ".ganbench-cccc3333.tmp", "x"]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -188,3 +189,84 @@ def test_ranks_group_variants_not_significantly_worse_than_the_groups_best():
     rows.append(Row("diverged-only", "d", 0, "diverged", {}))
     last = ranking(rows, "d", "m", "higher")[-1]
     assert (last.variant, last.rank, last.tied, last.n, last.diverged) == ("diverged-only", 6, False, 0, 1)
+
+
+# Each case at a scale of about 1, with its verdict there (lower is better): a paired regression (differences
+# 0.1, 0.12, 0.08 against a tolerance of 0.05: t = 8.66, p = 0.013), a Welch regression (a shift of 1 sd of 1/3),
+# two unpaired seeds that would need 3 (as in the test above), and noise inside the tolerance (unchanged).
+SCALE_CASES = {
+    "paired regression": ((1.3, 1.45, 1.6), (1.4, 1.57, 1.68), 0.05, True, "regressed"),
+    "welch regression": (tuple(x / 3 for x in UNIT), tuple(x / 3 + 1 for x in UNIT), 1 / 3, False, "regressed"),
+    "welch, 3 seeds would": ((-0.2357, 0.2357), (0.7643, 1.2357), 1 / 3, False, "inconclusive"),
+    "unchanged": (
+        tuple(np.random.default_rng(0).normal(1, 0.01, 12)),
+        tuple(np.random.default_rng(1).normal(1.002, 0.01, 12)),
+        0.05,
+        False,
+        "unchanged",
+    ),
+}
+
+
+@pytest.mark.parametrize("factor", [1e160, 1e308, 1e-300])
+@pytest.mark.parametrize("case", SCALE_CASES)
+def test_a_verdict_is_the_same_at_any_scale(case, factor):
+    """The same data times 1e160 or 1e308 (squares overflow: an se of inf made a 10^160-fold regression
+    inconclusive; sums overflow to inf - inf = NaN, a traceback) or 1e-300 (squares underflow: a spread of
+    0 made any difference "certain"): the same verdict, p-value and seeds, the interval scaled alike."""
+    import warnings
+
+    baseline, current, tolerance, paired, verdict = SCALE_CASES[case]
+    unit = compare(baseline, current, tolerance, paired=paired)
+    assert unit.verdict == verdict
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        big = compare([x * factor for x in baseline], [x * factor for x in current], tolerance * factor, paired=paired)
+    assert (big.verdict, big.seeds_needed, big.test) == (unit.verdict, unit.seeds_needed, unit.test)
+    assert big.p_values == pytest.approx(unit.p_values, rel=1e-6, abs=1e-12)
+    assert big.difference == pytest.approx(unit.difference * factor, rel=1e-9, abs=0)
+    assert big.interval == pytest.approx(tuple(x * factor for x in unit.interval), rel=1e-6, abs=0)
+    for side in (big.baseline, big.current):  # oracle: exact fractions (a mean of about 0 to within rounding)
+        assert side.mean == pytest.approx(statistics.mean(side.values), rel=1e-12, abs=1e-15 * factor)
+        assert side.se == pytest.approx(statistics.stdev(side.values) / math.sqrt(len(side.values)), rel=1e-12, abs=0)
+
+
+def test_values_near_float64s_limit_are_a_verdict_not_a_traceback():
+    """The tester's repros: frechet about 0.9 in the baseline, 1e308 or 1.7e308 in both current seeds (per-seed
+    differences equal to float64's precision: no spread, a certain regression), or 1e300 and 1.8e308."""
+    for huge in ((1e308, 1e308), (1.7e308, 1.7e308)):
+        c = compare((0.918, 0.95), huge, tolerance=0.05)
+        assert (c.verdict, c.p_values) == ("regressed", 0.0) and c.difference == pytest.approx(huge[0])
+        assert c.current.mean == statistics.mean(huge) and c.current.se == 0.0
+    c = compare((0.918, 0.95), (1e300, 1.7976931348623157e308), tolerance=0.05)
+    # differences d1 ~ 1e300, d2 ~ 1.8e308: t = mean / (sd / sqrt 2) = 1 (to 1e-8), with 1 degree of freedom a
+    # Cauchy variable, P(|T| > 1) = 1/2; seeds to detect it: (1.960 + 0.842)^2 (sd / mean)^2 = 7.85 * 2 -> 16
+    assert c.verdict == "inconclusive" and c.p_values == pytest.approx(0.5, rel=1e-6, abs=0) and c.seeds_needed == 16
+    unpaired = compare((0.918, 0.95), (1e308, 1.7e308), tolerance=0.05, paired=False)
+    assert unpaired.verdict in ("regressed", "inconclusive") and math.isfinite(unpaired.p_values)
+
+
+@pytest.mark.parametrize("delta", [math.nan, math.inf, -math.inf])
+def test_seeds_to_settle_says_none_rather_than_raise_on_a_difference_past_float64(delta):
+    from ganbench.verdicts import seeds_to_settle
+
+    assert seeds_to_settle([1.0, 2.0], [1.5, 2.5], delta, 0.1, 0.05) is None
+    assert seeds_to_settle([1.0, 2.0], [1.5, 2.5], delta, 0.1, 0.05, paired=True) is None
+    assert seeds_to_settle([1.0, 2.0], [1.5, 2.5], 1e-300, 1e-300, 0.05) is None  # the difference is the tolerance
+
+
+def test_a_ranking_of_values_near_float64s_limit_has_finite_means_and_spreads():
+    """`leaderboard show` printed "inf ± inf" and tied it first where lower is better."""
+    import warnings
+
+    from ganbench.leaderboard import Row, ranking
+
+    values = {"huge": [1e300, 1.7976931348623157e308], "tiny": [2e-300, 3e-300], "big": [1e160, 2e160, 3e160]}
+    rows = [Row(v, "d", seed, "completed", {"m": x}) for v, xs in values.items() for seed, x in enumerate(xs)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        places = {p.variant: p for p in ranking(rows, "d", "m", "lower")}
+    for variant, xs in values.items():
+        assert places[variant].mean == pytest.approx(statistics.mean(xs), rel=1e-12, abs=0)
+        assert places[variant].se == pytest.approx(statistics.stdev(xs) / math.sqrt(len(xs)), rel=1e-12, abs=0)
+    assert places["tiny"].rank == 1 and places["huge"].mean < math.inf
