@@ -43,7 +43,24 @@ class PluginError(GanbenchError):
 
 
 class OptionError(GanbenchError):
-    """A `--set key=value` override with an unknown key or a value of the wrong type."""
+    """A `--set key=value` override with an unknown key or a value of the wrong type.
+
+    ``hint`` (e.g. `` (--set lr_d=VALUE)``) says how a user changes the option; it is kept apart from
+    ``message`` so that a plugin's own default, which no ``--set`` reaches, is reported without it.
+    """
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + self.hint
+
+
+class DeclarationError(GanbenchError, ValueError):
+    """A plugin object that contradicts itself (a metric's range with its low above its high): refused as it is
+    made, so registration names the plugin to fix. A ValueError too, as such checks raised before."""
 
 
 class BudgetError(GanbenchError):

@@ -24,7 +24,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import OptionError, SamplesError, one_line, short_repr
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
-from ganbench.metric import EvalContext, in_memory_reference, out_of_bounds
+from ganbench.metric import PROVENANCE, EvalContext, in_memory_reference, out_of_bounds
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
@@ -32,7 +32,6 @@ from ganbench.resolve import resolve_dataset_name
 from ganbench.results import strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
-PROVENANCE = "provenance"  # the metrics.json entry that says how the scores were made
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
 
 

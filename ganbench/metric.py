@@ -14,6 +14,7 @@ a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset o
 from __future__ import annotations
 
 import math
+import numbers
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,9 +24,19 @@ import torch
 
 from ganbench.arrays import feature_matrix
 from ganbench.dataset import Dataset
+from ganbench.errors import DeclarationError
 from ganbench.reference import ReferenceStats
 
 Direction = Literal["higher", "lower"]
+
+PROVENANCE = "provenance"
+"""The metrics.json entry that says how the scores were made."""
+RESERVED_OUTPUTS = frozenset(
+    {PROVENANCE, "run_id", "config", "setting", "variant", "dataset", "network", "seed", "steps", "status"}
+    | {"steps_done", "diverged_at", "train_seconds", "run_dir", "scored_on", "outputs"}
+)
+"""Names no metric output may take: metrics.json's provenance and the columns a table of runs holds beside the
+outputs (``results.records_frame``), which an output of that name would overwrite."""
 
 
 def in_memory_reference(extractor: str, compute_features: Callable[[], torch.Tensor]) -> ReferenceStats:
@@ -104,7 +115,8 @@ def out_of_bounds(values: Mapping[str, Any], bounds: Mapping[str, Bound]) -> str
 
 @dataclass(frozen=True)
 class Metric:
-    """Base class of metrics. ``outputs`` maps each reported number to its better direction.
+    """Base class of metrics. ``outputs`` maps each reported number to its better direction (a name not in
+    ``RESERVED_OUTPUTS``; one another metric declares only as that metric does).
 
     ``spaces``: the feature extractors the metric can run in; its output names then hold
     ``{space}``. Empty: the metric reads the samples (or its own features) directly.
@@ -129,13 +141,11 @@ class Metric:
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_samples, bool) or not isinstance(self.min_samples, int) or self.min_samples < 1:
-            raise ValueError(f"metric {self.name!r}: min_samples must be a positive integer, not {self.min_samples!r}")
-        odd = {k: d for k, d in dict(self.outputs).items() if d not in typing.get_args(Direction)}
-        if not self.outputs or odd:  # a table could not tell which is best
-            raise ValueError(
-                f"metric {self.name!r}: outputs must map each output to 'higher' or 'lower' (is better), not {odd}"
-            )
+        """DeclarationError where the metric contradicts itself: no run of it could be scored or read back.
+        Registration calls it again, for subclasses whose ``__post_init__`` skips the base's."""
+        problem = _min_samples_problem(self.min_samples) or _outputs_problem(self) or _ranges_problem(self)
+        if problem:
+            raise DeclarationError(f"metric {self.name!r} with {problem}")
 
     def samples_needed(self, dataset: Dataset) -> int:
         """The fewest samples per side it scores on ``dataset``: ``min_samples``; override where it depends on the
@@ -172,6 +182,63 @@ class Metric:
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         """The numbers named in ``outputs`` (for metrics with ``spaces``: measured in ``space``)."""
         raise NotImplementedError
+
+
+def _min_samples_problem(count: Any) -> str | None:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        return f"min_samples {count!r}: min_samples must be a positive integer"
+    return None
+
+
+def _outputs_problem(metric: Metric) -> str | None:
+    """Why ``outputs`` cannot be recorded and ranked: no output, a direction not 'higher'/'lower', a name
+    that is empty, reserved or formats with more than ``{space}``."""
+    outputs = dict(metric.outputs) if isinstance(metric.outputs, Mapping) else {}
+    odd = {k: d for k, d in outputs.items() if d not in typing.get_args(Direction)}
+    if not outputs or odd:  # a table could not tell which is best
+        return f"outputs {odd or metric.outputs!r}: outputs must map each output to 'higher' or 'lower' (is better)"
+    for key in outputs:
+        names = _expanded(key, metric.spaces)
+        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names):
+            return (
+                f"output {key!r}: an output is named by non-empty text, with at most a {{space}} placeholder (for a "
+                f"metric with spaces), and not one of {', '.join(sorted(RESERVED_OUTPUTS))}"
+            )
+    return None
+
+
+def _expanded(key: Any, spaces: tuple[str, ...]) -> list[str] | None:
+    """An output name with ``{space}`` filled by each of ``spaces`` (None: it cannot be filled so)."""
+    if not isinstance(key, str) or ("{" in key and not spaces):
+        return None
+    try:
+        return [key.format(space=space) for space in spaces] if "{" in key else [key]
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def _ranges_problem(metric: Metric) -> str | None:
+    """Why ``ranges`` cannot bound the outputs: a range of no declared output, or not (low, high) numbers."""
+    if not isinstance(metric.ranges, Mapping):
+        return f"ranges {metric.ranges!r}: ranges must map output names to (low, high)"
+    for key, bound in metric.ranges.items():
+        if key not in metric.outputs:
+            return f"a range for {key!r}, which is not one of its outputs ({', '.join(map(repr, metric.outputs))})"
+        if not _is_range(bound):
+            return (
+                f"range {bound!r} for {key!r}: a range is (low, high), two numbers with low <= high "
+                "(math.inf where unbounded), or a ganbench.metric.Bound"
+            )
+    return None
+
+
+def _is_range(bound: Any) -> bool:
+    """Whether ``bound`` is a ``Bound`` or a pair (low, high) of numbers, neither NaN, low <= high."""
+    if not isinstance(bound, Bound) and (not isinstance(bound, tuple | list) or len(bound) != 2):
+        return False
+    low, high, *whole = bound
+    real = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (low, high))
+    return real and low <= high and low < math.inf and high > -math.inf and all(isinstance(w, bool) for w in whole)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import re
 import typing
 from collections.abc import Mapping
@@ -80,11 +81,11 @@ def option(
     return dataclasses.field(default=default, metadata={"bounds": Bounds(ge, gt, le, lt)})
 
 
-def validate_options(obj: Any, settable: bool = True) -> None:
+def validate_options(obj: Any) -> None:
     """OptionError unless every option of ``obj`` has its type, is finite and lies in its declared range.
 
-    The error names the object (``variant 'wgan-gp'``), the option, the rule and (``settable``:
-    not for a plugin's own defaults, which no ``--set`` reaches) the ``--set`` key that changes it.
+    The error names the object (``variant 'wgan-gp'``), the option and the rule; its ``hint`` names the
+    ``--set`` key that changes it (left out where a plugin's own default is wrong: no ``--set`` reaches it).
     """
     what, prefix = _label(obj)
     flag = getattr(type(obj), "option_flag", f"--set {prefix}")
@@ -95,21 +96,24 @@ def validate_options(obj: Any, settable: bool = True) -> None:
         checked = coerce(value, typ, label)
         if checked is not value:  # "3" or 3.0 for an int: kept as the type it declares, as --set keeps it
             object.__setattr__(obj, key, checked)
-        bounds = bounds_of[key]
-        for item in checked if isinstance(checked, tuple) else (checked,):
-            if isinstance(item, bool) or not isinstance(item, (int, float)):
-                continue
-            hint = f" ({flag}{key}=VALUE)" if settable else ""
-            if isinstance(item, float) and not math.isfinite(item):
-                raise OptionError(f"{label} must be a finite number, not {item!r}{hint}")
-            if not bounds.holds(item):
-                raise OptionError(f"{label} must be {bounds.describe()}, not {cli_text(value)}{hint}")
-            if isinstance(item, float) and item != 0 and not FLOAT32_TINY <= abs(item) <= FLOAT32_MAX:
-                zero = "0 or " if bounds.holds(0.0) else ""
-                raise OptionError(
-                    f"{label} must be {zero}between 1.2e-38 and 3.4e38 in size (float32, where training "
-                    f"computes), not {item!r}{hint}"
-                )
+        problem = _out_of_range(checked, bounds_of[key])
+        if problem:
+            raise OptionError(f"{label} must be {problem}", hint=f" ({flag}{key}=VALUE)")
+
+
+def _out_of_range(value: Any, bounds: Bounds) -> str | None:
+    """What an option's value (each value, for a tuple) must be and is not ("> 0, not -1"), or None."""
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"a finite number, not {item!r}"
+        if not bounds.holds(item):
+            return f"{bounds.describe()}, not {cli_text(value)}"
+        if isinstance(item, float) and item != 0 and not FLOAT32_TINY <= abs(item) <= FLOAT32_MAX:
+            zero = "0 or " if bounds.holds(0.0) else ""
+            return f"{zero}between 1.2e-38 and 3.4e38 in size (float32, where training computes), not {item!r}"
+    return None
 
 
 def _label(obj: Any) -> tuple[str, str]:
@@ -159,12 +163,7 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
     """Convert ``value`` (object or CLI string) to ``typ`` or raise OptionError naming ``label``."""
     origin = typing.get_origin(typ)
     if origin is Literal:
-        choices = typing.get_args(typ)
-        spelt = [c for c in choices if isinstance(value, str) and not isinstance(c, str) and cli_text(c) == value]
-        value = spelt[0] if spelt and value not in choices else value  # --set level=2 for Literal[1, 2, 3]
-        if value not in choices:
-            raise OptionError(f"{label} must be one of {', '.join(map(str, choices))}, not {value!r}")
-        return value
+        return _choose(value, typing.get_args(typ), label)
     if origin is tuple:
         return _coerce_tuple(value, typing.get_args(typ), label)
     if _is_optional(typ):
@@ -180,6 +179,42 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
         raise OptionError(f"{label} must be {typ.__name__}, not {value!r}")
     return value
+
+
+def _choose(value: Any, choices: tuple, label: str) -> Any:
+    """The one of ``choices`` that ``value`` is: the choice itself (1 for 1.0, so run ids agree), matched by value
+    for numbers (``--set level=2e-7`` and ``2e-07`` alike), never a bool for a number nor a number for a bool."""
+    matches = [c for c in choices if _is_choice(value, c)]
+    listed = ", ".join(c if isinstance(c, str) else repr(c) for c in choices)
+    if len(matches) > 1:  # Literal[1, True] and --set level=1
+        raise OptionError(
+            f"{label}: {value!r} could be any of {', '.join(map(repr, matches))}, which the command line cannot "
+            "tell apart; pass the value itself through the Python API"
+        )
+    if not matches:
+        raise OptionError(f"{label} must be one of {listed}, not {value!r}")
+    return matches[0]
+
+
+def _is_choice(value: Any, choice: Any) -> bool:
+    """Whether ``value`` (an object, or text as ``--set`` gives it) means ``choice``."""
+    if isinstance(value, str) and not isinstance(choice, str):
+        value = _parsed_as(value, choice)
+    if choice is None or isinstance(choice, bool) or isinstance(value, bool):
+        return value is choice
+    if isinstance(choice, (int, float)):
+        return isinstance(value, numbers.Real) and value == choice
+    return value == choice
+
+
+def _parsed_as(text: str, choice: Any) -> Any:
+    """``text`` read as the type of ``choice`` ("none" for None), or ``text`` itself where it does not read so."""
+    if choice is None:
+        return None if text.strip().lower() in {"none", "null"} else text
+    try:
+        return _parse(text, type(choice), "")
+    except OptionError:
+        return text
 
 
 def _parse(text: str, typ: type, label: str) -> Any:

@@ -12,7 +12,6 @@ registration hooks; so a plugin may derive its objects from ones registered befo
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -20,7 +19,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ganbench.dataset import Dataset
-from ganbench.errors import OptionError, PluginError, UnknownNameError, short_repr
+from ganbench.errors import DeclarationError, OptionError, PluginError, UnknownNameError, short_repr
 from ganbench.executor import Executor
 from ganbench.metric import Bound, FeatureExtractor, Metric
 from ganbench.network import Network
@@ -62,16 +61,21 @@ class Registry(Generic[T]):
             )
         if dataclasses.is_dataclass(obj) and hasattr(type(obj), "kind"):
             try:
-                validate_options(obj, settable=False)  # also for subclasses whose __post_init__ skips the base's
-            except OptionError as exc:
-                raise PluginError(f"plugin {plugin!r} registered {exc} as its default; fix the plugin") from None
+                validate_options(obj)  # also for subclasses whose __post_init__ skips the base's
+            except OptionError as exc:  # its own default: no --set reaches it, so no hint of one
+                message = f"plugin {plugin!r} registered {exc.message} as its default; fix the plugin"
+                raise PluginError(message) from None
         if name in self.entries:
             other = self.entries[name].plugin
             raise PluginError(
                 f"{self.kind} {name!r} is registered by both plugin {other!r} and plugin {plugin!r}; "
                 "uninstall one of them or rename its " + self.kind
             )
+        self.check(obj, plugin)
         self.entries[name] = Entry(obj, plugin, source, version)
+
+    def check(self, obj: T, plugin: str) -> None:
+        """PluginError where ``obj`` conflicts with what is registered beyond its name (none for most kinds)."""
 
     def get(self, name: str) -> T:
         if not isinstance(name, str):
@@ -89,6 +93,42 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self.entries
+
+
+@dataclass
+class MetricRegistry(Registry[Metric]):
+    """Metrics, each consistent in itself and with the others: metrics may share an output (modes_captured of
+    ``modes`` and ``stacked-modes``, for other datasets) only declared alike, as tables rank and bound an output
+    by its name alone."""
+
+    def check(self, obj: Metric, plugin: str) -> None:
+        try:
+            Metric.__post_init__(obj)  # also for subclasses whose __post_init__ skips the base's
+        except DeclarationError as exc:
+            raise PluginError(f"plugin {plugin!r} registered {exc}; fix the plugin") from None
+        for entry in self:
+            for name in sorted(obj.output_names().keys() & entry.obj.output_names().keys()):
+                mine, theirs = _declared(obj, name), _declared(entry.obj, name)
+                if mine != theirs:
+                    raise PluginError(
+                        f"plugin {plugin!r} registered metric {obj.name!r} declaring output {name!r} "
+                        f"{_describe(mine)}, but metric {entry.obj.name!r} of plugin {entry.plugin!r} declares it "
+                        f"{_describe(theirs)}; fix the plugin (rename the output, or declare it alike) or uninstall "
+                        "one of them"
+                    )
+
+
+def _declared(metric: Metric, output: str) -> tuple[str, Bound | None]:
+    """How ``metric`` declares ``output``: its direction and range (None: unbounded)."""
+    bound = metric.output_ranges().get(output)
+    return metric.output_names()[output], Bound(*bound) if bound is not None else None
+
+
+def _describe(declared: tuple[str, Bound | None]) -> str:
+    """The declaration in words, for messages: "'lower' (is better), in [0, inf]"."""
+    direction, bound = declared
+    where = f"in [{bound.low!r}, {bound.high!r}]{' (whole)' if bound.whole else ''}" if bound else "unbounded"
+    return f"{direction!r} (is better), {where}"
 
 
 @dataclass
@@ -138,7 +178,7 @@ def empty_registries() -> Registries:
         variants=Registry("variant", Variant),
         datasets=Registry("dataset", Dataset),
         networks=Registry("network", Network),
-        metrics=Registry("metric", Metric),
+        metrics=MetricRegistry("metric", Metric),
         feature_extractors=Registry("feature extractor", FeatureExtractor),
         executors=Registry("executor", Executor),
     )
@@ -192,7 +232,8 @@ def _call_registration(
     except UnknownNameError as exc:
         raise PluginError(f"plugin {plugin!r} asked in {hook_name} for a name not registered before it: {exc}") from exc
     except OptionError as exc:  # a default of its own, refused as it was built: no --set reaches it
-        unsettable = re.sub(r" \((--set|--executor-option) \S+=VALUE\)$", "", str(exc))
-        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {unsettable}; fix the plugin") from exc
+        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {exc.message}; fix the plugin") from exc
+    except DeclarationError as exc:
+        raise PluginError(f"plugin {plugin!r} registered {exc}; fix the plugin") from exc
     except Exception as exc:
         raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc

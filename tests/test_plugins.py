@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Literal
 
 import pytest
 
 import ganbench
 from ganbench.errors import PluginError
-from ganbench.metric import Metric
+from ganbench.metric import Bound, Metric
 
 from .conftest import assert_one_line_error
 
@@ -212,3 +213,105 @@ def test_a_default_a_plugin_gets_wrong_is_its_to_fix_not_a_set(fresh_plugins):
 def test_a_metric_says_which_way_each_output_is_better(outputs):
     with pytest.raises(ValueError, match="outputs must map each output to 'higher' or 'lower'"):
         Odd("odd", outputs=outputs)
+
+
+def registering_in_hook(metric_args: dict):
+    """A plugin that makes its metric inside its hook (so a bad declaration is raised while it registers)."""
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(Odd(**metric_args))
+
+    return Plugin()
+
+
+@pytest.mark.parametrize(
+    "declared, fragment",
+    [
+        ({"ranges": {"odd": (1.0, 0.0)}}, "range (1.0, 0.0) for 'odd': a range is (low, high)"),
+        ({"ranges": {"odd": (math.nan, 1.0)}}, "range (nan, 1.0) for 'odd'"),
+        ({"ranges": {"odd": ("a", "b")}}, "range ('a', 'b') for 'odd'"),
+        ({"ranges": {"odd": (0.0, 1.0, 2.0, 3.0)}}, "range (0.0, 1.0, 2.0, 3.0) for 'odd'"),
+        ({"ranges": {"odd": Bound(math.nan, 1.0)}}, "for 'odd'"),
+        ({"ranges": {"other": (0.0, 1.0)}}, "a range for 'other', which is not one of its outputs ('odd')"),
+        ({"outputs": {"provenance": "lower"}}, "output 'provenance': an output is named by non-empty text"),
+        ({"outputs": {"seed": "lower"}}, "output 'seed'"),
+        ({"outputs": {"": "lower"}}, "output ''"),
+        ({"outputs": {"odd_{space}": "lower"}}, "output 'odd_{space}'"),  # no spaces to fill it with
+        ({"outputs": {"odd_{other}": "lower"}, "spaces": ("inception",)}, "output 'odd_{other}'"),
+        ({"min_samples": 2.5}, "min_samples 2.5: min_samples must be a positive integer"),
+    ],
+)
+def test_a_metric_that_contradicts_itself_is_its_plugins_to_fix(fresh_plugins, cli, declared, fragment):
+    """Refused as the plugin registers it, in one line naming the plugin, not when its runs are read back."""
+    fresh_plugins.register_plugin(registering_in_hook({"name": "odd", "outputs": {"odd": "lower"}, **declared}),
+                                  name="odd-metrics")  # fmt: skip
+    assert_one_line_error(cli("list"), "plugin 'odd-metrics' registered metric 'odd' with ", fragment, "fix the plugin")
+
+
+def test_a_metric_whose_post_init_skips_the_checks_is_checked_as_it_registers(fresh_plugins):
+    @dataclasses.dataclass(frozen=True)
+    class Skipper(Odd):
+        def __post_init__(self) -> None:  # forgets the base class's checks
+            pass
+
+    bad = Skipper("odd", outputs={"odd": "lower"}, ranges={"odd": (1.0, 0.0)})
+    fresh_plugins.register_plugin(plugin_registering(bad, hook="register_metrics"), name="odd-metrics")
+    with pytest.raises(PluginError, match=r"^plugin 'odd-metrics' registered metric 'odd' with range \(1.0, 0.0\)"):
+        fresh_plugins.registries()
+
+
+@pytest.mark.parametrize(
+    "outputs, ranges, theirs",
+    [
+        ({"frechet": "higher"}, {}, "'lower' (is better), in [0.0, inf]"),  # would flip which run a table bolds
+        ({"frechet": "lower"}, {"frechet": (0.0, 1.0)}, "'lower' (is better), in [0.0, inf]"),
+        ({"modes_captured": "higher"}, {}, "'higher' (is better), in [0, inf] (whole)"),
+    ],
+)
+def test_a_metric_declaring_another_metrics_output_otherwise_is_refused(fresh_plugins, cli, outputs, ranges, theirs):
+    metric = Odd("zzmetric", outputs={"hscore": "higher", **outputs}, ranges=ranges)
+    fresh_plugins.register_plugin(plugin_registering(metric, hook="register_metrics"), name="clash")
+    output = next(iter(outputs))
+    assert_one_line_error(
+        cli("list"),
+        f"plugin 'clash' registered metric 'zzmetric' declaring output {output!r} ",
+        f"but metric '{output.split('_')[0]}' of plugin 'ganbench.metrics.{output.split('_')[0]}' declares it {theirs}",
+        "fix the plugin",
+    )
+
+
+def test_a_metric_may_share_an_output_declared_alike(fresh_plugins):
+    """As stacked-modes shares modes_captured with modes: each applies to other datasets."""
+    metric = Odd("zzmetric", outputs={"frechet": "lower"}, ranges={"frechet": (0.0, math.inf)})
+    fresh_plugins.register_plugin(plugin_registering(metric, hook="register_metrics"), name="alike")
+    assert fresh_plugins.registries().metric_directions()["frechet"] == "lower"
+
+
+def test_a_default_a_plugin_gets_wrong_as_it_registers_is_its_to_fix_not_a_set(fresh_plugins):
+    """The other way a default reaches registration: a subclass whose __post_init__ skips the base's checks."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Skipper(type(ganbench.get_variant("nsgan"))):
+        def __post_init__(self) -> None:
+            pass
+
+    nsgan = ganbench.get_variant("nsgan")
+    mine = Skipper(**{**{f.name: getattr(nsgan, f.name) for f in dataclasses.fields(nsgan)}, "name": "mine"})
+    object.__setattr__(mine, "lr_d", -1.0)
+    fresh_plugins.register_plugin(plugin_registering(mine), name="bad-default")
+    with pytest.raises(PluginError) as caught:
+        fresh_plugins.registries()
+    message = str(caught.value)
+    assert message.startswith("plugin 'bad-default' registered variant 'mine' option 'lr_d' must be > 0, not -1")
+    assert message.endswith(" as its default; fix the plugin") and "--set" not in message
+
+
+def test_the_reserved_output_names_cover_every_column_a_table_of_runs_holds_beside_outputs():
+    from ganbench.metric import RESERVED_OUTPUTS
+    from ganbench.results import RunRecord, records_frame
+
+    spec = ganbench.create_spec("nsgan", "ring8", steps=5)
+    record = RunRecord(spec.run_id, spec.to_dict(), "completed", "steps", 5, metrics={"frechet": 1.0})
+    assert set(records_frame([record]).columns) - {"frechet"} <= RESERVED_OUTPUTS

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+import typing
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -422,3 +425,80 @@ def test_metrics_named_by_output_are_fingerprinted_as_their_metric():
     assert (
         by_output.code["metrics"] != ganbench.create_spec("dcgan", "digits", metrics=["kid"], steps=5).code["metrics"]
     )
+
+
+def register_levelled(fresh_plugins, levels: Any) -> None:
+    """Register variant 'levelled': nsgan with an option ``level`` whose type is ``levels`` (a Literal)."""
+    nsgan = ganbench.get_variant("nsgan")
+    fields = [("level", levels, dataclasses.field(default=typing.get_args(levels)[0]))]
+    cls = dataclasses.make_dataclass("Levelled", fields, bases=(type(nsgan),), frozen=True)
+    mine = cls(**{**{f.name: getattr(nsgan, f.name) for f in dataclasses.fields(nsgan)}, "name": "levelled"})
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(mine)
+
+    fresh_plugins.register_plugin(Plugin(), name="levels")
+
+
+def level_of(**overrides: Any) -> Any:
+    return ganbench.create_spec("levelled", "ring8", steps=5, overrides=overrides).variant_options["level"]
+
+
+@pytest.mark.parametrize(
+    "levels, text, chosen",
+    [
+        (Literal[1234567.0, 1234568.0], "1234568", 1234568.0),
+        (Literal[1234567.0, 1234568.0], "1234568.0", 1234568.0),
+        (Literal[1234567.0, 1234568.0], "1.234568e6", 1234568.0),
+        (Literal[1e-7, 2e-7], "2e-7", 2e-7),
+        (Literal[1e-7, 2e-7], "2e-07", 2e-7),
+        (Literal[1.0, 2.5], "1.0", 1.0),
+        (Literal[1.0, 2.5], "2.50", 2.5),
+        (Literal[1, 2, 3], "2", 2),
+        (Literal[True, False], "false", False),
+        (Literal[None, "x"], "none", None),
+    ],
+)
+def test_a_literal_choice_is_set_by_any_spelling_of_its_value(fresh_plugins, levels, text, chosen):
+    register_levelled(fresh_plugins, levels)
+    level = level_of(level=text)
+    assert level == chosen and type(level) is type(chosen)
+
+
+@pytest.mark.parametrize(
+    "levels, value, fragment",
+    [
+        (Literal[1234567.0, 1234568.0], "1.23457e+06", " must be one of 1234567.0, 1234568.0, not '1.23457e+06'"),
+        (Literal[1, 2, 3], True, " must be one of 1, 2, 3, not True"),
+        (Literal[1, 2, 3], "2.5", " must be one of 1, 2, 3, not '2.5'"),
+        (Literal[True, False], 1, " must be one of True, False, not 1"),
+        (Literal[0, "0", False], "0", ": '0' could be any of 0, '0', False, which the command line cannot tell apart"),
+    ],
+)
+def test_a_literal_option_refuses_what_is_none_or_several_of_its_choices(fresh_plugins, levels, value, fragment):
+    register_levelled(fresh_plugins, levels)
+    with pytest.raises(OptionError, match=re.escape(f"variant 'levelled' option 'level'{fragment}")):
+        level_of(level=value)
+
+
+def test_a_literal_number_given_as_another_type_is_the_choice_itself(fresh_plugins):
+    """1.0 for Literal[1, 2, 3] is the setting 1: stored as 1, one run id."""
+    register_levelled(fresh_plugins, Literal[1, 2, 3])
+    ids = {ganbench.create_spec("levelled", "ring8", steps=5, overrides={"level": v}).run_id for v in (1, 1.0, "1")}
+    assert len(ids) == 1 and type(level_of(level=1.0)) is int
+    fresh_plugins.reset()
+    register_levelled(fresh_plugins, Literal[0.5, 2.0])
+    assert type(level_of(level=2)) is float
+
+
+@pytest.mark.parametrize(
+    "overrides, ending",
+    [({"lr_d": -1}, "(--set lr_d=VALUE)"), ({"network.width": 0}, "(--set network.width=VALUE)")],
+)
+def test_an_option_out_of_range_says_which_set_changes_it(overrides, ending):
+    with pytest.raises(OptionError) as caught:
+        ganbench.create_spec("nsgan", "ring8", steps=5, network="mlp", overrides=overrides)
+    assert str(caught.value).endswith(ending) and caught.value.hint == f" {ending}"
+    assert str(caught.value) == caught.value.message + caught.value.hint
