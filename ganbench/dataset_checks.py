@@ -29,8 +29,9 @@ def check_declarations(name: str, dataset: Dataset) -> None:
 
 
 def load_checked(name: str, dataset: Dataset, n_classes: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The dataset's items, and their labels when the run is conditioned on ``n_classes`` classes, checked: items a
-    non-empty tensor, finite, whose model input has the dataset's shape; one label in 0..n_classes-1 per item."""
+    """The dataset's items, and their labels when the run is conditioned on ``n_classes`` classes, checked: items
+    a non-empty tensor, finite, whose model input is float32 of the dataset's shape; one label in 0..n_classes-1
+    per item."""
     shape = tuple(dataset.shape)
     with blamed("datasets", name, "load"):
         data = dataset.load()
@@ -40,9 +41,11 @@ def load_checked(name: str, dataset: Dataset, n_classes: int) -> tuple[torch.Ten
         _check_finite(data, "items")
     with blamed("datasets", name, "to_model"):
         head = dataset.to_model(data[:2])
-        if not isinstance(head, torch.Tensor) or not head.is_floating_point() or head.shape != (len(data[:2]), *shape):
+        if not isinstance(head, torch.Tensor) or head.dtype != torch.float32 or head.shape != (len(data[:2]), *shape):
             got = f"{head.dtype} {tuple(head.shape)}" if isinstance(head, torch.Tensor) else short_repr(head)
-            raise ValueError(f"its first items as model input are {got}, not float ({len(data[:2])}, {_dims(shape)})")
+            raise ValueError(
+                f"its first items as model input are {got}, not torch.float32 ({len(data[:2])}, {_dims(shape)})"
+            )
     if not n_classes:
         return data, None
     with blamed("datasets", name, "labels"):

@@ -191,7 +191,11 @@ def odd_dataset(how):
             if how == "nan":
                 data = data.clone()
                 data[7, 1] = float("nan")
-            return {"wide": torch.zeros(len(data), 3), "numpy": data.numpy(), "empty": data[:0]}.get(how, data)
+            odd = {"wide": torch.zeros(len(data), 3), "numpy": data.numpy(), "empty": data[:0]}
+            return odd.get(how, data)
+
+        def to_model(self, items):
+            return super().to_model(items).double() if how == "float64" else super().to_model(items)
 
         def labels(self):
             n = len(super().load())
@@ -217,8 +221,9 @@ def odd_dataset(how):
         ("shape -2", "nsgan", "its shape is (-2,), not a tuple of whole numbers >= 1"),
         ("shape text", "nsgan", "its shape is 'ab'"),
         ("load raises", "nsgan", "failed in load: OSError: [Errno 5] disk on fire"),
-        ("wide", "nsgan", "its first items as model input are torch.float32 (2, 3), not float (2, 2)"),
+        ("wide", "nsgan", "its first items as model input are torch.float32 (2, 3), not torch.float32 (2, 2)"),
         ("numpy", "nsgan", "not a tensor of one or more items"),
+        ("float64", "nsgan", "its first items as model input are torch.float64 (2, 2), not torch.float32 (2, 2)"),
         ("empty", "nsgan", "it gave 0 items"),
         ("nan", "nsgan", "its items hold NaN or inf (first at item 7)"),
         ("labels short", "cgan", "it gave labels of shape (10,) for"),
