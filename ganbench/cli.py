@@ -943,6 +943,9 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: An
     return f"warning: {one_line(message)}\n"
 
 
+INTERRUPTED = "Interrupted; rerun the same command to resume from the last checkpoint."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     import warnings
@@ -959,8 +962,8 @@ def main(argv: list[str] | None = None) -> None:
     except GanbenchError as exc:
         click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except click.ClickException as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
@@ -977,7 +980,4 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {one_line(exc.filename or '')} is too long a name for the file system; choose a shorter "
                    "one", err=True)  # fmt: skip
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("Interrupted; rerun the same command to resume from the last checkpoint.", err=True)
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -7,8 +7,6 @@ training step, nor a run recorded as diverged because the data held NaN.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from ganbench.dataset import Dataset
@@ -21,11 +19,11 @@ def check_declarations(name: str, dataset: Dataset) -> None:
     with blamed("datasets", name, "shape"):
         shape = dataset.shape
         if not isinstance(shape, tuple) or not shape or not all(_count(s) and s > 0 for s in shape):
-            raise ValueError(f"its shape is {short_repr(shape)}, not a tuple of whole numbers >= 1")
+            raise ValueError(f"its shape is {short_repr(shape)}, not a tuple of Python ints >= 1")
     with blamed("datasets", name, "n_classes"):
         classes = dataset.n_classes
         if not _count(classes) or classes < 0:
-            raise ValueError(f"its n_classes is {short_repr(classes)}, not a whole number >= 0")
+            raise ValueError(f"its n_classes is {short_repr(classes)}, not a Python int >= 0")
 
 
 def load_checked(name: str, dataset: Dataset, n_classes: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -55,7 +53,8 @@ def load_checked(name: str, dataset: Dataset, n_classes: int) -> tuple[torch.Ten
 
 
 def reference_checked(name: str, dataset: Dataset) -> torch.Tensor:
-    """The real samples scores compare with: a non-empty tensor of (N, *shape), finite."""
+    """The real samples scores compare with: a non-empty tensor of (N, *shape), finite; their labels, if any, one
+    per sample."""
     shape = tuple(dataset.shape)
     with blamed("datasets", name, "reference"):
         real = dataset.reference()
@@ -63,17 +62,21 @@ def reference_checked(name: str, dataset: Dataset) -> torch.Tensor:
             got = tuple(real.shape) if isinstance(real, torch.Tensor) else short_repr(real)
             raise ValueError(f"it gave real samples {got}, not a tensor of (N, {_dims(shape)}), N >= 1")
         _check_finite(real, "real samples")
+    with blamed("datasets", name, "reference_labels"):
+        labels = dataset.reference_labels()
+        if labels is not None:
+            check_labels(labels, len(real), dataset.n_classes or None)
     return real
 
 
-def check_labels(labels: object, n_items: int, n_classes: int) -> None:
-    """ValueError unless ``labels`` is an integer tensor of ``n_items`` classes in 0..n_classes-1."""
+def check_labels(labels: object, n_items: int, n_classes: int | None) -> None:
+    """ValueError unless ``labels`` is an integer tensor of ``n_items`` classes in 0..n_classes-1 (any, if None)."""
     if not isinstance(labels, torch.Tensor) or labels.dtype.is_floating_point or labels.dtype == torch.bool:
         got = labels.dtype if isinstance(labels, torch.Tensor) else short_repr(labels)
         raise TypeError(f"it gave labels {got}, not an integer tensor")
     if labels.shape != (n_items,):
         raise ValueError(f"it gave labels of shape {tuple(labels.shape)} for {n_items:,} items, not ({n_items:,},)")
-    if n_items and not 0 <= int(labels.min()) <= int(labels.max()) < n_classes:
+    if n_items and n_classes is not None and not 0 <= int(labels.min()) <= int(labels.max()) < n_classes:
         span = f"{int(labels.min())}..{int(labels.max())}"
         raise ValueError(f"its labels span {span}, outside its {n_classes} classes 0..{n_classes - 1}")
 
@@ -86,7 +89,7 @@ def _check_finite(values: torch.Tensor, what: str) -> None:
 
 
 def _count(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int  # not a bool, nor a numpy integer (which torch's layers refuse as a size)
 
 
 def _dims(shape: tuple[int, ...]) -> str:

@@ -6,7 +6,7 @@ import importlib.metadata
 
 import pluggy
 
-from ganbench.errors import PluginError
+from ganbench.errors import PluginError, one_line
 from ganbench.hookspecs import LOGGER_HOOKS
 
 ENTRY_POINT_GROUP = "ganbench"
@@ -27,7 +27,13 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
             ) from exc
         if pm.is_registered(plugin) or pm.has_plugin(ep.name):
             continue
-        pm.register(plugin, name=ep.name)
+        try:
+            pm.register(plugin, name=ep.name)
+        except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
+            raise PluginError(
+                f"plugin {ep.name!r} (distribution {dist} {version}) does not fit ganbench's hooks: {one_line(exc)}; "
+                f"fix it (ganbench.hookspecs) or `pip uninstall {dist}`"
+            ) from exc
         origins[ep.name] = (dist, version)
 
 

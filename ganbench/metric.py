@@ -31,12 +31,18 @@ Direction = Literal["higher", "lower"]
 
 PROVENANCE = "provenance"
 """The metrics.json entry that says how the scores were made."""
+TRAINING_LOGS = frozenset(
+    {"step", "loss_d", "loss_g", "penalty", "d_real", "d_fake", "js_estimate", "g_grad_norm", "pl_penalty", "pl_mean"}
+)
+"""The columns of history.csv that training logs (``training.dynamics``), beside which scores are logged."""
 RESERVED_OUTPUTS = frozenset(
     {PROVENANCE, "run_id", "config", "setting", "variant", "dataset", "network", "seed", "steps", "status"}
     | {"steps_done", "diverged_at", "train_seconds", "run_dir", "scored_on", "outputs"}
+    | TRAINING_LOGS
 )
-"""Names no metric output may take: metrics.json's provenance and the columns a table of runs holds beside the
-outputs (``results.records_frame``), which an output of that name would overwrite."""
+"""Names no value a metric gives may take: metrics.json's provenance, the columns a table of runs holds beside
+the outputs (``results.records_frame``) and the training logs history.csv holds beside the scores, which a value
+of that name would overwrite."""
 
 
 def in_memory_reference(extractor: str, compute_features: Callable[[], torch.Tensor]) -> ReferenceStats:

@@ -126,9 +126,9 @@ def blamed(kind: str, name: str, call: str) -> Iterator[None]:
     entry = registry.entries.get(name)
     try:
         yield
-    except GanbenchError:
+    except (GanbenchError, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit(0) in a plugin must not end ganbench as if all went well
         if entry is None or entry.plugin in DEFAULT_PLUGINS:
             raise
         what = f"{registry.kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
@@ -140,17 +140,17 @@ def call_loggers(hook: str, /, **kwargs: Any) -> None:
     plugin edits what ganbench writes (history.csv, the returned record) or what the next plugin sees.
 
     Every plugin is called even when one fails, so ganbench's own loggers keep their files whole; then the first
-    third-party failure is raised as one PluginError naming the plugin. GanbenchErrors and ganbench's own
-    plugins' exceptions propagate at once, unchanged.
+    third-party failure (any exception but Ctrl-C's) is raised as one PluginError naming the plugin. GanbenchErrors
+    and ganbench's own plugins' exceptions propagate at once, unchanged.
     """
     failure: PluginError | None = None
     for impl in reversed(getattr(plugin_manager().hook, hook).get_hookimpls()):
         arguments = [copy.deepcopy(kwargs[name]) for name in impl.argnames]
         try:
             impl.function(*arguments)
-        except GanbenchError:
+        except (GanbenchError, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit(0) in a logger must not end ganbench as if all went well
             if impl.plugin_name in DEFAULT_PLUGINS:
                 raise
             if failure is None:

@@ -48,6 +48,10 @@ Status = Literal["completed", "diverged", "failed", "skipped"]
 StoppedBy = Literal["steps", "max_seconds", "diverged", "error"]
 
 
+STATUSES = ("completed", "diverged", "failed", "skipped")
+"""A run's outcomes: the first three are recorded; "skipped", another process was training it."""
+
+
 @dataclass
 class RunRecord:
     """The outcome of one run."""

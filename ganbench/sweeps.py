@@ -17,7 +17,7 @@ from ganbench.harness import run_job
 from ganbench.options import with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
-from ganbench.results import RunRecord, read_record
+from ganbench.results import STATUSES, RunRecord, read_record
 from ganbench.spec import RunSpec
 from ganbench.suites import Suite
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
@@ -52,8 +52,12 @@ def run_suite(
         len(specs), enabled=progress, initial=len(specs) - len(todo), unit="run", desc=f"sweep {suite.name}"
     )
     seen: Counter = Counter()
+    told: set[int] = set()
 
     def on_result(index: int, record: RunRecord) -> None:
+        if index in told:  # an executor telling of a job twice
+            return
+        told.add(index)
         seen[record.status] += 1
         bar.set_postfix(dict(seen), refresh=False)
         bar.update(1)
@@ -71,14 +75,18 @@ def run_jobs(
     executor that raises, or returns other than one RunRecord per job, is one line naming its plugin."""
     with blamed("executors", name, "run"):
         results = runner.run(jobs, workers=workers, on_result=on_result)
-        results = list(results) if not isinstance(results, (str, bytes, Mapping)) else results
-        if not isinstance(results, list) or len(results) != len(jobs):
-            count = len(results) if isinstance(results, list) else short_repr(results)
-            raise ValueError(f"it returned {count} results for {len(jobs)} jobs")
+        if isinstance(results, (str, bytes, Mapping)):
+            raise TypeError(f"it returned a {type(results).__name__}, not a list of one record per job")
+        results = list(results)
+        if len(results) != len(jobs):
+            raise ValueError(f"it returned {len(results)} results for {len(jobs)} jobs")
         wrong = next((r for r in results if not isinstance(r, RunRecord)), None)
         if wrong is not None:
             raise TypeError(f"it returned {short_repr(wrong)}, not a run's record")
         asked = [RunSpec.from_dict(kwargs["spec"]).run_id for _, kwargs in jobs]
         if [r.run_id for r in results] != asked:
             raise ValueError("it returned records of other runs, or in another order than its jobs")
+        odd = next((r.status for r in results if r.status not in STATUSES), None)
+        if odd is not None:
+            raise ValueError(f"it returned a record of status {short_repr(odd)}, not one of {', '.join(STATUSES)}")
     return results

@@ -210,12 +210,24 @@ def check_built(built: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
     return built[0], built[1]
 
 
+def samples_of(spec: RunSpec, dataset: Dataset, output: torch.Tensor) -> torch.Tensor:
+    """The dataset's ``from_model`` of generator output, checked: one evaluation sample of its shape per output."""
+    with blamed("datasets", spec.dataset, "from_model"):
+        samples = dataset.from_model(output)
+        if not isinstance(samples, torch.Tensor) or samples.shape != (len(output), *dataset.shape):
+            got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else short_repr(samples)
+            wanted = ", ".join(map(str, (len(output), *dataset.shape)))
+            raise ValueError(f"it gave samples {got} for {len(output)} outputs, not ({wanted})")
+    return samples
+
+
 def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
-    """One pass of two samples through G and D, in eval mode and without gradients (so no running statistics or
-    power iterations move, and the run is the same with or without it): a generator whose samples are not the
-    dataset's shape, or a discriminator giving other than one score per sample, fails here, naming the network's
-    plugin, not at the first training step, or silently by broadcasting the losses over a wrong shape."""
-    v, shape, pairs = parts.variant, tuple(parts.dataset.shape), 2
+    """One pass of a training batch through G and D, then the variant's losses, in eval mode and without gradients
+    (so no running statistics or power iterations move, and the run is the same with or without it): a generator
+    whose samples are not the dataset's shape, a discriminator giving other than one real score per sample, or
+    losses that are not one number, fail here, naming the plugin, not at the first training step, or silently by
+    broadcasting the losses over a wrong shape."""
+    v, shape, pairs = parts.variant, tuple(parts.dataset.shape), parts.variant.batch_size
     n = pairs * v.pack
     device = next(g.parameters()).device
     z = torch.randn((n, parts.network.z_dim), generator=torch.Generator().manual_seed(0)).to(device)
@@ -229,11 +241,24 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
             if not isinstance(fake, torch.Tensor) or not fake.is_floating_point() or fake.shape != (n, *shape):
                 got = tuple(fake.shape) if isinstance(fake, torch.Tensor) else short_repr(fake)
                 raise ValueError(f"its generator gives {got} for {n} samples; dataset samples are {shape}")
+            samples_of(spec, parts.dataset, fake)
             packed = pack(fake, v.pack)
             scores = d(packed) if y is None else d(packed, y[: len(packed)])
             if not isinstance(scores, torch.Tensor) or scores.shape not in ((pairs,), (pairs, 1)):
                 got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else short_repr(scores)
                 raise ValueError(f"its discriminator gives {got} for {pairs} inputs, not ({pairs},) or ({pairs}, 1)")
+            if not scores.is_floating_point():
+                raise ValueError(f"its discriminator gives {scores.dtype} scores, not floating-point ones")
+            for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
+                with blamed("variants", spec.variant, loss):
+                    value = v.d_loss(scores, scores) if loss == "d_loss" else v.g_loss(scores)
+                    if not isinstance(value, torch.Tensor) or value.ndim or not value.is_floating_point():
+                        got = (
+                            f"{value.dtype} {tuple(value.shape)}"
+                            if isinstance(value, torch.Tensor)
+                            else short_repr(value)
+                        )
+                        raise ValueError(f"it gave {got}, not one floating-point number (a 0-d tensor)")
     finally:
         for module, mode in training.items():
             module.train(mode)
@@ -447,7 +472,7 @@ class Trainer:
 
     def from_model(self, output: torch.Tensor) -> torch.Tensor:
         """Generator output as evaluation samples: times ``scale``, then the dataset's ``from_model``."""
-        return self.parts.dataset.from_model(output if self.scale is None else output * self.scale)
+        return samples_of(self.spec, self.parts.dataset, output if self.scale is None else output * self.scale)
 
     def fit(self, hooks: Hooks | None = None, steps: int | None = None, max_seconds: float | None = None) -> Outcome:
         """Train until ``steps`` generator updates, ``max_seconds`` of training, or a NaN/inf loss."""

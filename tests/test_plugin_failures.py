@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -86,6 +87,18 @@ def test_a_logger_failing_mid_run_keeps_the_steps_and_the_rerun_equals_an_uninte
     assert (broken / "metrics.json").read_bytes() == (whole / "metrics.json").read_bytes()
 
 
+def test_a_logger_exiting_is_a_failure_not_a_success(fresh_plugins, cli, tmp_path):
+    class Exiting:
+        @ganbench.hookimpl
+        def on_step_end(self):
+            raise SystemExit(0)
+
+    fresh_plugins.register_plugin(Exiting(), name="exiting")
+    result = cli(*RUN, "--log-every", "2", "-o", str(tmp_path))
+    assert_one_line_error(result, "logger of plugin 'exiting'", "failed in on_step_end: SystemExit: 0")
+    assert list(tmp_path.glob("*/checkpoint.pt"))  # the steps kept
+
+
 def test_loggers_get_copies_so_none_edits_what_ganbench_writes(fresh_plugins, cli, tmp_path):
     class Meddler:
         @ganbench.hookimpl
@@ -129,8 +142,8 @@ class OddExecutor(ganbench.Executor):
     how: str = ""
 
     def run(self, jobs, workers=1, on_result=None):
-        if self.how == "raises":
-            raise RuntimeError("cluster down")
+        if self.how in ("raises", "exits"):
+            raise RuntimeError("cluster down") if self.how == "raises" else SystemExit(0)
         results = [fn(**kwargs) for fn, kwargs in jobs]
         return {
             "none": None,
@@ -138,6 +151,8 @@ class OddExecutor(ganbench.Executor):
             "too many": results * 2,
             "strings": ["done"] * len(results),
             "reversed": results[::-1],
+            "a dict": dict(enumerate(results)),
+            "odd status": [dataclasses.replace(r, status="banana") for r in results],
         }.get(self.how, results)
 
 
@@ -150,6 +165,9 @@ class OddExecutor(ganbench.Executor):
         ("too many", "it returned 4 results for 2 jobs"),
         ("strings", "it returned 'done', not a run's record"),
         ("reversed", "it returned records of other runs, or in another order than its jobs"),
+        ("a dict", "it returned a dict, not a list of one record per job"),
+        ("odd status", "it returned a record of status 'banana', not one of completed, diverged, failed, skipped"),
+        ("exits", "SystemExit: 0"),
     ],
 )
 def test_a_misbehaving_executor_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragment):
@@ -178,7 +196,7 @@ def odd_dataset(how):
         def shape(self):
             if how == "shape raises":
                 raise RuntimeError("no shape")
-            return {"shape -2": (-2,), "shape text": "ab"}.get(how, super().shape)
+            return {"shape -2": (-2,), "shape text": "ab", "numpy shape": (np.int64(2),)}.get(how, super().shape)
 
         @property
         def n_classes(self):
@@ -210,6 +228,12 @@ def odd_dataset(how):
             real = super().reference()
             return torch.zeros(len(real), 5) if how == "reference wide" else real
 
+        def reference_labels(self):
+            return torch.zeros(10, dtype=torch.long) if how == "reference labels short" else super().reference_labels()
+
+        def from_model(self, output):
+            return torch.zeros(len(output), 5) if how == "from_model wide" else super().from_model(output)
+
     return Odd("odd", description="misbehaves", default_network="mlp", metrics=("modes", "frechet"),
                eval_samples=200, default_steps=6)  # fmt: skip
 
@@ -218,7 +242,7 @@ def odd_dataset(how):
     "how, variant, fragment",
     [
         ("shape raises", "nsgan", "failed in shape: RuntimeError: no shape"),
-        ("shape -2", "nsgan", "its shape is (-2,), not a tuple of whole numbers >= 1"),
+        ("shape -2", "nsgan", "its shape is (-2,), not a tuple of Python ints >= 1"),
         ("shape text", "nsgan", "its shape is 'ab'"),
         ("load raises", "nsgan", "failed in load: OSError: [Errno 5] disk on fire"),
         ("wide", "nsgan", "its first items as model input are torch.float32 (2, 3), not torch.float32 (2, 2)"),
@@ -231,6 +255,13 @@ def odd_dataset(how):
         ("labels float", "cgan", "it gave labels torch.float32, not an integer tensor"),
         ("labels none", "cgan", "it gave labels None"),
         ("reference wide", "nsgan", "failed in reference: ValueError: it gave real samples"),
+        ("reference labels short", "nsgan", "failed in reference_labels: ValueError: it gave labels of shape (10,)"),
+        (
+            "from_model wide",
+            "nsgan",
+            "failed in from_model: ValueError: it gave samples (100, 5) for 100 outputs, not (100, 2)",
+        ),
+        ("numpy shape", "nsgan", "its shape is (np.int64(2),), not a tuple of Python ints >= 1"),
     ],
 )
 def test_a_misbehaving_dataset_is_one_line_naming_its_plugin_before_any_run_folder(
@@ -250,6 +281,36 @@ def test_a_dataset_plugin_naming_no_metrics_is_asked_for_some(fresh_plugins, cli
     assert_one_line_error(result, "dataset 'odd' names no metrics of its own; name some with --metrics")
 
 
+# -- variants ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("d_loss raises", "failed in d_loss: RuntimeError: no loss"),
+        ("d_loss a float", "failed in d_loss: ValueError: it gave 0.5, not one floating-point number"),
+        ("g_loss per sample", "failed in g_loss: ValueError: it gave torch.float32 (64,), not one floating-point"),
+    ],
+)
+def test_a_variant_whose_losses_misbehave_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragment):
+    nsgan = ganbench.get_variant("nsgan")
+
+    def d_loss(d_real, d_fake):
+        if how == "d_loss raises":
+            raise RuntimeError("no loss")
+        return 0.5 if how == "d_loss a float" else nsgan.d_loss(d_real, d_fake)
+
+    def g_loss(d_fake):
+        return d_fake if how == "g_loss per sample" else nsgan.g_loss(d_fake)
+
+    odd = dataclasses.replace(nsgan, name="odd", d_loss=d_loss, g_loss=g_loss)
+    fresh_plugins.register_plugin(registering(odd, "register_variants"), name="odd-variant")
+    args = ["run", "-v", "odd", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    result = cli(*args, "--set", "batch_size=64", "-o", str(tmp_path))
+    assert_one_line_error(result, "variant 'odd' of plugin 'odd-variant'", fragment)
+    assert not list(tmp_path.iterdir())
+
+
 # -- networks ------------------------------------------------------------------------------------------------------
 
 
@@ -265,6 +326,14 @@ def odd_network(how):
             out = self.inner(x)
             return out.reshape(len(out), -1).repeat(1, self.width)
 
+    class Rounded(Wide):
+        def forward(self, x):
+            return self.inner(x).long()
+
+    class One(Wide):
+        def forward(self, x):
+            return self.inner(x).mean().reshape(1) if len(x) > 2 else self.inner(x)
+
     @dataclasses.dataclass(frozen=True)
     class Odd(type(mlp)):
         def build(self, shape, pack, n_classes=0, conditioning="concat"):
@@ -277,7 +346,13 @@ def odd_network(how):
                 return (lambda z: z), d
             if how == "frozen":
                 d.requires_grad_(False)
-            return {"g wide": (Wide(g, 3), d), "d wide": (g, Wide(d, 5))}.get(how, (g, d))
+            odd = {
+                "g wide": (Wide(g, 3), d),
+                "d wide": (g, Wide(d, 5)),
+                "d integer": (g, Rounded(d, 1)),
+                "d one score": (g, One(d, 1)),
+            }
+            return odd.get(how, (g, d))
 
     return Odd(**{f.name: getattr(mlp, f.name) for f in dataclasses.fields(mlp)} | {"name": "odd"})
 
@@ -289,8 +364,13 @@ def odd_network(how):
         ("one", "not (generator, discriminator)"),
         ("not modules", "its generator is <function"),
         ("frozen", "its discriminator has no trainable parameters"),
-        ("g wide", "failed in forward: ValueError: its generator gives (4, 6) for 4 samples; dataset samples are (2,)"),
-        ("d wide", "its discriminator gives (2, 5) for 2 inputs, not (2,) or (2, 1)"),
+        (
+            "g wide",
+            "failed in forward: ValueError: its generator gives (128, 6) for 128 samples; dataset samples are (2,)",
+        ),
+        ("d wide", "its discriminator gives (64, 5) for 64 inputs, not (64,) or (64, 1)"),
+        ("d integer", "its discriminator gives torch.int64 scores, not floating-point ones"),
+        ("d one score", "its discriminator gives (1,) for 64 inputs"),
     ],
 )
 def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_folder(
@@ -298,7 +378,7 @@ def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_fold
 ):
     fresh_plugins.register_plugin(registering(odd_network(how), "register_networks"), name="odd-net")
     args = ["run", "-v", "nsgan", "-d", "ring8", "--network", "odd", "--steps", "3", "-m", "modes", "-q"]
-    result = cli(*args, "--eval-samples", "200", "--set", "pack=2", "-o", str(tmp_path))
+    result = cli(*args, "--eval-samples", "200", "--set", "pack=2", "--set", "batch_size=64", "-o", str(tmp_path))
     assert_one_line_error(result, "network 'odd' of plugin 'odd-net'", fragment)
     assert not list(tmp_path.iterdir())
 

@@ -140,7 +140,8 @@ class Odd(Metric):
             return {"odd": 0.5, "modes_captured": 8}
         note = object() if self.how == "no JSON" else "notes are free"
         odd = {"a string": "abc", "a huge int": 10**400, "out of range": 5.0}.get(self.how, 0.5)
-        return {"odd": odd, "odd_note": note, "odd_extra": 10**400 if self.how == "a huge extra int" else 1}
+        extras = {"a log's name": {"loss_d": 123.0}, "a number for a name": {5: 1.0}}.get(self.how, {})
+        return {"odd": odd, "odd_note": note, "odd_extra": 10**400 if self.how == "a huge extra int" else 1, **extras}
 
 
 @pytest.mark.parametrize(
@@ -155,6 +156,8 @@ class Odd(Metric):
         ("a string", ["failed in compute: ValueError: it gave odd = 'abc', not a number or None"]),
         ("a huge int", ["failed in compute: OverflowError"]),
         ("a huge extra int", ["failed in compute: OverflowError"]),
+        ("a log's name", ["it gave loss_d, a name ganbench records something else by"]),
+        ("a number for a name", ["it gave a value named 5, not by text"]),
         ("out of range", ["it gave odd = 5.0 is outside the values odd can take, [0, 1]"]),
         ("another's output", ["it gave modes_captured, an output of another metric"]),
         ("no JSON", ["failed in compute: TypeError"]),
@@ -306,6 +309,15 @@ def test_a_default_a_plugin_gets_wrong_as_it_registers_is_its_to_fix_not_a_set(f
     message = str(caught.value)
     assert message.startswith("plugin 'bad-default' registered variant 'mine' option 'lr_d' must be > 0, not -1")
     assert message.endswith(" as its default; fix the plugin") and "--set" not in message
+
+
+@pytest.mark.parametrize("variant", ["nsgan", "wgan-gp"])
+def test_the_training_logs_named_are_every_column_training_writes_to_history(tmp_path, variant):
+    from ganbench.metric import TRAINING_LOGS
+
+    ganbench.run(variant, "ring8", steps=4, log_every=2, metrics=["modes"], eval_samples=200, out=tmp_path)
+    header = next(tmp_path.glob("*/history.csv")).read_text().splitlines()[0].split(",")
+    assert set(header) - {"modes_captured", "hq_fraction", "reverse_kl"} <= TRAINING_LOGS
 
 
 def test_the_reserved_output_names_cover_every_column_a_table_of_runs_holds_beside_outputs():
