@@ -446,3 +446,32 @@ def test_a_plugin_whose_commands_fail_or_clash_is_one_line_naming_it(monkeypatch
         assert_one_line_error(result, "plugin 'cmds' (ganbench-cmds 0.1)", fragment, "`pip uninstall ganbench-cmds`")
         assert "hijacked" not in result.out
     assert group.commands == commands  # the built-in commands as they were
+
+
+def test_an_installed_plugin_whose_hook_does_not_fit_the_hookspec_is_one_line(monkeypatch):
+    import types
+
+    import pluggy
+
+    import ganbench.entry_points
+    from ganbench import hookspecs
+
+    class Misfit:
+        @ganbench.hookimpl
+        def on_step_end(self, nonsense):
+            pass
+
+    class EntryPoint:
+        name, dist = "misfit", types.SimpleNamespace(name="ganbench-misfit", version="0.1")
+
+        def load(self):
+            return Misfit()
+
+    monkeypatch.setattr(ganbench.entry_points.importlib.metadata, "entry_points", lambda group: [EntryPoint()])
+    pm = pluggy.PluginManager("ganbench")
+    pm.add_hookspecs(hookspecs)
+    with pytest.raises(PluginError) as caught:
+        ganbench.entry_points.load_entry_points(pm, {})
+    message = str(caught.value)
+    assert message.startswith("plugin 'misfit' (distribution ganbench-misfit 0.1) does not fit ganbench's hooks")
+    assert "nonsense" in message and message.endswith("`pip uninstall ganbench-misfit`") and "\n" not in message
