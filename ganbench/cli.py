@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -88,14 +89,25 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
 
 
 def _not_one_run(path: str | Path | None, option: str) -> None:
-    """OptionError if ``path`` is the folder of one run (it holds a spec.json): runs written or sought there
-    would nest inside that run, a suite's training in the wrong place."""
+    """OptionError if ``path`` is the folder of one run (it holds a spec.json), or lies in one (through links
+    too): runs written or sought there would nest inside that run, a suite's training in the wrong place."""
     from ganbench.results import SPEC
 
-    if path is not None and (Path(path) / SPEC).is_file():
+    if path is None:
+        return
+    resolved = Path(path).resolve()
+    named = re.compile(
+        r".+__.+__seed\d+__[0-9a-f]{16}"
+    )  # a parent by its run's name too: a project may hold a spec.json
+    runs = (
+        f for f in (resolved, *resolved.parents) if (f / SPEC).is_file() and (f == resolved or named.fullmatch(f.name))
+    )
+    run = next(runs, None)
+    if run is not None:
+        where = "the folder of one run" if run == resolved else f"inside the folder of one run, {one_line(run)}"
         raise OptionError(
-            f"{option} {one_line(path)} is the folder of one run; name the results folder that holds the runs "
-            f"(e.g. {one_line(Path(path).resolve().parent)})"
+            f"{option} {one_line(path)} is {where}; name the results folder that holds the runs "
+            f"(e.g. {one_line(run.parent)})"
         )
 
 
@@ -215,12 +227,12 @@ def _seeds(values: tuple[str, ...]) -> list[int]:
 
 def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     """``--data-root DIR``: where datasets are downloaded (passed on through the environment, so workers see it)."""
-    from ganbench.paths import DATA_ENV
+    from ganbench.paths import DATA_ENV, expanded
 
     if value is not None:
         if not value.strip():
             raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
-        os.environ[DATA_ENV] = str(Path(value).expanduser().resolve())
+        os.environ[DATA_ENV] = str(expanded(value, "--data-root").resolve())
 
 
 data_root_option = click.option(
@@ -494,6 +506,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     variant side by side, and the leaderboard as bars with standard errors; one set per dataset."""
     from ganbench.figures import plot_results
 
+    _not_one_run(out_dir, "--out")  # figures among a run's files would be taken for its own
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
         _given(out_dir, "--out", "--out figures"),
@@ -954,9 +967,11 @@ def main(argv: list[str] | None = None) -> None:
     _show_library_messages()
     try:
         from ganbench.commands import add_plugin_commands
+        from ganbench.paths import check_env_folders
         from ganbench.threads import check_threads_env
 
         check_threads_env()
+        check_env_folders()
         add_plugin_commands(cli)
         code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
     except GanbenchError as exc:

@@ -550,8 +550,11 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
             ax.errorbar(
                 means[with_error], y[with_error], xerr=errors[with_error], fmt="none", ecolor="0.15", capsize=4, lw=1.2
             )
-        ends = np.where(with_error, means + np.abs(np.nan_to_num(errors)), means)
-        span = np.nanmax(np.abs(np.concatenate([ends[scored], means[scored], [0.0]]))) or 1.0
+        near = np.finfo(float).max / 64  # the axis's limits add to these: kept below float64's largest
+        centres, bars = np.clip(means, -near, near), np.clip(np.abs(np.nan_to_num(errors)), 0, near)
+        ends = np.where(with_error, centres + bars, centres)
+        starts = np.where(with_error, centres - bars, centres)
+        span = np.nanmax(np.abs(np.concatenate([ends[scored], centres[scored], [0.0]]))) or 1.0
         labels = []
         for j, (_, row) in enumerate(rows.iterrows()):
             notes = [f"n={int(row[f'{metric}_n'])}"]
@@ -575,7 +578,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         for tick, (_, row) in zip(ax.get_yticklabels(), rows.iterrows(), strict=True):
             if row["diverged"] or row["label"] in failed:
                 tick.set_color("tab:red")
-        low = min(0.0, float(np.nanmin(np.where(with_error, means - np.nan_to_num(errors), means)[scored])))
+        low = min(0.0, float(np.nanmin(starts[scored])))
         ax.set_xlim(low - 0.05 * span if low < 0 else 0.0, max(ends[scored].max(), 0.0) + 0.45 * span)
         ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
         ax.axvline(0.0, color="0.3", lw=0.8)

@@ -39,6 +39,7 @@ RESERVED_OUTPUTS = frozenset(
     {PROVENANCE, "run_id", "config", "setting", "variant", "dataset", "network", "seed", "steps", "status"}
     | {"steps_done", "diverged_at", "train_seconds", "run_dir", "scored_on", "outputs"}
     | TRAINING_LOGS
+    | {"n", "diverged"}
 )
 """Names no value a metric gives may take: metrics.json's provenance, the columns a table of runs holds beside
 the outputs (``results.records_frame``) and the training logs history.csv holds beside the scores, which a value
@@ -205,12 +206,18 @@ def _outputs_problem(metric: Metric) -> str | None:
         return f"outputs {odd or metric.outputs!r}: outputs must map each output to 'higher' or 'lower' (is better)"
     for key in outputs:
         names = _expanded(key, metric.spaces)
-        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names):
+        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names) or not all(map(_tabled, names)):
             return (
-                f"output {key!r}: an output is named by non-empty text, with at most a {{space}} placeholder (for a "
-                f"metric with spaces), and not one of {', '.join(sorted(RESERVED_OUTPUTS))}"
+                f"output {key!r}: an output is named by non-empty text of printable characters but '|' (a table's "
+                "column), with at most a {space} placeholder (for a metric with spaces), and not one of "
+                f"{', '.join(sorted(RESERVED_OUTPUTS))}"
             )
     return None
+
+
+def _tabled(name: str) -> bool:
+    """Whether a table can carry ``name`` as a column: one line, no markdown cell separator."""
+    return name.isprintable() and "|" not in name
 
 
 def _expanded(key: Any, spaces: tuple[str, ...]) -> list[str] | None:
@@ -243,8 +250,13 @@ def _is_range(bound: Any) -> bool:
     if not isinstance(bound, Bound) and (not isinstance(bound, tuple | list) or len(bound) != 2):
         return False
     low, high, *whole = bound
-    real = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (low, high))
-    return real and low <= high and low < math.inf and high > -math.inf and all(isinstance(w, bool) for w in whole)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (low, high)):
+        return False
+    try:
+        float(low), float(high)  # noqa: B018
+    except OverflowError:  # an int too large for a float: no value could be compared with it
+        return False
+    return low <= high and low < math.inf and high > -math.inf and all(isinstance(w, bool) for w in whole)
 
 
 @dataclass(frozen=True)

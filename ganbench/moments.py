@@ -42,6 +42,8 @@ def mean_and_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     values = np.asarray(values, float)
     if not len(values):
         return math.nan, math.nan
+    if bool((values == values[0]).all()):  # seeds that agree bit for bit: no rounding may invent a spread
+        return float(values[0]), (0.0 if len(values) > 1 else math.nan)
     e = exponent(values)
     small = scaled(values, e)
     std = unscaled(float(small.std(ddof=1)), e) if len(values) > 1 else math.nan

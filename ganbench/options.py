@@ -214,7 +214,13 @@ def _parsed_as(text: str, choice: Any) -> Any:
     try:
         return _parse(text, type(choice), "")
     except OptionError:
-        return text
+        pass
+    if type(choice) is int:  # "2.0" or "1e20" for the whole number it is
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _parse(text: str, typ: type, label: str) -> Any:

@@ -11,6 +11,8 @@ import logging
 import os
 from pathlib import Path
 
+from ganbench.errors import OptionError, one_line
+
 CACHE_ENV = "GANBENCH_CACHE_DIR"
 DATA_ENV = "GANBENCH_DATA"
 
@@ -23,10 +25,25 @@ def env_text(name: str) -> str | None:
 
 def env_folder(name: str) -> Path | None:
     """The folder an environment variable names, "~" expanded (a quoted "~" in a .env file, a compose file or a
-    systemd unit met no shell to expand it: a folder named "~" in the working tree is a trap); None when unset
-    or blank."""
+    systemd unit met no shell to expand it: a folder named "~" in the working tree is a trap), blanks before it
+    dropped (" ~/c" is that trap too; a folder may end in a blank); None when unset or blank."""
     value = env_text(name)
-    return None if value is None else Path(value).expanduser()
+    return None if value is None else expanded(value.lstrip(), f"${name}")
+
+
+def expanded(value: str, what: str) -> Path:
+    """``value`` with "~" or "~user" expanded; OptionError naming ``what`` (an option or a variable) if it cannot be."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as exc:  # "~nosuchuser": no home to expand it to
+        raise OptionError(f"{what} {one_line(value)}: {exc}; name a folder that exists, or a user who does") from None
+
+
+def check_env_folders() -> None:
+    """OptionError now, before any command runs, for a folder variable that cannot be expanded: found later, it
+    would fail a run after its training."""
+    for name in (CACHE_ENV, DATA_ENV, "XDG_CACHE_HOME"):
+        env_folder(name)
 
 
 def user_cache() -> Path:

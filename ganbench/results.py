@@ -142,6 +142,7 @@ def read_record(run_dir: Path) -> RunRecord | None:
         record = check_record(run_dir)
     except (OSError, RecordError):
         return None
+    record.run_dir = str(run_dir)  # where it lies now: folders get copied and moved
     return None if record.status == "failed" else record
 
 

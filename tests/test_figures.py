@@ -607,3 +607,16 @@ def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     (tmp_path / "null").symlink_to("/dev/null")
     result = cli("plot", str(root), "-o", str(tmp_path / "null"))
     assert_one_line_error(result, "it is not a folder; pass a folder as --out")
+
+
+def test_a_leaderboard_of_values_near_float64s_largest_is_drawn(mog, tmp_path):
+    """Means and errors near 1.7e308 would put the axis's end past float64's range: a traceback, before."""
+    root = tmp_path / "results"
+    shutil.copytree(mog, root)
+    for value, run in zip((1.7e308, 1.0e308), sorted(root.glob("ring8__nsgan__seed*")), strict=True):
+        for name in ("record.json", "metrics.json"):
+            data = json.loads((run / name).read_text())
+            (data["metrics"] if name == "record.json" else data)["frechet"] = value
+            (run / name).write_text(json.dumps(data))
+    paths = plot_results(root, tmp_path / "figures", ["frechet"])
+    assert any("leaderboard" in p.name for p in paths)

@@ -172,3 +172,14 @@ def test_kill_9_mid_run_then_the_same_command_resumes_to_identical_metrics(tmp_p
     assert (whole_dir / "metrics.json").read_bytes() == (checkpoint.parent / "metrics.json").read_bytes()
     assert (whole_dir / "history.csv").read_bytes() == (checkpoint.parent / "history.csv").read_bytes()
     assert not math.isnan(record["metrics"]["frechet"])
+
+
+def test_a_finished_run_found_again_names_the_folder_it_lies_in_now(tmp_path):
+    """Results folders get moved and copied: the record of a run found there names where it is, not where it ran."""
+    import shutil
+
+    options = dict(steps=3, metrics=["modes"], eval_samples=200)
+    first = ganbench.run("nsgan", "ring8", out=tmp_path / "before", **options)
+    shutil.move(tmp_path / "before", tmp_path / "after")
+    again = ganbench.run("nsgan", "ring8", out=tmp_path / "after", **options)
+    assert again.run_dir == str(tmp_path / "after" / Path(first.run_dir).name)

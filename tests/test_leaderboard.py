@@ -750,6 +750,23 @@ def test_no_command_writes_or_reads_a_suite_inside_the_folder_of_one_run(cli, tm
     assert not (tmp_path / "tiny.baseline.json").exists() and len(list(other.iterdir())) == 1
 
 
+def test_no_command_writes_inside_the_folder_of_one_run_even_through_a_link(cli, tmp_path):
+    """A folder inside a run's folder, or under a link to one, nests runs just as the run's folder does; a
+    project's own spec.json above a results folder does not make it a run's."""
+    (tmp_path / "spec.json").write_text("{}")  # someone's project file: not a run
+    other = tmp_path / "other"
+    run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    assert cli(*run, "--out", str(other)).code == 0
+    run_folder = next(other.glob("ring8__*"))
+    (tmp_path / "link").symlink_to(run_folder)
+    for inner in (run_folder / "inner", tmp_path / "link" / "inner"):
+        result = cli(*run, "--out", str(inner))
+        assert_one_line_error(result, f"--out {inner} is inside the folder of one run, {run_folder.resolve()}")
+    result = cli("plot", str(other), "--out", str(run_folder))
+    assert_one_line_error(result, f"--out {run_folder} is the folder of one run")
+    assert not (run_folder / "inner").exists() and [p.name for p in run_folder.glob("*.png")] == ["samples.png"]
+
+
 def test_update_refuses_runs_another_process_is_training(cli, tmp_path):
     from ganbench.locks import RunLock
     from ganbench.suites import load_suite

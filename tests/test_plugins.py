@@ -244,6 +244,11 @@ def registering_in_hook(metric_args: dict):
         ({"outputs": {"odd_{space}": "lower"}}, "output 'odd_{space}'"),  # no spaces to fill it with
         ({"outputs": {"odd_{other}": "lower"}, "spaces": ("inception",)}, "output 'odd_{other}'"),
         ({"min_samples": 2.5}, "min_samples 2.5: min_samples must be a positive integer"),
+        ({"ranges": {"odd": (0, 10**400)}}, "for 'odd': a range is (low, high)"),  # no float holds the end
+        ({"outputs": {"odd": "lower", "a|b": "lower"}}, "output 'a|b'"),  # a markdown table's cell separator
+        ({"outputs": {"odd": "lower", "a\nb": "lower"}}, "output 'a\\nb'"),
+        ({"outputs": {"odd": "lower", "diverged": "lower"}}, "output 'diverged'"),  # a table's own column
+        ({"outputs": {"odd": "lower", "loss_d": "lower"}}, "output 'loss_d'"),  # history.csv's training log
     ],
 )
 def test_a_metric_that_contradicts_itself_is_its_plugins_to_fix(fresh_plugins, cli, declared, fragment):

@@ -457,6 +457,8 @@ def level_of(**overrides: Any) -> Any:
         (Literal[1.0, 2.5], "1.0", 1.0),
         (Literal[1.0, 2.5], "2.50", 2.5),
         (Literal[1, 2, 3], "2", 2),
+        (Literal[1, 2, 3], "2.0", 2),
+        (Literal[10**20, 2], "1e20", 10**20),
         (Literal[True, False], "false", False),
         (Literal[None, "x"], "none", None),
     ],

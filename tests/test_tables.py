@@ -150,3 +150,10 @@ def test_latex_escapes_every_special_character_of_a_name():
         r"w\textbar{}e\&i\textless{}b\textgreater{}r\_d\%\$\#\{x\}\textasciitilde{}\textasciicircum{}\textbackslash{}"
     )
     assert escaped in text
+
+
+@pytest.mark.parametrize("value", [0.1, 1.1, 3e-300, 1.7e308])
+def test_seeds_that_agree_bit_for_bit_have_their_value_and_no_spread(value):
+    from ganbench.moments import mean_and_std
+
+    assert mean_and_std(np.array([value] * 3)) == (value, 0.0)

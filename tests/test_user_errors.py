@@ -598,8 +598,25 @@ def test_a_cache_or_data_folder_from_the_environment_expands_a_tilde_and_a_blank
         assert folder() == expected, value
     monkeypatch.setenv("XDG_CACHE_HOME", " ")  # blank: unset too, not a folder " "
     assert folder() == unset[variable]
-    monkeypatch.setenv(variable, "  relative/x ")  # not blank: as given (a folder may end in a space)
-    assert folder() == Path("  relative/x ")
+    monkeypatch.setenv(variable, "  relative/x ")  # not blank: a folder may end in a space, but a leading one is
+    assert folder() == Path("relative/x ")  # the trap "~" was: " ~/c" made a folder " ~"
+    monkeypatch.setenv(variable, " ~/c")
+    assert folder() == home / "c"
+
+
+@pytest.mark.parametrize("variable", ["GANBENCH_CACHE_DIR", "GANBENCH_DATA", "XDG_CACHE_HOME", "--data-root"])
+def test_a_folder_of_a_user_who_does_not_exist_is_one_line_before_any_command(variable, cli, monkeypatch, tmp_path):
+    """ "~nosuchuser/c" cannot be expanded: a traceback before, for a digits run after its training."""
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    if variable.startswith("--"):
+        args += [variable, "~nosuchuser-ganbench/c"]
+    else:
+        monkeypatch.setenv(variable, "~nosuchuser-ganbench/c")
+    result = cli(*args, "--out", str(tmp_path / "out"))
+    assert_one_line_error(
+        result, f"{variable} ~nosuchuser-ganbench/c:", "name a folder that exists, or a user who does"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("value, folder", [("~/gbcache", "home/gbcache"), ("   ", "home/.cache/ganbench")])
