@@ -29,7 +29,7 @@ from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
-from ganbench.results import strict_json
+from ganbench.results import loads_strict, strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
@@ -351,7 +351,10 @@ def _check_numbers(
     for value in values.values():
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             float(value)  # OverflowError: an extra int too large for a float
-    json.dumps(strict_json({k: v for k, v in values.items() if k not in outputs}))  # TypeError: not JSON
+    try:  # as the record will be read back; TypeError: not JSON at all
+        loads_strict(json.dumps(strict_json(values)))
+    except ValueError as exc:  # an integer beyond int64, nested too
+        raise ValueError(f"it gave what a record cannot hold: {exc}") from None
 
 
 def _plain(value: Any) -> Any:
