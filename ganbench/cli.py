@@ -232,7 +232,7 @@ def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None
     if value is not None:
         if not value.strip():
             raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
-        os.environ[DATA_ENV] = str(expanded(value, "--data-root").resolve())
+        os.environ[DATA_ENV] = str(expanded(value.lstrip(), "--data-root").resolve())  # as $GANBENCH_DATA
 
 
 data_root_option = click.option(

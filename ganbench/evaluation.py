@@ -24,7 +24,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import OptionError, SamplesError, one_line, short_repr
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
-from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds
+from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
@@ -339,9 +339,9 @@ def _check_numbers(
     outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
     if outside:
         raise ValueError(f"it gave {outside}")
-    unnamed = next((k for k in values if not isinstance(k, str) or not k.strip()), None)
-    if unnamed is not None:
-        raise ValueError(f"it gave a value named {short_repr(unnamed)}, not by text")
+    unnamed = next((k for k in values if not isinstance(k, str) or not k.strip() or not tabled(k)), None)
+    if unnamed is not None:  # tables and history.csv name columns by it
+        raise ValueError(f"it gave a value named {short_repr(unnamed)}, not by one line of text without '|'")
     taken = sorted(RESERVED_OUTPUTS.intersection(values))
     if taken:
         raise ValueError(f"it gave {taken[0]}, a name ganbench records something else by (training logs, provenance)")

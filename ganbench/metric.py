@@ -206,7 +206,7 @@ def _outputs_problem(metric: Metric) -> str | None:
         return f"outputs {odd or metric.outputs!r}: outputs must map each output to 'higher' or 'lower' (is better)"
     for key in outputs:
         names = _expanded(key, metric.spaces)
-        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names) or not all(map(_tabled, names)):
+        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names) or not all(map(tabled, names)):
             return (
                 f"output {key!r}: an output is named by non-empty text of printable characters but '|' (a table's "
                 "column), with at most a {space} placeholder (for a metric with spaces), and not one of "
@@ -215,7 +215,7 @@ def _outputs_problem(metric: Metric) -> str | None:
     return None
 
 
-def _tabled(name: str) -> bool:
+def tabled(name: str) -> bool:
     """Whether a table can carry ``name`` as a column: one line, no markdown cell separator."""
     return name.isprintable() and "|" not in name
 

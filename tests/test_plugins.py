@@ -143,6 +143,7 @@ class Odd(Metric):
         extras = {
             "a log's name": {"loss_d": 123.0},
             "a number for a name": {5: 1.0},
+            "a pipe in a name": {"a|b": 1.0},
             "beyond int64": {"per_class": [1, 2**70]},
         }.get(self.how, {})
         return {"odd": odd, "odd_note": note, "odd_extra": 10**400 if self.how == "a huge extra int" else 1, **extras}
@@ -161,7 +162,8 @@ class Odd(Metric):
         ("a huge int", ["failed in compute: OverflowError"]),
         ("a huge extra int", ["failed in compute: OverflowError"]),
         ("a log's name", ["it gave loss_d, a name ganbench records something else by"]),
-        ("a number for a name", ["it gave a value named 5, not by text"]),
+        ("a number for a name", ["it gave a value named 5, not by one line of text without '|'"]),
+        ("a pipe in a name", ["it gave a value named 'a|b', not by one line of text"]),
         ("beyond int64", ["it gave what a record cannot hold: the integer 11805916207174113034... is beyond int64"]),
         ("out of range", ["it gave odd = 5.0 is outside the values odd can take, [0, 1]"]),
         ("another's output", ["it gave modes_captured, an output of another metric"]),

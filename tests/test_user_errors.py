@@ -654,3 +654,13 @@ def test_stale_temporary_files_of_a_killed_write_are_removed_and_fresh_ones_kept
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["kept.json", ".ganbench-bbbb2222.tmp", ".ganbench-cccc3333.tmp", "x"]
     )
+
+
+def test_data_root_drops_a_blank_before_its_tilde_as_the_variable_does(cli, monkeypatch, tmp_path):
+    import os
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GANBENCH_DATA", "")  # restored after: --data-root sets it for the workers
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-m", "modes"]
+    assert cli(*args, "--eval-samples", "200", "-q", "--out", str(tmp_path / "out"), "--data-root", " ~/x").code == 0
+    assert os.environ["GANBENCH_DATA"] == str(tmp_path / "home" / "x")
