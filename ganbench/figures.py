@@ -544,14 +544,14 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         errors = rows[f"{metric}_se"].to_numpy(dtype=float)
         y = np.arange(len(rows))
         scored = np.isfinite(means)
-        ax.barh(y, np.where(scored, means, 0.0), height=0.65, color=[colors[label] for label in rows["label"]])
+        near = np.finfo(float).max / 64  # the axis's limits add to these: kept below float64's largest
+        centres = np.clip(means, -near, near)  # a bar past that is drawn to it; its label gives the value
+        ax.barh(y, np.where(scored, centres, 0.0), height=0.65, color=[colors[label] for label in rows["label"]])
         with_error = scored & np.isfinite(errors)
         if with_error.any():
-            ax.errorbar(
-                means[with_error], y[with_error], xerr=errors[with_error], fmt="none", ecolor="0.15", capsize=4, lw=1.2
-            )
-        near = np.finfo(float).max / 64  # the axis's limits add to these: kept below float64's largest
-        centres, bars = np.clip(means, -near, near), np.clip(np.abs(np.nan_to_num(errors)), 0, near)
+            spread = np.clip(errors[with_error], 0, near)
+            ax.errorbar(centres[with_error], y[with_error], xerr=spread, fmt="none", ecolor="0.15", capsize=4, lw=1.2)
+        bars = np.clip(np.abs(np.nan_to_num(errors)), 0, near)
         ends = np.where(with_error, centres + bars, centres)
         starts = np.where(with_error, centres - bars, centres)
         span = np.nanmax(np.abs(np.concatenate([ends[scored], centres[scored], [0.0]]))) or 1.0

@@ -16,6 +16,7 @@ value such as 1e-320 or 1e300 becomes 0 or inf and the run would mean nothing.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import math
 import numbers
 import re
@@ -215,11 +216,13 @@ def _parsed_as(text: str, choice: Any) -> Any:
         return _parse(text, type(choice), "")
     except OptionError:
         pass
-    if type(choice) is int:  # "2.0" or "1e20" for the whole number it is
+    if type(choice) is int:  # "2.0" or "1e20" for the whole number it is, exactly (no float rounds it to one)
         try:
-            return float(text)
-        except ValueError:
-            pass
+            number = decimal.Decimal(text.strip())
+        except decimal.InvalidOperation:
+            return text
+        if number.is_finite() and number == number.to_integral_value():
+            return int(number)
     return text
 
 

@@ -459,6 +459,7 @@ def level_of(**overrides: Any) -> Any:
         (Literal[1, 2, 3], "2", 2),
         (Literal[1, 2, 3], "2.0", 2),
         (Literal[10**20, 2], "1e20", 10**20),
+        (Literal[2**53 + 1, 2], "9007199254740993.0", 2**53 + 1),  # no float holds it; a decimal does
         (Literal[True, False], "false", False),
         (Literal[None, "x"], "none", None),
     ],
@@ -473,6 +474,7 @@ def test_a_literal_choice_is_set_by_any_spelling_of_its_value(fresh_plugins, lev
     "levels, value, fragment",
     [
         (Literal[1234567.0, 1234568.0], "1.23457e+06", " must be one of 1234567.0, 1234568.0, not '1.23457e+06'"),
+        (Literal[1, 2, 3], "2.0000000000000001", " must be one of 1, 2, 3, not '2.0000000000000001'"),
         (Literal[1, 2, 3], True, " must be one of 1, 2, 3, not True"),
         (Literal[1, 2, 3], "2.5", " must be one of 1, 2, 3, not '2.5'"),
         (Literal[True, False], 1, " must be one of True, False, not 1"),
