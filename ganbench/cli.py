@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import os
-import re
 import stat
 import sys
 from collections.abc import Callable
@@ -92,16 +91,13 @@ def _not_one_run(path: str | Path | None, option: str) -> None:
     """OptionError if ``path`` is the folder of one run (it holds a spec.json), or lies in one (through links
     too): runs written or sought there would nest inside that run, a suite's training in the wrong place."""
     from ganbench.results import SPEC
+    from ganbench.spec import RUN_FOLDER
 
     if path is None:
         return
     resolved = Path(path).resolve()
-    named = re.compile(
-        r".+__.+__seed\d+__[0-9a-f]{16}"
-    )  # a parent by its run's name too: a project may hold a spec.json
-    runs = (
-        f for f in (resolved, *resolved.parents) if (f / SPEC).is_file() and (f == resolved or named.fullmatch(f.name))
-    )
+    folders = (resolved, *resolved.parents)  # a parent by its run's name too: a project may hold a spec.json
+    runs = (f for f in folders if (f / SPEC).is_file() and (f == resolved or RUN_FOLDER.fullmatch(f.name)))
     run = next(runs, None)
     if run is not None:
         where = "the folder of one run" if run == resolved else f"inside the folder of one run, {one_line(run)}"
@@ -232,7 +228,7 @@ def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None
     if value is not None:
         if not value.strip():
             raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
-        os.environ[DATA_ENV] = str(expanded(value.lstrip(), "--data-root").resolve())  # as $GANBENCH_DATA
+        os.environ[DATA_ENV] = str(expanded(value, "--data-root").resolve())  # as $GANBENCH_DATA
 
 
 data_root_option = click.option(

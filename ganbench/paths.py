@@ -28,13 +28,14 @@ def env_folder(name: str) -> Path | None:
     systemd unit met no shell to expand it: a folder named "~" in the working tree is a trap), blanks before it
     dropped (" ~/c" is that trap too; a folder may end in a blank); None when unset or blank."""
     value = env_text(name)
-    return None if value is None else expanded(value.lstrip(), f"${name}")
+    return None if value is None else expanded(value, f"${name}")
 
 
 def expanded(value: str, what: str) -> Path:
-    """``value`` with "~" or "~user" expanded; OptionError naming ``what`` (an option or a variable) if it cannot be."""
+    """``value`` with blanks before it dropped and "~" or "~user" expanded; OptionError naming ``what`` (an option
+    or a variable) if it cannot be."""
     try:
-        return Path(value).expanduser()
+        return Path(value.lstrip()).expanduser()
     except RuntimeError as exc:  # "~nosuchuser": no home to expand it to
         raise OptionError(f"{what} {one_line(value)}: {exc}; name a folder that exists, or a user who does") from None
 

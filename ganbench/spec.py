@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import numbers
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,10 @@ class RunSpec:
     def dirname(self) -> str:
         """A readable, unique folder name for this run."""
         return f"{self.dataset}__{self.variant}__seed{self.seed}__{self.run_id}"
+
+
+RUN_FOLDER = re.compile(r".+__.+__seed\d+__[0-9a-f]{16}")
+"""The names ``RunSpec.dirname`` gives run folders."""
 
 
 def run_id_of(spec: Mapping[str, Any]) -> str:

@@ -18,7 +18,7 @@ from ganbench.options import with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
-from ganbench.spec import RunSpec
+from ganbench.spec import run_id_of
 from ganbench.suites import Suite
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
@@ -83,7 +83,7 @@ def run_jobs(
         wrong = next((r for r in results if not isinstance(r, RunRecord)), None)
         if wrong is not None:
             raise TypeError(f"it returned {short_repr(wrong)}, not a run's record")
-        asked = [RunSpec.from_dict(kwargs["spec"]).run_id for _, kwargs in jobs]
+        asked = [run_id_of(kwargs["spec"]) for _, kwargs in jobs]
         if [r.run_id for r in results] != asked:
             raise ValueError("it returned records of other runs, or in another order than its jobs")
         odd = next((r.status for r in results if r.status not in STATUSES), None)
