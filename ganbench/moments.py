@@ -37,8 +37,10 @@ def unscaled(x: float, e: int) -> float:
         return math.copysign(math.inf, x)
 
 
-def mean_and_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (NaN where undefined), exact in scale for any finite values."""
+def mean_and_std(values: Sequence[float] | np.ndarray, *, per_sqrt_n: bool = False) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN where undefined), exact in scale for any finite values.
+    With ``per_sqrt_n`` the spread is the standard error, divided by sqrt(n) before it is scaled back:
+    seeds at ±1.7e308 have a standard deviation past float64's range but a standard error within it."""
     values = np.asarray(values, float)
     if not len(values):
         return math.nan, math.nan
@@ -46,5 +48,10 @@ def mean_and_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
         return float(values[0]), (0.0 if len(values) > 1 else math.nan)
     e = exponent(values)
     small = scaled(values, e)
-    std = unscaled(float(small.std(ddof=1)), e) if len(values) > 1 else math.nan
-    return unscaled(float(small.mean()), e), std
+    spread = float(small.std(ddof=1)) / (math.sqrt(len(values)) if per_sqrt_n else 1.0)
+    return unscaled(float(small.mean()), e), (unscaled(spread, e) if len(values) > 1 else math.nan)
+
+
+def standard_error(values: Sequence[float] | np.ndarray) -> float:
+    """The standard error of the mean (NaN below two values), exact in scale."""
+    return mean_and_std(values, per_sqrt_n=True)[1]

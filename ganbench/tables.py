@@ -55,9 +55,9 @@ def summarize(
             # missing there (a record edited or damaged), as a null is
             done_here = done.iloc[:0] if written is not None and metric not in written else done
             values = done_here[metric].dropna() if metric in done_here else pd.Series(dtype=float)
-            mean, std = mean_and_std(values.to_numpy(dtype=float))
+            mean, std = mean_and_std(values.to_numpy(dtype=float), per_sqrt_n=spread == "se")
             row[f"{metric}_mean"] = mean
-            row[f"{metric}_{spread}"] = std / math.sqrt(len(values)) if spread == "se" and len(values) > 1 else std
+            row[f"{metric}_{spread}"] = std
             row[f"{metric}_n"] = len(values)
             row[f"{metric}_missing"] = len(done_here) - len(values)
         rows.append(row)

@@ -40,7 +40,7 @@ from typing import Literal
 
 from scipy import stats
 
-from ganbench.moments import exponent, mean_and_std, scaled, unscaled
+from ganbench.moments import exponent, mean_and_std, scaled, standard_error, unscaled
 
 Verdict = Literal["identical", "improved", "regressed", "unchanged", "inconclusive"]
 ALPHA = 0.05
@@ -74,7 +74,7 @@ class Sample:
     @property
     def se(self) -> float:
         """The standard error of the mean (NaN below two values)."""
-        return mean_and_std(self.values)[1] / math.sqrt(len(self.values)) if len(self.values) > 1 else math.nan
+        return standard_error(self.values)
 
 
 SEEDS_LIMIT = 10_000

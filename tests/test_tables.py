@@ -157,3 +157,20 @@ def test_seeds_that_agree_bit_for_bit_have_their_value_and_no_spread(value):
     from ganbench.moments import mean_and_std
 
     assert mean_and_std(np.array([value] * 3)) == (value, 0.0)
+
+
+def test_a_standard_error_within_float64s_range_is_shown_even_when_the_deviation_is_past_it():
+    """Seeds at ±1.7e308: the sample deviation, 2.4e308, is past float64's range, but the standard error is
+    1.7e308 (oracle: exact fractions, sqrt of sum of squares / (n (n - 1))). It showed '± inf' before."""
+    import statistics
+    from fractions import Fraction
+
+    values = [1.7e308, -1.7e308, 1.0e308]
+    frame = pd.DataFrame(
+        [("ring8", "huge", s, "completed", x) for s, x in enumerate(values)],
+        columns=["dataset", "variant", "seed", "status", "reverse_kl"],
+    )
+    exact = math.sqrt(float(statistics.variance([Fraction(v) for v in values]) / 3 / Fraction(10**300) ** 2)) * 1e300
+    se = summarize(frame, ["reverse_kl"], DIRECTIONS, spread="se").iloc[0]["reverse_kl_se"]
+    assert math.isfinite(se) and se == pytest.approx(exact, rel=1e-12, abs=0)
+    assert "inf" not in render(summarize(frame, ["reverse_kl"], DIRECTIONS, spread="se"), ["reverse_kl"], spread="se")
