@@ -52,12 +52,13 @@ def run_suite(
         len(specs), enabled=progress, initial=len(specs) - len(todo), unit="run", desc=f"sweep {suite.name}"
     )
     seen: Counter = Counter()
-    told: set[int] = set()
+    told: set[str] = set()
 
     def on_result(index: int, record: RunRecord) -> None:
-        if index in told:  # an executor telling of a job twice
+        # counted by the run it names, not the index: an executor may tell of a job twice, or by another index
+        if not isinstance(record, RunRecord) or record.run_id in told:
             return
-        told.add(index)
+        told.add(record.run_id)
         seen[record.status] += 1
         bar.set_postfix(dict(seen), refresh=False)
         bar.update(1)
@@ -65,6 +66,7 @@ def run_suite(
     with bar:
         for i, record in zip(todo, run_jobs(executor, runner, jobs, workers, on_result), strict=True):
             records[i] = record
+            on_result(i, record)  # the ones the executor did not tell of, so the bar ends full
     return [r for r in records if r is not None]
 
 

@@ -184,6 +184,33 @@ def test_an_executor_that_returns_the_records_in_order_is_used(fresh_plugins, cl
     assert result.code == 0 and "2 run folders" in result.err
 
 
+@pytest.mark.parametrize("tells", ["by index 0, twice", "nothing"])
+def test_the_sweeps_progress_counts_each_run_once_however_its_executor_tells_of_them(
+    fresh_plugins, tmp_path, monkeypatch, tells
+):
+    """An executor reporting every job as index 0, twice, or reporting none: the bar counts each run once and
+    ends full (it stayed short, or counted one run twice, before)."""
+    from ganbench import sweeps
+    from ganbench.progress import LineProgress
+
+    @dataclasses.dataclass(frozen=True)
+    class Teller(ganbench.Executor):
+        def run(self, jobs, workers=1, on_result=None):
+            results = [fn(**kwargs) for fn, kwargs in jobs]
+            for r in results * (2 if tells != "nothing" else 0):
+                on_result(0, r)
+            return results
+
+    bars = []
+    monkeypatch.setattr(sweeps, "progress_bar", lambda total, **kw: bars.append(LineProgress(total)) or bars[-1])
+    fresh_plugins.register_plugin(registering(Teller("teller"), "register_executors"), name="teller")
+    from ganbench.suites import Suite
+
+    suite = Suite(tmp_path / "t.toml", "t", ("nsgan",), ("ring8",), (0, 1, 2), 2, metrics=("modes",), eval_samples=200)
+    records = sweeps.run_suite(suite, tmp_path, executor="teller", progress=False)
+    assert len(records) == 3 and bars[0].n == 3 and bars[0].postfix == {"completed": 3}
+
+
 # -- datasets ------------------------------------------------------------------------------------------------------
 
 
