@@ -211,13 +211,16 @@ def check_built(built: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 
 def samples_of(spec: RunSpec, dataset: Dataset, output: torch.Tensor) -> torch.Tensor:
-    """The dataset's ``from_model`` of generator output, checked: one evaluation sample of its shape per output."""
+    """The dataset's ``from_model`` of generator output, checked: one evaluation sample of its shape per output,
+    finite where the output is (else a NaN it made would be recorded as the generator's divergence)."""
     with blamed("datasets", spec.dataset, "from_model"):
         samples = dataset.from_model(output)
         if not isinstance(samples, torch.Tensor) or samples.shape != (len(output), *dataset.shape):
             got = tuple(samples.shape) if isinstance(samples, torch.Tensor) else short_repr(samples)
             wanted = ", ".join(map(str, (len(output), *dataset.shape)))
             raise ValueError(f"it gave samples {got} for {len(output)} outputs, not ({wanted})")
+        if not bool(torch.isfinite(samples).all()) and bool(torch.isfinite(output).all()):
+            raise ValueError("it gave samples that are not finite for finite generator outputs")
     return samples
 
 

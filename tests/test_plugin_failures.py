@@ -259,7 +259,11 @@ def odd_dataset(how):
             return torch.zeros(10, dtype=torch.long) if how == "reference labels short" else super().reference_labels()
 
         def from_model(self, output):
-            return torch.zeros(len(output), 5) if how == "from_model wide" else super().from_model(output)
+            samples = torch.zeros(len(output), 5) if how == "from_model wide" else super().from_model(output)
+            if how == "from_model nan" or (how == "from_model nan at scoring" and len(output) > 100):
+                samples = samples.clone()
+                samples[-1, 0] = float("nan")  # a NaN the dataset made, not the generator: the generator is fine
+            return samples
 
     return Odd("odd", description="misbehaves", default_network="mlp", metrics=("modes", "frechet"),
                eval_samples=200, default_steps=6)  # fmt: skip
@@ -289,6 +293,7 @@ def odd_dataset(how):
             "failed in from_model: ValueError: it gave samples (100, 5) for 100 outputs, not (100, 2)",
         ),
         ("numpy shape", "nsgan", "its shape is (np.int64(2),), not a tuple of Python ints >= 1"),
+        ("from_model nan", "nsgan", "failed in from_model: ValueError: it gave samples that are not finite for finite"),
     ],
 )
 def test_a_misbehaving_dataset_is_one_line_naming_its_plugin_before_any_run_folder(
@@ -299,6 +304,17 @@ def test_a_misbehaving_dataset_is_one_line_naming_its_plugin_before_any_run_fold
     result = cli(*args, "-o", str(tmp_path))
     assert_one_line_error(result, "dataset 'odd' of plugin 'odd-data'", fragment, "fix the plugin")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_dataset_whose_samples_turn_nan_at_scoring_is_blamed_not_the_generator(fresh_plugins, cli, tmp_path):
+    """from_model making a NaN of finite generator output only for scoring's larger batches: one line naming the
+    dataset, and no record saying the run diverged (the generator did not)."""
+    fresh_plugins.register_plugin(registering(odd_dataset("from_model nan at scoring"), "register_datasets"), "odd")
+    args = ["run", "-v", "nsgan", "-d", "odd", "--steps", "3", "-m", "frechet", "--eval-samples", "200", "-q"]
+    result = cli(*args, "-o", str(tmp_path))
+    fragment = "failed in from_model: ValueError: it gave samples that are not finite for finite generator outputs"
+    assert_one_line_error(result, "dataset 'odd' of plugin 'odd'", fragment)
+    assert not list(tmp_path.glob("*/record.json"))
 
 
 def test_a_dataset_plugin_naming_no_metrics_is_asked_for_some(fresh_plugins, cli, tmp_path):
