@@ -339,7 +339,7 @@ def _check_numbers(
     outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
     if outside:
         raise ValueError(f"it gave {outside}")
-    unnamed = next((k for k in values if not isinstance(k, str) or not k.strip() or not tabled(k)), None)
+    unnamed = next((k for k in values if not tabled(k)), None)
     if unnamed is not None:  # tables and history.csv name columns by it
         raise ValueError(f"it gave a value named {short_repr(unnamed)}, not by one line of text without '|'")
     taken = sorted(RESERVED_OUTPUTS.intersection(values))

@@ -206,18 +206,19 @@ def _outputs_problem(metric: Metric) -> str | None:
         return f"outputs {odd or metric.outputs!r}: outputs must map each output to 'higher' or 'lower' (is better)"
     for key in outputs:
         names = _expanded(key, metric.spaces)
-        if names is None or not all(names) or RESERVED_OUTPUTS.intersection(names) or not all(map(tabled, names)):
+        if names is None or RESERVED_OUTPUTS.intersection(names) or not all(map(tabled, names)):
             return (
-                f"output {key!r}: an output is named by non-empty text of printable characters but '|' (a table's "
+                f"output {key!r}: an output is named by non-blank text of printable characters but '|' (a table's "
                 "column), with at most a {space} placeholder (for a metric with spaces), and not one of "
                 f"{', '.join(sorted(RESERVED_OUTPUTS))}"
             )
     return None
 
 
-def tabled(name: str) -> bool:
-    """Whether a table can carry ``name`` as a column: one line, no markdown cell separator."""
-    return name.isprintable() and "|" not in name
+def tabled(name: Any) -> bool:
+    """Whether a table can carry ``name`` as a column: text, not blank, one line, no markdown cell separator.
+    Declared outputs and the values a metric gives are named by the same rule."""
+    return isinstance(name, str) and bool(name.strip()) and name.isprintable() and "|" not in name
 
 
 def _expanded(key: Any, spaces: tuple[str, ...]) -> list[str] | None:

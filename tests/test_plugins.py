@@ -144,6 +144,7 @@ class Odd(Metric):
             "a log's name": {"loss_d": 123.0},
             "a number for a name": {5: 1.0},
             "a pipe in a name": {"a|b": 1.0},
+            "a blank name": {" ": 1.0},
             "beyond int64": {"per_class": [1, 2**70]},
         }.get(self.how, {})
         return {"odd": odd, "odd_note": note, "odd_extra": 10**400 if self.how == "a huge extra int" else 1, **extras}
@@ -164,6 +165,7 @@ class Odd(Metric):
         ("a log's name", ["it gave loss_d, a name ganbench records something else by"]),
         ("a number for a name", ["it gave a value named 5, not by one line of text without '|'"]),
         ("a pipe in a name", ["it gave a value named 'a|b', not by one line of text"]),
+        ("a blank name", ["it gave a value named ' ', not by one line of text"]),
         ("beyond int64", ["it gave what a record cannot hold: the integer 11805916207174113034... is beyond int64"]),
         ("out of range", ["it gave odd = 5.0 is outside the values odd can take, [0, 1]"]),
         ("another's output", ["it gave modes_captured, an output of another metric"]),
@@ -245,9 +247,10 @@ def registering_in_hook(metric_args: dict):
         ({"ranges": {"odd": (0.0, 1.0, 2.0, 3.0)}}, "range (0.0, 1.0, 2.0, 3.0) for 'odd'"),
         ({"ranges": {"odd": Bound(math.nan, 1.0)}}, "for 'odd'"),
         ({"ranges": {"other": (0.0, 1.0)}}, "a range for 'other', which is not one of its outputs ('odd')"),
-        ({"outputs": {"provenance": "lower"}}, "output 'provenance': an output is named by non-empty text"),
+        ({"outputs": {"provenance": "lower"}}, "output 'provenance': an output is named by non-blank text"),
         ({"outputs": {"seed": "lower"}}, "output 'seed'"),
         ({"outputs": {"": "lower"}}, "output ''"),
+        ({"outputs": {"odd": "lower", "  ": "lower"}}, "output '  '"),  # blank, as a value's name is refused
         ({"outputs": {"odd_{space}": "lower"}}, "output 'odd_{space}'"),  # no spaces to fill it with
         ({"outputs": {"odd_{other}": "lower"}, "spaces": ("inception",)}, "output 'odd_{other}'"),
         ({"min_samples": 2.5}, "min_samples 2.5: min_samples must be a positive integer"),
