@@ -59,6 +59,7 @@ def make_baseline(suite: Suite, records: Sequence[RunRecord]) -> dict[str, Any]:
                 "hardware": run_hardware(records),
                 "budget": {"steps": suite.budget_steps, "max_seconds": suite.max_seconds},
                 "settings": suite.settings,
+                "data": {d: suite.data_of(d) for d in suite.datasets},
                 "devices": sorted({r.environment.get("device", "?") for r in records}),
             },
             "runs": [
@@ -176,6 +177,17 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             + ", ".join(f"{k}={_setting_text(now_with.get(k))}" for k in changed)
             + f"; {fix}"
         )
+    for dataset, made_on in baseline["made"].get("data", {}).items():  # baselines made before it lack it
+        now_on = strict_json(suite.data_of(dataset)) if dataset in suite.datasets else made_on
+        changed = [k for k in dict.fromkeys([*now_on, *made_on]) if made_on.get(k) != now_on.get(k)]
+        if changed:
+            raise BaselineError(
+                f"baseline {suite.baseline_path} was made on {dataset} with "
+                + ", ".join(f"{k}={_setting_text(made_on.get(k))}" for k in changed)
+                + "; its data now has "
+                + ", ".join(f"{k}={_setting_text(now_on.get(k))}" for k in changed)
+                + f" (the data changed since); {fix}"
+            )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
     wanted = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds]
     extra = sorted(have.difference(wanted), key=str)
@@ -253,6 +265,9 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
         return f"'made.hardware.{wrong[0]}' must be text (what the runs trained on)"
     if not isinstance(made.get("settings"), dict):
         return "'made.settings' must be an object (the suite's network, [set], metrics and evaluation)"
+    made_on = made.get("data", {})
+    if not isinstance(made_on, dict) or not all(isinstance(v, dict) for v in made_on.values()):
+        return "'made.data' must map each dataset to an object (the options that identify its data)"
     for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
         if key in made and not isinstance(made[key], kind):
             return f"'made.{key}' must be {what}, not {made[key]!r:.40}"

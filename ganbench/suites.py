@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 import stat
 import tomllib
@@ -139,6 +140,14 @@ class Suite:
             truncation=self.truncation,
             shared_metrics=self.has_conditional_variant,
         )
+
+    def data_of(self, dataset: str) -> dict[str, Any]:
+        """What identifies the data of one of the suite's datasets: its runs' dataset options (a user's images:
+        their sha256), with a claimed path written as the suite writes it, so that a checkout elsewhere (a CI's)
+        reads the same. A baseline records it; a check against data that changed since is refused."""
+        options = self.specs_of(dataset)[0].dataset_options
+        here = os.path.realpath(os.path.expanduser(dataset))
+        return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
     @property
     def has_conditional_variant(self) -> bool:

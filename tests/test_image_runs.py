@@ -305,3 +305,38 @@ def test_a_leaderboard_over_your_own_folder_checks_and_ranks_against_its_own_bas
     assert checked.code == 0 and "identical" in checked.out, checked.err
     shown = cli("leaderboard", "show", str(suite))
     assert shown.code == 0 and "| dcgan |" in shown.out and "| sngan |" in shown.out
+
+
+def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_checkout_is_not(
+    cli, tmp_path_factory, labelled_folder, monkeypatch
+):
+    """The baseline records what identifies the data (its sha256), the path as the suite writes it: one changed
+    pixel is a different task, refused in one line with the baseline kept; the same images in another checkout
+    (a CI's, at another absolute path) are the same task."""
+    from PIL import Image
+
+    project = labelled_folder.parent
+    suite = project / "mine.toml"
+    suite.write_text(
+        'variants = ["dcgan"]\ndatasets = ["pets"]\nseeds = "0-1"\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+        'eval_samples = 24\n[set]\nbatch_size = 8\n"network.width" = 4\n"network.z_dim" = 16\n'
+    )
+    monkeypatch.chdir(project)
+    assert cli("leaderboard", "update", "mine.toml", "--results", "results", "-q").code == 0
+    made = json.loads((project / "mine.baseline.json").read_text())["made"]["data"]
+    assert made["pets"]["path"] == "pets" and len(made["pets"]["sha256"]) == 64
+
+    elsewhere = tmp_path_factory.mktemp("clone") / "project"
+    shutil.copytree(project, elsewhere)
+    monkeypatch.chdir(elsewhere)
+    assert cli("leaderboard", "check", "mine.toml", "--results", "results", "-q").code == 0
+
+    monkeypatch.chdir(project)
+    before = (project / "mine.baseline.json").read_bytes()
+    image = next((labelled_folder / "cat").iterdir())
+    pixels = np.array(Image.open(image))
+    pixels[0, 0, 0] ^= 1
+    Image.fromarray(pixels).save(image)
+    result = cli("leaderboard", "check", "mine.toml", "--results", "results", "-q")
+    assert_one_line_error(result, "was made on pets with sha256=", "(the data changed since)", "leaderboard update")
+    assert (project / "mine.baseline.json").read_bytes() == before

@@ -379,6 +379,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b.pop("made"), "'made' must be an object with 'hardware' and 'budget'"),
         (lambda b: b["made"].pop("settings"), "'made.settings' must be an object"),
         (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
+        (lambda b: b["made"].update(data=[]), "'made.data' must map each dataset to an object"),
+        (lambda b: b["made"]["data"].update(ring8="ring"), "'made.data' must map each dataset to an object"),
         (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
         (
@@ -410,6 +412,23 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     for command in (["check", "--results", str(tmp_path / "b")], ["show"]):
         assert_one_line_error(cli("leaderboard", *command[:1], str(path), *command[1:]), "baseline", fragment)
     assert not (tmp_path / "b").exists()
+
+
+def test_a_check_of_a_baseline_made_on_other_data_is_refused_and_one_made_before_data_was_recorded_is_read(
+    cli, tmp_path
+):
+    path = made_baseline(cli, tmp_path)
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    assert baseline["made"]["data"]["ring8"]["sigma"] == 0.01
+    baseline["made"]["data"]["ring8"]["sigma"] = 0.5
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    check = ["leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q"]
+    assert_one_line_error(
+        cli(*check), "was made on ring8 with sigma=0.5; its data now has sigma=0.01 (the data changed since)"
+    )
+    del baseline["made"]["data"]
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    assert cli(*check).code == 0
 
 
 @pytest.mark.parametrize(
