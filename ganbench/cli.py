@@ -955,6 +955,43 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: An
 INTERRUPTED = "Interrupted; rerun the same command to resume from the last checkpoint."
 
 
+class _GuardedStdout:
+    """``sys.stdout`` whose failed write or flush (a full disk under ``> table.csv``, /dev/full) is one line,
+    not a traceback from inside click. A closed pipe (``| head``) is click's to handle, as before."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
+                raise
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _failed(self, exc: OSError) -> OSError | OutputError:
+        if exc.errno == errno.EPIPE:
+            return exc
+        try:  # what is left in the buffer would fail again as Python exits, with a message of its own
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return OutputError(
+            f"cannot write the output to standard output ({exc.strerror or exc}); free space where it goes, "
+            "or send it elsewhere"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     import warnings
@@ -969,7 +1006,12 @@ def main(argv: list[str] | None = None) -> None:
         check_threads_env()
         check_env_folders()
         add_plugin_commands(cli)
-        code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
+        sys.stdout = _GuardedStdout(sys.stdout)
+        try:
+            code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
+            sys.stdout.flush()
+        finally:
+            sys.stdout = sys.stdout._stream
     except GanbenchError as exc:
         click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)

@@ -664,3 +664,20 @@ def test_data_root_drops_a_blank_before_its_tilde_as_the_variable_does(cli, monk
     args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-m", "modes"]
     assert cli(*args, "--eval-samples", "200", "-q", "--out", str(tmp_path / "out"), "--data-root", " ~/x").code == 0
     assert os.environ["GANBENCH_DATA"] == str(tmp_path / "home" / "x")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux), a device every write fills")
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["eval", "--help"]])
+def test_output_to_a_full_disk_is_one_line_and_a_closed_pipe_is_quiet(args):
+    """`ganbench list > file` on a full disk was a traceback from inside click, exit 1; `| head -c 1` stays quiet."""
+    import shlex
+    import subprocess
+    import sys
+    import types
+
+    command = shlex.join([str(Path(sys.executable).parent / "ganbench"), *args])
+    done = subprocess.run(f"{command} > /dev/full", shell=True, capture_output=True, text=True)
+    assert_one_line_error(types.SimpleNamespace(code=done.returncode, out="", err=done.stderr), "cannot write the "
+                          "output to standard output (No space left on device)")  # fmt: skip
+    head = subprocess.run(f"{command} | head -c 1", shell=True, capture_output=True, text=True)
+    assert len(head.stdout) == 1 and not head.stderr
