@@ -125,10 +125,19 @@ class Suite:
         """Every output some run of the suite computes, in the suite's order (datasets, variants, metrics)."""
         return list(dict.fromkeys(k for d in self.datasets for names in self.outputs_of(d).values() for k in names))
 
+    def located(self, dataset: str) -> str:
+        """The dataset name to resolve: a registered name as it is; a relative path (your images) from the suite's
+        folder, not the current one, so a committed suite reads the same images from wherever it is run."""
+        from ganbench.plugins import registries
+
+        if dataset in registries().datasets or dataset.startswith("~") or Path(dataset).is_absolute():
+            return dataset
+        return str(self.path.parent / dataset)
+
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
         return create_spec(
             variant,
-            dataset,
+            self.located(dataset),
             network=self.network,
             seed=seed,
             steps=self.steps,
@@ -146,7 +155,7 @@ class Suite:
         their sha256), with a claimed path written as the suite writes it, so that a checkout elsewhere (a CI's)
         reads the same. A baseline records it; a check against data that changed since is refused."""
         options = self.specs_of(dataset)[0].dataset_options
-        here = os.path.realpath(os.path.expanduser(dataset))
+        here = os.path.realpath(os.path.expanduser(self.located(dataset)))
         return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
     @property

@@ -312,7 +312,7 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
 ):
     """The baseline records what identifies the data (its sha256), the path as the suite writes it: one changed
     pixel is a different task, refused in one line with the baseline kept; the same images in another checkout
-    (a CI's, at another absolute path) are the same task."""
+    (a CI's, at another absolute path, run from another folder) are the same task."""
     from PIL import Image
 
     project = labelled_folder.parent
@@ -330,6 +330,11 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     shutil.copytree(project, elsewhere)
     monkeypatch.chdir(elsewhere)
     assert cli("leaderboard", "check", "mine.toml", "--results", "results", "-q").code == 0
+    monkeypatch.chdir(elsewhere.parent)  # the suite's path "pets" is read from the suite's folder, not this one
+    assert cli("leaderboard", "check", "project/mine.toml", "--results", "project/results", "-q").code == 0
+    shutil.rmtree(elsewhere / "pets")
+    gone = cli("leaderboard", "check", "project/mine.toml", "--results", "project/results", "-q")
+    assert_one_line_error(gone, "project/pets' is neither a registered dataset nor an existing folder")
 
     monkeypatch.chdir(project)
     before = (project / "mine.baseline.json").read_bytes()
