@@ -122,6 +122,7 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
     top = sorted(p for p in folder.iterdir() if _is_image(p))
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    _check_class_links(folder, subfolders)
     seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
     per_class = {d: _images_below(d, seen) for d in subfolders}
     if not any(per_class.values()):
@@ -141,6 +142,25 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
     return files, torch.tensor(labels, dtype=torch.int64)
+
+
+def _check_class_links(folder: Path, subfolders: list[Path]) -> None:
+    """ImageFileError for a subfolder that is a link to the folder or one above it (it would be taken for a class
+    holding every image), or a second name of another class folder (its images would count under two labels)."""
+    top = folder.resolve()
+    classes: dict[tuple[int, int], Path] = {}
+    for d in subfolders:
+        if d.resolve() == top or d.resolve() in top.parents:
+            raise ImageFileError(
+                f"{one_line(d)} is a link to the folder {one_line(folder)} itself or one above it, not a class "
+                "folder; remove the link"
+            )
+        first = classes.setdefault(_inode(d), d)
+        if first != d:
+            raise ImageFileError(
+                f"class folders {one_line(first.name)} and {one_line(d.name)} in {one_line(folder)} are one folder "
+                "(a link); remove the link, or its images would count as two classes"
+            )
 
 
 def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:

@@ -622,3 +622,15 @@ def test_labels_at_the_top_of_uint64_are_one_error_without_an_overflow_warning()
         warnings.simplefilter("error")
         with pytest.raises(ImagesError, match="class 2 has no image"):
             _check_labels(np.array([0, 1, 2**64 - 1], dtype=np.uint64), 3, "x.npz:labels")
+
+
+@pytest.mark.parametrize("link, fragment", [(".", "is a link to the folder"), ("..", "itself or one above it"),
+                                            ("cat", "class folders cat and kitty in")])  # fmt: skip
+def test_a_class_folder_that_is_a_link_to_the_top_or_to_another_class_is_one_line(class_folder, link, fragment):
+    """A link to the folder itself was a class of every image (and advice to move images that were already where
+    it asked); a second name of a class counted its images under two labels."""
+    folder, _ = class_folder
+    (folder / "kitty").symlink_to(folder / link if link != "." else folder, target_is_directory=True)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, fragment, "remove the link")
