@@ -22,11 +22,11 @@ def one_line(text: object) -> str:
 class UnknownNameError(GanbenchError):
     """A variant, dataset, network, metric or executor name that no plugin registered."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str], also: str = "") -> None:
         known = sorted(known)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known) or 'none'}"
-        super().__init__(f"unknown {kind} {name!r}; {hint} (`ganbench list` shows all)")
+        super().__init__(f"unknown {kind} {name!r}; {hint} (`ganbench list` shows all){also}")
 
 
 class PluginError(GanbenchError):

@@ -9,14 +9,16 @@ user names a network); the user's ``--set``. The spec records the values used.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import numbers
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
-from ganbench.errors import OptionError, UnknownNameError, short_repr
+from ganbench.errors import OptionError, UnknownNameError, one_line, short_repr
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, options_of, with_options
@@ -196,9 +198,14 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     claimed = call_hook("resolve_dataset", name=name)
     if claimed:
         return claimed[0], dict(claimed[1])
-    if "/" in name or name.endswith((".npz", ".npy")):
-        raise OptionError(f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file")
-    raise UnknownNameError("dataset", name, datasets.names())
+    if "/" in name or name.endswith((".npz", ".npy")):  # a suite's "rign8" is looked for as <suite folder>/rign8
+        close = difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise OptionError(
+            f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file{hint}"
+        )
+    where = f"; nor is there a folder or .npz/.npy file {name!r} in {one_line(Path.cwd())}"  # `-d mine` for ./mine
+    raise UnknownNameError("dataset", name, datasets.names(), also=where)
 
 
 def output_names(spec: RunSpec) -> list[str]:

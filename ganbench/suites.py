@@ -132,7 +132,10 @@ class Suite:
 
         if dataset in registries().datasets or dataset.startswith("~") or Path(dataset).is_absolute():
             return dataset
-        return str(self.path.parent / dataset)
+        beside = self.path.parent / dataset
+        if beside.exists() or "/" in dataset or dataset.endswith((".npz", ".npy")) or Path(dataset).exists():
+            return str(beside)
+        return dataset  # a name, not a path anywhere: a typo of a registered one ("did you mean ring8?")
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
         return create_spec(

@@ -681,3 +681,22 @@ def test_output_to_a_full_disk_is_one_line_and_a_closed_pipe_is_quiet(args):
                           "output to standard output (No space left on device)")  # fmt: skip
     head = subprocess.run(f"{command} | head -c 1", shell=True, capture_output=True, text=True)
     assert len(head.stdout) == 1 and not head.stderr
+
+
+def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
+    """`-d cls` from a folder without ./cls suggested `files` without saying no folder cls is here; a suite's
+    dataset path is looked for beside the suite, and a misspelt registered name is still suggested."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", "-v", "nsgan", "-d", "cls", "--steps", "2", "-q")
+    assert_one_line_error(
+        result, "unknown dataset 'cls'", f"nor is there a folder or .npz/.npy file 'cls' in {tmp_path}"
+    )
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["rign8", "mine/pngs"]\nsteps = 2\n')
+    result = cli("sweep", "suites/s.toml", "-q", "-o", "out")
+    assert_one_line_error(result, "s.toml:2: unknown dataset 'rign8'; did you mean ring8?")
+    (tmp_path / "suites" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["mine/pngs"]\nsteps = 2\n')
+    (tmp_path / "mine" / "pngs").mkdir(parents=True)  # here, not beside the suite: not taken
+    result = cli("sweep", "suites/s.toml", "-q", "-o", "out")
+    assert_one_line_error(result, "dataset 'suites/mine/pngs' is neither a registered dataset nor an existing folder")
+    assert not (tmp_path / "out").exists()
