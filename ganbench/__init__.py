@@ -150,8 +150,8 @@ def run(
     from ganbench.harness import run_spec
     from ganbench.resolve import create_spec
 
-    if not isinstance(out, str | Path) or not str(out).strip():
-        raise OptionError(f"out must name a results folder (text or a Path), not {out!r}")
+    if not isinstance(out, str | Path) or not str(out).strip() or "\0" in str(out):  # no file system takes a NUL
+        raise OptionError(f"out must name a results folder (text or a Path, without NUL), not {out!r}")
     spec = create_spec(
         variant,
         dataset,

@@ -174,7 +174,10 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
     if isinstance(value, str) and typ is not str:
         return _parse(value, typ, label)
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # 10**400: past every float, as --set reads it; the option's own check says so
+            return math.inf if value > 0 else -math.inf
     if typ is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):

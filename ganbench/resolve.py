@@ -24,7 +24,7 @@ from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, options_of, with_options
 from ganbench.plugins import call_hook, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
-from ganbench.spec import MAX_EVAL_SAMPLES, Budget, EvalSettings, RunSpec, split_overrides
+from ganbench.spec import MAX_EVAL_SAMPLES, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
 
 
@@ -56,7 +56,7 @@ def create_spec(
     """
     regs = registries()
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)

@@ -158,6 +158,9 @@ def split_overrides(overrides: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return groups
 
 
+SEED_LIMIT = 2**63
+"""Seeds are below it: torch's seed range (an int64)."""
+
 MAX_SEEDS = 1_000_000
 """More seeds than this in one range is a typo (0-99999999), refused before a list is built."""
 

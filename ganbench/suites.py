@@ -36,7 +36,7 @@ from ganbench.errors import GanbenchError
 from ganbench.metric import Bound
 from ganbench.options import with_options
 from ganbench.resolve import create_spec, output_names
-from ganbench.spec import RunSpec, parse_seeds
+from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
 
 T = TypeVar("T")
@@ -193,7 +193,7 @@ def load_suite(path: str | Path) -> Suite:
         if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_SUITE_BYTES:  # a FIFO would block forever
             why = "not a regular file" if not stat.S_ISREG(found.st_mode) else f"over {MAX_SUITE_BYTES // 2**20} MiB"
             raise SuiteError(f"cannot read suite {path} ({why}); name a .toml file")
-        text = path.read_text()
+        text = path.read_text().removeprefix("\ufeff")  # a byte-order mark some editors save: not TOML, no meaning
     except (OSError, UnicodeDecodeError) as exc:
         raise SuiteError(f"cannot read suite {path} ({getattr(exc, 'strerror', None) or exc})") from None
     try:
@@ -368,8 +368,8 @@ def _seeds(value: Any) -> tuple[int, ...]:
         value = [value]
     if isinstance(value, str):
         value = parse_seeds(value, "seeds")
-    if not value or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        raise ValueError('seeds are non-negative integers: [0, 1, 2], 3 or "0-4"')
+    if not value or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < SEED_LIMIT for s in value):
+        raise ValueError('seeds are integers from 0 to 2^63 - 1 (torch\'s seed range): [0, 1, 2], 3 or "0-4"')
     return tuple(dict.fromkeys(value))
 
 

@@ -78,6 +78,8 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE + "[set]\nfoo.bar = 1\n", [":12:", "unknown option group in 'foo.bar'"]),
         (SUITE.replace("steps = 20", "steps = 9223372036854775808"), [":5:", "steps must be at most 1,000,000,000"]),
         (SUITE.replace("steps = 20", "steps = 1e20"), [":5:", "wrong type (float)"]),
+        (SUITE.replace('seeds = "0-1"', "seeds = [0, 9223372036854775808]"), [":4:", "from 0 to 2^63 - 1"]),
+        (SUITE + "[set]\nlr_d = 1" + "0" * 400 + "\n", [":12:", "'lr_d' must be a finite number, not inf"]),
         (SUITE.replace("frechet = 0.05", "precision_raw = 0.05"), [":9:", "'precision_raw', which no run of"]),
         (SUITE + '[set]\n"dataset.sigma" = 0.1\ndataset.sigma = 0.2\n', ["dataset.sigma is set twice"]),
         (SUITE + "[set]\nlr_d = 1e-3\nvariant.lr_d = 1e-4\n", ["option 'variant.lr_d' is set twice"]),
@@ -93,6 +95,14 @@ def test_suite_mistakes_are_one_line_naming_file_and_line(cli, tmp_path, text, f
     result = cli("sweep", str(path), "-o", str(tmp_path / "out"))
     assert_one_line_error(result, str(path), *fragments)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_suite_saved_with_a_byte_order_mark_reads_as_without_one(tmp_path):
+    """Some editors start a UTF-8 file with a BOM: it was 'malformed TOML (at line 1, column 1)', naming nothing."""
+    from ganbench.suites import load_suite
+
+    plain, marked = write_suite(tmp_path, SUITE, "a.toml"), write_suite(tmp_path, "\ufeff" + SUITE, "b.toml")
+    assert load_suite(marked).specs() == load_suite(plain).specs()
 
 
 def test_a_suite_whose_batches_outgrow_its_data_is_refused_before_any_run(cli, tmp_path):

@@ -341,6 +341,11 @@ def quantized_points() -> torch.Tensor:
         (ring8(metrics=["modes", 3]), "metrics must be a list"),
         (lambda out: ring8(out=None)(out), "out must name a results folder"),
         (lambda out: ring8(out="  ")(out), "out must name a results folder"),
+        (lambda out: ring8(out=f"{out}\0x")(out), "out must name a results folder (text or a Path, without NUL)"),
+        (ring8(overrides={"lr_d": 10**400}), "option 'lr_d' must be a finite number, not inf"),  # past every float
+        (ring8(overrides={"betas": (0.5, -(10**400))}), "option 'betas' must be a finite number, not -inf"),
+        (ring8(overrides={"dataset.sigma": 10**400}), "option 'sigma' must be a finite number, not inf"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, {"sigma": 10**400}), "must be a finite number"),
         (lambda out: ganbench.load_results(out / "no" / "such"), "does not exist"),
         (lambda out: ganbench.evaluate_samples("ring8", None), "samples must be numbers"),
         (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
