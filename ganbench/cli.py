@@ -843,6 +843,8 @@ def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> 
     made = baseline.get("made", {})
     budget = made.get("budget", {})
     steps = budget.get("steps")
+    if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)
+        steps = dict.fromkeys(suite.datasets, steps)
     steps_text = (
         ", ".join(f"{d} {n:,} steps" if isinstance(n, int) else f"{d} {n} steps" for d, n in steps.items())
         if isinstance(steps, dict)

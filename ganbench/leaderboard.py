@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -271,6 +272,8 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
         if key in made and not isinstance(made[key], kind):
             return f"'made.{key}' must be {what}, not {made[key]!r:.40}"
+    if "date" in made and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", made["date"]):  # `show` prints it in its header
+        return f"'made.date' must be a date as YYYY-MM-DD, not {made['date']!r:.40}"
     budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
     per_dataset = steps if isinstance(steps, dict) else {"": steps}

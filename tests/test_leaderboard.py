@@ -389,6 +389,7 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b.pop("made"), "'made' must be an object with 'hardware' and 'budget'"),
         (lambda b: b["made"].pop("settings"), "'made.settings' must be an object"),
         (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
+        (lambda b: b["made"].update(date="2026-12-04\n\n# ALL PASS"), "'made.date' must be a date as YYYY-MM-DD"),
         (lambda b: b["made"].update(data=[]), "'made.data' must map each dataset to an object"),
         (lambda b: b["made"]["data"].update(ring8="ring"), "'made.data' must map each dataset to an object"),
         (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
@@ -424,9 +425,7 @@ def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fr
     assert not (tmp_path / "b").exists()
 
 
-def test_a_check_of_a_baseline_made_on_other_data_is_refused_and_one_made_before_data_was_recorded_is_read(
-    cli, tmp_path
-):
+def test_a_check_of_a_baseline_made_on_other_data_is_refused_and_an_older_baseline_is_read(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
     baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
     assert baseline["made"]["data"]["ring8"]["sigma"] == 0.01
@@ -437,8 +436,10 @@ def test_a_check_of_a_baseline_made_on_other_data_is_refused_and_one_made_before
         cli(*check), "was made on ring8 with sigma=0.5; its data now has sigma=0.01 (the data changed since)"
     )
     del baseline["made"]["data"]
+    baseline["made"]["budget"]["steps"] = 20  # and one number of steps for every dataset, as older baselines say
     (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
     assert cli(*check).code == 0
+    assert "): ring8 20 steps, seeds 0-1, made " in cli("leaderboard", "show", str(path)).out.splitlines()[0]
 
 
 @pytest.mark.parametrize(
