@@ -360,6 +360,12 @@ class ResultsScan:
             lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
         if self.repeated:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
+        lost = self.runs[self.runs["status"].isin(["failed", "skipped"])] if "status" in self.runs else self.runs[:0]
+        if len(lost):  # a diverged run has a column of its own; a failed one has no value to count
+            lines.append(
+                f"{len(lost)} run(s) failed or were skipped, and are left out: the first {lost['run_dir'].iloc[0]} "
+                f"({lost['status'].iloc[0]}; its record.json says why); rerun the command that made it"
+            )
         return [one_line(line) for line in lines]  # a folder named "x\nError: ..." forges no line of its own
 
     def nothing_found(self, root: str | Path) -> GanbenchError:
