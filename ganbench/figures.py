@@ -544,14 +544,15 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         errors = rows[f"{metric}_se"].to_numpy(dtype=float)
         y = np.arange(len(rows))
         scored = np.isfinite(means)
-        near = np.finfo(float).max / 64  # the axis's limits add to these: kept below float64's largest
-        centres = np.clip(means, -near, near)  # a bar past that is drawn to it; its label gives the value
+        unit = axis_unit(np.concatenate([means, errors]))  # 1, but for values whose axis would overflow float64
+        means, errors = means / unit, errors / unit  # labels below give the values themselves
+        centres = means
         ax.barh(y, np.where(scored, centres, 0.0), height=0.65, color=[colors[label] for label in rows["label"]])
         with_error = scored & np.isfinite(errors)
         if with_error.any():
-            spread = np.clip(errors[with_error], 0, near)
+            spread = errors[with_error]
             ax.errorbar(centres[with_error], y[with_error], xerr=spread, fmt="none", ecolor="0.15", capsize=4, lw=1.2)
-        bars = np.clip(np.abs(np.nan_to_num(errors)), 0, near)
+        bars = np.abs(np.nan_to_num(errors))
         ends = np.where(with_error, centres + bars, centres)
         starts = np.where(with_error, centres - bars, centres)
         span = np.nanmax(np.abs(np.concatenate([ends[scored], centres[scored], [0.0]]))) or 1.0
@@ -567,7 +568,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
             if notes == ["n=0"] and row["n"]:  # completed runs that never computed it (class accuracy of dcgan)
                 notes = ["not computed"]
             labels.append(f"{row['label']}\n{', '.join(notes)}")
-            mean, error = means[j], errors[j]
+            mean, error = means[j] * unit, errors[j] * unit
             text = "no value" if not scored[j] else format_number(mean)
             if scored[j] and math.isfinite(error):
                 text += f" ± {format_number(error)}"
@@ -582,7 +583,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         ax.set_xlim(low - 0.05 * span if low < 0 else 0.0, max(ends[scored].max(), 0.0) + 0.45 * span)
         ax.set_ylim(len(rows) - 0.5, -0.5)  # best at the top
         ax.axvline(0.0, color="0.3", lw=0.8)
-        draw_references(ax, references.get(metric, {}))
+        draw_references(ax, references.get(metric, {}), unit)
         ax.set_title(f"{metric} ({directions.get(metric, 'higher')} is better)", fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
@@ -626,25 +627,37 @@ def reference_values(
     return values
 
 
-def draw_references(ax, values: Mapping[str, float]) -> None:
+def axis_unit(values: np.ndarray) -> float:
+    """What an axis counts in: 1, or a power of ten for values past 1e300, whose axis limits (a margin added to
+    the largest) would overflow float64; bars are drawn in that unit, and the axis says so."""
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    return 10.0 ** math.floor(math.log10(largest)) if largest > 1e300 else 1.0
+
+
+def draw_references(ax, values: Mapping[str, float], unit: float = 1.0) -> None:
     """The reference rows as vertical lines, labelled (the axis widened to the data's own, [real]); floors beyond
-    the axis named under it."""
+    the axis named under it. The axis counts in ``unit`` (``axis_unit``)."""
+    counted = f"x {format_number(unit)}" if unit != 1.0 else ""
     if not values:
+        if counted:
+            ax.set_xlabel(counted, fontsize=7)
         return
     low, high = ax.get_xlim()
     ceiling = values.get("[real]")
-    if ceiling is not None and ceiling > high:  # the data's own score is always on the axis
-        high = ceiling * 1.08
+    if ceiling is not None and ceiling / unit > high:  # the data's own score is always on the axis
+        high = ceiling / unit * 1.08
         ax.set_xlim(low, high)
     beyond = []
     for kind, value in values.items():
-        if not low <= value <= high:
+        if not low <= value / unit <= high:
             beyond.append(f"{kind} {format_number(value)}")
             continue
         color, style = REFERENCE_STYLES.get(kind, ("0.45", "--"))
-        ax.axvline(value, color=color, ls=style, lw=1.0)
-        ax.text(value, -0.45, f" {kind}", rotation=90, va="top", ha="right", fontsize=6, color=color)
-    ax.set_xlabel("lines: reference rows" + (f"; off the axis: {', '.join(beyond)}" if beyond else ""), fontsize=7)
+        ax.axvline(value / unit, color=color, ls=style, lw=1.0)
+        ax.text(value / unit, -0.45, f" {kind}", rotation=90, va="top", ha="right", fontsize=6, color=color)
+    text = "lines: reference rows" + (f"; off the axis: {', '.join(beyond)}" if beyond else "")
+    ax.set_xlabel("; ".join(filter(None, [counted, text])), fontsize=7)
 
 
 def leaderboard_rows(table: pd.DataFrame, metric: str, directions: Mapping[str, str]) -> pd.DataFrame:

@@ -609,8 +609,9 @@ def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     assert_one_line_error(result, "it is not a folder; pass a folder as --out")
 
 
-def test_a_leaderboard_of_values_near_float64s_largest_is_drawn(mog, tmp_path):
-    """Means and errors near 1.7e308 would put the axis's end past float64's range: a traceback, before."""
+def test_a_leaderboard_of_values_near_float64s_largest_is_drawn_to_scale(mog, tmp_path, directions):
+    """Means and errors near 1.7e308 would put the axis's end past float64's range: a traceback, before, then bars
+    cut at 2.8e306 (3e306 and 1.7e308 alike). Now the axis counts in 1e308: bars keep their ratios."""
     root = tmp_path / "results"
     shutil.copytree(mog, root)
     for value, run in zip((1.7e308, 1.0e308), sorted(root.glob("ring8__nsgan__seed*")), strict=True):
@@ -618,5 +619,16 @@ def test_a_leaderboard_of_values_near_float64s_largest_is_drawn(mog, tmp_path):
             data = json.loads((run / name).read_text())
             (data["metrics"] if name == "record.json" else data)["frechet"] = value
             (run / name).write_text(json.dumps(data))
+    for run in root.glob("ring8__wgan-gp__seed*"):
+        for name in ("record.json", "metrics.json"):
+            data = json.loads((run / name).read_text())
+            (data["metrics"] if name == "record.json" else data)["frechet"] = 3e306
+            (run / name).write_text(json.dumps(data))
     paths = plot_results(root, tmp_path / "figures", ["frechet"])
     assert any("leaderboard" in p.name for p in paths)
+    (ax,) = figures(root, directions, metrics=["frechet"])["leaderboard"].axes
+    widths = {t.get_text().split("\n")[0]: bar.get_width() for t, bar in zip(ax.get_yticklabels(), sorted(
+        ax.patches, key=lambda p: p.get_y()), strict=True)}  # fmt: skip
+    assert widths == {"wgan-gp": pytest.approx(0.03, rel=1e-12), "nsgan": pytest.approx(1.35, rel=1e-12)}
+    assert ax.get_xlabel().startswith("x 1e+308") and all(np.isfinite(ax.get_xlim()))
+    assert any(t.get_text().startswith("1.35e+308 ± 3.5e+307") for t in ax.texts)
