@@ -172,22 +172,16 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     same_runs = {r.get("run_id") for r in baseline["runs"]} == {spec.run_id for spec in suite.specs()}
     if changed and not same_runs:  # else respelt in a way _as_set misses: the very runs the baseline holds
         raise BaselineError(
-            f"baseline {suite.baseline_path} was made with "
-            + ", ".join(f"{k}={_setting_text(made_with.get(k))}" for k in changed)
-            + "; the suite now has "
-            + ", ".join(f"{k}={_setting_text(now_with.get(k))}" for k in changed)
-            + f"; {fix}"
+            f"baseline {suite.baseline_path} was made with {_values_text(made_with, changed)}; the suite now has "
+            f"{_values_text(now_with, changed)}; {fix}"
         )
     for dataset, made_on in baseline["made"].get("data", {}).items():  # baselines made before it lack it
         now_on = strict_json(suite.data_of(dataset)) if dataset in suite.datasets else made_on
         changed = [k for k in dict.fromkeys([*now_on, *made_on]) if made_on.get(k) != now_on.get(k)]
         if changed:
             raise BaselineError(
-                f"baseline {suite.baseline_path} was made on {dataset} with "
-                + ", ".join(f"{k}={_setting_text(made_on.get(k))}" for k in changed)
-                + "; its data now has "
-                + ", ".join(f"{k}={_setting_text(now_on.get(k))}" for k in changed)
-                + f" (the data changed since); {fix}"
+                f"baseline {suite.baseline_path} was made on {dataset} with {_values_text(made_on, changed)}; its "
+                f"data now has {_values_text(now_on, changed)} (the data changed since); {fix}"
             )
     have = {(r["variant"], r["dataset"], r["seed"]) for r in baseline["runs"]}
     wanted = [(v, d, s) for d in suite.datasets for v in suite.variants for s in suite.seeds]
@@ -232,6 +226,11 @@ def _as_set(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def _values_text(values: dict[str, Any], keys: list[str]) -> str:
+    """``key=value, ...`` of ``keys``, each value as ``_setting_text`` shows it."""
+    return ", ".join(f"{k}={_setting_text(values.get(k))}" for k in keys)
 
 
 def _setting_text(value: Any) -> str:
