@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, UnknownNameError, one_line
 from ganbench.metric import Bound
 from ganbench.options import with_options
 from ganbench.resolve import create_spec, output_names
@@ -135,7 +135,10 @@ class Suite:
         beside = self.path.parent / dataset
         if beside.exists() or "/" in dataset or dataset.endswith((".npz", ".npy")) or Path(dataset).exists():
             return str(beside)
-        return dataset  # a name, not a path anywhere: a typo of a registered one ("did you mean ring8?")
+        # a name, not a path anywhere: a typo of a registered one ("did you mean ring8?"), or images not beside it
+        folder = one_line(self.path.parent.resolve())
+        where = f"; nor is there a folder or .npz/.npy file {dataset!r} beside the suite, in {folder}"
+        raise UnknownNameError("dataset", dataset, registries().datasets.names(), also=where)
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
         return create_spec(

@@ -334,7 +334,7 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     assert cli("leaderboard", "check", "project/mine.toml", "--results", "project/results", "-q").code == 0
     shutil.rmtree(elsewhere / "pets")
     gone = cli("leaderboard", "check", "project/mine.toml", "--results", "project/results", "-q")
-    assert_one_line_error(gone, "project/pets' is neither a registered dataset nor an existing folder")
+    assert_one_line_error(gone, "mine.toml:2: unknown dataset 'pets'", f"'pets' beside the suite, in {elsewhere}")
 
     monkeypatch.chdir(project)
     before = (project / "mine.baseline.json").read_bytes()

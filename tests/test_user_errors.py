@@ -699,7 +699,7 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["rign8", "mine/pngs"]\nsteps = 2\n')
     result = cli("sweep", "suites/s.toml", "-q", "-o", "out")
-    assert_one_line_error(result, "s.toml:2: unknown dataset 'rign8'; did you mean ring8?")
+    assert_one_line_error(result, "s.toml:2: unknown dataset 'rign8'; did you mean ring8?", "beside the suite, in")
     (tmp_path / "suites" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["mine/pngs"]\nsteps = 2\n')
     (tmp_path / "mine" / "pngs").mkdir(parents=True)  # here, not beside the suite: not taken
     result = cli("sweep", "suites/s.toml", "-q", "-o", "out")
