@@ -14,7 +14,9 @@ trains on. Images are read as uint8 (N, C, H, W), as PNG files hold them; float 
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -120,11 +122,12 @@ def _size(array: np.ndarray) -> str:
 
 def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
-    top = sorted(p for p in folder.iterdir() if _is_image(p))
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    entries = [(p, _kind(p)) for p in sorted(folder.iterdir())]
+    top = [p for p, kind in entries if kind == "image"]
+    subfolders = [p for p, kind in entries if kind == "folder"]
     _check_class_links(folder, subfolders)
     seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
-    per_class = {d: _images_below(d, seen) for d in subfolders}
+    per_class = {d: _images_below(d, seen, folder) for d in subfolders}
     if not any(per_class.values()):
         if not top:
             raise ImageFileError(f"folder {one_line(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
@@ -145,16 +148,11 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
 
 
 def _check_class_links(folder: Path, subfolders: list[Path]) -> None:
-    """ImageFileError for a subfolder that is a link to the folder or one above it (it would be taken for a class
-    holding every image), or a second name of another class folder (its images would count under two labels)."""
-    top = folder.resolve()
+    """ImageFileError for a subfolder that is a link to the folder or one above it, or a second name of another
+    class folder (its images would count under two labels)."""
     classes: dict[tuple[int, int], Path] = {}
     for d in subfolders:
-        if d.resolve() == top or d.resolve() in top.parents:
-            raise ImageFileError(
-                f"{one_line(d)} is a link to the folder {one_line(folder)} itself or one above it, not a class "
-                "folder; remove the link"
-            )
+        _check_not_above(d, folder)
         first = classes.setdefault(_inode(d), d)
         if first != d:
             raise ImageFileError(
@@ -163,10 +161,22 @@ def _check_class_links(folder: Path, subfolders: list[Path]) -> None:
             )
 
 
-def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
+def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
+    """ImageFileError if ``path`` (a link) leads to a folder above ``folder`` (its walk would leave the folder for
+    the images around it) or, with ``itself``, to the folder (a class subfolder of every image)."""
+    top = folder.resolve()
+    if (itself and path.resolve() == top) or path.resolve() in top.parents:
+        raise ImageFileError(
+            f"{one_line(path)} is a link to the folder {one_line(folder)} itself or one above it, not a folder of its "
+            "images; remove the link"
+        )
+
+
+def _images_below(folder: Path, seen: set[tuple[int, int]], top: Path) -> list[Path]:
     """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
-    Links are followed, as ImageFolder does, but never into a folder in ``seen`` (the top, the class folders,
-    and every folder walked so far: a link back up, a loop, or into another class would repeat images).
+    Links are followed, as ImageFolder does (to images kept elsewhere too), but never into a folder in ``seen``
+    (the top, the class folders, and every folder walked so far: a loop, or a link into another class, would
+    repeat images), and never above ``top`` (one line: the walk would leave the folder).
     A loop, not recursion: a folder nested a thousand deep is walked like any other."""
     found, stack = [], [folder]
     while stack:
@@ -178,9 +188,11 @@ def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
         below = []
         for name in names:
             path = here / name
-            if _is_image(path):
+            kind = _kind(path)
+            if kind == "image":
                 found.append(path)
-            elif not name.startswith(".") and path.is_dir():
+            elif kind == "folder":
+                _check_not_above(path, top, itself=False)  # back to the top: in seen, skipped
                 inode = _inode(path)
                 if inode not in seen:
                     seen.add(inode)
@@ -189,13 +201,29 @@ def _images_below(folder: Path, seen: set[tuple[int, int]]) -> list[Path]:
     return sorted(found, key=lambda p: (str(p.parent), p.name))
 
 
+def _kind(path: Path) -> str | None:
+    """ "image", "folder" (not hidden) or None (anything else, a hidden name, a dangling link); ImageFileError,
+    naming it, for an entry that cannot be looked at (a link into a folder this user may not enter)."""
+    if path.name.startswith("."):
+        return None
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:  # a dangling link
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            return None
+        raise ImageFileError(
+            f"cannot look at {one_line(path)} ({exc.strerror or exc}); make it readable, or remove it from the folder"
+        ) from None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "image" if stat.S_ISREG(mode) and path.suffix.lower() in IMAGE_SUFFIXES else None
+
+
 def _inode(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_dev, st.st_ino
-
-
-def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
 
 
 def load_image_set(path: str | Path) -> torch.Tensor:

@@ -634,3 +634,37 @@ def test_a_class_folder_that_is_a_link_to_the_top_or_to_another_class_is_one_lin
     with pytest.raises(GanbenchError) as exc:
         files_dataset(folder)
     one_line_error(exc, fragment, "remove the link")
+
+
+def test_a_link_deep_in_a_class_folder_to_a_folder_above_is_one_line_not_a_walk_outside(class_folder):
+    """A link below a class folder to a folder above the image folder walked the images around it (30 images
+    from a sibling folder counted as cats, without a word). Links to folders kept elsewhere are still followed."""
+    folder, _ = class_folder
+    elsewhere = folder.parent / "elsewhere"
+    for i in range(3):
+        save_png(elsewhere / f"{i}.png", np.full((8, 8), i, np.uint8))
+    (folder / "cat" / "kept").symlink_to(elsewhere, target_is_directory=True)  # images kept elsewhere: followed
+    assert files_dataset(folder).labels().tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+    (folder / "dog" / "deeper").mkdir()
+    (folder / "dog" / "deeper" / "up").symlink_to(folder.parent.parent, target_is_directory=True)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, "deeper/up is a link to the folder", "itself or one above it", "remove the link")
+
+
+def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
+    """A link into a folder this user may not enter (/proc/1/cwd, or mode r-- for a non-root user): a
+    PermissionError traceback from is_dir() before."""
+    folder, _ = class_folder
+    (folder / "cat" / "locked").symlink_to(folder / "dog", target_is_directory=True)
+    stat = Path.stat
+
+    def denied(self, *args, **kwargs):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", denied)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, "cannot look at", "cat/locked (Permission denied)", "make it readable, or remove it")
