@@ -59,6 +59,7 @@ from ganbench.atomic import write_atomic
 from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line
 from ganbench.results import ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
+from ganbench.writable import remedy
 
 DPI = 120
 HISTORY = "history.csv"
@@ -134,7 +135,7 @@ def plot_results(
             ) from None
         where = one_line(exc.filename if exc.filename and Path(exc.filename) != out else out)
         raise OutputError(
-            f"cannot write figures to {where} ({exc.strerror or exc}); remove what is in the way or pass another --out"
+            f"cannot write figures to {where} ({exc.strerror or exc}); {remedy(exc, 'pass another --out')}"
         ) from None
     return written
 

@@ -6,6 +6,7 @@ folder goes" or "a FIFO where a file goes", so `run`, `sweep` and the leaderboar
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -65,3 +66,13 @@ def in_the_way(path: Path | str, of: str = "files") -> str:
         f"{path} is {kind_of(Path(path))}, in the way of the run's {of}; move or delete it, then run the same "
         "command again"
     )
+
+
+def remedy(exc: OSError, other: str) -> str:
+    """What to do about a write the disk refused: free space when it is full, make the place writable when it is
+    read-only, remove what is in the way when that is the problem; ``other`` (pass another --out, say) as well."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"free some space or {other}"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"make it writable or {other}"
+    return f"remove what is in the way or {other}"

@@ -10,6 +10,7 @@ import json
 import math
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -603,7 +604,14 @@ def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
         _copy_run(source, root)
     (tmp_path / "figures" / "curves-ring8.png").mkdir(parents=True)
     result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
-    assert_one_line_error(result, f"cannot write figures to {tmp_path / 'figures' / 'curves-ring8.png'} (")
+    taken = f"cannot write figures to {tmp_path / 'figures' / 'curves-ring8.png'} ("
+    assert_one_line_error(result, taken, "remove what is in the way or pass another --out")
+    import errno
+
+    full = OSError(errno.ENOSPC, "No space left on device")  # a full disk: space is the remedy, nothing is in the way
+    with mock.patch("ganbench.figures.write_atomic", side_effect=full):
+        result = cli("plot", str(root), "-o", str(tmp_path / "other"))
+    assert_one_line_error(result, "(No space left on device); free some space or pass another --out")
     (tmp_path / "null").symlink_to("/dev/null")
     result = cli("plot", str(root), "-o", str(tmp_path / "null"))
     assert_one_line_error(result, "it is not a folder; pass a folder as --out")
