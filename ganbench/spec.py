@@ -162,7 +162,7 @@ SEED_LIMIT = 2**63
 """Seeds are below it: torch's seed range (an int64)."""
 
 MAX_SEEDS = 1_000_000
-"""More seeds than this in one range is a typo (0-99999999), refused before a list is built."""
+"""More seeds than this, in one range or in all, is a typo (0-99999999), refused before a list is built."""
 
 
 def parse_seeds(text: str, what: str = "--seed") -> list[int]:
@@ -177,6 +177,8 @@ def parse_seeds(text: str, what: str = "--seed") -> list[int]:
                     raise OptionError(f"{what} {item} is an empty range; write LOW-HIGH with LOW <= HIGH, e.g. 0-4")
                 if last - first >= MAX_SEEDS:
                     raise OptionError(f"{what} {item} holds {last - first + 1:,} seeds; at most {MAX_SEEDS:,} a range")
+                if len(seeds) + last - first >= MAX_SEEDS:  # ranges repeated: counted before they are listed
+                    raise OptionError(f"{what} holds more than {MAX_SEEDS:,} seeds in all; name fewer")
                 seeds += range(first, last + 1)
             else:
                 seeds.append(int(item))
