@@ -75,6 +75,12 @@ class EvalSettings:
     [-truncation, truncation]; None: the prior G was trained on. Part of the spec only when set."""
 
     def __post_init__(self) -> None:
+        every = self.every
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= MAX_STEPS):
+            raise OptionError(  # as the trainer takes it: a spec it refuses would fail every run after it starts
+                f"eval_every must be a whole number of steps from 1 to {MAX_STEPS:,} (e.g. 1000), or none, "
+                f"not {every!r}"
+            )
         t = self.truncation
         if t is None:
             return

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ganbench.errors import GanbenchError, UnknownNameError, one_line
+from ganbench.errors import GanbenchError, UnknownNameError, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
 from ganbench.resolve import create_spec, output_names
@@ -377,6 +377,10 @@ def _seeds(value: Any) -> tuple[int, ...]:
 
 
 def _tolerance(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
-        raise ValueError(f"a tolerance is a finite number >= 0, not {value!r}")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    except OverflowError:  # an integer past every float (10**400)
+        number = math.inf
+    if not 0 <= number < math.inf:
+        raise ValueError(f"a tolerance is a finite number >= 0, not {short_repr(value)}")
+    return number

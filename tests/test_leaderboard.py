@@ -73,6 +73,8 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace("steps = 20", "steps = true"), [":5:", "wrong type"]),
         (SUITE.replace('"0-1"', '"0-99999999"'), [":4:", "holds 100,000,000 seeds"]),
         (SUITE.replace('"0-1"', '"' + ",".join(["0-999999"] * 100) + '"'), [":4:", "more than 1,000,000 seeds in all"]),
+        (SUITE.replace("steps = 20\n", "steps = 20\neval_every = 2000000000\n"), [":6:", "from 1 to 1,000,000,000"]),
+        (SUITE.replace("frechet = 0.05", "frechet = 1" + "0" * 400), [":9:", "a tolerance is a finite number >= 0"]),
         (SUITE.replace('"0-1"', '"0-9999"'), [":4:", "the suite has 20,000 runs; at most 10,000"]),
         (SUITE.replace("steps = 20\n", "steps = 20\neval_every = 0\n"), [":6:", "eval_every must be a positive"]),
         (SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = " "\n'), [":6:", "'network': is empty"]),
