@@ -10,6 +10,7 @@ significant.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -175,7 +176,14 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"baseline {suite.baseline_path} was made with {_values_text(made_with, changed)}; the suite now has "
             f"{_values_text(now_with, changed)}; {fix}"
         )
-    for dataset, made_on in baseline["made"].get("data", {}).items():  # baselines made before it lack it
+    made_on_data = baseline["made"].get("data")
+    unrecorded = [d for d in suite.datasets if made_on_data is not None and d not in made_on_data]
+    if unrecorded:  # baselines made before made.data lack it whole; one that has it names every dataset
+        raise BaselineError(
+            f"baseline {suite.baseline_path} does not record the data of {unrecorded[0]} (made for another suite, or "
+            f"edited); {fix}"
+        )
+    for dataset, made_on in (made_on_data or {}).items():
         now_on = strict_json(suite.data_of(dataset)) if dataset in suite.datasets else made_on
         changed = [k for k in dict.fromkeys([*now_on, *made_on]) if made_on.get(k) != now_on.get(k)]
         if changed:
@@ -271,7 +279,7 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
         if key in made and not isinstance(made[key], kind):
             return f"'made.{key}' must be {what}, not {made[key]!r:.40}"
-    if "date" in made and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", made["date"]):  # `show` prints it in its header
+    if "date" in made and not _is_date(made["date"]):  # `show` prints it in its header
         return f"'made.date' must be a date as YYYY-MM-DD, not {made['date']!r:.40}"
     budget = made["budget"]
     steps, seconds = budget.get("steps"), budget.get("max_seconds")
@@ -309,6 +317,14 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"
         seen[key] = i
     return None
+
+
+def _is_date(text: str) -> bool:
+    """A calendar date written YYYY-MM-DD in ASCII digits, as ``make_baseline`` writes it."""
+    try:
+        return bool(re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text)) and bool(datetime.date.fromisoformat(text))
+    except ValueError:
+        return False
 
 
 def _metrics_problem(

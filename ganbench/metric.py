@@ -216,9 +216,10 @@ def _outputs_problem(metric: Metric) -> str | None:
 
 
 def tabled(name: Any) -> bool:
-    """Whether a table can carry ``name`` as a column: text, not blank, one line, no markdown cell separator.
+    """Whether a table can carry ``name`` as a column: text, not blank nor padded with blanks (a suite's
+    [tolerance] or ``-m`` could not name it), one line, no markdown cell separator.
     Declared outputs and the values a metric gives are named by the same rule."""
-    return isinstance(name, str) and bool(name.strip()) and name.isprintable() and "|" not in name
+    return isinstance(name, str) and bool(name) and name == name.strip() and name.isprintable() and "|" not in name
 
 
 def _expanded(key: Any, spaces: tuple[str, ...]) -> list[str] | None:

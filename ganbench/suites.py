@@ -270,6 +270,11 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 raise where.error(_key_named_in(str(exc)), str(exc)) from None
             except GanbenchError as exc:
                 raise SuiteError(f"{suite.path}: {variant} on {dataset}: {exc}") from None
+    named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it
+    for dataset in suite.datasets:
+        first = named.setdefault(suite._spec(suite.variants[0], dataset, suite.seeds[0]).run_id, dataset)
+        if first != dataset:  # "imgs" and "./imgs": one folder, each run twice in a baseline
+            raise where.error("datasets", f"datasets {first!r} and {dataset!r} are the same data; keep one")
     directions = regs.metric_directions()
     computed = set(suite.outputs())
     bounds = suite.output_bounds()

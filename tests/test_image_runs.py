@@ -325,6 +325,10 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     assert cli("leaderboard", "update", "mine.toml", "--results", "results", "-q").code == 0
     made = json.loads((project / "mine.baseline.json").read_text())["made"]["data"]
     assert made["pets"]["path"] == "pets" and len(made["pets"]["sha256"]) == 64
+    (project / "twice.toml").write_text(suite.read_text().replace('["pets"]', '["pets", "./pets"]'))
+    assert_one_line_error(cli("leaderboard", "update", "twice.toml", "--results", "results", "-q"),
+                          "twice.toml:2: datasets 'pets' and './pets' are the same data; keep one")  # fmt: skip
+    assert not (project / "twice.baseline.json").exists()
 
     elsewhere = tmp_path_factory.mktemp("clone") / "project"
     shutil.copytree(project, elsewhere)

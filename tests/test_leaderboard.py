@@ -393,6 +393,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["made"].pop("settings"), "'made.settings' must be an object"),
         (lambda b: b["made"].update(versions=3), "'made.versions' must be an object"),
         (lambda b: b["made"].update(date="2026-12-04\n\n# ALL PASS"), "'made.date' must be a date as YYYY-MM-DD"),
+        (lambda b: b["made"].update(date="2026-99-99"), "'made.date' must be a date as YYYY-MM-DD"),
+        (lambda b: b["made"].update(date="\uff12\uff10\uff12\uff16-12-05"), "'made.date' must be a date"),  # full width
         (lambda b: b["made"].update(data=[]), "'made.data' must map each dataset to an object"),
         (lambda b: b["made"]["data"].update(ring8="ring"), "'made.data' must map each dataset to an object"),
         (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
@@ -438,6 +440,9 @@ def test_a_check_of_a_baseline_made_on_other_data_is_refused_and_an_older_baseli
     assert_one_line_error(
         cli(*check), "was made on ring8 with sigma=0.5; its data now has sigma=0.01 (the data changed since)"
     )
+    baseline["made"]["data"] = {"grid25": baseline["made"]["data"]["ring8"]}  # another suite's, or an edit
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    assert_one_line_error(cli(*check), "does not record the data of ring8 (made for another suite, or edited)")
     del baseline["made"]["data"]
     baseline["made"]["budget"]["steps"] = 20  # and one number of steps for every dataset, as older baselines say
     (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))

@@ -251,6 +251,7 @@ def registering_in_hook(metric_args: dict):
         ({"outputs": {"seed": "lower"}}, "output 'seed'"),
         ({"outputs": {"": "lower"}}, "output ''"),
         ({"outputs": {"odd": "lower", "  ": "lower"}}, "output '  '"),  # blank, as a value's name is refused
+        ({"outputs": {"odd": "lower", " padded ": "lower"}}, "output ' padded '"),  # -m and [tolerance] strip it
         ({"outputs": {"odd_{space}": "lower"}}, "output 'odd_{space}'"),  # no spaces to fill it with
         ({"outputs": {"odd_{other}": "lower"}, "spaces": ("inception",)}, "output 'odd_{other}'"),
         ({"min_samples": 2.5}, "min_samples 2.5: min_samples must be a positive integer"),
