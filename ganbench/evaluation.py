@@ -276,7 +276,8 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
             raise OptionError(f"--set dataset.* applies to registered datasets, not to the images in {path}")
         name, claimed = resolve_dataset_name(str(path))  # the dataset `run --dataset PATH` trains on: same labels
         return with_options(datasets.get(name), claimed, f"the images in {one_line(path)}")
-    return datasets.get(str(dataset))  # unknown: the error names the closest datasets
+    name, claimed = resolve_dataset_name(str(dataset))  # a plugin's claim, or unknown as `run -d` says it
+    return with_options(datasets.get(name), claimed, f"dataset {str(dataset)!r}")
 
 
 def is_image_dataset(dataset: Dataset) -> bool:

@@ -696,6 +696,10 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     assert_one_line_error(
         result, "unknown dataset 'cls'", f"nor is there a folder or .npz/.npy file 'cls' in {tmp_path}"
     )
+    result = cli("eval", "-d", "cls", "--samples", "x.npy", "-m", "frechet")  # eval's -d takes folders too
+    assert_one_line_error(
+        result, "unknown dataset 'cls'", f"nor is there a folder or .npz/.npy file 'cls' in {tmp_path}"
+    )
     (tmp_path / "suites").mkdir()
     (tmp_path / "suites" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["rign8", "mine/pngs"]\nsteps = 2\n')
     result = cli("sweep", "suites/s.toml", "-q", "-o", "out")
