@@ -21,12 +21,12 @@ from torch import nn
 from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, SamplesError, one_line, short_repr
+from ganbench.errors import OptionError, PluginError, SamplesError, one_line, short_repr
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
 from ganbench.options import check_overrides_and_metrics, with_options
-from ganbench.plugins import blamed, registries
+from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.resolve import resolve_dataset_name
 from ganbench.results import loads_strict, strict_json
@@ -321,6 +321,22 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
     return torch.as_tensor(array, dtype=torch.float32)
 
 
+def _clash(name: str, metric: Any) -> Exception:
+    """What to raise when ``metric`` gives, beside its outputs, ``name``, another metric's declared output: a
+    third-party metric declaring a name a built-in gives as an extra (its ``_std``, its ``_note``) is that plugin's
+    to rename, in one line; else the metric that gave it is at fault."""
+    registry = registries().metrics
+    owner = next((n for n in registry.names() if name in registry.get(n).output_names()), None)
+    entry = registry.entries.get(owner) if owner else None
+    mine = registry.entries.get(metric.name)
+    if entry is not None and entry.plugin not in DEFAULT_PLUGINS and (mine is None or mine.plugin in DEFAULT_PLUGINS):
+        return PluginError(
+            f"metric {owner!r} of plugin {entry.plugin!r} ({entry.source} {entry.version}) declares the output "
+            f"{name!r}, which ganbench's metric {metric.name!r} records too; rename it in the plugin"
+        )
+    return ValueError(f"it gave {name}, an output of another metric")
+
+
 def _check_numbers(
     values: dict[str, Any], metric: Any, dataset: Dataset, spaces: tuple[str, ...], directions: dict[str, str]
 ) -> None:
@@ -348,7 +364,7 @@ def _check_numbers(
         raise ValueError(f"it gave {taken[0]}, a name ganbench records something else by (training logs, provenance)")
     others = [k for k in values if k not in outputs and k in directions]
     if others:
-        raise ValueError(f"it gave {others[0]}, an output of another metric")
+        raise _clash(others[0], metric)
     for value in values.values():
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             float(value)  # OverflowError: an extra int too large for a float

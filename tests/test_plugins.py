@@ -343,3 +343,17 @@ def test_the_reserved_output_names_cover_every_column_a_table_of_runs_holds_besi
     spec = ganbench.create_spec("nsgan", "ring8", steps=5)
     record = RunRecord(spec.run_id, spec.to_dict(), "completed", "steps", 5, metrics={"frechet": 1.0})
     assert set(records_frame([record]).columns) - {"frechet"} <= RESERVED_OUTPUTS
+
+
+def test_a_plugin_metric_declaring_what_a_builtin_gives_as_an_extra_is_that_plugins_to_rename(fresh_plugins):
+    """kid_classifier gives kid_classifier_std beside its output; a plugin declaring that name was registered, then
+    the built-in's compute failed with a traceback naming no plugin (after a run's training, leaving no record)."""
+    fresh_plugins.register_plugin(registering_in_hook({"name": "odd", "outputs": {"kid_classifier_std": "lower"}}),
+                                  name="odd-metrics")  # fmt: skip
+    real = ganbench.get_dataset("digits").load()[:400]
+    with pytest.raises(PluginError) as exc:
+        ganbench.evaluate_samples("digits", real, ["kid_classifier", "odd"])
+    message = str(exc.value)
+    assert message.startswith("metric 'odd' of plugin 'odd-metrics' (") and "\n" not in message
+    assert message.endswith("declares the output 'kid_classifier_std', which ganbench's metric 'kid' "
+                            "records too; rename it in the plugin")  # fmt: skip
