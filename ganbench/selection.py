@@ -149,8 +149,9 @@ def warn_unequal_sizes(name: str, dataset: Dataset, n_fake: int, equal: str = ""
     words). Given once every check has passed: its advice would not help a command refused anyway."""
     n_real = len(dataset.reference())
     if n_fake > n_real:
+        equal = equal or f"--eval-samples {n_real}, or eval_samples = {n_real} in a suite,"
         warnings.warn(
             f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {name!r}: scores "
-            f"of unequal sizes compare only with each other ({equal or f'--eval-samples {n_real:,}'} makes them equal)",
+            f"of unequal sizes compare only with each other ({equal} makes them equal)",
             stacklevel=2,
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ganbench.errors import short_repr
+from ganbench.errors import OptionError, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import with_options
@@ -45,7 +45,12 @@ def run_suite(
     specs = suite.specs()
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
-    check_runs_fit(specs[i] for i in todo)
+    try:
+        check_runs_fit(specs[i] for i in todo)
+    except OptionError as exc:  # its advice is in the suite's terms: the suite commands take no --set
+        if not exc.hint:
+            raise
+        raise OptionError(f"{suite.path}: {exc.message}", exc.hint.replace("--set ", "the suite's [set] ")) from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = progress_bar(

@@ -81,12 +81,14 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple
     if variant.batch_size * variant.pack > n_items:
         raise OptionError(
             f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
-            f"{spec.dataset!r} holds {n_items}; lower --set batch_size"
+            f"{spec.dataset!r} holds {n_items}",
+            "; lower --set batch_size",
         )
     if variant.diffaugment and len(shape) != 3:
         raise OptionError(
             f"variant {spec.variant!r} augments images (diffaugment={','.join(variant.diffaugment)}) but dataset "
-            f"{spec.dataset!r} holds samples of shape {tuple(shape)}; --set diffaugment= turns it off"
+            f"{spec.dataset!r} holds samples of shape {tuple(shape)}",
+            "; --set diffaugment= turns it off",
         )
 
 

@@ -349,3 +349,16 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     result = cli("leaderboard", "check", "mine.toml", "--results", "results", "-q")
     assert_one_line_error(result, "was made on pets with sha256=", "(the data changed since)", "leaderboard update")
     assert (project / "mine.baseline.json").read_bytes() == before
+
+
+def test_a_suite_whose_batch_outgrows_its_images_is_advised_in_the_suites_terms(cli, tmp_path, labelled_folder):
+    """`sweep` takes no --set: the advice was "lower --set batch_size", which the suite commands refuse."""
+    suite = tmp_path / "big.toml"
+    suite.write_text(
+        f'variants = ["dcgan"]\ndatasets = ["{labelled_folder}"]\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+    )
+    result = cli("sweep", str(suite), "-o", str(tmp_path / "out"), "-q")
+    assert_one_line_error(
+        result, f"{suite}: variant 'dcgan' takes batches of 128", "; lower the suite's [set] batch_size"
+    )
+    assert not (tmp_path / "out").exists()
