@@ -668,3 +668,33 @@ def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, m
     with pytest.raises(GanbenchError) as exc:
         files_dataset(folder)
     one_line_error(exc, "cannot look at", "cat/locked (Permission denied)", "make it readable, or remove it")
+
+
+@pytest.mark.parametrize("what", ["fifo", "device", "foreign file"])
+def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_written_through(
+    served_idx, root, monkeypatch, tmp_path, what
+):
+    """A FIFO there hung the extraction; a link to /dev/zero was read without end; a link to a file outside the
+    data root had that file overwritten with MNIST's labels, without a word."""
+    import os
+
+    from ganbench.datasets import torchvision_sets
+
+    name, cls_name, _, splits = served_idx
+    first = dataset(name, split="test").load().clone()
+    plain = root / cls_name / "raw" / "t10k-labels-idx1-ubyte"
+    plain.unlink()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("my notes")
+    if what == "fifo":
+        os.mkfifo(plain)
+    else:
+        plain.symlink_to("/dev/zero" if what == "device" else precious)
+    monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process
+    if what == "foreign file":
+        assert torch.equal(dataset(name, split="test").load(), first)
+        assert precious.read_text() == "my notes" and not plain.is_symlink() and plain.is_file()
+        return
+    with pytest.raises(GanbenchError) as exc:
+        dataset(name, split="test").load()
+    one_line_error(exc, str(plain), "not a file; remove it, and ganbench extracts it again")

@@ -36,6 +36,7 @@ from ganbench.hookspecs import hookimpl
 from ganbench.images import ImageDataset
 from ganbench.options import option
 from ganbench.paths import DATA_ENV, data_root
+from ganbench.writable import kind_of
 
 DOWNLOAD_TIMEOUT_S = 10.0
 SUBSET_SEED = 0
@@ -185,6 +186,8 @@ class IdxImages(TorchvisionImages):
         from torchvision.datasets.mnist import read_image_file, read_label_file
 
         folder, files = self.folder(root), self.files()
+        for name, _ in files:
+            _check_extracted(folder / _extracted(name))
         if any(_idx_state(folder, name, md5) != "ready" for name, md5 in files):
             with _folder_lock(folder):
                 self._fetch(folder, files)
@@ -202,7 +205,6 @@ class IdxImages(TorchvisionImages):
 
     def _fetch(self, folder: Path, files: list[tuple[str, str]]) -> None:
         """Extract verified archives whose extracted file is missing; download (and extract) the others."""
-        from torchvision.datasets.utils import extract_archive
 
         mirrors = list(torchvision_class(self.source).mirrors)
         states = {name: _idx_state(folder, name, md5) for name, md5 in files}
@@ -210,7 +212,7 @@ class IdxImages(TorchvisionImages):
             state = states[name]  # download leaves the folder as it was, nothing extracted
             try:
                 if state == "extract":
-                    extract_archive(str(folder / name), str(folder))
+                    _extract(folder / name)
                 elif state == "fetch":
                     _download_from_mirrors(mirrors, folder, name, md5)
             except FETCH_ERRORS as exc:
@@ -295,23 +297,44 @@ def _idx_state(folder: Path, name: str, md5: str) -> Literal["ready", "extract",
 def _read_idx(folder: Path, name: str, md5: str, reader: Callable[[str], torch.Tensor]) -> torch.Tensor:
     """An extracted idx file; one left truncated (an interrupted extraction) or changed since (torchvision
     verifies archives, not what it extracted) is extracted again from its verified .gz."""
-    from torchvision.datasets.utils import check_integrity, extract_archive
+    from torchvision.datasets.utils import check_integrity
 
     plain, archive = folder / _extracted(name), folder / name
     if archive.exists() and plain.exists() and not _same_bytes(plain, archive):
         with _folder_lock(folder):
-            extract_archive(str(archive), str(folder))
+            _extract(archive)
     try:
         return reader(str(plain))
     except READ_ERRORS as exc:
         if not check_integrity(str(folder / name), md5):
             raise _invalid_idx(plain, exc) from None
     with _folder_lock(folder):
-        extract_archive(str(folder / name), str(folder))
+        _extract(folder / name)
     try:
         return reader(str(plain))
     except READ_ERRORS as exc:
         raise _invalid_idx(plain, exc) from None
+
+
+def _check_extracted(plain: Path) -> None:
+    """DataNotFoundError unless what stands where an archive is extracted is missing or a file: a FIFO there hung
+    the extraction, and a link to /dev/zero was read without end."""
+    if os.path.lexists(plain) and kind_of(plain) != "a file":
+        raise DataNotFoundError(
+            f"{plain} is {kind_of(plain)}, not a file; remove it, and ganbench extracts it again from its verified "
+            ".gz (or downloads it)"
+        )
+
+
+def _extract(archive: Path) -> None:
+    """torchvision's extraction of a verified .gz beside it, into a new file: a link standing there is replaced,
+    not written through (its target may be a file outside the data root)."""
+    from torchvision.datasets.utils import extract_archive
+
+    plain = archive.with_name(_extracted(archive.name))
+    if plain.is_symlink():
+        plain.unlink()
+    extract_archive(str(archive), str(archive.parent))
 
 
 def _same_bytes(plain: Path, archive: Path, chunk: int = 1 << 20) -> bool:
