@@ -313,6 +313,8 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     except OSError as exc:
         if exc.errno == errno.EEXIST and exc.filename:  # a file where the run's folder goes
             raise OutputError(in_the_way(exc.filename, "folder")) from None
+        if run_dir.is_dir() and (run_dir / SPEC).exists():  # an existing run: another --out would lose its checkpoint
+            raise unwritable(exc, run_dir) from None
         raise OutputError(
             f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
         ) from None

@@ -78,8 +78,8 @@ class EvalSettings:
         every = self.every
         if every is not None and (isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= MAX_STEPS):
             raise OptionError(  # as the trainer takes it: a spec it refuses would fail every run after it starts
-                f"eval_every must be a whole number of steps from 1 to {MAX_STEPS:,} (e.g. 1000), or none, "
-                f"not {every!r}"
+                f"eval_every (--eval-every) must be a whole number of steps from 1 to {MAX_STEPS:,} (e.g. 1000), "
+                f"or left out, not {every!r}"
             )
         t = self.truncation
         if t is None:

@@ -422,9 +422,9 @@ class Hooks:
             if value is None and optional:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_STEPS:
-                raise OptionError(
-                    f"{name} must be a whole number of steps from 1 to {MAX_STEPS:,}"
-                    f"{' (or None: never)' if optional else ''}, not {value!r}; e.g. {name}=1000"
+                raise OptionError(  # the command line's name too: its advice must work where the user typed it
+                    f"{name} (--{name.replace('_', '-')}) must be a whole number of steps from 1 to {MAX_STEPS:,}"
+                    f"{' (or left out: never)' if optional else ''}, not {value!r}; e.g. 1000"
                 )
             setattr(self, name, int(value))
         if not isinstance(self.progress, bool):

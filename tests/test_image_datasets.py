@@ -670,7 +670,7 @@ def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, m
     one_line_error(exc, "cannot look at", "cat/locked (Permission denied)", "make it readable, or remove it")
 
 
-@pytest.mark.parametrize("what", ["fifo", "device", "foreign file"])
+@pytest.mark.parametrize("what", ["fifo", "device", "foreign file", "folder"])
 def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_written_through(
     served_idx, root, monkeypatch, tmp_path, what
 ):
@@ -688,6 +688,8 @@ def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_writte
     precious.write_text("my notes")
     if what == "fifo":
         os.mkfifo(plain)
+    elif what == "folder":  # "cannot extract ...gz (Is a directory)": the archive named, not the folder in the way
+        plain.mkdir()
     else:
         plain.symlink_to("/dev/zero" if what == "device" else precious)
     monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process

@@ -331,3 +331,25 @@ def test_two_processes_on_one_run_folder(tmp_path):
     history = next(tmp_path.glob("*/history.csv")).read_text().splitlines()
     steps = [int(line.split(",")[0]) for line in history[1:]]
     assert history[0].startswith("step,") and steps == list(range(10, 401, 10))
+
+
+def test_an_unwritable_run_folder_on_resume_is_named_and_the_advice_keeps_its_checkpoint(cli, tmp_path, monkeypatch):
+    """Only the run's folder refuses writes (chattr +i, a read-only bind mount): the message named --out, which is
+    writable, and advised another --out, which would train the run again from step 0."""
+    import errno
+
+    from ganbench import harness
+
+    args = [*RING, "--steps", "20", "--checkpoint-every", "10", "-o", str(tmp_path)]
+    assert cli(*args).code == 0
+    run_dir = next(tmp_path.glob("ring8__*"))
+    (run_dir / "record.json").unlink()
+    (run_dir / "metrics.json").unlink()
+
+    def refused(folder):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(folder))
+
+    monkeypatch.setattr(harness, "probe", refused)
+    result = cli(*args)
+    assert_one_line_error(result, f"cannot write {run_dir} (Operation not permitted)", "resumes from the run's last")
+    assert "--out" not in result.err
