@@ -670,7 +670,7 @@ def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, m
     one_line_error(exc, "cannot look at", "cat/locked (Permission denied)", "make it readable, or remove it")
 
 
-@pytest.mark.parametrize("what", ["fifo", "device", "foreign file", "folder"])
+@pytest.mark.parametrize("what", ["fifo", "device", "foreign file", "hard link", "folder"])
 def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_written_through(
     served_idx, root, monkeypatch, tmp_path, what
 ):
@@ -690,10 +690,12 @@ def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_writte
         os.mkfifo(plain)
     elif what == "folder":  # "cannot extract ...gz (Is a directory)": the archive named, not the folder in the way
         plain.mkdir()
+    elif what == "hard link":  # its other name, outside the data root, was overwritten with MNIST's labels
+        os.link(precious, plain)
     else:
         plain.symlink_to("/dev/zero" if what == "device" else precious)
     monkeypatch.setattr(torchvision_sets, "_splits", {})  # a new process
-    if what == "foreign file":
+    if what in ("foreign file", "hard link"):
         assert torch.equal(dataset(name, split="test").load(), first)
         assert precious.read_text() == "my notes" and not plain.is_symlink() and plain.is_file()
         return

@@ -327,12 +327,12 @@ def _check_extracted(plain: Path) -> None:
 
 
 def _extract(archive: Path) -> None:
-    """torchvision's extraction of a verified .gz beside it, into a new file: a link standing there is replaced,
-    not written through (its target may be a file outside the data root)."""
+    """torchvision's extraction of a verified .gz beside it, into a new file: whatever stands there is removed
+    first, not written through (a symbolic or hard link's other name may be a file outside the data root)."""
     from torchvision.datasets.utils import extract_archive
 
     plain = archive.with_name(_extracted(archive.name))
-    if plain.is_symlink():
+    if plain.is_symlink() or plain.is_file():
         plain.unlink()
     extract_archive(str(archive), str(archive.parent))
 
