@@ -126,7 +126,8 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     top = [p for p, kind in entries if kind == "image"]
     subfolders = [p for p, kind in entries if kind == "folder"]
     _check_class_links(folder, subfolders)
-    seen = {_inode(d) for d in (folder, *subfolders)}  # a link to the top or a class folder is not walked again
+    # folder -> (its class folder, the path it was first met by); a link back to the top is skipped, as ImageFolder
+    seen = {_inode(d): (d, d) for d in (folder, *subfolders)}
     per_class = {d: _images_below(d, seen, folder) for d in subfolders}
     if not any(per_class.values()):
         if not top:
@@ -172,11 +173,11 @@ def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
         )
 
 
-def _images_below(folder: Path, seen: set[tuple[int, int]], top: Path) -> list[Path]:
-    """Image files anywhere below ``folder``, in ImageFolder's order (sorted walk); hidden ones skipped.
-    Links are followed, as ImageFolder does (to images kept elsewhere too), but never into a folder in ``seen``
-    (the top, the class folders, and every folder walked so far: a loop, or a link into another class, would
-    repeat images), and never above ``top`` (one line: the walk would leave the folder).
+def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], top: Path) -> list[Path]:
+    """Image files anywhere below the class folder ``folder``, in ImageFolder's order (sorted walk); hidden ones
+    skipped. Links are followed, as ImageFolder does (to images kept elsewhere too), but never into a folder in
+    ``seen`` again (a loop would repeat images), never into one another class reached (one line: its images
+    would take whichever label the walk met first), and never above ``top`` (one line: the walk would leave it).
     A loop, not recursion: a folder nested a thousand deep is walked like any other."""
     found, stack = [], [folder]
     while stack:
@@ -193,9 +194,14 @@ def _images_below(folder: Path, seen: set[tuple[int, int]], top: Path) -> list[P
                 found.append(path)
             elif kind == "folder":
                 _check_not_above(path, top, itself=False)  # back to the top: in seen, skipped
-                inode = _inode(path)
-                if inode not in seen:
-                    seen.add(inode)
+                owner, first = seen.setdefault(_inode(path), (folder, path))
+                if owner not in (folder, top):
+                    raise ImageFileError(
+                        f"{one_line(first)} and {one_line(path)} are one folder (a link), under the class folders "
+                        f"{one_line(owner.name)} and {one_line(folder.name)}; remove the link, or its images would "
+                        "take either class's label"
+                    )
+                if first == path:
                     below.append(path)
         stack.extend(reversed(below))
     return sorted(found, key=lambda p: (str(p.parent), p.name))

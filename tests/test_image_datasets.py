@@ -652,6 +652,24 @@ def test_a_link_deep_in_a_class_folder_to_a_folder_above_is_one_line_not_a_walk_
     one_line_error(exc, "deeper/up is a link to the folder", "itself or one above it", "remove the link")
 
 
+@pytest.mark.parametrize("into", ["subfolder", "whole class", "shared elsewhere"])
+def test_a_link_deep_in_one_class_into_another_class_is_one_line(class_folder, into):
+    """A link in cat to dog's subfolder labelled dog's images cat, without a word, or (with all of dog's images
+    behind it) called dog empty; two classes linking one folder kept elsewhere gave it whichever came first."""
+    folder, _ = class_folder
+    sub = folder / "dog" / "sub"
+    save_png(sub / "9.png", np.zeros((8, 8), np.uint8))
+    if into == "shared elsewhere":
+        sub = folder.parent / "elsewhere"
+        save_png(sub / "9.png", np.zeros((8, 8), np.uint8))
+        (folder / "dog" / "kept").symlink_to(sub, target_is_directory=True)
+    (folder / "cat" / "deep").mkdir()
+    (folder / "cat" / "deep" / "zz").symlink_to(folder / "dog" if into == "whole class" else sub)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, "cat/deep/zz", "are one folder (a link), under the class folders", "remove the link")
+
+
 def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
     """A link into a folder this user may not enter (/proc/1/cwd, or mode r-- for a non-root user): a
     PermissionError traceback from is_dir() before."""
