@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -20,7 +20,7 @@ import pluggy
 
 from ganbench import hookspecs
 from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
-from ganbench.errors import GanbenchError, PluginError
+from ganbench.errors import GanbenchError, PluginError, one_line, short_repr
 from ganbench.registry import Registries, empty_registries, fill_registries
 
 __all__ = [
@@ -158,6 +158,48 @@ def call_loggers(hook: str, /, **kwargs: Any) -> None:
                 failure = PluginError.failed(f"logger of plugin {impl.plugin_name!r} ({source} {version})", hook, exc)
     if failure is not None:
         raise failure
+
+
+def plugin_label(plugin_name: str) -> str:
+    """How messages name a plugin: ``plugin 'x' (distribution version)``, as pip knows it."""
+    source, version = _origins.get(plugin_name, (plugin_name, "unknown"))
+    return f"plugin {plugin_name!r} ({source} {version})"
+
+
+def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
+    """The first plugin's ``resolve_dataset`` claim of ``name`` (pluggy's order), checked: a registered dataset's
+    name and a mapping of options, with how messages name the claiming plugin (``plugin_label``); a malformed
+    claim or a failing hook is one line naming the plugin."""
+    for impl in reversed(plugin_manager().hook.resolve_dataset.get_hookimpls()):
+        ours = impl.plugin_name in DEFAULT_PLUGINS
+        try:
+            claim = impl.function(name=name)
+        except (GanbenchError, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            if ours:
+                raise
+            raise PluginError.failed(plugin_label(impl.plugin_name), "resolve_dataset", exc) from exc
+        if claim is None:
+            continue
+        datasets = registries().datasets
+        fits = (
+            isinstance(claim, tuple | list)
+            and len(claim) == 2
+            and isinstance(claim[0], str)
+            and claim[0] in datasets
+            and isinstance(claim[1], Mapping)
+            and all(isinstance(key, str) for key in claim[1])
+        )
+        if not fits:
+            if ours:
+                raise AssertionError(f"{impl.plugin_name} claimed {name!r} as {claim!r}")
+            raise PluginError(
+                f"{plugin_label(impl.plugin_name)} claimed dataset {one_line(repr(name))} as {short_repr(claim)}, "
+                "not (a registered dataset's name, {option: value}); fix the plugin, or leave it out"
+            )
+        return claim[0], dict(claim[1]), plugin_label(impl.plugin_name)
+    return None
 
 
 def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
-from ganbench.errors import OptionError, UnknownNameError, one_line, short_repr
+from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, short_repr
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
-from ganbench.options import check_overrides_and_metrics, options_of, with_options
-from ganbench.plugins import call_hook, plugin_manager, registries
+from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
+from ganbench.plugins import claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
@@ -195,9 +195,16 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     datasets = registries().datasets
     if name in datasets:
         return name, {}
-    claimed = call_hook("resolve_dataset", name=name)
+    claimed = claim_dataset(name)
     if claimed:
-        return claimed[0], dict(claimed[1])
+        dataset, options, plugin = claimed
+        unknown = sorted(set(options) - set(option_types(datasets.get(dataset))))
+        if unknown:  # "dataset 'ring8' has no option 'x'" would blame the user, who set none
+            raise PluginError(
+                f"{plugin} claimed dataset {one_line(repr(name))} as {dataset!r} with option {unknown[0]!r}, which "
+                f"{dataset!r} does not have; fix the plugin, or leave it out"
+            )
+        return dataset, options
     if "/" in name or name.endswith((".npz", ".npy")):  # a suite's "rign8" is looked for as <suite folder>/rign8
         close = difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""

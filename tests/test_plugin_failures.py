@@ -324,6 +324,40 @@ def test_a_dataset_plugin_naming_no_metrics_is_asked_for_some(fresh_plugins, cli
     assert_one_line_error(result, "dataset 'odd' names no metrics of its own; name some with --metrics")
 
 
+def claiming(claim):
+    class Resolver:
+        @ganbench.hookimpl
+        def resolve_dataset(self, name):
+            if isinstance(claim, Exception):
+                raise claim
+            return claim if name == "foo" else None
+
+    return Resolver()
+
+
+@pytest.mark.parametrize(
+    "claim, fragment",
+    [
+        (("ring8", 5), "claimed dataset 'foo' as ('ring8', 5), not (a registered dataset's name, {option: value})"),
+        ("ring8", "claimed dataset 'foo' as 'ring8', not"),
+        ((None, None), "claimed dataset 'foo' as (None, None), not"),
+        (("nope", {}), "claimed dataset 'foo' as ('nope', {}), not"),
+        (("ring8", {"bogus": 1}), "claimed dataset 'foo' as 'ring8' with option 'bogus', which 'ring8' does not"),
+        (OSError("no disk"), "failed in resolve_dataset: OSError: no disk"),
+    ],
+)
+def test_a_malformed_dataset_claim_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, claim, fragment):
+    """A claim not of (a registered name, options) was a TypeError traceback from inside ganbench; a claim of an
+    unknown name or option blamed the user ('unknown dataset nope', though they typed foo)."""
+    fresh_plugins.register_plugin(claiming(claim), name="claims")
+    result = cli("run", "-v", "nsgan", "-d", "foo", "--steps", "3", "-m", "modes", "-q", "-o", str(tmp_path))
+    assert_one_line_error(result, "plugin 'claims' (", fragment, "fix the plugin")
+    assert not list(tmp_path.iterdir())
+    np.save(tmp_path / "s.npy", np.zeros((10, 2), np.float32))
+    result = cli("eval", "-d", "foo", "--samples", str(tmp_path / "s.npy"), "-m", "modes")
+    assert_one_line_error(result, "plugin 'claims' (", fragment)
+
+
 # -- variants ------------------------------------------------------------------------------------------------------
 
 
