@@ -247,9 +247,17 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int], ...]) -> bytes:
     return digest.digest()
 
 
-_INSTALLED = tuple(
-    os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")
-)
+def _installed_roots() -> tuple[str, ...]:
+    """Folders of installed libraries: this interpreter's, and every site-packages on the path (a venv made with
+    --system-site-packages, the user site, a .pth's): the same torch counts as installed from any of them."""
+    return _roots(tuple(sys.path))
+
+
+@functools.cache
+def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
+    roots = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    roots += [entry for entry in path if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    return tuple(dict.fromkeys(os.path.realpath(root) for root in roots if root))
 
 
 def _local(module: types.ModuleType) -> bool:
@@ -258,7 +266,7 @@ def _local(module: types.ModuleType) -> bool:
     if where is None:
         return module.__name__ not in sys.builtin_module_names
     where = os.path.realpath(where)
-    return not any(where.startswith(root + os.sep) for root in _INSTALLED)
+    return not any(where.startswith(root + os.sep) for root in _installed_roots())
 
 
 @functools.cache

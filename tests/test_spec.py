@@ -506,3 +506,31 @@ def test_an_option_out_of_range_says_which_set_changes_it(overrides, ending):
         ganbench.create_spec("nsgan", "ring8", steps=5, network="mlp", overrides=overrides)
     assert str(caught.value).endswith(ending) and caught.value.hint == f" {ending}"
     assert str(caught.value) == caught.value.message + caught.value.hint
+
+
+def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code(monkeypatch, tmp_path):
+    """In a venv made with --system-site-packages (or with the user site, or a .pth) torch sits outside this
+    interpreter's own folders: it counted as local code, its files entered the fingerprint, and the same code got
+    another run id (trained again; tables split one setting in two)."""
+    import os
+    import sys
+    import sysconfig
+
+    import torch
+
+    from ganbench import fingerprint as fp
+    from ganbench.variants.gan import d_loss_bce, g_loss_nonsaturating
+
+    before = fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating))
+    assert not fp._local(torch)
+    elsewhere = {key: str(tmp_path / key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: elsewhere)  # this venv's own folders hold nothing
+    fp._roots.cache_clear()
+    try:
+        assert not fp._local(torch)  # found in a site-packages on sys.path
+        assert fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating)) == before
+        site = [entry for entry in sys.path if os.path.basename(entry) in ("site-packages", "dist-packages")]
+        monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in site])
+        assert fp._local(torch)  # the oracle: nowhere installed, torch would be local code
+    finally:
+        fp._roots.cache_clear()
