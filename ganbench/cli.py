@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from ganbench.errors import GanbenchError, OptionError, OutputError, UnknownNameError, one_line
-from ganbench.writable import why_unwritable
+from ganbench.writable import remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -958,13 +958,18 @@ INTERRUPTED = "Interrupted; rerun the same command to resume from the last check
 
 
 class _GuardedStdout:
-    """``sys.stdout`` whose failed write or flush (a full disk under ``> table.csv``, /dev/full) is one line,
-    not a traceback from inside click. A closed pipe (``| head``) is click's to handle, as before."""
+    """``sys.stdout`` whose failed write or flush (a full disk under ``> table.csv``, /dev/full, a closed or
+    read-only standard output) is one line, not a traceback from inside click. A closed pipe (``| head``) is
+    click's to handle, as before."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:  # `>&-`: Python has no sys.stdout at all
+            if not text:
+                return 0
+            raise self._failed(OSError(errno.EBADF, "it is closed"))
         try:
             return self._stream.write(text)
         except OSError as exc:
@@ -973,6 +978,8 @@ class _GuardedStdout:
             raise self._failed(exc) from None
 
     def flush(self) -> None:
+        if self._stream is None:
+            return
         try:
             self._stream.flush()
         except OSError as exc:
@@ -984,14 +991,16 @@ class _GuardedStdout:
     def _failed(self, exc: OSError) -> OSError | OutputError:
         if exc.errno == errno.EPIPE:
             return exc
-        try:  # what is left in the buffer would fail again as Python exits, with a message of its own
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
-        return OutputError(
-            f"cannot write the output to standard output ({exc.strerror or exc}); free space where it goes, "
-            "or send it elsewhere"
-        )
+        if self._stream is not None:
+            try:  # what is left in the buffer would fail again as Python exits, with a message of its own
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass
+        if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
+            fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
+        else:
+            fix = remedy(exc, "send it elsewhere")
+        return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
 
 
 def main(argv: list[str] | None = None) -> None:

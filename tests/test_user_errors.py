@@ -686,6 +686,10 @@ def test_output_to_a_full_disk_is_one_line_and_a_closed_pipe_is_quiet(args):
                           "output to standard output (No space left on device)")  # fmt: skip
     head = subprocess.run(f"{command} | head -c 1", shell=True, capture_output=True, text=True)
     assert len(head.stdout) == 1 and not head.stderr
+    for redirect, why in ((">&-", "it is closed"), ("1</dev/null", "Bad file descriptor")):  # a traceback, exit 1
+        done = subprocess.run(f"{command} {redirect}", shell=True, capture_output=True, text=True)
+        assert_one_line_error(types.SimpleNamespace(code=done.returncode, out="", err=done.stderr), f"({why}); "
+                              "give it a place to write to: > FILE, or > /dev/null")  # fmt: skip
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
