@@ -24,7 +24,7 @@ from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
 from ganbench.plugins import claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
-from ganbench.spec import MAX_EVAL_SAMPLES, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
+from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
 
 
@@ -119,10 +119,13 @@ def create_spec(
             f"metric {metric!r} needs at least {needed} samples, so "
             f"eval_samples {n_eval} is too few; e.g. --eval-samples {max(needed, 1000)}"
         )
-    if eval_every is not None and (
-        isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
-    ):
-        raise OptionError(f"eval_every must be a positive integer (steps), not {eval_every!r}")
+    if isinstance(eval_every, numbers.Integral) and not isinstance(eval_every, bool):
+        eval_every = int(eval_every)  # numpy's too; anything else is EvalSettings' one line
+        if 0 < eval_every <= MAX_STEPS and eval_every > budget.steps:
+            raise OptionError(
+                f"eval_every (--eval-every) is {eval_every:,}, more than the {budget.steps:,} steps trained, so "
+                f"nothing would be scored during training; make it at most {budget.steps:,}, or leave it out"
+            )
     with files_listed_once():
         code = _code_of(regs, variant, network, dataset, selected)
     return RunSpec(
@@ -137,7 +140,7 @@ def create_spec(
         eval=EvalSettings(
             n_samples=int(n_eval),
             metrics=chosen,
-            every=None if eval_every is None else int(eval_every),
+            every=eval_every,
             truncation=truncation,
         ),
         code=code,
