@@ -41,7 +41,7 @@ from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
-from ganbench.writable import in_the_way, probe
+from ganbench.writable import advice, in_the_way, probe
 
 SAMPLES = "samples.png"
 DISK_ERRORS = {
@@ -277,9 +277,12 @@ def unwritable(exc: OSError, run_dir: Path) -> OutputError:
     if exc.errno in IN_THE_WAY:
         target = Path(exc.filename2 or exc.filename or run_dir)  # a rename names its destination second
         return OutputError(in_the_way(target, target.name if target.parent == run_dir else "files"))
+    name = exc.filename or run_dir
+    if Path(name).name.startswith(".ganbench-probe-"):  # the probe's random name: the folder is what refuses
+        name = f"in the run folder {run_dir}"
     return OutputError(
-        f"cannot write {exc.filename or run_dir} ({exc.strerror}); free some space or fix the folder, then run "
-        "the same command again: it resumes from the run's last checkpoint"
+        f"cannot write {name} ({exc.strerror}); {advice(exc)}, then run the same command again: it resumes from the "
+        "run's last checkpoint"
     )
 
 

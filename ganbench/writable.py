@@ -69,10 +69,15 @@ def in_the_way(path: Path | str, of: str = "files") -> str:
 
 
 def remedy(exc: OSError, other: str) -> str:
+    """What to do about a write the disk refused (``advice``), or ``other`` (pass another --out, say)."""
+    return f"{advice(exc)} or {other}"
+
+
+def advice(exc: OSError) -> str:
     """What to do about a write the disk refused: free space when it is full, make the place writable when it is
-    read-only, remove what is in the way when that is the problem; ``other`` (pass another --out, say) as well."""
+    read-only, remove what is in the way when that is the problem."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"free some space or {other}"
+        return "free some space"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"make it writable or {other}"
-    return f"remove what is in the way or {other}"
+        return "make it writable"
+    return "remove what is in the way"

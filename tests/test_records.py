@@ -346,10 +346,11 @@ def test_an_unwritable_run_folder_on_resume_is_named_and_the_advice_keeps_its_ch
     (run_dir / "record.json").unlink()
     (run_dir / "metrics.json").unlink()
 
-    def refused(folder):
-        raise PermissionError(errno.EPERM, "Operation not permitted", str(folder))
+    def refused(folder):  # as mkdtemp's: the probe's random name, which never exists (and "free some space")
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(folder / ".ganbench-probe-5ulc5p7n"))
 
     monkeypatch.setattr(harness, "probe", refused)
     result = cli(*args)
-    assert_one_line_error(result, f"cannot write {run_dir} (Operation not permitted)", "resumes from the run's last")
-    assert "--out" not in result.err
+    assert_one_line_error(result, f"cannot write in the run folder {run_dir} (Operation not permitted); make it "
+                          "writable, then run the same command again: it resumes from the run's last")  # fmt: skip
+    assert "--out" not in result.err and "probe" not in result.err
