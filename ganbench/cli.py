@@ -283,6 +283,7 @@ data_root_option = click.option(
     "--log-every", default=10, show_default=True, type=click.IntRange(min=1), help="Steps between history rows."
 )
 @click.option("--executor", default="local", show_default=True, help="Executor of the runs (`ganbench list`).")
+@click.option("--executor-option", "executor_sets", multiple=True, metavar="KEY=VALUE", help="An executor option.")
 @click.option(
     "--workers",
     default=1,
@@ -310,6 +311,7 @@ def run(
     checkpoint_every,
     log_every,
     executor,
+    executor_sets,
     workers,
     device,
     quiet,
@@ -318,6 +320,7 @@ def run(
     """Train variant(s) on dataset(s) for seed(s), score them, and record every run."""
     from ganbench.devices import resolve_device
     from ganbench.harness import run_job, run_spec
+    from ganbench.options import with_options
     from ganbench.plugins import registries
     from ganbench.resolve import create_spec, output_names
     from ganbench.results import records_frame
@@ -366,9 +369,10 @@ def run(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )
     runner = registries().executors.get(executor)  # named, it is used: one run goes to a cluster too
+    runner = with_options(runner, _executor_options(executor_sets), f"executor {executor!r}")
     if len(specs) == 1 or workers == 1:
         use_threads_per_run(1)  # runs in this process: the usable cores (a pool shares them out itself)
-    if len(specs) == 1 and executor == "local":
+    if len(specs) == 1 and executor == "local" and not executor_sets:
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
         return

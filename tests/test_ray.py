@@ -123,7 +123,8 @@ def test_the_executor_and_its_option_are_registered(ray_env):
     entry = next(e for e in json.loads(listed.stdout)["executors"] if e["name"] == "ray")
     assert entry["source"] == "ganbench-ray" and entry["version"] == "0.1.0"
     for command in (["run"], ["sweep"], ["leaderboard", "check"], ["leaderboard", "update"]):
-        assert "--ray-address" in ganbench_process(*command, "--help", env=ray_env).stdout, command
+        shown = ganbench_process(*command, "--help", env=ray_env).stdout
+        assert "--ray-address" in shown and "--executor-option" in shown, command  # run's too: num_gpus=1
 
 
 @pytest.mark.parametrize("how", ["--ray-address", "RAY_ADDRESS"])

@@ -76,6 +76,8 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "--set", "network.z_dim=1000000000000000"], ["'z_dim' must be >= 1 and <= 16384"]),
         (["-v", "wgan-gp", "--set", "network.depth=1000"], ["'depth' must be >= 0 and <= 64"]),
         (["-v", "nsgan", "--checkpoint-every", "0"], ["--checkpoint-every"]),
+        (["-v", "nsgan", "--executor-option", "foo=1"], ["executor 'local' has no option 'foo'; its options are"]),
+        (["-v", "nsgan", "--executor-option", "max_retries=-1"], ["'max_retries' must be"]),
         (["-v", "nsgan", "--eval-every", "0"], ["eval_every (--eval-every) must be a whole number", "not 0"]),
         (["-v", "nsgan", "--eval-every", "-1"], ["eval_every (--eval-every) must be a whole number", "not -1"]),
         (["-v", "nsgan", "--eval-every", "11"], ["eval_every (--eval-every) is 11, more than the 10 steps trained"]),
