@@ -15,6 +15,7 @@ is cheapest:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -62,6 +63,11 @@ class Dataset:
         steps = self.default_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise OptionError(f"dataset {self.name!r}: default_steps must be a positive integer, not {steps!r}")
+
+    @property
+    def title(self) -> str:
+        """How messages name it: ``'ring8'``, or with the data it reads (``'files' (/home/me/pets)``)."""
+        return titled(self.name, {"path": getattr(self, "path", None)})
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -131,3 +137,10 @@ class Dataset:
         fake_labels: torch.Tensor | None = None,
     ) -> None:
         """Write a picture of generated samples to ``path`` (samples.png); optional."""
+
+
+def titled(name: str, options: Mapping[str, Any]) -> str:
+    """How messages name dataset ``name`` with ``options``: with its path where it reads one (a user's images
+    are all 'files': the folder is what the user named)."""
+    path = options.get("path")
+    return f"{name!r} ({path})" if isinstance(path, str) and path else repr(name)

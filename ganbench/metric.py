@@ -163,6 +163,13 @@ class Metric:
         """Whether this metric can score samples of ``dataset``."""
         return not self.spaces or bool(self.spaces_for(dataset))
 
+    def why_not(self, dataset: Dataset) -> str:
+        """Why it does not apply to ``dataset``, for the one-line refusal ("" when there is nothing to add);
+        override with ``applies_to`` (class metrics: the dataset has no labels)."""
+        if self.spaces and not self.spaces_for(dataset):
+            return f"it runs in {', '.join(self.spaces)}; the dataset offers {', '.join(dataset.feature_spaces)}"
+        return ""
+
     def spaces_for(self, dataset: Dataset) -> tuple[str, ...]:
         """The dataset's feature spaces this metric runs in, in the dataset's order."""
         return tuple(s for s in dataset.feature_spaces if s in self.spaces)

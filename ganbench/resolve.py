@@ -68,8 +68,8 @@ def create_spec(
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
     if v.conditional and not d.n_classes:
         raise OptionError(
-            f"variant {variant!r} is class-conditional but dataset {dataset!r} has no labels; "
-            "pick a labelled dataset or an unconditional variant"
+            f"variant {variant!r} is class-conditional but dataset {d.title} has no labels; "
+            "pick a labelled dataset (a folder of images: class subfolders) or an unconditional variant"
         )
     if v.conditional and v.pack > 1:
         raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")

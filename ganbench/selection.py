@@ -57,9 +57,9 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
     if name in metrics:
         metric = metrics.get(name)
         if not metric.applies_to(dataset):
-            where = f" (it runs in {', '.join(metric.spaces)}; the dataset offers {', '.join(dataset.feature_spaces)})"
+            why = metric.why_not(dataset)
             raise OptionError(
-                f"metric {name!r} does not apply to dataset {dataset.name!r}{where if metric.spaces else ''}; "
+                f"metric {name!r} does not apply to dataset {dataset.title}{f' ({why})' if why else ''}; "
                 "drop it from --metrics"
             )
         return metric, set(metric.spaces_for(dataset))
@@ -77,10 +77,11 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
                     fix = f"use {' or '.join(offered)}" if offered else "drop it from --metrics"
                     raise OptionError(
                         f"metric output {name!r} is {metric.name} in the {space} space, which dataset "
-                        f"{dataset.name!r} does not offer (it offers {', '.join(dataset.feature_spaces)}); {fix}"
+                        f"{dataset.title} does not offer (it offers {', '.join(dataset.feature_spaces)}); {fix}"
                     )
                 raise OptionError(
-                    f"metric output {name!r} is {metric.name}'s, which does not apply to dataset {dataset.name!r}; "
+                    f"metric output {name!r} is {metric.name}'s, which does not apply to dataset {dataset.title}"
+                    f"{f' ({why})' if (why := metric.why_not(dataset)) else ''}; "
                     "drop it from --metrics"
                 )
     raise UnknownNameError("metric", name, available_names(dataset))
@@ -139,7 +140,7 @@ def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Select
         )
         raise OptionError(
             f"metric {metric!r} needs at least {needed} real samples, but dataset "
-            f"{name!r} holds {n_real}; use more data ({more}) or other --metrics"
+            f"{dataset.title} holds {n_real}; use more data ({more}) or other --metrics"
         )
 
 
@@ -151,7 +152,7 @@ def warn_unequal_sizes(name: str, dataset: Dataset, n_fake: int, equal: str = ""
     if n_fake > n_real:
         equal = equal or f"--eval-samples {n_real}, or eval_samples = {n_real} in a suite,"
         warnings.warn(
-            f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {name!r}: scores "
-            f"of unequal sizes compare only with each other ({equal} makes them equal)",
+            f"{n_fake:,} generated samples are scored against the {n_real:,} real ones of dataset {dataset.title}: "
+            f"scores of unequal sizes compare only with each other ({equal} makes them equal)",
             stacklevel=2,
         )

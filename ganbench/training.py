@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from ganbench.augment import diff_augment
-from ganbench.dataset import Dataset
+from ganbench.dataset import Dataset, titled
 from ganbench.dataset_checks import load_checked
 from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError, short_repr
@@ -81,7 +81,7 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple
     if variant.batch_size * variant.pack > n_items:
         raise OptionError(
             f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
-            f"{spec.dataset!r} holds {n_items}",
+            f"{titled(spec.dataset, spec.dataset_options)} holds {n_items}",
             "; lower --set batch_size",
         )
     if variant.diffaugment and len(shape) != 3:

@@ -216,7 +216,7 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(mixed), *TINY, "-o", out), "differ in size")
     np.savez(tmp_path / "two.npz", images=np.zeros((2, 16, 16, 3), np.uint8))  # no option n_samples to raise
     two = cli("run", "-v", "dcgan", "-d", str(tmp_path / "two.npz"), *TINY, "--eval-samples", "30", "-o", out)
-    assert_one_line_error(two, "dataset 'files' holds 2; use more data (add images to it)")
+    assert_one_line_error(two, f"dataset 'files' ({(tmp_path / 'two.npz').resolve()}) holds 2; use more data (add")
     comma = save_png_folder(tmp_path / "cats,dogs", np.zeros((4, 30, 30, 3), np.uint8))  # a path, not two names
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", str(comma), *TINY, "-o", out), "cannot be built")
     odd = save_png_folder(tmp_path / "odd", np.zeros((4, 30, 30, 3), np.uint8))
@@ -225,7 +225,12 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     )
     assert_one_line_error(cli("run", "-v", "cgan", "-d", "grid25", "-o", out), "class-conditional", "no labels")
     flat = save_png_folder(tmp_path / "flat", np.zeros((4, 16, 16, 3), np.uint8))
-    assert_one_line_error(cli("run", "-v", "projgan", "-d", str(flat), *TINY, "-o", out), "has no labels")
+    assert_one_line_error(
+        cli("run", "-v", "projgan", "-d", str(flat), *TINY, "-o", out), f"({flat.resolve()}) has no labels"
+    )
+    for metric in ("intra-fid", "class_accuracy"):  # said the dataset offers the space it runs in, not why
+        result = cli("run", "-v", "dcgan", "-d", str(flat), *TINY, "-m", metric, "-o", out)
+        assert_one_line_error(result, f"({flat.resolve()}) (it needs class labels, which the dataset has none of")
     assert_one_line_error(cli("run", "-v", "cgan", "-d", "digits", "--set", "pack=2", *TINY, "-o", out), "pack=1")
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", "/no/such/images", "-o", out), "existing folder")
     few = tmp_path / "few"  # 10 labelled images: too few to train a classifier on, and fewer than --eval-samples

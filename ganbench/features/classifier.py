@@ -470,7 +470,7 @@ def dataset_data(dataset: Dataset | None) -> tuple[torch.Tensor, torch.Tensor]:
     data = dataset.classifier_data()
     if data is None:
         raise ClassifierDataError(
-            f"classifier-space metrics need labelled data, and dataset {dataset.name!r} has no labels to train "
+            f"classifier-space metrics need labelled data, and dataset {dataset.title} has no labels to train "
             "ganbench's classifier on; pick metrics in other feature spaces with --metrics"
         )
     return check_data(*data)

@@ -83,9 +83,22 @@ def _single_classifier(dataset: Dataset) -> bool:
     return dataset.n_classes > 0 and not getattr(dataset, "stacked_channels", 0)
 
 
+def _why_no_classes(dataset: Dataset) -> str:
+    if getattr(dataset, "stacked_channels", 0):
+        return "its labels are tuples of digits, one per channel, not one class a classifier gives"
+    if not dataset.n_classes:
+        return (
+            "it needs class labels, which the dataset has none of (a folder of images gets them from class subfolders)"
+        )
+    return ""
+
+
 class ClassAccuracy(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return _single_classifier(dataset)
+
+    def why_not(self, dataset: Dataset) -> str:
+        return _why_no_classes(dataset)
 
     def compute(self, ctx: EvalContext, space: str | None = None) -> dict[str, Any]:
         return {"class_accuracy": class_accuracy(ctx.features("classifier-logits", "fake"), ctx.fake_labels)}
@@ -94,6 +107,9 @@ class ClassAccuracy(Metric):
 class IntraFID(Metric):
     def applies_to(self, dataset: Dataset) -> bool:
         return _single_classifier(dataset) and super().applies_to(dataset)
+
+    def why_not(self, dataset: Dataset) -> str:
+        return _why_no_classes(dataset) or super().why_not(dataset)
 
     def samples_needed(self, dataset: Dataset) -> int:
         """Two of every class: evaluation asks for the classes in turn, and a class with fewer has no FID."""
