@@ -205,6 +205,11 @@ def test_missing_cifar_offline_names_batches_archive_and_url(root, dead_url, mon
         cifar.load()
     one_line_error(exc, str(root / "cifar-10-batches-py"), "test_batch", "cifar-10-python.tar.gz", url)
     assert not root.exists()  # a mistyped data root is not made by a download that failed
+    (root / "cifar-10-batches-py").mkdir(parents=True)
+    (root / "cifar-10-batches-py" / "test_batch").write_bytes(b"not the published batch")
+    with pytest.raises(GanbenchError) as exc:  # there, but not the published file: said so, not 'absent'
+        cifar.load()
+    one_line_error(exc, "test_batch there fails its md5 check", url)
 
 
 def test_a_failed_download_leaves_no_folders_behind(root, dead_url, monkeypatch):

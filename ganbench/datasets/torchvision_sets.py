@@ -265,7 +265,9 @@ class CifarImages(TorchvisionImages):
                             download_and_extract_archive(cls.url, str(root), filename=cls.filename, md5=cls.tgz_md5)
                 except FETCH_ERRORS as exc:
                     names = ", ".join(name for name, _ in self.batches())
-                    expected = f"{names} there, or {cls.filename} in {root}"
+                    archive = [(cls.filename, cls.tgz_md5)]
+                    corrupt = _corrupt_note(folder, self.batches()) or _corrupt_note(root, archive)
+                    expected = f"{names} there, or {cls.filename} in {root}{corrupt}"
                     raise self._not_found(folder, expected, [cls.url], exc) from None
             if not self._batches_ok(root):
                 raise DataNotFoundError(
