@@ -40,7 +40,7 @@ def add_plugin_commands(cli: click.Group) -> None:
         pm.register(importlib.import_module(name), name=name)
     origins: dict[str, tuple[str, str]] = {}
     load_entry_points(pm, origins)
-    check_hooks(pm)
+    check_hooks(pm, origins)
     for impl in reversed(pm.hook.register_commands.get_hookimpls()):
         dist, version = origins.get(impl.plugin_name, ("ganbench", ""))
         plugin = f"plugin {impl.plugin_name!r} ({dist} {version})".replace(" )", ")")

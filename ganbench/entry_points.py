@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 
 import pluggy
@@ -37,12 +38,27 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
         origins[ep.name] = (dist, version)
 
 
-def check_hooks(pm: pluggy.PluginManager) -> None:
-    """PluginError if a plugin implements a hook ganbench does not declare."""
+def check_hooks(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> None:
+    """PluginError if a plugin implements a hook ganbench does not declare, naming the plugin as pip knows it
+    (pluggy names its module object)."""
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc}; hook names must match ganbench.hookspecs") from exc
+        name = pm.get_name(exc.plugin) or "?"
+        source, version = origins.get(name, (name, "unknown"))
+        callers = {hook: caller for hook, caller in vars(pm.hook).items() if not hook.startswith("_")}
+        unknown = sorted(
+            hook
+            for hook, caller in callers.items()
+            if caller.spec is None and any(impl.plugin is exc.plugin for impl in caller.get_hookimpls())
+        )
+        known = sorted(hook for hook, caller in callers.items() if caller.spec is not None)
+        near = difflib.get_close_matches(unknown[0], known, n=1) if unknown else []
+        hint = f"did you mean {near[0]}?" if near else f"the hooks: {', '.join(known)}"
+        raise PluginError(
+            f"plugin {name!r} ({source} {version}) implements {', '.join(unknown) or 'a hook'}, which ganbench does "
+            f"not declare; fix the name ({hint}) or `pip uninstall {source}`"
+        ) from exc
     for hook in LOGGER_HOOKS:
         for impl in getattr(pm.hook, hook).get_hookimpls():
             if impl.hookwrapper or impl.wrapper:

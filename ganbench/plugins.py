@@ -93,7 +93,7 @@ def plugin_manager() -> pluggy.PluginManager:
             pm.register(module, name=module_name)
             _origins[module_name] = (module_name, distribution_version("ganbench"))
         load_entry_points(pm, _origins)
-        check_hooks(pm)
+        check_hooks(pm, _origins)
         _pm = pm
     return _pm
 
@@ -210,7 +210,7 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> Non
     if registered is None:
         raise PluginError(f"plugin {name or plugin!r} is already registered")
     _origins[registered] = (getattr(plugin, "__name__", registered), "runtime")
-    check_hooks(pm)
+    check_hooks(pm, _origins)
     _registries = None
 
 

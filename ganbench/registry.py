@@ -66,10 +66,10 @@ class Registry(Generic[T]):
                 message = f"plugin {plugin!r} registered {exc.message} as its default; fix the plugin"
                 raise PluginError(message) from None
         if name in self.entries:
-            other = self.entries[name].plugin
+            other = self.entries[name]
             raise PluginError(
-                f"{self.kind} {name!r} is registered by both plugin {other!r} and plugin {plugin!r}; "
-                "uninstall one of them or rename its " + self.kind
+                f"{self.kind} {name!r} is registered by both {_who(other.plugin, other.source, other.version)} and "
+                f"{_who(plugin, source, version)}; {_remedy(self.kind, other, Entry(obj, plugin, source, version))}"
             )
         self.check(obj, plugin)
         self.entries[name] = Entry(obj, plugin, source, version)
@@ -116,6 +116,26 @@ class MetricRegistry(Registry[Metric]):
                         f"{_describe(theirs)}; fix the plugin (rename the output, or declare it alike) or uninstall "
                         "one of them"
                     )
+
+
+def _who(plugin: str, source: str, version: str) -> str:
+    """A plugin as messages name it: with the distribution pip knows it by (a built-in: part of ganbench)."""
+    if _built_in(plugin, source):
+        return f"plugin {plugin!r} (built into ganbench)"
+    return f"plugin {plugin!r} ({source} {version})"
+
+
+def _built_in(plugin: str, source: str) -> bool:
+    return plugin == source and source.startswith("ganbench.")
+
+
+def _remedy(kind: str, first: Entry, second: Entry) -> str:
+    """What to do about two plugins registering one name: a built-in keeps it, so the other renames or goes."""
+    installed = [e for e in (first, second) if not _built_in(e.plugin, e.source) and e.version != "runtime"]
+    uninstall = " or ".join(f"`pip uninstall {e.source}`" for e in installed)
+    if any(_built_in(e.plugin, e.source) for e in (first, second)):
+        return f"ganbench's own {kind} keeps its name: rename the other's" + (f", or {uninstall}" if uninstall else "")
+    return f"rename the {kind} in one of them" + (f", or {uninstall}" if uninstall else "")
 
 
 def _declared(metric: Metric, output: str) -> tuple[str, Bound | None]:

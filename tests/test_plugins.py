@@ -43,7 +43,9 @@ def test_duplicate_names_name_both_plugins(fresh_plugins):
     twin = dataclasses.replace(ganbench.get_variant("nsgan"), name="wgan")
     fresh_plugins.register_plugin(plugin_registering(twin), name="twin-plugin")
     with pytest.raises(
-        PluginError, match="'wgan' is registered by both plugin 'ganbench.variants.wgan' and plugin 'twin-plugin'"
+        PluginError,
+        match=r"'wgan' is registered by both plugin 'ganbench.variants.wgan' \(built into ganbench\) "
+        r"and plugin 'twin-plugin' \(.* runtime\); ganbench's own variant keeps its name: rename the other's$",
     ):
         fresh_plugins.registries()
 
@@ -63,8 +65,12 @@ def test_wrong_types_are_refused(fresh_plugins):
 
 
 def test_a_misspelled_hook_fails_loudly(fresh_plugins):
-    with pytest.raises(PluginError, match="register_variant"):
+    with pytest.raises(PluginError) as exc:  # named by its plugin name, not its module object's repr
         fresh_plugins.register_plugin(plugin_registering(hook="register_variant"), name="typo")
+    message = str(exc.value)
+    assert message.startswith("plugin 'typo' (") and "\n" not in message and "<" not in message, message
+    assert "implements register_variant, which ganbench does not declare" in message
+    assert "did you mean register_variants?" in message
 
 
 def test_a_hook_that_raises_is_named(fresh_plugins):
