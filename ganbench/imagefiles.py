@@ -193,7 +193,8 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
             if kind == "image":
                 found.append(path)
             elif kind == "folder":
-                _check_not_above(path, top, itself=False)  # back to the top: in seen, skipped
+                if path.is_symlink():  # only a link leads above: a real folder's parents are its walk's own
+                    _check_not_above(path, top, itself=False)  # back to the top: in seen, skipped
                 owner, first = seen.setdefault(_inode(path), (folder, path))
                 if owner not in (folder, top):
                     raise ImageFileError(
