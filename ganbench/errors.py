@@ -24,7 +24,8 @@ class UnknownNameError(GanbenchError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str], also: str = "") -> None:
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        lowered = {entry.lower(): entry for entry in known}  # `-d MNIST` for mnist
+        close = [lowered[match] for match in difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)]
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known) or 'none'}"
         super().__init__(f"unknown {kind} {name!r}; {hint} (`ganbench list` shows all){also}")
 

@@ -208,14 +208,37 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
                 f"{dataset!r} does not have; fix the plugin, or leave it out"
             )
         return dataset, options
+    near = _near_data_paths(name)
     if "/" in name or name.endswith((".npz", ".npy")):  # a suite's "rign8" is looked for as <suite folder>/rign8
-        close = difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
+        close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise OptionError(
             f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file{hint}"
         )
     where = f"; nor is there a folder or .npz/.npy file {name!r} in {one_line(Path.cwd())}"  # `-d mine` for ./mine
+    where += f" (did you mean {', '.join(near)}?)" if near else ""
     raise UnknownNameError("dataset", name, datasets.names(), also=where)
+
+
+def _near_data_paths(name: str, limit: int = 10_000) -> list[str]:
+    """Folders and .npz/.npy files beside where ``name`` points whose names are close to its last part (a typo
+    in `-d ./imgs2` for ./imgs), written as the user wrote the rest of the path; looks at no more than ``limit``
+    entries, so a huge folder costs little."""
+    path = Path(name)
+    if not path.name or path.name in (".", ".."):
+        return []
+    try:
+        entries = [
+            entry.name
+            for _, entry in zip(range(limit), path.expanduser().parent.iterdir(), strict=False)
+            if entry.suffix in (".npz", ".npy") or entry.is_dir()
+        ]
+    except (OSError, ValueError):  # no such parent, not readable, a NUL in the name
+        return []
+    close = difflib.get_close_matches(path.name, entries, n=3, cutoff=0.75)
+    close += [entry for entry in entries if entry.lower() == path.name.lower() and entry not in close]
+    head = name[: len(name) - len(path.name)].rstrip("/") if "/" in name else ""
+    return [f"{head}/{entry}" if head or name.startswith("/") else entry for entry in close[:3]]
 
 
 def output_names(spec: RunSpec) -> list[str]:
