@@ -206,11 +206,19 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> Non
     """Register a plugin object or module at run time (tests, notebooks)."""
     global _registries
     pm = plugin_manager()
-    registered = pm.register(plugin, name=name)
+    try:
+        registered = pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
+        raise PluginError(f"plugin {name or plugin!r} does not fit ganbench's hooks: {one_line(exc)}") from exc
     if registered is None:
         raise PluginError(f"plugin {name or plugin!r} is already registered")
     _origins[registered] = (getattr(plugin, "__name__", registered), "runtime")
-    check_hooks(pm, _origins)
+    try:
+        check_hooks(pm, _origins)
+    except PluginError:  # refused: leave the manager as it was, so the next register or run is not blamed
+        pm.unregister(name=registered)
+        _origins.pop(registered, None)
+        raise
     _registries = None
 
 

@@ -71,6 +71,17 @@ def test_a_misspelled_hook_fails_loudly(fresh_plugins):
     assert message.startswith("plugin 'typo' (") and "\n" not in message and "<" not in message, message
     assert "implements register_variant, which ganbench does not declare" in message
     assert "did you mean register_variants?" in message
+    assert not fresh_plugins.plugin_manager().has_plugin("typo")  # refused, not left half-registered
+    fresh_plugins.register_plugin(plugin_registering(hook="register_variants"), name="typo")  # the fixed one
+    assert "nsgan" in fresh_plugins.registries().variants
+
+    class WrongArguments:
+        @ganbench.hookimpl
+        def register_variants(self, registr):  # not the hookspec's argument: pluggy's own error, named
+            pass
+
+    with pytest.raises(PluginError, match="plugin 'wrong' does not fit ganbench's hooks: .*registr"):
+        fresh_plugins.register_plugin(WrongArguments(), name="wrong")
 
 
 def test_a_hook_that_raises_is_named(fresh_plugins):
