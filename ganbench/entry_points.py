@@ -55,9 +55,10 @@ def check_hooks(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -
         known = sorted(hook for hook, caller in callers.items() if caller.spec is not None)
         near = difflib.get_close_matches(unknown[0], known, n=1) if unknown else []
         hint = f"did you mean {near[0]}?" if near else f"the hooks: {', '.join(known)}"
+        uninstall = "" if version == "runtime" else f" or `pip uninstall {source}`"  # register_plugin's: no package
         raise PluginError(
             f"plugin {name!r} ({source} {version}) implements {', '.join(unknown) or 'a hook'}, which ganbench does "
-            f"not declare; fix the name ({hint}) or `pip uninstall {source}`"
+            f"not declare; fix the name ({hint}){uninstall}"
         ) from exc
     for hook in LOGGER_HOOKS:
         for impl in getattr(pm.hook, hook).get_hookimpls():
