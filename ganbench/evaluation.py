@@ -247,7 +247,7 @@ def evaluate_samples(
     name = str(dataset) if isinstance(dataset, str | Path) else ds.name
     check_reference_fits(name, ds, selection)
     preflight(ds, selection)
-    warn_unequal_sizes(name, ds, len(fake), equal="passing as many samples as there are real ones")
+    warn_unequal_sizes(ds, len(fake), equal="passing as many samples as there are real ones")
     return strict_json(score(ds, fake, names, match_sizes=not named_files))  # None, not NaN: as the CLI and records
 
 

@@ -57,9 +57,8 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
     if name in metrics:
         metric = metrics.get(name)
         if not metric.applies_to(dataset):
-            why = metric.why_not(dataset)
             raise OptionError(
-                f"metric {name!r} does not apply to dataset {dataset.title}{f' ({why})' if why else ''}; "
+                f"metric {name!r} does not apply to dataset {dataset.title}{_because(metric, dataset)}; "
                 "drop it from --metrics"
             )
         return metric, set(metric.spaces_for(dataset))
@@ -81,10 +80,15 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
                     )
                 raise OptionError(
                     f"metric output {name!r} is {metric.name}'s, which does not apply to dataset {dataset.title}"
-                    f"{f' ({why})' if (why := metric.why_not(dataset)) else ''}; "
-                    "drop it from --metrics"
+                    f"{_because(metric, dataset)}; drop it from --metrics"
                 )
     raise UnknownNameError("metric", name, available_names(dataset))
+
+
+def _because(metric: Metric, dataset: Dataset) -> str:
+    """`` (why)`` for a refusal of ``metric`` on ``dataset``, or "" when the metric has nothing to add."""
+    why = metric.why_not(dataset)
+    return f" ({why})" if why else ""
 
 
 def available_names(dataset: Dataset) -> list[str]:
@@ -144,8 +148,8 @@ def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Select
         )
 
 
-def warn_unequal_sizes(name: str, dataset: Dataset, n_fake: int, equal: str = "") -> None:
-    """A warning if the real samples of ``dataset`` (named ``name``) are fewer than the ``n_fake`` generated ones:
+def warn_unequal_sizes(dataset: Dataset, n_fake: int, equal: str = "") -> None:
+    """A warning if the real samples of ``dataset`` are fewer than the ``n_fake`` generated ones:
     FID and KID move with unequal sizes, unlike the protocol's (``equal``: what makes them equal, in the caller's
     words). Given once every check has passed: its advice would not help a command refused anyway."""
     n_real = len(dataset.reference())

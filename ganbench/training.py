@@ -447,7 +447,7 @@ class Trainer:
         check_network_fits(spec, variant, self.parts.network)
         check_batch_fits(spec, variant, len(self.data), tuple(dataset.shape))  # before a batch's tensors are built
         check_networks(spec, self.parts, self.device)
-        warn_unequal_sizes(spec.dataset, dataset, spec.eval.n_samples)  # once nothing refuses the run
+        warn_unequal_sizes(dataset, spec.eval.n_samples)  # once nothing refuses the run
         self.state = TrainState(spec, self.parts, self.device)
         self.labels = None if labels is None else labels.to(self.device)
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)

@@ -80,13 +80,15 @@ def _labels(labels: Any, n: int, what: str) -> torch.Tensor:
 
 def _single_classifier(dataset: Dataset) -> bool:
     """Labelled images that one classifier pass classifies (not stacked ones, whose labels are tuples)."""
-    return dataset.n_classes > 0 and not getattr(dataset, "stacked_channels", 0)
+    return not _why_no_classes(dataset)
 
 
 def _why_no_classes(dataset: Dataset) -> str:
+    """Why ``dataset`` is not one a classifier pass labels ("" when it is): the one test of that, so the
+    refusal's reason and ``applies_to`` cannot disagree."""
     if getattr(dataset, "stacked_channels", 0):
         return "its labels are tuples of digits, one per channel, not one class a classifier gives"
-    if not dataset.n_classes:
+    if dataset.n_classes <= 0:
         return (
             "it needs class labels, which the dataset has none of (a folder of images gets them from class subfolders)"
         )
