@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from ganbench.errors import GanbenchError, SamplesError
+from ganbench.errors import GanbenchError, SamplesError, shown_path
 from ganbench.torchfiles import TorchFileError, load_torch_file
 
 NPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, tokenize.TokenError,
@@ -140,16 +140,16 @@ def load_array(
     """The array in a .npy file, or in an .npz the first ``preferred`` key (else the only one) of ``ndim`` dims."""
     path = Path(path)
     if path.is_dir():
-        raise SamplesError(f"{what} path {path} is a folder; pass a .npy, .npz or .pt file")
+        raise SamplesError(f"{what} path {shown_path(path)} is a folder; pass a .npy, .npz or .pt file")
     if not path.is_file():
         state = "is not a regular file (a FIFO or a device)" if path.exists() else "does not exist"
-        raise SamplesError(f"{what} file {path} {state}; pass a .npy, .npz or .pt file")
+        raise SamplesError(f"{what} file {shown_path(path)} {state}; pass a .npy, .npz or .pt file")
     fix = "save arrays with numpy.save or numpy.savez, or a tensor with torch.save"
     try:
         with open(path, "rb") as f:
             head = f.read(len(NPY_MAGIC))
         if not head:
-            raise SamplesError(f"{what} file {path} is empty (0 bytes); {fix}")
+            raise SamplesError(f"{what} file {shown_path(path)} is empty (0 bytes); {fix}")
         if head.startswith(NPY_MAGIC):
             with open(path, "rb") as f:
                 _check_header(f, path.stat().st_size, str(path))
@@ -157,7 +157,9 @@ def load_array(
         if head[:1] == PICKLE_MAGIC:  # torch.save's format before torch 1.6 (a pickle): read as weights_only
             return _load_from_torch(path, preferred, ndim, what)
         if not head.startswith(ZIP_MAGICS):
-            raise SamplesError(f"{path} is not a .npy, .npz or .pt file (it does not start as those do); {fix}")
+            raise SamplesError(
+                f"{shown_path(path)} is not a .npy, .npz or .pt file (it does not start as those do); {fix}"
+            )
         if _is_torch_file(path):
             return _load_from_torch(path, preferred, ndim, what)
         return _load_from_npz(path, preferred, ndim, what)
@@ -165,7 +167,7 @@ def load_array(
         raise
     except NPY_ERRORS as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SamplesError(f"cannot read {path} ({reason}); it is truncated or corrupt; {fix}") from None
+        raise SamplesError(f"cannot read {shown_path(path)} ({reason}); it is truncated or corrupt; {fix}") from None
 
 
 def _candidates(dims: dict[str, int], preferred: tuple[str, ...], ndim: int | None) -> list[str]:
@@ -195,19 +197,25 @@ def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, w
     try:
         obj = load_torch_file(path)
     except TorchFileError as exc:
-        raise SamplesError(f"cannot read torch file {path}: it {exc}; save one tensor with torch.save") from None
+        raise SamplesError(
+            f"cannot read torch file {shown_path(path)}: it {exc}; save one tensor with torch.save"
+        ) from None
     except OSError as exc:
-        raise SamplesError(f"cannot read torch file {path} ({exc.strerror or exc})") from None
+        raise SamplesError(f"cannot read torch file {shown_path(path)} ({exc.strerror or exc})") from None
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
         chosen = _candidates({k: v.dim() for k, v in tensors.items()}, preferred, ndim)
         if len(chosen) != 1:
             names = " or ".join(preferred)
             held = ", ".join(map(str, obj)) or "nothing"
-            raise SamplesError(f"{path} holds a dict of {held}; save one {what} tensor (or a dict with one {names})")
+            raise SamplesError(
+                f"{shown_path(path)} holds a dict of {held}; save one {what} tensor (or a dict with one {names})"
+            )
         obj = tensors[chosen[0]]
     if not isinstance(obj, torch.Tensor):
-        raise SamplesError(f"{path} holds a {type(obj).__name__}, not a tensor; save one {what} tensor with torch.save")
+        raise SamplesError(
+            f"{shown_path(path)} holds a {type(obj).__name__}, not a tensor; save one {what} tensor with torch.save"
+        )
     return real_tensor(obj, what).numpy()
 
 
@@ -217,17 +225,20 @@ def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, wha
         for info in archive.infolist():
             if info.filename.endswith(".npy"):
                 with archive.open(info) as member:
-                    shapes[info.filename[:-4]] = _check_header(member, info.file_size, f"{path}:{info.filename}")
+                    shapes[info.filename[:-4]] = _check_header(
+                        member, info.file_size, f"{shown_path(path)}:{info.filename}"
+                    )
     chosen = _candidates({k: len(shape) for k, shape in shapes.items()}, preferred, ndim)
     if len(chosen) > 1:  # which one the user meant is a guess: say so rather than score one
         raise SamplesError(
-            f"{path} holds several {what} arrays ({', '.join(chosen)}), and which to read would be a guess; save "
+            f"{shown_path(path)} holds several {what} arrays ({', '.join(chosen)}), "
+            "and which to read would be a guess; save "
             "only the one to use"
         )
     if not chosen:
         shape = f"a {ndim}-D array" if ndim else "an array"
         names, held = " or ".join(preferred), ", ".join(shapes) or "nothing"
-        raise SamplesError(f"{path} has no {what} array ({shape} named {names}); it holds {held}")
+        raise SamplesError(f"{shown_path(path)} has no {what} array ({shape} named {names}); it holds {held}")
     with np.load(path, allow_pickle=False) as loaded:
         return loaded[chosen[0]]
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ganbench.errors import OptionError
+from ganbench.errors import OptionError, shown_path
 from ganbench.options import validate_options
 
 DATA_KINDS = ("vectors", "images")
@@ -143,4 +143,4 @@ def titled(name: str, options: Mapping[str, Any]) -> str:
     """How messages name dataset ``name`` with ``options``: with its path where it reads one (a user's images
     are all 'files': the folder is what the user named)."""
     path = options.get("path")
-    return f"{name!r} ({path})" if isinstance(path, str) and path else repr(name)
+    return f"{name!r} ({shown_path(path)})" if isinstance(path, str) and path else repr(name)

@@ -7,7 +7,9 @@ everything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class GanbenchError(Exception):
@@ -17,6 +19,17 @@ class GanbenchError(Exception):
 def one_line(text: object) -> str:
     """``text`` as one line: control characters (a newline in a file name a message quotes) escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def shown_path(path: object) -> str:
+    """A path as messages show it: from the working folder when it lies below it, as the user most likely typed it
+    (``./imgs``, though ganbench keeps the whole path to tell runs apart), else whole; one line."""
+    text = str(path)
+    try:
+        below = Path(text).relative_to(os.getcwd()) if os.path.isabs(text) else None
+    except (ValueError, OSError):  # elsewhere, or the working folder is gone
+        below = None
+    return one_line(text if below is None else os.curdir if below == Path() else os.path.join(os.curdir, below))
 
 
 class UnknownNameError(GanbenchError):

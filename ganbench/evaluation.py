@@ -21,7 +21,7 @@ from torch import nn
 from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, PluginError, SamplesError, one_line, short_repr
+from ganbench.errors import OptionError, PluginError, SamplesError, short_repr, shown_path
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
@@ -216,8 +216,8 @@ def evaluate_samples(
     named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
     if is_image_dataset(ds):
         fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_uint8_nchw(samples)
-        where = f"the samples in {one_line(samples)}" if isinstance(samples, (str, Path)) else "the samples"
-        real = f"the real images ({one_line(dataset)})" if named_files else f"dataset {ds.name!r}"
+        where = f"the samples in {shown_path(samples)}" if isinstance(samples, (str, Path)) else "the samples"
+        real = f"the real images ({shown_path(dataset)})" if named_files else f"dataset {ds.name!r}"
         if fake.shape[1] == 3 and ds.shape[0] == 1 and bool((fake[:, :1] == fake[:, 1:]).all()):
             fake = fake[:, :1]  # grey images saved as RGB
         if tuple(fake.shape[1:]) != tuple(ds.shape):
@@ -275,7 +275,7 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
         if overrides:
             raise OptionError(f"--set dataset.* applies to registered datasets, not to the images in {path}")
         name, claimed = resolve_dataset_name(str(path))  # the dataset `run --dataset PATH` trains on: same labels
-        return with_options(datasets.get(name), claimed, f"the images in {one_line(path)}")
+        return with_options(datasets.get(name), claimed, f"the images in {shown_path(path)}")
     name, claimed = resolve_dataset_name(str(dataset))  # a plugin's claim, or unknown as `run -d` says it
     return with_options(datasets.get(name), claimed, f"dataset {str(dataset)!r}")
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import GanbenchError, SamplesError, one_line
+from ganbench.errors import GanbenchError, SamplesError, one_line, shown_path
 from ganbench.images import as_uint8_nchw
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
@@ -44,7 +44,7 @@ def read_image(path: Path) -> np.ndarray:
     from PIL import Image
 
     too_large = ImageFileError(
-        f"image {one_line(path)} has more than {MAX_PIXELS:,} pixels: refused before decoding (a decompression "
+        f"image {shown_path(path)} has more than {MAX_PIXELS:,} pixels: refused before decoding (a decompression "
         "bomb, or not an image to train a GAN on)"
     )
     try:
@@ -58,7 +58,7 @@ def read_image(path: Path) -> np.ndarray:
                 pixels = _as_uint8(image, path)
         said = list(dict.fromkeys(one_line(w.message) for w in caught))
         if said:  # a damaged TIFF's tags: one line per file, not Pillow's one per tag
-            warnings.warn(f"image {one_line(path)} may be damaged: {said[0]} (read all the same)", stacklevel=2)
+            warnings.warn(f"image {shown_path(path)} may be damaged: {said[0]} (read all the same)", stacklevel=2)
         return pixels
     except ImageFileError:
         raise
@@ -66,7 +66,7 @@ def read_image(path: Path) -> np.ndarray:
         raise too_large from None
     except (OSError, ValueError, SyntaxError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ImageFileError(f"cannot read image {one_line(path)} ({reason}); remove or replace it") from None
+        raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
 
 
 FULL_SCALE = {"I": 65535.0, "F": 1.0}
@@ -81,17 +81,17 @@ def _as_uint8(image, path: Path) -> np.ndarray:
     bits = getattr(image, "tag_v2", {}).get(258)  # a TIFF's BitsPerSample: "I" holds 32-bit integers there
     if image.mode == "I" and bits is not None and max(np.atleast_1d(bits)) > 16:
         raise ImageFileError(
-            f"image {one_line(path)} holds {max(np.atleast_1d(bits))}-bit integer pixels, which have no agreed "
+            f"image {shown_path(path)} holds {max(np.atleast_1d(bits))}-bit integer pixels, which have no agreed "
             "brightest value (16-bit ones run to 65535); save it as 8 or 16 bits"
         )
     if image.mode.startswith("I;16") or image.mode in FULL_SCALE:
         top = FULL_SCALE.get(image.mode, 65535.0)
         values = np.asarray(image, dtype=np.float64)
         if not np.isfinite(values).all():
-            raise ImageFileError(f"image {one_line(path)} holds NaN or inf; save finite values")
+            raise ImageFileError(f"image {shown_path(path)} holds NaN or inf; save finite values")
         if values.min(initial=0) < 0 or values.max(initial=0) > top:
             raise ImageFileError(
-                f"image {one_line(path)} ({image.mode} mode) holds values from {values.min():.6g} to "
+                f"image {shown_path(path)} ({image.mode} mode) holds values from {values.min():.6g} to "
                 f"{values.max():.6g}; its format's pixels run from 0 to {top:g}: rescale it, or save it as 8 bits"
             )
         return np.round(values * (255.0 / top)).astype(np.uint8)
@@ -106,7 +106,7 @@ def decode_images(files: list[Path], folder: Path) -> torch.Tensor:
         arrays.append(read_image(f))
         if arrays[-1].shape[:2] != arrays[0].shape[:2]:
             raise ImageFileError(
-                f"images in {one_line(folder)} differ in size: {one_line(files[0].relative_to(folder))} is "
+                f"images in {shown_path(folder)} differ in size: {one_line(files[0].relative_to(folder))} is "
                 f"{_size(arrays[0])}, {one_line(f.relative_to(folder))} is {_size(arrays[-1])}; resize them to one size"
             )
     grey = all(a.ndim == 2 for a in arrays)
@@ -131,17 +131,17 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     per_class = {d: _images_below(d, seen, folder) for d in subfolders}
     if not any(per_class.values()):
         if not top:
-            raise ImageFileError(f"folder {one_line(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise ImageFileError(f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         return top, None
     if top:
         raise ImageFileError(
-            f"folder {one_line(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
+            f"folder {shown_path(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
             "class subfolder, or put all images directly in the folder for unlabelled data"
         )
     empty = [d for d, files in per_class.items() if not files]
     if empty:
         raise ImageFileError(
-            f"class folder {one_line(empty[0])} holds no images; add some or remove it (its name is a class)"
+            f"class folder {shown_path(empty[0])} holds no images; add some or remove it (its name is a class)"
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
@@ -157,7 +157,7 @@ def _check_class_links(folder: Path, subfolders: list[Path]) -> None:
         first = classes.setdefault(_inode(d), d)
         if first != d:
             raise ImageFileError(
-                f"class folders {one_line(first.name)} and {one_line(d.name)} in {one_line(folder)} are one folder "
+                f"class folders {one_line(first.name)} and {one_line(d.name)} in {shown_path(folder)} are one folder "
                 "(a link); remove the link, or its images would count as two classes"
             )
 
@@ -168,7 +168,8 @@ def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
     top = folder.resolve()
     if (itself and path.resolve() == top) or path.resolve() in top.parents:
         raise ImageFileError(
-            f"{one_line(path)} is a link to the folder {one_line(folder)} itself or one above it, not a folder of its "
+            f"{shown_path(path)} is a link to the folder {shown_path(folder)} itself or one above it, "
+            "not a folder of its "
             "images; remove the link"
         )
 
@@ -198,7 +199,7 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
                 owner, first = seen.setdefault(_inode(path), (folder, path))
                 if owner not in (folder, top):
                     raise ImageFileError(
-                        f"{one_line(first)} and {one_line(path)} are one folder (a link), under the class folders "
+                        f"{shown_path(first)} and {shown_path(path)} are one folder (a link), under the class folders "
                         f"{one_line(owner.name)} and {one_line(folder.name)}; remove the link, or its images would "
                         "take either class's label"
                     )
@@ -221,7 +222,7 @@ def _kind(path: Path) -> str | None:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             return None
         raise ImageFileError(
-            f"cannot look at {one_line(path)} ({exc.strerror or exc}); make it readable, or remove it from the folder"
+            f"cannot look at {shown_path(path)} ({exc.strerror or exc}); make it readable, or remove it from the folder"
         ) from None
     if stat.S_ISDIR(mode):
         return "folder"
@@ -241,9 +242,12 @@ def load_image_set(path: str | Path) -> torch.Tensor:
         return decode_images(files, path)
     if not path.exists():
         raise SamplesError(
-            f"samples {one_line(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"
+            f"samples {shown_path(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"
         )
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if array.ndim and len(array) == 0:
-        raise SamplesError(f"{one_line(path)} holds no images")
-    return as_uint8_nchw(array)
+        raise SamplesError(f"{shown_path(path)} holds no images")
+    try:
+        return as_uint8_nchw(array)
+    except GanbenchError as exc:  # a shape or range: say whose
+        raise SamplesError(f"{shown_path(path)}: {exc}") from None

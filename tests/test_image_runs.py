@@ -246,6 +246,24 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     assert not Path(out).exists()
 
 
+def test_a_folder_below_the_working_folder_is_named_as_typed(cli, tmp_path, monkeypatch):
+    """The run keeps the whole path (it tells runs apart), but messages show the one the user typed."""
+    (tmp_path / "imgs").mkdir()
+    flat = save_png_folder(tmp_path / "imgs" / "a", np.zeros((4, 16, 16, 3), np.uint8))
+    np.savez(tmp_path / "bad.npz", images=np.zeros((2, 5, 16, 16), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    out = str(tmp_path / "out")
+    for typed in ("imgs/a", "./imgs/a", str(flat)):
+        result = cli("run", "-v", "projgan", "-d", typed, *TINY, "-o", out)
+        assert_one_line_error(result, "dataset 'files' (./imgs/a) has no labels")
+    assert_one_line_error(cli("run", "-v", "dcgan", "-d", "bad.npz", *TINY, "-o", out), "./bad.npz: images need 1")
+    assert_one_line_error(cli("eval", "--samples", str(tmp_path / "bad.npz"), "-d", "digits"), "./bad.npz")
+    monkeypatch.chdir(tmp_path / "imgs" / "a")
+    result = cli("run", "-v", "projgan", "-d", ".", *TINY, "-o", out)
+    assert_one_line_error(result, "dataset 'files' (.) has no labels")
+    assert not Path(out).exists()
+
+
 @pytest.mark.slow
 def test_kill_9_of_an_image_run_then_resume_gives_identical_metrics(tmp_path):
     args = ["run", "-v", "wgan-gp", "-d", "digits", "--steps", "400", "--checkpoint-every", "10", *TINY]

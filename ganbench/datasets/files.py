@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, shown_path
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout
 from ganbench.images import ImageDataset, as_uint8_nchw
@@ -77,9 +77,9 @@ def read_images(path: str | Path) -> ImageSet:
             images, labels = read_npz(path)
             _remember(key, ImageSet(images, labels, image_digest(images, labels)))
     else:
-        raise ImagesError(f"{path} does not exist; pass a folder of images or an .npz file")
+        raise ImagesError(f"{shown_path(path)} does not exist; pass a folder of images or an .npz file")
     if len(_sets[key].images) < 2:
-        raise ImagesError(f"{path} holds 1 image; a GAN needs at least 2 to train on and to score against")
+        raise ImagesError(f"{shown_path(path)} holds 1 image; a GAN needs at least 2 to train on and to score against")
     return _sets[key]
 
 
@@ -87,21 +87,23 @@ def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Images (uint8 NCHW) and optional labels of an .npz file, read without unpickling anything."""
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if len(array) == 0:
-        raise ImagesError(f"{path} holds no images")
+        raise ImagesError(f"{shown_path(path)} holds no images")
     try:
         images = as_uint8_nchw(array)
     except GanbenchError as exc:
-        raise ImagesError(f"{path}: {exc}") from None
+        raise ImagesError(f"{shown_path(path)}: {exc}") from None
     if images.shape[1] not in (1, 3):
-        raise ImagesError(f"{path}: images need 1 or 3 channels (NCHW or NHWC), not shape {tuple(array.shape)}")
+        raise ImagesError(
+            f"{shown_path(path)}: images need 1 or 3 channels (NCHW or NHWC), not shape {tuple(array.shape)}"
+        )
     named = [k for k in LABEL_KEYS if k in _npz_names(path)]
     if len(named) > 1:  # which labels the user meant is a guess
-        raise ImagesError(f"{path} holds labels twice ({' and '.join(named)}); save only the ones to use")
+        raise ImagesError(f"{shown_path(path)} holds labels twice ({' and '.join(named)}); save only the ones to use")
     key = named[0] if named else None
     if key is None:
         return images, None
     labels = load_array(path, (key,), what="label")
-    return images, _check_labels(labels, len(images), f"{path}:{key}")
+    return images, _check_labels(labels, len(images), f"{shown_path(path)}:{key}")
 
 
 def _check_labels(labels: np.ndarray, n_images: int, where: str) -> torch.Tensor:
@@ -158,15 +160,16 @@ class UserImages(ImageDataset):
                 "dataset 'files' needs option 'path': pass --dataset PATH (a folder of images or an .npz file)"
             )
         data = read_images(self.path)
+        path = shown_path(self.path)
         if self.sha256 != data.sha256:
             if not self.sha256:
                 raise ImagesError(
                     f"dataset 'files' needs option 'sha256' (the digest that ties a run to its images): pass "
-                    f"--dataset {self.path} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
+                    f"--dataset {path} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
                 )
             raise ImagesError(
-                f"the images in {self.path} changed since the run's spec was made (sha256 {self.sha256[:12]}... "
-                f"then, {data.sha256[:12]}... now); restore them, or start afresh with --dataset {self.path} "
+                f"the images in {path} changed since the run's spec was made (sha256 {self.sha256[:12]}... "
+                f"then, {data.sha256[:12]}... now); restore them, or start afresh with --dataset {path} "
                 "(a new run id)"
             )
         return data
