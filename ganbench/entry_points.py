@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import inspect
 
 import pluggy
 
@@ -31,11 +32,30 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
         try:
             pm.register(plugin, name=ep.name)
         except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
-            raise PluginError(
-                f"plugin {ep.name!r} (distribution {dist} {version}) does not fit ganbench's hooks: {one_line(exc)}; "
-                f"fix it (ganbench.hookspecs) or `pip uninstall {dist}`"
-            ) from exc
+            who = f"plugin {ep.name!r} (distribution {dist} {version})"
+            raise unfit_hook(pm, exc, who, f"fix it (ganbench.hookspecs) or `pip uninstall {dist}`") from exc
         origins[ep.name] = (dist, version)
+
+
+def unfit_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError, who: str, fix: str) -> PluginError:
+    """The one line for a plugin ``pm`` refused (``who``): the hook whose arguments ganbench does not pass, and
+    those it does (pluggy's message is several lines and names neither)."""
+    plugin = exc.plugin
+    for attr in dir(plugin):
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        hook = (opts or {}).get("specname") or attr
+        caller = getattr(pm.hook, hook, None)
+        if opts is None or caller is None or caller.spec is None:
+            continue
+        params = inspect.signature(getattr(plugin, attr)).parameters.values()
+        takes = [p.name for p in params if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        extra = [name for name in takes if name not in caller.spec.argnames]
+        if extra:
+            return PluginError(
+                f"{who} implements {hook}({', '.join(takes)}), but ganbench calls {hook}"
+                f"({', '.join(caller.spec.argnames)}): it has no {', '.join(extra)} to pass; {fix}"
+            )
+    return PluginError(f"{who} does not fit ganbench's hooks: {one_line(exc)}; {fix}")
 
 
 def check_hooks(pm: pluggy.PluginManager, origins: dict[str, tuple[str, str]]) -> None:

@@ -19,7 +19,13 @@ from typing import Any
 import pluggy
 
 from ganbench import hookspecs
-from ganbench.entry_points import ENTRY_POINT_GROUP, check_hooks, distribution_version, load_entry_points
+from ganbench.entry_points import (
+    ENTRY_POINT_GROUP,
+    check_hooks,
+    distribution_version,
+    load_entry_points,
+    unfit_hook,
+)
 from ganbench.errors import GanbenchError, PluginError, one_line, short_repr
 from ganbench.registry import Registries, empty_registries, fill_registries
 
@@ -203,29 +209,46 @@ def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
 
 
 def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:
-    """Register a plugin object or module at run time (tests, notebooks)."""
+    """Register a plugin object or module at run time (tests, notebooks), under ``name`` (default: its module's or
+    class's name), which messages name it by and ``unregister_plugin`` takes."""
     global _registries
     pm = plugin_manager()
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise PluginError(f"a plugin's name must be non-blank text, not {short_repr(name)}; e.g. name='my-plugin'")
+    label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    if pm.is_registered(plugin):
+        raise PluginError(f"plugin {label!r} is already registered, as {pm.get_name(plugin)!r}; register it once")
+    if pm.has_plugin(label) or pm.is_blocked(label):
+        source, version = _origins.get(label, (label, "unknown"))
+        raise PluginError(
+            f"a plugin named {label!r} ({source} {version}) is already registered; pass another name=, "
+            f"or unregister_plugin({label!r}) first"
+        )
     try:
-        registered = pm.register(plugin, name=name)
+        pm.register(plugin, name=label)
     except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
-        raise PluginError(f"plugin {name or plugin!r} does not fit ganbench's hooks: {one_line(exc)}") from exc
-    if registered is None:
-        raise PluginError(f"plugin {name or plugin!r} is already registered")
-    _origins[registered] = (getattr(plugin, "__name__", registered), "runtime")
+        raise unfit_hook(pm, exc, f"plugin {label!r}", "fix the plugin (ganbench.hookspecs)") from exc
+    _origins[label] = (getattr(plugin, "__name__", label), "runtime")
     try:
         check_hooks(pm, _origins)
     except PluginError:  # refused: leave the manager as it was, so the next register or run is not blamed
-        pm.unregister(name=registered)
-        _origins.pop(registered, None)
+        pm.unregister(name=label)
+        _origins.pop(label, None)
         raise
     _registries = None
 
 
 def unregister_plugin(name: str) -> None:
-    """Undo ``register_plugin``."""
+    """Undo ``register_plugin``; PluginError if no plugin of that name is registered (a typo would undo nothing)."""
     global _registries
-    plugin_manager().unregister(name=name)
+    pm = plugin_manager()
+    if not isinstance(name, str) or pm.get_plugin(name) is None:
+        runtime = sorted(n for n, (_, version) in _origins.items() if version == "runtime")
+        raise PluginError(
+            f"no plugin named {short_repr(name)} is registered; "
+            f"registered at run time: {', '.join(map(repr, runtime)) or 'none'}"
+        )
+    pm.unregister(name=name)
     _origins.pop(name, None)
     _registries = None
 

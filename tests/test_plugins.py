@@ -80,8 +80,39 @@ def test_a_misspelled_hook_fails_loudly(fresh_plugins):
         def register_variants(self, registr):  # not the hookspec's argument: pluggy's own error, named
             pass
 
-    with pytest.raises(PluginError, match="plugin 'wrong' does not fit ganbench's hooks: .*registr"):
-        fresh_plugins.register_plugin(WrongArguments(), name="wrong")
+    with pytest.raises(PluginError) as exc:  # the hook, its arguments and ganbench's, in one line
+        fresh_plugins.register_plugin(WrongArguments())
+    assert str(exc.value) == (
+        "plugin 'WrongArguments' implements register_variants(registr), but ganbench calls "
+        "register_variants(register): it has no registr to pass; fix the plugin (ganbench.hookspecs)"
+    )
+    assert not fresh_plugins.plugin_manager().has_plugin("WrongArguments")
+
+
+def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugins):
+    """pluggy's own refusal is a ValueError listing every plugin (kilobytes); unregistering a typo undid nothing."""
+    mine = plugin_registering(hook="register_variants")
+    fresh_plugins.register_plugin(mine)  # named by its class, so that unregister_plugin can name it
+    assert fresh_plugins.plugin_manager().get_plugin(type(mine).__name__) is mine
+    taken = [
+        (mine, None, f"plugin {type(mine).__name__!r} is already registered, as {type(mine).__name__!r}"),
+        (mine, "again", "is already registered, as"),
+        (plugin_registering(hook="register_variants"), None, "is already registered; pass another name="),
+        (plugin_registering(), "ganbench.variants.gan", "a plugin named 'ganbench.variants.gan' (ganbench.variants"),
+        (plugin_registering(), " ", "a plugin's name must be non-blank text, not ' '"),
+        (plugin_registering(), 3, "a plugin's name must be non-blank text, not 3"),
+    ]
+    before = fresh_plugins.plugin_manager().list_name_plugin()
+    for plugin, name, fragment in taken:
+        with pytest.raises(PluginError) as exc:
+            fresh_plugins.register_plugin(plugin, name=name)
+        assert fragment in str(exc.value) and "\n" not in str(exc.value) and len(str(exc.value)) < 200, str(exc.value)
+        assert fresh_plugins.plugin_manager().list_name_plugin() == before
+    with pytest.raises(PluginError, match="^no plugin named 'nope' is registered; registered at run time: 'Plugin'$"):
+        fresh_plugins.unregister_plugin("nope")
+    fresh_plugins.unregister_plugin(type(mine).__name__)
+    with pytest.raises(PluginError, match="registered at run time: none$"):
+        fresh_plugins.unregister_plugin(type(mine).__name__)
 
 
 def test_a_hook_that_raises_is_named(fresh_plugins):
