@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import numbers
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -221,24 +222,45 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
 
 
 def _near_data_paths(name: str, limit: int = 10_000) -> list[str]:
-    """Folders and .npz/.npy files beside where ``name`` points whose names are close to its last part (a typo
-    in `-d ./imgs2` for ./imgs), written as the user wrote the rest of the path; looks at no more than ``limit``
-    entries, so a huge folder costs little."""
-    path = Path(name)
-    if not path.name or path.name in (".", ".."):
-        return []
+    """Up to 3 existing folders and .npz/.npy files that ``name`` may have meant: each part of it that does not
+    exist replaced by a near entry of its folder (a typo in `-d ./imgz/a` for ./imgs/a, or in its case), written
+    as the user wrote the rest of the path; looks at no more than ``limit`` entries, so a huge folder costs little."""
+    budget = [limit]
+    start = "/" if name.startswith("/") else ""
+    return [near for near in _repaired(start, [part for part in name.split("/") if part], budget) if near != name][:3]
+
+
+def _repaired(typed: str, parts: list[str], budget: list[int]) -> list[str]:
+    """Paths below ``typed`` (as typed; "" is the working folder) that ``parts`` may have meant."""
+    folder = Path(typed or os.curdir).expanduser()
+    if not parts:
+        found = folder.is_dir() or (folder.is_file() and folder.suffix in (".npz", ".npy"))
+        return [typed] if found and typed not in ("", "/") else []
+    part, rest = parts[0], parts[1:]
+
+    def below(entry: str) -> str:
+        return f"{typed}{'' if typed.endswith('/') or not typed else '/'}{entry}"
+
     try:
-        entries = [
-            entry.name
-            for _, entry in zip(range(limit), path.expanduser().parent.iterdir(), strict=False)
-            if entry.suffix in (".npz", ".npy") or entry.is_dir()
-        ]
-    except (OSError, ValueError):  # no such parent, not readable, a NUL in the name
+        if part in (".", "..") or (folder / part).exists():  # as typed: keep it, mend what follows
+            return _repaired(below(part), rest, budget)
+        entries = []
+        for entry in folder.iterdir():
+            budget[0] -= 1
+            if budget[0] < 0:
+                break
+            if entry.is_dir() or (not rest and entry.suffix in (".npz", ".npy")):
+                entries.append(entry.name)
+    except (OSError, ValueError):  # no such folder, not readable, a NUL in the name
         return []
-    close = difflib.get_close_matches(path.name, entries, n=3, cutoff=0.75)
-    close += [entry for entry in entries if entry.lower() == path.name.lower() and entry not in close]
-    head = name[: len(name) - len(path.name)].rstrip("/") if "/" in name else ""
-    return [f"{head}/{entry}" if head or name.startswith("/") else entry for entry in close[:3]]
+    same_but_case = [entry for entry in entries if entry.lower() == part.lower()]
+    close = same_but_case + difflib.get_close_matches(part, entries, n=3, cutoff=0.75)
+    found: list[str] = []
+    for entry in dict.fromkeys(close):
+        found += _repaired(below(entry), rest, budget)
+        if len(found) >= 3:
+            break
+    return found
 
 
 def output_names(spec: RunSpec) -> list[str]:

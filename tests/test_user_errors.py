@@ -722,6 +722,13 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     assert not (tmp_path / "out").exists()
     result = cli("run", "-v", "nsgan", "-d", "./mine/pnsg", "--steps", "2", "-q")  # a typo in a path: the near one
     assert_one_line_error(result, "dataset './mine/pnsg' is neither", "did you mean ./mine/pngs?")
+    for typed, meant in (
+        ("./mien/pngs", "./mine/pngs"),
+        ("MINE/PNGS", "mine/pngs"),
+        ("mine/../mien/pngs", "mine/../mine/pngs"),
+    ):
+        result = cli("run", "-v", "nsgan", "-d", typed, "--steps", "2", "-q")  # a typo before the last part too
+        assert_one_line_error(result, f"did you mean {meant}?")
     result = cli("run", "-v", "nsgan", "-d", "mien", "--steps", "2", "-q")
     assert_one_line_error(result, f"'mien' in {tmp_path} (did you mean mine?)")
     result = cli("run", "-v", "nsgan", "-d", "RING8", "--steps", "2", "-q")  # case is a typo too
