@@ -27,6 +27,8 @@ from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError, SamplesError, one_line, shown_path
 from ganbench.images import as_uint8_nchw
 
+MAX_ENTRIES_WITHOUT_IMAGES = 100_000
+"""Entries a class folder's walk looks at without meeting an image before it stops: not a folder of images."""
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -128,7 +130,15 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     _check_class_links(folder, subfolders)
     # folder -> (its class folder, the path it was first met by); a link back to the top is skipped, as ImageFolder
     seen = {_inode(d): (d, d) for d in (folder, *subfolders)}
-    per_class = {d: _images_below(d, seen, folder) for d in subfolders}
+    per_class: dict[Path, list[Path]] = {}
+    for d in subfolders:
+        per_class[d] = _images_below(d, seen, folder)
+        if not per_class[d] and not top and not any(per_class.values()):  # stop: `-d /` would walk the whole disk
+            raise ImageFileError(
+                f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
+                f"nor below its first, {one_line(d.name)}; name a folder of images (class subfolders of them, or "
+                "images alone)"
+            )
     if not any(per_class.values()):
         if not top:
             raise ImageFileError(f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
@@ -180,13 +190,14 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
     ``seen`` again (a loop would repeat images), never into one another class reached (one line: its images
     would take whichever label the walk met first), and never above ``top`` (one line: the walk would leave it).
     A loop, not recursion: a folder nested a thousand deep is walked like any other."""
-    found, stack = [], [folder]
+    found, stack, looked = [], [folder], 0
     while stack:
         here = stack.pop()
         try:
             names = sorted(os.listdir(here))
         except OSError:  # unreadable: as os.walk, skipped
             continue
+        looked += len(names)
         below = []
         for name in names:
             path = here / name
@@ -206,6 +217,11 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
                 if first == path:
                     below.append(path)
         stack.extend(reversed(below))
+        if not found and looked > MAX_ENTRIES_WITHOUT_IMAGES:  # a home folder, say: stop before walking it all
+            raise ImageFileError(
+                f"class folder {shown_path(folder)} holds no image among the first {MAX_ENTRIES_WITHOUT_IMAGES:,} "
+                "entries below it; name a folder of images (class subfolders of them, or images alone)"
+            )
     return sorted(found, key=lambda p: (str(p.parent), p.name))
 
 

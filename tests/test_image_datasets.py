@@ -533,6 +533,33 @@ def test_npz_with_and_without_labels(tmp_path):
     assert torch.equal(plain.load(), torch.from_numpy(np.rint(unit * 255).astype(np.uint8)))
 
 
+def test_a_folder_that_is_not_of_images_is_refused_before_its_walk_goes_far(tmp_path, monkeypatch):
+    """`-d /` walked the whole disk as classes bin, etc, ... before anything refused it: the first class folder
+    without images ends the walk, and so does a class folder whose first entries hold none."""
+    import ganbench.imagefiles
+
+    walked = []
+    listdir = ganbench.imagefiles.os.listdir
+    monkeypatch.setattr(ganbench.imagefiles.os, "listdir", lambda p: walked.append(Path(p).name) or listdir(p))
+    (tmp_path / "disk" / "bin").mkdir(parents=True)
+    (tmp_path / "disk" / "bin" / "ls").write_bytes(b"\x7fELF")
+    save_png(tmp_path / "disk" / "usr" / "share" / "icon.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "disk")
+    one_line_error(exc, f"folder {tmp_path / 'disk'} holds no images (.jpg", "nor below its first, bin; name a fold")
+    assert "usr" not in walked and "share" not in walked
+    for i in range(12):
+        (tmp_path / "home" / "me" / f"notes{i}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "home" / "me" / f"notes{i}.txt").write_text("")
+    save_png(tmp_path / "home" / "me" / "zz" / "late.png", np.zeros((8, 8), np.uint8))
+    monkeypatch.setattr(ganbench.imagefiles, "MAX_ENTRIES_WITHOUT_IMAGES", 10)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path)
+    one_line_error(exc, f"class folder {tmp_path / 'home'} holds no image among the first 10 entries below it")
+    save_png(tmp_path / "home" / "me" / "a.png", np.zeros((8, 8), np.uint8))  # an image early: the walk goes on
+    assert len(files_dataset(tmp_path / "home").load()) == 2
+
+
 def test_user_image_errors_are_one_line(tmp_path):
     save_png(tmp_path / "sizes" / "a.png", np.zeros((8, 8), np.uint8))
     save_png(tmp_path / "sizes" / "b.png", np.zeros((16, 16), np.uint8))
