@@ -216,6 +216,11 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> Non
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise PluginError(f"a plugin's name must be non-blank text, not {short_repr(name)}; e.g. name='my-plugin'")
     label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    if not any(pm.parse_hookimpl_opts(plugin, attr) is not None for attr in dir(plugin)):
+        raise PluginError(
+            f"plugin {label!r} ({short_repr(plugin)}) implements no hook; register a module or object whose "
+            "methods are marked @ganbench.hookimpl (README: Writing a plugin)"
+        )
     if pm.is_registered(plugin):
         raise PluginError(f"plugin {label!r} is already registered, as {pm.get_name(plugin)!r}; register it once")
     if pm.has_plugin(label) or pm.is_blocked(label):

@@ -101,6 +101,8 @@ def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugi
         (plugin_registering(), "ganbench.variants.gan", "a plugin named 'ganbench.variants.gan' (ganbench.variants"),
         (plugin_registering(), " ", "a plugin's name must be non-blank text, not ' '"),
         (plugin_registering(), 3, "a plugin's name must be non-blank text, not 3"),
+        (None, None, "plugin 'NoneType' (None) implements no hook; register a module or object whose methods are"),
+        (object(), "x", "plugin 'x' (<object object at"),
     ]
     before = fresh_plugins.plugin_manager().list_name_plugin()
     for plugin, name, fragment in taken:
