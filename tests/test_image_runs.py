@@ -246,6 +246,26 @@ def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_fol
     assert not Path(out).exists()
 
 
+def test_a_run_on_a_folder_walks_it_a_few_times_not_once_per_question(tmp_path, labelled_folder, monkeypatch):
+    """Each walk looks at every file; a run asked for the folder's shape, labels and pixels 33 times."""
+    import ganbench.datasets.files
+
+    walks = []
+    layout = ganbench.datasets.files.folder_layout
+    monkeypatch.setattr(ganbench.datasets.files, "folder_layout", lambda p: walks.append(p) or layout(p))
+    overrides = {"network.width": 4, "network.z_dim": 16, "batch_size": 8}
+    record = ganbench.run(
+        variant="cgan",
+        dataset=str(labelled_folder),
+        steps=2,
+        overrides=overrides,
+        eval_samples=20,
+        out=tmp_path,
+        metrics=["fid_classifier", "class_accuracy"],
+    )
+    assert record.status == "completed" and 1 <= len(walks) <= 4, len(walks)
+
+
 def test_a_folder_below_the_working_folder_is_named_as_typed(cli, tmp_path, monkeypatch):
     """The run keeps the whole path (it tells runs apart), but messages show the one the user typed."""
     (tmp_path / "imgs").mkdir()

@@ -154,7 +154,15 @@ class UserImages(ImageDataset):
     def available(self) -> bool | None:
         return Path(self.path).exists() if self.path else None  # the prototype names no files yet
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_read"}  # sent as its options, read where used
+
     def _data(self) -> ImageSet:
+        """The images, read and verified once per instance: a run asks for its shape, labels and pixels dozens of
+        times, and each read walks the folder and looks at every file."""
+        read = self.__dict__.get("_read")
+        if read is not None:
+            return read
         if not self.path:
             raise ImagesError(
                 "dataset 'files' needs option 'path': pass --dataset PATH (a folder of images or an .npz file)"
@@ -172,6 +180,7 @@ class UserImages(ImageDataset):
                 f"then, {data.sha256[:12]}... now); restore them, or start afresh with --dataset {path} "
                 "(a new run id)"
             )
+        object.__setattr__(self, "_read", data)
         return data
 
 
