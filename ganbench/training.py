@@ -227,8 +227,8 @@ def samples_of(spec: RunSpec, dataset: Dataset, output: torch.Tensor) -> torch.T
 
 
 def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
-    """One pass of a training batch through G and D, then the variant's losses, in eval mode and without gradients
-    (so no running statistics or power iterations move, and the run is the same with or without it): a generator
+    """One pass of a training batch through G and D, then the variant's losses, in eval mode and without a backward
+    (so no running statistics, power iterations or weights move: the run is the same with or without it): a generator
     whose samples are not the dataset's shape, a discriminator giving other than one real score per sample, or
     losses that are not one number, fail here, naming the plugin, not at the first training step, or silently by
     broadcasting the losses over a wrong shape."""
@@ -239,13 +239,15 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
     y = torch.zeros((n,), dtype=torch.long, device=device) if parts.n_classes else None
     training = {m: m.training for net in (g, d) for m in net.modules()}
     try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad(), blamed("networks", spec.network, "forward"):
+        with torch.random.fork_rng(devices=[]), blamed("networks", spec.network, "forward"):
             g.eval()
             d.eval()
             fake = g(z) if y is None else g(z, y)
             if not isinstance(fake, torch.Tensor) or not fake.is_floating_point() or fake.shape != (n, *shape):
                 got = tuple(fake.shape) if isinstance(fake, torch.Tensor) else short_repr(fake)
                 raise ValueError(f"its generator gives {got} for {n} samples; dataset samples are {shape}")
+            _check_tracked(fake, g, "generator's samples")
+            fake = fake.detach()
             samples_of(spec, parts.dataset, fake)
             packed = pack(fake, v.pack)
             scores = d(packed) if y is None else d(packed, y[: len(packed)])
@@ -254,6 +256,8 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
                 raise ValueError(f"its discriminator gives {got} for {pairs} inputs, not ({pairs},) or ({pairs}, 1)")
             if not scores.is_floating_point():
                 raise ValueError(f"its discriminator gives {scores.dtype} scores, not floating-point ones")
+            _check_tracked(scores, d, "discriminator's scores")
+            scores = scores.detach()
             for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
                 with blamed("variants", spec.variant, loss):
                     value = v.d_loss(scores, scores) if loss == "d_loss" else v.g_loss(scores)
@@ -267,6 +271,16 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
     finally:
         for module, mode in training.items():
             module.train(mode)
+
+
+def _check_tracked(output: torch.Tensor, net: torch.nn.Module, what: str) -> None:
+    """ValueError if ``output`` carries no graph to ``net``'s trainable weights (detached, or made under no_grad):
+    its backward would fail at the first step, or its network never learn."""
+    if not output.requires_grad and any(p.requires_grad for p in net.parameters()):
+        raise ValueError(
+            f"its {what} carry no gradient to its weights (detached, or made under torch.no_grad()), so training "
+            "cannot move them; return them as computed"
+        )
 
 
 class TrainState:

@@ -411,6 +411,10 @@ def odd_network(how):
         def forward(self, x):
             return self.inner(x).mean().reshape(1) if len(x) > 2 else self.inner(x)
 
+    class Detached(Wide):  # its backward would fail at the first step (a traceback), or its net never learn
+        def forward(self, x):
+            return self.inner(x).detach()
+
     @dataclasses.dataclass(frozen=True)
     class Odd(type(mlp)):
         def build(self, shape, pack, n_classes=0, conditioning="concat"):
@@ -428,6 +432,8 @@ def odd_network(how):
                 "d wide": (g, Wide(d, 5)),
                 "d integer": (g, Rounded(d, 1)),
                 "d one score": (g, One(d, 1)),
+                "g detached": (Detached(g, 1), d),
+                "d detached": (g, Detached(d, 1)),
             }
             return odd.get(how, (g, d))
 
@@ -448,6 +454,8 @@ def odd_network(how):
         ("d wide", "its discriminator gives (64, 5) for 64 inputs, not (64,) or (64, 1)"),
         ("d integer", "its discriminator gives torch.int64 scores, not floating-point ones"),
         ("d one score", "its discriminator gives (1,) for 64 inputs"),
+        ("g detached", "failed in forward: ValueError: its generator's samples carry no gradient to its weights"),
+        ("d detached", "its discriminator's scores carry no gradient to its weights (detached, or made under torch"),
     ],
 )
 def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_folder(
