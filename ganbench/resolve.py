@@ -19,7 +19,7 @@ from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
-from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, short_repr
+from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, short_repr, shown_path
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
@@ -56,6 +56,7 @@ def create_spec(
     so an unconditional variant leaves out the metrics that need labels (else they are an error).
     """
     regs = registries()
+    dataset = os.fspath(dataset) if isinstance(dataset, os.PathLike) else dataset  # a Path to images, from Python
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
@@ -209,6 +210,12 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
                 f"{dataset!r} does not have; fix the plugin, or leave it out"
             )
         return dataset, options
+    if Path(name).expanduser().is_file():  # there, but not data a dataset reads
+        folder = shown_path(Path(name).expanduser().resolve().parent)
+        raise OptionError(
+            f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "
+            f"pass the folder it is in ({folder}), or save the data as .npz"
+        )
     near = _near_data_paths(name)
     if "/" in name or name.endswith((".npz", ".npy")):  # a suite's "rign8" is looked for as <suite folder>/rign8
         close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)

@@ -278,6 +278,10 @@ def test_a_folder_below_the_working_folder_is_named_as_typed(cli, tmp_path, monk
         assert_one_line_error(result, "dataset 'files' (./imgs/a) has no labels")
     assert_one_line_error(cli("run", "-v", "dcgan", "-d", "bad.npz", *TINY, "-o", out), "./bad.npz: images need 1")
     assert_one_line_error(cli("eval", "--samples", str(tmp_path / "bad.npz"), "-d", "digits"), "./bad.npz")
+    with pytest.raises(ganbench.errors.OptionError, match=r"'files' \(./imgs/a\) has no labels"):  # a Path, too
+        ganbench.create_spec("projgan", Path("imgs/a"))
+    same = {"metrics": ["fid"], "overrides": {"network.width": 4}}
+    assert ganbench.create_spec("dcgan", Path("imgs/a"), **same) == ganbench.create_spec("dcgan", str(flat), **same)
     monkeypatch.chdir(tmp_path / "imgs" / "a")
     result = cli("run", "-v", "projgan", "-d", ".", *TINY, "-o", out)
     assert_one_line_error(result, "dataset 'files' (.) has no labels")

@@ -731,5 +731,8 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
         assert_one_line_error(result, f"did you mean {meant}?")
     result = cli("run", "-v", "nsgan", "-d", "mien", "--steps", "2", "-q")
     assert_one_line_error(result, f"'mien' in {tmp_path} (did you mean mine?)")
+    (tmp_path / "mine" / "pngs" / "0.png").write_bytes(b"")  # one image, not a folder of them
+    result = cli("run", "-v", "nsgan", "-d", "mine/pngs/0.png", "--steps", "2", "-q")
+    assert_one_line_error(result, "'mine/pngs/0.png' is a file, not a folder", "pass the folder it is in (./mine/pngs)")
     result = cli("run", "-v", "nsgan", "-d", "RING8", "--steps", "2", "-q")  # case is a typo too
     assert_one_line_error(result, "unknown dataset 'RING8'; did you mean ring8")
