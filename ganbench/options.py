@@ -88,18 +88,20 @@ def validate_options(obj: Any) -> None:
     The error names the object (``variant 'wgan-gp'``), the option and the rule; its ``hint`` names the
     ``--set`` key that changes it (left out where a plugin's own default is wrong: no ``--set`` reaches it).
     """
-    what, prefix = _label(obj)
-    flag = getattr(type(obj), "option_flag", f"--set {prefix}")
+    what, _ = _label(obj)
     bounds_of = {f.name: f.metadata.get("bounds", Bounds()) for f in dataclasses.fields(obj)}
     for key, typ in option_types(obj).items():
         value = getattr(obj, key)
         label = f"{what} option {key!r}"
-        checked = coerce(value, typ, label)
+        try:
+            checked = coerce(value, typ, label)
+        except OptionError as exc:  # the type's rule, with the flag that sets it as the range's has
+            raise OptionError(exc.message, hint=_set_hint(obj, key)) from None
         if checked is not value:  # "3" or 3.0 for an int: kept as the type it declares, as --set keeps it
             object.__setattr__(obj, key, checked)
         problem = _out_of_range(checked, bounds_of[key])
         if problem:
-            raise OptionError(f"{label} must be {problem}", hint=f" ({flag}{key}=VALUE)")
+            raise OptionError(f"{label} must be {problem}", hint=_set_hint(obj, key))
 
 
 def _out_of_range(value: Any, bounds: Bounds) -> str | None:
@@ -115,6 +117,12 @@ def _out_of_range(value: Any, bounds: Bounds) -> str | None:
             zero = "0 or " if bounds.holds(0.0) else ""
             return f"{zero}between 1.2e-38 and 3.4e38 in size (float32, where training computes), not {item!r}"
     return None
+
+
+def _set_hint(obj: Any, key: str) -> str:
+    """How a user sets option ``key`` of ``obj``: `` (--set dataset.sigma=VALUE)``, or its kind's own flag."""
+    flag = getattr(type(obj), "option_flag", f"--set {_label(obj)[1]}")
+    return f" ({flag}{key}=VALUE)"
 
 
 def _label(obj: Any) -> tuple[str, str]:
@@ -156,7 +164,10 @@ def with_options(obj: T, overrides: Mapping[str, Any], what: str) -> T:
         if key not in types:
             known = ", ".join(sorted(types)) or "none"
             raise OptionError(f"{what} has no option {key!r}; its options are: {known}")
-        changes[key] = coerce(value, types[key], f"{what} option {key!r}")
+        try:
+            changes[key] = coerce(value, types[key], f"{what} option {key!r}")
+        except OptionError as exc:
+            raise OptionError(exc.message, hint=_set_hint(obj, key)) from None
     return dataclasses.replace(obj, **changes)
 
 

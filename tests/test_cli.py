@@ -64,7 +64,10 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--steps", "ten"], ["steps must be a positive integer"]),
         (["--variant", "nsgan", "--max-seconds", "-3"], ["max_seconds must be a positive finite number"]),
         (["--variant", "nsgan", "--set", "lr=1"], ["has no option 'lr'", "lr_d"]),
-        (["--variant", "nsgan", "--set", "n_critic=many"], ["option 'n_critic' must be int"]),
+        (
+            ["--variant", "nsgan", "--set", "n_critic=many"],
+            ["option 'n_critic' must be int, not 'many' (--set n_critic=VALUE)"],
+        ),
         (["--variant", "nsgan", "--set", "lr_d"], ["--set takes KEY=VALUE"]),
         (["--variant", "nsgan", "--set", "lr_d=1e-4", "--set", "lr_d=2e-4"], ["--set lr_d is given twice", "keep one"]),
         (["--variant", "nsgan", "--seed", "x"], ["--seed takes integers"]),

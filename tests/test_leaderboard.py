@@ -347,6 +347,10 @@ def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
     [
         (["--executor-option", "max_retries=-1"], ["'max_retries' must be >= 0", "(--executor-option max_retries="]),
         (["--executor-option", "colour=1"], ["executor 'local' has no option 'colour'", "max_retries"]),
+        (
+            ["--executor-option", "max_retries=x"],
+            ["'max_retries' must be int, not 'x' (--executor-option max_retries=VALUE)"],
+        ),
         (["--checkpoint-every", "0"], ["--checkpoint-every"]),
         (["--executor", "rey"], ["unknown executor 'rey'", "local"]),
     ],

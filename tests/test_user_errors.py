@@ -53,7 +53,10 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "wgan-gp", "--set", "gp_lambda=nan"], ["'gp_lambda' must be a finite number"]),
         (["-v", "nsgan", "--set", "dataset.sigma=0"], ["'sigma' must be > 0 and <= 1e+06, not 0"]),
         (["-v", "nsgan", "--set", "dataset.sigma=-1"], ["'sigma' must be > 0 and <= 1e+06, not -1"]),
-        (["-v", "nsgan", "--set", "dataset.n_samples=1e99"], ["'n_samples' must be int"]),
+        (
+            ["-v", "nsgan", "--set", "dataset.n_samples=1e99"],
+            ["'n_samples' must be int, not '1e99' (--set dataset.n_samples=VALUE)"],
+        ),
         (["-v", "wgan-gp", "--set", "network.width=0"], ["'width' must be >= 1 and <= 16384, not 0"]),
         (["-v", "nsgan", "--set", "network.z_dim=0"], ["'z_dim' must be >= 1 and <= 16384, not 0"]),
         (["-v", "nsgan", "--max-seconds", "inf"], ["max_seconds must be a positive finite number"]),
