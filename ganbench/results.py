@@ -113,7 +113,8 @@ INT_LIMIT = 2**63
 
 def loads_strict(data: bytes | str) -> Any:
     """JSON as ganbench writes it, or ValueError saying what is not: NaN or Infinity, a number beyond
-    float64's range (1e400) or an integer beyond int64's, nesting deeper than Python's recursion allows."""
+    float64's range (1e400) or an integer beyond int64's, a key twice in one object, nesting deeper than
+    Python's recursion allows."""
 
     def real(text: str) -> float:
         value = float(text)
@@ -129,8 +130,15 @@ def loads_strict(data: bytes | str) -> Any:
     def constant(name: str) -> None:
         raise ValueError(f"{name} is not strict JSON")
 
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:  # two "runs" in a hand-edited file: which is meant?
+        found = dict(pairs)
+        if len(found) < len(pairs):
+            twice = next(key for i, (key, _) in enumerate(pairs) if key in dict(pairs[:i]))
+            raise ValueError(f"it holds the key {one_line(repr(twice))} twice in one object")
+        return found
+
     try:
-        return json.loads(data, parse_float=real, parse_int=integer, parse_constant=constant)
+        return json.loads(data, parse_float=real, parse_int=integer, parse_constant=constant, object_pairs_hook=unique)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 

@@ -131,6 +131,10 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 1' + "0" * 300), "not strict JSON (the integer 1000"),
         (lambda t: t.replace('"steps_done": 10', '"steps_done": 1e400'), "not strict JSON (the number 1e400 is beyond"),
         (lambda t: t.replace('"steps_done": 10', '"steps_done": Infinity'), "not strict JSON (Infinity is not"),
+        (
+            lambda t: t.replace('"steps_done": 10', '"steps_done": 10, "steps_done": 4'),
+            "not strict JSON (it holds the key 'steps_done' twice",
+        ),
         (lambda t: json.dumps({**json.loads(t), "run_id": ["a"]}), "run_id must be text"),
         (lambda t: edit_spec(t, variant_options=[1, 2]), "spec.variant_options must be an object"),
         (lambda t: edit_spec(t, eval="fast"), "spec.eval must be an object"),
