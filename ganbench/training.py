@@ -100,8 +100,9 @@ def check_network_fits(spec: RunSpec, variant: Variant, network: Network) -> Non
         styled = [e.obj.name for e in registries().networks if e.obj.style_based]
         other = f"use --network {' or '.join(styled)} (images) or " if styled else ""
         raise OptionError(
-            f"variant {spec.variant!r} sets {', '.join(used)}, which act on a style-based generator's styles, but "
-            f"network {spec.network!r} has none; {other}--set {used[0].split('=')[0]}=0"
+            f"variant {spec.variant!r} sets {' and '.join(used)}, which {'act' if len(used) > 1 else 'acts'} on a "
+            f"style-based generator's styles, but network {spec.network!r} has none; {other}"
+            + " ".join(f"--set {u.split('=')[0]}=0" for u in used)
         )
 
 

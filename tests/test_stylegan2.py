@@ -249,7 +249,13 @@ def test_style_options_are_refused_on_networks_without_styles_and_on_too_small_b
     out = tmp_path / "out"
     for option in ("style_mixing=0.9", "pl_weight=2"):
         result = cli("run", "-v", "nsgan", "-d", "digits", "--set", option, "-o", str(out))
-        assert_one_line_error(result, "style-based")
+        assert_one_line_error(
+            result, f"sets {option.replace('2', '2.0')}, which acts on a style-based", f"--set {option[:-2]}"
+        )
+    both = cli(
+        "run", "-v", "nsgan", "-d", "digits", "--set", "style_mixing=0.9", "--set", "pl_weight=2", "-o", str(out)
+    )
+    assert_one_line_error(both, "0.9 and pl_weight=2.0, which act on", "--set style_mixing=0 --set pl_weight=0")
     shrink = cli(
         "run",
         "-v",
