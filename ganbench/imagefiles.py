@@ -136,8 +136,8 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
         if not per_class[d] and not top and not any(per_class.values()):  # stop: `-d /` would walk the whole disk
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
-                f"nor below its first, {one_line(d.name)}; name a folder of images (class subfolders of them, or "
-                "images alone)"
+                f"nor below its first, {one_line(d.name)}; name a folder of images: images alone, or class "
+                "subfolders each holding some"
             )
     if not any(per_class.values()):
         if not top:
