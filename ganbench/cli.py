@@ -63,9 +63,20 @@ def _given(value: str | None, option: str, example: str) -> str | None:
     return value
 
 
+def _home_expanded(path: str | None, option: str) -> str | None:
+    """``path`` with a leading "~" expanded, as --data-root's is: quoted ("~/results" in a script or a CI file), it
+    met no shell, and a folder named "~" made in the working folder is a trap (``rm -rf ~``)."""
+    if path is None or not path.lstrip().startswith("~"):
+        return path
+    from ganbench.paths import expanded
+
+    return str(expanded(path, option))
+
+
 def _output_folder(path: str | None, option: str, example: str) -> str | None:
     """A folder a command will write results into: not empty, not an existing file, not one run's folder,
     creatable where it does not exist yet (checked before any run, without creating it)."""
+    path = _home_expanded(path, option)
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
     _not_one_run(path, option)
@@ -80,6 +91,7 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     there (a read-only copy of finished results can still be checked and made a baseline of)."""
     from ganbench.results import read_record
 
+    results = _home_expanded(results, "--results")
     folder = None if results is None else Path(results)
     _not_one_run(results, "--results")  # its nested runs may all be finished: refused all the same
     if folder is not None and folder.is_dir() and all(read_record(folder / s.dirname) for s in suite.specs()):
@@ -121,7 +133,7 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
     """A file the command will write at the end, checked before any work: its folder must exist."""
     if _given(path, option, f"{option} {example}") is None:
         return None
-    target = Path(path).expanduser()  # click has refused a folder
+    target = Path(_home_expanded(path, option))  # click has refused a folder
     if not target.parent.is_dir():
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
     return target
@@ -506,6 +518,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     variant side by side, and the leaderboard as bars with standard errors; one set per dataset."""
     from ganbench.figures import plot_results
 
+    out_dir = _home_expanded(out_dir, "--out")
     _not_one_run(out_dir, "--out")  # figures among a run's files would be taken for its own
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),

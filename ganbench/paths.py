@@ -37,7 +37,9 @@ def expanded(value: str, what: str) -> Path:
     try:
         return Path(value.lstrip()).expanduser()
     except RuntimeError as exc:  # "~nosuchuser": no home to expand it to
-        raise OptionError(f"{what} {one_line(value)}: {exc}; name a folder that exists, or a user who does") from None
+        raise OptionError(
+            f"{what} {one_line(value)}: {str(exc).rstrip('.')}; name a folder that exists, or a user who does"
+        ) from None
 
 
 def check_env_folders() -> None:

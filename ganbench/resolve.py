@@ -210,8 +210,8 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
                 f"{dataset!r} does not have; fix the plugin, or leave it out"
             )
         return dataset, options
-    if Path(name).expanduser().is_file():  # there, but not data a dataset reads
-        folder = shown_path(Path(name).expanduser().resolve().parent)
+    if Path(os.path.expanduser(name)).is_file():  # there, but not data a dataset reads
+        folder = shown_path(Path(os.path.expanduser(name)).resolve().parent)
         raise OptionError(
             f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "
             f"pass the folder it is in ({folder}), or save the data as .npz"
@@ -239,7 +239,7 @@ def _near_data_paths(name: str, limit: int = 10_000) -> list[str]:
 
 def _repaired(typed: str, parts: list[str], budget: list[int]) -> list[str]:
     """Paths below ``typed`` (as typed; "" is the working folder) that ``parts`` may have meant."""
-    folder = Path(typed or os.curdir).expanduser()
+    folder = Path(os.path.expanduser(typed or os.curdir))
     if not parts:
         found = folder.is_dir() or (folder.is_file() and folder.suffix in (".npz", ".npy"))
         return [typed] if found and typed not in ("", "/") else []

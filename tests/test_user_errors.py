@@ -634,6 +634,24 @@ def test_a_folder_of_a_user_who_does_not_exist_is_one_line_before_any_command(va
     assert not (tmp_path / "out").exists()
 
 
+def test_a_quoted_tilde_in_an_output_path_is_home_not_a_folder_named_tilde(cli, monkeypatch, tmp_path):
+    """`-o "~/results"` from a script meets no shell: it made ./~ (a trap: `rm -rf ~`); "~nosuchuser" was a
+    traceback wherever a path is read (-d, --junit)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    args = ["-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    assert cli("run", *args, "-o", "~/results").code == 0
+    assert len(list((tmp_path / "home" / "results").glob("*/record.json"))) == 1 and not (tmp_path / "~").exists()
+    result = cli("run", *args, "-o", "~nosuchuser-ganbench/x")
+    assert_one_line_error(result, "--out ~nosuchuser-ganbench/x: Could not determine home directory; name a folder")
+    result = cli("run", *args[:2], "-d", "~nosuchuser-ganbench/x", "-o", "out")
+    assert_one_line_error(result, "dataset '~nosuchuser-ganbench/x' is neither a registered dataset nor an existing")
+    (tmp_path / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\nmetrics = ["modes"]\n')
+    result = cli("leaderboard", "check", "s.toml", "--junit", "~nosuchuser-ganbench/j.xml")
+    assert_one_line_error(result, "--junit ~nosuchuser-ganbench/j.xml: Could not determine home directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "s.toml"]
+
+
 @pytest.mark.parametrize("value, folder", [("~/gbcache", "home/gbcache"), ("   ", "home/.cache/ganbench")])
 def test_list_with_a_quoted_tilde_or_blank_cache_writes_under_home(value, folder, tmp_path):
     """The tester's repro, in a fresh process in the working folder: `GANBENCH_CACHE_DIR='~/gbcache' ganbench list`."""

@@ -17,6 +17,7 @@ changes when the data do, and a run never resumes on images that changed under i
 from __future__ import annotations
 
 import hashlib
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,7 +202,7 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
 
     if name in registries().datasets:
         return None
-    path = Path(name).expanduser()
+    path = Path(os.path.expanduser(name))  # unchanged for "~nosuchuser", as a shell leaves it
     if not (path.is_dir() or (path.is_file() and path.suffix.lower() in (".npz", ".npy"))):
         return None
     path = path.resolve()
