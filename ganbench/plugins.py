@@ -208,9 +208,9 @@ def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
     return None
 
 
-def register_plugin(plugin: ModuleType | object, name: str | None = None) -> None:
+def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str:
     """Register a plugin object or module at run time (tests, notebooks), under ``name`` (default: its module's or
-    class's name), which messages name it by and ``unregister_plugin`` takes."""
+    class's name), which messages name it by and ``unregister_plugin`` takes; returns that name."""
     global _registries
     pm = plugin_manager()
     if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -241,6 +241,7 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> Non
         _origins.pop(label, None)
         raise
     _registries = None
+    return label
 
 
 def unregister_plugin(name: str) -> None:

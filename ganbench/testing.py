@@ -27,8 +27,7 @@ from ganbench.results import METRICS, RunRecord
 @contextmanager
 def registered(plugin: ModuleType | object, name: str | None = None) -> Iterator[str]:
     """Register ``plugin`` inside the block and unregister it after; yields its plugin name."""
-    name = name or getattr(plugin, "__name__", None) or f"plugin-{id(plugin)}"
-    register_plugin(plugin, name=name)
+    name = register_plugin(plugin, name=name)
     try:
         yield name
     finally:

@@ -92,7 +92,7 @@ def test_a_misspelled_hook_fails_loudly(fresh_plugins):
 def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugins):
     """pluggy's own refusal is a ValueError listing every plugin (kilobytes); unregistering a typo undid nothing."""
     mine = plugin_registering(hook="register_variants")
-    fresh_plugins.register_plugin(mine)  # named by its class, so that unregister_plugin can name it
+    assert fresh_plugins.register_plugin(mine) == type(mine).__name__  # named by its class, for unregister_plugin
     assert fresh_plugins.plugin_manager().get_plugin(type(mine).__name__) is mine
     taken = [
         (mine, None, f"plugin {type(mine).__name__!r} is already registered, as {type(mine).__name__!r}"),
