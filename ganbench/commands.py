@@ -48,7 +48,7 @@ def add_plugin_commands(cli: click.Group) -> None:
         before = dict(cli.commands)
         try:
             impl.function(*[{"cli": cli}[name] for name in impl.argnames])
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit(0) must not end ganbench as if all went well
             if impl.plugin_name in COMMAND_PLUGINS:
                 raise
             raise PluginError.failed(plugin, "register_commands", exc, fix) from exc

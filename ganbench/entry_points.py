@@ -22,7 +22,7 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
         version = ep.dist.version if ep.dist else "unknown"
         try:
             plugin = ep.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit(0) at import must not end ganbench as if all went well
             raise PluginError(
                 f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
                 f"{type(exc).__name__}: {exc}; fix it or `pip uninstall {dist}`"

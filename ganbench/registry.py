@@ -255,5 +255,5 @@ def _call_registration(
         raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {exc.message}; fix the plugin") from exc
     except DeclarationError as exc:
         raise PluginError(f"plugin {plugin!r} registered {exc}; fix the plugin") from exc
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit(0) in a hook must not end ganbench as if all went well
         raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc

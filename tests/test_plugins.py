@@ -128,6 +128,18 @@ def test_a_hook_that_raises_is_named(fresh_plugins):
         fresh_plugins.registries()
 
 
+def test_a_registration_hook_that_exits_zero_is_a_failure_not_success(fresh_plugins, cli):
+    """sys.exit(0) in register_variants ended every command, `leaderboard check` too, with exit 0 and no output."""
+
+    class Exits:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            raise SystemExit(0)
+
+    fresh_plugins.register_plugin(Exits(), name="exits")
+    assert_one_line_error(cli("list"), "plugin 'exits' failed in register_variants: SystemExit: 0")
+
+
 def test_run_events_reach_plugins(fresh_plugins, tmp_path):
     seen = []
 
