@@ -133,7 +133,7 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     per_class: dict[Path, list[Path]] = {}
     for d in subfolders:
         per_class[d] = _images_below(d, seen, folder)
-        if not per_class[d] and not top and not any(per_class.values()):  # stop: `-d /` would walk the whole disk
+        if d == subfolders[0] and not per_class[d] and not top:  # stop now: `-d /` would walk the whole disk
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
                 f"nor below its first, {one_line(d.name)}; name a folder of images: images alone, or class "
@@ -179,8 +179,7 @@ def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
     if (itself and path.resolve() == top) or path.resolve() in top.parents:
         raise ImageFileError(
             f"{shown_path(path)} is a link to the folder {shown_path(folder)} itself or one above it, "
-            "not a folder of its "
-            "images; remove the link"
+            "not a folder of its images; remove the link"
         )
 
 
