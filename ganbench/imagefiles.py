@@ -124,7 +124,8 @@ def _size(array: np.ndarray) -> str:
 
 def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
-    entries = [(p, _kind(p)) for p in sorted(folder.iterdir())]
+    ids: dict[Path, tuple[int, int]] = {}  # image file -> its inode: a file linked in twice is found twice
+    entries = [(p, _kind(p, ids)) for p in sorted(folder.iterdir())]
     top = [p for p, kind in entries if kind == "image"]
     subfolders = [p for p, kind in entries if kind == "folder"]
     _check_class_links(folder, subfolders)
@@ -132,7 +133,7 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     seen = {_inode(d): (d, d) for d in (folder, *subfolders)}
     per_class: dict[Path, list[Path]] = {}
     for d in subfolders:
-        per_class[d] = _images_below(d, seen, folder)
+        per_class[d] = _images_below(d, seen, folder, ids)
         if d == subfolders[0] and not per_class[d] and not top:  # stop now: `-d /` would walk the whole disk
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
@@ -142,6 +143,7 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
     if not any(per_class.values()):
         if not top:
             raise ImageFileError(f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        _warn_of_linked_files(folder, top, ids, classes=False)
         return top, None
     if top:
         raise ImageFileError(
@@ -155,7 +157,32 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
+    _warn_of_linked_files(folder, files, ids, classes=True)
     return files, torch.tensor(labels, dtype=torch.int64)
+
+
+def _warn_of_linked_files(folder: Path, files: list[Path], ids: dict[Path, tuple[int, int]], classes: bool) -> None:
+    """One warning when image files are one file under two names (a link, hard or symbolic): each name counts,
+    as in ImageFolder, under the label of its class folder, so one image in two classes counts under both. Not
+    refused as a linked class folder is: the labels do not hang on the walk's order, and a folder de-duplicated
+    with hard links (rdfind, fdupes -L) is a user's own data."""
+    first: dict[tuple[int, int], Path] = {}
+    again = [(first[ids[f]], f) for f in files if first.setdefault(ids[f], f) != f]
+    if not again:
+        return
+    a, b = (one_line(f.relative_to(folder)) for f in again[0])
+    across = " under two labels" if classes and Path(a).parts[0] != Path(b).parts[0] else ""
+    more = f" (and {len(again) - 1:,} more like it)" if len(again) > 1 else ""
+    said = (
+        f"{a} and {b} in {shown_path(folder)} are one image file (a link), counted twice{across}{more}; remove the "
+        "links to count each image once"
+    )
+    if said not in _SAID:  # once a process: Python's own once-per-line is reset by every catch_warnings
+        _SAID.add(said)
+        warnings.warn(said, stacklevel=2)
+
+
+_SAID: set[str] = set()
 
 
 def _check_class_links(folder: Path, subfolders: list[Path]) -> None:
@@ -183,7 +210,9 @@ def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
         )
 
 
-def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], top: Path) -> list[Path]:
+def _images_below(
+    folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], top: Path, ids: dict[Path, tuple[int, int]]
+) -> list[Path]:
     """Image files anywhere below the class folder ``folder``, in ImageFolder's order (sorted walk); hidden ones
     skipped. Links are followed, as ImageFolder does (to images kept elsewhere too), but never into a folder in
     ``seen`` again (a loop would repeat images), never into one another class reached (one line: its images
@@ -200,7 +229,7 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
         below = []
         for name in names:
             path = here / name
-            kind = _kind(path)
+            kind = _kind(path, ids)
             if kind == "image":
                 found.append(path)
             elif kind == "folder":
@@ -224,13 +253,15 @@ def _images_below(folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], 
     return sorted(found, key=lambda p: (str(p.parent), p.name))
 
 
-def _kind(path: Path) -> str | None:
+def _kind(path: Path, ids: dict[Path, tuple[int, int]]) -> str | None:
     """ "image", "folder" (not hidden) or None (anything else, a hidden name, a dangling link); ImageFileError,
-    naming it, for an entry that cannot be looked at (a link into a folder this user may not enter)."""
+    naming it, for an entry that cannot be looked at (a link into a folder this user may not enter). An image's
+    inode goes into ``ids``, from the one stat this takes."""
     if path.name.startswith("."):
         return None
     try:
-        mode = path.stat().st_mode
+        st = path.stat()
+        mode = st.st_mode
     except FileNotFoundError:  # a dangling link
         return None
     except OSError as exc:
@@ -241,7 +272,10 @@ def _kind(path: Path) -> str | None:
         ) from None
     if stat.S_ISDIR(mode):
         return "folder"
-    return "image" if stat.S_ISREG(mode) and path.suffix.lower() in IMAGE_SUFFIXES else None
+    if not (stat.S_ISREG(mode) and path.suffix.lower() in IMAGE_SUFFIXES):
+        return None
+    ids[path] = (st.st_dev, st.st_ino)
+    return "image"
 
 
 def _inode(path: Path) -> tuple[int, int]:

@@ -702,6 +702,42 @@ def test_a_link_deep_in_one_class_into_another_class_is_one_line(class_folder, i
     one_line_error(exc, "cat/deep/zz", "are one folder (a link), under the class folders", "remove the link")
 
 
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+def test_an_image_file_linked_into_two_classes_counts_under_both_with_one_warning(class_folder, link):
+    """Counted under both labels, as ImageFolder counts it, but no longer without a word: the warning names both
+    names and says they are one file. A folder de-duplicated with hard links is a user's data: not refused."""
+    folder, _ = class_folder
+    make = (lambda new, old: new.hardlink_to(old)) if link == "hard" else (lambda new, old: new.symlink_to(old))
+    make(folder / "dog" / "9.png", folder / "cat" / "0.png")
+    make(folder / "dog" / "8.png", folder / "cat" / "1.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = files_dataset(folder)
+        labels, images = ds.labels(), ds.load()
+    assert labels.tolist() == [0, 0, 1, 1, 1, 1, 1]
+    assert torch.equal(images[5], images[1]) and torch.equal(images[6], images[0])  # dog/8 is cat/1, dog/9 cat/0
+    said = {str(w.message) for w in caught}
+    assert len(said) == 1, said
+    (message,) = said
+    assert "\n" not in message
+    for fragment in ("cat/1.png and dog/8.png", "are one image file (a link), counted twice under two labels",
+                     "(and 1 more like it); remove the links"):  # fmt: skip
+        assert fragment in message, message
+
+
+def test_an_image_file_linked_twice_into_one_folder_is_said_once_and_unlinked_ones_say_nothing(class_folder):
+    folder, _ = class_folder
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for a folder without links, nor for a link to a folder elsewhere
+        files_dataset(folder).load()
+    (folder / "cat" / "again.png").symlink_to("0.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files_dataset(folder).load()
+    (message,) = {str(w.message) for w in caught}
+    assert "cat/0.png and cat/again.png" in message and "counted twice;" in message and "labels" not in message
+
+
 def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
     """A link into a folder this user may not enter (/proc/1/cwd, or mode r-- for a non-root user): a
     PermissionError traceback from is_dir() before."""
