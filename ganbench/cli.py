@@ -384,6 +384,7 @@ def run(
     runner = with_options(runner, _executor_options(executor_sets), f"executor {executor!r}")
     if len(specs) == 1 or workers == 1:
         use_threads_per_run(1)  # runs in this process: the usable cores (a pool shares them out itself)
+    _Interrupted.training = True
     if len(specs) == 1 and executor == "local" and not executor_sets:
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record))
@@ -644,6 +645,7 @@ def _sweep(
         )
     if workers == 1:
         use_threads_per_run(1)
+    _Interrupted.training = True
     return run_suite(
         suite,
         out,
@@ -971,7 +973,17 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *args: An
     return f"warning: {one_line(message)}\n"
 
 
-INTERRUPTED = "Interrupted; rerun the same command to resume from the last checkpoint."
+class _Interrupted:
+    """What Ctrl-C says: a command that has started training can be resumed from its checkpoints; any other
+    (``list``, ``table``, a ``run`` refused before it trains) simply stopped."""
+
+    training = False
+    RESUMABLE = "Interrupted; rerun the same command to resume from the last checkpoint."
+    PLAIN = "Interrupted."
+
+    @classmethod
+    def message(cls) -> str:
+        return cls.RESUMABLE if cls.training else cls.PLAIN
 
 
 class _GuardedStdout:
@@ -1026,6 +1038,7 @@ def main(argv: list[str] | None = None) -> None:
 
     warnings.formatwarning = _one_line_warning
     _show_library_messages()
+    _Interrupted.training = False  # main() called again in one process (tests, a script) starts afresh
     try:
         from ganbench.commands import add_plugin_commands
         from ganbench.paths import check_env_folders
@@ -1044,7 +1057,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        click.echo(INTERRUPTED, err=True)
+        click.echo(_Interrupted.message(), err=True)
         sys.exit(130)
     except click.ClickException as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""

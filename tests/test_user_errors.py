@@ -113,6 +113,23 @@ def test_many_runs_start_with_yes(cli, tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("*/record.json"))) == 3
 
 
+def test_ctrl_c_advises_resuming_only_a_command_that_trains(cli, tmp_path, monkeypatch):
+    """Ctrl-C during `list` (or `table`, or a run refused before training) advised resuming from a checkpoint."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganbench.listing.listing", interrupted)
+    result = cli("list")
+    assert (result.code, result.out, result.err.strip()) == (130, "", "Interrupted.")  # after click's newline
+    monkeypatch.setattr("ganbench.harness.run_spec", interrupted)
+    result = cli(*BASE, "-v", "nsgan", "--steps", "5", "-o", str(tmp_path))
+    resume = "Interrupted; rerun the same command to resume from the last checkpoint."
+    assert (result.code, result.err.strip()) == (130, resume)
+    result = cli("list")  # the next command in this process starts afresh
+    assert (result.code, result.err.strip()) == (130, "Interrupted.")
+
+
 def test_numpy_integers_are_taken_as_integers(tmp_path):
     """A seed or a step count computed with numpy is an integer like any other (and spec.json stays JSON)."""
     record = ganbench.run("nsgan", "ring8", seed=np.int64(1), steps=np.int64(2), out=tmp_path)
