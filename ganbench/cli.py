@@ -387,7 +387,7 @@ def run(
     _Interrupted.training = True
     if len(specs) == 1 and executor == "local" and not executor_sets:
         record = run_spec(specs[0], out, **options)
-        click.echo(_describe(record))
+        click.echo(_describe(record, output_names(specs[0])))
         return
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
@@ -402,7 +402,9 @@ def run(
         sys.exit(1)
 
 
-def _describe(record: Any) -> str:
+def _describe(record: Any, order: list[str] | None = None) -> str:
+    """A run's outcome and scores, the scores in ``order`` (the spec's outputs: a record read back from disk has
+    its keys sorted, a fresh one in the order they were computed) and any others after them."""
     lines = [f"run {record.run_id}: {record.status}, {record.steps_done} steps (stopped by {record.stopped_by})"]
     if record.diverged_at is not None:
         lines[0] += f", diverged at step {record.diverged_at}"
@@ -410,7 +412,8 @@ def _describe(record: Any) -> str:
         lines[0] += "; the time ran out before the first step: these are the scores of an untrained generator"
     lines.append(f"folder: {record.run_dir}")
     if record.metrics:
-        lines.append(_metrics_table(record.metrics, getattr(record, "raw_metrics", None)))
+        ordered = {k: record.metrics[k] for k in [*(order or []), *record.metrics] if k in record.metrics}
+        lines.append(_metrics_table(ordered, getattr(record, "raw_metrics", None)))
     return "\n".join(lines)
 
 

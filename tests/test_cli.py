@@ -23,6 +23,9 @@ def test_run_prints_the_metrics_table(cli, tmp_path):
     assert "completed, 20 steps (stopped by steps)" in result.out
     for key in ("modes_captured", "hq_fraction", "reverse_kl", "frechet"):
         assert f"| {key}" in result.out
+    again = cli(*RUN, "--variant", "hinge", "--out", str(tmp_path))  # the record read back: its keys sorted
+    rows = [[line for line in r.out.splitlines() if line.startswith("| ")] for r in (result, again)]
+    assert rows[1] == rows[0] and rows[0][1].startswith("| modes_captured")  # the dataset's order, both times
 
 
 def test_run_many_prints_a_comparison_table(cli, tmp_path):
