@@ -122,8 +122,9 @@ def _size(array: np.ndarray) -> str:
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
-def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
-    """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None)."""
+def folder_layout(folder: Path, labelled: bool = True) -> tuple[list[Path], torch.Tensor | None]:
+    """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None).
+    ``labelled=False``: the labels will not be used (samples to score), which only a warning needs to know."""
     ids: dict[Path, tuple[int, int]] = {}  # image file -> its inode: a file linked in twice is found twice
     entries = [(p, _kind(p, ids)) for p in sorted(folder.iterdir())]
     top = [p for p, kind in entries if kind == "image"]
@@ -157,7 +158,7 @@ def folder_layout(folder: Path) -> tuple[list[Path], torch.Tensor | None]:
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
-    _warn_of_linked_files(folder, files, ids, classes=True)
+    _warn_of_linked_files(folder, files, ids, classes=labelled)
     return files, torch.tensor(labels, dtype=torch.int64)
 
 
@@ -287,7 +288,7 @@ def load_image_set(path: str | Path) -> torch.Tensor:
     """Images in ``path`` as uint8 (N, C, H, W): an .npz/.npy array or a folder of images."""
     path = Path(path)
     if path.is_dir():
-        files, _ = folder_layout(path)  # what `run --dataset` reads of the folder; labels play no part here
+        files, _ = folder_layout(path, labelled=False)  # what `run --dataset` reads of the folder, less labels
         return decode_images(files, path)
     if not path.exists():
         raise SamplesError(

@@ -26,6 +26,7 @@ from PIL import Image
 
 import ganbench
 from ganbench.errors import GanbenchError, OptionError
+from ganbench.imagefiles import load_image_set
 from ganbench.images import to_unit_range
 from ganbench.options import with_options
 from ganbench.plugins import call_hook
@@ -736,6 +737,13 @@ def test_an_image_file_linked_twice_into_one_folder_is_said_once_and_unlinked_on
         files_dataset(folder).load()
     (message,) = {str(w.message) for w in caught}
     assert "cat/0.png and cat/again.png" in message and "counted twice;" in message and "labels" not in message
+    (folder / "cat" / "again.png").unlink()
+    (folder / "dog" / "9.png").hardlink_to(folder / "cat" / "0.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert len(load_image_set(folder)) == 6  # samples to score: their folders' names are not labels
+    (message,) = {str(w.message) for w in caught}
+    assert "cat/0.png and dog/9.png" in message and "counted twice;" in message and "labels" not in message
 
 
 def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
