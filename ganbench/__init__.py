@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganbench.errors import GanbenchError, OptionError
+from ganbench.errors import GanbenchError, OptionError, path_errors
 from ganbench.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -122,6 +122,7 @@ def get_network(name: str) -> Network:
     return registries().networks.get(name)
 
 
+@path_errors()
 def run(
     variant: str,
     dataset: str,

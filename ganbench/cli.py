@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from ganbench.errors import GanbenchError, OptionError, OutputError, UnknownNameError, one_line
+from ganbench.errors import GanbenchError, OptionError, OutputError, UnknownNameError, one_line, path_errors
 from ganbench.writable import remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
@@ -1052,7 +1052,8 @@ def main(argv: list[str] | None = None) -> None:
         add_plugin_commands(cli)
         sys.stdout = _GuardedStdout(sys.stdout)
         try:
-            code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
+            with path_errors():
+                code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
             sys.stdout.flush()
         finally:
             sys.stdout = sys.stdout._stream
@@ -1066,15 +1067,4 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
-    except RuntimeError as exc:
-        if not str(exc).startswith("Symlink loop"):  # pathlib's resolve() on a link to itself
-            raise
-        click.echo(f"Error: {one_line(exc)}; a link in that path leads back to itself: name another", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        if exc.errno != errno.ENAMETOOLONG:
-            raise
-        click.echo(f"Error: {one_line(exc.filename or '')} is too long a name for the file system; choose a shorter "
-                   "one", err=True)  # fmt: skip
-        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -6,9 +6,11 @@ everything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -91,6 +93,29 @@ class CheckpointError(GanbenchError):
 
 class OutputError(GanbenchError):
     """An output folder that cannot be written."""
+
+
+class PathError(GanbenchError):
+    """A path no file system takes: a name too long, or a link in it that leads back to itself."""
+
+
+@contextlib.contextmanager
+def path_errors() -> Iterator[None]:
+    """The file system's "File name too long" (OSError) and pathlib's "Symlink loop" (RuntimeError) as one-line
+    PathErrors. Any path a user gives can meet them wherever it is first looked at; translated here, around the
+    command line and each function of the Python API, they read alike in both (a decorator too)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise PathError(
+            f"{shown_path(exc.filename or '')} is too long a name for the file system; choose a shorter one"
+        ) from None
+    except RuntimeError as exc:
+        if not str(exc).startswith("Symlink loop"):  # pathlib's resolve() on a link to itself
+            raise
+        raise PathError(f"{one_line(exc)}; a link in that path leads back to itself: name another") from None
 
 
 def short_repr(value: object) -> str:

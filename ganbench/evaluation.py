@@ -21,7 +21,7 @@ from torch import nn
 from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, PluginError, SamplesError, short_repr, shown_path
+from ganbench.errors import OptionError, PluginError, SamplesError, path_errors, short_repr, shown_path
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
@@ -190,6 +190,7 @@ def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str,
     }
 
 
+@path_errors()
 def evaluate_samples(
     dataset: str | Path | Dataset,
     samples: Any,

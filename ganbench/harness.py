@@ -41,7 +41,7 @@ from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
-from ganbench.writable import advice, in_the_way, probe
+from ganbench.writable import advice, in_the_way, probe, too_long_name
 
 SAMPLES = "samples.png"
 DISK_ERRORS = {
@@ -310,6 +310,9 @@ def update_best(best: dict[str, dict[str, float]], values: dict[str, float], ste
 def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     """Create the run folder, or say in one line why it cannot be written."""
     run_dir = out / spec.dirname
+    too_long = too_long_name(run_dir)
+    if too_long:
+        raise OutputError(f"cannot write results to {out}: {too_long}; choose another folder with --out")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe(run_dir)

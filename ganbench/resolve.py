@@ -19,7 +19,7 @@ from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
-from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, short_repr, shown_path
+from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, path_errors, short_repr, shown_path
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
@@ -29,6 +29,7 @@ from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalS
 from ganbench.variant import Variant
 
 
+@path_errors()
 def create_spec(
     variant: str,
     dataset: str,

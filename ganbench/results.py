@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, one_line, short_repr
+from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, short_repr
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
@@ -443,6 +443,7 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
     return ResultsScan(records_frame(seen.values()), unreadable, unfinished, repeated)
 
 
+@path_errors()
 def load_results(root: str | Path) -> pd.DataFrame:
     """One row per run found under ``root``; a warning for each record that cannot be read.
     OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs)."""

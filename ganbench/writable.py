@@ -24,14 +24,21 @@ def probe(folder: Path) -> None:
     os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".ganbench-probe-"))
 
 
+def too_long_name(path: Path) -> str | None:
+    """Why no file system takes ``path`` (a part of it longer than a name may be), or None: known before any of
+    its folders is made (mkdir -p would make those before the long one, then fail)."""
+    too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
+    if too_long:
+        return f"{one_line(too_long[0][:40])}... is a name of more than {NAME_MAX} bytes, more than file systems allow"
+    return None
+
+
 def why_unwritable(folder: Path) -> str | None:
     """Why ``folder`` could not be made or written (a parent that is a file, a link to nothing, a read-only place),
     or None; checked in its nearest existing ancestor, without creating anything that stays."""
-    too_long = [part for part in folder.parts if len(os.fsencode(part)) > NAME_MAX]
+    too_long = too_long_name(folder)
     if too_long:
-        return (
-            f"{one_line(too_long[0][:40])}... is a name of more than {NAME_MAX} bytes, longer than file systems allow"
-        )
+        return too_long
     ancestor = folder
     while not ancestor.exists():
         if ancestor.is_symlink():

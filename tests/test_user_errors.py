@@ -414,6 +414,11 @@ def quantized_points() -> torch.Tensor:
         ),
         (lambda out: ring8(variant=ganbench.get_variant("nsgan"))(out), "not a Variant object: pass variant='nsgan'"),
         (lambda out: ganbench.get_variant("nsgan").derive("a" * 101), "at most 100 characters"),  # a run folder's
+        (lambda out: ganbench.run("nsgan", "x" * 300, out=out), "x" * 300 + " is too long a name for the file"),
+        (lambda out: ganbench.create_spec("nsgan", f"{'x' * 300}/y"), "is too long a name for the file"),
+        (lambda out: ring8(out=out / ("x" * 300) / "runs")(out), "is a name of more than 255 bytes"),  # no out/
+        (lambda out: ganbench.evaluate_samples("ring8", "x" * 300), "is too long a name for the file system"),
+        (lambda out: ganbench.load_results("x" * 300), "is too long a name for the file system; choose a shorter"),
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
