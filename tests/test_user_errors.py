@@ -777,5 +777,7 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     (tmp_path / "mine" / "pngs" / "0.png").write_bytes(b"")  # one image, not a folder of them
     result = cli("run", "-v", "nsgan", "-d", "mine/pngs/0.png", "--steps", "2", "-q")
     assert_one_line_error(result, "'mine/pngs/0.png' is a file, not a folder", "pass the folder it is in (./mine/pngs)")
+    result = cli("run", "-v", "nsgan", "-d", "mine/pngs/0.png/x", "--steps", "2", "-q")  # a path through a file
+    assert_one_line_error(result, "'mine/pngs/0.png/x' is neither", "; mine/pngs/0.png is a file, not a folder")
     result = cli("run", "-v", "nsgan", "-d", "RING8", "--steps", "2", "-q")  # case is a typo too
     assert_one_line_error(result, "unknown dataset 'RING8'; did you mean ring8")
