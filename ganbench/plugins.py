@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
@@ -221,6 +222,11 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
             f"plugin {label!r} ({short_repr(plugin)}) implements no hook; register a module or object whose "
             "methods are marked @ganbench.hookimpl (README: Writing a plugin)"
         )
+    if isinstance(plugin, type) and _needs_an_instance(plugin):  # its hooks would be called without self
+        raise PluginError(
+            f"plugin {label!r} is a class whose hooks are methods; register an instance of it: "
+            f"register_plugin({plugin.__name__}())"
+        )
     if pm.is_registered(plugin):
         raise PluginError(f"plugin {label!r} is already registered, as {pm.get_name(plugin)!r}; register it once")
     if pm.has_plugin(label) or pm.is_blocked(label):
@@ -242,6 +248,15 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
         raise
     _registries = None
     return label
+
+
+def _needs_an_instance(cls: type) -> bool:
+    """Whether a class has a hook that is a plain method (self first), not a static or class method."""
+    pm = plugin_manager()
+    return any(
+        pm.parse_hookimpl_opts(cls, attr) is not None and inspect.isfunction(inspect.getattr_static(cls, attr))
+        for attr in dir(cls)
+    )
 
 
 def unregister_plugin(name: str) -> None:

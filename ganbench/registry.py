@@ -67,6 +67,11 @@ class Registry(Generic[T]):
                 raise PluginError(message) from None
         if name in self.entries:
             other = self.entries[name]
+            if other.plugin == plugin:  # "registered by both plugin 'x' and plugin 'x'" read as two plugins
+                raise PluginError(
+                    f"{_who(plugin, source, version)} registers {self.kind} {name!r} twice; register it once (or "
+                    "give the second another name)"
+                )
             raise PluginError(
                 f"{self.kind} {name!r} is registered by both {_who(other.plugin, other.source, other.version)} and "
                 f"{_who(plugin, source, version)}; {_remedy(self.kind, other, Entry(obj, plugin, source, version))}"

@@ -103,6 +103,7 @@ def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugi
         (plugin_registering(), 3, "a plugin's name must be non-blank text, not 3"),
         (None, None, "plugin 'NoneType' (None) implements no hook; register a module or object whose methods are"),
         (object(), "x", "plugin 'x' (<object object at"),
+        (type(mine), "cls", "plugin 'cls' is a class whose hooks are methods; register an instance of it: "),
     ]
     before = fresh_plugins.plugin_manager().list_name_plugin()
     for plugin, name, fragment in taken:
@@ -115,6 +116,28 @@ def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugi
     fresh_plugins.unregister_plugin(type(mine).__name__)
     with pytest.raises(PluginError, match="registered at run time: none$"):
         fresh_plugins.unregister_plugin(type(mine).__name__)
+
+
+def test_a_class_of_static_hooks_registers_and_one_name_registered_twice_by_one_plugin_says_twice(fresh_plugins):
+    """A class (not an instance) was taken, then failed at its first call: 'missing ... argument: self'. A plugin
+    that registered one name twice was "registered by both plugin 'x' and plugin 'x'"."""
+
+    class Static:
+        @staticmethod
+        @ganbench.hookimpl
+        def register_variants(register):
+            register(ganbench.get_variant("nsgan").derive("static-one"))
+
+    assert fresh_plugins.register_plugin(Static) == "Static"  # no self to miss: taken as it is
+    assert ganbench.get_variant("static-one").name == "static-one"
+    twice = ganbench.get_variant("nsgan").derive("twice")
+    fresh_plugins.register_plugin(plugin_registering(twice, twice), name="doubled")
+    with pytest.raises(PluginError) as exc:
+        fresh_plugins.registries()
+    assert str(exc.value) == (
+        "plugin 'doubled' (doubled runtime) registers variant 'twice' twice; register it once (or give the second "
+        "another name)"
+    )
 
 
 def test_a_hook_that_raises_is_named(fresh_plugins):
