@@ -21,7 +21,15 @@ from typing import Any
 
 import click
 
-from ganbench.errors import GanbenchError, OptionError, OutputError, UnknownNameError, one_line, path_errors
+from ganbench.errors import (
+    GanbenchError,
+    OptionError,
+    OutputError,
+    UnknownNameError,
+    one_line,
+    one_line_warning,
+    path_errors,
+)
 from ganbench.writable import remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
@@ -335,11 +343,12 @@ def run(
     from ganbench.options import with_options
     from ganbench.plugins import registries
     from ganbench.resolve import create_spec, output_names
-    from ganbench.results import records_frame
+    from ganbench.results import read_record, records_frame
     from ganbench.spec import parse_set
     from ganbench.sweeps import run_jobs
     from ganbench.tables import render, summarize
     from ganbench.threads import use_threads_per_run
+    from ganbench.training import check_runs_fit
 
     out = _output_folder(out, "--out", "results")
     variant_names = _names(variants, "--variant", "wgan-gp")
@@ -389,6 +398,8 @@ def run(
         record = run_spec(specs[0], out, **options)
         click.echo(_describe(record, output_names(specs[0])))
         return
+    # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
+    check_runs_fit(s for s in specs if force or read_record(Path(out) / s.dirname) is None)
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
     )
@@ -971,11 +982,6 @@ def _show_library_messages() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
-    """Python warnings (numpy's, torch's, ganbench's own) as one line each, without the source line they name."""
-    return f"warning: {one_line(message)}\n"
-
-
 class _Interrupted:
     """What Ctrl-C says: a command that has started training can be resumed from its checkpoints; any other
     (``list``, ``table``, a ``run`` refused before it trains) simply stopped."""
@@ -1039,7 +1045,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     import warnings
 
-    warnings.formatwarning = _one_line_warning
+    warnings.formatwarning = one_line_warning
     _show_library_messages()
     _Interrupted.training = False  # main() called again in one process (tests, a script) starts afresh
     try:

@@ -23,6 +23,12 @@ def one_line(text: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
+    """Python warnings (numpy's, torch's, ganbench's own) as one line each, without the source line they name:
+    ``warnings.formatwarning`` in the command line and in each worker process it starts."""
+    return f"warning: {one_line(message)}\n"
+
+
 def shown_path(path: object) -> str:
     """A path as messages show it: from the working folder when it lies below it, as the user most likely typed it
     (``./imgs``, though ganbench keeps the whole path to tell runs apart), else whole; one line."""

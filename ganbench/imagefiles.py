@@ -19,6 +19,7 @@ import os
 import stat
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -122,9 +123,17 @@ def _size(array: np.ndarray) -> str:
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
-def folder_layout(folder: Path, labelled: bool = True) -> tuple[list[Path], torch.Tensor | None]:
+class Layout(NamedTuple):
+    """A folder's image files, their labels (None: flat), and a note when some file is there under two names."""
+
+    files: list[Path]
+    labels: torch.Tensor | None
+    linked: str | None
+
+
+def folder_layout(folder: Path, labelled: bool = True) -> Layout:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None).
-    ``labelled=False``: the labels will not be used (samples to score), which only a warning needs to know."""
+    ``labelled=False``: the labels will not be used (samples to score), which only the note needs to know."""
     ids: dict[Path, tuple[int, int]] = {}  # image file -> its inode: a file linked in twice is found twice
     entries = [(p, _kind(p, ids)) for p in sorted(folder.iterdir())]
     top = [p for p, kind in entries if kind == "image"]
@@ -144,8 +153,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> tuple[list[Path], torc
     if not any(per_class.values()):
         if not top:
             raise ImageFileError(f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        _warn_of_linked_files(folder, top, ids, classes=False)
-        return top, None
+        return Layout(top, None, _linked_files(folder, top, ids, classes=False))
     if top:
         raise ImageFileError(
             f"folder {shown_path(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
@@ -158,29 +166,33 @@ def folder_layout(folder: Path, labelled: bool = True) -> tuple[list[Path], torc
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
-    _warn_of_linked_files(folder, files, ids, classes=labelled)
-    return files, torch.tensor(labels, dtype=torch.int64)
+    return Layout(files, torch.tensor(labels, dtype=torch.int64), _linked_files(folder, files, ids, classes=labelled))
 
 
-def _warn_of_linked_files(folder: Path, files: list[Path], ids: dict[Path, tuple[int, int]], classes: bool) -> None:
-    """One warning when image files are one file under two names (a link, hard or symbolic): each name counts,
-    as in ImageFolder, under the label of its class folder, so one image in two classes counts under both. Not
-    refused as a linked class folder is: the labels do not hang on the walk's order, and a folder de-duplicated
+def _linked_files(folder: Path, files: list[Path], ids: dict[Path, tuple[int, int]], classes: bool) -> str | None:
+    """A warning's words when image files are one file under two names (a link, hard or symbolic): each name
+    counts, as in ImageFolder, under the label of its class folder, so one image in two classes counts under both.
+    Not refused as a linked class folder is: the labels do not hang on the walk's order, and a folder de-duplicated
     with hard links (rdfind, fdupes -L) is a user's own data."""
     first: dict[tuple[int, int], Path] = {}
     again = [(first[ids[f]], f) for f in files if first.setdefault(ids[f], f) != f]
     if not again:
-        return
+        return None
     a, b = (one_line(f.relative_to(folder)) for f in again[0])
     across = " under two labels" if classes and Path(a).parts[0] != Path(b).parts[0] else ""
     more = f" (and {len(again) - 1:,} more like it)" if len(again) > 1 else ""
-    said = (
+    return (
         f"{a} and {b} in {shown_path(folder)} are one image file (a link), counted twice{across}{more}; remove the "
         "links to count each image once"
     )
-    if said not in _SAID:  # once a process: Python's own once-per-line is reset by every catch_warnings
-        _SAID.add(said)
-        warnings.warn(said, stacklevel=2)
+
+
+def warn_once(message: str) -> None:
+    """A warning said once per process however often its folder is read (Python's own once-per-place is reset by
+    every catch_warnings)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        warnings.warn(message, stacklevel=2)
 
 
 _SAID: set[str] = set()
@@ -288,8 +300,10 @@ def load_image_set(path: str | Path) -> torch.Tensor:
     """Images in ``path`` as uint8 (N, C, H, W): an .npz/.npy array or a folder of images."""
     path = Path(path)
     if path.is_dir():
-        files, _ = folder_layout(path, labelled=False)  # what `run --dataset` reads of the folder, less labels
-        return decode_images(files, path)
+        layout = folder_layout(path, labelled=False)  # what `run --dataset` reads of the folder, less labels
+        if layout.linked:
+            warn_once(layout.linked)
+        return decode_images(layout.files, path)
     if not path.exists():
         raise SamplesError(
             f"samples {shown_path(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"

@@ -266,6 +266,22 @@ def test_a_run_on_a_folder_walks_it_a_few_times_not_once_per_question(tmp_path, 
     assert record.status == "completed" and 1 <= len(walks) <= 4, len(walks)
 
 
+def test_a_file_linked_into_two_classes_is_said_once_by_a_run_of_two_workers(tmp_path, labelled_folder):
+    """Said where the folder is named, once: each worker read the folder again and said it again, in Python's
+    two-line form."""
+    first = sorted((labelled_folder / "cat").iterdir())[0]
+    (labelled_folder / "dog" / "linked.png").hardlink_to(first)
+    args = ["-m", "fid_classifier", "--eval-samples", "20", "-s", "0-1", "--workers", "2", "-o", str(tmp_path / "o")]
+    args += ["--set", "batch_size=8"]
+    result = ganbench_process("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "2", *TINY, *args)
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "image file (a link)" in line]
+    assert said == [
+        f"warning: cat/{first.name} and dog/linked.png in {labelled_folder} are one image file (a link), counted "
+        "twice under two labels; remove the links to count each image once"
+    ], result.stderr
+
+
 def test_a_folder_below_the_working_folder_is_named_as_typed(cli, tmp_path, monkeypatch):
     """The run keeps the whole path (it tells runs apart), but messages show the one the user typed."""
     (tmp_path / "imgs").mkdir()
@@ -408,4 +424,16 @@ def test_a_suite_whose_batch_outgrows_its_images_is_advised_in_the_suites_terms(
     assert_one_line_error(
         result, f"{suite}: variant 'dcgan' takes batches of 128", "; lower the suite's [set] batch_size"
     )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "runs", [["-s", "0-1"], ["-s", "0-1", "--workers", "2"], ["--executor-option", "max_retries=0"]]
+)
+def test_runs_whose_batch_outgrows_their_images_are_refused_before_any(cli, tmp_path, labelled_folder, runs):
+    """Two seeds (or any executor option) went past the checks of one run: each run failed apart, and the command
+    printed an empty table and "2 run folders in out" of folders never made, exit 1."""
+    args = ["run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "2", "-m", "fid_classifier", "-q"]
+    result = cli(*args, *runs, "-o", str(tmp_path / "out"))
+    assert_one_line_error(result, "variant 'dcgan' takes batches of 128 samples but dataset", "lower --set batch_size")
     assert not (tmp_path / "out").exists()

@@ -331,6 +331,23 @@ def die_always() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def warn_and_return(text: str) -> str:
+    import warnings
+
+    warnings.warn(text, stacklevel=1)
+    return text
+
+
+def test_a_worker_process_says_warnings_in_one_line_as_the_command_line_does(capfd):
+    """A pool worker printed Python's two-line form (file:line: UserWarning: ..., then the source line)."""
+    from ganbench.executors.local import LocalExecutor
+
+    said = ["said by worker 0", "said by worker 1"]
+    assert LocalExecutor("local").run([(warn_and_return, {"text": text}) for text in said], workers=2) == said
+    err = capfd.readouterr().err
+    assert sorted(line for line in err.splitlines() if line) == [f"warning: {text}" for text in said]
+
+
 def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
     from ganbench.executors.local import LocalExecutor
 

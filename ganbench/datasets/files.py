@@ -29,7 +29,7 @@ import torch
 from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError, shown_path
 from ganbench.hookspecs import hookimpl
-from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout
+from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
 
 LABEL_KEYS = ("labels", "y")
@@ -48,6 +48,9 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor | None
     sha256: str
+    linked: str | None = None
+    """A folder's files under two names, in words: said where a path is claimed (once, where the user named it),
+    not by every worker that reads it."""
 
 
 def image_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
@@ -67,11 +70,11 @@ def read_images(path: str | Path) -> ImageSet:
     """The images (and labels) in a folder or an .npz file, decoded once per process while the files are unchanged."""
     path = Path(path)
     if path.is_dir():
-        files, labels = folder_layout(path)
+        files, labels, linked = folder_layout(path)
         key: tuple = (str(path), *((str(f), *_stat(f)) for f in files))
         if key not in _sets:
             images = decode_images(files, path)
-            _remember(key, ImageSet(images, labels, image_digest(images, labels)))
+            _remember(key, ImageSet(images, labels, image_digest(images, labels), linked))
     elif path.is_file():
         key = (str(path), *_stat(path))
         if key not in _sets:
@@ -206,7 +209,10 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
     if not (path.is_dir() or (path.is_file() and path.suffix.lower() in (".npz", ".npy"))):
         return None
     path = path.resolve()
-    return "files", {"path": str(path), "sha256": read_images(path).sha256}
+    data = read_images(path)
+    if data.linked:
+        warn_once(data.linked)
+    return "files", {"path": str(path), "sha256": data.sha256}
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -33,8 +33,13 @@ from ganbench.threads import threads_per_run
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    import warnings
+
     import torch
 
+    from ganbench.errors import one_line_warning
+
+    warnings.formatwarning = one_line_warning  # as the command line says them: one line each
     torch.set_num_threads(threads)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
