@@ -1041,11 +1041,19 @@ class _GuardedStdout:
         return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
 
 
+QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
+"""A -W option for the processes multiprocessing starts: its resource tracker, at exit, warns in two lines of
+"leaked semaphore objects" that a worker killed mid-run held (then cleans them up itself); the killed run is
+told of, and resumed, by ganbench."""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     import warnings
 
     warnings.formatwarning = one_line_warning
+    if QUIET_RESOURCE_TRACKER not in sys.warnoptions:  # read as processes start: the tracker, the workers
+        sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
     _show_library_messages()
     _Interrupted.training = False  # main() called again in one process (tests, a script) starts afresh
     try:

@@ -308,6 +308,7 @@ def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
     checkpoint, cmdline, killed_at, sweep = kill_a_worker_mid_sweep(command, tmp_path / "killed")
     assert b"multiprocessing" in cmdline, "not a pool worker"
     assert sweep.returncode == 0, sweep.stderr
+    assert "Warning" not in sweep.stderr, sweep.stderr  # multiprocessing's two lines of "leaked semaphore objects"
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["resumed_from"] is not None
     assert record["resumed_from"] >= killed_at >= 300
