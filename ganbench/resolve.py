@@ -218,7 +218,8 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
             f"pass the folder it is in ({folder}), or save the data as .npz"
         )
     near = _near_data_paths(name)
-    if "/" in name or name.endswith((".npz", ".npy")):  # a suite's "rign8" is looked for as <suite folder>/rign8
+    case_only = any(n.lower() == name.lower() for n in near)  # `-d IMGS` for ./imgs: not "did you mean digits?"
+    if "/" in name or name.endswith((".npz", ".npy")) or case_only:  # a suite's "rign8" is looked for as <suite>/rign8
         close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         blocking = _file_above(name)

@@ -772,6 +772,8 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     ):
         result = cli("run", "-v", "nsgan", "-d", typed, "--steps", "2", "-q")  # a typo before the last part too
         assert_one_line_error(result, f"did you mean {meant}?")
+    result = cli("run", "-v", "nsgan", "-d", "MINE", "--steps", "2", "-q")  # a folder's name in other case
+    assert_one_line_error(result, "dataset 'MINE' is neither a registered dataset nor", "; did you mean mine?")
     result = cli("run", "-v", "nsgan", "-d", "mien", "--steps", "2", "-q")
     assert_one_line_error(result, f"'mien' in {tmp_path} (did you mean mine?)")
     (tmp_path / "mine" / "pngs" / "0.png").write_bytes(b"")  # one image, not a folder of them
