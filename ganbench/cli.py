@@ -43,10 +43,10 @@ def cli() -> None:
 
 
 def _split(values: tuple[str, ...], paths: bool = False) -> list[str]:
-    """Comma-separated values, split; with ``paths``, a value naming an existing file or folder is one (a
-    folder "a,b" is not datasets a and b)."""
+    """Comma-separated values, split and stripped; with ``paths``, a value naming an existing file or folder is
+    one (a folder "a,b" is not datasets a and b) and kept as typed (a folder "imgs " is not the folder imgs)."""
     return [
-        v.strip()
+        v if paths and os.path.exists(v) else v.strip()
         for value in values
         for v in ([value] if paths and os.path.exists(value) else value.split(","))
         if v.strip()
@@ -386,6 +386,7 @@ def run(
         for v in variant_names
         for seed in seed_list
     ]
+    specs = list({spec.dirname: spec for spec in specs}.values())  # ./imgs,imgs: one folder named twice, one run
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )

@@ -102,16 +102,23 @@ class OutputError(GanbenchError):
 
 
 class PathError(GanbenchError):
-    """A path no file system takes: a name too long, or a link in it that leads back to itself."""
+    """A path no file system takes (a name too long, a link in it that leads back to itself), or one this user may
+    not read or write."""
 
 
 @contextlib.contextmanager
 def path_errors() -> Iterator[None]:
-    """The file system's "File name too long" (OSError) and pathlib's "Symlink loop" (RuntimeError) as one-line
-    PathErrors. Any path a user gives can meet them wherever it is first looked at; translated here, around the
-    command line and each function of the Python API, they read alike in both (a decorator too)."""
+    """The file system's "File name too long" and "Permission denied" (OSError) and pathlib's "Symlink loop"
+    (RuntimeError) as one-line PathErrors. Any path a user gives can meet them wherever it is first looked at;
+    translated here, around the command line and each function of the Python API, they read alike in both (a
+    decorator too)."""
     try:
         yield
+    except PermissionError as exc:  # the places that read or write a path say more; this is where none did
+        where = shown_path(exc.filename) if exc.filename else one_line(exc)
+        raise PathError(
+            f"permission denied on {where}; give this user access to it (chmod, or run as its owner), or name another"
+        ) from None
     except OSError as exc:
         if exc.errno != errno.ENAMETOOLONG:
             raise

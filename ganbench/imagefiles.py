@@ -135,7 +135,13 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None).
     ``labelled=False``: the labels will not be used (samples to score), which only the note needs to know."""
     ids: dict[Path, tuple[int, int]] = {}  # image file -> its inode: a file linked in twice is found twice
-    entries = [(p, _kind(p, ids)) for p in sorted(folder.iterdir())]
+    try:
+        names = sorted(folder.iterdir())
+    except OSError as exc:
+        raise ImageFileError(
+            f"cannot read the folder {shown_path(folder)} ({exc.strerror or exc}); make it readable"
+        ) from None
+    entries = [(p, _kind(p, ids)) for p in names]
     top = [p for p, kind in entries if kind == "image"]
     subfolders = [p for p, kind in entries if kind == "folder"]
     _check_class_links(folder, subfolders)
@@ -236,8 +242,11 @@ def _images_below(
         here = stack.pop()
         try:
             names = sorted(os.listdir(here))
-        except OSError:  # unreadable: as os.walk, skipped
-            continue
+        except OSError as exc:  # os.walk skips it: its images would be left out without a word
+            raise ImageFileError(
+                f"cannot read the folder {shown_path(here)} ({exc.strerror or exc}); make it readable, or move it out "
+                f"of {shown_path(top)}"
+            ) from None
         looked += len(names)
         below = []
         for name in names:

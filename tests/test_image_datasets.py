@@ -746,6 +746,28 @@ def test_an_image_file_linked_twice_into_one_folder_is_said_once_and_unlinked_on
     assert "cat/0.png and dog/9.png" in message and "counted twice;" in message and "labels" not in message
 
 
+@pytest.mark.parametrize("locked", ["dog/sub", "dog", "."])
+def test_a_folder_that_cannot_be_read_is_one_line_not_skipped(class_folder, monkeypatch, locked):
+    """An unreadable folder below a class folder was skipped, as os.walk skips it: a non-root user trained on
+    the images around it, without a word. An unreadable class folder was said to hold no images; the top, a
+    traceback."""
+    folder, _ = class_folder
+    save_png(folder / "dog" / "sub" / "9.png", np.zeros((8, 8), np.uint8))
+    barred = (folder / locked).resolve()
+    listdir, iterdir = ganbench.imagefiles.os.listdir, Path.iterdir
+
+    def refuse(path):
+        if Path(path).resolve() == barred:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(ganbench.imagefiles.os, "listdir", lambda p: refuse(p) or listdir(p))
+    monkeypatch.setattr(Path, "iterdir", lambda self: refuse(self) or iterdir(self))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    shown = "pets" if locked == "." else f"pets/{locked}"
+    one_line_error(exc, f"cannot read the folder {folder.parent / shown} (Permission denied); make it readable")
+
+
 def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
     """A link into a folder this user may not enter (/proc/1/cwd, or mode r-- for a non-root user): a
     PermissionError traceback from is_dir() before."""

@@ -437,3 +437,21 @@ def test_runs_whose_batch_outgrows_their_images_are_refused_before_any(cli, tmp_
     result = cli(*args, *runs, "-o", str(tmp_path / "out"))
     assert_one_line_error(result, "variant 'dcgan' takes batches of 128 samples but dataset", "lower --set batch_size")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_named_with_a_trailing_space_or_twice_is_the_folder_typed_once(cli, tmp_path, labelled_folder):
+    """`-d "pets "` trained on ./pets (the space stripped, as between comma-separated names); `-d ./pets,pets`
+    ran one folder twice: "2 run folders" of one, and with --workers 2 the second worker refused by the first."""
+    spaced = tmp_path / "pets "
+    shutil.copytree(labelled_folder, spaced)
+    shutil.rmtree(spaced / "dog")  # other images: a run on it is another run
+    save_png_folder(spaced / "dog", np.full((12, 16, 16, 3), 7, np.uint8))
+    args = ["-v", "dcgan", "--steps", "1", *TINY, "--set", "batch_size=8", "-m", "fid_classifier", "--eval-samples"]
+    result = cli("run", *args, "20", "-d", str(spaced), "-o", str(tmp_path / "o"))
+    assert result.code == 0, result.err
+    (spec,) = [json.loads(p.read_text()) for p in (tmp_path / "o").glob("*/spec.json")]
+    assert spec["dataset_options"]["path"] == str(spaced)
+    twice = f"{labelled_folder},{labelled_folder}/../{labelled_folder.name}"
+    result = cli("run", *args, "20", "-d", twice, "--workers", "2", "-o", str(tmp_path / "t"))
+    assert result.code == 0, result.err
+    assert len(list((tmp_path / "t").iterdir())) == 1 and "skipped" not in result.err, result.err

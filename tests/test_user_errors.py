@@ -428,6 +428,25 @@ def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fra
     assert not (tmp_path / "out").exists()
 
 
+def test_a_path_this_user_may_not_read_is_one_line_in_the_cli_and_the_api(cli, tmp_path, monkeypatch):
+    """A non-root user naming a path below a folder of mode 000 got PermissionError tracebacks from table, plot,
+    eval, -o and --data-root: one translation, where PathError's others are, at the CLI and the API's edge."""
+    locked = tmp_path / "locked"
+    is_dir = Path.is_dir
+
+    def refused(self):
+        if locked in (self, *self.parents):
+            raise PermissionError(13, "Permission denied", str(self))
+        return is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", refused)
+    for args in (["table", str(locked / "q")], ["plot", str(locked / "q")],
+                 ["eval", "-d", "ring8", "--samples", str(locked / "a.npy")]):  # fmt: skip
+        assert_one_line_error(cli(*args), f"permission denied on {locked}/", "give this user access to it")
+    with pytest.raises(ganbench.GanbenchError, match=f"^permission denied on {re.escape(str(locked))}/q; give"):
+        ganbench.load_results(locked / "q")
+
+
 def test_derived_options_are_kept_as_the_types_they_declare():
     """derive(n_critic="3") ran, but its spec recorded "3": one setting written three ways, three records."""
     base = ganbench.get_variant("nsgan")
