@@ -88,7 +88,11 @@ def run_spec(
     trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
     check_run_files(run_dir)
     checkpoint = run_dir / CHECKPOINT
-    restored = None if force else restore(trainer, checkpoint)  # a bad checkpoint is refused before we touch anything
+    try:
+        restored = None if force else restore(trainer, checkpoint)  # a bad one is refused before we touch anything
+    except CheckpointError:
+        _refuse_if_trained_elsewhere(run_dir)
+        raise
     prepare_run_dir(Path(out), spec)
     with locked(run_dir):
         existing = read_record(run_dir)  # finished by another process since the first look?
@@ -110,6 +114,18 @@ def run_spec(
                         "folder's permissions or choose another --out"
                     ) from None
         return _train(trainer, run_dir, wall_start, cadence)
+
+
+def _refuse_if_trained_elsewhere(run_dir: Path) -> None:
+    """RunLockedError if another process holds the run's lock: a checkpoint it replaced while this one read it
+    looks damaged, and the advice for a damaged one (--force, or delete it) would destroy a live run."""
+    try:
+        with locked(run_dir):
+            pass
+    except RunLockedError:
+        raise
+    except (OSError, GanbenchError):  # no lock to take (a read-only folder): the checkpoint's own error stands
+        pass
 
 
 @contextmanager

@@ -305,6 +305,21 @@ def test_a_locked_run_folder_is_refused_naming_the_holder(cli, tmp_path):
     assert cli(*RING, "--steps", "10", "-o", str(tmp_path)).code == 0
 
 
+def test_a_checkpoint_read_as_another_process_replaces_it_names_that_process_not_damage(cli, tmp_path):
+    """A run started beside one training the same spec read the checkpoint as the other replaced it (the state of
+    step 255, the header of step 260), and advised --force or deleting the folder: it would destroy a live run."""
+    spec = ganbench.create_spec("nsgan", "ring8", steps=10)
+    run_dir = tmp_path / spec.dirname
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"half of one checkpoint, half of the next")
+    with RunLock(run_dir):
+        result = cli(*RING, "--steps", "10", "-o", str(tmp_path))
+        assert_one_line_error(result, f"process {os.getpid()}", "being trained")
+    result = cli(*RING, "--steps", "10", "-o", str(tmp_path))  # no one trains it: the checkpoint is damaged
+    assert_one_line_error(result, "checkpoint", "--force")
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"half of one checkpoint, half of the next"
+
+
 def test_a_multi_run_skips_a_locked_folder_and_reports_it(cli, tmp_path):
     spec = ganbench.create_spec("nsgan", "ring8", seed=1, steps=10)
     run_dir = tmp_path / spec.dirname
