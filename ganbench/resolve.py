@@ -23,7 +23,7 @@ from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
-from ganbench.plugins import claim_dataset, plugin_manager, registries
+from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
@@ -88,7 +88,10 @@ def create_spec(
             f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
             f"name another with --network, e.g. --network {d.default_network})"
         ) from None
-    reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
+    with blamed("networks", network, "check"):  # a plugin's exception, or sys.exit(0), is one line naming it
+        reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
+        if reason is not None and not isinstance(reason, str):
+            raise TypeError(f"it returned {short_repr(reason)}, not a reason (text) or None")
     if reason:
         shape = "x".join(map(str, d.shape))
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")

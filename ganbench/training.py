@@ -114,13 +114,15 @@ def check_networks(spec: RunSpec, parts: Components, device: torch.device) -> No
     """Build the networks on the meta device (nothing allocated) and refuse in one line, before the run's folder
     exists, what would fail later: more parameters than memory holds, a batch that batch norm cannot normalise."""
     conditional = {"n_classes": parts.n_classes, "conditioning": parts.variant.conditioning} if parts.n_classes else {}
-    try:
-        with torch.device("meta"):
-            g, d = check_built(parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional))
-    except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run, or a
-        return  # plugin's mistake that the real build reports, naming it
+    with blamed("networks", spec.network, "build"):  # what the meta device's excepts let by: sys.exit(0), say
+        try:
+            with torch.device("meta"):
+                g, d = check_built(parts.network.build(tuple(parts.dataset.shape), parts.variant.pack, **conditional))
+        except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run,
+            return  # or a plugin's mistake that the real build reports, naming it
     check_memory_fits(spec, parts, device, g, d)
-    check_batch_norm_fits(spec, parts, g, d)
+    with blamed("networks", spec.network, "forward"):
+        check_batch_norm_fits(spec, parts, g, d)
 
 
 def check_memory_fits(
@@ -244,19 +246,19 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
             g.eval()
             d.eval()
             fake = g(z) if y is None else g(z, y)
-            if not isinstance(fake, torch.Tensor) or not fake.is_floating_point() or fake.shape != (n, *shape):
-                got = tuple(fake.shape) if isinstance(fake, torch.Tensor) else short_repr(fake)
+            _check_tensor(fake, "generator", "samples", device)
+            if fake.shape != (n, *shape):
+                got = tuple(fake.shape)
                 raise ValueError(f"its generator gives {got} for {n} samples; dataset samples are {shape}")
             _check_tracked(fake, g, "generator's samples")
             fake = fake.detach()
             samples_of(spec, parts.dataset, fake)
             packed = pack(fake, v.pack)
             scores = d(packed) if y is None else d(packed, y[: len(packed)])
-            if not isinstance(scores, torch.Tensor) or scores.shape not in ((pairs,), (pairs, 1)):
-                got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else short_repr(scores)
+            _check_tensor(scores, "discriminator", "scores", device)
+            if scores.shape not in ((pairs,), (pairs, 1)):
+                got = tuple(scores.shape)
                 raise ValueError(f"its discriminator gives {got} for {pairs} inputs, not ({pairs},) or ({pairs}, 1)")
-            if not scores.is_floating_point():
-                raise ValueError(f"its discriminator gives {scores.dtype} scores, not floating-point ones")
             _check_tracked(scores, d, "discriminator's scores")
             scores = scores.detach()
             for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
@@ -272,6 +274,17 @@ def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch
     finally:
         for module, mode in training.items():
             module.train(mode)
+
+
+def _check_tensor(output: Any, net: str, what: str, device: torch.device) -> None:
+    """ValueError, in words, if a network's ``output`` is not a floating-point tensor on the weights' ``device``:
+    each its own message (a complex tensor's was "gives (100, 2); samples are (2,)": its shape, which was right)."""
+    if not isinstance(output, torch.Tensor):
+        raise ValueError(f"its {net} gives a {type(output).__name__}, not a tensor of {what}")
+    if output.device != device:
+        raise ValueError(f"its {net} gives {what} on the {output.device} device, not on {device} with its weights")
+    if not output.is_floating_point():
+        raise ValueError(f"its {net} gives {output.dtype} {what}, not floating-point ones")
 
 
 def _check_tracked(output: torch.Tensor, net: torch.nn.Module, what: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -415,11 +416,29 @@ def odd_network(how):
         def forward(self, x):
             return self.inner(x).detach()
 
+    class Complex(Wide):  # the right shape: "gives (128, 2); dataset samples are (2,)" blamed it
+        def forward(self, x):
+            return torch.complex(self.inner(x), self.inner(x))
+
+    class Meta(Wide):  # "carry no gradient ... detached" blamed it
+        def forward(self, x):
+            return torch.empty(len(x), 2, device="meta")
+
+    class Paired(Wide):  # a tuple: its tensors' repr in the message
+        def forward(self, x):
+            return (self.inner(x),)
+
+    class Exits(Wide):  # ended `ganbench run` with exit 0 and no output
+        def forward(self, x):
+            sys.exit(0)
+
     @dataclasses.dataclass(frozen=True)
     class Odd(type(mlp)):
         def build(self, shape, pack, n_classes=0, conditioning="concat"):
             if how == "raises":
                 raise RuntimeError("cannot build")
+            if how == "build exits":
+                sys.exit(0)
             g, d = super().build(shape, pack, n_classes, conditioning)
             if how == "one":
                 return g
@@ -434,8 +453,19 @@ def odd_network(how):
                 "d one score": (g, One(d, 1)),
                 "g detached": (Detached(g, 1), d),
                 "d detached": (g, Detached(d, 1)),
+                "g complex": (Complex(g, 1), d),
+                "g meta": (Meta(g, 1), d),
+                "d tuple": (g, Paired(d, 1)),
+                "forward exits": (Exits(g, 1), d),
             }
             return odd.get(how, (g, d))
+
+        def check(self, shape, pack, n_classes=0, conditioning="concat"):
+            if how == "check exits":
+                sys.exit(0)
+            if how == "check raises":
+                raise ValueError("check boom")
+            return True if how == "check true" else super().check(shape, pack, n_classes, conditioning)
 
     return Odd(**{f.name: getattr(mlp, f.name) for f in dataclasses.fields(mlp)} | {"name": "odd"})
 
@@ -456,6 +486,14 @@ def odd_network(how):
         ("d one score", "its discriminator gives (1,) for 64 inputs"),
         ("g detached", "failed in forward: ValueError: its generator's samples carry no gradient to its weights"),
         ("d detached", "its discriminator's scores carry no gradient to its weights (detached, or made under torch"),
+        ("g complex", "failed in forward: ValueError: its generator gives torch.complex64 samples, not floating-point"),
+        ("g meta", "its generator gives samples on the meta device, not on cpu with its weights"),
+        ("d tuple", "its discriminator gives a tuple, not a tensor of scores"),
+        ("forward exits", "failed in forward: SystemExit: 0"),
+        ("build exits", "failed in build: SystemExit: 0"),
+        ("check exits", "failed in check: SystemExit: 0"),
+        ("check raises", "failed in check: ValueError: check boom"),
+        ("check true", "failed in check: TypeError: it returned True, not a reason (text) or None"),
     ],
 )
 def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_folder(
