@@ -216,8 +216,16 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
     pm = plugin_manager()
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise PluginError(f"a plugin's name must be non-blank text, not {short_repr(name)}; e.g. name='my-plugin'")
-    label = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-    if not any(pm.parse_hookimpl_opts(plugin, attr) is not None for attr in dir(plugin)):
+    label = name or type(plugin).__name__
+    try:
+        own = getattr(plugin, "__name__", None)
+        label = name or (own if isinstance(own, str) and own.strip() else label)  # a __name__ of 5 names nothing
+        hooks = [attr for attr in dir(plugin) if pm.parse_hookimpl_opts(plugin, attr) is not None]
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a __dir__ or __getattr__ that raises (SystemExit too): one line, not pluggy's
+        raise PluginError.failed(f"plugin {label!r}", "its __dir__ or __getattr__", exc) from None
+    if not hooks:
         raise PluginError(
             f"plugin {label!r} ({short_repr(plugin)}) implements no hook; register a module or object whose "
             "methods are marked @ganbench.hookimpl (README: Writing a plugin)"

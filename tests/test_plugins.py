@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 from typing import Literal
 
 import pytest
@@ -138,6 +139,34 @@ def test_a_class_of_static_hooks_registers_and_one_name_registered_twice_by_one_
         "plugin 'doubled' (doubled runtime) registers variant 'twice' twice; register it once (or give the second "
         "another name)"
     )
+
+
+def test_a_plugin_whose_name_or_attributes_misbehave_is_named_by_its_class_or_refused(fresh_plugins, tmp_path):
+    """A __name__ of 5 was taken as the plugin's name, then every run failed sorting the names (TypeError); a
+    __dir__ or __getattr__ that raised (sys.exit(0) too) escaped register_plugin as it was."""
+    numbered = plugin_registering(hook="register_variants")
+    numbered.__name__ = 5
+    assert fresh_plugins.register_plugin(numbered) == "Plugin"
+    assert ganbench.run(variant="nsgan", dataset="ring8", steps=2, eval_samples=100, metrics=["frechet"],
+                        out=tmp_path).status == "completed"  # fmt: skip
+
+    class Hidden:
+        def __dir__(self):
+            raise RuntimeError("no dir")
+
+    class Exits:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            pass
+
+        def __getattr__(self, name):
+            sys.exit(0)
+
+    for plugin, fragment in ((Hidden(), "RuntimeError: no dir"), (Exits(), "SystemExit: 0")):
+        with pytest.raises(PluginError) as exc:
+            fresh_plugins.register_plugin(plugin)
+        expected = f"plugin {type(plugin).__name__!r} failed in its __dir__ or __getattr__: {fragment}; fix the plugin"
+        assert str(exc.value).startswith(expected), str(exc.value)
 
 
 def test_a_hook_that_raises_is_named(fresh_plugins):
