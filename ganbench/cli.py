@@ -483,6 +483,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     from ganbench.results import scan_results
     from ganbench.tables import render, summarize
 
+    results_dir = _home_expanded(results_dir, "RESULTS_DIR")
     _results_folder(results_dir, "RESULTS_DIR", "pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet")
@@ -534,7 +535,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     variant side by side, and the leaderboard as bars with standard errors; one set per dataset."""
     from ganbench.figures import plot_results
 
-    out_dir = _home_expanded(out_dir, "--out")
+    results_dir, out_dir = _home_expanded(results_dir, "RESULTS_DIR"), _home_expanded(out_dir, "--out")
     _not_one_run(out_dir, "--out")  # figures among a run's files would be taken for its own
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
@@ -561,6 +562,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
 
     if not samples.strip():
         raise OptionError("--samples is empty; pass a .npy/.npz/.pt file (or, for images, a folder)")
+    samples = _home_expanded(samples, "--samples")
     from ganbench.spec import parse_set, split_overrides
 
     groups = split_overrides(parse_set(sets))
@@ -706,6 +708,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     """Run every run of a suite that is not finished, then print the suite's table (mean ± se)."""
     from ganbench.suites import load_suite
 
+    suite_file = _home_expanded(suite_file, "SUITE_FILE")
     suite = load_suite(suite_file)
     from ganbench.sweeps import default_out
 
@@ -748,6 +751,7 @@ def check(
     from ganbench.sweeps import default_out
     from ganbench.verdicts import judge
 
+    suite_file = _home_expanded(suite_file, "SUITE_FILE")
     suite = load_suite(suite_file)
     folder = _suite_results(suite, results)
     keep = [Path(suite_file), suite.baseline_path, Path(folder or default_out(suite))]
@@ -809,6 +813,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     from ganbench import leaderboard as lb
     from ganbench.suites import load_suite
 
+    suite_file = _home_expanded(suite_file, "SUITE_FILE")
     suite = load_suite(suite_file)
     records = _sweep(suite, _suite_results(suite, results), quiet, **executing)
     path = lb.write_baseline(suite, records)
@@ -827,6 +832,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     from ganbench.results import RecordError, check_record
     from ganbench.suites import load_suite
 
+    suite_file = _home_expanded(suite_file, "SUITE_FILE")
     suite = load_suite(suite_file)
     if results is None:
         baseline = lb.read_baseline(suite)

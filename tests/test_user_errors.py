@@ -691,6 +691,17 @@ def test_a_quoted_tilde_in_an_output_path_is_home_not_a_folder_named_tilde(cli, 
     result = cli("leaderboard", "check", "s.toml", "--junit", "~nosuchuser-ganbench/j.xml")
     assert_one_line_error(result, "--junit ~nosuchuser-ganbench/j.xml: Could not determine home directory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "s.toml"]
+    # what is read through a quoted "~" too: -o "~/results" wrote there, `table "~/results"` did not find it
+    (tmp_path / "home" / "s.toml").write_text((tmp_path / "s.toml").read_text())
+    np.save(tmp_path / "home" / "points.npy", POINTS)
+    for command in (["table", "~/results"], ["plot", "~/results", "--out", "~/figures"],
+                    ["eval", "-d", "ring8", "--samples", "~/points.npy", "-m", "modes"],
+                    ["sweep", "~/s.toml", "-q", "-o", "~/suite"], ["leaderboard", "update", "~/s.toml", "-q"],
+                    ["leaderboard", "show", "~/s.toml"]):  # fmt: skip
+        result = cli(*command)
+        assert result.code == 0 and "does not exist" not in result.err, (command, result.err)
+    assert (tmp_path / "home" / "s.baseline.json").exists() and any((tmp_path / "home" / "figures").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "results", "s.toml"]  # update's: results/s
 
 
 @pytest.mark.parametrize("value, folder", [("~/gbcache", "home/gbcache"), ("   ", "home/.cache/ganbench")])
