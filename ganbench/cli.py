@@ -535,8 +535,8 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     variant side by side, and the leaderboard as bars with standard errors; one set per dataset."""
     from ganbench.figures import plot_results
 
-    results_dir, out_dir = _home_expanded(results_dir, "RESULTS_DIR"), _home_expanded(out_dir, "--out")
-    _not_one_run(out_dir, "--out")  # figures among a run's files would be taken for its own
+    results_dir = _home_expanded(results_dir, "RESULTS_DIR")
+    out_dir = _output_folder(out_dir, "--out", "figures")  # before the folder's problems are told: they are moot
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
         _given(out_dir, "--out", "--out figures"),

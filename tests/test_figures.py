@@ -614,7 +614,7 @@ def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     assert_one_line_error(result, "(No space left on device); free some space or pass another --out")
     (tmp_path / "null").symlink_to("/dev/null")
     result = cli("plot", str(root), "-o", str(tmp_path / "null"))
-    assert_one_line_error(result, "it is not a folder; pass a folder as --out")
+    assert_one_line_error(result, "null is a file, not a folder; name a folder, e.g. --out figures")
 
 
 def test_a_leaderboard_of_values_near_float64s_largest_is_drawn_to_scale(mog, tmp_path, directions):
