@@ -68,7 +68,9 @@ def read_image(path: Path) -> np.ndarray:
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size: checked in open()
         raise too_large from None
     except (OSError, ValueError, SyntaxError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = (getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__).replace(
+            f" {str(path)!r}", ""
+        )  # the file named once, as typed: Pillow's "cannot identify image file '/abs/path'" named it again
         raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
 
 

@@ -578,7 +578,8 @@ def test_user_image_errors_are_one_line(tmp_path):
     (tmp_path / "broken" / "bad.png").write_bytes(b"\x89PNG not really")
     with pytest.raises(GanbenchError) as exc:
         files_dataset(tmp_path / "broken")
-    one_line_error(exc, "cannot read image", "bad.png")
+    one_line_error(exc, "cannot read image", "bad.png (cannot identify image file); remove or replace it")
+    assert str(exc.value).count("bad.png") == 1  # Pillow's message named it again, whole
 
     np.savez(tmp_path / "bad_labels.npz", images=np.zeros((3, 8, 8, 1), np.uint8), labels=np.array([1, 2, 3]))
     with pytest.raises(GanbenchError) as exc:
