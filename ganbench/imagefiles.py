@@ -160,7 +160,9 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
             )
     if not any(per_class.values()):
         if not top:
-            raise ImageFileError(f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise ImageFileError(
+                f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}){_hidden(folder)}"
+            )
         return Layout(top, None, _linked_files(folder, top, ids, classes=False))
     if top:
         raise ImageFileError(
@@ -170,11 +172,24 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
     empty = [d for d, files in per_class.items() if not files]
     if empty:
         raise ImageFileError(
-            f"class folder {shown_path(empty[0])} holds no images; add some or remove it (its name is a class)"
+            f"class folder {shown_path(empty[0])} holds no images{_hidden(empty[0])}; add some or remove it (its "
+            "name is a class)"
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
     return Layout(files, torch.tensor(labels, dtype=torch.int64), _linked_files(folder, files, ids, classes=labelled))
+
+
+def _hidden(folder: Path) -> str:
+    """Words for a message that ``folder`` holds nothing: that what it holds is hidden, if so (skipped, as
+    ImageFolder skips it, which a user looking at the folder's files may not know)."""
+    try:
+        hidden = sorted(name for name in os.listdir(folder) if name.startswith("."))
+    except OSError:
+        return ""
+    if not hidden:
+        return ""
+    return f" but hidden entries ({one_line(hidden[0])}, ...), skipped: to use them, rename them without the '.'"
 
 
 def _linked_files(folder: Path, files: list[Path], ids: dict[Path, tuple[int, int]], classes: bool) -> str | None:

@@ -591,6 +591,19 @@ def test_user_image_errors_are_one_line(tmp_path):
     one_line_error(exc, "'path'", "--dataset PATH")
 
 
+def test_a_folder_or_class_holding_only_hidden_entries_says_they_are_skipped(tmp_path):
+    """ "holds no images" of a folder whose images are all hidden (.a/, .x.png): true to ganbench, not to its user."""
+    save_png(tmp_path / "top" / ".a" / "0.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "top")
+    one_line_error(exc, "holds no images", "but hidden entries (.a, ...), skipped: to use them, rename them without")
+    save_png(tmp_path / "cls" / "a" / "0.png", np.zeros((8, 8), np.uint8))
+    save_png(tmp_path / "cls" / "b" / ".x.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(tmp_path / "cls")
+    one_line_error(exc, "class folder", "b holds no images but hidden entries (.x.png, ...), skipped", "remove it")
+
+
 def test_labels_far_out_of_range_are_one_line_at_once(tmp_path):
     np.savez(tmp_path / "huge.npz", images=np.zeros((3, 8, 8, 1), np.uint8), labels=np.array([0, 1, 2**40]))
     with pytest.raises(GanbenchError) as exc:
