@@ -230,50 +230,64 @@ def samples_of(spec: RunSpec, dataset: Dataset, output: torch.Tensor) -> torch.T
 
 
 def check_forward(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
-    """One pass of a training batch through G and D, then the variant's losses, in eval mode and without a backward
-    (so no running statistics, power iterations or weights move: the run is the same with or without it): a generator
-    whose samples are not the dataset's shape, a discriminator giving other than one real score per sample, or
-    losses that are not one number, fail here, naming the plugin, not at the first training step, or silently by
-    broadcasting the losses over a wrong shape."""
-    v, shape, pairs = parts.variant, tuple(parts.dataset.shape), parts.variant.batch_size
-    n = pairs * v.pack
+    """One pass of a training batch through G and D, then the variant's losses, in eval mode and again in training
+    mode, without a backward, the buffers (batch norm's running statistics, spectral norm's power iterates) put back
+    after: the run is the same with or without it. A generator whose samples are not the dataset's shape, a
+    discriminator giving other than one real score per sample, or losses that are not one number, fail here, naming
+    the plugin, not at the first training step, or silently by broadcasting the losses over a wrong shape."""
+    n = parts.variant.batch_size * parts.variant.pack
     device = next(g.parameters()).device
     z = torch.randn((n, parts.network.z_dim), generator=torch.Generator().manual_seed(0)).to(device)
     y = torch.zeros((n,), dtype=torch.long, device=device) if parts.n_classes else None
     training = {m: m.training for net in (g, d) for m in net.modules()}
+    buffers = [(b, b.detach().clone()) for net in (g, d) for b in net.buffers()]
     try:
         with torch.random.fork_rng(devices=[]), blamed("networks", spec.network, "forward"):
-            g.eval()
-            d.eval()
-            fake = g(z) if y is None else g(z, y)
-            _check_tensor(fake, "generator", "samples", device)
-            if fake.shape != (n, *shape):
-                got = tuple(fake.shape)
-                raise ValueError(f"its generator gives {got} for {n} samples; dataset samples are {shape}")
-            _check_tracked(fake, g, "generator's samples")
-            fake = fake.detach()
-            samples_of(spec, parts.dataset, fake)
-            packed = pack(fake, v.pack)
-            scores = d(packed) if y is None else d(packed, y[: len(packed)])
-            _check_tensor(scores, "discriminator", "scores", device)
-            if scores.shape not in ((pairs,), (pairs, 1)):
-                got = tuple(scores.shape)
-                raise ValueError(f"its discriminator gives {got} for {pairs} inputs, not ({pairs},) or ({pairs}, 1)")
-            _check_tracked(scores, d, "discriminator's scores")
-            scores = scores.detach()
-            for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
-                with blamed("variants", spec.variant, loss):
-                    value = v.d_loss(scores, scores) if loss == "d_loss" else v.g_loss(scores)
-                    if not isinstance(value, torch.Tensor) or value.ndim or not value.is_floating_point():
-                        got = (
-                            f"{value.dtype} {tuple(value.shape)}"
-                            if isinstance(value, torch.Tensor)
-                            else short_repr(value)
-                        )
-                        raise ValueError(f"it gave {got}, not one floating-point number (a 0-d tensor)")
+            for train in (False, True):  # a network that misbehaves only as it trains: at once, not at step 1
+                g.train(train)
+                d.train(train)
+                _check_pass(spec, parts, g, d, z, y, " in training mode" if train else "")
     finally:
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
         for module, mode in training.items():
             module.train(mode)
+
+
+def _check_pass(
+    spec: RunSpec,
+    parts: Components,
+    g: torch.nn.Module,
+    d: torch.nn.Module,
+    z: torch.Tensor,
+    y: torch.Tensor | None,
+    mode: str,
+) -> None:
+    """``check_forward``'s pass in the networks' present mode (``mode``: words for its messages)."""
+    v, shape, pairs = parts.variant, tuple(parts.dataset.shape), parts.variant.batch_size
+    n, device = len(z), z.device
+    fake = g(z) if y is None else g(z, y)
+    _check_tensor(fake, "generator", "samples", device)
+    if fake.shape != (n, *shape):
+        raise ValueError(f"its generator gives {tuple(fake.shape)} for {n} samples{mode}; dataset samples are {shape}")
+    _check_tracked(fake, g, "generator's samples")
+    fake = fake.detach()
+    samples_of(spec, parts.dataset, fake)
+    packed = pack(fake, v.pack)
+    scores = d(packed) if y is None else d(packed, y[: len(packed)])
+    _check_tensor(scores, "discriminator", "scores", device)
+    if scores.shape not in ((pairs,), (pairs, 1)):
+        got = tuple(scores.shape)
+        raise ValueError(f"its discriminator gives {got} for {pairs} inputs{mode}, not ({pairs},) or ({pairs}, 1)")
+    _check_tracked(scores, d, "discriminator's scores")
+    scores = scores.detach()
+    for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
+        with blamed("variants", spec.variant, loss):
+            value = v.d_loss(scores, scores) if loss == "d_loss" else v.g_loss(scores)
+            if not isinstance(value, torch.Tensor) or value.ndim or not value.is_floating_point():
+                got = f"{value.dtype} {tuple(value.shape)}" if isinstance(value, torch.Tensor) else short_repr(value)
+                raise ValueError(f"it gave {got}, not one floating-point number (a 0-d tensor)")
 
 
 def _check_tensor(output: Any, net: str, what: str, device: torch.device) -> None:

@@ -432,6 +432,13 @@ def odd_network(how):
         def forward(self, x):
             sys.exit(0)
 
+    class TrainingOnly(Wide):  # wrong only as it trains: past an eval-mode check, a traceback at the first step
+        def forward(self, x):
+            out = self.inner(x)
+            if self.training and self.width == 0:
+                raise RuntimeError("train boom")
+            return out[:, :1] if self.training else out
+
     @dataclasses.dataclass(frozen=True)
     class Odd(type(mlp)):
         def build(self, shape, pack, n_classes=0, conditioning="concat"):
@@ -457,6 +464,8 @@ def odd_network(how):
                 "g meta": (Meta(g, 1), d),
                 "d tuple": (g, Paired(d, 1)),
                 "forward exits": (Exits(g, 1), d),
+                "g training shape": (TrainingOnly(g, 1), d),
+                "d training raises": (g, TrainingOnly(d, 0)),
             }
             return odd.get(how, (g, d))
 
@@ -490,6 +499,8 @@ def odd_network(how):
         ("g meta", "its generator gives samples on the meta device, not on cpu with its weights"),
         ("d tuple", "its discriminator gives a tuple, not a tensor of scores"),
         ("forward exits", "failed in forward: SystemExit: 0"),
+        ("g training shape", "its generator gives (128, 1) for 128 samples in training mode; dataset samples are (2,)"),
+        ("d training raises", "failed in forward: RuntimeError: train boom"),
         ("build exits", "failed in build: SystemExit: 0"),
         ("check exits", "failed in check: SystemExit: 0"),
         ("check raises", "failed in check: ValueError: check boom"),
@@ -506,14 +517,19 @@ def test_a_misbehaving_network_is_one_line_naming_its_plugin_before_any_run_fold
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("variant", ["sngan", "dcgan"])
+@pytest.mark.parametrize("variant", ["sngan", "dcgan", "biggan", "stylegan2"])
 def test_the_forward_check_leaves_the_networks_as_built(tmp_path, monkeypatch, variant):
-    """Spectral norm's power iteration and batch norm's running statistics do not move: a run equals, bit for
-    bit, the same run without the check."""
+    """Spectral norm's power iteration and batch norm's running statistics do not move, though the check also
+    runs in training mode: a run equals, bit for bit, the same run without the check."""
     import ganbench.training
 
     dataset = "ring8" if variant == "sngan" else "digits"
-    sizes = {} if variant == "sngan" else {"network.width": 4, "network.z_dim": 8}
+    sizes = {
+        "sngan": {},
+        "dcgan": {"network.width": 4, "network.z_dim": 8},
+        "biggan": {"network.width": 4, "network.z_dim": 20},
+        "stylegan2": {"network.width": 16, "network.z_dim": 16, "network.w_dim": 16},
+    }[variant]
     options = dict(
         variant=variant,
         dataset=dataset,
