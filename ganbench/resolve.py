@@ -27,6 +27,7 @@ from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
+from ganbench.writable import kind_of
 
 
 @path_errors()
@@ -219,6 +220,12 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
         raise OptionError(
             f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "
             f"pass the folder it is in ({folder}), or save the data as .npz"
+        )
+    here = Path(os.path.expanduser(name))
+    kind = kind_of(here) if os.path.lexists(here) else "missing"
+    if kind not in ("missing", "a folder", "a file"):  # a FIFO, a device, a link to nothing or to itself
+        raise OptionError(
+            f"dataset {one_line(repr(name))} is {kind}, not a folder of images or an .npz/.npy file; name one"
         )
     near = _near_data_paths(name)
     case_only = any(n.lower() == name.lower() for n in near)  # `-d IMGS` for ./imgs: not "did you mean digits?"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import re
 import time
 import warnings
@@ -770,6 +771,19 @@ def test_output_to_a_full_disk_is_one_line_and_a_closed_pipe_is_quiet(args):
         done = subprocess.run(f"{command} {redirect}", shell=True, capture_output=True, text=True)
         assert_one_line_error(types.SimpleNamespace(code=done.returncode, out="", err=done.stderr), f"({why}); "
                               "give it a place to write to: > FILE, or > /dev/null")  # fmt: skip
+
+
+def test_a_dataset_path_that_is_a_fifo_or_a_broken_link_says_what_it_is(cli, tmp_path, monkeypatch):
+    """It was "neither a registered dataset nor an existing folder" of a path that exists."""
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("fifo")
+    Path("loop").symlink_to("loop")
+    Path("dangling").symlink_to("nowhere")
+    for name, kind in (("fifo", "a FIFO"), ("loop", "a symbolic link to nothing"),
+                       ("dangling", "a symbolic link to nothing"), ("/dev/null", "a device or socket")):  # fmt: skip
+        result = cli("run", "-v", "nsgan", "-d", name, "--steps", "2", "-q", "-o", "out")
+        assert_one_line_error(result, f"dataset '{name}' is {kind}, not a folder of images or an .npz/.npy file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "fifo", "loop"]
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
