@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +29,7 @@ from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
-from ganbench.resolve import resolve_dataset_name
+from ganbench.resolve import near_data_paths, resolve_dataset_name
 from ganbench.results import loads_strict, strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
@@ -190,6 +191,18 @@ def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str,
     }
 
 
+def _missing(path: str | Path) -> bool:
+    """Whether nothing is at ``path`` (not: whether it can be looked at; a folder this user may not enter is not
+    missing, and the reader says why it cannot read it)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
 @path_errors()
 def evaluate_samples(
     dataset: str | Path | Dataset,
@@ -215,6 +228,13 @@ def evaluate_samples(
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     ds = resolve_dataset(dataset, overrides)
     named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
+    if isinstance(samples, str | Path) and _missing(samples):  # a typo: say the near path
+        near = near_data_paths(str(samples))
+        raise SamplesError(
+            f"samples {shown_path(samples)} do not exist; "
+            + (f"did you mean {', '.join(near)}?" if near else "pass an .npy, .npz or .pt file")
+            + (" or a folder of images" if is_image_dataset(ds) and not near else "")
+        )
     if is_image_dataset(ds):
         fake = load_image_set(samples) if isinstance(samples, (str, Path)) else as_uint8_nchw(samples)
         where = f"the samples in {shown_path(samples)}" if isinstance(samples, (str, Path)) else "the samples"

@@ -227,7 +227,7 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
         raise OptionError(
             f"dataset {one_line(repr(name))} is {kind}, not a folder of images or an .npz/.npy file; name one"
         )
-    near = _near_data_paths(name)
+    near = near_data_paths(name)
     case_only = any(n.lower() == name.lower() for n in near)  # `-d IMGS` for ./imgs: not "did you mean digits?"
     if "/" in name or name.endswith((".npz", ".npy")) or case_only:  # a suite's "rign8" is looked for as <suite>/rign8
         close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
@@ -253,13 +253,16 @@ def _file_above(name: str) -> Path | None:
     return None
 
 
-def _near_data_paths(name: str, limit: int = 10_000) -> list[str]:
+def near_data_paths(name: str, limit: int = 10_000) -> list[str]:
     """Up to 3 existing folders and .npz/.npy files that ``name`` may have meant: each part of it that does not
     exist replaced by a near entry of its folder (a typo in `-d ./imgz/a` for ./imgs/a, or in its case), written
     as the user wrote the rest of the path; looks at no more than ``limit`` entries, so a huge folder costs little."""
     budget = [limit]
     start = "/" if name.startswith("/") else ""
-    return [near for near in _repaired(start, [part for part in name.split("/") if part], budget) if near != name][:3]
+    parts = [part for part in name.split("/") if part]
+    if parts and parts[0].startswith("~") and os.path.expanduser(parts[0]) != parts[0]:  # `-d ~/imgz`: home's
+        start, parts = parts[0], parts[1:]
+    return [near for near in _repaired(start, parts, budget) if near != name][:3]
 
 
 def _repaired(typed: str, parts: list[str], budget: list[int]) -> list[str]:

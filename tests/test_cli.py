@@ -129,7 +129,7 @@ def test_eval_reads_npz(cli, tmp_path):
 @pytest.mark.parametrize(
     "make, fragments",
     [
-        (lambda d: str(d / "missing.npy"), ["does not exist"]),
+        (lambda d: str(d / "missing.npy"), ["do not exist; pass an .npy, .npz or .pt file"]),
         (lambda d: write_points(d / "a.npy", np.zeros((10, 3))), ["shape (10, 3)", "(N, 2)"]),
         (lambda d: write_points(d / "a.npy", np.zeros(10)), ["shape (10,)"]),
         (lambda d: write_points(d / "a.npy", np.array([[0.0, 1.0], [np.nan, 0.0], [1, 1]])), ["NaN or inf", "row 1"]),

@@ -332,6 +332,9 @@ def test_eval_on_a_labelled_file_scores_in_the_classifier_space_as_a_run_on_it_d
     assert_one_line_error(unlabelled, "'fid_classifier' is fid in the classifier space", "does not offer")
     missing = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "none.npy"))
     assert_one_line_error(missing, "none.npy do not exist; pass an .npy, .npz or .pt file or a folder")
+    (tmp_path / "samples").mkdir()
+    typo = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "sampels"))
+    assert_one_line_error(typo, "sampels do not exist; did you mean", "/samples?")  # as -d's typos are
 
 
 def test_ganbench_log_warnings_are_warning_lines(cli, tmp_path, monkeypatch):

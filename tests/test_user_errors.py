@@ -433,6 +433,8 @@ def test_a_path_this_user_may_not_read_is_one_line_in_the_cli_and_the_api(cli, t
     """A non-root user naming a path below a folder of mode 000 got PermissionError tracebacks from table, plot,
     eval, -o and --data-root: one translation, where PathError's others are, at the CLI and the API's edge."""
     locked = tmp_path / "locked"
+    locked.mkdir()
+    np.save(locked / "a.npy", POINTS)  # there, but (as if) behind a folder this user may not enter
     is_dir = Path.is_dir
 
     def refused(self):
@@ -816,6 +818,9 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     ):
         result = cli("run", "-v", "nsgan", "-d", typed, "--steps", "2", "-q")  # a typo before the last part too
         assert_one_line_error(result, f"did you mean {meant}?")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = cli("run", "-v", "nsgan", "-d", "~/mine/pnsg", "--steps", "2", "-q")  # below a quoted "~" too
+    assert_one_line_error(result, "dataset '~/mine/pnsg' is neither", "did you mean ~/mine/pngs?")
     result = cli("run", "-v", "nsgan", "-d", "MINE", "--steps", "2", "-q")  # a folder's name in other case
     assert_one_line_error(result, "dataset 'MINE' is neither a registered dataset nor", "; did you mean mine?")
     result = cli("run", "-v", "nsgan", "-d", "mien", "--steps", "2", "-q")
