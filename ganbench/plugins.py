@@ -230,8 +230,8 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
             f"plugin {label!r} ({short_repr(plugin)}) implements no hook; register a module or object whose "
             "methods are marked @ganbench.hookimpl (README: Writing a plugin)"
         )
-    if isinstance(plugin, type) and _needs_an_instance(plugin):  # its hooks would be called without self
-        raise PluginError(
+    if isinstance(plugin, type) and any(inspect.isfunction(inspect.getattr_static(plugin, h)) for h in hooks):
+        raise PluginError(  # a class whose hooks are plain methods: pluggy would call them without self
             f"plugin {label!r} is a class whose hooks are methods; register an instance of it: "
             f"register_plugin({plugin.__name__}())"
         )
@@ -256,15 +256,6 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
         raise
     _registries = None
     return label
-
-
-def _needs_an_instance(cls: type) -> bool:
-    """Whether a class has a hook that is a plain method (self first), not a static or class method."""
-    pm = plugin_manager()
-    return any(
-        pm.parse_hookimpl_opts(cls, attr) is not None and inspect.isfunction(inspect.getattr_static(cls, attr))
-        for attr in dir(cls)
-    )
 
 
 def unregister_plugin(name: str) -> None:
