@@ -165,6 +165,8 @@ def load_array(
         return _load_from_npz(path, preferred, ndim, what)
     except SamplesError:
         raise
+    except PermissionError as exc:  # not damage: the file is sound, this user may not read it
+        raise SamplesError(f"cannot read {shown_path(path)} ({exc.strerror}); make it readable") from None
     except NPY_ERRORS as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SamplesError(f"cannot read {shown_path(path)} ({reason}); it is truncated or corrupt; {fix}") from None

@@ -155,7 +155,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
         if d == subfolders[0] and not per_class[d] and not top:  # stop now: `-d /` would walk the whole disk
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
-                f"nor below its first, {one_line(d.name)}; name a folder of images: images alone, or class "
+                f"nor below its first, {one_line(d.name)}{_hidden(d)}; name a folder of images: images alone, or class "
                 "subfolders each holding some"
             )
     if not any(per_class.values()):

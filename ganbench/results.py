@@ -14,6 +14,7 @@ apart by a ``config`` key and labelled by what differs (``setting``).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
 import math
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, short_repr
+from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, short_repr, shown_path
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
@@ -381,9 +382,10 @@ class ResultsScan:
         readable (its first unreadable record), or that its runs have not finished."""
         if self.unreadable:
             path, why = self.unreadable[0]
+            fix = "make them readable" if why in DENIED else "rerun those runs with --force"  # --force: no help
             return GanbenchError(
                 f"no readable run under {one_line(root)}: {len(self.unreadable)} unreadable record(s), the first "
-                f"{one_line(path)}: {one_line(why)}; rerun those runs with --force"
+                f"{one_line(path)}: {one_line(why)}; {fix}"
             )
         if self.unfinished:
             return GanbenchError(
@@ -391,6 +393,10 @@ class ResultsScan:
                 "interrupted: run the same command again to resume)"
             )
         return GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
+
+
+DENIED = (os.strerror(errno.EACCES), os.strerror(errno.EPERM))
+"""Why a record could not be read, when this user may not read it: --force would not help."""
 
 
 def run_folders(root: Path) -> list[Path]:
@@ -406,8 +412,13 @@ def run_folders(root: Path) -> list[Path]:
                 continue
             walked.add((info.st_dev, info.st_ino))
             entries = list(os.scandir(folder))
-        except OSError:  # unreadable, or gone meanwhile: nothing of it can be shown
+        except FileNotFoundError:  # gone meanwhile: nothing of it can be shown
             continue
+        except OSError as exc:  # unreadable: skipped, its runs would leave the table's numbers without a word
+            raise OutputError(
+                f"cannot read the folder {shown_path(folder)} ({exc.strerror or exc}) in the results folder "
+                f"{shown_path(root)}; make it readable, or move it out"
+            ) from None
         for entry in entries:
             if entry.name in (RECORD, SPEC):
                 found.add(folder)
@@ -453,8 +464,10 @@ def load_results(root: str | Path) -> pd.DataFrame:
         state = "is a file, not a folder" if Path(root).exists() else "does not exist"
         raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
+    if scan.runs.empty and scan.unreadable:  # as `ganbench table` refuses it: not an empty table
+        raise scan.nothing_found(root)
     for path, why in scan.unreadable:
-        warnings.warn(one_line(f"unreadable record {path}: {why}"), stacklevel=2)
+        warnings.warn(one_line(f"unreadable record {path}: {why}"), stacklevel=3)  # the caller's line, past path_errors
     return scan.runs
 
 

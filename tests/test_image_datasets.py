@@ -597,6 +597,11 @@ def test_a_folder_or_class_holding_only_hidden_entries_says_they_are_skipped(tmp
     with pytest.raises(GanbenchError) as exc:
         files_dataset(tmp_path / "top")
     one_line_error(exc, "holds no images", "but hidden entries (.a, ...), skipped: to use them, rename them without")
+    save_png(tmp_path / "first" / "a" / ".x.png", np.zeros((8, 8), np.uint8))
+    save_png(tmp_path / "first" / "b" / "0.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(GanbenchError) as exc:  # the walk's early stop, at the first class folder
+        files_dataset(tmp_path / "first")
+    one_line_error(exc, "nor below its first, a but hidden entries (.x.png, ...), skipped")
     save_png(tmp_path / "cls" / "a" / "0.png", np.zeros((8, 8), np.uint8))
     save_png(tmp_path / "cls" / "b" / ".x.png", np.zeros((8, 8), np.uint8))
     with pytest.raises(GanbenchError) as exc:

@@ -285,6 +285,40 @@ def test_a_run_shorter_than_its_log_interval_still_writes_a_csv_header(cli, tmp_
     assert next(tmp_path.glob("*/history.csv")).read_text() == "step\n"
 
 
+def test_what_this_user_may_not_read_in_a_results_folder_is_one_line_never_skipped(cli, tmp_path, monkeypatch):
+    """A run folder below the results folder that could not be read was skipped: `table` showed n=1 of 2 without
+    a word; an unreadable record advised --force; load_results gave an empty table with a two-line warning."""
+    import ganbench.results
+
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path / "r")).code == 0
+    first, second = sorted((tmp_path / "r").iterdir())
+    scandir = os.scandir
+
+    def refused(path):
+        if Path(path) == second:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    with monkeypatch.context() as m:
+        m.setattr(ganbench.results.os, "scandir", refused)
+        for command in (["table", str(tmp_path / "r")], ["plot", str(tmp_path / "r"), "-o", str(tmp_path / "f")]):
+            assert_one_line_error(cli(*command), f"cannot read the folder {second} (Permission denied)", "readable")
+        with pytest.raises(ganbench.GanbenchError, match="cannot read the folder"):
+            ganbench.load_results(tmp_path / "r")
+    check_record = ganbench.results.check_record
+
+    def denied(folder, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(folder / "record.json"))
+
+    monkeypatch.setattr(ganbench.results, "check_record", denied)
+    result = cli("table", str(tmp_path / "r"))
+    assert_one_line_error(result, "2 unreadable record(s)", "Permission denied; make them readable")
+    with pytest.raises(ganbench.GanbenchError, match="Permission denied; make them readable"):
+        ganbench.load_results(tmp_path / "r")
+    monkeypatch.setattr(ganbench.results, "check_record", check_record)
+    assert len(ganbench.load_results(tmp_path / "r")) == 2 and first.is_dir()
+
+
 def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
     assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
     (sorted(tmp_path.glob("*/record.json"))[0]).unlink()

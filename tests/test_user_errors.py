@@ -449,6 +449,15 @@ def test_a_path_this_user_may_not_read_is_one_line_in_the_cli_and_the_api(cli, t
     with pytest.raises(ganbench.GanbenchError, match=f"^permission denied on {re.escape(str(locked))}/q; give"):
         ganbench.load_results(locked / "q")
 
+    def unreadable(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("ganbench.arrays.open", unreadable, raising=False)  # a sound file this user may not read
+    np.save(tmp_path / "ok.npy", POINTS)
+    result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "ok.npy"))
+    assert_one_line_error(result, "ok.npy (Permission denied); make it readable")
+    assert "corrupt" not in result.err  # it said "it is truncated or corrupt"
+
 
 def test_derived_options_are_kept_as_the_types_they_declare():
     """derive(n_critic="3") ran, but its spec recorded "3": one setting written three ways, three records."""
