@@ -215,15 +215,14 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
                 f"{dataset!r} does not have; fix the plugin, or leave it out"
             )
         return dataset, options
-    if Path(os.path.expanduser(name)).is_file():  # there, but not data a dataset reads
-        folder = shown_path(Path(os.path.expanduser(name)).resolve().parent)
+    here = Path(os.path.expanduser(name))
+    kind = kind_of(here) if os.path.lexists(here) else "missing"  # lexists: False for a name holding NUL too
+    if kind == "a file":  # there, but not data a dataset reads
         raise OptionError(
             f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "
-            f"pass the folder it is in ({folder}), or save the data as .npz"
+            f"pass the folder it is in ({shown_path(here.resolve().parent)}), or save the data as .npz"
         )
-    here = Path(os.path.expanduser(name))
-    kind = kind_of(here) if os.path.lexists(here) else "missing"
-    if kind not in ("missing", "a folder", "a file"):  # a FIFO, a device, a link to nothing or to itself
+    if kind not in ("missing", "a folder"):  # a FIFO, a device, a link to nothing or to itself
         raise OptionError(
             f"dataset {one_line(repr(name))} is {kind}, not a folder of images or an .npz/.npy file; name one"
         )
