@@ -154,7 +154,7 @@ def synthetic_labels(n: int, seed: int) -> Tensor:
 class SyntheticImages(ImageDataset):
     """Seeded uniform-noise 32x32 RGB images: CIFAR-10's shape and dtype without its files."""
 
-    metrics: tuple[str, ...] = field(default=(), metadata={"option": False})
+    metrics: tuple[str, ...] = field(default=("fid",), metadata={"option": False})  # replaced by none: train only
     n_images: int = option(10_000, ge=1)
     image_seed: int = option(0, ge=0)
 

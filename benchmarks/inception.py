@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             "ganbench": lambda: ganbench_side(folder, weights, args.batch_size, args.device),
             "pytorch-fid": lambda: pytorch_fid_side(files, weights, args.batch_size, args.device, args.workers),
         }
-        warm, pair = pytorch_fid_model(weights, args.device), load_image_set(folder)[:2].to(args.device)
+        warm, pair = pytorch_fid_model(weights, args.device), load_image_set(folder)[:2].to(args.device).float() / 255
         with torch.no_grad():
             warm(pair), warm(pair.contiguous())  # lazy library set-up; channels-last and NCHW kernels
         del warm, pair

@@ -30,6 +30,7 @@ import torch
 from ganbench.augment import diff_augment
 from ganbench.dataset import Dataset, titled
 from ganbench.dataset_checks import load_checked
+from ganbench.devices import reproducible_kernels
 from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError, short_repr
 from ganbench.evaluation import eval_labels, generate
@@ -522,7 +523,14 @@ class Trainer:
         return samples_of(self.spec, self.parts.dataset, output if self.scale is None else output * self.scale)
 
     def fit(self, hooks: Hooks | None = None, steps: int | None = None, max_seconds: float | None = None) -> Outcome:
-        """Train until ``steps`` generator updates, ``max_seconds`` of training, or a NaN/inf loss."""
+        """Train until ``steps`` generator updates, ``max_seconds`` of training, or a NaN/inf loss.
+
+        On a GPU, with deterministic kernels: a run repeats bit for bit there as on a CPU.
+        """
+        with reproducible_kernels(self.device):
+            return self._fit(hooks, steps, max_seconds)
+
+    def _fit(self, hooks: Hooks | None, steps: int | None, max_seconds: float | None) -> Outcome:
         hooks = hooks or Hooks()
         steps = self.spec.budget.steps if steps is None else steps
         max_seconds = self.spec.budget.max_seconds if max_seconds is None else max_seconds

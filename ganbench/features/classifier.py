@@ -52,7 +52,7 @@ from torch import nn
 from ganbench.arrays import FeatureError
 from ganbench.atomic import write_atomic
 from ganbench.dataset import Dataset
-from ganbench.devices import default_device
+from ganbench.devices import default_device, reproducible_kernels
 from ganbench.errors import GanbenchError
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_uint8_nchw
@@ -296,7 +296,7 @@ def train_classifier(
     )
     start = time.perf_counter()
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda), deterministic_cudnn(), one_cpu_thread(device):
+    with torch.random.fork_rng(devices=cuda), reproducible_kernels(device), one_cpu_thread(device):
         torch.manual_seed(recipe.seed)  # initial weights and dropout
         order_rng = torch.Generator().manual_seed(recipe.seed + 1)  # batches and translations
         model = SmallCNN(arch, recipe.dropout).to(device)
@@ -344,17 +344,6 @@ def one_cpu_thread(device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(saved)
-
-
-@contextlib.contextmanager
-def deterministic_cudnn() -> Iterator[None]:
-    """cuDNN's deterministic kernels for the duration of a training, then the settings as they were."""
-    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
 
 
 # ---------------------------------------------------------------- the cache
