@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from ganbench.errors import GanbenchError, SamplesError, shown_path
+from ganbench.errors import GanbenchError, SamplesError, refuse_link_loop, shown_path
 from ganbench.torchfiles import TorchFileError, load_torch_file
 
 NPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, tokenize.TokenError,
@@ -142,6 +142,7 @@ def load_array(
     if path.is_dir():
         raise SamplesError(f"{what} path {shown_path(path)} is a folder; pass a .npy, .npz or .pt file")
     if not path.is_file():
+        refuse_link_loop(path, f"{what} file ")
         state = "is not a regular file (a FIFO or a device)" if path.exists() else "does not exist"
         raise SamplesError(f"{what} file {shown_path(path)} {state}; pass a .npy, .npz or .pt file")
     fix = "save arrays with numpy.save or numpy.savez, or a tensor with torch.save"

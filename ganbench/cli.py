@@ -29,6 +29,7 @@ from ganbench.errors import (
     one_line,
     one_line_warning,
     path_errors,
+    refuse_link_loop,
 )
 from ganbench.writable import remedy, why_unwritable
 
@@ -133,6 +134,7 @@ def _results_folder(path: str, option: str, hint: str) -> Path:
     if folder.exists() and not folder.is_dir():  # the hint would name the file as a folder again
         raise GanbenchError(f"results folder {path} is a file, not a folder; name the folder its runs were written to")
     if not folder.is_dir():
+        refuse_link_loop(folder, "results folder ")
         raise GanbenchError(f"results folder {path} does not exist; {hint}")
     return folder
 
@@ -143,6 +145,7 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
         return None
     target = Path(_home_expanded(path, option))  # click has refused a folder
     if not target.parent.is_dir():
+        refuse_link_loop(target.parent, f"{option} {path}: the folder ")
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
     return target
 

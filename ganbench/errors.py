@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import errno
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -93,6 +94,34 @@ class SamplesError(GanbenchError):
     """A samples file that is missing, of the wrong shape, or holds NaN/inf."""
 
 
+def link_loop(path: object) -> str | None:
+    """What ``path`` is when symbolic links in it lead back to themselves, in words; else None. ``os.path.exists``
+    and ``Path.exists`` answer False for such a path, so a check of existence alone would call it missing."""
+    try:
+        os.stat(path)  # type: ignore[arg-type]
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return None
+    except (ValueError, TypeError):  # a NUL in the name, not a path at all
+        return None
+    if os.path.islink(path):  # type: ignore[arg-type]
+        return "a symbolic link that leads back to itself"
+    return "below a symbolic link that leads back to itself"
+
+
+def link_loop_message(path: object, what: str = "") -> str:
+    """One line for a path whose links loop: what it is (``what``: "results folder ", ...) and what to do."""
+    kind = link_loop(path) or "below a symbolic link that leads back to itself"
+    return f"{what}{shown_path(path)} is {kind}; fix the link (ls -l shows where it points) or name another path"
+
+
+def refuse_link_loop(path: object, what: str = "") -> None:
+    """PathError where links in ``path`` lead back to themselves: called before saying a path does not exist."""
+    if link_loop(path):
+        raise PathError(link_loop_message(path, what))
+
+
 class CheckpointError(GanbenchError):
     """A checkpoint that is corrupt or belongs to another run."""
 
@@ -120,15 +149,18 @@ def path_errors() -> Iterator[None]:
             f"permission denied on {where}; give this user access to it (chmod, or run as its owner), or name another"
         ) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise PathError(link_loop_message(exc.filename or "")) from None
         if exc.errno != errno.ENAMETOOLONG:
             raise
         raise PathError(
             f"{shown_path(exc.filename or '')} is too long a name for the file system; choose a shorter one"
         ) from None
     except RuntimeError as exc:
-        if not str(exc).startswith("Symlink loop"):  # pathlib's resolve() on a link to itself
+        looped = re.fullmatch(r"Symlink loop from (['\"])(.*)\1", str(exc), re.DOTALL)  # pathlib's resolve()
+        if looped is None:
             raise
-        raise PathError(f"{one_line(exc)}; a link in that path leads back to itself: name another") from None
+        raise PathError(link_loop_message(looped.group(2))) from None
 
 
 def short_repr(value: object) -> str:

@@ -22,7 +22,15 @@ from torch import nn
 from ganbench.arrays import load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
-from ganbench.errors import OptionError, PluginError, SamplesError, path_errors, short_repr, shown_path
+from ganbench.errors import (
+    OptionError,
+    PluginError,
+    SamplesError,
+    path_errors,
+    refuse_link_loop,
+    short_repr,
+    shown_path,
+)
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
 from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
@@ -229,6 +237,7 @@ def evaluate_samples(
     ds = resolve_dataset(dataset, overrides)
     named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
     if isinstance(samples, str | Path) and _missing(samples):  # a typo: say the near path
+        refuse_link_loop(samples, "samples ")
         near = near_data_paths(str(samples))
         raise SamplesError(
             f"samples {shown_path(samples)} do not exist; "

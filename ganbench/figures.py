@@ -56,7 +56,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line
+from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line, refuse_link_loop
 from ganbench.results import ResultsScan, scan_results
 from ganbench.tables import format_number, summarize
 from ganbench.writable import remedy
@@ -99,6 +99,7 @@ def plot_results(
     """
     root = Path(results_dir)
     if not root.is_dir():
+        refuse_link_loop(root, "results folder ")
         what = "is a file, not a folder" if root.exists() else "does not exist"
         raise GanbenchError(f"results folder {root} {what}; pass the --out folder of `ganbench run`")
     if directions is None:

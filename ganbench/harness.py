@@ -32,6 +32,7 @@ from ganbench.errors import (
     OptionError,
     OutputError,
     PluginError,
+    link_loop_message,
     one_line,
     short_repr,
 )
@@ -328,18 +329,19 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
     run_dir = out / spec.dirname
     too_long = too_long_name(run_dir)
     if too_long:
-        raise OutputError(f"cannot write results to {out}: {too_long}; choose another folder with --out")
+        raise OutputError(f"cannot write results to {out}: {too_long}; choose another results folder")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe(run_dir)
     except OSError as exc:
         if exc.errno == errno.EEXIST and exc.filename:  # a file where the run's folder goes
             raise OutputError(in_the_way(exc.filename, "folder")) from None
+        if exc.errno == errno.ELOOP:
+            raise OutputError(link_loop_message(out, "results folder ")) from None
         if run_dir.is_dir() and (run_dir / SPEC).exists():  # an existing run: another --out would lose its checkpoint
             raise unwritable(exc, run_dir) from None
-        raise OutputError(
-            f"cannot write results to {out} ({exc.strerror or exc}); choose another folder with --out"
-        ) from None
+        why = exc.strerror or exc
+        raise OutputError(f"cannot write results to {out} ({why}); choose another results folder") from None
     return run_dir
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import GanbenchError, SamplesError, one_line, shown_path
+from ganbench.errors import GanbenchError, SamplesError, one_line, refuse_link_loop, shown_path
 from ganbench.images import as_uint8_nchw
 
 MAX_ENTRIES_WITHOUT_IMAGES = 100_000
@@ -331,6 +331,7 @@ def load_image_set(path: str | Path) -> torch.Tensor:
             warn_once(layout.linked)
         return decode_images(layout.files, path)
     if not path.exists():
+        refuse_link_loop(path, "samples ")
         raise SamplesError(
             f"samples {shown_path(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"
         )

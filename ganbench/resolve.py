@@ -216,7 +216,7 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
             )
         return dataset, options
     here = Path(os.path.expanduser(name))
-    kind = kind_of(here) if os.path.lexists(here) else "missing"  # lexists: False for a name holding NUL too
+    kind = kind_of(here)
     if kind == "a file":  # there, but not data a dataset reads
         raise OptionError(
             f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, short_repr, shown_path
+from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, refuse_link_loop, short_repr, shown_path
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
@@ -461,6 +461,7 @@ def load_results(root: str | Path) -> pd.DataFrame:
     if not isinstance(root, str | os.PathLike) or not str(root).strip():
         raise OutputError(f"results folder must be a path (text or a Path), not {root!r}; e.g. 'results'")
     if not Path(root).is_dir():
+        refuse_link_loop(root, "results folder ")
         state = "is a file, not a folder" if Path(root).exists() else "does not exist"
         raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)

@@ -12,7 +12,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ganbench.errors import one_line
+from ganbench.errors import link_loop, one_line
 
 NAME_MAX = 255
 """Bytes in one file or folder name on Linux and macOS file systems."""
@@ -55,9 +55,12 @@ def why_unwritable(folder: Path) -> str | None:
 
 def kind_of(path: Path) -> str:
     """What stands at ``path``, in words: "a folder", "a file", "a FIFO", ..."""
+    looped = link_loop(path)
+    if looped:
+        return looped
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return "a symbolic link to nothing" if os.path.islink(path) else "missing"
     if stat.S_ISDIR(mode):
         return "a folder"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import ganbench
+from ganbench.checkpoints import checkpoint_header
 
 from .conftest import (
     ROOT,
@@ -882,6 +883,43 @@ def test_workers_exit_when_the_sweep_is_killed(tmp_path):
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_the_sweep_process_alone_stops_its_workers_and_the_rerun_resumes(tmp_path):
+    """`kill -INT` of the sweep's pid (not its group): the pool's shutdown waited for the workers' runs to end, so
+    the command seemed to ignore it while its workers trained on. Now they are interrupted too: 130, one line."""
+    suite = write_mixture_suite(tmp_path / "suite.toml", "nsgan,gan", steps=20_000, seeds="0")
+    command = [str(Path(sys.executable).parent / "ganbench"), "sweep", str(suite), "--workers", "2", "-q"]
+    command += ["--out", str(tmp_path / "out"), "--checkpoint-every", "100"]
+    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c)
+    try:
+        checkpoints = [wait_for_checkpoint(tmp_path / "out", variant, 100, driver) for variant in ("nsgan", "__gan")]
+        workers = [
+            pid
+            for pid in processes_with(1, driver.pid)
+            if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        os.kill(driver.pid, signal.SIGINT)
+        stdout, stderr = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert (driver.returncode, stdout) == (130, b""), stderr
+    assert stderr.decode().strip() == "Interrupted; rerun the same command to resume from the last checkpoint."
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) >= 2 and not any(Path(f"/proc/{pid}").exists() for pid in workers), "workers train on"
+    stopped_at = [checkpoint_header(c)["step"] for c in checkpoints]
+    assert all(step < 20_000 for step in stopped_at) and not list((tmp_path / "out").glob("*/record.json"))
+    resumed = subprocess.run(command, capture_output=True, timeout=300, preexec_fn=default_ctrl_c)
+    assert resumed.returncode == 0, resumed.stderr
+    records = [json.loads((c.parent / "record.json").read_text()) for c in checkpoints]
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    assert all(r["resumed_from"] >= step for r, step in zip(records, stopped_at, strict=True)), (records, stopped_at)
 
 
 def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import ganbench
+from ganbench.errors import GanbenchError
 from ganbench.network import Network
 from ganbench.options import option
 
@@ -790,11 +791,43 @@ def test_a_dataset_path_that_is_a_fifo_or_a_broken_link_says_what_it_is(cli, tmp
     os.mkfifo("fifo")
     Path("loop").symlink_to("loop")
     Path("dangling").symlink_to("nowhere")
-    for name, kind in (("fifo", "a FIFO"), ("loop", "a symbolic link to nothing"),
+    for name, kind in (("fifo", "a FIFO"), ("loop", "a symbolic link that leads back to itself"),
                        ("dangling", "a symbolic link to nothing"), ("/dev/null", "a device or socket")):  # fmt: skip
         result = cli("run", "-v", "nsgan", "-d", name, "--steps", "2", "-q", "-o", "out")
         assert_one_line_error(result, f"dataset '{name}' is {kind}, not a folder of images or an .npz/.npy file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling", "fifo", "loop"]
+
+
+def test_a_symbolic_link_loop_anywhere_a_path_is_named_is_called_a_loop_not_missing(cli, tmp_path, monkeypatch):
+    """Path.exists() is False for a link that leads back to itself: "does not exist" sent users looking for a typo."""
+    monkeypatch.chdir(tmp_path)
+    Path("loop").symlink_to("loop")
+    Path("a").symlink_to("b")
+    Path("b").symlink_to("a")
+    Path("suite.toml").write_text('name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0"\nsteps = 5\n')
+    itself, below = "is a symbolic link that leads back to itself", "is below a symbolic link that leads back to itself"
+    fix = "fix the link (ls -l shows where it points) or name another path"
+    cases = [
+        (["table", "loop"], f"results folder loop {itself}; {fix}"),
+        (["plot", "a"], f"results folder a {itself}; {fix}"),
+        (["table", "loop/x"], f"results folder loop/x {below}; {fix}"),
+        (["eval", "-d", "ring8", "--samples", "loop"], f"samples file loop {itself}; {fix}"),
+        (["eval", "-d", "ring8", "--samples", "a/s.npy"], f"samples file a/s.npy {below}; {fix}"),
+        (["run", "-v", "nsgan", "-d", "loop/x"], f"dataset 'loop/x' {below}, not a folder of images"),
+        (["run", "-v", "nsgan", "-d", "ring8", "-o", "loop/x"], f"./loop/x {below}; {fix}"),
+        (["run", "-v", "nsgan", "-d", "ring8", "--data-root", "a"], f"./a {itself}; {fix}"),
+        (["leaderboard", "check", "suite.toml", "--junit", "loop/j.xml"], f"the folder loop {itself}; {fix}"),
+    ]
+    for args, words in cases:
+        assert_one_line_error(cli(*args, "-q") if args[0] == "run" else cli(*args), words)
+    for call, words in (
+        (lambda: ganbench.load_results("a"), f"results folder a {itself}"),
+        (lambda: ganbench.run("nsgan", "ring8", out="loop/x", steps=2), f"results folder loop/x {below}"),
+        (lambda: ganbench.evaluate_samples("ring8", "loop"), f"samples file loop {itself}"),
+    ):
+        with pytest.raises(GanbenchError, match=re.escape(words)):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "loop", "suite.toml"]
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):

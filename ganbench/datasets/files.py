@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import GanbenchError, shown_path
+from ganbench.errors import GanbenchError, refuse_link_loop, shown_path
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
@@ -81,6 +81,7 @@ def read_images(path: str | Path) -> ImageSet:
             images, labels = read_npz(path)
             _remember(key, ImageSet(images, labels, image_digest(images, labels)))
     else:
+        refuse_link_loop(path)
         raise ImagesError(f"{shown_path(path)} does not exist; pass a folder of images or an .npz file")
     if len(_sets[key].images) < 2:
         raise ImagesError(f"{shown_path(path)} holds 1 image; a GAN needs at least 2 to train on and to score against")

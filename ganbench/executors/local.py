@@ -15,12 +15,14 @@ whose parent dies (kill -9 of the command) exits too, rather than wait forever.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -49,6 +51,22 @@ def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(1)
+
+
+@contextlib.contextmanager
+def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Ctrl-C of this process alone (``kill -INT`` of its pid; a terminal's Ctrl-C reaches the whole group) is passed
+    on to the workers: else the pool's shutdown would wait for their runs to finish while the command seemed to
+    ignore it. Interrupted, each run keeps its last checkpoint, and the same command resumes from there."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        workers = list((pool._processes or {}).values())  # no public way to reach them; shutdown forgets them
+        pool.shutdown(wait=False, cancel_futures=True)  # nothing new starts
+        for process in workers:
+            with contextlib.suppress(ProcessLookupError, TypeError):  # gone already; not started (no pid)
+                os.kill(process.pid, signal.SIGINT)
+        raise
 
 
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
@@ -101,9 +119,15 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context("spawn")
         waiting = list(indices)
         in_flight: dict[Any, int] = {}
-        with ProcessPoolExecutor(
-            min(workers, len(indices)), mp_context=context, initializer=_init_worker, initargs=(threads, os.getpid())
-        ) as pool:
+        with (
+            ProcessPoolExecutor(
+                min(workers, len(indices)),
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(threads, os.getpid()),
+            ) as pool,
+            _interrupting_workers(pool),
+        ):
             while waiting or in_flight:
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
