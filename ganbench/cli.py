@@ -31,7 +31,7 @@ from ganbench.errors import (
     path_errors,
     refuse_link_loop,
 )
-from ganbench.writable import remedy, why_unwritable
+from ganbench.writable import refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -403,7 +403,7 @@ def run(
         click.echo(_describe(record, output_names(specs[0])))
         return
     # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
-    check_runs_fit(s for s in specs if force or read_record(Path(out) / s.dirname) is None)
+    check_runs_fit((s for s in specs if force or read_record(Path(out) / s.dirname) is None), {"--out": out})
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
     )
@@ -765,6 +765,8 @@ def check(
         [*keep, *[junit_path] * bool(junit_path)],
         None,
     )
+    if junit_path or summary:
+        refuse_writing_into_data(_suite_data_paths(suite), {"--junit": junit_path, "$GITHUB_STEP_SUMMARY": summary})
     baseline = lb.read_baseline(suite)
     lb.check_fits(suite, baseline)
     records = _sweep(suite, folder, quiet, **executing)
@@ -897,6 +899,14 @@ def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> 
         f"The committed baseline of suite {suite.name!r} ({suite.baseline_path.name}): {steps_text}, {seeds}, "
         f"made {made.get('date', '?')} on {machine_text(made.get('hardware', {}))}; not a fresh run.\n"
     )
+
+
+def _suite_data_paths(suite: Any) -> list[str]:
+    """The files and folders a suite's datasets read whole (``Dataset.data_paths``): its reports go elsewhere."""
+    from ganbench.training import Components
+
+    first = [specs[0] for specs in map(suite.specs_of, suite.datasets) if specs]  # one run per dataset: its data
+    return [path for spec in first for path in Components.of(spec).dataset.data_paths()]
 
 
 def _suite_references(suite: Any, dataset: str, metrics: list[str]) -> dict[str, dict[str, Any]]:

@@ -128,6 +128,11 @@ class Dataset:
         """Whether the files this dataset reads are present (None: it needs none)."""
         return None
 
+    def data_paths(self) -> tuple[str, ...]:
+        """Files and folders whose every file is this dataset's data (a user's folder of images): ganbench writes
+        nothing there, or its own files (a run's samples.png, a report) would be read as data by the next run."""
+        return ()
+
     def render(
         self,
         real: torch.Tensor,

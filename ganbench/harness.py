@@ -42,7 +42,7 @@ from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
-from ganbench.writable import advice, in_the_way, probe, too_long_name
+from ganbench.writable import advice, in_the_way, probe, refuse_writing_into_data, too_long_name
 
 SAMPLES = "samples.png"
 DISK_ERRORS = {
@@ -87,6 +87,7 @@ def run_spec(
     if existing is not None and not force:
         return existing
     trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
+    refuse_writing_into_data(trainer.parts.dataset.data_paths(), {"results folder": out})
     check_run_files(run_dir)
     checkpoint = run_dir / CHECKPOINT
     try:

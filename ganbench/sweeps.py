@@ -46,7 +46,7 @@ def run_suite(
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
     try:
-        check_runs_fit(specs[i] for i in todo)
+        check_runs_fit((specs[i] for i in todo), {"results folder": out})
     except OptionError as exc:  # its advice is in the suite's terms: the suite commands take no --set
         if not exc.hint:
             raise

@@ -21,8 +21,9 @@ import json
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,6 +43,7 @@ from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_pena
 from ganbench.selection import Selected, check_reference_fits, preflight, select_metrics, warn_unequal_sizes
 from ganbench.spec import MAX_STEPS, RunSpec
 from ganbench.variant import Variant
+from ganbench.writable import refuse_writing_into_data
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_LOG_EVERY = 10
@@ -183,14 +185,15 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def check_runs_fit(specs: Iterable[RunSpec]) -> None:
+def check_runs_fit(specs: Iterable[RunSpec], outputs: Mapping[str, str | Path | None] | None = None) -> None:
     """What a Trainer checks before it trains (the batch against the data, the metrics' extractors and weights),
     for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run cannot start is
-    refused before its first, in one line."""
+    refused before its first, in one line. ``outputs`` (option -> path) must lie outside every run's data."""
     sizes: dict[str, int] = {}
     scored: set[str] = set()
     for spec in specs:
         parts = Components.of(spec)
+        refuse_writing_into_data(parts.dataset.data_paths(), outputs or {})
         data = json.dumps([spec.dataset, spec.dataset_options], sort_keys=True)
         if data not in sizes:
             sizes[data] = len(load_checked(spec.dataset, parts.dataset, parts.n_classes)[0])

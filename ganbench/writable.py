@@ -10,9 +10,10 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ganbench.errors import link_loop, one_line
+from ganbench.errors import OptionError, link_loop, one_line, shown_path
 
 NAME_MAX = 255
 """Bytes in one file or folder name on Linux and macOS file systems."""
@@ -76,6 +77,23 @@ def in_the_way(path: Path | str, of: str = "files") -> str:
         f"{path} is {kind_of(Path(path))}, in the way of the run's {of}; move or delete it, then run the same "
         "command again"
     )
+
+
+def refuse_writing_into_data(data_paths: Iterable[str], outputs: Mapping[str, str | Path | None]) -> None:
+    """OptionError if an output (an option's name -> the path it names) is one of ``data_paths`` (``Dataset.
+    data_paths``) or lies inside one: a run folder in a folder of images becomes a class of its own, a report in
+    it an image that cannot be read, and every later run on those images fails or trains on them."""
+    for data in dict.fromkeys(data_paths):
+        inside = Path(data).resolve()
+        for option, target in outputs.items():
+            if target is None:
+                continue
+            where = Path(target).resolve()
+            if where == inside or inside in where.parents:
+                raise OptionError(
+                    f"{option} {one_line(target)} is {'' if where == inside else 'inside '}dataset {shown_path(data)}; "
+                    "what ganbench writes there would be read as its data by the next run: name a place outside it"
+                )
 
 
 def remedy(exc: OSError, other: str) -> str:

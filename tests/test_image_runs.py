@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import ganbench
+from ganbench.errors import OptionError
 
 from .conftest import assert_one_line_error, ganbench_process, kill_at_checkpoint, save_png_folder
 from .test_image_datasets import dead_url, mnist_test_root, root  # noqa: F401  (fixtures)
@@ -368,6 +369,38 @@ def test_a_leaderboard_over_your_own_folder_checks_and_ranks_against_its_own_bas
     assert checked.code == 0 and "identical" in checked.out, checked.err
     shown = cli("leaderboard", "show", str(suite))
     assert shown.code == 0 and "| dcgan |" in shown.out and "| sngan |" in shown.out
+
+
+def test_nothing_is_written_into_the_images_a_run_trains_on(cli, tmp_path, labelled_folder, monkeypatch):
+    """A results folder or a report inside the -d folder became data: a run folder a third class, a samples.png an
+    image of another size, a JUnit file an image that cannot be read; every later run on the folder failed."""
+    monkeypatch.chdir(tmp_path)
+    suite = tmp_path / "mine.toml"
+    suite.write_text(
+        'variants = ["dcgan"]\ndatasets = ["pets"]\nseeds = "0"\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+        'eval_samples = 24\n[set]\nbatch_size = 8\n"network.width" = 4\n"network.z_dim" = 16\n'
+    )
+    assert cli("leaderboard", "update", str(suite), "--results", "results", "-q").code == 0
+    before = sorted((p, p.read_bytes()) for p in labelled_folder.rglob("*") if p.is_file())
+    run = ["run", "-v", "dcgan", "-d", "pets", "--steps", "2", "--set", "batch_size=8", "--eval-samples", "24"]
+    run += ["-m", "fid_classifier", *TINY]
+    inside = "would be read as its data by the next run: name a place outside it"
+    for args, words in (
+        ([*run, "-o", "pets/cat/out"], "results folder pets/cat/out is inside dataset ./pets; what ganbench"),
+        ([*run, "-o", "pets", "--seed", "0,1"], "--out pets is dataset ./pets; what ganbench writes there"),
+        (["sweep", str(suite), "-o", "pets/dog", "-q"], "results folder pets/dog is inside dataset ./pets"),
+        (["leaderboard", "check", str(suite), "--results", "results", "--junit", "pets/cat/j.png"], "--junit"),
+    ):
+        assert_one_line_error(cli(*args), words, inside)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "pets/dog/summary.png")
+    summary = cli("leaderboard", "check", str(suite), "--results", "results", "-q")
+    assert_one_line_error(summary, "$GITHUB_STEP_SUMMARY pets/dog/summary.png is inside dataset ./pets", inside)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    with pytest.raises(OptionError, match="results folder .*pets/cat is inside dataset"):
+        options = dict(steps=2, metrics=["fid_classifier"], eval_samples=24, overrides={"batch_size": 8})
+        ganbench.run("dcgan", "pets", out=labelled_folder / "cat", **options)
+    assert sorted((p, p.read_bytes()) for p in labelled_folder.rglob("*") if p.is_file()) == before
+    assert cli(*run, "-o", "elsewhere").code == 0  # the folder trains as before
 
 
 def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_checkout_is_not(

@@ -159,6 +159,9 @@ class UserImages(ImageDataset):
     def available(self) -> bool | None:
         return Path(self.path).exists() if self.path else None  # the prototype names no files yet
 
+    def data_paths(self) -> tuple[str, ...]:
+        return (self.path,) if self.path else ()
+
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_read"}  # sent as its options, read where used
 
