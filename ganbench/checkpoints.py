@@ -85,7 +85,8 @@ def _parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
                 f"{path} is a checkpoint of an older ganbench without a checksum, or not a ganbench checkpoint; "
                 f"{_fix(path)}"
             )
-        raise CheckpointError(f"{path} is not a ganbench checkpoint; {_fix(path)}")
+        what = "is empty (0 bytes): not" if not data else "is not"  # a disk that filled up as it was made, say
+        raise CheckpointError(f"{path} {what} a ganbench checkpoint; {_fix(path)}")
     end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER)
     try:
         header = json.loads(data[len(MAGIC) : end]) if end > 0 else None

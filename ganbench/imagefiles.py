@@ -67,10 +67,17 @@ def read_image(path: Path) -> np.ndarray:
         raise
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size: checked in open()
         raise too_large from None
+    except PermissionError:  # the file may be fine: removing it would drop an image from the data unsaid
+        raise ImageFileError(
+            f"cannot read image {shown_path(path)} (Permission denied); make it readable (chmod a+r, or run as its "
+            "owner)"
+        ) from None
     except (OSError, ValueError, SyntaxError) as exc:
         reason = (getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__).replace(
             f" {str(path)!r}", ""
         )  # the file named once, as typed: Pillow's "cannot identify image file '/abs/path'" named it again
+        if not reason.startswith("Permission") and _empty(path):
+            reason = "an empty file, 0 bytes"
         raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
 
 
@@ -342,3 +349,11 @@ def load_image_set(path: str | Path) -> torch.Tensor:
         return as_uint8_nchw(array)
     except GanbenchError as exc:  # a shape or range: say whose
         raise SamplesError(f"{shown_path(path)}: {exc}") from None
+
+
+def _empty(path: Path) -> bool:
+    """Whether ``path`` is a file of no bytes (Pillow calls it an image it "cannot identify")."""
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False

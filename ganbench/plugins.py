@@ -262,10 +262,17 @@ def unregister_plugin(name: str) -> None:
     """Undo ``register_plugin``; PluginError if no plugin of that name is registered (a typo would undo nothing)."""
     global _registries
     pm = plugin_manager()
+    runtime = sorted(n for n, (_, version) in _origins.items() if version == "runtime")
     if not isinstance(name, str) or pm.get_plugin(name) is None:
-        runtime = sorted(n for n, (_, version) in _origins.items() if version == "runtime")
         raise PluginError(
             f"no plugin named {short_repr(name)} is registered; "
+            f"registered at run time: {', '.join(map(repr, runtime)) or 'none'}"
+        )
+    if name not in runtime:  # a built-in's names would be gone for the process, and plugins built on them fail
+        source, _ = _origins.get(name, (name, ""))
+        where = "built into ganbench" if name in DEFAULT_PLUGINS else f"installed (distribution {source!r})"
+        raise PluginError(
+            f"plugin {name!r} is {where}, not registered with register_plugin, which unregister_plugin undoes; "
             f"registered at run time: {', '.join(map(repr, runtime)) or 'none'}"
         )
     pm.unregister(name=name)

@@ -76,7 +76,7 @@ def test_random_byte_flips_never_resume_and_never_trace(cli, interrupted):
     [
         (lambda b: b[: len(b) // 2], "truncated"),
         (lambda b: b[:30], "header"),
-        (lambda b: b"", "not a ganbench checkpoint"),
+        (lambda b: b"", "is empty (0 bytes): not a ganbench checkpoint"),
         (lambda b: b + b"extra", "extra bytes"),
         (lambda b: bytes(random.Random(1).randrange(256) for _ in range(5000)), "not a ganbench checkpoint"),
         (lambda b: b.replace(b'"format": 2', b'"format": 9', 1), "format 9"),

@@ -787,6 +787,31 @@ def test_a_folder_that_cannot_be_read_is_one_line_not_skipped(class_folder, monk
     one_line_error(exc, f"cannot read the folder {folder.parent / shown} (Permission denied); make it readable")
 
 
+def test_an_image_this_user_may_not_read_is_not_called_damaged_and_an_empty_one_says_so(class_folder, monkeypatch):
+    """ "remove or replace it" of a file that is fine but unreadable (chmod 000) would drop an image from the data;
+    an empty file was "cannot identify image file"."""
+    from PIL import Image
+
+    folder, _ = class_folder
+    barred, open_image = (folder / "cat" / "1.png").resolve(), Image.open
+
+    def refuse(path, *args, **kwargs):
+        if Path(path).resolve() == barred:
+            raise PermissionError(13, "Permission denied", str(path))
+        return open_image(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, "cat/1.png (Permission denied); make it readable (chmod a+r, or run as its owner)")
+    assert "remove" not in str(exc.value)
+    monkeypatch.setattr(Image, "open", open_image)
+    (folder / "dog" / "0.png").write_bytes(b"")
+    with pytest.raises(GanbenchError) as exc:
+        files_dataset(folder)
+    one_line_error(exc, "cannot read image", "dog/0.png (an empty file, 0 bytes); remove or replace it")
+
+
 def test_an_entry_that_cannot_be_looked_at_is_one_line_naming_it(class_folder, monkeypatch):
     """A link into a folder this user may not enter (/proc/1/cwd, or mode r-- for a non-root user): a
     PermissionError traceback from is_dir() before."""

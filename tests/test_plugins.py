@@ -117,6 +117,10 @@ def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugi
     fresh_plugins.unregister_plugin(type(mine).__name__)
     with pytest.raises(PluginError, match="registered at run time: none$"):
         fresh_plugins.unregister_plugin(type(mine).__name__)
+    built_in = "plugin 'ganbench.variants.gan' is built into ganbench, not registered with register_plugin, which"
+    with pytest.raises(PluginError, match=f"^{built_in} unregister_plugin undoes; registered at run time: none$"):
+        fresh_plugins.unregister_plugin("ganbench.variants.gan")  # nsgan was gone for the process, its heirs failed
+    assert fresh_plugins.registries().variants.get("nsgan").name == "nsgan"
 
 
 def test_a_class_of_static_hooks_registers_and_one_name_registered_twice_by_one_plugin_says_twice(fresh_plugins):
