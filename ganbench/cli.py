@@ -834,7 +834,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.results import RecordError, check_record
+    from ganbench.results import RecordError, check_record, remedy_for
     from ganbench.suites import load_suite
 
     suite_file = _home_expanded(suite_file, "SUITE_FILE")
@@ -854,8 +854,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             except FileNotFoundError:
                 continue
             except (OSError, RecordError) as exc:  # as `table` does: said, and left out of the ranking
-                click.echo(one_line(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; rerun "
-                           "that run with --force (or `ganbench sweep` it)"), err=True)  # fmt: skip
+                click.echo(one_line(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; "
+                           f"{remedy_for(str(exc), 1)} (or `ganbench sweep` it)"), err=True)  # fmt: skip
                 continue
             if record.status != "failed":
                 found.append(record)

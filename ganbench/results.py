@@ -36,7 +36,7 @@ from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
 from ganbench.selection import select_metrics
-from ganbench.spec import run_id_of
+from ganbench.spec import RUN_FOLDER, run_id_of
 
 SCHEMA_VERSION = 1
 RECORD = "record.json"
@@ -207,6 +207,10 @@ def check_record(run_dir: Path, outputs: Collection[str] = (), memo: dict[str, S
         raise RecordError(f"environment must be an object with integer torch_threads, not {short_repr(environment)}")
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
+        if not RUN_FOLDER.fullmatch(Path(run_dir).name):  # ring8__nsgan__seed0__<id>.bak: --force would not help
+            own = RUN_FOLDER.match(Path(run_dir).name)
+            named = f", {own.group(0)}" if own and own.group(0).endswith(data["run_id"]) else ""
+            raise RecordError(f"it is the record of run {data['run_id']!r}, {RENAMED}{named}")
         raise RecordError(f"it is the record of run {data['run_id']!r}, not of this folder's run {folder_id!r}")
     wrong = _impossible(data, spec) or _unmeasurable(data, spec, memo) or _disowned(data, Path(run_dir))
     if wrong:
@@ -362,7 +366,7 @@ class ResultsScan:
 
     def problems(self) -> list[str]:
         """One line per unreadable record, then counts."""
-        lines = [f"unreadable record {path}: {why}; rerun that run with --force" for path, why in self.unreadable]
+        lines = [f"unreadable record {path}: {why}; {remedy_for(why, 1)}" for path, why in self.unreadable]
         if self.unreadable:
             lines.append(f"{len(self.unreadable)} unreadable record(s) left out of the table")
         if self.unfinished:
@@ -382,7 +386,7 @@ class ResultsScan:
         readable (its first unreadable record), or that its runs have not finished."""
         if self.unreadable:
             path, why = self.unreadable[0]
-            fix = "make them readable" if why in DENIED else "rerun those runs with --force"  # --force: no help
+            fix = remedy_for(why, len(self.unreadable))
             return GanbenchError(
                 f"no readable run under {one_line(root)}: {len(self.unreadable)} unreadable record(s), the first "
                 f"{one_line(path)}: {one_line(why)}; {fix}"
@@ -397,6 +401,18 @@ class ResultsScan:
 
 DENIED = (os.strerror(errno.EACCES), os.strerror(errno.EPERM))
 """Why a record could not be read, when this user may not read it: --force would not help."""
+
+RENAMED = "in a folder renamed from its own"
+"""Why a record is not its folder's when the folder's name is no run's: rerunning any run would not help."""
+
+
+def remedy_for(why: str, count: int) -> str:
+    """What to do about ``count`` records unreadable for ``why``: --force helps only records that are damaged."""
+    if why in DENIED:
+        return "make them readable" if count > 1 else "make it readable"
+    if RENAMED in why:
+        return "give the folder its own name back, or delete it if it is a copy (the run counts from its own folder)"
+    return "rerun those runs with --force" if count > 1 else "rerun that run with --force"
 
 
 def run_folders(root: Path) -> list[Path]:

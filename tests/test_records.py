@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -216,6 +217,20 @@ def test_a_record_copied_into_another_runs_folder_is_not_taken_as_that_run(cli, 
     assert "| ring8   | nsgan   | 1 " in result.out
     again = cli(*RING, "--steps", "10", "-s", "0", "-o", str(tmp_path))
     assert again.code == 0 and json.loads((seed0 / "record.json").read_text())["spec"]["seed"] == 0
+
+
+def test_a_renamed_copy_of_a_run_folder_is_told_to_be_named_back_or_deleted_not_rerun(cli, tmp_path):
+    """`cp -r <run> <run>.bak`: "rerun that run with --force" wrote into the run's own folder, and the warning
+    stayed for ever."""
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path / "out")).code == 0
+    (run,) = (tmp_path / "out").iterdir()
+    shutil.copytree(run, run.with_name(run.name + ".bak"))
+    result = cli("table", str(tmp_path / "out"), "--metrics", "modes_captured")
+    said = f"in a folder renamed from its own, {run.name}; give the folder its own name back, or delete it if it is"
+    assert result.code == 0 and said in result.err and "--force" not in result.err, result.err
+    assert "| ring8   | nsgan   | 1 " in result.out
+    shutil.rmtree(run)
+    assert_one_line_error(cli("table", str(tmp_path / "out")), "no readable run under", said)
 
 
 def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):
