@@ -497,6 +497,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(results_dir)
+    scan.refuse_unmeasured(chosen, results_dir)
     for line in scan.problems():
         click.echo(f"warning: {line}", err=True)
     chosen = chosen or [k for k in directions if k in runs.columns]

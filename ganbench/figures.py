@@ -117,6 +117,7 @@ def plot_results(
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(root)
+    scan.refuse_unmeasured(chosen, root)
     for line in scan.problems():
         report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES

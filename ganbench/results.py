@@ -22,7 +22,7 @@ import os
 import stat
 import typing
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +31,16 @@ import numpy as np
 import pandas as pd
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, one_line, path_errors, refuse_link_loop, short_repr, shown_path
+from ganbench.errors import (
+    GanbenchError,
+    OptionError,
+    OutputError,
+    one_line,
+    path_errors,
+    refuse_link_loop,
+    short_repr,
+    shown_path,
+)
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
 from ganbench.plugins import registries
@@ -380,6 +389,17 @@ class ResultsScan:
                 f"({lost['status'].iloc[0]}; its record.json says why); rerun the command that made it"
             )
         return [one_line(line) for line in lines]  # a folder named "x\nError: ..." forges no line of its own
+
+    def refuse_unmeasured(self, chosen: Sequence[str] | None, root: str | Path) -> None:
+        """OptionError for a metric output named that no run under ``root`` wrote: its column of dashes, exit 0,
+        read as a table of that metric (a metric a run recorded as null is shown and counted as missing)."""
+        wrote = set().union(*self.runs[OUTPUTS]) if OUTPUTS in self.runs else set()
+        absent = [name for name in chosen or () if name not in wrote]
+        if absent:
+            raise OptionError(
+                f"no run under {one_line(root)} measured {', '.join(absent)}; its runs measured "
+                f"{', '.join(sorted(wrote)) or 'nothing'}"
+            )
 
     def nothing_found(self, root: str | Path) -> GanbenchError:
         """The one line for a folder without a readable run: that nothing ran there, or why what is there is not

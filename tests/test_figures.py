@@ -20,7 +20,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.image import imread
 
 import ganbench
-from ganbench.errors import GanbenchError, UnknownNameError
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError
 from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
 from ganbench.spec import run_id_of
@@ -321,6 +321,18 @@ def test_metrics_option_limits_curves_and_leaderboard(mog, directions):
         "frechet",
     ]
     assert [quantity_of(ax) for ax in figs["leaderboard"].axes] == ["frechet", "modes_captured"]
+
+
+def test_a_metric_no_run_measured_is_refused_by_table_and_plot_not_an_empty_column(mog, cli, tmp_path):
+    """`table --metrics fid_classifier` of mixture runs printed a column of dashes, exit 0, without a word; `plot`
+    drew no leaderboard, silently. A metric a run recorded as null is still shown and counted as missing."""
+    words = "no run under", "measured fid_classifier; its runs measured coverage_raw, density_raw, frechet,"
+    assert_one_line_error(cli("table", str(mog), "--metrics", "frechet,fid_classifier"), *words)
+    assert_one_line_error(cli("plot", str(mog), "--metrics", "fid_classifier", "-o", str(tmp_path / "f")), *words)
+    with pytest.raises(OptionError, match="measured fid_classifier; its runs measured"):
+        plot_results(mog, tmp_path / "g", metrics=["fid_classifier"])
+    assert not (tmp_path / "f").exists() and not (tmp_path / "g").exists()
+    assert cli("table", str(mog), "--metrics", "frechet").code == 0
 
 
 # ------------------------------------------------------------------------- leaderboard
