@@ -163,7 +163,8 @@ def _report_file(
     for kept in keep:
         kept = kept.resolve()
         if target == kept or kept in target.parents or _same_file(target, kept):  # a hard link is the file too
-            where = f"{'in ' if target != kept else ''}{one_line(kept)}"
+            how = "" if target == kept else "in " if kept in target.parents else "a hard link to "
+            where = f"{how}{one_line(kept)}"
             fix = f"name a new file, e.g. {option} leaderboard.xml" if ours else "point it elsewhere"
             raise OptionError(f"{option} {one_line(path)} is {where}, which this command keeps; {fix}")
     if target.is_file() and target.stat().st_nlink > 1:  # another name of it may be anything: a record, a baseline
@@ -1008,7 +1009,10 @@ class _Interrupted:
     (``list``, ``table``, a ``run`` refused before it trains) simply stopped."""
 
     training = False
-    RESUMABLE = "Interrupted; rerun the same command to resume from the last checkpoint."
+    RESUMABLE = (
+        "Interrupted; rerun the same command to resume from the last checkpoint (a run interrupted before its "
+        "first starts again)."
+    )
     PLAIN = "Interrupted."
 
     @classmethod

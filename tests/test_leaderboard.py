@@ -20,6 +20,7 @@ import pytest
 
 import ganbench
 from ganbench.checkpoints import checkpoint_header
+from ganbench.cli import _Interrupted
 
 from .conftest import (
     ROOT,
@@ -688,6 +689,10 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     for target, fragment in ((path, "which this command keeps"), (baseline, "which this command keeps")):
         assert_one_line_error(cli(*check, "--junit", str(target)), fragment, "--junit leaderboard.xml")
     assert_one_line_error(cli(*check, "--junit", str(record)), f"is in {tmp_path / 'a'}", "which this command keeps")
+    os.link(baseline, tmp_path / "linked.xml")  # "is in <the baseline>" before
+    said = f"--junit {tmp_path / 'linked.xml'} is a hard link to {baseline}, which this command keeps"
+    assert_one_line_error(cli(*check, "--junit", str(tmp_path / "linked.xml")), said)
+    (tmp_path / "linked.xml").unlink()
     assert_one_line_error(cli(*check, "--junit", str(other)), "is not a report ganbench wrote")
     assert_one_line_error(cli(*check, "--junit", str(pom)), "is not a report ganbench wrote")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(elsewhere))
@@ -908,7 +913,7 @@ def test_ctrl_c_of_the_sweep_process_alone_stops_its_workers_and_the_rerun_resum
             driver.kill()
             driver.wait()
     assert (driver.returncode, stdout) == (130, b""), stderr
-    assert stderr.decode().strip() == "Interrupted; rerun the same command to resume from the last checkpoint."
+    assert stderr.decode().strip() == _Interrupted.RESUMABLE
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)

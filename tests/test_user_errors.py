@@ -126,7 +126,10 @@ def test_ctrl_c_advises_resuming_only_a_command_that_trains(cli, tmp_path, monke
     assert (result.code, result.out, result.err.strip()) == (130, "", "Interrupted.")  # after click's newline
     monkeypatch.setattr("ganbench.harness.run_spec", interrupted)
     result = cli(*BASE, "-v", "nsgan", "--steps", "5", "-o", str(tmp_path))
-    resume = "Interrupted; rerun the same command to resume from the last checkpoint."
+    resume = (
+        "Interrupted; rerun the same command to resume from the last checkpoint (a run interrupted before its "
+        "first starts again)."
+    )
     assert (result.code, result.err.strip()) == (130, resume)
     result = cli("list")  # the next command in this process starts afresh
     assert (result.code, result.err.strip()) == (130, "Interrupted.")
