@@ -27,6 +27,7 @@ import torch
 from ganbench.arrays import load_array
 from ganbench.errors import GanbenchError, SamplesError, one_line, refuse_link_loop, shown_path
 from ganbench.images import as_uint8_nchw
+from ganbench.writable import kind_of
 
 MAX_ENTRIES_WITHOUT_IMAGES = 100_000
 """Entries a class folder's walk looks at without meeting an image before it stops: not a folder of images."""
@@ -133,24 +134,26 @@ def _size(array: np.ndarray) -> str:
 
 
 class Layout(NamedTuple):
-    """A folder's image files, their labels (None: flat), and a note when some file is there under two names."""
+    """A folder's image files, their labels (None: flat), and notes to warn of once: a file there under two names,
+    entries named as images that are no files (skipped)."""
 
     files: list[Path]
     labels: torch.Tensor | None
-    linked: str | None
+    notes: tuple[str, ...]
 
 
 def folder_layout(folder: Path, labelled: bool = True) -> Layout:
     """Image files in ``folder`` and their labels: class subfolders (sorted names -> 0, 1, ...) or flat (None).
     ``labelled=False``: the labels will not be used (samples to score), which only the note needs to know."""
     ids: dict[Path, tuple[int, int]] = {}  # image file -> its inode: a file linked in twice is found twice
+    odd: list[Path] = []  # entries named as images that are no regular files: skipped, and said
     try:
         names = sorted(folder.iterdir())
     except OSError as exc:
         raise ImageFileError(
             f"cannot read the folder {shown_path(folder)} ({exc.strerror or exc}); make it readable"
         ) from None
-    entries = [(p, _kind(p, ids)) for p in names]
+    entries = [(p, _kind(p, ids, odd)) for p in names]
     top = [p for p, kind in entries if kind == "image"]
     subfolders = [p for p, kind in entries if kind == "folder"]
     _check_class_links(folder, subfolders)
@@ -158,7 +161,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
     seen = {_inode(d): (d, d) for d in (folder, *subfolders)}
     per_class: dict[Path, list[Path]] = {}
     for d in subfolders:
-        per_class[d] = _images_below(d, seen, folder, ids)
+        per_class[d] = _images_below(d, seen, folder, ids, odd)
         if d == subfolders[0] and not per_class[d] and not top:  # stop now: `-d /` would walk the whole disk
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}) beside its subfolders, "
@@ -170,7 +173,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}){_hidden(folder)}"
             )
-        return Layout(top, None, _linked_files(folder, top, ids, classes=False))
+        return Layout(top, None, _notes(_linked_files(folder, top, ids, classes=False), _skipped(folder, odd)))
     if top:
         raise ImageFileError(
             f"folder {shown_path(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
@@ -184,7 +187,29 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
-    return Layout(files, torch.tensor(labels, dtype=torch.int64), _linked_files(folder, files, ids, classes=labelled))
+    notes = _notes(_linked_files(folder, files, ids, classes=labelled), _skipped(folder, odd))
+    return Layout(files, torch.tensor(labels, dtype=torch.int64), notes)
+
+
+def _notes(*notes: str | None) -> tuple[str, ...]:
+    return tuple(note for note in notes if note)
+
+
+def _skipped(folder: Path, odd: list[Path]) -> str | None:
+    """A warning's words for entries named as images that are no regular files (a link to nothing, a FIFO, a
+    device): skipped, as ImageFolder skips them, but an image a user meant to train on may be missing."""
+    if not odd:
+        return None
+    first = odd[0].relative_to(folder) if odd[0].is_relative_to(folder) else odd[0]
+    count = (
+        f"{len(odd)} entries named as images are not image files"
+        if len(odd) > 1
+        else "1 entry named as an image is not an image file"
+    )
+    return (
+        f"{shown_path(folder)}: {count}, skipped (the first {one_line(first)}, {kind_of(odd[0])}); "
+        "restore or remove them"
+    )
 
 
 def _hidden(folder: Path) -> str:
@@ -254,7 +279,11 @@ def _check_not_above(path: Path, folder: Path, itself: bool = True) -> None:
 
 
 def _images_below(
-    folder: Path, seen: dict[tuple[int, int], tuple[Path, Path]], top: Path, ids: dict[Path, tuple[int, int]]
+    folder: Path,
+    seen: dict[tuple[int, int], tuple[Path, Path]],
+    top: Path,
+    ids: dict[Path, tuple[int, int]],
+    odd: list[Path],
 ) -> list[Path]:
     """Image files anywhere below the class folder ``folder``, in ImageFolder's order (sorted walk); hidden ones
     skipped. Links are followed, as ImageFolder does (to images kept elsewhere too), but never into a folder in
@@ -275,7 +304,7 @@ def _images_below(
         below = []
         for name in names:
             path = here / name
-            kind = _kind(path, ids)
+            kind = _kind(path, ids, odd)
             if kind == "image":
                 found.append(path)
             elif kind == "folder":
@@ -299,26 +328,30 @@ def _images_below(
     return sorted(found, key=lambda p: (str(p.parent), p.name))
 
 
-def _kind(path: Path, ids: dict[Path, tuple[int, int]]) -> str | None:
+def _kind(path: Path, ids: dict[Path, tuple[int, int]], odd: list[Path]) -> str | None:
     """ "image", "folder" (not hidden) or None (anything else, a hidden name, a dangling link); ImageFileError,
     naming it, for an entry that cannot be looked at (a link into a folder this user may not enter). An image's
-    inode goes into ``ids``, from the one stat this takes."""
+    inode goes into ``ids``, from the one stat this takes; an entry named as an image that is no file into ``odd``."""
     if path.name.startswith("."):
         return None
+    named_as_image = path.suffix.lower() in IMAGE_SUFFIXES
     try:
         st = path.stat()
         mode = st.st_mode
     except FileNotFoundError:  # a dangling link
+        odd += [path] * named_as_image
         return None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            odd += [path] * named_as_image
             return None
         raise ImageFileError(
             f"cannot look at {shown_path(path)} ({exc.strerror or exc}); make it readable, or remove it from the folder"
         ) from None
     if stat.S_ISDIR(mode):
         return "folder"
-    if not (stat.S_ISREG(mode) and path.suffix.lower() in IMAGE_SUFFIXES):
+    if not (stat.S_ISREG(mode) and named_as_image):
+        odd += [path] * named_as_image  # a FIFO, a device or a socket
         return None
     ids[path] = (st.st_dev, st.st_ino)
     return "image"
@@ -334,8 +367,8 @@ def load_image_set(path: str | Path) -> torch.Tensor:
     path = Path(path)
     if path.is_dir():
         layout = folder_layout(path, labelled=False)  # what `run --dataset` reads of the folder, less labels
-        if layout.linked:
-            warn_once(layout.linked)
+        for note in layout.notes:
+            warn_once(note)
         return decode_images(layout.files, path)
     if not path.exists():
         refuse_link_loop(path, "samples ")

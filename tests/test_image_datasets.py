@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import os
 import pickle
 import shutil
 import socket
@@ -763,6 +764,31 @@ def test_an_image_file_linked_twice_into_one_folder_is_said_once_and_unlinked_on
         assert len(load_image_set(folder)) == 6  # samples to score: their folders' names are not labels
     (message,) = {str(w.message) for w in caught}
     assert "cat/0.png and dog/9.png" in message and "counted twice;" in message and "labels" not in message
+
+
+def test_entries_named_as_images_that_are_no_files_are_skipped_with_one_warning(class_folder):
+    """A link to nothing, a FIFO and a link to a device named *.png were skipped without a word (as ImageFolder
+    skips them): an image the user meant to train on could be missing unnoticed."""
+    folder, _ = class_folder
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        digest = files_dataset(folder).sha256
+    (folder / "cat" / "a-lost.png").symlink_to(folder / "nowhere.png")
+    os.mkfifo(folder / "dog" / "pipe.png")
+    (folder / "dog" / "zero.png").symlink_to("/dev/null")
+    (folder / "dog" / ".hidden.png").symlink_to(folder / "nowhere.png")  # hidden: skipped as before, unsaid
+    (folder / "dog" / "notes.txt").symlink_to(folder / "nowhere.txt")  # not named as an image: unsaid
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert files_dataset(folder).sha256 == digest  # the same images, the same run
+        assert len(load_image_set(folder / "dog")) == 3
+    said = [str(w.message) for w in caught]
+    assert said == [
+        f"{folder}: 3 entries named as images are not image files, skipped (the first cat/a-lost.png, a symbolic "
+        "link to nothing); restore or remove them",
+        f"{folder / 'dog'}: 2 entries named as images are not image files, skipped (the first pipe.png, a FIFO); "
+        "restore or remove them",
+    ], said
 
 
 @pytest.mark.parametrize("locked", ["dog/sub", "dog", "."])

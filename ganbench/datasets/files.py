@@ -16,6 +16,7 @@ changes when the data do, and a run never resumes on images that changed under i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import zipfile
@@ -48,9 +49,9 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor | None
     sha256: str
-    linked: str | None = None
-    """A folder's files under two names, in words: said where a path is claimed (once, where the user named it),
-    not by every worker that reads it."""
+    notes: tuple[str, ...] = ()
+    """Warnings of the folder (files under two names, entries skipped), in words: said where a path is claimed
+    (once, where the user named it), not by every worker that reads it."""
 
 
 def image_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
@@ -70,11 +71,13 @@ def read_images(path: str | Path) -> ImageSet:
     """The images (and labels) in a folder or an .npz file, decoded once per process while the files are unchanged."""
     path = Path(path)
     if path.is_dir():
-        files, labels, linked = folder_layout(path)
+        files, labels, notes = folder_layout(path)
         key: tuple = (str(path), *((str(f), *_stat(f)) for f in files))
         if key not in _sets:
             images = decode_images(files, path)
-            _remember(key, ImageSet(images, labels, image_digest(images, labels), linked))
+            _remember(key, ImageSet(images, labels, image_digest(images, labels), notes))
+        if _sets[key].notes != notes:  # the same images, other entries beside them (a link to nothing made since)
+            _sets[key] = dataclasses.replace(_sets[key], notes=notes)
     elif path.is_file():
         key = (str(path), *_stat(path))
         if key not in _sets:
@@ -214,8 +217,8 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
         return None
     path = path.resolve()
     data = read_images(path)
-    if data.linked:
-        warn_once(data.linked)
+    for note in data.notes:
+        warn_once(note)
     return "files", {"path": str(path), "sha256": data.sha256}
 
 
