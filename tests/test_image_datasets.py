@@ -196,6 +196,22 @@ def test_missing_split_offline_is_one_line_naming_folder_files_and_source(mnist_
     one_line_error(exc, str(raw), "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", dead_url, "--data-root")
 
 
+def test_a_data_root_one_or_two_levels_too_deep_names_the_one_that_holds_the_files(
+    mnist_test_root, dead_url, monkeypatch
+):
+    """--data-root .../MNIST (the folder torchvision makes below the root) said only "not found in
+    .../MNIST/MNIST/raw"."""
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [dead_url])
+    for deep in (mnist_test_root / "MNIST", mnist_test_root / "MNIST" / "raw"):
+        monkeypatch.setenv("GANBENCH_DATA", str(deep))
+        with pytest.raises(GanbenchError) as exc:
+            dataset("mnist", split="test").load()
+        one_line_error(exc, f"pass --data-root (GANBENCH_DATA) {mnist_test_root} instead, which holds them")
+    assert not (mnist_test_root / "MNIST" / "MNIST").exists()
+
+
 def test_missing_cifar_offline_names_batches_archive_and_url(root, dead_url, monkeypatch):
     import torchvision.datasets
 

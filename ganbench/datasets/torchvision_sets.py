@@ -149,11 +149,18 @@ class TorchvisionImages(ImageDataset):
         """The whole split as uint8 (N, C, H, W) images and int64 labels, fetching what is missing."""
         raise NotImplementedError
 
-    def _not_found(self, folder: Path, expected: str, urls: list[str], exc: BaseException) -> DataNotFoundError:
+    def _not_found(
+        self, root: Path, folder: Path, expected: str, urls: list[str], exc: BaseException
+    ) -> DataNotFoundError:
+        above = next((up for up in (root.parent, root.parent.parent) if up != root and self._present(up)), None)
+        fix = (  # --data-root .../MNIST or .../MNIST/raw: torchvision's layout puts them below the root
+            f"pass --data-root ({DATA_ENV}) {above} instead, which holds them in torchvision's layout"
+            if above
+            else f"copy them there or pass --data-root ({DATA_ENV}) naming a folder that holds them"
+        )
         return DataNotFoundError(
             f"{self.name} {self.split} split not found in {folder}: expected {expected}, from {' or '.join(urls)} "
-            f"(the download failed: {_reason(exc)}); copy them there or pass --data-root ({DATA_ENV}) "
-            "naming a folder that holds them"
+            f"(the download failed: {_reason(exc)}); {fix}"
         )
 
 
@@ -190,7 +197,7 @@ class IdxImages(TorchvisionImages):
             _check_extracted(folder / _extracted(name))
         if any(_idx_state(folder, name, md5) != "ready" for name, md5 in files):
             with _folder_lock(folder):
-                self._fetch(folder, files)
+                self._fetch(root, files)
         unverified = [_extracted(n) for n, _ in files if not (folder / n).exists()]
         (images_gz, images_md5), (labels_gz, labels_md5) = sorted(files, key=lambda f: "labels" in f[0])
         images = _read_idx(folder, images_gz, images_md5, read_image_file)
@@ -203,9 +210,9 @@ class IdxImages(TorchvisionImages):
             )
         return images.unsqueeze(1).contiguous(), labels.long()
 
-    def _fetch(self, folder: Path, files: list[tuple[str, str]]) -> None:
+    def _fetch(self, root: Path, files: list[tuple[str, str]]) -> None:
         """Extract verified archives whose extracted file is missing; download (and extract) the others."""
-
+        folder = self.folder(root)
         mirrors = list(torchvision_class(self.source).mirrors)
         states = {name: _idx_state(folder, name, md5) for name, md5 in files}
         for name, md5 in sorted(files, key=lambda f: states[f[0]] != "fetch"):  # what is missing first: a failed
@@ -220,7 +227,7 @@ class IdxImages(TorchvisionImages):
                     raise DataNotFoundError(f"cannot extract {folder / name} ({_reason(exc)})") from None
                 missing = [n for n, _ in files if states[n] == "fetch"]
                 expected = " and ".join(missing) + " there" + _corrupt_note(folder, files)
-                raise self._not_found(folder, expected, mirrors, exc) from None
+                raise self._not_found(root, folder, expected, mirrors, exc) from None
 
 
 @dataclass(frozen=True)
@@ -268,7 +275,7 @@ class CifarImages(TorchvisionImages):
                     archive = [(cls.filename, cls.tgz_md5)]
                     corrupt = _corrupt_note(folder, self.batches()) or _corrupt_note(root, archive)
                     expected = f"{names} there, or {cls.filename} in {root}{corrupt}"
-                    raise self._not_found(folder, expected, [cls.url], exc) from None
+                    raise self._not_found(root, folder, expected, [cls.url], exc) from None
             if not self._batches_ok(root):
                 raise DataNotFoundError(
                     f"{root / cls.filename} extracted, but the {self.split} batches in {folder} fail their md5 checks; "
