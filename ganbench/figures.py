@@ -249,7 +249,9 @@ def read_histories(runs: pd.DataFrame, on_problem: Problem | None = None) -> dic
         try:
             history = read_history(run.run_dir)
         except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            report(one_line(f"unreadable history {Path(run.run_dir) / HISTORY}: {exc}; its curves are left out"))
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # the path is said once, before
+            fix = "its curves are left out" + (" (make it readable)" if isinstance(exc, PermissionError) else "")
+            report(one_line(f"unreadable history {Path(run.run_dir) / HISTORY}: {why}; {fix}"))
             continue
         if history is not None and not history.empty:
             histories[run.run_id] = history

@@ -608,6 +608,26 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
     assert (tmp_path / "figures" / "curves-ring8.png").is_file()
 
 
+def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):
+    """It said "[Errno 13] Permission denied: '<the whole path again>'"."""
+    from ganbench import figures
+
+    runs = scan_runs(mog).runs
+    barred = runs["run_dir"].iloc[0]
+
+    def read(run_dir):
+        if run_dir == barred:
+            raise PermissionError(13, "Permission denied", str(Path(run_dir) / "history.csv"))
+        return read_history(run_dir)
+
+    read_history = figures.read_history
+    monkeypatch.setattr(figures, "read_history", read)
+    said = []
+    assert len(figures.read_histories(runs, on_problem=said.append)) == len(runs) - 1
+    path = Path(barred) / "history.csv"
+    assert said == [f"unreadable history {path}: Permission denied; its curves are left out (make it readable)"]
+
+
 def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     """A folder where curves-ring8.png goes was reported as the --out folder "not a regular file"."""
     root = tmp_path / "results"
