@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -311,6 +312,8 @@ def test_a_sweep_whose_worker_process_is_killed_resumes_it(tmp_path):
     assert b"multiprocessing" in cmdline, "not a pool worker"
     assert sweep.returncode == 0, sweep.stderr
     assert "Warning" not in sweep.stderr, sweep.stderr  # multiprocessing's two lines of "leaked semaphore objects"
+    said = r"warning: a worker process died \(killed, or out of memory\) with [12] run\(s\) in flight; those start"
+    assert re.search(said, sweep.stderr), sweep.stderr  # restarted without a word before
     record = json.loads((checkpoint.parent / "record.json").read_text())
     assert record["status"] == "completed" and record["resumed_from"] is not None
     assert record["resumed_from"] >= killed_at >= 300
@@ -356,9 +359,13 @@ def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
 
     finished = []
     jobs = [(die_once, {"marker": str(tmp_path / "died")}), (dict, {"a": 1})]
-    results = LocalExecutor("local").run(jobs, workers=2, on_result=lambda i, r: finished.append(i))
+    with pytest.warns(UserWarning, match=r"^a worker process died \(killed, or out of memory\) with [12] run"):
+        results = LocalExecutor("local").run(jobs, workers=2, on_result=lambda i, r: finished.append(i))
     assert results == ["resumed", {"a": 1}] and sorted(finished) == [0, 1]
-    with pytest.raises(ganbench.errors.GanbenchError, match="did not finish: its worker process died 2 time"):
+    with (
+        pytest.raises(ganbench.errors.GanbenchError, match="did not finish: its worker process died 2 time"),
+        pytest.warns(UserWarning, match="a worker process died"),
+    ):
         LocalExecutor("local", max_retries=1).run([(die_always, {}), *jobs[1:]], workers=2)
 
 

@@ -21,6 +21,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -35,8 +36,6 @@ from ganbench.threads import threads_per_run
 
 
 def _init_worker(threads: int, parent: int) -> None:
-    import warnings
-
     import torch
 
     from ganbench.errors import one_line_warning
@@ -93,6 +92,12 @@ class LocalExecutor(Executor):
         while pending:
             lost, not_started = self._pool(jobs, pending, workers, threads, results, on_result)
             broken.update(lost)
+            if lost:  # said: a worker killed by the OOM killer would otherwise go unnoticed until it fails for good
+                warnings.warn(
+                    f"a worker process died (killed, or out of memory) with {len(lost)} run(s) in flight; those "
+                    f"start again in a fresh pool, each from its last checkpoint (at most {self.max_retries} times)",
+                    stacklevel=2,
+                )
             pending = [i for i in lost if broken[i] <= self.max_retries] + not_started
             for i in lost:
                 if broken[i] > self.max_retries:
