@@ -42,6 +42,7 @@ def _init_worker(threads: int, parent: int) -> None:
 
     warnings.formatwarning = one_line_warning  # as the command line says them: one line each
     torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle, Ctrl-C is the parent's: not a traceback from the queue
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -69,7 +70,18 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
 
 
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
-    return fn(**kwargs)
+    """A job in a worker, interruptible by Ctrl-C while it runs, once: a terminal's Ctrl-C reaches the worker and
+    the parent, which passes it on; the second must not break the first one's clean-up (locks, records)."""
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return fn(**kwargs)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
