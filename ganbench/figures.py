@@ -57,9 +57,9 @@ from matplotlib.patches import Patch
 
 from ganbench.atomic import write_atomic
 from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line, refuse_link_loop
-from ganbench.results import ResultsScan, scan_results
+from ganbench.results import ResultsScan, recorded_data_paths, scan_results
 from ganbench.tables import format_number, summarize
-from ganbench.writable import remedy
+from ganbench.writable import refuse_writing_into_data, remedy
 
 DPI = 120
 HISTORY = "history.csv"
@@ -121,6 +121,7 @@ def plot_results(
     for line in scan.problems():
         report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES
+    refuse_writing_into_data(recorded_data_paths(runs), {"figures folder": out})  # a PNG there becomes data
     written = []
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -508,6 +508,15 @@ def load_results(root: str | Path) -> pd.DataFrame:
     return scan.runs
 
 
+def recorded_data_paths(runs: pd.DataFrame) -> list[str]:
+    """The files and folders the runs' datasets read, as their records name them: a dataset option whose value is
+    an existing absolute path (a user's folder of images is recorded resolved). Nothing ganbench draws or reports
+    goes there."""
+    options = [json.loads(text)[1] for text in set(runs.get("scored_on", ()))]  # [dataset, options, n, seed]
+    values = {v for o in options if isinstance(o, dict) for v in o.values() if isinstance(v, str) and os.path.isabs(v)}
+    return sorted(v for v in values if os.path.exists(v))
+
+
 OUTPUTS = "outputs"
 """records_frame's column of the metric outputs each run wrote (null ones too): a metric a run
 never computed (class accuracy of an unconditional variant) is not applicable, not missing."""

@@ -390,6 +390,7 @@ def test_nothing_is_written_into_the_images_a_run_trains_on(cli, tmp_path, label
         ([*run, "-o", "pets", "--seed", "0,1"], "--out pets is dataset ./pets; what ganbench writes there"),
         (["sweep", str(suite), "-o", "pets/dog", "-q"], "results folder pets/dog is inside dataset ./pets"),
         (["leaderboard", "check", str(suite), "--results", "results", "--junit", "pets/cat/j.png"], "--junit"),
+        (["plot", "results", "-o", "pets/cat/figures"], "figures folder pets/cat/figures is inside dataset ./pets"),
     ):
         assert_one_line_error(cli(*args), words, inside)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", "pets/dog/summary.png")
