@@ -794,14 +794,23 @@ def check(
         except OSError as exc:  # a CI that reads it must not pass without it
             raise OutputError(f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc})") from None
     if summary:
+        size = None
         try:
             with open(summary, "ab+") as out:  # after the previous step's text, on a line of its own
                 size = out.seek(0, os.SEEK_END)
                 ends_a_line = not size or (out.seek(size - 1), out.read(1))[1] == b"\n"
                 out.write((("" if ends_a_line else "\n") + text + "\n").encode())
         except OSError as exc:
+            undone = ""
+            if size is not None:  # a full disk took part of it: the previous steps' text ends as it ended
+                try:
+                    os.truncate(summary, size)
+                    undone = "; the file is as it was"
+                except OSError:
+                    undone = "; part of the report may have been appended to it"
             click.echo(
-                f"warning: could not append to $GITHUB_STEP_SUMMARY {one_line(summary)} ({exc.strerror or exc})",
+                f"warning: could not append to $GITHUB_STEP_SUMMARY {one_line(summary)} ({exc.strerror or exc})"
+                + undone,
                 err=True,
             )
     verdicts = reports.counts(comparisons)

@@ -681,6 +681,48 @@ def test_report_files_are_checked_first_and_an_unwritable_summary_only_warns(cli
     assert result.err.startswith("warning: could not append to $GITHUB_STEP_SUMMARY") and "Traceback" not in result.err
 
 
+def test_a_summary_the_disk_fills_during_is_cut_back_to_what_it_was(cli, tmp_path, monkeypatch):
+    """The disk filled after 6 bytes of the report: "### ga" was left at the end of the previous steps' text."""
+    import builtins
+    import errno
+
+    from ganbench import cli as command_line
+
+    path = made_baseline(cli, tmp_path)
+    summary = tmp_path / "summary.md"
+    summary.write_text("# the previous step\n")
+
+    class Filling:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def write(self, data):
+            self.f.write(data[:6])
+            self.f.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def opening(file, mode="r", *args, **kwargs):
+        f = builtins.open(file, mode, *args, **kwargs)
+        return Filling(f) if str(file) == str(summary) else f
+
+    monkeypatch.setattr(command_line, "open", opening, raising=False)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    assert result.code == 0 and "identical" in result.out
+    said = f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} (No space left on device); the file is as it"
+    assert result.err.startswith(said), result.err
+    assert summary.read_text() == "# the previous step\n"
+
+
 def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_another_kind(cli, tmp_path, monkeypatch):
     path = made_baseline(cli, tmp_path)
     baseline = tmp_path / "tiny.baseline.json"
