@@ -146,6 +146,9 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
     target = Path(_home_expanded(path, option))  # click has refused a folder
     if not target.parent.is_dir():
         refuse_link_loop(target.parent, f"{option} {path}: the folder ")
+        blocking = next((p for p in (target.parent, *target.parent.parents) if p.is_file()), None)
+        if blocking is not None:  # "the folder s/t.toml does not exist" of a file that does
+            raise OptionError(f"{option} {path}: {one_line(blocking)} is a file, not a folder; name a file in a folder")
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
     return target
 
@@ -252,7 +255,11 @@ def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None
     if value is not None:
         if not value.strip():
             raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
-        os.environ[DATA_ENV] = str(expanded(value, "--data-root").resolve())  # as $GANBENCH_DATA
+        root = expanded(value, "--data-root").resolve()
+        blocking = next((p for p in (root, *root.parents) if p.is_file()), None)
+        if blocking is not None:  # "cannot write to <it>/MNIST/raw (Not a directory)" came only at the first read
+            raise OptionError(f"--data-root {value}: {one_line(blocking)} is a file, not a folder; name a folder")
+        os.environ[DATA_ENV] = str(root)  # as $GANBENCH_DATA
 
 
 data_root_option = click.option(
@@ -565,6 +572,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     from ganbench.evaluation import evaluate_samples
     from ganbench.results import strict_json
 
+    _given(dataset, "--dataset", "--dataset digits, or a folder of real images")
     if not samples.strip():
         raise OptionError("--samples is empty; pass a .npy/.npz/.pt file (or, for images, a folder)")
     samples = _home_expanded(samples, "--samples")

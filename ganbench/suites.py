@@ -21,6 +21,7 @@ per-seed values a leaderboard compares with) sits beside it as ``<stem>.baseline
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
 import os
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ganbench.errors import GanbenchError, UnknownNameError, one_line, short_repr
+from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
 from ganbench.resolve import create_spec, output_names
@@ -190,6 +191,8 @@ MAX_SUITE_BYTES = 2**20
 
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
+    if not str(path).strip():  # Path("") is the working folder: "cannot read suite ." told nothing
+        raise SuiteError("the suite file's name is empty; name a .toml file, e.g. suites/mine.toml")
     path = Path(path)
     try:
         found = path.stat()
@@ -198,6 +201,8 @@ def load_suite(path: str | Path) -> Suite:
             raise SuiteError(f"cannot read suite {path} ({why}); name a .toml file")
         text = path.read_text().removeprefix("\ufeff")  # a byte-order mark some editors save: not TOML, no meaning
     except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+            raise SuiteError(link_loop_message(path, "suite ")) from None
         raise SuiteError(f"cannot read suite {path} ({getattr(exc, 'strerror', None) or exc})") from None
     try:
         data = tomllib.loads(text)

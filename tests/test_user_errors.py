@@ -833,6 +833,35 @@ def test_a_symbolic_link_loop_anywhere_a_path_is_named_is_called_a_loop_not_miss
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "loop", "suite.toml"]
 
 
+def test_empty_names_files_in_the_way_and_loops_of_the_remaining_path_options_are_one_line(cli, tmp_path, monkeypatch):
+    """Pass 48: --inception-weights '' was "are a folder" (the working folder), `sweep ''` "cannot read suite .",
+    `eval -d ''` the API's words; --junit and --data-root under a file said "does not exist" or "Not a
+    directory" at the first download; a weights or suite link loop, "do not exist" or the OS's words."""
+    monkeypatch.chdir(tmp_path)
+    Path("loop").symlink_to("loop")
+    Path("afile").write_text("")
+    Path("s.toml").write_text('name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0"\nsteps = 5\n')
+    loop = "loop is a symbolic link that leads back to itself; fix the link"
+    for args, words in (
+        (["eval", "-d", "ring8", "--samples", "x.npy", "--inception-weights", ""], "--inception-weights is empty"),
+        (
+            ["eval", "-d", "ring8", "--samples", "x.npy", "--inception-weights", "loop"],
+            f"(from --inception-weights) {loop}",
+        ),
+        (["sweep", ""], "the suite file's name is empty; name a .toml file"),
+        (["leaderboard", "update", " "], "the suite file's name is empty; name a .toml file"),
+        (["sweep", "loop"], f"suite {loop}"),
+        (["eval", "-d", "", "--samples", "x.npy"], "--dataset is empty; name one"),
+        (["leaderboard", "check", "s.toml", "--junit", "afile/j.xml"], "afile is a file, not a folder; name a file in"),
+        (
+            ["run", "-v", "nsgan", "-d", "mnist", "--data-root", "afile/raw"],
+            "afile is a file, not a folder; name a folder",
+        ),
+    ):
+        assert_one_line_error(cli(*args), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "loop", "s.toml"]
+
+
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
     """`-d cls` from a folder without ./cls suggested `files` without saying no folder cls is here; a suite's
     dataset path is looked for beside the suite, and a misspelt registered name is still suggested."""

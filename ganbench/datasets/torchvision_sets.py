@@ -391,7 +391,9 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         lock = FileLock(str(folder / LOCK_NAME))
         lock.acquire()
     except OSError as exc:
-        raise DataNotFoundError(f"cannot write to {folder} ({_reason(exc)}); pass a writable --data-root") from None
+        blocking = next((p for p in folder.parents if p.is_file()), None)  # $GANBENCH_DATA naming a file
+        why = f"{blocking} is a file, not a folder" if blocking else _reason(exc)
+        raise DataNotFoundError(f"cannot write to {folder} ({why}); pass a writable --data-root") from None
     try:
         yield
     except BaseException:

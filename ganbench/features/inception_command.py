@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, refuse_link_loop
 from ganbench.hookspecs import hookimpl
 from ganbench.writable import kind_of
 
@@ -24,8 +24,11 @@ class WeightsError(GanbenchError):
 
 def named_weights(path: str | os.PathLike, source: str) -> Path:
     """A weights file the user named (``source``: the option or variable that named it); WeightsError if missing."""
+    if not str(path).strip():  # Path("") is the working folder: "are a folder" told nothing
+        raise WeightsError(f"{source} is empty; name the weights file (pytorch-fid's pt_inception-*.pth)")
     path = Path(path)
     if not path.is_file():
+        refuse_link_loop(path, f"Inception weights (from {source}) ")
         state = f"are {kind_of(path)}, not a weights file" if path.exists() else "do not exist"
         raise WeightsError(f"Inception weights {path} (from {source}) {state}; fix the path")
     return path
