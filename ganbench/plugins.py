@@ -263,6 +263,8 @@ def unregister_plugin(name: str) -> None:
     global _registries
     pm = plugin_manager()
     runtime = sorted(n for n, (_, version) in _origins.items() if version == "runtime")
+    if not isinstance(name, str) and pm.is_registered(name):  # the object register_plugin took, not its name
+        raise PluginError(f"unregister_plugin takes the plugin's name, {pm.get_name(name)!r}, not the plugin itself")
     if not isinstance(name, str) or pm.get_plugin(name) is None:
         raise PluginError(
             f"no plugin named {short_repr(name)} is registered; "

@@ -121,6 +121,10 @@ def test_a_plugin_registered_twice_or_under_a_taken_name_is_one_line(fresh_plugi
     with pytest.raises(PluginError, match=f"^{built_in} unregister_plugin undoes; registered at run time: none$"):
         fresh_plugins.unregister_plugin("ganbench.variants.gan")  # nsgan was gone for the process, its heirs failed
     assert fresh_plugins.registries().variants.get("nsgan").name == "nsgan"
+    mine = fresh_plugins.register_plugin(plugin_registering(hook="register_variants"), name="by-name")
+    with pytest.raises(PluginError, match="^unregister_plugin takes the plugin's name, 'by-name', not the plugin"):
+        fresh_plugins.unregister_plugin(fresh_plugins.plugin_manager().get_plugin(mine))
+    fresh_plugins.unregister_plugin(mine)
 
 
 def test_a_class_of_static_hooks_registers_and_one_name_registered_twice_by_one_plugin_says_twice(fresh_plugins):
