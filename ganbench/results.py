@@ -372,6 +372,8 @@ class ResultsScan:
     """Run folders with a spec.json but no record.json: running now, or killed (rerun to resume)."""
     repeated: list[Path] = field(default_factory=list)
     """Run folders whose run id appeared in an earlier folder (the same spec): counted once."""
+    conflicting: list[tuple[Path, Path]] = field(default_factory=list)
+    """(the folder counted, a repeat of its run with other values): results of two machines merged, say."""
 
     def problems(self) -> list[str]:
         """One line per unreadable record, then counts."""
@@ -382,6 +384,7 @@ class ResultsScan:
             lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
         if self.repeated:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
+        lines += self.conflicts()
         lost = self.runs[self.runs["status"].isin(["failed", "skipped"])] if "status" in self.runs else self.runs[:0]
         if len(lost):  # a diverged run has a column of its own; a failed one has no value to count
             lines.append(
@@ -400,6 +403,16 @@ class ResultsScan:
                 f"no run under {one_line(root)} measured {', '.join(absent)}; its runs measured "
                 f"{', '.join(sorted(wrote)) or 'nothing'}"
             )
+
+    def conflicts(self) -> list[str]:
+        """One line per run found twice with different values: which copy counts must not hang on folder names."""
+        return [
+            one_line(
+                f"run {kept.name.rpartition('__')[2]} is in {kept} and in {other} with different values (from two "
+                "machines?); the first is counted: keep one of them, or put them in separate results folders"
+            )
+            for kept, other in self.conflicting
+        ]
 
     def nothing_found(self, root: str | Path) -> GanbenchError:
         """The one line for a folder without a readable run: that nothing ran there, or why what is there is not
@@ -481,13 +494,16 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
         except (OSError, RecordError) as exc:
             unreadable.append((folder / RECORD, str(exc) if isinstance(exc, RecordError) else exc.strerror or str(exc)))
     seen: dict[str, RunRecord] = {}
-    repeated = []
+    repeated, conflicting = [], []
     for record in records:
-        if record.run_id in seen:
-            repeated.append(Path(record.run_dir))
-        else:
+        kept = seen.get(record.run_id)
+        if kept is None:
             seen[record.run_id] = record
-    return ResultsScan(records_frame(seen.values()), unreadable, unfinished, repeated)
+            continue
+        repeated.append(Path(record.run_dir))
+        if (kept.status, strict_json(kept.metrics)) != (record.status, strict_json(record.metrics)):
+            conflicting.append((Path(kept.run_dir), Path(record.run_dir)))
+    return ResultsScan(records_frame(seen.values()), unreadable, unfinished, repeated, conflicting)
 
 
 @path_errors()
@@ -505,6 +521,8 @@ def load_results(root: str | Path) -> pd.DataFrame:
         raise scan.nothing_found(root)
     for path, why in scan.unreadable:
         warnings.warn(one_line(f"unreadable record {path}: {why}"), stacklevel=3)  # the caller's line, past path_errors
+    for line in scan.conflicts():
+        warnings.warn(line, stacklevel=3)
     return scan.runs
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -231,6 +232,27 @@ def test_a_renamed_copy_of_a_run_folder_is_told_to_be_named_back_or_deleted_not_
     assert "| ring8   | nsgan   | 1 " in result.out
     shutil.rmtree(run)
     assert_one_line_error(cli("table", str(tmp_path / "out")), "no readable run under", said)
+
+
+def test_one_run_found_twice_with_different_values_names_both_folders_and_the_one_counted(cli, tmp_path):
+    """Results of two machines merged into one folder: the run id does not hold the hardware, and the table took
+    whichever copy's folder sorted first, saying only that a folder repeats a run."""
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path / "out")).code == 0
+    (run,) = (tmp_path / "out").iterdir()
+    other = tmp_path / "out" / "other-machine" / run.name
+    shutil.copytree(run, other)
+    same = cli("table", str(tmp_path / "out"), "--metrics", "frechet")
+    assert "1 run folder(s) repeat a run found elsewhere; counted once" in same.err and "different" not in same.err
+    for name in ("record.json", "metrics.json"):
+        data = json.loads((other / name).read_text())
+        (data["metrics"] if name == "record.json" else data)["frechet"] = 5.0
+        (other / name).write_text(json.dumps(data))
+    result = cli("table", str(tmp_path / "out"), "--metrics", "frechet")
+    first, second = sorted([run, other])  # the walk's order
+    said = f"run {run.name.rpartition('__')[2]} is in {first} and in {second} with different values (from two"
+    assert result.code == 0 and said in result.err, result.err
+    with pytest.warns(UserWarning, match=re.escape(said)):
+        ganbench.load_results(tmp_path / "out")
 
 
 def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):
