@@ -240,8 +240,14 @@ def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, wha
         )
     if not chosen:
         shape = f"a {ndim}-D array" if ndim else "an array"
-        names, held = " or ".join(preferred), ", ".join(shapes) or "nothing"
-        raise SamplesError(f"{shown_path(path)} has no {what} array ({shape} named {names}); it holds {held}")
+        names = " or ".join(preferred)
+        held = ", ".join(f"{k} of shape {tuple(s)}" for k, s in shapes.items()) or "nothing"
+        fix = (
+            f"; give them a channel axis ({ndim}-D, e.g. N x 1 x H x W for grey)"
+            if ndim == 4 and any(len(s) == 3 for s in shapes.values())
+            else ""
+        )
+        raise SamplesError(f"{shown_path(path)} has no {what} array ({shape} named {names}); it holds {held}{fix}")
     with np.load(path, allow_pickle=False) as loaded:
         return loaded[chosen[0]]
 

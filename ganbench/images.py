@@ -55,7 +55,7 @@ def as_unit_nchw(images: Any) -> torch.Tensor:
             )
         t = t.float().clamp(0, 1)
     else:
-        raise FeatureError(f"images must be uint8 or float, not {t.dtype}")
+        raise FeatureError(f"images must be uint8 or float, not {str(t.dtype).removeprefix('torch.')}")
     return t.expand(-1, 3, -1, -1) if t.shape[1] == 1 else t
 
 

@@ -862,6 +862,21 @@ def test_empty_names_files_in_the_way_and_loops_of_the_remaining_path_options_ar
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "loop", "s.toml"]
 
 
+def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plainly(cli, tmp_path):
+    """Pass 48: a 3-D images array was "it holds images" (it is named so), int16 "not torch.int16" of a numpy array,
+    np.float32(1e-4) for lr_d "must be float" while np.int64 steps were taken."""
+    np.savez(tmp_path / "grey.npz", images=np.zeros((40, 8, 8), np.uint8))
+    np.savez(tmp_path / "short.npz", images=np.zeros((40, 8, 8, 3), np.int16))
+    result = cli("run", "-v", "dcgan", "-d", str(tmp_path / "grey.npz"), "--steps", "1")
+    assert_one_line_error(result, "it holds images of shape (40, 8, 8); give them a channel axis (4-D, e.g. N x 1 x H")
+    result = cli("run", "-v", "dcgan", "-d", str(tmp_path / "short.npz"), "--steps", "1")
+    assert_one_line_error(result, "images must be uint8 or float, not int16")
+    spec = ganbench.create_spec("nsgan", "ring8", overrides={"lr_d": np.float32(0.5), "batch_size": np.int64(32)})
+    assert (spec.variant_options["lr_d"], spec.variant_options["batch_size"]) == (0.5, 32)
+    with pytest.raises(GanbenchError, match=r"option 'batch_size' must be int, not True"):
+        ganbench.create_spec("nsgan", "ring8", overrides={"batch_size": np.bool_(True)})
+
+
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
     """`-d cls` from a folder without ./cls suggested `files` without saying no folder cls is here; a suite's
     dataset path is looked for beside the suite, and a misspelt registered name is still suggested."""
