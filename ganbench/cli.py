@@ -433,7 +433,7 @@ def _describe(record: Any, order: list[str] | None = None) -> str:
         lines[0] += f", diverged at step {record.diverged_at}"
     if record.status == "completed" and record.steps_done == 0:
         lines[0] += "; the time ran out before the first step: these are the scores of an untrained generator"
-    lines.append(f"folder: {record.run_dir}")
+    lines.append(f"folder: {one_line(record.run_dir)}")  # a name holding a newline forges no line
     if record.metrics:
         ordered = {k: record.metrics[k] for k in [*(order or []), *record.metrics] if k in record.metrics}
         lines.append(_metrics_table(ordered, getattr(record, "raw_metrics", None)))

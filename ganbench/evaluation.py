@@ -336,12 +336,20 @@ def check_samples(samples: Any, dataset: Dataset) -> torch.Tensor:
         )
     top = float(np.finfo(np.float32).max)
     limit = math.sqrt(top / (4 * rows.shape[1]))  # beyond it a squared distance between two samples overflows
-    if np.issubdtype(array.dtype, np.floating) and float(np.finfo(array.dtype).max) > limit:  # not float16
-        huge = (np.abs(rows) > limit).any(1)
+    kind = (
+        np.finfo
+        if np.issubdtype(array.dtype, np.floating)
+        else np.iinfo
+        if np.issubdtype(array.dtype, np.integer)
+        else None
+    )
+    if kind is not None and float(kind(array.dtype).max) > limit:  # not float16 nor int32: (u)int64 values pass 2**62
+        magnitudes = np.abs(rows.astype(np.float64, copy=False))  # abs of int64's minimum would stay negative
+        huge = (magnitudes > limit).any(1)
         if huge.any():
             where = (
                 f"float32's range (±{top:.3g}), where ganbench scores"
-                if np.abs(rows).max() > top
+                if magnitudes.max() > top
                 else f"±{limit:.3g}, where squared distances overflow float32 (in which ganbench scores)"
             )
             raise SamplesError(

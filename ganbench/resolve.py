@@ -64,7 +64,13 @@ def create_spec(
         raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)
-    dataset, claimed = resolve_dataset_name(dataset)
+    named, (dataset, claimed) = dataset, resolve_dataset_name(dataset)
+    taken = sorted(set(claimed) & set(groups["dataset"]))
+    if taken:  # --set dataset.path=... beside -d PATH: "the images changed" of images that did not
+        raise OptionError(
+            f"dataset option {taken[0]!r} comes from the dataset's name ({one_line(repr(named))}), not from an "
+            "option (--set dataset.KEY): name the data you mean as the dataset instead"
+        )
     d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
     check_declarations(dataset, d)
     budget = Budget(d.default_steps if steps is None else steps, max_seconds)

@@ -207,6 +207,12 @@ def corrupt_npz(d: Path) -> str:
             ["NaN"],
         ),
         (lambda d: saved(d, np.array([[0.0, 1.0], [np.inf, 2.0]])), ["NaN or inf", "row 1"], []),
+        (  # integers skipped the check: frechet 6.8e38, precision and recall 0, exit 0
+            lambda d: saved(d, np.full((100, 2), 2**64 - 1, np.uint64)),
+            ["where squared distances overflow float32", "row 0", "rescale the samples"],
+            [],
+        ),
+        (lambda d: saved(d, np.full((100, 2), -(2**63), np.int64)), ["overflow float32", "row 0"], []),
         (lambda d: saved(d, np.zeros((3, 2), bool)), ["must be numbers"], []),
         (lambda d: saved(d, np.zeros((3, 2), "timedelta64[s]")), ["must be numbers, not timedelta64"], []),
         (lambda d: saved(d, np.zeros((3, 2), "datetime64[s]")), ["must be numbers, not datetime64"], []),
@@ -871,6 +877,12 @@ def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plai
     assert_one_line_error(result, "it holds images of shape (40, 8, 8); give them a channel axis (4-D, e.g. N x 1 x H")
     result = cli("run", "-v", "dcgan", "-d", str(tmp_path / "short.npz"), "--steps", "1")
     assert_one_line_error(result, "images must be uint8 or float, not int16")
+    np.savez(tmp_path / "fine.npz", images=np.zeros((40, 1, 8, 8), np.uint8))
+    for key in ("path", "sha256"):  # "the images changed since the run's spec was made" of images that did not
+        result = cli(
+            "run", "-v", "dcgan", "-d", str(tmp_path / "fine.npz"), "--set", f"dataset.{key}=x", "--steps", "1"
+        )
+        assert_one_line_error(result, f"dataset option {key!r} comes from the dataset's name (", "not from an option")
     spec = ganbench.create_spec("nsgan", "ring8", overrides={"lr_d": np.float32(0.5), "batch_size": np.int64(32)})
     assert (spec.variant_options["lr_d"], spec.variant_options["batch_size"]) == (0.5, 32)
     with pytest.raises(GanbenchError, match=r"option 'batch_size' must be int, not True"):
