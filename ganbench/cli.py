@@ -31,7 +31,7 @@ from ganbench.errors import (
     path_errors,
     refuse_link_loop,
 )
-from ganbench.writable import refuse_writing_into_data, remedy, why_unwritable
+from ganbench.writable import file_in_the_way, refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -146,7 +146,7 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
     target = Path(_home_expanded(path, option))  # click has refused a folder
     if not target.parent.is_dir():
         refuse_link_loop(target.parent, f"{option} {path}: the folder ")
-        blocking = next((p for p in (target.parent, *target.parent.parents) if p.is_file()), None)
+        blocking = file_in_the_way(target.parent)
         if blocking is not None:  # "the folder s/t.toml does not exist" of a file that does
             raise OptionError(f"{option} {path}: {one_line(blocking)} is a file, not a folder; name a file in a folder")
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
@@ -256,7 +256,7 @@ def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None
         if not value.strip():
             raise OptionError("--data-root is empty; name a folder, e.g. --data-root ~/data")
         root = expanded(value, "--data-root").resolve()
-        blocking = next((p for p in (root, *root.parents) if p.is_file()), None)
+        blocking = file_in_the_way(root)
         if blocking is not None:  # "cannot write to <it>/MNIST/raw (Not a directory)" came only at the first read
             raise OptionError(f"--data-root {value}: {one_line(blocking)} is a file, not a folder; name a folder")
         os.environ[DATA_ENV] = str(root)  # as $GANBENCH_DATA

@@ -27,7 +27,7 @@ from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
-from ganbench.writable import kind_of
+from ganbench.writable import file_in_the_way, kind_of
 
 
 @path_errors()
@@ -237,7 +237,7 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     if "/" in name or name.endswith((".npz", ".npy")) or case_only:  # a suite's "rign8" is looked for as <suite>/rign8
         close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        blocking = _file_above(name)
+        blocking = file_in_the_way(Path(os.path.expanduser(name)).parent)
         hint = f"; {shown_path(blocking)} is a file, not a folder" if blocking else hint  # `-d imgs/a.png/b`
         raise OptionError(
             f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file{hint}"
@@ -245,17 +245,6 @@ def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     where = f"; nor is there a folder or .npz/.npy file {name!r} in {one_line(Path.cwd())}"  # `-d mine` for ./mine
     where += f" (did you mean {', '.join(near)}?)" if near else ""
     raise UnknownNameError("dataset", name, datasets.names(), also=where)
-
-
-def _file_above(name: str) -> Path | None:
-    """The nearest folder of the path ``name`` that exists, if it is a file (no path below it can exist)."""
-    for parent in Path(os.path.expanduser(name)).parents:
-        try:
-            if parent.exists():
-                return parent if not parent.is_dir() else None
-        except (OSError, ValueError):
-            return None
-    return None
 
 
 def near_data_paths(name: str, limit: int = 10_000) -> list[str]:

@@ -79,6 +79,18 @@ def in_the_way(path: Path | str, of: str = "files") -> str:
     )
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The nearest of ``path`` and its folders that exists, if it is no folder: nothing at or below it can be made
+    or found (`-d imgs/a.png/b`, `--junit s/t.toml/x`, a --data-root naming a file)."""
+    for candidate in (path, *path.parents):
+        try:
+            if candidate.exists():
+                return None if candidate.is_dir() else candidate
+        except (OSError, ValueError):
+            return None
+    return None
+
+
 def refuse_writing_into_data(data_paths: Iterable[str], outputs: Mapping[str, str | Path | None]) -> None:
     """OptionError if an output (an option's name -> the path it names) is one of ``data_paths`` (``Dataset.
     data_paths``) or lies inside one: a run folder in a folder of images becomes a class of its own, a report in

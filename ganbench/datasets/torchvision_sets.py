@@ -36,7 +36,7 @@ from ganbench.hookspecs import hookimpl
 from ganbench.images import ImageDataset
 from ganbench.options import option
 from ganbench.paths import DATA_ENV, data_root
-from ganbench.writable import kind_of
+from ganbench.writable import file_in_the_way, kind_of
 
 DOWNLOAD_TIMEOUT_S = 10.0
 SUBSET_SEED = 0
@@ -391,7 +391,7 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         lock = FileLock(str(folder / LOCK_NAME))
         lock.acquire()
     except OSError as exc:
-        blocking = next((p for p in folder.parents if p.is_file()), None)  # $GANBENCH_DATA naming a file
+        blocking = file_in_the_way(folder)  # $GANBENCH_DATA naming a file
         why = f"{blocking} is a file, not a folder" if blocking else _reason(exc)
         raise DataNotFoundError(f"cannot write to {folder} ({why}); pass a writable --data-root") from None
     try:
