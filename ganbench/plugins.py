@@ -211,9 +211,15 @@ def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
 
 def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str:
     """Register a plugin object or module at run time (tests, notebooks), under ``name`` (default: its module's or
-    class's name), which messages name it by and ``unregister_plugin`` takes; returns that name."""
+    class's name), which messages name it by and ``unregister_plugin`` takes; returns that name.
+
+    Its registration hooks run here, so a plugin that fails to register (a name taken twice, a hook that raises)
+    is refused at once, with the manager as it was, rather than accepted and blamed by every later call.
+    """
     global _registries
     pm = plugin_manager()
+    if _filling is None:
+        registries()  # a plugin already loaded that fails is named now, not blamed on this one
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise PluginError(f"a plugin's name must be non-blank text, not {short_repr(name)}; e.g. name='my-plugin'")
     label = name or type(plugin).__name__
@@ -248,13 +254,16 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
     except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
         raise unfit_hook(pm, exc, f"plugin {label!r}", "fix the plugin (ganbench.hookspecs)") from exc
     _origins[label] = (getattr(plugin, "__name__", label), "runtime")
+    _registries = None
     try:
         check_hooks(pm, _origins)
-    except PluginError:  # refused: leave the manager as it was, so the next register or run is not blamed
+        if _filling is None:  # its registration hooks run now: a failing one refuses the plugin, here
+            registries()
+    except BaseException:  # refused: leave the manager as it was, so the next register or run is not blamed
         pm.unregister(name=label)
         _origins.pop(label, None)
+        _registries = None
         raise
-    _registries = None
     return label
 
 

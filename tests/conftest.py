@@ -89,6 +89,23 @@ def assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
+def refused_plugin(plugins, plugin, name: str | None, *fragments: str) -> str:
+    """The one-line PluginError, naming every fragment, with which ``register_plugin`` refuses a plugin whose
+    registration fails; asserts the manager is left as it was (the plugin gone, the next call not blamed on it)."""
+    from ganbench.errors import PluginError
+
+    before = plugins.plugin_origins()
+    with pytest.raises(PluginError) as caught:
+        plugins.register_plugin(plugin, name=name)
+    assert plugins.plugin_origins() == before
+    assert plugins.registries().variants.get("nsgan").name == "nsgan"
+    message = str(caught.value)
+    assert "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    return message
+
+
 @pytest.fixture(scope="session")
 def weights_file(tmp_path_factory):
     """A FID Inception weights file with seeded random values (no download here)."""

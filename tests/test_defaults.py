@@ -114,9 +114,8 @@ def test_a_per_kind_network_no_plugin_registered_names_the_plugin(fresh_plugins)
         def register_variants(self, register):
             register(bad)
 
-    fresh_plugins.register_plugin(Plugin(), name="bad-defaults")
     with pytest.raises(PluginError, match="plugin 'bad-defaults': variant 'bad'.s defaults for vectors name network"):
-        fresh_plugins.registries()
+        fresh_plugins.register_plugin(Plugin(), name="bad-defaults")
 
 
 def test_list_shows_every_builtin_variants_defaults_with_their_source(cli):
