@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
 from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, path_errors, short_repr, shown_path
 from ganbench.fingerprint import files_listed_once, fingerprint
+from ganbench.imagefiles import IMAGE_SUFFIXES, warn_once
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
@@ -206,10 +210,42 @@ def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, me
     check_overrides_and_metrics(overrides, metrics)
 
 
+_data_folder: ContextVar[Path | None] = ContextVar("data_folder", default=None)
+
+
+@contextmanager
+def data_paths_from(folder: Path) -> Iterator[None]:
+    """Resolve dataset names as a suite does: a relative path to data is read from ``folder`` (the suite's)."""
+    token = _data_folder.set(folder)
+    try:
+        yield
+    finally:
+        _data_folder.reset(token)
+
+
+def _warn_if_shadowing(name: str) -> None:
+    """A registered name wins over data of that name beside it (`-d digits` beside a folder ./digits of images):
+    say so, since the user may have meant the folder and would otherwise never learn it was not read."""
+    folder = _data_folder.get()
+    path = (folder or Path()) / name
+    try:  # images in it or in its class folders (a folder of MNIST's raw files is not such data)
+        entries = itertools.islice(itertools.chain(path.iterdir(), path.glob("*/*")), 2000) if path.is_dir() else ()
+        data = any(entry.suffix.lower() in IMAGE_SUFFIXES for entry in entries)
+    except OSError:
+        return
+    if data:
+        write = f"write './{name}' in the suite" if folder else f"name it as a path: './{name}'"
+        warn_once(
+            f"dataset {name!r} is the registered dataset of that name, not the data at {shown_path(path.resolve())}; "
+            f"to train on that data, {write}"
+        )
+
+
 def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
     """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims."""
     datasets = registries().datasets
     if name in datasets:
+        _warn_if_shadowing(name)
         return name, {}
     claimed = claim_dataset(name)
     if claimed:

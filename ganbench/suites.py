@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
-from ganbench.resolve import create_spec, output_names
+from ganbench.resolve import create_spec, data_paths_from, output_names
 from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
 
@@ -142,20 +142,21 @@ class Suite:
         raise UnknownNameError("dataset", dataset, registries().datasets.names(), also=where)
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
-        return create_spec(
-            variant,
-            self.located(dataset),
-            network=self.network,
-            seed=seed,
-            steps=self.steps,
-            max_seconds=self.max_seconds,
-            overrides=self.overrides,
-            metrics=self.metrics,
-            eval_samples=self.eval_samples,
-            eval_every=self.eval_every,
-            truncation=self.truncation,
-            shared_metrics=self.has_conditional_variant,
-        )
+        with data_paths_from(self.path.parent):
+            return create_spec(
+                variant,
+                self.located(dataset),
+                network=self.network,
+                seed=seed,
+                steps=self.steps,
+                max_seconds=self.max_seconds,
+                overrides=self.overrides,
+                metrics=self.metrics,
+                eval_samples=self.eval_samples,
+                eval_every=self.eval_every,
+                truncation=self.truncation,
+                shared_metrics=self.has_conditional_variant,
+            )
 
     def data_of(self, dataset: str) -> dict[str, Any]:
         """What identifies the data of one of the suite's datasets: its runs' dataset options (a user's images:

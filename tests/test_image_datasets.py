@@ -33,6 +33,8 @@ from ganbench.options import with_options
 from ganbench.plugins import call_hook
 from ganbench.resolve import resolve_dataset_name
 
+from .conftest import save_png_folder
+
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 MNIST_TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 MNIST_TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -904,3 +906,33 @@ def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_writte
     with pytest.raises(GanbenchError) as exc:
         dataset(name, split="test").load()
     one_line_error(exc, str(plain), "not a file; remove it, and ganbench extracts it again")
+
+
+def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, monkeypatch):
+    """`-d digits` beside a folder ./digits of images trained on scikit-learn's digits without a word (pass 49 F2);
+    it still does (a registered name wins), but a warning names the folder and how to pick it."""
+    from ganbench.resolve import create_spec
+    from ganbench.suites import load_suite
+
+    images = np.random.default_rng(0).integers(0, 256, (24, 8, 8, 3), dtype=np.uint8)
+    save_png_folder(tmp_path / "digits", images)
+    (tmp_path / "ring8").mkdir()  # a folder of no images (MNIST's raw files, say) is not data of that name
+    (tmp_path / "ring8" / "t10k-images-idx3-ubyte").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning) as said:
+        assert create_spec("nsgan", "digits").dataset == "digits"
+        assert create_spec("nsgan", "ring8").dataset == "ring8"
+        assert create_spec("nsgan", "./digits").dataset == "files"
+    assert [str(w.message) for w in said if "registered dataset" in str(w.message)] == [
+        "dataset 'digits' is the registered dataset of that name, not the data at ./digits; to train "
+        "on that data, name it as a path: './digits'"
+    ]
+
+    suite_folder = tmp_path / "suites"
+    suite_folder.mkdir()
+    save_png_folder(suite_folder / "digits", images)
+    (suite_folder / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["digits"]\nseeds = [0]\nsteps = 2\n')
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # a suite reads paths beside itself: its folder's digits is named
+    with pytest.warns(UserWarning, match=r"not the data at .*suites/digits; to train on that data, write './digits'"):
+        assert [spec.dataset for spec in load_suite(suite_folder / "s.toml").specs()] == ["digits"]
