@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import warnings
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,39 @@ def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp
     assert again.resumed_from == 40 and again.metrics == whole.metrics and again.best == whole.best
     for name in ("metrics.json", "history.csv"):
         assert (run_dir / name).read_bytes() == (Path(whole.run_dir) / name).read_bytes(), name
+
+
+HEADER = "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm"
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (None, None),
+        ("unlink", "history.csv was gone when the run resumed at step 40"),
+        ("garbage", "history.csv was no history (replaced?) when the run resumed at step 40"),
+        ("front", "history.csv held the rows of steps 30-40 only (rows deleted, or replaced?) when the run resumed"),
+        ("tail", "history.csv held the rows of steps 10-20 only (rows deleted, or replaced?) when the run resumed"),
+    ],
+)
+def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, interrupted, edit, said):
+    """The rows up to the checkpoint live in history.csv alone: deleted or replaced while a run was stopped, its
+    curves (and plot's seeds) were silently shorter (pass 49 F3)."""
+    history = interrupted / "history.csv"
+    rows = history.read_text().splitlines()
+    assert rows[0] == HEADER and [r.split(",")[0] for r in rows[1:]] == ["10", "20", "30", "40"]
+    if edit == "unlink":
+        history.unlink()
+    elif edit == "garbage":
+        history.write_text("not,a history\n")
+    elif edit in ("front", "tail"):
+        kept = rows[3:] if edit == "front" else rows[1:3]
+        history.write_text("\n".join([rows[0], *kept]) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli(*ARGS, "--out", str(interrupted.parent)).code == 0
+    warned = [str(w.message) for w in caught if "training curves miss" in str(w.message)]
+    if said is None:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and said in warned[0] and "rerun with --force for a whole history" in warned[0]

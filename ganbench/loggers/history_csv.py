@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import IO
 
@@ -27,9 +28,40 @@ def on_run_start(run_dir, start_step):
         rows = path.read_text(errors="replace").splitlines()
         if rows and rows[0].startswith("step,"):
             kept = rows[:1] + [r for r in rows[1:] if _complete_row_until(r, start_step, rows[0].count(","))]
+        elif rows:
+            _warn_lost(path, start_step, "was no history (replaced?)")
+    elif start_step:
+        _warn_lost(path, start_step, "was gone")
+    steps = [int(row.split(",", 1)[0]) for row in kept[1:]]
+    if _rows_missing(steps, start_step):
+        _warn_lost(path, start_step, f"held the rows of steps {_spans(steps)} only (rows deleted, or replaced?)")
     path.write_text("".join(line + "\n" for line in kept))
     header = kept[0].split(",") if kept else None
     _open[str(run_dir)] = (path.open("a", newline=""), header)
+
+
+def _warn_lost(path: Path, start_step: int, what: str) -> None:
+    """The rows up to a resumed run's checkpoint are its history.csv's alone (the checkpoint keeps no losses): if
+    they went while the run was stopped, its curves now miss them; say so rather than plot less without a word."""
+    warnings.warn(
+        f"{path} {what} when the run resumed at step {start_step}: its training curves miss those steps; rerun "
+        "with --force for a whole history",
+        stacklevel=2,
+    )
+
+
+def _rows_missing(steps: list[int], start_step: int) -> bool:
+    """Whether rows logged every log_every steps (log_every, 2 log_every, ...) miss some at the front or before the
+    checkpoint; a --log-every changed at a resume moves the cadence, which this tolerates."""
+    if not steps:
+        return False  # none logged before the checkpoint is a run whose log_every is longer: nothing to tell
+    first_gap = steps[1] - steps[0] if len(steps) > 1 else steps[0]
+    last_gap = steps[-1] - steps[-2] if len(steps) > 1 else steps[0]
+    return steps[0] != first_gap or steps[-1] + last_gap <= start_step
+
+
+def _spans(steps: list[int]) -> str:
+    return f"{steps[0]}-{steps[-1]}" if len(steps) > 1 else str(steps[0])
 
 
 def _complete_row_until(row: str, last_step: int, commas: int) -> bool:
