@@ -420,7 +420,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         click.echo(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
-    click.echo(f"{len(records)} run folders in {Path(out).resolve()} (one per variant, dataset and seed)", err=True)
+    click.echo(f"{_counted(len(records), 'run')} in {Path(out).resolve()}, a folder each", err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -728,7 +728,8 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     folder = _output_folder(out, "--out", "results/mine")
     records = _sweep(suite, folder, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
-    click.echo(f"{len(records)} run folders in {Path(folder or default_out(suite)).resolve()}", err=True)
+    where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too
+    click.echo(f"the suite's {_counted(len(records), 'run')} in {where}, a folder each", err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -1087,6 +1088,10 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 """A -W option for the processes multiprocessing starts: its resource tracker, at exit, warns in two lines of
 "leaked semaphore objects" that a worker killed mid-run held (then cleans them up itself); the killed run is
 told of, and resumed, by ganbench."""
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -134,9 +134,11 @@ def test_a_sweep_runs_what_is_missing_and_prints_the_suite_table(cli, tmp_path):
     assert first.code == 0, first.err
     assert len(list(out.glob("*/record.json"))) == 4
     assert "| ring8   | lsgan   | 2 " in first.out and "±" in first.out
+    assert first.err.splitlines()[-1] == f"the suite's 4 runs in {out}, a folder each"
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/record.json")}
+    (out / "another-run").mkdir()  # a folder may hold other runs: the line counts the suite's (it said "4 folders")
     again = cli("sweep", str(path), "-o", str(out), "-q")
-    assert again.code == 0 and again.out == first.out
+    assert again.code == 0 and again.out == first.out and again.err == first.err
     assert stamps == {p: p.stat().st_mtime_ns for p in out.glob("*/record.json")}, "a finished run was redone"
 
 
