@@ -62,6 +62,13 @@ IN_THE_WAY = {errno.EISDIR, errno.ENOTDIR, errno.EEXIST}
 __all__ = ["Components", "Trainer", "lost_job", "run_job", "run_spec"]
 
 
+RESUMES = "then run the same command again: it resumes from the run's last checkpoint"
+AFRESH = "then run the same command again"
+FORCED_RESUMES = "then run it again without --force: it resumes from the run's last checkpoint"
+"""How to go on after ``unwritable``: a run resumes; a --force that failed before it removed the old files starts
+afresh when repeated; one that failed while training resumes without --force (with it, it would start again)."""
+
+
 def run_spec(
     spec: RunSpec,
     out: str | Path = "results",
@@ -95,8 +102,9 @@ def run_spec(
     except CheckpointError:
         _refuse_if_trained_elsewhere(run_dir)
         raise
-    prepare_run_dir(Path(out), spec)
-    with locked(run_dir):
+    then = AFRESH if force else RESUMES  # --force's old files are still there: a rerun with it starts afresh
+    prepare_run_dir(Path(out), spec, then)
+    with locked(run_dir, then):
         existing = read_record(run_dir)  # finished by another process since the first look?
         if existing is not None and not force:
             return existing
@@ -115,7 +123,7 @@ def run_spec(
                         else f"--force cannot remove {exc.filename or run_dir / name} ({exc.strerror}); fix the "
                         "folder's permissions or choose another --out"
                     ) from None
-        return _train(trainer, run_dir, wall_start, cadence)
+        return _train(trainer, run_dir, wall_start, cadence, FORCED_RESUMES if force else RESUMES)
 
 
 def _refuse_if_trained_elsewhere(run_dir: Path) -> None:
@@ -131,15 +139,16 @@ def _refuse_if_trained_elsewhere(run_dir: Path) -> None:
 
 
 @contextmanager
-def locked(run_dir: Path) -> Iterator[None]:
-    """The run folder's lock (RunLockedError if another process holds it); a disk too full to take it is one line."""
+def locked(run_dir: Path, then: str = RESUMES) -> Iterator[None]:
+    """The run folder's lock (RunLockedError if another process holds it); a disk too full to take it is one line
+    (``then``: how to go on, as ``unwritable`` takes it)."""
     lock = RunLock(run_dir)
     try:
         lock.__enter__()
     except OSError as exc:
         if exc.errno not in DISK_ERRORS:
             raise
-        raise unwritable(exc, run_dir) from None
+        raise unwritable(exc, run_dir, then) from None
     try:
         yield
     finally:
@@ -177,7 +186,7 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
     return checkpoint_header(checkpoint) if checkpoint.exists() else None
 
 
-def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -> RunRecord:
+def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, then: str) -> RunRecord:
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
     resumed_from = trainer.state.step or None
@@ -188,7 +197,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
     except OSError as exc:  # a disk already full: found before any step
         if exc.errno not in DISK_ERRORS:
             raise
-        raise unwritable(exc, run_dir) from None
+        raise unwritable(exc, run_dir, then) from None
     record = RunRecord(spec.run_id, spec.to_dict(), "failed", "error", trainer.state.step, str(run_dir))
     scored: dict[int, dict[str, Any]] = {}
 
@@ -250,7 +259,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
         record.error = f"{type(exc).__name__}: {exc}"
         if exc.errno not in DISK_ERRORS:
             raise
-        raise unwritable(exc, run_dir) from None
+        raise unwritable(exc, run_dir, then) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
         raise
@@ -266,7 +275,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
             except OSError as exc:
                 if exc.errno not in DISK_ERRORS:
                     raise
-                raise unwritable(exc, run_dir) from None
+                raise unwritable(exc, run_dir, then) from None
         try:
             call_loggers("on_run_end", spec=spec, run_dir=str(run_dir), record=record)
         except (OSError, PluginError) as exc:
@@ -275,7 +284,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks) -
             elif isinstance(exc, PluginError):
                 raise PluginError(f"{exc} (the run itself is {record.status} and recorded in {run_dir})") from exc
             elif exc.errno in DISK_ERRORS:
-                raise unwritable(exc, run_dir) from None
+                raise unwritable(exc, run_dir, then) from None
             else:
                 raise
     return record
@@ -290,18 +299,15 @@ def scoring_was_cut_short(trainer: Trainer) -> bool:
     return bool(every) and 0 < step < spec.budget.steps and step % every == 0 and state.scored_at != step
 
 
-def unwritable(exc: OSError, run_dir: Path) -> OutputError:
-    """One line for a run folder the disk refused (full, read-only, ...): what, why, and that a rerun resumes."""
+def unwritable(exc: OSError, run_dir: Path, then: str = RESUMES) -> OutputError:
+    """One line for a run folder the disk refused (full, read-only, ...): what, why, and how to go on (``then``)."""
     if exc.errno in IN_THE_WAY:
         target = Path(exc.filename2 or exc.filename or run_dir)  # a rename names its destination second
         return OutputError(in_the_way(target, target.name if target.parent == run_dir else "files"))
     name = exc.filename or run_dir
     if Path(name).name.startswith(".ganbench-probe-"):  # the probe's random name: the folder is what refuses
         name = f"in the run folder {run_dir}"
-    return OutputError(
-        f"cannot write {name} ({exc.strerror}); {advice(exc)}, then run the same command again: it resumes from the "
-        "run's last checkpoint"
-    )
+    return OutputError(f"cannot write {name} ({exc.strerror}); {advice(exc)}, {then}")
 
 
 def numbers_of(scores: dict[str, Any]) -> dict[str, float]:
@@ -325,8 +331,8 @@ def update_best(best: dict[str, dict[str, float]], values: dict[str, float], ste
             best[key] = {"value": value, "step": step}
 
 
-def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
-    """Create the run folder, or say in one line why it cannot be written."""
+def prepare_run_dir(out: Path, spec: RunSpec, then: str = RESUMES) -> Path:
+    """Create the run folder, or say in one line why it cannot be written (``then``: as ``unwritable`` takes it)."""
     run_dir = out / spec.dirname
     too_long = too_long_name(run_dir)
     if too_long:
@@ -340,7 +346,7 @@ def prepare_run_dir(out: Path, spec: RunSpec) -> Path:
         if exc.errno == errno.ELOOP:
             raise OutputError(link_loop_message(out, "results folder ")) from None
         if run_dir.is_dir() and (run_dir / SPEC).exists():  # an existing run: another --out would lose its checkpoint
-            raise unwritable(exc, run_dir) from None
+            raise unwritable(exc, run_dir, then) from None
         why = exc.strerror or exc
         raise OutputError(f"cannot write results to {out} ({why}); choose another results folder") from None
     return run_dir

@@ -297,6 +297,43 @@ def test_a_full_disk_is_one_line_keeps_the_last_checkpoint_and_the_rerun_resumes
     assert (checkpoint.parent / "metrics.json").read_bytes() == whole.read_bytes()
 
 
+def test_a_forced_run_the_disk_refuses_says_how_to_go_on_without_losing_steps(cli, tmp_path, monkeypatch):
+    """`run --force` into a folder it cannot write advised "run the same command again: it resumes" (pass 49 F5b):
+    with --force a rerun starts afresh. Refused before it removed the old run: the same command again; refused
+    while training: again without --force, which resumes from the checkpoint this run wrote."""
+    import errno
+
+    from ganbench import harness
+
+    args = [*RING, "--steps", "30", "--checkpoint-every", "10", "-o", str(tmp_path), "--force"]
+    assert cli(*args).code == 0
+    record = next(tmp_path.glob("*/record.json"))
+    before = record.read_bytes()
+
+    def read_only(folder):
+        raise OSError(errno.EACCES, "Permission denied", str(folder / ".ganbench-probe-x"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(harness, "probe", read_only)
+        result = cli(*args)
+    assert_one_line_error(result, "Permission denied")
+    assert result.err.strip().endswith(", then run the same command again"), result.err
+    assert record.read_bytes() == before
+    save = harness.save_checkpoint
+
+    def full_at_20(path, run_id, state):
+        if state["step"] >= 20:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        save(path, run_id, state)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(harness, "save_checkpoint", full_at_20)
+        result = cli(*args)
+    assert_one_line_error(result, "(No space left on device)", "then run it again without --force: it resumes from")
+    assert cli(*args[:-1]).code == 0
+    assert json.loads(record.read_text())["resumed_from"] == 10
+
+
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
     from ganbench.atomic import write_atomic
 
