@@ -33,7 +33,10 @@ def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
         with open(path, "wb") as f:
             write(f)
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)  # short: any name fits beside
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)  # short: fits beside any
+    except OSError as exc:  # a read-only or full folder: name the file meant, not a random temporary name
+        raise _naming(exc, path) from None
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
@@ -41,10 +44,17 @@ def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp) and exc.errno is not None:
+            raise _naming(exc, path) from None  # a full disk while writing it, say
         raise
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` as if it were about ``path`` (its errno picks the same subclass: PermissionError, ...)."""
+    return OSError(exc.errno, exc.strerror, str(path), None, exc.filename2 if exc.filename2 != str(path) else None)
 
 
 def remove_stale_temps(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:

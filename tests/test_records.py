@@ -334,6 +334,47 @@ def test_a_forced_run_the_disk_refuses_says_how_to_go_on_without_losing_steps(cl
     assert json.loads(record.read_text())["resumed_from"] == 10
 
 
+def test_a_write_the_disk_refuses_names_the_file_meant_not_its_temporary(cli, tmp_path, monkeypatch):
+    """`plot` into a read-only figures folder said "cannot write figures to .../.ganbench-k2j3.tmp" (pass 49 F5d):
+    every atomic write's error names its target, whether the folder refuses the temporary file or the disk fills
+    while it is written; the old file stays."""
+    import errno
+
+    from ganbench import atomic
+
+    target = tmp_path / "a.json"
+    target.write_text("old")
+    real_mkstemp = atomic.tempfile.mkstemp
+
+    def refused(**where):
+        name = str(Path(where["dir"]) / f"{where['prefix']}abcdefgh{where['suffix']}")
+        raise OSError(errno.EACCES, "Permission denied", name)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic.tempfile, "mkstemp", refused)
+        with pytest.raises(PermissionError) as caught:
+            atomic.write_atomic(target, lambda f: f.write(b"new"))
+    assert caught.value.filename == str(target) and caught.value.errno == errno.EACCES
+
+    def fills(f):
+        f.write(b"ne")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        atomic.write_atomic(target, fills)
+    assert caught.value.filename == str(target) and caught.value.errno == errno.ENOSPC
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    assert atomic.tempfile.mkstemp is real_mkstemp
+
+    runs = tmp_path / "runs"
+    assert cli(*RING, "--steps", "10", "-o", str(runs)).code == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic.tempfile, "mkstemp", refused)
+        result = cli("plot", str(runs), "-o", str(tmp_path / "figures"))
+    assert_one_line_error(result, f"cannot write figures to {tmp_path / 'figures'}", "(Permission denied)")
+    assert ".tmp" not in result.err
+
+
 def test_an_output_path_that_is_a_device_is_written_not_replaced(tmp_path):
     from ganbench.atomic import write_atomic
 
