@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import textwrap
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -199,6 +200,11 @@ def dataset_runs(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return runs.sort_values(["variant", "setting", "seed"], kind="stable")
 
 
+def wrapped(label: str, width: int = 44) -> str:
+    """A series label in lines a figure's panel holds (a setting of several options, a path, ran off its edge)."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
+
+
 def series_label(variant: str, setting: str) -> str:
     """The label of a series: "variant", or "variant (setting)" when the folder holds several configs of the variant."""
     return one_line(f"{variant} ({setting})" if setting else variant)  # a newline in a path would break a legend
@@ -348,7 +354,7 @@ def curves_figure(
         step_axis(ax, title)
     series_legend(fig, runs, series, colors)
     dataset = runs["dataset"].iloc[0]
-    fig.suptitle(f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})", fontsize=12)
+    figure_title(fig, f"{dataset}: training curves (line: mean over seeds at each step; band: {BAND})")
     return fig
 
 
@@ -388,7 +394,7 @@ def step_axis(ax, title: str) -> None:
 def series_legend(fig: Figure, runs: pd.DataFrame, series: list, colors: Mapping[str, tuple]) -> None:
     """One legend under the subplots: each series with its seed count, the band, diverged runs' mark."""
     handles: list = [
-        Line2D([], [], color=colors[label], lw=2, label=f"{label} ({_count(group['seed'].nunique(), 'seed')})")
+        Line2D([], [], color=colors[label], lw=2, label=f"{wrapped(label)} ({_count(group['seed'].nunique(), 'seed')})")
         for label, group in series
     ]
     handles.append(Patch(color="0.6", alpha=0.4, label=BAND))
@@ -465,7 +471,7 @@ def dynamics_figure(
         step_axis(ax, title + (f" (rolling mean of {window} logs)" if window > 1 else ""))
     series_legend(fig, runs, series, colors)
     dataset = runs["dataset"].iloc[0]
-    fig.suptitle(f"{dataset}: training dynamics (mean over seeds at each log step; band: {BAND})", fontsize=12)
+    figure_title(fig, f"{dataset}: training dynamics (mean over seeds at each log step; band: {BAND})")
     return fig
 
 
@@ -504,13 +510,13 @@ def samples_figure(
                 ax.set_axis_off()
         else:
             _blank(ax, f"no {SAMPLES}")
-        head = f"{label}, seed {int(run['seed'])}"
+        head = f"{wrapped(label)}, seed {int(run['seed'])}"
         if run["status"] != "completed":
             head += f" ({run['status']})"
         values = [f"{m} {_format(_value(run, m))}" for m in metrics if m in run.index]
         lines = [head, *(" · ".join(values[j : j + 2]) for j in range(0, len(values), 2))]
         ax.set_title("\n".join(lines), fontsize=9)
-    fig.suptitle(f"{runs['dataset'].iloc[0]}: samples (each variant's lowest seed)", fontsize=12)
+    figure_title(fig, f"{runs['dataset'].iloc[0]}: samples (each variant's lowest seed)")
     return fig
 
 
@@ -573,7 +579,7 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
                 notes.append(f"{int(row[f'{metric}_missing'])} missing")
             if notes == ["n=0"] and row["n"]:  # completed runs that never computed it (class accuracy of dcgan)
                 notes = ["not computed"]
-            labels.append(f"{row['label']}\n{', '.join(notes)}")
+            labels.append(f"{wrapped(row['label'])}\n{', '.join(notes)}")
             mean, error = means[j] * unit, errors[j] * unit
             text = "no value" if not scored[j] else format_number(mean)
             if scored[j] and math.isfinite(error):
@@ -594,14 +600,11 @@ def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: M
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
     mixed = "scored_on" in runs and done["scored_on"].nunique() > 1
-    fig.suptitle(
-        f"{runs['dataset'].iloc[0]}: final metrics, mean ± standard error over completed seeds (best at the top)"
-        + (
-            "\nruns scored against different data or numbers of samples: compare within a setting; no reference lines"
-            if mixed
-            else ""
-        ),
-        fontsize=12,
+    figure_title(
+        fig,
+        f"{runs['dataset'].iloc[0]}: final metrics, mean ± standard error over completed seeds (best at the top)",
+        *["runs scored against different data or numbers of samples: compare within a setting; no reference lines"]
+        * mixed,
     )
     return fig
 
@@ -710,6 +713,12 @@ def _value(run: pd.Series, metric: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def figure_title(fig: Figure, *lines: str) -> None:
+    """The figure's title, its lines wrapped to the figure's width (a narrow one cut them off at both edges)."""
+    width = max(20, int(fig.get_figwidth() * 10))  # characters of 12 points that fit: about 10 per inch
+    fig.suptitle("\n".join(wrapped(line, width) for line in lines), fontsize=12)
 
 
 def _figure(size: tuple[float, float]) -> Figure:

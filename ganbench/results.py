@@ -599,10 +599,26 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
         differing = [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
         if "network" in differing:  # other networks have other options: the name says enough
             differing = [k for k in differing if not k.startswith("network.")]
+        if "dataset.path" in differing:  # other images have other hashes: the path says enough
+            differing = [k for k in differing if k != "dataset.sha256"]
+        tails = _distinct_tails([str(flat[c].get("dataset.path")) for c in configs])
         for c in configs:
-            label = ", ".join(f"{k}={_label_value(flat[c].get(k))}" for k in differing)
+            shown = {k: _label_value(flat[c].get(k)) for k in differing}
+            if "dataset.path" in shown:  # a whole path ran off a figure's edge
+                shown["dataset.path"] = tails[shown["dataset.path"]]
+            label = ", ".join(f"{k}={v}" for k, v in shown.items())
             labels[c] = label or f"config {c}"
     return labels
+
+
+def _distinct_tails(paths: list[str]) -> dict[str, str]:
+    """Each path by its fewest last parts that still tell it from the others (".../cats/imgs")."""
+    parts = {p: Path(p).parts for p in paths}
+    for n in range(1, max((len(v) for v in parts.values()), default=1) + 1):
+        tails = {p: "/".join(v[-n:]) for p, v in parts.items()}
+        if len(set(tails.values())) == len(tails):
+            return {p: tails[p] if len(parts[p]) <= n else f".../{tails[p]}" for p in paths}
+    return {p: p for p in paths}
 
 
 def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -628,6 +644,8 @@ def _label_value(value: Any) -> str:
         return "none"
     if isinstance(value, (list, tuple)):
         return ",".join(_label_value(v) for v in value)
+    if isinstance(value, str) and len(value) > 16 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]  # a sha256 or code fingerprint: 12 hex digits tell runs apart, as run ids do
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

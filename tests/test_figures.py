@@ -672,3 +672,36 @@ def test_a_leaderboard_of_values_near_float64s_largest_is_drawn_to_scale(mog, tm
     assert widths == {"wgan-gp": pytest.approx(0.03, rel=1e-12), "nsgan": pytest.approx(1.35, rel=1e-12)}
     assert ax.get_xlabel().startswith("x 1e+308") and all(np.isfinite(ax.get_xlim()))
     assert any(t.get_text().startswith("1.35e+308 ± 3.5e+307") for t in ax.texts)
+
+
+def test_long_settings_are_shortened_and_wrapped_to_fit_their_figure():
+    """Runs on two image folders were labelled by whole paths and sha256s that ran off the figure (pass 49 F6):
+    a path by its fewest last parts that tell it apart, no sha256 beside a differing path, lines wrapped."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ganbench.figures import figure_title, wrapped
+    from ganbench.results import settings
+
+    long = "/data/" + "a_very_long_folder_name/" * 3 + "cats/imgs"
+    specs = {
+        "c1": {"dataset": "files", "dataset_options": {"path": long, "sha256": "ab" * 32}},
+        "c2": {"dataset": "files", "dataset_options": {"path": "/other/dogs/imgs", "sha256": "cd" * 32}},
+        "c3": {"dataset": "files", "dataset_options": {"path": "/other/dogs/imgs", "sha256": "ef" * 32}},
+    }
+    frame = pd.DataFrame({"dataset": ["files"] * 3, "variant": ["dcgan"] * 3, "config": ["c1", "c2", "c3"]})
+    assert settings(frame[frame["config"] != "c3"], specs) == {
+        "c1": "dataset.path=.../cats/imgs",
+        "c2": "dataset.path=.../dogs/imgs",
+    }
+    changed = settings(frame[frame["config"] != "c1"], specs)  # one folder whose images changed between runs
+    assert changed == {"c2": "dataset.sha256=cdcdcdcdcdcd", "c3": "dataset.sha256=efefefefefef"}
+    label = f"dcgan (dataset.path={long}, lr_d=0.0002)"
+    lines = wrapped(label).splitlines()
+    assert len(lines) == 3 and all(len(line) <= 44 for line in lines) and "".join(lines) == label
+    fig = Figure(figsize=(5.4, 3))
+    figure_title(
+        fig, "files: final metrics, mean ± standard error over completed seeds (best at the top)", "second line"
+    )
+    lines = fig._suptitle.get_text().splitlines()
+    assert len(lines) == 3 and all(len(line) <= 54 for line in lines) and lines[-1] == "second line"
