@@ -115,6 +115,12 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
                 f"{problem}; rerun that run with --force, or leave it out of the suite; the baseline at "
                 f"{suite.baseline_path} is unchanged"
             )
+    malformed = _malformed(loads_strict(json.dumps(document)), bounds)  # as `check` will read it back
+    if malformed:  # a record a hand edit made odd in a way its own checks let through: refuse, keep the old one
+        raise BaselineError(
+            f"the baseline these runs make would be malformed ({malformed}); fix or rerun the runs of "
+            f"{one_line(suite.path)} with --force; the baseline at {suite.baseline_path} is unchanged"
+        )
     remove_stale_temps(suite.baseline_path.parent)  # a killed update's, beside a committed baseline
     try:
         write_json_atomic(suite.baseline_path, document)

@@ -210,10 +210,9 @@ def check_record(run_dir: Path, outputs: Collection[str] = (), memo: dict[str, S
         raise RecordError(f"spec.{wrong}")
     if not isinstance(data["run_id"], str):
         raise RecordError(f"run_id must be text, not {short_repr(data['run_id'])}")
-    environment = data.get("environment", {})
-    threads = environment.get("torch_threads", 1) if isinstance(environment, dict) else None
-    if isinstance(threads, bool) or not isinstance(threads, int):
-        raise RecordError(f"environment must be an object with integer torch_threads, not {short_repr(environment)}")
+    wrong = _environment_problem(data.get("environment", {}))
+    if wrong:
+        raise RecordError(wrong)
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
         if not RUN_FOLDER.fullmatch(Path(run_dir).name):  # ring8__nsgan__seed0__<id>.bak: --force would not help
@@ -570,6 +569,24 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
         specs = {config_id(r.spec): r.spec for r in records}
         frame.insert(2, "setting", frame["config"].map(settings(frame, specs)))
     return frame
+
+
+ENVIRONMENT_TEXT = ("ganbench", "python", "torch", "numpy", "platform", "machine", "cpu", "device", "gpu", "cuda")
+"""The environment's fields that are text (``ganbench.environment``): a baseline sorts and prints them."""
+
+
+def _environment_problem(environment: Any) -> str | None:
+    """What is wrong with a record's environment (hand-edited: a device of 7 crashed `leaderboard update`, threads
+    of 0 made a baseline `check` refused), or None."""
+    if not isinstance(environment, dict):
+        return f"environment must be an object, not {short_repr(environment)}"
+    threads = environment.get("torch_threads", 1)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        return f"environment.torch_threads must be a positive integer (threads the run used), not {short_repr(threads)}"
+    wrong = [k for k in ENVIRONMENT_TEXT if k in environment and not isinstance(environment[k], str)]
+    if wrong:
+        return f"environment.{wrong[0]} must be text, not {short_repr(environment[wrong[0]])}"
+    return None
 
 
 def scored_on(spec: dict[str, Any]) -> str:

@@ -1047,3 +1047,20 @@ def test_a_hand_edited_machine_name_stays_on_the_report_line():
 
     text = lb.machine_text({"machine": "x86_64", "cpu": "Xeon\n> injected", "torch_threads": [1]})
     assert "\n" not in text and text.startswith("x86_64 (Xeon")
+
+
+def test_update_never_writes_a_baseline_check_would_refuse(cli, tmp_path, monkeypatch):
+    """A record odd in a way its own checks let through (threads of 0 did) was written into a baseline `check`
+    then refused, and the advice, update again, wrote it again (pass 50 F2): now the update refuses, in one line,
+    and the baseline there stays."""
+    from ganbench import leaderboard
+
+    path, out = write_suite(tmp_path), tmp_path / "out"
+    assert cli("leaderboard", "update", str(path), "--results", str(out), "-q").code == 0
+    baseline = path.with_suffix(".baseline.json")
+    before = baseline.read_bytes()
+    made = leaderboard.run_hardware
+    monkeypatch.setattr(leaderboard, "run_hardware", lambda records: {**made(records), "torch_threads": [0]})
+    result = cli("leaderboard", "update", str(path), "--results", str(out), "-q")
+    assert_one_line_error(result, "would be malformed ('made.hardware.torch_threads' must be a list of positive")
+    assert "is unchanged" in result.err and baseline.read_bytes() == before

@@ -118,6 +118,12 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
     assert "repeat a run found elsewhere" in result.err
 
 
+def edit_environment(text: str, **changes) -> str:
+    record = json.loads(text)
+    record["environment"].update(changes)
+    return json.dumps(record)
+
+
 @pytest.mark.parametrize(
     "damage, why",
     [
@@ -141,7 +147,14 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
         (lambda t: edit_spec(t, variant_options=[1, 2]), "spec.variant_options must be an object"),
         (lambda t: edit_spec(t, eval="fast"), "spec.eval must be an object"),
         (lambda t: edit_spec(t, eval={"n_samples": "many", "metrics": []}), "spec.eval must hold integer n_samples"),
-        (lambda t: json.dumps({**json.loads(t), "environment": {"torch_threads": "2"}}), "environment must be an"),
+        (lambda t: json.dumps({**json.loads(t), "environment": {"torch_threads": "2"}}), "environment.torch_threads"),
+        (lambda t: json.dumps({**json.loads(t), "environment": [1]}), "environment must be an object, not [1]"),
+        # each crashed `leaderboard update`, or made a baseline `check` refused (pass 50 F1, F2):
+        (lambda t: edit_environment(t, torch_threads=0), "environment.torch_threads must be a positive integer"),
+        (lambda t: edit_environment(t, device=7), "environment.device must be text, not 7"),
+        (lambda t: edit_environment(t, device=["cpu"]), "environment.device must be text, not ['cpu']"),
+        (lambda t: edit_environment(t, machine={"a": [1]}), "environment.machine must be text"),
+        (lambda t: edit_environment(t, cpu=None), "environment.cpu must be text, not None"),
         (lambda t: edit_spec(t, seed=1), "its spec does not hash to its run id"),
         (
             lambda t: json.dumps({**json.loads(t), "metrics": {"modes_captured": 8}}),

@@ -26,7 +26,7 @@ def on_run_start(run_dir, start_step):
     kept: list[str] = []
     if start_step and path.exists():
         rows = path.read_text(errors="replace").splitlines()
-        if rows and rows[0].startswith("step,"):
+        if rows and rows[0].split(",", 1)[0] == "step":  # "step" alone: a run too short to log wrote its header
             kept = rows[:1] + [r for r in rows[1:] if _complete_row_until(r, start_step, rows[0].count(","))]
         elif rows:
             _warn_lost(path, start_step, "was no history (replaced?)")
