@@ -251,3 +251,15 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         assert warned == []
     else:
         assert len(warned) == 1 and said in warned[0] and "rerun with --force for a whole history" in warned[0]
+
+
+@pytest.mark.parametrize("text", ["step\n", ""])  # a run too short to log: its header alone, or nothing yet
+def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(tmp_path, text):
+    from ganbench.loggers import history_csv
+
+    (tmp_path / "history.csv").write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        history_csv.on_run_start(run_dir=str(tmp_path), start_step=5)
+    history_csv.on_run_end(run_dir=str(tmp_path))
+    assert (tmp_path / "history.csv").read_text() == "step\n"
