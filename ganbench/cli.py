@@ -189,9 +189,17 @@ def _report_file(
     if binary or (ours is None and _is_json(data)):
         kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
+    suffix = target.suffix.lower()
+    if ours is None and suffix not in SUMMARY_SUFFIXES:  # markdown appended to a suite, a script, a history.csv
+        raise OptionError(
+            f"{option} {one_line(path)} is a {one_line(suffix)} file, not a step summary (markdown: no suffix, .md or "
+            ".txt); point it elsewhere"
+        )
     return Path(path)
 
 
+SUMMARY_SUFFIXES = ("", ".md", ".markdown", ".txt", ".log")
+"""The names of files a step summary is appended to when they hold text already (GitHub's has no suffix)."""
 SUMMARY_READ = 2**24
 """How much of an existing step summary is read to tell text from a binary file."""
 

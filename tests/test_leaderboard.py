@@ -767,6 +767,12 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     cut.write_bytes(b"x" + "é".encode() * 3000)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(cut))
     assert cli(*check).code == 0 and cut.read_bytes().startswith(b"x" + "é".encode() * 3000 + b"\n### ganbench")
+    for name in ("other.toml", "x.py", "history.csv", "a.yaml"):  # text, but another tool's: markdown breaks it
+        (tmp_path / name).write_text("print(1)\n")  # pass 50 F3: a suite appended to no longer parsed
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
+        suffix = name.rpartition(".")[2]
+        assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", f"is a .{suffix} file, not a step summary")
+        assert (tmp_path / name).read_text() == "print(1)\n"
     os.mkfifo(tmp_path / "fifo.md")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "fifo.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is a FIFO, which would wait for a reader forever")
