@@ -237,8 +237,12 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
     frame = pd.read_csv(path)
     if "step" not in frame.columns:
         raise ValueError("no step column")
-    frame = frame.apply(pd.to_numeric, errors="coerce")
-    frame = frame.mask(frame.abs() > np.finfo(np.float32).max)
+    numbers = frame.apply(pd.to_numeric, errors="coerce")
+    text = frame.notna() & numbers.isna()  # lines appended to it (a step summary's markdown), a hand edit
+    if text.any(axis=None):
+        row, column = next((r, c) for c in text.columns for r in text.index[text[c]])
+        raise ValueError(f"line {row + 2} holds {one_line(repr(frame.at[row, column]))[:60]}, not a number")
+    frame = numbers.mask(numbers.abs() > np.finfo(np.float32).max)
     frame = frame.dropna(subset=["step"])
     fractional = frame["step"][frame["step"] % 1 != 0]
     if len(fractional):  # steps are counted; a fraction is an edited file

@@ -606,6 +606,14 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
     assert result.code == 0, result.err
     assert "unreadable history" in result.err and "step 10.7 is not a whole number" in result.err
     assert (tmp_path / "figures" / "curves-ring8.png").is_file()
+    summary = "step,loss_d\n10,1\n20,3\n### ganbench leaderboard `t`: 1 improved\n\n| a | b |\n"  # pass 50 F3
+    (edited / "history.csv").write_text(summary)  # a step summary appended to it: rows of text, dropped silently
+    result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+    said = [line for line in result.err.splitlines() if "unreadable history" in line]
+    assert said == [
+        f"warning: unreadable history {edited / 'history.csv'}: line 4 holds '### ganbench leaderboard `t`: 1 "
+        "improved', not a number; its curves are left out"
+    ]
 
 
 def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):
