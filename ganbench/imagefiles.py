@@ -32,6 +32,8 @@ from ganbench.writable import kind_of
 MAX_ENTRIES_WITHOUT_IMAGES = 100_000
 """Entries a class folder's walk looks at without meeting an image before it stops: not a folder of images."""
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")  # ImageFolder's
+UNREAD_IMAGE_SUFFIXES = (".gif", ".jfif", ".heic", ".heif", ".avif", ".jp2", ".jxl", ".ico", ".tga", ".pcx", ".psd")
+"""Images ImageFolder leaves out (as ganbench does, for the same data): said as skipped, not skipped unsaid."""
 ARRAY_KEYS = ("images", "samples", "x", "arr_0")
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 MAX_PIXELS = 2**26
@@ -45,6 +47,16 @@ class ImageFileError(GanbenchError):
 
 def read_image(path: Path) -> np.ndarray:
     """One image file as uint8, (H, W) if grey else (H, W, 3); ImageFileError naming the file if it cannot be."""
+    return _read(path)[0]
+
+
+ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _read(path: Path) -> tuple[np.ndarray, bool, int]:
+    """``read_image``'s pixels, whether the file had transparency (dropped) and how many frames it holds (the
+    first read), as torchvision's loader reads them: said of a folder, since two see-through images that look
+    alike may train as red and blue."""
     from PIL import Image
 
     too_large = ImageFileError(
@@ -59,11 +71,13 @@ def read_image(path: Path) -> np.ndarray:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
                     raise too_large
                 image.load()
+                alpha = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+                frames = getattr(image, "n_frames", 1)
                 pixels = _as_uint8(image, path)
         said = list(dict.fromkeys(one_line(w.message) for w in caught))
         if said:  # a damaged TIFF's tags: one line per file, not Pillow's one per tag
-            warnings.warn(f"image {shown_path(path)} may be damaged: {said[0]} (read all the same)", stacklevel=2)
-        return pixels
+            warnings.warn(f"image {shown_path(path)} may be damaged: {said[0]} (read all the same)", stacklevel=3)
+        return pixels, alpha, frames if isinstance(frames, int) else 1
     except ImageFileError:
         raise
     except Image.DecompressionBombError:  # Pillow's own limit, at twice its warning size: checked in open()
@@ -111,12 +125,18 @@ def _as_uint8(image, path: Path) -> np.ndarray:
     return np.asarray(image.convert("L" if image.mode in GREY_MODES else "RGB"))
 
 
-def decode_images(files: list[Path], folder: Path) -> torch.Tensor:
+def decode_images(files: list[Path], folder: Path, notes: list[str] | None = None) -> torch.Tensor:
     """uint8 (N, C, H, W): one channel if every image is grey, else RGB (grey images repeated); ImageFileError
-    naming the first file that cannot be read or whose size differs from the first's."""
+    naming the first file that cannot be read or whose size differs from the first's. What was read otherwise
+    than the file shows (transparency dropped, frames past the first) is appended to ``notes``, in words."""
     arrays: list[np.ndarray] = []
+    see_through: list[Path] = []
+    animated: list[tuple[Path, int]] = []
     for f in files:
-        arrays.append(read_image(f))
+        pixels, alpha, frames = _read(f)
+        arrays.append(pixels)
+        see_through += [f] * alpha
+        animated += [(f, frames)] * (frames > 1)
         if arrays[-1].shape[:2] != arrays[0].shape[:2]:
             raise ImageFileError(
                 f"images in {shown_path(folder)} differ in size: {one_line(files[0].relative_to(folder))} is "
@@ -126,7 +146,27 @@ def decode_images(files: list[Path], folder: Path) -> torch.Tensor:
     images = np.empty((len(arrays), 1 if grey else 3, *arrays[0].shape[:2]), dtype=np.uint8)
     for i, a in enumerate(arrays):
         images[i] = a if a.ndim == 2 else a.transpose(2, 0, 1)  # a grey image broadcasts to three channels
+    if notes is not None:
+        notes += _content_notes(folder, see_through, animated)
     return torch.from_numpy(images)
+
+
+def _content_notes(folder: Path, see_through: list[Path], animated: list[tuple[Path, int]]) -> list[str]:
+    notes = []
+    if see_through:
+        n, path = len(see_through), _relative(see_through[0], folder)
+        notes.append(
+            f"{shown_path(folder)}: {n} image{'s' * (n > 1)} with transparency (the first {path}) "
+            f"read without it, as torchvision's loader reads them; flatten them onto a background if it matters"
+        )
+    if animated:
+        n, path, frames = len(animated), _relative(animated[0][0], folder), animated[0][1]
+        notes.append(
+            f"{shown_path(folder)}: {n} file{'s' * (n > 1)} of several frames (the first {path}, {frames}): "
+            "only the first frame is read, as torchvision's loader reads it; save each frame as an image of its own "
+            "if they are data"
+        )
+    return notes
 
 
 def _size(array: np.ndarray) -> str:
@@ -173,7 +213,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
             raise ImageFileError(
                 f"folder {shown_path(folder)} holds no images ({', '.join(IMAGE_SUFFIXES)}){_hidden(folder)}"
             )
-        return Layout(top, None, _notes(_linked_files(folder, top, ids, classes=False), _skipped(folder, odd)))
+        return Layout(top, None, _notes(_linked_files(folder, top, ids, classes=False), *_skipped(folder, odd)))
     if top:
         raise ImageFileError(
             f"folder {shown_path(folder)} holds images ({top[0].name}, ...) next to class subfolders; move them into a "
@@ -187,7 +227,7 @@ def folder_layout(folder: Path, labelled: bool = True) -> Layout:
         )
     files = [f for d in subfolders for f in per_class[d]]
     labels = [c for c, d in enumerate(subfolders) for _ in per_class[d]]
-    notes = _notes(_linked_files(folder, files, ids, classes=labelled), _skipped(folder, odd))
+    notes = _notes(_linked_files(folder, files, ids, classes=labelled), *_skipped(folder, odd))
     return Layout(files, torch.tensor(labels, dtype=torch.int64), notes)
 
 
@@ -195,19 +235,39 @@ def _notes(*notes: str | None) -> tuple[str, ...]:
     return tuple(note for note in notes if note)
 
 
-def _skipped(folder: Path, odd: list[Path]) -> str | None:
-    """A warning's words for entries named as images that are no regular files (a link to nothing, a FIFO, a
-    device): skipped, as ImageFolder skips them, but an image a user meant to train on may be missing."""
+def _skipped(folder: Path, odd: list[Path]) -> tuple[str | None, str | None]:
+    """Warnings' words for entries named as images that are no regular files (a link to nothing, a FIFO, a
+    device), and for images of a format ImageFolder does not read (.gif): skipped, as ImageFolder skips them, but
+    an image a user meant to train on may be missing."""
+    unread = [p for p in odd if p.suffix.lower() in UNREAD_IMAGE_SUFFIXES]
+    return _not_files(folder, [p for p in odd if p not in unread]), _unread_formats(folder, unread)
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return one_line(path.relative_to(folder) if path.is_relative_to(folder) else path)
+
+
+def _unread_formats(folder: Path, unread: list[Path]) -> str | None:
+    if not unread:
+        return None
+    formats, n = sorted({p.suffix.lower() for p in unread}), len(unread)
+    return (
+        f"{shown_path(folder)}: {n} image{'s' * (n > 1)} of a format torchvision's ImageFolder does not read "
+        f"({', '.join(formats)}), skipped as it skips them (the first {_relative(unread[0], folder)}); convert them "
+        "to .png to train on them"
+    )
+
+
+def _not_files(folder: Path, odd: list[Path]) -> str | None:
     if not odd:
         return None
-    first = odd[0].relative_to(folder) if odd[0].is_relative_to(folder) else odd[0]
     count = (
         f"{len(odd)} entries named as images are not image files"
         if len(odd) > 1
         else "1 entry named as an image is not an image file"
     )
     return (
-        f"{shown_path(folder)}: {count}, skipped (the first {one_line(first)}, {kind_of(odd[0])}); "
+        f"{shown_path(folder)}: {count}, skipped (the first {_relative(odd[0], folder)}, {kind_of(odd[0])}); "
         "restore or remove them"
     )
 
@@ -334,7 +394,7 @@ def _kind(path: Path, ids: dict[Path, tuple[int, int]], odd: list[Path]) -> str 
     inode goes into ``ids``, from the one stat this takes; an entry named as an image that is no file into ``odd``."""
     if path.name.startswith("."):
         return None
-    named_as_image = path.suffix.lower() in IMAGE_SUFFIXES
+    named_as_image = path.suffix.lower() in IMAGE_SUFFIXES or path.suffix.lower() in UNREAD_IMAGE_SUFFIXES
     try:
         st = path.stat()
         mode = st.st_mode
@@ -350,8 +410,8 @@ def _kind(path: Path, ids: dict[Path, tuple[int, int]], odd: list[Path]) -> str 
         ) from None
     if stat.S_ISDIR(mode):
         return "folder"
-    if not (stat.S_ISREG(mode) and named_as_image):
-        odd += [path] * named_as_image  # a FIFO, a device or a socket
+    if not (stat.S_ISREG(mode) and named_as_image) or path.suffix.lower() in UNREAD_IMAGE_SUFFIXES:
+        odd += [path] * named_as_image  # a FIFO, a device or a socket; a GIF, which ImageFolder leaves out too
         return None
     ids[path] = (st.st_dev, st.st_ino)
     return "image"
@@ -367,9 +427,11 @@ def load_image_set(path: str | Path) -> torch.Tensor:
     path = Path(path)
     if path.is_dir():
         layout = folder_layout(path, labelled=False)  # what `run --dataset` reads of the folder, less labels
-        for note in layout.notes:
+        notes = list(layout.notes)
+        images = decode_images(layout.files, path, notes)
+        for note in notes:
             warn_once(note)
-        return decode_images(layout.files, path)
+        return images
     if not path.exists():
         refuse_link_loop(path, "samples ")
         raise SamplesError(

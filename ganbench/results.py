@@ -408,7 +408,8 @@ class ResultsScan:
         return [
             one_line(
                 f"run {kept.name.rpartition('__')[2]} is in {kept} and in {other} with different values (from two "
-                "machines?); the first is counted: keep one of them, or put them in separate results folders"
+                "machines?); the first, nearer the top, is counted (as `leaderboard check` counts it): keep one of "
+                "them, or put them in separate results folders"
             )
             for kept, other in self.conflicting
         ]
@@ -494,7 +495,7 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
             unreadable.append((folder / RECORD, str(exc) if isinstance(exc, RecordError) else exc.strerror or str(exc)))
     seen: dict[str, RunRecord] = {}
     repeated, conflicting = [], []
-    for record in records:
+    for record in sorted(records, key=lambda r: _nearest_first(r, Path(root))):  # where `run -o`/`sweep` put it
         kept = seen.get(record.run_id)
         if kept is None:
             seen[record.run_id] = record
@@ -502,7 +503,16 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
         repeated.append(Path(record.run_dir))
         if (kept.status, strict_json(kept.metrics)) != (record.status, strict_json(record.metrics)):
             conflicting.append((Path(kept.run_dir), Path(record.run_dir)))
-    return ResultsScan(records_frame(seen.values()), unreadable, unfinished, repeated, conflicting)
+    counted = [r for r in records if seen[r.run_id] is r]  # in the folders' order
+    return ResultsScan(records_frame(counted), unreadable, unfinished, repeated, conflicting)
+
+
+def _nearest_first(record: RunRecord, root: Path) -> tuple[int, str]:
+    """Which copy of a run counts: the one nearest ``root`` (its own folder there is the one `leaderboard check`
+    and a rerun read), then by path; never a copy that merely sorts first (``0copy/``)."""
+    folder = Path(record.run_dir)
+    depth = len(folder.relative_to(root).parts) if folder.is_relative_to(root) else len(folder.parts)
+    return depth, str(folder)
 
 
 @path_errors()

@@ -936,3 +936,41 @@ def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, m
     monkeypatch.chdir(tmp_path / "elsewhere")  # a suite reads paths beside itself: its folder's digits is named
     with pytest.warns(UserWarning, match=r"not the data at .*suites/digits; to train on that data, write './digits'"):
         assert [spec.dataset for spec in load_suite(suite_folder / "s.toml").specs()] == ["digits"]
+
+
+def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_said(tmp_path):
+    """Two see-through images that look alike trained as pure red and pure blue, a 3-page TIFF as one image and
+    GIFs beside PNGs were left out, all without a word (pass 50 F4). Still read as ImageFolder reads them (the same
+    data as torchvision's), now said once each, naming the first file."""
+    from ganbench.datasets.files import read_images
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for name, channel in (("a.png", 0), ("b.png", 2)):
+        pixels = np.zeros((8, 8, 4), np.uint8)
+        pixels[..., channel] = 255  # alpha 0: both invisible
+        Image.fromarray(pixels, "RGBA").save(folder / name)
+    frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 128, 255)]
+    frames[0].save(folder / "m.tif", save_all=True, append_images=frames[1:])
+    frames[1].save(folder / "g.gif", save_all=True, append_images=frames[2:])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images = load_image_set(folder)
+    assert images[:, :, 0, 0].tolist() == [[255, 0, 0], [0, 0, 255], [0, 0, 0]]  # a, b, m.tif's first frame
+    shown = folder  # outside the working folder: named in full
+    assert sorted(str(w.message) for w in caught) == [
+        f"{shown}: 1 file of several frames (the first m.tif, 3): only the first frame is read, as torchvision's "
+        "loader reads it; save each frame as an image of its own if they are data",
+        f"{shown}: 1 image of a format torchvision's ImageFolder does not read (.gif), skipped as it skips them (the "
+        "first g.gif); convert them to .png to train on them",
+        f"{shown}: 2 images with transparency (the first a.png) read without it, as torchvision's loader reads them; "
+        "flatten them onto a background if it matters",
+    ]
+    assert len(read_images(folder).notes) == 3  # the same, said where `run -d` names the folder
+    torchvision_datasets = pytest.importorskip("torchvision.datasets")
+    (tmp_path / "tv" / "x").mkdir(parents=True)
+    for f in folder.iterdir():
+        shutil.copy(f, tmp_path / "tv" / "x" / f.name)
+    theirs = torchvision_datasets.ImageFolder(str(tmp_path / "tv"))
+    assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "m.tif"]
+    assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(3)] == [[255, 0, 0], [0, 0, 255], [0, 0, 0]]

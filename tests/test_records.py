@@ -260,12 +260,17 @@ def test_one_run_found_twice_with_different_values_names_both_folders_and_the_on
         data = json.loads((other / name).read_text())
         (data["metrics"] if name == "record.json" else data)["frechet"] = 5.0
         (other / name).write_text(json.dumps(data))
-    result = cli("table", str(tmp_path / "out"), "--metrics", "frechet")
-    first, second = sorted([run, other])  # the walk's order
-    said = f"run {run.name.rpartition('__')[2]} is in {first} and in {second} with different values (from two"
-    assert result.code == 0 and said in result.err, result.err
-    with pytest.warns(UserWarning, match=re.escape(said)):
-        ganbench.load_results(tmp_path / "out")
+    original = json.loads((run / "record.json").read_text())["metrics"]["frechet"]
+    for copy in (other, tmp_path / "out" / "0copy" / run.name):  # "0copy" sorts before the run's own folder
+        if not copy.exists():
+            shutil.copytree(other, copy)
+        result = cli("table", str(tmp_path / "out"), "--metrics", "frechet")
+        said = f"run {run.name.rpartition('__')[2]} is in {run} and in {copy} with different values (from two"
+        assert result.code == 0 and said in result.err, result.err
+        assert "the first, nearer the top, is counted (as `leaderboard check` counts it)" in result.err
+        assert f"| {original:.4g}" in result.out and "| 5 " not in result.out  # the run's own folder counts (F5)
+        with pytest.warns(UserWarning, match=re.escape(said)):
+            assert ganbench.load_results(tmp_path / "out")["frechet"].tolist() == [original]
 
 
 def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):

@@ -50,8 +50,10 @@ class ImageSet:
     labels: torch.Tensor | None
     sha256: str
     notes: tuple[str, ...] = ()
-    """Warnings of the folder (files under two names, entries skipped), in words: said where a path is claimed
-    (once, where the user named it), not by every worker that reads it."""
+    """Warnings of the folder (files under two names, entries skipped, transparency dropped), in words: said where
+    a path is claimed (once, where the user named it), not by every worker that reads it."""
+    read_notes: tuple[str, ...] = ()
+    """Those of ``notes`` about what the files hold (found as they are decoded, so kept with the pixels)."""
 
 
 def image_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
@@ -74,10 +76,11 @@ def read_images(path: str | Path) -> ImageSet:
         files, labels, notes = folder_layout(path)
         key: tuple = (str(path), *((str(f), *_stat(f)) for f in files))
         if key not in _sets:
-            images = decode_images(files, path)
-            _remember(key, ImageSet(images, labels, image_digest(images, labels), notes))
-        if _sets[key].notes != notes:  # the same images, other entries beside them (a link to nothing made since)
-            _sets[key] = dataclasses.replace(_sets[key], notes=notes)
+            read: list[str] = []  # what the files hold otherwise than they show: transparency, frames
+            images = decode_images(files, path, read)
+            _remember(key, ImageSet(images, labels, image_digest(images, labels), notes + tuple(read), tuple(read)))
+        if _sets[key].notes != notes + _sets[key].read_notes:  # other entries beside (a link to nothing made since)
+            _sets[key] = dataclasses.replace(_sets[key], notes=notes + _sets[key].read_notes)
     elif path.is_file():
         key = (str(path), *_stat(path))
         if key not in _sets:
