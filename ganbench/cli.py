@@ -82,13 +82,13 @@ def _home_expanded(path: str | None, option: str) -> str | None:
     return str(expanded(path, option))
 
 
-def _output_folder(path: str | None, option: str, example: str) -> str | None:
+def _output_folder(path: str | None, option: str, example: str, figures: bool = False) -> str | None:
     """A folder a command will write results into: not empty, not an existing file, not one run's folder,
     creatable where it does not exist yet (checked before any run, without creating it)."""
     path = _home_expanded(path, option)
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
-    _not_one_run(path, option)
+    _not_one_run(path, option, figures)
     problem = None if path is None else why_unwritable(Path(path))
     if problem:
         raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
@@ -108,9 +108,10 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     return _output_folder(results, "--results", "results/ci")
 
 
-def _not_one_run(path: str | Path | None, option: str) -> None:
+def _not_one_run(path: str | Path | None, option: str, figures: bool = False) -> None:
     """OptionError if ``path`` is the folder of one run (it holds a spec.json), or lies in one (through links
-    too): runs written or sought there would nest inside that run, a suite's training in the wrong place."""
+    too): runs written or sought there would nest inside that run, a suite's training in the wrong place;
+    ``figures``: it names the folder of `plot`'s figures, not of runs."""
     from ganbench.results import SPEC
     from ganbench.spec import RUN_FOLDER
 
@@ -122,10 +123,12 @@ def _not_one_run(path: str | Path | None, option: str) -> None:
     run = next(runs, None)
     if run is not None:
         where = "the folder of one run" if run == resolved else f"inside the folder of one run, {one_line(run)}"
-        raise OptionError(
-            f"{option} {one_line(path)} is {where}; name the results folder that holds the runs "
-            f"(e.g. {one_line(run.parent)})"
+        fix = (
+            f"name a folder for the figures, e.g. {one_line(run.parent / 'figures')}"
+            if figures
+            else f"name the results folder that holds the runs (e.g. {one_line(run.parent)})"
         )
+        raise OptionError(f"{option} {one_line(path)} is {where}; {fix}")
 
 
 def _results_folder(path: str, option: str, hint: str) -> Path:
@@ -556,7 +559,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
     from ganbench.figures import plot_results
 
     results_dir = _home_expanded(results_dir, "RESULTS_DIR")
-    out_dir = _output_folder(out_dir, "--out", "figures")  # before the folder's problems are told: they are moot
+    out_dir = _output_folder(out_dir, "--out", "figures", figures=True)  # before the folder's problems: they are moot
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
         _given(out_dir, "--out", "--out figures"),

@@ -887,7 +887,8 @@ def test_no_command_writes_inside_the_folder_of_one_run_even_through_a_link(cli,
         result = cli(*run, "--out", str(inner))
         assert_one_line_error(result, f"--out {inner} is inside the folder of one run, {run_folder.resolve()}")
     result = cli("plot", str(other), "--out", str(run_folder))
-    assert_one_line_error(result, f"--out {run_folder} is the folder of one run")
+    fix = f"name a folder for the figures, e.g. {other.resolve() / 'figures'}"  # it said to name the results folder
+    assert_one_line_error(result, f"--out {run_folder} is the folder of one run; {fix}")
     assert not (run_folder / "inner").exists() and [p.name for p in run_folder.glob("*.png")] == ["samples.png"]
 
 
