@@ -31,7 +31,7 @@ from ganbench.errors import (
     path_errors,
     refuse_link_loop,
 )
-from ganbench.writable import file_in_the_way, refuse_writing_into_data, remedy, why_unwritable
+from ganbench.writable import file_in_the_way, kind_of, refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
@@ -135,7 +135,9 @@ def _results_folder(path: str, option: str, hint: str) -> Path:
     """An existing results folder named by ``option``; one line with ``hint`` if there is none."""
     folder = Path(_given(path, option, f"{option} results/" if option.startswith("-") else "results/"))
     if folder.exists() and not folder.is_dir():  # the hint would name the file as a folder again
-        raise GanbenchError(f"results folder {path} is a file, not a folder; name the folder its runs were written to")
+        raise GanbenchError(
+            f"results folder {path} is {kind_of(folder)}, not a folder; name the folder its runs were written to"
+        )
     if not folder.is_dir():
         refuse_link_loop(folder, "results folder ")
         raise GanbenchError(f"results folder {path} does not exist; {hint}")

@@ -234,6 +234,8 @@ def evaluate_samples(
         overrides = {k.removeprefix("dataset."): v for k, v in overrides.items()}
     if metrics is not None and not metrics:
         raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
+    if isinstance(samples, str) and not samples.strip():  # "samples  do not exist", of a name never given
+        raise SamplesError(f"samples is {samples!r}, which names no file; pass the path of an .npy, .npz or .pt file")
     ds = resolve_dataset(dataset, overrides)
     named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
     if isinstance(samples, str | Path) and _missing(samples):  # a typo: say the near path

@@ -307,6 +307,8 @@ def unwritable(exc: OSError, run_dir: Path, then: str = RESUMES) -> OutputError:
     name = exc.filename or run_dir
     if Path(name).name.startswith(".ganbench-probe-"):  # the probe's random name: the folder is what refuses
         name = f"in the run folder {run_dir}"
+    if then != AFRESH and not (run_dir / CHECKPOINT).is_file():  # "it resumes" of a run that starts again
+        then = "then run the same command again: the run starts again (it had written no checkpoint yet)"
     return OutputError(f"cannot write {name} ({exc.strerror}); {advice(exc)}, {then}")
 
 

@@ -608,6 +608,10 @@ def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_pat
     shown = cli("leaderboard", "show", str(path), "--results", str(path))  # the suite file itself
     assert_one_line_error(shown, "is a file, not a folder; name the folder its runs were written to")
     assert "sweep" not in shown.err  # `sweep --out <the suite file>` is refused in turn
+    os.mkfifo(tmp_path / "fifo")  # pass 50 F7: "is a file"
+    shown = cli("leaderboard", "show", str(path), "--results", str(tmp_path / "fifo"))
+    assert_one_line_error(shown, "is a FIFO, not a folder; name the folder its runs were written to")
+    (tmp_path / "fifo").unlink()
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     for below, why in ((afile / "sub", "is a file, not a folder"), (tmp_path / "dangling", "symbolic link to nothing")):
         for args in (

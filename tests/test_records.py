@@ -352,6 +352,24 @@ def test_a_forced_run_the_disk_refuses_says_how_to_go_on_without_losing_steps(cl
     assert json.loads(record.read_text())["resumed_from"] == 10
 
 
+def test_a_run_the_disk_refuses_before_its_first_checkpoint_is_told_it_starts_again(cli, tmp_path, monkeypatch):
+    """A full disk before any checkpoint said "it resumes from the run's last checkpoint" of a run that had none
+    (pass 50 F7): the rerun starts at step 0, and now the advice says so."""
+    import errno
+
+    from ganbench import harness
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(harness, "write_json_atomic", full)
+    result = cli(*RING, "--steps", "10", "-o", str(tmp_path))
+    assert_one_line_error(result, "spec.json (No space left on device)", "then run the same command again: the run ")
+    assert result.err.strip().endswith("starts again (it had written no checkpoint yet)")
+    assert "resumes" not in result.err
+    assert not list(tmp_path.glob("*/checkpoint.pt"))
+
+
 def test_a_write_the_disk_refuses_names_the_file_meant_not_its_temporary(cli, tmp_path, monkeypatch):
     """`plot` into a read-only figures folder said "cannot write figures to .../.ganbench-k2j3.tmp" (pass 49 F5d):
     every atomic write's error names its target, whether the folder refuses the temporary file or the disk fills

@@ -934,3 +934,10 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     assert_one_line_error(result, "'mine/pngs/0.png/x' is neither", "; mine/pngs/0.png is a file, not a folder")
     result = cli("run", "-v", "nsgan", "-d", "RING8", "--steps", "2", "-q")  # case is a typo too
     assert_one_line_error(result, "unknown dataset 'RING8'; did you mean ring8")
+
+
+@pytest.mark.parametrize("samples", ["", "  "])
+def test_evaluate_samples_named_by_an_empty_string_says_so(samples):
+    """The API said "samples  do not exist" (a name never given, pass 50 F7); the CLI refused it already."""
+    with pytest.raises(ganbench.GanbenchError, match=r"^samples is '\s*', which names no file; pass the path of an"):
+        ganbench.evaluate_samples("ring8", samples)
