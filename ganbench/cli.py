@@ -249,16 +249,32 @@ def _number(text: str | None, kind: type) -> Any:
     """``kind(text)`` if it parses; else the text itself, for the spec to reject with its own message."""
     if text is None:
         return None
+    from ganbench.options import plain_number
+
+    if not plain_number(text):  # "1_0", "１０": int() reads them as 10
+        return text
     try:
         return kind(text)
     except ValueError:
         return text
 
 
+class _Count(click.IntRange):
+    """click's IntRange, refusing what int() reads but no one writes as a count: "1_0", "５" (another script)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ganbench.options import plain_number
+
+        if isinstance(value, str) and not plain_number(value):
+            self.fail(f"{value!r} is not a whole number written in the digits 0-9", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _seeds(values: tuple[str, ...]) -> list[int]:
     from ganbench.spec import parse_seeds
 
-    return parse_seeds(",".join(_names(values, "--seed", "0-4") or ["0"]))
+    _names(values, "--seed", "0-4")  # given empty: said so
+    return parse_seeds(",".join(values) if values else "0")  # "--seed ,1": an empty item, refused there
 
 
 def _use_data_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -321,18 +337,16 @@ data_root_option = click.option(
 )
 @click.option("--force", is_flag=True, help="Train again even if the run is finished.")
 @click.option(
-    "--checkpoint-every", default=1000, show_default=True, type=click.IntRange(min=1), help="Steps between checkpoints."
+    "--checkpoint-every", default=1000, show_default=True, type=_Count(min=1), help="Steps between checkpoints."
 )
-@click.option(
-    "--log-every", default=10, show_default=True, type=click.IntRange(min=1), help="Steps between history rows."
-)
+@click.option("--log-every", default=10, show_default=True, type=_Count(min=1), help="Steps between history rows.")
 @click.option("--executor", default="local", show_default=True, help="Executor of the runs (`ganbench list`).")
 @click.option("--executor-option", "executor_sets", multiple=True, metavar="KEY=VALUE", help="An executor option.")
 @click.option(
     "--workers",
     default=1,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=_Count(min=1),
     help="Parallel runs (local executor: processes).",
 )
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
@@ -552,7 +566,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
 @click.option(
     "--smooth",
     default=None,
-    type=click.IntRange(min=1),
+    type=_Count(min=1),
     help="Rolling mean of losses over this many logged points (default: automatic; 1: none).",
 )
 def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int | None) -> None:
@@ -645,13 +659,13 @@ def _executor_options(items: tuple[str, ...]) -> dict[str, str]:
 
 executor_options = [
     click.option("--executor", default="local", show_default=True, help="Executor: local, or a plugin's (ray)."),
-    click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Runs at a time."),
+    click.option("--workers", default=1, show_default=True, type=_Count(min=1), help="Runs at a time."),
     click.option("--executor-option", "executor_sets", multiple=True, metavar="KEY=VALUE", help="An executor option."),
     click.option(
         "--checkpoint-every",
         default=1000,
         show_default=True,
-        type=click.IntRange(min=1),
+        type=_Count(min=1),
         help="Steps between a run's checkpoints (a killed sweep resumes from them).",
     ),
     click.option("--yes", "-y", is_flag=True, help=f"Run a suite of more than {MAX_RUNS_UNASKED} runs without asking."),

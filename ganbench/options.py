@@ -244,6 +244,8 @@ def _parsed_as(text: str, choice: Any) -> Any:
 
 def _parse(text: str, typ: type, label: str) -> Any:
     try:
+        if typ in (int, float) and not plain_number(text):
+            raise ValueError
         if typ is bool:
             low = text.strip().lower()
             if low in _TRUE | _FALSE:
@@ -256,6 +258,12 @@ def _parse(text: str, typ: type, label: str) -> Any:
     except ValueError:
         pass
     raise OptionError(f"{label} must be {typ.__name__}, not {text!r}")
+
+
+def plain_number(text: str) -> bool:
+    """Whether ``text`` is a number as written in ASCII, without Python's digit-group underscores: int() and float()
+    also read "1_0" as 10 and "１０" or "١٠" (other scripts' digits) as 10, which a typo may make."""
+    return text.isascii() and "_" not in text
 
 
 def list_items(text: str) -> list[str]:

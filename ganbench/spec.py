@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ganbench.errors import BudgetError, OptionError
+from ganbench.options import plain_number
 
 EVAL_SEED = 2_147_483_647
 """Evaluation draws its noise from this fixed seed, never from the run's."""
@@ -177,6 +178,8 @@ def parse_seeds(text: str, what: str = "--seed") -> list[int]:
     for item in (part.strip() for part in text.split(",")):
         lo, dash, hi = item.partition("-")
         try:
+            if not plain_number(item):  # "1_0" or "١" read by int() as 10 and 1
+                raise ValueError
             if dash and lo:
                 first, last = int(lo), int(hi)
                 if last < first:
@@ -189,7 +192,8 @@ def parse_seeds(text: str, what: str = "--seed") -> list[int]:
             else:
                 seeds.append(int(item))
         except ValueError:
-            raise OptionError(f"{what} takes integers or ranges like 0-4, not {item!r}") from None
+            given = f"an empty item in {text!r}" if not item else repr(item)
+            raise OptionError(f"{what} takes integers or ranges like 0-4, not {given}") from None
     return list(dict.fromkeys(seeds))
 
 
