@@ -20,11 +20,14 @@ STALE_SECONDS = 3600
 def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
 
-    Only a regular file (or a new one) is replaced. With ``devices`` (a path the user named: ``--junit
-    /dev/null``) a character device or a FIFO is written to directly, as a shell's ``>`` would; anything
-    else that is not a file is refused (a FIFO where a run's metrics.json goes would block the run forever).
+    Only a regular file (or a new one) is replaced; a symbolic link is followed, and its target replaced. With
+    ``devices`` (a path the user named: ``--junit /dev/null``) a character device or a FIFO is written to
+    directly, as a shell's ``>`` would; anything else that is not a file is refused (a FIFO where a run's
+    metrics.json goes would block the run forever).
     """
     path = Path(path)
+    if path.is_symlink():  # a baseline linked to a shared copy: update the copy, keep the link (shell's > does)
+        path = Path(os.path.realpath(path))
     if path.exists() and not path.is_file():
         mode = path.stat().st_mode
         if not devices or not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):

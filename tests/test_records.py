@@ -558,3 +558,22 @@ def test_an_unwritable_run_folder_on_resume_is_named_and_the_advice_keeps_its_ch
     assert_one_line_error(result, f"cannot write in the run folder {run_dir} (Operation not permitted); make it "
                           "writable, then run the same command again: it resumes from the run's last")  # fmt: skip
     assert "--out" not in result.err and "probe" not in result.err
+
+
+def test_an_output_reached_through_a_symbolic_link_updates_its_target_and_keeps_the_link(tmp_path):
+    """`leaderboard update` of a baseline linked to a shared copy, or --junit through a link, replaced the link with
+    a file of its own: the shared copy went stale without a word."""
+    from ganbench.atomic import write_atomic
+
+    shared = tmp_path / "shared" / "suite.baseline.json"
+    shared.parent.mkdir()
+    shared.write_text("old")
+    link = tmp_path / "suite.baseline.json"
+    link.symlink_to(shared)
+    write_atomic(link, lambda f: f.write(b"new"))
+    assert link.is_symlink() and shared.read_text() == "new"
+    assert sorted(p.name for p in shared.parent.iterdir()) == ["suite.baseline.json"]  # no temporary left
+    dangling = tmp_path / "report.xml"
+    dangling.symlink_to(tmp_path / "shared" / "new.xml")  # as a shell's > does: the file is made where it points
+    write_atomic(dangling, lambda f: f.write(b"<x/>"))
+    assert dangling.is_symlink() and (tmp_path / "shared" / "new.xml").read_text() == "<x/>"
