@@ -286,9 +286,34 @@ def unregister_plugin(name: str) -> None:
             f"plugin {name!r} is {where}, not registered with register_plugin, which unregister_plugin undoes; "
             f"registered at run time: {', '.join(map(repr, runtime)) or 'none'}"
         )
+    _refuse_if_needed(pm, name)
     pm.unregister(name=name)
     _origins.pop(name, None)
     _registries = None
+
+
+def _refuse_if_needed(pm: pluggy.PluginManager, name: str) -> None:
+    """PluginError if the plugins left without ``name`` fail to register (one derives a variant from one of its):
+    every later call would fail, blaming the plugin built on it. Tried on a manager of the others, in their order,
+    so the real one is left as it was."""
+    global _registries, _filling
+    if _filling is not None:
+        return
+    others = pluggy.PluginManager("ganbench")
+    others.add_hookspecs(hookspecs)
+    for other, plugin in pm.list_name_plugin():
+        if other != name and plugin is not None:
+            others.register(plugin, name=other)
+    kept, _registries, _filling = _registries, None, empty_registries()
+    try:
+        fill_registries(_filling, others, _origins)
+    except PluginError as exc:
+        raise PluginError(
+            f"plugin {name!r} cannot be unregistered while others need it (without it, {str(exc).split('; ')[0]}); "
+            "unregister those first"
+        ) from None
+    finally:
+        _registries, _filling = kept, None
 
 
 def plugin_origins() -> dict[str, tuple[str, str]]:

@@ -263,3 +263,21 @@ def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(
         history_csv.on_run_start(run_dir=str(tmp_path), start_step=5)
     history_csv.on_run_end(run_dir=str(tmp_path))
     assert (tmp_path / "history.csv").read_text() == "step\n"
+
+
+@pytest.mark.parametrize(
+    "steps, start, missing",
+    [
+        (list(range(20, 301, 20)), 300, False),
+        ([20, 40, 60, 160, 180, 200, 220, 240, 260, 280, 300], 300, True),  # 80-140 deleted (pass 51 F1)
+        (list(range(40, 301, 20)), 300, True),  # the first row deleted
+        (list(range(20, 201, 20)), 300, True),  # the rows before the checkpoint deleted
+        ([20, 40, 60, 63, 70, 77, 84], 90, False),  # --log-every 20, then 7 from a resume at 60
+        ([7, 14, 21, 40, 60, 80], 90, False),  # --log-every 7, then 20 from a resume at 21
+        ([], 300, False),  # nothing logged before the checkpoint: a log_every longer than it
+    ],
+)
+def test_rows_missing_from_a_history_are_told_from_a_changed_log_every(steps, start, missing):
+    from ganbench.loggers.history_csv import _rows_missing
+
+    assert _rows_missing(steps, start) is missing

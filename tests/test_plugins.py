@@ -473,3 +473,29 @@ def test_a_plugin_metric_declaring_what_a_builtin_gives_as_an_extra_is_that_plug
     assert message.startswith("metric 'odd' of plugin 'odd-metrics' (") and "\n" not in message
     assert message.endswith("declares the output 'kid_classifier_std', which ganbench's metric 'kid' "
                             "records too; rename it in the plugin")  # fmt: skip
+
+
+def test_a_plugin_others_are_built_on_is_not_unregistered_from_under_them(fresh_plugins):
+    """Unregistering a plugin whose variant another derives from succeeded, then every call failed, blaming the
+    other (pass 51 F2): refused in one line naming it, and the manager left as it was."""
+
+    class Base:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(ganbench.get_variant("nsgan").derive("va"))
+
+    class Built:
+        @ganbench.hookimpl
+        def register_variants(self, register):
+            register(ganbench.get_variant("va").derive("vb"))
+
+    fresh_plugins.register_plugin(Base(), name="pa")
+    fresh_plugins.register_plugin(Built(), name="pb")
+    with pytest.raises(PluginError) as caught:
+        fresh_plugins.unregister_plugin("pa")
+    assert str(caught.value).startswith("plugin 'pa' cannot be unregistered while others need it (without it, plugin")
+    assert "'pb'" in str(caught.value) and str(caught.value).endswith("; unregister those first")
+    assert ganbench.get_variant("vb").name == "vb" and ganbench.get_variant("nsgan").name == "nsgan"
+    fresh_plugins.unregister_plugin("pb")
+    fresh_plugins.unregister_plugin("pa")
+    assert "va" not in fresh_plugins.registries().variants

@@ -51,13 +51,14 @@ def _warn_lost(path: Path, start_step: int, what: str) -> None:
 
 
 def _rows_missing(steps: list[int], start_step: int) -> bool:
-    """Whether rows logged every log_every steps (log_every, 2 log_every, ...) miss some at the front or before the
-    checkpoint; a --log-every changed at a resume moves the cadence, which this tolerates."""
+    """Whether rows logged every log_every steps (log_every, 2 log_every, ...) miss some at the front, inside (a gap
+    wider than the ones on both sides of it) or before the checkpoint; a --log-every changed at a resume moves the
+    cadence (the gap where it changes is no wider than the new one), which this tolerates."""
     if not steps:
         return False  # none logged before the checkpoint is a run whose log_every is longer: nothing to tell
-    first_gap = steps[1] - steps[0] if len(steps) > 1 else steps[0]
-    last_gap = steps[-1] - steps[-2] if len(steps) > 1 else steps[0]
-    return steps[0] != first_gap or steps[-1] + last_gap <= start_step
+    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)] or [steps[0]]
+    wider = any(before < gap > after for before, gap, after in zip(gaps, gaps[1:], gaps[2:], strict=False))
+    return steps[0] != gaps[0] or wider or steps[-1] + gaps[-1] <= start_step  # front, a gap inside, tail
 
 
 def _spans(steps: list[int]) -> str:
