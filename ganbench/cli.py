@@ -200,10 +200,17 @@ def _report_file(
             f"{option} {one_line(path)} is a {one_line(suffix)} file, not a step summary (markdown: no suffix, .md or "
             ".txt); point it elsewhere"
         )
+    if ours is None and (target.name.startswith(".") or target.name.lower() in NOT_SUMMARIES):  # .gitignore, .env
+        raise OptionError(
+            f"{option} {one_line(path)} is a file of settings or sources ({one_line(target.name)}), not a step "
+            "summary (markdown); point it elsewhere"
+        )
     return Path(path)
 
 
 SUMMARY_SUFFIXES = ("", ".md", ".markdown", ".txt", ".log")
+NOT_SUMMARIES = {"makefile", "dockerfile", "license", "readme", "procfile", "gemfile", "jenkinsfile", "codeowners"}
+"""Files without a suffix that hold settings or sources, not a step summary (GitHub's is step_summary_<uuid>)."""
 """The names of files a step summary is appended to when they hold text already (GitHub's has no suffix)."""
 SUMMARY_READ = 2**24
 """How much of an existing step summary is read to tell text from a binary file."""
@@ -828,7 +835,10 @@ def check(
         try:
             write_atomic(junit_path, lambda f: f.write(xml), devices=True)
         except OSError as exc:  # a CI that reads it must not pass without it
-            raise OutputError(f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc})") from None
+            raise OutputError(
+                f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc}); "
+                f"{remedy(exc, 'name a --junit file in a folder that can be written')}"
+            ) from None
     if summary:
         size = None
         try:

@@ -71,7 +71,7 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
                     raise too_large
                 image.load()
-                alpha = image.mode in ALPHA_MODES or (image.mode == "P" and "transparency" in image.info)
+                alpha = image.mode in ALPHA_MODES or "transparency" in image.info  # a palette's, or a colour key
                 frames = getattr(image, "n_frames", 1)
                 pixels = _as_uint8(image, path)
         said = list(dict.fromkeys(one_line(w.message) for w in caught))

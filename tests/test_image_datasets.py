@@ -950,20 +950,22 @@ def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_sai
         pixels = np.zeros((8, 8, 4), np.uint8)
         pixels[..., channel] = 255  # alpha 0: both invisible
         Image.fromarray(pixels, "RGBA").save(folder / name)
+    keyed = np.full((8, 8, 3), 7, np.uint8)
+    Image.fromarray(keyed).save(folder / "c.png", transparency=(7, 7, 7))  # RGB with a colour key (pass 51 F5)
     frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 128, 255)]
     frames[0].save(folder / "m.tif", save_all=True, append_images=frames[1:])
     frames[1].save(folder / "g.gif", save_all=True, append_images=frames[2:])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         images = load_image_set(folder)
-    assert images[:, :, 0, 0].tolist() == [[255, 0, 0], [0, 0, 255], [0, 0, 0]]  # a, b, m.tif's first frame
+    assert images[:, :, 0, 0].tolist() == [[255, 0, 0], [0, 0, 255], [7, 7, 7], [0, 0, 0]]  # m.tif's first frame
     shown = folder  # outside the working folder: named in full
     assert sorted(str(w.message) for w in caught) == [
         f"{shown}: 1 file of several frames (the first m.tif, 3): only the first frame is read, as torchvision's "
         "loader reads it; save each frame as an image of its own if they are data",
         f"{shown}: 1 image of a format torchvision's ImageFolder does not read (.gif), skipped as it skips them (the "
         "first g.gif); convert them to .png to train on them",
-        f"{shown}: 2 images with transparency (the first a.png) read without it, as torchvision's loader reads them; "
+        f"{shown}: 3 images with transparency (the first a.png) read without it, as torchvision's loader reads them; "
         "flatten them onto a background if it matters",
     ]
     assert len(read_images(folder).notes) == 3  # the same, said where `run -d` names the folder
@@ -972,5 +974,5 @@ def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_sai
     for f in folder.iterdir():
         shutil.copy(f, tmp_path / "tv" / "x" / f.name)
     theirs = torchvision_datasets.ImageFolder(str(tmp_path / "tv"))
-    assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "m.tif"]
-    assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(3)] == [[255, 0, 0], [0, 0, 255], [0, 0, 0]]
+    assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "c.png", "m.tif"]
+    assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(4)] == images[:, :, 0, 0].tolist()

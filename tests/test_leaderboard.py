@@ -771,6 +771,11 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     cut.write_bytes(b"x" + "é".encode() * 3000)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(cut))
     assert cli(*check).code == 0 and cut.read_bytes().startswith(b"x" + "é".encode() * 3000 + b"\n### ganbench")
+    for name in (".gitignore", ".env", "Makefile"):  # no suffix, but settings or sources (pass 51 F4)
+        (tmp_path / name).write_text("node_modules\n")
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
+        assert_one_line_error(cli(*check), f"is a file of settings or sources ({name}), not a step summary")
+        assert (tmp_path / name).read_text() == "node_modules\n"
     for name in ("other.toml", "x.py", "history.csv", "a.yaml"):  # text, but another tool's: markdown breaks it
         (tmp_path / name).write_text("print(1)\n")  # pass 50 F3: a suite appended to no longer parsed
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
@@ -1075,3 +1080,16 @@ def test_update_never_writes_a_baseline_check_would_refuse(cli, tmp_path, monkey
     result = cli("leaderboard", "update", str(path), "--results", str(out), "-q")
     assert_one_line_error(result, "would be malformed ('made.hardware.torch_threads' must be a list of positive")
     assert "is unchanged" in result.err and baseline.read_bytes() == before
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux), a device every write fills")
+def test_a_junit_report_the_disk_refuses_says_how_to_go_on(cli, tmp_path):
+    """It said only "could not write --junit X (No space left on device)" (pass 51 F6b)."""
+    path, out = write_suite(tmp_path), tmp_path / "out"
+    assert cli("leaderboard", "update", str(path), "--results", str(out), "-q").code == 0
+    result = cli("leaderboard", "check", str(path), "--results", str(out), "-q", "--junit", "/dev/full")
+    assert_one_line_error(
+        result,
+        "could not write --junit /dev/full (No space left on device); free some space or name a --junit file in a "
+        "folder that can be written",
+    )

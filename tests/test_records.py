@@ -577,3 +577,19 @@ def test_an_output_reached_through_a_symbolic_link_updates_its_target_and_keeps_
     dangling.symlink_to(tmp_path / "shared" / "new.xml")  # as a shell's > does: the file is made where it points
     write_atomic(dangling, lambda f: f.write(b"<x/>"))
     assert dangling.is_symlink() and (tmp_path / "shared" / "new.xml").read_text() == "<x/>"
+
+
+def test_the_environment_probe_leaves_no_file_open():
+    """/proc/cpuinfo was left open: a ResourceWarning in every run, an error in a plugin's tests under -W error."""
+    import gc
+    import warnings
+
+    import torch
+
+    from ganbench.environment import environment
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert environment(torch.device("cpu"))["cpu"]
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
