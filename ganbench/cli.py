@@ -82,30 +82,37 @@ def _home_expanded(path: str | None, option: str) -> str | None:
     return str(expanded(path, option))
 
 
-def _output_folder(path: str | None, option: str, example: str, figures: bool = False) -> str | None:
+def _output_folder(
+    path: str | None, option: str, example: str, figures: bool = False, writable: bool = True
+) -> str | None:
     """A folder a command will write results into: not empty, not an existing file, not one run's folder,
-    creatable where it does not exist yet (checked before any run, without creating it)."""
+    creatable where it does not exist yet (checked before any run, without creating it; not with ``writable``
+    False, for a folder whose runs may all be finished)."""
     path = _home_expanded(path, option)
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
     _not_one_run(path, option, figures)
-    problem = None if path is None else why_unwritable(Path(path))
+    problem = None if path is None or not writable else why_unwritable(Path(path))
     if problem:
         raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
     return path
 
 
+def _finished_or_writable(path: str | None, option: str, example: str, specs: Callable[[], list]) -> str | None:
+    """``_output_folder``'s checks, less writability when every run of ``specs()`` has finished there: a read-only
+    copy of finished results is shown (it was "cannot be written; name another folder", which trains them again)."""
+    from ganbench.results import read_record
+
+    path = _output_folder(path, option, example, writable=False)
+    if path is not None and Path(path).is_dir() and all(read_record(Path(path) / s.dirname) for s in specs()):
+        return path
+    return _output_folder(path, option, example)
+
+
 def _suite_results(suite: Any, results: str | None) -> str | None:
     """The --results folder of a suite's command: one it can write, unless every run of the suite has finished
     there (a read-only copy of finished results can still be checked and made a baseline of)."""
-    from ganbench.results import read_record
-
-    results = _home_expanded(results, "--results")
-    folder = None if results is None else Path(results)
-    _not_one_run(results, "--results")  # its nested runs may all be finished: refused all the same
-    if folder is not None and folder.is_dir() and all(read_record(folder / s.dirname) for s in suite.specs()):
-        return results
-    return _output_folder(results, "--results", "results/ci")
+    return _finished_or_writable(results, "--results", "results/ci", suite.specs)
 
 
 def _not_one_run(path: str | Path | None, option: str, figures: bool = False) -> None:
@@ -395,7 +402,7 @@ def run(
     from ganbench.threads import use_threads_per_run
     from ganbench.training import check_runs_fit
 
-    out = _output_folder(out, "--out", "results")
+    out = _output_folder(out, "--out", "results", writable=False)  # writable, unless its runs are done: below
     variant_names = _names(variants, "--variant", "wgan-gp")
     dataset_names = _names(datasets, "--dataset", "grid25", paths=True)
     metric_names = _names(metrics, "--metrics", "modes,frechet")
@@ -432,6 +439,8 @@ def run(
         for seed in seed_list
     ]
     specs = list({spec.dirname: spec for spec in specs}.values())  # ./imgs,imgs: one folder named twice, one run
+    if force or not all(read_record(Path(out) / spec.dirname) for spec in specs):
+        _output_folder(out, "--out", "results")  # something will be written: before any run, say if it cannot be
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )
@@ -759,7 +768,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     suite = load_suite(suite_file)
     from ganbench.sweeps import default_out
 
-    folder = _output_folder(out, "--out", "results/mine")
+    folder = _finished_or_writable(out, "--out", "results/mine", suite.specs)
     records = _sweep(suite, folder, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too

@@ -232,3 +232,27 @@ def test_the_classifier_space_says_when_it_is_trained_and_its_held_out_accuracy_
     assert re.search(r"held-out accuracy 0\.9\d+$", lines[1])
     again = ganbench_process(*args, "--out", str(tmp_path / "b"), env=env, timeout=600)
     assert again.returncode == 0 and "classifier" not in again.stderr  # cached: trained once
+
+
+def test_finished_runs_in_a_folder_that_cannot_be_written_are_shown_not_refused(cli, tmp_path, monkeypatch):
+    """`run`/`sweep` of finished runs in a read-only results folder said "cannot be written; name another folder",
+    which would train them all again (pass 51 F3); `table` read the same folder. Refused still where something
+    would be written (--force, a run not finished)."""
+    import ganbench.cli
+
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-m", "modes", "--eval-samples", "100", "-q"]
+    assert cli(*args, "-s", "0,1", "-o", str(tmp_path / "out")).code == 0
+    suite = tmp_path / "s.toml"
+    suite.write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = [0, 1]\nsteps = 5\neval_samples = 100\n'
+                     'metrics = ["modes"]\n')  # fmt: skip
+    assert cli("sweep", str(suite), "-o", str(tmp_path / "swept"), "-q").code == 0
+    monkeypatch.setattr(ganbench.cli, "why_unwritable", lambda folder: "not writable (Read-only file system)")
+    for more in (["-s", "0,1"], ["-s", "0"]):
+        shown = cli(*args, *more, "-o", str(tmp_path / "out"))
+        assert shown.code == 0 and "modes_captured" in shown.out, shown.err
+    swept = cli("sweep", str(suite), "-o", str(tmp_path / "swept"), "-q")
+    assert swept.code == 0 and "modes_captured" in swept.out, swept.err
+    for more in (["-s", "0", "--force"], ["-s", "0-2"]):
+        refused = cli(*args, *more, "-o", str(tmp_path / "out"))
+        assert_one_line_error(refused, "cannot be written: not writable (Read-only file system)")
+    assert not (tmp_path / "out" / "ring8__nsgan__seed2").exists() and len(list((tmp_path / "out").iterdir())) == 2
