@@ -225,7 +225,8 @@ HEADER = "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm"
     [
         (None, None),
         ("unlink", "history.csv was gone when the run resumed at step 40"),
-        ("garbage", "history.csv was no history (replaced?) when the run resumed at step 40"),
+        ("garbage", "history.csv was no history ganbench reads (no 'step' header; kept as history.csv.unread) when"),
+        ("bom", None),  # re-saved by a spreadsheet: a byte-order mark, CRLF (pass 52 F3: every row was erased)
         ("front", "history.csv held the rows of steps 30-40 only (rows deleted, or replaced?) when the run resumed"),
         ("tail", "history.csv held the rows of steps 10-20 only (rows deleted, or replaced?) when the run resumed"),
     ],
@@ -240,6 +241,8 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         history.unlink()
     elif edit == "garbage":
         history.write_text("not,a history\n")
+    elif edit == "bom":
+        history.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
     elif edit in ("front", "tail"):
         kept = rows[3:] if edit == "front" else rows[1:3]
         history.write_text("\n".join([rows[0], *kept]) + "\n")
@@ -247,10 +250,14 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         warnings.simplefilter("always")
         assert cli(*ARGS, "--out", str(interrupted.parent)).code == 0
     warned = [str(w.message) for w in caught if "training curves miss" in str(w.message)]
+    if edit == "garbage":  # kept aside, not emptied on a guess
+        assert (history.parent / "history.csv.unread").read_text() == "not,a history\n"
+    if edit == "bom":
+        assert [r.split(",")[0] for r in history.read_text().splitlines()[1:]] == ["10", "20", "30", "40"]
     if said is None:
         assert warned == []
     else:
-        assert len(warned) == 1 and said in warned[0] and "rerun with --force for a whole history" in warned[0]
+        assert len(warned) == 1 and said in warned[0] and "(to have them, rerun with --force, which" in warned[0]
 
 
 @pytest.mark.parametrize("text", ["step\n", ""])  # a run too short to log: its header alone, or nothing yet
@@ -275,6 +282,10 @@ def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(
         ([20, 40, 60, 63, 70, 77, 84], 90, False),  # --log-every 20, then 7 from a resume at 60
         ([7, 14, 21, 40, 60, 80], 90, False),  # --log-every 7, then 20 from a resume at 21
         ([], 300, False),  # nothing logged before the checkpoint: a log_every longer than it
+        ([5, 12, 18, 24], 27, False),  # --log-every 5, then 6 from a resume at 9 (pass 52 F1: a false alarm)
+        ([10, 21, 24, 27], 27, False),  # 10, then 3 from a resume at 20
+        ([5, 10, 15, 25], 27, True),  # the row just before the checkpoint deleted (pass 52 F2)
+        ([5, 10, 15, 25, 35], 40, False),  # two blocks deleted, or a cadence changed: not told apart, not said
     ],
 )
 def test_rows_missing_from_a_history_are_told_from_a_changed_log_every(steps, start, missing):

@@ -182,7 +182,7 @@ def test_an_executor_that_returns_the_records_in_order_is_used(fresh_plugins, cl
     fresh_plugins.register_plugin(registering(OddExecutor("odd"), "register_executors"), name="odd-exec")
     args = ["run", "-v", "nsgan", "-d", "ring8", "--seed", "0,1", "--steps", "2", "-m", "modes"]
     result = cli(*args, "--eval-samples", "200", "-q", "-o", str(tmp_path), "--executor", "odd")
-    assert result.code == 0 and "2 run folders" in result.err
+    assert result.code == 0 and "2 runs in " in result.err
 
 
 @pytest.mark.parametrize("tells", ["by index 0, twice", "nothing"])

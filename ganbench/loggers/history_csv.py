@@ -25,11 +25,12 @@ def on_run_start(run_dir, start_step):
     path = Path(run_dir) / FILENAME
     kept: list[str] = []
     if start_step and path.exists():
-        rows = path.read_text(errors="replace").splitlines()
+        rows = path.read_text(errors="replace").removeprefix("\ufeff").splitlines()  # re-saved by a spreadsheet
         if rows and rows[0].split(",", 1)[0] == "step":  # "step" alone: a run too short to log wrote its header
             kept = rows[:1] + [r for r in rows[1:] if _complete_row_until(r, start_step, rows[0].count(","))]
-        elif rows:
-            _warn_lost(path, start_step, "was no history (replaced?)")
+        elif rows:  # no header: kept aside, never emptied on a guess
+            aside = _aside(path)
+            _warn_lost(path, start_step, f"was no history ganbench reads (no 'step' header; kept as {aside.name})")
     elif start_step:
         _warn_lost(path, start_step, "was gone")
     steps = [int(row.split(",", 1)[0]) for row in kept[1:]]
@@ -44,21 +45,34 @@ def _warn_lost(path: Path, start_step: int, what: str) -> None:
     """The rows up to a resumed run's checkpoint are its history.csv's alone (the checkpoint keeps no losses): if
     they went while the run was stopped, its curves now miss them; say so rather than plot less without a word."""
     warnings.warn(
-        f"{path} {what} when the run resumed at step {start_step}: its training curves miss those steps; rerun "
-        "with --force for a whole history",
+        f"{path} {what} when the run resumed at step {start_step}: its training curves miss those steps (to have "
+        "them, rerun with --force, which trains it again)",
         stacklevel=2,
     )
 
 
 def _rows_missing(steps: list[int], start_step: int) -> bool:
-    """Whether rows logged every log_every steps (log_every, 2 log_every, ...) miss some at the front, inside (a gap
-    wider than the ones on both sides of it) or before the checkpoint; a --log-every changed at a resume moves the
-    cadence (the gap where it changes is no wider than the new one), which this tolerates."""
-    if not steps:
-        return False  # none logged before the checkpoint is a run whose log_every is longer: nothing to tell
-    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)] or [steps[0]]
-    wider = any(before < gap > after for before, gap, after in zip(gaps, gaps[1:], gaps[2:], strict=False))
-    return steps[0] != gaps[0] or wider or steps[-1] + gaps[-1] <= start_step  # front, a gap inside, tail
+    """Whether rows logged every log_every steps miss one block: at the front, inside or before the checkpoint.
+    Said only when the rows keep one cadence (every step a multiple of the smallest gap) and exactly one place
+    breaks it, as one deleted block does; a --log-every changed at a resume mixes cadences, and is not told."""
+    if len(steps) < 2:
+        return bool(steps) and 2 * steps[0] <= start_step
+    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
+    every = min(gaps)
+    if every < 1 or any(step % every for step in steps):
+        return False
+    breaks = (steps[0] != every) + sum(gap != every for gap in gaps) + (steps[-1] + every <= start_step)
+    return breaks == 1
+
+
+def _aside(path: Path) -> Path:
+    """Move ``path`` to a free name beside it (history.csv.unread, .unread-2, ...); the new name."""
+    for n in range(1, 1000):
+        aside = path.with_name(f"{path.name}.unread" + (f"-{n}" if n > 1 else ""))
+        if not aside.exists():
+            path.rename(aside)
+            return aside
+    raise FileExistsError(f"{path}: 999 unread histories beside it; remove them")
 
 
 def _spans(steps: list[int]) -> str:
