@@ -189,6 +189,8 @@ def _report_file(
         )
     if target.exists() and stat.S_ISFIFO(target.stat().st_mode):
         raise OptionError(f"{option} {one_line(path)} is a FIFO, which would wait for a reader forever; name a file")
+    if ours is None and not target.is_dir():  # by its name, made or not: a new .json, an empty Makefile
+        _refuse_summary_name(target, path, option)
     if not target.is_file() or not target.stat().st_size:
         return Path(path)
     with open(target, "rb") as f:  # read once: a summary's checks look at up to 16 MiB
@@ -201,22 +203,30 @@ def _report_file(
     if binary or (ours is None and _is_json(data)):
         kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
         raise OptionError(f"{option} {one_line(path)} is {kind}, not a step summary; point it elsewhere")
+    return Path(path)
+
+
+def _refuse_summary_name(target: Path, path: str | Path, option: str) -> None:
+    """OptionError for a step summary named as a file of another kind: markdown appended to a suite, a script, a
+    history.csv, a .gitignore or a README breaks it (GitHub's own is step_summary_<uuid>)."""
     suffix = target.suffix.lower()
-    if ours is None and suffix not in SUMMARY_SUFFIXES:  # markdown appended to a suite, a script, a history.csv
+    if suffix not in SUMMARY_SUFFIXES:
         raise OptionError(
             f"{option} {one_line(path)} is a {one_line(suffix)} file, not a step summary (markdown: no suffix, .md or "
             ".txt); point it elsewhere"
         )
-    if ours is None and (target.name.startswith(".") or target.name.lower() in NOT_SUMMARIES):  # .gitignore, .env
+    if target.name.startswith(".") or target.stem.lower() in NOT_SUMMARIES:
         raise OptionError(
             f"{option} {one_line(path)} is a file of settings or sources ({one_line(target.name)}), not a step "
             "summary (markdown); point it elsewhere"
         )
-    return Path(path)
 
 
 SUMMARY_SUFFIXES = ("", ".md", ".markdown", ".txt", ".log")
-NOT_SUMMARIES = {"makefile", "dockerfile", "license", "readme", "procfile", "gemfile", "jenkinsfile", "codeowners"}
+NOT_SUMMARIES = {
+    *("makefile", "gnumakefile", "dockerfile", "containerfile", "procfile", "gemfile", "jenkinsfile", "vagrantfile"),
+    *("license", "licence", "readme", "changelog", "codeowners", "requirements", "constraints", "cmakelists"),
+}
 """Files without a suffix that hold settings or sources, not a step summary (GitHub's is step_summary_<uuid>)."""
 """The names of files a step summary is appended to when they hold text already (GitHub's has no suffix)."""
 SUMMARY_READ = 2**24
@@ -241,10 +251,9 @@ def _is_json(data: bytes) -> bool:
     if len(data) > 2**20:
         return text[:1] in (b"{", b"[")
     try:
-        json.loads(text)
+        return isinstance(json.loads(text), dict | list)  # `echo 42 >> $GITHUB_STEP_SUMMARY` is a summary's text
     except ValueError:  # also UnicodeDecodeError
         return False
-    return True
 
 
 def _is_junit_of_ours(head: bytes) -> bool:
@@ -849,7 +858,7 @@ def check(
                 f"{remedy(exc, 'name a --junit file in a folder that can be written')}"
             ) from None
     if summary:
-        size = None
+        size, existed = None, os.path.lexists(summary)
         try:
             with open(summary, "ab+") as out:  # after the previous step's text, on a line of its own
                 size = out.seek(0, os.SEEK_END)
@@ -859,8 +868,11 @@ def check(
             undone = ""
             if size is not None:  # a full disk took part of it: the previous steps' text ends as it ended
                 try:
-                    os.truncate(summary, size)
-                    undone = "; the file is as it was"
+                    if existed:
+                        os.truncate(summary, size)
+                    else:  # made by this append: gone again
+                        os.unlink(summary)
+                    undone = "; the file is as it was" if existed else "; nothing was written"
                 except OSError:
                     undone = "; part of the report may have been appended to it"
             click.echo(

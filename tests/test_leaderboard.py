@@ -727,6 +727,10 @@ def test_a_summary_the_disk_fills_during_is_cut_back_to_what_it_was(cli, tmp_pat
     said = f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} (No space left on device); the file is as it"
     assert result.err.startswith(said), result.err
     assert summary.read_text() == "# the previous step\n"
+    summary.unlink()  # a summary this append would make: gone again, not left empty "as it was" (pass 52 F8)
+    result = cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q")
+    said = f"warning: could not append to $GITHUB_STEP_SUMMARY {summary} (No space left on device); nothing was"
+    assert result.code == 0 and result.err.startswith(said) and not summary.exists(), result.err
 
 
 def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_another_kind(cli, tmp_path, monkeypatch):
@@ -737,7 +741,7 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     other.write_text("mine")
     pom = tmp_path / "pom.xml"  # XML, even another tool's JUnit report: not ganbench's to replace
     pom.write_text('<?xml version="1.0"?>\n<testsuite name="pytest" tests="312"></testsuite>\n')
-    elsewhere = tmp_path / "elsewhere.baseline.json"  # another suite's baseline: appending would break its JSON
+    elsewhere = tmp_path / "elsewhere-baseline"  # another suite's baseline, named oddly: appending breaks its JSON
     elsewhere.write_bytes(baseline.read_bytes())
     kept = {p: p.read_bytes() for p in (path, baseline, record, other, pom, elsewhere)}
     check = ["leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "-q"]
@@ -752,12 +756,12 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert_one_line_error(cli(*check, "--junit", str(pom)), "is not a report ganbench wrote")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(elsewhere))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?), not a step summary")
-    (tmp_path / "bom.json").write_bytes(b'\xef\xbb\xbf{"a": 1}')  # JSON as Notepad saves it
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "bom.json"))
+    (tmp_path / "bom").write_bytes(b'\xef\xbb\xbf{"a": 1}')  # JSON as Notepad saves it
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "bom"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is JSON (a baseline or a record?)")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "same.xml"))
     assert_one_line_error(cli(*check, "--junit", str(tmp_path / "same.xml")), "$GITHUB_STEP_SUMMARY", "which this")
-    latin = tmp_path / "latin.bin"  # no NUL, but no UTF-8 either: not a summary to append markdown to
+    latin = tmp_path / "latin"  # no NUL, but no UTF-8 either: not a summary to append markdown to
     latin.write_bytes(bytes(range(1, 256)) * 8)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(latin))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is binary (not UTF-8 text), not a step summary")
@@ -771,11 +775,16 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     cut.write_bytes(b"x" + "é".encode() * 3000)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(cut))
     assert cli(*check).code == 0 and cut.read_bytes().startswith(b"x" + "é".encode() * 3000 + b"\n### ganbench")
-    for name in (".gitignore", ".env", "Makefile"):  # no suffix, but settings or sources (pass 51 F4)
-        (tmp_path / name).write_text("node_modules\n")
+    for name, text in ((".gitignore", "x\n"), (".env", ""), ("Makefile", ""), ("README.md", "x"), ("new.json", None)):
+        if text is not None:  # no suffix, settings or sources, empty or not, or a new .json (pass 51 F4, 52 F4)
+            (tmp_path / name).write_text(text)
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
-        assert_one_line_error(cli(*check), f"is a file of settings or sources ({name}), not a step summary")
-        assert (tmp_path / name).read_text() == "node_modules\n"
+        kind = "a .json file" if text is None else f"a file of settings or sources ({name})"
+        assert_one_line_error(cli(*check), f"is {kind}, not a step summary")
+        assert (tmp_path / name).read_text() == text if text is not None else not (tmp_path / name).exists()
+    (tmp_path / "summary_42").write_text("42\n")  # a step's `echo 42 >> $GITHUB_STEP_SUMMARY`: text, not JSON
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary_42"))
+    assert cli(*check).code == 0 and (tmp_path / "summary_42").read_text().startswith("42\n### ganbench")
     for name in ("other.toml", "x.py", "history.csv", "a.yaml"):  # text, but another tool's: markdown breaks it
         (tmp_path / name).write_text("print(1)\n")  # pass 50 F3: a suite appended to no longer parsed
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / name))
@@ -794,12 +803,12 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "record.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "has other names (hard links)")
     (tmp_path / "~").mkdir()  # no shell expands an environment variable's "~": checked where it is written
-    (tmp_path / "~" / "x.json").write_text('{"keep": 1}')
+    (tmp_path / "~" / "x").write_text('{"keep": 1}')
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "~/x.json")
-    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY ~/x.json is JSON")
-    assert (tmp_path / "~" / "x.json").read_text() == '{"keep": 1}'
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "~/x")
+    assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY ~/x is JSON")
+    assert (tmp_path / "~" / "x").read_text() == '{"keep": 1}'
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", "   ")  # blank: unset, not a file named by spaces
     assert cli(*check).code == 0 and not (tmp_path / "   ").exists()
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
