@@ -37,7 +37,7 @@ from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
-from ganbench.resolve import near_data_paths, resolve_dataset_name
+from ganbench.resolve import near_data_paths, resolve_dataset_name, warn_if_shadowing
 from ganbench.results import loads_strict, strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
@@ -299,6 +299,7 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
         )
     datasets = registries().datasets
     if str(dataset) in datasets:
+        warn_if_shadowing(str(dataset))  # `eval -d ring8` beside ./ring8 of images: scored against the registered
         return with_options(datasets.get(str(dataset)), overrides or {}, f"dataset {str(dataset)!r}")
     path = Path(dataset)
     if not path.exists() and (isinstance(dataset, Path) or "/" in str(dataset)):

@@ -74,7 +74,7 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
                 alpha = image.mode in ALPHA_MODES or "transparency" in image.info  # a palette's, or a colour key
                 frames = getattr(image, "n_frames", 1)
                 pixels = _as_uint8(image, path)
-        said = list(dict.fromkeys(one_line(w.message) for w in caught))
+        said = list(dict.fromkeys(one_line(w.message) for w in caught if not _is_transparency_note(w.message)))
         if said:  # a damaged TIFF's tags: one line per file, not Pillow's one per tag
             warnings.warn(f"image {shown_path(path)} may be damaged: {said[0]} (read all the same)", stacklevel=3)
         return pixels, alpha, frames if isinstance(frames, int) else 1
@@ -94,6 +94,12 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
         if not reason.startswith("Permission") and _empty(path):
             reason = "an empty file, 0 bytes"
         raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
+
+
+def _is_transparency_note(message: Warning | str) -> bool:
+    """Pillow's advice, as it converts a palette image with per-entry transparency, to use RGBA: no damage (the
+    folder's transparency note says what was read)."""
+    return str(message).startswith("Palette images with Transparency expressed in bytes")
 
 
 FULL_SCALE = {"I": 65535.0, "F": 1.0}

@@ -223,7 +223,7 @@ def data_paths_from(folder: Path) -> Iterator[None]:
         _data_folder.reset(token)
 
 
-def _warn_if_shadowing(name: str) -> None:
+def warn_if_shadowing(name: str) -> None:
     """A registered name wins over data of that name beside it (`-d digits` beside a folder ./digits of images):
     say so, since the user may have meant the folder and would otherwise never learn it was not read."""
     folder = _data_folder.get()
@@ -241,11 +241,13 @@ def _warn_if_shadowing(name: str) -> None:
         )
 
 
-def resolve_dataset_name(name: str) -> tuple[str, dict[str, Any]]:
-    """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims."""
+def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, Any]]:
+    """(registered dataset, options it needs): the name itself, or what a plugin's resolve_dataset claims.
+    ``warn``: say a registered name wins over data of that name beside it (once, where the user named it)."""
     datasets = registries().datasets
     if name in datasets:
-        _warn_if_shadowing(name)
+        if warn:
+            warn_if_shadowing(name)
         return name, {}
     claimed = claim_dataset(name)
     if claimed:
@@ -330,7 +332,7 @@ def _repaired(typed: str, parts: list[str], budget: list[int]) -> list[str]:
 
 def output_names(spec: RunSpec) -> list[str]:
     """The outputs a spec's evaluation writes, in order (for tables of its runs)."""
-    name, claimed = resolve_dataset_name(spec.dataset)
+    name, claimed = resolve_dataset_name(spec.dataset, warn=False)  # a spec made already: said where it was made
     dataset = with_options(registries().datasets.get(name), spec.dataset_options, f"dataset {name!r}")
     conditional = registries().variants.get(spec.variant).conditional
     return [

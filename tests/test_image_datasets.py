@@ -911,6 +911,7 @@ def test_an_extracted_file_that_is_a_fifo_a_device_or_a_link_out_is_never_writte
 def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, monkeypatch):
     """`-d digits` beside a folder ./digits of images trained on scikit-learn's digits without a word (pass 49 F2);
     it still does (a registered name wins), but a warning names the folder and how to pick it."""
+    from ganbench.evaluation import resolve_dataset
     from ganbench.resolve import create_spec
     from ganbench.suites import load_suite
 
@@ -934,8 +935,15 @@ def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, m
     (suite_folder / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["digits"]\nseeds = [0]\nsteps = 2\n')
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")  # a suite reads paths beside itself: its folder's digits is named
-    with pytest.warns(UserWarning, match=r"not the data at .*suites/digits; to train on that data, write './digits'"):
-        assert [spec.dataset for spec in load_suite(suite_folder / "s.toml").specs()] == ["digits"]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        suite = load_suite(suite_folder / "s.toml")
+        assert [spec.dataset for spec in suite.specs()] == ["digits"] and suite.outputs()
+    told = [str(w.message) for w in said if "registered dataset" in str(w.message)]
+    assert len(told) == 1 and told[0].endswith("to train on that data, write './digits' in the suite")  # once
+    save_png_folder(tmp_path / "elsewhere" / "ring8", images)  # `eval -d ring8` said nothing (pass 52 F6)
+    with pytest.warns(UserWarning, match=r"dataset 'ring8' is the registered dataset of that name, not the data at"):
+        resolve_dataset("ring8", None)
 
 
 def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_said(tmp_path):
@@ -952,20 +960,23 @@ def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_sai
         Image.fromarray(pixels, "RGBA").save(folder / name)
     keyed = np.full((8, 8, 3), 7, np.uint8)
     Image.fromarray(keyed).save(folder / "c.png", transparency=(7, 7, 7))  # RGB with a colour key (pass 51 F5)
+    palette = Image.fromarray(np.zeros((8, 8), np.uint8), "P")  # per-entry alpha: Pillow's "convert to RGBA" advice
+    palette.putpalette([9, 9, 9] * 256)  # was told as damage (pass 52 F5)
+    palette.save(folder / "d.png", transparency=bytes([0] * 4 + [255] * 12))
     frames = [Image.fromarray(np.full((8, 8, 3), v, np.uint8)) for v in (0, 128, 255)]
     frames[0].save(folder / "m.tif", save_all=True, append_images=frames[1:])
     frames[1].save(folder / "g.gif", save_all=True, append_images=frames[2:])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         images = load_image_set(folder)
-    assert images[:, :, 0, 0].tolist() == [[255, 0, 0], [0, 0, 255], [7, 7, 7], [0, 0, 0]]  # m.tif's first frame
+    assert images[:, :, 0, 0].tolist() == [[255, 0, 0], [0, 0, 255], [7, 7, 7], [9, 9, 9], [0, 0, 0]]
     shown = folder  # outside the working folder: named in full
     assert sorted(str(w.message) for w in caught) == [
         f"{shown}: 1 file of several frames (the first m.tif, 3): only the first frame is read, as torchvision's "
         "loader reads it; save each frame as an image of its own if they are data",
         f"{shown}: 1 image of a format torchvision's ImageFolder does not read (.gif), skipped as it skips them (the "
         "first g.gif); convert them to .png to train on them",
-        f"{shown}: 3 images with transparency (the first a.png) read without it, as torchvision's loader reads them; "
+        f"{shown}: 4 images with transparency (the first a.png) read without it, as torchvision's loader reads them; "
         "flatten them onto a background if it matters",
     ]
     assert len(read_images(folder).notes) == 3  # the same, said where `run -d` names the folder
@@ -974,5 +985,5 @@ def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_sai
     for f in folder.iterdir():
         shutil.copy(f, tmp_path / "tv" / "x" / f.name)
     theirs = torchvision_datasets.ImageFolder(str(tmp_path / "tv"))
-    assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "c.png", "m.tif"]
-    assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(4)] == images[:, :, 0, 0].tolist()
+    assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "c.png", "d.png", "m.tif"]
+    assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(5)] == images[:, :, 0, 0].tolist()
