@@ -11,8 +11,10 @@ significant.
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import math
+import os
 import re
 import time
 from collections import Counter
@@ -30,6 +32,7 @@ from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
+from ganbench.writable import advice
 
 SCHEMA = 1
 MAX_MEASURED = 1e100
@@ -122,13 +125,26 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
             f"{one_line(suite.path)} with --force; the baseline at {suite.baseline_path} is unchanged"
         )
     remove_stale_temps(suite.baseline_path.parent)  # a killed update's, beside a committed baseline
+    existed = suite.baseline_path.exists()
     try:
         write_json_atomic(suite.baseline_path, document)
     except OSError as exc:
-        raise BaselineError(
-            f"cannot write baseline {suite.baseline_path} ({exc.strerror or exc}); the one there is unchanged"
-        ) from None
+        raise BaselineError(_unwritten(suite.baseline_path, exc, existed)) from None
     return suite.baseline_path
+
+
+def _unwritten(path: Path, exc: OSError, existed: bool) -> str:
+    """One line for a baseline the disk refused: why (through a link: where it leads), what to do, what stayed."""
+    target = Path(os.path.realpath(path))
+    linked = path.is_symlink()
+    if exc.errno == errno.ENOENT:
+        where = ", where its link leads," if linked else ""
+        fix = f"the folder {target.parent}{where} does not exist: create it, or fix the link"
+    else:
+        where = f" ({target}, where its link leads)" if linked else ""
+        fix = f"{advice(exc)}{where}, then run the same command again"
+    kept = "the one there is unchanged" if existed else "none was written"
+    return f"cannot write baseline {path} ({exc.strerror or exc}); {fix}; {kept}"
 
 
 def read_baseline(suite: Suite) -> dict[str, Any]:

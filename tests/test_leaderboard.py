@@ -633,8 +633,15 @@ def test_a_baseline_that_cannot_be_written_is_one_line_and_the_old_one_stays(cli
 
     monkeypatch.setattr("ganbench.leaderboard.write_json_atomic", refuse)
     result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
-    assert_one_line_error(result, "cannot write baseline", "Permission denied", "the one there is unchanged")
+    assert_one_line_error(result, "cannot write baseline", "Permission denied", "make it writable, then run the")
+    assert result.err.strip().endswith("the one there is unchanged")
     assert (tmp_path / "tiny.baseline.json").read_bytes() == before
+    monkeypatch.undo()  # a link to a folder that does not exist: it blamed "the one there" of none (pass 52 F7)
+    (tmp_path / "tiny.baseline.json").unlink()
+    (tmp_path / "tiny.baseline.json").symlink_to(tmp_path / "nodir" / "b.json")
+    result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
+    said = f"the folder {tmp_path / 'nodir'}, where its link leads, does not exist: create it, or fix the link; none"
+    assert_one_line_error(result, "cannot write baseline", "(No such file or directory)", said)
 
 
 def test_a_baseline_of_another_budget_or_other_seeds_is_refused(cli, tmp_path):
