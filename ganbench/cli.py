@@ -104,8 +104,17 @@ def _finished_or_writable(path: str | None, option: str, example: str, specs: Ca
     from ganbench.results import read_record
 
     path = _output_folder(path, option, example, writable=False)
-    if path is not None and Path(path).is_dir() and all(read_record(Path(path) / s.dirname) for s in specs()):
+    if path is None or not Path(path).is_dir():
+        return _output_folder(path, option, example)
+    finished = [bool(read_record(Path(path) / s.dirname)) for s in specs()]
+    if all(finished):
         return path
+    problem = why_unwritable(Path(path))
+    if problem and any(finished):  # "name another folder" would train the finished ones again
+        raise OptionError(
+            f"{option} {path} cannot be written: {problem}; {sum(finished)} of its {len(finished)} runs are finished "
+            "there: make it writable to train the rest"
+        )
     return _output_folder(path, option, example)
 
 

@@ -256,3 +256,6 @@ def test_finished_runs_in_a_folder_that_cannot_be_written_are_shown_not_refused(
         refused = cli(*args, *more, "-o", str(tmp_path / "out"))
         assert_one_line_error(refused, "cannot be written: not writable (Read-only file system)")
     assert not (tmp_path / "out" / "ring8__nsgan__seed2").exists() and len(list((tmp_path / "out").iterdir())) == 2
+    suite.write_text(suite.read_text().replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))  # some finished (pass 52)
+    partly = cli("sweep", str(suite), "-o", str(tmp_path / "swept"), "-q")
+    assert_one_line_error(partly, "cannot be written: not writable", "2 of its 3 runs are finished there: make it")
