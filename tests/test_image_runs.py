@@ -393,9 +393,12 @@ def test_nothing_is_written_into_the_images_a_run_trains_on(cli, tmp_path, label
         (["plot", "results", "-o", "pets/cat/figures"], "figures folder pets/cat/figures is inside dataset ./pets"),
     ):
         assert_one_line_error(cli(*args), words, inside)
-    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "pets/dog/summary.png")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "pets/dog/summary.png")  # refused by its name first, now
     summary = cli("leaderboard", "check", str(suite), "--results", "results", "-q")
-    assert_one_line_error(summary, "$GITHUB_STEP_SUMMARY pets/dog/summary.png is inside dataset ./pets", inside)
+    assert_one_line_error(summary, "$GITHUB_STEP_SUMMARY pets/dog/summary.png is a .png file, not a step summary")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", "pets/dog/summary.md")
+    summary = cli("leaderboard", "check", str(suite), "--results", "results", "-q")
+    assert_one_line_error(summary, "$GITHUB_STEP_SUMMARY pets/dog/summary.md is inside dataset ./pets", inside)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     with pytest.raises(OptionError, match="results folder .*pets/cat is inside dataset"):
         options = dict(steps=2, metrics=["fid_classifier"], eval_samples=24, overrides={"batch_size": 8})
