@@ -285,6 +285,9 @@ def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(
         ([5, 12, 18, 24], 27, False),  # --log-every 5, then 6 from a resume at 9 (pass 52 F1: a false alarm)
         ([10, 21, 24, 27], 27, False),  # 10, then 3 from a resume at 20
         ([5, 10, 15, 25], 27, True),  # the row just before the checkpoint deleted (pass 52 F2)
+        ([7], 14, False),  # a checkpoint written as scoring step 14 failed, before its row: not a lost row
+        ([7, 14], 21, False),
+        ([7], 21, True),
         ([5, 10, 15, 25, 35], 40, False),  # two blocks deleted, or a cadence changed: not told apart, not said
     ],
 )

@@ -55,13 +55,13 @@ def _rows_missing(steps: list[int], start_step: int) -> bool:
     """Whether rows logged every log_every steps miss one block: at the front, inside or before the checkpoint.
     Said only when the rows keep one cadence (every step a multiple of the smallest gap) and exactly one place
     breaks it, as one deleted block does; a --log-every changed at a resume mixes cadences, and is not told."""
-    if len(steps) < 2:
-        return bool(steps) and 2 * steps[0] <= start_step
+    if len(steps) < 2:  # the checkpoint's own step may have no row yet (its scoring failed before the row)
+        return bool(steps) and 2 * steps[0] < start_step
     gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
     every = min(gaps)
     if every < 1 or any(step % every for step in steps):
         return False
-    breaks = (steps[0] != every) + sum(gap != every for gap in gaps) + (steps[-1] + every <= start_step)
+    breaks = (steps[0] != every) + sum(gap != every for gap in gaps) + (steps[-1] + every < start_step)
     return breaks == 1
 
 
