@@ -26,6 +26,7 @@ from ganbench.errors import (
     OptionError,
     OutputError,
     UnknownNameError,
+    counted,
     one_line,
     one_line_warning,
     path_errors,
@@ -92,10 +93,22 @@ def _output_folder(
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
     _not_one_run(path, option, figures)
-    problem = None if path is None or not writable else why_unwritable(Path(path))
-    if problem:
-        raise OptionError(f"{option} {path} cannot be written: {problem}; name another folder, e.g. {option} {example}")
+    if writable:
+        _refuse_unwritable(path, option, example)
     return path
+
+
+def _refuse_unwritable(path: str | None, option: str, example: str, finished: int = 0, runs: int = 0) -> None:
+    """OptionError if ``path`` cannot be written; of a folder holding ``finished`` of its ``runs``, "another folder"
+    would train those again: it says to make it writable."""
+    problem = None if path is None else why_unwritable(Path(path))
+    if problem:
+        fix = (
+            f"{finished} of its {runs} runs are finished there: make it writable to train the rest"
+            if finished
+            else f"name another folder, e.g. {option} {example}"
+        )
+        raise OptionError(f"{option} {path} cannot be written: {problem}; {fix}")
 
 
 def _finished_or_writable(path: str | None, option: str, example: str, specs: Callable[[], list]) -> str | None:
@@ -104,18 +117,12 @@ def _finished_or_writable(path: str | None, option: str, example: str, specs: Ca
     from ganbench.results import read_record
 
     path = _output_folder(path, option, example, writable=False)
-    if path is None or not Path(path).is_dir():
-        return _output_folder(path, option, example)
-    finished = [bool(read_record(Path(path) / s.dirname)) for s in specs()]
-    if all(finished):
+    folder = path is not None and Path(path).is_dir()
+    finished = [bool(read_record(Path(path) / s.dirname)) for s in specs()] if folder else []
+    if finished and all(finished):
         return path
-    problem = why_unwritable(Path(path))
-    if problem and any(finished):  # "name another folder" would train the finished ones again
-        raise OptionError(
-            f"{option} {path} cannot be written: {problem}; {sum(finished)} of its {len(finished)} runs are finished "
-            "there: make it writable to train the rest"
-        )
-    return _output_folder(path, option, example)
+    _refuse_unwritable(path, option, example, sum(finished), len(finished))
+    return path
 
 
 def _suite_results(suite: Any, results: str | None) -> str | None:
@@ -232,12 +239,12 @@ def _refuse_summary_name(target: Path, path: str | Path, option: str) -> None:
 
 
 SUMMARY_SUFFIXES = ("", ".md", ".markdown", ".txt", ".log")
+"""The names of files a step summary is appended to when they hold text already (GitHub's has no suffix)."""
 NOT_SUMMARIES = {
     *("makefile", "gnumakefile", "dockerfile", "containerfile", "procfile", "gemfile", "jenkinsfile", "vagrantfile"),
     *("license", "licence", "readme", "changelog", "codeowners", "requirements", "constraints", "cmakelists"),
 }
 """Files without a suffix that hold settings or sources, not a step summary (GitHub's is step_summary_<uuid>)."""
-"""The names of files a step summary is appended to when they hold text already (GitHub's has no suffix)."""
 SUMMARY_READ = 2**24
 """How much of an existing step summary is read to tell text from a binary file."""
 
@@ -458,7 +465,7 @@ def run(
     ]
     specs = list({spec.dirname: spec for spec in specs}.values())  # ./imgs,imgs: one folder named twice, one run
     if force or not all(read_record(Path(out) / spec.dirname) for spec in specs):
-        _output_folder(out, "--out", "results")  # something will be written: before any run, say if it cannot be
+        _refuse_unwritable(out, "--out", "results")  # something will be written: before any run, say if it cannot
     options = dict(
         force=force, checkpoint_every=checkpoint_every, log_every=log_every, progress=not quiet, device=device
     )
@@ -481,7 +488,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         click.echo(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
-    click.echo(f"{_counted(len(records), 'run')} in {Path(out).resolve()}, a folder each", err=True)
+    click.echo(f"{counted(len(records), 'run')} in {Path(out).resolve()}, a folder each", err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -790,7 +797,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     records = _sweep(suite, folder, quiet, **executing)
     click.echo(_suite_table(records), nl=False)
     where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too
-    click.echo(f"the suite's {_counted(len(records), 'run')} in {where}, a folder each", err=True)
+    click.echo(f"the suite's {counted(len(records), 'run')} in {where}, a folder each", err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -1155,10 +1162,6 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 """A -W option for the processes multiprocessing starts: its resource tracker, at exit, warns in two lines of
 "leaked semaphore objects" that a worker killed mid-run held (then cleans them up itself); the killed run is
 told of, and resumed, by ganbench."""
-
-
-def _counted(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> None:

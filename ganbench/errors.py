@@ -19,6 +19,11 @@ class GanbenchError(Exception):
     """Base class: a problem the user can fix."""
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` of ``noun`` in words: "1 run", "2 runs"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def one_line(text: object) -> str:
     """``text`` as one line: control characters (a newline in a file name a message quotes) escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

@@ -57,7 +57,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, UnknownNameError, one_line, refuse_link_loop
+from ganbench.errors import GanbenchError, OutputError, UnknownNameError, counted, one_line, refuse_link_loop
 from ganbench.results import ResultsScan, recorded_data_paths, scan_results
 from ganbench.tables import format_number, summarize
 from ganbench.writable import refuse_writing_into_data, remedy
@@ -398,7 +398,9 @@ def step_axis(ax, title: str) -> None:
 def series_legend(fig: Figure, runs: pd.DataFrame, series: list, colors: Mapping[str, tuple]) -> None:
     """One legend under the subplots: each series with its seed count, the band, diverged runs' mark."""
     handles: list = [
-        Line2D([], [], color=colors[label], lw=2, label=f"{wrapped(label)} ({_count(group['seed'].nunique(), 'seed')})")
+        Line2D(
+            [], [], color=colors[label], lw=2, label=f"{wrapped(label)} ({counted(group['seed'].nunique(), 'seed')})"
+        )
         for label, group in series
     ]
     handles.append(Patch(color="0.6", alpha=0.4, label=BAND))
@@ -698,10 +700,6 @@ def metric_order(
         return known
     logged = [c for h in histories.values() for c in h.columns if c in known]
     return list(dict.fromkeys([*logged, *known]))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _format(value: float) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import load_array
-from ganbench.errors import GanbenchError, SamplesError, one_line, refuse_link_loop, shown_path
+from ganbench.errors import GanbenchError, SamplesError, counted, one_line, refuse_link_loop, shown_path
 from ganbench.images import as_uint8_nchw
 from ganbench.writable import kind_of
 
@@ -162,13 +162,13 @@ def _content_notes(folder: Path, see_through: list[Path], animated: list[tuple[P
     if see_through:
         n, path = len(see_through), _relative(see_through[0], folder)
         notes.append(
-            f"{shown_path(folder)}: {n} image{'s' * (n > 1)} with transparency (the first {path}) "
+            f"{shown_path(folder)}: {counted(n, 'image')} with transparency (the first {path}) "
             f"read without it, as torchvision's loader reads them; flatten them onto a background if it matters"
         )
     if animated:
         n, path, frames = len(animated), _relative(animated[0][0], folder), animated[0][1]
         notes.append(
-            f"{shown_path(folder)}: {n} file{'s' * (n > 1)} of several frames (the first {path}, {frames}): "
+            f"{shown_path(folder)}: {counted(n, 'file')} of several frames (the first {path}, {frames}): "
             "only the first frame is read, as torchvision's loader reads it; save each frame as an image of its own "
             "if they are data"
         )
@@ -258,7 +258,7 @@ def _unread_formats(folder: Path, unread: list[Path]) -> str | None:
         return None
     formats, n = sorted({p.suffix.lower() for p in unread}), len(unread)
     return (
-        f"{shown_path(folder)}: {n} image{'s' * (n > 1)} of a format torchvision's ImageFolder does not read "
+        f"{shown_path(folder)}: {counted(n, 'image')} of a format torchvision's ImageFolder does not read "
         f"({', '.join(formats)}), skipped as it skips them (the first {_relative(unread[0], folder)}); convert them "
         "to .png to train on them"
     )
@@ -400,7 +400,9 @@ def _kind(path: Path, ids: dict[Path, tuple[int, int]], odd: list[Path]) -> str 
     inode goes into ``ids``, from the one stat this takes; an entry named as an image that is no file into ``odd``."""
     if path.name.startswith("."):
         return None
-    named_as_image = path.suffix.lower() in IMAGE_SUFFIXES or path.suffix.lower() in UNREAD_IMAGE_SUFFIXES
+    suffix = path.suffix.lower()
+    unread = suffix in UNREAD_IMAGE_SUFFIXES
+    named_as_image = suffix in IMAGE_SUFFIXES or unread
     try:
         st = path.stat()
         mode = st.st_mode
@@ -416,7 +418,7 @@ def _kind(path: Path, ids: dict[Path, tuple[int, int]], odd: list[Path]) -> str 
         ) from None
     if stat.S_ISDIR(mode):
         return "folder"
-    if not (stat.S_ISREG(mode) and named_as_image) or path.suffix.lower() in UNREAD_IMAGE_SUFFIXES:
+    if not (stat.S_ISREG(mode) and named_as_image) or unread:
         odd += [path] * named_as_image  # a FIFO, a device or a socket; a GIF, which ImageFolder leaves out too
         return None
     ids[path] = (st.st_dev, st.st_ino)

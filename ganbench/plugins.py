@@ -111,18 +111,23 @@ def registries() -> Registries:
     Called from inside a registration hook, it returns what the plugins asked before the
     caller have registered.
     """
-    global _registries, _filling
+    global _registries
     if _registries is None:
         if _filling is not None:
             return _filling
-        pm = plugin_manager()
-        _filling = empty_registries()
-        try:
-            fill_registries(_filling, pm, _origins)
-            _registries = _filling
-        finally:
-            _filling = None
+        _registries = _filled(plugin_manager())
     return _registries
+
+
+def _filled(pm: pluggy.PluginManager) -> Registries:
+    """Registries filled from ``pm``'s plugins; while they register, ``registries()`` returns what they have so far."""
+    global _filling
+    _filling = empty_registries()
+    try:
+        fill_registries(_filling, pm, _origins)
+        return _filling
+    finally:
+        _filling = None
 
 
 @contextmanager
@@ -296,7 +301,7 @@ def _refuse_if_needed(pm: pluggy.PluginManager, name: str) -> None:
     """PluginError if the plugins left without ``name`` fail to register (one derives a variant from one of its):
     every later call would fail, blaming the plugin built on it. Tried on a manager of the others, in their order,
     so the real one is left as it was."""
-    global _registries, _filling
+    global _registries
     if _filling is not None:
         return
     others = pluggy.PluginManager("ganbench")
@@ -304,16 +309,16 @@ def _refuse_if_needed(pm: pluggy.PluginManager, name: str) -> None:
     for other, plugin in pm.list_name_plugin():
         if other != name and plugin is not None:
             others.register(plugin, name=other)
-    kept, _registries, _filling = _registries, None, empty_registries()
+    kept, _registries = _registries, None  # while the others register, their registries() calls see theirs
     try:
-        fill_registries(_filling, others, _origins)
+        _filled(others)
     except PluginError as exc:
         raise PluginError(
             f"plugin {name!r} cannot be unregistered while others need it (without it, {str(exc).split('; ')[0]}); "
             "unregister those first"
         ) from None
     finally:
-        _registries, _filling = kept, None
+        _registries = kept
 
 
 def plugin_origins() -> dict[str, tuple[str, str]]:

@@ -49,11 +49,16 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor | None
     sha256: str
-    notes: tuple[str, ...] = ()
-    """Warnings of the folder (files under two names, entries skipped, transparency dropped), in words: said where
-    a path is claimed (once, where the user named it), not by every worker that reads it."""
+    folder_notes: tuple[str, ...] = ()
+    """Warnings of the folder's entries (files under two names, entries skipped), in words."""
     read_notes: tuple[str, ...] = ()
-    """Those of ``notes`` about what the files hold (found as they are decoded, so kept with the pixels)."""
+    """Warnings of what the files hold (transparency dropped, frames past the first): found as they are decoded."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Every warning of the path, in words: said where a path is claimed (once, where the user named it), not
+        by every worker that reads it."""
+        return self.folder_notes + self.read_notes
 
 
 def image_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
@@ -78,9 +83,9 @@ def read_images(path: str | Path) -> ImageSet:
         if key not in _sets:
             read: list[str] = []  # what the files hold otherwise than they show: transparency, frames
             images = decode_images(files, path, read)
-            _remember(key, ImageSet(images, labels, image_digest(images, labels), notes + tuple(read), tuple(read)))
-        if _sets[key].notes != notes + _sets[key].read_notes:  # other entries beside (a link to nothing made since)
-            _sets[key] = dataclasses.replace(_sets[key], notes=notes + _sets[key].read_notes)
+            _remember(key, ImageSet(images, labels, image_digest(images, labels), notes, tuple(read)))
+        if _sets[key].folder_notes != notes:  # the same images, other entries beside them (a link to nothing since)
+            _sets[key] = dataclasses.replace(_sets[key], folder_notes=notes)
     elif path.is_file():
         key = (str(path), *_stat(path))
         if key not in _sets:
