@@ -106,6 +106,8 @@ def feature_matrix(
         raise FeatureError(f"{name} must be a 2-D array (samples x features), not of shape {tuple(t.shape)}")
     if len(t) < min_rows:
         raise FeatureError(f"{name} need at least {min_rows} samples, got {len(t)}")
+    if t.shape[1] < 1:  # no dimension: every distance 0, a perfect score
+        raise FeatureError(f"{name} need at least 1 dimension, not shape {tuple(t.shape)}")
     if dtype is not None or t.dtype not in (torch.float32, torch.float64):
         t = t.to(dtype or torch.float64)
     if not torch.isfinite(t.sum(0, dtype=torch.float64)).all():
@@ -194,6 +196,18 @@ def _is_torch_file(path: Path) -> bool:
         return any(name.endswith("/data.pkl") for name in archive.namelist())
 
 
+def array_names(path: Path) -> set[str]:
+    """The names of the arrays in a file ``load_array`` reads: an .npz's members, the tensors of a dict saved with
+    torch.save (under any suffix); none for a file of one array (.npy, one tensor)."""
+    if not zipfile.is_zipfile(path):
+        return set()
+    if _is_torch_file(path):
+        obj = load_torch_file(path)
+        return {k for k in obj if isinstance(k, str)} if isinstance(obj, dict) else set()  # tensors or not: named
+    with zipfile.ZipFile(path) as archive:
+        return {n.removesuffix(".npy") for n in archive.namelist()}
+
+
 def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:
     """A tensor saved with torch.save, or the ``preferred`` one of a dict of tensors; read with weights_only, which
     builds tensors and containers and never runs a pickled object's code."""
@@ -206,6 +220,12 @@ def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, w
     except OSError as exc:
         raise SamplesError(f"cannot read torch file {shown_path(path)} ({exc.strerror or exc})") from None
     if isinstance(obj, dict):
+        named = next((k for k in preferred if k in obj), None)
+        if named is not None and not isinstance(obj[named], torch.Tensor):  # labels as a list: dropped unsaid
+            raise SamplesError(
+                f"{shown_path(path)}: its {named!r} entry is a {type(obj[named]).__name__}, not a tensor; save it as "
+                f"one (torch.tensor(...))"
+            )
         tensors = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
         chosen = _candidates({k: v.dim() for k, v in tensors.items()}, preferred, ndim)
         if len(chosen) != 1:
@@ -219,7 +239,7 @@ def _load_from_torch(path: Path, preferred: tuple[str, ...], ndim: int | None, w
         raise SamplesError(
             f"{shown_path(path)} holds a {type(obj).__name__}, not a tensor; save one {what} tensor with torch.save"
         )
-    return real_tensor(obj, what).numpy()
+    return real_tensor(obj, f"the {what} tensor in {shown_path(path)}").numpy()  # "label must be" named no file
 
 
 def _load_from_npz(path: Path, preferred: tuple[str, ...], ndim: int | None, what: str) -> np.ndarray:

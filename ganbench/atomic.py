@@ -17,18 +17,21 @@ STALE_SECONDS = 3600
 """A temporary file untouched this long is no write in progress (one takes milliseconds): a killed process's."""
 
 
-def write_atomic(path: Path, write: Any, devices: bool = False) -> None:
+def write_atomic(path: Path, write: Any, devices: bool = False, follow: bool = False) -> None:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it over ``path``.
 
-    Only a regular file (or a new one) is replaced; a symbolic link is followed, and its target replaced. With
-    ``devices`` (a path the user named: ``--junit /dev/null``) a character device or a FIFO is written to
-    directly, as a shell's ``>`` would; anything else that is not a file is refused (a FIFO where a run's
-    metrics.json goes would block the run forever).
+    Only a regular file (or a new one) is replaced. A symbolic link is replaced by the file, never written
+    through: a link in a cache, a run folder or a folder of figures must not let ganbench overwrite what it
+    points to (another run's record). ``follow`` (a path the user named: a baseline linked to a shared copy)
+    updates the link's target instead and keeps the link, as a shell's ``>`` does. With ``devices`` (``--junit
+    /dev/null``) a character device or a FIFO is written to directly; anything else that is not a file is
+    refused (a FIFO where a run's metrics.json goes would block the run forever).
     """
     path = Path(path)
-    if path.is_symlink():  # a baseline linked to a shared copy: update the copy, keep the link (shell's > does)
-        path = Path(os.path.realpath(path))
-    if path.exists() and not path.is_file():
+    link = path.is_symlink()
+    if follow and link:
+        path, link = Path(os.path.realpath(path)), False
+    if not link and path.exists() and not path.is_file():  # a link: the rename below replaces the link itself
         mode = path.stat().st_mode
         if not devices or not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
             what = "not a regular file, device or FIFO" if devices else "not a regular file"

@@ -132,26 +132,10 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
 
 
 def _not_one_run(path: str | Path | None, option: str, figures: bool = False) -> None:
-    """OptionError if ``path`` is the folder of one run (it holds a spec.json), or lies in one (through links
-    too): runs written or sought there would nest inside that run, a suite's training in the wrong place;
-    ``figures``: it names the folder of `plot`'s figures, not of runs."""
-    from ganbench.results import SPEC
-    from ganbench.spec import RUN_FOLDER
+    """``results.refuse_run_folder`` of an option's path (``figures``: `plot`'s folder of figures)."""
+    from ganbench.results import refuse_run_folder
 
-    if path is None:
-        return
-    resolved = Path(path).resolve()
-    folders = (resolved, *resolved.parents)  # a parent by its run's name too: a project may hold a spec.json
-    runs = (f for f in folders if (f / SPEC).is_file() and (f == resolved or RUN_FOLDER.fullmatch(f.name)))
-    run = next(runs, None)
-    if run is not None:
-        where = "the folder of one run" if run == resolved else f"inside the folder of one run, {one_line(run)}"
-        fix = (
-            f"name a folder for the figures, e.g. {one_line(run.parent / 'figures')}"
-            if figures
-            else f"name the results folder that holds the runs (e.g. {one_line(run.parent)})"
-        )
-        raise OptionError(f"{option} {one_line(path)} is {where}; {fix}")
+    refuse_run_folder(path, option, figures)
 
 
 def _results_folder(path: str, option: str, hint: str) -> Path:
@@ -179,6 +163,21 @@ def _new_file(path: str | None, option: str, example: str) -> Path | None:
             raise OptionError(f"{option} {path}: {one_line(blocking)} is a file, not a folder; name a file in a folder")
         raise OptionError(f"{option} {path}: the folder {target.parent} does not exist; create it or name another")
     return target
+
+
+def _refuse_baseline_onto(suite: Any, keep: list[Path]) -> None:
+    """OptionError, before any run, if the baseline is a link (followed as it is written) to the suite file or
+    into the results folder: `update` would replace the suite, or a run's record, with the baseline."""
+    baseline = suite.baseline_path
+    target = Path(os.path.realpath(baseline))
+    fix = "delete it (a baseline is a file of its own), then run the same command again"
+    for kept in (path.resolve() for path in keep):
+        if baseline.is_symlink() and (target == kept or kept in target.parents):  # a suite kept in its results: no
+            where = "" if target == kept else f", in {one_line(kept)}"
+            raise OptionError(
+                f"baseline {one_line(baseline)} is a link to {one_line(target)}{where}, which writing the baseline "
+                f"would replace; {fix}"
+            )  # a hard link is no danger: the new baseline is a new file, and the other name keeps its text
 
 
 def _report_file(
@@ -215,6 +214,9 @@ def _report_file(
         raise OptionError(
             f"{option} {one_line(path)} exists and is not a report ganbench wrote; name a new file or delete it first"
         )
+    if ours is None and _is_junit_of_ours(data):  # ganbench's own --junit, named without .xml
+        raise OptionError(f"{option} {one_line(path)} is a JUnit report ganbench wrote, not a step summary; point it "
+                          "elsewhere")  # fmt: skip
     binary = ours is None and _is_binary(data)
     if binary or (ours is None and _is_json(data)):
         kind = "binary (not UTF-8 text)" if binary else "JSON (a baseline or a record?)"
@@ -607,7 +609,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
 @click.option(
     "--smooth",
     default=None,
-    type=_Count(min=1),
+    type=_Count(min=1, max=10**9),  # pandas' window is a C long: 2^63 was a traceback, after making --out
     help="Rolling mean of losses over this many logged points (default: automatic; 1: none).",
 )
 def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int | None) -> None:
@@ -773,10 +775,18 @@ def _suite_table(records: list) -> str:
 def _report_failures(records: list) -> int:
     """Name each run that failed or was skipped (another process trains it) on stderr; how many: any
     means the results are not complete, and the command exits 1."""
-    unfinished = [r for r in records if r.status in ("failed", "skipped")]
+    unfinished = [r for r in records if r.status in UNFINISHED]
     for r in unfinished:
-        click.echo(f"{r.status}: {r.run_dir}: {(r.error or '').strip().splitlines()[-1]}", err=True)
+        click.echo(f"{r.status}: {r.run_dir}: {_why_unfinished(r)}", err=True)
     return len(unfinished)
+
+
+UNFINISHED = ("failed", "skipped")
+
+
+def _why_unfinished(record: Any) -> str:
+    """The last line of a failed or skipped run's error (a traceback's is its exception)."""
+    return ((record.error or "").strip().splitlines() or ["no reason recorded"])[-1]
 
 
 @cli.command()
@@ -865,9 +875,10 @@ def check(
     text = reports.markdown(suite.name, comparisons, notes)
     click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
     if junit_path:
-        xml = reports.junit(suite.name, comparisons, strict).encode()
+        stopped = [(r.run_dir, f"{r.status}: {_why_unfinished(r)}") for r in records if r.status in UNFINISHED]
+        xml = reports.junit(suite.name, comparisons, strict, stopped).encode()
         try:
-            write_atomic(junit_path, lambda f: f.write(xml), devices=True)
+            write_atomic(junit_path, lambda f: f.write(xml), devices=True, follow=True)
         except OSError as exc:  # a CI that reads it must not pass without it
             raise OutputError(
                 f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc}); "
@@ -911,10 +922,19 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     """Run what is missing, then rewrite the suite's baseline from the results (atomically)."""
     from ganbench import leaderboard as lb
     from ganbench.suites import load_suite
+    from ganbench.sweeps import default_out
 
     suite_file = _home_expanded(suite_file, "SUITE_FILE")
     suite = load_suite(suite_file)
-    records = _sweep(suite, _suite_results(suite, results), quiet, **executing)
+    folder = _suite_results(suite, results)
+    _refuse_baseline_onto(suite, [Path(suite_file), Path(folder or default_out(suite))])
+    records = _sweep(suite, folder, quiet, **executing)
+    if _report_failures(records):  # as sweep and check: runs that failed or another process trains are no user error
+        click.echo(
+            f"the baseline at {suite.baseline_path} is unchanged: once those runs finish, run the same command again",
+            err=True,
+        )
+        sys.exit(1)
     path = lb.write_baseline(suite, records)
     click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 

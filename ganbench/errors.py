@@ -170,5 +170,8 @@ def path_errors() -> Iterator[None]:
 
 def short_repr(value: object) -> str:
     """A value in a message, cut to a line's worth (a hand-edited file may hold anything)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's 4,300 digits to text
+        return f"an integer of {value.bit_length():,} bits" if isinstance(value, int) else type(value).__name__
     return text if len(text) <= 60 else text[:57] + "..."

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ganbench.arrays import load_array, real_tensor
+from ganbench.arrays import FeatureError, load_array, real_tensor
 from ganbench.dataset import Dataset
 from ganbench.environment import library_versions
 from ganbench.errors import (
@@ -149,10 +149,44 @@ def matched_subset(pool: int, n: int) -> torch.Tensor | None:
 
 
 def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.Tensor]:
+    widths: dict[str, int] = {}
+
     def extract(extractor: str, which: str, samples: torch.Tensor) -> torch.Tensor:
-        return registries().feature_extractors.get(extractor).extract(samples, dataset)
+        with blamed("feature_extractors", extractor, "extract"):
+            features = _row_per_sample(
+                registries().feature_extractors.get(extractor).extract(samples, dataset), samples
+            )
+            width = widths.setdefault(extractor, features.shape[1])
+            if width != features.shape[1]:  # "use one extractor", of one extractor, blamed no one
+                raise ValueError(f"its features have {width} columns for one set of samples, {features.shape[1]} for "
+                                 "another; one width for all")  # fmt: skip
+            return features
 
     return extract
+
+
+def _row_per_sample(features: Any, samples: torch.Tensor) -> torch.Tensor:
+    """An extractor's output checked where the extractor is the one blamed (ValueError: one line naming its
+    plugin): an (N, d) matrix of numbers, one row per sample, finite for finite samples (NaN from samples holding
+    NaN are the generator's, which the metric's check says)."""
+    strided = isinstance(features, torch.Tensor) and features.layout == torch.strided and not features.is_meta
+    if strided and (features.dtype.is_floating_point or features.dtype in (torch.int32, torch.int64)):
+        matrix = features  # where it was made (a GPU): checked there, not copied for the check
+    else:
+        try:
+            matrix = real_tensor(features, "its features", FeatureError)
+        except FeatureError as exc:
+            raise ValueError(str(exc)) from None
+    if matrix.dim() != 2 or len(matrix) != len(samples) or not matrix.shape[1]:  # (N, 0): every distance 0
+        raise ValueError(
+            f"its features must be one row per sample, of shape ({len(samples)}, d) with d >= 1, not "
+            f"{tuple(matrix.shape)}"
+        )
+    if not matrix.is_floating_point() and len(matrix) and int(matrix.abs().max()) > 2**53:
+        raise ValueError("its features are integers beyond 2^53, which float64 (where scores are computed) rounds")
+    if not bool(torch.isfinite(matrix).all()) and bool(torch.isfinite(samples).all()):
+        raise ValueError("its features hold NaN or inf for samples that hold none")
+    return matrix
 
 
 def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callable[[], torch.Tensor]], ReferenceStats]:
@@ -284,9 +318,9 @@ def evaluate_samples(
 
 
 def _layout(shape: Sequence[int]) -> str:
-    """(1, 28, 28) -> "grey 28x28"; (3, 32, 32) -> "RGB 32x32"."""
+    """(1, 28, 28) -> "grey 28x28"; (3, 32, 64) -> "RGB 64x32" (width x height, as every message gives sizes)."""
     channels, height, width = shape
-    return f"{'grey' if channels == 1 else 'RGB' if channels == 3 else f'{channels}-channel'} {height}x{width}"
+    return f"{'grey' if channels == 1 else 'RGB' if channels == 3 else f'{channels}-channel'} {width}x{height}"
 
 
 def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] | None = None) -> Dataset:
@@ -406,6 +440,11 @@ def _check_numbers(
     others = [k for k in values if k not in outputs and k in directions]
     if others:
         raise _clash(others[0], metric)
+    elsewhere = set(metric.output_names(tuple(registries().spaces()))) - set(outputs) if metric.spaces else set()
+    stray = next((k for k in values if k in elsewhere), None)
+    if stray is not None:  # wfid_raw from a metric asked for space myfeat: filed as raw's, a number raw never made
+        raise ValueError(f"it gave {stray}, an output of another feature space than the one it was asked for "
+                         f"({', '.join(spaces) or 'none'})")  # fmt: skip
     for value in values.values():
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             float(value)  # OverflowError: an extra int too large for a float

@@ -40,6 +40,7 @@ touching pyplot's global state, so callers and tests can inspect axes, lines and
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import math
 import re
@@ -57,8 +58,17 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ganbench.atomic import write_atomic
-from ganbench.errors import GanbenchError, OutputError, UnknownNameError, counted, one_line, refuse_link_loop
-from ganbench.results import ResultsScan, recorded_data_paths, scan_results
+from ganbench.errors import (
+    GanbenchError,
+    OptionError,
+    OutputError,
+    UnknownNameError,
+    counted,
+    one_line,
+    refuse_link_loop,
+    short_repr,
+)
+from ganbench.results import ResultsScan, recorded_data_paths, refuse_run_folder, scan_results
 from ganbench.tables import format_number, summarize
 from ganbench.writable import refuse_writing_into_data, remedy
 
@@ -98,6 +108,10 @@ def plot_results(
     ``on_problem``: called with one line per record, history or image that could not be read
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
+    if smooth is not None and (isinstance(smooth, bool) or not isinstance(smooth, int) or not 1 <= smooth <= 10**9):
+        raise OptionError(
+            f"smooth must be a whole number of logged points, 1 to 1,000,000,000, not {short_repr(smooth)}"
+        )
     root = Path(results_dir)
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
@@ -122,6 +136,7 @@ def plot_results(
     for line in scan.problems():
         report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES
+    refuse_run_folder(out, "out" if out_dir is not None else "figures folder", figures=True)  # the API's too
     refuse_writing_into_data(recorded_data_paths(runs), {"figures folder": out})  # a PNG there becomes data
     written = []
     try:
@@ -234,6 +249,18 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
     path = Path(run_dir) / HISTORY
     if not path.is_file():
         return None
+    with open(path, newline="", encoding="utf-8") as f:  # pandas takes a row's extra field for an index: said so
+        reader = csv.reader(f)
+        rows = [(reader.line_num, len(row)) for row in reader if row]  # blank lines skipped, as pandas skips them
+    header = rows[0][1] if rows else 0
+    odd = next(((line, width) for line, width in rows[1:] if width > header), None)  # fewer: empty cells
+    lines = [line for line, _ in rows[1:]]  # the file's line of each row pandas reads: messages name it
+
+    def line(row: int) -> int:
+        return lines[row] if row < len(lines) else row + 2
+
+    if odd:
+        raise ValueError(f"line {odd[0]} has {odd[1]} fields, more than its header's {header}")
     frame = pd.read_csv(path)
     if "step" not in frame.columns:
         raise ValueError("no step column")
@@ -241,13 +268,19 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
     text = frame.notna() & numbers.isna()  # lines appended to it (a step summary's markdown), a hand edit
     if text.any(axis=None):
         row, column = next((r, c) for c in text.columns for r in text.index[text[c]])
-        raise ValueError(f"line {row + 2} holds {one_line(repr(frame.at[row, column]))[:60]}, not a number")
+        raise ValueError(f"line {line(row)} holds {one_line(repr(frame.at[row, column]))[:60]}, not a number")
+    steps = numbers["step"]
+    odd = steps[(steps < 0) | (steps >= 2**63) | (steps % 1 != 0)]  # counted steps: an edited file
+    if len(odd):
+        value = frame.at[odd.index[0], "step"]
+        raise ValueError(f"line {line(odd.index[0])}: step {value} is not a whole number from 0 to 2^63")
+    twice = steps[steps.duplicated(keep=False)]
+    if len(twice):  # a resumed run drops its rows after the checkpoint: no step is logged twice
+        where = " and ".join(str(line(i)) for i in twice.index[twice == twice.iloc[0]][:2])
+        raise ValueError(f"step {int(twice.iloc[0])} is logged twice (lines {where})")
     frame = numbers.mask(numbers.abs() > np.finfo(np.float32).max)
+    frame["step"] = steps
     frame = frame.dropna(subset=["step"])
-    fractional = frame["step"][frame["step"] % 1 != 0]
-    if len(fractional):  # steps are counted; a fraction is an edited file
-        raise ValueError(f"step {fractional.iloc[0]} is not a whole number")
-    frame = frame.drop_duplicates("step", keep="last")
     frame["step"] = frame["step"].astype(int)
     return frame.set_index("step").sort_index().astype(float)
 

@@ -23,9 +23,22 @@ def gaussian_statistics(features: np.ndarray | torch.Tensor) -> tuple[np.ndarray
 
 
 def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
-    """Squared Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2)."""
+    """Squared Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2): FeatureError unless each is a finite
+    mean of d values and a symmetric positive semi-definite d x d covariance (a covariance of -I gave 0 or -4)."""
+    from ganbench.arrays import FeatureError
+
     mu1, mu2 = _float64(mu1), _float64(mu2)
     s1, s2 = np.atleast_2d(_float64(sigma1)), np.atleast_2d(_float64(sigma2))
+    d = mu1.shape[0] if mu1.ndim == 1 else -1
+    for name, value, shape in (("mu1", mu1, (d,)), ("mu2", mu2, (d,)), ("sigma1", s1, (d, d)), ("sigma2", s2, (d, d))):
+        if d < 1 or value.shape != shape:
+            raise FeatureError(f"{name} has shape {value.shape}; a mean needs (d,) and a covariance (d, d), d >= 1")
+        if not np.isfinite(value).all():
+            raise FeatureError(f"{name} holds NaN or inf")
+    for name, s in (("sigma1", s1), ("sigma2", s2)):  # what a covariance must be, checked in O(d^2), not O(d^3)
+        scale = max(float(np.abs(s).max()), np.finfo(np.float64).tiny)
+        if np.abs(s - s.T).max() > 1e-6 * scale or np.diagonal(s).min() < -1e-6 * scale:
+            raise FeatureError(f"{name} is no covariance: not symmetric with variances >= 0 on its diagonal")
     factor = _psd_factor(s1)
     product = factor.T @ s2 @ factor
     eig = np.linalg.eigvalsh((product + product.T) / 2)

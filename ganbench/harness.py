@@ -32,6 +32,7 @@ from ganbench.errors import (
     OptionError,
     OutputError,
     PluginError,
+    link_loop,
     link_loop_message,
     one_line,
     short_repr,
@@ -39,7 +40,17 @@ from ganbench.errors import (
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.plugins import blamed, call_loggers, registries
-from ganbench.results import METRICS, RECORD, SPEC, RunRecord, read_record, strict_json, write_json_atomic, write_record
+from ganbench.results import (
+    METRICS,
+    RECORD,
+    SPEC,
+    RunRecord,
+    read_record,
+    refuse_run_folder,
+    strict_json,
+    write_json_atomic,
+    write_record,
+)
 from ganbench.spec import RunSpec
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
 from ganbench.writable import advice, in_the_way, probe, refuse_writing_into_data, too_long_name
@@ -93,6 +104,8 @@ def run_spec(
     existing = read_record(run_dir)
     if existing is not None and not force:
         return existing
+    if not link_loop(out):  # a loop: prepare_run_dir names it as the results folder's
+        refuse_run_folder(out, "out")  # the API's out too: a run nested in another's folder is counted as a run
     trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
     refuse_writing_into_data(trainer.parts.dataset.data_paths(), {"results folder": out})
     check_run_files(run_dir)
@@ -191,13 +204,6 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
     checkpoint = run_dir / CHECKPOINT
     resumed_from = trainer.state.step or None
     told = resumed_from is not None and trainer.state.scored_at == resumed_from  # its loggers saw that step's scores
-    try:
-        write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
-        call_loggers("on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step)
-    except OSError as exc:  # a disk already full: found before any step
-        if exc.errno not in DISK_ERRORS:
-            raise
-        raise unwritable(exc, run_dir, then) from None
     record = RunRecord(spec.run_id, spec.to_dict(), "failed", "error", trainer.state.step, str(run_dir))
     scored: dict[int, dict[str, Any]] = {}
 
@@ -224,7 +230,11 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
             save_checkpoint(checkpoint, spec.run_id, trainer.state.state_dict())
             raise PluginError(f"{exc}; once it is fixed, the same command resumes at step {step}") from exc
 
-    try:
+    try:  # from the loggers' start on, so that on_run_end closes what any of them opened, whatever fails
+        write_json_atomic(run_dir / SPEC, {"run_id": spec.run_id, **spec.to_dict()})
+        call_loggers(
+            "on_run_start", spec=spec, run_dir=str(run_dir), start_step=trainer.state.step, log_every=cadence.log_every
+        )
         hooks = dataclasses.replace(
             cadence,
             on_log=on_log,
@@ -372,10 +382,22 @@ def check_run_files(run_dir: Path) -> None:
         path = run_dir / name
         try:
             mode = os.stat(path).st_mode
-        except OSError:  # absent, or a link to nothing: written anew
+        except OSError:  # absent: written anew; a link to nothing (or to itself): its writes fail, after training
+            if os.path.islink(path):
+                raise OutputError(in_the_way(path, name)) from None
             continue
         if not stat.S_ISREG(mode):
             raise OutputError(in_the_way(path, name))
+    try:  # a link to a file or a folder (tensorboard/, the lock's owner file): written through, another run's
+        with os.scandir(run_dir) as entries:  # record or events would become this run's
+            links = sorted(entry.path for entry in entries if entry.is_symlink())
+    except OSError:  # absent yet, or unreadable: the run's own writes say why
+        links = []
+    if links:
+        raise OutputError(
+            f"{one_line(links[0])} is a link (to {one_line(os.readlink(links[0]))}); a run writes only files of its "
+            "own, and would overwrite what it links to: delete the link, then run the same command again"
+        )
 
 
 def remove_stale_files(run_dir: Path) -> None:

@@ -98,8 +98,9 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def on_run_start(spec: RunSpec, run_dir: str, start_step: int) -> None:
-    """Called before the first training step; ``start_step`` > 0 when a run resumes."""
+def on_run_start(spec: RunSpec, run_dir: str, start_step: int, log_every: int) -> None:
+    """Called before the first training step; ``start_step`` > 0 when a run resumes. ``log_every`` is this
+    process's cadence of ``on_step_end`` (a resumed run may have logged at another)."""
 
 
 @hookspec

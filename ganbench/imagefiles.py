@@ -176,6 +176,7 @@ def _content_notes(folder: Path, see_through: list[Path], animated: list[tuple[P
 
 
 def _size(array: np.ndarray) -> str:
+    """An image's size as every message gives sizes: width x height (an HWC array's second and first)."""
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
@@ -444,6 +445,11 @@ def load_image_set(path: str | Path) -> torch.Tensor:
         refuse_link_loop(path, "samples ")
         raise SamplesError(
             f"samples {shown_path(path)} do not exist; pass an .npy, .npz or .pt file or a folder of images"
+        )
+    if path.suffix.lower() in IMAGE_SUFFIXES + UNREAD_IMAGE_SUFFIXES and path.is_file():  # not "numpy.save" advice
+        raise SamplesError(
+            f"{shown_path(path)} is one image; pass the folder of images it is in ({shown_path(path.resolve().parent)}"
+            ", say), or an array of them in a .npy, .npz or .pt file"
         )
     array = load_array(path, ARRAY_KEYS, ndim=4, what="image")
     if array.ndim and len(array) == 0:

@@ -115,7 +115,7 @@ def image_problem(name: str, shape: tuple[int, ...]) -> str | None:
         return f"{name} needs image samples (channels, height, width), not shape {tuple(shape)}"
     _, height, width = shape
     if height != width:
-        return f"{name} needs square images, not {height}x{width}"
+        return f"{name} needs square images, not {width} wide and {height} high"  # beside (1x8x16): no 16x8
     if side_plan(height) is None:
         return f"{name} builds square images of side b*2^k with b in 4..7 and k >= 1 ({EXAMPLE_SIDES}), not {height}"
     return None

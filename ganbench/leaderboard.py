@@ -103,9 +103,9 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
     if unfinished:
         first = unfinished[0]
         why = (first.error or "").strip().splitlines()[-1:] or ["another process trains it"]
-        raise BaselineError(
-            f"{len(unfinished)} run(s) did not finish, the first {first.run_dir} ({first.status}: {why[0]}); "
-            "fix that, or wait for the process that trains it, then run the same command again"
+        raise BaselineError(  # its own advice (fix it, wait for the other process) is in ``why``: not said twice
+            f"{len(unfinished)} run(s) did not finish, the first {first.run_dir} ({first.status}: {why[0]}); the "
+            f"baseline at {suite.baseline_path} is unchanged"
         )
     document = make_baseline(suite, records)
     bounds, regs = suite.output_bounds(), registries()
@@ -127,7 +127,7 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
     remove_stale_temps(suite.baseline_path.parent)  # a killed update's, beside a committed baseline
     existed = suite.baseline_path.exists()
     try:
-        write_json_atomic(suite.baseline_path, document)
+        write_json_atomic(suite.baseline_path, document, follow=True)
     except OSError as exc:
         raise BaselineError(_unwritten(suite.baseline_path, exc, existed)) from None
     return suite.baseline_path

@@ -144,17 +144,23 @@ def _walk_py(root: str) -> list[str]:
     return paths
 
 
-def _folder_times(root: Path, depth: int) -> list[tuple[str, int]]:
-    """(folder, mtime_ns) of ``root`` and its folders ``depth`` levels down: files added or removed show."""
-    found: list[tuple[str, int]] = []
+def _folder_times(root: Path, depth: int) -> list[tuple[str, int, int]]:
+    """(path, mtime_ns, size) of ``root``, its folders ``depth`` levels down and the files in them: files added,
+    removed, or changed in place (a truncated archive, one copied over) show. At most 1000 entries a level."""
+    found: list[tuple[str, int, int]] = []
     level = [str(root)]
     for _ in range(depth + 1):
         below: list[str] = []
         for folder in level:
             try:
-                found.append((folder, os.stat(folder).st_mtime_ns))
+                found.append((folder, os.stat(folder).st_mtime_ns, 0))
                 with os.scandir(folder) as entries:
-                    below += sorted(e.path for e in entries if e.is_dir(follow_symlinks=False))
+                    for entry in sorted(entries, key=lambda e: e.name)[:1000]:
+                        if entry.is_dir(follow_symlinks=False):
+                            below.append(entry.path)
+                        elif entry.is_file():
+                            info = entry.stat()
+                            found.append((entry.path, info.st_mtime_ns, info.st_size))
             except OSError:
                 continue
         level = below[:1000]
@@ -233,6 +239,30 @@ def _about(obj: Any) -> str:
     return getattr(obj, "paper", "") or getattr(obj, "description", "") or ""
 
 
+def _files_of_splits(dataset: Any, available: bool | None) -> str:
+    """Whether a dataset's files are present, per split where it has a ``split`` option of several choices (the
+    default split's files alone said "files missing" of a data root holding the test split)."""
+    import typing
+
+    from ganbench.options import option_types, with_options
+
+    words = {True: "files present", False: "files missing", None: "embedded"}
+    splits = typing.get_args(option_types(dataset).get("split"))
+    if available is None or len(splits) < 2:
+        return words[available]
+    present = []
+    for split in splits:
+        try:
+            present.append(
+                with_options(dataset, {"split": split}, "").available() if split != dataset.split else available
+            )
+        except GanbenchError:
+            present.append(False)
+    return "; ".join(
+        f"{split} split {'present' if there else 'missing'}" for split, there in zip(splits, present, strict=True)
+    )
+
+
 def _details(obj: Any) -> dict[str, Any]:
     """What `list` shows beyond the name: a dataset's shape, classes and files; a metric's spaces and outputs."""
     from ganbench.dataset import Dataset
@@ -246,16 +276,18 @@ def _details(obj: Any) -> dict[str, Any]:
         except GanbenchError:  # a prototype that needs an option first (a path) has no shape yet
             shape, classes = None, None
         available = obj.available()
-        files = {True: "files present", False: "files missing", None: "embedded"}[available]
-        size = "x".join(map(str, shape)) if shape else "shape from its data"
-        text = f"{size}, {classes if classes is not None else 'its'} classes" if classes else f"{size}, unlabelled"
         budget = f"{obj.default_steps:,} steps unless --steps"
+        if shape is None:  # the prototype of data a user names (`-d PATH`): neither embedded nor unlabelled
+            summary = f"shape, classes and files from the data named, {budget}"
+        else:
+            text = f"{'x'.join(map(str, shape))}, {f'{classes} classes' if classes else 'unlabelled'}"
+            summary = f"{text}, {_files_of_splits(obj, available)}, {budget}"
         return {
             "shape": shape,
             "classes": classes,
             "available": available,
             "default_steps": obj.default_steps,
-            "summary": f"{text}, {files}, {budget}",
+            "summary": summary,
         }
     if isinstance(obj, Metric):
         spaces = [s for s in obj.spaces if s in registries().spaces()]

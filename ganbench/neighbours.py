@@ -110,6 +110,8 @@ class Radii:
         known = torch.as_tensor(radii, dtype=torch.float64)
         if known.shape != (n,):
             raise FeatureError(f"real_radii has shape {tuple(known.shape)}, expected ({n},)")
+        if not bool(torch.isfinite(known).all()) or bool((known < 0).any()):
+            raise FeatureError("real_radii must be finite distances >= 0")
         self = cls.__new__(cls)
         self.approx, self.error, self.known = known.square(), torch.zeros(n, dtype=torch.float64), known
         return self
@@ -143,6 +145,8 @@ def _row_exact(x: torch.Tensor, i: int) -> torch.Tensor:
 def knn(p: Points, k: int, block_bytes: int = BLOCK_BYTES) -> Radii:
     """Each row's k-NN radius (its own distance, 0, counts as the first), from one triangle of blocks."""
     n = len(p)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:  # k = 0: density NaN; -1: precision 1
+        raise FeatureError(f"k must be a whole number of neighbours >= 1, not {k!r}")
     if k >= n:
         raise FeatureError(f"k = {k} nearest neighbours need more than {k} samples, got {n}")
     m = min(n, k + 1 + EXTRA_CANDIDATES)

@@ -45,6 +45,7 @@ def is_name(value: Any) -> bool:
 
 FLOAT32_TINY = 1.1754943508222875e-38
 FLOAT32_MAX = 3.4028234663852886e38
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,12 @@ def _out_of_range(value: Any, bounds: Bounds) -> str | None:
             continue
         if isinstance(item, float) and not math.isfinite(item):
             return f"a finite number, not {item!r}"
-        if not bounds.holds(item):
-            return f"{bounds.describe()}, not {cli_text(value)}"
+        huge = isinstance(item, int) and item.bit_length() >= 100  # past 4,300 digits, no text at all
+        shown = f"a number of {item.bit_length()} bits" if huge else cli_text(value)
+        if not bounds.holds(item):  # the declared range first: it says more than int64's
+            return f"{bounds.describe()}, not {shown}"
+        if isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:  # records are strict JSON of int64s
+            return f"within int64 ({INT64_MIN} to {INT64_MAX}), which records hold, not {shown}"
         if isinstance(item, float) and item != 0 and not FLOAT32_TINY <= abs(item) <= FLOAT32_MAX:
             zero = "0 or " if bounds.holds(0.0) else ""
             return f"{zero}between 1.2e-38 and 3.4e38 in size (float32, where training computes), not {item!r}"

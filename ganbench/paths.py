@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ganbench.errors import OptionError, one_line
+from ganbench.writable import kind_of
 
 CACHE_ENV = "GANBENCH_CACHE_DIR"
 DATA_ENV = "GANBENCH_DATA"
@@ -77,15 +78,31 @@ def check_entry_is_a_file(entry: Path) -> None:
     raise ValueError("not a regular file")
 
 
+def _taken(entry: Path) -> Path | None:
+    """What stands where a cache entry goes, when that (not the cache) is why it cannot be written: a folder or
+    other non-file at it, a link to nothing or to itself, or a file where one of its folders goes."""
+    if (entry.exists() and not entry.is_file()) or (entry.is_symlink() and not entry.exists()):
+        return entry
+    root = cache_dir()
+    for folder in entry.parents:
+        if folder == root or root not in folder.parents:
+            return None
+        if folder.exists() or folder.is_symlink():
+            return None if folder.is_dir() else folder
+    return None
+
+
 def warn_cache_unwritable(entry: Path, exc: OSError) -> None:
     """Say once per process and cache folder that entries cannot be written there: a read-only or misplaced cache
     costs time (everything is computed again), never results."""
-    if entry.exists() and not entry.is_file():  # the cache is writable; this one path is taken
+    taken = _taken(entry)
+    if taken is not None:  # the cache is writable; this one path is taken
         if str(entry) not in _unwritable_warned:
             _unwritable_warned.add(str(entry))
-            logging.getLogger("ganbench").warning(
-                "cannot write cache entry %s: a folder or other non-file is there; remove it", entry
-            )
+            what = "a folder or other non-file is there" if taken == entry else f"{taken} is {kind_of(taken)}"
+            if taken == entry and entry.is_symlink() and not entry.exists():
+                what = f"it is {kind_of(entry)}"
+            logging.getLogger("ganbench").warning("cannot write cache entry %s: %s; remove it", entry, what)
         return
     root = str(cache_dir())
     if root in _unwritable_warned:

@@ -119,15 +119,26 @@ def as_json(suite_name: str, comparisons: Sequence[Comparison]) -> dict[str, Any
     )
 
 
-def junit(suite_name: str, comparisons: Sequence[Comparison], strict: bool = False) -> str:
-    """JUnit XML: a test case per comparison; regressions (and, with ``strict``, inconclusive ones) fail."""
+def junit(
+    suite_name: str,
+    comparisons: Sequence[Comparison],
+    strict: bool = False,
+    unfinished: Sequence[tuple[str, str]] = (),
+) -> str:
+    """JUnit XML: a test case per comparison; regressions (and, with ``strict``, inconclusive ones) fail. Each
+    run that did not finish (``unfinished``: its folder, why) is a test case in error, as the command exits 1: a
+    report of only passing cases would show a CI green while its job fails."""
     failing = {"regressed", "inconclusive"} if strict else {"regressed"}
     suite = ET.Element(
         "testsuite",
         name=f"ganbench.{suite_name}",
-        tests=str(len(comparisons)),
+        tests=str(len(comparisons) + len(unfinished)),
         failures=str(sum(c.verdict in failing for c in comparisons)),
+        errors=str(len(unfinished)),
     )
+    for run_dir, why in unfinished:
+        case = ET.SubElement(suite, "testcase", classname=one_line(f"{suite_name}.runs"), name=one_line(run_dir))
+        ET.SubElement(case, "error", message=one_line(why)).text = one_line(why)
     for c in comparisons:
         case = ET.SubElement(
             suite, "testcase", classname=one_line(f"{suite_name}.{c.dataset}.{c.variant}"), name=c.metric

@@ -262,9 +262,13 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
     here = Path(os.path.expanduser(name))
     kind = kind_of(here)
     if kind == "a file":  # there, but not data a dataset reads
+        fix = (  # the folder only for an image: "pass ./arr" of a .pt beside nothing else sent the user to "no images"
+            f"pass the folder of images it is in ({shown_path(here.resolve().parent)})"
+            if here.suffix.lower() in IMAGE_SUFFIXES
+            else "save the data as .npz (numpy.savez(path, images=..., labels=...))"
+        )
         raise OptionError(
-            f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; "
-            f"pass the folder it is in ({shown_path(here.resolve().parent)}), or save the data as .npz"
+            f"dataset {one_line(repr(name))} is a file, not a folder of images or an .npz/.npy file; {fix}"
         )
     if kind not in ("missing", "a folder"):  # a FIFO, a device, a link to nothing or to itself
         raise OptionError(

@@ -94,10 +94,11 @@ class RunRecord:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write strict JSON so that readers see the old file or the new one, never half of one."""
+def write_json_atomic(path: Path, data: Any, follow: bool = False) -> None:
+    """Write strict JSON so that readers see the old file or the new one, never half of one (``follow``: as
+    ``write_atomic`` takes it, for a path the user named)."""
     text = json.dumps(strict_json(data), indent=2, sort_keys=True, allow_nan=False)
-    write_atomic(path, lambda f: f.write(text.encode() + b"\n"))
+    write_atomic(path, lambda f: f.write(text.encode() + b"\n"), follow=follow)
 
 
 def strict_json(value: Any) -> Any:
@@ -215,6 +216,8 @@ def check_record(run_dir: Path, outputs: Collection[str] = (), memo: dict[str, S
         raise RecordError(wrong)
     folder_id = Path(run_dir).name.rpartition("__")[2]
     if "__" in Path(run_dir).name and folder_id != data["run_id"]:
+        if (Path(run_dir) / RECORD).is_symlink():  # --force would be refused: a run writes only files of its own
+            raise RecordError(f"it is the record of run {data['run_id']!r}, {LINKED}")
         if not RUN_FOLDER.fullmatch(Path(run_dir).name):  # ring8__nsgan__seed0__<id>.bak: --force would not help
             own = RUN_FOLDER.match(Path(run_dir).name)
             named = f", {own.group(0)}" if own and own.group(0).endswith(data["run_id"]) else ""
@@ -283,6 +286,30 @@ def _impossible(data: dict[str, Any], spec: dict[str, Any]) -> str | None:
         return f"a completed run was stopped by its steps or its time, not {stopped_by!r}"
     if data["status"] == "completed" and stopped_by == "steps" and done != steps:
         return f"a run stopped by its steps has done all {steps}, not {done}"
+    if stopped_by == "max_seconds" and spec["budget"].get("max_seconds") is None:
+        return "stopped_by is max_seconds, but its budget has no time limit"
+    return _impossible_extras(data, steps)
+
+
+def _impossible_extras(data: dict[str, Any], steps: int) -> str | None:
+    """What no run writes in a record's other fields (timings, the resume step, the error, the best scores)."""
+    resumed = data.get("resumed_from")
+    if resumed is not None and (isinstance(resumed, bool) or not isinstance(resumed, int) or not 1 <= resumed <= steps):
+        return f"resumed_from must be null or a step from 1 to the budget's {steps}, not {short_repr(resumed)}"
+    for name in ("train_seconds", "wall_seconds"):
+        value = data.get(name)
+        real = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and not (real and math.isfinite(value) and value >= 0):
+            return f"{name} must be null or a number of seconds >= 0, not {short_repr(value)}"
+    if data.get("error") is not None and not isinstance(data["error"], str):
+        return f"error must be null or text, not {short_repr(data['error'])}"
+    best = data.get("best", {})
+    if not isinstance(best, dict):
+        return f"best must be an object of scores, not {short_repr(best)}"
+    for name, entry in best.items():
+        step = entry.get("step") if isinstance(entry, dict) else None
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= steps:  # 0: out of time at once
+            return f"best {name} must be a score at a step from 0 to the budget's {steps}, not {short_repr(entry)}"
     return None
 
 
@@ -334,7 +361,9 @@ def _unmeasurable(data: dict[str, Any], spec: dict[str, Any], memo: dict[str, Sc
                 f"{scores}.{alien[0]} = {short_repr(data[scores][alien[0]])} is a score of a metric the run did "
                 f"not compute (its metrics: {', '.join(map(str, spec['eval']['metrics']))})"
             )
-    return None
+    best = {k: v.get("value") for k, v in data.get("best", {}).items() if isinstance(v, dict)}  # checked: objects
+    wrong = out_of_bounds(best, bounds)  # a best Fréchet distance of -1
+    return f"best.{wrong}" if wrong else None
 
 
 def _disowned(data: dict[str, Any], run_dir: Path) -> str | None:
@@ -439,22 +468,54 @@ RENAMED = "in a folder renamed from its own"
 """Why a record is not its folder's when the folder's name is no run's: rerunning any run would not help."""
 
 
+LINKED = "through a link in this folder"
+"""Why a record is not its folder's when record.json links to another run's: the link is to go, not the run."""
+
+
 def remedy_for(why: str, count: int) -> str:
     """What to do about ``count`` records unreadable for ``why``: --force helps only records that are damaged."""
     if why in DENIED:
         return "make them readable" if count > 1 else "make it readable"
+    if LINKED in why:
+        return "delete the link, then rerun that run (a run writes only files of its own)"
     if RENAMED in why:
         return "give the folder its own name back, or delete it if it is a copy (the run counts from its own folder)"
     return "rerun those runs with --force" if count > 1 else "rerun that run with --force"
 
 
+def refuse_run_folder(path: str | Path | None, option: str, figures: bool = False) -> None:
+    """OptionError if ``path`` is the folder of one run (it holds a spec.json), or lies in one (through links
+    too): runs written or sought there would nest inside that run, a suite's training in the wrong place;
+    ``figures``: it names the folder of `plot`'s figures, not of runs."""
+    if path is None:
+        return
+    resolved = Path(path).resolve()
+    folders = (resolved, *resolved.parents)  # a parent by its run's name too: a project may hold a spec.json
+    runs = (f for f in folders if (f / SPEC).is_file() and (f == resolved or RUN_FOLDER.fullmatch(f.name)))
+    run = next(runs, None)
+    if run is not None:
+        where = "the folder of one run" if run == resolved else f"inside the folder of one run, {one_line(run)}"
+        fix = (
+            f"name a folder for the figures, e.g. {one_line(run.parent / 'figures')}"
+            if figures
+            else f"name the results folder that holds the runs (e.g. {one_line(run.parent)})"
+        )
+        if os.path.islink(path):  # the example above may be the very link: say what it is, and to delete it
+            where, fix = (
+                f"a link into the folder of one run, {one_line(run)}",
+                "delete the link, or name another folder",
+            )
+        raise OptionError(f"{option} {one_line(path)} is {where}; {fix}")
+
+
 def run_folders(root: Path) -> list[Path]:
     """Folders under ``root`` holding a record or a spec, sorted. Links to folders are followed (a run linked into
     a results folder is one of its runs), each real folder walked once (a link to an ancestor is no loop). A
-    loop, not recursion: a folder nested a thousand deep is walked like any other."""
-    found, stack, walked = set(), [root], set()
-    while stack:
-        folder = stack.pop()
+    loop, not recursion: a folder nested a thousand deep is walked like any other. Links are walked last, so that
+    a run reached both ways counts from its real folder (a link named like a run would have hidden it)."""
+    found, stack, links, walked = set(), [root], [], set()
+    while stack or links:
+        folder = stack.pop() if stack else links.pop()
         try:
             info = os.stat(folder)
             if (info.st_dev, info.st_ino) in walked:
@@ -476,7 +537,7 @@ def run_folders(root: Path) -> list[Path]:
             except OSError:
                 below = False
             if below:
-                stack.append(Path(entry.path))
+                (links if entry.is_symlink() else stack).append(Path(entry.path))
     return sorted(found)
 
 

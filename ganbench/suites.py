@@ -305,7 +305,7 @@ def _key_named_in(message: str) -> str:
     for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
-    match = re.search(r"option '([^']+)'", message) or re.search(r"option group in '([^']+)'", message)
+    match = re.search(r"option '([^']*)'", message) or re.search(r"option group in '([^']+)'", message)  # '' too
     if match:
         return match.group(1)
     for key in KEYS:
@@ -321,9 +321,18 @@ class _Locator:
         self.path, self.lines = path, text.splitlines()
 
     def line_of(self, key: str) -> int | None:
+        if not key:  # an option named '': a quoted key that is empty or ends in a dot ("network." = 1)
+            quoted = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)')\s*=""")
+            for number, line in enumerate(self.lines, 1):
+                match = quoted.match(line)
+                inner = next((g for g in match.groups() if g is not None), "").strip() if match else None
+                if inner is not None and (not inner or inner.endswith(".")):
+                    return number
+            return None
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
         dotted = re.compile(rf"^\s*[\"']?[\w.-]*{re.escape(key.split('.')[-1])}[\"']?\s*=")
-        for patterns in ((pattern,), (dotted,)):
+        table = re.compile(rf"^\s*\[\s*{re.escape(key)}\s*\]")  # [set]: where its keys are, for want of one
+        for patterns in ((pattern,), (dotted,), (table,)):
             for number, line in enumerate(self.lines, 1):
                 if any(p.match(line) for p in patterns):
                     return number

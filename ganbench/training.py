@@ -288,10 +288,38 @@ def _check_pass(
     scores = scores.detach()
     for loss in ("d_loss", "g_loss"):  # random draws in a loss come from the forked stream too
         with blamed("variants", spec.variant, loss):
-            value = v.d_loss(scores, scores) if loss == "d_loss" else v.g_loss(scores)
+            spread = torch.linspace(-4.0, 4.0, scores.numel(), device=scores.device).reshape(scores.shape)
+            leaves = tuple(spread.clone().requires_grad_() for _ in range(2 if loss == "d_loss" else 1))
+            given = tuple(leaf * 1.0 for leaf in leaves)  # not leaves: D's scores are not, and may be edited in place
+            value = v.d_loss(*given) if loss == "d_loss" else v.g_loss(*given)
             if not isinstance(value, torch.Tensor) or value.ndim or not value.is_floating_point():
                 got = f"{value.dtype} {tuple(value.shape)}" if isinstance(value, torch.Tensor) else short_repr(value)
                 raise ValueError(f"it gave {got}, not one floating-point number (a 0-d tensor)")
+            _check_loss_moves(value, leaves)
+
+
+def _check_loss_moves(value: torch.Tensor, scores: tuple[torch.Tensor, ...]) -> None:
+    """ValueError if a loss of scores spread over [-4, 4] has no gradient back to them, or one that is zero for
+    every score (a constant, detached, made under no_grad, a meta tensor; a sign, a rounding, a loss times 0):
+    its backward would fail at the first step, or train nothing while the run is recorded as completed. Every
+    GAN loss moves some score in that range."""
+    if value.is_meta:
+        raise ValueError("it gave a meta tensor (a shape without data), not a number")
+    grads = torch.autograd.grad(value, scores, allow_unused=True) if value.requires_grad else (None,)
+    if not bool(torch.isfinite(value)) or any(g is not None and not bool(torch.isfinite(g).all()) for g in grads):
+        raise ValueError(  # else counted as the method's divergence at step 1, or told as "a zero gradient"
+            "its loss, or its gradient, is not finite for scores from -4 to 4 (NaN or inf), so no step can train"
+        )
+    if all(grad is None for grad in grads):
+        raise ValueError(
+            "its loss carries no gradient back to the discriminator's scores (a constant, detached, or made under "
+            "torch.no_grad()), so training cannot move the networks; return it as computed from the scores"
+        )
+    if not any(bool(grad.abs().sum() > 0) for grad in grads if grad is not None):
+        raise ValueError(
+            "its loss has a zero gradient for every score from -4 to 4 (a sign, a rounding, or a loss times 0?), "
+            "so training cannot move the networks"
+        )
 
 
 def _check_tensor(output: Any, net: str, what: str, device: torch.device) -> None:

@@ -192,6 +192,9 @@ def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
         return "identical", None
     if c.metric == DIVERGENCE:
         c.notes.append(f"diverged {k.diverged}/{k.runs} vs {b.diverged}/{b.runs}")
+        if not (k.runs and b.runs):  # no run on a side (failed, skipped): no share to compare, not "unchanged"
+            c.notes.append("no finished run on a side")
+            return "inconclusive", None
         more = k.diverged / max(k.runs, 1) > b.diverged / max(b.runs, 1)
         if c.p_divergence_holm < alpha:
             return ("regressed" if more else "improved"), None

@@ -8,6 +8,7 @@ import io
 import random
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -218,6 +219,7 @@ def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp
 
 
 HEADER = "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm"
+UNSCORED = SimpleNamespace(eval=SimpleNamespace(every=0))  # a spec's part the history check reads
 
 
 @pytest.mark.parametrize(
@@ -229,6 +231,8 @@ HEADER = "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm"
         ("bom", None),  # re-saved by a spreadsheet: a byte-order mark, CRLF (pass 52 F3: every row was erased)
         ("front", "history.csv held the rows of steps 30-40 only (rows deleted, or replaced?) when the run resumed"),
         ("tail", "history.csv held the rows of steps 10-20 only (rows deleted, or replaced?) when the run resumed"),
+        ("empty", "history.csv was emptied when the run resumed at step 40"),  # pass 53 F1: no word
+        ("header", "history.csv held no rows (rows deleted, or replaced?) when the run resumed at step 40"),
     ],
 )
 def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, interrupted, edit, said):
@@ -243,8 +247,10 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         history.write_text("not,a history\n")
     elif edit == "bom":
         history.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
-    elif edit in ("front", "tail"):
-        kept = rows[3:] if edit == "front" else rows[1:3]
+    elif edit == "empty":
+        history.write_text("")
+    elif edit in ("front", "tail", "header"):
+        kept = {"front": rows[3:], "tail": rows[1:3], "header": []}[edit]
         history.write_text("\n".join([rows[0], *kept]) + "\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -260,16 +266,30 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         assert len(warned) == 1 and said in warned[0] and "(to have them, rerun with --force, which" in warned[0]
 
 
-@pytest.mark.parametrize("text", ["step\n", ""])  # a run too short to log: its header alone, or nothing yet
-def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(tmp_path, text):
+@pytest.mark.parametrize("text", ["step\n", "step,loss_d\n", ""])  # a run too short to log, or killed before
+@pytest.mark.parametrize("start_step", [5, 10])  # before the first row, or at it (whose row may follow its scoring)
+def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(tmp_path, text, start_step):
     from ganbench.loggers import history_csv
 
     (tmp_path / "history.csv").write_text(text)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        history_csv.on_run_start(run_dir=str(tmp_path), start_step=5)
+        history_csv.on_run_start(spec=UNSCORED, run_dir=str(tmp_path), start_step=start_step, log_every=10)
     history_csv.on_run_end(run_dir=str(tmp_path))
-    assert (tmp_path / "history.csv").read_text() == "step\n"
+    assert (tmp_path / "history.csv").read_text() == (text or "step\n")
+
+
+@pytest.mark.parametrize("text", ["step,loss_d\n", ""])
+def test_a_history_emptied_past_its_first_row_is_said_even_at_another_log_every(tmp_path, text):
+    """Rows were due before step 11 at every 10 steps; at every 2 (a --log-every lowered at the resume) the
+    curves miss those steps as well."""
+    from ganbench.loggers import history_csv
+
+    for log_every in (10, 2):
+        (tmp_path / "history.csv").write_text(text)
+        with pytest.warns(UserWarning, match="when the run resumed at step 11: its training curves miss"):
+            history_csv.on_run_start(spec=UNSCORED, run_dir=str(tmp_path), start_step=11, log_every=log_every)
+        history_csv.on_run_end(run_dir=str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -294,4 +314,24 @@ def test_a_run_that_logged_nothing_before_its_checkpoint_resumes_without_a_word(
 def test_rows_missing_from_a_history_are_told_from_a_changed_log_every(steps, start, missing):
     from ganbench.loggers.history_csv import _rows_missing
 
-    assert _rows_missing(steps, start) is missing
+    assert _rows_missing(steps, start, 0) is missing
+
+
+@pytest.mark.parametrize(
+    "steps, start, missing",
+    [
+        ([2, 3, 4], 4, False),  # --log-every 2 --eval-every 3: scoring rows between (a false alarm in CI)
+        ([2, 3, 4, 6, 8, 9, 10, 12], 13, False),
+        ([2, 3, 4, 9, 10, 12], 13, True),  # 6 and 8 deleted
+        ([2, 3, 4, 6, 8, 9, 10], 13, True),  # 12, the row before the checkpoint
+        ([4, 6, 8, 12, 16, 18, 20, 24], 25, False),  # --log-every 4 --eval-every 6
+        ([2, 4, 6, 8, 10], 11, False),  # --log-every 2 --eval-every 4: every log row a multiple of 2 only
+        ([3, 6, 9], 10, False),  # --log-every 6 --eval-every 3: every row a scoring row
+        ([3, 9], 10, True),
+    ],
+)
+def test_rows_missing_from_a_history_count_its_scoring_rows(steps, start, missing):
+    from ganbench.loggers.history_csv import _rows_missing
+
+    eval_every = 4 if start == 11 else 6 if start == 25 else 3
+    assert _rows_missing(steps, start, eval_every) is missing

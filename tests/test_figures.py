@@ -614,6 +614,24 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
         f"warning: unreadable history {edited / 'history.csv'}: line 4 holds '### ganbench leaderboard `t`: 1 "
         "improved', not a number; its curves are left out"
     ]
+    for rows, why in (  # kept and drawn, or dropped without a word (pass 55)
+        ("-10,1\n20,3\n", "line 2: step -10 is not a whole number from 0 to 2^63"),
+        ("10,1\n" + "9" * 41 + ",3\n", "line 3: step 99999999"),
+        ("10,1\n10,2\n20,3\n", "step 10 is logged twice (lines 2 and 3)"),
+        ("\n\n10,1\n-20,3\n", "line 5: step -20 is not"),  # blank lines: pandas skips them (said line 3, pass 56)
+    ):
+        (edited / "history.csv").write_text("step,loss_d\n" + rows)
+        result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+        said = [line for line in result.err.splitlines() if "unreadable history" in line]
+        assert len(said) == 1 and why in said[0], result.err
+    for ending in (",", ",x"):  # pandas took the extra field for an index: "step 1.36 (a loss) is not whole"
+        (edited / "history.csv").write_text(f"step,loss_d\n10,1.5{ending}\n20,3\n")
+        result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+        said = [line for line in result.err.splitlines() if "unreadable history" in line]
+        assert said == [
+            f"warning: unreadable history {edited / 'history.csv'}: line 2 has 3 fields, more than its header's 2; "
+            "its curves are left out"
+        ]
 
 
 def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):
@@ -713,3 +731,14 @@ def test_long_settings_are_shortened_and_wrapped_to_fit_their_figure():
     )
     lines = fig._suptitle.get_text().splitlines()
     assert len(lines) == 3 and all(len(line) <= 54 for line in lines) and lines[-1] == "second line"
+
+
+@pytest.mark.parametrize("smooth", [0, -1, 10**9 + 1, 2**63, 2**70000, True, 2.5, "3"], ids=range(8))
+def test_a_smoothing_window_beyond_a_count_is_one_line_and_writes_nothing(tmp_path, smooth):
+    """--smooth 2^63 was a pandas traceback, after making the output folder (pass 54)."""
+    from ganbench.errors import OptionError
+    from ganbench.figures import plot_results
+
+    with pytest.raises(OptionError, match="smooth must be a whole number of logged points, 1 to 1,000,000,000"):
+        plot_results(tmp_path, tmp_path / "figures", smooth=smooth)
+    assert not (tmp_path / "figures").exists()

@@ -11,6 +11,7 @@ import http.server
 import io
 import os
 import pickle
+import re
 import shutil
 import socket
 import struct
@@ -212,6 +213,23 @@ def test_a_data_root_one_or_two_levels_too_deep_names_the_one_that_holds_the_fil
             dataset("mnist", split="test").load()
         one_line_error(exc, f"pass --data-root (GANBENCH_DATA) {mnist_test_root} instead, which holds them")
     assert not (mnist_test_root / "MNIST" / "MNIST").exists()
+
+
+def test_files_in_the_data_root_itself_are_told_to_move_into_torchvisions_folder(
+    mnist_test_root, dead_url, monkeypatch
+):
+    """The .gz files straight in --data-root were told "copy them there or pass --data-root naming a folder that
+    holds them", the folder given (pass 54)."""
+    import torchvision.datasets
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [dead_url])
+    flat = mnist_test_root.parent / "flat"
+    shutil.copytree(mnist_test_root / "MNIST" / "raw", flat)
+    monkeypatch.setenv("GANBENCH_DATA", str(flat))
+    with pytest.raises(GanbenchError) as exc:
+        dataset("mnist", split="test").load()
+    one_line_error(exc, f"they are in {flat} itself: move them into {flat / 'MNIST' / 'raw'}, where torchvision's")
+    assert sorted(p.name for p in flat.iterdir()) == sorted(MNIST_TEST_FILES)  # nothing moved or made there
 
 
 def test_missing_cifar_offline_names_batches_archive_and_url(root, dead_url, monkeypatch):
@@ -551,6 +569,18 @@ def test_npz_with_and_without_labels(tmp_path):
     plain = files_dataset(tmp_path / "unlabelled.npz")
     assert plain.labels() is None
     assert torch.equal(plain.load(), torch.from_numpy(np.rint(unit * 255).astype(np.uint8)))
+    # a dict saved with torch.save under an .npz name: its images were read, its labels dropped unsaid (pass 54)
+    torch.save({"images": torch.from_numpy(nhwc), "labels": torch.tensor([2, 1, 0, 2, 1, 0])}, tmp_path / "t.npz")
+    saved = files_dataset(tmp_path / "t.npz")
+    assert torch.equal(saved.load(), torch.from_numpy(nhwc).permute(0, 3, 1, 2))
+    assert saved.labels().tolist() == [2, 1, 0, 2, 1, 0] and saved.n_classes == 3
+    for labels, said in (  # not a tensor: dropped unsaid (pass 55); bool: an error naming no file
+        ([2, 1, 0, 2, 1, 0], "its 'labels' entry is a list, not a tensor; save it as one"),
+        (torch.tensor([True, False] * 3), f"the label tensor in {tmp_path / 'odd.npz'} must be real numbers, not bool"),
+    ):
+        torch.save({"images": torch.from_numpy(nhwc), "labels": labels}, tmp_path / "odd.npz")
+        with pytest.raises(GanbenchError, match=re.escape(said)):
+            files_dataset(tmp_path / "odd.npz").labels()
 
 
 def test_a_folder_that_is_not_of_images_is_refused_before_its_walk_goes_far(tmp_path, monkeypatch):

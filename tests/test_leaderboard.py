@@ -926,9 +926,11 @@ def test_update_refuses_runs_another_process_is_training(cli, tmp_path):
     (tmp_path / "a" / spec.dirname).mkdir(parents=True)
     with RunLock(tmp_path / "a" / spec.dirname):
         result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
-        assert_one_line_error(result, "1 run(s) did not finish, the first", "(skipped: ", "wait for the process")
         swept = cli("sweep", str(path), "-o", str(tmp_path / "a"), "-q")
-    assert swept.code == 1 and "skipped: " in swept.err
+    for done in (result, swept):  # exit 1 as sweep and check: no user error (update said 2, pass 54)
+        assert done.code == 1 and f"skipped: {tmp_path / 'a' / spec.dirname}: run folder" in done.err, done.err
+        assert "Traceback" not in done.err and done.err.count("wait for it to finish") == 1
+    assert "the baseline at " in result.err and "is unchanged: once those runs finish, run the same" in result.err
     assert not (tmp_path / "tiny.baseline.json").exists()
 
 
@@ -937,7 +939,8 @@ def test_update_says_why_a_run_failed(cli, tmp_path):
     spec = load_suite_specs(path)[0]
     (tmp_path / "a" / spec.dirname / "record.json").mkdir(parents=True)  # in the way of the run's record
     result = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
-    assert_one_line_error(result, "1 run(s) did not finish, the first", "(failed: ", "record.json is a folder")
+    assert result.code == 1 and "failed: " in result.err and "record.json is a folder" in result.err, result.err
+    assert "Traceback" not in result.err
     assert not (tmp_path / "tiny.baseline.json").exists()
 
 
@@ -1109,3 +1112,35 @@ def test_a_junit_report_the_disk_refuses_says_how_to_go_on(cli, tmp_path):
         "could not write --junit /dev/full (No space left on device); free some space or name a --junit file in a "
         "folder that can be written",
     )
+
+
+@pytest.mark.parametrize(
+    "key, line", [('"" = 1', 13), ('"nosuch" = 1', 13), ("'lr_d' = -1", 13), ('lr_d = 1e-4\n"network." = 1', 14)]
+)
+def test_every_error_in_a_suites_set_table_names_its_line(cli, tmp_path, key, line):
+    """`"" = 1` in [set] was the one suite error without its line (pass 54)."""
+    path = write_suite(tmp_path, SUITE + f"\n[set]\n{key}\n")
+    assert_one_line_error(cli("sweep", str(path), "-q", "-o", str(tmp_path / "a")), f"tiny.toml:{line}: ")
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_junit_report_names_each_run_that_did_not_finish_as_an_error(cli, tmp_path):
+    """`check` exited 1 for a run another process was training, while its JUnit report held only passing cases
+    (pass 55): a CI's test view was green for a failed job."""
+    import xml.etree.ElementTree as ET
+
+    from ganbench.locks import RunLock
+    from ganbench.suites import load_suite
+
+    path = write_suite(tmp_path)
+    results = str(tmp_path / "a")
+    assert cli("leaderboard", "update", str(path), "--results", results, "-q").code == 0
+    spec = load_suite(path).specs()[1]
+    (tmp_path / "a" / spec.dirname / "record.json").unlink()
+    with RunLock(tmp_path / "a" / spec.dirname):
+        result = cli("leaderboard", "check", str(path), "--results", results, "--junit", str(tmp_path / "j.xml"), "-q")
+    assert result.code == 1
+    suite = ET.parse(tmp_path / "j.xml").getroot()
+    errors = suite.findall("testcase/error")
+    assert suite.get("errors") == "1" and len(errors) == 1 and errors[0].get("message").startswith("skipped: run ")
+    assert suite.find("testcase[error]").get("name") == str(tmp_path / "a" / spec.dirname)

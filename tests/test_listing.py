@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ganbench_process
 
 IN_PROCESS = (
@@ -60,7 +62,29 @@ def test_a_change_in_the_data_folder_rebuilds_the_listing(tmp_path):
     code, output, torch_imported = list_in_a_process(env)
     assert code == 0 and torch_imported  # rebuilt from the plugins
     assert json.loads((tmp_path / "cache" / "list.json").read_text())["key"] != key
-    assert "files missing" in output
+    assert "1x28x28, 10 classes, train split missing; test split missing," in output
+
+
+def test_each_split_of_a_dataset_is_listed_present_or_missing(tmp_path):
+    """A data root holding MNIST's test split was listed "files missing" (the default split's), and `files`, the
+    prototype of a user's own data, "unlabelled, embedded" (pass 54)."""
+    import shutil
+
+    from .test_image_datasets import MNIST_TEST_FILES, SHARED_MNIST
+
+    if not all((SHARED_MNIST / f).is_file() for f in MNIST_TEST_FILES):
+        pytest.skip(f"the real MNIST test files are not in {SHARED_MNIST}")
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_TEST_FILES:
+        shutil.copyfile(SHARED_MNIST / name, raw / name)
+    output = ganbench_process("list", env=environment(tmp_path)).stdout
+    assert "1x28x28, 10 classes, train split missing; test split present, 10,000 steps" in output
+    assert "shape, classes and files from the data named, 10,000 steps" in output
+    assert "unlabelled, embedded" not in output.split("  files ")[1].splitlines()[1]
+    os.truncate(raw / MNIST_TEST_FILES[1], 1000)  # changed in place: its folder's time is the same (pass 55)
+    output = ganbench_process("list", env=environment(tmp_path)).stdout
+    assert "1x28x28, 10 classes, train split missing; test split missing, 10,000 steps" in output
 
 
 def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):

@@ -191,4 +191,5 @@ def test_conditional_samples_show_real_rows_of_the_same_classes(tmp_path):
     assert picture.shape[0] > 10 * 32  # a row per class in both blocks
     few = fake[:5]  # --eval-samples 5 of 10 classes: a class without a sample was a ZeroDivisionError, no record
     save_grid(few, tmp_path / "few.png", labels[:5], 10, real=real, real_labels=real_labels)
-    assert Image.open(tmp_path / "few.png").size[0] > 0
+    with Image.open(tmp_path / "few.png") as written:
+        assert written.size[0] > 0

@@ -153,3 +153,29 @@ def test_frechet_distance_equals_pytorch_fid():
 def test_bad_features_give_one_clear_error(call, fragment):
     with pytest.raises(FeatureError, match=fragment):
         call()
+
+
+RNG_A = np.random.default_rng(1).normal(size=(50, 4))
+RNG_B = np.random.default_rng(2).normal(size=(50, 4))
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [  # meaningless inputs that gave numbers (pass 55)
+        (lambda: frechet_distance(np.zeros(2), -np.eye(2), np.zeros(2), np.eye(2)), "sigma1 is no covariance"),
+        (lambda: frechet_distance(np.zeros(2), [[1, 2], [0, 1]], np.zeros(2), np.eye(2)), "not symmetric"),
+        (lambda: frechet_distance([np.nan, 0], np.eye(2), np.zeros(2), np.eye(2)), "mu1 holds NaN or inf"),
+        (lambda: frechet_distance(np.zeros(3), np.eye(2), np.zeros(3), np.eye(3)), "sigma1 has shape (2, 2)"),
+        (lambda: prdc(RNG_A, RNG_B, k=0), "k must be a whole number of neighbours >= 1, not 0"),
+        (lambda: prdc(RNG_A, RNG_B, k=-1), "k must be a whole number of neighbours >= 1, not -1"),
+        (lambda: prdc(RNG_A, RNG_B, real_radii=-np.ones(50)), "real_radii must be finite distances >= 0"),
+        (lambda: prdc(np.zeros((50, 0)), np.zeros((50, 0))), "need at least 1 dimension"),
+        (lambda: kid(RNG_A, RNG_B, subset_size=10, degree=0), "needs degree >= 1, not 0"),
+        (lambda: inception_score(np.zeros((50, 0))), "need at least 1 dimension"),
+        (lambda: fid_from_features(np.zeros((50, 0)), np.zeros((50, 0))), "need at least 1 dimension"),
+    ],
+)
+def test_the_public_math_refuses_meaningless_inputs_in_one_line(call, fragment):
+    with pytest.raises(FeatureError) as caught:
+        call()
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)

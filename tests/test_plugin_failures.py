@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -81,7 +83,10 @@ def test_a_logger_failing_mid_run_keeps_the_steps_and_the_rerun_equals_an_uninte
     result = cli(*args, "-o", str(tmp_path / "broken"))
     assert_one_line_error(result, "failed in on_step_end", "once it is fixed, the same command resumes at step 4")
     fresh_plugins.unregister_plugin("bad-logger")
-    assert cli(*args, "-o", str(tmp_path / "broken")).code == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli(*args, "-o", str(tmp_path / "broken")).code == 0
+    assert not [w for w in caught if "training curves miss" in str(w.message)]  # its scoring row 3 is no hole
     whole, broken = (next((tmp_path / d).glob("*/record.json")).parent for d in ("whole", "broken"))
     assert json.loads((broken / "record.json").read_text())["resumed_from"] == 4
     assert history(broken) == history(whole)
@@ -368,6 +373,18 @@ def test_a_malformed_dataset_claim_is_one_line_naming_its_plugin(fresh_plugins, 
         ("d_loss raises", "failed in d_loss: RuntimeError: no loss"),
         ("d_loss a float", "failed in d_loss: ValueError: it gave 0.5, not one floating-point number"),
         ("g_loss per sample", "failed in g_loss: ValueError: it gave torch.float32 (64,), not one floating-point"),
+        # pass 54: a traceback from backward at the first step, leaving a run folder
+        ("d_loss a constant", "failed in d_loss: ValueError: its loss carries no gradient back to the discriminator"),
+        ("g_loss a meta tensor", "failed in g_loss: ValueError: it gave a meta tensor (a shape without data)"),
+        # pass 54: a generator that never learned, recorded as completed (or a traceback at the first log)
+        ("g_loss a leaf of its own", "failed in g_loss: ValueError: its loss carries no gradient back to the"),
+        # pass 55: a gradient, but zero everywhere: nothing trained, recorded as completed
+        ("g_loss a sign", "failed in g_loss: ValueError: its loss has a zero gradient for every score from -4 to 4"),
+        ("d_loss times 0", "failed in d_loss: ValueError: its loss has a zero gradient for every score"),
+        ("scores edited in place", None),  # trains as nsgan (refused as a leaf edited in place, pass 55)
+        # pass 56: a NaN gradient was told as "a zero gradient"; an infinite one recorded as the method diverging
+        ("g_loss of infinite gradient", "failed in g_loss: ValueError: its loss, or its gradient, is not finite"),
+        ("g_loss NaN", "failed in g_loss: ValueError: its loss, or its gradient, is not finite"),
     ],
 )
 def test_a_variant_whose_losses_misbehave_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, how, fragment):
@@ -376,15 +393,34 @@ def test_a_variant_whose_losses_misbehave_is_one_line_naming_its_plugin(fresh_pl
     def d_loss(d_real, d_fake):
         if how == "d_loss raises":
             raise RuntimeError("no loss")
+        if how == "d_loss a constant":
+            return torch.tensor(0.5)
+        if how == "d_loss times 0":
+            return nsgan.d_loss(d_real, d_fake) * 0
+        if how == "scores edited in place":
+            d_real = d_real.sub_(0.0)
         return 0.5 if how == "d_loss a float" else nsgan.d_loss(d_real, d_fake)
 
     def g_loss(d_fake):
+        if how == "g_loss a meta tensor":
+            return torch.empty((), device="meta")
+        if how == "g_loss a leaf of its own":
+            return nsgan.g_loss(d_fake).detach().requires_grad_()
+        if how == "g_loss a sign":
+            return torch.sign(d_fake).mean()
+        if how == "g_loss of infinite gradient":
+            return torch.sqrt(d_fake - d_fake.detach()).mean()
+        if how == "g_loss NaN":
+            return (d_fake * math.nan).mean()
         return d_fake if how == "g_loss per sample" else nsgan.g_loss(d_fake)
 
     odd = dataclasses.replace(nsgan, name="odd", d_loss=d_loss, g_loss=g_loss)
     fresh_plugins.register_plugin(registering(odd, "register_variants"), name="odd-variant")
     args = ["run", "-v", "odd", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
     result = cli(*args, "--set", "batch_size=64", "-o", str(tmp_path))
+    if fragment is None:
+        assert result.code == 0, result.err
+        return
     assert_one_line_error(result, "variant 'odd' of plugin 'odd-variant'", fragment)
     assert not list(tmp_path.iterdir())
 
@@ -617,3 +653,85 @@ def test_an_installed_plugin_whose_hook_does_not_fit_the_hookspec_is_one_line(mo
         "on_step_end(spec, run_dir, step, logs): it has no nonsense to pass; fix it (ganbench.hookspecs) or "
         "`pip uninstall ganbench-misfit`"
     )
+
+
+# -- feature extractors --------------------------------------------------------------------------------------------
+
+
+def odd_extractor(how):
+    """A plugin of a feature extractor that misbehaves as ``how`` says, a Fréchet distance in its space, and ring8
+    offering that space (as ``ringodd``)."""
+    from ganbench.metric import FeatureExtractor, Metric
+    from ganbench.metrics.frechet import fid_against_reference
+
+    calls: list[int] = []
+
+    class Odd(FeatureExtractor):
+        def extract(self, samples, dataset=None):
+            x = samples.reshape(len(samples), -1).float()
+            return {
+                "a list": x.tolist,
+                "two rows": lambda: x[:2],
+                "twice the rows": lambda: torch.cat([x, x]),
+                "NaN": lambda: torch.where(torch.arange(len(x))[:, None] == 0, math.nan, x),
+                "None": lambda: None,
+                "a vector": lambda: x[:, 0],
+                "raises": lambda: 1 / 0,
+                "no columns": lambda: x[:, :0],  # a Fréchet distance of 0.0, recorded (pass 55)
+                "huge integers": lambda: x.long() + 2**62,  # float64 rounds them alike: 0.0 too
+                "another width": lambda: x if calls.append(1) or len(calls) == 1 else x[:, :1],
+            }.get(how, lambda: x)()
+
+    class OddFid(Metric):
+        def compute(self, ctx, space=None):
+            value = fid_against_reference(ctx, space)[0]
+            return {"ofid_raw": value} if how == "a metric filing another space's" else {f"ofid_{space}": value}
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_feature_extractors(self, register):
+            register(Odd("oddfeat"))
+
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(OddFid("ofid", outputs={"ofid_{space}": "lower"}, spaces=("oddfeat",)))
+
+        @ganbench.hookimpl
+        def register_datasets(self, register):
+            ring = ganbench.get_dataset("ring8")
+            register(dataclasses.replace(ring, name="ringodd", feature_spaces=("raw", "oddfeat"), metrics=("ofid",)))
+
+    return Plugin()
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("a list", None),  # features as nested lists are numbers too (a traceback writing provenance, pass 54)
+        (
+            "two rows",
+            "its features must be one row per sample, of shape (300, d) with d >= 1, not (2, 2)",
+        ),  # a score of 2 rows
+        ("twice the rows", "of shape (300, d) with d >= 1, not (600, 2)"),
+        ("NaN", "its features hold NaN or inf for samples that hold none"),  # blamed on the generator before
+        ("None", "its features must be numbers, not object"),
+        ("a vector", "of shape (300, d) with d >= 1, not (300,)"),
+        ("raises", "failed in extract: ZeroDivisionError"),  # blamed on the metric's plugin before
+        ("no columns", "of shape (300, d) with d >= 1, not (300, 0)"),
+        ("huge integers", "its features are integers beyond 2^53"),
+        ("another width", "its features have 2 columns for one set of samples, 1 for another"),  # "use one extractor"
+        ("a metric filing another space's", "failed in compute: ValueError: it gave ofid_raw, an output of another"),
+    ],
+)
+def test_a_feature_extractor_giving_other_than_a_row_per_sample_is_one_line_naming_it(
+    fresh_plugins, cli, tmp_path, how, fragment
+):
+    fresh_plugins.register_plugin(odd_extractor(how), name="odd-features")
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32))
+    result = cli("eval", "-d", "ringodd", "--samples", str(tmp_path / "s.npy"), "-m", "ofid", "--json")
+    if fragment is None:
+        assert result.code == 0, result.err
+        assert json.loads(result.out)["provenance"]["features"]["oddfeat"]["dim"] == 2
+    else:
+        who = "metric 'ofid'" if how.startswith("a metric") else "feature extractor 'oddfeat'"
+        assert_one_line_error(result, f"{who} of plugin 'odd-features' (", fragment)

@@ -118,6 +118,11 @@ def test_a_copied_run_folder_counts_once(cli, tmp_path):
     assert "repeat a run found elsewhere" in result.err
 
 
+def edit(text: str, **fields: object) -> str:
+    """A record's text with ``fields`` set."""
+    return json.dumps({**json.loads(text), **fields})
+
+
 def edit_environment(text: str, **changes) -> str:
     record = json.loads(text)
     record["environment"].update(changes)
@@ -167,6 +172,14 @@ def edit_environment(text: str, **changes) -> str:
         (lambda t: t.replace('"diverged_at": null', '"diverged_at": -1'), "diverged_at must be null or a step from 1"),
         (lambda t: t.replace('"stopped_by": "steps"', '"stopped_by": "error"'), "a completed run was stopped by its"),
         (lambda t: t.replace('"completed"', '"diverged"'), "a diverged run stops at the step it diverged"),
+        # values no run writes, counted as good (pass 55)
+        (lambda t: edit(t, stopped_by="max_seconds"), "stopped_by is max_seconds, but its budget has no time limit"),
+        (lambda t: edit(t, resumed_from=999), "resumed_from must be null or a step from 1 to the budget's 10"),
+        (lambda t: edit(t, train_seconds=-5), "train_seconds must be null or a number of seconds >= 0, not -5"),
+        (lambda t: edit(t, wall_seconds="x"), "wall_seconds must be null or a number of seconds >= 0, not 'x'"),
+        (lambda t: edit(t, error=5), "error must be null or text, not 5"),
+        (lambda t: edit(t, best={"modes_captured": {"value": 8, "step": 99}}), "best modes_captured must be a score"),
+        (lambda t: edit(t, best={"modes_captured": {"value": -1, "step": 10}}), "best.modes_captured = -1 is outside"),
     ],
 )
 def test_an_unreadable_record_is_reported_and_counted(cli, tmp_path, damage, why):
@@ -245,6 +258,17 @@ def test_a_renamed_copy_of_a_run_folder_is_told_to_be_named_back_or_deleted_not_
     assert "| ring8   | nsgan   | 1 " in result.out
     shutil.rmtree(run)
     assert_one_line_error(cli("table", str(tmp_path / "out")), "no readable run under", said)
+
+
+def test_a_link_named_like_a_run_never_hides_the_run_it_links_to(cli, tmp_path):
+    """`ln -s <run> out/link__x`: the link was walked first and the real folder, the same inode, never; the run
+    then counted as a renamed copy, out of the table (pass 55)."""
+    assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path / "out")).code == 0
+    seed0 = next((tmp_path / "out").glob("ring8__nsgan__seed0__*"))
+    for name in ("link__x", "zz__x", "a__x"):
+        (tmp_path / "out" / name).symlink_to(seed0.name)
+    result = cli("table", str(tmp_path / "out"), "--metrics", "modes_captured")
+    assert "| ring8   | nsgan   | 2 " in result.out, result.out + result.err
 
 
 def test_one_run_found_twice_with_different_values_names_both_folders_and_the_one_counted(cli, tmp_path):
@@ -570,12 +594,12 @@ def test_an_output_reached_through_a_symbolic_link_updates_its_target_and_keeps_
     shared.write_text("old")
     link = tmp_path / "suite.baseline.json"
     link.symlink_to(shared)
-    write_atomic(link, lambda f: f.write(b"new"))
+    write_atomic(link, lambda f: f.write(b"new"), follow=True)  # a path the user named
     assert link.is_symlink() and shared.read_text() == "new"
     assert sorted(p.name for p in shared.parent.iterdir()) == ["suite.baseline.json"]  # no temporary left
     dangling = tmp_path / "report.xml"
     dangling.symlink_to(tmp_path / "shared" / "new.xml")  # as a shell's > does: the file is made where it points
-    write_atomic(dangling, lambda f: f.write(b"<x/>"))
+    write_atomic(dangling, lambda f: f.write(b"<x/>"), follow=True)
     assert dangling.is_symlink() and (tmp_path / "shared" / "new.xml").read_text() == "<x/>"
 
 

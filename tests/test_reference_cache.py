@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import zipfile
 
 import numpy as np
@@ -139,6 +140,30 @@ def test_a_folder_of_files_at_an_entry_is_said_once_and_named(toy, caplog):
     assert len(said) == 2, said  # unreadable, once; cannot be written, once
     assert said[1] == f"cannot write cache entry {path}: a folder or other non-file is there; remove it"
     assert (path / "keep").read_text() == "someone's"
+
+
+@pytest.mark.parametrize("taken", ["a dangling link", "a file for its folder"])
+def test_a_path_taken_inside_a_writable_cache_is_named_not_the_cache(toy, tmp_path, caplog, taken):
+    """Both said "set GANBENCH_CACHE_DIR to a writable folder", of a writable cache: removing the one path is the
+    fix (pass 54)."""
+    _ = ReferenceStats.cached(KEY, toy).features
+    folder = ReferenceStats.cached(KEY, toy).folder
+    path = folder / "features.npz"
+    if taken == "a dangling link":  # replaced by the entry since pass 55 (links are never written through)
+        path.unlink()
+        path.symlink_to(tmp_path / "nowhere" / "features.npz")
+        said_of = None
+    else:
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+        said_of = f"cannot write cache entry {path}: {folder} is a file; remove it"
+    with caplog.at_level(logging.WARNING, logger="ganbench"):
+        for _ in range(2):
+            np.testing.assert_array_equal(ReferenceStats.cached(KEY, toy).features.numpy(), toy.features)
+    said = [r.getMessage() for r in caplog.records if "cannot write" in r.getMessage()]
+    assert said == ([said_of] if said_of else [])
+    if said_of is None:
+        assert path.is_file() and not path.is_symlink() and not (tmp_path / "nowhere").exists()
 
 
 def test_an_unwritable_cache_costs_time_not_results(toy, tmp_path, monkeypatch, caplog):

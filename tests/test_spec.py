@@ -427,19 +427,25 @@ def test_metrics_named_by_output_are_fingerprinted_as_their_metric():
     )
 
 
-def register_levelled(fresh_plugins, levels: Any) -> None:
-    """Register variant 'levelled': nsgan with an option ``level`` whose type is ``levels`` (a Literal)."""
+def register_nsgan_with(fresh_plugins, name: str, option: str, typ: Any, default: Any) -> Any:
+    """Register (as plugin ``name``s) variant ``name``: nsgan with one more option, of type ``typ``; the variant."""
     nsgan = ganbench.get_variant("nsgan")
-    fields = [("level", levels, dataclasses.field(default=typing.get_args(levels)[0]))]
-    cls = dataclasses.make_dataclass("Levelled", fields, bases=(type(nsgan),), frozen=True)
-    mine = cls(**{**{f.name: getattr(nsgan, f.name) for f in dataclasses.fields(nsgan)}, "name": "levelled"})
+    cls = dataclasses.make_dataclass(name.title(), [(option, typ, dataclasses.field(default=default))],
+                                     bases=(type(nsgan),), frozen=True)  # fmt: skip
+    mine = cls(**{**{f.name: getattr(nsgan, f.name) for f in dataclasses.fields(nsgan)}, "name": name})
 
     class Plugin:
         @ganbench.hookimpl
         def register_variants(self, register):
             register(mine)
 
-    fresh_plugins.register_plugin(Plugin(), name="levels")
+    fresh_plugins.register_plugin(Plugin(), name=f"{name}s")
+    return mine
+
+
+def register_levelled(fresh_plugins, levels: Any) -> None:
+    """Register variant 'levelled': nsgan with an option ``level`` whose type is ``levels`` (a Literal)."""
+    register_nsgan_with(fresh_plugins, "levelled", "level", levels, typing.get_args(levels)[0])
 
 
 def level_of(**overrides: Any) -> Any:
@@ -458,7 +464,7 @@ def level_of(**overrides: Any) -> Any:
         (Literal[1.0, 2.5], "2.50", 2.5),
         (Literal[1, 2, 3], "2", 2),
         (Literal[1, 2, 3], "2.0", 2),
-        (Literal[10**20, 2], "1e20", 10**20),
+        (Literal[10**18, 2], "1e18", 10**18),
         (Literal[2**53 + 1, 2], "9007199254740993.0", 2**53 + 1),  # no float holds it; a decimal does
         (Literal[True, False], "false", False),
         (Literal[None, "x"], "none", None),
@@ -534,3 +540,20 @@ def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code
         assert fp._local(torch)  # the oracle: nowhere installed, torch would be local code
     finally:
         fp._roots.cache_clear()
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**23, 2**70000], ids=["2^63", "-2^63-1", "1e23", "2^70000"])
+def test_an_int_option_beyond_int64_is_refused_as_records_cannot_hold_it(fresh_plugins, value):
+    """A plugin's unbounded int option took 10**23 from --set: the run exited 0 with a record `table` then refused
+    as not strict JSON, and the advice (--force) wrote the same record again (pass 54)."""
+    counted = register_nsgan_with(fresh_plugins, "counted", "count", int, 2)
+    text = str(value) if value.bit_length() < 100 else "9" * 30
+    for given in (value, text):
+        with pytest.raises(OptionError, match="option 'count' must be within int64 .* which records hold, not"):
+            ganbench.create_spec("counted", "ring8", steps=5, overrides={"count": given})
+    assert (
+        ganbench.create_spec("counted", "ring8", steps=5, overrides={"count": 2**63 - 1}).variant_options["count"]
+        == 2**63 - 1
+    )
+    with pytest.raises(OptionError, match="must be within int64"):  # a default beyond it, at registration
+        dataclasses.replace(counted, name="huge", count=2**64)

@@ -620,6 +620,58 @@ def test_a_fifo_where_a_runs_metrics_go_neither_hangs_table_nor_the_run(cli, tmp
     assert cli(*args).code == 0
 
 
+@pytest.mark.parametrize("target", ["nowhere", "itself"])
+def test_a_link_to_nothing_where_a_runs_file_goes_is_refused_before_training(cli, tmp_path, target):
+    """A dangling or looping checkpoint.pt read as no checkpoint: the run trained again from step 0 and failed with
+    a traceback at its first checkpoint (a link to itself: replaced, the steps lost); at samples.png, metrics.json
+    or record.json, a traceback after training, no record (pass 54)."""
+    import os
+
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out", str(tmp_path)]
+    assert cli(*args).code == 0
+    run_dir = next(tmp_path.iterdir())
+    (run_dir / "record.json").unlink()  # unfinished: resumes from its checkpoint
+    for name in ("checkpoint.pt", "samples.png", "metrics.json", "record.json"):
+        path = run_dir / name
+        saved = path.read_bytes() if path.exists() else None
+        path.unlink(missing_ok=True)
+        os.symlink(tmp_path / "nowhere" / "x" if target == "nowhere" else path, path)
+        before = sorted(p.name for p in run_dir.iterdir())
+        kind = "a symbolic link to nothing" if target == "nowhere" else "a symbolic link that leads back to itself"
+        for extra in ([], ["--force"]):
+            assert_one_line_error(cli(*args, *extra), f"{name} is {kind}, in the way of the run's {name}")
+        assert os.path.islink(path) and sorted(p.name for p in run_dir.iterdir()) == before
+        path.unlink()
+        if saved is not None:
+            path.write_bytes(saved)
+    assert cli(*args).code == 0
+
+
+def test_a_runs_file_that_links_to_another_file_is_never_written_through(cli, tmp_path):
+    """record.json linked to another run's (or any file): the run trained again and wrote its record into the
+    target; `leaderboard check` so replaced seed 1's record with seed 0's, and `table` then dropped seed 1 (pass 54)."""
+    import os
+
+    args = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "--out", str(tmp_path / "r")]
+    assert cli(*args).code == 0
+    run_dir = next((tmp_path / "r").iterdir())
+    victim, record = tmp_path / "victim.txt", (run_dir / "record.json").read_bytes()
+    (run_dir / "record.json").unlink()  # unfinished: the run trains on, and writes its files
+    for name in ("record.json", "spec.json", "metrics.json", "history.csv", "checkpoint.pt", "samples.png"):
+        victim.write_text("precious")
+        saved = (run_dir / name).read_bytes() if name != "record.json" else record
+        (run_dir / name).unlink(missing_ok=True)
+        os.symlink(victim, run_dir / name)
+        for extra in ([], ["--force"]):
+            result = cli(*args, *extra)
+            assert_one_line_error(result, f"{name} is a link (to {victim}); a run writes only files of its own")
+        assert victim.read_text() == "precious" and os.path.islink(run_dir / name)
+        (run_dir / name).unlink()
+        if name != "record.json":
+            (run_dir / name).write_bytes(saved)
+    assert cli(*args).code == 0
+
+
 def test_a_run_folder_that_is_a_link_to_another_runs_is_never_trained_through(cli, tmp_path):
     """Trained through the link, seed 1 would overwrite seed 0's record, metrics and checkpoint."""
     import shutil
@@ -929,7 +981,16 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     assert_one_line_error(result, f"'mien' in {tmp_path} (did you mean mine?)")
     (tmp_path / "mine" / "pngs" / "0.png").write_bytes(b"")  # one image, not a folder of them
     result = cli("run", "-v", "nsgan", "-d", "mine/pngs/0.png", "--steps", "2", "-q")
-    assert_one_line_error(result, "'mine/pngs/0.png' is a file, not a folder", "pass the folder it is in (./mine/pngs)")
+    assert_one_line_error(
+        result, "'mine/pngs/0.png' is a file, not a folder", "pass the folder of images it is in (./mine/pngs)"
+    )
+    (tmp_path / "mine" / "arr").mkdir()
+    (tmp_path / "mine" / "arr" / "data.pt").write_bytes(b"PK\x03\x04")  # not an image: its folder holds none
+    result = cli("run", "-v", "nsgan", "-d", "mine/arr/data.pt", "--steps", "2", "-q")
+    assert_one_line_error(result, "'mine/arr/data.pt' is a file, not a folder", "save the data as .npz (numpy.savez")
+    assert "pass the folder" not in result.err  # it was told, of a folder with no images (pass 54)
+    result = cli("eval", "-d", "digits", "--samples", "mine/pngs/0.png")  # one image: its folder, not numpy.save
+    assert_one_line_error(result, "0.png is one image; pass the folder of images it is in (", "pngs, say), or an")
     result = cli("run", "-v", "nsgan", "-d", "mine/pngs/0.png/x", "--steps", "2", "-q")  # a path through a file
     assert_one_line_error(result, "'mine/pngs/0.png/x' is neither", "; mine/pngs/0.png is a file, not a folder")
     result = cli("run", "-v", "nsgan", "-d", "RING8", "--steps", "2", "-q")  # case is a typo too
@@ -941,3 +1002,18 @@ def test_evaluate_samples_named_by_an_empty_string_says_so(samples):
     """The API said "samples  do not exist" (a name never given, pass 50 F7); the CLI refused it already."""
     with pytest.raises(ganbench.GanbenchError, match=r"^samples is '\s*', which names no file; pass the path of an"):
         ganbench.evaluate_samples("ring8", samples)
+
+
+def test_image_sizes_are_width_x_height_in_every_message(cli, tmp_path, monkeypatch):
+    """A folder of images 16 wide and 8 high was "not 8x16" to dcgan and 16x8 where sizes differ (pass 54)."""
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wide").mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((8, 16), 40 * i, np.uint8)).save(tmp_path / "wide" / f"{i}.png")  # 8 rows of 16
+    result = cli("run", "-v", "dcgan", "-d", "wide", "--steps", "2", "-q")
+    assert_one_line_error(result, "needs square images, not 16 wide and 8 high")
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "wide" / "9.png")
+    result = cli("run", "-v", "dcgan", "-d", "wide", "--steps", "2", "-q")
+    assert_one_line_error(result, "is 16x8", "is 16x16; resize them to one size")

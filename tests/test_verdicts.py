@@ -132,6 +132,8 @@ def test_diverging_in_four_of_five_seeds_against_none_is_a_regression():
     assert values.verdict == "inconclusive" and "fewer than 2" in values.notes[0]
     same = judge([Comparison("v", "d", DIVERGENCE, "lower", 0.0, Sample((), (0, -2), 1, 1), Sample((), (0, -3), 1, 1))])
     assert same[0].verdict == "unchanged"
+    none = judge([Comparison("v", "d", DIVERGENCE, "lower", 0.0, Sample((), (0, 1), 0, 2), Sample((), (), 0, 0))])
+    assert none[0].verdict == "inconclusive" and "no finished run on a side" in none[0].notes  # 0/0 was "unchanged"
 
 
 def test_holm_adjusts_over_the_whole_suite():

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganbench.arrays import load_array
+from ganbench.arrays import array_names, load_array
 from ganbench.errors import GanbenchError, refuse_link_loop, shown_path
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
@@ -112,7 +111,7 @@ def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise ImagesError(
             f"{shown_path(path)}: images need 1 or 3 channels (NCHW or NHWC), not shape {tuple(array.shape)}"
         )
-    named = [k for k in LABEL_KEYS if k in _npz_names(path)]
+    named = [k for k in LABEL_KEYS if k in array_names(path)]  # a torch dict too
     if len(named) > 1:  # which labels the user meant is a guess
         raise ImagesError(f"{shown_path(path)} holds labels twice ({' and '.join(named)}); save only the ones to use")
     key = named[0] if named else None
@@ -239,10 +238,3 @@ def _remember(key: tuple, data: ImageSet) -> None:
     while len(_sets) >= CACHED_SETS:
         del _sets[next(iter(_sets))]
     _sets[key] = data
-
-
-def _npz_names(path: Path) -> set[str]:
-    if not zipfile.is_zipfile(path):
-        return set()  # a .npy holds one array: images only
-    with zipfile.ZipFile(path) as archive:
-        return {n.removesuffix(".npy") for n in archive.namelist()}

@@ -145,6 +145,10 @@ class TorchvisionImages(ImageDataset):
     def _present(self, root: Path) -> bool:
         raise NotImplementedError
 
+    def _loose_in(self, root: Path) -> bool:
+        """Whether the split's files lie in ``root`` itself rather than in torchvision's folder below it."""
+        return False
+
     def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole split as uint8 (N, C, H, W) images and int64 labels, fetching what is missing."""
         raise NotImplementedError
@@ -153,11 +157,12 @@ class TorchvisionImages(ImageDataset):
         self, root: Path, folder: Path, expected: str, urls: list[str], exc: BaseException
     ) -> DataNotFoundError:
         above = next((up for up in (root.parent, root.parent.parent) if up != root and self._present(up)), None)
-        fix = (  # --data-root .../MNIST or .../MNIST/raw: torchvision's layout puts them below the root
-            f"pass --data-root ({DATA_ENV}) {above} instead, which holds them in torchvision's layout"
-            if above
-            else f"copy them there or pass --data-root ({DATA_ENV}) naming a folder that holds them"
-        )
+        if above:  # --data-root .../MNIST or .../MNIST/raw: torchvision's layout puts them below the root
+            fix = f"pass --data-root ({DATA_ENV}) {above} instead, which holds them in torchvision's layout"
+        elif self._loose_in(root):  # the files themselves in the root: "copy them there" was all the advice
+            fix = f"they are in {root} itself: move them into {folder}, where torchvision's layout keeps them"
+        else:
+            fix = f"copy them there or pass --data-root ({DATA_ENV}) naming a folder that holds them"
         return DataNotFoundError(
             f"{self.name} {self.split} split not found in {folder}: expected {expected}, from {' or '.join(urls)} "
             f"(the download failed: {_reason(exc)}); {fix}"
@@ -186,8 +191,10 @@ class IdxImages(TorchvisionImages):
         return [(name, md5) for name, md5 in torchvision_class(self.source).resources if name.startswith(prefix)]
 
     def _present(self, root: Path) -> bool:
-        folder = self.folder(root)
-        return all(_idx_state(folder, name, md5) != "fetch" for name, md5 in self.files())
+        return self._loose_in(self.folder(root))
+
+    def _loose_in(self, root: Path) -> bool:
+        return all(_idx_state(root, name, md5) != "fetch" for name, md5 in self.files())
 
     def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
         from torchvision.datasets.mnist import read_image_file, read_label_file
@@ -273,7 +280,8 @@ class CifarImages(TorchvisionImages):
                 except FETCH_ERRORS as exc:
                     names = ", ".join(name for name, _ in self.batches())
                     archive = [(cls.filename, cls.tgz_md5)]
-                    corrupt = _corrupt_note(folder, self.batches()) or _corrupt_note(root, archive)
+                    notes = [_corrupt_note(folder, self.batches()), _corrupt_note(root, archive)]  # either may be
+                    corrupt = "".join(notes).replace(")(", "; ")  # damaged: both said, one parenthesis
                     expected = f"{names} there, or {cls.filename} in {root}{corrupt}"
                     raise self._not_found(root, folder, expected, [cls.url], exc) from None
             if not self._batches_ok(root):

@@ -21,9 +21,10 @@ _open: dict[str, tuple[IO[str], list[str] | None]] = {}
 
 
 @hookimpl
-def on_run_start(run_dir, start_step):
+def on_run_start(spec, run_dir, start_step, log_every):
     path = Path(run_dir) / FILENAME
     kept: list[str] = []
+    logged = start_step > log_every  # rows were due before the checkpoint (its own step's may come after it)
     if start_step and path.exists():
         rows = path.read_text(errors="replace").removeprefix("\ufeff").splitlines()  # re-saved by a spreadsheet
         if rows and rows[0].split(",", 1)[0] == "step":  # "step" alone: a run too short to log wrote its header
@@ -31,12 +32,17 @@ def on_run_start(run_dir, start_step):
         elif rows:  # no header: kept aside, never emptied on a guess
             aside = _aside(path)
             _warn_lost(path, start_step, f"was no history ganbench reads (no 'step' header; kept as {aside.name})")
+        elif logged:  # empty: a run killed before its first row leaves it so, not one past a row
+            _warn_lost(path, start_step, "was emptied")
     elif start_step:
         _warn_lost(path, start_step, "was gone")
     steps = [int(row.split(",", 1)[0]) for row in kept[1:]]
-    if _rows_missing(steps, start_step):
+    if kept and not steps and logged:
+        _warn_lost(path, start_step, "held no rows (rows deleted, or replaced?)")
+    elif _rows_missing(steps, start_step, spec.eval.every):
         _warn_lost(path, start_step, f"held the rows of steps {_spans(steps)} only (rows deleted, or replaced?)")
-    path.write_text("".join(line + "\n" for line in kept))
+    text = "".join(line + "\n" for line in kept).encode()
+    write_atomic(path, lambda f: f.write(text))  # a new file: a hard link's other names (a suite) keep theirs
     header = kept[0].split(",") if kept else None
     _open[str(run_dir)] = (path.open("a", newline=""), header)
 
@@ -51,18 +57,19 @@ def _warn_lost(path: Path, start_step: int, what: str) -> None:
     )
 
 
-def _rows_missing(steps: list[int], start_step: int) -> bool:
-    """Whether rows logged every log_every steps miss one block: at the front, inside or before the checkpoint.
-    Said only when the rows keep one cadence (every step a multiple of the smallest gap) and exactly one place
-    breaks it, as one deleted block does; a --log-every changed at a resume mixes cadences, and is not told."""
+def _rows_missing(steps: list[int], start_step: int, eval_every: int) -> bool:
+    """Whether rows logged before the checkpoint miss one block: at the front, inside or just before it.
+
+    Rows come every log_every steps (their greatest common divisor, the scoring rows of ``eval_every`` aside) and
+    at each scoring step. Said only when exactly one gap between rows lacks a row due there, as one deleted block
+    does; a --log-every changed at a resume leaves several such gaps, and is not told from two deleted blocks."""
     if len(steps) < 2:  # the checkpoint's own step may have no row yet (its scoring failed before the row)
         return bool(steps) and 2 * steps[0] < start_step
-    gaps = [b - a for a, b in zip(steps, steps[1:], strict=False)]
-    every = min(gaps)
-    if every < 1 or any(step % every for step in steps):
-        return False
-    breaks = (steps[0] != every) + sum(gap != every for gap in gaps) + (steps[-1] + every < start_step)
-    return breaks == 1
+    logged = [step for step in steps if not (eval_every and step % eval_every == 0)]
+    cadences = [c for c in {math.gcd(*logged) if logged else 0, eval_every} if c]
+    bounds = [0, *sorted(set(steps)), start_step]
+    holes = sum(any((a // c + 1) * c < b for c in cadences) for a, b in zip(bounds, bounds[1:], strict=False))
+    return holes == 1
 
 
 def _aside(path: Path) -> Path:

@@ -50,6 +50,8 @@ def kid(
             f"KID subset_size {subset_size} is larger than the sample count ({len(r)} real, {len(f)} generated); "
             "lower subset_size or score more samples"
         )
+    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:  # 0: a constant kernel, KID 0
+        raise FeatureError(f"KID's polynomial kernel needs degree >= 1, not {degree!r}")
     if subsets < 1 or subset_size < 2:
         raise FeatureError(f"KID needs subsets >= 1 and subset_size >= 2, not {subsets} and {subset_size}")
     rng = np.random.RandomState(seed)
