@@ -189,6 +189,7 @@ def _report_file(
     is; else, for an appended report, a JSON document (a baseline or record elsewhere) or a binary file."""
     if path is None:
         return None
+    refuse_link_loop(path, f"{option} ")  # resolve() would say it of no option
     target = Path(path).resolve()  # as written to: "~" in $GITHUB_STEP_SUMMARY is a folder of that name
     for kept in keep:
         kept = kept.resolve()

@@ -31,8 +31,11 @@ def one_line(text: object) -> str:
 
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
     """Python warnings (numpy's, torch's, ganbench's own) as one line each, without the source line they name:
-    ``warnings.formatwarning`` in the command line and in each worker process it starts."""
-    return f"warning: {one_line(message)}\n"
+    ``warnings.formatwarning`` in the command line and in each worker process it starts. A library's message of
+    several lines (torch's) is joined by spaces, not shown with literal ``\\n``s; ganbench's own quote paths already
+    escaped."""
+    lines = (line.strip() for line in str(message).splitlines())
+    return f"warning: {one_line(' '.join(line for line in lines if line))}\n"
 
 
 def shown_path(path: object) -> str:

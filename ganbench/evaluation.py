@@ -426,11 +426,11 @@ def _check_numbers(
             continue
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"it gave {key} = {short_repr(value)}, not a number or None")
-        float(value)  # OverflowError: an int too large for a float
+        _fits_a_float(key, value)
     numbers_given = {k: values[k] for k in outputs if not (isinstance(values[k], float) and math.isnan(values[k]))}
     outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
     if outside:
-        raise ValueError(f"it gave {outside}")
+        raise ValueError(f"its {outside}")
     unnamed = next((k for k in values if not tabled(k)), None)
     if unnamed is not None:  # tables and history.csv name columns by it
         raise ValueError(f"it gave a value named {short_repr(unnamed)}, not by one line of text without '|'")
@@ -445,13 +445,21 @@ def _check_numbers(
     if stray is not None:  # wfid_raw from a metric asked for space myfeat: filed as raw's, a number raw never made
         raise ValueError(f"it gave {stray}, an output of another feature space than the one it was asked for "
                          f"({', '.join(spaces) or 'none'})")  # fmt: skip
-    for value in values.values():
+    for key, value in values.items():
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            float(value)  # OverflowError: an extra int too large for a float
+            _fits_a_float(key, value)
     try:  # as the record will be read back; TypeError: not JSON at all
         loads_strict(json.dumps(strict_json(values)))
     except ValueError as exc:  # an integer beyond int64, nested too
         raise ValueError(f"it gave what a record cannot hold: {exc}") from None
+
+
+def _fits_a_float(key: str, value: numbers.Real) -> None:
+    """ValueError naming ``key`` if ``value`` (an int past every float: 10**400) cannot be recorded as a number."""
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"it gave {key} = {short_repr(value)}, too large for a number a record can hold") from None
 
 
 def _plain(value: Any) -> Any:

@@ -845,7 +845,10 @@ def test_suite_file_names_that_cannot_name_a_suite_or_its_baseline_are_one_line_
         assert_one_line_error(cli(*args, "-q") if args[0] == "sweep" else cli(*args), "x" * 300, "too long a name")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")  # a link to itself: pathlib's resolve() raises RuntimeError
     looped = cli("leaderboard", "check", str(ok), "--junit", str(tmp_path / "loop"))
-    assert_one_line_error(looped, "leads back to itself")
+    assert_one_line_error(looped, f"--junit {tmp_path / 'loop'} is a symbolic link that leads back to itself")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "loop"))
+        assert_one_line_error(cli("leaderboard", "check", str(ok)), "$GITHUB_STEP_SUMMARY", "leads back to itself")
     from ganbench.atomic import write_atomic
 
     write_atomic(tmp_path / ("y" * 255), lambda f: f.write(b"ok"))  # the longest name a file system takes: its temp

@@ -1017,3 +1017,14 @@ def test_image_sizes_are_width_x_height_in_every_message(cli, tmp_path, monkeypa
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "wide" / "9.png")
     result = cli("run", "-v", "dcgan", "-d", "wide", "--steps", "2", "-q")
     assert_one_line_error(result, "is 16x8", "is 16x16; resize them to one size")
+
+
+def test_a_library_warning_of_several_lines_is_one_line_of_words():
+    """torch's warnings span lines; shown as one line they read as words, not with literal \\n between them."""
+    from ganbench.errors import one_line, one_line_warning
+
+    several = UserWarning("first line\n   second line\n\n")
+    assert one_line_warning(several, UserWarning) == "warning: first line second line\n"
+    quoted = f"a file named {one_line('a' + chr(10) + 'b')} is odd"  # ganbench's own: the newline already escaped
+    assert one_line_warning(UserWarning(quoted), UserWarning) == "warning: a file named a\\nb is odd\n"
+    assert one_line_warning("bell \a here", UserWarning) == "warning: bell \\x07 here\n"
