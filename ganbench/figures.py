@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import re
 import textwrap
@@ -249,9 +250,10 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
     path = Path(run_dir) / HISTORY
     if not path.is_file():
         return None
-    with open(path, newline="", encoding="utf-8") as f:  # pandas takes a row's extra field for an index: said so
-        reader = csv.reader(f)
-        rows = [(reader.line_num, len(row)) for row in reader if row]  # blank lines skipped, as pandas skips them
+    with open(path, newline="", encoding="utf-8-sig") as f:  # read once, for csv's line numbers and for pandas
+        content = f.read()
+    reader = csv.reader(io.StringIO(content))  # pandas takes a row's extra field for an index: said so
+    rows = [(reader.line_num, len(row)) for row in reader if row]  # blank lines skipped, as pandas skips them
     header = rows[0][1] if rows else 0
     odd = next(((line, width) for line, width in rows[1:] if width > header), None)  # fewer: empty cells
     lines = [line for line, _ in rows[1:]]  # the file's line of each row pandas reads: messages name it
@@ -261,7 +263,7 @@ def read_history(run_dir: str | Path) -> pd.DataFrame | None:
 
     if odd:
         raise ValueError(f"line {odd[0]} has {odd[1]} fields, more than its header's {header}")
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(io.StringIO(content))
     if "step" not in frame.columns:
         raise ValueError("no step column")
     numbers = frame.apply(pd.to_numeric, errors="coerce")
