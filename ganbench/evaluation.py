@@ -37,7 +37,7 @@ from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
-from ganbench.resolve import near_data_paths, resolve_dataset_name, warn_if_shadowing
+from ganbench.resolve import near_data_paths, part_fingerprint, resolve_dataset_name, warn_if_shadowing
 from ganbench.results import loads_strict, strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
@@ -197,13 +197,14 @@ def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callab
         ext = registries().feature_extractors.get(extractor)
         if not ext.caches_reference:
             return in_memory_reference(extractor, compute)
-        key = {
+        key = {  # the extractor's own fingerprint kept apart: its keys cannot replace these
             "dataset": dataset.name,
             "split": getattr(dataset, "split", "reference"),
             "n": len(real),
             "samples_sha256": tensor_sha256(real),
             "extractor": extractor,
-            **ext.fingerprint(dataset),
+            "extractor_fingerprint": ext.fingerprint(dataset),
+            "extractor_code": part_fingerprint(registries().feature_extractors.entries[extractor]),  # as run ids
             "ganbench": __version__,
         }
         return ReferenceStats.cached(key, compute)

@@ -125,6 +125,8 @@ class _Hasher:
             in_file = self._package(getattr(thing, "__module__", None) or "")
             wrapped = getattr(thing, "__wrapped__", None)
             extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
+            if in_file:  # which of the file's classes or functions it is: two of one file are not one code
+                in_file += f"{_qualname(thing)};".encode()
             if in_file and isinstance(thing, type):
                 return in_file + extra
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
@@ -295,7 +297,7 @@ def _cell_value(cell: Any) -> Any:
         return None
 
 
-def _qualname(cls: type) -> str:
+def _qualname(cls: type | types.FunctionType) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 

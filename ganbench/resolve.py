@@ -164,7 +164,7 @@ def create_spec(
     )
 
 
-def _fingerprint(entry: Any) -> str:
+def part_fingerprint(entry: Any) -> str:
     """A registered part's fingerprint: its plugin's distribution and version, and a sha256 of the part
     as registered (its options are the spec's own fields) and of the plugin that registered it."""
     return fingerprint(entry.source, entry.version, (entry.obj, plugin_manager().get_plugin(entry.plugin)))
@@ -173,9 +173,9 @@ def _fingerprint(entry: Any) -> str:
 def _code_of(regs: Any, variant: str, network: str, dataset: str, selected: list[Selected]) -> dict[str, str]:
     """What computes the run, per part (``RunSpec.code``), by registered name."""
     return {
-        "variant": _fingerprint(regs.variants.entries[variant]),
-        "network": _fingerprint(regs.networks.entries[network]),
-        "dataset": _fingerprint(regs.datasets.entries[dataset]),
+        "variant": part_fingerprint(regs.variants.entries[variant]),
+        "network": part_fingerprint(regs.networks.entries[network]),
+        "dataset": part_fingerprint(regs.datasets.entries[dataset]),
         "metrics": _metrics_fingerprint(regs, selected),
     }
 
@@ -186,10 +186,10 @@ def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
     parts = []
     for chosen in sorted(selected, key=lambda c: c.metric.name):
         name = chosen.metric.name
-        parts.append(f"{name}={_fingerprint(regs.metrics.entries[name])}")
+        parts.append(f"{name}={part_fingerprint(regs.metrics.entries[name])}")
         for extractor in sorted(set(chosen.extractors())):
             if extractor in regs.feature_extractors.entries:
-                parts.append(f"{extractor}={_fingerprint(regs.feature_extractors.entries[extractor])}")
+                parts.append(f"{extractor}={part_fingerprint(regs.feature_extractors.entries[extractor])}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

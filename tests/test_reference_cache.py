@@ -207,3 +207,54 @@ def test_eval_reuses_real_inception_statistics(cli, image_sets, weights_file, mo
     assert features["batch_size"] == 50 and features["device"] == "cpu"
     assert provenance["features"]["inception-logits"]["dim"] == 1008
     assert provenance["versions"]["torch"] == torch.__version__ and "pytorch-fid" in provenance["versions"]
+
+
+def _scaling_plugin(scale_by_two: bool):
+    """A plugin of an extractor whose reference is cached (its code multiplies by 1.0 or, edited, by 2.0), and a
+    Fréchet distance in its space."""
+    import ganbench
+    from ganbench.gaussian import frechet_distance, gaussian_statistics
+    from ganbench.metric import FeatureExtractor, Metric
+
+    class Once(FeatureExtractor):
+        caches_reference = True
+
+        def extract(self, samples, dataset=None):
+            return samples.reshape(len(samples), -1).double() * 1.0
+
+        def fingerprint(self, dataset=None):
+            return {"n": 1, "samples_sha256": "mine"}  # its own keys: they must not replace the cache key's
+
+    class Twice(Once):
+        def extract(self, samples, dataset=None):
+            return samples.reshape(len(samples), -1).double() * 2.0
+
+    class MyFid(Metric):
+        def compute(self, ctx, space=None):
+            mean, cov = ctx.reference("scaled").gaussian()
+            return {"myfid": frechet_distance(mean, cov, *gaussian_statistics(ctx.features("scaled", "fake")))}
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_feature_extractors(self, register):
+            register((Twice if scale_by_two else Once)("scaled"))
+
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(MyFid("myfid", outputs={"myfid": "lower"}, uses=("scaled",)))
+
+    return Plugin()
+
+
+def test_an_extractor_whose_code_changed_computes_its_reference_again(fresh_plugins):
+    """The cache key holds the extractor's code, as run ids do (pass 57): a plugin edited between two evaluations
+    read the real features its old code made. Features twice as large make a Fréchet distance 4 times as large."""
+    from ganbench import evaluate_samples
+
+    samples = np.random.default_rng(1).normal(size=(400, 2)).astype(np.float32)
+    fresh_plugins.register_plugin(_scaling_plugin(False), name="scaler")
+    first = evaluate_samples("ring8", samples, metrics=["myfid"])["myfid"]
+    fresh_plugins.unregister_plugin("scaler")
+    fresh_plugins.register_plugin(_scaling_plugin(True), name="scaler")
+    assert evaluate_samples("ring8", samples, metrics=["myfid"])["myfid"] == pytest.approx(4 * first, rel=1e-9)
+    assert len(list((cache_dir() / "reference").iterdir())) == 2

@@ -174,6 +174,18 @@ def test_a_loss_made_with_partial_is_fingerprinted_by_its_function_and_arguments
     assert fingerprint("p", "1", (d_loss_bce,)) != fingerprint("p", "2", (d_loss_bce,))  # the version counts
 
 
+def test_two_functions_or_classes_of_one_file_are_not_one_code():
+    """A file's code is its sources, and which of its functions or classes is meant (pass 57: a plugin choosing
+    the minimax or the non-saturating loss of one unchanged file got one run id for both)."""
+    from ganbench.fingerprint import fingerprint
+    from ganbench.variants.gan import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
+
+    minimax, nonsaturating = (fingerprint("p", "1", (d_loss_bce, g)) for g in (g_loss_minimax, g_loss_nonsaturating))
+    assert minimax != nonsaturating
+    assert fingerprint("p", "1", (_Weight(1.0),)) != fingerprint("p", "1", (_OtherWeight(1.0),))
+    assert fingerprint("p", "1", (_Weight(1.0),)) == fingerprint("p", "1", (_Weight(1.0),))
+
+
 def _code_of(variant_code: str) -> tuple[str, str]:
     """The fingerprint of a variant whose g_loss is made at run time (as in a notebook cell)."""
     from ganbench.fingerprint import fingerprint
@@ -216,6 +228,10 @@ def test_code_without_a_file_is_fingerprinted_with_its_defaults_closures_and_glo
 class _Weight:
     def __init__(self, w: float) -> None:
         self.w = w
+
+
+class _OtherWeight(_Weight):
+    """The same state as a _Weight, another class."""
 
 
 def _weighted(d_fake, weight):
