@@ -233,6 +233,9 @@ UNSCORED = SimpleNamespace(eval=SimpleNamespace(every=0))  # a spec's part the h
         ("tail", "history.csv held the rows of steps 10-20 only (rows deleted, or replaced?) when the run resumed"),
         ("empty", "history.csv was emptied when the run resumed at step 40"),  # pass 53 F1: no word
         ("header", "history.csv held no rows (rows deleted, or replaced?) when the run resumed at step 40"),
+        ("superscript", "history.csv held the rows of steps 10, 30-40 only"),  # pass 57: a traceback at int('²')
+        ("arabic", "history.csv held the rows of steps 10, 30-40 only"),  # '٤٠' was kept as 40, plot refused it
+        ("text", "history.csv held the rows of steps 10, 30-40 only"),  # 'abc' was kept, plot refused the file
     ],
 )
 def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, interrupted, edit, said):
@@ -249,6 +252,10 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         history.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
     elif edit == "empty":
         history.write_text("")
+    elif edit in ("superscript", "arabic", "text"):
+        cells = rows[2].split(",")
+        cells[{"superscript": 0, "arabic": 0, "text": 1}[edit]] = {"superscript": "²", "arabic": "٢٠"}.get(edit, "abc")
+        history.write_text("\n".join([*rows[:2], ",".join(cells), *rows[3:]]) + "\n")
     elif edit in ("front", "tail", "header"):
         kept = {"front": rows[3:], "tail": rows[1:3], "header": []}[edit]
         history.write_text("\n".join([rows[0], *kept]) + "\n")

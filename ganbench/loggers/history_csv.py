@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import warnings
 from pathlib import Path
 from typing import IO
@@ -83,12 +84,28 @@ def _aside(path: Path) -> Path:
 
 
 def _spans(steps: list[int]) -> str:
-    return f"{steps[0]}-{steps[-1]}" if len(steps) > 1 else str(steps[0])
+    """Steps as runs at their smallest gap: "20-60, 160-300" (a block deleted inside), "10-20", "10"."""
+    gap = min((b - a for a, b in zip(steps, steps[1:], strict=False)), default=0)
+    runs = [[steps[0]]]
+    for a, b in zip(steps, steps[1:], strict=False):
+        if b - a == gap:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return ", ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.ASCII | re.IGNORECASE)
+"""A cell ganbench writes, or plot reads as a number (ASCII digits only: str.isdigit() takes '²' and '٤')."""
 
 
 def _complete_row_until(row: str, last_step: int, commas: int) -> bool:
-    step = row.split(",", 1)[0]
-    return step.isdigit() and int(step) <= last_step and row.count(",") == commas
+    """Whether a resumed run keeps ``row``: the header's width, a step up to the checkpoint's, every other cell a
+    number or empty. A row torn by a kill or edited into text is dropped (a deleted block is then said), where plot
+    would leave out the whole file's curves for it."""
+    step, *cells = row.split(",")
+    whole = step.isascii() and step.isdigit()
+    return whole and int(step) <= last_step and len(cells) == commas and all(_NUMBER.fullmatch(c) for c in cells if c)
 
 
 @hookimpl
