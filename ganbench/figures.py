@@ -141,9 +141,18 @@ def plot_results(
     refuse_writing_into_data(recorded_data_paths(runs), {"figures folder": out})  # a PNG there becomes data
     written = []
     try:
+        drawn = {
+            dataset: dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report)
+            for dataset in sorted(runs["dataset"].unique())
+        }
+        if not any(drawn.values()):  # not an empty figures folder, exit 0
+            states = ", ".join(f"{n} {status}" for status, n in runs["status"].value_counts().items())
+            raise GanbenchError(
+                f"nothing to draw under {one_line(root)}: its {counted(len(runs), 'run')} ({states}) left no curves, "
+                "samples or scores; `ganbench table` shows how each ended"
+            )
         out.mkdir(parents=True, exist_ok=True)
-        for dataset in sorted(runs["dataset"].unique()):
-            figures = dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report)
+        for dataset, figures in drawn.items():
             for kind, fig in figures.items():
                 path = out / f"{kind}-{file_name(dataset)}.png"
                 write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI))

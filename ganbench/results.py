@@ -403,18 +403,19 @@ class ResultsScan:
     conflicting: list[tuple[Path, Path]] = field(default_factory=list)
     """(the folder counted, a repeat of its run with other values): results of two machines merged, say."""
 
-    def problems(self) -> list[str]:
-        """One line per unreadable record, then counts."""
+    def problems(self, tabled: bool = True) -> list[str]:
+        """One line per unreadable record, then counts. ``tabled`` False: of the Python API's frame, which leaves out
+        what cannot be read but holds failed and skipped runs (with their status)."""
         lines = [f"unreadable record {path}: {why}; {remedy_for(why, 1)}" for path, why in self.unreadable]
         if self.unreadable:
-            lines.append(f"{len(self.unreadable)} unreadable record(s) left out of the table")
+            lines.append(f"{len(self.unreadable)} unreadable record(s) left out" + " of the table" * tabled)
         if self.unfinished:
             lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
         if self.repeated:
             lines.append(f"{len(self.repeated)} run folder(s) repeat a run found elsewhere; counted once")
         lines += self.conflicts()
         lost = self.runs[self.runs["status"].isin(["failed", "skipped"])] if "status" in self.runs else self.runs[:0]
-        if len(lost):  # a diverged run has a column of its own; a failed one has no value to count
+        if len(lost) and tabled:  # a diverged run has a column of its own; a failed one has no value to count
             lines.append(
                 f"{len(lost)} run(s) failed or were skipped, and are left out: the first {lost['run_dir'].iloc[0]} "
                 f"({lost['status'].iloc[0]}; its record.json says why); rerun the command that made it"
@@ -578,7 +579,8 @@ def _nearest_first(record: RunRecord, root: Path) -> tuple[int, str]:
 
 @path_errors()
 def load_results(root: str | Path) -> pd.DataFrame:
-    """One row per run found under ``root``; a warning for each record that cannot be read.
+    """One row per run found under ``root``; warnings as `ganbench table` gives them (records that cannot be read,
+    run folders without a record, runs found twice).
     OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs)."""
     if not isinstance(root, str | os.PathLike) or not str(root).strip():
         raise OutputError(f"results folder must be a path (text or a Path), not {root!r}; e.g. 'results'")
@@ -589,10 +591,8 @@ def load_results(root: str | Path) -> pd.DataFrame:
     scan = scan_results(root)
     if scan.runs.empty and scan.unreadable:  # as `ganbench table` refuses it: not an empty table
         raise scan.nothing_found(root)
-    for path, why in scan.unreadable:
-        warnings.warn(one_line(f"unreadable record {path}: {why}"), stacklevel=3)  # the caller's line, past path_errors
-    for line in scan.conflicts():
-        warnings.warn(line, stacklevel=3)
+    for line in scan.problems(tabled=False):  # as `ganbench table` says them: runs unfinished or found twice too
+        warnings.warn(line, stacklevel=3)  # the caller's line, past path_errors
     return scan.runs
 
 

@@ -416,6 +416,24 @@ def _copy_run(folder: Path, dest: Path, *, edit_spec=None, **record_changes) -> 
     return target
 
 
+def test_a_folder_of_runs_that_left_nothing_to_draw_is_one_line_and_no_empty_folder(mog, tmp_path, cli):
+    """Runs that all diverged before their first row: plot wrote an empty figures folder and said nothing, exit 0
+    (pass 57), where `table` shows them and `plot -m` refused."""
+    root = tmp_path / "results"
+    for r in run_folders(mog):
+        copy = _copy_run(
+            r["folder"], root, status="diverged", stopped_by="diverged", diverged_at=1, steps_done=1, metrics={}
+        )
+        (copy / "history.csv").unlink()
+        (copy / "samples.png").unlink()
+    result = cli("plot", str(root))
+    assert_one_line_error(result, f"nothing to draw under {root}: its 4 runs (4 diverged) left no curves, samples")
+    assert not (root / "figures").exists()
+    with pytest.raises(GanbenchError, match="`ganbench table` shows how each ended"):
+        plot_results(root, tmp_path / "figures")
+    assert not (tmp_path / "figures").exists()
+
+
 def test_settings_divergence_missing_samples_and_unreadable_records(mog, tmp_path, directions):
     root = tmp_path / "results"
     root.mkdir()
