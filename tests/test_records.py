@@ -501,7 +501,7 @@ def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
     assert "1 run folder(s) without a record" in result.err
     with pytest.warns(UserWarning, match=r"1 run folder\(s\) without a record"):  # pass 57: the API said nothing
         assert len(ganbench.load_results(tmp_path)) == 1
-    shutil.copytree(sorted(tmp_path.glob("*/record.json"))[1].parent, tmp_path / "old" / "copy")
+    shutil.copytree(next(tmp_path.glob("*/record.json")).parent, tmp_path / "old" / "copy")
     with pytest.warns(UserWarning, match=r"1 run folder\(s\) repeat a run found elsewhere; counted once"):
         assert len(ganbench.load_results(tmp_path)) == 1
 
