@@ -429,7 +429,9 @@ def _check_numbers(
             raise ValueError(f"it gave {key} = {short_repr(value)}, not a number or None")
         _fits_a_float(key, value)
     numbers_given = {k: values[k] for k in outputs if not (isinstance(values[k], float) and math.isnan(values[k]))}
-    outside = out_of_bounds(numbers_given, metric.bounds(dataset))  # NaN: no score (recorded as null)
+    with blamed("metrics", metric.name, "bounds"):  # not blamed on its compute
+        bounds = metric.bounds(dataset)
+    outside = out_of_bounds(numbers_given, bounds)  # NaN: no score (recorded as null)
     if outside:
         raise ValueError(f"its {outside}")
     unnamed = next((k for k in values if not tabled(k)), None)
@@ -456,11 +458,15 @@ def _check_numbers(
 
 
 def _fits_a_float(key: str, value: numbers.Real) -> None:
-    """ValueError naming ``key`` if ``value`` (an int past every float: 10**400) cannot be recorded as a number."""
+    """ValueError naming ``key`` if ``value`` cannot be recorded as a number: an int past every float (10**400), or
+    ±inf, which a record (strict JSON) would hold as null, no score, without a word. NaN is no score, said so."""
     try:
-        float(value)
+        number = float(value)
     except OverflowError:
         raise ValueError(f"it gave {key} = {short_repr(value)}, too large for a number a record can hold") from None
+    if math.isinf(number):
+        raise ValueError(f"it gave {key} = {number}, which a record cannot hold; give a finite number, or NaN or "
+                         "None for no score")  # fmt: skip
 
 
 def _plain(value: Any) -> Any:

@@ -28,7 +28,7 @@ from ganbench.entry_points import (
     unfit_hook,
 )
 from ganbench.errors import GanbenchError, PluginError, one_line, short_repr
-from ganbench.registry import Registries, empty_registries, fill_registries
+from ganbench.registry import DEFAULT_PLUGINS, Registries, blamed_entry, empty_registries, fill_registries
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -40,42 +40,6 @@ __all__ = [
     "unregister_plugin",
 ]
 
-DEFAULT_PLUGINS = (
-    "ganbench.variants.gan",
-    "ganbench.variants.wgan",
-    "ganbench.variants.lsgan",
-    "ganbench.variants.hinge",
-    "ganbench.variants.r1",
-    "ganbench.variants.pacgan",
-    "ganbench.variants.conditional",
-    "ganbench.variants.biggan",
-    "ganbench.variants.stylegan2",
-    "ganbench.datasets.mog",
-    "ganbench.datasets.torchvision_sets",
-    "ganbench.datasets.digits",
-    "ganbench.datasets.stacked_mnist",
-    "ganbench.datasets.files",
-    "ganbench.networks.mlp",
-    "ganbench.networks.pacgan_mlp",
-    "ganbench.networks.dcgan",
-    "ganbench.networks.resnet",
-    "ganbench.networks.biggan",
-    "ganbench.networks.stylegan2",
-    "ganbench.metrics.modes",
-    "ganbench.metrics.frechet",
-    "ganbench.metrics.prdc",
-    "ganbench.metrics.kid",
-    "ganbench.metrics.inception_score",
-    "ganbench.metrics.stacked_modes",
-    "ganbench.metrics.class_metrics",
-    "ganbench.features.raw",
-    "ganbench.features.inception",
-    "ganbench.features.classifier",
-    "ganbench.features.inception_command",
-    "ganbench.executors.local",
-    "ganbench.loggers.history_csv",
-    "ganbench.loggers.tensorboard",
-)
 
 _pm: pluggy.PluginManager | None = None
 _origins: dict[str, tuple[str, str]] = {}
@@ -135,16 +99,8 @@ def blamed(kind: str, name: str, call: str) -> Iterator[None]:
     """Run a third-party plugin's ``call`` (of its ``kind`` registry's ``name``) so that its failure is one line
     naming the plugin, not a traceback; ganbench's own objects' errors, and GanbenchErrors, pass unchanged."""
     registry = getattr(registries(), kind)
-    entry = registry.entries.get(name)
-    try:
+    with blamed_entry(registry.kind, name, registry.entries.get(name), call):
         yield
-    except (GanbenchError, KeyboardInterrupt):
-        raise
-    except BaseException as exc:  # SystemExit(0) in a plugin must not end ganbench as if all went well
-        if entry is None or entry.plugin in DEFAULT_PLUGINS:
-            raise
-        what = f"{registry.kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
-        raise PluginError.failed(what, call, exc) from exc
 
 
 def call_loggers(hook: str, /, **kwargs: Any) -> None:

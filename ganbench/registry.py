@@ -13,18 +13,56 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from ganbench.dataset import Dataset
-from ganbench.errors import DeclarationError, OptionError, PluginError, UnknownNameError, short_repr
+from ganbench.errors import DeclarationError, GanbenchError, OptionError, PluginError, UnknownNameError, short_repr
 from ganbench.executor import Executor
 from ganbench.metric import Bound, FeatureExtractor, Metric
 from ganbench.network import Network
 from ganbench.options import MAX_NAME, is_name, validate_options, with_options
 from ganbench.variant import Variant
+
+DEFAULT_PLUGINS = (  # ganbench's own plugins: their errors are ganbench's, never blamed on a plugin
+    "ganbench.variants.gan",
+    "ganbench.variants.wgan",
+    "ganbench.variants.lsgan",
+    "ganbench.variants.hinge",
+    "ganbench.variants.r1",
+    "ganbench.variants.pacgan",
+    "ganbench.variants.conditional",
+    "ganbench.variants.biggan",
+    "ganbench.variants.stylegan2",
+    "ganbench.datasets.mog",
+    "ganbench.datasets.torchvision_sets",
+    "ganbench.datasets.digits",
+    "ganbench.datasets.stacked_mnist",
+    "ganbench.datasets.files",
+    "ganbench.networks.mlp",
+    "ganbench.networks.pacgan_mlp",
+    "ganbench.networks.dcgan",
+    "ganbench.networks.resnet",
+    "ganbench.networks.biggan",
+    "ganbench.networks.stylegan2",
+    "ganbench.metrics.modes",
+    "ganbench.metrics.frechet",
+    "ganbench.metrics.prdc",
+    "ganbench.metrics.kid",
+    "ganbench.metrics.inception_score",
+    "ganbench.metrics.stacked_modes",
+    "ganbench.metrics.class_metrics",
+    "ganbench.features.raw",
+    "ganbench.features.inception",
+    "ganbench.features.classifier",
+    "ganbench.features.inception_command",
+    "ganbench.executors.local",
+    "ganbench.loggers.history_csv",
+    "ganbench.loggers.tensorboard",
+)
 
 T = TypeVar("T")
 
@@ -37,6 +75,22 @@ class Entry(Generic[T]):
     plugin: str
     source: str
     version: str
+
+
+@contextmanager
+def blamed_entry(kind: str, name: str, entry: Entry | None, call: str) -> Iterator[None]:
+    """Run ``call`` of a registered object (``entry``, of registry ``kind``) so that a third-party plugin's failure
+    is one PluginError naming the plugin, not a traceback; ganbench's own objects' errors, and GanbenchErrors, pass
+    unchanged."""
+    try:
+        yield
+    except (GanbenchError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # SystemExit(0) in a plugin must not end ganbench as if all went well
+        if entry is None or entry.plugin in DEFAULT_PLUGINS:
+            raise
+        what = f"{kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
+        raise PluginError.failed(what, call, exc) from exc
 
 
 @dataclass
@@ -192,9 +246,14 @@ class Registries:
             metric = entry.obj
             if dataset is None:
                 known = tuple(s for s in metric.spaces if s in spaces) or None
-                bounds.update({k: Bound(*r) for k, r in metric.output_ranges(known).items()})
-            elif metric.applies_to(dataset):
-                bounds.update(metric.bounds(dataset))
+                with blamed_entry(self.metrics.kind, metric.name, entry, "output_ranges"):
+                    bounds.update({k: Bound(*r) for k, r in metric.output_ranges(known).items()})
+                continue
+            with blamed_entry(self.metrics.kind, metric.name, entry, "applies_to"):
+                applies = metric.applies_to(dataset)
+            if applies:
+                with blamed_entry(self.metrics.kind, metric.name, entry, "bounds"):
+                    bounds.update(metric.bounds(dataset))
         return bounds
 
 

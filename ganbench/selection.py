@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import reference_checked
-from ganbench.errors import GanbenchError, OptionError, UnknownNameError, short_repr
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError, one_line, short_repr
 from ganbench.metric import Metric
 from ganbench.plugins import blamed, registries
 
@@ -56,22 +56,22 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
     metrics = registries().metrics
     if name in metrics:
         metric = metrics.get(name)
-        if not metric.applies_to(dataset):
+        if not _applies(metric, dataset):
             raise OptionError(
                 f"metric {name!r} does not apply to dataset {dataset.title}{_because(metric, dataset)}; "
                 "drop it from --metrics"
             )
-        return metric, set(metric.spaces_for(dataset))
+        return metric, set(_spaces_for(metric, dataset))
     for entry in metrics:
         metric = entry.obj
-        for space in metric.spaces_for(dataset) or ((None,) if metric.applies_to(dataset) else ()):
+        for space in _spaces_for(metric, dataset) or ((None,) if _applies(metric, dataset) else ()):
             if name in metric.output_names((space,) if space else ()):
                 return metric, {space} if space else set()
     for entry in metrics:  # an output of a metric that exists, not here: say why, not "unknown"
         metric = entry.obj
         for space in metric.spaces or (None,):
             if name in metric.output_names((space,) if space else ()):
-                offered = [next(iter(metric.output_names((s,)))) for s in metric.spaces_for(dataset)]
+                offered = [next(iter(metric.output_names((s,)))) for s in _spaces_for(metric, dataset)]
                 if space:
                     fix = f"use {' or '.join(offered)}" if offered else "drop it from --metrics"
                     raise OptionError(
@@ -87,8 +87,20 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
 
 def _because(metric: Metric, dataset: Dataset) -> str:
     """`` (why)`` for a refusal of ``metric`` on ``dataset``, or "" when the metric has nothing to add."""
-    why = metric.why_not(dataset)
-    return f" ({why})" if why else ""
+    with blamed("metrics", metric.name, "why_not"):
+        why = metric.why_not(dataset)
+    return f" ({one_line(why)})" if why else ""
+
+
+def _applies(metric: Metric, dataset: Dataset) -> bool:
+    """``metric.applies_to(dataset)``, a third-party metric's failure one line naming its plugin."""
+    with blamed("metrics", metric.name, "applies_to"):
+        return bool(metric.applies_to(dataset))
+
+
+def _spaces_for(metric: Metric, dataset: Dataset) -> tuple[str, ...]:
+    with blamed("metrics", metric.name, "spaces_for"):
+        return tuple(metric.spaces_for(dataset))
 
 
 def available_names(dataset: Dataset) -> list[str]:
@@ -96,9 +108,9 @@ def available_names(dataset: Dataset) -> list[str]:
     names = []
     for entry in registries().metrics:
         metric = entry.obj
-        if metric.applies_to(dataset):
+        if _applies(metric, dataset):
             names.append(metric.name)
-            names += list(metric.output_names(metric.spaces_for(dataset)))
+            names += list(metric.output_names(_spaces_for(metric, dataset)))
     return list(dict.fromkeys(names))  # a metric may have an output of its own name (frechet)
 
 
@@ -124,7 +136,7 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
             others = [
                 next(iter(s.metric.output_names((space,))))
                 for s in selection
-                for space in s.metric.spaces_for(dataset)
+                for space in _spaces_for(s.metric, dataset)
                 if space != name and not name.startswith(f"{space}-")
             ]
             hint = f"; or score without {name}: --metrics {','.join(dict.fromkeys(others))}" if others else ""

@@ -244,6 +244,21 @@ class Odd(Metric):
 
     how: str = ""
 
+    def applies_to(self, dataset):
+        if self.how == "raises in applies_to":
+            raise ZeroDivisionError("no answer")
+        return self.how != "raises in why_not" and super().applies_to(dataset)
+
+    def why_not(self, dataset):
+        if self.how == "raises in why_not":
+            raise KeyError("why")
+        return super().why_not(dataset)
+
+    def bounds(self, dataset=None):
+        if self.how == "raises in bounds":
+            raise ValueError("no bounds")
+        return super().bounds(dataset)
+
     def samples_needed(self, dataset):
         if self.how == "raises in samples_needed":
             raise RuntimeError("no count")
@@ -257,7 +272,7 @@ class Odd(Metric):
         if self.how == "another's output":
             return {"odd": 0.5, "modes_captured": 8}
         note = object() if self.how == "no JSON" else "notes are free"
-        odd = {"a string": "abc", "a huge int": 10**400, "out of range": 5.0}.get(self.how, 0.5)
+        odd = {"a string": "abc", "a huge int": 10**400, "out of range": 5.0, "inf": -math.inf}.get(self.how, 0.5)
         extras = {
             "a log's name": {"loss_d": 123.0},
             "a number for a name": {5: 1.0},
@@ -272,6 +287,9 @@ class Odd(Metric):
     "how, fragments",
     [
         ("raises in samples_needed", ["failed in samples_needed: RuntimeError: no count"]),
+        ("raises in applies_to", ["failed in applies_to: ZeroDivisionError: no answer"]),  # pass 57: tracebacks
+        ("raises in why_not", ["failed in why_not: KeyError: 'why'"]),
+        ("raises in bounds", ["failed in bounds: ValueError: no bounds"]),
         ("abc", ["failed in samples_needed: ValueError: it gave 'abc', not a whole number >= 1"]),
         ("zero", ["it gave 0, not a whole number >= 1"]),
         ("a bool", ["it gave True, not a whole number >= 1"]),
@@ -280,6 +298,7 @@ class Odd(Metric):
         ("a string", ["failed in compute: ValueError: it gave odd = 'abc', not a number or None"]),
         ("a huge int", ["failed in compute: ValueError: it gave odd = 1000", "too large for a number a record"]),
         ("a huge extra int", ["it gave odd_extra = 1000", "too large for a number a record can hold"]),
+        ("inf", ["it gave odd = -inf, which a record cannot hold; give a finite number, or NaN or None"]),  # pass 57
         ("a log's name", ["it gave loss_d, a name ganbench records something else by"]),
         ("a number for a name", ["it gave a value named 5, not by one line of text without '|'"]),
         ("a pipe in a name", ["it gave a value named 'a|b', not by one line of text"]),
@@ -299,7 +318,13 @@ def test_a_third_party_metric_that_fails_is_one_line_naming_its_plugin(fresh_plu
     plugin = "" if how == "too many" else "metric 'odd' of plugin 'odd-metrics'"
     assert_one_line_error(result, plugin, *fragments)
     trained = list(tmp_path.glob("*/checkpoint.pt"))
-    assert len(trained) == (how not in ("raises in samples_needed", "abc", "zero", "a bool", "too many"))
+    before = ("raises in samples_needed", "abc", "zero", "a bool", "too many", "raises in applies_to")
+    before += ("raises in why_not",)
+    assert len(trained) == (how not in before)
+    if how == "raises in bounds":  # a table of the runs bounds each output by its metric's declaration
+        plain = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes", "-q", "-o", str(tmp_path)]
+        assert cli(*plain).code == 0
+        assert_one_line_error(cli("table", str(tmp_path)), plugin, "failed in bounds: ValueError: no bounds")
 
 
 def test_a_third_party_metric_that_leaves_an_output_out_records_null(fresh_plugins, cli, tmp_path):
