@@ -129,9 +129,10 @@ def score(
     scores: dict[str, Any] = {}
     directions = registries().metric_directions()
     for chosen in selection:
+        handed = ctx.for_plugin() if _third_party("metrics", chosen.metric.name) else ctx
         for space in chosen.spaces or (None,):
             with blamed("metrics", chosen.metric.name, "compute"):
-                values = chosen.metric.compute(ctx, space) if space else chosen.metric.compute(ctx)
+                values = chosen.metric.compute(handed, space) if space else chosen.metric.compute(handed)
                 values = {key: _plain(value) for key, value in values.items()}
                 _check_numbers(values, chosen.metric, dataset, (space,) if space else (), directions)
             scores.update(values)
@@ -152,10 +153,11 @@ def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.
     widths: dict[str, int] = {}
 
     def extract(extractor: str, which: str, samples: torch.Tensor) -> torch.Tensor:
-        with blamed("feature_extractors", extractor, "extract"):
-            features = _row_per_sample(
-                registries().feature_extractors.get(extractor).extract(samples, dataset), samples
-            )
+        plugin = _third_party("feature_extractors", extractor)  # handed a copy; what it returns, copied (a buffer
+        with blamed("feature_extractors", extractor, "extract"):  # it reuses would overwrite the real features)
+            given = samples.clone() if plugin else samples
+            features = _row_per_sample(registries().feature_extractors.get(extractor).extract(given, dataset), samples)
+            features = features.clone() if plugin else features
             width = widths.setdefault(extractor, features.shape[1])
             if width != features.shape[1]:  # "use one extractor", of one extractor, blamed no one
                 raise ValueError(f"its features have {width} columns for one set of samples, {features.shape[1]} for "
@@ -163,6 +165,12 @@ def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.
             return features
 
     return extract
+
+
+def _third_party(kind: str, name: str) -> bool:
+    """Whether ``name`` of registry ``kind`` is a third-party plugin's: what ganbench hands it, it may change."""
+    entry = getattr(registries(), kind).entries.get(name)
+    return entry is not None and entry.plugin not in DEFAULT_PLUGINS
 
 
 def _row_per_sample(features: Any, samples: torch.Tensor) -> torch.Tensor:

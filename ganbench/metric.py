@@ -13,6 +13,7 @@ a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import typing
@@ -70,9 +71,13 @@ class EvalContext:
     """Classes the generated samples were asked for (conditional runs)."""
     fake_features: dict[str, torch.Tensor] = field(default_factory=dict)
     references: dict[str, ReferenceStats] = field(default_factory=dict)
+    shared: EvalContext | None = None
+    """The context this one is a third-party metric's copy of (``for_plugin``), whose caches it fills."""
 
     def features(self, extractor: str, which: Literal["real", "fake"]) -> torch.Tensor:
         """Features of the real or generated samples under a registered extractor."""
+        if self.shared is not None:
+            return self.shared.features(extractor, which).clone()
         if which == "real":
             return self.reference(extractor).features
         if extractor not in self.fake_features:
@@ -81,6 +86,8 @@ class EvalContext:
 
     def reference(self, extractor: str) -> ReferenceStats:
         """The real samples' features under ``extractor`` and the statistics metrics take from them."""
+        if self.shared is not None:
+            return self.shared.reference(extractor).copied()
         if extractor not in self.references:
 
             def compute() -> torch.Tensor:
@@ -88,6 +95,22 @@ class EvalContext:
 
             self.references[extractor] = self.reference_fn(extractor, compute)
         return self.references[extractor]
+
+    def for_plugin(self) -> EvalContext:
+        """This context for a third-party metric: the samples, labels, features and statistics it is handed are
+        copies, so that one changed in place (``f -= f.mean(0)``; ``raw`` features are the samples themselves)
+        changes no later metric's numbers. Features are still computed once, from the samples, for every metric."""
+        copy = lambda t: None if t is None else t.clone()  # noqa: E731
+        return dataclasses.replace(
+            self,
+            real=self.real.clone(),
+            fake=self.fake.clone(),
+            real_labels=copy(self.real_labels),
+            fake_labels=copy(self.fake_labels),
+            fake_features={},
+            references={},
+            shared=self,
+        )
 
 
 class Bound(NamedTuple):

@@ -79,6 +79,10 @@ class ReferenceStats:
         """Each real row's distance to its k-th nearest other row (PR/DC)."""
         return torch.from_numpy(self._entry(f"radii-k{k}", lambda: {"radii": knn_radii(self.features, k)})["radii"])
 
+    def copied(self) -> ReferenceStats:
+        """These statistics, handing out copies (to a third-party metric): changed in place, the cached ones stay."""
+        return _Copies(self)
+
     def _entry(self, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, np.ndarray]:
         if name not in self._entries:
             arrays = self._load(name) if self.folder else None
@@ -121,6 +125,27 @@ class ReferenceStats:
             write_atomic(self._path(name), lambda f: f.write(buffer.getbuffer()))
         except OSError as exc:  # a read-only cache costs time, not results
             warn_cache_unwritable(self._path(name), exc)
+
+
+class _Copies(ReferenceStats):
+    """``ReferenceStats.copied``: the same entries (computed once, for every metric), handed out as copies."""
+
+    def __init__(self, stats: ReferenceStats) -> None:
+        self.key, self.folder, self._stats = stats.key, stats.folder, stats
+
+    @property
+    def features(self) -> torch.Tensor:
+        return self._stats.features.clone()
+
+    def gaussian(self) -> tuple[np.ndarray, np.ndarray]:
+        mean, cov = self._stats.gaussian()
+        return mean.copy(), cov.copy()
+
+    def radii(self, k: int) -> torch.Tensor:
+        return self._stats.radii(k).clone()
+
+    def copied(self) -> ReferenceStats:
+        return self
 
 
 def _key_sha256(key: dict[str, Any]) -> str:

@@ -735,3 +735,65 @@ def test_a_feature_extractor_giving_other_than_a_row_per_sample_is_one_line_nami
     else:
         who = "metric 'ofid'" if how.startswith("a metric") else "feature extractor 'oddfeat'"
         assert_one_line_error(result, f"{who} of plugin 'odd-features' (", fragment)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "an extractor zeroes its samples",
+        "an extractor returns a buffer it reuses",
+        "a metric zeroes the samples",
+        "a metric changes features and statistics in place",
+    ],
+)
+def test_a_plugin_that_changes_what_it_is_handed_changes_no_other_metric(fresh_plugins, how):
+    """Pass 57: samples, features and statistics were shared, so a plugin's in-place edit (``f -= f.mean(0)``, a
+    reused buffer) changed the built-in metrics scored after it without a word. Plugins now get copies: the
+    built-in scores equal those made without the plugin, and the plugin's own Fréchet distance in a space that
+    copies the raw one equals the built-in raw one."""
+    from ganbench import evaluate_samples
+    from ganbench.gaussian import frechet_distance, gaussian_statistics
+    from ganbench.metric import FeatureExtractor, Metric
+
+    samples = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    alone = evaluate_samples("ring8", samples, metrics=["modes", "frechet"])
+    buffer = torch.zeros(1000, 2, dtype=torch.float64)
+
+    class Mine(FeatureExtractor):
+        def extract(self, samples, dataset=None):
+            x = samples.reshape(len(samples), -1).double()
+            if how == "an extractor zeroes its samples":
+                samples.zero_()
+            if how == "an extractor returns a buffer it reuses":
+                buffer[: len(x)] = x
+                return buffer[: len(x)]
+            return x
+
+    class MineFid(Metric):
+        def compute(self, ctx, space=None):
+            if how == "a metric zeroes the samples":
+                ctx.fake.zero_(), ctx.real.zero_()
+            if how == "a metric changes features and statistics in place":
+                for which in ("fake", "real"):
+                    features = ctx.features("raw", which)  # raw features are the samples themselves
+                    features -= features.mean(0)
+                mean, cov = ctx.reference("raw").gaussian()
+                mean += 1.0
+                cov += 1.0
+            fake = ctx.features("mine", "fake")  # before the real ones: a reused buffer would now hold those
+            mean, cov = ctx.reference("mine").gaussian()
+            return {"minefid": frechet_distance(mean, cov, *gaussian_statistics(fake))}
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_feature_extractors(self, register):
+            register(Mine("mine"))
+
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(MineFid("minefid", outputs={"minefid": "lower"}, uses=("mine",)))
+
+    fresh_plugins.register_plugin(Plugin(), name="changer")
+    scores = evaluate_samples("ring8", samples, metrics=["minefid", "modes", "frechet"])
+    assert {k: scores[k] for k in alone if k != "provenance"} == {k: v for k, v in alone.items() if k != "provenance"}
+    assert scores["minefid"] == pytest.approx(alone["frechet"], rel=1e-9)
