@@ -668,7 +668,7 @@ def _eval_references(
     """For a mixture or images: the reference rows' scores at the samples' N (as columns; not computed unless
     ``rows``), notes, and for a mixture a warning on stderr when N is not the protocol's (modes_captured grows
     with N)."""
-    from ganbench.evaluation import resolve_dataset
+    from ganbench.evaluation import names_real_files, resolve_dataset
     from ganbench.plugins import registries
     from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_note, reference_scores
     from ganbench.spec import EVAL_SEED
@@ -688,7 +688,7 @@ def _eval_references(
         return {}, []
     directions = registries().metric_directions()
     names = [k for k, v in scores.items() if k in directions]  # outputs, not their companions (is_classifier_std)
-    by_kind = reference_scores(ds, names, n, EVAL_SEED)
+    by_kind = reference_scores(ds, names, n, EVAL_SEED, match_sizes=not names_real_files(dataset))  # as the samples
     if not any(by_kind.values()):  # nothing it can score cheaply (Inception-space metrics of images)
         return {}, []
     notes = [reference_note(ds, n), *floor_warnings(by_kind, directions, ds.name)]

@@ -280,7 +280,7 @@ def evaluate_samples(
     if isinstance(samples, str) and not samples.strip():  # "samples  do not exist", of a name never given
         raise SamplesError(f"samples is {samples!r}, which names no file; pass the path of an .npy, .npz or .pt file")
     ds = resolve_dataset(dataset, overrides)
-    named_files = isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
+    named_files = names_real_files(dataset)
     if isinstance(samples, str | Path) and _missing(samples):  # a typo: say the near path
         refuse_link_loop(samples, "samples ")
         near = near_data_paths(str(samples))
@@ -324,6 +324,12 @@ def evaluate_samples(
     preflight(ds, selection)
     warn_unequal_sizes(ds, len(fake), equal="passing as many samples as there are real ones")
     return strict_json(score(ds, fake, names, match_sizes=not named_files))  # None, not NaN: as the CLI and records
+
+
+def names_real_files(dataset: str | Path | Dataset) -> bool:
+    """Whether ``dataset`` names real images in files (an .npz, a folder): scored whole, where a registered dataset's
+    reference is a seeded subset of as many as the samples (the reference rows beside them are scored alike)."""
+    return isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
 
 
 def _layout(shape: Sequence[int]) -> str:

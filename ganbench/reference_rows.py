@@ -149,9 +149,12 @@ def fitted_gaussian(data: torch.Tensor, n: int, gen: torch.Generator) -> torch.T
     return mean + torch.randn(n, dim, generator=gen, dtype=torch.float64) @ root.T
 
 
-def reference_scores(dataset: Dataset, metrics: Sequence[str], n: int, seed: int) -> dict[str, dict[str, Any]]:
-    """kind -> the scores of its ``n`` samples on ``metrics`` (metric or output names), as evaluation scores them;
-    for images, less the Inception space's outputs."""
+def reference_scores(
+    dataset: Dataset, metrics: Sequence[str], n: int, seed: int, match_sizes: bool = True
+) -> dict[str, dict[str, Any]]:
+    """kind -> the scores of its ``n`` samples on ``metrics`` (metric or output names), as evaluation scores them
+    (``match_sizes`` as ``score``'s: False against a user's real images whole, as their samples were); for images,
+    less the Inception space's outputs."""
     from ganbench.evaluation import score
 
     images = dataset.modes is None
@@ -159,7 +162,7 @@ def reference_scores(dataset: Dataset, metrics: Sequence[str], n: int, seed: int
     scores = {}
     for kind in KINDS:
         samples, labels = reference_draw(dataset, kind, n, seed)
-        scores[kind] = score(dataset, samples, names, fake_labels=labels) if names else {}
+        scores[kind] = score(dataset, samples, names, fake_labels=labels, match_sizes=match_sizes) if names else {}
     return scores
 
 

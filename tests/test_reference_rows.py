@@ -171,3 +171,23 @@ def test_eval_of_image_samples_prints_the_reference_columns(cli, tmp_path):
     fid = next(line for line in result.out.splitlines() if line.startswith("| fid_classifier "))
     mine, real, gaussian, uniform, one = (float(cell) for cell in fid.strip("| \n").split("|")[1:])
     assert real < gaussian < uniform and abs(mine - uniform) < 0.25 * uniform  # noise scores as the noise row
+
+
+def test_eval_on_real_images_in_a_file_scores_the_reference_columns_against_all_of_them(cli, tmp_path):
+    """A user's real images are scored whole; the reference columns were scored against a seeded subset of as many
+    as the samples (pass 57): samples equal to the [uniform] row's draws scored 3.0 there and 3.5 beside them."""
+    from sklearn.datasets import load_digits
+
+    from ganbench.evaluation import resolve_dataset
+    from ganbench.reference_rows import reference_draw
+
+    digits = load_digits()
+    real = tmp_path / "real.npz"
+    np.savez(real, images=np.round(digits.images * 255 / 16).astype(np.uint8)[..., None], labels=digits.target)
+    drawn = reference_draw(resolve_dataset(str(real), {}), "uniform", 300, EVAL_SEED)[0]
+    np.save(tmp_path / "uniform.npy", drawn.numpy())
+    result = cli("eval", "-d", str(real), "--samples", str(tmp_path / "uniform.npy"), "-m", "fid_classifier")
+    assert result.code == 0, result.err
+    fid = next(line for line in result.out.splitlines() if line.startswith("| fid_classifier "))
+    mine, real_row, gaussian, uniform, one = (float(cell) for cell in fid.strip("| \n").split("|")[1:])
+    assert mine == uniform and real_row < gaussian < uniform
