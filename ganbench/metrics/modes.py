@@ -22,13 +22,21 @@ from ganbench.metric import Bound, EvalContext, Metric
 HQ_SIGMAS = 3.0
 
 
-def nearest_modes(samples: np.ndarray, means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(index of the nearest mean, distance to it) for each sample, in float64."""
+BLOCK = 2**22
+"""Differences computed at once (32 MiB of float64): a ring of 10^6 modes needed 37 GiB for 2,500 samples at once."""
+
+
+def nearest_modes(samples: np.ndarray, means: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the nearest mean, distance to it) for each sample, in float64; samples a block at a time."""
     x = np.asarray(samples, dtype=np.float64)
     mu = np.asarray(means, dtype=np.float64)
-    dist = np.sqrt(((x[:, None, :] - mu[None, :, :]) ** 2).sum(-1))
-    idx = dist.argmin(1)
-    return idx, dist[np.arange(len(x)), idx]
+    rows = max(1, block // max(1, mu.size))
+    idx, nearest = np.zeros(len(x), dtype=np.int64), np.zeros(len(x))
+    for start in range(0, len(x), rows):
+        dist = np.sqrt(((x[start : start + rows, None, :] - mu[None, :, :]) ** 2).sum(-1))
+        idx[start : start + rows] = dist.argmin(1)
+        nearest[start : start + rows] = dist[np.arange(len(dist)), idx[start : start + rows]]
+    return idx, nearest
 
 
 def mode_histogram(samples: np.ndarray, modes: Modes, hq_sigmas: float = HQ_SIGMAS) -> np.ndarray:
