@@ -11,6 +11,7 @@ file holds, so a header claiming 10^12 rows is an error, not a MemoryError.
 from __future__ import annotations
 
 import math
+import numbers
 import tokenize
 import zipfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from ganbench.errors import GanbenchError, SamplesError, refuse_link_loop, shown_path
+from ganbench.errors import GanbenchError, SamplesError, refuse_link_loop, short_repr, shown_path
 from ganbench.torchfiles import TorchFileError, load_torch_file
 
 NPY_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError, tokenize.TokenError,
@@ -91,6 +92,15 @@ def real_tensor(x: Any, what: str = "samples", error: type[GanbenchError] = Samp
     if not array.flags.writeable or any(stride < 0 for stride in array.strides):
         array = array.copy()  # a read-only memmap (torch would warn), a flipped view x[::-1] (torch refuses it)
     return torch.from_numpy(array)
+
+
+def whole_argument(value: Any, name: str, low: int, high: int | None = None) -> int:
+    """``value`` of a public math function's argument ``name`` as an int in [low, high], or FeatureError in one line:
+    1.5 or "3" were a TypeError from numpy, -1 a seed numpy refused in its words, a negative size a math error."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (high and value > high):
+        span = f"from {low:,} to {high:,}" if high else f">= {low:,}"
+        raise FeatureError(f"{name} must be a whole number {span}, not {short_repr(value)}")
+    return int(value)
 
 
 def feature_matrix(

@@ -10,6 +10,7 @@ eigenvalues.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,8 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     mean of d values and a symmetric positive semi-definite d x d covariance (a covariance of -I gave 0 or -4)."""
     from ganbench.arrays import FeatureError
 
-    mu1, mu2 = _float64(mu1), _float64(mu2)
-    s1, s2 = np.atleast_2d(_float64(sigma1)), np.atleast_2d(_float64(sigma2))
+    mu1, mu2 = _float64(mu1, "mu1"), _float64(mu2, "mu2")
+    s1, s2 = np.atleast_2d(_float64(sigma1, "sigma1")), np.atleast_2d(_float64(sigma2, "sigma2"))
     d = mu1.shape[0] if mu1.ndim == 1 else -1
     for name, value, shape in (("mu1", mu1, (d,)), ("mu2", mu2, (d,)), ("sigma1", s1, (d, d)), ("sigma2", s2, (d, d))):
         if d < 1 or value.shape != shape:
@@ -39,12 +40,20 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
         scale = max(float(np.abs(s).max()), np.finfo(np.float64).tiny)
         if np.abs(s - s.T).max() > 1e-6 * scale or np.diagonal(s).min() < -1e-6 * scale:
             raise FeatureError(f"{name} is no covariance: not symmetric with variances >= 0 on its diagonal")
+    # in units of a power of two u (exact): the distance of N(mu/u, s/u^2) is d/u^2, and s1 s2 of 1e300 variances
+    # no longer overflows (-inf for two equal Gaussians)
+    spread = max(float(np.abs(mu1).max()), float(np.abs(mu2).max()), math.sqrt(max(np.abs(s1).max(), np.abs(s2).max())))
+    unit = 2.0 ** min(1000, max(-1000, round(math.log2(spread)))) if spread > 0 else 1.0
+    mu1, mu2, s1, s2 = mu1 / unit, mu2 / unit, s1 / unit / unit, s2 / unit / unit
     factor = _psd_factor(s1)
     product = factor.T @ s2 @ factor
     eig = np.linalg.eigvalsh((product + product.T) / 2)
     tr_covmean = np.sqrt(np.clip(eig, 0, None)).sum()
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean)
+    distance = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean) * unit * unit
+    if not math.isfinite(distance):
+        raise FeatureError(f"the distance ({distance}) is beyond float64's range; rescale the features")
+    return distance
 
 
 def singular_note(n_real: int, n_fake: int, dim: int) -> str | None:
@@ -66,7 +75,8 @@ def _psd_factor(s: np.ndarray) -> np.ndarray:
         return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 
 
-def _float64(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+def _float64(x: Any, name: str) -> np.ndarray:
+    """``x`` as float64, or FeatureError naming it (text, complex numbers, ragged lists were numpy's errors)."""
+    from ganbench.arrays import FeatureError, real_tensor
+
+    return real_tensor(x, name, FeatureError).double().numpy()

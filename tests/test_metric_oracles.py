@@ -173,6 +173,18 @@ RNG_B = np.random.default_rng(2).normal(size=(50, 4))
         (lambda: kid(RNG_A, RNG_B, subset_size=10, degree=0), "needs degree >= 1, not 0"),
         (lambda: inception_score(np.zeros((50, 0))), "need at least 1 dimension"),
         (lambda: fid_from_features(np.zeros((50, 0)), np.zeros((50, 0))), "need at least 1 dimension"),
+        # arguments of the wrong kind were numpy's TypeErrors and ValueErrors (pass 57)
+        (lambda: kid(RNG_A, RNG_B, subsets=1.5, subset_size=10), "subsets must be a whole number >= 1, not 1.5"),
+        (lambda: kid(RNG_A, RNG_B, subsets="3", subset_size=10), "subsets must be a whole number >= 1, not '3'"),
+        (lambda: kid(RNG_A, RNG_B, subset_size=10, seed=-1), "seed must be a whole number from 0 to 4,294,967,295"),
+        (lambda: prdc(RNG_A, RNG_B, block_bytes=-5), "block_bytes must be a whole number >= 1, not -5"),
+        (lambda: prdc(RNG_A, RNG_B, block_bytes=None), "block_bytes must be a whole number >= 1, not None"),
+        (lambda: prdc(RNG_A, RNG_B, real_radii="abc"), "real_radii must be numbers"),
+        (lambda: inception_score(RNG_A, splits=1.5), "splits must be a whole number >= 1, not 1.5"),
+        (lambda: frechet_distance("a", np.eye(1), [0], np.eye(1)), "mu1 must be numbers"),
+        (lambda: frechet_distance([1j], np.eye(1), [0], np.eye(1)), "mu1 are complex"),
+        (lambda: frechet_distance([0], [[1], [1, 2]], [0], np.eye(1)), "sigma1 must be a rectangular array"),
+        (lambda: kid(RNG_A * 1e100, RNG_B * 1e100, subset_size=10), "overflow KID's polynomial kernel of degree 3"),
     ],
 )
 def test_the_public_math_refuses_meaningless_inputs_in_one_line(call, fragment):
@@ -194,3 +206,20 @@ def test_nearest_modes_a_block_of_samples_at_a_time_equal_scipys_nearest(block):
     brute = cdist(samples, means)
     np.testing.assert_array_equal(index, brute.argmin(1))
     np.testing.assert_allclose(distance, brute.min(1), rtol=1e-12)
+
+
+def test_the_public_math_gives_the_closed_forms_at_extreme_scales():
+    """Numbers that were wrong at scales float32 or float64 cannot square (pass 57): PR/DC are the same at any scale
+    (they gave 0.52 for 0.92 at 1e19, 0 at 1e20); a Fréchet distance scales by the square (-inf and a LinAlgError
+    at 1e300 variances); a logit 746 below the others is a probability of 0, not NaN."""
+    unit = prdc(RNG_A, RNG_B)
+    for scale in (2.0**70, 1e19, 1e20, 1e-30):
+        assert prdc(RNG_A * scale, RNG_B * scale) == unit, scale
+    assert frechet_distance([0.0], [[1e300]], [0.0], [[1e300]]) == 0.0
+    assert frechet_distance([0.0], [[1e300]], [0.0], [[4e300]]) == pytest.approx(1e300, rel=1e-12)  # (1 - 2)^2 e300
+    assert fid_from_features(RNG_A * 1e100, RNG_B * 1e100) == pytest.approx(1e200 * fid_from_features(RNG_A, RNG_B))
+    with pytest.raises(FeatureError, match="beyond float64's range"):
+        frechet_distance([0.0], [[1e308]], [1e200], [[1e308]])
+    logits = np.zeros((20, 2))
+    logits[:, 1] = -746.0  # every sample certain of class 0: one class, an Inception Score of exactly 1
+    assert inception_score(logits, splits=2) == (1.0, 0.0)

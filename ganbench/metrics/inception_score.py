@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ganbench.arrays import FeatureError, feature_matrix
+from ganbench.arrays import FeatureError, feature_matrix, whole_argument
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
@@ -26,6 +26,7 @@ def inception_score(
     logits: Any, splits: int = 10, shuffle: bool = True, seed: int = TORCH_FIDELITY_SEED
 ) -> tuple[float, float]:
     """(mean, std over splits) of the Inception Score of class logits (N, classes)."""
+    splits, seed = whole_argument(splits, "splits", 1), whole_argument(seed, "seed", 0, 2**32 - 1)
     x = feature_matrix(logits, "logits")
     n = len(x)
     if not 1 <= splits <= n:
@@ -36,8 +37,8 @@ def inception_score(
     scores = []
     for i in range(splits):
         chunk = log_p[i * n // splits : (i + 1) * n // splits]
-        log_marginal = chunk.exp().mean(0).log()
-        kl = (chunk.exp() * (chunk - log_marginal)).sum(1).mean()
+        log_marginal = chunk.logsumexp(0) - math.log(len(chunk))  # finite where every p is 0 (a logit 746 below)
+        kl = (chunk.exp() * (chunk - log_marginal)).sum(1).mean()  # 0 * (log 0 - log 0) was NaN
         scores.append(float(kl.exp()))
     return float(np.mean(scores)), float(np.std(scores))
 

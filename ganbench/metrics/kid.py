@@ -10,12 +10,13 @@ every subset is the whole of both and the spread over subsets is null, not a fal
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 
-from ganbench.arrays import FeatureError, feature_pair
+from ganbench.arrays import FeatureError, feature_pair, whole_argument
 from ganbench.hookspecs import hookimpl
 from ganbench.metric import EvalContext, Metric
 
@@ -44,6 +45,8 @@ def kid(
     seed: int = TORCH_FIDELITY_SEED,
 ) -> tuple[float, float]:
     """(mean, std) of unbiased MMD^2 over seeded subsets; torch-fidelity's defaults."""
+    subsets, subset_size = whole_argument(subsets, "subsets", 1), whole_argument(subset_size, "subset_size", 2)
+    seed = whole_argument(seed, "seed", 0, 2**32 - 1)  # numpy's RandomState's
     r, f = feature_pair(real, fake)
     if subset_size > min(len(r), len(f)):
         raise FeatureError(
@@ -52,8 +55,12 @@ def kid(
         )
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:  # 0: a constant kernel, KID 0
         raise FeatureError(f"KID's polynomial kernel needs degree >= 1, not {degree!r}")
-    if subsets < 1 or subset_size < 2:
-        raise FeatureError(f"KID needs subsets >= 1 and subset_size >= 2, not {subsets} and {subset_size}")
+    largest = max(float(r.abs().max()), float(f.abs().max()))  # (x.y / d + 1)^degree, summed over subset_size^2
+    if largest and degree * 2 * math.log10(largest + 1) + 2 * math.log10(subset_size) > 300:
+        raise FeatureError(
+            f"features as large as {largest:.3g} overflow KID's polynomial kernel of degree {degree} in float64 "
+            "(NaN or inf); rescale them"
+        )
     rng = np.random.RandomState(seed)
     mmds = np.empty(subsets)
     for i in range(subsets):
