@@ -186,6 +186,18 @@ def identical(c: Comparison) -> bool:
     return bool(b.runs) and b.seeds == k.seeds and b.values == k.values and b.diverged == k.diverged
 
 
+def _too_few(b: Sample, k: Sample) -> str:
+    """Why a comparison has not two values a side: too few completed runs, or a metric with no value (null) in runs
+    that completed (pass 57: told as "fewer than 2 completed runs" of 3 completed runs)."""
+    for side, sample in (("baseline", b), ("current", k)):
+        done = len(sample.values) if sample.completed is None else sample.completed
+        if len(sample.values) < 2 and done > len(sample.values):
+            return f"no value in {done - len(sample.values)} of the {done} completed runs on the {side} side (null)"
+        if len(sample.values) < 2:
+            return f"fewer than 2 completed runs on the {side} side"
+    return "fewer than 2 values on a side"
+
+
 def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
     b, k = c.baseline, c.current
     if identical(c):
@@ -202,7 +214,7 @@ def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
         return ("unchanged" if same_rate else "inconclusive"), None
     delta = c.difference
     if math.isnan(delta) or len(b.values) < 2 or len(k.values) < 2:
-        c.notes.append("fewer than 2 completed runs on a side")
+        c.notes.append(_too_few(b, k))
         return "inconclusive", None
     if c.p_values_holm < alpha and abs(delta) > c.tolerance:
         return ("regressed" if c.worse(delta) else "improved"), None

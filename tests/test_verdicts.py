@@ -272,3 +272,14 @@ def test_a_ranking_of_values_near_float64s_limit_has_finite_means_and_spreads():
         assert places[variant].mean == pytest.approx(statistics.mean(xs), rel=1e-12, abs=0)
         assert places[variant].se == pytest.approx(statistics.stdev(xs) / math.sqrt(len(xs)), rel=1e-12, abs=0)
     assert places["tiny"].rank == 1 and places["huge"].mean < math.inf
+
+
+def test_an_inconclusive_side_says_whether_its_runs_are_missing_or_its_values_null():
+    """Three completed runs whose metric is null (no mode captured: no reverse KL) were told as "fewer than 2
+    completed runs on a side" (pass 57)."""
+    baseline = Sample((0.5, 0.5, 0.5), (0, 1, 2))
+    null = Sample((), (0, 1, 2), completed=3)
+    c = judge([Comparison("v", "d", "reverse_kl", "lower", 0.1, baseline, null)])[0]
+    assert c.verdict == "inconclusive" and "no value in 3 of the 3 completed runs on the current side (null)" in c.notes
+    one = judge([Comparison("v", "d", "fid", "lower", 0.1, Sample((1.0,), (0,)), baseline)])[0]
+    assert one.verdict == "inconclusive" and "fewer than 2 completed runs on the baseline side" in one.notes
