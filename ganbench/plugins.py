@@ -28,7 +28,14 @@ from ganbench.entry_points import (
     unfit_hook,
 )
 from ganbench.errors import GanbenchError, PluginError, one_line, short_repr
-from ganbench.registry import DEFAULT_PLUGINS, Registries, blamed_entry, empty_registries, fill_registries
+from ganbench.registry import (
+    DEFAULT_PLUGINS,
+    Registries,
+    blamed_entry,
+    empty_registries,
+    fill_registries,
+    plugin_prints,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -115,7 +122,8 @@ def call_loggers(hook: str, /, **kwargs: Any) -> None:
     for impl in reversed(getattr(plugin_manager().hook, hook).get_hookimpls()):
         arguments = [copy.deepcopy(kwargs[name]) for name in impl.argnames]
         try:
-            impl.function(*arguments)
+            with plugin_prints(impl.plugin_name not in DEFAULT_PLUGINS):
+                impl.function(*arguments)
         except (GanbenchError, KeyboardInterrupt):
             raise
         except BaseException as exc:  # SystemExit(0) in a logger must not end ganbench as if all went well
@@ -141,7 +149,8 @@ def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
     for impl in reversed(plugin_manager().hook.resolve_dataset.get_hookimpls()):
         ours = impl.plugin_name in DEFAULT_PLUGINS
         try:
-            claim = impl.function(name=name)
+            with plugin_prints(not ours):
+                claim = impl.function(name=name)
         except (GanbenchError, KeyboardInterrupt):
             raise
         except BaseException as exc:

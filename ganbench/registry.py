@@ -11,7 +11,9 @@ registration hooks; so a plugin may derive its objects from ones registered befo
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,13 +79,20 @@ class Entry(Generic[T]):
     version: str
 
 
+def plugin_prints(third_party: bool) -> contextlib.AbstractContextManager:
+    """Where a third-party plugin's ``print`` goes while it runs: stderr. ganbench's stdout is its output alone (JSON,
+    CSV a program reads: a "hello from metric" line before the ``{`` broke ``eval --json``)."""
+    return contextlib.redirect_stdout(sys.stderr) if third_party else contextlib.nullcontext()
+
+
 @contextmanager
 def blamed_entry(kind: str, name: str, entry: Entry | None, call: str) -> Iterator[None]:
     """Run ``call`` of a registered object (``entry``, of registry ``kind``) so that a third-party plugin's failure
-    is one PluginError naming the plugin, not a traceback; ganbench's own objects' errors, and GanbenchErrors, pass
-    unchanged."""
+    is one PluginError naming the plugin, not a traceback, and its prints go to stderr; ganbench's own objects'
+    errors, and GanbenchErrors, pass unchanged."""
     try:
-        yield
+        with plugin_prints(entry is not None and entry.plugin not in DEFAULT_PLUGINS):
+            yield
     except (GanbenchError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # SystemExit(0) in a plugin must not end ganbench as if all went well
@@ -310,7 +319,8 @@ def _call_registration(
         registry.add(obj, plugin, source, version)
 
     try:
-        impl.function(**({"register": register} if "register" in impl.argnames else {}))
+        with plugin_prints(plugin not in DEFAULT_PLUGINS):
+            impl.function(**({"register": register} if "register" in impl.argnames else {}))
     except PluginError:
         raise
     except UnknownNameError as exc:

@@ -8,6 +8,7 @@ import math
 import sys
 from typing import Literal
 
+import numpy as np
 import pytest
 
 import ganbench
@@ -524,3 +525,35 @@ def test_a_plugin_others_are_built_on_is_not_unregistered_from_under_them(fresh_
     fresh_plugins.unregister_plugin("pb")
     fresh_plugins.unregister_plugin("pa")
     assert "va" not in fresh_plugins.registries().variants
+
+
+def test_what_a_plugin_prints_goes_to_stderr_and_leaves_machine_readable_output_whole(
+    fresh_plugins, cli, tmp_path, capsys
+):
+    """A print in a metric made `eval --json` start with its line before the '{'; one in a registration hook made it
+    the first line of `table --format csv` (pass 57)."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Printer(Metric):
+        def compute(self, ctx, space=None):
+            print("hello from compute")
+            return {"printed": 0.5}
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            print("hello from registration")
+            register(Printer("printer", outputs={"printed": "lower"}))
+
+    capsys.readouterr()
+    fresh_plugins.register_plugin(Plugin(), name="printing")  # registration hooks run here
+    printed = capsys.readouterr()
+    assert "hello from registration" in printed.err and printed.out == ""
+    samples = tmp_path / "points.npy"
+    np.save(samples, np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32))
+    result = cli("eval", "-d", "ring8", "--samples", str(samples), "-m", "printer,modes", "--json")
+    assert result.code == 0 and json.loads(result.out)["printed"] == 0.5 and "hello from compute" in result.err
+    run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    assert cli(*run, "-o", str(tmp_path / "r")).code == 0
+    table = cli("table", str(tmp_path / "r"), "--format", "csv")
+    assert table.code == 0 and table.out.startswith("dataset,")
