@@ -142,10 +142,10 @@ def plugin_label(plugin_name: str) -> str:
     return f"plugin {plugin_name!r} ({source} {version})"
 
 
-def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
+def claim_dataset(name: str) -> tuple[str, dict[str, Any], str | None] | None:
     """The first plugin's ``resolve_dataset`` claim of ``name`` (pluggy's order), checked: a registered dataset's
-    name and a mapping of options, with how messages name the claiming plugin (``plugin_label``); a malformed
-    claim or a failing hook is one line naming the plugin."""
+    name and a mapping of options, with how messages name the claiming plugin (``plugin_label``; None for ganbench's
+    own, whose refusals are the user's to fix); a malformed claim or a failing hook is one line naming the plugin."""
     for impl in reversed(plugin_manager().hook.resolve_dataset.get_hookimpls()):
         ours = impl.plugin_name in DEFAULT_PLUGINS
         try:
@@ -175,7 +175,7 @@ def claim_dataset(name: str) -> tuple[str, dict[str, Any], str] | None:
                 f"{plugin_label(impl.plugin_name)} claimed dataset {one_line(repr(name))} as {short_repr(claim)}, "
                 "not (a registered dataset's name, {option: value}); fix the plugin, or leave it out"
             )
-        return claim[0], dict(claim[1]), plugin_label(impl.plugin_name)
+        return claim[0], dict(claim[1]), None if ours else plugin_label(impl.plugin_name)
     return None
 
 

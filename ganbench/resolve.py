@@ -22,7 +22,16 @@ from typing import Any
 
 from ganbench.dataset import Dataset
 from ganbench.dataset_checks import check_declarations
-from ganbench.errors import OptionError, PluginError, UnknownNameError, one_line, path_errors, short_repr, shown_path
+from ganbench.errors import (
+    GanbenchError,
+    OptionError,
+    PluginError,
+    UnknownNameError,
+    one_line,
+    path_errors,
+    short_repr,
+    shown_path,
+)
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.imagefiles import IMAGE_SUFFIXES, warn_once
 from ganbench.network import Network
@@ -252,12 +261,23 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
     claimed = claim_dataset(name)
     if claimed:
         dataset, options, plugin = claimed
+        if plugin is None:  # ganbench's own claim (a folder, an .npz): what it refuses is the user's path
+            return dataset, options
         unknown = sorted(set(options) - set(option_types(datasets.get(dataset))))
         if unknown:  # "dataset 'ring8' has no option 'x'" would blame the user, who set none
             raise PluginError(
                 f"{plugin} claimed dataset {one_line(repr(name))} as {dataset!r} with option {unknown[0]!r}, which "
                 f"{dataset!r} does not have; fix the plugin, or leave it out"
             )
+        try:  # "option 'sigma' must be > 0 (--set dataset.sigma=VALUE)" would blame the user, who set none
+            with_options(datasets.get(dataset), options, f"dataset {dataset!r}")
+        except PluginError:
+            raise
+        except GanbenchError as exc:  # an OptionError's hint (--set ...) left out: no --set reaches a claim
+            raise PluginError(
+                f"{plugin} claimed dataset {one_line(repr(name))} as {dataset!r} with options it refuses "
+                f"({getattr(exc, 'message', exc)}); fix the plugin, or leave it out"
+            ) from None
         return dataset, options
     here = Path(os.path.expanduser(name))
     kind = kind_of(here)

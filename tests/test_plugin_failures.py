@@ -350,6 +350,9 @@ def claiming(claim):
         (("nope", {}), "claimed dataset 'foo' as ('nope', {}), not"),
         (("ring8", {"bogus": 1}), "claimed dataset 'foo' as 'ring8' with option 'bogus', which 'ring8' does not"),
         (OSError("no disk"), "failed in resolve_dataset: OSError: no disk"),
+        # pass 57: a value the dataset refuses blamed the user, who set none ("--set dataset.sigma=VALUE")
+        (("ring8", {"sigma": -1.0}), "claimed dataset 'foo' as 'ring8' with options it refuses (dataset 'ring8'"),
+        (("files", {"path": "/no/such/folder"}), "claimed dataset 'foo' as 'files' with options it refuses ("),
     ],
 )
 def test_a_malformed_dataset_claim_is_one_line_naming_its_plugin(fresh_plugins, cli, tmp_path, claim, fragment):
