@@ -211,7 +211,7 @@ def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callab
             "n": len(real),
             "samples_sha256": tensor_sha256(real),
             "extractor": extractor,
-            "extractor_fingerprint": ext.fingerprint(dataset),
+            "extractor_fingerprint": _described(extractor, "fingerprint", lambda: ext.fingerprint(dataset)),
             "extractor_code": part_fingerprint(registries().feature_extractors.entries[extractor]),  # as run ids
             "ganbench": __version__,
         }
@@ -220,12 +220,23 @@ def _reference_fn(dataset: Dataset, real: torch.Tensor) -> Callable[[str, Callab
     return reference
 
 
+def _described(extractor: str, call: str, describe: Callable[[], Any]) -> dict[str, Any]:
+    """An extractor's ``fingerprint`` or ``provenance``: a mapping a record holds (JSON), blamed on its plugin, not
+    on the metric that asked for its features."""
+    with blamed("feature_extractors", extractor, call):
+        described = describe()
+        if not isinstance(described, Mapping):
+            raise ValueError(f"it gave {short_repr(described)}, not a mapping of names to values")
+        json.dumps(strict_json(dict(described)), sort_keys=True)  # TypeError: a value or key JSON cannot hold
+        return dict(described)
+
+
 def provenance(ctx: EvalContext, reference_pool: int | None = None) -> dict[str, Any]:
     """How the scores were made: sample counts, each feature space used, library versions."""
     extractors = registries().feature_extractors
     features: dict[str, Any] = {}
     for name in sorted(set(ctx.fake_features) | set(ctx.references)):
-        info = dict(extractors.get(name).provenance(ctx.dataset))
+        info = _described(name, "provenance", lambda name=name: extractors.get(name).provenance(ctx.dataset))
         if name in ctx.fake_features:
             x = ctx.fake_features[name]
             info.update(dim=int(x.shape[1]), dtype=str(x.dtype).removeprefix("torch."))

@@ -10,6 +10,7 @@ be), so scores of a run equal scores of its samples saved to disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,15 @@ def channels_first(images: Any) -> torch.Tensor:
     return t.permute(0, 3, 1, 2) if last else t
 
 
+def _digits(value: float, allowed: Callable[[float], bool]) -> str:
+    """``value`` in 3 significant digits, or as many as show that it is not ``allowed`` (1.0001 read as "1")."""
+    for digits in (3, 6, 9):
+        text = f"{value:.{digits}g}"
+        if allowed(value) or not allowed(float(text)):
+            return text
+    return repr(value)
+
+
 def as_unit_nchw(images: Any) -> torch.Tensor:
     """Images as float32 (N, 3, H, W) in [0, 1]; grayscale is repeated to three channels."""
     t = channels_first(images)
@@ -50,8 +60,10 @@ def as_unit_nchw(images: Any) -> torch.Tensor:
             raise FeatureError("images hold NaN or inf")
         lo, hi = float(t.min()), float(t.max())  # in their own precision: 1e300 is out of range, not inf
         if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
+            low = _digits(lo, lambda v: v >= -RANGE_TOLERANCE)
+            high = _digits(hi, lambda v: v <= 1 + RANGE_TOLERANCE)
             raise FeatureError(
-                f"float images must lie in [0, 1], these span [{lo:.3g}, {hi:.3g}]; rescale them or pass uint8"
+                f"float images must lie in [0, 1], these span [{low}, {high}]; rescale them or pass uint8"
             )
         t = t.float().clamp(0, 1)
     else:

@@ -238,6 +238,7 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
     np.savez(tmp_path / "two.npz", images=images, samples=images[:10])
     torch.save({"a": 1}, tmp_path / "dict.pt")
     np.save(tmp_path / "huge.npy", np.full((20, 1, 8, 8), 1e300))
+    np.save(tmp_path / "over.npy", np.linspace(0.001, 1.0001, 20 * 64).reshape(20, 1, 8, 8))
     np.save(tmp_path / "long.npy", images.astype(np.longdouble))
     np.savez(tmp_path / "ab.npz", a=images, b=images)
     np.savez(tmp_path / "unnamed.npz", images[:50], images[50:])  # arr_0 and arr_1: arr_0 is no more the one
@@ -255,6 +256,7 @@ def test_samples_in_every_form_score_alike_and_ambiguous_or_foreign_files_are_on
         ("two.npz", ["several image arrays (images, samples)", "save only the one"]),
         ("dict.pt", ["holds a dict of a", "save one image tensor"]),
         ("huge.npy", ["float images must lie in [0, 1], these span [1e+300"]),  # finite: not "NaN or inf"
+        ("over.npy", ["these span [0.001, 1.0001]"]),  # pass 57: "span [0.001, 1]" read as inside
         *[("long.npy", ["(extended precision)", "astype('float64')"])] * (np.dtype(np.longdouble).itemsize > 8),
         ("f8.pt", ["must be of a common dtype, not float8_e5m2", "pass x.float()"]),
         ("ab.npz", ["several image arrays (a, b)"]),

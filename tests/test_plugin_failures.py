@@ -685,6 +685,9 @@ def odd_extractor(how):
                 "another width": lambda: x if calls.append(1) or len(calls) == 1 else x[:, :1],
             }.get(how, lambda: x)()
 
+        def fingerprint(self, dataset=None):  # pass 57: its faults were blamed on the metric asking for features
+            return {"a fingerprint of None": None, "a fingerprint of a set": {"weights": {1, 2}}}.get(how, {})
+
     class OddFid(Metric):
         def compute(self, ctx, space=None):
             value = fid_against_reference(ctx, space)[0]
@@ -724,6 +727,8 @@ def odd_extractor(how):
         ("huge integers", "its features are integers beyond 2^53"),
         ("another width", "its features have 2 columns for one set of samples, 1 for another"),  # "use one extractor"
         ("a metric filing another space's", "failed in compute: ValueError: it gave ofid_raw, an output of another"),
+        ("a fingerprint of None", "failed in provenance: ValueError: it gave None, not a mapping of names to values"),
+        ("a fingerprint of a set", "failed in provenance: TypeError"),
     ],
 )
 def test_a_feature_extractor_giving_other_than_a_row_per_sample_is_one_line_naming_it(
