@@ -251,3 +251,19 @@ def processes_with(field: int, value: int) -> list[int]:
         if int(fields[field]) == value:
             pids.append(int(stat.parent.name))
     return pids
+
+
+def extractor_and_metric(extractor, metric):
+    """A plugin that registers one feature extractor and one metric (reading it)."""
+    import ganbench
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_feature_extractors(self, register):
+            register(extractor)
+
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(metric)
+
+    return Plugin()

@@ -20,7 +20,7 @@ import torch
 import ganbench
 from ganbench.errors import PluginError
 
-from .conftest import assert_one_line_error
+from .conftest import assert_one_line_error, extractor_and_metric
 
 RUN = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "6", "-m", "modes,frechet", "--eval-samples", "200", "-q"]
 
@@ -792,16 +792,8 @@ def test_a_plugin_that_changes_what_it_is_handed_changes_no_other_metric(fresh_p
             mean, cov = ctx.reference("mine").gaussian()
             return {"minefid": frechet_distance(mean, cov, *gaussian_statistics(fake))}
 
-    class Plugin:
-        @ganbench.hookimpl
-        def register_feature_extractors(self, register):
-            register(Mine("mine"))
-
-        @ganbench.hookimpl
-        def register_metrics(self, register):
-            register(MineFid("minefid", outputs={"minefid": "lower"}, uses=("mine",)))
-
-    fresh_plugins.register_plugin(Plugin(), name="changer")
+    plugin = extractor_and_metric(Mine("mine"), MineFid("minefid", outputs={"minefid": "lower"}, uses=("mine",)))
+    fresh_plugins.register_plugin(plugin, name="changer")
     scores = evaluate_samples("ring8", samples, metrics=["minefid", "modes", "frechet"])
     assert {k: scores[k] for k in alone if k != "provenance"} == {k: v for k, v in alone.items() if k != "provenance"}
     assert scores["minefid"] == pytest.approx(alone["frechet"], rel=1e-9)

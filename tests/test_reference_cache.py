@@ -16,6 +16,8 @@ from scipy.spatial.distance import cdist
 
 from ganbench.reference import ReferenceStats, cache_dir
 
+from .conftest import extractor_and_metric
+
 KEY = {"dataset": "toy", "split": "test", "n": 60, "extractor": "toy-net", "weights_sha256": "ab" * 32}
 
 
@@ -212,7 +214,6 @@ def test_eval_reuses_real_inception_statistics(cli, image_sets, weights_file, mo
 def _scaling_plugin(scale_by_two: bool):
     """A plugin of an extractor whose reference is cached (its code multiplies by 1.0 or, edited, by 2.0), and a
     Fréchet distance in its space."""
-    import ganbench
     from ganbench.gaussian import frechet_distance, gaussian_statistics
     from ganbench.metric import FeatureExtractor, Metric
 
@@ -234,16 +235,8 @@ def _scaling_plugin(scale_by_two: bool):
             mean, cov = ctx.reference("scaled").gaussian()
             return {"myfid": frechet_distance(mean, cov, *gaussian_statistics(ctx.features("scaled", "fake")))}
 
-    class Plugin:
-        @ganbench.hookimpl
-        def register_feature_extractors(self, register):
-            register((Twice if scale_by_two else Once)("scaled"))
-
-        @ganbench.hookimpl
-        def register_metrics(self, register):
-            register(MyFid("myfid", outputs={"myfid": "lower"}, uses=("scaled",)))
-
-    return Plugin()
+    scaled = (Twice if scale_by_two else Once)("scaled")
+    return extractor_and_metric(scaled, MyFid("myfid", outputs={"myfid": "lower"}, uses=("scaled",)))
 
 
 def test_an_extractor_whose_code_changed_computes_its_reference_again(fresh_plugins):
