@@ -127,6 +127,8 @@ class _Hasher:
             extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
             if in_file:  # which of the file's classes or functions it is: two of one file are not one code
                 in_file += f"{_qualname(thing)};".encode()
+                if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
+                    in_file += self._code(thing.__code__, depth)
             if in_file and isinstance(thing, type):
                 return in_file + extra
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary

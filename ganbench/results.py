@@ -589,7 +589,7 @@ def load_results(root: str | Path) -> pd.DataFrame:
         state = "is a file, not a folder" if Path(root).exists() else "does not exist"
         raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
-    if scan.runs.empty and scan.unreadable:  # as `ganbench table` refuses it: not an empty table
+    if scan.runs.empty and (scan.unreadable or scan.unfinished):  # as `table` refuses it: no frame without columns
         raise scan.nothing_found(root)
     for line in scan.problems(tabled=False):  # as `ganbench table` says them: runs unfinished or found twice too
         warnings.warn(line, stacklevel=3)  # the caller's line, past path_errors

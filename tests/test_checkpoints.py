@@ -233,9 +233,12 @@ UNSCORED = SimpleNamespace(eval=SimpleNamespace(every=0))  # a spec's part the h
         ("tail", "history.csv held the rows of steps 10-20 only (rows deleted, or replaced?) when the run resumed"),
         ("empty", "history.csv was emptied when the run resumed at step 40"),  # pass 53 F1: no word
         ("header", "history.csv held no rows (rows deleted, or replaced?) when the run resumed at step 40"),
-        ("superscript", "history.csv held the rows of steps 10, 30-40 only"),  # pass 57: a traceback at int('²')
-        ("arabic", "history.csv held the rows of steps 10, 30-40 only"),  # '٤٠' was kept as 40, plot refused it
-        ("text", "history.csv held the rows of steps 10, 30-40 only"),  # 'abc' was kept, plot refused the file
+        # pass 57: a traceback at int('²'); '٢٠' and 'abc' were kept for plot to refuse the whole file
+        ("superscript", "history.csv held 1 row(s) ganbench cannot read (line 3: step '²' is not a whole number)"),
+        ("arabic", "history.csv held 1 row(s) ganbench cannot read (line 3: step '٢٠' is not a whole number)"),
+        ("text", "history.csv held 1 row(s) ganbench cannot read (line 3: 'abc' is not a number), left out (the"),
+        ("twice", "history.csv held 1 row(s) ganbench cannot read (line 4: step 20 after step 20)"),  # pass 58
+        ("quoted", None),  # pass 58: every cell quoted (pandas' QUOTE_ALL) read as plot reads it, not set aside
     ],
 )
 def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, interrupted, edit, said):
@@ -252,6 +255,10 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
         history.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
     elif edit == "empty":
         history.write_text("")
+    elif edit == "twice":
+        history.write_text("\n".join([*rows[:3], rows[2], *rows[3:]]) + "\n")
+    elif edit == "quoted":
+        history.write_text("".join(",".join(f'"{c}"' for c in row.split(",")) + "\n" for row in rows))
     elif edit in ("superscript", "arabic", "text"):
         cells = rows[2].split(",")
         cells[{"superscript": 0, "arabic": 0, "text": 1}[edit]] = {"superscript": "²", "arabic": "٢٠"}.get(edit, "abc")
@@ -265,8 +272,10 @@ def test_a_history_lost_while_a_run_was_stopped_is_said_as_it_resumes(cli, inter
     warned = [str(w.message) for w in caught if "training curves miss" in str(w.message)]
     if edit == "garbage":  # kept aside, not emptied on a guess
         assert (history.parent / "history.csv.unread").read_text() == "not,a history\n"
-    if edit == "bom":
-        assert [r.split(",")[0] for r in history.read_text().splitlines()[1:]] == ["10", "20", "30", "40"]
+    if edit in ("bom", "quoted"):  # the rows as ganbench writes them
+        assert history.read_text().splitlines()[:5] == rows
+    if edit in ("superscript", "arabic", "text", "twice"):  # the rows it could not read, kept in a copy
+        assert (history.parent / "history.csv.unread").is_file()
     if said is None:
         assert warned == []
     else:

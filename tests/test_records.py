@@ -504,6 +504,11 @@ def test_an_interrupted_run_is_counted_as_unfinished(cli, tmp_path):
     shutil.copytree(next(tmp_path.glob("*/record.json")).parent, tmp_path / "old" / "copy")
     with pytest.warns(UserWarning, match=r"1 run folder\(s\) repeat a run found elsewhere; counted once"):
         assert len(ganbench.load_results(tmp_path)) == 1
+    for record in tmp_path.glob("**/record.json"):
+        record.unlink()
+    with pytest.raises(ganbench.GanbenchError, match="without a record"):  # pass 58: a frame without columns
+        ganbench.load_results(tmp_path)
+    assert_one_line_error(cli("table", str(tmp_path)), "without a record")
 
 
 def test_a_locked_run_folder_is_refused_naming_the_holder(cli, tmp_path):

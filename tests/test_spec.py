@@ -184,6 +184,7 @@ def test_two_functions_or_classes_of_one_file_are_not_one_code():
     assert minimax != nonsaturating
     assert fingerprint("p", "1", (_Weight(1.0),)) != fingerprint("p", "1", (_OtherWeight(1.0),))
     assert fingerprint("p", "1", (_Weight(1.0),)) == fingerprint("p", "1", (_Weight(1.0),))
+    assert fingerprint("p", "1", (_ONE_LOSS,)) != fingerprint("p", "1", (_TWICE_THE_LOSS,))  # pass 58: "<lambda>"
 
 
 def _code_of(variant_code: str) -> tuple[str, str]:
@@ -228,6 +229,10 @@ def test_code_without_a_file_is_fingerprinted_with_its_defaults_closures_and_glo
 class _Weight:
     def __init__(self, w: float) -> None:
         self.w = w
+
+
+_ONE_LOSS = lambda d_fake: d_fake.mean()  # noqa: E731 - two lambdas of one file: one qualified name
+_TWICE_THE_LOSS = lambda d_fake: 2 * d_fake.mean()  # noqa: E731
 
 
 class _OtherWeight(_Weight):

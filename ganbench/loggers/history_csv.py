@@ -8,6 +8,7 @@ folder's lock guarantees one writer.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 import warnings
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from ganbench.atomic import write_atomic
+from ganbench.errors import one_line
 from ganbench.hookspecs import hookimpl
 
 FILENAME = "history.csv"
@@ -24,28 +26,69 @@ _open: dict[str, tuple[IO[str], list[str] | None]] = {}
 @hookimpl
 def on_run_start(spec, run_dir, start_step, log_every):
     path = Path(run_dir) / FILENAME
-    kept: list[str] = []
+    kept: list[list[str]] = []
+    unreadable: list[tuple[int, str]] = []
     logged = start_step > log_every  # rows were due before the checkpoint (its own step's may come after it)
     if start_step and path.exists():
-        rows = path.read_text(errors="replace").removeprefix("\ufeff").splitlines()  # re-saved by a spreadsheet
-        if rows and rows[0].split(",", 1)[0] == "step":  # "step" alone: a run too short to log wrote its header
-            kept = rows[:1] + [r for r in rows[1:] if _complete_row_until(r, start_step, rows[0].count(","))]
-        elif rows:  # no header: kept aside, never emptied on a guess
+        text = path.read_text(errors="replace").removeprefix("\ufeff")  # re-saved by a spreadsheet
+        records = list(csv.reader(text.splitlines()))  # quoted cells (QUOTE_ALL) read as plot reads them
+        if records and records[0][:1] == ["step"]:  # "step" alone: a run too short to log wrote its header
+            torn = not text.endswith(("\n", "\r"))  # a kill cut the last row short: never a row to keep
+            kept, unreadable = _rows_to_keep(records, start_step, len(records) if torn else 0)
+            if unreadable:  # kept aside, never dropped without a copy
+                aside = _aside(path)
+                line, why = unreadable[0]
+                _warn_lost(path, start_step, f"held {len(unreadable)} row(s) ganbench cannot read (line {line}: "
+                           f"{why}), left out (the file as it was is {aside.name})")  # fmt: skip
+        elif records:  # no header: kept aside, never emptied on a guess
             aside = _aside(path)
             _warn_lost(path, start_step, f"was no history ganbench reads (no 'step' header; kept as {aside.name})")
         elif logged:  # empty: a run killed before its first row leaves it so, not one past a row
             _warn_lost(path, start_step, "was emptied")
     elif start_step:
         _warn_lost(path, start_step, "was gone")
-    steps = [int(row.split(",", 1)[0]) for row in kept[1:]]
-    if kept and not steps and logged:
-        _warn_lost(path, start_step, "held no rows (rows deleted, or replaced?)")
-    elif _rows_missing(steps, start_step, spec.eval.every):
-        _warn_lost(path, start_step, f"held the rows of steps {_spans(steps)} only (rows deleted, or replaced?)")
-    text = "".join(line + "\n" for line in kept).encode()
-    write_atomic(path, lambda f: f.write(text))  # a new file: a hard link's other names (a suite) keep theirs
-    header = kept[0].split(",") if kept else None
+    steps = [int(row[0]) for row in kept[1:]]
+    if not unreadable:  # rows ganbench left out are said above, not as deleted
+        if kept and not steps and logged:
+            _warn_lost(path, start_step, "held no rows (rows deleted, or replaced?)")
+        elif _rows_missing(steps, start_step, spec.eval.every):
+            _warn_lost(path, start_step, f"held the rows of steps {_spans(steps)} only (rows deleted, or replaced?)")
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(kept)
+    data = buffer.getvalue().encode()
+    write_atomic(path, lambda f: f.write(data))  # a new file: a hard link's other names (a suite) keep theirs
+    header = kept[0] if kept else None
     _open[str(run_dir)] = (path.open("a", newline=""), header)
+
+
+def _rows_to_keep(
+    records: list[list[str]], start_step: int, torn: int
+) -> tuple[list[list[str]], list[tuple[int, str]]]:
+    """(the header and the rows up to the checkpoint, in order; (line, why) of each row that could not be read).
+
+    A row after the checkpoint is dropped (training logs it again), as is the row a kill cut short (line ``torn``).
+    A row before it must have the header's width, a step in ASCII digits (str.isdigit takes '²') above the row
+    before, and numbers or empty cells elsewhere: else plot would leave out the whole file's curves for it."""
+    header, kept, unreadable, last = records[0], [records[0]], [], -1
+    for line, cells in enumerate(records[1:], start=2):
+        if not cells or line == torn:
+            continue
+        step = cells[0]
+        if not (step.isascii() and step.isdigit()):
+            unreadable.append((line, f"step {one_line(step)[:20]!r} is not a whole number"))
+        elif int(step) > start_step:
+            continue
+        elif len(cells) != len(header):
+            unreadable.append((line, f"{len(cells)} fields, its header {len(header)}"))
+        elif int(step) <= last:
+            unreadable.append((line, f"step {int(step)} after step {last}"))
+        elif not all(_NUMBER.fullmatch(c) for c in cells[1:] if c):
+            cell = next(c for c in cells[1:] if c and not _NUMBER.fullmatch(c))
+            unreadable.append((line, f"{one_line(cell)[:20]!r} is not a number"))
+        else:
+            kept.append(cells)
+            last = int(step)
+    return kept, unreadable
 
 
 def _warn_lost(path: Path, start_step: int, what: str) -> None:
@@ -96,16 +139,7 @@ def _spans(steps: list[int]) -> str:
 
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|infinity|nan)", re.ASCII | re.IGNORECASE)
-"""A cell ganbench writes, or plot reads as a number (ASCII digits only: str.isdigit() takes '²' and '٤')."""
-
-
-def _complete_row_until(row: str, last_step: int, commas: int) -> bool:
-    """Whether a resumed run keeps ``row``: the header's width, a step up to the checkpoint's, every other cell a
-    number or empty. A row torn by a kill or edited into text is dropped (a deleted block is then said), where plot
-    would leave out the whole file's curves for it."""
-    step, *cells = row.split(",")
-    whole = step.isascii() and step.isdigit()
-    return whole and int(step) <= last_step and len(cells) == commas and all(_NUMBER.fullmatch(c) for c in cells if c)
+"""A cell ganbench writes, or plot reads as a number (ASCII digits only)."""
 
 
 @hookimpl
