@@ -33,11 +33,25 @@ from ganbench.errors import (
 )
 from ganbench.imagefiles import load_image_set
 from ganbench.images import as_uint8_nchw
-from ganbench.metric import PROVENANCE, RESERVED_OUTPUTS, EvalContext, in_memory_reference, out_of_bounds, tabled
+from ganbench.metric import (
+    PROVENANCE,
+    RESERVED_OUTPUTS,
+    EvalContext,
+    in_memory_reference,
+    out_of_bounds,
+    private_copy,
+    tabled,
+)
 from ganbench.options import check_overrides_and_metrics, with_options
 from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
-from ganbench.resolve import near_data_paths, part_fingerprint, resolve_dataset_name, warn_if_shadowing
+from ganbench.resolve import (
+    claimed_and_set,
+    near_data_paths,
+    part_fingerprint,
+    resolve_dataset_name,
+    warn_if_shadowing,
+)
 from ganbench.results import loads_strict, strict_json
 from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
 
@@ -151,12 +165,14 @@ def matched_subset(pool: int, n: int) -> torch.Tensor | None:
 
 def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.Tensor]:
     widths: dict[str, int] = {}
+    private: dict[str, Dataset] = {}  # a third-party extractor's own copy of the dataset
 
     def extract(extractor: str, which: str, samples: torch.Tensor) -> torch.Tensor:
-        plugin = _third_party("feature_extractors", extractor)  # handed a copy; what it returns, copied (a buffer
+        plugin = _third_party("feature_extractors", extractor)  # handed copies; what it returns, copied (a buffer
         with blamed("feature_extractors", extractor, "extract"):  # it reuses would overwrite the real features)
             given = samples.clone() if plugin else samples
-            features = _row_per_sample(registries().feature_extractors.get(extractor).extract(given, dataset), samples)
+            data = private.setdefault(extractor, private_copy(dataset)) if plugin else dataset
+            features = _row_per_sample(registries().feature_extractors.get(extractor).extract(given, data), samples)
             features = features.clone() if plugin else features
             width = widths.setdefault(extractor, features.shape[1])
             if width != features.shape[1]:  # "use one extractor", of one extractor, blamed no one
@@ -340,7 +356,9 @@ def evaluate_samples(
 def names_real_files(dataset: str | Path | Dataset) -> bool:
     """Whether ``dataset`` names real images in files (an .npz, a folder): scored whole, where a registered dataset's
     reference is a seeded subset of as many as the samples (the reference rows beside them are scored alike)."""
-    return isinstance(dataset, str | Path) and str(dataset) not in registries().datasets
+    if not isinstance(dataset, str | Path) or str(dataset) in registries().datasets:
+        return False
+    return os.path.lexists(os.path.expanduser(str(dataset)))  # a name a plugin claims is no file
 
 
 def _layout(shape: Sequence[int]) -> str:
@@ -370,7 +388,8 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
         name, claimed = resolve_dataset_name(str(path))  # the dataset `run --dataset PATH` trains on: same labels
         return with_options(datasets.get(name), claimed, f"the images in {shown_path(path)}")
     name, claimed = resolve_dataset_name(str(dataset))  # a plugin's claim, or unknown as `run -d` says it
-    return with_options(datasets.get(name), claimed, f"dataset {str(dataset)!r}")
+    options = claimed_and_set(str(dataset), claimed, overrides or {})  # --set applies as `run` applies it
+    return with_options(datasets.get(name), options, f"dataset {str(dataset)!r}")
 
 
 def is_image_dataset(dataset: Dataset) -> bool:
@@ -456,7 +475,9 @@ def _check_numbers(
     numbers_given = {k: values[k] for k in outputs if not (isinstance(values[k], float) and math.isnan(values[k]))}
     with blamed("metrics", metric.name, "bounds"):  # not blamed on its compute
         bounds = metric.bounds(dataset)
-    outside = out_of_bounds(numbers_given, bounds)  # NaN: no score (recorded as null)
+        if not isinstance(bounds, Mapping):
+            raise ValueError(f"it gave {short_repr(bounds)}, not a mapping of output names to bounds")
+        outside = out_of_bounds(numbers_given, bounds)  # NaN: no score (recorded as null)
     if outside:
         raise ValueError(f"its {outside}")
     unnamed = next((k for k in values if not tabled(k)), None)

@@ -40,17 +40,18 @@ def frechet_distance(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
         scale = max(float(np.abs(s).max()), np.finfo(np.float64).tiny)
         if np.abs(s - s.T).max() > 1e-6 * scale or np.diagonal(s).min() < -1e-6 * scale:
             raise FeatureError(f"{name} is no covariance: not symmetric with variances >= 0 on its diagonal")
-    # in units of a power of two u (exact): the distance of N(mu/u, s/u^2) is d/u^2, and s1 s2 of 1e300 variances
-    # no longer overflows (-inf for two equal Gaussians)
-    spread = max(float(np.abs(mu1).max()), float(np.abs(mu2).max()), math.sqrt(max(np.abs(s1).max(), np.abs(s2).max())))
-    unit = 2.0 ** min(1000, max(-1000, round(math.log2(spread)))) if spread > 0 else 1.0
-    mu1, mu2, s1, s2 = mu1 / unit, mu2 / unit, s1 / unit / unit, s2 / unit / unit
+    # the covariances in units of a power of two u (exact): s1 s2 of 1e300 variances no longer overflows (-inf for
+    # two equal Gaussians); the means are not scaled, so means far larger than the spread keep it (pass 58)
+    spread = math.sqrt(max(float(np.abs(s1).max()), float(np.abs(s2).max())))
+    unit = 2.0 ** min(500, max(-500, round(math.log2(spread)))) if spread > 0 else 1.0
+    s1, s2 = s1 / unit / unit, s2 / unit / unit
     factor = _psd_factor(s1)
     product = factor.T @ s2 @ factor
     eig = np.linalg.eigvalsh((product + product.T) / 2)
     tr_covmean = np.sqrt(np.clip(eig, 0, None)).sum()
     diff = mu1 - mu2
-    distance = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean) * unit * unit
+    with np.errstate(over="ignore"):  # past float64: inf, refused below
+        distance = float(diff @ diff) + float(np.trace(s1) + np.trace(s2) - 2 * tr_covmean) * unit * unit
     if not math.isfinite(distance):
         raise FeatureError(f"the distance ({distance}) is beyond float64's range; rescale the features")
     return distance

@@ -13,6 +13,7 @@ a ``{space}`` placeholder (``fid_{space}``); it runs in each space the dataset o
 
 from __future__ import annotations
 
+import copy as copy_module
 import dataclasses
 import math
 import numbers
@@ -47,6 +48,16 @@ the outputs (``results.records_frame``) and the training logs history.csv holds 
 of that name would overwrite."""
 
 
+def private_copy(dataset: Dataset) -> Dataset:
+    """A copy of ``dataset`` a third-party plugin may change: its cached pool (``reference()``, for mixtures the
+    training data too) is the one every later evaluation in this process reads. The dataset itself where it cannot
+    be copied (it holds a lock or a file)."""
+    try:
+        return copy_module.deepcopy(dataset)
+    except Exception:  # noqa: BLE001 - what deepcopy refuses is the plugin's own; it gets the original
+        return dataset
+
+
 def in_memory_reference(extractor: str, compute_features: Callable[[], torch.Tensor]) -> ReferenceStats:
     """Reference statistics kept for one evaluation only."""
     return ReferenceStats({"extractor": extractor}, compute_features, folder=None)
@@ -71,13 +82,13 @@ class EvalContext:
     """Classes the generated samples were asked for (conditional runs)."""
     fake_features: dict[str, torch.Tensor] = field(default_factory=dict)
     references: dict[str, ReferenceStats] = field(default_factory=dict)
-    shared: EvalContext | None = None
+    _shared: EvalContext | None = field(default=None, repr=False)
     """The context this one is a third-party metric's copy of (``for_plugin``), whose caches it fills."""
 
     def features(self, extractor: str, which: Literal["real", "fake"]) -> torch.Tensor:
         """Features of the real or generated samples under a registered extractor."""
-        if self.shared is not None:
-            return self.shared.features(extractor, which).clone()
+        if self._shared is not None:
+            return self._shared.features(extractor, which).clone()
         if which == "real":
             return self.reference(extractor).features
         if extractor not in self.fake_features:
@@ -86,8 +97,8 @@ class EvalContext:
 
     def reference(self, extractor: str) -> ReferenceStats:
         """The real samples' features under ``extractor`` and the statistics metrics take from them."""
-        if self.shared is not None:
-            return self.shared.reference(extractor).copied()
+        if self._shared is not None:
+            return self._shared.reference(extractor).copied()
         if extractor not in self.references:
 
             def compute() -> torch.Tensor:
@@ -103,13 +114,14 @@ class EvalContext:
         copy = lambda t: None if t is None else t.clone()  # noqa: E731
         return dataclasses.replace(
             self,
+            dataset=private_copy(self.dataset),
             real=self.real.clone(),
             fake=self.fake.clone(),
             real_labels=copy(self.real_labels),
             fake_labels=copy(self.fake_labels),
             fake_features={},
             references={},
-            shared=self,
+            _shared=self,
         )
 
 

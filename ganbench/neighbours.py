@@ -17,6 +17,7 @@ path for nothing.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -145,8 +146,9 @@ def _row_exact(x: torch.Tensor, i: int) -> torch.Tensor:
 def knn(p: Points, k: int, block_bytes: int = BLOCK_BYTES) -> Radii:
     """Each row's k-NN radius (its own distance, 0, counts as the first), from one triangle of blocks."""
     n = len(p)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:  # k = 0: density NaN; -1: precision 1
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:  # k = 0: density NaN; -1: precision 1
         raise FeatureError(f"k must be a whole number of neighbours >= 1, not {k!r}")
+    k = int(k)  # numpy's integers too
     if k >= n:
         raise FeatureError(f"k = {k} nearest neighbours need more than {k} samples, got {n}")
     m = min(n, k + 1 + EXTRA_CANDIDATES)

@@ -78,13 +78,9 @@ def create_spec(
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)
     named, (dataset, claimed) = dataset, resolve_dataset_name(dataset)
-    taken = sorted(set(claimed) & set(groups["dataset"]))
-    if taken:  # --set dataset.path=... beside -d PATH: "the images changed" of images that did not
-        raise OptionError(
-            f"dataset option {taken[0]!r} comes from the dataset's name ({one_line(repr(named))}), not from an "
-            "option (--set dataset.KEY): name the data you mean as the dataset instead"
-        )
-    d = with_options(regs.datasets.get(dataset), {**claimed, **groups["dataset"]}, f"dataset {dataset!r}")
+    d = with_options(
+        regs.datasets.get(dataset), claimed_and_set(named, claimed, groups["dataset"]), f"dataset {dataset!r}"
+    )
     check_declarations(dataset, d)
     budget = Budget(d.default_steps if steps is None else steps, max_seconds)
     paper = registered.defaults_for(d.data_kind)
@@ -248,6 +244,18 @@ def warn_if_shadowing(name: str) -> None:
             f"dataset {name!r} is the registered dataset of that name, not the data at {shown_path(path.resolve())}; "
             f"to train on that data, {write}"
         )
+
+
+def claimed_and_set(named: str, claimed: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a dataset name claims (``resolve_dataset_name``) with the user's ``--set dataset.KEY`` beside
+    them, or OptionError for a key both give."""
+    taken = sorted(set(claimed) & set(overrides))
+    if taken:  # --set dataset.path=... beside -d PATH: "the images changed" of images that did not
+        raise OptionError(
+            f"dataset option {taken[0]!r} comes from the dataset's name ({one_line(repr(named))}), not from an "
+            "option (--set dataset.KEY): name the data you mean as the dataset instead"
+        )
+    return {**claimed, **overrides}
 
 
 def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, Any]]:

@@ -218,6 +218,12 @@ def test_the_public_math_gives_the_closed_forms_at_extreme_scales():
     assert frechet_distance([0.0], [[1e300]], [0.0], [[1e300]]) == 0.0
     assert frechet_distance([0.0], [[1e300]], [0.0], [[4e300]]) == pytest.approx(1e300, rel=1e-12)  # (1 - 2)^2 e300
     assert fid_from_features(RNG_A * 1e100, RNG_B * 1e100) == pytest.approx(1e200 * fid_from_features(RNG_A, RNG_B))
+    far = np.full(2, 1e82)  # means far beyond the spread: 10.0 for 2.0 (pass 58)
+    assert frechet_distance(far, np.eye(2), far, 4 * np.eye(2)) == pytest.approx(2.0, rel=1e-12)
+    with pytest.raises(FeatureError, match="overflow KID's polynomial kernel"):  # its std squares: inf (pass 58)
+        kid(RNG_A * 1e30, RNG_B * 1e30, subsets=3, subset_size=10)
+    assert prdc(RNG_A, RNG_B, k=np.int64(5)) == unit  # numpy's integers are whole numbers too
+    assert kid(RNG_A, RNG_B, subset_size=10, degree=np.int64(3)) == kid(RNG_A, RNG_B, subset_size=10)
     with pytest.raises(FeatureError, match="beyond float64's range"):
         frechet_distance([0.0], [[1e308]], [1e200], [[1e308]])
     logits = np.zeros((20, 2))

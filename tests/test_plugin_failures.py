@@ -752,6 +752,7 @@ def test_a_feature_extractor_giving_other_than_a_row_per_sample_is_one_line_nami
         "an extractor returns a buffer it reuses",
         "a metric zeroes the samples",
         "a metric changes features and statistics in place",
+        "a metric changes the dataset's pool",  # pass 58: ring8's cached pool, read by every later evaluation
     ],
 )
 def test_a_plugin_that_changes_what_it_is_handed_changes_no_other_metric(fresh_plugins, how):
@@ -781,6 +782,8 @@ def test_a_plugin_that_changes_what_it_is_handed_changes_no_other_metric(fresh_p
         def compute(self, ctx, space=None):
             if how == "a metric zeroes the samples":
                 ctx.fake.zero_(), ctx.real.zero_()
+            if how == "a metric changes the dataset's pool":
+                ctx.dataset.reference().mul_(3)
             if how == "a metric changes features and statistics in place":
                 for which in ("fake", "real"):
                     features = ctx.features("raw", which)  # raw features are the samples themselves
@@ -797,3 +800,21 @@ def test_a_plugin_that_changes_what_it_is_handed_changes_no_other_metric(fresh_p
     scores = evaluate_samples("ring8", samples, metrics=["minefid", "modes", "frechet"])
     assert {k: scores[k] for k in alone if k != "provenance"} == {k: v for k, v in alone.items() if k != "provenance"}
     assert scores["minefid"] == pytest.approx(alone["frechet"], rel=1e-9)
+    fresh_plugins.unregister_plugin("changer")
+    again = evaluate_samples("ring8", samples, metrics=["modes", "frechet"])
+    assert {k: again[k] for k in alone if k != "provenance"} == {k: v for k, v in alone.items() if k != "provenance"}
+
+
+def test_a_claimed_dataset_name_takes_set_options_and_scores_as_the_dataset_it_names(fresh_plugins, tmp_path):
+    """`eval -d foo --set dataset.radius=3` of a name a plugin claims as ring8 ignored the option (and took any
+    key); and a claimed name was scored as real images in files, against the whole pool (pass 58)."""
+    from ganbench import evaluate_samples
+
+    fresh_plugins.register_plugin(claiming(("ring8", {})), name="claims")
+    samples = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32)
+    for options in ({}, {"radius": 3.0}):
+        claimed = evaluate_samples("foo", samples, ["frechet"], overrides=options)
+        direct = evaluate_samples("ring8", samples, ["frechet"], overrides=options)
+        assert claimed["frechet"] == direct["frechet"] and claimed["provenance"] == direct["provenance"]
+    with pytest.raises(ganbench.GanbenchError, match="radius"):
+        evaluate_samples("foo", samples, ["frechet"], overrides={"radius": -3.0})

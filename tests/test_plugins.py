@@ -258,7 +258,7 @@ class Odd(Metric):
     def bounds(self, dataset=None):
         if self.how == "raises in bounds":
             raise ValueError("no bounds")
-        return super().bounds(dataset)
+        return 5 if self.how == "bounds a number" else super().bounds(dataset)
 
     def samples_needed(self, dataset):
         if self.how == "raises in samples_needed":
@@ -291,6 +291,7 @@ class Odd(Metric):
         ("raises in applies_to", ["failed in applies_to: ZeroDivisionError: no answer"]),  # pass 57: tracebacks
         ("raises in why_not", ["failed in why_not: KeyError: 'why'"]),
         ("raises in bounds", ["failed in bounds: ValueError: no bounds"]),
+        ("bounds a number", ["failed in bounds: ValueError: it gave 5, not a mapping of output names to bounds"]),
         ("abc", ["failed in samples_needed: ValueError: it gave 'abc', not a whole number >= 1"]),
         ("zero", ["it gave 0, not a whole number >= 1"]),
         ("a bool", ["it gave True, not a whole number >= 1"]),

@@ -11,6 +11,7 @@ every subset is the whole of both and the spread over subsets is null, not a fal
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -53,10 +54,11 @@ def kid(
             f"KID subset_size {subset_size} is larger than the sample count ({len(r)} real, {len(f)} generated); "
             "lower subset_size or score more samples"
         )
-    if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:  # 0: a constant kernel, KID 0
+    if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 1:  # 0: a constant kernel
         raise FeatureError(f"KID's polynomial kernel needs degree >= 1, not {degree!r}")
-    largest = max(float(r.abs().max()), float(f.abs().max()))  # (x.y / d + 1)^degree, summed over subset_size^2
-    if largest and degree * 2 * math.log10(largest + 1) + 2 * math.log10(subset_size) > 300:
+    degree = int(degree)
+    largest = max(float(r.abs().max()), float(f.abs().max()))  # (x.y / d + 1)^degree, summed over subset_size^2,
+    if largest and degree * 4 * math.log10(largest + 1) + 2 * math.log10(subset_size) > 300:  # squared in the std
         raise FeatureError(
             f"features as large as {largest:.3g} overflow KID's polynomial kernel of degree {degree} in float64 "
             "(NaN or inf); rescale them"
