@@ -43,8 +43,9 @@ from ganbench.metric import (
     tabled,
 )
 from ganbench.options import check_overrides_and_metrics, with_options
-from ganbench.plugins import DEFAULT_PLUGINS, blamed, registries
+from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
+from ganbench.registry import third_party
 from ganbench.resolve import (
     claimed_and_set,
     near_data_paths,
@@ -185,8 +186,7 @@ def _extractor_fn(dataset: Dataset) -> Callable[[str, str, torch.Tensor], torch.
 
 def _third_party(kind: str, name: str) -> bool:
     """Whether ``name`` of registry ``kind`` is a third-party plugin's: what ganbench hands it, it may change."""
-    entry = getattr(registries(), kind).entries.get(name)
-    return entry is not None and entry.plugin not in DEFAULT_PLUGINS
+    return third_party(getattr(registries(), kind).entries.get(name))
 
 
 def _row_per_sample(features: Any, samples: torch.Tensor) -> torch.Tensor:
@@ -449,7 +449,7 @@ def _clash(name: str, metric: Any) -> Exception:
     owner = next((n for n in registry.names() if name in registry.get(n).output_names()), None)
     entry = registry.entries.get(owner) if owner else None
     mine = registry.entries.get(metric.name)
-    if entry is not None and entry.plugin not in DEFAULT_PLUGINS and (mine is None or mine.plugin in DEFAULT_PLUGINS):
+    if third_party(entry) and not third_party(mine):
         return PluginError(
             f"metric {owner!r} of plugin {entry.plugin!r} ({entry.source} {entry.version}) declares the output "
             f"{name!r}, which ganbench's metric {metric.name!r} records too; rename it in the plugin"

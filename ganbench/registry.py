@@ -85,18 +85,24 @@ def plugin_prints(third_party: bool) -> contextlib.AbstractContextManager:
     return contextlib.redirect_stdout(sys.stderr) if third_party else contextlib.nullcontext()
 
 
+def third_party(entry: Entry | None) -> bool:
+    """Whether a registered object is a third-party plugin's: blamed by name, handed copies, its prints sent to
+    stderr (ganbench's own objects' errors are ganbench's)."""
+    return entry is not None and entry.plugin not in DEFAULT_PLUGINS
+
+
 @contextmanager
 def blamed_entry(kind: str, name: str, entry: Entry | None, call: str) -> Iterator[None]:
     """Run ``call`` of a registered object (``entry``, of registry ``kind``) so that a third-party plugin's failure
     is one PluginError naming the plugin, not a traceback, and its prints go to stderr; ganbench's own objects'
     errors, and GanbenchErrors, pass unchanged."""
     try:
-        with plugin_prints(entry is not None and entry.plugin not in DEFAULT_PLUGINS):
+        with plugin_prints(third_party(entry)):
             yield
     except (GanbenchError, KeyboardInterrupt):
         raise
     except BaseException as exc:  # SystemExit(0) in a plugin must not end ganbench as if all went well
-        if entry is None or entry.plugin in DEFAULT_PLUGINS:
+        if not third_party(entry):
             raise
         what = f"{kind} {name!r} of plugin {entry.plugin!r} ({entry.source} {entry.version})"
         raise PluginError.failed(what, call, exc) from exc
