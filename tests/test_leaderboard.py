@@ -1016,6 +1016,31 @@ def test_ctrl_c_of_the_sweep_process_alone_stops_its_workers_and_the_rerun_resum
     assert all(r["resumed_from"] >= step for r, step in zip(records, stopped_at, strict=True)), (records, stopped_at)
 
 
+@pytest.mark.slow
+def test_ctrl_c_while_the_workers_start_is_one_line_not_their_tracebacks(tmp_path):
+    """A terminal's Ctrl-C (the whole group) in the seconds a worker imports ganbench and torch printed a
+    KeyboardInterrupt traceback from each worker: they start ignoring it now, and the command says one line."""
+    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "gan", "-d", "ring8", "-s", "0,1,2"]
+    command += ["--workers", "3", "--steps", "200", "-q", "-o", str(tmp_path / "out")]
+    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
+    driver = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_with(3, driver.pid)) < 3 and time.monotonic() < deadline:  # the workers exist: starting
+            time.sleep(0.01)
+        starting = processes_with(3, driver.pid)
+        os.killpg(driver.pid, signal.SIGINT)
+        stdout, stderr = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert len(starting) >= 3 and (driver.returncode, stdout) == (130, b""), stderr
+    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+
+
 def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):
     path = write_suite(tmp_path)
     assert_one_line_error(cli("sweep", str(path), "--out", " "), "--out is empty")

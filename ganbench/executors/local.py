@@ -36,13 +36,15 @@ from ganbench.threads import threads_per_run
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle, Ctrl-C is the parent's: not a traceback from the queue
+    if hasattr(signal, "pthread_sigmask"):  # blocked since it started (_started_deaf_to_ctrl_c); one held back
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # is dropped by SIG_IGN; a job's to catch
     import torch
 
     from ganbench.errors import one_line_warning
 
     warnings.formatwarning = one_line_warning  # as the command line says them: one line each
     torch.set_num_threads(threads)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle, Ctrl-C is the parent's: not a traceback from the queue
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -67,6 +69,28 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
             with contextlib.suppress(ProcessLookupError, TypeError):  # gone already; not started (no pid)
                 os.kill(process.pid, signal.SIGINT)
         raise
+
+
+@contextlib.contextmanager
+def _started_deaf_to_ctrl_c() -> Iterator[None]:
+    """Start workers that hold a Ctrl-C back until they ignore it (``_init_worker``), else a Ctrl-C while one
+    starts (seconds: it imports ganbench and torch) is a traceback from each: a thread's blocked signals pass to
+    the processes it starts (CPython starts its resource tracker so). This process's own Ctrl-C waits until the
+    start is whole, else a worker half started reads an empty pipe (another traceback)."""
+    held: list[int] = []
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if callable(previous):  # only the main thread's handler can wait; SIG_IGN stays as it is
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        yield
+    finally:
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if callable(previous):
+            signal.signal(signal.SIGINT, previous)
+            if held:
+                previous(signal.SIGINT, None)  # Python's own raises KeyboardInterrupt, now
 
 
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
@@ -148,7 +172,8 @@ class LocalExecutor(Executor):
             while waiting or in_flight:
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
-                    in_flight[pool.submit(_call, *jobs[i])] = i
+                    with _started_deaf_to_ctrl_c():  # a submit starts a worker while the pool has fewer
+                        in_flight[pool.submit(_call, *jobs[i])] = i
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broke = False
                 for future in done:
