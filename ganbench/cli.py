@@ -7,7 +7,6 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import logging
@@ -21,6 +20,7 @@ from typing import Any
 
 import click
 
+from ganbench.console import BuiltinGroup, CommandStdout, output
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -38,7 +38,7 @@ MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=BuiltinGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganbench")
 def cli() -> None:
     """Train, measure and compare GAN variants under fixed seeds and budgets."""
@@ -479,7 +479,7 @@ def run(
     _Interrupted.training = True
     if len(specs) == 1 and executor == "local" and not executor_sets:
         record = run_spec(specs[0], out, **options)
-        click.echo(_describe(record, output_names(specs[0])))
+        output(_describe(record, output_names(specs[0])))
         return
     # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
     check_runs_fit((s for s in specs if force or read_record(Path(out) / s.dirname) is None), {"--out": out})
@@ -490,7 +490,7 @@ def run(
     frame = records_frame([r for r in records if r.status != "skipped"])
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
-        click.echo(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
+        output(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
     click.echo(f"{counted(len(records), 'run')} in {Path(out).resolve()}, a folder each", err=True)
     if _report_failures(records):
         sys.exit(1)
@@ -542,7 +542,7 @@ def list_plugins(as_json: bool) -> None:
     from ganbench.listing import listing, render
 
     listed = listing()
-    click.echo(json.dumps(listed, indent=2) if as_json else render(listed))
+    output(json.dumps(listed, indent=2) if as_json else render(listed))
 
 
 @cli.command()
@@ -581,24 +581,24 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
         click.echo(f"warning: {line}", err=True)
     chosen = chosen or [k for k in directions if k in runs.columns]
     summary = summarize(runs, chosen, directions, spread)
-    click.echo(render(summary, chosen, fmt, spread), nl=False)
+    output(render(summary, chosen, fmt, spread), nl=False)
     if fmt != "markdown":
         return
     spread_name = "standard error" if spread == "se" else "standard deviation"
-    click.echo(
+    output(
         f"\nmean ± {spread_name} over seeds; bold: the best of each dataset and budget, among runs scored against "
         "the same data and number of samples."
     )
     references, notes = reference_table(runs, chosen, directions, spread)
     if not references.empty:
         shown = [m for m in chosen if references[f"{m}_mean"].notna().any()]
-        click.echo("\nReference rows, not runs:\n")
+        output("\nReference rows, not runs:\n")
         refs = references.drop(columns=["n", "diverged"]).assign(n="–", diverged="–")
-        click.echo(render(refs, shown, spread=spread), nl=False)
+        output(render(refs, shown, spread=spread), nl=False)
     if notes:  # also when no dataset has reference rows: the notes say why
-        click.echo("")
+        output("")
         for note in notes:
-            click.echo(f"- {one_line(note)}")  # they quote dataset names, which may be any path
+            output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
 @cli.command()
@@ -628,7 +628,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
         on_problem=lambda line: click.echo(f"warning: {line}", err=True),
     )
     for path in paths:
-        click.echo(str(path))
+        output(str(path))
 
 
 @cli.command("eval")
@@ -655,11 +655,11 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])
     references, notes = _eval_references(dataset, groups["dataset"], scores, rows=not as_json)
     if as_json:
-        click.echo(json.dumps(strict_json(scores), allow_nan=False))
+        output(json.dumps(strict_json(scores), allow_nan=False))
         return
-    click.echo(_score_columns({"samples": scores, **references}))
+    output(_score_columns({"samples": scores, **references}))
     for note in notes:
-        click.echo(f"- {one_line(note)}")
+        output(f"- {one_line(note)}")
 
 
 def _eval_references(
@@ -806,7 +806,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
 
     folder = _finished_or_writable(out, "--out", "results/mine", suite.specs)
     records = _sweep(suite, folder, quiet, **executing)
-    click.echo(_suite_table(records), nl=False)
+    output(_suite_table(records), nl=False)
     where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too
     click.echo(f"the suite's {counted(len(records), 'run')} in {where}, a folder each", err=True)
     if _report_failures(records):
@@ -874,7 +874,7 @@ def check(
     notes = [n for n in [lb.hardware_note(baseline, records)] if n]
     notes += [f"{unfinished} run(s) failed or were skipped: see the log"] if unfinished else []
     text = reports.markdown(suite.name, comparisons, notes)
-    click.echo(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
+    output(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
     if junit_path:
         stopped = [(r.run_dir, f"{r.status}: {_why_unfinished(r)}") for r in records if r.status in UNFINISHED]
         xml = reports.junit(suite.name, comparisons, strict, stopped).encode()
@@ -937,7 +937,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
         )
         sys.exit(1)
     path = lb.write_baseline(suite, records)
-    click.echo(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
+    output(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 
 
 @leaderboard.command()
@@ -989,8 +989,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last
             raise OptionError(f"the suite's runs do not compute {name!r}; they compute {', '.join(computed)}")
     if fmt == "markdown":
-        click.echo(_provenance_line(suite, baseline if results is None else None, results))
-    click.echo(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
+        output(_provenance_line(suite, baseline if results is None else None, results))
+    output(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
 
 
 def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> str:
@@ -1133,52 +1133,6 @@ class _Interrupted:
         return cls.RESUMABLE if cls.training else cls.PLAIN
 
 
-class _GuardedStdout:
-    """``sys.stdout`` whose failed write or flush (a full disk under ``> table.csv``, /dev/full, a closed or
-    read-only standard output) is one line, not a traceback from inside click. A closed pipe (``| head``) is
-    click's to handle, as before."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        if self._stream is None:  # `>&-`: Python has no sys.stdout at all
-            if not text:
-                return 0
-            raise self._failed(OSError(errno.EBADF, "it is closed"))
-        try:
-            return self._stream.write(text)
-        except OSError as exc:
-            if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
-                raise
-            raise self._failed(exc) from None
-
-    def flush(self) -> None:
-        if self._stream is None:
-            return
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            raise self._failed(exc) from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def _failed(self, exc: OSError) -> OSError | OutputError:
-        if exc.errno == errno.EPIPE:
-            return exc
-        if self._stream is not None:
-            try:  # what is left in the buffer would fail again as Python exits, with a message of its own
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-            except (OSError, ValueError, io.UnsupportedOperation):
-                pass
-        if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
-            fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
-        else:
-            fix = remedy(exc, "send it elsewhere")
-        return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
-
-
 QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 """A -W option for the processes multiprocessing starts: its resource tracker, at exit, warns in two lines of
 "leaked semaphore objects" that a worker killed mid-run held (then cleans them up itself); the killed run is
@@ -1202,7 +1156,7 @@ def main(argv: list[str] | None = None) -> None:
         check_threads_env()
         check_env_folders()
         add_plugin_commands(cli)
-        sys.stdout = _GuardedStdout(sys.stdout)
+        sys.stdout = CommandStdout(sys.stdout)
         try:
             with path_errors():
                 code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)

@@ -558,3 +558,45 @@ def test_what_a_plugin_prints_goes_to_stderr_and_leaves_machine_readable_output_
     assert cli(*run, "-o", str(tmp_path / "r")).code == 0
     table = cli("table", str(tmp_path / "r"), "--format", "csv")
     assert table.code == 0 and table.out.startswith("dataset,")
+
+
+def test_what_a_plugin_dataset_prints_goes_to_stderr_too(fresh_plugins, cli, tmp_path):
+    """A dataset's methods are called in many places, not through one blamed call: its print in ``reference()`` or
+    ``load()`` broke `eval --json` (pass 58). While a built-in command works, all prints but its output go to
+    stderr."""
+    ring = type(ganbench.get_dataset("ring8"))
+
+    @dataclasses.dataclass(frozen=True)
+    class Chatty(ring):
+        def means(self):
+            print("hello from means")
+            return super().means()
+
+        def load(self):
+            print("hello from load")
+            return super().load()
+
+        def reference(self):
+            print("hello from reference")
+            return super().reference()
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_datasets(self, register):
+            register(Chatty("chatty", n_samples=2000))
+
+    fresh_plugins.register_plugin(Plugin(), name="chatty-data")
+    samples = tmp_path / "points.npy"
+    np.save(samples, np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32))
+    result = cli("eval", "-d", "chatty", "--samples", str(samples), "-m", "modes,frechet", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["modes_captured"] >= 0 and "hello from reference" in result.err
+    shown = cli("eval", "-d", "chatty", "--samples", str(samples), "-m", "modes")
+    assert shown.code == 0 and "hello" not in shown.out and "modes_captured" in shown.out
+    run = ["run", "-v", "nsgan", "-d", "chatty", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    trained = cli(*run, "-o", str(tmp_path / "r"))
+    assert trained.code == 0 and "hello from load" in trained.err and "hello" not in trained.out
+    table = cli("table", str(tmp_path / "r"), "--format", "csv")
+    assert table.code == 0 and table.out.startswith("dataset,") and "hello" not in table.out
+    listed = cli("list", "--json")
+    assert listed.code == 0 and "chatty" in [d["name"] for d in json.loads(listed.out)["datasets"]]

@@ -1,0 +1,103 @@
+"""Where a command's output goes: standard output is a command's output alone (JSON, CSV a program reads), so
+whatever else prints while a built-in command works goes to stderr, and a failed write is one line."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ganbench.errors import OutputError
+from ganbench.writable import remedy
+
+
+def output(text: str = "", nl: bool = True) -> None:
+    """Write a built-in command's output (``click.echo`` to standard output): the one way it reaches stdout."""
+    stdout = sys.stdout
+    with stdout.diverted(False) if isinstance(stdout, CommandStdout) else contextlib.nullcontext():
+        click.echo(text, nl=nl)
+
+
+class BuiltinCommand(click.Command):
+    """A command of ganbench's own: while it works, prints other than its ``output()`` go to stderr. A plugin's
+    command prints where it likes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        stdout = sys.stdout
+        with stdout.diverted() if isinstance(stdout, CommandStdout) else contextlib.nullcontext():
+            return super().invoke(ctx)
+
+
+class BuiltinGroup(click.Group):
+    """ganbench's groups: their commands and subgroups are built-in ones."""
+
+    command_class = BuiltinCommand
+    group_class = type  # a subgroup of the same class
+
+
+class CommandStdout:
+    """``sys.stdout`` while ``main()`` runs a command. A failed write or flush (a full disk under ``> table.csv``,
+    /dev/full, a closed or read-only standard output) is one line, not a traceback from inside click; a closed
+    pipe (``| head``) is click's to handle, as before. While a built-in command works, whatever else prints (a
+    plugin dataset's ``print`` in ``reference()``) goes to stderr: the command's own output is written through
+    ``output()``."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._diverted = False
+
+    @contextlib.contextmanager
+    def diverted(self, divert: bool = True) -> Iterator[None]:
+        """Writes go to stderr (``divert``) or to the real standard output while this runs."""
+        before, self._diverted = self._diverted, divert
+        try:
+            yield
+        finally:
+            self._diverted = before
+
+    def write(self, text: str) -> int:
+        if self._diverted:
+            return sys.stderr.write(text)
+        if self._stream is None:  # `>&-`: Python has no sys.stdout at all
+            if not text:
+                return 0
+            raise self._failed(OSError(errno.EBADF, "it is closed"))
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
+                raise
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        if self._diverted:
+            sys.stderr.flush()
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _failed(self, exc: OSError) -> OSError | OutputError:
+        if exc.errno == errno.EPIPE:
+            return exc
+        if self._stream is not None:
+            try:  # what is left in the buffer would fail again as Python exits, with a message of its own
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass
+        if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
+            fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
+        else:
+            fix = remedy(exc, "send it elsewhere")
+        return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
