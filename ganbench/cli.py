@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -309,6 +310,8 @@ class _Count(click.IntRange):
 
         if isinstance(value, str) and not plain_number(value):
             self.fail(f"{value!r} is not a whole number written in the digits 0-9", param, ctx)
+        if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):  # "1e3", "1.5": click's words
+            self.fail(f"{value!r} is not a whole number (e.g. {self.min or 0})", param, ctx)  # were "integer range"
         return super().convert(value, param, ctx)
 
 

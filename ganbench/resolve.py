@@ -102,7 +102,7 @@ def create_spec(
             raise
         raise OptionError(
             f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
-            f"name another with --network, e.g. --network {d.default_network})"
+            f"name another, e.g. --network {d.default_network})"
         ) from None
     with blamed("networks", network, "check"):  # a plugin's exception, or sys.exit(0), is one line naming it
         reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)

@@ -275,7 +275,7 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
             except OptionError as exc:
                 raise where.error(_key_named_in(str(exc)), str(exc)) from None
             except GanbenchError as exc:
-                raise SuiteError(f"{suite.path}: {variant} on {dataset}: {exc}") from None
+                raise SuiteError(f"{suite.path}: {variant} on {dataset}: {suite_spelling(str(exc))}") from None
     named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it
     for dataset in suite.datasets:
         first = named.setdefault(suite._spec(suite.variants[0], dataset, suite.seeds[0]).run_id, dataset)
@@ -314,6 +314,34 @@ def _key_named_in(message: str) -> str:
     return "metrics" if "metric" in message else "eval_samples" if "eval_samples" in message else "set"
 
 
+EMPTY = '""'
+SUITE_SPELLING = (
+    (re.compile(r"--set ([^\s=;,()]+)=(VALUE|[^\s;,()]*)"), lambda m: f"[set] {m[1]} = {m[2] or EMPTY}"),
+    (re.compile(r"--set ([\w.]+)(?=[\s;,)]|$)"), r"[set] \1"),
+    (re.compile(r"--set "), "[set] "),
+    (re.compile(r"--metrics ([\w.-]+(?:,[\w.-]+)*)"), lambda m: f"metrics = {_toml_list(m.group(1))}"),
+    (re.compile(r"--network ([\w.-]+)"), r'network = "\1"'),
+    (re.compile(r"--steps (\d+)"), r"steps = \1"),
+    (re.compile(r"--max-seconds (\d+)"), r"max_seconds = \1"),
+    (re.compile(r"--eval-samples (\d+)"), r"eval_samples = \1"),
+    (re.compile(r"--(metrics|network)\b"), r"\1"),
+)
+"""The command line's spellings in messages (shared with ``run``), as a suite file spells them: a suite's user
+has no --set to type. Checked by tests over the messages that name them."""
+
+
+def _toml_list(names: str) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names.split(",")) + "]"
+
+
+def suite_spelling(message: str) -> str:
+    """``message`` with its command-line advice (``--set batch_size=2``) written for a suite (``[set]
+    batch_size = 2``)."""
+    for pattern, replacement in SUITE_SPELLING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 class _Locator:
     """Finds the line of a key in the suite's text, for messages."""
 
@@ -331,16 +359,17 @@ class _Locator:
             return None
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
         dotted = re.compile(rf"^\s*[\"']?[\w.-]*{re.escape(key.split('.')[-1])}[\"']?\s*=")
+        inline = re.compile(rf"[{{,]\s*[\"']?{re.escape(key.split('.')[-1])}[\"']?\s*=")  # network = {{width = 8}}
         table = re.compile(rf"^\s*\[\s*{re.escape(key)}\s*\]")  # [set]: where its keys are, for want of one
-        for patterns in ((pattern,), (dotted,), (table,)):
+        for patterns in ((pattern,), (dotted,), (inline,), (table,)):
             for number, line in enumerate(self.lines, 1):
-                if any(p.match(line) for p in patterns):
+                if any(p.search(line) if p is inline else p.match(line) for p in patterns):
                     return number
         return None
 
     def error(self, key: str, message: str) -> SuiteError:
         line = self.line_of(key)
-        return SuiteError(f"{self.path}{f':{line}' if line else ''}: {message}")
+        return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
 
     def check(self, key: str, convert: Callable[[Any], T], value: Any) -> T:
         try:

@@ -83,6 +83,9 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--set", "n_critic=1_0"], ["option 'n_critic' must be int, not '1_0'"]),
         (["--variant", "nsgan", "--checkpoint-every", "\uff15"], ["is not a whole number written in the digits 0-9"]),
         (["--variant", "nsgan", "--workers", "1_0"], ["'--workers': '1_0' is not a whole number written in"]),
+        # click said "'1e3' is not a valid integer range"
+        (["--variant", "nsgan", "--workers", "1e3"], ["'--workers': '1e3' is not a whole number (e.g. 1)"]),
+        (["--variant", "nsgan", "--log-every", "1.5"], ["'--log-every': '1.5' is not a whole number"]),
         (["--variant", "nsgan", "--seed", "\u0663"], ["--seed takes integers or ranges like 0-4, not"]),
         (["--variant", "nsgan", "--seed", "1_0"], ["--seed takes integers or ranges like 0-4, not '1_0'"]),
         (["--variant", "nsgan", "--seed", ",1"], ["--seed takes integers or ranges like 0-4, not an empty item in"]),

@@ -1028,3 +1028,39 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
     quoted = f"a file named {one_line('a' + chr(10) + 'b')} is odd"  # ganbench's own: the newline already escaped
     assert one_line_warning(UserWarning(quoted), UserWarning) == "warning: a file named a\\nb is odd\n"
     assert one_line_warning("bell \a here", UserWarning) == "warning: bell \\x07 here\n"
+
+
+@pytest.mark.parametrize(
+    "body, line, advice",
+    [
+        ('metrics = ["fid"]', 5, "the dataset offers raw); drop it from metrics"),
+        ('metrics = ["modes", "fid_inception"]', 5, "which dataset 'ring8' does not offer (it offers raw); drop it"),
+        ("[set]\nnetwork = {width = 8}", 6, 'name another, e.g. network = "mlp")'),  # no line before (inline)
+        ("[set]\nbatch_size = 9223372036854775808", 6, "not 9223372036854775808 ([set] batch_size = VALUE)"),
+        ("[set]\nn_critic = 'many'", 6, "option 'n_critic' must be int, not 'many' ([set] n_critic = VALUE)"),
+    ],
+)
+def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_path, body, line, advice):
+    """Errors made by the code `run` shares gave a suite's user command-line advice ("drop it from --metrics",
+    "(--set batch_size=VALUE)", "--network mlp") and, for an inline table, no line (pass 59)."""
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 3\n{body}\n')
+    result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "out"))
+    assert_one_line_error(result, f"s.toml:{line}: ", advice)
+    assert "--" not in result.err, result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_advice_is_spelled_as_a_suite_spells_it():
+    from ganbench.suites import suite_spelling
+
+    assert suite_spelling("too few; --set dataset.n_samples=20000 (or fewer metrics)") == (
+        "too few; [set] dataset.n_samples = 20000 (or fewer metrics)"
+    )
+    assert suite_spelling("score without fid: --metrics kid,prdc") == 'score without fid: metrics = ["kid", "prdc"]'
+    assert suite_spelling("lower --set batch_size, or --set diffaugment= turns it off; use --network dcgan") == (
+        'lower [set] batch_size, or [set] diffaugment = "" turns it off; use network = "dcgan"'
+    )
+    assert suite_spelling("e.g. --eval-samples 1000; e.g. --steps 2000 or other --metrics") == (
+        "e.g. eval_samples = 1000; e.g. steps = 2000 or other metrics"
+    )
