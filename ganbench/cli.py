@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from ganbench.console import BuiltinGroup, CommandStdout, output
+from ganbench.console import BuiltinCommand, command_stdout, output, work_quietly
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -39,7 +39,7 @@ MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
 
 
-@click.group(cls=BuiltinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganbench")
 def cli() -> None:
     """Train, measure and compare GAN variants under fixed seeds and budgets."""
@@ -345,7 +345,7 @@ data_root_option = click.option(
 )
 
 
-@cli.command()
+@cli.command(cls=BuiltinCommand)
 @data_root_option
 @click.option(
     "--variant", "-v", "variants", multiple=True, required=True, help="Variant name(s); repeat or comma-separate."
@@ -538,7 +538,7 @@ def _score_columns(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-@cli.command("list")
+@cli.command("list", cls=BuiltinCommand)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_plugins(as_json: bool) -> None:
     """Show variants, datasets, networks, metrics, feature extractors, executors and loggers, with their plugins."""
@@ -548,7 +548,7 @@ def list_plugins(as_json: bool) -> None:
     output(json.dumps(listed, indent=2) if as_json else render(listed))
 
 
-@cli.command()
+@cli.command(cls=BuiltinCommand)
 @click.argument("results_dir", type=click.Path(file_okay=False))
 @click.option("--metrics", "-m", default=None, help="Comma-separated metric outputs (default: all found).")
 @click.option(
@@ -604,7 +604,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
             output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
-@cli.command()
+@cli.command(cls=BuiltinCommand)
 @click.argument("results_dir", type=click.Path(file_okay=False))
 @click.option(
     "--out", "-o", "out_dir", default=None, type=click.Path(file_okay=False), help="Default: RESULTS_DIR/figures."
@@ -634,7 +634,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
         output(str(path))
 
 
-@cli.command("eval")
+@cli.command("eval", cls=BuiltinCommand)
 @data_root_option
 @click.option("--dataset", "-d", required=True, help="Dataset name, or real images: an .npz file or a folder.")
 @click.option("--samples", required=True, help=".npy/.npz/.pt file (or, for images, a folder) of generated samples.")
@@ -793,7 +793,7 @@ def _why_unfinished(record: Any) -> str:
     return ((record.error or "").strip().splitlines() or ["no reason recorded"])[-1]
 
 
-@cli.command()
+@cli.command(cls=BuiltinCommand)
 @data_root_option
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--out", "-o", default=None, help="Results folder (default: results/<suite name>).")
@@ -821,7 +821,7 @@ def leaderboard() -> None:
     """Suites with a committed baseline: check the current code against it, update it, show it."""
 
 
-@leaderboard.command()
+@leaderboard.command(cls=BuiltinCommand)
 @data_root_option
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--results", default=None, help="Results folder (default: results/<suite name>).")
@@ -916,7 +916,7 @@ def check(
         sys.exit(1)
 
 
-@leaderboard.command()
+@leaderboard.command(cls=BuiltinCommand)
 @data_root_option
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--results", default=None, help="Results folder (default: results/<suite name>).")
@@ -943,7 +943,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
     output(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
 
 
-@leaderboard.command()
+@leaderboard.command(cls=BuiltinCommand)
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--results", default=None, help="Rank these results instead of the committed baseline.")
 @click.option("--metrics", "-m", default=None, help="Metric outputs to rank by (default: the suite's tolerances).")
@@ -1158,14 +1158,12 @@ def main(argv: list[str] | None = None) -> None:
 
         check_threads_env()
         check_env_folders()
-        add_plugin_commands(cli)
-        sys.stdout = CommandStdout(sys.stdout)
-        try:
+        with command_stdout() as stdout:
+            with work_quietly():  # a plugin's print as it is imported or adds its commands is not the output
+                add_plugin_commands(cli)
             with path_errors():
                 code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
-            sys.stdout.flush()
-        finally:
-            sys.stdout = sys.stdout._stream
+            stdout.flush()
     except GanbenchError as exc:
         click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)

@@ -16,29 +16,47 @@ import click
 from ganbench.errors import OutputError
 from ganbench.writable import remedy
 
+_installed: list[CommandStdout] = []
+"""The standard outputs ``main()`` installed, innermost last (a plugin's command may call ``main()`` again)."""
+
+
+@contextlib.contextmanager
+def command_stdout() -> Iterator[CommandStdout]:
+    """``sys.stdout`` guarded while ``main()`` runs one command, and put back after it, even where a plugin
+    replaced it meanwhile (its own StringIO, say)."""
+    guarded = CommandStdout(sys.stdout)
+    sys.stdout = guarded
+    _installed.append(guarded)
+    try:
+        yield guarded
+    finally:
+        _installed.remove(guarded)
+        sys.stdout = guarded._stream
+
+
+def work_quietly() -> contextlib.AbstractContextManager:
+    """While this runs, prints go to stderr: ganbench's own work (a plugin dataset's ``print`` in ``load()``),
+    plugins' imports and registration, not a command's output."""
+    return _installed[-1].diverted() if _installed else contextlib.nullcontext()
+
 
 def output(text: str = "", nl: bool = True) -> None:
-    """Write a built-in command's output (``click.echo`` to standard output): the one way it reaches stdout."""
-    stdout = sys.stdout
-    with stdout.diverted(False) if isinstance(stdout, CommandStdout) else contextlib.nullcontext():
+    """Write a built-in command's output to standard output: the one way it gets there while the command works."""
+    if not _installed:
         click.echo(text, nl=nl)
+        return
+    guarded = _installed[-1]
+    with guarded.diverted(False):
+        click.echo(text, nl=nl, file=guarded)  # not sys.stdout: a plugin may have replaced it
 
 
 class BuiltinCommand(click.Command):
     """A command of ganbench's own: while it works, prints other than its ``output()`` go to stderr. A plugin's
-    command prints where it likes."""
+    command (a plain click command) prints where it likes."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        stdout = sys.stdout
-        with stdout.diverted() if isinstance(stdout, CommandStdout) else contextlib.nullcontext():
+        with work_quietly():
             return super().invoke(ctx)
-
-
-class BuiltinGroup(click.Group):
-    """ganbench's groups: their commands and subgroups are built-in ones."""
-
-    command_class = BuiltinCommand
-    group_class = type  # a subgroup of the same class
 
 
 class CommandStdout:
@@ -85,8 +103,8 @@ class CommandStdout:
         except OSError as exc:
             raise self._failed(exc) from None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    def __getattr__(self, name: str) -> Any:  # buffer, fileno: stderr's while diverted, as writes are
+        return getattr(sys.stderr if self._diverted else self._stream, name)
 
     def _failed(self, exc: OSError) -> OSError | OutputError:
         if exc.errno == errno.EPIPE:

@@ -25,8 +25,13 @@ def counted(n: int, noun: str) -> str:
 
 
 def one_line(text: object) -> str:
-    """``text`` as one line: control characters (a newline in a file name a message quotes) escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    """``text`` as one line: control characters (a newline in a file name a message quotes) escaped. A plugin's
+    exception whose ``str()`` itself fails is named by its type, not a traceback in the middle of saying it."""
+    try:
+        shown = str(text)
+    except Exception as exc:
+        shown = f"<{type(text).__name__}, whose message failed: {type(exc).__name__}>"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
 
 
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:

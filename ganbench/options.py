@@ -66,8 +66,11 @@ class Bounds:
         )
 
     def describe(self) -> str:
-        low = f">= {self.ge:g}" if self.ge is not None else f"> {self.gt:g}" if self.gt is not None else ""
-        high = f"<= {self.le:g}" if self.le is not None else f"< {self.lt:g}" if self.lt is not None else ""
+        def shown(bound: float) -> str:  # an integer whole (2^63 - 1 read 9.22337e+18, which is not it)
+            return str(bound) if isinstance(bound, int) else f"{bound:g}"
+
+        low = f">= {shown(self.ge)}" if self.ge is not None else f"> {shown(self.gt)}" if self.gt is not None else ""
+        high = f"<= {shown(self.le)}" if self.le is not None else f"< {shown(self.lt)}" if self.lt is not None else ""
         return " and ".join(p for p in (low, high) if p) or "any number"
 
 

@@ -22,7 +22,15 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from ganbench.dataset import Dataset
-from ganbench.errors import DeclarationError, GanbenchError, OptionError, PluginError, UnknownNameError, short_repr
+from ganbench.errors import (
+    DeclarationError,
+    GanbenchError,
+    OptionError,
+    PluginError,
+    UnknownNameError,
+    one_line,
+    short_repr,
+)
 from ganbench.executor import Executor
 from ganbench.metric import Bound, FeatureExtractor, Metric
 from ganbench.network import Network
@@ -336,4 +344,4 @@ def _call_registration(
     except DeclarationError as exc:
         raise PluginError(f"plugin {plugin!r} registered {exc}; fix the plugin") from exc
     except (Exception, SystemExit) as exc:  # sys.exit(0) in a hook must not end ganbench as if all went well
-        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {one_line(exc)}") from exc

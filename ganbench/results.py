@@ -581,7 +581,8 @@ def _nearest_first(record: RunRecord, root: Path) -> tuple[int, str]:
 def load_results(root: str | Path) -> pd.DataFrame:
     """One row per run found under ``root``; warnings as `ganbench table` gives them (records that cannot be read,
     run folders without a record, runs found twice).
-    OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs)."""
+    OutputError if ``root`` is no folder (a typo would otherwise read as a folder without runs); GanbenchError if
+    it holds no readable run."""
     if not isinstance(root, str | os.PathLike) or not str(root).strip():
         raise OutputError(f"results folder must be a path (text or a Path), not {root!r}; e.g. 'results'")
     if not Path(root).is_dir():
@@ -589,7 +590,7 @@ def load_results(root: str | Path) -> pd.DataFrame:
         state = "is a file, not a folder" if Path(root).exists() else "does not exist"
         raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
-    if scan.runs.empty and (scan.unreadable or scan.unfinished):  # as `table` refuses it: no frame without columns
+    if scan.runs.empty:  # as `table` refuses it: a frame without columns fails later, on a column (an empty -o)
         raise scan.nothing_found(root)
     for line in scan.problems(tabled=False):  # as `ganbench table` says them: runs unfinished or found twice too
         warnings.warn(line, stacklevel=3)  # the caller's line, past path_errors

@@ -1041,6 +1041,31 @@ def test_ctrl_c_while_the_workers_start_is_one_line_not_their_tracebacks(tmp_pat
     assert stderr.decode().strip() == _Interrupted.RESUMABLE
 
 
+@pytest.mark.slow
+def test_a_second_ctrl_c_while_the_workers_stop_is_ignored_not_a_traceback(tmp_path):
+    """Two Ctrl-C a moment apart broke the pool's shutdown: Python printed a KeyboardInterrupt traceback from its
+    exit, and once the command hung waiting for a worker (pass 60). The second is ignored while the workers stop."""
+    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "nsgan,gan", "-d", "ring8", "-q"]
+    command += ["--steps", "20000", "--checkpoint-every", "100", "--workers", "2", "-o", str(tmp_path / "out")]
+    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
+    driver = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
+    )
+    try:
+        for variant in ("nsgan", "__gan"):
+            wait_for_checkpoint(tmp_path / "out", variant, 100, driver)
+        os.killpg(driver.pid, signal.SIGINT)
+        time.sleep(0.2)
+        os.killpg(driver.pid, signal.SIGINT)
+        stdout, stderr = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert (driver.returncode, stdout) == (130, b""), stderr
+    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+
+
 def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):
     path = write_suite(tmp_path)
     assert_one_line_error(cli("sweep", str(path), "--out", " "), "--out is empty")

@@ -149,3 +149,53 @@ def test_list_shows_a_plugin_edited_or_installed_since_its_last_listing(tmp_path
     installed.write_text(textwrap.dedent(body.format(paper="Second draft, longer")))
     listed = ganbench_process("list", env=env).stdout
     assert "Second draft, longer" in listed and "First draft" not in listed
+
+
+def test_a_plugin_s_prints_leave_the_output_whole_and_its_own_command_prints_to_stdout(tmp_path):
+    """Pass 60: prints at a plugin's import or in its register_commands, and a dataset's in worker processes
+    (--workers 2) or through sys.stdout.buffer, came before `list --json`'s or `run`'s output; a plugin's own
+    command printed to stderr. All of them go to stderr now, but a plugin command's output."""
+    body = """\
+        import dataclasses
+        import sys
+
+        import click
+        import ganbench
+
+        print("hello at import")
+
+        @ganbench.hookimpl
+        def register_commands(cli):
+            print("hello in register_commands")
+
+            @cli.command("hello")
+            def hello():
+                print("HELLO-print")
+                click.echo("HELLO-echo")
+
+        @ganbench.hookimpl
+        def register_datasets(register):
+            ring = type(ganbench.get_dataset("ring8"))
+
+            @dataclasses.dataclass(frozen=True)
+            class Chatty(ring):
+                def load(self):
+                    print("hello from load")
+                    sys.stdout.buffer.write(b"hello in bytes\\n")
+                    sys.stdout.flush()
+                    return super().load()
+
+            register(Chatty("chatty", n_samples=2000))
+        """
+    project = make_distribution(tmp_path, "ganbench-chatty", "ganbench_chatty", body)
+    env = pip_install(project, tmp_path / "site")
+    hello = ganbench_process("hello", env=env)
+    assert hello.returncode == 0 and hello.stdout == "HELLO-print\nHELLO-echo\n", hello
+    assert "hello at import" in hello.stderr and "hello in register_commands" in hello.stderr
+    listed = ganbench_process("list", "--json", env=env)
+    assert listed.returncode == 0 and "chatty" in [d["name"] for d in json.loads(listed.stdout)["datasets"]]
+    run = ["run", "-v", "nsgan,gan", "-d", "chatty", "--steps", "3", "-m", "modes", "--eval-samples", "200", "-q"]
+    trained = ganbench_process(*run, "--workers", "2", "-o", str(tmp_path / "out"), env=env)
+    assert trained.returncode == 0, trained.stderr
+    assert "hello" not in trained.stdout and trained.stdout.startswith("|"), trained.stdout
+    assert trained.stderr.count("hello from load") >= 2 and "hello in bytes" in trained.stderr

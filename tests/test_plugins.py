@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import sys
@@ -578,6 +579,8 @@ def test_what_a_plugin_dataset_prints_goes_to_stderr_too(fresh_plugins, cli, tmp
 
         def reference(self):
             print("hello from reference")
+            sys.stdout.buffer.write(b"hello in bytes\n")  # the real stdout's buffer before: JSON broken
+            sys.stdout.flush()
             return super().reference()
 
     class Plugin:
@@ -600,3 +603,40 @@ def test_what_a_plugin_dataset_prints_goes_to_stderr_too(fresh_plugins, cli, tmp
     assert table.code == 0 and table.out.startswith("dataset,") and "hello" not in table.out
     listed = cli("list", "--json")
     assert listed.code == 0 and "chatty" in [d["name"] for d in json.loads(listed.out)["datasets"]]
+    stdout = sys.stdout
+    Chatty.reference = ring.reference
+    Chatty.load = lambda self: setattr(sys, "stdout", io.StringIO()) or ring.load(self)  # its own stdout: kept,
+    replaced = cli("eval", "-d", "chatty", "--samples", str(samples), "-m", "frechet", "--json")  # then put back
+    assert replaced.code == 0 and json.loads(replaced.out)["frechet"] > 0 and sys.stdout is stdout, replaced.err
+
+
+def test_a_plugin_exception_whose_message_fails_is_still_one_line(fresh_plugins, cli, tmp_path):
+    """An exception whose str() raises was a traceback in the middle of saying it (pass 60), from a metric's
+    compute and from a registration hook alike."""
+
+    class Unsayable(Exception):
+        def __str__(self):
+            raise ValueError("no words")
+
+    @dataclasses.dataclass(frozen=True)
+    class Raising(Metric):
+        def compute(self, ctx, space=None):
+            raise Unsayable()
+
+    class Plugin:
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            register(Raising("raising", outputs={"raised": "lower"}))
+
+    class Failing:
+        @ganbench.hookimpl
+        def register_metrics(self, register):
+            raise Unsayable()
+
+    with pytest.raises(PluginError, match="failed in register_metrics: Unsayable: <Unsayable, whose message failed"):
+        fresh_plugins.register_plugin(Failing(), name="failing")
+    fresh_plugins.register_plugin(Plugin(), name="raising")
+    samples = tmp_path / "points.npy"
+    np.save(samples, np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32))
+    result = cli("eval", "-d", "ring8", "--samples", str(samples), "-m", "raising")
+    assert_one_line_error(result, "metric 'raising' of plugin 'raising'", "failed in compute: Unsayable: <Unsayable")

@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -39,6 +40,7 @@ def _init_worker(threads: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle, Ctrl-C is the parent's: not a traceback from the queue
     if hasattr(signal, "pthread_sigmask"):  # blocked since it started (_started_deaf_to_ctrl_c); one held back
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # is dropped by SIG_IGN; a job's to catch
+    _prints_to_stderr()
     import torch
 
     from ganbench.errors import one_line_warning
@@ -46,6 +48,14 @@ def _init_worker(threads: int, parent: int) -> None:
     warnings.formatwarning = one_line_warning  # as the command line says them: one line each
     torch.set_num_threads(threads)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _prints_to_stderr() -> None:
+    """A worker's prints (a plugin dataset's, torch's) go to stderr: standard output is the command's output alone
+    (``eval --json``), and a worker's results come back through the pool."""
+    sys.stdout = sys.stderr
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr to point at: leave it
+        os.dup2(sys.stderr.fileno(), 1)  # os.write(1, ...) and C code too
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -59,16 +69,34 @@ def _exit_with_parent(parent: int) -> None:
 def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
     """Ctrl-C of this process alone (``kill -INT`` of its pid; a terminal's Ctrl-C reaches the whole group) is passed
     on to the workers: else the pool's shutdown would wait for their runs to finish while the command seemed to
-    ignore it. Interrupted, each run keeps its last checkpoint, and the same command resumes from there."""
+    ignore it. Interrupted, each run keeps its last checkpoint, and the same command resumes from there. A second
+    Ctrl-C while they stop is ignored: it broke the pool's shutdown (a traceback as Python exited, once a hang)."""
     try:
         yield
     except KeyboardInterrupt:
-        workers = list((pool._processes or {}).values())  # no public way to reach them; shutdown forgets them
-        pool.shutdown(wait=False, cancel_futures=True)  # nothing new starts
-        for process in workers:
-            with contextlib.suppress(ProcessLookupError, TypeError):  # gone already; not started (no pid)
-                os.kill(process.pid, signal.SIGINT)
+        with _ignoring_ctrl_c():
+            workers = list((pool._processes or {}).values())  # no public way to reach them; shutdown forgets them
+            manager = pool._executor_manager_thread  # as it forgets the thread that stops them
+            pool.shutdown(wait=False, cancel_futures=True)  # nothing new starts
+            for process in workers:
+                with contextlib.suppress(ProcessLookupError, TypeError):  # gone already; not started (no pid)
+                    os.kill(process.pid, signal.SIGINT)
+            if manager is not None:
+                manager.join()  # seconds: each run saves what it must and stops
         raise
+
+
+@contextlib.contextmanager
+def _ignoring_ctrl_c() -> Iterator[None]:
+    """Ctrl-C ignored while this runs (only the main thread can say so)."""
+    previous = (
+        signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
+    )
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -93,10 +121,13 @@ def _started_deaf_to_ctrl_c() -> Iterator[None]:
                 previous(signal.SIGINT, None)  # Python's own raises KeyboardInterrupt, now
 
 
-def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
+def _call(fn: Any, kwargs: dict[str, Any], interruptible: bool = True) -> Any:
     """A job in a worker, interruptible by Ctrl-C while it runs, once: a terminal's Ctrl-C reaches the worker and
-    the parent, which passes it on; the second must not break the first one's clean-up (locks, records)."""
-    signal.signal(signal.SIGINT, _interrupt_once)
+    the parent, which passes it on; the second must not break the first one's clean-up (locks, records). Not
+    ``interruptible`` where the command itself ignores Ctrl-C (started in the background by a script), as one run
+    in the command's own process does."""
+    if interruptible:
+        signal.signal(signal.SIGINT, _interrupt_once)
     try:
         return fn(**kwargs)
     finally:
@@ -160,6 +191,7 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context("spawn")
         waiting = list(indices)
         in_flight: dict[Any, int] = {}
+        interruptible = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
         with (
             ProcessPoolExecutor(
                 min(workers, len(indices)),
@@ -173,7 +205,7 @@ class LocalExecutor(Executor):
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
                     with _started_deaf_to_ctrl_c():  # a submit starts a worker while the pool has fewer
-                        in_flight[pool.submit(_call, *jobs[i])] = i
+                        in_flight[pool.submit(_call, *jobs[i], interruptible)] = i
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broke = False
                 for future in done:
