@@ -572,9 +572,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     _results_folder(results_dir, "RESULTS_DIR", "pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet")
-    for name in chosen or []:
-        if name not in directions:
-            raise UnknownNameError("metric output", name, directions)
+    _check_outputs(chosen, directions)
     scan = scan_results(results_dir, directions)
     runs = scan.runs
     if runs.empty:
@@ -604,6 +602,21 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
             output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
+def _check_outputs(chosen: list[str] | None, directions: dict[str, str]) -> None:
+    """Refuse a name in ``--metrics`` of tables (outputs: modes_captured) that is no metric output; for a metric's
+    name (modes), say which outputs it has."""
+    from ganbench.plugins import registries
+
+    metrics = registries().metrics
+    for name in chosen or []:
+        if name in directions:
+            continue
+        if name in metrics:
+            outputs = [o for o in metrics.get(name).output_names() if o in directions]
+            raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(outputs)}")
+        raise UnknownNameError("metric output", name, directions)
+
+
 @cli.command(cls=BuiltinCommand)
 @click.argument("results_dir", type=click.Path(file_okay=False))
 @click.option(
@@ -623,10 +636,14 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
 
     results_dir = _home_expanded(results_dir, "RESULTS_DIR")
     out_dir = _output_folder(out_dir, "--out", "figures", figures=True)  # before the folder's problems: they are moot
+    from ganbench.plugins import registries
+
+    chosen = _names(metrics, "--metrics", "frechet")
+    _check_outputs(chosen, registries().metric_directions())
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
         _given(out_dir, "--out", "--out figures"),
-        _names(metrics, "--metrics", "frechet"),
+        chosen,
         smooth=smooth,
         on_problem=lambda line: click.echo(f"warning: {line}", err=True),
     )
@@ -986,9 +1003,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     directions = registries().metric_directions()
     computed = suite.outputs()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or computed
+    _check_outputs(chosen, directions)
     for name in chosen:
-        if name not in directions:
-            raise UnknownNameError("metric output", name, directions)
         if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last
             raise OptionError(f"the suite's runs do not compute {name!r}; they compute {', '.join(computed)}")
     if fmt == "markdown":

@@ -7,6 +7,7 @@ everything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import difflib
 import errno
 import os
@@ -177,7 +178,14 @@ def path_errors() -> Iterator[None]:
 
 
 def short_repr(value: object) -> str:
-    """A value in a message, cut to a line's worth (a hand-edited file may hold anything)."""
+    """A value in a message, cut to a line's worth (a hand-edited file may hold anything); TOML's dates and tables
+    as a suite writes them, not as Python's reprs (``datetime.date(1979, 5, 27)``)."""
+    if isinstance(value, datetime.date | datetime.time):
+        kind = "date and time" if isinstance(value, datetime.datetime) else type(value).__name__
+        return f"{value.isoformat()} (a {kind})"
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        text = "a table {" + ", ".join(f"{k} = {short_repr(v)}" for k, v in value.items()) + "}"
+        return text if len(text) <= 60 else text[:57] + "..."
     try:
         text = repr(value)
     except ValueError:  # an integer past Python's 4,300 digits to text

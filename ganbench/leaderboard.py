@@ -273,7 +273,7 @@ def _budget_text(steps: Any, max_seconds: Any) -> str:
     """steps=1000 on ring8, 20000 on grid25, max_seconds=None: a budget as a reader wants it."""
     if isinstance(steps, dict):
         steps = ", ".join(f"{n} on {d}" for d, n in steps.items())
-    return f"steps={steps}, max_seconds={max_seconds}"
+    return f"steps={steps}, max_seconds={'none' if max_seconds is None else max_seconds}"
 
 
 def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str | None:
@@ -310,8 +310,10 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
         isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in per_dataset.values()
     ):
         return "'made.budget.steps' must be a positive integer, or one per dataset"
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
-        return "'made.budget.max_seconds' must be a number or null"
+    if seconds is not None and (
+        isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < math.inf
+    ):
+        return "'made.budget.max_seconds' must be a positive number or null"
     seen: dict[tuple, int] = {}
     for i, run in enumerate(data["runs"]):
         if not isinstance(run, dict):

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from ganbench.errors import OptionError
+from ganbench.errors import OptionError, short_repr
 
 T = TypeVar("T")
 
@@ -202,7 +202,7 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
     if typ is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-        raise OptionError(f"{label} must be {typ.__name__}, not {value!r}")
+        raise OptionError(f"{label} must be {typ.__name__}, not {short_repr(value)}")
     return value
 
 

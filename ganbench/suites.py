@@ -208,6 +208,10 @@ def load_suite(path: str | Path) -> Suite:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        if text.lstrip().startswith(("{", "[{")) or path.suffix.lower() == ".json":  # its baseline, say
+            raise SuiteError(
+                f"{path} is JSON (a leaderboard's baseline?), not a suite; name the suite's .toml file"
+            ) from None
         raise SuiteError(f"{path}: malformed TOML: {exc}") from None
     except RecursionError:
         raise SuiteError(f"{path}: nested deeper than a suite can be (arrays or tables within each other)") from None
@@ -360,7 +364,7 @@ class _Locator:
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
         dotted = re.compile(rf"^\s*[\"']?[\w.-]*{re.escape(key.split('.')[-1])}[\"']?\s*=")
         inline = re.compile(rf"[{{,]\s*[\"']?{re.escape(key.split('.')[-1])}[\"']?\s*=")  # network = {{width = 8}}
-        table = re.compile(rf"^\s*\[\s*{re.escape(key)}\s*\]")  # [set]: where its keys are, for want of one
+        table = re.compile(rf"^\s*\[\s*(?:[\w\"'-]+\s*\.\s*)*{re.escape(key)}\s*\]")  # [set], [tolerance.x]
         for patterns in ((pattern,), (dotted,), (inline,), (table,)):
             for number, line in enumerate(self.lines, 1):
                 if any(p.search(line) if p is inline else p.match(line) for p in patterns):

@@ -219,7 +219,7 @@ def test_a_metric_that_fails_after_training_costs_a_rescore_not_the_training(tmp
 
 
 HEADER = "step,loss_d,loss_g,d_real,d_fake,js_estimate,g_grad_norm"
-UNSCORED = SimpleNamespace(eval=SimpleNamespace(every=0))  # a spec's part the history check reads
+UNSCORED = SimpleNamespace(eval=SimpleNamespace(every=0), dataset="ring8", dataset_options={})  # what it reads
 
 
 @pytest.mark.parametrize(
@@ -351,3 +351,29 @@ def test_rows_missing_from_a_history_count_its_scoring_rows(steps, start, missin
 
     eval_every = 4 if start == 11 else 6 if start == 25 else 3
     assert _rows_missing(steps, start, eval_every) is missing
+
+
+def test_a_history_row_holding_what_its_metric_cannot_give_is_set_aside_at_resume():
+    """A hand-edited row (99 of ring8's 8 modes, a fraction of 5, a negative distance) was kept at resume and
+    plotted (pass 60), where a record or a baseline holding it is refused; a diverged loss (nan, 1e308) is not
+    an edit."""
+    from ganbench.loggers.history_csv import _bounds, _rows_to_keep
+
+    spec = ganbench.create_spec("nsgan", "ring8", metrics=["modes", "frechet"])
+    header = ["step", "loss_d", "modes_captured", "hq_fraction", "reverse_kl", "frechet"]
+    rows = [
+        ["10", "1e308", "8", "0.5", "0.1", "0.2"],
+        ["20", "nan", "99", "0.5", "0.1", "0.2"],
+        ["30", "0.5", "7", "5", "0.1", "0.2"],
+        ["40", "0.5", "7", "0.5", "", "-5"],
+        ["50", "0.5", "2.5", "0.5", "0.1", "0.2"],
+        ["60", "0.5", "", "", "", ""],
+    ]
+    kept, unreadable = _rows_to_keep([header, *rows], 60, 0, _bounds(spec))
+    assert [row[0] for row in kept[1:]] == ["10", "60"]
+    assert unreadable == [
+        (3, "modes_captured = 99.0 is outside the values modes_captured can take, [0, 8]"),
+        (4, "hq_fraction = 5.0 is outside the values hq_fraction can take, [0, 1]"),
+        (5, "frechet = -5.0 is outside the values frechet can take, [0, inf]"),
+        (6, "modes_captured = 2.5 is not a whole number (it counts)"),
+    ]

@@ -13,11 +13,12 @@ import math
 import re
 import warnings
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ganbench.atomic import write_atomic
 from ganbench.errors import one_line
 from ganbench.hookspecs import hookimpl
+from ganbench.metric import Bound, out_of_bounds
 
 FILENAME = "history.csv"
 _open: dict[str, tuple[IO[str], list[str] | None]] = {}
@@ -34,7 +35,7 @@ def on_run_start(spec, run_dir, start_step, log_every):
         records = list(csv.reader(text.splitlines()))  # quoted cells (QUOTE_ALL) read as plot reads them
         if records and records[0][:1] == ["step"]:  # "step" alone: a run too short to log wrote its header
             torn = not text.endswith(("\n", "\r"))  # a kill cut the last row short: never a row to keep
-            kept, unreadable = _rows_to_keep(records, start_step, len(records) if torn else 0)
+            kept, unreadable = _rows_to_keep(records, start_step, len(records) if torn else 0, _bounds(spec))
             if unreadable:  # kept aside, never dropped without a copy
                 aside = _aside(path)
                 line, why = unreadable[0]
@@ -61,14 +62,25 @@ def on_run_start(spec, run_dir, start_step, log_every):
     _open[str(run_dir)] = (path.open("a", newline=""), header)
 
 
+def _bounds(spec: Any) -> dict[str, Bound]:
+    """The values each metric column can hold on the run's dataset (its number of modes)."""
+    from ganbench.options import with_options
+    from ganbench.plugins import registries
+
+    regs = registries()
+    return regs.metric_bounds(with_options(regs.datasets.get(spec.dataset), spec.dataset_options, "dataset"))
+
+
 def _rows_to_keep(
-    records: list[list[str]], start_step: int, torn: int
+    records: list[list[str]], start_step: int, torn: int, bounds: dict[str, Bound] | None = None
 ) -> tuple[list[list[str]], list[tuple[int, str]]]:
     """(the header and the rows up to the checkpoint, in order; (line, why) of each row that could not be read).
 
     A row after the checkpoint is dropped (training logs it again), as is the row a kill cut short (line ``torn``).
     A row before it must have the header's width, a step in ASCII digits (str.isdigit takes '²') above the row
-    before, and numbers or empty cells elsewhere: else plot would leave out the whole file's curves for it."""
+    before, and numbers or empty cells elsewhere: else plot would leave out the whole file's curves for it. A
+    metric's value its metric cannot give (``bounds``: 99 of 8 modes, a negative distance) is a hand edit, as a
+    record or a baseline holding it is refused."""
     header, kept, unreadable, last = records[0], [records[0]], [], -1
     for line, cells in enumerate(records[1:], start=2):
         if not cells or line == torn:
@@ -85,10 +97,17 @@ def _rows_to_keep(
         elif not all(_NUMBER.fullmatch(c) for c in cells[1:] if c):
             cell = next(c for c in cells[1:] if c and not _NUMBER.fullmatch(c))
             unreadable.append((line, f"{one_line(cell)[:20]!r} is not a number"))
+        elif why := _impossible(header, cells, bounds or {}):
+            unreadable.append((line, why))
         else:
             kept.append(cells)
             last = int(step)
     return kept, unreadable
+
+
+def _impossible(header: list[str], cells: list[str], bounds: dict[str, Bound]) -> str | None:
+    values = {name: float(cell) for name, cell in zip(header[1:], cells[1:], strict=True) if cell and name in bounds}
+    return out_of_bounds({name: v for name, v in values.items() if math.isfinite(v)}, bounds)
 
 
 def _warn_lost(path: Path, start_step: int, what: str) -> None:
