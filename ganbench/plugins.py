@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
@@ -205,6 +206,12 @@ def register_plugin(plugin: ModuleType | object, name: str | None = None) -> str
         raise PluginError(
             f"plugin {label!r} ({short_repr(plugin)}) implements no hook; register a module or object whose "
             "methods are marked @ganbench.hookimpl (README: Writing a plugin)"
+        )
+    if "register_commands" in hooks:  # the command line asks installed plugins (entry points) before any command
+        warnings.warn(
+            f"plugin {label!r}: register_commands is not called for a plugin registered at run time: commands come "
+            "from installed plugins (an entry point in group 'ganbench'); its other hooks are",
+            stacklevel=2,
         )
     if isinstance(plugin, type) and any(inspect.isfunction(inspect.getattr_static(plugin, h)) for h in hooks):
         raise PluginError(  # a class whose hooks are plain methods: pluggy would call them without self

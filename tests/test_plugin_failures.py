@@ -626,6 +626,18 @@ def test_a_plugin_whose_commands_fail_or_clash_is_one_line_naming_it(monkeypatch
     assert group.commands == commands  # the built-in commands as they were
 
 
+def test_a_plugin_registered_at_run_time_is_told_its_commands_are_not_added(fresh_plugins):
+    """Its register_commands was accepted and never called: `main(["hello"])` said "No such command" (pass 60)."""
+
+    class Commands:
+        @ganbench.hookimpl
+        def register_commands(self, cli):
+            cli.command("hello")(lambda: print("hello"))
+
+    with pytest.warns(UserWarning, match="plugin 'rtc': register_commands is not called for a plugin registered at"):
+        fresh_plugins.register_plugin(Commands(), name="rtc")
+
+
 def test_an_installed_plugin_whose_hook_does_not_fit_the_hookspec_is_one_line(monkeypatch):
     import types
 
