@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from ganbench.console import BuiltinCommand, command_stdout, output, work_quietly
+from ganbench.console import BuiltinCommand, command_stdout, nested_command, output, work_quietly
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -1174,9 +1174,11 @@ def main(argv: list[str] | None = None) -> None:
 
         check_threads_env()
         check_env_folders()
+        nested = nested_command()  # a plugin's command calling main(): its commands are there already
         with command_stdout() as stdout:
-            with work_quietly():  # a plugin's print as it is imported or adds its commands is not the output
-                add_plugin_commands(cli)
+            if not nested:
+                with work_quietly():  # a plugin's print as it is imported or adds its commands is not the output
+                    add_plugin_commands(cli)
             with path_errors():
                 code = cli.main(args=argv, prog_name="ganbench", standalone_mode=False)
             stdout.flush()
@@ -1186,6 +1188,9 @@ def main(argv: list[str] | None = None) -> None:
     except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo(_Interrupted.message(), err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `ganbench`, `ganbench leaderboard`: the help, as --help
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
     except click.ClickException as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)

@@ -34,6 +34,20 @@ def add_plugin_commands(cli: click.Group) -> None:
     """Let every plugin that adds commands or options add them to ``cli``, one plugin at a time: one that fails,
     replaces a command another already added, or names one so no user can type it, is one line naming it (its
     hook runs before any command, so a traceback there would break every command, ``--help`` too)."""
+    for name in _added.pop(id(cli), ()):  # main() again in one process (a script, tests): the plugins add afresh
+        cli.commands.pop(name, None)
+    ours = set(cli.commands)
+    try:
+        _add(cli)
+    finally:
+        _added[id(cli)] = [name for name in cli.commands if name not in ours]
+
+
+_added: dict[int, list[str]] = {}
+"""The commands plugins added to a group (by its id), taken out before they add them again."""
+
+
+def _add(cli: click.Group) -> None:
     pm = pluggy.PluginManager("ganbench")
     pm.add_hookspecs(hookspecs)
     for name in COMMAND_PLUGINS:

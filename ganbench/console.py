@@ -34,6 +34,11 @@ def command_stdout() -> Iterator[CommandStdout]:
         sys.stdout = guarded._stream
 
 
+def nested_command() -> bool:
+    """Whether ``main()`` runs inside another command (a plugin's command calling it)."""
+    return bool(_installed)
+
+
 def work_quietly() -> contextlib.AbstractContextManager:
     """While this runs, prints go to stderr: ganbench's own work (a plugin dataset's ``print`` in ``load()``),
     plugins' imports and registration, not a command's output."""
@@ -92,6 +97,8 @@ class CommandStdout:
             if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
                 raise
             raise self._failed(exc) from None
+        except ValueError:  # "I/O operation on closed file": a plugin's command closed it
+            raise self._failed(OSError(errno.EBADF, "it was closed")) from None
 
     def flush(self) -> None:
         if self._diverted:
@@ -102,6 +109,13 @@ class CommandStdout:
             self._stream.flush()
         except OSError as exc:
             raise self._failed(exc) from None
+        except ValueError:
+            raise self._failed(OSError(errno.EBADF, "it was closed")) from None
+
+    def close(self) -> None:
+        """A plugin closing "stdout" while ganbench works closes neither stderr nor the command's output."""
+        if not self._diverted and self._stream is not None:
+            self._stream.close()
 
     def __getattr__(self, name: str) -> Any:  # buffer, fileno: stderr's while diverted, as writes are
         return getattr(sys.stderr if self._diverted else self._stream, name)

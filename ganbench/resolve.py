@@ -91,7 +91,7 @@ def create_spec(
             "pick a labelled dataset (a folder of images: class subfolders) or an unconditional variant"
         )
     if v.conditional and v.pack > 1:
-        raise OptionError(f"variant {variant!r} is class-conditional and packs samples; set --set pack=1")
+        raise OptionError(f"variant {variant!r} is class-conditional and packs samples; --set pack=1")
     papers_network = None if network or not paper else paper.network
     network = network or papers_network or d.default_network
     n = with_options(regs.networks.get(network), paper.network_options if papers_network else {}, "")

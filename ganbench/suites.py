@@ -306,6 +306,8 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
 
 def _key_named_in(message: str) -> str:
     """The suite key an error is about: its kind of name, or the option it names."""
+    if "eval_samples" in message:  # "metric 'prdc' needs 6 samples, so eval_samples 3 is too few": the value to change
+        return "eval_samples"
     for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
@@ -315,7 +317,7 @@ def _key_named_in(message: str) -> str:
     for key in KEYS:
         if message.startswith(f"{key} "):
             return key
-    return "metrics" if "metric" in message else "eval_samples" if "eval_samples" in message else "set"
+    return "eval_samples" if "eval_samples" in message else "metrics" if "metric" in message else "set"
 
 
 EMPTY = '""'
@@ -328,6 +330,9 @@ SUITE_SPELLING = (
     (re.compile(r"--steps (\d+)"), r"steps = \1"),
     (re.compile(r"--max-seconds (\d+)"), r"max_seconds = \1"),
     (re.compile(r"--eval-samples (\d+)"), r"eval_samples = \1"),
+    (re.compile(r" \(--(eval-every|max-seconds)\)"), ""),  # "eval_every (--eval-every) must be": the key says it
+    (re.compile(r"--eval-every (\d+)"), r"eval_every = \1"),
+    (re.compile(r"--truncation ([\d.]+)"), r"truncation = \1"),
     (re.compile(r"--(metrics|network)\b"), r"\1"),
 )
 """The command line's spellings in messages (shared with ``run``), as a suite file spells them: a suite's user

@@ -19,7 +19,7 @@ from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
 from ganbench.spec import run_id_of
-from ganbench.suites import Suite
+from ganbench.suites import Suite, suite_spelling
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
 
@@ -48,9 +48,7 @@ def run_suite(
     try:
         check_runs_fit((specs[i] for i in todo), {"results folder": out})
     except OptionError as exc:  # its advice is in the suite's terms: the suite commands take no --set
-        if not exc.hint:
-            raise
-        raise OptionError(f"{suite.path}: {exc.message}", exc.hint.replace("--set ", "the suite's [set] ")) from None
+        raise OptionError(f"{suite.path}: {suite_spelling(str(exc))}") from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = progress_bar(

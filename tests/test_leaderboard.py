@@ -1042,6 +1042,31 @@ def test_ctrl_c_while_the_workers_start_is_one_line_not_their_tracebacks(tmp_pat
 
 
 @pytest.mark.slow
+def test_ctrl_c_of_the_command_alone_while_its_workers_start_stops_them_before_they_train(tmp_path):
+    """`kill -INT` of the command while its workers still imported torch: each dropped the Ctrl-C passed on to it
+    and trained its whole run while the command waited (pass 61). A worker remembers it and starts no job."""
+    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "gan", "-d", "ring8", "-s", "0,1"]
+    command += ["--steps", "20000", "--workers", "2", "-q", "-o", str(tmp_path / "out")]
+    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
+    driver = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_with(3, driver.pid)) < 4 and time.monotonic() < deadline:  # both workers exist
+            time.sleep(0.01)
+        os.kill(driver.pid, signal.SIGINT)
+        stdout, stderr = driver.communicate(timeout=90)  # a whole run takes minutes
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert (driver.returncode, stdout) == (130, b""), stderr
+    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+    assert not list((tmp_path / "out").glob("*/record.json"))
+
+
+@pytest.mark.slow
 def test_a_second_ctrl_c_while_the_workers_stop_is_ignored_not_a_traceback(tmp_path):
     """Two Ctrl-C a moment apart broke the pool's shutdown: Python printed a KeyboardInterrupt traceback from its
     exit, and once the command hung waiting for a worker (pass 60). The second is ignored while the workers stop."""

@@ -626,6 +626,28 @@ def test_a_plugin_whose_commands_fail_or_clash_is_one_line_naming_it(monkeypatch
     assert group.commands == commands  # the built-in commands as they were
 
 
+def test_a_plugin_command_may_call_main_again_and_a_bare_command_shows_its_help(monkeypatch, cli):
+    """A plugin command calling main() was refused as 'replaces command' (its commands added twice), and `ganbench`
+    alone printed its help as an error with a hint glued on (pass 61)."""
+    import ganbench.commands
+    from ganbench.cli import main
+
+    class Commands:
+        @ganbench.hookimpl
+        def register_commands(self, cli):
+            cli.command("nest")(lambda: main(["list", "--json"]))
+
+    def load_entry_points(pm, origins):
+        pm.register(Commands(), name="nester")
+        origins["nester"] = ("ganbench-nester", "0.1")
+
+    monkeypatch.setattr(ganbench.commands, "load_entry_points", load_entry_points)
+    nested = cli("nest")
+    assert nested.code == 0 and "variants" in json.loads(nested.out), nested.err
+    bare = cli()
+    assert (bare.code, bare.err) == (0, "") and bare.out.startswith("Usage: ganbench [OPTIONS] COMMAND")
+
+
 def test_a_plugin_registered_at_run_time_is_told_its_commands_are_not_added(fresh_plugins):
     """Its register_commands was accepted and never called: `main(["hello"])` said "No such command" (pass 60)."""
 

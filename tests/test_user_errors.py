@@ -1040,6 +1040,12 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         ("[set]\nnetwork = {width = 8}", 6, 'name another, e.g. network = "mlp")'),  # no line before (inline)
         ("[set]\nbatch_size = 9223372036854775808", 6, "not 9223372036854775808 ([set] batch_size = VALUE)"),
         ("[set]\nn_critic = 'many'", 6, "option 'n_critic' must be int, not 'many' ([set] n_critic = VALUE)"),
+        # pass 61: flags left in messages of the code run shares, a line of another key, a check at sweep time
+        ("eval_every = 0", 5, "eval_every must be a whole number of steps from 1"),
+        ("[set]\nstyle_mixing = 0.9", None, 'use network = "stylegan2" (images) or [set] style_mixing = 0'),
+        ('metrics = ["prdc"]\neval_samples = 3', 6, "eval_samples 3 is too few; e.g. eval_samples = 1000"),
+        ("[set]\nbatch_size = 1", None, "one sample per channel, which it cannot normalise; [set] batch_size = 2"),
+        ("lr_d = 1979-05-27", 5, "unknown key 'lr_d'"),
     ],
 )
 def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_path, body, line, advice):
@@ -1048,7 +1054,7 @@ def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_pat
     suite = tmp_path / "s.toml"
     suite.write_text(f'name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 3\n{body}\n')
     result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "out"))
-    assert_one_line_error(result, f"s.toml:{line}: ", advice)
+    assert_one_line_error(result, f"s.toml:{line}: " if line else "s.toml: ", advice)
     assert "--" not in result.err, result.err
     assert not (tmp_path / "out").exists()
 
@@ -1065,4 +1071,7 @@ def test_command_line_advice_is_spelled_as_a_suite_spells_it():
     )
     assert suite_spelling("e.g. --eval-samples 1000; e.g. --steps 2000 or other --metrics") == (
         "e.g. eval_samples = 1000; e.g. steps = 2000 or other metrics"
+    )
+    assert suite_spelling("eval_every (--eval-every) must be; e.g. --truncation 1.0; or --eval-every 500") == (
+        "eval_every must be; e.g. truncation = 1.0; or eval_every = 500"
     )

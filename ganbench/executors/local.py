@@ -36,10 +36,12 @@ from ganbench.options import option
 from ganbench.threads import threads_per_run
 
 
-def _init_worker(threads: int, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle, Ctrl-C is the parent's: not a traceback from the queue
-    if hasattr(signal, "pthread_sigmask"):  # blocked since it started (_started_deaf_to_ctrl_c); one held back
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # is dropped by SIG_IGN; a job's to catch
+def _init_worker(threads: int, parent: int, interruptible: bool = True) -> None:
+    # idle, a Ctrl-C is remembered, not raised (a traceback from the queue), and stops the next job before it starts:
+    # one held back while this worker started (_started_deaf_to_ctrl_c) arrives as it is unblocked
+    signal.signal(signal.SIGINT, _remember_interrupt if interruptible else signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _prints_to_stderr()
     import torch
 
@@ -48,6 +50,15 @@ def _init_worker(threads: int, parent: int) -> None:
     warnings.formatwarning = one_line_warning  # as the command line says them: one line each
     torch.set_num_threads(threads)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+_interrupted = False
+"""Whether a Ctrl-C reached this worker while it started or waited: the pool is being stopped, so no job starts."""
+
+
+def _remember_interrupt(signum: int, frame: Any) -> None:
+    global _interrupted
+    _interrupted = True
 
 
 def _prints_to_stderr() -> None:
@@ -123,19 +134,23 @@ def _started_deaf_to_ctrl_c() -> Iterator[None]:
 
 def _call(fn: Any, kwargs: dict[str, Any], interruptible: bool = True) -> Any:
     """A job in a worker, interruptible by Ctrl-C while it runs, once: a terminal's Ctrl-C reaches the worker and
-    the parent, which passes it on; the second must not break the first one's clean-up (locks, records). Not
-    ``interruptible`` where the command itself ignores Ctrl-C (started in the background by a script), as one run
-    in the command's own process does."""
+    the parent, which passes it on; the second must not break the first one's clean-up (locks, records). One that
+    came while the worker started or waited stops the job before it starts (it ran to its end before: a worker
+    still importing torch when Ctrl-C came trained a whole run). Not ``interruptible`` where the command itself
+    ignores Ctrl-C (started in the background by a script), as one run in the command's own process does."""
     if interruptible:
         signal.signal(signal.SIGINT, _interrupt_once)
+        if _interrupted:  # asked after the handler: one between the two is either remembered or raised
+            signal.signal(signal.SIGINT, _remember_interrupt)
+            raise KeyboardInterrupt
     try:
         return fn(**kwargs)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _remember_interrupt if interruptible else signal.SIG_IGN)
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, _remember_interrupt)
     raise KeyboardInterrupt
 
 
@@ -197,7 +212,7 @@ class LocalExecutor(Executor):
                 min(workers, len(indices)),
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(threads, os.getpid()),
+                initargs=(threads, os.getpid(), interruptible),
             ) as pool,
             _interrupting_workers(pool),
         ):
