@@ -192,8 +192,8 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
         return coerce(value, _optional_inner(typ), label)
     if isinstance(value, str) and typ is not str:
         return _parse(value, typ, label)
-    if typ in (int, float) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        value = value.item()  # np.float32(1e-4) from a script: the Python number it holds, as np.int64 steps were
+    if typ in (int, float, bool) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        value = value.item()  # np.float32(1e-4), np.bool_ from a script: the Python value it holds
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         try:
             return float(value)

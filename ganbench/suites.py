@@ -351,33 +351,61 @@ def suite_spelling(message: str) -> str:
     return message
 
 
+def _key_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, the table it is in: "" at the top, "set", "tolerance.x") of each line that may hold a key: not
+    one inside a multi-line string (a description's text "batch_size = 64" is no key)."""
+    keyed, section, quote = [], "", None
+    for number, line in enumerate(lines, 1):
+        if quote is None:
+            header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+            if header:
+                section = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "").replace("'", "")
+            keyed.append((number, section))
+        for delimiter in ('"""', "'''"):
+            if quote in (None, delimiter) and line.count(delimiter) % 2:
+                quote = delimiter if quote is None else None
+    return keyed
+
+
 class _Locator:
     """Finds the line of a key in the suite's text, for messages."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.lines = path, text.splitlines()
+        self.keyed = _key_lines(self.lines)
 
-    def line_of(self, key: str) -> int | None:
+    def line_of(self, key: str, option: bool = False) -> int | None:
+        """The line of ``key``: for an ``option``, in [set] first (a top-level ``steps`` is another key)."""
+        if option:
+            in_set = [n for n, section in self.keyed if section == "set" or section.startswith("set.")]
+            found = self._line_of(key, in_set)
+            if found is not None:
+                return found
+        return self._line_of(key, [n for n, _ in self.keyed])
+
+    def _line_of(self, key: str, numbers: list[int]) -> int | None:
+        lines = [(n, self.lines[n - 1]) for n in numbers]
         if not key:  # an option named '': a quoted key that is empty or ends in a dot ("network." = 1)
             quoted = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)')\s*=""")
-            for number, line in enumerate(self.lines, 1):
+            for number, line in lines:
                 match = quoted.match(line)
                 inner = next((g for g in match.groups() if g is not None), "").strip() if match else None
                 if inner is not None and (not inner or inner.endswith(".")):
                     return number
             return None
+        last = re.escape(key.split(".")[-1])
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
-        dotted = re.compile(rf"^\s*[\"']?[\w.-]*{re.escape(key.split('.')[-1])}[\"']?\s*=")
-        inline = re.compile(rf"[{{,]\s*[\"']?{re.escape(key.split('.')[-1])}[\"']?\s*=")  # network = {{width = 8}}
+        dotted = re.compile(rf"^\s*[\"']?(?:[\w-]+\.)*{last}[\"']?\s*=")  # network.gain, not network.init_gain
+        inline = re.compile(rf"[{{,]\s*[\"']?{last}[\"']?\s*=")  # network = {{width = 8}}
         table = re.compile(rf"^\s*\[\s*(?:[\w\"'-]+\s*\.\s*)*{re.escape(key)}\s*\]")  # [set], [tolerance.x]
         for patterns in ((pattern,), (dotted,), (inline,), (table,)):
-            for number, line in enumerate(self.lines, 1):
+            for number, line in lines:
                 if any(p.search(line) if p is inline else p.match(line) for p in patterns):
                     return number
         return None
 
     def error(self, key: str, message: str) -> SuiteError:
-        line = self.line_of(key)
+        line = self.line_of(key, option="option " in message)
         return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
 
     def check(self, key: str, convert: Callable[[Any], T], value: Any) -> T:

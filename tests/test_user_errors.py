@@ -942,6 +942,8 @@ def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plai
     assert (spec.variant_options["lr_d"], spec.variant_options["batch_size"]) == (0.5, 32)
     with pytest.raises(GanbenchError, match=r"option 'batch_size' must be int, not True"):
         ganbench.create_spec("nsgan", "ring8", overrides={"batch_size": np.bool_(True)})
+    spec = ganbench.create_spec("nsgan", "ring8", overrides={"spectral_norm": np.bool_(True)})  # refused, pass 61
+    assert spec.variant_options["spectral_norm"] is True
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
@@ -1075,3 +1077,19 @@ def test_command_line_advice_is_spelled_as_a_suite_spells_it():
     assert suite_spelling("eval_every (--eval-every) must be; e.g. --truncation 1.0; or --eval-every 500") == (
         "eval_every must be; e.g. truncation = 1.0; or eval_every = 500"
     )
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('description = """\nbatch_size = 64 is the paper\'s\n"""\n[set]\nbatch_size = 0', 9),  # not in a string
+        ('network = "mlp"\n[set]\n"network.init_gain" = 1.0\n"network.gain" = 2', 8),  # not a longer key
+        ("[set]\nsteps = 20", 6),  # the option in [set], not the suite's own steps (line 4)
+    ],
+)
+def test_a_suite_error_names_the_line_of_the_key_it_is_about(cli, tmp_path, text, line):
+    """Pass 61: a key's text inside a multi-line string, a longer key ending alike and a top-level key of the
+    option's name were taken for the key."""
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 20\n{text}\n')
+    assert_one_line_error(cli("sweep", str(suite), "-q", "-o", str(tmp_path / "out")), f"s.toml:{line}: ")
