@@ -458,9 +458,7 @@ def test_a_suite_whose_batch_outgrows_its_images_is_advised_in_the_suites_terms(
         f'variants = ["dcgan"]\ndatasets = ["{labelled_folder}"]\nsteps = 2\nmetrics = ["fid_classifier"]\n'
     )
     result = cli("sweep", str(suite), "-o", str(tmp_path / "out"), "-q")
-    assert_one_line_error(
-        result, f"{suite}: variant 'dcgan' takes batches of 128", "; lower [set] batch_size"
-    )
+    assert_one_line_error(result, f"{suite}: variant 'dcgan' takes batches of 128", "; lower [set] batch_size")
     assert not (tmp_path / "out").exists()
 
 

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -1016,53 +1017,57 @@ def test_ctrl_c_of_the_sweep_process_alone_stops_its_workers_and_the_rerun_resum
     assert all(r["resumed_from"] >= step for r, step in zip(records, stopped_at, strict=True)), (records, stopped_at)
 
 
-@pytest.mark.slow
-def test_ctrl_c_while_the_workers_start_is_one_line_not_their_tracebacks(tmp_path):
-    """A terminal's Ctrl-C (the whole group) in the seconds a worker imports ganbench and torch printed a
-    KeyboardInterrupt traceback from each worker: they start ignoring it now, and the command says one line."""
-    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "gan", "-d", "ring8", "-s", "0,1,2"]
-    command += ["--workers", "3", "--steps", "200", "-q", "-o", str(tmp_path / "out")]
+def interrupted_run(out: Path, args: list[str], interrupt: Callable[[subprocess.Popen], None]) -> tuple[int, str]:
+    """``ganbench run ARGS -o OUT -q`` in a session of its own, Ctrl-C at its default, ``interrupt``-ed: (exit
+    code, stderr stripped); its stdout must be empty."""
+    command = [str(Path(sys.executable).parent / "ganbench"), "run", *args, "-q", "-o", str(out)]
     default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
     driver = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 60
-        while len(processes_with(3, driver.pid)) < 3 and time.monotonic() < deadline:  # the workers exist: starting
-            time.sleep(0.01)
-        starting = processes_with(3, driver.pid)
-        os.killpg(driver.pid, signal.SIGINT)
-        stdout, stderr = driver.communicate(timeout=60)
+        interrupt(driver)
+        stdout, stderr = driver.communicate(timeout=90)  # a whole run of 20,000 steps takes minutes
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
             driver.wait()
-    assert len(starting) >= 3 and (driver.returncode, stdout) == (130, b""), stderr
-    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+    assert stdout == b"", stdout
+    return driver.returncode, stderr.decode().strip()
+
+
+def when_processes(driver: subprocess.Popen, count: int) -> None:
+    """Wait until the command's session holds ``count`` processes (itself, the resource tracker, workers)."""
+    deadline = time.monotonic() + 60
+    while len(processes_with(3, driver.pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(processes_with(3, driver.pid)) >= count
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_workers_start_is_one_line_not_their_tracebacks(tmp_path):
+    """A terminal's Ctrl-C (the whole group) in the seconds a worker imports ganbench and torch printed a
+    KeyboardInterrupt traceback from each worker: they start ignoring it now, and the command says one line."""
+
+    def ctrl_c(driver: subprocess.Popen) -> None:
+        when_processes(driver, 3)  # a worker exists: starting
+        os.killpg(driver.pid, signal.SIGINT)
+
+    args = ["-v", "gan", "-d", "ring8", "-s", "0,1,2", "--workers", "3", "--steps", "200"]
+    assert interrupted_run(tmp_path / "out", args, ctrl_c) == (130, _Interrupted.RESUMABLE)
 
 
 @pytest.mark.slow
 def test_ctrl_c_of_the_command_alone_while_its_workers_start_stops_them_before_they_train(tmp_path):
     """`kill -INT` of the command while its workers still imported torch: each dropped the Ctrl-C passed on to it
     and trained its whole run while the command waited (pass 61). A worker remembers it and starts no job."""
-    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "gan", "-d", "ring8", "-s", "0,1"]
-    command += ["--steps", "20000", "--workers", "2", "-q", "-o", str(tmp_path / "out")]
-    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
-    driver = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while len(processes_with(3, driver.pid)) < 4 and time.monotonic() < deadline:  # both workers exist
-            time.sleep(0.01)
+
+    def ctrl_c(driver: subprocess.Popen) -> None:
+        when_processes(driver, 4)  # both workers exist
         os.kill(driver.pid, signal.SIGINT)
-        stdout, stderr = driver.communicate(timeout=90)  # a whole run takes minutes
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-    assert (driver.returncode, stdout) == (130, b""), stderr
-    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+
+    args = ["-v", "gan", "-d", "ring8", "-s", "0,1", "--steps", "20000", "--workers", "2"]
+    assert interrupted_run(tmp_path / "out", args, ctrl_c) == (130, _Interrupted.RESUMABLE)
     assert not list((tmp_path / "out").glob("*/record.json"))
 
 
@@ -1070,25 +1075,16 @@ def test_ctrl_c_of_the_command_alone_while_its_workers_start_stops_them_before_t
 def test_a_second_ctrl_c_while_the_workers_stop_is_ignored_not_a_traceback(tmp_path):
     """Two Ctrl-C a moment apart broke the pool's shutdown: Python printed a KeyboardInterrupt traceback from its
     exit, and once the command hung waiting for a worker (pass 60). The second is ignored while the workers stop."""
-    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "nsgan,gan", "-d", "ring8", "-q"]
-    command += ["--steps", "20000", "--checkpoint-every", "100", "--workers", "2", "-o", str(tmp_path / "out")]
-    default_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731  (CI may start us ignoring it)
-    driver = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c, start_new_session=True
-    )
-    try:
+
+    def twice(driver: subprocess.Popen) -> None:
         for variant in ("nsgan", "__gan"):
             wait_for_checkpoint(tmp_path / "out", variant, 100, driver)
         os.killpg(driver.pid, signal.SIGINT)
         time.sleep(0.2)
         os.killpg(driver.pid, signal.SIGINT)
-        stdout, stderr = driver.communicate(timeout=60)
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-    assert (driver.returncode, stdout) == (130, b""), stderr
-    assert stderr.decode().strip() == _Interrupted.RESUMABLE
+
+    args = ["-v", "nsgan,gan", "-d", "ring8", "--steps", "20000", "--checkpoint-every", "100", "--workers", "2"]
+    assert interrupted_run(tmp_path / "out", args, twice) == (130, _Interrupted.RESUMABLE)
 
 
 def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):
