@@ -36,9 +36,11 @@ from ganbench.options import option
 from ganbench.threads import threads_per_run
 
 
-def _init_worker(threads: int, parent: int, interruptible: bool = True) -> None:
+def _init_worker(threads: int, parent: int, interruptible: bool) -> None:
     # idle, a Ctrl-C is remembered, not raised (a traceback from the queue), and stops the next job before it starts:
-    # one held back while this worker started (_started_deaf_to_ctrl_c) arrives as it is unblocked
+    # one held back while this worker started (_holding_ctrl_c) arrives as it is unblocked
+    global _interruptible
+    _interruptible = interruptible
     signal.signal(signal.SIGINT, _remember_interrupt if interruptible else signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -51,6 +53,10 @@ def _init_worker(threads: int, parent: int, interruptible: bool = True) -> None:
     torch.set_num_threads(threads)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
+
+_interruptible = True
+"""Whether this worker's jobs stop on Ctrl-C: not where the command itself was started ignoring it (in the
+background by a script), as one run in the command's own process does not."""
 
 _interrupted = False
 """Whether a Ctrl-C reached this worker while it started or waited: the pool is being stopped, so no job starts."""
@@ -85,7 +91,7 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        with _ignoring_ctrl_c():
+        with _holding_ctrl_c(then_raise=False):
             workers = list((pool._processes or {}).values())  # no public way to reach them; shutdown forgets them
             manager = pool._executor_manager_thread  # as it forgets the thread that stops them
             pool.shutdown(wait=False, cancel_futures=True)  # nothing new starts
@@ -98,47 +104,37 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _ignoring_ctrl_c() -> Iterator[None]:
-    """Ctrl-C ignored while this runs (only the main thread can say so)."""
-    previous = (
-        signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is threading.main_thread() else None
-    )
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _started_deaf_to_ctrl_c() -> Iterator[None]:
-    """Start workers that hold a Ctrl-C back until they ignore it (``_init_worker``), else a Ctrl-C while one
-    starts (seconds: it imports ganbench and torch) is a traceback from each: a thread's blocked signals pass to
-    the processes it starts (CPython starts its resource tracker so). This process's own Ctrl-C waits until the
-    start is whole, else a worker half started reads an empty pipe (another traceback)."""
+def _holding_ctrl_c(then_raise: bool) -> Iterator[None]:
+    """Hold a Ctrl-C of this process back while this runs, then raise it (``then_raise``) or drop it. Around the
+    start of a worker, raised after: a worker half started reads an empty pipe (a traceback) if this process stops
+    at once. While the workers stop after a Ctrl-C, dropped: a second one broke the pool's shutdown (a traceback as
+    Python exited, once a hang). SIGINT is blocked in this thread meanwhile, so the processes it starts hold it
+    back too until they ignore it (``_init_worker``): a thread's blocked signals pass to the processes it starts
+    (CPython starts its resource tracker so), else a Ctrl-C while a worker imports torch is a traceback from each.
+    Only the main thread's handler can be replaced; SIG_IGN and SIG_DFL stay as they are."""
     held: list[int] = []
     previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if callable(previous):  # only the main thread's handler can wait; SIG_IGN stays as it is
+    if callable(previous):
         signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
     try:
         yield
     finally:
         if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one pending arrives now: held, as signal() checks first
         if callable(previous):
             signal.signal(signal.SIGINT, previous)
-            if held:
+            if held and then_raise:
                 previous(signal.SIGINT, None)  # Python's own raises KeyboardInterrupt, now
 
 
-def _call(fn: Any, kwargs: dict[str, Any], interruptible: bool = True) -> Any:
+def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
     """A job in a worker, interruptible by Ctrl-C while it runs, once: a terminal's Ctrl-C reaches the worker and
     the parent, which passes it on; the second must not break the first one's clean-up (locks, records). One that
     came while the worker started or waited stops the job before it starts (it ran to its end before: a worker
-    still importing torch when Ctrl-C came trained a whole run). Not ``interruptible`` where the command itself
-    ignores Ctrl-C (started in the background by a script), as one run in the command's own process does."""
-    if interruptible:
+    still importing torch when Ctrl-C came trained a whole run). Not where the command ignores it
+    (``_interruptible``)."""
+    if _interruptible:
         signal.signal(signal.SIGINT, _interrupt_once)
         if _interrupted:  # asked after the handler: one between the two is either remembered or raised
             signal.signal(signal.SIGINT, _remember_interrupt)
@@ -146,7 +142,7 @@ def _call(fn: Any, kwargs: dict[str, Any], interruptible: bool = True) -> Any:
     try:
         return fn(**kwargs)
     finally:
-        signal.signal(signal.SIGINT, _remember_interrupt if interruptible else signal.SIG_IGN)
+        signal.signal(signal.SIGINT, _remember_interrupt if _interruptible else signal.SIG_IGN)
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
@@ -219,8 +215,8 @@ class LocalExecutor(Executor):
             while waiting or in_flight:
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
-                    with _started_deaf_to_ctrl_c():  # a submit starts a worker while the pool has fewer
-                        in_flight[pool.submit(_call, *jobs[i], interruptible)] = i
+                    with _holding_ctrl_c(then_raise=True):  # a submit starts a worker while the pool has fewer
+                        in_flight[pool.submit(_call, *jobs[i])] = i
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broke = False
                 for future in done:
