@@ -485,7 +485,8 @@ def run(
         output(_describe(record, output_names(specs[0])))
         return
     # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
-    check_runs_fit((s for s in specs if force or read_record(Path(out) / s.dirname) is None), {"--out": out})
+    todo = [s for s in specs if force or read_record(Path(out) / s.dirname) is None]
+    check_runs_fit(todo, {"--out": out}, resolve_device(device) if runner.runs_here else None)
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
     )
@@ -494,7 +495,7 @@ def run(
     shown = [k for k in shown if k in frame.columns]
     if not frame.empty:
         output(render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se"))
-    click.echo(f"{counted(len(records), 'run')} in {Path(out).resolve()}, a folder each", err=True)
+    click.echo(_where_runs_lie(records, Path(out).resolve()), err=True)
     if _report_failures(records):
         sys.exit(1)
 
@@ -793,6 +794,17 @@ def _suite_table(records: list) -> str:
     return render(summarize(frame, shown, registries().metric_directions(), "se"), shown, spread="se")
 
 
+def _where_runs_lie(records: list, where: Path, whose: str = "") -> str:
+    """Where the runs' folders are, said only of folders that exist: a run that failed as it started has none."""
+    runs = f"{whose}{counted(len(records), 'run')}"
+    made = sum(bool(r.run_dir) and Path(r.run_dir).is_dir() for r in records)
+    if made == len(records):
+        return f"{runs} in {where}, a folder each"
+    if made == 0:
+        return f"{runs}: none has a folder in {where}, each failed before its folder was made (below)"
+    return f"{runs} in {where}: {made} with a folder, {len(records) - made} failed before theirs was made (below)"
+
+
 def _report_failures(records: list) -> int:
     """Name each run that failed or was skipped (another process trains it) on stderr; how many: any
     means the results are not complete, and the command exits 1."""
@@ -828,7 +840,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     records = _sweep(suite, folder, quiet, **executing)
     output(_suite_table(records), nl=False)
     where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too
-    click.echo(f"the suite's {counted(len(records), 'run')} in {where}, a folder each", err=True)
+    click.echo(_where_runs_lie(records, where, "the suite's "), err=True)
     if _report_failures(records):
         sys.exit(1)
 

@@ -25,6 +25,9 @@ class Executor:
     kind: ClassVar[str] = "executor"
     option_flag: ClassVar[str] = "--executor-option "
     """How a user sets an option (in messages): ``--executor-option KEY=VALUE``."""
+    runs_here: ClassVar[bool] = False
+    """Whether the jobs run on this machine: then its free memory bounds each run, and a run whose networks cannot
+    fit is refused before any starts. A cluster's machines are not this one's, so by default nothing is assumed."""
 
     name: str
     description: str = field(default="", metadata={"option": False})

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ganbench.devices import resolve_device
 from ganbench.errors import OptionError, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
@@ -46,7 +47,9 @@ def run_suite(
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
     try:
-        check_runs_fit((specs[i] for i in todo), {"results folder": out})
+        check_runs_fit(
+            (specs[i] for i in todo), {"results folder": out}, resolve_device(device) if runner.runs_here else None
+        )
     except OptionError as exc:  # its advice is in the suite's terms: the suite commands take no --set
         raise OptionError(f"{suite.path}: {suite_spelling(str(exc))}") from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)

@@ -187,13 +187,19 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def check_runs_fit(specs: Iterable[RunSpec], outputs: Mapping[str, str | Path | None] | None = None) -> None:
-    """What a Trainer checks before it trains (the batch against the data, the metrics' extractors and weights),
-    for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run cannot start is
-    refused before its first, in one line. ``outputs`` (option -> path) must lie outside every run's data."""
+def check_runs_fit(
+    specs: Iterable[RunSpec],
+    outputs: Mapping[str, str | Path | None] | None = None,
+    device: torch.device | None = None,
+) -> None:
+    """What a Trainer checks before it trains (the batch against the data, the networks, the metrics' extractors
+    and weights), for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run
+    cannot start is refused before its first, in one line. ``outputs`` (option -> path) must lie outside every
+    run's data; ``device``: where the runs will train, if on this machine (their networks' memory is checked)."""
     sizes: dict[str, int] = {}
     scored: set[str] = set()
     built: set[str] = set()
+    scaled: set[str] = set()
     for spec in specs:
         parts = Components.of(spec)
         refuse_writing_into_data(parts.dataset.data_paths(), outputs or {})
@@ -201,17 +207,37 @@ def check_runs_fit(specs: Iterable[RunSpec], outputs: Mapping[str, str | Path | 
         if data not in sizes:
             sizes[data] = len(load_checked(spec.dataset, parts.dataset, parts.n_classes)[0])
         check_batch_fits(spec, parts.variant, sizes[data], tuple(parts.dataset.shape))
+        if parts.variant.standardize and data not in scaled:  # constant images have no deviation to divide by
+            scaled.add(data)
+            data_scale(spec, parts.dataset, load_checked(spec.dataset, parts.dataset, parts.n_classes)[0])
         check_network_fits(spec, parts.variant, parts.network)
         networks = json.dumps([data, spec.network, spec.network_options, spec.variant, spec.variant_options])
         if networks not in built:  # a suite's batch_size=1 through batch norm failed its runs as they started
             built.add(networks)
-            check_networks(spec, parts, None)
+            check_networks(spec, parts, device)
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
         if scoring not in scored:
             scored.add(scoring)
             selection = select_metrics(parts.dataset, spec.eval.metrics, parts.variant.conditional)
             check_reference_fits(spec.dataset, parts.dataset, selection)  # the data first: no metric avoids them
             preflight(parts.dataset, selection)
+
+
+def data_scale(spec: RunSpec, dataset: Dataset, data: torch.Tensor, chunk: int = 10_000) -> float:
+    """The standard deviation of every coordinate of the networks' input over all training items ``data`` (in
+    float64, chunk by chunk: images are converted to model input a chunk at a time). OptionError if 0."""
+    total = total_sq = count = 0.0
+    for start in range(0, len(data), chunk):
+        x = dataset.to_model(data[start : start + chunk]).double()
+        total, total_sq, count = total + x.sum().item(), total_sq + x.square().sum().item(), count + x.numel()
+    mean = total / count
+    scale = math.sqrt(max(total_sq / count - mean * mean, 0.0))
+    if not scale > 0 or not math.isfinite(scale):
+        raise OptionError(
+            f"variant {spec.variant!r} divides the data by their standard deviation (standardize), but "
+            f"dataset {spec.dataset!r} has none; --set standardize=false"
+        )
+    return scale
 
 
 def check_built(built: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -532,24 +558,8 @@ class Trainer:
         self.state = TrainState(spec, self.parts, self.device)
         self.labels = None if labels is None else labels.to(self.device)
         self.batches = Batches(len(self.data), self.device, spec.seed, self.state)
-        self.scale = self.data_scale() if variant.standardize else None
+        self.scale = data_scale(spec, dataset, self.data) if variant.standardize else None
         """What the data are divided by before the networks see them (``standardize``), or None."""
-
-    def data_scale(self, chunk: int = 10_000) -> float:
-        """The standard deviation of every coordinate of the networks' input over all training items (in
-        float64, chunk by chunk: images are converted to model input a chunk at a time). OptionError if 0."""
-        total = total_sq = count = 0.0
-        for start in range(0, len(self.data), chunk):
-            x = self.parts.dataset.to_model(self.data[start : start + chunk]).double()
-            total, total_sq, count = total + x.sum().item(), total_sq + x.square().sum().item(), count + x.numel()
-        mean = total / count
-        scale = math.sqrt(max(total_sq / count - mean * mean, 0.0))
-        if not scale > 0 or not math.isfinite(scale):
-            raise OptionError(
-                f"variant {self.spec.variant!r} divides the data by their standard deviation (standardize), but "
-                f"dataset {self.spec.dataset!r} has none; --set standardize=false"
-            )
-        return scale
 
     def to_model(self, items: torch.Tensor) -> torch.Tensor:
         """Training items as the networks see them: the dataset's model input, divided by ``scale``."""

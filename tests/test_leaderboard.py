@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ganbench
@@ -32,6 +33,7 @@ from .conftest import (
     kill_a_worker_mid_sweep,
     metrics_by_run,
     processes_with,
+    save_png_folder,
     wait_for_checkpoint,
     write_mixture_suite,
 )
@@ -118,6 +120,47 @@ def test_a_suite_whose_batches_outgrow_its_data_is_refused_before_any_run(cli, t
     path = write_suite(tmp_path, SUITE + "[set]\nbatch_size = 150000\n")
     assert_one_line_error(cli("sweep", str(path), "-o", str(tmp_path / "out")), "batches of 150000", "holds 100000")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_suite_whose_networks_outgrow_memory_is_refused_before_any_run(cli, tmp_path):
+    """Sweep's pre-check built the networks but counted no memory: every run started, and each failed on "504 GiB
+    ... more than 21.9 GiB free" (pass 62). The local executor's runs train here, so this machine's memory counts."""
+    text = SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = "mlp"\n')
+    path = write_suite(tmp_path, text + "[set]\nnetwork.width = 16384\nnetwork.depth = 64\n")
+    result = cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q")
+    assert_one_line_error(result, str(path), "parameters", "GiB free on cpu", "[set] network.width")
+    assert not (tmp_path / "out").exists()
+    command = ["run", "-v", "nsgan", "-d", "ring8", "-s", "0,1", "-n", "mlp", "--set", "network.width=16384"]
+    result = cli(*command, "--set", "network.depth=64", "-o", str(tmp_path / "out"), "-q")
+    assert_one_line_error(result, "GiB free on cpu", "--set network.width")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_suite_standardizing_data_without_spread_is_refused_before_any_run(cli, tmp_path):
+    """Identical images have no deviation to divide by (``standardize``): each run failed as it started (pass 61)."""
+    save_png_folder(tmp_path / "grey", np.full((32, 8, 8, 3), 128, dtype=np.uint8))
+    grey = json.dumps(str(tmp_path / "grey"))
+    text = f'name = "grey"\nvariants = ["nsgan"]\ndatasets = [{grey}]\nseeds = "0-1"\nsteps = 20\nmetrics = ["fid"]\n'
+    path = write_suite(tmp_path, text + "[set]\nstandardize = true\nbatch_size = 8\n")
+    result = cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q")
+    assert_one_line_error(result, str(path), "standard deviation (standardize)", "[set] standardize = false")
+    assert not (tmp_path / "out").exists()
+
+
+def test_runs_that_failed_before_their_folder_was_made_are_not_said_to_have_one(cli, tmp_path, monkeypatch):
+    """ "the suite's 4 runs in DIR, a folder each" was said of a DIR never made (pass 62)."""
+    from ganbench.errors import OptionError
+
+    def refuse(*args, **kwargs):
+        raise OptionError("refused as it started")
+
+    monkeypatch.setattr("ganbench.harness.Trainer", refuse)
+    path, out = write_suite(tmp_path), tmp_path / "out"
+    result = cli("sweep", str(path), "-o", str(out), "-q")
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[0] == f"the suite's 4 runs: none has a folder in {out}, each failed before its folder was made (below)"
+    assert len(lines) == 5 and all(line.endswith(": refused as it started") for line in lines[1:]), lines
 
 
 def test_a_suite_of_more_runs_than_a_command_starts_unasked_needs_yes(cli, tmp_path, monkeypatch):

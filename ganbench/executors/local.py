@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
@@ -152,6 +152,8 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 
 @dataclass(frozen=True)
 class LocalExecutor(Executor):
+    runs_here: ClassVar[bool] = True
+
     max_retries: int = option(3, ge=0, le=100)
     """Fresh pools a job gets after the pool it ran in broke (a worker process died); runs resume."""
 
