@@ -670,7 +670,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     samples = _home_expanded(samples, "--samples")
     from ganbench.spec import parse_set, split_overrides
 
-    groups = split_overrides(parse_set(sets))
+    groups = split_overrides(parse_set(sets, example="dataset.split=test"))
     if groups["variant"] or groups["network"]:
         raise OptionError("eval takes dataset options only: --set dataset.KEY=VALUE")
     scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])

@@ -157,6 +157,14 @@ def test_bad_samples_give_one_line(cli, tmp_path, make, fragments):
     assert_one_line_error(cli("eval", "--dataset", "grid25", "--samples", make(tmp_path)), *fragments)
 
 
+def test_eval_set_without_a_value_gives_an_example_eval_takes(cli, tmp_path):
+    """Its example was run's `--set lr_d=1e-4`, which eval then refused: it takes dataset options only (pass 61)."""
+    samples = write_points(tmp_path / "a.npy", np.zeros((10, 2)))
+    result = cli("eval", "-d", "ring8", "--samples", samples, "--set", "dataset.sigma")
+    assert_one_line_error(result, "--set takes KEY=VALUE, not 'dataset.sigma'; e.g. --set dataset.split=test")
+    assert_one_line_error(cli("eval", "-d", "ring8", "--samples", samples, "--set", "lr_d=1"), "dataset options only")
+
+
 def test_table_of_real_runs_in_every_format(cli, tmp_path):
     assert cli(*RUN, "--variant", "nsgan,wgan", "--seed", "0,1", "--out", str(tmp_path)).code == 0
     md = cli("table", str(tmp_path))

@@ -400,6 +400,31 @@ def test_a_worker_process_says_warnings_in_one_line_as_the_command_line_does(cap
     assert sorted(line for line in err.splitlines() if line) == [f"warning: {text}" for text in said]
 
 
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_is_told_to_add_it_not_that_workers_died(tmp_path):
+    """Spawned workers import the script that started them: without `if __name__ == "__main__":` each asked for
+    workers again and died, and the pool was restarted three times, then said "worker process died" (pass 61)."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            from ganbench.executors.local import LocalExecutor
+            from ganbench.harness import run_job
+            from ganbench.resolve import create_spec
+
+            specs = [create_spec("nsgan", "ring8", seed=s, steps=5, metrics=("modes",)) for s in (0, 1)]
+            jobs = [(run_job, {{"spec": s.to_dict(), "out": {str(tmp_path / "out")!r}}}) for s in specs]
+            print([r.status for r in LocalExecutor("local").run(jobs, workers=2)])
+            """
+        )
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].endswith('put its code under `if __name__ == "__main__":` (Python\'s '
+                                                  "multiprocessing guide)"), done.stderr  # fmt: skip
+    assert "died" not in done.stderr and not (tmp_path / "out").exists()
+
+
 def test_the_local_pool_restarts_the_jobs_a_dead_worker_took_with_it(tmp_path):
     from ganbench.executors.local import LocalExecutor
 

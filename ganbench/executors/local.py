@@ -30,6 +30,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ganbench.errors import GanbenchError
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
 from ganbench.options import option
@@ -73,6 +74,27 @@ def _prints_to_stderr() -> None:
     sys.stdout = sys.stderr
     with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr to point at: leave it
         os.dup2(sys.stderr.fileno(), 1)  # os.write(1, ...) and C code too
+
+
+UNGUARDED = 87
+"""The exit code of a worker that was starting a pool itself: the script that started the command runs again in
+each worker as it starts (spawn), so without ``if __name__ == "__main__":`` it asks for workers again."""
+
+UNGUARDED_MESSAGE = (
+    "the script that called ganbench with workers > 1 runs again in each worker process as it starts, and asked "
+    'for workers again; put its code under `if __name__ == "__main__":` (Python\'s multiprocessing guide)'
+)
+
+
+def _starting_as_a_worker() -> bool:
+    """Whether this process is a worker still importing the script that started it (spawn's bootstrap)."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _exit_code(process: multiprocessing.process.BaseProcess) -> int | None:
+    """A worker's exit code once it has exited: the pool says it broke before its manager has stopped them all."""
+    process.join(timeout=10)
+    return process.exitcode
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -166,6 +188,8 @@ class LocalExecutor(Executor):
                 if on_result:
                     on_result(i, results[i])
             return results
+        if _starting_as_a_worker():  # the parent says why, once: not this worker's traceback, in every worker
+            os._exit(UNGUARDED)
         threads = threads_per_run(workers)
         broken: Counter = Counter()
         pending = list(range(len(jobs)))
@@ -204,6 +228,7 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context("spawn")
         waiting = list(indices)
         in_flight: dict[Any, int] = {}
+        started: dict[int, Any] = {}
         interruptible = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
         with (
             ProcessPoolExecutor(
@@ -219,6 +244,7 @@ class LocalExecutor(Executor):
                     i = waiting.pop(0)
                     with _holding_ctrl_c(then_raise=True):  # a submit starts a worker while the pool has fewer
                         in_flight[pool.submit(_call, *jobs[i])] = i
+                    started.update(pool._processes or {})  # why one died: its exit code (shutdown forgets them)
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broke = False
                 for future in done:
@@ -232,6 +258,8 @@ class LocalExecutor(Executor):
                     if on_result:
                         on_result(i, results[i])
                 if broke:
+                    if any(_exit_code(process) == UNGUARDED for process in started.values()):
+                        raise GanbenchError(UNGUARDED_MESSAGE)
                     return sorted(in_flight.values()), waiting
         return [], []
 
