@@ -308,7 +308,10 @@ def read_histories(runs: pd.DataFrame, on_problem: Problem | None = None) -> dic
             fix = "its curves are left out" + (" (make it readable)" if isinstance(exc, PermissionError) else "")
             report(one_line(f"unreadable history {Path(run.run_dir) / HISTORY}: {why}; {fix}"))
             continue
-        if history is not None and not history.empty:
+        if history is None and run.status == "completed":  # it wrote one as it trained: deleted or moved since
+            report(one_line(f"no history {Path(run.run_dir) / HISTORY}: its curves are left out (rerun the run "
+                            "with --force to write it again)"))  # fmt: skip
+        elif history is not None and not history.empty:
             histories[run.run_id] = history
     return histories
 
@@ -559,6 +562,8 @@ def samples_figure(
                 ax.imshow(image, interpolation="nearest" if small else "antialiased")
                 ax.set_axis_off()
         else:
+            if run["status"] == "completed":  # others of this dataset have theirs: deleted or moved since
+                report(one_line(f"no samples {path}: its panel is left blank (rerun the run with --force)"))
             _blank(ax, f"no {SAMPLES}")
         head = f"{wrapped(label)}, seed {int(run['seed'])}"
         if run["status"] != "completed":

@@ -490,7 +490,8 @@ def test_without_histories_no_curves(mog, tmp_path, directions):
     paths = plot_results(root, directions=directions, on_problem=problems.append)
     # the records still name the original folders, whose histories exist: the copies' files are drawn
     assert [p.name for p in paths] == ["samples-ring8.png", "leaderboard-ring8.png"]
-    assert len(problems) == 2 and "unreadable record" in problems[0] and "broken" in problems[0]
+    assert len(problems) == 6 and "unreadable record" in problems[0] and "broken" in problems[0]
+    assert sum(p.startswith("no history ") for p in problems) == 4  # the completed runs': the diverged log none
 
 
 def test_user_errors(mog, tmp_path, directions):
@@ -650,6 +651,26 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
             f"warning: unreadable history {edited / 'history.csv'}: line 2 has 3 fields, more than its header's 2; "
             "its curves are left out"
         ]
+
+
+def test_a_completed_run_without_its_history_or_samples_is_said_once_each(mog, tmp_path, cli):
+    """Deleted since the run wrote them: its curve and panel were left out without a word."""
+    root = tmp_path / "results"
+    root.mkdir()
+    for source in mog.glob("ring8__*__seed0__*"):
+        _copy_run(source, root)
+    edited = next(root.glob("ring8__nsgan__*"))
+    assert (edited / "samples.png").is_file()
+    (edited / "history.csv").unlink()
+    (edited / "samples.png").unlink()
+    result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
+    assert result.code == 0, result.err
+    said = [line for line in result.err.splitlines() if line.startswith("warning: no ")]
+    assert said == [
+        f"warning: no history {edited / 'history.csv'}: its curves are left out (rerun the run with --force to "
+        "write it again)",
+        f"warning: no samples {edited / 'samples.png'}: its panel is left blank (rerun the run with --force)",
+    ], result.err
 
 
 def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):
