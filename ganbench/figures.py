@@ -137,6 +137,11 @@ def plot_results(
     for line in scan.problems():
         report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES
+    if out.is_symlink() and not out.exists():  # mkdir said "(File exists)", of a folder that is not there
+        raise OutputError(
+            f"cannot write figures to {one_line(out)}: it is a symbolic link to nothing; remove the link, or pass "
+            "another --out"
+        )
     refuse_run_folder(out, "out" if out_dir is not None else "figures folder", figures=True)  # the API's too
     refuse_writing_into_data(recorded_data_paths(runs), {"figures folder": out})  # a PNG there becomes data
     written = []

@@ -693,6 +693,19 @@ def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_r
     assert said == [f"unreadable history {path}: Permission denied; its curves are left out (make it readable)"]
 
 
+def test_a_figures_folder_that_is_a_link_to_nothing_is_said_so(mog, tmp_path, cli):
+    """The default figures folder, a link whose target was removed, was "cannot write figures to ... (File
+    exists)"."""
+    root = tmp_path / "results"
+    root.mkdir()
+    for source in mog.glob("ring8__*__seed0__*"):
+        _copy_run(source, root)
+    (root / "figures").symlink_to(tmp_path / "gone")
+    result = cli("plot", str(root))
+    assert_one_line_error(result, f"cannot write figures to {root / 'figures'}: it is a symbolic link to nothing")
+    assert (root / "figures").is_symlink() and not (tmp_path / "gone").exists()
+
+
 def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     """A folder where curves-ring8.png goes was reported as the --out folder "not a regular file"."""
     root = tmp_path / "results"
