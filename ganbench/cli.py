@@ -194,6 +194,9 @@ def _report_file(
     target = Path(path).resolve()  # as written to: "~" in $GITHUB_STEP_SUMMARY is a folder of that name
     for kept in keep:
         kept = kept.resolve()
+        if kept in target.parents and kept.is_file():  # "is in t.toml, which this command keeps"
+            raise OptionError(f"{option} {one_line(path)} lies under {one_line(kept)}, a file, not a folder; point it "
+                              "elsewhere")  # fmt: skip
         if target == kept or kept in target.parents or _same_file(target, kept):  # a hard link is the file too
             how = "" if target == kept else "in " if kept in target.parents else "a hard link to "
             where = f"{how}{one_line(kept)}"

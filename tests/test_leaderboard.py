@@ -873,6 +873,8 @@ def test_reports_never_replace_the_suite_its_baseline_its_runs_or_a_file_of_anot
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "is a FIFO, which would wait for a reader forever")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(baseline))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(baseline / "s.md"))  # "is in it, which this command keeps"
+    assert_one_line_error(cli(*check), f"$GITHUB_STEP_SUMMARY {baseline / 's.md'} lies under {baseline}, a file, not a")
     (tmp_path / "linked.md").hardlink_to(baseline)  # another name of the same file
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "linked.md"))
     assert_one_line_error(cli(*check), "$GITHUB_STEP_SUMMARY", "which this command keeps")
