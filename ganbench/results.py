@@ -676,21 +676,30 @@ def config_id(spec: dict[str, Any]) -> str:
 
 
 def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """config -> a label of what differs between the configs of one variant x dataset ('' if alone)."""
+    """config -> a label of what differs between the configs of one variant x dataset ('' if alone), and which
+    files the data were where one dataset (``files``) stands for several (a.npz for one variant, b.npz for
+    another: both rows said "files")."""
     labels: dict[str, str] = {}
-    for _, group in frame.groupby(["dataset", "variant"], sort=False):
+    flat = {c: _flat_spec(spec) for c, spec in specs.items()}
+    paths = {  # dataset -> its configs' data files, where it has several
+        dataset: tails
+        for dataset, group in frame.groupby("dataset", sort=False)
+        if len(tails := _distinct_tails([str(flat[c].get("dataset.path")) for c in dict.fromkeys(group["config"])])) > 1
+    }
+    for (dataset, _), group in frame.groupby(["dataset", "variant"], sort=False):
         configs = list(dict.fromkeys(group["config"]))
-        if len(configs) == 1:
+        if len(configs) == 1 and dataset not in paths:
             labels[configs[0]] = ""
             continue
-        flat = {c: _flat_spec(specs[c]) for c in configs}
         keys = list(dict.fromkeys(k for c in configs for k in flat[c]))
         differing = [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
+        if dataset in paths and "dataset.path" not in differing:
+            differing.insert(0, "dataset.path")
         if "network" in differing:  # other networks have other options: the name says enough
             differing = [k for k in differing if not k.startswith("network.")]
         if "dataset.path" in differing:  # other images have other hashes: the path says enough
             differing = [k for k in differing if k != "dataset.sha256"]
-        tails = _distinct_tails([str(flat[c].get("dataset.path")) for c in configs])
+        tails = paths.get(dataset) or _distinct_tails([str(flat[c].get("dataset.path")) for c in configs])
         for c in configs:
             shown = {k: _label_value(flat[c].get(k)) for k in differing}
             if "dataset.path" in shown:  # a whole path ran off a figure's edge
