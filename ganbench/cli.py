@@ -798,9 +798,10 @@ def _suite_table(records: list) -> str:
 
 
 def _where_runs_lie(records: list, where: Path, whose: str = "") -> str:
-    """Where the runs' folders are, said only of folders that exist: a run that failed as it started has none."""
+    """Where the runs' folders are, but not of a run that failed as it started: it made none. (Not of every folder
+    missing here: a cluster's runs may have written theirs on its machines.)"""
     runs = f"{whose}{counted(len(records), 'run')}"
-    made = sum(bool(r.run_dir) and Path(r.run_dir).is_dir() for r in records)
+    made = len(records) - sum(r.status == "failed" and not (r.run_dir and Path(r.run_dir).is_dir()) for r in records)
     if made == len(records):
         return f"{runs} in {where}, a folder each"
     if made == 0:
