@@ -399,6 +399,14 @@ def test_samples_one_panel_per_variant_from_its_lowest_seed(mog, directions):
 # ------------------------------------------------------------------------- settings, divergence, gaps
 
 
+def _seed0_runs(mog: Path, root: Path) -> Path:
+    """``root``, a new folder holding copies of the seed-0 runs of ``mog``'s ring8 (to edit without touching it)."""
+    root.mkdir()
+    for source in mog.glob("ring8__*__seed0__*"):
+        _copy_run(source, root)
+    return root
+
+
 def _copy_run(folder: Path, dest: Path, *, edit_spec=None, **record_changes) -> Path:
     """A copy of a run folder, its spec edited by ``edit_spec`` (the copy's run id is the edited spec's, as a
     run of that spec would have) and its record changed by ``record_changes`` (metrics.json too)."""
@@ -615,10 +623,7 @@ def test_the_leaderboard_of_a_mixture_draws_its_reference_rows(mog, directions):
 
 
 def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(mog, tmp_path, cli):
-    root = tmp_path / "results"
-    root.mkdir()
-    for source in mog.glob("ring8__*__seed0__*"):
-        _copy_run(source, root)
+    root = _seed0_runs(mog, tmp_path / "results")
     edited = next(root.glob("ring8__nsgan__*"))
     (edited / "history.csv").write_text("step,loss_d\n10.7,1\n10.2,2\n20,3\n")  # 10.7 and 10.2: both "step 10"
     result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
@@ -655,10 +660,7 @@ def test_a_history_whose_steps_are_not_whole_numbers_is_left_out_in_one_warning(
 
 def test_a_completed_run_without_its_history_or_samples_is_said_once_each(mog, tmp_path, cli):
     """Deleted since the run wrote them: its curve and panel were left out without a word."""
-    root = tmp_path / "results"
-    root.mkdir()
-    for source in mog.glob("ring8__*__seed0__*"):
-        _copy_run(source, root)
+    root = _seed0_runs(mog, tmp_path / "results")
     edited = next(root.glob("ring8__nsgan__*"))
     assert (edited / "samples.png").is_file()
     (edited / "history.csv").unlink()
@@ -696,10 +698,7 @@ def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_r
 def test_a_figures_folder_that_is_a_link_to_nothing_is_said_so(mog, tmp_path, cli):
     """The default figures folder, a link whose target was removed, was "cannot write figures to ... (File
     exists)"."""
-    root = tmp_path / "results"
-    root.mkdir()
-    for source in mog.glob("ring8__*__seed0__*"):
-        _copy_run(source, root)
+    root = _seed0_runs(mog, tmp_path / "results")
     (root / "figures").symlink_to(tmp_path / "gone")
     result = cli("plot", str(root))
     assert_one_line_error(result, f"cannot write figures to {root / 'figures'}: it is a symbolic link to nothing")
@@ -708,10 +707,7 @@ def test_a_figures_folder_that_is_a_link_to_nothing_is_said_so(mog, tmp_path, cl
 
 def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
     """A folder where curves-ring8.png goes was reported as the --out folder "not a regular file"."""
-    root = tmp_path / "results"
-    root.mkdir()
-    for source in mog.glob("ring8__*__seed0__*"):
-        _copy_run(source, root)
+    root = _seed0_runs(mog, tmp_path / "results")
     (tmp_path / "figures" / "curves-ring8.png").mkdir(parents=True)
     result = cli("plot", str(root), "-o", str(tmp_path / "figures"))
     taken = f"cannot write figures to {tmp_path / 'figures' / 'curves-ring8.png'} ("
