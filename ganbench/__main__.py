@@ -1,6 +1,6 @@
 """``python -m ganbench``: the command line."""
 
-from ganbench.cli import main
+from ganbench.cli import console_main
 
 if __name__ == "__main__":
-    main()
+    console_main()

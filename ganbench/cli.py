@@ -13,8 +13,10 @@ import logging
 import math
 import os
 import re
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,13 +35,26 @@ from ganbench.errors import (
     path_errors,
     refuse_link_loop,
 )
+from ganbench.interrupts import holding_ctrl_c
 from ganbench.writable import file_in_the_way, kind_of, refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
 """More runs than this in one command need --yes: a seed range typo should not start 100,001 runs."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _CtrlC(BaseException):
+    """A Ctrl-C while a command ran, carried past click, which says an empty line for one (two lines, with ours)."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _CtrlC from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ganbench")
 def cli() -> None:
     """Train, measure and compare GAN variants under fixed seeds and budgets."""
@@ -489,7 +504,8 @@ def run(
         return
     # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
     todo = [s for s in specs if force or read_record(Path(out) / s.dirname) is None]
-    check_runs_fit(todo, {"--out": out}, resolve_device(device) if runner.runs_here else None)
+    here = resolve_device(device) if runner.runs_here else None
+    check_runs_fit(todo, {"--out": out}, here, min(workers, len(todo)) or 1)
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
     )
@@ -1174,8 +1190,19 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 told of, and resumed, by ganbench."""
 
 
+def console_main() -> None:
+    """The ``ganbench`` program: ``main``, then deaf to Ctrl-C while Python exits. The command has ended and said
+    so (its output, its error, "Interrupted."): a Ctrl-C now (a burst's second) only killed it by the signal, and
+    its caller saw -2, not the exit code, with nothing said."""
+    try:
+        main()
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+    """The command line, in this process (tests, a script): exit codes as ``SystemExit``."""
     import warnings
 
     warnings.formatwarning = one_line_warning
@@ -1184,6 +1211,11 @@ def main(argv: list[str] | None = None) -> None:
     _show_library_messages()
     _Interrupted.training = False  # main() called again in one process (tests, a script) starts afresh
     try:
+        args = sys.argv[1:] if argv is None else list(argv)
+        if args and not {"-h", "--help", "--version"} & set(args):  # a command that works: torch first, deaf
+            with holding_ctrl_c(then_raise=True):  # it swallows a Ctrl-C while it imports numpy (half imported)
+                import torch  # noqa: F401
+
         from ganbench.commands import add_plugin_commands
         from ganbench.paths import check_env_folders
         from ganbench.threads import check_threads_env
@@ -1201,8 +1233,9 @@ def main(argv: list[str] | None = None) -> None:
     except GanbenchError as exc:
         click.echo(f"Error: {one_line(exc)}", err=True)
         sys.exit(2)
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-        click.echo(_Interrupted.message(), err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt, _CtrlC):  # click turns Ctrl-C while it parses into Abort
+        with holding_ctrl_c(then_raise=False):  # a second one in a burst: said once, exit 130
+            click.echo(_Interrupted.message(), err=True)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as exc:  # `ganbench`, `ganbench leaderboard`: the help, as --help
         click.echo(exc.ctx.get_help())

@@ -87,6 +87,20 @@ class Suite:
     overrides: dict[str, Any] = field(default_factory=dict)
     tolerance: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    text: str = field(default="", repr=False, compare=False)
+    """The file as it was read: errors found later (before its runs start) name their line too."""
+
+    def error(self, message: str) -> SuiteError:
+        """``message`` (a command line's words) as an error of this suite: its file and the line of the key it is
+        about (the option its advice changes: "lower --set batch_size"; else its [set] table), with the advice in
+        the suite's terms."""
+        where = _Locator(self.path, self.text)
+        option = re.search(r"--set ([\w.]+)", message)
+        if option:
+            line = where.line_of(option.group(1), option=True) or where.line_of("set")
+        else:
+            line = where.line_of(_key_named_in(message), option="option " in message)
+        return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -252,6 +266,7 @@ def load_suite(path: str | Path) -> Suite:
         overrides=where.check("set", _flat, data.get("set", {})),
         tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
         description=data.get("description", ""),
+        text=text,
     )
     runs = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
     if runs > MAX_RUNS:

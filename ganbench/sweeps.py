@@ -20,7 +20,7 @@ from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
 from ganbench.spec import run_id_of
-from ganbench.suites import Suite, suite_spelling
+from ganbench.suites import Suite
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
 
@@ -47,11 +47,10 @@ def run_suite(
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
     try:
-        check_runs_fit(
-            (specs[i] for i in todo), {"results folder": out}, resolve_device(device) if runner.runs_here else None
-        )
-    except OptionError as exc:  # its advice is in the suite's terms: the suite commands take no --set
-        raise OptionError(f"{suite.path}: {suite_spelling(str(exc))}") from None
+        here = resolve_device(device) if runner.runs_here else None
+        check_runs_fit((specs[i] for i in todo), {"results folder": out}, here, min(workers, len(todo)) or 1)
+    except OptionError as exc:  # its line, and its advice in the suite's terms: the suite commands take no --set
+        raise suite.error(str(exc)) from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = progress_bar(

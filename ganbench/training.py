@@ -16,6 +16,7 @@ flag first went up.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -109,14 +110,19 @@ def check_network_fits(spec: RunSpec, variant: Variant, network: Network) -> Non
         )
 
 
-BYTES_PER_PARAMETER = 16
-"""float32 weights, their gradients and Adam's two moments: what training holds per parameter at least."""
+OPTIMIZER_STATES = {"adam": 2, "rmsprop": 1}
+"""The float32 buffers a variant's optimizer keeps per parameter: Adam's two moments, RMSprop's mean square."""
 
 
-def check_networks(spec: RunSpec, parts: Components, device: torch.device | None) -> None:
+def bytes_per_parameter(variant: Variant) -> int:
+    """float32 weights, their gradients and the optimizer's state: what training holds per parameter at least."""
+    return 4 * (2 + OPTIMIZER_STATES.get(variant.optimizer, 2))
+
+
+def check_networks(spec: RunSpec, parts: Components, device: torch.device | None, at_once: int = 1) -> None:
     """Build the networks on the meta device (nothing allocated) and refuse in one line, before the run's folder
-    exists, what would fail later: more parameters than memory holds (on ``device``; None: not yet known), a
-    batch that batch norm cannot normalise."""
+    exists, what would fail later: more parameters than memory holds (on ``device``, for ``at_once`` such runs
+    side by side; None: not yet known), a batch that batch norm cannot normalise."""
     conditional = {"n_classes": parts.n_classes, "conditioning": parts.variant.conditioning} if parts.n_classes else {}
     with blamed("networks", spec.network, "build"):  # what the meta device's excepts let by: sys.exit(0), say
         try:
@@ -125,29 +131,43 @@ def check_networks(spec: RunSpec, parts: Components, device: torch.device | None
         except (RuntimeError, NotImplementedError, TypeError, ValueError):  # an init the meta device cannot run,
             return  # or a plugin's mistake that the real build reports, naming it
     if device is not None:
-        check_memory_fits(spec, parts, device, g, d)
+        check_memory_fits(spec, parts, device, g, d, at_once)
     with blamed("networks", spec.network, "forward"):
         check_batch_norm_fits(spec, parts, g, d)
 
 
 def check_memory_fits(
-    spec: RunSpec, parts: Components, device: torch.device, g: torch.nn.Module, d: torch.nn.Module
+    spec: RunSpec, parts: Components, device: torch.device, g: torch.nn.Module, d: torch.nn.Module, at_once: int = 1
 ) -> None:
-    """OptionError if the networks' parameters alone (with gradients, Adam's state and the moving average of G)
-    need more memory than ``device`` has free: a width the options allow (``network.width=16384``) would
-    otherwise be killed by the kernel, without a word."""
+    """OptionError if the networks' parameters alone (with gradients, the optimizer's state and the moving average
+    of G), for ``at_once`` runs side by side (``--workers``), need more memory than ``device`` has free: a width the
+    options allow (``network.width=16384``) would otherwise be killed by the kernel, without a word."""
     free = free_memory(device)
     if free is None:
         return
+    v = parts.variant
     n_g, n_d = (sum(p.numel() for p in net.parameters()) for net in (g, d))
-    needed = BYTES_PER_PARAMETER * (n_g + n_d) + (4 * n_g if parts.variant.ema else 0)
-    if needed > free:
-        gib = 2**30
-        raise OptionError(
-            f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {needed / gib:,.1f} GiB "
-            f"with gradients and Adam's state, more than the {free / gib:,.1f} GiB free on {device}; lower "
-            "--set network.width (or the network's other sizes)"
-        )
+    needed = bytes_per_parameter(v) * (n_g + n_d) + (4 * n_g if v.ema else 0)
+    if needed * at_once <= free:
+        return
+    gib = 2**30
+    state = {"adam": "Adam's", "rmsprop": "RMSprop's"}.get(v.optimizer, "the optimizer's")
+    defaults = {f.name: f.default for f in dataclasses.fields(parts.network) if type(f.default) is int}
+    grown = [(k, v / defaults[k]) for k, v in spec.network_options.items() if type(v) is int and v > defaults.get(k, v)]
+    sizes = sorted(grown, key=lambda item: -item[1])[:2]  # what was made larger: the network's names (no pacgan width)
+    lower = (
+        f"lower --set {' or '.join(f'network.{k}' for k, _ in sizes)}"
+        if sizes
+        else f"use a smaller network (`ganbench list` shows network {spec.network!r}'s options)"
+    )
+    together = ""
+    if at_once > 1:
+        together = f", {needed * at_once / gib:,.1f} GiB for the {at_once} runs at once"
+        lower = f"lower --workers or {lower.removeprefix('lower ')}" if needed <= free else lower
+    raise OptionError(
+        f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {needed / gib:,.1f} GiB with "
+        f"gradients and {state} state{together}, more than the {free / gib:,.1f} GiB free on {device}; {lower}"
+    )
 
 
 def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:
@@ -191,11 +211,13 @@ def check_runs_fit(
     specs: Iterable[RunSpec],
     outputs: Mapping[str, str | Path | None] | None = None,
     device: torch.device | None = None,
+    at_once: int = 1,
 ) -> None:
     """What a Trainer checks before it trains (the batch against the data, the networks, the metrics' extractors
     and weights), for many runs before any trains, each distinct dataset loaded once: a suite whose tenth run
     cannot start is refused before its first, in one line. ``outputs`` (option -> path) must lie outside every
-    run's data; ``device``: where the runs will train, if on this machine (their networks' memory is checked)."""
+    run's data; ``device``: where the runs will train, if on this machine (their networks' memory is checked, for
+    ``at_once`` of them side by side)."""
     sizes: dict[str, int] = {}
     scored: set[str] = set()
     built: set[str] = set()
@@ -214,7 +236,7 @@ def check_runs_fit(
         networks = json.dumps([data, spec.network, spec.network_options, spec.variant, spec.variant_options])
         if networks not in built:  # a suite's batch_size=1 through batch norm failed its runs as they started
             built.add(networks)
-            check_networks(spec, parts, device)
+            check_networks(spec, parts, device, at_once)
         scoring = json.dumps([data, spec.eval.metrics, parts.variant.conditional])
         if scoring not in scored:
             scored.add(scoring)
@@ -234,8 +256,9 @@ def data_scale(spec: RunSpec, dataset: Dataset, data: torch.Tensor, chunk: int =
     scale = math.sqrt(max(total_sq / count - mean * mean, 0.0))
     if not scale > 0 or not math.isfinite(scale):
         raise OptionError(
-            f"variant {spec.variant!r} divides the data by their standard deviation (standardize), but "
-            f"dataset {spec.dataset!r} has none; --set standardize=false"
+            f"variant {spec.variant!r} divides the data by their standard deviation (standardize), but dataset "
+            f"{titled(spec.dataset, spec.dataset_options)} has none (its items are all alike); "
+            "--set standardize=false, or other data"
         )
     return scale
 

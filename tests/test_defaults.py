@@ -248,7 +248,7 @@ def test_standardize_on_images_divides_what_the_networks_see_and_refuses_data_wi
     assert trainer.to_model(trainer.data).std().item() == pytest.approx(1.0, rel=1e-3)
     monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(weights_file))
     save_png_folder(tmp_path / "grey", np.full((64, 8, 8, 3), 128, dtype=np.uint8))  # identical images
-    with pytest.raises(OptionError, match="has none; --set standardize=false"):
+    with pytest.raises(OptionError, match=r"has none \(its items are all alike\); --set standardize=false"):
         Trainer(ganbench.create_spec("nsgan", str(tmp_path / "grey"), steps=1, overrides={"standardize": True}))
 
 

@@ -122,28 +122,52 @@ def test_a_suite_whose_batches_outgrow_its_data_is_refused_before_any_run(cli, t
     assert not (tmp_path / "out").exists()
 
 
-def test_a_suite_whose_networks_outgrow_memory_is_refused_before_any_run(cli, tmp_path):
+def test_a_suite_whose_networks_outgrow_memory_is_refused_before_any_run(cli, tmp_path, monkeypatch):
     """Sweep's pre-check built the networks but counted no memory: every run started, and each failed on "504 GiB
-    ... more than 21.9 GiB free" (pass 62). The local executor's runs train here, so this machine's memory counts."""
-    text = SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = "mlp"\n')
-    path = write_suite(tmp_path, text + "[set]\nnetwork.width = 16384\nnetwork.depth = 64\n")
+    ... more than 21.9 GiB free" (pass 62). The local executor's runs train here, so this machine's memory counts,
+    for as many runs as train at once; the line is the option's, the advice names the network's own sizes."""
+    text = (
+        SUITE.replace("steps = 20\n", 'steps = 20\nnetwork = "mlp"\n')
+        + "[set]\nnetwork.width = 16384\nnetwork.depth = 64\n"
+    )
+    path = write_suite(tmp_path, text)
     result = cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q")
-    assert_one_line_error(result, str(path), "parameters", "GiB free on cpu", "[set] network.width")
+    line = text.splitlines().index("network.width = 16384") + 1
+    assert_one_line_error(
+        result,
+        f"{path}:{line}: network 'mlp' with these options holds 33,825,079,299 parameters",
+        "with gradients and Adam's state",
+        "GiB free on cpu; lower [set] network.width or network.depth",
+    )
     assert not (tmp_path / "out").exists()
-    command = ["run", "-v", "nsgan", "-d", "ring8", "-s", "0,1", "-n", "mlp", "--set", "network.width=16384"]
-    result = cli(*command, "--set", "network.depth=64", "-o", str(tmp_path / "out"), "-q")
-    assert_one_line_error(result, "GiB free on cpu", "--set network.width")
-    assert not (tmp_path / "out").exists()
+    run = ["run", "-d", "ring8", "-s", "0,1", "--steps", "5", "-m", "modes", "-o", str(tmp_path / "out"), "-q"]
+    result = cli(*run, "-v", "nsgan", "--set", "network.g_width=16384", "--set", "network.g_depth=50")
+    assert_one_line_error(result, "network 'pacgan-mlp'", "lower --set network.g_width or network.g_depth")
+    result = cli(*run, "-v", "wgan", "-n", "mlp", "--set", "network.width=16384", "--set", "network.depth=64")
+    assert_one_line_error(result, "with gradients and RMSprop's state")  # one buffer, not Adam's two: 12 B each
+    monkeypatch.setattr("ganbench.training.free_memory", lambda device: 100 * 2**20)  # one run fits, two do not
+    result = cli(*run, "-v", "nsgan", "-n", "mlp", "--set", "network.width=1024", "--set", "network.depth=4")
+    assert result.code == 0, result.err
+    many = [*run, "-v", "nsgan", "-n", "mlp", "--set", "network.width=1024", "--set", "network.depth=4", "-s", "2,3"]
+    result = cli(*many, "--workers", "2")
+    assert_one_line_error(result, "for the 2 runs at once, more than the 0.1 GiB free on cpu; lower --workers or")
+    assert not list((tmp_path / "out").glob("*seed2*"))
 
 
 def test_a_suite_standardizing_data_without_spread_is_refused_before_any_run(cli, tmp_path):
-    """Identical images have no deviation to divide by (``standardize``): each run failed as it started (pass 61)."""
+    """Identical images have no deviation to divide by (``standardize``): each run failed as it started (pass 61).
+    The message names the files and the suite's line."""
     save_png_folder(tmp_path / "grey", np.full((32, 8, 8, 3), 128, dtype=np.uint8))
     grey = json.dumps(str(tmp_path / "grey"))
     text = f'name = "grey"\nvariants = ["nsgan"]\ndatasets = [{grey}]\nseeds = "0-1"\nsteps = 20\nmetrics = ["fid"]\n'
     path = write_suite(tmp_path, text + "[set]\nstandardize = true\nbatch_size = 8\n")
     result = cli("sweep", str(path), "-o", str(tmp_path / "out"), "-q")
-    assert_one_line_error(result, str(path), "standard deviation (standardize)", "[set] standardize = false")
+    assert_one_line_error(
+        result,
+        f"{path}:8: variant 'nsgan' divides the data by their standard deviation",
+        f"dataset 'files' ({tmp_path / 'grey'}) has none",
+        "[set] standardize = false, or other data",
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -1104,6 +1128,7 @@ def interrupted_run(out: Path, args: list[str], interrupt: Callable[[subprocess.
             os.killpg(driver.pid, signal.SIGKILL)
             driver.wait()
     assert stdout == b"", stdout
+    assert b"\n\n" not in b"\n" + stderr, stderr  # no empty line: click said one before ours (pass 63)
     return driver.returncode, stderr.decode().strip()
 
 
@@ -1156,6 +1181,26 @@ def test_a_second_ctrl_c_while_the_workers_stop_is_ignored_not_a_traceback(tmp_p
 
     args = ["-v", "nsgan,gan", "-d", "ring8", "--steps", "20000", "--checkpoint-every", "100", "--workers", "2"]
     assert interrupted_run(tmp_path / "out", args, twice) == (130, _Interrupted.RESUMABLE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["workers starting", "training"])
+def test_a_burst_of_ctrl_c_exits_130_not_killed_by_the_signal(tmp_path, moment):
+    """Three Ctrl-C 50 ms apart: after "Interrupted." the process died of the signal (its caller saw -2, not 130)
+    in 7 of 9 tries (pass 63). Once the command has ended, Ctrl-C is ignored while Python exits."""
+
+    def burst(driver: subprocess.Popen) -> None:
+        if moment == "training":
+            wait_for_checkpoint(tmp_path / "out", "nsgan", 100, driver)
+        else:
+            when_processes(driver, 3)
+        for _ in range(3):
+            os.killpg(driver.pid, signal.SIGINT)
+            time.sleep(0.05)
+
+    args = ["-v", "nsgan", "-d", "ring8", "-s", "0,1", "--steps", "20000", "--checkpoint-every", "100"]
+    code, said = interrupted_run(tmp_path / "out", [*args, "--workers", "2"], burst)
+    assert code == 130 and said in (_Interrupted.RESUMABLE, _Interrupted.PLAIN), said
 
 
 def test_empty_and_unwritable_paths_are_one_line(cli, tmp_path):

@@ -33,20 +33,22 @@ from typing import Any, ClassVar
 from ganbench.errors import GanbenchError
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
+from ganbench.interrupts import holding_ctrl_c
 from ganbench.options import option
 from ganbench.threads import threads_per_run
 
 
 def _init_worker(threads: int, parent: int, interruptible: bool) -> None:
     # idle, a Ctrl-C is remembered, not raised (a traceback from the queue), and stops the next job before it starts:
-    # one held back while this worker started (_holding_ctrl_c) arrives as it is unblocked
+    # one held back while this worker started (holding_ctrl_c) arrives as it is unblocked
     global _interruptible
     _interruptible = interruptible
     signal.signal(signal.SIGINT, _remember_interrupt if interruptible else signal.SIG_IGN)
+    _prints_to_stderr()
+    import torch  # still deaf: torch swallows a Ctrl-C while it imports numpy (ganbench.interrupts)
+
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    _prints_to_stderr()
-    import torch
 
     from ganbench.errors import one_line_warning
 
@@ -113,7 +115,7 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        with _holding_ctrl_c(then_raise=False):
+        with holding_ctrl_c(then_raise=False):
             workers = list((pool._processes or {}).values())  # no public way to reach them; shutdown forgets them
             manager = pool._executor_manager_thread  # as it forgets the thread that stops them
             pool.shutdown(wait=False, cancel_futures=True)  # nothing new starts
@@ -123,31 +125,6 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
             if manager is not None:
                 manager.join()  # seconds: each run saves what it must and stops
         raise
-
-
-@contextlib.contextmanager
-def _holding_ctrl_c(then_raise: bool) -> Iterator[None]:
-    """Hold a Ctrl-C of this process back while this runs, then raise it (``then_raise``) or drop it. Around the
-    start of a worker, raised after: a worker half started reads an empty pipe (a traceback) if this process stops
-    at once. While the workers stop after a Ctrl-C, dropped: a second one broke the pool's shutdown (a traceback as
-    Python exited, once a hang). SIGINT is blocked in this thread meanwhile, so the processes it starts hold it
-    back too until they ignore it (``_init_worker``): a thread's blocked signals pass to the processes it starts
-    (CPython starts its resource tracker so), else a Ctrl-C while a worker imports torch is a traceback from each.
-    Only the main thread's handler can be replaced; SIG_IGN and SIG_DFL stay as they are."""
-    held: list[int] = []
-    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if callable(previous):
-        signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        yield
-    finally:
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one pending arrives now: held, as signal() checks first
-        if callable(previous):
-            signal.signal(signal.SIGINT, previous)
-            if held and then_raise:
-                previous(signal.SIGINT, None)  # Python's own raises KeyboardInterrupt, now
 
 
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
@@ -242,7 +219,7 @@ class LocalExecutor(Executor):
             while waiting or in_flight:
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
-                    with _holding_ctrl_c(then_raise=True):  # a submit starts a worker while the pool has fewer
+                    with holding_ctrl_c(then_raise=True):  # a submit starts a worker while the pool has fewer
                         in_flight[pool.submit(_call, *jobs[i])] = i
                     started.update(pool._processes or {})  # why one died: its exit code (shutdown forgets them)
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
