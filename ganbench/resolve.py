@@ -75,6 +75,9 @@ def create_spec(
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
+    if type(shared_metrics).__name__ not in ("bool", "bool_"):  # "no" was taken as True: a metric dropped silently
+        raise OptionError(f"shared_metrics must be True or False, not {short_repr(shared_metrics)}")
+    shared_metrics = bool(shared_metrics)
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)
     named, (dataset, claimed) = dataset, resolve_dataset_name(dataset)
@@ -98,7 +101,7 @@ def create_spec(
     try:
         n = with_options(n, groups["network"], f"network {network!r}")
     except OptionError as exc:
-        if not papers_network:
+        if not papers_network or papers_network == d.default_network:  # naming it changes nothing: no advice
             raise
         raise OptionError(
             f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "

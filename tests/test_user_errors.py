@@ -102,6 +102,16 @@ def test_bad_run_arguments_give_one_line_and_write_nothing(cli, tmp_path, args, 
     assert not out.exists(), "a rejected command wrote results"
 
 
+def test_an_option_the_papers_network_refuses_names_another_network_only_if_there_is_one(cli, tmp_path):
+    """wgan-gp trains mlp on vectors, as the dataset does: "name another, e.g. --network mlp" changed nothing."""
+    run = ["run", "--steps", "10", "-q", "-d", "ring8", "-o", str(tmp_path / "out")]
+    result = cli(*run, "-v", "wgan-gp", "--set", "network.width=40000")
+    assert_one_line_error(result, "<= 16384, not 40000")
+    assert "name another" not in result.err
+    result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
+    assert_one_line_error(result, "has no option 'width'", "trains pacgan-mlp on vectors by default", "--network mlp")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_on_a_machine_without_a_gpu(cli, tmp_path):
     assert_one_line_error(cli(*BASE, "-v", "nsgan", "--device", "cuda", "-o", str(tmp_path)), "no CUDA GPU", "cpu")
@@ -433,6 +443,10 @@ def quantized_points() -> torch.Tensor:
         (lambda out: ring8(out=out / ("x" * 300) / "runs")(out), "is a name of more than 255 bytes"),  # no out/
         (lambda out: ganbench.evaluate_samples("ring8", "x" * 300), "is too long a name for the file system"),
         (lambda out: ganbench.load_results("x" * 300), "is too long a name for the file system; choose a shorter"),
+        *[  # "no" was taken as True: class-accuracy was dropped without a word (pass 63)
+            (lambda out, v=v: ganbench.create_spec("dcgan", "digits", shared_metrics=v), "shared_metrics must be True")
+            for v in ("no", 2, None)
+        ],
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
