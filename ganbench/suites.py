@@ -58,6 +58,24 @@ KEYS = {
     "tolerance": dict,
 }
 
+EXAMPLES = {
+    "name": 'name = "mixtures"',
+    "description": 'description = "what the suite compares"',
+    "variants": 'variants = ["nsgan", "wgan-gp"]',
+    "datasets": 'datasets = ["ring8", "grid25"]',
+    "seeds": 'seeds = [0, 1, 2], seeds = 3 or seeds = "0-4"',
+    "steps": "steps = 2000",
+    "max_seconds": "max_seconds = 600",
+    "network": 'network = "mlp"',
+    "metrics": 'metrics = ["modes", "frechet"]',
+    "eval_samples": "eval_samples = 2500",
+    "eval_every": "eval_every = 500",
+    "truncation": "truncation = 1.0",
+    "set": "a table: [set], then lr_d = 1e-4 on the next line",
+    "tolerance": "a table: [tolerance], then frechet = 0.05 on the next line",
+}
+"""How each key is written, for messages: the fix, not only what is wrong."""
+
 
 MAX_RUNS = 10_000
 """A suite with more runs than this is a typo in its seeds, refused before any spec is built."""
@@ -234,7 +252,7 @@ def load_suite(path: str | Path) -> Suite:
         if key not in KEYS:
             raise where.error(key, f"unknown key {key!r}; a suite has {', '.join(KEYS)}")
         if not isinstance(value, KEYS[key]) or isinstance(value, bool):
-            raise where.error(key, f"{key!r} has the wrong type ({type(value).__name__})")
+            raise where.error(key, f"{key!r} has the wrong type ({type(value).__name__}); e.g. {EXAMPLES[key]}")
     for key in ("variants", "datasets"):
         if key not in data:
             raise SuiteError(f'{path}: the suite needs {key!r} (e.g. variants = ["nsgan"], datasets = ["ring8"])')
@@ -429,7 +447,8 @@ class _Locator:
         except GanbenchError as exc:
             raise self.error(key, str(exc)) from None
         except (TypeError, ValueError) as exc:
-            raise self.error(key, f"{key!r}: {exc}") from None
+            example = f"; e.g. {EXAMPLES[key]}" if key in EXAMPLES and str(exc).startswith("must be") else ""
+            raise self.error(key, f"{key!r}: {exc}{example}") from None
 
 
 def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
