@@ -310,7 +310,13 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
             except UnknownNameError as exc:
                 raise where.error(_key_named_in(str(exc)), str(exc)) from None
             except OptionError as exc:
-                raise where.error(_key_named_in(str(exc)), str(exc)) from None
+                key, message = _key_named_in(str(exc)), str(exc)
+                if key == "metrics" and suite.metrics is not None and len(suite.datasets) > 1:  # advice for one
+                    message += (  # dataset went round in a loop: kid_raw for ring8, kid_classifier for images
+                        "; a suite's metrics apply to each of its datasets: leave metrics out for each one's own, "
+                        "or make a suite per kind of data"
+                    )
+                raise where.error(key, message) from None
             except GanbenchError as exc:
                 raise SuiteError(f"{suite.path}: {variant} on {dataset}: {suite_spelling(str(exc))}") from None
     named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it

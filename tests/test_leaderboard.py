@@ -81,6 +81,10 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace('["nsgan", "lsgan"]', '"nsgan"'), [":2:", '(str); e.g. variants = ["nsgan", "wgan-gp"]']),
         (SUITE.replace('["modes", "frechet"]', "[]"), [":6:", 'non-empty list of names; e.g. metrics = ["modes"']),
         ("set = 5\n" + SUITE, [":1:", "'set' has the wrong type (int); e.g. a table: [set], then lr_d = 1e-4"]),
+        (  # the advice for one dataset went round in a loop: kid_raw for ring8, kid_classifier for digits
+            SUITE.replace('["ring8"]', '["digits", "ring8"]').replace('["modes", "frechet"]', '["kid_classifier"]'),
+            [":6:", "use kid_raw; a suite's metrics apply to each of its datasets: leave metrics out for each one's"],
+        ),
         (SUITE.replace('"0-1"', '"0-99999999"'), [":4:", "holds 100,000,000 seeds"]),
         (SUITE.replace('"0-1"', '"' + ",".join(["0-999999"] * 100) + '"'), [":4:", "more than 1,000,000 seeds in all"]),
         (SUITE.replace("steps = 20\n", "steps = 20\neval_every = 2000000000\n"), [":6:", "from 1 to 1,000,000,000"]),
