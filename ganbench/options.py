@@ -326,6 +326,13 @@ def check_overrides_and_metrics(overrides: Any, metrics: Any, example: str = "{'
     are given), and ``metrics`` None or a list of names."""
     if overrides is not None and (not isinstance(overrides, Mapping) or not all(isinstance(k, str) for k in overrides)):
         raise OptionError(f"overrides must map option names to values, e.g. {example}, not {overrides!r}")
+    nested = next((k for k, v in (overrides or {}).items() if isinstance(v, Mapping)), None)
+    if nested is not None:  # a suite's [set] network = {width = 8}: in Python, one key per option
+        inner = next(iter(overrides[nested]), "width")
+        raise OptionError(
+            f"overrides[{nested!r}] is {short_repr(overrides[nested])}; name each option with its group, "
+            f"e.g. {{{f'{nested}.{inner}'!r}: ...}}"
+        )
     if metrics is not None and (
         not isinstance(metrics, list | tuple) or not all(isinstance(m, str) and m.strip() for m in metrics)
     ):

@@ -447,6 +447,10 @@ def quantized_points() -> torch.Tensor:
             (lambda out, v=v: ganbench.create_spec("dcgan", "digits", shared_metrics=v), "shared_metrics must be True")
             for v in ("no", 2, None)
         ],
+        (  # a suite's [set] network = {width = 8}: "variant 'nsgan' has no option 'network'" (pass 63)
+            lambda out: ganbench.create_spec("nsgan", "ring8", network="mlp", overrides={"network": {"width": 8}}),
+            "overrides['network'] is a table {width = 8}; name each option with its group, e.g. {'network.width': ",
+        ),
     ],
 )
 def test_the_python_api_checks_its_arguments_as_the_cli_does(tmp_path, call, fragment):
