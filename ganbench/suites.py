@@ -436,7 +436,9 @@ class _Locator:
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
         dotted = re.compile(rf"^\s*[\"']?(?:[\w-]+\.)*{last}[\"']?\s*=")  # network.gain, not network.init_gain
         inline = re.compile(rf"[{{,]\s*[\"']?{last}[\"']?\s*=")  # network = {{width = 8}}
-        table = re.compile(rf"^\s*\[\s*(?:[\w\"'-]+\s*\.\s*)*{re.escape(key)}\s*\]")  # [set], [tolerance.x]
+        table = re.compile(
+            rf"^\s*\[\[?\s*(?:[\w\"'-]+\s*\.\s*)*{re.escape(key)}\s*\]"
+        )  # [set], [tolerance.x], [[set.x]]
         for patterns in ((pattern,), (dotted,), (inline,), (table,)):
             for number, line in lines:
                 if any(p.search(line) if p is inline else p.match(line) for p in patterns):
@@ -452,15 +454,29 @@ class _Locator:
             return convert(value)
         except GanbenchError as exc:
             raise self.error(key, str(exc)) from None
+        except _ArrayOfTables as exc:
+            raise self.error(exc.key, str(exc)) from None
         except (TypeError, ValueError) as exc:
             example = f"; e.g. {EXAMPLES[key]}" if key in EXAMPLES and str(exc).startswith("must be") else ""
             raise self.error(key, f"{key!r}: {exc}{example}") from None
+
+
+class _ArrayOfTables(ValueError):
+    """[[set.x]] in a suite, said at its own line (``key``): it read as "variant has no option 'x'", at none."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """[set]'s keys as --set takes them: a bare dotted key (dataset.sigma = 0.02) is a nested table in TOML."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            name = f"{prefix}{key}"
+            raise _ArrayOfTables(key, f"[[set.{name}]] is an array of tables, which no option takes; under [set], "
+                                 f"write {name} = VALUE, or {name}.OPTION = VALUE for a group's option")  # fmt: skip
         inner = _flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value}
         for name, item in inner.items():
             if name in flat:

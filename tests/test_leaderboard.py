@@ -81,6 +81,7 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace('["nsgan", "lsgan"]', '"nsgan"'), [":2:", '(str); e.g. variants = ["nsgan", "wgan-gp"]']),
         (SUITE.replace('["modes", "frechet"]', "[]"), [":6:", 'non-empty list of names; e.g. metrics = ["modes"']),
         ("set = 5\n" + SUITE, [":1:", "'set' has the wrong type (int); e.g. a table: [set], then lr_d = 1e-4"]),
+        (SUITE + "[[set.x]]\na = 1\n", [":11:", "[[set.x]] is an array of tables, which no option takes"]),
         (  # the advice for one dataset went round in a loop: kid_raw for ring8, kid_classifier for digits
             SUITE.replace('["ring8"]', '["digits", "ring8"]').replace('["modes", "frechet"]', '["kid_classifier"]'),
             [":6:", "use kid_raw; a suite's metrics apply to each of its datasets: leave metrics out for each one's"],
