@@ -1114,10 +1114,11 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
             places = lb.ranking(rows, dataset, metric, directions[metric])
             if fmt == "csv":
                 if not table.tell():
-                    writer.writerow(["dataset", "metric", "rank", "tied", "variant", "mean", "se", "n", "diverged"])
+                    header = ["dataset", "metric", "rank", "tied", "variant", "mean", "se", "n", "diverged", "missing"]
+                    writer.writerow(header)
                 writer.writerows(
                     [one_line(dataset), metric, p.rank, int(p.tied), p.variant, _csv_number(p.mean),
-                     _csv_number(p.se), p.n, p.diverged]
+                     _csv_number(p.se), p.n, p.diverged, p.missing]
                     for p in places
                 )  # fmt: skip
                 continue
@@ -1131,7 +1132,8 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
             for p in places:
                 rank = f"={p.rank}" if p.tied else str(p.rank)
                 value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
-                out.append(f"| {rank} | {markdown_cell(p.variant)} | {value} | {p.n} | {p.diverged} |")
+                n = f"{p.n} ({p.missing} missing)" if p.missing else str(p.n)  # as `table` says it
+                out.append(f"| {rank} | {markdown_cell(p.variant)} | {value} | {n} | {p.diverged} |")
             shown = [(kind, scores.get(metric)) for kind, scores in references.items()]
             shown = [(kind, v) for kind, v in shown if isinstance(v, int | float) and not isinstance(v, bool)]
             if shown:

@@ -446,6 +446,8 @@ class Place:
     se: float
     n: int
     diverged: int
+    missing: int = 0
+    """Completed runs without a value of the metric (null, or deleted from a hand-edited baseline)."""
 
 
 def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: float = ALPHA) -> list[Place]:
@@ -475,7 +477,16 @@ def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: f
         start = end
     counts = Counter(ranks.values())
     return [
-        Place(ranks[v], counts[ranks[v]] > 1, v, s.mean, s.se, len(s.values), s.diverged)
+        Place(
+            ranks[v],
+            counts[ranks[v]] > 1,
+            v,
+            s.mean,
+            s.se,
+            len(s.values),
+            s.diverged,
+            s.runs - s.diverged - len(s.values),
+        )
         for v, s in ((v, samples[v]) for v in order)
     ]
 
