@@ -87,6 +87,10 @@ def create_spec(
     check_declarations(dataset, d)
     budget = Budget(d.default_steps if steps is None else steps, max_seconds)
     paper = registered.defaults_for(d.data_kind)
+    for kind in ("network", "dataset"):  # "variant 'nsgan' has no option 'network'" said nothing of how
+        if kind in groups["variant"] and kind not in options_of(registered):
+            value = groups["variant"][kind]
+            raise OptionError(f"--set {kind}={value} sets no option: the {kind} is chosen with --{kind} {value}")
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
     if v.conditional and not d.n_classes:
         raise OptionError(
@@ -101,8 +105,8 @@ def create_spec(
     try:
         n = with_options(n, groups["network"], f"network {network!r}")
     except OptionError as exc:
-        if not papers_network or papers_network == d.default_network:  # naming it changes nothing: no advice
-            raise
+        if not papers_network or papers_network == d.default_network or "has no option" not in str(exc):
+            raise  # another network helps where this one lacks the option, not where a value is out of range
         raise OptionError(
             f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
             f"name another, e.g. --network {d.default_network})"

@@ -282,7 +282,7 @@ def load_suite(path: str | Path) -> Suite:
         eval_every=data.get("eval_every"),
         truncation=data.get("truncation"),
         overrides=where.check("set", _flat, data.get("set", {})),
-        tolerance={k: where.check(k, _tolerance, v) for k, v in data.get("tolerance", {}).items()},
+        tolerance={k: where.check(k, _tolerance, v, "tolerance") for k, v in data.get("tolerance", {}).items()},
         description=data.get("description", ""),
         text=text,
     )
@@ -316,6 +316,8 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                         "; a suite's metrics apply to each of its datasets: leave metrics out for each one's own, "
                         "or make a suite per kind of data"
                     )
+                elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
+                    message += "; it is the suite's only metric: leave metrics out for the dataset's own"
                 raise where.error(key, message) from None
             except GanbenchError as exc:
                 raise SuiteError(f"{suite.path}: {variant} on {dataset}: {suite_spelling(str(exc))}") from None
@@ -329,10 +331,16 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
     bounds = suite.output_bounds()
     for key, tolerance in suite.tolerance.items():
         if key not in directions:
-            raise where.error(key, f"tolerance for unknown metric output {key!r}")
+            raise where.error(
+                key,
+                f"tolerance for unknown metric output {key!r}; the suite's runs compute {', '.join(sorted(computed))}",
+                "tolerance",
+            )
         if key not in computed:
             raise where.error(
-                key, f"tolerance for {key!r}, which no run of the suite computes ({', '.join(sorted(computed))})"
+                key,
+                f"tolerance for {key!r}, which no run of the suite computes ({', '.join(sorted(computed))})",
+                "tolerance",
             )
         for dataset, bound in ((d, bounds[d][key]) for d in suite.datasets if key in bounds[d]):
             if tolerance >= bound.high - bound.low:
@@ -340,6 +348,7 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                     key,
                     f"tolerance {tolerance:g} for {key} is as wide as every value it can take on {dataset} "
                     f"([{bound.low:g}, {bound.high:g}]): no change could fail the check; make it smaller",
+                    "tolerance",
                 )
 
 
@@ -413,8 +422,11 @@ class _Locator:
         self.path, self.lines = path, text.splitlines()
         self.keyed = _key_lines(self.lines)
 
-    def line_of(self, key: str, option: bool = False) -> int | None:
-        """The line of ``key``: for an ``option``, in [set] first (a top-level ``steps`` is another key)."""
+    def line_of(self, key: str, option: bool = False, section: str | None = None) -> int | None:
+        """The line of ``key``: for an ``option``, in [set] first (a top-level ``steps`` is another key); in
+        ``section`` only where given (a tolerance named ``steps`` is not the suite's ``steps``)."""
+        if section is not None:
+            return self._line_of(key, [n for n, s in self.keyed if s == section or s.startswith(f"{section}.")])
         if option:
             in_set = [n for n, section in self.keyed if section == "set" or section.startswith("set.")]
             found = self._line_of(key, in_set)
@@ -445,20 +457,22 @@ class _Locator:
                     return number
         return None
 
-    def error(self, key: str, message: str) -> SuiteError:
-        line = self.line_of(key, option="option " in message)
+    def error(self, key: str, message: str, section: str | None = None) -> SuiteError:
+        line = self.line_of(key, option="option " in message, section=section)
         return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
 
-    def check(self, key: str, convert: Callable[[Any], T], value: Any) -> T:
+    def check(self, key: str, convert: Callable[[Any], T], value: Any, section: str | None = None) -> T:
         try:
             return convert(value)
         except GanbenchError as exc:
-            raise self.error(key, str(exc)) from None
+            raise self.error(key, str(exc), section) from None
         except _ArrayOfTables as exc:
             raise self.error(exc.key, str(exc)) from None
         except (TypeError, ValueError) as exc:
-            example = f"; e.g. {EXAMPLES[key]}" if key in EXAMPLES and str(exc).startswith("must be") else ""
-            raise self.error(key, f"{key!r}: {exc}{example}") from None
+            example = (
+                f"; e.g. {EXAMPLES[key]}" if key in EXAMPLES and str(exc).startswith("must be") and not section else ""
+            )
+            raise self.error(key, f"{key!r}: {exc}{example}", section) from None
 
 
 class _ArrayOfTables(ValueError):

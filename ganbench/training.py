@@ -86,7 +86,7 @@ def check_batch_fits(spec: RunSpec, variant: Variant, n_items: int, shape: tuple
         raise OptionError(
             f"variant {spec.variant!r} takes batches of {variant.batch_size * variant.pack} samples but dataset "
             f"{titled(spec.dataset, spec.dataset_options)} holds {n_items}",
-            "; lower --set batch_size",
+            f"; lower --set batch_size={max(n_items // variant.pack, 1)}",
         )
     if variant.diffaugment and len(shape) != 3:
         raise OptionError(

@@ -82,6 +82,13 @@ def write_suite(folder: Path, text: str = SUITE, name: str = "tiny.toml") -> Pat
         (SUITE.replace('["modes", "frechet"]', "[]"), [":6:", 'non-empty list of names; e.g. metrics = ["modes"']),
         ("set = 5\n" + SUITE, [":1:", "'set' has the wrong type (int); e.g. a table: [set], then lr_d = 1e-4"]),
         (SUITE + "[[set.x]]\na = 1\n", [":11:", "[[set.x]] is an array of tables, which no option takes"]),
+        (SUITE + '[set]\nnetwork = "mlp"\n', ['sets no option: the network is chosen with network = "mlp"']),
+        (  # "drop it from metrics" left metrics = [], refused in turn (pass 64)
+            SUITE.replace('["ring8"]', '["digits"]').replace('["modes", "frechet"]', '["modes"]'),
+            [":6:", "drop it from metrics; it is the suite's only metric: leave metrics out for the dataset's own"],
+        ),
+        (SUITE.replace("frechet = 0.05", "steps = 1"), [":9:", "output 'steps'; the suite's runs compute frechet,"]),
+        (SUITE.replace("frechet = 0.05", "steps = -1"), [":9:", "'steps': a tolerance is a finite number >= 0"]),
         (  # the advice for one dataset went round in a loop: kid_raw for ring8, kid_classifier for digits
             SUITE.replace('["ring8"]', '["digits", "ring8"]').replace('["modes", "frechet"]', '["kid_classifier"]'),
             [":6:", "use kid_raw; a suite's metrics apply to each of its datasets: leave metrics out for each one's"],

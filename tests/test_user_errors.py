@@ -108,6 +108,11 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
     result = cli(*run, "-v", "wgan-gp", "--set", "network.width=40000")
     assert_one_line_error(result, "<= 16384, not 40000")
     assert "name another" not in result.err
+    result = cli(*run, "-v", "nsgan", "--set", "network.g_width=-1")  # a value out of range: no other network helps
+    assert_one_line_error(result, "'g_width' must be >= 1")
+    assert "name another" not in result.err
+    result = cli(*run, "-v", "nsgan", "--set", "network=mlp")
+    assert_one_line_error(result, "--set network=mlp sets no option: the network is chosen with --network mlp")
     result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
     assert_one_line_error(result, "has no option 'width'", "trains pacgan-mlp on vectors by default", "--network mlp")
 
