@@ -446,6 +446,15 @@ def test_a_worker_process_says_warnings_in_one_line_as_the_command_line_does(cap
 
 
 @pytest.mark.slow
+def test_a_job_that_cannot_be_pickled_for_workers_is_one_line():
+    """A lambda as a job with workers=2 was pickle's traceback from the pool's thread (pass 64)."""
+    from ganbench.executors.local import LocalExecutor
+
+    with pytest.raises(ganbench.GanbenchError, match="a job for worker processes must be picklable: Can't pickle"):
+        LocalExecutor("local").run([(lambda x: x, {"x": 3})] * 2, workers=2)
+
+
+@pytest.mark.slow
 def test_a_script_without_the_main_guard_is_told_to_add_it_not_that_workers_died(tmp_path):
     """Spawned workers import the script that started them: without `if __name__ == "__main__":` each asked for
     workers again and died, and the pool was restarted three times, then said "worker process died" (pass 61)."""

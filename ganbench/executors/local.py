@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -30,7 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, one_line
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
 from ganbench.interrupts import holding_ctrl_c
@@ -231,6 +232,11 @@ class LocalExecutor(Executor):
                     except BrokenProcessPool:
                         broke = True
                         continue
+                    except pickle.PicklingError as exc:  # a lambda: pickle's traceback, from the pool's thread
+                        raise GanbenchError(
+                            f"a job for worker processes must be picklable: {one_line(exc)}; define its function at "
+                            "a module's top level, or pass workers=1"
+                        ) from None
                     del in_flight[future]
                     if on_result:
                         on_result(i, results[i])
