@@ -168,6 +168,14 @@ class LocalExecutor(Executor):
             return results
         if _starting_as_a_worker():  # the parent says why, once: not this worker's traceback, in every worker
             os._exit(UNGUARDED)
+        for job in jobs:  # here, in one line: else pickle's traceback from the pool's thread (a lambda)
+            try:
+                pickle.dumps(job)
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise GanbenchError(
+                    f"a job for worker processes must be picklable: {one_line(exc)}; define its function at a "
+                    "module's top level, or pass workers=1"
+                ) from None
         threads = threads_per_run(workers)
         broken: Counter = Counter()
         pending = list(range(len(jobs)))
@@ -232,11 +240,6 @@ class LocalExecutor(Executor):
                     except BrokenProcessPool:
                         broke = True
                         continue
-                    except pickle.PicklingError as exc:  # a lambda: pickle's traceback, from the pool's thread
-                        raise GanbenchError(
-                            f"a job for worker processes must be picklable: {one_line(exc)}; define its function at "
-                            "a module's top level, or pass workers=1"
-                        ) from None
                     del in_flight[future]
                     if on_result:
                         on_result(i, results[i])
