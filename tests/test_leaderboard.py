@@ -447,7 +447,8 @@ def test_a_worker_process_says_warnings_in_one_line_as_the_command_line_does(cap
 
 @pytest.mark.slow
 def test_a_job_that_cannot_be_pickled_for_workers_is_one_line():
-    """A lambda as a job with workers=2 was pickle's traceback from the pool's thread (pass 64): said before any starts."""
+    """A lambda as a job with workers=2 was pickle's traceback from the pool's thread (pass 64): now said before
+    any job starts."""
     from ganbench.executors.local import LocalExecutor
 
     with pytest.raises(ganbench.GanbenchError, match="a job for worker processes must be picklable: Can't pickle"):
