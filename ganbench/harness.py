@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import re
 import stat
 import time
 import traceback
@@ -199,6 +200,18 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
     return checkpoint_header(checkpoint) if checkpoint.exists() else None
 
 
+def out_of_memory(exc: BaseException) -> str | None:
+    """What ``exc`` says if it is torch failing to allocate (a GPU's OutOfMemoryError, the CPU allocator's
+    RuntimeError), in a few words; else None."""
+    text = str(exc)
+    if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
+        return None
+    asked = re.search(r"allocate (\d+) bytes", text)
+    if asked:
+        return f"it asked for {int(asked.group(1)) / 2**30:,.1f} GiB more"
+    return one_line(text.split(". ")[0])[:120]
+
+
 def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, then: str) -> RunRecord:
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
@@ -272,6 +285,11 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
         raise unwritable(exc, run_dir, then) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
+        if out_of_memory(exc):  # a batch's activations, which the pre-check does not count: a traceback, exit 1
+            raise OptionError(
+                f"run {spec.run_id} ran out of memory on {device} at step {trainer.state.step} "
+                f"({out_of_memory(exc)}); lower --set batch_size, or the network's sizes"
+            ) from None
         raise
     finally:
         record.steps_done = trainer.state.step

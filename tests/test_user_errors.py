@@ -102,6 +102,22 @@ def test_bad_run_arguments_give_one_line_and_write_nothing(cli, tmp_path, args, 
     assert not out.exists(), "a rejected command wrote results"
 
 
+def test_a_run_out_of_memory_is_one_line_naming_what_to_lower(cli, tmp_path, monkeypatch):
+    """Activations the pre-check does not count (a batch of 100,000 through width 4096) failed in torch.relu with
+    the allocator's traceback, exit 1 (pass 64)."""
+
+    def fit(self, *args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you tried to "
+            "allocate 1638400000 bytes. Error code 12 (Cannot allocate memory)"
+        )
+
+    monkeypatch.setattr("ganbench.training.Trainer.fit", fit)
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "-o", str(tmp_path / "out"))
+    said = "ran out of memory on cpu at step 0 (it asked for 1.5 GiB more); lower --set batch_size"
+    assert_one_line_error(result, said)
+
+
 def test_an_option_the_papers_network_refuses_names_another_network_only_if_there_is_one(cli, tmp_path):
     """wgan-gp trains mlp on vectors, as the dataset does: "name another, e.g. --network mlp" changed nothing."""
     run = ["run", "--steps", "10", "-q", "-d", "ring8", "-o", str(tmp_path / "out")]
