@@ -1213,17 +1213,16 @@ def main(argv: list[str] | None = None) -> None:
     _show_library_messages()
     _Interrupted.training = False  # main() called again in one process (tests, a script) starts afresh
     try:
-        args = sys.argv[1:] if argv is None else list(argv)
-        if args and not {"-h", "--help", "--version"} & set(args):  # a command that works: torch first, deaf
-            with holding_ctrl_c(then_raise=True):  # it swallows a Ctrl-C while it imports numpy (half imported)
-                import torch  # noqa: F401
-
         from ganbench.commands import add_plugin_commands
         from ganbench.paths import check_env_folders
         from ganbench.threads import check_threads_env
 
         check_threads_env()
         check_env_folders()
+        args = sys.argv[1:] if argv is None else list(argv)
+        if args and not {"-h", "--help", "--version"} & set(args):  # a command that works: torch first, deaf
+            with holding_ctrl_c(then_raise=True):  # it swallows a Ctrl-C while it imports numpy (half imported)
+                import torch  # noqa: F401
         nested = nested_command()  # a plugin's command calling main(): its commands are there already
         with command_stdout() as stdout:
             if not nested:

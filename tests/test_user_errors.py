@@ -1083,9 +1083,9 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         ("[set]\nn_critic = 'many'", 6, "option 'n_critic' must be int, not 'many' ([set] n_critic = VALUE)"),
         # pass 61: flags left in messages of the code run shares, a line of another key, a check at sweep time
         ("eval_every = 0", 5, "eval_every must be a whole number of steps from 1"),
-        ("[set]\nstyle_mixing = 0.9", None, 'use network = "stylegan2" (images) or [set] style_mixing = 0'),
+        ("[set]\nstyle_mixing = 0.9", 6, 'use network = "stylegan2" (images) or [set] style_mixing = 0'),
         ('metrics = ["prdc"]\neval_samples = 3', 6, "eval_samples 3 is too few; e.g. eval_samples = 1000"),
-        ("[set]\nbatch_size = 1", None, "one sample per channel, which it cannot normalise; [set] batch_size = 2"),
+        ("[set]\nbatch_size = 1", 6, "one sample per channel, which it cannot normalise; [set] batch_size = 2"),
         ("lr_d = 1979-05-27", 5, "unknown key 'lr_d'"),
     ],
 )
