@@ -285,10 +285,11 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
         raise unwritable(exc, run_dir, then) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
-        if out_of_memory(exc):  # a batch's activations, which the pre-check does not count: a traceback, exit 1
+        short_of = out_of_memory(exc)
+        if short_of:  # a batch's activations, which the pre-check does not count: a traceback, exit 1
             raise OptionError(
-                f"run {spec.run_id} ran out of memory on {device} at step {trainer.state.step} "
-                f"({out_of_memory(exc)}); lower --set batch_size, or the network's sizes"
+                f"run {spec.run_id} ran out of memory on {device} at step {trainer.state.step} ({short_of}); "
+                "lower --set batch_size, or the network's sizes"
             ) from None
         raise
     finally:

@@ -114,11 +114,9 @@ class Suite:
         the suite's terms."""
         where = _Locator(self.path, self.text)
         option = re.search(r"--set ([\w.]+)", message)
-        if option:
-            line = where.line_of(option.group(1), option=True) or where.line_of("set")
-        else:
-            line = where.line_of(_key_named_in(message), option="option " in message)
-        return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
+        if not option:
+            return where.error(_key_named_in(message), message)
+        return where.at(where.line_of(option.group(1), option=True) or where.line_of("set"), message)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -458,7 +456,10 @@ class _Locator:
         return None
 
     def error(self, key: str, message: str, section: str | None = None) -> SuiteError:
-        line = self.line_of(key, option="option " in message, section=section)
+        return self.at(self.line_of(key, option="option " in message, section=section), message)
+
+    def at(self, line: int | None, message: str) -> SuiteError:
+        """``message`` as the suite's error at ``line`` (None: the file's), its advice in the suite's terms."""
         return SuiteError(f"{self.path}{f':{line}' if line else ''}: {suite_spelling(message)}")
 
     def check(self, key: str, convert: Callable[[Any], T], value: Any, section: str | None = None) -> T:

@@ -110,13 +110,14 @@ def check_network_fits(spec: RunSpec, variant: Variant, network: Network) -> Non
         )
 
 
-OPTIMIZER_STATES = {"adam": 2, "rmsprop": 1}
-"""The float32 buffers a variant's optimizer keeps per parameter: Adam's two moments, RMSprop's mean square."""
+OPTIMIZER_STATES = {"adam": ("Adam's", 2), "rmsprop": ("RMSprop's", 1)}
+"""How messages name each optimizer's state, and the float32 buffers it keeps per parameter: Adam's two moments,
+RMSprop's mean square."""
 
 
 def bytes_per_parameter(variant: Variant) -> int:
     """float32 weights, their gradients and the optimizer's state: what training holds per parameter at least."""
-    return 4 * (2 + OPTIMIZER_STATES.get(variant.optimizer, 2))
+    return 4 * (2 + OPTIMIZER_STATES.get(variant.optimizer, ("", 2))[1])
 
 
 def check_networks(spec: RunSpec, parts: Components, device: torch.device | None, at_once: int = 1) -> None:
@@ -151,9 +152,10 @@ def check_memory_fits(
     if needed * at_once <= free:
         return
     gib = 2**30
-    state = {"adam": "Adam's", "rmsprop": "RMSprop's"}.get(v.optimizer, "the optimizer's")
+    state = OPTIMIZER_STATES.get(v.optimizer, ("the optimizer's", 2))[0]
     defaults = {f.name: f.default for f in dataclasses.fields(parts.network) if type(f.default) is int}
-    grown = [(k, v / defaults[k]) for k, v in spec.network_options.items() if type(v) is int and v > defaults.get(k, v)]
+    options = spec.network_options.items()
+    grown = [(k, size / defaults[k]) for k, size in options if type(size) is int and size > defaults.get(k, size)]
     sizes = sorted(grown, key=lambda item: -item[1])[:2]  # what was made larger: the network's names (no pacgan width)
     lower = (
         f"lower --set {' or '.join(f'network.{k}' for k, _ in sizes)}"
