@@ -1014,11 +1014,12 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         _results_folder(results, "--results", f"run `ganbench sweep {suite_file} --out {results}` first")
         _not_one_run(results, "--results")
         specs = suite.specs()
-        found = []
+        found, absent = [], []
         for spec in specs:
             try:
                 record = check_record(Path(results) / spec.dirname)
             except FileNotFoundError:
+                absent.append(spec.dirname)
                 continue
             except (OSError, RecordError) as exc:  # as `table` does: said, and left out of the ranking
                 click.echo(one_line(f"warning: unreadable record in {Path(results) / spec.dirname}: {exc}; "
@@ -1026,10 +1027,22 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 continue
             if record.status != "failed":
                 found.append(record)
+            else:
+                absent.append(spec.dirname)
         if not found:
             raise OptionError(
                 f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "
                 f"code are not its runs); run `ganbench sweep {suite_file} --out {results}` first"
+            )
+        if absent:  # ranked without them: their seeds' values would change the means and the ties
+            click.echo(
+                one_line(
+                    f"warning: {len(absent)} of the suite's {len(specs)} runs {'is' if len(absent) == 1 else 'are'} "
+                    f"missing from {results} or failed "
+                    f"({', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); ranked without them; "
+                    f"`ganbench sweep {suite_file} --out {results}` runs them"
+                ),
+                err=True,
             )
         rows = lb.rows_of_records(found, suite)
     directions = registries().metric_directions()

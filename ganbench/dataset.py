@@ -114,6 +114,11 @@ class Dataset:
         """The labels of ``reference()``, for per-class metrics."""
         return self.labels()
 
+    def why_not_offered(self, space: str) -> str:
+        """Why this dataset offers no ``space`` features, where a message should say it (a folder of one class
+        has no classifier space); "" where it has nothing to say."""
+        return ""
+
     def classifier_data(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Labelled uint8 images (N, C, H, W) and int64 labels that a classifier feature space is
         trained on, or None. Default: the dataset's own items and labels, when it has labels.

@@ -107,7 +107,7 @@ def run_spec(
         return existing
     if not link_loop(out):  # a loop: prepare_run_dir names it as the results folder's
         refuse_run_folder(out, "out")  # the API's out too: a run nested in another's folder is counted as a run
-    trainer = Trainer(spec, device)  # data, networks, batch size: every error before the folder exists
+    trainer = _trainer(spec, device)  # data, networks, batch size: every error before the folder exists
     refuse_writing_into_data(trainer.parts.dataset.data_paths(), {"results folder": out})
     check_run_files(run_dir)
     checkpoint = run_dir / CHECKPOINT
@@ -123,7 +123,7 @@ def run_spec(
         if existing is not None and not force:
             return existing
         if not force and _header(checkpoint) != restored:  # another process checkpointed meanwhile
-            trainer = Trainer(spec, device)
+            trainer = _trainer(spec, device)
             restored = restore(trainer, checkpoint)
         remove_stale_files(run_dir)
         if force:  # the record last: while anything else stays, so does it
@@ -212,6 +212,29 @@ def out_of_memory(exc: BaseException) -> str | None:
     return one_line(text.split(". ")[0])[:120]
 
 
+def _trainer(spec: RunSpec, device: torch.device) -> Trainer:
+    """``spec``'s trainer: its forward check (a batch through both networks) may run out of memory too."""
+    try:
+        return Trainer(spec, device)
+    except Exception as exc:
+        refused = _short_of_memory(exc, spec, device, "as it checked a batch through its networks")
+        if refused is None:
+            raise
+        raise refused from None
+
+
+def _short_of_memory(exc: BaseException, spec: RunSpec, device: torch.device, when: str) -> OptionError | None:
+    """A batch's activations, which the pre-check does not count: one line naming what to lower, not the
+    allocator's traceback (exit 1). None where ``exc`` is another error."""
+    short_of = out_of_memory(exc)
+    if short_of is None:
+        return None
+    return OptionError(
+        f"run {spec.run_id} ran out of memory on {device} {when} ({short_of}); "
+        "lower --set batch_size, or the network's sizes"
+    )
+
+
 def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, then: str) -> RunRecord:
     spec, device, dataset = trainer.spec, trainer.device, trainer.parts.dataset
     checkpoint = run_dir / CHECKPOINT
@@ -285,13 +308,10 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
         raise unwritable(exc, run_dir, then) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
-        short_of = out_of_memory(exc)
-        if short_of:  # a batch's activations, which the pre-check does not count: a traceback, exit 1
-            raise OptionError(
-                f"run {spec.run_id} ran out of memory on {device} at step {trainer.state.step} ({short_of}); "
-                "lower --set batch_size, or the network's sizes"
-            ) from None
-        raise
+        refused = _short_of_memory(exc, spec, device, f"at step {trainer.state.step}")
+        if refused is None:
+            raise
+        raise refused from None
     finally:
         record.steps_done = trainer.state.step
         record.train_seconds = trainer.state.train_seconds

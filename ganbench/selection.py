@@ -74,9 +74,12 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
                 offered = [next(iter(metric.output_names((s,)))) for s in _spaces_for(metric, dataset)]
                 if space:
                     fix = f"use {' or '.join(offered)}" if offered else "drop it from --metrics"
+                    with blamed("datasets", dataset.name, "why_not_offered"):
+                        why = dataset.why_not_offered(space)
                     raise OptionError(
                         f"metric output {name!r} is {metric.name} in the {space} space, which dataset "
-                        f"{dataset.title} does not offer (it offers {', '.join(dataset.feature_spaces)}); {fix}"
+                        f"{dataset.title} does not offer (it offers {', '.join(dataset.feature_spaces)}"
+                        f"{f'; {one_line(why)}' if why else ''}); {fix}"
                     )
                 raise OptionError(
                     f"metric output {name!r} is {metric.name}'s, which does not apply to dataset {dataset.title}"

@@ -358,8 +358,9 @@ def _key_named_in(message: str) -> str:
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
     match = re.search(r"option '([^']*)'", message) or re.search(r"option group in '([^']+)'", message)  # '' too
-    if match:
-        return match.group(1)
+    if match:  # as its advice names it where it does: dataset.sigma, not the first sigma of any [set.*] table
+        named = re.search(rf"--set ((?:[\w-]+\.)+{re.escape(match.group(1))})\b", message)
+        return named.group(1) if named else match.group(1)
     for key in KEYS:
         if message.startswith(f"{key} "):
             return key
@@ -413,18 +414,38 @@ def _key_lines(lines: list[str]) -> list[tuple[int, str]]:
     return keyed
 
 
+_KEY_PART = r"""[\w-]+|"[^"]*"|'[^']*'"""
+_KEY = re.compile(rf"^\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*=")
+
+
+def _key_path(line: str, section: str) -> str | None:
+    """The whole dotted name of the key ``line`` sets in ``section`` ("set.dataset.sigma"), quotes dropped as
+    [set]'s keys are read; None for a line that sets none."""
+    match = _KEY.match(line)
+    if not match:
+        return None
+    name = ".".join(part.strip("\"'") for part in re.findall(_KEY_PART, match.group(1)))
+    return f"{section}.{name}" if section else name
+
+
 class _Locator:
     """Finds the line of a key in the suite's text, for messages."""
 
     def __init__(self, path: Path, text: str) -> None:
         self.path, self.lines = path, text.splitlines()
         self.keyed = _key_lines(self.lines)
+        self.paths = [(n, path) for n, section in self.keyed if (path := _key_path(self.lines[n - 1], section))]
 
     def line_of(self, key: str, option: bool = False, section: str | None = None) -> int | None:
         """The line of ``key``: for an ``option``, in [set] first (a top-level ``steps`` is another key); in
         ``section`` only where given (a tolerance named ``steps`` is not the suite's ``steps``)."""
-        if section is not None:
-            return self._line_of(key, [n for n, s in self.keyed if s == section or s.startswith(f"{section}.")])
+        wanted = f"{section}.{key}" if section is not None else f"set.{key}" if option else key
+        exact = next((n for n, path in self.paths if path == wanted), None)
+        if exact is not None:  # [set.dataset] sigma, not [set] sigma; tolerance.modes = 0.1 at the top
+            return exact
+        if section is not None:  # else an inline table's line: tolerance = {modes = -1}
+            in_section = [n for n, s in self.keyed if s == section or s.startswith(f"{section}.")]
+            return self._line_of(key, in_section) or next((n for n, path in self.paths if path == section), None)
         if option:
             in_set = [n for n, section in self.keyed if section == "set" or section.startswith("set.")]
             found = self._line_of(key, in_set)

@@ -6,6 +6,7 @@ diverging run never stops the others: the executor returns one record per run.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,7 @@ from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
 from ganbench.spec import run_id_of
-from ganbench.suites import Suite
+from ganbench.suites import Suite, suite_spelling
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
 
@@ -70,6 +71,8 @@ def run_suite(
 
     with bar:
         for i, record in zip(todo, run_jobs(executor, runner, jobs, workers, on_result), strict=True):
+            if record.error:  # its advice in the suite's terms, as the pre-check's above
+                record = dataclasses.replace(record, error=suite_spelling(record.error))
             records[i] = record
             on_result(i, record)  # the ones the executor did not tell of, so the bar ends full
     return [r for r in records if r is not None]

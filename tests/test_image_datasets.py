@@ -555,6 +555,24 @@ def test_flat_folder_is_unlabelled_and_grey_joins_rgb_as_three_channels(tmp_path
     assert ds.feature_spaces == ("inception",) and ds.eval_samples == 2
 
 
+def test_one_class_offers_no_classifier_space_and_says_why(tmp_path):
+    """A folder of one class subfolder offered the classifier space, which then refused to train on one class: offline,
+    the Inception advice named classifier metrics and the classifier's named Inception's, in a loop (pass 65)."""
+    from ganbench.errors import OptionError
+    from ganbench.selection import select_metrics
+
+    rng = np.random.default_rng(7)
+    for i in range(4):
+        save_png(tmp_path / "one" / "cats" / f"{i}.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    np.savez(tmp_path / "one.npz", images=rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8), labels=np.zeros(4, int))
+    for data, labelled in ((tmp_path / "one", "a subfolder per class"), (tmp_path / "one.npz", "an array 'labels'")):
+        ds = files_dataset(data)
+        assert ds.n_classes == 1 and ds.feature_spaces == ("inception",)
+        said = f"(it offers inception; a classifier space needs labelled images of two classes or more: {labelled}"
+        with pytest.raises(OptionError, match=re.escape(said)):
+            select_metrics(ds, ["fid_classifier"])
+
+
 def test_npz_with_and_without_labels(tmp_path):
     rng = np.random.default_rng(6)
     nhwc = rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)

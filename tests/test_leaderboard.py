@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -696,7 +697,6 @@ def test_finished_results_on_a_read_only_disk_can_be_checked_and_unfinished_ones
 ):
     """Checking a copy of finished results writes nothing, so a read-only disk is no reason to refuse it."""
     import errno
-    import shutil
 
     import ganbench.writable
 
@@ -1002,6 +1002,15 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     assert cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "3", "-q", "--out", str(other)).code == 0
     result = cli("leaderboard", "show", str(path), "--results", str(other))
     assert_one_line_error(result, "none of the", "is in", "ganbench sweep")
+    results = tmp_path / "a"
+    gone = sorted(results.glob("ring8__nsgan__seed1__*"))[0]
+    shutil.rmtree(gone)  # ranked from the others, and said (pass 65: said nothing)
+    result = cli("leaderboard", "show", str(path), "--results", str(results), "-m", "frechet")
+    assert result.code == 0 and "Traceback" not in result.err
+    assert result.err == (
+        f"warning: 1 of the suite's 4 runs is missing from {results} or failed ({gone.name}); ranked without them; "
+        f"`ganbench sweep {path} --out {results}` runs them\n"
+    )
     run_folder = next(other.glob("ring8__*"))  # not a folder to sweep into: its runs would nest in a run
     result = cli("leaderboard", "show", str(path), "--results", str(run_folder))
     assert_one_line_error(result, "is the folder of one run", f"(e.g. {other.resolve()})")

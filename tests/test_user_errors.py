@@ -118,6 +118,35 @@ def test_a_run_out_of_memory_is_one_line_naming_what_to_lower(cli, tmp_path, mon
     assert_one_line_error(result, said)
 
 
+ALLOCATOR_REFUSES = RuntimeError(
+    "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+    "1638400000 bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def test_running_out_of_memory_in_the_forward_check_is_one_line_in_the_suites_terms_in_a_sweep(
+    cli, tmp_path, monkeypatch
+):
+    """The forward check before training (a batch through both networks) ran out of memory with a traceback, exit 1;
+    a sweep's failed line was the allocator's raw text, and its advice said --set, which a suite has not (pass 65)."""
+
+    def check(*args, **kwargs):
+        raise ALLOCATOR_REFUSES
+
+    monkeypatch.setattr("ganbench.training.check_forward", check)
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "5", "-q", "-o", str(tmp_path / "out"))
+    said = "ran out of memory on cpu as it checked a batch through its networks (it asked for 1.5 GiB more)"
+    assert_one_line_error(result, said, "lower --set batch_size")
+    assert not (tmp_path / "out").exists()
+    suite = tmp_path / "s.toml"
+    suite.write_text('name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = [0, 1]\nsteps = 5\n')
+    result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "swept"))
+    assert result.code == 1 and "Traceback" not in result.err
+    failed = [line for line in result.err.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 2 and all(said in line and "lower [set] batch_size, or" in line for line in failed)
+    assert "none has a folder in" in result.err
+
+
 def test_an_option_the_papers_network_refuses_names_another_network_only_if_there_is_one(cli, tmp_path):
     """wgan-gp trains mlp on vectors, as the dataset does: "name another, e.g. --network mlp" changed nothing."""
     run = ["run", "--steps", "10", "-q", "-d", "ring8", "-o", str(tmp_path / "out")]
@@ -1124,11 +1153,18 @@ def test_command_line_advice_is_spelled_as_a_suite_spells_it():
         ('description = """\nbatch_size = 64 is the paper\'s\n"""\n[set]\nbatch_size = 0', 9),  # not in a string
         ('network = "mlp"\n[set]\n"network.init_gain" = 1.0\n"network.gain" = 2', 8),  # not a longer key
         ("[set]\nsteps = 20", 6),  # the option in [set], not the suite's own steps (line 4)
+        # pass 65: a key of several [set.*] tables, the first one's line; a dotted or inline tolerance, none
+        ("[set]\nsigma = 0.5\n[set.dataset]\nsigma = -1", 8),
+        ('[set]\n"dataset.sigma" = -1', 6),
+        ("set.dataset.sigma = -1", 5),
+        ('metrics = ["modes"]\ntolerance.modes_captured = -0.1', 6),
+        ('metrics = ["modes"]\ntolerance.fid = 0.1', 6),
+        ('metrics = ["modes"]\ntolerance = {modes_captured = 9}', 6),
     ],
 )
 def test_a_suite_error_names_the_line_of_the_key_it_is_about(cli, tmp_path, text, line):
     """Pass 61: a key's text inside a multi-line string, a longer key ending alike and a top-level key of the
-    option's name were taken for the key."""
+    option's name were taken for the key. Pass 65: the same key in another [set.*] table too."""
     suite = tmp_path / "s.toml"
     suite.write_text(f'name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 20\n{text}\n')
     assert_one_line_error(cli("sweep", str(suite), "-q", "-o", str(tmp_path / "out")), f"s.toml:{line}: ")

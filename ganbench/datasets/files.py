@@ -147,13 +147,20 @@ class UserImages(ImageDataset):
         super().__post_init__()
         if self.path:
             data = self._data()
-            spaces = self.feature_spaces if data.labels is not None else ("inception",)
+            classes = 0 if data.labels is None else int(data.labels.max()) + 1
+            spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
             object.__setattr__(self, "feature_spaces", spaces)
             object.__setattr__(self, "eval_samples", min(self.eval_samples, len(data.images)))
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self._data().images.shape[1:])
+
+    def why_not_offered(self, space: str) -> str:
+        if space != "classifier" or space not in type(self).feature_spaces or not self.path:
+            return ""
+        labelled = "an array 'labels' beside the images" if Path(self.path).is_file() else "a subfolder per class"
+        return f"a classifier space needs labelled images of two classes or more: {labelled}"
 
     @property
     def n_classes(self) -> int:
