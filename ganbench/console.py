@@ -66,14 +66,15 @@ class BuiltinCommand(click.Command):
 
 class CommandStdout:
     """``sys.stdout`` while ``main()`` runs a command. A failed write or flush (a full disk under ``> table.csv``,
-    /dev/full, a closed or read-only standard output) is one line, not a traceback from inside click; a closed
-    pipe (``| head``) is click's to handle, as before. While a built-in command works, whatever else prints (a
+    /dev/full, a closed or read-only standard output) is one line, not a traceback from inside click; after a
+    closed pipe (``| head``) the rest is discarded, unsaid. While a built-in command works, whatever else prints (a
     plugin dataset's ``print`` in ``reference()``) goes to stderr: the command's own output is written through
     ``output()``."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
         self._diverted = False
+        self._reader_gone = False
 
     @contextlib.contextmanager
     def diverted(self, divert: bool = True) -> Iterator[None]:
@@ -91,11 +92,16 @@ class CommandStdout:
             if not text:
                 return 0
             raise self._failed(OSError(errno.EBADF, "it is closed"))
+        if self._reader_gone:
+            return len(text)
         try:
             return self._stream.write(text)
         except OSError as exc:
             if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
                 raise
+            if exc.errno == errno.EPIPE:
+                self._discard_the_rest()
+                return len(text)
             raise self._failed(exc) from None
         except ValueError:  # "I/O operation on closed file": a plugin's command closed it
             raise self._failed(OSError(errno.EBADF, "it was closed")) from None
@@ -103,11 +109,14 @@ class CommandStdout:
     def flush(self) -> None:
         if self._diverted:
             sys.stderr.flush()
-        if self._stream is None:
+        if self._stream is None or self._reader_gone:
             return
         try:
             self._stream.flush()
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                self._discard_the_rest()
+                return
             raise self._failed(exc) from None
         except ValueError:
             raise self._failed(OSError(errno.EBADF, "it was closed")) from None
@@ -120,14 +129,22 @@ class CommandStdout:
     def __getattr__(self, name: str) -> Any:  # buffer, fileno: stderr's while diverted, as writes are
         return getattr(sys.stderr if self._diverted else self._stream, name)
 
-    def _failed(self, exc: OSError) -> OSError | OutputError:
-        if exc.errno == errno.EPIPE:
-            return exc
+    def _discard_the_rest(self) -> None:
+        """The reader closed the pipe (``| head -1``): it has read what it wanted. The command ends as it would
+        have, with its own exit code (check's verdict), not click's 1 for every closed pipe."""
+        self._reader_gone = True
+        self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        """What is left in the buffer would fail again as Python exits, with a message of its own."""
         if self._stream is not None:
-            try:  # what is left in the buffer would fail again as Python exits, with a message of its own
+            try:
                 os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
             except (OSError, ValueError, io.UnsupportedOperation):
                 pass
+
+    def _failed(self, exc: OSError) -> OutputError:
+        self._to_devnull()
         if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
             fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
         else:

@@ -25,6 +25,15 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def memory_size(n_bytes: float) -> str:
+    """``n_bytes`` in the unit that shows it: "1.5 GiB", "12 MiB" (a small size was "0.0 GiB")."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:,.1f} GiB"
+    if n_bytes >= 2**20:
+        return f"{n_bytes / 2**20:,.0f} MiB"
+    return f"{n_bytes / 2**10:,.0f} KiB"
+
+
 def one_line(text: object) -> str:
     """``text`` as one line: control characters (a newline in a file name a message quotes) escaped. A plugin's
     exception whose ``str()`` itself fails is named by its type, not a traceback in the middle of saying it."""

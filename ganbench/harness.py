@@ -35,6 +35,7 @@ from ganbench.errors import (
     PluginError,
     link_loop,
     link_loop_message,
+    memory_size,
     one_line,
     short_repr,
 )
@@ -208,7 +209,7 @@ def out_of_memory(exc: BaseException) -> str | None:
         return None
     asked = re.search(r"allocate (\d+) bytes", text)
     if asked:
-        return f"it asked for {int(asked.group(1)) / 2**30:,.1f} GiB more"
+        return f"it asked for {memory_size(int(asked.group(1)))} more"
     return one_line(text.split(". ")[0])[:120]
 
 

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import numbers
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -105,12 +106,18 @@ def create_spec(
     try:
         n = with_options(n, groups["network"], f"network {network!r}")
     except OptionError as exc:
-        if not papers_network or papers_network == d.default_network or "has no option" not in str(exc):
+        missing = re.search(r"has no option '([^']*)'", str(exc))
+        if missing is None:
             raise  # another network helps where this one lacks the option, not where a value is out of range
-        raise OptionError(
-            f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
-            f"name another, e.g. --network {d.default_network})"
-        ) from None
+        if papers_network and papers_network != d.default_network:
+            raise OptionError(
+                f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
+                f"name another, e.g. --network {d.default_network})"
+            ) from None
+        takers = _networks_taking(missing.group(1), d, v, besides=network)
+        if not takers:
+            raise
+        raise OptionError(f"{exc} (networks that take it here: {', '.join(takers)}; name one with --network)") from None
     with blamed("networks", network, "check"):  # a plugin's exception, or sys.exit(0), is one line naming it
         reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)
         if reason is not None and not isinstance(reason, str):
@@ -174,6 +181,24 @@ def create_spec(
         ),
         code=code,
     )
+
+
+def _networks_taking(option: str, dataset: Dataset, variant: Any, besides: str) -> list[str]:
+    """The registered networks other than ``besides`` that have ``option`` and can be built for ``dataset``'s
+    samples: where to go for an option the chosen network lacks (mlp has no g_width; pacgan-mlp has)."""
+    takers = []
+    networks = registries().networks
+    for name in networks.names():
+        network = networks.get(name)
+        if name == besides or option not in options_of(network):
+            continue
+        try:  # a plugin's check that fails is no advice to give
+            fits = network.check(tuple(dataset.shape), variant.pack, 0, variant.conditioning) is None
+        except Exception:
+            fits = False
+        if fits:
+            takers.append(name)
+    return takers
 
 
 def part_fingerprint(entry: Any) -> str:

@@ -34,7 +34,7 @@ from ganbench.dataset import Dataset, titled
 from ganbench.dataset_checks import load_checked
 from ganbench.devices import reproducible_kernels
 from ganbench.ema import GeneratorEMA
-from ganbench.errors import OptionError, short_repr
+from ganbench.errors import OptionError, memory_size, short_repr
 from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
 from ganbench.options import with_options
@@ -151,7 +151,6 @@ def check_memory_fits(
     needed = bytes_per_parameter(v) * (n_g + n_d) + (4 * n_g if v.ema else 0)
     if needed * at_once <= free:
         return
-    gib = 2**30
     state = OPTIMIZER_STATES.get(v.optimizer, ("the optimizer's", 2))[0]
     defaults = {f.name: f.default for f in dataclasses.fields(parts.network) if type(f.default) is int}
     options = spec.network_options.items()
@@ -160,15 +159,15 @@ def check_memory_fits(
     lower = (
         f"lower --set {' or '.join(f'network.{k}' for k, _ in sizes)}"
         if sizes
-        else f"use a smaller network (`ganbench list` shows network {spec.network!r}'s options)"
+        else f"use a smaller network (`ganbench list` shows the options of network {spec.network!r})"
     )
     together = ""
     if at_once > 1:
-        together = f", {needed * at_once / gib:,.1f} GiB for the {at_once} runs at once"
+        together = f", {memory_size(needed * at_once)} for the {at_once} runs at once"
         lower = f"lower --workers or {lower.removeprefix('lower ')}" if needed <= free else lower
     raise OptionError(
-        f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {needed / gib:,.1f} GiB with "
-        f"gradients and {state} state{together}, more than the {free / gib:,.1f} GiB free on {device}; {lower}"
+        f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {memory_size(needed)} with "
+        f"gradients and {state} state{together}, more than the {memory_size(free)} free on {device}; {lower}"
     )
 
 

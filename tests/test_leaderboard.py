@@ -167,7 +167,7 @@ def test_a_suite_whose_networks_outgrow_memory_is_refused_before_any_run(cli, tm
     assert result.code == 0, result.err
     many = [*run, "-v", "nsgan", "-n", "mlp", "--set", "network.width=1024", "--set", "network.depth=4", "-s", "2,3"]
     result = cli(*many, "--workers", "2")
-    assert_one_line_error(result, "for the 2 runs at once, more than the 0.1 GiB free on cpu; lower --workers or")
+    assert_one_line_error(result, "MiB for the 2 runs at once, more than the 100 MiB free on cpu; lower --workers or")
     assert not list((tmp_path / "out").glob("*seed2*"))
 
 
@@ -1015,6 +1015,32 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     result = cli("leaderboard", "show", str(path), "--results", str(run_folder))
     assert_one_line_error(result, "is the folder of one run", f"(e.g. {other.resolve()})")
     assert "sweep" not in result.err
+
+
+def test_a_pipe_its_reader_closed_discards_the_output_and_keeps_the_commands_exit_code(cli, tmp_path):
+    """`table`, `leaderboard show` and `check` into `| head -1` exited 1 without a word (click's code for a closed
+    pipe), which for `check` means a regression (pass 65). The rest is dropped; the code is the command's own."""
+    path = made_baseline(cli, tmp_path)
+    ganbench_command = str(Path(sys.executable).parent / "ganbench")
+    results = str(tmp_path / "a")
+    check = ["leaderboard", "check", str(path), "--results", results, "-q"]
+    for args, code in (
+        (["table", results], 0),
+        (["leaderboard", "show", str(path)], 0),
+        (check, 0),
+        (["table", str(tmp_path / "nowhere")], 2),
+        (check, 1),  # a regression, made below
+    ):
+        if code == 1:
+            set_frechet(tmp_path / "a", {("nsgan", 0): 1.7e308, ("nsgan", 1): 1.7e308})
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the first write: every write meets a closed pipe
+        try:
+            done = subprocess.run([ganbench_command, *args], stdout=write, stderr=subprocess.PIPE, text=True)
+        finally:
+            os.close(write)
+        assert done.returncode == code, (args, done.stderr)
+        assert ("Error: " in done.stderr) == (code == 2) and "Traceback" not in done.stderr, done.stderr
 
 
 def test_no_command_writes_or_reads_a_suite_inside_the_folder_of_one_run(cli, tmp_path):

@@ -118,6 +118,15 @@ def test_a_run_out_of_memory_is_one_line_naming_what_to_lower(cli, tmp_path, mon
     assert_one_line_error(result, said)
 
 
+def test_memory_sizes_are_said_in_the_unit_that_shows_them():
+    """A run of 100 MiB was "0.1 GiB", a smaller one "0.0 GiB" (pass 65)."""
+    from ganbench.errors import memory_size
+
+    assert [memory_size(n) for n in (0, 3000, 100 * 2**20, 1638400000, 2**40)] == [
+        "0 KiB", "3 KiB", "100 MiB", "1.5 GiB", "1,024.0 GiB"
+    ]  # fmt: skip
+
+
 ALLOCATOR_REFUSES = RuntimeError(
     "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate "
     "1638400000 bytes. Error code 12 (Cannot allocate memory)"
@@ -160,6 +169,11 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
     assert_one_line_error(result, "--set network=mlp sets no option: the network is chosen with --network mlp")
     result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
     assert_one_line_error(result, "has no option 'width'", "trains pacgan-mlp on vectors by default", "--network mlp")
+    result = cli(*run, "-v", "lsgan", "--set", "network.g_width=8")  # the dataset's mlp lacks it; pacgan-mlp has it
+    assert_one_line_error(result, "has no option 'g_width'", "(networks that take it here: pacgan-mlp; name one with")
+    result = cli(*run, "-v", "lsgan", "--set", "network.no_such_option=8")  # no network takes it: nothing to name
+    assert_one_line_error(result, "has no option 'no_such_option'; its options are: ")
+    assert "networks that take it" not in result.err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
