@@ -446,10 +446,9 @@ def run(
     from ganbench.resolve import create_spec, output_names
     from ganbench.results import read_record, records_frame
     from ganbench.spec import parse_set
-    from ganbench.sweeps import run_jobs
+    from ganbench.sweeps import check_jobs_fit, run_jobs
     from ganbench.tables import render, summarize
     from ganbench.threads import use_threads_per_run
-    from ganbench.training import check_runs_fit
 
     out = _output_folder(out, "--out", "results", writable=False)  # writable, unless its runs are done: below
     variant_names = _names(variants, "--variant", "wgan-gp")
@@ -504,8 +503,7 @@ def run(
         return
     # what run_spec checks of one run, for all before any starts: else each failed apart, and no folder was made
     todo = [s for s in specs if force or read_record(Path(out) / s.dirname) is None]
-    here = resolve_device(device) if runner.runs_here else None
-    check_runs_fit(todo, {"--out": out}, here, min(workers, len(todo)) or 1)
+    check_jobs_fit(todo, {"--out": out}, runner, device, workers)
     records = run_jobs(
         executor, runner, [(run_job, {"spec": s.to_dict(), "out": out, **options}) for s in specs], workers
     )

@@ -54,7 +54,14 @@ from ganbench.resolve import (
     warn_if_shadowing,
 )
 from ganbench.results import loads_strict, strict_json
-from ganbench.selection import check_reference_fits, neediest, preflight, select_metrics, warn_unequal_sizes
+from ganbench.selection import (
+    check_reference_fits,
+    neediest,
+    no_metrics_named,
+    preflight,
+    select_metrics,
+    warn_unequal_sizes,
+)
 
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
 
@@ -302,11 +309,11 @@ def evaluate_samples(
             twice = next(k for k in overrides if k.startswith("dataset.") and k.removeprefix("dataset.") in overrides)
             raise OptionError(f"option {twice!r} is set twice (also as {twice.removeprefix('dataset.')!r}); keep one")
         overrides = {k.removeprefix("dataset."): v for k, v in overrides.items()}
-    if metrics is not None and not metrics:
-        raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
     if isinstance(samples, str) and not samples.strip():  # "samples  do not exist", of a name never given
         raise SamplesError(f"samples is {samples!r}, which names no file; pass the path of an .npy, .npz or .pt file")
     ds = resolve_dataset(dataset, overrides)
+    if metrics is not None and not metrics:
+        raise no_metrics_named(ds)
     named_files = names_real_files(dataset)
     if isinstance(samples, str | Path) and _missing(samples):  # a typo: say the near path
         refuse_link_loop(samples, "samples ")

@@ -38,7 +38,7 @@ from ganbench.imagefiles import IMAGE_SUFFIXES, warn_once
 from ganbench.network import Network
 from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
-from ganbench.selection import Selected, neediest, select_metrics, without_conditional
+from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
 from ganbench.writable import file_in_the_way, kind_of
@@ -126,7 +126,7 @@ def create_spec(
         shape = "x".join(map(str, d.shape))
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
     if metrics is not None and not metrics:
-        raise OptionError("metrics is empty: name at least one (e.g. ['fid']), or leave it out for the dataset's own")
+        raise no_metrics_named(d)
     named = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ()  # a name given twice is one metric
     chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
     if not chosen:

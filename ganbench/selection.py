@@ -47,6 +47,12 @@ def select_metrics(dataset: Dataset, names: Sequence[str], conditional: bool = F
     ]
 
 
+def no_metrics_named(dataset: Dataset) -> OptionError:
+    """``metrics=[]``'s error, with an example the dataset computes (fid was named for a mixture, which has none)."""
+    example = f"e.g. {list(dataset.metrics[:1])!r}" if dataset.metrics else "`ganbench list` shows them"
+    return OptionError(f"metrics is empty: name at least one ({example}), or leave it out for the dataset's own")
+
+
 def without_conditional(dataset: Dataset, names: Sequence[str]) -> tuple[str, ...]:
     """``names`` less the metrics that need a class-conditional variant (class accuracy, intra-FID)."""
     return tuple(name for name in names if not _resolve(dataset, name)[0].conditional)

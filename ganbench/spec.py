@@ -41,10 +41,14 @@ class Budget:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        steps = self.steps
+        if isinstance(steps, numbers.Real) and not isinstance(steps, numbers.Integral) and float(steps).is_integer():
+            object.__setattr__(self, "steps", int(steps))  # 2000.0 (np.float64 too), as an int option takes 8.0
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps <= 0:
             raise BudgetError(f"steps must be a positive integer, not {self.steps!r}; e.g. --steps 2000")
         if self.steps > MAX_STEPS:
-            raise BudgetError(f"steps must be at most {MAX_STEPS:,}, not {self.steps:,}; e.g. --steps 2000")
+            shown = f"{self.steps:,}" if self.steps < 10**15 else f"about 10^{len(str(self.steps)) - 1}"  # 1e300
+            raise BudgetError(f"steps must be at most {MAX_STEPS:,}, not {shown}; e.g. --steps 2000")
         if self.max_seconds is not None and (
             isinstance(self.max_seconds, bool)
             or not isinstance(self.max_seconds, numbers.Real)

@@ -20,7 +20,7 @@ from ganbench.options import with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
-from ganbench.spec import run_id_of
+from ganbench.spec import RunSpec, run_id_of
 from ganbench.suites import Suite, suite_spelling
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
 
@@ -48,8 +48,7 @@ def run_suite(
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
     try:
-        here = resolve_device(device) if runner.runs_here else None
-        check_runs_fit((specs[i] for i in todo), {"results folder": out}, here, min(workers, len(todo)) or 1)
+        check_jobs_fit([specs[i] for i in todo], {"results folder": out}, runner, device, workers)
     except OptionError as exc:  # its line, and its advice in the suite's terms: the suite commands take no --set
         raise suite.error(str(exc)) from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
@@ -76,6 +75,15 @@ def run_suite(
             records[i] = record
             on_result(i, record)  # the ones the executor did not tell of, so the bar ends full
     return [r for r in records if r is not None]
+
+
+def check_jobs_fit(
+    specs: list[RunSpec], outputs: Mapping[str, str | Path | None], runner: Executor, device: str | None, workers: int
+) -> None:
+    """``check_runs_fit`` of the runs ``runner`` is about to train: their memory is this machine's where they train
+    here (``Executor.runs_here``), for ``workers`` of them at once."""
+    here = resolve_device(device) if runner.runs_here else None
+    check_runs_fit(specs, outputs, here, min(workers, len(specs)) or 1)
 
 
 def run_jobs(

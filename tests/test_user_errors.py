@@ -463,7 +463,7 @@ def quantized_points() -> torch.Tensor:
         (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, "frechet"), "metrics must be a list"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, [None]), "metrics must be a list"),
-        (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "metrics is empty"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "name at least one (e.g. ['modes'])"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, ["sigma"]), "overrides must map"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, "sigma=1"), "overrides must map"),
         (lambda out: ganbench.evaluate_samples("ring8", torch.empty(100, 2, device="meta")), "not a meta tensor"),
@@ -487,7 +487,7 @@ def quantized_points() -> torch.Tensor:
         (ring8(eval_every=np.int64(10**6)), "eval_every (--eval-every) is 1,000,000, more than the"),
         (ring8(force="yes"), "force must be True or False"),
         (ring8(progress=1), "progress must be True or False"),
-        (ring8(metrics=[]), "metrics is empty"),
+        (ring8(metrics=[]), "metrics is empty: name at least one (e.g. ['modes'])"),
         (ring8(max_seconds=1e-300), "max_seconds must be a positive finite number of seconds from 0.01"),
         (ring8(max_seconds=1e300), "max_seconds must be a positive finite number of seconds from 0.01"),
         (ring8(overrides={"lr_d": 1e-3, "variant.lr_d": 1e-4}), "option 'variant.lr_d' is set twice"),
@@ -1026,6 +1026,12 @@ def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plai
         ganbench.create_spec("nsgan", "ring8", overrides={"batch_size": np.bool_(True)})
     spec = ganbench.create_spec("nsgan", "ring8", overrides={"spectral_norm": np.bool_(True)})  # refused, pass 61
     assert spec.variant_options["spectral_norm"] is True
+    # steps=np.float64(20) was refused while batch_size 8.0 was taken (pass 64); 1e300 was said in 301 digits
+    assert ganbench.create_spec("nsgan", "ring8", steps=np.float64(20)).budget.steps == 20
+    assert ganbench.create_spec("nsgan", "ring8", steps=2.0, overrides={"batch_size": 8.0}).budget.steps == 2
+    for steps, said in ((2.5, "not 2.5"), (float("nan"), "nan"), (1e300, "at most 1,000,000,000, not about 10^300")):
+        with pytest.raises(GanbenchError, match=re.escape(said)):
+            ganbench.create_spec("nsgan", "ring8", steps=steps)
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
