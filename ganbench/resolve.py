@@ -322,8 +322,14 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
     here = Path(os.path.expanduser(name))
     kind = kind_of(here)
     if kind == "a file":  # there, but not data a dataset reads
+        folder, suites_folder = here.resolve().parent, _data_folder.get()
+        shown = (  # a suite names its data from its own folder, not the current one
+            f"from the suite's folder, {os.path.relpath(folder, suites_folder.resolve())!r}"
+            if suites_folder is not None
+            else shown_path(folder)
+        )
         fix = (  # the folder only for an image: "pass ./arr" of a .pt beside nothing else sent the user to "no images"
-            f"pass the folder of images it is in ({shown_path(here.resolve().parent)})"
+            f"pass the folder of images it is in ({shown})"
             if here.suffix.lower() in IMAGE_SUFFIXES
             else "save the data as .npz (numpy.savez(path, images=..., labels=...))"
         )

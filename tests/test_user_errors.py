@@ -1076,6 +1076,9 @@ def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli,
     assert_one_line_error(
         result, "'mine/pngs/0.png' is a file, not a folder", "pass the folder of images it is in (./mine/pngs)"
     )
+    (tmp_path / "mine" / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["pngs/0.png"]\nsteps = 2\n')
+    result = cli("sweep", "mine/s.toml", "-q", "-o", "out")  # the suite's paths are from its folder (pass 63: ./mine)
+    assert_one_line_error(result, "s.toml:2: ", "pass the folder of images it is in (from the suite's folder, 'pngs')")
     (tmp_path / "mine" / "arr").mkdir()
     (tmp_path / "mine" / "arr" / "data.pt").write_bytes(b"PK\x03\x04")  # not an image: its folder holds none
     result = cli("run", "-v", "nsgan", "-d", "mine/arr/data.pt", "--steps", "2", "-q")
