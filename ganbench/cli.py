@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from ganbench.console import BuiltinCommand, command_stdout, nested_command, output, work_quietly
+from ganbench.console import BuiltinCommand, command_stderr, command_stdout, nested_command, output, work_quietly
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -1216,6 +1216,11 @@ def console_main() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The command line, in this process (tests, a script): exit codes as ``SystemExit``."""
+    with command_stderr():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     import warnings
 
     warnings.formatwarning = one_line_warning

@@ -133,20 +133,72 @@ class CommandStdout:
         """The reader closed the pipe (``| head -1``): it has read what it wanted. The command ends as it would
         have, with its own exit code (check's verdict), not click's 1 for every closed pipe."""
         self._reader_gone = True
-        self._to_devnull()
-
-    def _to_devnull(self) -> None:
-        """What is left in the buffer would fail again as Python exits, with a message of its own."""
-        if self._stream is not None:
-            try:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-            except (OSError, ValueError, io.UnsupportedOperation):
-                pass
+        _to_devnull(self._stream)
 
     def _failed(self, exc: OSError) -> OutputError:
-        self._to_devnull()
+        _to_devnull(self._stream)
         if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
             fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
         else:
             fix = remedy(exc, "send it elsewhere")
         return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
+
+
+@contextlib.contextmanager
+def command_stderr() -> Iterator[None]:
+    """``sys.stderr`` while ``main()`` runs, put back after it: once the pipe it writes to lost its reader
+    (``2>&1 | head -1``), the rest (a warning, "Error: ...") is dropped, and the command ends with its own exit
+    code, not 1 and a BrokenPipeError that nobody reads."""
+    guarded = CommandStderr(sys.stderr)
+    sys.stderr = guarded
+    try:
+        yield
+    finally:
+        sys.stderr = guarded._stream
+
+
+class CommandStderr:
+    """``sys.stderr`` whose writes after its reader closed the pipe are dropped (``command_stderr``)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._reader_gone = False
+
+    def write(self, text: str) -> int:
+        if self._reader_gone or self._stream is None:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone = True
+            _to_devnull(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        if self._reader_gone or self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._reader_gone = True
+            _to_devnull(self._stream)
+
+    def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding: the stream's
+        return getattr(self._stream, name)
+
+
+def _to_devnull(stream: Any) -> None:
+    """``stream``'s file descriptor onto /dev/null: what is left in its buffer would fail again as Python exits,
+    with a message of its own."""
+    if stream is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    finally:
+        os.close(devnull)

@@ -1019,7 +1019,8 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
 
 def test_a_pipe_its_reader_closed_discards_the_output_and_keeps_the_commands_exit_code(cli, tmp_path):
     """`table`, `leaderboard show` and `check` into `| head -1` exited 1 without a word (click's code for a closed
-    pipe), which for `check` means a regression (pass 65). The rest is dropped; the code is the command's own."""
+    pipe), which for `check` means a regression (pass 65). The rest is dropped; the code is the command's own, with
+    stderr in the closed pipe too (a warning, or "Error: ...", that nobody reads)."""
     path = made_baseline(cli, tmp_path)
     ganbench_command = str(Path(sys.executable).parent / "ganbench")
     results = str(tmp_path / "a")
@@ -1037,10 +1038,12 @@ def test_a_pipe_its_reader_closed_discards_the_output_and_keeps_the_commands_exi
         os.close(read)  # the reader is gone before the first write: every write meets a closed pipe
         try:
             done = subprocess.run([ganbench_command, *args], stdout=write, stderr=subprocess.PIPE, text=True)
+            both = subprocess.run([ganbench_command, *args], stdout=write, stderr=write)  # 2>&1 | head -1 too
         finally:
             os.close(write)
         assert done.returncode == code, (args, done.stderr)
         assert ("Error: " in done.stderr) == (code == 2) and "Traceback" not in done.stderr, done.stderr
+        assert both.returncode == code, args
 
 
 def test_no_command_writes_or_reads_a_suite_inside_the_folder_of_one_run(cli, tmp_path):
