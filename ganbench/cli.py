@@ -1212,6 +1212,11 @@ def console_main() -> None:
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A Ctrl-C that passed through code run from a string (a dataclass being made as a module was imported)
+        # left CPython's "unhandled Ctrl-C" mark set, though main() handled it: under `python -m ganbench`, Python
+        # then killed itself by the signal as it exited (-2, not 130, after "Interrupted."). Code run from a string
+        # clears the mark; a Ctrl-C still on its way out of here sets it again.
+        exec("")
 
 
 def main(argv: list[str] | None = None) -> None:
