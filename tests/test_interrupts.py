@@ -49,8 +49,7 @@ def test_a_ctrl_c_handled_after_passing_through_code_run_from_a_string_exits_130
     from pathlib import Path
 
     (tmp_path / "sitecustomize.py").write_text(  # the Ctrl-C, where it came: inside code made from a string
-        "import ganbench.threads\n"
-        "ganbench.threads.check_threads_env = lambda: exec('raise KeyboardInterrupt')\n"
+        "import ganbench.threads\nganbench.threads.check_threads_env = lambda: exec('raise KeyboardInterrupt')\n"
     )
     program = [sys.executable, "-m", "ganbench"] if how == "module" else [str(Path(sys.executable).parent / "ganbench")]
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
