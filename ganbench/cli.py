@@ -17,13 +17,21 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ganbench.console import BuiltinCommand, command_stderr, command_stdout, nested_command, output, work_quietly
+from ganbench.console import (
+    BuiltinCommand,
+    command_stderr,
+    command_stdout,
+    nested_command,
+    output,
+    refuse_unwritable_stdout,
+    work_quietly,
+)
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -144,7 +152,9 @@ def _finished_or_writable(path: str | None, option: str, example: str, specs: Ca
 def _suite_results(suite: Any, results: str | None) -> str | None:
     """The --results folder of a suite's command: one it can write, unless every run of the suite has finished
     there (a read-only copy of finished results can still be checked and made a baseline of)."""
-    return _finished_or_writable(results, "--results", "results/ci", suite.specs)
+    from ganbench.sweeps import default_out
+
+    return _finished_or_writable(results, "--results", str(default_out(suite)), suite.specs)
 
 
 def _not_one_run(path: str | Path | None, option: str, figures: bool = False) -> None:
@@ -590,11 +600,11 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     _results_folder(results_dir, "RESULTS_DIR", "pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
     chosen = _names(metrics, "--metrics", "frechet")
-    _check_outputs(chosen, directions)
     scan = scan_results(results_dir, directions)
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(results_dir)
+    _check_outputs(chosen, directions, set(runs.columns))  # a metric's outputs that these runs have
     scan.refuse_unmeasured(chosen, results_dir)
     for line in scan.problems():
         click.echo(f"warning: {line}", err=True)
@@ -620,9 +630,12 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
             output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
-def _check_outputs(chosen: list[str] | None, directions: dict[str, str]) -> None:
+def _check_outputs(
+    chosen: list[str] | None, directions: dict[str, str], present: Collection[str] | None = None
+) -> None:
     """Refuse a name in ``--metrics`` of tables (outputs: modes_captured) that is no metric output; for a metric's
-    name (modes), say which outputs it has."""
+    name (modes), say which outputs it has, of those ``present`` where known (the runs', else every space's: fid
+    named fid_inception of runs that have only fid_classifier)."""
     from ganbench.plugins import registries
 
     metrics = registries().metrics
@@ -631,7 +644,10 @@ def _check_outputs(chosen: list[str] | None, directions: dict[str, str]) -> None
             continue
         if name in metrics:
             outputs = [o for o in metrics.get(name).output_names() if o in directions]
-            raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(outputs)}")
+            here = [o for o in outputs if present is None or o in present]
+            if not here:
+                raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here")
+            raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(here)}")
         raise UnknownNameError("metric output", name, directions)
 
 
@@ -778,9 +794,10 @@ def _sweep(
     Hooks(checkpoint_every=checkpoint_every)  # checks it once here, not in each run
     count = len(suite.variants) * len(suite.datasets) * len(suite.seeds)
     if count > MAX_RUNS_UNASKED and not yes:
-        raise OptionError(
-            f"suite {suite.path} asks for {count:,} runs ({len(suite.variants)} variant(s) x {len(suite.datasets)} "
-            f"dataset(s) x {len(suite.seeds):,} seed(s)); pass --yes to run them, or narrow its seeds"
+        raise suite.error(
+            f"the suite asks for {count:,} runs ({len(suite.variants)} variant(s) x {len(suite.datasets)} "
+            f"dataset(s) x {len(suite.seeds):,} seed(s)); pass --yes to run them, or narrow its seeds",
+            key="seeds",
         )
     if workers == 1:
         use_threads_per_run(1)
@@ -854,7 +871,7 @@ def sweep(suite_file: str, out: str | None, quiet: bool, **executing: Any) -> No
     suite = load_suite(suite_file)
     from ganbench.sweeps import default_out
 
-    folder = _finished_or_writable(out, "--out", "results/mine", suite.specs)
+    folder = _finished_or_writable(out, "--out", str(default_out(suite)), suite.specs)
     records = _sweep(suite, folder, quiet, **executing)
     output(_suite_table(records), nl=False)
     where = Path(folder or default_out(suite)).resolve()  # the suite's runs: the folder may hold others too
@@ -1046,7 +1063,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     directions = registries().metric_directions()
     computed = suite.outputs()
     chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or computed
-    _check_outputs(chosen, directions)
+    _check_outputs(chosen, directions, computed)
     for name in chosen:
         if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last
             raise OptionError(f"the suite's runs do not compute {name!r}; they compute {', '.join(computed)}")
@@ -1240,6 +1257,7 @@ def _main(argv: list[str] | None) -> None:
 
         check_threads_env()
         check_env_folders()
+        refuse_unwritable_stdout()
         args = sys.argv[1:] if argv is None else list(argv)
         if args and not {"-h", "--help", "--version"} & set(args):  # a command that works: torch first, deaf
             with holding_ctrl_c(then_raise=True):  # it swallows a Ctrl-C while it imports numpy (half imported)

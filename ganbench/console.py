@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
 import os
 import sys
@@ -137,18 +138,39 @@ class CommandStdout:
 
     def _failed(self, exc: OSError) -> OutputError:
         _to_devnull(self._stream)
-        if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
-            fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
-        else:
-            fix = remedy(exc, "send it elsewhere")
-        return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
+        return _unwritable(exc)
+
+
+def _unwritable(exc: OSError) -> OutputError:
+    if exc.errno == errno.EBADF:  # closed (>&-) or opened for reading (1</dev/null): space is not the problem
+        fix = "give it a place to write to: > FILE, or > /dev/null to discard it"
+    else:
+        fix = remedy(exc, "send it elsewhere")
+    return OutputError(f"cannot write the output to standard output ({exc.strerror or exc}); {fix}")
+
+
+def refuse_unwritable_stdout() -> None:
+    """A closed or read-only standard output (``>&-``, ``1</dev/null``) refused before the command works: `check`
+    trained every run and only then found it could not say its verdicts."""
+    if sys.stdout is None:
+        raise _unwritable(OSError(errno.EBADF, "it is closed"))
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a file (a test's capture): its writes will say
+        return
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        raise _unwritable(OSError(errno.EBADF, "it is closed")) from None
+    if flags & os.O_ACCMODE == os.O_RDONLY:
+        raise _unwritable(OSError(errno.EBADF, os.strerror(errno.EBADF)))
 
 
 @contextlib.contextmanager
 def command_stderr() -> Iterator[None]:
-    """``sys.stderr`` while ``main()`` runs, put back after it: once the pipe it writes to lost its reader
-    (``2>&1 | head -1``), the rest (a warning, "Error: ...") is dropped, and the command ends with its own exit
-    code, not 1 and a BrokenPipeError that nobody reads."""
+    """``sys.stderr`` while ``main()`` runs, put back after it: once it cannot be written (its pipe lost its
+    reader, ``2>&1 | head -1``; a full disk, ``2>/dev/full``), the rest (a warning, "Error: ...") is dropped, and
+    the command ends with its own exit code, not 1 and an exception that nobody can read either."""
     guarded = CommandStderr(sys.stderr)
     sys.stderr = guarded
     try:
@@ -158,29 +180,29 @@ def command_stderr() -> Iterator[None]:
 
 
 class CommandStderr:
-    """``sys.stderr`` whose writes after its reader closed the pipe are dropped (``command_stderr``)."""
+    """``sys.stderr`` whose writes are dropped once one failed (``command_stderr``)."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        self._reader_gone = False
+        self._dropping = False
 
     def write(self, text: str) -> int:
-        if self._reader_gone or self._stream is None:
+        if self._dropping or self._stream is None:
             return len(text)
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._reader_gone = True
+        except (OSError, ValueError):  # ValueError: closed
+            self._dropping = True
             _to_devnull(self._stream)
             return len(text)
 
     def flush(self) -> None:
-        if self._reader_gone or self._stream is None:
+        if self._dropping or self._stream is None:
             return
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._reader_gone = True
+        except (OSError, ValueError):
+            self._dropping = True
             _to_devnull(self._stream)
 
     def __getattr__(self, name: str) -> Any:  # fileno, isatty, encoding: the stream's

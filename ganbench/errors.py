@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import difflib
 import errno
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -195,6 +196,8 @@ def short_repr(value: object) -> str:
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         text = "a table {" + ", ".join(f"{k} = {short_repr(v)}" for k, v in value.items()) + "}"
         return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**57:  # not cut digits of 10**400
+        return f"{'-' if value < 0 else ''}about 10^{int(math.log10(abs(value)))}"
     try:
         text = repr(value)
     except ValueError:  # an integer past Python's 4,300 digits to text

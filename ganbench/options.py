@@ -179,6 +179,19 @@ def with_options(obj: T, overrides: Mapping[str, Any], what: str) -> T:
     return dataclasses.replace(obj, **changes)
 
 
+def whole_if_integral(value: Any) -> Any:
+    """``value`` as an int where it is a float that holds a whole number (``2000.0``, ``np.float64(1)``), as an int
+    option takes 8.0; anything else as it is, for the check that follows to take or refuse."""
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, numbers.Integral)
+        and math.isfinite(value)
+        and float(value).is_integer()
+    ):
+        return int(value)
+    return value
+
+
 def coerce(value: Any, typ: Any, label: str) -> Any:
     """Convert ``value`` (object or CLI string) to ``typ`` or raise OptionError naming ``label``."""
     origin = typing.get_origin(typ)

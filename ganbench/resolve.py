@@ -15,6 +15,7 @@ import itertools
 import numbers
 import os
 import re
+import shlex
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,7 +37,7 @@ from ganbench.errors import (
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.imagefiles import IMAGE_SUFFIXES, warn_once
 from ganbench.network import Network
-from ganbench.options import check_overrides_and_metrics, option_types, options_of, with_options
+from ganbench.options import check_overrides_and_metrics, option_types, options_of, whole_if_integral, with_options
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
@@ -74,6 +75,7 @@ def create_spec(
     regs = registries()
     dataset = os.fspath(dataset) if isinstance(dataset, os.PathLike) else dataset  # a Path to images, from Python
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
+    seed, eval_samples, eval_every = (whole_if_integral(n) for n in (seed, eval_samples, eval_every))  # 1.0 as 1
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
     if type(shared_metrics).__name__ not in ("bool", "bool_"):  # "no" was taken as True: a metric dropped silently
@@ -91,7 +93,8 @@ def create_spec(
     for kind in ("network", "dataset"):  # "variant 'nsgan' has no option 'network'" said nothing of how
         if kind in groups["variant"] and kind not in options_of(registered):
             value = groups["variant"][kind]
-            raise OptionError(f"--set {kind}={value} sets no option: the {kind} is chosen with --{kind} {value}")
+            shown = shlex.quote(str(value))
+            raise OptionError(f"--set {kind}={shown} sets no option: the {kind} is chosen with --{kind} {shown}")
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
     if v.conditional and not d.n_classes:
         raise OptionError(
@@ -109,14 +112,14 @@ def create_spec(
         missing = re.search(r"has no option '([^']*)'", str(exc))
         if missing is None:
             raise  # another network helps where this one lacks the option, not where a value is out of range
-        if papers_network and papers_network != d.default_network:
+        takers = _networks_taking(missing.group(1), d, v, besides=network)
+        if not takers:
+            raise  # "name another" of a network that lacks it too went round in a loop
+        if papers_network and papers_network != d.default_network and d.default_network in takers:
             raise OptionError(
                 f"{exc} (variant {variant!r} trains {network} on {d.data_kind} by default; "
                 f"name another, e.g. --network {d.default_network})"
             ) from None
-        takers = _networks_taking(missing.group(1), d, v, besides=network)
-        if not takers:
-            raise
         raise OptionError(f"{exc} (networks that take it here: {', '.join(takers)}; name one with --network)") from None
     with blamed("networks", network, "check"):  # a plugin's exception, or sys.exit(0), is one line naming it
         reason = n.check(tuple(d.shape), v.pack, d.n_classes if v.conditional else 0, v.conditioning)

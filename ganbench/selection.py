@@ -83,7 +83,7 @@ def _resolve(dataset: Dataset, name: str) -> tuple[Metric, set[str]]:
                     with blamed("datasets", dataset.name, "why_not_offered"):
                         why = dataset.why_not_offered(space)
                     raise OptionError(
-                        f"metric output {name!r} is {metric.name} in the {space} space, which dataset "
+                        f"metric output {name!r} is metric {metric.name!r} in the {space} space, which dataset "
                         f"{dataset.title} does not offer (it offers {', '.join(dataset.feature_spaces)}"
                         f"{f'; {one_line(why)}' if why else ''}); {fix}"
                     )

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ganbench.errors import BudgetError, OptionError
-from ganbench.options import plain_number
+from ganbench.errors import BudgetError, OptionError, short_repr
+from ganbench.options import plain_number, whole_if_integral
 
 EVAL_SEED = 2_147_483_647
 """Evaluation draws its noise from this fixed seed, never from the run's."""
@@ -41,13 +41,11 @@ class Budget:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        steps = self.steps
-        if isinstance(steps, numbers.Real) and not isinstance(steps, numbers.Integral) and float(steps).is_integer():
-            object.__setattr__(self, "steps", int(steps))  # 2000.0 (np.float64 too), as an int option takes 8.0
+        object.__setattr__(self, "steps", whole_if_integral(self.steps))  # 2000.0, as an int option takes 8.0
         if isinstance(self.steps, bool) or not isinstance(self.steps, numbers.Integral) or self.steps <= 0:
             raise BudgetError(f"steps must be a positive integer, not {self.steps!r}; e.g. --steps 2000")
         if self.steps > MAX_STEPS:
-            shown = f"{self.steps:,}" if self.steps < 10**15 else f"about 10^{len(str(self.steps)) - 1}"  # 1e300
+            shown = f"{self.steps:,}" if self.steps < 10**30 else short_repr(self.steps)  # 1e300: a few characters
             raise BudgetError(f"steps must be at most {MAX_STEPS:,}, not {shown}; e.g. --steps 2000")
         if self.max_seconds is not None and (
             isinstance(self.max_seconds, bool)
@@ -56,7 +54,7 @@ class Budget:
         ):
             raise BudgetError(
                 f"max_seconds must be a positive finite number of seconds from {MIN_SECONDS} to {MAX_SECONDS:.0e}, "
-                f"not {self.max_seconds!r}; e.g. --max-seconds 600"
+                f"not {short_repr(self.max_seconds)}; e.g. --max-seconds 600"
             )
         object.__setattr__(self, "steps", int(self.steps))  # numpy's integers, say, are not JSON
         if self.max_seconds is not None:
@@ -80,6 +78,7 @@ class EvalSettings:
     [-truncation, truncation]; None: the prior G was trained on. Part of the spec only when set."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "every", whole_if_integral(self.every))
         every = self.every
         if every is not None and (isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= MAX_STEPS):
             raise OptionError(  # as the trainer takes it: a spec it refuses would fail every run after it starts

@@ -22,6 +22,7 @@ per-seed values a leaderboard compares with) sits beside it as ``<stem>.baseline
 from __future__ import annotations
 
 import errno
+import json
 import math
 import numbers
 import os
@@ -108,11 +109,13 @@ class Suite:
     text: str = field(default="", repr=False, compare=False)
     """The file as it was read: errors found later (before its runs start) name their line too."""
 
-    def error(self, message: str) -> SuiteError:
-        """``message`` (a command line's words) as an error of this suite: its file and the line of the key it is
-        about (the option its advice changes: "lower --set batch_size"; else its [set] table), with the advice in
-        the suite's terms."""
+    def error(self, message: str, key: str | None = None) -> SuiteError:
+        """``message`` (a command line's words) as an error of this suite: its file and the line of ``key``, else of
+        the key it is about (the option its advice changes: "lower --set batch_size"; else its [set] table), with
+        the advice in the suite's terms."""
         where = _Locator(self.path, self.text)
+        if key is not None:
+            return where.error(key, message)
         option = re.search(r"--set ([\w.]+)", message)
         if not option:
             return where.error(_key_named_in(message), message)
@@ -222,6 +225,8 @@ MAX_SUITE_BYTES = 2**20
 
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
+    if not isinstance(path, str | os.PathLike):  # None, 5, b"x" from Python: Path() raised a TypeError
+        raise SuiteError(f"a suite is named by its file's path (text or a Path), not {short_repr(path)}")
     if not str(path).strip():  # Path("") is the working folder: "cannot read suite ." told nothing
         raise SuiteError("the suite file's name is empty; name a .toml file, e.g. suites/mine.toml")
     path = Path(path)
@@ -316,9 +321,11 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                     )
                 elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
                     message += "; it is the suite's only metric: leave metrics out for the dataset's own"
+                elif key in KEYS and f"has no option {key!r}" in message:  # [set] steps = 20
+                    message += f"; {key} is a key of the suite itself: write it above [set]"
                 raise where.error(key, message) from None
-            except GanbenchError as exc:
-                raise SuiteError(f"{suite.path}: {variant} on {dataset}: {suite_spelling(str(exc))}") from None
+            except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line
+                raise where.at(where.line_of("datasets"), f"{variant} on {dataset}: {exc}") from None
     named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it
     for dataset in suite.datasets:
         first = named.setdefault(suite._spec(suite.variants[0], dataset, suite.seeds[0]).run_id, dataset)
@@ -357,6 +364,9 @@ def _key_named_in(message: str) -> str:
     for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
+    chosen = re.match(r"--set (\w+)=", message)  # "--set network=mlp sets no option": the [set] key that did it
+    if chosen:
+        return chosen.group(1)
     match = re.search(r"option '([^']*)'", message) or re.search(r"option group in '([^']+)'", message)  # '' too
     if match:  # as its advice names it where it does: dataset.sigma, not the first sigma of any [set.*] table
         named = re.search(rf"--set ((?:[\w-]+\.)+{re.escape(match.group(1))})\b", message)
@@ -369,14 +379,16 @@ def _key_named_in(message: str) -> str:
 
 EMPTY = '""'
 SUITE_SPELLING = (
-    (re.compile(r"--set ([^\s=;,()]+)=(VALUE|[^\s;,()]*)"), lambda m: f"[set] {m[1]} = {m[2] or EMPTY}"),
+    (re.compile(r"--set ([^\s=;,()]+)=('[^']*'|VALUE|[^\s;,()]*)"), lambda m: f"[set] {m[1]} = {_toml_value(m[2])}"),
     (re.compile(r"--set ([\w.]+)(?=[\s;,)]|$)"), r"[set] \1"),
     (re.compile(r"--set "), "[set] "),
     (re.compile(r"--metrics ([\w.-]+(?:,[\w.-]+)*)"), lambda m: f"metrics = {_toml_list(m.group(1))}"),
-    (re.compile(r"--network ([\w.-]+)"), r'network = "\1"'),
+    (re.compile(r"--network ('[^']*'|[\w.-]+)"), lambda m: f"network = {_toml_value(m[1], text=True)}"),
+    (re.compile(r"--dataset ('[^']*'|[\w./~-]+)"), lambda m: f"datasets = [{_toml_value(m[1], text=True)}]"),
     (re.compile(r"--steps (\d+)"), r"steps = \1"),
     (re.compile(r"--max-seconds (\d+)"), r"max_seconds = \1"),
     (re.compile(r"--eval-samples (\d+)"), r"eval_samples = \1"),
+    (re.compile(r" \(`ganbench run` also takes --force\)"), ""),  # the suite commands take no --force
     (re.compile(r" \(--(eval-every|max-seconds)\)"), ""),  # "eval_every (--eval-every) must be": the key says it
     (re.compile(r"--eval-every (\d+)"), r"eval_every = \1"),
     (re.compile(r"--truncation ([\d.]+)"), r"truncation = \1"),
@@ -384,6 +396,18 @@ SUITE_SPELLING = (
 )
 """The command line's spellings in messages (shared with ``run``), as a suite file spells them: a suite's user
 has no --set to type. Checked by tests over the messages that name them."""
+
+
+def _toml_value(shown: str, text: bool = False) -> str:
+    """A value as the command line shows it (``0.5``, ``mlp``, ``'m l p'``, or nothing) as TOML writes it: text
+    quoted (``"mlp"``), numbers and true/false as they are, ``VALUE`` left a placeholder."""
+    inner = shown[1:-1] if len(shown) >= 2 and shown[0] == shown[-1] == "'" else shown
+    if shown == "VALUE" or (not text and inner == shown and _TOML_BARE.fullmatch(shown)):
+        return shown
+    return json.dumps(inner) if inner else EMPTY
+
+
+_TOML_BARE = re.compile(r"[+-]?[\d._]+(e[+-]?\d+)?|true|false|[+-]?inf|nan", re.IGNORECASE)
 
 
 def _toml_list(names: str) -> str:
@@ -408,10 +432,42 @@ def _key_lines(lines: list[str]) -> list[tuple[int, str]]:
             if header:
                 section = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "").replace("'", "")
             keyed.append((number, section))
-        for delimiter in ('"""', "'''"):
-            if quote in (None, delimiter) and line.count(delimiter) % 2:
-                quote = delimiter if quote is None else None
+        quote = _string_open_after(line, quote)
     return keyed
+
+
+def _string_open_after(line: str, quote: str | None) -> str | None:
+    """The multi-line string's delimiter still open at the end of ``line`` (None: none), ``quote`` being the one
+    open at its start. Read as TOML reads it: three quotes in a comment or in a one-line string open nothing."""
+    i = 0
+    while i < len(line):
+        if quote is not None:  # in a multi-line string: to its end, past an escaped one in a basic string
+            end = line.find(quote, i)
+            while end != -1 and quote == '"""' and _escaped(line, end):
+                end = line.find(quote, end + 1)
+            if end == -1:
+                return quote
+            i, quote = end + 3, None
+            while i < len(line) and line[i] == line[end] and i < end + 5:  # up to two more quotes end it too
+                i += 1
+        elif line[i] == "#":
+            return None
+        elif line.startswith(('"""', "'''"), i):
+            quote, i = line[i : i + 3], i + 3
+        elif line[i] in "\"'":  # a one-line string, to its closing quote
+            j = i + 1
+            while j < len(line) and line[j] != line[i]:
+                j += 2 if line[i] == '"' and line[j] == "\\" else 1
+            i = j + 1
+        else:
+            i += 1
+    return quote
+
+
+def _escaped(line: str, at: int) -> bool:
+    """Whether the character at ``at`` follows an odd number of backslashes."""
+    before = line[:at]
+    return (len(before) - len(before.rstrip("\\"))) % 2 == 1
 
 
 _KEY_PART = r"""[\w-]+|"[^"]*"|'[^']*'"""
@@ -421,6 +477,8 @@ _KEY = re.compile(rf"^\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*=")
 def _key_path(line: str, section: str) -> str | None:
     """The whole dotted name of the key ``line`` sets in ``section`` ("set.dataset.sigma"), quotes dropped as
     [set]'s keys are read; None for a line that sets none."""
+    if re.match(r"\s*\[", line):  # a table's header: [foo.bar] names foo.bar, as foo.bar = 1 would
+        return section
     match = _KEY.match(line)
     if not match:
         return None
@@ -432,7 +490,7 @@ class _Locator:
     """Finds the line of a key in the suite's text, for messages."""
 
     def __init__(self, path: Path, text: str) -> None:
-        self.path, self.lines = path, text.splitlines()
+        self.path, self.lines = path, re.split(r"\r?\n", text)  # TOML's newlines (splitlines: U+2028 too)
         self.keyed = _key_lines(self.lines)
         self.paths = [(n, path) for n, section in self.keyed if (path := _key_path(self.lines[n - 1], section))]
 
@@ -443,6 +501,9 @@ class _Locator:
         exact = next((n for n, path in self.paths if path == wanted), None)
         if exact is not None:  # [set.dataset] sigma, not [set] sigma; tolerance.modes = 0.1 at the top
             return exact
+        below = next((n for n, path in self.paths if path.startswith(f"{wanted}.")), None)
+        if below is not None and section is None and not option:  # an unknown key foo, as foo.bar = 1 or [foo.bar]
+            return below
         if section is not None:  # else an inline table's line: tolerance = {modes = -1}
             in_section = [n for n, s in self.keyed if s == section or s.startswith(f"{section}.")]
             return self._line_of(key, in_section) or next((n for n, path in self.paths if path == section), None)
@@ -477,7 +538,8 @@ class _Locator:
         return None
 
     def error(self, key: str, message: str, section: str | None = None) -> SuiteError:
-        return self.at(self.line_of(key, option="option " in message, section=section), message)
+        option = "option " in message or message.startswith("--set ")
+        return self.at(self.line_of(key, option=option, section=section), message)
 
     def at(self, line: int | None, message: str) -> SuiteError:
         """``message`` as the suite's error at ``line`` (None: the file's), its advice in the suite's terms."""

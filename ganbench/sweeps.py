@@ -7,8 +7,10 @@ diverging run never stops the others: the executor returns one record per run.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections import Counter
 from collections.abc import Mapping
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
 from ganbench.spec import RunSpec, run_id_of
 from ganbench.suites import Suite, suite_spelling
-from ganbench.training import DEFAULT_CHECKPOINT_EVERY, check_runs_fit
+from ganbench.training import DEFAULT_CHECKPOINT_EVERY, Hooks, check_runs_fit
 
 
 def default_out(suite: Suite) -> Path:
@@ -42,6 +44,7 @@ def run_suite(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[RunRecord]:
     """A record for every run of ``suite`` (in the suite's order), training those not finished."""
+    _check_arguments(suite, out, workers, executor_options, force, checkpoint_every)
     out = Path(out) if out is not None else default_out(suite)
     runner = with_options(registries().executors.get(executor), executor_options or {}, f"executor {executor!r}")
     specs = suite.specs()
@@ -75,6 +78,24 @@ def run_suite(
             records[i] = record
             on_result(i, record)  # the ones the executor did not tell of, so the bar ends full
     return [r for r in records if r is not None]
+
+
+def _check_arguments(
+    suite: Any, out: Any, workers: Any, executor_options: Any, force: Any, checkpoint_every: Any
+) -> None:
+    """From Python, what the command line's types check: one OptionError before anything starts, not a TypeError
+    from deep inside, nor every run failing on the same argument."""
+    if not isinstance(suite, Suite):
+        raise OptionError(f"suite must be a Suite (ganbench.suites.load_suite reads one), not {short_repr(suite)}")
+    if out is not None and (not isinstance(out, str | PathLike) or not str(out).strip() or "\0" in str(out)):
+        raise OptionError(f"out must name a results folder (text or a Path, without NUL), not {short_repr(out)}")
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise OptionError(f"workers must be a whole number from 1, not {short_repr(workers)}")
+    if executor_options is not None and not isinstance(executor_options, Mapping):
+        raise OptionError(f"executor_options must map option names to values, not {short_repr(executor_options)}")
+    if not isinstance(force, bool):
+        raise OptionError(f"force must be True or False, not {short_repr(force)}")
+    Hooks(checkpoint_every=checkpoint_every)  # its one line
 
 
 def check_jobs_fit(

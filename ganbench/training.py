@@ -37,7 +37,7 @@ from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError, memory_size, short_repr
 from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
-from ganbench.options import with_options
+from ganbench.options import whole_if_integral, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
@@ -548,14 +548,16 @@ class Hooks:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        for name, optional in (("log_every", False), ("checkpoint_every", True), ("eval_every", True)):
-            value = getattr(self, name)
+        never = {"checkpoint_every": " (or None: never)", "eval_every": " (or left out: never)"}  # their defaults
+        for name in ("log_every", "checkpoint_every", "eval_every"):
+            optional = name in never
+            value = whole_if_integral(getattr(self, name))
             if value is None and optional:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= MAX_STEPS:
                 raise OptionError(  # the command line's name too: its advice must work where the user typed it
                     f"{name} (--{name.replace('_', '-')}) must be a whole number of steps from 1 to {MAX_STEPS:,}"
-                    f"{' (or left out: never)' if optional else ''}, not {value!r}; e.g. 1000"
+                    f"{never.get(name, '')}, not {value!r}; e.g. 1000"
                 )
             setattr(self, name, int(value))
         if not isinstance(self.progress, bool):

@@ -59,7 +59,7 @@ def test_list_shows_every_kind_with_its_plugin(cli):
         (["--variant", "nsgan", "--metrics", "modez"], ["unknown metric 'modez'", "modes"]),
         (
             ["--variant", "nsgan", "-m", "fid_inception"],
-            ["'fid_inception' is fid in the inception space", "offers raw"],
+            ["'fid_inception' is metric 'fid' in the inception space", "offers raw"],
         ),
         (["--variant", "nsgan", "-m", "class_accuracy"], ["'class_accuracy' is class-accuracy's, which does not"]),
         (["--variant", "nsgan", "--steps", "0"], ["steps must be a positive integer"]),

@@ -331,7 +331,7 @@ def test_eval_on_a_labelled_file_scores_in_the_classifier_space_as_a_run_on_it_d
     np.savez(tmp_path / "twice.npz", images=images, labels=load_digits().target[:400], y=np.zeros(400, int))
     assert_one_line_error(cli("eval", "-d", str(tmp_path / "twice.npz"), *args), "holds labels twice (labels and y)")
     unlabelled = cli("eval", "-d", str(tmp_path / "bare.npz"), *args)
-    assert_one_line_error(unlabelled, "'fid_classifier' is fid in the classifier space", "does not offer")
+    assert_one_line_error(unlabelled, "'fid_classifier' is metric 'fid' in the classifier space", "does not offer")
     missing = cli("eval", "-d", str(tmp_path / "labelled.npz"), "--samples", str(tmp_path / "none.npy"))
     assert_one_line_error(missing, "none.npy do not exist; pass an .npy, .npz or .pt file or a folder")
     (tmp_path / "samples").mkdir()

@@ -174,6 +174,9 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
     result = cli(*run, "-v", "lsgan", "--set", "network.no_such_option=8")  # no network takes it: nothing to name
     assert_one_line_error(result, "has no option 'no_such_option'; its options are: ")
     assert "networks that take it" not in result.err
+    result = cli(*run, "-v", "nsgan", "--set", "network.no_such_option=8")  # "name another": mlp lacks it too
+    assert_one_line_error(result, "network 'pacgan-mlp' has no option 'no_such_option'; its options are: ")
+    assert "name another" not in result.err and "take it" not in result.err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
@@ -1026,12 +1029,19 @@ def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plai
         ganbench.create_spec("nsgan", "ring8", overrides={"batch_size": np.bool_(True)})
     spec = ganbench.create_spec("nsgan", "ring8", overrides={"spectral_norm": np.bool_(True)})  # refused, pass 61
     assert spec.variant_options["spectral_norm"] is True
-    # steps=np.float64(20) was refused while batch_size 8.0 was taken (pass 64); 1e300 was said in 301 digits
+    # steps=np.float64(20) was refused while batch_size 8.0 was taken (pass 64), seed=1.0 too (pass 66); 1e300 was
+    # said in 301 digits, max_seconds=10**400 in 401
     assert ganbench.create_spec("nsgan", "ring8", steps=np.float64(20)).budget.steps == 20
     assert ganbench.create_spec("nsgan", "ring8", steps=2.0, overrides={"batch_size": 8.0}).budget.steps == 2
     for steps, said in ((2.5, "not 2.5"), (float("nan"), "nan"), (1e300, "at most 1,000,000,000, not about 10^300")):
         with pytest.raises(GanbenchError, match=re.escape(said)):
             ganbench.create_spec("nsgan", "ring8", steps=steps)
+    spec = ganbench.create_spec("nsgan", "ring8", seed=1.0, eval_samples=np.float64(100), eval_every=5.0, steps=10)
+    assert (spec.seed, spec.eval.n_samples, spec.eval.every) == (1, 100, 5)
+    with pytest.raises(GanbenchError, match=re.escape("from 0.01 to 1e+09, not about 10^400; e.g.")):
+        ganbench.create_spec("nsgan", "ring8", max_seconds=10**400)
+    with pytest.raises(GanbenchError, match=re.escape("(or None: never), not 0")):  # left out, it is 1,000
+        ganbench.run("nsgan", "ring8", out=str(tmp_path / "never"), steps=2, checkpoint_every=0)
 
 
 def test_an_unknown_dataset_says_where_a_folder_of_that_name_was_looked_for(cli, tmp_path, monkeypatch):
@@ -1139,6 +1149,15 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         ('metrics = ["prdc"]\neval_samples = 3', 6, "eval_samples 3 is too few; e.g. eval_samples = 1000"),
         ("[set]\nbatch_size = 1", 6, "one sample per channel, which it cannot normalise; [set] batch_size = 2"),
         ("lr_d = 1979-05-27", 5, "unknown key 'lr_d'"),
+        # pass 66: the dataset or network chosen in [set], in the command line's words; a suite key put in [set]
+        (
+            '[set]\ndataset = "grid25"',
+            6,
+            '[set] dataset = "grid25" sets no option: the dataset is chosen with datasets = ["grid25"]',
+        ),  # fmt: skip
+        ('[set]\nnetwork = "m l p"', 6, 'the network is chosen with network = "m l p"'),
+        ("[set]\nsteps = 20", 6, "has no option 'steps'; its options are: "),
+        ("[set]\nsteps = 20", 6, "; steps is a key of the suite itself: write it above [set]"),
     ],
 )
 def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_path, body, line, advice):
@@ -1183,6 +1202,14 @@ def test_command_line_advice_is_spelled_as_a_suite_spells_it():
         ('metrics = ["modes"]\ntolerance.modes_captured = -0.1', 6),
         ('metrics = ["modes"]\ntolerance.fid = 0.1', 6),
         ('metrics = ["modes"]\ntolerance = {modes_captured = 9}', 6),
+        # pass 66: three quotes in a comment or a one-line string, a line break only Python sees, a dotted key
+        ('description = "x"  # a """ here\n[set]\nlr_d = -1', 7),
+        ('description = \'x"""\'\n[set]\nlr_d = -1', 7),
+        ('description = """a \\""" b\nlr_d = 1\n"""\n[set]\nlr_d = -1', 9),
+        ('description = "para\u2028sep"  # \x85\n[set]\nlr_d = -1', 7),
+        ("foo.bar = 1", 5),
+        ("[foo.bar]\nx = 1", 5),
+        ('[set]\nnetwork = "mlp"', 6),
     ],
 )
 def test_a_suite_error_names_the_line_of_the_key_it_is_about(cli, tmp_path, text, line):
@@ -1191,3 +1218,68 @@ def test_a_suite_error_names_the_line_of_the_key_it_is_about(cli, tmp_path, text
     suite = tmp_path / "s.toml"
     suite.write_text(f'name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 20\n{text}\n')
     assert_one_line_error(cli("sweep", str(suite), "-q", "-o", str(tmp_path / "out")), f"s.toml:{line}: ")
+
+
+def test_run_suite_and_load_suite_refuse_wrong_arguments_in_one_line_before_anything_starts(tmp_path):
+    """From Python, run_suite(workers="x") was a TypeError from deep inside, workers=0 trained, and force="no" made
+    every run fail on the same argument (pass 66)."""
+    from ganbench.suites import load_suite
+    from ganbench.sweeps import run_suite
+
+    for path in (None, 5, b"x"):
+        with pytest.raises(GanbenchError, match=r"^a suite is named by its file's path \(text or a Path\), not "):
+            load_suite(path)
+    (tmp_path / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\n')
+    suite = load_suite(tmp_path / "s.toml")
+    out = tmp_path / "out"
+    for arguments, said in (
+        ({"workers": "x"}, "workers must be a whole number from 1, not 'x'"),
+        ({"workers": 2.5}, "workers must be a whole number from 1, not 2.5"),
+        ({"workers": 0}, "workers must be a whole number from 1, not 0"),
+        ({"workers": True}, "workers must be a whole number from 1, not True"),
+        ({"executor_options": [1]}, "executor_options must map option names to values, not [1]"),
+        ({"out": 5}, "out must name a results folder (text or a Path, without NUL), not 5"),
+        ({"force": "no"}, "force must be True or False, not 'no'"),
+        ({"checkpoint_every": 0}, "checkpoint_every (--checkpoint-every) must be a whole number of steps from 1"),
+    ):
+        with pytest.raises(GanbenchError, match=re.escape(said)):
+            run_suite(suite, **{"out": out, **arguments})
+    with pytest.raises(GanbenchError, match=re.escape("suite must be a Suite (ganbench.suites.load_suite reads")):
+        run_suite(str(tmp_path / "s.toml"), out=out)
+    assert not out.exists()
+
+
+def test_a_suites_data_a_run_count_and_a_checkpoints_advice_are_said_at_their_lines_in_its_words(cli, tmp_path):
+    """Pass 66: a dataset that fails as its runs are built and a suite of too many runs had no line; a failed run's
+    advice named `ganbench run`'s --force, which the suite commands do not take."""
+    from ganbench.suites import suite_spelling
+
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "d.toml").write_text('variants = ["nsgan"]\ndatasets = ["empty.npz"]\nsteps = 2\n')
+    assert_one_line_error(cli("sweep", str(tmp_path / "d.toml"), "-q"), "d.toml:2: nsgan on empty.npz: ", "is empty")
+    (tmp_path / "m.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\nseeds = "0-150"\n')
+    result = cli("sweep", str(tmp_path / "m.toml"), "-q", "-o", str(tmp_path / "out"))
+    assert_one_line_error(result, "m.toml:4: the suite asks for 151 runs", "pass --yes")
+    said = "it is damaged; delete x/checkpoint.pt to start this run afresh (`ganbench run` also takes --force)"
+    assert suite_spelling(said) == "it is damaged; delete x/checkpoint.pt to start this run afresh"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux), a device every write fills")
+def test_a_standard_error_that_cannot_be_written_keeps_the_exit_code_and_a_closed_output_is_said_first(tmp_path):
+    """`sweep bad.toml 2>/dev/full` exited 1, not 2; `leaderboard check >&-` trained every run, then said it could not
+    write its verdicts (pass 66)."""
+    import subprocess
+    import sys
+
+    ganbench_command = str(Path(sys.executable).parent / "ganbench")
+    (tmp_path / "bad.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 0\n')
+    done = subprocess.run([ganbench_command, "sweep", "bad.toml"], cwd=tmp_path, stderr=open("/dev/full", "w"))
+    assert done.returncode == 2
+    (tmp_path / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\nmetrics = ["modes"]\n')
+    done = subprocess.run(
+        f"{ganbench_command} leaderboard check s.toml --results out -q >&-", shell=True, cwd=tmp_path, text=True,
+        capture_output=True,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith("Error: cannot write the output to standard output (it is")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "s.toml"]
