@@ -189,13 +189,16 @@ def identical(c: Comparison) -> bool:
 def _too_few(b: Sample, k: Sample) -> str:
     """Why a comparison has not two values a side: too few completed runs, or a metric with no value (null) in runs
     that completed (pass 57: told as "fewer than 2 completed runs" of 3 completed runs)."""
+    reasons = []  # each side's: one told alone hid the other's (pass 66)
     for side, sample in (("baseline", b), ("current", k)):
         done = len(sample.values) if sample.completed is None else sample.completed
         if len(sample.values) < 2 and done > len(sample.values):
-            return f"no value in {done - len(sample.values)} of the {done} completed runs on the {side} side (null)"
-        if len(sample.values) < 2:
-            return f"fewer than 2 completed runs on the {side} side"
-    return "fewer than 2 values on a side"
+            reasons.append(
+                f"no value in {done - len(sample.values)} of the {done} completed runs on the {side} side (null)"
+            )
+        elif len(sample.values) < 2:
+            reasons.append(f"fewer than 2 completed runs on the {side} side")
+    return "; ".join(reasons) or "fewer than 2 values on a side"
 
 
 def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:

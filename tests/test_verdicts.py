@@ -283,3 +283,15 @@ def test_an_inconclusive_side_says_whether_its_runs_are_missing_or_its_values_nu
     assert c.verdict == "inconclusive" and "no value in 3 of the 3 completed runs on the current side (null)" in c.notes
     one = judge([Comparison("v", "d", "fid", "lower", 0.1, Sample((1.0,), (0,)), baseline)])[0]
     assert one.verdict == "inconclusive" and "fewer than 2 completed runs on the baseline side" in one.notes
+
+
+def test_an_inconclusive_comparison_says_why_of_both_sides():
+    """One value on the baseline side and none on the current one (a null, a failed run) told of one side only
+    (pass 66)."""
+    one, null = Sample((2.079,), (0,)), Sample((), (0,), completed=1)
+    c = judge([Comparison("v", "d", "reverse_kl", "lower", 0.1, one, null)])[0]
+    assert c.verdict == "inconclusive"
+    assert (
+        "fewer than 2 completed runs on the baseline side; no value in 1 of the 1 completed runs on the current side "
+        "(null)"
+    ) in c.notes
