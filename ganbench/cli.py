@@ -79,13 +79,16 @@ def _split(values: tuple[str, ...], paths: bool = False) -> list[str]:
     ]
 
 
-def _names(values: tuple[str, ...] | str | None, option: str, example: str, paths: bool = False) -> list[str] | None:
-    """Comma-separated names, each once; None if the option was not given; OptionError if it was given empty.
-    ``paths``: an existing path is one name, commas and all (see ``_split``)."""
+def _names(
+    values: tuple[str, ...] | str | None, option: str, example: str | None, paths: bool = False
+) -> list[str] | None:
+    """Comma-separated names, each once; None if the option was not given; OptionError if it was given empty (an
+    ``example`` of None: [], for the code that knows the dataset to say which it offers). ``paths``: an existing
+    path is one name, commas and all (see ``_split``)."""
     if values is None or values == ():
         return None
     names = list(dict.fromkeys(_split((values,) if isinstance(values, str) else values, paths)))
-    if not names:
+    if not names and example is not None:
         raise OptionError(f"{option} is empty; name at least one, e.g. {option} {example}")
     return names
 
@@ -463,7 +466,7 @@ def run(
     out = _output_folder(out, "--out", "results", writable=False)  # writable, unless its runs are done: below
     variant_names = _names(variants, "--variant", "wgan-gp")
     dataset_names = _names(datasets, "--dataset", "grid25", paths=True)
-    metric_names = _names(metrics, "--metrics", "modes,frechet")
+    metric_names = _names(metrics, "--metrics", None)  # empty: the dataset's own metric as the example
     network_names = _names(network, "--network", "mlp")
     if network_names and len(network_names) > 1:
         raise OptionError(f"--network takes one network, not {', '.join(network_names)}")
@@ -486,7 +489,7 @@ def run(
             steps=_number(steps, int),
             max_seconds=_number(max_seconds, float),
             overrides=overrides,
-            metrics=tuple(metric_names) if metric_names else None,
+            metrics=None if metric_names is None else tuple(metric_names),
             eval_samples=_number(eval_samples, int),
             eval_every=_number(eval_every, int),
             truncation=_number(truncation, float),
@@ -706,7 +709,7 @@ def evaluate(dataset: str, samples: str, metrics: str | None, sets: tuple[str, .
     groups = split_overrides(parse_set(sets, example="dataset.split=test"))
     if groups["variant"] or groups["network"]:
         raise OptionError("eval takes dataset options only: --set dataset.KEY=VALUE")
-    scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", "fid"), groups["dataset"])
+    scores = evaluate_samples(dataset, samples, _names(metrics, "--metrics", None), groups["dataset"])
     references, notes = _eval_references(dataset, groups["dataset"], scores, rows=not as_json)
     if as_json:
         output(json.dumps(strict_json(scores), allow_nan=False))
@@ -845,7 +848,8 @@ def _report_failures(records: list) -> int:
     means the results are not complete, and the command exits 1."""
     unfinished = [r for r in records if r.status in UNFINISHED]
     for r in unfinished:
-        click.echo(f"{r.status}: {r.run_dir}: {_why_unfinished(r)}", err=True)
+        made = not r.run_dir or Path(r.run_dir).is_dir()  # a run that failed as it started made none: not there
+        click.echo(f"{r.status}: {r.run_dir}{'' if made else ' (no folder)'}: {_why_unfinished(r)}", err=True)
     return len(unfinished)
 
 

@@ -49,7 +49,7 @@ def select_metrics(dataset: Dataset, names: Sequence[str], conditional: bool = F
 
 def no_metrics_named(dataset: Dataset) -> OptionError:
     """``metrics=[]``'s error, with an example the dataset computes (fid was named for a mixture, which has none)."""
-    example = f"e.g. {list(dataset.metrics[:1])!r}" if dataset.metrics else "`ganbench list` shows them"
+    example = f"e.g. --metrics {dataset.metrics[0]}" if dataset.metrics else "`ganbench list` shows them"
     return OptionError(f"metrics is empty: name at least one ({example}), or leave it out for the dataset's own")
 
 

@@ -33,7 +33,8 @@ BASE = ["run", "-d", "ring8", "--steps", "10", "-q"]
         (["-v", "nsgan", "-d", ""], ["--dataset is empty"]),
         (["-v", "nsgan", "-n", ""], ["--network is empty"]),
         (["-v", "nsgan", "-n", "mlp,pacgan-mlp"], ["--network takes one network"]),
-        (["-v", "nsgan", "-m", ","], ["--metrics is empty"]),
+        (["-v", "nsgan", "-m", ","], ["metrics is empty: name at least one (e.g. --metrics modes)"]),
+        (["-v", "nsgan", "-d", "digits", "-m", ""], ["metrics is empty: name at least one (e.g. --metrics fid)"]),
         (["-v", "nsgan", "--seed", "3-1"], ["--seed 3-1 is an empty range"]),
         (["-v", "nsgan", "--seed", ""], ["--seed is empty"]),
         (["-v", "nsgan", "--seed", "-1"], ["seed must be a non-negative integer"]),
@@ -153,6 +154,7 @@ def test_running_out_of_memory_in_the_forward_check_is_one_line_in_the_suites_te
     assert result.code == 1 and "Traceback" not in result.err
     failed = [line for line in result.err.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 2 and all(said in line and "lower [set] batch_size, or" in line for line in failed)
+    assert all(re.match(r"failed: \S+ \(no folder\): run ", line) for line in failed)  # it named a folder not made
     assert "none has a folder in" in result.err
 
 
@@ -466,7 +468,7 @@ def quantized_points() -> torch.Tensor:
         (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, "frechet"), "metrics must be a list"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, [None]), "metrics must be a list"),
-        (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "name at least one (e.g. ['modes'])"),
+        (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "name at least one (e.g. --metrics modes)"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, ["sigma"]), "overrides must map"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, "sigma=1"), "overrides must map"),
         (lambda out: ganbench.evaluate_samples("ring8", torch.empty(100, 2, device="meta")), "not a meta tensor"),
@@ -490,7 +492,7 @@ def quantized_points() -> torch.Tensor:
         (ring8(eval_every=np.int64(10**6)), "eval_every (--eval-every) is 1,000,000, more than the"),
         (ring8(force="yes"), "force must be True or False"),
         (ring8(progress=1), "progress must be True or False"),
-        (ring8(metrics=[]), "metrics is empty: name at least one (e.g. ['modes'])"),
+        (ring8(metrics=[]), "metrics is empty: name at least one (e.g. --metrics modes)"),
         (ring8(max_seconds=1e-300), "max_seconds must be a positive finite number of seconds from 0.01"),
         (ring8(max_seconds=1e300), "max_seconds must be a positive finite number of seconds from 0.01"),
         (ring8(overrides={"lr_d": 1e-3, "variant.lr_d": 1e-4}), "option 'variant.lr_d' is set twice"),

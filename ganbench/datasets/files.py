@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from ganbench.arrays import array_names, load_array
-from ganbench.errors import GanbenchError, refuse_link_loop, shown_path
+from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, short_repr, shown_path
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
@@ -145,6 +146,11 @@ class UserImages(ImageDataset):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):  # "xyz" was told the images had changed
+            raise OptionError(
+                f"dataset 'files' option 'sha256' is the images' digest, 64 hex digits, not {short_repr(self.sha256)}; "
+                "leave it out and pass --dataset PATH, which fills it"
+            )
         if self.path:
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
@@ -200,10 +206,10 @@ class UserImages(ImageDataset):
                     f"dataset 'files' needs option 'sha256' (the digest that ties a run to its images): pass "
                     f"--dataset {path} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
                 )
-            raise ImagesError(
-                f"the images in {path} changed since the run's spec was made (sha256 {self.sha256[:12]}... "
-                f"then, {data.sha256[:12]}... now); restore them, or start afresh with --dataset {path} "
-                "(a new run id)"
+            raise ImagesError(  # a run's spec keeps its images' digest; one typed with --set may be wrong too
+                f"the images in {path} are not the ones sha256 {self.sha256[:12]}... names (they are "
+                f"{data.sha256[:12]}... now): they changed since the run's spec was made, or the digest is not "
+                f"theirs; restore them, or start afresh with --dataset {path} (a new run id)"
             )
         object.__setattr__(self, "_read", data)
         return data
