@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import numbers
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -144,12 +145,13 @@ def check_memory_fits(
     of G), for ``at_once`` runs side by side (``--workers``), need more memory than ``device`` has free: a width the
     options allow (``network.width=16384``) would otherwise be killed by the kernel, without a word."""
     free = free_memory(device)
-    if free is None:
+    room = process_memory_room() if device.type == "cpu" else None  # each run's process its own (ulimit -v)
+    if free is None and room is None:
         return
     v = parts.variant
     n_g, n_d = (sum(p.numel() for p in net.parameters()) for net in (g, d))
     needed = bytes_per_parameter(v) * (n_g + n_d) + (4 * n_g if v.ema else 0)
-    if needed * at_once <= free:
+    if (free is None or needed * at_once <= free) and (room is None or needed <= room):
         return
     state = OPTIMIZER_STATES.get(v.optimizer, ("the optimizer's", 2))[0]
     defaults = {f.name: f.default for f in dataclasses.fields(parts.network) if type(f.default) is int}
@@ -161,13 +163,15 @@ def check_memory_fits(
         if sizes
         else f"use a smaller network (`ganbench list` shows the options of network {spec.network!r})"
     )
-    together = ""
-    if at_once > 1:
+    together, limit = "", f"the {memory_size(free)} free on {device}" if free is not None else ""
+    if room is not None and needed > room:  # a process's cap, not the machine's memory: more workers do not matter
+        limit = f"the {memory_size(room)} a process may still take here (ulimit -v)"
+    elif at_once > 1:
         together = f", {memory_size(needed * at_once)} for the {at_once} runs at once"
         lower = f"lower --workers or {lower.removeprefix('lower ')}" if needed <= free else lower
     raise OptionError(
         f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {memory_size(needed)} with "
-        f"gradients and {state} state{together}, more than the {memory_size(free)} free on {device}; {lower}"
+        f"gradients and {state} state{together}, more than {limit}; {lower}"
     )
 
 
@@ -193,18 +197,69 @@ def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, 
 
 
 def free_memory(device: torch.device) -> int | None:
-    """Bytes free on ``device``: a GPU's free memory, the host's MemAvailable on Linux; None where unknown."""
+    """Bytes free on ``device`` for all runs together: a GPU's free memory; on Linux the host's MemAvailable, or
+    less where a control group (a container) allows less; None where unknown."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
     if device.type != "cpu":
         return None
+    known = [n for n in (_proc_number("/proc/meminfo", "MemAvailable:"), _control_group_room()) if n is not None]
+    return min(known) if known else None
+
+
+def process_memory_room() -> int | None:
+    """Bytes one process may still map where ``ulimit -v`` (RLIMIT_AS) caps it, each run's own; None: no cap."""
     try:
-        with open("/proc/meminfo") as f:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    mapped = _proc_number("/proc/self/status", "VmSize:")
+    if soft == resource.RLIM_INFINITY or mapped is None:
+        return None
+    return max(soft - mapped, 0)
+
+
+def _proc_number(path: str, key: str) -> int | None:
+    """The kB figure of ``key`` in a /proc file, in bytes; None where there is none."""
+    try:
+        with open(path) as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
+    return None
+
+
+def _control_group_room() -> int | None:
+    """Bytes this process's control group may still take (a container's memory limit, cgroup v2 or v1), where a
+    limit is set: MemAvailable counts the whole host."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "-", "")
+        if controllers == "":
+            names, roots = ("memory.max", "memory.current"), ("/sys/fs/cgroup" + path, "/sys/fs/cgroup")
+        elif "memory" in controllers.split(","):
+            names = ("memory.limit_in_bytes", "memory.usage_in_bytes")
+            roots = ("/sys/fs/cgroup/memory" + path, "/sys/fs/cgroup/memory")
+        else:
+            continue
+        for root in roots:
+            try:
+                with open(os.path.join(root, names[0])) as f:
+                    limit = f.read().strip()
+                with open(os.path.join(root, names[1])) as f:
+                    used = int(f.read())
+            except (OSError, ValueError):
+                continue
+            if limit != "max" and limit.isdigit() and int(limit) < 2**60:  # v1 says "no limit" with a huge number
+                return max(int(limit) - used, 0)
+            break
     return None
 
 

@@ -1285,3 +1285,27 @@ def test_a_standard_error_that_cannot_be_written_keeps_the_exit_code_and_a_close
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.startswith("Error: cannot write the output to standard output (it is")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml", "s.toml"]
+
+
+def test_the_memory_pre_check_counts_a_process_cap_and_names_it(tmp_path):
+    """Under `ulimit -v`, an mlp of 8 GiB of parameters passed the pre-check (the host had 22 GiB free), then ran out
+    of memory at step 0, advised to lower batch_size, which did nothing, and left a folder (pass 66)."""
+    import resource
+    import subprocess
+    import sys
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 10**9, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+    command = [str(Path(sys.executable).parent / "ganbench"), "run", "-v", "gan", "-d", "ring8", "-n", "mlp", "-q"]
+    big = ["--set", "network.width=16384", "--set", "network.depth=2", "--steps", "2", "-m", "modes"]
+    done = subprocess.run(
+        [*command, *big, "-o", "out"], cwd=tmp_path, capture_output=True, text=True, preexec_fn=capped
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert re.match(
+        r"Error: network 'mlp' with these options holds 537,051,139 parameters: 8\.0 GiB with gradients and Adam's "
+        r"state, more than the [\d.]+ GiB a process may still take here \(ulimit -v\); lower --set network\.width$",
+        done.stderr,
+    ), done.stderr
+    assert not (tmp_path / "out").exists()
