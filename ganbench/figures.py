@@ -134,7 +134,7 @@ def plot_results(
     if runs.empty:
         raise scan.nothing_found(root)
     scan.refuse_unmeasured(chosen, root)
-    for line in scan.problems():
+    for line in scan.problems(made="the figures"):
         report(line)
     out = Path(out_dir) if out_dir is not None else root / FIGURES
     if out.is_symlink() and not out.exists():  # mkdir said "(File exists)", of a folder that is not there
@@ -162,6 +162,11 @@ def plot_results(
                 path = out / f"{kind}-{file_name(dataset)}.png"
                 write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI))
                 written.append(path)
+            for kind in FIGURE_KINDS:  # an earlier plot's figure of what has nothing to draw now: not left as current
+                stale = out / f"{kind}-{file_name(dataset)}.png"
+                if kind not in figures and stale.is_file() and not stale.is_symlink():
+                    stale.unlink()
+                    report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
     except OSError as exc:
         if out.exists() and not out.is_dir():
             raise OutputError(
@@ -178,6 +183,10 @@ def scan_runs(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:
     """``scan_results(root, outputs)``: each run's ``run_dir`` is where its record was found under ``root``
     (a record keeps the folder it was written to, since moved or copied; the files to draw lie beside it)."""
     return scan_results(root, outputs)
+
+
+FIGURE_KINDS = ("curves", "dynamics", "samples", "leaderboard")
+"""The figures ``plot`` draws of each dataset, each named ``KIND-DATASET.png``."""
 
 
 def dataset_figures(
@@ -204,7 +213,7 @@ def dataset_figures(
         runs = runs[runs["label"].isin(labels[:MAX_SERIES])]
     histories = read_histories(runs, report)
     order = metric_order(runs, histories, directions, metrics)
-    figures = {
+    figures = {  # FIGURE_KINDS
         "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth, on_problem=report),
         "dynamics": dynamics_figure(runs, histories, smooth=smooth),
         "samples": samples_figure(runs, order[:KEY_METRICS], on_problem=report),

@@ -403,12 +403,13 @@ class ResultsScan:
     conflicting: list[tuple[Path, Path]] = field(default_factory=list)
     """(the folder counted, a repeat of its run with other values): results of two machines merged, say."""
 
-    def problems(self, tabled: bool = True) -> list[str]:
+    def problems(self, tabled: bool = True, made: str = "the table") -> list[str]:
         """One line per unreadable record, then counts. ``tabled`` False: of the Python API's frame, which leaves out
-        what cannot be read but holds failed and skipped runs (with their status)."""
+        what cannot be read but holds failed and skipped runs (with their status). ``made``: what they are left out
+        of (`plot`'s figures)."""
         lines = [f"unreadable record {path}: {why}; {remedy_for(why, 1)}" for path, why in self.unreadable]
         if self.unreadable:
-            lines.append(f"{len(self.unreadable)} unreadable record(s) left out" + " of the table" * tabled)
+            lines.append(f"{len(self.unreadable)} unreadable record(s) left out" + f" of {made}" * tabled)
         if self.unfinished:
             lines.append(f"{len(self.unfinished)} run folder(s) without a record (running, or interrupted: rerun)")
         if self.repeated:

@@ -676,6 +676,26 @@ def test_a_completed_run_without_its_history_or_samples_is_said_once_each(mog, t
     ], result.err
 
 
+def test_an_earlier_plots_figure_of_what_has_nothing_to_draw_now_is_removed_and_said(mog, tmp_path, cli):
+    """An earlier plot's curves stayed beside this plot's figures, as if current, when no run had a history to
+    draw any more (pass 66)."""
+    root = _seed0_runs(mog, tmp_path / "results")
+    figures = tmp_path / "figures"
+    assert cli("plot", str(root), "-o", str(figures)).code == 0
+    assert (figures / "curves-ring8.png").is_file() and (figures / "dynamics-ring8.png").is_file()
+    (figures / "mine.png").write_bytes(b"not ganbench's")
+    for history in root.glob("*/history.csv"):
+        history.unlink()
+    result = cli("plot", str(root), "-o", str(figures))
+    assert result.code == 0, result.err
+    for kind in ("curves", "dynamics"):
+        assert not (figures / f"{kind}-ring8.png").exists()
+        assert f"warning: removed {figures / f'{kind}-ring8.png'}, an earlier plot's: its runs have no {kind}" in (
+            result.err
+        )
+    assert sorted(p.name for p in figures.iterdir()) == ["leaderboard-ring8.png", "mine.png", "samples-ring8.png"]
+
+
 def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):
     """It said "[Errno 13] Permission denied: '<the whole path again>'"."""
     from ganbench import figures
