@@ -171,23 +171,24 @@ def command_stderr() -> Iterator[None]:
     """``sys.stderr`` while ``main()`` runs, put back after it: once it cannot be written (its pipe lost its
     reader, ``2>&1 | head -1``; a full disk, ``2>/dev/full``), the rest (a warning, "Error: ...") is dropped, and
     the command ends with its own exit code, not 1 and an exception that nobody can read either."""
-    guarded = CommandStderr(sys.stderr)
+    before = sys.stderr
+    guarded = CommandStderr(before)
     sys.stderr = guarded
     try:
         yield
     finally:
-        sys.stderr = guarded._stream
+        sys.stderr = before
 
 
 class CommandStderr:
     """``sys.stderr`` whose writes are dropped once one failed (``command_stderr``)."""
 
     def __init__(self, stream: Any) -> None:
-        self._stream = stream
+        self._stream = stream if stream is not None else open(os.devnull, "w")  # 2>&-: Python has no sys.stderr
         self._dropping = False
 
     def write(self, text: str) -> int:
-        if self._dropping or self._stream is None:
+        if self._dropping:
             return len(text)
         try:
             return self._stream.write(text)
@@ -197,7 +198,7 @@ class CommandStderr:
             return len(text)
 
     def flush(self) -> None:
-        if self._dropping or self._stream is None:
+        if self._dropping:
             return
         try:
             self._stream.flush()

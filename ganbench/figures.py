@@ -164,9 +164,10 @@ def plot_results(
                 written.append(path)
             for kind in FIGURE_KINDS:  # an earlier plot's figure of what has nothing to draw now: not left as current
                 stale = out / f"{kind}-{file_name(dataset)}.png"
-                if kind not in figures and stale.is_file() and not stale.is_symlink():
+                if chosen is None and kind not in figures and stale.is_file() and not stale.is_symlink():
                     stale.unlink()
                     report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
+            # (with --metrics, what is not drawn may be left out by the choice: an earlier figure stays)
     except OSError as exc:
         if out.exists() and not out.is_dir():
             raise OutputError(

@@ -96,10 +96,11 @@ def create_spec(
             shown = shlex.quote(str(value))
             raise OptionError(f"--set {kind}={shown} sets no option: the {kind} is chosen with --{kind} {shown}")
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
-    if v.conditional and not d.n_classes:
+    if v.conditional and d.n_classes < 2:  # one class: nothing to condition on, and no per-class metric
+        has = "no labels" if not d.n_classes else "one class"
         raise OptionError(
-            f"variant {variant!r} is class-conditional but dataset {d.title} has no labels; "
-            "pick a labelled dataset (a folder of images: class subfolders) or an unconditional variant"
+            f"variant {variant!r} is class-conditional but dataset {d.title} has {has}; pick a dataset labelled with "
+            "two classes or more (a folder of images: a subfolder per class) or an unconditional variant"
         )
     if v.conditional and v.pack > 1:
         raise OptionError(f"variant {variant!r} is class-conditional and packs samples; --set pack=1")
@@ -195,8 +196,9 @@ def _networks_taking(option: str, dataset: Dataset, variant: Any, besides: str) 
         network = networks.get(name)
         if name == besides or option not in options_of(network):
             continue
+        classes = dataset.n_classes if variant.conditional else 0  # biggan cannot take cgan's labels
         try:  # a plugin's check that fails is no advice to give
-            fits = network.check(tuple(dataset.shape), variant.pack, 0, variant.conditioning) is None
+            fits = network.check(tuple(dataset.shape), variant.pack, classes, variant.conditioning) is None
         except Exception:
             fits = False
         if fits:

@@ -27,6 +27,7 @@ import math
 import numbers
 import os
 import re
+import shlex
 import stat
 import tomllib
 from collections.abc import Callable
@@ -314,15 +315,15 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 raise where.error(_key_named_in(str(exc)), str(exc)) from None
             except OptionError as exc:
                 key, message = _key_named_in(str(exc)), str(exc)
-                if key == "metrics" and suite.metrics is not None and len(suite.datasets) > 1:  # advice for one
+                if key in KEYS and f"has no option {key!r}" in message:  # [set] steps = 20
+                    message += f"; {key} is a key of the suite itself: write it above [set]"
+                elif key == "metrics" and suite.metrics is not None and len(suite.datasets) > 1:  # advice for one
                     message += (  # dataset went round in a loop: kid_raw for ring8, kid_classifier for images
                         "; a suite's metrics apply to each of its datasets: leave metrics out for each one's own, "
                         "or make a suite per kind of data"
                     )
                 elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
                     message += "; it is the suite's only metric: leave metrics out for the dataset's own"
-                elif key in KEYS and f"has no option {key!r}" in message:  # [set] steps = 20
-                    message += f"; {key} is a key of the suite itself: write it above [set]"
                 raise where.error(key, message) from None
             except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line
                 raise where.at(where.line_of("datasets"), f"{variant} on {dataset}: {exc}") from None
@@ -378,13 +379,15 @@ def _key_named_in(message: str) -> str:
 
 
 EMPTY = '""'
+_SHELL_WORD = r"""(?:'[^']*'|"[^"]*"|[^\s'";,()])+"""
+"""A word as ``shlex.quote`` writes it (``'m l p'``, ``'m'"'"'lp'``), or a plain one up to a space or ``;,()``."""
 SUITE_SPELLING = (
-    (re.compile(r"--set ([^\s=;,()]+)=('[^']*'|VALUE|[^\s;,()]*)"), lambda m: f"[set] {m[1]} = {_toml_value(m[2])}"),
+    (re.compile(rf"--set ([^\s=;,()]+)=({_SHELL_WORD}|)"), lambda m: f"[set] {m[1]} = {_toml_value(m[2])}"),
     (re.compile(r"--set ([\w.]+)(?=[\s;,)]|$)"), r"[set] \1"),
     (re.compile(r"--set "), "[set] "),
     (re.compile(r"--metrics ([\w.-]+(?:,[\w.-]+)*)"), lambda m: f"metrics = {_toml_list(m.group(1))}"),
-    (re.compile(r"--network ('[^']*'|[\w.-]+)"), lambda m: f"network = {_toml_value(m[1], text=True)}"),
-    (re.compile(r"--dataset ('[^']*'|[\w./~-]+)"), lambda m: f"datasets = [{_toml_value(m[1], text=True)}]"),
+    (re.compile(rf"--network ({_SHELL_WORD})"), lambda m: f"network = {_toml_value(m[1], text=True)}"),
+    (re.compile(rf"--dataset ({_SHELL_WORD})"), lambda m: f"datasets = [{_toml_value(m[1], text=True)}]"),
     (re.compile(r"--steps (\d+)"), r"steps = \1"),
     (re.compile(r"--max-seconds (\d+)"), r"max_seconds = \1"),
     (re.compile(r"--eval-samples (\d+)"), r"eval_samples = \1"),
@@ -401,7 +404,10 @@ has no --set to type. Checked by tests over the messages that name them."""
 def _toml_value(shown: str, text: bool = False) -> str:
     """A value as the command line shows it (``0.5``, ``mlp``, ``'m l p'``, or nothing) as TOML writes it: text
     quoted (``"mlp"``), numbers and true/false as they are, ``VALUE`` left a placeholder."""
-    inner = shown[1:-1] if len(shown) >= 2 and shown[0] == shown[-1] == "'" else shown
+    try:
+        inner = "".join(shlex.split(shown)) if shown else ""  # the shell's quotes off: 'm'"'"'lp' is m'lp
+    except ValueError:  # unbalanced: as it is
+        inner = shown
     if shown == "VALUE" or (not text and inner == shown and _TOML_BARE.fullmatch(shown)):
         return shown
     return json.dumps(inner) if inner else EMPTY

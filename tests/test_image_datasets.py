@@ -714,10 +714,11 @@ def test_sha256_follows_the_pixels_and_a_changed_set_is_refused(class_folder):
     one_line_error(exc, "changed", str(folder.resolve()), "--dataset")
     save_png(folder / "cat" / "0.png", content["cat"][0])
     assert files_dataset(folder).sha256 == before.sha256  # the same pixels: the same digest
-    for typed in ("xyz", "0" * 63, "A" * 64):  # a digest typed wrong was told the images had changed (pass 66)
+    for typed in ("xyz", "0" * 63, "g" * 64):  # a digest typed wrong was told the images had changed (pass 66)
         with pytest.raises(GanbenchError) as exc:
             dataclasses.replace(before, sha256=typed)
         one_line_error(exc, "option 'sha256' is the images' digest, 64 hex digits, not", "leave it out")
+    assert dataclasses.replace(before, sha256=before.sha256.upper()).sha256 == before.sha256  # capitals: the same
 
 
 def test_resolve_dataset_claims_paths_and_ignores_registered_names(class_folder, tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,8 @@ class UserImages(ImageDataset):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if re.fullmatch(r"[0-9A-F]{64}", self.sha256):  # the right digest in capitals is the right digest
+            object.__setattr__(self, "sha256", self.sha256.lower())
         if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):  # "xyz" was told the images had changed
             raise OptionError(
                 f"dataset 'files' option 'sha256' is the images' digest, 64 hex digits, not {short_repr(self.sha256)}; "
@@ -202,14 +205,15 @@ class UserImages(ImageDataset):
         path = shown_path(self.path)
         if self.sha256 != data.sha256:
             if not self.sha256:
+                named = shlex.quote(path)
                 raise ImagesError(
                     f"dataset 'files' needs option 'sha256' (the digest that ties a run to its images): pass "
-                    f"--dataset {path} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
+                    f"--dataset {named} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
                 )
             raise ImagesError(  # a run's spec keeps its images' digest; one typed with --set may be wrong too
                 f"the images in {path} are not the ones sha256 {self.sha256[:12]}... names (they are "
                 f"{data.sha256[:12]}... now): they changed since the run's spec was made, or the digest is not "
-                f"theirs; restore them, or start afresh with --dataset {path} (a new run id)"
+                f"theirs; restore them, or start afresh with --dataset {shlex.quote(path)} (a new run id)"
             )
         object.__setattr__(self, "_read", data)
         return data

@@ -16,6 +16,7 @@ whose parent dies (kill -9 of the command) exits too, rather than wait forever.
 from __future__ import annotations
 
 import contextlib
+import io
 import multiprocessing
 import os
 import pickle
@@ -74,8 +75,11 @@ def _remember_interrupt(signum: int, frame: Any) -> None:
 def _prints_to_stderr() -> None:
     """A worker's prints (a plugin dataset's, torch's) go to stderr: standard output is the command's output alone
     (``eval --json``), and a worker's results come back through the pool."""
+    from ganbench.console import CommandStderr
+
+    sys.stderr = CommandStderr(sys.stderr)  # one that cannot be written (2>/dev/full, | head) fails no run
     sys.stdout = sys.stderr
-    with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr to point at: leave it
+    with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):  # none to point at
         os.dup2(sys.stderr.fileno(), 1)  # os.write(1, ...) and C code too
 
 
