@@ -6,6 +6,7 @@ Every error a user can cause ends in one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import signal
 import stat
 import sys
@@ -1030,7 +1032,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         lb.check_fits(suite, baseline)  # a baseline of other runs or settings would rank what the suite is not
         rows = lb.rows_of_baseline(baseline)
     else:
-        _results_folder(results, "--results", f"run `ganbench sweep {suite_file} --out {results}` first")
+        sweep_it = f"`ganbench sweep {shlex.quote(suite_file)} --out {shlex.quote(results)}`"  # spaces too
+        _results_folder(results, "--results", f"run {sweep_it} first")
         _not_one_run(results, "--results")
         specs = suite.specs()
         found, absent = [], []
@@ -1051,7 +1054,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         if not found:
             raise OptionError(
                 f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "
-                f"code are not its runs); run `ganbench sweep {suite_file} --out {results}` first"
+                f"code are not its runs); run {sweep_it} first"
             )
         if absent:  # ranked without them: their seeds' values would change the means and the ties
             click.echo(
@@ -1059,7 +1062,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                     f"warning: {len(absent)} of the suite's {len(specs)} runs {'is' if len(absent) == 1 else 'are'} "
                     f"missing from {results} or failed "
                     f"({', '.join(absent[:3])}{', ...' if len(absent) > 3 else ''}); ranked without them; "
-                    f"`ganbench sweep {suite_file} --out {results}` runs them"
+                    f"{sweep_it} runs them"
                 ),
                 err=True,
             )
@@ -1224,6 +1227,17 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 told of, and resumed, by ganbench."""
 
 
+def _import_torch() -> None:
+    """torch, or one line: under a small ``ulimit -v`` its libraries fail to map (ImportError, SystemError)."""
+    try:
+        import torch  # noqa: F401
+    except Exception as exc:
+        raise GanbenchError(
+            f"torch cannot be imported ({one_line(exc)[:200]}); if this process's memory is capped (ulimit -v), "
+            "raise the cap, else reinstall torch"
+        ) from None
+
+
 def console_main() -> None:
     """The ``ganbench`` program: ``main``, then deaf to Ctrl-C while Python exits. The command has ended and said
     so (its output, its error, "Interrupted."): a Ctrl-C now (a burst's second) only killed it by the signal, and
@@ -1237,7 +1251,8 @@ def console_main() -> None:
         # left CPython's "unhandled Ctrl-C" mark set, though main() handled it: under `python -m ganbench`, Python
         # then killed itself by the signal as it exited (-2, not 130, after "Interrupted."). Code run from a string
         # clears the mark; a Ctrl-C still on its way out of here sets it again.
-        exec("")
+        with contextlib.suppress(MemoryError):  # under a small ulimit -v, even this
+            exec("")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1265,7 +1280,7 @@ def _main(argv: list[str] | None) -> None:
         args = sys.argv[1:] if argv is None else list(argv)
         if args and not {"-h", "--help", "--version"} & set(args):  # a command that works: torch first, deaf
             with holding_ctrl_c(then_raise=True):  # it swallows a Ctrl-C while it imports numpy (half imported)
-                import torch  # noqa: F401
+                _import_torch()
         nested = nested_command()  # a plugin's command calling main(): its commands are there already
         with command_stdout() as stdout:
             if not nested:

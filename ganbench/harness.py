@@ -41,6 +41,7 @@ from ganbench.errors import (
 )
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
+from ganbench.options import plain_bool
 from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import (
     METRICS,
@@ -98,6 +99,7 @@ def run_spec(
     the first.
     """
     wall_start = time.perf_counter()
+    force = plain_bool(force)  # numpy's too, as options take it
     if not isinstance(force, bool):
         raise OptionError(f"force must be True or False, not {force!r}")
     cadence = Hooks(log_every=log_every, checkpoint_every=checkpoint_every, progress=progress)  # checks them
@@ -204,7 +206,11 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
 def out_of_memory(exc: BaseException) -> str | None:
     """What ``exc`` says if it is torch failing to allocate (a GPU's OutOfMemoryError, the CPU allocator's
     RuntimeError), in a few words; else None."""
-    text = str(exc)
+    text, seen, inner = str(exc), 0, exc
+    while inner is not None and seen < 8:  # torch.save's "unexpected pos" raised while handling a MemoryError
+        if isinstance(inner, MemoryError):  # Python's own (a buffer, a pickle), under ulimit -v say
+            return "Python could not allocate"
+        inner, seen = inner.__cause__ or inner.__context__, seen + 1
     if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
         return None
     asked = re.search(r"allocate (\d+) bytes", text)

@@ -192,6 +192,13 @@ def whole_if_integral(value: Any) -> Any:
     return value
 
 
+def plain_bool(value: Any) -> Any:
+    """``value`` as a bool where it is numpy's (``np.True_``), as a bool option takes it; anything else as it is."""
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    return value
+
+
 def coerce(value: Any, typ: Any, label: str) -> Any:
     """Convert ``value`` (object or CLI string) to ``typ`` or raise OptionError naming ``label``."""
     origin = typing.get_origin(typ)
@@ -276,9 +283,10 @@ def _parse(text: str, typ: type, label: str) -> Any:
             return int(text)
         if typ is float:
             return float(text)
-    except ValueError:
-        pass
-    raise OptionError(f"{label} must be {typ.__name__}, not {text!r}")
+    except ValueError:  # a whole number of thousands of digits too, past Python's text-to-int limit
+        if typ is int and re.fullmatch(r"\s*[+-]?\d+\s*", text):
+            raise OptionError(f"{label} must be a usable int, not one of {len(text.strip()):,} digits") from None
+    raise OptionError(f"{label} must be {typ.__name__}, not {short_repr(text)}")
 
 
 def plain_number(text: str) -> bool:

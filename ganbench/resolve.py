@@ -37,7 +37,14 @@ from ganbench.errors import (
 from ganbench.fingerprint import files_listed_once, fingerprint
 from ganbench.imagefiles import IMAGE_SUFFIXES, warn_once
 from ganbench.network import Network
-from ganbench.options import check_overrides_and_metrics, option_types, options_of, whole_if_integral, with_options
+from ganbench.options import (
+    check_overrides_and_metrics,
+    option_types,
+    options_of,
+    plain_bool,
+    whole_if_integral,
+    with_options,
+)
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
@@ -77,10 +84,12 @@ def create_spec(
     check_arguments(variant=variant, dataset=dataset, network=network, overrides=overrides, metrics=metrics)
     seed, eval_samples, eval_every = (whole_if_integral(n) for n in (seed, eval_samples, eval_every))  # 1.0 as 1
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
-        raise OptionError(f"seed must be a non-negative integer below 2^63 (torch's seed range), not {seed!r}")
-    if type(shared_metrics).__name__ not in ("bool", "bool_"):  # "no" was taken as True: a metric dropped silently
+        raise OptionError(
+            f"seed must be a non-negative integer below 2^63 (torch's seed range), not {short_repr(seed)}"
+        )
+    shared_metrics = plain_bool(shared_metrics)
+    if not isinstance(shared_metrics, bool):  # "no" was taken as True: a metric dropped silently
         raise OptionError(f"shared_metrics must be True or False, not {short_repr(shared_metrics)}")
-    shared_metrics = bool(shared_metrics)
     groups = split_overrides(overrides or {})
     registered = regs.variants.get(variant)
     named, (dataset, claimed) = dataset, resolve_dataset_name(dataset)
@@ -146,7 +155,8 @@ def create_spec(
     n_eval = d.eval_samples if eval_samples is None else eval_samples
     if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
         raise OptionError(
-            f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {n_eval!r}; e.g. --eval-samples 10000"
+            f"eval_samples must be an integer from 2 to {MAX_EVAL_SAMPLES:,}, not {short_repr(n_eval)}; "
+            "e.g. --eval-samples 10000"
         )
     metric, needed = neediest(d, selected)
     if needed > MAX_EVAL_SAMPLES:

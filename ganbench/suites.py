@@ -228,6 +228,8 @@ def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
     if not isinstance(path, str | os.PathLike):  # None, 5, b"x" from Python: Path() raised a TypeError
         raise SuiteError(f"a suite is named by its file's path (text or a Path), not {short_repr(path)}")
+    if "\0" in str(path):  # no file system takes a NUL: open() raised a ValueError
+        raise SuiteError(f"a suite's path holds a NUL character, which no file's name can: {short_repr(path)}")
     if not str(path).strip():  # Path("") is the working folder: "cannot read suite ." told nothing
         raise SuiteError("the suite file's name is empty; name a .toml file, e.g. suites/mine.toml")
     path = Path(path)

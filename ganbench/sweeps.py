@@ -18,7 +18,7 @@ from ganbench.devices import resolve_device
 from ganbench.errors import OptionError, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
-from ganbench.options import with_options
+from ganbench.options import plain_bool, whole_if_integral, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record
@@ -44,7 +44,7 @@ def run_suite(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[RunRecord]:
     """A record for every run of ``suite`` (in the suite's order), training those not finished."""
-    _check_arguments(suite, out, workers, executor_options, force, checkpoint_every)
+    workers, force = _checked_arguments(suite, out, workers, executor_options, force, checkpoint_every)
     out = Path(out) if out is not None else default_out(suite)
     runner = with_options(registries().executors.get(executor), executor_options or {}, f"executor {executor!r}")
     specs = suite.specs()
@@ -80,22 +80,26 @@ def run_suite(
     return [r for r in records if r is not None]
 
 
-def _check_arguments(
+def _checked_arguments(
     suite: Any, out: Any, workers: Any, executor_options: Any, force: Any, checkpoint_every: Any
-) -> None:
+) -> tuple[int, bool]:
     """From Python, what the command line's types check: one OptionError before anything starts, not a TypeError
-    from deep inside, nor every run failing on the same argument."""
+    from deep inside, nor every run failing on the same argument. ``workers`` and ``force`` as int and bool (2.0
+    and numpy's bool too)."""
     if not isinstance(suite, Suite):
         raise OptionError(f"suite must be a Suite (ganbench.suites.load_suite reads one), not {short_repr(suite)}")
     if out is not None and (not isinstance(out, str | PathLike) or not str(out).strip() or "\0" in str(out)):
         raise OptionError(f"out must name a results folder (text or a Path, without NUL), not {short_repr(out)}")
+    workers = whole_if_integral(workers)
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise OptionError(f"workers must be a whole number from 1, not {short_repr(workers)}")
     if executor_options is not None and not isinstance(executor_options, Mapping):
         raise OptionError(f"executor_options must map option names to values, not {short_repr(executor_options)}")
+    force = plain_bool(force)
     if not isinstance(force, bool):
         raise OptionError(f"force must be True or False, not {short_repr(force)}")
     Hooks(checkpoint_every=checkpoint_every)  # its one line
+    return int(workers), bool(force)
 
 
 def check_jobs_fit(

@@ -38,7 +38,7 @@ from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError, memory_size, short_repr
 from ganbench.evaluation import eval_labels, generate
 from ganbench.network import Network
-from ganbench.options import whole_if_integral, with_options
+from ganbench.options import plain_bool, whole_if_integral, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress
 from ganbench.regularizers import add_spectral_norm, clip_weights, gradient_penalty, path_lengths, r1_penalty
@@ -615,6 +615,7 @@ class Hooks:
                     f"{never.get(name, '')}, not {value!r}; e.g. 1000"
                 )
             setattr(self, name, int(value))
+        self.progress = plain_bool(self.progress)  # numpy's too, as options take it
         if not isinstance(self.progress, bool):
             raise OptionError(f"progress must be True or False, not {self.progress!r}")
 

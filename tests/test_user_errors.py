@@ -1160,6 +1160,9 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         ('[set]\nnetwork = "m l p"', 6, 'the network is chosen with network = "m l p"'),
         ("[set]\nsteps = 20", 6, "has no option 'steps'; its options are: "),
         ("[set]\nsteps = 20", 6, "; steps is a key of the suite itself: write it above [set]"),
+        # pass 67: the hint before "the suite's only metric"; shell quotes inside TOML
+        ('metrics = ["modes"]\n[set]\nmetrics = ["modes"]', 7, "; metrics is a key of the suite itself: write it"),
+        ('[set]\nnetwork = "m\'lp"', 6, 'the network is chosen with network = "m\'lp"'),
     ],
 )
 def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_path, body, line, advice):
@@ -1309,3 +1312,46 @@ def test_the_memory_pre_check_counts_a_process_cap_and_names_it(tmp_path):
         done.stderr,
     ), done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_pass_67_streams_memory_labels_and_api_arguments(tmp_path, cli):
+    """Pass 67: a closed stderr failed run and check (exit 1, nothing said: a regression to a CI); workers failed
+    every run on a stderr they could not write; Python's MemoryError was a traceback; biggan was named for cgan's
+    option; cgan on one class blamed --metrics; numpy's bools and 2.0 workers were refused."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from ganbench.harness import out_of_memory
+    from ganbench.suites import load_suite
+    from ganbench.sweeps import run_suite
+
+    ganbench_command = str(Path(sys.executable).parent / "ganbench")
+    run = f"{ganbench_command} run -v nsgan -d ring8 --steps 3 -n mlp -m modes --eval-samples 50 -q"
+    done = subprocess.run(f"{run} -o closed 2>&-", shell=True, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and len(list(tmp_path.glob("closed/*/record.json"))) == 1
+    done = subprocess.run(f"{run} -s 0,1 --workers 2 -o full 2>/dev/full", shell=True, cwd=tmp_path)
+    assert done.returncode == 0 and len(list(tmp_path.glob("full/*/record.json"))) == 2
+    try:
+        try:
+            raise MemoryError
+        except MemoryError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 4903872 vs 4903764")  # noqa: B904 (as torch.save raises it)
+    except RuntimeError as exc:
+        assert out_of_memory(exc) == "Python could not allocate"
+    assert out_of_memory(RuntimeError("unexpected pos")) is None
+    result = cli("run", "-v", "cgan", "-d", "digits", "-n", "dcgan", "--set", "network.shared_dim=8", "-q")
+    assert_one_line_error(result, "network 'dcgan' has no option 'shared_dim'")
+    assert "biggan" not in result.err  # it takes labels by projection, which cgan's do not come as
+    np.savez(tmp_path / "one.npz", images=np.zeros((40, 8, 8, 3), np.uint8), labels=np.zeros(40, int))
+    result = cli("run", "-v", "cgan", "-d", str(tmp_path / "one.npz"), "--steps", "1", "-q", "-o", str(tmp_path / "o"))
+    assert_one_line_error(result, "variant 'cgan' is class-conditional but dataset 'files'", "has one class; pick")
+    record = ganbench.run("nsgan", "ring8", out=str(tmp_path / "api"), steps=2, metrics=["modes"], eval_samples=50,
+                          force=np.True_, progress=np.False_)  # fmt: skip
+    assert record.status == "completed"
+    (tmp_path / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\nmetrics = ["modes"]\n')
+    records = run_suite(load_suite(tmp_path / "s.toml"), out=tmp_path / "swept", workers=1.0, force=np.False_)
+    assert [r.status for r in records] == ["completed"]
+    with pytest.raises(GanbenchError, match="a suite's path holds a NUL character"):
+        load_suite("a\0b")
