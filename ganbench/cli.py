@@ -19,7 +19,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -604,12 +604,12 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     results_dir = _home_expanded(results_dir, "RESULTS_DIR")
     _results_folder(results_dir, "RESULTS_DIR", "pass the --out folder of `ganbench run`")
     directions = registries().metric_directions()
-    chosen = _names(metrics, "--metrics", "frechet")
+    chosen = _names(metrics, "--metrics", None)
     scan = scan_results(results_dir, directions)
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(results_dir)
-    _check_outputs(chosen, directions, set(runs.columns))  # a metric's outputs that these runs have
+    _check_outputs(chosen, directions, [k for k in directions if k in runs.columns])  # outputs these runs have
     scan.refuse_unmeasured(chosen, results_dir)
     for line in scan.problems():
         click.echo(f"warning: {line}", err=True)
@@ -635,15 +635,17 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
             output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
-def _check_outputs(
-    chosen: list[str] | None, directions: dict[str, str], present: Collection[str] | None = None
-) -> None:
+def _check_outputs(chosen: list[str] | None, directions: dict[str, str], present: Sequence[str] | None = None) -> None:
     """Refuse a name in ``--metrics`` of tables (outputs: modes_captured) that is no metric output; for a metric's
     name (modes), say which outputs it has, of those ``present`` where known (the runs', else every space's: fid
     named fid_inception of runs that have only fid_classifier)."""
     from ganbench.plugins import registries
 
     metrics = registries().metrics
+    had = f"; these runs have {', '.join(list(present)[:6])}{', ...' if len(present) > 6 else ''}" if present else ""
+    if chosen == []:  # the example one of the outputs these runs have (frechet was named of image runs)
+        example = next(iter(present), "frechet") if present else "frechet"
+        raise OptionError(f"--metrics is empty; name at least one, e.g. --metrics {example}")
     for name in chosen or []:
         if name in directions:
             continue
@@ -651,7 +653,7 @@ def _check_outputs(
             outputs = [o for o in metrics.get(name).output_names() if o in directions]
             here = [o for o in outputs if present is None or o in present]
             if not here:
-                raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here")
+                raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here{had}")
             raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(here)}")
         raise UnknownNameError("metric output", name, directions)
 
@@ -1069,8 +1071,9 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         rows = lb.rows_of_records(found, suite)
     directions = registries().metric_directions()
     computed = suite.outputs()
-    chosen = _names(metrics, "--metrics", "frechet") or list(suite.tolerance) or computed
+    chosen = _names(metrics, "--metrics", None)
     _check_outputs(chosen, directions, computed)
+    chosen = chosen or list(suite.tolerance) or computed
     for name in chosen:
         if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last
             raise OptionError(f"the suite's runs do not compute {name!r}; they compute {', '.join(computed)}")

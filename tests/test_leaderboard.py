@@ -998,9 +998,13 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     assert_one_line_error(result, "the suite's runs do not compute 'fid_classifier'; they compute modes_captured")
     for args in (["leaderboard", "show", str(path)], ["table", str(tmp_path / "a")]):  # fid named outputs it had not
         result = cli(*args, "-m", "fid")
-        assert_one_line_error(result, "'fid' is a metric, and none of its outputs (fid_inception, fid_classifier) is")
+        assert_one_line_error(result, "'fid' is a metric, and none of its outputs (fid_inception, fid_classifier) is",
+                              "; these runs have ")  # fmt: skip
         result = cli(*args, "-m", "modes")
         assert_one_line_error(result, "'modes' is a metric; --metrics here takes its outputs: modes_captured, ")
+        result = cli(*args, "-m", "")  # the example one these runs have (frechet was named of image runs)
+        assert_one_line_error(result, "--metrics is empty; name at least one, e.g. --metrics ")
+        assert result.err.split("e.g. --metrics ")[1].strip() in ("frechet", "modes_captured"), result.err
     missing = tmp_path / "nowhere"
     assert_one_line_error(cli("leaderboard", "show", str(path), "--results", str(missing)), "does not exist")
     other = tmp_path / "other"
