@@ -187,7 +187,7 @@ def test_table_errors(cli, tmp_path):
     assert cli(*RUN, "--variant", "nsgan", "--out", str(tmp_path)).code == 0
     assert_one_line_error(cli("table", str(tmp_path), "--metrics", "fidd"), "unknown metric output 'fidd'")
     assert_one_line_error(  # a metric's name, not its outputs' (pass 60: "did you mean loud_modes?")
-        cli("table", str(tmp_path), "--metrics", "fid"), "'fid' is a metric; --metrics here takes its outputs: fid_"
+        cli("table", str(tmp_path), "--metrics", "fid"), "'fid' is a metric, and none of its outputs (fid_inception, "
     )
 
 
