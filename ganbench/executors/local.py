@@ -99,8 +99,13 @@ def _starting_as_a_worker() -> bool:
 
 
 def _exit_code(process: multiprocessing.process.BaseProcess) -> int | None:
-    """A worker's exit code once it has exited: the pool says it broke before its manager has stopped them all."""
+    """A worker's exit code once it has exited: the pool says it broke before its manager has stopped them all.
+    The manager's thread reaps the workers too: where it got there first, our wait finds no child (None) until it
+    has stored the code, so look again for a while (a loaded CI missed 87 and said "a worker process died")."""
     process.join(timeout=10)
+    deadline = time.monotonic() + 2  # is_alive() would say True then too: it asks the same wait
+    while process.exitcode is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     return process.exitcode
 
 
