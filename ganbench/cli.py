@@ -19,7 +19,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ from ganbench.errors import (
     GanbenchError,
     OptionError,
     OutputError,
-    UnknownNameError,
     counted,
     one_line,
     one_line_warning,
@@ -598,7 +597,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     """Mean ± spread over seeds of each variant x dataset x metric; best in bold."""
     from ganbench.plugins import registries
     from ganbench.reference_rows import reference_table
-    from ganbench.results import scan_results
+    from ganbench.results import check_outputs, scan_results
     from ganbench.tables import render, summarize
 
     results_dir = _home_expanded(results_dir, "RESULTS_DIR")
@@ -609,7 +608,7 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(results_dir)
-    _check_outputs(chosen, directions, [k for k in directions if k in runs.columns])  # outputs these runs have
+    check_outputs(chosen, directions, [k for k in directions if k in runs.columns])  # outputs these runs have
     scan.refuse_unmeasured(chosen, results_dir)
     for line in scan.problems():
         click.echo(f"warning: {line}", err=True)
@@ -635,29 +634,6 @@ def table(results_dir: str, metrics: str | None, fmt: str, spread: str) -> None:
             output(f"- {one_line(note)}")  # they quote dataset names, which may be any path
 
 
-def _check_outputs(chosen: list[str] | None, directions: dict[str, str], present: Sequence[str] | None = None) -> None:
-    """Refuse a name in ``--metrics`` of tables (outputs: modes_captured) that is no metric output; for a metric's
-    name (modes), say which outputs it has, of those ``present`` where known (the runs', else every space's: fid
-    named fid_inception of runs that have only fid_classifier)."""
-    from ganbench.plugins import registries
-
-    metrics = registries().metrics
-    had = f"; these runs have {', '.join(list(present)[:6])}{', ...' if len(present) > 6 else ''}" if present else ""
-    if chosen == []:  # the example one of the outputs these runs have (frechet was named of image runs)
-        example = next(iter(present), "frechet") if present else "frechet"
-        raise OptionError(f"--metrics is empty; name at least one, e.g. --metrics {example}")
-    for name in chosen or []:
-        if name in directions:
-            continue
-        if name in metrics:
-            outputs = [o for o in metrics.get(name).output_names() if o in directions]
-            here = [o for o in outputs if present is None or o in present]
-            if not here:
-                raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here{had}")
-            raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(here)}")
-        raise UnknownNameError("metric output", name, directions)
-
-
 @cli.command(cls=BuiltinCommand)
 @click.argument("results_dir", type=click.Path(file_okay=False))
 @click.option(
@@ -677,10 +653,7 @@ def plot(results_dir: str, out_dir: str | None, metrics: str | None, smooth: int
 
     results_dir = _home_expanded(results_dir, "RESULTS_DIR")
     out_dir = _output_folder(out_dir, "--out", "figures", figures=True)  # before the folder's problems: they are moot
-    from ganbench.plugins import registries
-
-    chosen = _names(metrics, "--metrics", "frechet")
-    _check_outputs(chosen, registries().metric_directions())
+    chosen = _names(metrics, "--metrics", None)  # [] is refused with an output the runs have, once they are read
     paths = plot_results(
         _given(results_dir, "RESULTS_DIR", "results/"),
         _given(out_dir, "--out", "--out figures"),
@@ -1024,7 +997,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     """The ranked leaderboard: mean ± standard error per variant, ranks that tie where not significant."""
     from ganbench import leaderboard as lb
     from ganbench.plugins import registries
-    from ganbench.results import RecordError, check_record, remedy_for
+    from ganbench.results import RecordError, check_outputs, check_record, remedy_for
     from ganbench.suites import load_suite
 
     suite_file = _home_expanded(suite_file, "SUITE_FILE")
@@ -1072,7 +1045,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     directions = registries().metric_directions()
     computed = suite.outputs()
     chosen = _names(metrics, "--metrics", None)
-    _check_outputs(chosen, directions, computed)
+    check_outputs(chosen, directions, computed)
     chosen = chosen or list(suite.tolerance) or computed
     for name in chosen:
         if name not in computed:  # one it computes but no run has a value of (all diverged) ranks them all last

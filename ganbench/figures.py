@@ -63,13 +63,12 @@ from ganbench.errors import (
     GanbenchError,
     OptionError,
     OutputError,
-    UnknownNameError,
     counted,
     one_line,
     refuse_link_loop,
     short_repr,
 )
-from ganbench.results import ResultsScan, recorded_data_paths, refuse_run_folder, scan_results
+from ganbench.results import ResultsScan, check_outputs, recorded_data_paths, refuse_run_folder, scan_results
 from ganbench.tables import format_number, summarize
 from ganbench.writable import refuse_writing_into_data, remedy
 
@@ -102,8 +101,8 @@ def plot_results(
 ) -> list[Path]:
     """Write the curves, samples and leaderboard figures of every dataset under ``results_dir``.
 
-    ``metrics``: metric output names to draw (a list, or one comma-separated string; default: every
-    one found); losses are always drawn.
+    ``metrics``: metric output names to draw (a list, or one comma-separated string; default, None: every
+    one found; an empty one is refused); losses are always drawn.
     ``directions``: output name -> "higher"/"lower" (default: the registered metrics').
     ``smooth``: rolling-mean window for losses, in logged points (default: automatic; 1: none).
     ``on_problem``: called with one line per record, history or image that could not be read
@@ -124,15 +123,13 @@ def plot_results(
         directions = registries().metric_directions()
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
-    chosen = list(dict.fromkeys(metrics)) if metrics else None
-    for name in chosen or []:
-        if name not in directions:
-            raise UnknownNameError("metric output", name, directions)
+    chosen = list(dict.fromkeys(metrics)) if metrics is not None else None
     report = _one_line_each(on_problem or _warn)
     scan = scan_runs(root, directions)
     runs = scan.runs
     if runs.empty:
         raise scan.nothing_found(root)
+    check_outputs(chosen, dict(directions), [k for k in directions if k in runs.columns])  # fid: the runs' space
     scan.refuse_unmeasured(chosen, root)
     for line in scan.problems(made="the figures"):
         report(line)

@@ -35,6 +35,7 @@ from ganbench.errors import (
     GanbenchError,
     OptionError,
     OutputError,
+    UnknownNameError,
     one_line,
     path_errors,
     refuse_link_loop,
@@ -461,6 +462,27 @@ class ResultsScan:
                 "interrupted: run the same command again to resume)"
             )
         return GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
+
+
+def check_outputs(chosen: list[str] | None, directions: dict[str, str], present: Sequence[str] | None = None) -> None:
+    """Refuse a name in ``--metrics`` of tables (outputs: modes_captured) that is no metric output; for a metric's
+    name (modes), say which outputs it has, of those ``present`` where known (the runs', else every space's: fid
+    named fid_inception of runs that have only fid_classifier)."""
+    metrics = registries().metrics
+    had = f"; these runs have {', '.join(list(present)[:6])}{', ...' if len(present) > 6 else ''}" if present else ""
+    if chosen == []:  # the example one of the outputs these runs have (frechet was named of image runs)
+        example = next(iter(present), "frechet") if present else "frechet"
+        raise OptionError(f"--metrics is empty; name at least one, e.g. --metrics {example}")
+    for name in chosen or []:
+        if name in directions:
+            continue
+        if name in metrics:
+            outputs = [o for o in metrics.get(name).output_names() if o in directions]
+            here = [o for o in outputs if present is None or o in present]
+            if not here:
+                raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here{had}")
+            raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(here)}")
+        raise UnknownNameError("metric output", name, directions)
 
 
 DENIED = (os.strerror(errno.EACCES), os.strerror(errno.EPERM))

@@ -996,7 +996,8 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
     path = made_baseline(cli, tmp_path)
     result = cli("leaderboard", "show", str(path), "-m", "fid_classifier")
     assert_one_line_error(result, "the suite's runs do not compute 'fid_classifier'; they compute modes_captured")
-    for args in (["leaderboard", "show", str(path)], ["table", str(tmp_path / "a")]):  # fid named outputs it had not
+    plot = ["plot", str(tmp_path / "a"), "-o", str(tmp_path / "figures")]  # plot named both spaces' (pass 67)
+    for args in (["leaderboard", "show", str(path)], ["table", str(tmp_path / "a")], plot):  # fid named ones not had
         result = cli(*args, "-m", "fid")
         assert_one_line_error(result, "'fid' is a metric, and none of its outputs (fid_inception, fid_classifier) is",
                               "; these runs have ")  # fmt: skip
@@ -1005,6 +1006,7 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
         result = cli(*args, "-m", "")  # the example one these runs have (frechet was named of image runs)
         assert_one_line_error(result, "--metrics is empty; name at least one, e.g. --metrics ")
         assert result.err.split("e.g. --metrics ")[1].strip() in ("frechet", "modes_captured"), result.err
+    assert not (tmp_path / "figures").exists()
     missing = tmp_path / "nowhere"
     assert_one_line_error(cli("leaderboard", "show", str(path), "--results", str(missing)), "does not exist")
     other = tmp_path / "other"
