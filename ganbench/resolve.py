@@ -102,8 +102,11 @@ def create_spec(
     for kind in ("network", "dataset"):  # "variant 'nsgan' has no option 'network'" said nothing of how
         if kind in groups["variant"] and kind not in options_of(registered):
             value = groups["variant"][kind]
-            shown = shlex.quote(str(value))
-            raise OptionError(f"--set {kind}={shown} sets no option: the {kind} is chosen with --{kind} {shown}")
+            name = shlex.quote(value) if isinstance(value, str) and value.strip() else None  # true was "True"
+            typed = name or (str(value).lower() if isinstance(value, bool) else short_repr(value))
+            raise OptionError(
+                f"--set {kind}={typed} sets no option: the {kind} is chosen with --{kind} {name or 'NAME'}"
+            )
     v = with_options(registered, {**(paper.options if paper else {}), **groups["variant"]}, f"variant {variant!r}")
     if v.conditional and d.n_classes < 2:  # one class: nothing to condition on, and no per-class metric
         has = "no labels" if not d.n_classes else "one class"

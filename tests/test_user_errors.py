@@ -169,6 +169,8 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
     assert "name another" not in result.err
     result = cli(*run, "-v", "nsgan", "--set", "network=mlp")
     assert_one_line_error(result, "--set network=mlp sets no option: the network is chosen with --network mlp")
+    result = cli(*run, "-v", "nsgan", "--set", "network=")  # advised "--network ''"
+    assert_one_line_error(result, "--set network='' sets no option: the network is chosen with --network NAME")
     result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
     assert_one_line_error(result, "has no option 'width'", "trains pacgan-mlp on vectors by default", "--network mlp")
     result = cli(*run, "-v", "lsgan", "--set", "network.g_width=8")  # the dataset's mlp lacks it; pacgan-mlp has it
@@ -1163,6 +1165,14 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         # pass 67: the hint before "the suite's only metric"; shell quotes inside TOML
         ('metrics = ["modes"]\n[set]\nmetrics = ["modes"]', 7, "; metrics is a key of the suite itself: write it"),
         ('[set]\nnetwork = "m\'lp"', 6, 'the network is chosen with network = "m\'lp"'),
+        # pass 68: a value that is no name was echoed in Python's words and advised as one ("True")
+        (
+            "[set]\nnetwork = true",
+            6,
+            '[set] network = true sets no option: the network is chosen with network = "NAME"',
+        ),
+        ("[set]\ndataset = 3", 6, '[set] dataset = 3 sets no option: the dataset is chosen with datasets = ["NAME"]'),
+        ('[set]\nnetwork = ""', 6, '[set] network = "" sets no option: the network is chosen with network = "NAME"'),
     ],
 )
 def test_a_suite_s_errors_give_its_line_and_advice_in_its_own_words(cli, tmp_path, body, line, advice):
