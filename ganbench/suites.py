@@ -438,7 +438,7 @@ def _key_lines(lines: list[str]) -> list[tuple[int, str]]:
         if quote is None:
             header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
             if header:
-                section = re.sub(r"\s*\.\s*", ".", header.group(1)).replace('"', "").replace("'", "")
+                section = _dotted_name(header.group(1))
             keyed.append((number, section))
         quote = _string_open_after(line, quote)
     return keyed
@@ -478,8 +478,23 @@ def _escaped(line: str, at: int) -> bool:
     return (len(before) - len(before.rstrip("\\"))) % 2 == 1
 
 
-_KEY_PART = r"""[\w-]+|"[^"]*"|'[^']*'"""
+_KEY_PART = r"""[\w-]+|"(?:[^"\\]|\\.)*"|'[^']*'"""
 _KEY = re.compile(rf"^\s*((?:{_KEY_PART})(?:\s*\.\s*(?:{_KEY_PART}))*)\s*=")
+
+
+def _dotted_name(written: str) -> str:
+    """A dotted key as TOML reads it (``set."a\\"b"`` is set.a"b): quotes off, a basic string's escapes read."""
+    parts = []
+    for part in re.findall(_KEY_PART, written):
+        if part.startswith('"'):
+            try:
+                part = tomllib.loads(f"k = {part}")["k"]
+            except tomllib.TOMLDecodeError:  # the file's own error is said elsewhere
+                part = part.strip('"')
+        elif part.startswith("'"):
+            part = part[1:-1]
+        parts.append(part)
+    return ".".join(parts)
 
 
 def _key_path(line: str, section: str) -> str | None:
@@ -490,7 +505,7 @@ def _key_path(line: str, section: str) -> str | None:
     match = _KEY.match(line)
     if not match:
         return None
-    name = ".".join(part.strip("\"'") for part in re.findall(_KEY_PART, match.group(1)))
+    name = _dotted_name(match.group(1))
     return f"{section}.{name}" if section else name
 
 
@@ -515,7 +530,10 @@ class _Locator:
         if section is not None:  # else an inline table's line: tolerance = {modes = -1}
             in_section = [n for n, s in self.keyed if s == section or s.startswith(f"{section}.")]
             return self._line_of(key, in_section) or next((n for n, path in self.paths if path == section), None)
-        if option:
+        if option:  # [set.network] width, or "w\u0069dth" as TOML reads it: before the text's search
+            found = next((n for n, path in self.paths if path.startswith("set.") and path.endswith(f".{key}")), None)
+            if found is not None:
+                return found
             in_set = [n for n, section in self.keyed if section == "set" or section.startswith("set.")]
             found = self._line_of(key, in_set)
             if found is not None:

@@ -1165,6 +1165,10 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         # pass 67: the hint before "the suite's only metric"; shell quotes inside TOML
         ('metrics = ["modes"]\n[set]\nmetrics = ["modes"]', 7, "; metrics is a key of the suite itself: write it"),
         ('[set]\nnetwork = "m\'lp"', 6, 'the network is chosen with network = "m\'lp"'),
+        # pass 68: a quoted key's escapes, read as TOML reads them (no line before); a quote inside a literal key
+        ('[set]\n"a\\"b" = 1', 6, "variant 'nsgan' has no option 'a\"b'"),
+        ('[set.network]\n"w\\u0069dth" = 1', 6, "has no option 'width'"),
+        ("[set]\n'\"x\"' = 1", 6, "has no option '\"x\"'"),
         # pass 68: a value that is no name was echoed in Python's words and advised as one ("True")
         (
             "[set]\nnetwork = true",
