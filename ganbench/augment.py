@@ -95,7 +95,7 @@ def policy_problem(policy: Sequence[str]) -> str | None:
     """Why ``policy`` is not a list of distinct known policies, or None."""
     unknown = [name for name in policy if name not in POLICIES]
     if unknown:
-        return f"has no policy {unknown[0]!r}; choose from {', '.join(POLICIES)} (e.g. color,translation,cutout)"
+        return f"has no policy {unknown[0]!r}; choose from {', '.join(POLICIES)}"
     if len(set(policy)) != len(policy):
         return f"names a policy twice ({','.join(policy)}); name each once"
     return None

@@ -985,7 +985,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
         )
         sys.exit(1)
     path = lb.write_baseline(suite, records)
-    output(f"wrote {path}: {len(records)} runs of suite {suite.name!r}")
+    output(f"wrote {path}: {counted(len(records), 'run')} of suite {suite.name!r}")
 
 
 @leaderboard.command(cls=BuiltinCommand)
@@ -1001,6 +1001,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     from ganbench.suites import load_suite
 
     suite_file = _home_expanded(suite_file, "SUITE_FILE")
+    results = _home_expanded(results, "--results")  # as update's and check's: it was looked for in "./~"
     suite = load_suite(suite_file)
     if results is None:
         baseline = lb.read_baseline(suite)
@@ -1027,10 +1028,13 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             else:
                 absent.append(spec.dirname)
         if not found:
+            below = _folder_holding(Path(results), [spec.dirname for spec in specs])
             raise OptionError(
-                f"none of the {len(specs)} runs of suite {suite.name!r} is in {results} (runs of other settings or "
-                f"code are not its runs); run {sweep_it} first"
-            )
+                f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shlex.quote(results)} (runs of other "
+                "settings or code are not its runs); "
+                + (f"they are in {shlex.quote(str(below))}: pass --results {shlex.quote(str(below))}" if below else
+                   f"run {sweep_it} first")
+            )  # fmt: skip
         if absent:  # ranked without them: their seeds' values would change the means and the ties
             click.echo(
                 one_line(
@@ -1055,9 +1059,21 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     output(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
 
 
+def _folder_holding(results: Path, dirnames: list[str]) -> Path | None:
+    """The folder just under ``results`` that holds one of these run folders: `--results results` of a suite swept
+    into results/NAME was told to sweep again, into results, training every run twice."""
+    try:
+        folders = sorted(entry for entry in results.iterdir() if entry.is_dir())
+    except OSError:
+        return None
+    return next((f for f in folders if any((f / name / "record.json").is_file() for name in dirnames)), None)
+
+
 def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> str:
     """What a leaderboard's numbers are: the committed baseline (its budget, seeds, date, hardware) or a folder."""
-    seeds = f"seeds {min(suite.seeds)}-{max(suite.seeds)}" if suite.seeds else "no seeds"
+    from ganbench.spec import seeds_text
+
+    seeds = f"seeds {seeds_text(suite.seeds)}" if suite.seeds else "no seeds"
     if baseline is None:
         return f"Ranked from the runs in {results} ({seeds} of suite {suite.name!r}).\n"
     from ganbench.leaderboard import machine_text

@@ -43,6 +43,7 @@ from ganbench.metric import (
     tabled,
 )
 from ganbench.options import check_overrides_and_metrics, with_options
+from ganbench.paths import tilde_expanded
 from ganbench.plugins import blamed, registries
 from ganbench.reference import ReferenceStats, tensor_sha256
 from ganbench.registry import third_party
@@ -365,7 +366,7 @@ def names_real_files(dataset: str | Path | Dataset) -> bool:
     reference is a seeded subset of as many as the samples (the reference rows beside them are scored alike)."""
     if not isinstance(dataset, str | Path) or str(dataset) in registries().datasets:
         return False
-    return os.path.lexists(os.path.expanduser(str(dataset)))  # a name a plugin claims is no file
+    return os.path.lexists(tilde_expanded(str(dataset)))  # a name a plugin claims is no file
 
 
 def _layout(shape: Sequence[int]) -> str:

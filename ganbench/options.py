@@ -170,8 +170,8 @@ def with_options(obj: T, overrides: Mapping[str, Any], what: str) -> T:
     changes = {}
     for key, value in overrides.items():
         if key not in types:
-            known = ", ".join(sorted(types)) or "none"
-            raise OptionError(f"{what} has no option {key!r}; its options are: {known}")
+            known = f"its options are: {', '.join(sorted(types))}" if types else "it has no options"
+            raise OptionError(f"{what} has no option {key!r}; {known}")
         try:
             changes[key] = coerce(value, types[key], f"{what} option {key!r}")
         except OptionError as exc:

@@ -32,6 +32,12 @@ def env_folder(name: str) -> Path | None:
     return None if value is None else expanded(value, f"${name}")
 
 
+def tilde_expanded(name: str) -> str:
+    """``name`` with a leading "~" expanded as ``os.path.expanduser`` does; unchanged where it holds a NUL (no file
+    is named so, and expanduser raised ValueError of "~\\0", a traceback)."""
+    return name if "\0" in name else os.path.expanduser(name)
+
+
 def expanded(value: str, what: str) -> Path:
     """``value`` with blanks before it dropped and "~" or "~user" expanded; OptionError naming ``what`` (an option
     or a variable) if it cannot be."""

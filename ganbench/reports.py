@@ -35,7 +35,8 @@ def markdown(suite_name: str, comparisons: Sequence[Comparison], notes: Sequence
     n = counts(comparisons)
     headline = ", ".join(f"{n[v]} {v}" for v in ORDER if n[v]) or "nothing to compare"
     lines = [f"### ganbench leaderboard `{suite_name}`: {headline}", ""]
-    lines += [f"> {note}" for note in notes]
+    if notes:  # a blank line after: else the table is the quote's lazy continuation, text, not a table
+        lines += [f"> {note}" for note in notes] + [""]
     shown = sorted((c for c in comparisons if c.verdict != "identical"), key=lambda c: ORDER.index(c.verdict))
     if shown:
         lines += [
@@ -49,7 +50,8 @@ def markdown(suite_name: str, comparisons: Sequence[Comparison], notes: Sequence
 
 
 def _row(c: Comparison) -> str:
-    p = min(x for x in (c.p_values_holm, c.p_divergence_holm, 1.0) if not math.isnan(x))
+    computed = [x for x in (c.p_values_holm, c.p_divergence_holm) if not math.isnan(x)]
+    p = f"{min(computed):.3g}" if computed else "–"  # none computed (too few values) was shown as a test's 1
     verdict = MARK.get(c.verdict, c.verdict)
     if c.seeds_needed:
         where = "on both sides" if c.test.startswith("paired") else "per side"
@@ -61,7 +63,7 @@ def _row(c: Comparison) -> str:
         f"| {markdown_cell(c.variant)} | {markdown_cell(c.dataset)} | {c.metric} ({arrow}) | "
         f"{_side(c.baseline, c.metric)} | {_side(c.current, c.metric)} | {_signed(c.difference)} | "
         f"{format_number(c.tolerance)} | "
-        f"{c.test or '–'} | {p:.3g} | {verdict} |"
+        f"{(c.test if computed else '') or '–'} | {p} | {verdict} |"
     )
 
 

@@ -45,6 +45,7 @@ from ganbench.options import (
     whole_if_integral,
     with_options,
 )
+from ganbench.paths import tilde_expanded
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
@@ -337,7 +338,7 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
                 f"({getattr(exc, 'message', exc)}); fix the plugin, or leave it out"
             ) from None
         return dataset, options
-    here = Path(os.path.expanduser(name))
+    here = Path(tilde_expanded(name))
     kind = kind_of(here)
     if kind == "a file":  # there, but not data a dataset reads
         folder, suites_folder = here.resolve().parent, _data_folder.get()
@@ -363,7 +364,7 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
     if "/" in name or name.endswith((".npz", ".npy")) or case_only:  # a suite's "rign8" is looked for as <suite>/rign8
         close = near or difflib.get_close_matches(Path(name).name, datasets.names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        blocking = file_in_the_way(Path(os.path.expanduser(name)).parent)
+        blocking = file_in_the_way(Path(tilde_expanded(name)).parent)
         hint = f"; {shown_path(blocking)} is a file, not a folder" if blocking else hint  # `-d imgs/a.png/b`
         raise OptionError(
             f"dataset {name!r} is neither a registered dataset nor an existing folder, .npz or .npy file{hint}"
@@ -380,14 +381,14 @@ def near_data_paths(name: str, limit: int = 10_000) -> list[str]:
     budget = [limit]
     start = "/" if name.startswith("/") else ""
     parts = [part for part in name.split("/") if part]
-    if parts and parts[0].startswith("~") and os.path.expanduser(parts[0]) != parts[0]:  # `-d ~/imgz`: home's
+    if parts and parts[0].startswith("~") and tilde_expanded(parts[0]) != parts[0]:  # `-d ~/imgz`: home's
         start, parts = parts[0], parts[1:]
     return [near for near in _repaired(start, parts, budget) if near != name][:3]
 
 
 def _repaired(typed: str, parts: list[str], budget: list[int]) -> list[str]:
     """Paths below ``typed`` (as typed; "" is the working folder) that ``parts`` may have meant."""
-    folder = Path(os.path.expanduser(typed or os.curdir))
+    folder = Path(tilde_expanded(typed or os.curdir))
     if not parts:
         found = folder.is_dir() or (folder.is_file() and folder.suffix in (".npz", ".npy"))
         return [typed] if found and typed not in ("", "/") else []

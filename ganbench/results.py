@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import stat
 import typing
 import warnings
@@ -461,7 +462,9 @@ class ResultsScan:
                 f"no finished run under {root}: {len(self.unfinished)} run folder(s) without a record (running, or "
                 "interrupted: run the same command again to resume)"
             )
-        return GanbenchError(f"no runs found under {root}; run `ganbench run ... --out {root}` first")
+        return GanbenchError(
+            f"no runs found under {one_line(root)}; run `ganbench run ... --out {shlex.quote(str(root))}` first"
+        )
 
 
 def check_outputs(chosen: list[str] | None, directions: dict[str, str], present: Sequence[str] | None = None) -> None:

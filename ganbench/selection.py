@@ -148,8 +148,10 @@ def preflight(dataset: Dataset, selection: Sequence[Selected]) -> None:
                 for space in _spaces_for(s.metric, dataset)
                 if space != name and not name.startswith(f"{space}-")
             ]
-            hint = f"; or score without {name}: --metrics {','.join(dict.fromkeys(others))}" if others else ""
-            raise GanbenchError(f"{exc}{hint}") from None
+            if not others:
+                raise
+            # an OptionError: its fix is --metrics, which a suite spells metrics = [...] at its line
+            raise OptionError(f"{exc}; or score without {name}: --metrics {','.join(dict.fromkeys(others))}") from None
 
 
 def check_reference_fits(name: str, dataset: Dataset, selection: Sequence[Selected]) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +173,18 @@ SEED_LIMIT = 2**63
 
 MAX_SEEDS = 1_000_000
 """More seeds than this, in one range or in all, is a typo (0-99999999), refused before a list is built."""
+
+
+def seeds_text(seeds: Iterable[int]) -> str:
+    """Seeds as ``parse_seeds`` reads them, runs of consecutive ones as ranges: [0, 1, 2, 5] is "0-2, 5" (seeds 0
+    and 5 were said "0-5", six seeds)."""
+    runs: list[list[int]] = []
+    for seed in sorted(set(seeds)):
+        if runs and seed == runs[-1][1] + 1:
+            runs[-1][1] = seed
+        else:
+            runs.append([seed, seed])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def parse_seeds(text: str, what: str = "--seed") -> list[int]:

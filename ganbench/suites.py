@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
+from ganbench.paths import tilde_expanded
 from ganbench.resolve import create_spec, data_paths_from, output_names
 from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
@@ -197,7 +198,7 @@ class Suite:
         their sha256), with a claimed path written as the suite writes it, so that a checkout elsewhere (a CI's)
         reads the same. A baseline records it; a check against data that changed since is refused."""
         options = self.specs_of(dataset)[0].dataset_options
-        here = os.path.realpath(os.path.expanduser(self.located(dataset)))
+        here = os.path.realpath(tilde_expanded(self.located(dataset)))
         return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
     @property
@@ -224,6 +225,18 @@ MAX_SUITE_BYTES = 2**20
 """Larger than any suite (a megabyte of TOML): a file that size is something else."""
 
 
+def _utf8_text(path: Path, data: bytes) -> str:
+    """``data`` as TOML reads it, UTF-8; else SuiteError at the line of the first byte that is not (a byte offset,
+    "position 60", told nothing of where, nor of the fix)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        kind = "UTF-16, not UTF-8" if utf16 else f"not UTF-8 text (byte 0x{data[exc.start]:02x})"
+        raise SuiteError(f"{path}:{line}: the suite is {kind}; save it as UTF-8, which TOML requires") from None
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
     if not isinstance(path, str | os.PathLike):  # None, 5, b"x" from Python: Path() raised a TypeError
@@ -238,11 +251,12 @@ def load_suite(path: str | Path) -> Suite:
         if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_SUITE_BYTES:  # a FIFO would block forever
             why = "not a regular file" if not stat.S_ISREG(found.st_mode) else f"over {MAX_SUITE_BYTES // 2**20} MiB"
             raise SuiteError(f"cannot read suite {path} ({why}); name a .toml file")
-        text = path.read_text().removeprefix("\ufeff")  # a byte-order mark some editors save: not TOML, no meaning
-    except (OSError, UnicodeDecodeError) as exc:
-        if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        data = path.read_bytes()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
             raise SuiteError(link_loop_message(path, "suite ")) from None
-        raise SuiteError(f"cannot read suite {path} ({getattr(exc, 'strerror', None) or exc})") from None
+        raise SuiteError(f"cannot read suite {path} ({exc.strerror or exc})") from None
+    text = _utf8_text(path, data).removeprefix("\ufeff")  # a byte-order mark some editors save: not TOML, no meaning
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -326,7 +340,9 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                     )
                 elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
                     message += "; it is the suite's only metric: leave metrics out for the dataset's own"
-                raise where.error(key, message) from None
+                advised = re.search(r"--set ([\w.]+)=", message)  # "variant 'cgan' ... packs; --set pack=1"
+                line = where.line_of(advised.group(1), option=True) if advised and key in _KINDS.values() else None
+                raise (where.at(line, message) if line else where.error(key, message)) from None
             except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line
                 raise where.at(where.line_of("datasets"), f"{variant} on {dataset}: {exc}") from None
     named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it
@@ -360,11 +376,15 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 )
 
 
+_KINDS = {"variant": "variants", "dataset": "datasets", "network": "network", "metric": "metrics"}
+"""The suite key that names each kind of plugin."""
+
+
 def _key_named_in(message: str) -> str:
     """The suite key an error is about: its kind of name, or the option it names."""
     if "eval_samples" in message:  # "metric 'prdc' needs 6 samples, so eval_samples 3 is too few": the value to change
         return "eval_samples"
-    for kind, key in (("variant", "variants"), ("dataset", "datasets"), ("network", "network"), ("metric", "metrics")):
+    for kind, key in _KINDS.items():
         if message.startswith(f"unknown {kind} ") or message.startswith(f"{kind} '") and "option" not in message:
             return key
     chosen = re.match(r"--set (\w+)=", message)  # "--set network=mlp sets no option": the [set] key that did it
@@ -549,7 +569,8 @@ class _Locator:
                 inner = next((g for g in match.groups() if g is not None), "").strip() if match else None
                 if inner is not None and (not inner or inner.endswith(".")):
                     return number
-            return None
+            empty_inline = re.compile(r"""[{,]\s*(?:""|'')\s*=""")  # network = {"" = 3}
+            return next((number for number, line in lines if empty_inline.search(line)), None)
         last = re.escape(key.split(".")[-1])
         pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
         dotted = re.compile(rf"^\s*[\"']?(?:[\w-]+\.)*{last}[\"']?\s*=")  # network.gain, not network.init_gain

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.devices import resolve_device
-from ganbench.errors import OptionError, short_repr
+from ganbench.errors import OptionError, OutputError, one_line, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import plain_bool, whole_if_integral, with_options
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
-from ganbench.results import STATUSES, RunRecord, read_record
+from ganbench.results import STATUSES, RunRecord, read_record, refuse_run_folder
 from ganbench.spec import RunSpec, run_id_of
 from ganbench.suites import Suite, suite_spelling
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, Hooks, check_runs_fit
@@ -44,7 +44,7 @@ def run_suite(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[RunRecord]:
     """A record for every run of ``suite`` (in the suite's order), training those not finished."""
-    workers, force = _checked_arguments(suite, out, workers, executor_options, force, checkpoint_every)
+    workers, force = _checked_arguments(suite, out, workers, executor_options, force, checkpoint_every, progress)
     out = Path(out) if out is not None else default_out(suite)
     runner = with_options(registries().executors.get(executor), executor_options or {}, f"executor {executor!r}")
     specs = suite.specs()
@@ -81,7 +81,7 @@ def run_suite(
 
 
 def _checked_arguments(
-    suite: Any, out: Any, workers: Any, executor_options: Any, force: Any, checkpoint_every: Any
+    suite: Any, out: Any, workers: Any, executor_options: Any, force: Any, checkpoint_every: Any, progress: Any
 ) -> tuple[int, bool]:
     """From Python, what the command line's types check: one OptionError before anything starts, not a TypeError
     from deep inside, nor every run failing on the same argument. ``workers`` and ``force`` as int and bool (2.0
@@ -98,7 +98,10 @@ def _checked_arguments(
     force = plain_bool(force)
     if not isinstance(force, bool):
         raise OptionError(f"force must be True or False, not {short_repr(force)}")
-    Hooks(checkpoint_every=checkpoint_every)  # its one line
+    Hooks(checkpoint_every=checkpoint_every, progress=progress)  # their one line ("no" drew the bar)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():  # not one failed record per run
+        raise OutputError(f"out {one_line(out)} is a file, not a folder; name a results folder")
+    refuse_run_folder(out, "out")
     return int(workers), bool(force)
 
 

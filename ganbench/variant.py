@@ -164,7 +164,8 @@ class Variant:
         validate_options(self)
         problem = policy_problem(self.diffaugment)
         if problem:
-            raise OptionError(f"variant {self.name!r} option 'diffaugment' {problem}")
+            example = "; e.g. --set diffaugment='color,translation,cutout'" if "policy" in problem else ""  # quoted:
+            raise OptionError(f"variant {self.name!r} option 'diffaugment' {problem}{example}")  # one word, in TOML too
         if self.ema_decay and self.ema_kimg:
             raise OptionError(
                 f"variant {self.name!r} sets both ema_decay ({self.ema_decay}) and ema_kimg ({self.ema_kimg}): "

@@ -204,6 +204,14 @@ def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
     result = cli("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "3", *TINY, "-o", str(tmp_path / "o"))
     assert_one_line_error(result, "no Inception weights", "--metrics fid_classifier")
     assert not (tmp_path / "o").exists()
+    suite = tmp_path / "s.toml"  # pass 68: a suite was advised --metrics, which sweep does not take, at no line
+    suite.write_text(
+        f'variants = ["dcgan"]\ndatasets = ["{labelled_folder}"]\nsteps = 3\nmetrics = ["fid"]\n'
+        "[set]\nnetwork.width = 4\nnetwork.z_dim = 16\n"
+    )
+    result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "o"))
+    assert_one_line_error(result, "s.toml:4: no Inception weights", 'or score without inception: metrics = ["fid_')
+    assert "--metrics" not in result.err and not (tmp_path / "o").exists()
 
 
 def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_folder):

@@ -1414,3 +1414,41 @@ def test_a_junit_report_names_each_run_that_did_not_finish_as_an_error(cli, tmp_
     errors = suite.findall("testcase/error")
     assert suite.get("errors") == "1" and len(errors) == 1 and errors[0].get("message").startswith("skipped: run ")
     assert suite.find("testcase[error]").get("name") == str(tmp_path / "a" / spec.dirname)
+
+
+def test_pass_68_show_and_check_advice(cli, tmp_path, monkeypatch):
+    """`show --results '~/a'` looked for ./~/a (update and check expand it) and advised the sweep it had just run;
+    `--results` one folder above the suite's runs advised training them all again; a path with spaces was advised
+    unquoted; `update` wrote "1 runs"."""
+    path = made_baseline(cli, tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli("leaderboard", "show", str(path), "--results", "~/a").code == 0
+    result = cli("leaderboard", "show", str(path), "--results", str(tmp_path))
+    below = tmp_path / "a"
+    said = f"none of the 4 runs of suite 'tiny' is in {tmp_path} (", f"they are in {below}: pass --results {below}"
+    assert_one_line_error(result, *said)
+    spaced = tmp_path / "my dir"
+    spaced.mkdir()
+    one = write_suite(spaced, SUITE.replace('"0-1"', "[0]").replace('["nsgan", "lsgan"]', '["nsgan"]'), "s p.toml")
+    result = cli("leaderboard", "check", str(one), "-q")
+    assert_one_line_error(result, f"make one with `ganbench leaderboard update '{one}'`")
+    made = cli("leaderboard", "update", str(one), "--results", str(tmp_path / "one"), "-q")
+    assert made.code == 0 and f"wrote {spaced / 's p.baseline.json'}: 1 run of suite 'tiny'" in made.out, made.out
+
+
+def test_a_report_shows_no_test_it_did_not_compute_and_keeps_its_table_a_table():
+    """A row with no p-value (too few values) said "Welch (1 vs 2) | 1"; a note before the table made the table the
+    quote's lazy continuation, text in a step summary, not a table."""
+    from ganbench.reports import markdown
+    from ganbench.spec import parse_seeds, seeds_text
+    from ganbench.verdicts import Comparison, Sample
+
+    c = Comparison("nsgan", "ring8", "frechet", "lower", 0.05, Sample((1.0,), (0,)), Sample((1.0, 2.0), (0, 5)))
+    c.test = "Welch (1 vs 2)"
+    text = markdown("s", [c], notes=["the baseline was made on other hardware"])
+    assert "| – | – |" in text, text
+    assert "Welch" not in text and "| 1 |" not in text
+    lines = text.splitlines()
+    assert lines[lines.index("> the baseline was made on other hardware") + 1] == ""
+    for seeds, said in (([0, 5], "0, 5"), ([0, 1], "0-1"), ([3, 0, 1, 2, 7, 9, 8], "0-3, 7-9"), ([4], "4")):
+        assert seeds_text(seeds) == said and parse_seeds(said) == sorted(seeds)

@@ -1369,3 +1369,54 @@ def test_pass_67_streams_memory_labels_and_api_arguments(tmp_path, cli):
     assert [r.status for r in records] == ["completed"]
     with pytest.raises(GanbenchError, match="a suite's path holds a NUL character"):
         load_suite("a\0b")
+
+
+def test_pass_68_suites_and_api_arguments(cli, tmp_path, monkeypatch):
+    """A NUL after "~" in a dataset's name was a traceback (expanduser); run_suite took progress="no" (and drew the
+    bar) and failed every run of an out that is a file; a suite not in UTF-8 was told a byte offset; the empty key of
+    an inline table, and pack's advice, were said at no line or at the variants line; diffaugment's example was not
+    TOML; a dataset without options said "its options are: none"."""
+    from ganbench.errors import OptionError, OutputError, UnknownNameError
+    from ganbench.suites import load_suite
+    from ganbench.sweeps import run_suite
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnknownNameError, match="unknown dataset"):
+        ganbench.create_spec("nsgan", "~\0")
+    with pytest.raises(UnknownNameError, match="unknown dataset"):
+        ganbench.evaluate_samples("~\0", np.zeros((10, 2)))
+    head = 'variants = ["nsgan"]\nsteps = 2\nmetrics = ["modes"]\n'
+    (tmp_path / "nul.toml").write_text(head + 'datasets = ["~\\u0000"]\n')
+    assert_one_line_error(cli("sweep", "nul.toml", "-q"), "nul.toml:4: unknown dataset '~\\x00'")
+    (tmp_path / "s.toml").write_text(head + 'datasets = ["ring8"]\n')
+    suite = load_suite("s.toml")
+    for progress in ("no", None, []):
+        with pytest.raises(OptionError, match="progress must be True or False"):
+            run_suite(suite, out="res", progress=progress)
+    with pytest.raises(OutputError, match="out s.toml is a file, not a folder; name a results folder"):
+        run_suite(suite, out="s.toml")
+    assert not (tmp_path / "res").exists()
+    (tmp_path / "latin.toml").write_bytes((head + 'datasets = ["ring8"]\n# caf\xe9\n').encode("latin-1"))
+    assert_one_line_error(cli("sweep", "latin.toml"), "latin.toml:5: the suite is not UTF-8 text (byte 0xe9); save")
+    (tmp_path / "wide.toml").write_text(head, encoding="utf-16")
+    assert_one_line_error(cli("sweep", "wide.toml"), "wide.toml:1: the suite is UTF-16, not UTF-8; save it as UTF-8")
+    cgan = head.replace("nsgan", "cgan").replace("modes", "fid_classifier")
+    for text, said in [
+        (head + 'datasets = ["ring8"]\n[set]\nnetwork = {"" = 3}', "s.toml:6: network 'pacgan-mlp' has no option ''"),
+        (cgan + 'datasets = ["digits"]\n[set]\nnetwork.width = 4\npack = 2', "s.toml:7: variant 'cgan' is class-"),
+        (
+            cgan + 'datasets = ["digits"]\n[set]\ndiffaugment = "colour"',
+            "s.toml:6: variant 'cgan' option 'diffaugment' has no policy 'colour'; choose from color, translation,"
+            ' cutout; e.g. [set] diffaugment = "color,translation,cutout"',
+        ),
+        (
+            cgan + 'datasets = ["digits"]\n[set]\ndataset.split = "test"',
+            "dataset 'digits' has no option 'split'; it has",
+        ),
+    ]:
+        (tmp_path / "s.toml").write_text(text)
+        assert_one_line_error(cli("sweep", "s.toml", "-q"), said)
+    (tmp_path / "s.toml").write_text(cgan + 'datasets = ["digits"]\n[set]\ndiffaugment = "color,translation,cutout"')
+    assert load_suite("s.toml").overrides["diffaugment"] == "color,translation,cutout"  # the advice is a suite's
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--set", "diffaugment=colour", "-q")
+    assert_one_line_error(result, "e.g. --set diffaugment='color,translation,cutout'")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, short_
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
+from ganbench.paths import tilde_expanded
 
 LABEL_KEYS = ("labels", "y")
 DIGEST_VERSION = "ganbench-files/1"
@@ -236,7 +236,7 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
 
     if name in registries().datasets:
         return None
-    path = Path(os.path.expanduser(name))  # unchanged for "~nosuchuser", as a shell leaves it
+    path = Path(tilde_expanded(name))  # unchanged for "~nosuchuser", as a shell leaves it
     if not (path.is_dir() or (path.is_file() and path.suffix.lower() in (".npz", ".npy"))):
         return None
     path = path.resolve()
