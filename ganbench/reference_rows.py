@@ -246,7 +246,7 @@ def reference_table(
                 row[f"{metric}_missing"] = 0
                 row[f"{metric}_best"] = False
             rows.append(row)
-        notes += floor_warnings(scores, {m: directions[m] for m in present if m in directions}, name)
+        notes += floor_warnings(scores, {m: directions[m] for m in present if m in directions}, which)  # its setting
         described.setdefault(reference_note(dataset), None)
     return pd.DataFrame(rows), [*described, *notes]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Literal
 
 import numpy as np
@@ -191,3 +192,29 @@ def test_eval_on_real_images_in_a_file_scores_the_reference_columns_against_all_
     fid = next(line for line in result.out.splitlines() if line.startswith("| fid_classifier "))
     mine, real_row, gaussian, uniform, one = (float(cell) for cell in fid.strip("| \n").split("|")[1:])
     assert mine == uniform and real_row < gaussian < uniform
+
+
+def test_floor_notes_name_the_setting_they_are_of(cli, tmp_path):
+    """Runs at two N gave two "frechet on ring8: ..." notes, unlike in numbers and alike in words (pass 68)."""
+    out = str(tmp_path / "r")
+    for n in ("20", "40"):
+        args = [
+            "run",
+            "-v",
+            "nsgan",
+            "-d",
+            "ring8",
+            "--steps",
+            "2",
+            "--eval-samples",
+            n,
+            "-m",
+            "modes",
+            "-q",
+            "-o",
+            out,
+        ]
+        assert cli(*args).code == 0
+    notes = [line for line in cli("table", out).out.splitlines() if "cannot tell these samples apart" in line]
+    assert notes and all(re.search(r" on ring8 \(eval_samples=(20|40)\): ", line) for line in notes), notes
+    assert {"20", "40"} == {re.search(r"eval_samples=(\d+)", line)[1] for line in notes}, notes
