@@ -702,6 +702,7 @@ def _eval_references(
     """For a mixture or images: the reference rows' scores at the samples' N (as columns; not computed unless
     ``rows``), notes, and for a mixture a warning on stderr when N is not the protocol's (modes_captured grows
     with N)."""
+    from ganbench.devices import refused_if_out_of_memory
     from ganbench.evaluation import names_real_files, resolve_dataset
     from ganbench.plugins import registries
     from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_note, reference_scores
@@ -722,7 +723,8 @@ def _eval_references(
         return {}, []
     directions = registries().metric_directions()
     names = [k for k, v in scores.items() if k in directions]  # outputs, not their companions (is_classifier_std)
-    by_kind = reference_scores(ds, names, n, EVAL_SEED, match_sizes=not names_real_files(dataset))  # as the samples
+    with refused_if_out_of_memory(f"scoring the reference rows at the samples' N ({n:,})", "score fewer samples"):
+        by_kind = reference_scores(ds, names, n, EVAL_SEED, match_sizes=not names_real_files(dataset))  # as samples
     if not any(by_kind.values()):  # nothing it can score cheaply (Inception-space metrics of images)
         return {}, []
     notes = [reference_note(ds, n), *floor_warnings(by_kind, directions, ds.name)]
@@ -1030,8 +1032,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         if not found:
             below = _folder_holding(Path(results), [spec.dirname for spec in specs])
             raise OptionError(
-                f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shlex.quote(results)} (runs of other "
-                "settings or code are not its runs); "
+                f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shlex.quote(results)} (runs "
+                "of other settings or code are not its runs); "
                 + (f"they are in {shlex.quote(str(below))}: pass --results {shlex.quote(str(below))}" if below else
                    f"run {sweep_it} first")
             )  # fmt: skip

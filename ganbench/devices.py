@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 
 import torch
 
-from ganbench.errors import GanbenchError
+from ganbench.errors import GanbenchError, OptionError, memory_size, one_line
 
 KNOWN = ("cpu", "cuda", "mps")
 
@@ -83,3 +84,32 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
     finally:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[:2]
         torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """What ``exc`` says if it is torch failing to allocate (a GPU's OutOfMemoryError, the CPU allocator's
+    RuntimeError), in a few words; else None."""
+    text, seen, inner = str(exc), 0, exc
+    while inner is not None and seen < 8:  # torch.save's "unexpected pos" raised while handling a MemoryError
+        if isinstance(inner, MemoryError):  # Python's own (a buffer, a pickle), under ulimit -v say
+            return "Python could not allocate"
+        inner, seen = inner.__cause__ or inner.__context__, seen + 1
+    if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
+        return None
+    asked = re.search(r"allocate (\d+) bytes", text)
+    if asked:
+        return f"it asked for {memory_size(int(asked.group(1)))} more"
+    return one_line(text.split(". ")[0])[:120]
+
+
+@contextlib.contextmanager
+def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
+    """An allocation that fails inside as one OptionError, "``doing`` ran out of memory (...); ``fix``", not the
+    allocator's traceback (exit 1): `eval` of a million samples, say."""
+    try:
+        yield
+    except Exception as exc:
+        short_of = out_of_memory(exc)
+        if short_of is None:
+            raise
+        raise OptionError(f"{doing} ran out of memory ({short_of}); {fix}") from None

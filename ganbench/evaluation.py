@@ -21,6 +21,7 @@ from torch import nn
 
 from ganbench.arrays import FeatureError, load_array, real_tensor
 from ganbench.dataset import Dataset
+from ganbench.devices import refused_if_out_of_memory
 from ganbench.environment import library_versions
 from ganbench.errors import (
     OptionError,
@@ -290,6 +291,7 @@ def _missing(path: str | Path) -> bool:
 
 
 @path_errors()
+@refused_if_out_of_memory("scoring the samples", "score fewer samples, or name fewer metrics")
 def evaluate_samples(
     dataset: str | Path | Dataset,
     samples: Any,

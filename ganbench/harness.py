@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-import re
 import stat
 import time
 import traceback
@@ -25,7 +24,7 @@ import torch
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
-from ganbench.devices import resolve_device
+from ganbench.devices import out_of_memory, resolve_device
 from ganbench.environment import environment
 from ganbench.errors import (
     CheckpointError,
@@ -35,7 +34,6 @@ from ganbench.errors import (
     PluginError,
     link_loop,
     link_loop_message,
-    memory_size,
     one_line,
     short_repr,
 )
@@ -203,22 +201,6 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
     return checkpoint_header(checkpoint) if checkpoint.exists() else None
 
 
-def out_of_memory(exc: BaseException) -> str | None:
-    """What ``exc`` says if it is torch failing to allocate (a GPU's OutOfMemoryError, the CPU allocator's
-    RuntimeError), in a few words; else None."""
-    text, seen, inner = str(exc), 0, exc
-    while inner is not None and seen < 8:  # torch.save's "unexpected pos" raised while handling a MemoryError
-        if isinstance(inner, MemoryError):  # Python's own (a buffer, a pickle), under ulimit -v say
-            return "Python could not allocate"
-        inner, seen = inner.__cause__ or inner.__context__, seen + 1
-    if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
-        return None
-    asked = re.search(r"allocate (\d+) bytes", text)
-    if asked:
-        return f"it asked for {memory_size(int(asked.group(1)))} more"
-    return one_line(text.split(". ")[0])[:120]
-
-
 def _trainer(spec: RunSpec, device: torch.device) -> Trainer:
     """``spec``'s trainer: its forward check (a batch through both networks) may run out of memory too."""
     try:
@@ -231,15 +213,33 @@ def _trainer(spec: RunSpec, device: torch.device) -> Trainer:
 
 
 def _short_of_memory(exc: BaseException, spec: RunSpec, device: torch.device, when: str) -> OptionError | None:
-    """A batch's activations, which the pre-check does not count: one line naming what to lower, not the
-    allocator's traceback (exit 1). None where ``exc`` is another error."""
+    """What the pre-check does not count (a batch's activations, the data, scoring): one line naming what to lower
+    for the part that ran out, not the allocator's traceback (exit 1). None where ``exc`` is another error."""
     short_of = out_of_memory(exc)
     if short_of is None:
         return None
-    return OptionError(
-        f"run {spec.run_id} ran out of memory on {device} {when} ({short_of}); "
-        "lower --set batch_size, or the network's sizes"
-    )
+    where, lower = _memory_phase(exc, spec)
+    return OptionError(f"run {spec.run_id} ran out of memory on {device} {where or when} ({short_of}); {lower}")
+
+
+def _memory_phase(exc: BaseException, spec: RunSpec) -> tuple[str, str]:
+    """Where in a run an allocation failed, by the functions it failed in, and what to lower for that part: every
+    one was told to lower batch_size, which did nothing for the data, the scoring or the checkpoint (pass 68)."""
+    called = {frame.f_code.co_name for frame, _ in traceback.walk_tb(exc.__traceback__)}
+    if "save_checkpoint" in called:
+        return "as it saved its checkpoint", f"use a smaller network (`ganbench list` shows {spec.network!r}'s options)"
+    if called & {"evaluate", "score"}:
+        n = spec.eval.n_samples
+        return f"as it scored {n:,} samples", f"lower --eval-samples, e.g. --eval-samples {max(n // 4, 1)}"
+    if called & {"load_checked", "data_scale"}:
+        n = spec.dataset_options.get("n_samples")
+        lower = (
+            f"lower --set dataset.n_samples, e.g. --set dataset.n_samples={max(n // 4, 1)}"
+            if type(n) is int
+            else "use a smaller dataset: its items do not fit here"
+        )
+        return "as it loaded the dataset", lower
+    return "", "lower --set batch_size, or the network's sizes"
 
 
 def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, then: str) -> RunRecord:

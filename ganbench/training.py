@@ -150,7 +150,10 @@ def check_memory_fits(
         return
     v = parts.variant
     n_g, n_d = (sum(p.numel() for p in net.parameters()) for net in (g, d))
-    needed = bytes_per_parameter(v) * (n_g + n_d) + (4 * n_g if v.ema else 0)
+    averaged = 4 * n_g if v.ema else 0
+    needed = bytes_per_parameter(v) * (n_g + n_d) + averaged
+    if device.type == "cpu":  # a checkpoint is serialised in memory, weights and optimizer state again (pass 68:
+        needed += (bytes_per_parameter(v) - 4) * (n_g + n_d) + averaged  # it failed there, advised batch_size)
     if (free is None or needed * at_once <= free) and (room is None or needed <= room):
         return
     state = OPTIMIZER_STATES.get(v.optimizer, ("the optimizer's", 2))[0]
@@ -171,7 +174,8 @@ def check_memory_fits(
         lower = f"lower --workers or {lower.removeprefix('lower ')}" if needed <= free else lower
     raise OptionError(
         f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {memory_size(needed)} with "
-        f"gradients and {state} state{together}, more than {limit}; {lower}"
+        f"gradients and {state} state{' (and a checkpoint of them)' if device.type == 'cpu' else ''}{together}, "
+        f"more than {limit}; {lower}"
     )
 
 

@@ -158,6 +158,42 @@ def test_running_out_of_memory_in_the_forward_check_is_one_line_in_the_suites_te
     assert "none has a folder in" in result.err
 
 
+def test_running_out_of_memory_names_what_to_lower_for_the_part_that_ran_out(cli, tmp_path, monkeypatch):
+    """Every allocation that failed in a run was told to lower batch_size, which did nothing for the data, the
+    scoring or the checkpoint (that loop lost every step trained); `eval` out of memory was a traceback (pass 68)."""
+    import numpy as np
+
+    def load_checked(*args, **kwargs):  # as the functions of those names fail: the advice is found by them
+        raise MemoryError
+
+    def score(*args, **kwargs):
+        raise MemoryError
+
+    def save_checkpoint(*args, **kwargs):
+        raise ALLOCATOR_REFUSES
+
+    run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "4", "-m", "modes", "-q", "--eval-samples", "400"]
+    for target, function, said in [
+        ("ganbench.training.load_checked", load_checked, "as it loaded the dataset (Python could not allocate); "
+         "lower --set dataset.n_samples, e.g. --set dataset.n_samples=25000"),
+        ("ganbench.harness.score", score, "as it scored 400 samples (Python could not allocate); lower --eval-samples"
+         ", e.g. --eval-samples 100"),
+        ("ganbench.harness.save_checkpoint", save_checkpoint, "as it saved its checkpoint (it asked for 1.5 GiB more)"
+         "; use a smaller network (`ganbench list` shows 'pacgan-mlp''s options)"),
+    ]:  # fmt: skip
+        with monkeypatch.context() as patched:
+            patched.setattr(target, function)
+            result = cli(*run, "-o", str(tmp_path / target))
+        assert_one_line_error(result, f"ran out of memory on cpu {said}")
+        assert "batch_size" not in result.err
+    monkeypatch.setattr("ganbench.evaluation.select_metrics", lambda *args, **kwargs: score())
+    np.save(tmp_path / "s.npy", np.zeros((50, 2), np.float32))
+    result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "s.npy"))
+    assert_one_line_error(result, "scoring the samples ran out of memory (Python could not allocate); score fewer")
+    with pytest.raises(GanbenchError, match="scoring the samples ran out of memory"):
+        ganbench.evaluate_samples("ring8", np.zeros((50, 2), np.float32))
+
+
 def test_an_option_the_papers_network_refuses_names_another_network_only_if_there_is_one(cli, tmp_path):
     """wgan-gp trains mlp on vectors, as the dataset does: "name another, e.g. --network mlp" changed nothing."""
     run = ["run", "--steps", "10", "-q", "-d", "ring8", "-o", str(tmp_path / "out")]
@@ -1321,8 +1357,8 @@ def test_the_memory_pre_check_counts_a_process_cap_and_names_it(tmp_path):
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert re.match(
-        r"Error: network 'mlp' with these options holds 537,051,139 parameters: 8\.0 GiB with gradients and Adam's "
-        r"state, more than the [\d.]+ GiB a process may still take here \(ulimit -v\); lower --set network\.width$",
+        r"Error: network 'mlp' with these options holds 537,051,139 parameters: 14\.0 GiB with gradients and Adam's "
+        r"state \(and a checkpoint of them\), more than the [\d.]+ GiB a process may still take here \(ulimit -v\); lower --set network\.width$",
         done.stderr,
     ), done.stderr
     assert not (tmp_path / "out").exists()
@@ -1337,7 +1373,7 @@ def test_pass_67_streams_memory_labels_and_api_arguments(tmp_path, cli):
 
     import numpy as np
 
-    from ganbench.harness import out_of_memory
+    from ganbench.devices import out_of_memory
     from ganbench.suites import load_suite
     from ganbench.sweeps import run_suite
 
