@@ -121,6 +121,21 @@ def labelled_folder(tmp_path) -> Path:
     return folder
 
 
+def test_a_relative_dataset_path_is_the_folder_dash_d_names(tmp_path, labelled_folder, monkeypatch):
+    """`--set dataset.path=pets` (with the sha256 its error advises) kept "pets" in the spec: a second run id for the
+    images `-d pets` trains on, and a run that no other working folder could read (pass 68)."""
+    from ganbench.datasets.files import read_images
+
+    monkeypatch.chdir(tmp_path)
+    digest = read_images(labelled_folder).sha256
+    named = ganbench.create_spec("dcgan", "files", overrides={"dataset.path": "pets", "dataset.sha256": digest})
+    assert named.dataset_options["path"] == str(labelled_folder.resolve())
+    assert named.run_id == ganbench.create_spec("dcgan", "pets").run_id
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = ganbench.create_spec("dcgan", "files", overrides={"dataset.path": "~/pets", "dataset.sha256": digest})
+    assert home.run_id == named.run_id
+
+
 def test_a_users_folder_trains_with_labels_from_subfolders(cli, tmp_path, labelled_folder):
     out = tmp_path / "out"
     args = ["run", "-v", "cgan", "-d", str(labelled_folder), "--steps", "3", "--set", "batch_size=8", *TINY]

@@ -1358,7 +1358,8 @@ def test_the_memory_pre_check_counts_a_process_cap_and_names_it(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert re.match(
         r"Error: network 'mlp' with these options holds 537,051,139 parameters: 14\.0 GiB with gradients and Adam's "
-        r"state \(and a checkpoint of them\), more than the [\d.]+ GiB a process may still take here \(ulimit -v\); lower --set network\.width$",
+        r"state \(and a checkpoint of them\), more than the [\d.]+ GiB a process may still take here \(ulimit -v\); "
+        r"lower --set network\.width$",
         done.stderr,
     ), done.stderr
     assert not (tmp_path / "out").exists()

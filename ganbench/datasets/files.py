@@ -154,7 +154,8 @@ class UserImages(ImageDataset):
                 f"dataset 'files' option 'sha256' is the images' digest, 64 hex digits, not {short_repr(self.sha256)}; "
                 "leave it out and pass --dataset PATH, which fills it"
             )
-        if self.path:
+        if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
+            object.__setattr__(self, "path", str(Path(tilde_expanded(self.path)).resolve()))
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
             spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
