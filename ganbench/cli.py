@@ -19,7 +19,7 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -481,25 +481,26 @@ def run(
             f"dataset(s) x {len(seed_list):,} seed(s)); pass --yes to start them, or narrow --seed"
         )
     shared_metrics = any(registries().variants.get(name).conditional for name in variant_names)
-    specs = [
-        create_spec(
-            v,
-            d,
-            network=network_names[0] if network_names else None,
-            seed=seed,
-            steps=_number(steps, int),
-            max_seconds=_number(max_seconds, float),
-            overrides=overrides,
-            metrics=None if metric_names is None else tuple(metric_names),
-            eval_samples=_number(eval_samples, int),
-            eval_every=_number(eval_every, int),
-            truncation=_number(truncation, float),
-            shared_metrics=shared_metrics,
-        )
-        for d in dataset_names
-        for v in variant_names
-        for seed in seed_list
-    ]
+    with _own_flags_named(overrides):
+        specs = [
+            create_spec(
+                v,
+                d,
+                network=network_names[0] if network_names else None,
+                seed=seed,
+                steps=_number(steps, int),
+                max_seconds=_number(max_seconds, float),
+                overrides=overrides,
+                metrics=None if metric_names is None else tuple(metric_names),
+                eval_samples=_number(eval_samples, int),
+                eval_every=_number(eval_every, int),
+                truncation=_number(truncation, float),
+                shared_metrics=shared_metrics,
+            )
+            for d in dataset_names
+            for v in variant_names
+            for seed in seed_list
+        ]
     specs = list({spec.dirname: spec for spec in specs}.values())  # ./imgs,imgs: one folder named twice, one run
     if force or not all(read_record(Path(out) / spec.dirname) for spec in specs):
         _refuse_unwritable(out, "--out", "results")  # something will be written: before any run, say if it cannot
@@ -729,6 +730,24 @@ def _eval_references(
         return {}, []
     notes = [reference_note(ds, n), *floor_warnings(by_kind, directions, ds.name)]
     return {f"[{kind}]": by_kind[kind] for kind in KINDS}, notes
+
+
+@contextlib.contextmanager
+def _own_flags_named(overrides: dict[str, Any]) -> Iterator[None]:
+    """ "has no option 'steps'" of `--set steps=20` says the command's own flag that sets it (--steps 20), as `--set
+    network=` is told --network: the list of the variant's options named none of them."""
+    try:
+        yield
+    except OptionError as exc:
+        named = re.search(r" has no option '([a-z_]+)'", str(exc))
+        flag = f"--{named.group(1).replace('_', '-')}" if named else ""
+        params = click.get_current_context().command.params
+        if not named or named.group(1) not in overrides or not any(flag in p.opts for p in params):
+            raise
+        from ganbench.options import cli_text
+
+        value = shlex.quote(cli_text(overrides[named.group(1)]))
+        raise OptionError(f"{exc}; {named.group(1)} is this command's own flag: {flag} {value}") from None
 
 
 def _executor_options(items: tuple[str, ...]) -> dict[str, str]:

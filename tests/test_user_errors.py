@@ -205,6 +205,10 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
     assert "name another" not in result.err
     result = cli(*run, "-v", "nsgan", "--set", "network=mlp")
     assert_one_line_error(result, "--set network=mlp sets no option: the network is chosen with --network mlp")
+    for key, flag in (("steps=20", "--steps 20"), ("eval_samples=9", "--eval-samples 9"), ("seed=3", "--seed 3")):
+        result = cli(*run, "-v", "nsgan", "--set", key)  # the variant's options named none of them (pass 68)
+        assert_one_line_error(result, f"has no option '{key.split('=')[0]}'; its options are: ", f"own flag: {flag}")
+    assert "own flag" not in cli(*run, "-v", "nsgan", "--set", "bogus=1").err
     result = cli(*run, "-v", "nsgan", "--set", "network=")  # advised "--network ''"
     assert_one_line_error(result, "--set network='' sets no option: the network is chosen with --network NAME")
     result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
