@@ -350,7 +350,11 @@ def evaluate_samples(
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
     names = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ds.metrics
-    selection = select_metrics(ds, names)
+    no_labels = (  # a label array beside the samples is not that: eval cannot tell it from the data's own labels
+        "scores samples by the classes they were generated for, which eval is not given (runs of a class-conditional "
+        "variant compute it)"
+    )
+    selection = select_metrics(ds, names, why_no_labels=no_labels)
     metric, needed = neediest(ds, selection)
     if len(fake) < needed:
         raise SamplesError(

@@ -32,14 +32,19 @@ class Selected:
         return self.spaces + tuple(self.metric.uses)
 
 
-def select_metrics(dataset: Dataset, names: Sequence[str], conditional: bool = False) -> list[Selected]:
-    """``names`` (metric or output names) resolved for ``dataset``; OptionError/UnknownNameError if one does not fit."""
+def select_metrics(
+    dataset: Dataset, names: Sequence[str], conditional: bool = False, why_no_labels: str = ""
+) -> list[Selected]:
+    """``names`` (metric or output names) resolved for ``dataset``; OptionError/UnknownNameError if one does not fit.
+    ``conditional``: the samples come with the classes they were generated for; else ``why_no_labels`` says why not
+    (default: the variant is not class-conditional)."""
     regs = registries()
     chosen: dict[str, set[str]] = {}
     for name in names:
         metric, spaces = _resolve(dataset, name)
         if metric.conditional and not conditional:
-            raise OptionError(f"metric {name!r} needs a class-conditional variant; drop it from --metrics")
+            why = why_no_labels or "needs a class-conditional variant"
+            raise OptionError(f"metric {name!r} {why}; drop it from --metrics")
         chosen.setdefault(metric.name, set()).update(spaces)
     return [
         Selected(regs.metrics.get(m), tuple(s for s in dataset.feature_spaces if s in spaces))

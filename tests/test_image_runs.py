@@ -351,6 +351,9 @@ def test_class_metrics_named_for_several_variants_go_to_the_conditional_ones(cli
     alone = cli(*DIGITS, "-v", "dcgan", "-m", "fid_classifier,class_accuracy", "-o", str(tmp_path / "alone"))
     assert_one_line_error(alone, "'class_accuracy' needs a class-conditional variant")
     assert not (tmp_path / "alone").exists()
+    np.save(tmp_path / "s.npy", np.zeros((50, 1, 8, 8), np.uint8))  # eval has no variant to blame (pass 68)
+    scored = cli("eval", "-d", "digits", "--samples", str(tmp_path / "s.npy"), "-m", "class_accuracy")
+    assert_one_line_error(scored, "'class_accuracy' scores samples by the classes they were generated for, which eval")
     result = cli(*DIGITS, "-v", "dcgan,cgan", "-m", "fid_classifier,class_accuracy", "-o", str(tmp_path))
     assert result.code == 0, result.err
     metrics = {p.parent.name.split("__")[1]: json.loads(p.read_text()) for p in tmp_path.glob("*/metrics.json")}
