@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganbench.errors import GanbenchError, OptionError, path_errors
+from ganbench.errors import GanbenchError, path_errors
 from ganbench.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -149,10 +149,10 @@ def run(
     from disk unless ``force``; an interrupted one resumes from its checkpoint.
     """
     from ganbench.harness import run_spec
+    from ganbench.paths import path_argument
     from ganbench.resolve import create_spec
 
-    if not isinstance(out, str | Path) or not str(out).strip() or "\0" in str(out):  # no file system takes a NUL
-        raise OptionError(f"out must name a results folder (text or a Path, without NUL), not {out!r}")
+    path_argument(out, "out", "a results folder")
     spec = create_spec(
         variant,
         dataset,

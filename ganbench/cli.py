@@ -158,7 +158,24 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     there (a read-only copy of finished results can still be checked and made a baseline of)."""
     from ganbench.sweeps import default_out
 
-    return _finished_or_writable(results, "--results", str(default_out(suite)), suite.specs)
+    folder = _finished_or_writable(results, "--results", str(default_out(suite)), suite.specs)
+    if folder is not None:
+        _refuse_the_folder_above(suite, folder)
+    return folder
+
+
+def _refuse_the_folder_above(suite: Any, results: str) -> None:
+    """OptionError for a --results folder that holds none of the suite's runs while a folder in it does
+    (results/NAME, where `sweep` puts them): `check --results results` trained every run again, beside them."""
+    dirnames = [spec.dirname for spec in suite.specs()]
+    if any((Path(results) / name / "record.json").is_file() for name in dirnames):
+        return
+    below = _folder_holding(Path(results), dirnames)
+    if below is not None:
+        raise OptionError(
+            f"none of the {counted(len(dirnames), 'run')} of suite {suite.name!r} is in {shlex.quote(results)}; "
+            f"they are in {shlex.quote(str(below))}: pass --results {shlex.quote(str(below))}"
+        )
 
 
 def _not_one_run(path: str | Path | None, option: str, figures: bool = False) -> None:
@@ -1049,13 +1066,11 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
             else:
                 absent.append(spec.dirname)
         if not found:
-            below = _folder_holding(Path(results), [spec.dirname for spec in specs])
+            _refuse_the_folder_above(suite, results)
             raise OptionError(
                 f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shlex.quote(results)} (runs "
-                "of other settings or code are not its runs); "
-                + (f"they are in {shlex.quote(str(below))}: pass --results {shlex.quote(str(below))}" if below else
-                   f"run {sweep_it} first")
-            )  # fmt: skip
+                f"of other settings or code are not its runs); run {sweep_it} first"
+            )
         if absent:  # ranked without them: their seeds' values would change the means and the ties
             click.echo(
                 one_line(

@@ -44,11 +44,13 @@ import csv
 import hashlib
 import io
 import math
+import numbers
 import re
 import textwrap
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +70,8 @@ from ganbench.errors import (
     refuse_link_loop,
     short_repr,
 )
+from ganbench.options import whole_if_integral
+from ganbench.paths import path_argument
 from ganbench.results import ResultsScan, check_outputs, recorded_data_paths, refuse_run_folder, scan_results
 from ganbench.tables import format_number, summarize
 from ganbench.writable import refuse_writing_into_data, remedy
@@ -108,22 +112,11 @@ def plot_results(
     ``on_problem``: called with one line per record, history or image that could not be read
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
-    if smooth is not None and (isinstance(smooth, bool) or not isinstance(smooth, int) or not 1 <= smooth <= 10**9):
-        raise OptionError(
-            f"smooth must be a whole number of logged points, 1 to 1,000,000,000, not {short_repr(smooth)}"
-        )
-    root = Path(results_dir)
+    root, chosen, directions, smooth = _checked_arguments(results_dir, out_dir, metrics, directions, smooth, on_problem)
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
         what = "is a file, not a folder" if root.exists() else "does not exist"
         raise GanbenchError(f"results folder {root} {what}; pass the --out folder of `ganbench run`")
-    if directions is None:
-        from ganbench.plugins import registries
-
-        directions = registries().metric_directions()
-    if isinstance(metrics, str):
-        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
-    chosen = list(dict.fromkeys(metrics)) if metrics is not None else None
     report = _one_line_each(on_problem or _warn)
     scan = scan_runs(root, directions)
     runs = scan.runs
@@ -175,6 +168,44 @@ def plot_results(
             f"cannot write figures to {where} ({exc.strerror or exc}); {remedy(exc, 'pass another --out')}"
         ) from None
     return written
+
+
+def _checked_arguments(
+    results_dir: Any, out_dir: Any, metrics: Any, directions: Any, smooth: Any, on_problem: Any
+) -> tuple[Path, list[str] | None, Mapping[str, str], int | None]:
+    """From Python, what the command line's types check: one OptionError, not a TypeError from deep inside, nor
+    ``out_dir=""`` read as the working folder (figures written there). Returns the results folder, the metric
+    outputs chosen (None: all), the directions and ``smooth`` (3.0 and numpy's ints taken, as options take them)."""
+    root = path_argument(results_dir, "results_dir", "a results folder")
+    if out_dir is not None:
+        path_argument(out_dir, "out_dir", "a folder for the figures")
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    if metrics is not None and (
+        not isinstance(metrics, Sequence) or not all(isinstance(m, str) and m == m.strip() for m in metrics)
+    ):
+        raise OptionError(
+            f"metrics must be metric output names (text), or one comma-separated text, not {short_repr(metrics)}"
+        )
+    if directions is None:
+        from ganbench.plugins import registries
+
+        directions = registries().metric_directions()
+    if not isinstance(directions, Mapping) or not directions or not all(
+        isinstance(k, str) and v in ("higher", "lower") for k, v in directions.items()
+    ):
+        raise OptionError(f"directions must map metric outputs to 'higher' or 'lower', not {short_repr(directions)}")
+    if on_problem is not None and not callable(on_problem):
+        raise OptionError(f"on_problem must be a function of one line of text, not {short_repr(on_problem)}")
+    smooth = whole_if_integral(smooth)
+    if smooth is not None and (
+        isinstance(smooth, bool) or not isinstance(smooth, numbers.Integral) or not 1 <= smooth <= 10**9
+    ):
+        raise OptionError(
+            f"smooth must be a whole number of logged points, 1 to 1,000,000,000, not {short_repr(smooth)}"
+        )
+    chosen = list(dict.fromkeys(metrics)) if metrics is not None else None
+    return root, chosen, directions, None if smooth is None else int(smooth)
 
 
 def scan_runs(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
-from ganbench.errors import OptionError, one_line
+from ganbench.errors import OptionError, one_line, short_repr
 from ganbench.writable import kind_of
 
 CACHE_ENV = "GANBENCH_CACHE_DIR"
@@ -36,6 +38,40 @@ def tilde_expanded(name: str) -> str:
     """``name`` with a leading "~" expanded as ``os.path.expanduser`` does; unchanged where it holds a NUL (no file
     is named so, and expanduser raised ValueError of "~\\0", a traceback)."""
     return name if "\0" in name else os.path.expanduser(name)
+
+
+_data_folder: ContextVar[Path | None] = ContextVar("data_folder", default=None)
+
+
+@contextlib.contextmanager
+def data_paths_from(folder: Path) -> Iterator[None]:
+    """Resolve dataset names as a suite does: a relative path to data is read from ``folder`` (the suite's)."""
+    token = _data_folder.set(folder)
+    try:
+        yield
+    finally:
+        _data_folder.reset(token)
+
+
+def data_folder() -> Path | None:
+    """The folder relative paths to data are read from: a suite's, while its runs are made; else None (the working
+    folder)."""
+    return _data_folder.get()
+
+
+def data_path(name: str) -> Path:
+    """``name``, a path to data as typed (``~`` expanded), resolved from ``data_folder()`` or the working folder: a
+    suite's ``[set] dataset.path`` is read from its own folder, as its ``datasets`` are."""
+    return ((data_folder() or Path()) / tilde_expanded(name)).resolve()
+
+
+def path_argument(value: object, name: str, what: str) -> Path:
+    """A path given from Python (``out=``, ``results_dir=``): text or a Path, not empty, without NUL (no file is
+    named so); else OptionError "``name`` must name ``what``", not a TypeError from deep inside, nor ``""`` read as
+    the working folder."""
+    if not isinstance(value, str | os.PathLike) or not str(value).strip() or "\0" in str(value):
+        raise OptionError(f"{name} must name {what} (text or a Path, without NUL), not {short_repr(value)}")
+    return Path(value)
 
 
 def expanded(value: str, what: str) -> Path:

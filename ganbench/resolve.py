@@ -16,9 +16,7 @@ import numbers
 import os
 import re
 import shlex
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +43,7 @@ from ganbench.options import (
     whole_if_integral,
     with_options,
 )
-from ganbench.paths import tilde_expanded
+from ganbench.paths import data_folder, tilde_expanded
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
@@ -266,23 +264,10 @@ def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, me
     check_overrides_and_metrics(overrides, metrics)
 
 
-_data_folder: ContextVar[Path | None] = ContextVar("data_folder", default=None)
-
-
-@contextmanager
-def data_paths_from(folder: Path) -> Iterator[None]:
-    """Resolve dataset names as a suite does: a relative path to data is read from ``folder`` (the suite's)."""
-    token = _data_folder.set(folder)
-    try:
-        yield
-    finally:
-        _data_folder.reset(token)
-
-
 def warn_if_shadowing(name: str) -> None:
     """A registered name wins over data of that name beside it (`-d digits` beside a folder ./digits of images):
     say so, since the user may have meant the folder and would otherwise never learn it was not read."""
-    folder = _data_folder.get()
+    folder = data_folder()
     path = (folder or Path()) / name
     try:  # images in it or in its class folders (a folder of MNIST's raw files is not such data)
         entries = itertools.islice(itertools.chain(path.iterdir(), path.glob("*/*")), 2000) if path.is_dir() else ()
@@ -341,7 +326,7 @@ def resolve_dataset_name(name: str, warn: bool = True) -> tuple[str, dict[str, A
     here = Path(tilde_expanded(name))
     kind = kind_of(here)
     if kind == "a file":  # there, but not data a dataset reads
-        folder, suites_folder = here.resolve().parent, _data_folder.get()
+        folder, suites_folder = here.resolve().parent, data_folder()
         shown = (  # a suite names its data from its own folder, not the current one
             f"from the suite's folder, {os.path.relpath(folder, suites_folder.resolve())!r}"
             if suites_folder is not None

@@ -38,8 +38,8 @@ from typing import Any, TypeVar
 from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
-from ganbench.paths import tilde_expanded
-from ganbench.resolve import create_spec, data_paths_from, output_names
+from ganbench.paths import data_paths_from, tilde_expanded
+from ganbench.resolve import create_spec, output_names
 from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
 
@@ -343,8 +343,14 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 advised = re.search(r"--set ([\w.]+)=", message)  # "variant 'cgan' ... packs; --set pack=1"
                 line = where.line_of(advised.group(1), option=True) if advised and key in _KINDS.values() else None
                 raise (where.at(line, message) if line else where.error(key, message)) from None
-            except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line
-                raise where.at(where.line_of("datasets"), f"{variant} on {dataset}: {exc}") from None
+            except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line,
+                paths = [  # or at the [set] dataset option that names them
+                    key
+                    for key, value in suite.overrides.items()
+                    if key.startswith("dataset.") and isinstance(value, str) and value and Path(value).name in str(exc)
+                ]
+                line = (paths and where.line_of(paths[0], option=True)) or where.line_of("datasets")
+                raise where.at(line, f"{variant} on {dataset}: {exc}") from None
     named: dict[str, str] = {}  # run id of a dataset's first run -> the dataset as the suite names it
     for dataset in suite.datasets:
         first = named.setdefault(suite._spec(suite.variants[0], dataset, suite.seeds[0]).run_id, dataset)

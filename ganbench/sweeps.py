@@ -10,7 +10,6 @@ import dataclasses
 import numbers
 from collections import Counter
 from collections.abc import Mapping
-from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,14 @@ from ganbench.errors import OptionError, OutputError, one_line, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import plain_bool, whole_if_integral, with_options
+from ganbench.paths import path_argument
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record, refuse_run_folder
 from ganbench.spec import RunSpec, run_id_of
 from ganbench.suites import Suite, suite_spelling
 from ganbench.training import DEFAULT_CHECKPOINT_EVERY, Hooks, check_runs_fit
+from ganbench.writable import file_in_the_way
 
 
 def default_out(suite: Suite) -> Path:
@@ -88,8 +89,8 @@ def _checked_arguments(
     and numpy's bool too)."""
     if not isinstance(suite, Suite):
         raise OptionError(f"suite must be a Suite (ganbench.suites.load_suite reads one), not {short_repr(suite)}")
-    if out is not None and (not isinstance(out, str | PathLike) or not str(out).strip() or "\0" in str(out)):
-        raise OptionError(f"out must name a results folder (text or a Path, without NUL), not {short_repr(out)}")
+    if out is not None:
+        path_argument(out, "out", "a results folder")
     workers = whole_if_integral(workers)
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise OptionError(f"workers must be a whole number from 1, not {short_repr(workers)}")
@@ -99,8 +100,10 @@ def _checked_arguments(
     if not isinstance(force, bool):
         raise OptionError(f"force must be True or False, not {short_repr(force)}")
     Hooks(checkpoint_every=checkpoint_every, progress=progress)  # their one line ("no" drew the bar)
-    if out is not None and Path(out).exists() and not Path(out).is_dir():  # not one failed record per run
-        raise OutputError(f"out {one_line(out)} is a file, not a folder; name a results folder")
+    blocking = file_in_the_way(Path(out)) if out is not None else None  # not one failed record per run
+    if blocking is not None:
+        what = "is a file" if blocking == Path(out) else f"is below {one_line(blocking)}, a file"
+        raise OutputError(f"out {one_line(out)} {what}, not a folder; name a results folder")
     refuse_run_folder(out, "out")
     return int(workers), bool(force)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from unittest import mock
@@ -818,3 +819,34 @@ def test_a_smoothing_window_beyond_a_count_is_one_line_and_writes_nothing(tmp_pa
     with pytest.raises(OptionError, match="smooth must be a whole number of logged points, 1 to 1,000,000,000"):
         plot_results(tmp_path, tmp_path / "figures", smooth=smooth)
     assert not (tmp_path / "figures").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(results_dir=5), "results_dir must name a results folder (text or a Path, without NUL), not 5"),
+        (dict(results_dir=None), "results_dir must name a results folder"),
+        (dict(out_dir=""), "out_dir must name a folder for the figures (text or a Path, without NUL), not ''"),
+        (dict(out_dir="a\0b"), "out_dir must name a folder for the figures"),
+        (dict(metrics=5), "metrics must be metric output names (text), or one comma-separated text, not 5"),
+        (dict(metrics=[5]), "metrics must be metric output names"),
+        (dict(metrics=b"frechet"), "metrics must be metric output names"),
+        (dict(directions=["x"]), "directions must map metric outputs to 'higher' or 'lower'"),
+        (dict(directions={"frechet": "up"}), "directions must map metric outputs to 'higher' or 'lower'"),
+        (dict(directions={}), "directions must map metric outputs to 'higher' or 'lower'"),
+        (dict(on_problem=5), "on_problem must be a function of one line of text, not 5"),
+        (dict(smooth=0.5), "smooth must be a whole number of logged points"),
+    ],
+)
+def test_plot_results_checks_its_arguments_as_the_command_line_does(mog, tmp_path, monkeypatch, arguments, message):
+    """From Python, TypeErrors from deep inside, `out_dir=""` wrote figures into the working folder, `directions={}`
+    deleted an earlier leaderboard figure (pass 69)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OptionError, match=re.escape(message)):
+        plot_results(**{"results_dir": mog, "out_dir": tmp_path / "f", **arguments})
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_results_takes_whole_floats_and_numpy_ints_for_smooth(mog, tmp_path):
+    for smooth in (3.0, np.int64(3)):
+        assert plot_results(mog, tmp_path / "f", ["frechet"], smooth=smooth)

@@ -1436,6 +1436,8 @@ def test_pass_68_suites_and_api_arguments(cli, tmp_path, monkeypatch):
             run_suite(suite, out="res", progress=progress)
     with pytest.raises(OutputError, match="out s.toml is a file, not a folder; name a results folder"):
         run_suite(suite, out="s.toml")
+    with pytest.raises(OutputError, match="out s.toml/x is below s.toml, a file, not a folder"):  # pass 69
+        run_suite(suite, out="s.toml/x")
     assert not (tmp_path / "res").exists()
     (tmp_path / "latin.toml").write_bytes((head + 'datasets = ["ring8"]\n# caf\xe9\n').encode("latin-1"))
     assert_one_line_error(cli("sweep", "latin.toml"), "latin.toml:5: the suite is not UTF-8 text (byte 0xe9); save")

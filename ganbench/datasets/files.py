@@ -32,7 +32,7 @@ from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, short_
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
-from ganbench.paths import tilde_expanded
+from ganbench.paths import data_path, tilde_expanded
 
 LABEL_KEYS = ("labels", "y")
 DIGEST_VERSION = "ganbench-files/1"
@@ -155,7 +155,7 @@ class UserImages(ImageDataset):
                 "leave it out and pass --dataset PATH, which fills it"
             )
         if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
-            object.__setattr__(self, "path", str(Path(tilde_expanded(self.path)).resolve()))
+            object.__setattr__(self, "path", str(data_path(self.path)))  # a suite's: from the suite's folder
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
             spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
