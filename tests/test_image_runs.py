@@ -516,3 +516,26 @@ def test_a_folder_named_with_a_trailing_space_or_twice_is_the_folder_typed_once(
     result = cli("run", *args, "20", "-d", twice, "--workers", "2", "-o", str(tmp_path / "t"))
     assert result.code == 0, result.err
     assert len(list((tmp_path / "t").iterdir())) == 1 and "skipped" not in result.err, result.err
+
+
+def test_a_suites_dataset_path_is_read_from_the_suites_folder(cli, tmp_path, labelled_folder, monkeypatch):
+    """`[set] dataset.path = "pets"` was read from the working folder: the suite worked from its own folder and failed
+    from the repository's root, at the datasets line (pass 69)."""
+    from ganbench.datasets.files import read_images
+    from ganbench.suites import load_suite
+
+    digest = read_images(labelled_folder).sha256
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    suite = tmp_path / "s.toml"
+    text = 'variants = ["dcgan"]\ndatasets = ["files"]\nsteps = 2\n[set]\ndataset.path = "pets"\n'
+    text += f'dataset.sha256 = "{digest}"\n'
+    suite.write_text(text)
+    (spec,) = load_suite(suite).specs()
+    assert spec.dataset_options["path"] == str(labelled_folder.resolve())
+    monkeypatch.chdir(tmp_path)  # one run id from any working folder
+    assert spec.run_id == load_suite(suite).specs()[0].run_id
+    monkeypatch.chdir(other)
+    suite.write_text(text.replace('"pets"', '"nope"'))
+    assert_one_line_error(cli("leaderboard", "show", str(suite)), "s.toml:5: dcgan on files: ", "nope does not exist")
