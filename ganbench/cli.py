@@ -756,15 +756,20 @@ def _own_flags_named(overrides: dict[str, Any]) -> Iterator[None]:
     try:
         yield
     except OptionError as exc:
-        named = re.search(r" has no option '([a-z_]+)'", str(exc))
+        named = re.match(r"variant '[^']*' has no option '([a-z_]+)'", str(exc))  # a bare key's, not dataset.steps'
         flag = f"--{named.group(1).replace('_', '-')}" if named else ""
-        params = click.get_current_context().command.params
-        if not named or named.group(1) not in overrides or not any(flag in p.opts for p in params):
+        params = [p for p in click.get_current_context().command.params if flag in p.opts]
+        if not named or named.group(1) not in overrides or not params:
             raise
         from ganbench.options import cli_text
 
-        value = shlex.quote(cli_text(overrides[named.group(1)]))
-        raise OptionError(f"{exc}; {named.group(1)} is this command's own flag: {flag} {value}") from None
+        value = overrides[named.group(1)]
+        if getattr(params[0], "is_flag", False):  # --force takes no value: "--force 1" was an error
+            on = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+            spelled = flag if on else f"leave {flag} out"
+        else:
+            spelled = f"{flag} {shlex.quote(cli_text(value))}"
+        raise OptionError(f"{exc}; {named.group(1)} is this command's own flag: {spelled}") from None
 
 
 def _executor_options(items: tuple[str, ...]) -> dict[str, str]:
@@ -1331,4 +1336,12 @@ def _main(argv: list[str] | None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # out of memory where no part said what to lower (`-d big.npz` claimed): one line
+        from ganbench.devices import memory_error_line
+
+        line = memory_error_line(exc)
+        if line is None:
+            raise
+        click.echo(f"Error: {line}", err=True)
+        sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import traceback
 from collections.abc import Iterator
 
 import torch
@@ -86,6 +87,9 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
         torch.use_deterministic_algorithms(saved[2], warn_only=saved[3])
 
 
+A_LIBRARY = "a library could not be loaded into memory"
+
+
 def out_of_memory(exc: BaseException) -> str | None:
     """What ``exc`` says if it is torch failing to allocate (a GPU's OutOfMemoryError, the CPU allocator's
     RuntimeError), in a few words; else None."""
@@ -93,6 +97,8 @@ def out_of_memory(exc: BaseException) -> str | None:
     while inner is not None and seen < 8:  # torch.save's "unexpected pos" raised while handling a MemoryError
         if isinstance(inner, MemoryError):  # Python's own (a buffer, a pickle), under ulimit -v say
             return "Python could not allocate"
+        if isinstance(inner, ImportError) and "failed to map segment" in str(inner):  # scipy's library, say
+            return A_LIBRARY
         inner, seen = inner.__cause__ or inner.__context__, seen + 1
     if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
         return None
@@ -112,4 +118,46 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
         short_of = out_of_memory(exc)
         if short_of is None:
             raise
+        if where_memory_ran_out(exc) == "dataset":  # fewer samples changed nothing: the data are what did not fit
+            doing, fix = "reading the dataset", DATA_TOO_BIG
         raise OptionError(f"{doing} ran out of memory ({short_of}); {fix}") from None
+
+
+DATA_TOO_BIG = "its items do not fit here: use a smaller dataset (a mixture's --set dataset.n_samples), or more memory"
+
+
+def memory_error_line(exc: BaseException) -> str | None:
+    """One line for an allocation that failed where nothing said what to lower (a dataset claimed as the command
+    starts, a library loaded late): else None, for another error."""
+    short_of = out_of_memory(exc)
+    if short_of is None:
+        return None
+    if where_memory_ran_out(exc) == "dataset":
+        return f"reading the dataset ran out of memory ({short_of}); {DATA_TOO_BIG}"
+    return f"ganbench ran out of memory ({short_of}); give it more (ulimit -v, a container's limit), or ask for less"
+
+
+def where_memory_ran_out(exc: BaseException) -> str | None:
+    """The part of the work an allocation failed in, by the code it failed in: "library" (loading one),
+    "checkpoint", "resume" (reading one), "dataset" (in a dataset's method: its items), "optimizer" (its state, made
+    at the first step), "scoring", or None. Each needs its own advice: batch_size was advised for all, which changed
+    nothing for these (passes 68, 69)."""
+    from ganbench.dataset import Dataset  # not at the top: datasets' modules import this one
+
+    if out_of_memory(exc) == A_LIBRARY:  # a library's own memory, whatever it was loaded for (matplotlib, scipy)
+        return "library"
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    names = {frame.f_code.co_name for frame in frames}
+    if "save_checkpoint" in names:
+        return "checkpoint"
+    if "load_checkpoint" in names:
+        return "resume"
+    if names & {"load_checked", "data_scale", "read_images", "matched_subset"} or any(
+        isinstance(f.f_locals.get("self"), Dataset) for f in frames
+    ):
+        return "dataset"
+    if any(isinstance(frame.f_locals.get("self"), torch.optim.Optimizer) for frame in frames):
+        return "optimizer"
+    if names & {"evaluate", "score", "evaluate_samples"}:
+        return "scoring"
+    return None

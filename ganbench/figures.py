@@ -191,8 +191,10 @@ def _checked_arguments(
         from ganbench.plugins import registries
 
         directions = registries().metric_directions()
-    if not isinstance(directions, Mapping) or not directions or not all(
-        isinstance(k, str) and v in ("higher", "lower") for k, v in directions.items()
+    if (
+        not isinstance(directions, Mapping)
+        or not directions
+        or not all(isinstance(k, str) and v in ("higher", "lower") for k, v in directions.items())
     ):
         raise OptionError(f"directions must map metric outputs to 'higher' or 'lower', not {short_repr(directions)}")
     if on_problem is not None and not callable(on_problem):

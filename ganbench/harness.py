@@ -24,7 +24,7 @@ import torch
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
-from ganbench.devices import out_of_memory, resolve_device
+from ganbench.devices import out_of_memory, resolve_device, where_memory_ran_out
 from ganbench.environment import environment
 from ganbench.errors import (
     CheckpointError,
@@ -117,6 +117,11 @@ def run_spec(
     except CheckpointError:
         _refuse_if_trained_elsewhere(run_dir)
         raise
+    except Exception as exc:  # out of memory as it reads the checkpoint: one line, the checkpoint kept
+        refused = _short_of_memory(exc, spec, device, "as it read its checkpoint to resume")
+        if refused is None:
+            raise
+        raise refused from None
     then = AFRESH if force else RESUMES  # --force's old files are still there: a rerun with it starts afresh
     prepare_run_dir(Path(out), spec, then)
     with locked(run_dir, then):
@@ -223,15 +228,16 @@ def _short_of_memory(exc: BaseException, spec: RunSpec, device: torch.device, wh
 
 
 def _memory_phase(exc: BaseException, spec: RunSpec) -> tuple[str, str]:
-    """Where in a run an allocation failed, by the functions it failed in, and what to lower for that part: every
-    one was told to lower batch_size, which did nothing for the data, the scoring or the checkpoint (pass 68)."""
-    called = {frame.f_code.co_name for frame, _ in traceback.walk_tb(exc.__traceback__)}
-    if "save_checkpoint" in called:
-        return "as it saved its checkpoint", f"use a smaller network (`ganbench list` shows {spec.network!r}'s options)"
-    if called & {"evaluate", "score"}:
-        n = spec.eval.n_samples
-        return f"as it scored {n:,} samples", f"lower --eval-samples, e.g. --eval-samples {max(n // 4, 1)}"
-    if called & {"load_checked", "data_scale"}:
+    """Where in a run an allocation failed and what to lower for that part (``devices.where_memory_ran_out``)."""
+    part = where_memory_ran_out(exc)
+    smaller = f"use a smaller network (`ganbench list` shows the options of network {spec.network!r})"
+    if part == "library":
+        return "as it loaded a library", "give it more memory (ulimit -v, a container's limit)"
+    if part == "checkpoint":
+        return "as it saved its checkpoint", smaller
+    if part == "resume":  # a smaller network would be another run
+        return "as it read its checkpoint to resume", "give it more memory, or start it afresh with --force"
+    if part == "dataset":
         n = spec.dataset_options.get("n_samples")
         lower = (
             f"lower --set dataset.n_samples, e.g. --set dataset.n_samples={max(n // 4, 1)}"
@@ -239,7 +245,14 @@ def _memory_phase(exc: BaseException, spec: RunSpec) -> tuple[str, str]:
             else "use a smaller dataset: its items do not fit here"
         )
         return "as it loaded the dataset", lower
-    return "", "lower --set batch_size, or the network's sizes"
+    if part == "optimizer":
+        return "as it made the optimizer's state", smaller
+    if part == "scoring":
+        n = spec.eval.n_samples
+        fewer = f"lower --eval-samples, e.g. --eval-samples {max(n // 4, 2)}" if n > 2 else "name fewer metrics"
+        return f"as it scored {n:,} samples", fewer
+    batch = spec.variant_options.get("batch_size")
+    return "", "lower --set batch_size, or the network's sizes" if batch != 1 else smaller
 
 
 def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, then: str) -> RunRecord:

@@ -154,6 +154,9 @@ class UserImages(ImageDataset):
                 f"dataset 'files' option 'sha256' is the images' digest, 64 hex digits, not {short_repr(self.sha256)}; "
                 "leave it out and pass --dataset PATH, which fills it"
             )
+        if "\0" in self.path:  # no file's name holds one: resolve() raised a ValueError, a traceback
+            raise OptionError(f"dataset 'files' option 'path' holds a NUL character, which no file's name can: "
+                              f"{short_repr(self.path)}; name a folder of images or an .npz file")  # fmt: skip
         if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
             object.__setattr__(self, "path", str(data_path(self.path)))  # a suite's: from the suite's folder
             data = self._data()
