@@ -118,7 +118,7 @@ def run_spec(
         _refuse_if_trained_elsewhere(run_dir)
         raise
     except Exception as exc:  # out of memory as it reads the checkpoint: one line, the checkpoint kept
-        refused = _short_of_memory(exc, spec, device, "as it read its checkpoint to resume")
+        refused = _short_of_memory(exc, spec, device, "as it read its checkpoint to resume", "resume")
         if refused is None:
             raise
         raise refused from None
@@ -217,19 +217,22 @@ def _trainer(spec: RunSpec, device: torch.device) -> Trainer:
         raise refused from None
 
 
-def _short_of_memory(exc: BaseException, spec: RunSpec, device: torch.device, when: str) -> OptionError | None:
+def _short_of_memory(
+    exc: BaseException, spec: RunSpec, device: torch.device, when: str, part: str | None = None
+) -> OptionError | None:
     """What the pre-check does not count (a batch's activations, the data, scoring): one line naming what to lower
     for the part that ran out, not the allocator's traceback (exit 1). None where ``exc`` is another error."""
     short_of = out_of_memory(exc)
     if short_of is None:
         return None
-    where, lower = _memory_phase(exc, spec)
+    where, lower = _memory_phase(exc, spec, part)
     return OptionError(f"run {spec.run_id} ran out of memory on {device} {where or when} ({short_of}); {lower}")
 
 
-def _memory_phase(exc: BaseException, spec: RunSpec) -> tuple[str, str]:
-    """Where in a run an allocation failed and what to lower for that part (``devices.where_memory_ran_out``)."""
-    part = where_memory_ran_out(exc)
+def _memory_phase(exc: BaseException, spec: RunSpec, part: str | None = None) -> tuple[str, str]:
+    """Where in a run an allocation failed and what to lower for that part (``devices.where_memory_ran_out``; else
+    ``part``, the caller's)."""
+    part = where_memory_ran_out(exc) or part
     smaller = f"use a smaller network (`ganbench list` shows the options of network {spec.network!r})"
     if part == "library":
         return "as it loaded a library", "give it more memory (ulimit -v, a container's limit)"

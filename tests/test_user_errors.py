@@ -172,6 +172,15 @@ def test_running_out_of_memory_names_what_to_lower_for_the_part_that_ran_out(cli
     def save_checkpoint(*args, **kwargs):
         raise ALLOCATOR_REFUSES
 
+    def matched_subset(*args, **kwargs):
+        raise MemoryError
+
+    def step(self, *args, **kwargs):
+        raise MemoryError
+
+    def library(*args, **kwargs):
+        raise ImportError("libopenblas.so: failed to map segment from shared object")
+
     run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "4", "-m", "modes", "-q", "--eval-samples", "400"]
     for target, function, said in [
         ("ganbench.training.load_checked", load_checked, "as it loaded the dataset (Python could not allocate); "
@@ -179,13 +188,33 @@ def test_running_out_of_memory_names_what_to_lower_for_the_part_that_ran_out(cli
         ("ganbench.harness.score", score, "as it scored 400 samples (Python could not allocate); lower --eval-samples"
          ", e.g. --eval-samples 100"),
         ("ganbench.harness.save_checkpoint", save_checkpoint, "as it saved its checkpoint (it asked for 1.5 GiB more)"
-         "; use a smaller network (`ganbench list` shows 'pacgan-mlp''s options)"),
+         "; use a smaller network (`ganbench list` shows the options of network 'pacgan-mlp')"),
+        # pass 69: the data copied for scoring were told --eval-samples, down to 1 (refused); Adam's state batch_size
+        ("ganbench.evaluation.matched_subset", matched_subset, "as it loaded the dataset (Python could not allocate)"),
+        ("torch.optim.Adam.step", step, "as it made the optimizer's state (Python could not allocate); use a smaller"),
+        ("ganbench.harness.score", library, "as it loaded a library (a library could not be loaded into memory); give"),
     ]:  # fmt: skip
         with monkeypatch.context() as patched:
             patched.setattr(target, function)
             result = cli(*run, "-o", str(tmp_path / target))
         assert_one_line_error(result, f"ran out of memory on cpu {said}")
         assert "batch_size" not in result.err
+    finished = cli(*run, "-o", str(tmp_path / "resumed"), "--checkpoint-every", "2", "--steps", "2")
+    assert finished.code == 0, finished.err
+    (tmp_path / "resumed" / next(os.walk(tmp_path / "resumed"))[1][0] / "record.json").unlink()  # to resume
+    with monkeypatch.context() as patched:  # a resume's checkpoint read: a traceback, exit 1
+        patched.setattr("ganbench.harness.load_checkpoint", lambda *args: (_ for _ in ()).throw(MemoryError()))
+        result = cli(*run, "-o", str(tmp_path / "resumed"), "--checkpoint-every", "2", "--steps", "2")
+    assert_one_line_error(result, "as it read its checkpoint to resume (Python could not allocate); give it more")
+
+    def read_images(*args, **kwargs):  # a dataset claimed as the command starts: no part said what to lower
+        raise MemoryError
+
+    (tmp_path / "imgs").mkdir()
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.datasets.files.read_images", read_images)
+        result = cli("run", "-v", "dcgan", "-d", str(tmp_path / "imgs"), "-q", "-o", str(tmp_path / "o"))
+    assert_one_line_error(result, "reading the dataset ran out of memory (Python could not allocate); its items")
     monkeypatch.setattr("ganbench.evaluation.select_metrics", lambda *args, **kwargs: score())
     np.save(tmp_path / "s.npy", np.zeros((50, 2), np.float32))
     result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "s.npy"))
@@ -209,6 +238,13 @@ def test_an_option_the_papers_network_refuses_names_another_network_only_if_ther
         result = cli(*run, "-v", "nsgan", "--set", key)  # the variant's options named none of them (pass 68)
         assert_one_line_error(result, f"has no option '{key.split('=')[0]}'; its options are: ", f"own flag: {flag}")
     assert "own flag" not in cli(*run, "-v", "nsgan", "--set", "bogus=1").err
+    for key, flag in (("force=1", "own flag: --force"), ("quiet=0", "own flag: leave --quiet out")):  # pass 69
+        assert_one_line_error(cli(*run, "-v", "nsgan", "--set", key), flag)
+    result = cli(*run, "-v", "nsgan", "--set", "dataset.steps=3", "--set", "steps=5")  # the dataset's, not steps'
+    assert_one_line_error(result, "dataset 'ring8' has no option 'steps'")
+    assert "own flag" not in result.err
+    with pytest.raises(GanbenchError, match="option 'path' holds a NUL character"):
+        ganbench.create_spec("dcgan", "files", overrides={"dataset.path": "imgs\0", "dataset.sha256": "0" * 64})
     result = cli(*run, "-v", "nsgan", "--set", "network=")  # advised "--network ''"
     assert_one_line_error(result, "--set network='' sets no option: the network is chosen with --network NAME")
     result = cli(*run, "-v", "nsgan", "--set", "network.width=8")  # pacgan-mlp has no width; the dataset's mlp has
