@@ -43,6 +43,7 @@ from ganbench.errors import (
     one_line_warning,
     path_errors,
     refuse_link_loop,
+    shell_path,
 )
 from ganbench.interrupts import holding_ctrl_c
 from ganbench.writable import file_in_the_way, kind_of, refuse_writing_into_data, remedy, why_unwritable
@@ -173,8 +174,8 @@ def _refuse_the_folder_above(suite: Any, results: str) -> None:
     below = _folder_holding(Path(results), dirnames)
     if below is not None:
         raise OptionError(
-            f"none of the {counted(len(dirnames), 'run')} of suite {suite.name!r} is in {shlex.quote(results)}; "
-            f"they are in {shlex.quote(str(below))}: pass --results {shlex.quote(str(below))}"
+            f"none of the {counted(len(dirnames), 'run')} of suite {suite.name!r} is in {shell_path(results)}; "
+            f"they are in {shell_path(below)}: pass --results {shell_path(below)}"
         )
 
 
@@ -965,7 +966,8 @@ def check(
     notes = [n for n in [lb.hardware_note(baseline, records)] if n]
     notes += [f"{unfinished} run(s) failed or were skipped: see the log"] if unfinished else []
     text = reports.markdown(suite.name, comparisons, notes)
-    output(json.dumps(reports.as_json(suite.name, comparisons), indent=2) if as_json else text, nl=not as_json)
+    json_text = json.dumps(reports.as_json(suite.name, comparisons, notes), indent=2) if as_json else ""
+    output(json_text or text, nl=not as_json)
     if junit_path:
         stopped = [(r.run_dir, f"{r.status}: {_why_unfinished(r)}") for r in records if r.status in UNFINISHED]
         xml = reports.junit(suite.name, comparisons, strict, stopped).encode()
@@ -1051,7 +1053,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         lb.check_fits(suite, baseline)  # a baseline of other runs or settings would rank what the suite is not
         rows = lb.rows_of_baseline(baseline)
     else:
-        sweep_it = f"`ganbench sweep {shlex.quote(suite_file)} --out {shlex.quote(results)}`"  # spaces too
+        sweep_it = f"`ganbench sweep {shell_path(suite_file)} --out {shell_path(results)}`"  # spaces too
         _results_folder(results, "--results", f"run {sweep_it} first")
         _not_one_run(results, "--results")
         specs = suite.specs()
@@ -1073,7 +1075,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         if not found:
             _refuse_the_folder_above(suite, results)
             raise OptionError(
-                f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shlex.quote(results)} (runs "
+                f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shell_path(results)} (runs "
                 f"of other settings or code are not its runs); run {sweep_it} first"
             )
         if absent:  # ranked without them: their seeds' values would change the means and the ties

@@ -13,6 +13,7 @@ import errno
 import math
 import os
 import re
+import shlex
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,6 +34,13 @@ def memory_size(n_bytes: float) -> str:
     if n_bytes >= 2**20:
         return f"{n_bytes / 2**20:,.0f} MiB"
     return f"{n_bytes / 2**10:,.0f} KiB"
+
+
+def shell_path(path: object) -> str:
+    """``path`` as a shell reads it back as one argument, not an option: quoted (spaces, quotes), and "./" before a
+    leading "-" (advice to run `ganbench leaderboard update -s.toml` failed: "No such option '-s'")."""
+    text = str(path)
+    return shlex.quote(f"./{text}" if text.startswith("-") else text)
 
 
 def one_line(text: object) -> str:

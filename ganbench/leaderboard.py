@@ -16,7 +16,6 @@ import json
 import math
 import os
 import re
-import shlex
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 from ganbench.atomic import remove_stale_temps
 from ganbench.environment import library_versions
-from ganbench.errors import GanbenchError, one_line
+from ganbench.errors import GanbenchError, one_line, shell_path
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import list_items
 from ganbench.plugins import registries
@@ -151,7 +150,7 @@ def _unwritten(path: Path, exc: OSError, existed: bool) -> str:
 def read_baseline(suite: Suite) -> dict[str, Any]:
     """The baseline of ``suite``; BaselineError (one line) if missing, unreadable or another suite's."""
     path = suite.baseline_path
-    fix = f"make one with `ganbench leaderboard update {shlex.quote(str(suite.path))}`"
+    fix = f"make one with `ganbench leaderboard update {shell_path(suite.path)}`"
     try:
         data = loads_strict(read_regular(path))  # a FIFO there would block forever
     except FileNotFoundError:
@@ -178,7 +177,7 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
 def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
-    fix = f"if the change is intended, run `ganbench leaderboard update {shlex.quote(str(suite.path))}`"
+    fix = f"if the change is intended, run `ganbench leaderboard update {shell_path(suite.path)}`"
     budget = baseline["made"]["budget"]
     steps = budget.get("steps")
     if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)

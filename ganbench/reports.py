@@ -90,11 +90,13 @@ def _signed(x: float) -> str:
     return "–" if math.isnan(x) else ("+" if x > 0 else "") + format_number(x)
 
 
-def as_json(suite_name: str, comparisons: Sequence[Comparison]) -> dict[str, Any]:
+def as_json(suite_name: str, comparisons: Sequence[Comparison], notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The report as JSON: the markdown's notes too (other hardware, runs that failed), which it left out."""
     return strict_json(
         {
             "suite": suite_name,
             "counts": dict(counts(comparisons)),
+            "notes": list(notes),
             "comparisons": [
                 {
                     "variant": c.variant,

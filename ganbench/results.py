@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import os
-import shlex
 import stat
 import typing
 import warnings
@@ -40,6 +39,7 @@ from ganbench.errors import (
     one_line,
     path_errors,
     refuse_link_loop,
+    shell_path,
     short_repr,
     shown_path,
 )
@@ -463,7 +463,7 @@ class ResultsScan:
                 "interrupted: run the same command again to resume)"
             )
         return GanbenchError(
-            f"no runs found under {one_line(root)}; run `ganbench run ... --out {shlex.quote(str(root))}` first"
+            f"no runs found under {one_line(root)}; run `ganbench run ... --out {shell_path(root)}` first"
         )
 
 

@@ -1421,6 +1421,11 @@ def test_pass_68_show_and_check_advice(cli, tmp_path, monkeypatch):
     `--results` one folder above the suite's runs advised training them all again; a path with spaces was advised
     unquoted; `update` wrote "1 runs"."""
     path = made_baseline(cli, tmp_path)
+    baseline = json.loads((tmp_path / "tiny.baseline.json").read_text())
+    baseline["made"]["hardware"]["cpu"] = "Other CPU"
+    (tmp_path / "tiny.baseline.json").write_text(json.dumps(baseline))
+    report = json.loads(cli("leaderboard", "check", str(path), "--results", str(tmp_path / "a"), "--json").out)
+    assert any("Other CPU" in note for note in report["notes"]), report["notes"]  # --json left them out (pass 69)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cli("leaderboard", "show", str(path), "--results", "~/a").code == 0
     result = cli("leaderboard", "show", str(path), "--results", str(tmp_path))
@@ -1436,6 +1441,9 @@ def test_pass_68_show_and_check_advice(cli, tmp_path, monkeypatch):
     one = write_suite(spaced, SUITE.replace('"0-1"', "[0]").replace('["nsgan", "lsgan"]', '["nsgan"]'), "s p.toml")
     result = cli("leaderboard", "check", str(one), "-q")
     assert_one_line_error(result, f"make one with `ganbench leaderboard update '{one}'`")
+    monkeypatch.chdir(spaced)
+    (spaced / "-s.toml").write_text(one.read_text())  # "update -s.toml" was read as an option (pass 69)
+    assert_one_line_error(cli("leaderboard", "check", "--", "-s.toml"), "`ganbench leaderboard update ./-s.toml`")
     made = cli("leaderboard", "update", str(one), "--results", str(tmp_path / "one"), "-q")
     assert made.code == 0 and f"wrote {spaced / 's p.baseline.json'}: 1 run of suite 'tiny'" in made.out, made.out
 
