@@ -161,7 +161,8 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         if not isinstance(name, str):
-            raise OptionError(f"a {self.kind} is named by text, not {name!r}; `ganbench list` shows them")
+            article = "an" if self.kind[:1] in "aeiou" else "a"  # "a executor"
+            raise OptionError(f"{article} {self.kind} is named by text, not {name!r}; `ganbench list` shows them")
         try:
             return self.entries[name].obj
         except KeyError:

@@ -21,6 +21,7 @@ per-seed values a leaderboard compares with) sits beside it as ``<stem>.baseline
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import math
@@ -116,6 +117,8 @@ class Suite:
         the key it is about (the option its advice changes: "lower --set batch_size"; else its [set] table), with
         the advice in the suite's terms."""
         where = _Locator(self.path, self.text)
+        if "--metrics " in message and len(self.datasets) > 1:  # advice for the dataset that failed: another's
+            message += f"; {EACH_DATASET}"  # may refuse it (a one-class folder has no classifier space)
         if key is not None:
             return where.error(key, message)
         option = re.search(r"--set ([\w.]+)", message)
@@ -228,13 +231,27 @@ MAX_SUITE_BYTES = 2**20
 def _utf8_text(path: Path, data: bytes) -> str:
     """``data`` as TOML reads it, UTF-8; else SuiteError at the line of the first byte that is not (a byte offset,
     "position 60", told nothing of where, nor of the fix)."""
+    wide = next((name for bom, name in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
+    if wide is None and data.count(b"\0") > len(data) // 4:  # no mark, but every other byte (or three in four) 0
+        wide = "UTF-16 or UTF-32 (no byte-order mark)"
+    if wide is not None:
+        raise SuiteError(f"{path}:1: the suite is {wide}, not UTF-8; save it as UTF-8, which TOML requires")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
-        kind = "UTF-16, not UTF-8" if utf16 else f"not UTF-8 text (byte 0x{data[exc.start]:02x})"
-        raise SuiteError(f"{path}:{line}: the suite is {kind}; save it as UTF-8, which TOML requires") from None
+        raise SuiteError(
+            f"{path}:{line}: the suite is not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8, which TOML "
+            "requires"
+        ) from None
+
+
+_BYTE_ORDER_MARKS = (  # UTF-32's first: its little-endian mark begins with UTF-16's
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -334,13 +351,12 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 if key in KEYS and f"has no option {key!r}" in message:  # [set] steps = 20
                     message += f"; {key} is a key of the suite itself: write it above [set]"
                 elif key == "metrics" and suite.metrics is not None and len(suite.datasets) > 1:  # advice for one
-                    message += (  # dataset went round in a loop: kid_raw for ring8, kid_classifier for images
-                        "; a suite's metrics apply to each of its datasets: leave metrics out for each one's own, "
-                        "or make a suite per kind of data"
+                    message += (
+                        f"; {EACH_DATASET}"  # advice for one dataset looped: kid_raw for ring8, kid_... for images
                     )
                 elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
                     message += "; it is the suite's only metric: leave metrics out for the dataset's own"
-                advised = re.search(r"--set ([\w.]+)=", message)  # "variant 'cgan' ... packs; --set pack=1"
+                advised = re.search(r"--set ([\w.]+)", message)  # "variant 'cgan' ... packs; --set pack=1"
                 line = where.line_of(advised.group(1), option=True) if advised and key in _KINDS.values() else None
                 raise (where.at(line, message) if line else where.error(key, message)) from None
             except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line,
@@ -382,8 +398,17 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 )
 
 
+_PYTHON_TEXT = r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"'
+"""A name as Python's repr writes it in a message: 'a', "a'b", 'de\tpth', '' too."""
+
 _KINDS = {"variant": "variants", "dataset": "datasets", "network": "network", "metric": "metrics"}
 """The suite key that names each kind of plugin."""
+
+
+EACH_DATASET = (
+    "a suite's metrics apply to each of its datasets: leave metrics out for each one's own, or make a suite per kind "
+    "of data"
+)
 
 
 def _key_named_in(message: str) -> str:
@@ -396,10 +421,11 @@ def _key_named_in(message: str) -> str:
     chosen = re.match(r"--set (\w+)=", message)  # "--set network=mlp sets no option": the [set] key that did it
     if chosen:
         return chosen.group(1)
-    match = re.search(r"option '([^']*)'", message) or re.search(r"option group in '([^']+)'", message)  # '' too
+    match = re.search(rf"option ({_PYTHON_TEXT})", message) or re.search(r"option group in '([^']+)'", message)
     if match:  # as its advice names it where it does: dataset.sigma, not the first sigma of any [set.*] table
-        named = re.search(rf"--set ((?:[\w-]+\.)+{re.escape(match.group(1))})\b", message)
-        return named.group(1) if named else match.group(1)
+        name = ast.literal_eval(match.group(1)) if match.group(1)[:1] in "'\"" else match.group(1)  # "a'b", 'd\te'
+        named = re.search(rf"--set ((?:[\w-]+\.)+{re.escape(name)})\b", message)
+        return named.group(1) if named else name
     for key in KEYS:
         if message.startswith(f"{key} "):
             return key

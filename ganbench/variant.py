@@ -169,7 +169,7 @@ class Variant:
         if self.ema_decay and self.ema_kimg:
             raise OptionError(
                 f"variant {self.name!r} sets both ema_decay ({self.ema_decay}) and ema_kimg ({self.ema_kimg}): "
-                "they are two forms of one average; --set one of them to 0"
+                "they are two forms of one average; set one of them to 0 (--set ema_kimg=0 or --set ema_decay=0)"
             )
         if self.pl_weight and self.batch_size < self.pl_batch_shrink:
             raise OptionError(

@@ -1245,6 +1245,13 @@ def test_a_library_warning_of_several_lines_is_one_line_of_words():
         ('[set]\n"a\\"b" = 1', 6, "variant 'nsgan' has no option 'a\"b'"),
         ('[set.network]\n"w\\u0069dth" = 1', 6, "has no option 'width'"),
         ("[set]\n'\"x\"' = 1", 6, "has no option '\"x\"'"),
+        # pass 69: keys Python quotes otherwise ("a'b", 'de\tpth', 'a\x00b') were said at [set] or at no line
+        ('[set]\n"a\'b" = 1', 6, 'has no option "a\'b"'),
+        ('[set]\nnetwork."de\\tpth" = 1', 6, "has no option 'de\\tpth'"),
+        ('[set]\n"a\\u0000b" = 1', 6, "has no option 'a\\x00b'"),
+        # pass 69: an error of two options was said at the variants line
+        ("[set]\nema_decay = 0.9\nema_kimg = 2.0", 7, "set one of them to 0 ([set] ema_kimg = 0 or [set] ema_decay"),
+        ("[set]\nbatch_size = 4\npl_weight = 1.0\npl_batch_shrink = 8", 8, "; lower [set] pl_batch_shrink"),
         # pass 68: a value that is no name was echoed in Python's words and advised as one ("True")
         (
             "[set]\nnetwork = true",
@@ -1477,8 +1484,11 @@ def test_pass_68_suites_and_api_arguments(cli, tmp_path, monkeypatch):
     assert not (tmp_path / "res").exists()
     (tmp_path / "latin.toml").write_bytes((head + 'datasets = ["ring8"]\n# caf\xe9\n').encode("latin-1"))
     assert_one_line_error(cli("sweep", "latin.toml"), "latin.toml:5: the suite is not UTF-8 text (byte 0xe9); save")
-    (tmp_path / "wide.toml").write_text(head, encoding="utf-16")
-    assert_one_line_error(cli("sweep", "wide.toml"), "wide.toml:1: the suite is UTF-16, not UTF-8; save it as UTF-8")
+    for encoding, said in (("utf-16", "UTF-16"), ("utf-32", "UTF-32"), ("utf-16-le", "UTF-16 or UTF-32 (no byte")):
+        (tmp_path / "wide.toml").write_text(head, encoding=encoding)  # pass 69: UTF-32 was "UTF-16", no mark TOML's
+        assert_one_line_error(cli("sweep", "wide.toml"), f"wide.toml:1: the suite is {said}", "save it as UTF-8")
+    with pytest.raises(GanbenchError, match="an executor is named by text, not 3"):  # "a executor"
+        run_suite(suite, out="res", executor=3)
     cgan = head.replace("nsgan", "cgan").replace("modes", "fid_classifier")
     for text, said in [
         (head + 'datasets = ["ring8"]\n[set]\nnetwork = {"" = 3}', "s.toml:6: network 'pacgan-mlp' has no option ''"),
