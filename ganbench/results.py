@@ -485,6 +485,9 @@ def check_outputs(chosen: list[str] | None, directions: dict[str, str], present:
             if not here:
                 raise OptionError(f"{name!r} is a metric, and none of its outputs ({', '.join(outputs)}) is here{had}")
             raise OptionError(f"{name!r} is a metric; --metrics here takes its outputs: {', '.join(here)}")
+        base = name.removesuffix("_std")
+        if base != name and base in directions:  # recorded beside is_classifier, but no output to rank
+            raise OptionError(f"{name!r} is the spread that comes with {base!r}, not an output to rank; name {base}")
         raise UnknownNameError("metric output", name, directions)
 
 

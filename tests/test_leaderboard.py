@@ -1003,6 +1003,8 @@ def test_show_refuses_a_metric_no_run_has(cli, tmp_path):
                               "; these runs have ")  # fmt: skip
         result = cli(*args, "-m", "modes")
         assert_one_line_error(result, "'modes' is a metric; --metrics here takes its outputs: modes_captured, ")
+        result = cli(*args, "-m", "is_classifier_std")  # "unknown metric output" of a value runs record (pass 69)
+        assert_one_line_error(result, "'is_classifier_std' is the spread that comes with 'is_classifier', not an")
         result = cli(*args, "-m", "")  # the example one these runs have (frechet was named of image runs)
         assert_one_line_error(result, "--metrics is empty; name at least one, e.g. --metrics ")
         assert result.err.split("e.g. --metrics ")[1].strip() in ("frechet", "modes_captured"), result.err
