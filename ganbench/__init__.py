@@ -152,7 +152,7 @@ def run(
     from ganbench.paths import path_argument
     from ganbench.resolve import create_spec
 
-    path_argument(out, "out", "a results folder")
+    out = path_argument(out, "out", "a results folder")
     spec = create_spec(
         variant,
         dataset,

@@ -172,7 +172,7 @@ def _refuse_the_folder_above(suite: Any, results: str) -> None:
     if any((Path(results) / name / "record.json").is_file() for name in dirnames):
         return
     below = _folder_holding(Path(results), dirnames)
-    if below is not None:
+    if below is not None:  # all of them: a folder of some is no mistake to refuse (pass 70)
         raise OptionError(
             f"none of the {counted(len(dirnames), 'run')} of suite {suite.name!r} is in {shell_path(results)}; "
             f"they are in {shell_path(below)}: pass --results {shell_path(below)}"
@@ -766,8 +766,9 @@ def _own_flags_named(overrides: dict[str, Any]) -> Iterator[None]:
 
         value = overrides[named.group(1)]
         if getattr(params[0], "is_flag", False):  # --force takes no value: "--force 1" was an error
-            on = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-            spelled = flag if on else f"leave {flag} out"
+            text = str(value).lower()
+            on, off = text in ("1", "true", "yes", "on"), text in ("0", "false", "no", "off")
+            spelled = flag if on else f"leave {flag} out" if off else f"{flag} (a flag: no value)"
         else:
             spelled = f"{flag} {shlex.quote(cli_text(value))}"
         raise OptionError(f"{exc}; {named.group(1)} is this command's own flag: {spelled}") from None
@@ -1103,13 +1104,13 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
 
 
 def _folder_holding(results: Path, dirnames: list[str]) -> Path | None:
-    """The folder just under ``results`` that holds one of these run folders: `--results results` of a suite swept
-    into results/NAME was told to sweep again, into results, training every run twice."""
+    """The folder just under ``results`` that holds every one of these run folders: `--results results` of a suite
+    swept into results/NAME was told to sweep again, into results, training every run twice."""
     try:
         folders = sorted(entry for entry in results.iterdir() if entry.is_dir())
     except OSError:
         return None
-    return next((f for f in folders if any((f / name / "record.json").is_file() for name in dirnames)), None)
+    return next((f for f in folders if all((f / name / "record.json").is_file() for name in dirnames)), None)
 
 
 def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> str:

@@ -99,6 +99,8 @@ def out_of_memory(exc: BaseException) -> str | None:
             return "Python could not allocate"
         if isinstance(inner, ImportError) and "failed to map segment" in str(inner):  # scipy's library, say
             return A_LIBRARY
+        if not isinstance(inner, RuntimeError | ImportError):  # a plugin's KeyError in an `except MemoryError:`
+            break  # block is its own bug, not memory (pass 70); torch.save's RuntimeError is not
         inner, seen = inner.__cause__ or inner.__context__, seen + 1
     if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
         return None
@@ -118,8 +120,11 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
         short_of = out_of_memory(exc)
         if short_of is None:
             raise
-        if where_memory_ran_out(exc) == "dataset":  # fewer samples changed nothing: the data are what did not fit
+        part = where_memory_ran_out(exc)
+        if part == "dataset":  # fewer samples changed nothing: the data are what did not fit
             doing, fix = "reading the dataset", DATA_TOO_BIG
+        elif part == "library":  # scipy's, loaded late: not the samples
+            doing, fix = "loading a library", "give it more memory (ulimit -v, a container's limit)"
         raise OptionError(f"{doing} ran out of memory ({short_of}); {fix}") from None
 
 

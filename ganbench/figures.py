@@ -113,6 +113,7 @@ def plot_results(
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
     root, chosen, directions, smooth = _checked_arguments(results_dir, out_dir, metrics, directions, smooth, on_problem)
+    out_dir = path_argument(out_dir, "out_dir", "a folder for the figures") if out_dir is not None else None
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
         what = "is a file, not a folder" if root.exists() else "does not exist"
@@ -177,7 +178,7 @@ def _checked_arguments(
     ``out_dir=""`` read as the working folder (figures written there). Returns the results folder, the metric
     outputs chosen (None: all), the directions and ``smooth`` (3.0 and numpy's ints taken, as options take them)."""
     root = path_argument(results_dir, "results_dir", "a results folder")
-    if out_dir is not None:
+    if out_dir is not None:  # checked here too: before anything is read
         path_argument(out_dir, "out_dir", "a folder for the figures")
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-from ganbench.errors import OptionError, one_line, short_repr
+from ganbench.errors import OptionError, one_line, short_repr, shown_path
 from ganbench.writable import kind_of
 
 CACHE_ENV = "GANBENCH_CACHE_DIR"
@@ -59,6 +59,16 @@ def data_folder() -> Path | None:
     return _data_folder.get()
 
 
+def shown_data_path(path: str | Path) -> str:
+    """A path to data as the user would write it where they name data: from a suite's folder while its runs are
+    made (advice to write ``datasets = ["./v1/data/x.npz"]`` was read from the suite's folder, v1/v1/...), else
+    from the working folder."""
+    folder = data_folder()
+    if folder is None:
+        return shown_path(path)
+    return one_line(os.path.relpath(path, folder.resolve()))
+
+
 def data_path(name: str) -> Path:
     """``name``, a path to data as typed (``~`` expanded), resolved from ``data_folder()`` or the working folder: a
     suite's ``[set] dataset.path`` is read from its own folder, as its ``datasets`` are."""
@@ -66,12 +76,12 @@ def data_path(name: str) -> Path:
 
 
 def path_argument(value: object, name: str, what: str) -> Path:
-    """A path given from Python (``out=``, ``results_dir=``): text or a Path, not empty, without NUL (no file is
-    named so); else OptionError "``name`` must name ``what``", not a TypeError from deep inside, nor ``""`` read as
-    the working folder."""
+    """A path given from Python (``out=``, ``results_dir=``), "~" expanded: text or a Path, not empty, without NUL
+    (no file is named so); else OptionError "``name`` must name ``what``", not a TypeError from deep inside, nor
+    ``""`` read as the working folder."""
     if not isinstance(value, str | os.PathLike) or not str(value).strip() or "\0" in str(value):
         raise OptionError(f"{name} must name {what} (text or a Path, without NUL), not {short_repr(value)}")
-    return Path(value)
+    return expanded(str(value), name)  # "~/x" as the command line takes it, not a folder "~" made here
 
 
 def expanded(value: str, what: str) -> Path:

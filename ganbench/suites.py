@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
-from ganbench.paths import data_paths_from, tilde_expanded
+from ganbench.paths import data_path, data_paths_from, tilde_expanded
 from ganbench.resolve import create_spec, output_names
 from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
@@ -202,6 +202,14 @@ class Suite:
         reads the same. A baseline records it; a check against data that changed since is refused."""
         options = self.specs_of(dataset)[0].dataset_options
         here = os.path.realpath(tilde_expanded(self.located(dataset)))
+        written = {  # [set] dataset.path = "data/x.npz": recorded whole, it differed in every other checkout
+            k.removeprefix("dataset."): v for k, v in self.overrides.items() if k.startswith("dataset.")
+        }
+        with data_paths_from(self.path.parent):
+            for key, value in written.items():
+                if isinstance(value, str) and isinstance(options.get(key), str) and "\0" not in value:
+                    if os.path.realpath(data_path(value)) == os.path.realpath(options[key]):
+                        options = {**options, key: value}
         return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
     @property
@@ -356,8 +364,8 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                     )
                 elif key == "metrics" and suite.metrics is not None and len(suite.metrics) == 1:  # "drop it" left []
                     message += "; it is the suite's only metric: leave metrics out for the dataset's own"
-                advised = re.search(r"--set ([\w.]+)", message)  # "variant 'cgan' ... packs; --set pack=1"
-                line = where.line_of(advised.group(1), option=True) if advised and key in _KINDS.values() else None
+                advised = re.findall(r"--set ([\w.]+)", message) if key in _KINDS.values() else []  # --set pack=1
+                line = next(filter(None, (where.line_of(name, option=True) for name in advised)), None)  # one set
                 raise (where.at(line, message) if line else where.error(key, message)) from None
             except GanbenchError as exc:  # the data the dataset names (an empty .npz): said at the datasets line,
                 paths = [  # or at the [set] dataset option that names them

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ganbench.devices import resolve_device
+from ganbench.devices import memory_error_line, resolve_device
 from ganbench.errors import OptionError, OutputError, one_line, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
@@ -45,7 +45,7 @@ def run_suite(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
 ) -> list[RunRecord]:
     """A record for every run of ``suite`` (in the suite's order), training those not finished."""
-    workers, force = _checked_arguments(suite, out, workers, executor_options, force, checkpoint_every, progress)
+    workers, force, out = _checked_arguments(suite, out, workers, executor_options, force, checkpoint_every, progress)
     out = Path(out) if out is not None else default_out(suite)
     runner = with_options(registries().executors.get(executor), executor_options or {}, f"executor {executor!r}")
     specs = suite.specs()
@@ -55,6 +55,11 @@ def run_suite(
         check_jobs_fit([specs[i] for i in todo], {"results folder": out}, runner, device, workers)
     except OptionError as exc:  # its line, and its advice in the suite's terms: the suite commands take no --set
         raise suite.error(str(exc)) from None
+    except Exception as exc:  # out of memory as the check loads the data: said as the suite sets its size
+        line = memory_error_line(exc)
+        if line is None:
+            raise
+        raise suite.error(line) from None
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = progress_bar(
@@ -83,14 +88,13 @@ def run_suite(
 
 def _checked_arguments(
     suite: Any, out: Any, workers: Any, executor_options: Any, force: Any, checkpoint_every: Any, progress: Any
-) -> tuple[int, bool]:
+) -> tuple[int, bool, Path | None]:
     """From Python, what the command line's types check: one OptionError before anything starts, not a TypeError
     from deep inside, nor every run failing on the same argument. ``workers`` and ``force`` as int and bool (2.0
     and numpy's bool too)."""
     if not isinstance(suite, Suite):
         raise OptionError(f"suite must be a Suite (ganbench.suites.load_suite reads one), not {short_repr(suite)}")
-    if out is not None:
-        path_argument(out, "out", "a results folder")
+    out = path_argument(out, "out", "a results folder") if out is not None else None
     workers = whole_if_integral(workers)
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise OptionError(f"workers must be a whole number from 1, not {short_repr(workers)}")
@@ -105,7 +109,7 @@ def _checked_arguments(
         what = "is a file" if blocking == Path(out) else f"is below {one_line(blocking)}, a file"
         raise OutputError(f"out {one_line(out)} {what}, not a folder; name a results folder")
     refuse_run_folder(out, "out")
-    return int(workers), bool(force)
+    return int(workers), bool(force), out
 
 
 def check_jobs_fit(

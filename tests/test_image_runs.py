@@ -222,7 +222,7 @@ def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
     suite = tmp_path / "s.toml"  # pass 68: a suite was advised --metrics, which sweep does not take, at no line
     suite.write_text(
         f'variants = ["dcgan"]\ndatasets = ["{labelled_folder}"]\nsteps = 3\nmetrics = ["fid"]\n'
-        "[set]\nnetwork.width = 4\nnetwork.z_dim = 16\n"
+        "[set]\nnetwork.width = 4\nnetwork.z_dim = 16\nbatch_size = 8\n"
     )
     result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "o"))
     assert_one_line_error(result, "s.toml:4: no Inception weights", 'or score without inception: metrics = ["fid_')
@@ -539,3 +539,28 @@ def test_a_suites_dataset_path_is_read_from_the_suites_folder(cli, tmp_path, lab
     monkeypatch.chdir(other)
     suite.write_text(text.replace('"pets"', '"nope"'))
     assert_one_line_error(cli("leaderboard", "show", str(suite)), "s.toml:5: dcgan on files: ", "nope does not exist")
+
+
+def test_a_baseline_of_a_suites_dataset_path_checks_in_another_checkout(cli, tmp_path, labelled_folder, monkeypatch):
+    """The baseline kept the path whole: a copy of the repository was told its data had changed; without a digest,
+    the advice named the data from the working folder, which a suite reads from its own (pass 70)."""
+    from ganbench.datasets.files import read_images
+
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.move(labelled_folder, first / "pets")
+    text = 'name = "p"\nvariants = ["dcgan"]\ndatasets = ["files"]\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+    text += "eval_samples = 20\n[set]\nnetwork.width = 4\nnetwork.z_dim = 16\nbatch_size = 8\n"
+    (first / "p.toml").write_text(text + 'dataset.path = "pets"\n')
+    result = cli("leaderboard", "update", str(first / "p.toml"), "-q", "--results", str(first / "r"))
+    assert_one_line_error(result, "needs option 'sha256'", 'pass datasets = ["pets"] instead of [set] dataset.path')
+    digest = read_images(first / "pets").sha256
+    (first / "p.toml").write_text(text + f'dataset.path = "pets"\ndataset.sha256 = "{digest}"\n')
+    made = cli("leaderboard", "update", str(first / "p.toml"), "-q", "--results", str(first / "r"))
+    assert made.code == 0, made.err
+    assert '"path": "pets"' in (first / "p.baseline.json").read_text()
+    second = tmp_path / "second"
+    shutil.copytree(first, second, ignore=shutil.ignore_patterns("r"))
+    checked = cli("leaderboard", "check", str(second / "p.toml"), "-q", "--results", str(second / "r"))
+    assert checked.code == 0, checked.err
+    assert "identical" in checked.out

@@ -1438,6 +1438,13 @@ def test_pass_68_show_and_check_advice(cli, tmp_path, monkeypatch):
         result = cli("leaderboard", command, str(path), "--results", str(tmp_path), "-q")
         assert_one_line_error(result, said)
     assert not list(tmp_path.glob("ring8__*"))
+    some = tmp_path / "up" / "some"  # a folder of some of them is no mistake: it was named as if it held all
+    some.mkdir(parents=True)
+    run = next(below.glob("ring8__*"))
+    shutil.copytree(run, some / run.name)
+    result = cli("leaderboard", "show", str(path), "--results", str(tmp_path / "up"))
+    assert_one_line_error(result, "none of the 4 runs of suite 'tiny' is in", "ganbench sweep")
+    assert "they are in" not in result.err
     spaced = tmp_path / "my dir"
     spaced.mkdir()
     one = write_suite(spaced, SUITE.replace('"0-1"', "[0]").replace('["nsgan", "lsgan"]', '["nsgan"]'), "s p.toml")

@@ -1509,3 +1509,52 @@ def test_pass_68_suites_and_api_arguments(cli, tmp_path, monkeypatch):
     assert load_suite("s.toml").overrides["diffaugment"] == "color,translation,cutout"  # the advice is a suite's
     result = cli("run", "-v", "nsgan", "-d", "ring8", "--set", "diffaugment=colour", "-q")
     assert_one_line_error(result, "e.g. --set diffaugment='color,translation,cutout'")
+
+
+def test_pass_70_memory_plugins_flags_and_api_paths(cli, tmp_path, monkeypatch):
+    """A plugin's own bug raised while it handled a MemoryError was told "ran out of memory" (its traceback and
+    name hidden); eval's library out of memory blamed the samples; a sweep's pre-check out of memory as it loaded
+    the data spelled --set, at no line; `--set quiet=maybe` was told "leave --quiet out"; the API made a folder "~"
+    of out="~/x"; stylegan2's own ema_kimg sent the two-option error to the variants line."""
+    from ganbench.devices import out_of_memory
+    from ganbench.suites import load_suite
+    from ganbench.sweeps import run_suite
+
+    try:
+        try:
+            raise MemoryError
+        except MemoryError:
+            {}["logger_bug"]
+    except KeyError as exc:
+        assert out_of_memory(exc) is None
+    monkeypatch.chdir(tmp_path)
+
+    def load_checked(*args, **kwargs):
+        raise MemoryError
+
+    (tmp_path / "s.toml").write_text(
+        'variants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\nmetrics = ["modes"]\n[set]\ndataset.n_samples = 9000\n'
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.training.load_checked", load_checked)
+        result = cli("sweep", "s.toml", "-q", "-o", "swept")
+    assert_one_line_error(result, "s.toml:6: reading the dataset ran out of memory", "[set] dataset.n_samples")
+    assert "--set" not in result.err and not (tmp_path / "swept").exists()
+
+    def library(*args, **kwargs):
+        raise ImportError("libscipy.so: failed to map segment from shared object")
+
+    np.save(tmp_path / "p.npy", np.zeros((50, 2), np.float32))
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.evaluation.select_metrics", library)
+        result = cli("eval", "-d", "ring8", "--samples", "p.npy")
+    assert_one_line_error(result, "loading a library ran out of memory (a library could not be loaded into memory)")
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--set", "quiet=maybe", "-q")
+    assert_one_line_error(result, "quiet is this command's own flag: --quiet (a flag: no value)")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (record,) = run_suite(load_suite("s.toml"), out="~/swept", progress=False)
+    assert Path(record.run_dir).parent == tmp_path / "home" / "swept" and not (tmp_path / "~").exists()
+    (tmp_path / "g.toml").write_text(
+        'variants = ["stylegan2"]\ndatasets = ["digits"]\nsteps = 3\n[set]\nema_decay = 0.99\n'
+    )
+    assert_one_line_error(cli("leaderboard", "show", "g.toml"), "g.toml:5: variant 'stylegan2' sets both ema_decay")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,11 @@ import numpy as np
 import torch
 
 from ganbench.arrays import array_names, load_array
-from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, short_repr, shown_path
+from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, shell_path, short_repr, shown_path
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
-from ganbench.paths import data_path, tilde_expanded
+from ganbench.paths import data_path, shown_data_path, tilde_expanded
 
 LABEL_KEYS = ("labels", "y")
 DIGEST_VERSION = "ganbench-files/1"
@@ -206,10 +205,10 @@ class UserImages(ImageDataset):
                 "dataset 'files' needs option 'path': pass --dataset PATH (a folder of images or an .npz file)"
             )
         data = read_images(self.path)
-        path = shown_path(self.path)
+        path = shown_data_path(self.path)  # a suite's, from its folder: the advice is written there
         if self.sha256 != data.sha256:
             if not self.sha256:
-                named = shlex.quote(path)
+                named = shell_path(path)
                 raise ImagesError(
                     f"dataset 'files' needs option 'sha256' (the digest that ties a run to its images): pass "
                     f"--dataset {named} instead of --set dataset.path, or --set dataset.sha256={data.sha256}"
@@ -217,7 +216,7 @@ class UserImages(ImageDataset):
             raise ImagesError(  # a run's spec keeps its images' digest; one typed with --set may be wrong too
                 f"the images in {path} are not the ones sha256 {self.sha256[:12]}... names (they are "
                 f"{data.sha256[:12]}... now): they changed since the run's spec was made, or the digest is not "
-                f"theirs; restore them, or start afresh with --dataset {shlex.quote(path)} (a new run id)"
+                f"theirs; restore them, or start afresh with --dataset {shell_path(path)} (a new run id)"
             )
         object.__setattr__(self, "_read", data)
         return data
