@@ -117,29 +117,34 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        short_of = out_of_memory(exc)
-        if short_of is None:
+        line = _memory_line(exc, doing, fix)
+        if line is None:
             raise
-        part = where_memory_ran_out(exc)
-        if part == "dataset":  # fewer samples changed nothing: the data are what did not fit
-            doing, fix = "reading the dataset", DATA_TOO_BIG
-        elif part == "library":  # scipy's, loaded late: not the samples
-            doing, fix = "loading a library", "give it more memory (ulimit -v, a container's limit)"
-        raise OptionError(f"{doing} ran out of memory ({short_of}); {fix}") from None
+        raise OptionError(line) from None
 
 
+MORE_MEMORY = "give it more memory (ulimit -v, a container's limit)"
 DATA_TOO_BIG = "its items do not fit here: use a smaller dataset (a mixture's --set dataset.n_samples), or more memory"
 
 
 def memory_error_line(exc: BaseException) -> str | None:
     """One line for an allocation that failed where nothing said what to lower (a dataset claimed as the command
     starts, a library loaded late): else None, for another error."""
+    return _memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less")
+
+
+def _memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
+    """ "``doing`` ran out of memory (...); ``fix``" of an allocation that failed, unless the data or a library is
+    what did not fit (fewer samples changed nothing there); None for another error."""
     short_of = out_of_memory(exc)
     if short_of is None:
         return None
-    if where_memory_ran_out(exc) == "dataset":
-        return f"reading the dataset ran out of memory ({short_of}); {DATA_TOO_BIG}"
-    return f"ganbench ran out of memory ({short_of}); give it more (ulimit -v, a container's limit), or ask for less"
+    part = where_memory_ran_out(exc)
+    if part == "dataset":
+        doing, fix = "reading the dataset", DATA_TOO_BIG
+    elif part == "library":  # scipy's, loaded late: not the samples
+        doing, fix = "loading a library", MORE_MEMORY
+    return f"{doing} ran out of memory ({short_of}); {fix}"
 
 
 def where_memory_ran_out(exc: BaseException) -> str | None:

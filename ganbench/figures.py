@@ -112,8 +112,9 @@ def plot_results(
     ``on_problem``: called with one line per record, history or image that could not be read
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
-    root, chosen, directions, smooth = _checked_arguments(results_dir, out_dir, metrics, directions, smooth, on_problem)
-    out_dir = path_argument(out_dir, "out_dir", "a folder for the figures") if out_dir is not None else None
+    root, out_dir, chosen, directions, smooth = _checked_arguments(
+        results_dir, out_dir, metrics, directions, smooth, on_problem
+    )
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
         what = "is a file, not a folder" if root.exists() else "does not exist"
@@ -173,13 +174,13 @@ def plot_results(
 
 def _checked_arguments(
     results_dir: Any, out_dir: Any, metrics: Any, directions: Any, smooth: Any, on_problem: Any
-) -> tuple[Path, list[str] | None, Mapping[str, str], int | None]:
+) -> tuple[Path, Path | None, list[str] | None, Mapping[str, str], int | None]:
     """From Python, what the command line's types check: one OptionError, not a TypeError from deep inside, nor
-    ``out_dir=""`` read as the working folder (figures written there). Returns the results folder, the metric
-    outputs chosen (None: all), the directions and ``smooth`` (3.0 and numpy's ints taken, as options take them)."""
+    ``out_dir=""`` read as the working folder (figures written there). Returns the results folder, the figures'
+    folder (None: the default), the metric outputs chosen (None: all), the directions and ``smooth`` (3.0 and
+    numpy's ints taken, as options take them)."""
     root = path_argument(results_dir, "results_dir", "a results folder")
-    if out_dir is not None:  # checked here too: before anything is read
-        path_argument(out_dir, "out_dir", "a folder for the figures")
+    out = path_argument(out_dir, "out_dir", "a folder for the figures") if out_dir is not None else None
     if isinstance(metrics, str):
         metrics = [m.strip() for m in metrics.split(",") if m.strip()]
     if metrics is not None and (
@@ -208,7 +209,7 @@ def _checked_arguments(
             f"smooth must be a whole number of logged points, 1 to 1,000,000,000, not {short_repr(smooth)}"
         )
     chosen = list(dict.fromkeys(metrics)) if metrics is not None else None
-    return root, chosen, directions, None if smooth is None else int(smooth)
+    return root, out, chosen, directions, None if smooth is None else int(smooth)
 
 
 def scan_runs(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan:

@@ -24,7 +24,7 @@ import torch
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
-from ganbench.devices import out_of_memory, resolve_device, where_memory_ran_out
+from ganbench.devices import MORE_MEMORY, out_of_memory, resolve_device, where_memory_ran_out
 from ganbench.environment import environment
 from ganbench.errors import (
     CheckpointError,
@@ -235,7 +235,7 @@ def _memory_phase(exc: BaseException, spec: RunSpec, part: str | None = None) ->
     part = where_memory_ran_out(exc) or part
     smaller = f"use a smaller network (`ganbench list` shows the options of network {spec.network!r})"
     if part == "library":
-        return "as it loaded a library", "give it more memory (ulimit -v, a container's limit)"
+        return "as it loaded a library", MORE_MEMORY
     if part == "checkpoint":
         return "as it saved its checkpoint", smaller
     if part == "resume":  # a smaller network would be another run
