@@ -37,6 +37,7 @@ _LAZY = {
     "Modes": "ganbench.dataset",
     "evaluate_samples": "ganbench.evaluation",
     "Executor": "ganbench.executor",
+    "plot_results": "ganbench.figures",
     "EvalContext": "ganbench.metric",
     "FeatureExtractor": "ganbench.metric",
     "Metric": "ganbench.metric",
@@ -49,6 +50,8 @@ _LAZY = {
     "load_results": "ganbench.results",
     "Budget": "ganbench.spec",
     "RunSpec": "ganbench.spec",
+    "load_suite": "ganbench.suites",
+    "run_suite": "ganbench.sweeps",
     "Defaults": "ganbench.variant",
     "Variant": "ganbench.variant",
 }
@@ -95,8 +98,11 @@ __all__ = [
     "get_variant",
     "hookimpl",
     "load_results",
+    "load_suite",
+    "plot_results",
     "register_plugin",
     "run",
+    "run_suite",
     "unregister_plugin",
 ]
 

@@ -35,6 +35,7 @@ from ganbench.console import (
     work_quietly,
 )
 from ganbench.errors import (
+    MORE_MEMORY,
     GanbenchError,
     OptionError,
     OutputError,
@@ -1103,14 +1104,25 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     output(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
 
 
-def _folder_holding(results: Path, dirnames: list[str]) -> Path | None:
-    """The folder just under ``results`` that holds every one of these run folders: `--results results` of a suite
-    swept into results/NAME was told to sweep again, into results, training every run twice."""
-    try:
-        folders = sorted(entry for entry in results.iterdir() if entry.is_dir())
-    except OSError:
-        return None
-    return next((f for f in folders if all((f / name / "record.json").is_file() for name in dirnames)), None)
+def _folder_holding(results: Path, dirnames: list[str], depth: int = 3, most: int = 2_000) -> Path | None:
+    """The folder under ``results`` (at most ``depth`` levels down, the first ``most`` folders of a level) that holds
+    every one of these run folders: `--results results` of a suite swept into results/NAME was told to sweep again,
+    into results, training every run twice; `--results .` too, two levels above them (pass 71)."""
+    level = [results]
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            try:
+                children = sorted(e for e in folder.iterdir() if e.is_dir() and not e.is_symlink())
+            except OSError:
+                continue
+            for child in children:
+                if all((child / name / "record.json").is_file() for name in dirnames):
+                    return child
+                if not (child / "record.json").exists():  # a run's folder holds no runs
+                    below.append(child)
+        level = below[:most]
+    return None
 
 
 def _provenance_line(suite: Any, baseline: dict | None, results: str | None) -> str:
@@ -1263,13 +1275,27 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 told of, and resumed, by ganbench."""
 
 
+def _out_of_memory_line(exc: Exception) -> str | None:
+    """``devices.memory_error_line`` of ``exc``; where memory is so short that importing it fails too (no bytecode
+    cache: Python compiles it; pass 71), a line that names no part, for a MemoryError."""
+    try:
+        from ganbench.devices import memory_error_line
+
+        return memory_error_line(exc)
+    except Exception:
+        if isinstance(exc, MemoryError):
+            return f"ganbench ran out of memory; {MORE_MEMORY}"
+        return None
+
+
 def _import_torch() -> None:
     """torch, or one line: under a small ``ulimit -v`` its libraries fail to map (ImportError, SystemError)."""
     try:
         import torch  # noqa: F401
     except Exception as exc:
+        why = one_line(exc)[:200] or type(exc).__name__  # a MemoryError says nothing
         raise GanbenchError(
-            f"torch cannot be imported ({one_line(exc)[:200]}); if this process's memory is capped (ulimit -v), "
+            f"torch cannot be imported ({why}); if this process's memory is capped (ulimit -v), "
             "raise the cap, else reinstall torch"
         ) from None
 
@@ -1340,9 +1366,7 @@ def _main(argv: list[str] | None) -> None:
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # out of memory where no part said what to lower (`-d big.npz` claimed): one line
-        from ganbench.devices import memory_error_line
-
-        line = memory_error_line(exc)
+        line = _out_of_memory_line(exc)
         if line is None:
             raise
         click.echo(f"Error: {line}", err=True)

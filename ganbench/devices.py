@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ganbench.errors import GanbenchError, OptionError, memory_size, one_line
+from ganbench.errors import MORE_MEMORY, GanbenchError, OptionError, memory_size, one_line
 
 KNOWN = ("cpu", "cuda", "mps")
 
@@ -102,7 +102,9 @@ def out_of_memory(exc: BaseException) -> str | None:
         if not isinstance(inner, RuntimeError | ImportError):  # a plugin's KeyError in an `except MemoryError:`
             break  # block is its own bug, not memory (pass 70); torch.save's RuntimeError is not
         inner, seen = inner.__cause__ or inner.__context__, seen + 1
-    if not isinstance(exc, torch.OutOfMemoryError) and "can't allocate memory" not in text:
+    if not isinstance(exc, torch.OutOfMemoryError) and not (
+        isinstance(exc, RuntimeError) and "can't allocate memory" in text
+    ):  # the allocator's text inside a PluginError or a plugin's ValueError is theirs to tell (pass 71)
         return None
     asked = re.search(r"allocate (\d+) bytes", text)
     if asked:
@@ -123,8 +125,13 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
         raise OptionError(line) from None
 
 
-MORE_MEMORY = "give it more memory (ulimit -v, a container's limit)"
 DATA_TOO_BIG = "its items do not fit here: use a smaller dataset (a mixture's --set dataset.n_samples), or more memory"
+CLASSIFIER = (
+    "training the classifier space's network on the dataset's images",
+    f"{MORE_MEMORY}, use a smaller dataset, or name no metrics of the classifier space (*_classifier)",
+)
+"""(what ran out, what to do) where the classifier that fid_classifier's features come from trained: it copies the
+dataset's images, whatever the number of samples (pass 71)."""
 
 
 def memory_error_line(exc: BaseException) -> str | None:
@@ -144,30 +151,41 @@ def _memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
         doing, fix = "reading the dataset", DATA_TOO_BIG
     elif part == "library":  # scipy's, loaded late: not the samples
         doing, fix = "loading a library", MORE_MEMORY
+    elif part == "classifier":
+        doing, fix = CLASSIFIER
+    elif part == "file":
+        doing, fix = "reading a file of arrays", f"{MORE_MEMORY}, or save fewer arrays in it"
     return f"{doing} ran out of memory ({short_of}); {fix}"
 
 
 def where_memory_ran_out(exc: BaseException) -> str | None:
-    """The part of the work an allocation failed in, by the code it failed in: "library" (loading one),
-    "checkpoint", "resume" (reading one), "dataset" (in a dataset's method: its items), "optimizer" (its state, made
-    at the first step), "scoring", or None. Each needs its own advice: batch_size was advised for all, which changed
-    nothing for these (passes 68, 69)."""
+    """The part of the work an allocation failed in, by the code it failed in: "library" (loading one, or a module
+    Python imports), "checkpoint", "resume" (reading one), "classifier" (training the classifier space's network on
+    the dataset), "dataset" (in a dataset's method: its items), "optimizer" (its state, made at the first step),
+    "file" (reading a file of arrays: eval's samples), "scoring", or None. Each needs its own advice: batch_size was
+    advised for all, which changed nothing for these (passes 68, 69, 71)."""
     from ganbench.dataset import Dataset  # not at the top: datasets' modules import this one
 
     if out_of_memory(exc) == A_LIBRARY:  # a library's own memory, whatever it was loaded for (matplotlib, scipy)
         return "library"
     frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
     names = {frame.f_code.co_name for frame in frames}
+    if any(f.f_code.co_name == "<module>" or f.f_code.co_filename.startswith("<frozen importlib") for f in frames):
+        return "library"  # torch._dynamo imported by the first nn.init call, say: not the batch that called it
     if "save_checkpoint" in names:
         return "checkpoint"
     if "load_checkpoint" in names:
         return "resume"
+    if names & {"_obtain", "train_classifier"}:  # it trains on a copy of the dataset's images, not the samples
+        return "classifier"
     if names & {"load_checked", "data_scale", "read_images", "matched_subset"} or any(
         isinstance(f.f_locals.get("self"), Dataset) for f in frames
     ):
         return "dataset"
     if any(isinstance(frame.f_locals.get("self"), torch.optim.Optimizer) for frame in frames):
         return "optimizer"
+    if names & {"load_array", "load_torch_file"}:
+        return "file"
     if names & {"evaluate", "score", "evaluate_samples"}:
         return "scoring"
     return None

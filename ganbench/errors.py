@@ -17,6 +17,9 @@ import shlex
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+MORE_MEMORY = "give it more memory (ulimit -v, a container's limit)"
+"""The advice where nothing smaller can be asked for: a library, a checkpoint to resume."""
+
 
 class GanbenchError(Exception):
     """Base class: a problem the user can fix."""

@@ -314,6 +314,8 @@ def evaluate_samples(
         overrides = {k.removeprefix("dataset."): v for k, v in overrides.items()}
     if isinstance(samples, str) and not samples.strip():  # "samples  do not exist", of a name never given
         raise SamplesError(f"samples is {samples!r}, which names no file; pass the path of an .npy, .npz or .pt file")
+    if isinstance(samples, str | Path):  # as `eval --samples ~/s.npy` reads it (pass 71)
+        samples = type(samples)(tilde_expanded(str(samples)))
     ds = resolve_dataset(dataset, overrides)
     if metrics is not None and not metrics:
         raise no_metrics_named(ds)
@@ -393,7 +395,7 @@ def resolve_dataset(dataset: str | Path | Dataset, overrides: Mapping[str, Any] 
     if str(dataset) in datasets:
         warn_if_shadowing(str(dataset))  # `eval -d ring8` beside ./ring8 of images: scored against the registered
         return with_options(datasets.get(str(dataset)), overrides or {}, f"dataset {str(dataset)!r}")
-    path = Path(dataset)
+    path = Path(tilde_expanded(str(dataset)))  # `eval --dataset=~/x.npz`: the shell leaves ~ after = (pass 71)
     if not path.exists() and (isinstance(dataset, Path) or "/" in str(dataset)):
         raise OptionError(f"dataset {str(dataset)!r} is neither a registered dataset nor an existing folder or file")
     if path.exists() or path.suffix in (".npz", ".npy"):

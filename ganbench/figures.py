@@ -112,6 +112,7 @@ def plot_results(
     ``on_problem``: called with one line per record, history or image that could not be read
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
+    whole = metrics is None and directions is None  # else what is not drawn may be left out by the choice
     root, out_dir, chosen, directions, smooth = _checked_arguments(
         results_dir, out_dir, metrics, directions, smooth, on_problem
     )
@@ -156,10 +157,10 @@ def plot_results(
                 written.append(path)
             for kind in FIGURE_KINDS:  # an earlier plot's figure of what has nothing to draw now: not left as current
                 stale = out / f"{kind}-{file_name(dataset)}.png"
-                if chosen is None and kind not in figures and stale.is_file() and not stale.is_symlink():
+                if whole and kind not in figures and stale.is_file() and not stale.is_symlink():
                     stale.unlink()
                     report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
-            # (with --metrics, what is not drawn may be left out by the choice: an earlier figure stays)
+            # (with --metrics or directions, what is not drawn may be left out by the choice: it stays; pass 71)
     except OSError as exc:
         if out.exists() and not out.is_dir():
             raise OutputError(

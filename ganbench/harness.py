@@ -24,7 +24,7 @@ import torch
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
-from ganbench.devices import MORE_MEMORY, out_of_memory, resolve_device, where_memory_ran_out
+from ganbench.devices import CLASSIFIER, MORE_MEMORY, out_of_memory, resolve_device, where_memory_ran_out
 from ganbench.environment import environment
 from ganbench.errors import (
     CheckpointError,
@@ -238,8 +238,10 @@ def _memory_phase(exc: BaseException, spec: RunSpec, part: str | None = None) ->
         return "as it loaded a library", MORE_MEMORY
     if part == "checkpoint":
         return "as it saved its checkpoint", smaller
-    if part == "resume":  # a smaller network would be another run
-        return "as it read its checkpoint to resume", "give it more memory, or start it afresh with --force"
+    if part == "resume":  # a smaller network would be another run; --force would need as much to save it (pass 71)
+        return "as it read its checkpoint to resume", MORE_MEMORY
+    if part == "classifier":
+        return f"as it trained {CLASSIFIER[0].removeprefix('training ')}", CLASSIFIER[1]
     if part == "dataset":
         n = spec.dataset_options.get("n_samples")
         lower = (

@@ -189,9 +189,7 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"{_budget_text(*now)}; {fix}"
         )
     made_with, now_with = baseline["made"]["settings"], strict_json(suite.settings)
-    changed = [
-        k for k in dict.fromkeys([*now_with, *made_with]) if _as_set(made_with.get(k)) != _as_set(now_with.get(k))
-    ]
+    changed = [k for k in dict.fromkeys([*now_with, *made_with]) if not _same_setting(suite, k, made_with, now_with)]
     same_runs = {r.get("run_id") for r in baseline["runs"]} == {spec.run_id for spec in suite.specs()}
     if changed and not same_runs:  # else respelt in a way _as_set misses: the very runs the baseline holds
         raise BaselineError(
@@ -207,7 +205,9 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         )
     for dataset, made_on in (made_on_data or {}).items():
         now_on = strict_json(suite.data_of(dataset)) if dataset in suite.datasets else made_on
-        changed = [k for k in dict.fromkeys([*now_on, *made_on]) if made_on.get(k) != now_on.get(k)]
+        changed = [
+            k for k in dict.fromkeys([*now_on, *made_on]) if not suite.same_data_value(made_on.get(k), now_on.get(k))
+        ]
         if changed:
             raise BaselineError(
                 f"baseline {suite.baseline_path} was made on {dataset} with {_values_text(made_on, changed)}; its "
@@ -237,6 +237,20 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
                 f"baseline {suite.baseline_path} holds runs[{i}].metrics[{alien[0]!r}], which the suite's metrics "
                 f"do not give for {run['variant']} on {run['dataset']} (a hand edit, or another suite's); {fix}"
             )
+
+
+def _same_setting(suite: Suite, key: str, made: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether the suite's setting ``key`` is as the baseline records it, respelt or not; a [set] dataset.path too:
+    "pets", "./pets" and its absolute path are one folder (pass 71)."""
+    if _as_set(made.get(key)) == _as_set(now.get(key)):
+        return True
+    was, is_now = made.get(key), now.get(key)
+    if key != "set" or not isinstance(was, dict) or not isinstance(is_now, dict) or set(was) != set(is_now):
+        return False
+    return all(
+        _as_set(was[k]) == _as_set(is_now[k]) or (k.startswith("dataset.") and suite.same_data_value(was[k], is_now[k]))
+        for k in was
+    )
 
 
 def _as_set(value: Any) -> Any:

@@ -45,6 +45,7 @@ from ganbench.errors import (
 )
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import with_options
+from ganbench.paths import tilde_expanded
 from ganbench.plugins import registries
 from ganbench.selection import select_metrics
 from ganbench.spec import RUN_FOLDER, run_id_of
@@ -614,10 +615,11 @@ def load_results(root: str | Path) -> pd.DataFrame:
     it holds no readable run."""
     if not isinstance(root, str | os.PathLike) or not str(root).strip():
         raise OutputError(f"results folder must be a path (text or a Path), not {root!r}; e.g. 'results'")
-    if not Path(root).is_dir():
+    given, root = root, Path(tilde_expanded(str(root)))  # as run(out="~/r") wrote it (pass 71)
+    if not root.is_dir():
         refuse_link_loop(root, "results folder ")
-        state = "is a file, not a folder" if Path(root).exists() else "does not exist"
-        raise OutputError(f"results folder {root!r} {state}; pass the --out folder of `ganbench run`")
+        state = "is a file, not a folder" if root.exists() else "does not exist"
+        raise OutputError(f"results folder {str(given)!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
     if scan.runs.empty:  # as `table` refuses it: a frame without columns fails later, on a column (an empty -o)
         raise scan.nothing_found(root)

@@ -212,6 +212,16 @@ class Suite:
                         options = {**options, key: value}
         return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
+    def same_data_value(self, made: Any, now: Any) -> bool:
+        """Whether a value of ``data_of`` recorded in a baseline is the one the suite has now: equal, or two
+        spellings of one path ("sub/x.npz", "./sub/x.npz", absolute), read from the suite's folder (pass 71)."""
+        if made == now:
+            return True
+        if not (isinstance(made, str) and isinstance(now, str)) or "\0" in made + now:
+            return False
+        with data_paths_from(self.path.parent):
+            return os.path.realpath(data_path(made)) == os.path.realpath(data_path(now))
+
     @property
     def has_conditional_variant(self) -> bool:
         """Then the suite's metrics may name class metrics: its unconditional variants leave them out."""
@@ -270,7 +280,7 @@ def load_suite(path: str | Path) -> Suite:
         raise SuiteError(f"a suite's path holds a NUL character, which no file's name can: {short_repr(path)}")
     if not str(path).strip():  # Path("") is the working folder: "cannot read suite ." told nothing
         raise SuiteError("the suite file's name is empty; name a .toml file, e.g. suites/mine.toml")
-    path = Path(path)
+    path = Path(tilde_expanded(str(path)))  # load_suite("~/s.toml"), as the shell expands it (pass 71)
     try:
         found = path.stat()
         if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_SUITE_BYTES:  # a FIFO would block forever
@@ -371,7 +381,7 @@ def _check_runs(suite: Suite, where: _Locator) -> None:
                 paths = [  # or at the [set] dataset option that names them
                     key
                     for key, value in suite.overrides.items()
-                    if key.startswith("dataset.") and isinstance(value, str) and value and Path(value).name in str(exc)
+                    if key.startswith("dataset.") and isinstance(value, str) and _is_about(str(exc), key, value)
                 ]
                 line = (paths and where.line_of(paths[0], option=True)) or where.line_of("datasets")
                 raise where.at(line, f"{variant} on {dataset}: {exc}") from None
@@ -488,6 +498,17 @@ def suite_spelling(message: str) -> str:
     for pattern, replacement in SUITE_SPELLING:
         message = pattern.sub(replacement, message)
     return message
+
+
+def _is_about(message: str, key: str, value: str) -> bool:
+    """Whether a dataset's ``message`` is about the [set] ``key`` = ``value`` (a path): names its file, as written
+    or as a shell quotes it ('sub/it'"'"'s.npz' holds no "it's.npz": said at the datasets line, pass 71), or its
+    --set."""
+    return bool(value) and (
+        Path(value).name in message
+        or shlex.quote(value) in message
+        or re.search(rf"--set {re.escape(key)}(?![\w.])", message) is not None
+    )
 
 
 def _key_lines(lines: list[str]) -> list[tuple[int, str]]:

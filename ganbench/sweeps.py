@@ -93,7 +93,7 @@ def _checked_arguments(
     from deep inside, nor every run failing on the same argument. ``workers`` and ``force`` as int and bool (2.0
     and numpy's bool too)."""
     if not isinstance(suite, Suite):
-        raise OptionError(f"suite must be a Suite (ganbench.suites.load_suite reads one), not {short_repr(suite)}")
+        raise OptionError(f"suite must be a Suite (ganbench.load_suite reads one), not {short_repr(suite)}")
     out = path_argument(out, "out", "a results folder") if out is not None else None
     workers = whole_if_integral(workers)
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:

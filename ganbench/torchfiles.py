@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from ganbench.devices import out_of_memory
+
 
 class TorchFileError(ValueError):
     """A file torch.save did not write, or wrote and something damaged since; the text says which, in one line."""
@@ -41,6 +43,8 @@ def load_torch_file(source: str | Path | io.BytesIO) -> Any:
             "run code)"
         ) from None
     except (RuntimeError, ValueError, EOFError, OSError, zipfile.BadZipFile, IndexError, KeyError, TypeError) as exc:
+        if out_of_memory(exc) is not None:  # a sound file that does not fit: never "corrupt, delete it" (pass 71)
+            raise
         line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         first = re.split(r"(?<=[.!])\s", line)[0][:120]  # torch's first sentence; the rest is advice for developers
         raise TorchFileError(f"is truncated or corrupt: {first}") from None

@@ -564,3 +564,11 @@ def test_a_baseline_of_a_suites_dataset_path_checks_in_another_checkout(cli, tmp
     checked = cli("leaderboard", "check", str(second / "p.toml"), "-q", "--results", str(second / "r"))
     assert checked.code == 0, checked.err
     assert "identical" in checked.out
+    for spelling in ("./pets", "pets/", str(second / "pets")):  # respelt, the same data: "it changed" (pass 71)
+        (second / "p.toml").write_text(text + f'dataset.path = "{spelling}"\ndataset.sha256 = "{digest}"\n')
+        again = cli("leaderboard", "check", str(second / "p.toml"), "-q", "--results", str(second / "r"))
+        assert again.code == 0 and "identical" in again.out, again.err
+    shutil.copytree(first / "pets", first / "it's")  # a shell quotes it 'it'"'"'s': said at the datasets line
+    (first / "p.toml").write_text(text + 'dataset.path = "it\'s"\n')
+    result = cli("leaderboard", "update", str(first / "p.toml"), "-q", "--results", str(first / "r"))
+    assert_one_line_error(result, "p.toml:11: dcgan on files: dataset 'files' needs option 'sha256'")

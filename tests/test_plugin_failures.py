@@ -105,6 +105,24 @@ def test_a_logger_exiting_is_a_failure_not_a_success(fresh_plugins, cli, tmp_pat
     assert list(tmp_path.glob("*/checkpoint.pt"))  # the steps kept
 
 
+def test_a_logger_out_of_memory_is_its_plugins_failure_not_the_runs(fresh_plugins, cli, tmp_path):
+    """The allocator's text inside a logger's failure was told as the run's own out of memory, "lower --set
+    batch_size" (a new run id, and no help), the plugin's name lost (pass 71)."""
+
+    class Hungry:
+        @ganbench.hookimpl
+        def on_step_end(self):
+            raise RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you tried to "
+                "allocate 17592186044416 bytes. Error code 12 (Cannot allocate memory)"
+            )
+
+    fresh_plugins.register_plugin(Hungry(), name="hungry")
+    result = cli(*RUN, "--log-every", "2", "-o", str(tmp_path))
+    assert_one_line_error(result, "logger of plugin 'hungry'", "failed in on_step_end: RuntimeError: ")
+    assert "batch_size" not in result.err and list(tmp_path.glob("*/checkpoint.pt"))  # the steps kept
+
+
 def test_loggers_get_copies_so_none_edits_what_ganbench_writes(fresh_plugins, cli, tmp_path):
     class Meddler:
         @ganbench.hookimpl

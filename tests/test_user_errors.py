@@ -1346,7 +1346,7 @@ def test_run_suite_and_load_suite_refuse_wrong_arguments_in_one_line_before_anyt
     ):
         with pytest.raises(GanbenchError, match=re.escape(said)):
             run_suite(suite, **{"out": out, **arguments})
-    with pytest.raises(GanbenchError, match=re.escape("suite must be a Suite (ganbench.suites.load_suite reads")):
+    with pytest.raises(GanbenchError, match=re.escape("suite must be a Suite (ganbench.load_suite reads")):
         run_suite(str(tmp_path / "s.toml"), out=out)
     assert not out.exists()
 
@@ -1558,3 +1558,112 @@ def test_pass_70_memory_plugins_flags_and_api_paths(cli, tmp_path, monkeypatch):
         'variants = ["stylegan2"]\ndatasets = ["digits"]\nsteps = 3\n[set]\nema_decay = 0.99\n'
     )
     assert_one_line_error(cli("leaderboard", "show", "g.toml"), "g.toml:5: variant 'stylegan2' sets both ema_decay")
+
+
+def test_pass_71_out_of_memory_reading_files_training_the_classifier_and_importing(cli, tmp_path, monkeypatch):
+    """A sound checkpoint that did not fit was called corrupt ("delete it"), and its resume advised --force, which
+    needs as much to save one; eval's samples file too; the classifier space's training was blamed on the samples
+    (lowering them looped); an import that ran out was blamed on the batch that called it; the catch-all's own
+    import could fail as memory ran out, a traceback (pass 71)."""
+    import sys
+
+    from ganbench import cli as cli_module
+    from ganbench.devices import out_of_memory
+    from ganbench.errors import PluginError
+    from ganbench.torchfiles import load_torch_file
+
+    def allocator_refuses(*args, **kwargs):  # a new one each time: a raised one keeps its traceback's frames
+        raise RuntimeError(str(ALLOCATOR_REFUSES))
+
+    torch.save(torch.zeros(3), tmp_path / "s.pt")
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.torchfiles.torch.load", allocator_refuses)
+        with pytest.raises(RuntimeError, match="can't allocate memory"):  # not TorchFileError "truncated or corrupt"
+            load_torch_file(tmp_path / "s.pt")
+        result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "s.pt"))
+    assert_one_line_error(result, "reading a file of arrays ran out of memory (it asked for 1.5 GiB more); give it")
+    run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-m", "modes", "-q", "--eval-samples", "50"]
+    out = tmp_path / "resumed"
+    assert cli(*run, "-o", str(out), "--checkpoint-every", "1").code == 0
+    (record,) = out.glob("*/record.json")
+    record.unlink()
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.torchfiles.torch.load", allocator_refuses)
+        result = cli(*run, "-o", str(out), "--checkpoint-every", "1")
+    assert_one_line_error(
+        result, "as it read its checkpoint to resume (it asked for 1.5 GiB more); give it more memory (ulimit -v"
+    )
+    assert "corrupt" not in result.err and "--force" not in result.err and (record.parent / "checkpoint.pt").exists()
+
+    def train_classifier(*args, **kwargs):
+        allocator_refuses()
+
+    np.save(tmp_path / "d.npy", np.zeros((20, 1, 8, 8), np.uint8))
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.features.classifier.train_classifier", train_classifier)
+        patched.setattr("ganbench.features.classifier._loaded", {})
+        patched.setattr("ganbench.features.classifier.load_entry", lambda *args: None)
+        result = cli("eval", "-d", "digits", "--samples", str(tmp_path / "d.npy"), "-m", "fid_classifier")
+        assert_one_line_error(
+            result, "training the classifier space's network on the dataset's images ran out of memory (it asked for "
+            "1.5 GiB more); give it more memory (ulimit -v, a container's limit), use a smaller dataset, or name no "
+            "metrics of the classifier space"
+        )  # fmt: skip
+        image_run = ["run", "-v", "dcgan", "-d", "digits", "--set", "network.width=4", "--steps", "1", "-q"]
+        result = cli(*image_run, "-m", "fid_classifier", "--eval-samples", "20", "-o", str(tmp_path / "img"))
+    assert_one_line_error(result, "as it trained the classifier space's network on the dataset's images (it asked")
+    assert "eval-samples" not in result.err
+
+    (tmp_path / "hungry_module.py").write_text("raise MemoryError\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def score(*args, **kwargs):  # torch._dynamo imported by nn.init under ulimit -v: its compile ran out
+        import hungry_module  # noqa: F401
+
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.harness.score", score)
+        result = cli(*run, "-o", str(tmp_path / "imports"))
+    assert_one_line_error(result, "as it loaded a library (Python could not allocate); give it more memory")
+    sys.modules.pop("hungry_module", None)
+
+    assert out_of_memory(PluginError(f"logger of plugin 'x' failed: RuntimeError: {ALLOCATOR_REFUSES}")) is None
+    assert out_of_memory(ValueError("can't allocate memory")) is None  # a plugin's own words
+    assert out_of_memory(ALLOCATOR_REFUSES) == "it asked for 1.5 GiB more"
+    with monkeypatch.context() as patched:
+        patched.setitem(sys.modules, "ganbench.devices", None)  # importing it fails as memory runs out
+        assert cli_module._out_of_memory_line(MemoryError()) == (
+            "ganbench ran out of memory; give it more memory (ulimit -v, a container's limit)"
+        )
+        assert cli_module._out_of_memory_line(KeyError("x")) is None
+
+
+def test_pass_71_results_above_tilde_paths_and_plot_directions(cli, tmp_path, monkeypatch):
+    """`--results .` two levels above a suite's runs (results/NAME) trained every run again; `eval --dataset=~/x`
+    and the API's load_results, evaluate_samples and load_suite did not expand "~"; plot_results with directions
+    deleted an earlier plot's figure; plot_results, run_suite and load_suite were not ganbench's (pass 71)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s5.toml").write_text(
+        'name = "s5"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0"\nsteps = 2\nmetrics = ["modes"]\n'
+        "eval_samples = 50\n"
+    )
+    assert cli("sweep", "s5.toml", "-q").code == 0
+    for command in ("show", "check", "update"):
+        result = cli("leaderboard", command, "s5.toml", "--results", ".", *(["-q"] if command != "show" else []))
+        assert_one_line_error(result, "none of the 1 run of suite 's5' is in .; they are in results/s5: pass --results")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "s5.toml"]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    np.save(tmp_path / "p.npy", np.zeros((50, 2), np.float32))
+    assert set(ganbench.evaluate_samples("ring8", "~/p.npy", metrics=["modes"])) >= {"modes_captured"}
+    assert len(ganbench.load_results("~/results/s5")) == 1
+    assert ganbench.load_suite("~/s5.toml").name == "s5"
+    images = tmp_path / "imgs.npz"
+    np.savez(images, x=np.random.default_rng(0).integers(0, 256, (30, 1, 8, 8), dtype=np.uint8), y=np.arange(30) % 3)
+    np.save(tmp_path / "fake.npy", np.zeros((30, 1, 8, 8), np.uint8))
+    result = cli("eval", "--dataset=~/imgs.npz", "--samples", "fake.npy", "-m", "fid_classifier")
+    assert result.code == 0 and "does not exist" not in result.err, result.err
+    first = ganbench.plot_results("results/s5")
+    assert any(p.name == "leaderboard-ring8.png" for p in first)
+    warned = []
+    ganbench.plot_results("results/s5", directions={"nothing": "lower"}, on_problem=warned.append)
+    assert (tmp_path / "results" / "s5" / "figures" / "leaderboard-ring8.png").is_file(), warned
+    assert ganbench.run_suite is ganbench.sweeps.run_suite and "plot_results" in ganbench.__all__
