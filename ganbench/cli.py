@@ -722,7 +722,7 @@ def _eval_references(
     """For a mixture or images: the reference rows' scores at the samples' N (as columns; not computed unless
     ``rows``), notes, and for a mixture a warning on stderr when N is not the protocol's (modes_captured grows
     with N)."""
-    from ganbench.devices import refused_if_out_of_memory
+    from ganbench.devices import memory_line
     from ganbench.evaluation import names_real_files, resolve_dataset
     from ganbench.plugins import registries
     from ganbench.reference_rows import KINDS, floor_warnings, has_references, reference_note, reference_scores
@@ -743,8 +743,14 @@ def _eval_references(
         return {}, []
     directions = registries().metric_directions()
     names = [k for k, v in scores.items() if k in directions]  # outputs, not their companions (is_classifier_std)
-    with refused_if_out_of_memory(f"scoring the reference rows at the samples' N ({n:,})", "score fewer samples"):
+    try:
         by_kind = reference_scores(ds, names, n, EVAL_SEED, match_sizes=not names_real_files(dataset))  # as samples
+    except Exception as exc:  # the samples' scores stand: the rows beside them are left out, not the scores (pass 72)
+        line = memory_line(exc, "scoring them", f"{MORE_MEMORY}, or use --json (no rows)")
+        if line is None:
+            raise
+        click.echo(f"warning: the reference rows are left out: {line}", err=True)
+        return {}, []
     if not any(by_kind.values()):  # nothing it can score cheaply (Inception-space metrics of images)
         return {}, []
     notes = [reference_note(ds, n), *floor_warnings(by_kind, directions, ds.name)]
@@ -1104,24 +1110,28 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
     output(_leaderboard_text(suite, rows, chosen, directions, fmt), nl=False)
 
 
-def _folder_holding(results: Path, dirnames: list[str], depth: int = 3, most: int = 2_000) -> Path | None:
-    """The folder under ``results`` (at most ``depth`` levels down, the first ``most`` folders of a level) that holds
-    every one of these run folders: `--results results` of a suite swept into results/NAME was told to sweep again,
-    into results, training every run twice; `--results .` too, two levels above them (pass 71)."""
-    level = [results]
+def _folder_holding(results: Path, dirnames: list[str], depth: int = 4, most: int = 20_000) -> Path | None:
+    """The folder under ``results`` (at most ``depth`` levels down, ``most`` folders in all; links followed once)
+    that holds every one of these run folders: `--results results` of a suite swept into results/NAME was told to
+    sweep again, into results, training every run twice; `--results .` too, two levels above them (passes 71, 72)."""
+    level, seen = [results], {os.path.realpath(results)}
     for _ in range(depth):
         below: list[Path] = []
         for folder in level:
             try:
-                children = sorted(e for e in folder.iterdir() if e.is_dir() and not e.is_symlink())
+                children = sorted(e for e in folder.iterdir() if e.is_dir())
             except OSError:
                 continue
             for child in children:
                 if all((child / name / "record.json").is_file() for name in dirnames):
                     return child
-                if not (child / "record.json").exists():  # a run's folder holds no runs
+                real = os.path.realpath(child)
+                if real not in seen and not (child / "record.json").exists():  # a run's folder holds no runs
+                    seen.add(real)
                     below.append(child)
-        level = below[:most]
+                if len(seen) > most:
+                    return None
+        level = below
     return None
 
 
@@ -1275,17 +1285,39 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 told of, and resumed, by ganbench."""
 
 
-def _out_of_memory_line(exc: Exception) -> str | None:
-    """``devices.memory_error_line`` of ``exc``; where memory is so short that importing it fails too (no bytecode
-    cache: Python compiles it; pass 71), a line that names no part, for a MemoryError."""
+def _out_of_memory_line(exc: BaseException) -> str | None:
+    """``devices.memory_error_line`` of ``exc``, else ``_capped_import_line``; where memory is so short that importing
+    devices fails too (no bytecode cache: Python compiles it; pass 71), those that need no import."""
     try:
         from ganbench.devices import memory_error_line
 
-        return memory_error_line(exc)
+        line = memory_error_line(exc)
     except Exception:
-        if isinstance(exc, MemoryError):
-            return f"ganbench ran out of memory; {MORE_MEMORY}"
+        line = f"ganbench ran out of memory; {MORE_MEMORY}" if isinstance(exc, MemoryError) else None
+    return line or _capped_import_line(exc)
+
+
+def _capped_import_line(exc: BaseException) -> str | None:
+    """One line for an import that failed under a memory cap (``ulimit -v``): a library's segment that could not be
+    mapped, or Python failing oddly as it compiles or executes a module (SystemError, "field 'target' is required",
+    pass 72). Those errors are a bug where memory is not capped: None there, and the traceback stands."""
+    import traceback
+
+    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    importing = any(f.f_code.co_name == "<module>" or f.f_code.co_filename.startswith("<frozen") for f in frames)
+    mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
+    if not (mapped or (importing and isinstance(exc, SystemError | ValueError | SyntaxError | ImportError))):
         return None
+    try:
+        import resource
+
+        capped = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+    except Exception:
+        capped = mapped
+    if not capped:
+        return None
+    why = one_line(exc)[:160] or type(exc).__name__
+    return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
 
 
 def _import_torch() -> None:
@@ -1306,6 +1338,12 @@ def console_main() -> None:
     its caller saw -2, not the exit code, with nothing said."""
     try:
         main()
+    except Exception as exc:  # raised before or after _main's own catch (an exec that failed under ulimit -v)
+        line = _capped_import_line(exc)
+        if line is None:
+            raise
+        click.echo(f"Error: {line}", err=True)
+        sys.exit(2)
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)

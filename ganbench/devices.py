@@ -88,6 +88,9 @@ def reproducible_kernels(device: torch.device) -> Iterator[None]:
 
 
 A_LIBRARY = "a library could not be loaded into memory"
+ONEDNN_REFUSED = "could not create a primitive"
+"""How oneDNN (convolutions on the CPU) says it could not allocate a kernel's buffers: under a memory cap, at a
+convolution's backward."""
 
 
 def out_of_memory(exc: BaseException) -> str | None:
@@ -102,6 +105,8 @@ def out_of_memory(exc: BaseException) -> str | None:
         if not isinstance(inner, RuntimeError | ImportError):  # a plugin's KeyError in an `except MemoryError:`
             break  # block is its own bug, not memory (pass 70); torch.save's RuntimeError is not
         inner, seen = inner.__cause__ or inner.__context__, seen + 1
+    if isinstance(exc, RuntimeError) and text.startswith(ONEDNN_REFUSED):  # its buffers, under ulimit -v (pass 72)
+        return "oneDNN could not create a primitive"
     if not isinstance(exc, torch.OutOfMemoryError) and not (
         isinstance(exc, RuntimeError) and "can't allocate memory" in text
     ):  # the allocator's text inside a PluginError or a plugin's ValueError is theirs to tell (pass 71)
@@ -119,7 +124,7 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        line = _memory_line(exc, doing, fix)
+        line = memory_line(exc, doing, fix)
         if line is None:
             raise
         raise OptionError(line) from None
@@ -137,10 +142,10 @@ dataset's images, whatever the number of samples (pass 71)."""
 def memory_error_line(exc: BaseException) -> str | None:
     """One line for an allocation that failed where nothing said what to lower (a dataset claimed as the command
     starts, a library loaded late): else None, for another error."""
-    return _memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less")
+    return memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less")
 
 
-def _memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
+def memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
     """ "``doing`` ran out of memory (...); ``fix``" of an allocation that failed, unless the data or a library is
     what did not fit (fewer samples changed nothing there); None for another error."""
     short_of = out_of_memory(exc)
@@ -154,7 +159,7 @@ def _memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
     elif part == "classifier":
         doing, fix = CLASSIFIER
     elif part == "file":
-        doing, fix = "reading a file of arrays", f"{MORE_MEMORY}, or save fewer arrays in it"
+        doing, fix = "reading a file of arrays", f"{MORE_MEMORY}, or save fewer samples in it"
     return f"{doing} ran out of memory ({short_of}); {fix}"
 
 

@@ -8,7 +8,7 @@ import inspect
 
 import pluggy
 
-from ganbench.errors import PluginError, one_line
+from ganbench.errors import PluginError, one_line, raised
 from ganbench.hookspecs import LOGGER_HOOKS
 
 ENTRY_POINT_GROUP = "ganbench"
@@ -25,7 +25,7 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
         except (Exception, SystemExit) as exc:  # sys.exit(0) at import must not end ganbench as if all went well
             raise PluginError(
                 f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
-                f"{type(exc).__name__}: {one_line(exc)}; fix it or `pip uninstall {dist}`"
+                f"{raised(exc)}; fix it or `pip uninstall {dist}`"
             ) from exc
         if pm.is_registered(plugin) or pm.has_plugin(ep.name):
             continue

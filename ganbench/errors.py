@@ -56,6 +56,13 @@ def one_line(text: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
 
 
+def raised(exc: BaseException) -> str:
+    """What ``exc`` is, in one line: "KeyError: 'x'"; a bare one by its type alone ("MemoryError", not
+    "MemoryError: ", pass 72)."""
+    text = one_line(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
     """Python warnings (numpy's, torch's, ganbench's own) as one line each, without the source line they name:
     ``warnings.formatwarning`` in the command line and in each worker process it starts. A library's message of
@@ -95,7 +102,7 @@ class PluginError(GanbenchError):
         cls, what: str, call: str, exc: BaseException, fix: str = "fix the plugin, or leave it out"
     ) -> PluginError:
         """The one line for a third-party plugin's exception: which plugin (``what``), in which call, what it raised."""
-        error = cls(f"{what} failed in {call}: {type(exc).__name__}: {one_line(exc)}; {fix}")
+        error = cls(f"{what} failed in {call}: {raised(exc)}; {fix}")
         error.__cause__ = exc
         return error
 

@@ -107,12 +107,13 @@ def plot_results(
 
     ``metrics``: metric output names to draw (a list, or one comma-separated string; default, None: every
     one found; an empty one is refused); losses are always drawn.
-    ``directions``: output name -> "higher"/"lower" (default: the registered metrics').
+    ``directions``: output name -> "higher"/"lower", over the registered metrics' (which it overrides, name by
+    name).
     ``smooth``: rolling-mean window for losses, in logged points (default: automatic; 1: none).
     ``on_problem``: called with one line per record, history or image that could not be read
     (default: ``warnings.warn``). Returns the paths written, in a fixed order.
     """
-    whole = metrics is None and directions is None  # else what is not drawn may be left out by the choice
+    whole = metrics is None  # else what is not drawn may be left out by the choice
     root, out_dir, chosen, directions, smooth = _checked_arguments(
         results_dir, out_dir, metrics, directions, smooth, on_problem
     )
@@ -160,7 +161,7 @@ def plot_results(
                 if whole and kind not in figures and stale.is_file() and not stale.is_symlink():
                     stale.unlink()
                     report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
-            # (with --metrics or directions, what is not drawn may be left out by the choice: it stays; pass 71)
+            # (with --metrics, what is not drawn may be left out by the choice: an earlier figure stays)
     except OSError as exc:
         if out.exists() and not out.is_dir():
             raise OutputError(
@@ -190,16 +191,14 @@ def _checked_arguments(
         raise OptionError(
             f"metrics must be metric output names (text), or one comma-separated text, not {short_repr(metrics)}"
         )
-    if directions is None:
-        from ganbench.plugins import registries
-
-        directions = registries().metric_directions()
-    if (
+    if directions is not None and (
         not isinstance(directions, Mapping)
-        or not directions
         or not all(isinstance(k, str) and v in ("higher", "lower") for k, v in directions.items())
     ):
         raise OptionError(f"directions must map metric outputs to 'higher' or 'lower', not {short_repr(directions)}")
+    from ganbench.plugins import registries
+
+    directions = {**registries().metric_directions(), **(directions or {})}  # they override, not replace (pass 72)
     if on_problem is not None and not callable(on_problem):
         raise OptionError(f"on_problem must be a function of one line of text, not {short_repr(on_problem)}")
     smooth = whole_if_integral(smooth)

@@ -53,7 +53,14 @@ from ganbench.results import (
     write_record,
 )
 from ganbench.spec import RunSpec
-from ganbench.training import DEFAULT_CHECKPOINT_EVERY, DEFAULT_LOG_EVERY, Components, Hooks, Trainer
+from ganbench.training import (
+    DEFAULT_CHECKPOINT_EVERY,
+    DEFAULT_LOG_EVERY,
+    Components,
+    Hooks,
+    TooBigForMemory,
+    Trainer,
+)
 from ganbench.writable import advice, in_the_way, probe, refuse_writing_into_data, too_long_name
 
 SAMPLES = "samples.png"
@@ -108,10 +115,11 @@ def run_spec(
         return existing
     if not link_loop(out):  # a loop: prepare_run_dir names it as the results folder's
         refuse_run_folder(out, "out")  # the API's out too: a run nested in another's folder is counted as a run
-    trainer = _trainer(spec, device)  # data, networks, batch size: every error before the folder exists
+    checkpoint = run_dir / CHECKPOINT
+    resumes = not force and checkpoint.is_file()
+    trainer = _trainer(spec, device, resumes)  # data, networks, batch size: every error before the folder exists
     refuse_writing_into_data(trainer.parts.dataset.data_paths(), {"results folder": out})
     check_run_files(run_dir)
-    checkpoint = run_dir / CHECKPOINT
     try:
         restored = None if force else restore(trainer, checkpoint)  # a bad one is refused before we touch anything
     except CheckpointError:
@@ -129,7 +137,7 @@ def run_spec(
         if existing is not None and not force:
             return existing
         if not force and _header(checkpoint) != restored:  # another process checkpointed meanwhile
-            trainer = _trainer(spec, device)
+            trainer = _trainer(spec, device, resumes=checkpoint.is_file())
             restored = restore(trainer, checkpoint)
         remove_stale_files(run_dir)
         if force:  # the record last: while anything else stays, so does it
@@ -206,10 +214,18 @@ def _header(checkpoint: Path) -> dict[str, Any] | None:
     return checkpoint_header(checkpoint) if checkpoint.exists() else None
 
 
-def _trainer(spec: RunSpec, device: torch.device) -> Trainer:
-    """``spec``'s trainer: its forward check (a batch through both networks) may run out of memory too."""
+def _trainer(spec: RunSpec, device: torch.device, resumes: bool = False) -> Trainer:
+    """``spec``'s trainer: its forward check (a batch through both networks) may run out of memory too. A run that
+    ``resumes`` from a checkpoint is told to find more memory, not to shrink its network (another run)."""
     try:
         return Trainer(spec, device)
+    except TooBigForMemory as exc:
+        if not resumes:
+            raise
+        raise OptionError(
+            f"{exc.fact}; run {spec.run_id} resumes from its checkpoint, which a smaller network would not: "
+            f"{MORE_MEMORY}"
+        ) from None
     except Exception as exc:
         refused = _short_of_memory(exc, spec, device, "as it checked a batch through its networks")
         if refused is None:

@@ -171,7 +171,29 @@ def read_baseline(suite: Suite) -> dict[str, Any]:
     problem = _malformed(data, suite.output_bounds())
     if problem:
         raise BaselineError(f"baseline {path} is malformed: {problem}; {fix}")
-    return data
+    return _named_as_the_suite_names(suite, data)
+
+
+def _named_as_the_suite_names(suite: Suite, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each dataset the suite now writes otherwise ("./pets" for "pets", its absolute path: one
+    folder) under the suite's name for it: respelt, the check said the budget changed, of the same runs (pass 72)."""
+    recorded = {r["dataset"] for r in data["runs"] if isinstance(r.get("dataset"), str)}
+    renamed = {}
+    for old in recorded.difference(suite.datasets):
+        same = [new for new in suite.datasets if new not in recorded and suite.same_data_path(old, new)]
+        if len(same) == 1:
+            renamed[old] = same[0]
+    if not renamed:
+        return data
+    made = dict(data.get("made") or {})
+    if isinstance(made.get("data"), dict):
+        made["data"] = {renamed.get(k, k): v for k, v in made["data"].items()}
+    budget = made.get("budget")
+    if isinstance(budget, dict) and isinstance(budget.get("steps"), dict):
+        made["budget"] = {**budget, "steps": {renamed.get(k, k): v for k, v in budget["steps"].items()}}
+    runs = [{**r, "dataset": renamed.get(r["dataset"], r["dataset"])} if r.get("dataset") in renamed else r
+            for r in data["runs"]]  # fmt: skip
+    return {**data, "made": made, "runs": runs}
 
 
 def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from ganbench.errors import (
     OptionError,
     PluginError,
     UnknownNameError,
-    one_line,
+    raised,
     short_repr,
 )
 from ganbench.executor import Executor
@@ -345,4 +345,4 @@ def _call_registration(
     except DeclarationError as exc:
         raise PluginError(f"plugin {plugin!r} registered {exc}; fix the plugin") from exc
     except (Exception, SystemExit) as exc:  # sys.exit(0) in a hook must not end ganbench as if all went well
-        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {type(exc).__name__}: {one_line(exc)}") from exc
+        raise PluginError(f"plugin {plugin!r} failed in {hook_name}: {raised(exc)}") from exc

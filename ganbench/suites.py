@@ -222,6 +222,17 @@ class Suite:
         with data_paths_from(self.path.parent):
             return os.path.realpath(data_path(made)) == os.path.realpath(data_path(now))
 
+    def same_data_path(self, one: str, other: str) -> bool:
+        """Whether two of a suite's dataset names are one file or folder of data, spelt two ways ("pets",
+        "./pets"); never a registered dataset's name."""
+        from ganbench.plugins import registries
+
+        registered = registries().datasets
+        if one in registered or other in registered or "\0" in one + other:
+            return False
+        with data_paths_from(self.path.parent):
+            return data_path(one).exists() and self.same_data_value(one, other)
+
     @property
     def has_conditional_variant(self) -> bool:
         """Then the suite's metrics may name class metrics: its unconditional variants leave them out."""

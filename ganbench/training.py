@@ -172,11 +172,21 @@ def check_memory_fits(
     elif at_once > 1:
         together = f", {memory_size(needed * at_once)} for the {at_once} runs at once"
         lower = f"lower --workers or {lower.removeprefix('lower ')}" if needed <= free else lower
-    raise OptionError(
+    fact = (
         f"network {spec.network!r} with these options holds {n_g + n_d:,} parameters: {memory_size(needed)} with "
         f"gradients and {state} state{' (and a checkpoint of them)' if device.type == 'cpu' else ''}{together}, "
-        f"more than {limit}; {lower}"
+        f"more than {limit}"
     )
+    raise TooBigForMemory(f"{fact}; {lower}", fact)
+
+
+class TooBigForMemory(OptionError):
+    """The memory pre-check's refusal; ``fact`` is what does not fit, without the advice (a run that resumes from a
+    checkpoint cannot take a smaller network: it would be another run, pass 72)."""
+
+    def __init__(self, message: str, fact: str) -> None:
+        super().__init__(message)
+        self.fact = fact
 
 
 def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:

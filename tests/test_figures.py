@@ -833,7 +833,6 @@ def test_a_smoothing_window_beyond_a_count_is_one_line_and_writes_nothing(tmp_pa
         (dict(metrics=b"frechet"), "metrics must be metric output names"),
         (dict(directions=["x"]), "directions must map metric outputs to 'higher' or 'lower'"),
         (dict(directions={"frechet": "up"}), "directions must map metric outputs to 'higher' or 'lower'"),
-        (dict(directions={}), "directions must map metric outputs to 'higher' or 'lower'"),
         (dict(on_problem=5), "on_problem must be a function of one line of text, not 5"),
         (dict(smooth=0.5), "smooth must be a whole number of logged points"),
     ],
@@ -845,6 +844,20 @@ def test_plot_results_checks_its_arguments_as_the_command_line_does(mog, tmp_pat
     with pytest.raises(OptionError, match=re.escape(message)):
         plot_results(**{"results_dir": mog, "out_dir": tmp_path / "f", **arguments})
     assert not list(tmp_path.iterdir())
+
+
+def test_plot_results_directions_override_the_registered_ones_name_by_name(mog, tmp_path):
+    """`directions={"modes_captured": "higher"}` replaced the registered directions: the leaderboard showed that
+    output alone, and `{"nosuch": "higher"}` drew none, without a word (pass 72)."""
+    from ganbench.figures import _checked_arguments
+    from ganbench.plugins import registries
+
+    registered = registries().metric_directions()
+    for given in ({}, {"nosuch": "higher"}, {"frechet": "higher"}):
+        directions = _checked_arguments(mog, None, None, given, None, None)[3]
+        assert directions == {**registered, **given}
+        paths = plot_results(mog, tmp_path / str(len(given)), directions=given)
+        assert any(p.name.startswith("leaderboard-") for p in paths), paths
 
 
 def test_plot_results_takes_whole_floats_and_numpy_ints_for_smooth(mog, tmp_path):

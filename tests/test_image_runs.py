@@ -572,3 +572,23 @@ def test_a_baseline_of_a_suites_dataset_path_checks_in_another_checkout(cli, tmp
     (first / "p.toml").write_text(text + 'dataset.path = "it\'s"\n')
     result = cli("leaderboard", "update", str(first / "p.toml"), "-q", "--results", str(first / "r"))
     assert_one_line_error(result, "p.toml:11: dcgan on files: dataset 'files' needs option 'sha256'")
+
+
+def test_a_suites_dataset_respelt_checks_against_its_baseline(cli, tmp_path, labelled_folder, monkeypatch):
+    """`datasets = ["pets"]` in the baseline, `["./pets"]` (or "pets/", its absolute path) now: the same folder and
+    the same runs, but the check said the budget had changed, "steps=2 on pets; now steps=2 on ./pets" (pass 72)."""
+    monkeypatch.chdir(tmp_path)
+    text = 'name = "q"\nvariants = ["dcgan"]\ndatasets = ["pets"]\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+    text += "eval_samples = 20\n[set]\nnetwork.width = 4\nnetwork.z_dim = 16\nbatch_size = 8\n"
+    (tmp_path / "q.toml").write_text(text)
+    made = cli("leaderboard", "update", "q.toml", "-q", "--results", "r")
+    assert made.code == 0, made.err
+    for spelling in ("./pets", "pets/", str(labelled_folder)):
+        (tmp_path / "q.toml").write_text(text.replace('["pets"]', f'["{spelling}"]'))
+        checked = cli("leaderboard", "check", "q.toml", "-q", "--results", "r")
+        assert checked.code == 0 and "identical" in checked.out, checked.err
+        shown = cli("leaderboard", "show", "q.toml")
+        assert shown.code == 0 and "dcgan" in shown.out, shown.err
+    (tmp_path / "q.toml").write_text(text.replace('["pets"]', '["pets2"]'))
+    shutil.copytree(labelled_folder, tmp_path / "pets2")  # the same images elsewhere: another dataset of the suite
+    assert_one_line_error(cli("leaderboard", "check", "q.toml", "-q", "--results", "r"), "baseline q.baseline.json")

@@ -1667,3 +1667,108 @@ def test_pass_71_results_above_tilde_paths_and_plot_directions(cli, tmp_path, mo
     ganbench.plot_results("results/s5", directions={"nothing": "lower"}, on_problem=warned.append)
     assert (tmp_path / "results" / "s5" / "figures" / "leaderboard-ring8.png").is_file(), warned
     assert ganbench.run_suite is ganbench.sweeps.run_suite and "plot_results" in ganbench.__all__
+
+
+def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, tmp_path, monkeypatch):
+    """Pass 72: oneDNN's "could not create a primitive" under ulimit -v was a traceback at a convolution's backward;
+    an import that failed oddly under a cap (SystemError, a segment not mapped while devices itself could not be
+    imported) was a traceback; eval threw away the samples' scores when its reference rows ran out of memory;
+    a run that resumes was told by the memory pre-check to shrink its network (another run); a bare MemoryError
+    of a plugin read "MemoryError: ;"."""
+    import resource
+    import sys
+
+    from ganbench import cli as cli_module
+    from ganbench.devices import out_of_memory
+    from ganbench.errors import PluginError
+
+    primitive = RuntimeError("could not create a primitive")
+    assert out_of_memory(primitive) == "oneDNN could not create a primitive"
+
+    def fit(self, *args, **kwargs):
+        raise RuntimeError("could not create a primitive")
+
+    run = ["run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-m", "modes", "-q", "--eval-samples", "50"]
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.training.Trainer.fit", fit)
+        result = cli(*run, "-o", str(tmp_path / "primitive"))
+    assert_one_line_error(result, "at step 0 (oneDNN could not create a primitive); lower --set batch_size")
+
+    (tmp_path / "odd_module.py").write_text("raise SystemError('error return without exception set')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import odd_module  # noqa: F401
+    except SystemError as exc:
+        failed = exc
+    sys.modules.pop("odd_module", None)
+    unmapped = ImportError("libpandas.so: failed to map segment from shared object")
+    with monkeypatch.context() as patched:
+        patched.setattr(resource, "getrlimit", lambda which: (3 * 10**9, resource.RLIM_INFINITY))
+        assert cli_module._capped_import_line(failed) == (
+            "loading a library failed under this process's memory cap (ulimit -v): error return without exception "
+            "set; give it more memory (ulimit -v, a container's limit)"
+        )
+        assert cli_module._capped_import_line(unmapped).startswith("loading a library failed under")
+        assert cli_module._capped_import_line(SystemError("not in an import")) is None
+        patched.setitem(sys.modules, "ganbench.devices", None)
+        assert cli_module._out_of_memory_line(unmapped).startswith("loading a library failed under")
+    with monkeypatch.context() as patched:  # no cap: a bug, its traceback stands
+        patched.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        assert cli_module._capped_import_line(failed) is None
+
+    def reference_scores(*args, **kwargs):
+        raise RuntimeError(str(ALLOCATOR_REFUSES))
+
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32))
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.reference_rows.reference_scores", reference_scores)
+        result = cli("eval", "-d", "ring8", "--samples", str(tmp_path / "s.npy"), "-m", "modes")
+    assert result.code == 0 and "modes_captured" in result.out, result.err
+    warned = "warning: the reference rows are left out: scoring them ran out of memory (it asked for 1.5 GiB more); "
+    warned += "give it more memory (ulimit -v, a container's limit), or use --json (no rows)\n"
+    assert result.err.count("\n") == 2 and warned in result.err  # and the warning of N below the protocol's
+
+    out = tmp_path / "resumes"
+    assert cli(*run, "-o", str(out), "--checkpoint-every", "1").code == 0
+    (record,) = out.glob("*/record.json")
+    record.unlink()
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.training.process_memory_room", lambda: 1000)
+        result = cli(*run, "-o", str(out), "--checkpoint-every", "1")
+        assert_one_line_error(result, "more than the 1 KiB a process may still take here (ulimit -v); run ")
+        assert "resumes from its checkpoint, which a smaller network would not: give it more memory" in result.err
+        result = cli(*run, "-o", str(tmp_path / "fresh"))
+        assert_one_line_error(result, "more than the 1 KiB a process may still take here (ulimit -v); use a smaller")
+    assert (record.parent / "checkpoint.pt").is_file() and not (tmp_path / "fresh").exists()
+
+    said = str(PluginError.failed("metric 'big' of plugin 'lp'", "compute", MemoryError()))
+    assert "failed in compute: MemoryError; fix the plugin" in said
+
+
+def test_pass_72_the_runs_are_found_below_results_through_links_wide_folders_and_four_levels(tmp_path):
+    """`--results` above the runs trained them again where the runs lay behind a link, past the first 2,000 folders
+    of a level, or four levels down (pass 72)."""
+    from ganbench.cli import _folder_holding
+
+    def runs_in(folder: Path) -> Path:
+        for name in ("ring8__a", "ring8__b"):
+            (folder / name).mkdir(parents=True)
+            (folder / name / "record.json").write_text("{}")
+        return folder
+
+    names = ["ring8__a", "ring8__b"]
+    store = runs_in(tmp_path / "store" / "s2")
+    (tmp_path / "linked" / "results").mkdir(parents=True)
+    (tmp_path / "linked" / "results" / "s2").symlink_to(store)
+    assert _folder_holding(tmp_path / "linked", names) == tmp_path / "linked" / "results" / "s2"
+    wide = tmp_path / "wide"
+    for i in range(2_100):
+        (wide / f"a{i:04}").mkdir(parents=True)
+    assert _folder_holding(wide, names) is None
+    runs_in(wide / "zz" / "s2")
+    assert _folder_holding(wide, names) == wide / "zz" / "s2"
+    deep = runs_in(tmp_path / "deep" / "a" / "b" / "results" / "s2")
+    assert _folder_holding(tmp_path / "deep", names) == deep
+    (tmp_path / "loop").mkdir()
+    (tmp_path / "loop" / "again").symlink_to(tmp_path / "loop")
+    assert _folder_holding(tmp_path / "loop", names) is None
