@@ -1123,12 +1123,16 @@ def _folder_holding(results: Path, dirnames: list[str], depth: int = 4, most: in
             except OSError:
                 continue
             for child in children:
-                if all((child / name / "record.json").is_file() for name in dirnames):
-                    return child
-                real = os.path.realpath(child)
-                if real not in seen and not (child / "record.json").exists():  # a run's folder holds no runs
-                    seen.add(real)
-                    below.append(child)
+                try:
+                    if all((child / name / "record.json").is_file() for name in dirnames):
+                        return child
+                    real = os.path.realpath(child)
+                    kept = not real.startswith(("/proc/", "/sys/")) and not (child / "record.json").exists()
+                    if real not in seen and kept:  # not a run's folder (it holds no runs), nor one that dies with a
+                        seen.add(real)  # process (/proc/PID/cwd)
+                        below.append(child)
+                except OSError:  # a folder this user may not enter: not the runs' (pass 73)
+                    continue
                 if len(seen) > most:
                     return None
         level = below
@@ -1298,26 +1302,32 @@ def _out_of_memory_line(exc: BaseException) -> str | None:
 
 
 def _capped_import_line(exc: BaseException) -> str | None:
-    """One line for an import that failed under a memory cap (``ulimit -v``): a library's segment that could not be
-    mapped, or Python failing oddly as it compiles or executes a module (SystemError, "field 'target' is required",
-    pass 72). Those errors are a bug where memory is not capped: None there, and the traceback stands."""
+    """One line for an import that failed under a tight memory cap (``ulimit -v``, less than 1 GiB left): a
+    library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72). Any
+    other error, or one where memory is not short, is a bug: None, and the traceback stands (pass 73: a plugin's
+    ValueError under a 60 GB cap was told "give it more memory")."""
     import traceback
 
-    frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
-    importing = any(f.f_code.co_name == "<module>" or f.f_code.co_filename.startswith("<frozen") for f in frames)
+    codes = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    importing = any(c.co_name == "<module>" or c.co_filename.startswith("<frozen importlib") for c in codes)
     mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
-    if not (mapped or (importing and isinstance(exc, SystemError | ValueError | SyntaxError | ImportError))):
-        return None
-    try:
-        import resource
-
-        capped = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
-    except Exception:
-        capped = mapped
-    if not capped:
+    if not (mapped or (importing and type(exc) is SystemError)) or not _memory_is_short():
         return None
     why = one_line(exc)[:160] or type(exc).__name__
     return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
+
+
+def _memory_is_short(room: int = 2**30) -> bool:
+    """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except Exception:
+        return False
+    return soft != resource.RLIM_INFINITY and soft - mapped < room
 
 
 def _import_torch() -> None:

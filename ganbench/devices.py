@@ -105,7 +105,8 @@ def out_of_memory(exc: BaseException) -> str | None:
         if not isinstance(inner, RuntimeError | ImportError):  # a plugin's KeyError in an `except MemoryError:`
             break  # block is its own bug, not memory (pass 70); torch.save's RuntimeError is not
         inner, seen = inner.__cause__ or inner.__context__, seen + 1
-    if isinstance(exc, RuntimeError) and text.startswith(ONEDNN_REFUSED):  # its buffers, under ulimit -v (pass 72)
+    if isinstance(exc, RuntimeError) and text.strip() == ONEDNN_REFUSED:  # its buffers, under ulimit -v (pass 72);
+        # "could not create a primitive descriptor for ..." is a shape or type it does not support (pass 73)
         return "oneDNN could not create a primitive"
     if not isinstance(exc, torch.OutOfMemoryError) and not (
         isinstance(exc, RuntimeError) and "can't allocate memory" in text

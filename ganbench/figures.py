@@ -72,7 +72,14 @@ from ganbench.errors import (
 )
 from ganbench.options import whole_if_integral
 from ganbench.paths import path_argument
-from ganbench.results import ResultsScan, check_outputs, recorded_data_paths, refuse_run_folder, scan_results
+from ganbench.results import (
+    RECORD_COLUMNS,
+    ResultsScan,
+    check_outputs,
+    recorded_data_paths,
+    refuse_run_folder,
+    scan_results,
+)
 from ganbench.tables import format_number, summarize
 from ganbench.writable import refuse_writing_into_data, remedy
 
@@ -196,6 +203,9 @@ def _checked_arguments(
         or not all(isinstance(k, str) and v in ("higher", "lower") for k, v in directions.items())
     ):
         raise OptionError(f"directions must map metric outputs to 'higher' or 'lower', not {short_repr(directions)}")
+    not_outputs = sorted(RECORD_COLUMNS.intersection(directions or {}))
+    if not_outputs:  # a ValueError from an empty ranking, deep in the figure (pass 73)
+        raise OptionError(f"directions names {not_outputs[0]!r}, which is a run's field, not a metric output")
     from ganbench.plugins import registries
 
     directions = {**registries().metric_directions(), **(directions or {})}  # they override, not replace (pass 72)

@@ -227,21 +227,23 @@ def _trainer(spec: RunSpec, device: torch.device, resumes: bool = False) -> Trai
             f"{MORE_MEMORY}"
         ) from None
     except Exception as exc:
-        refused = _short_of_memory(exc, spec, device, "as it checked a batch through its networks")
+        refused = _short_of_memory(exc, spec, device, "as it checked a batch through its networks", resumes=resumes)
         if refused is None:
             raise
         raise refused from None
 
 
 def _short_of_memory(
-    exc: BaseException, spec: RunSpec, device: torch.device, when: str, part: str | None = None
+    exc: BaseException, spec: RunSpec, device: torch.device, when: str, part: str | None = None, resumes: bool = False
 ) -> OptionError | None:
     """What the pre-check does not count (a batch's activations, the data, scoring): one line naming what to lower
-    for the part that ran out, not the allocator's traceback (exit 1). None where ``exc`` is another error."""
+    for the part that ran out, not the allocator's traceback (exit 1). None where ``exc`` is another error. A run
+    that ``resumes`` is told more memory: a smaller batch, network or dataset would be another run (pass 73)."""
     short_of = out_of_memory(exc)
     if short_of is None:
         return None
     where, lower = _memory_phase(exc, spec, part)
+    lower = MORE_MEMORY if resumes else lower  # any setting lowered is another run id: the checkpoint left behind
     return OptionError(f"run {spec.run_id} ran out of memory on {device} {where or when} ({short_of}); {lower}")
 
 

@@ -642,6 +642,13 @@ OUTPUTS = "outputs"
 never computed (class accuracy of an unconditional variant) is not applicable, not missing."""
 
 
+RECORD_COLUMNS = frozenset(
+    ("run_id", "config", "setting", "variant", "dataset", "network", "seed", "steps", "status", "steps_done",
+     "diverged_at", "train_seconds", "run_dir", "scored_on", "outputs")
+)  # fmt: skip
+"""``records_frame``'s columns that are not metric outputs: no direction ranks them (pass 73)."""
+
+
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
     """One row per record: ids, spec fields, ``config`` (the spec without its seed), ``setting``
     (what tells this config from the others of its variant and dataset), status and metrics."""

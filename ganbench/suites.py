@@ -219,8 +219,11 @@ class Suite:
             return True
         if not (isinstance(made, str) and isinstance(now, str)) or "\0" in made + now:
             return False
-        with data_paths_from(self.path.parent):
-            return os.path.realpath(data_path(made)) == os.path.realpath(data_path(now))
+        try:
+            with data_paths_from(self.path.parent):
+                return os.path.realpath(data_path(made)) == os.path.realpath(data_path(now))
+        except (OSError, ValueError):  # a hand-edited value too long for the file system (pass 73)
+            return False
 
     def same_data_path(self, one: str, other: str) -> bool:
         """Whether two of a suite's dataset names are one file or folder of data, spelt two ways ("pets",
@@ -230,8 +233,12 @@ class Suite:
         registered = registries().datasets
         if one in registered or other in registered or "\0" in one + other:
             return False
-        with data_paths_from(self.path.parent):
-            return data_path(one).exists() and self.same_data_value(one, other)
+        try:
+            with data_paths_from(self.path.parent):
+                exists = data_path(one).exists()
+        except (OSError, ValueError):  # a hand-edited name too long for the file system (pass 73)
+            return False
+        return exists and self.same_data_value(one, other)
 
     @property
     def has_conditional_variant(self) -> bool:

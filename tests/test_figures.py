@@ -833,6 +833,7 @@ def test_a_smoothing_window_beyond_a_count_is_one_line_and_writes_nothing(tmp_pa
         (dict(metrics=b"frechet"), "metrics must be metric output names"),
         (dict(directions=["x"]), "directions must map metric outputs to 'higher' or 'lower'"),
         (dict(directions={"frechet": "up"}), "directions must map metric outputs to 'higher' or 'lower'"),
+        (dict(directions={"seed": "higher"}), "directions names 'seed', which is a run's field, not a metric output"),
         (dict(on_problem=5), "on_problem must be a function of one line of text, not 5"),
         (dict(smooth=0.5), "smooth must be a whole number of logged points"),
     ],
@@ -858,6 +859,14 @@ def test_plot_results_directions_override_the_registered_ones_name_by_name(mog, 
         assert directions == {**registered, **given}
         paths = plot_results(mog, tmp_path / str(len(given)), directions=given)
         assert any(p.name.startswith("leaderboard-") for p in paths), paths
+
+
+def test_record_columns_are_every_column_of_a_runs_frame_but_its_metrics(mog):
+    from ganbench.results import RECORD_COLUMNS, load_results
+
+    runs = load_results(mog)
+    outputs = set().union(*runs["outputs"])
+    assert set(runs.columns) - outputs == RECORD_COLUMNS
 
 
 def test_plot_results_takes_whole_floats_and_numpy_ints_for_smooth(mog, tmp_path):

@@ -592,3 +592,27 @@ def test_a_suites_dataset_respelt_checks_against_its_baseline(cli, tmp_path, lab
     (tmp_path / "q.toml").write_text(text.replace('["pets"]', '["pets2"]'))
     shutil.copytree(labelled_folder, tmp_path / "pets2")  # the same images elsewhere: another dataset of the suite
     assert_one_line_error(cli("leaderboard", "check", "q.toml", "-q", "--results", "r"), "baseline q.baseline.json")
+
+
+def test_two_baseline_datasets_never_fold_into_one_respelt(cli, tmp_path, monkeypatch):
+    """b.npz made a link to a.npz, the suite respelt as ["./a.npz"]: both of the baseline's datasets were read as
+    ./a.npz, its seeds counted twice (n=2 of seeds "0"), b.npz dropped, and the check passed (pass 73)."""
+    from ganbench.suites import load_suite
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (24, 16, 16, 3), dtype=np.uint8), np.arange(24) % 2
+    for name in ("a.npz", "b.npz"):
+        np.savez(tmp_path / name, images=images, labels=labels)
+    text = 'name = "q"\nvariants = ["dcgan"]\ndatasets = ["a.npz", "b.npz"]\nsteps = 2\nmetrics = ["fid_classifier"]\n'
+    text += "eval_samples = 20\n[set]\nnetwork.width = 4\nnetwork.z_dim = 16\nbatch_size = 8\n"
+    (tmp_path / "q.toml").write_text(text)
+    made = cli("leaderboard", "update", "q.toml", "-q", "--results", "r")
+    assert made.code == 0, made.err
+    (tmp_path / "b.npz").unlink()
+    (tmp_path / "b.npz").symlink_to("a.npz")
+    (tmp_path / "q.toml").write_text(text.replace('["a.npz", "b.npz"]', '["./a.npz"]'))
+    checked = cli("leaderboard", "check", "q.toml", "-q", "--results", "r")
+    assert_one_line_error(checked, "baseline q.baseline.json was made with steps=2 on a.npz, 2 on b.npz")
+    suite = load_suite("q.toml")
+    assert not suite.same_data_path("x" * 300, "./a.npz") and not suite.same_data_path("d/" * 3000, "./a.npz")

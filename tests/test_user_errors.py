@@ -1703,7 +1703,7 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
     sys.modules.pop("odd_module", None)
     unmapped = ImportError("libpandas.so: failed to map segment from shared object")
     with monkeypatch.context() as patched:
-        patched.setattr(resource, "getrlimit", lambda which: (3 * 10**9, resource.RLIM_INFINITY))
+        patched.setattr(cli_module, "_memory_is_short", lambda: True)
         assert cli_module._capped_import_line(failed) == (
             "loading a library failed under this process's memory cap (ulimit -v): error return without exception "
             "set; give it more memory (ulimit -v, a container's limit)"
@@ -1712,9 +1712,25 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
         assert cli_module._capped_import_line(SystemError("not in an import")) is None
         patched.setitem(sys.modules, "ganbench.devices", None)
         assert cli_module._out_of_memory_line(unmapped).startswith("loading a library failed under")
-    with monkeypatch.context() as patched:  # no cap: a bug, its traceback stands
-        patched.setattr(resource, "getrlimit", lambda which: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    with monkeypatch.context() as patched:  # memory not short (no cap, or a wide one): a bug, its traceback stands
+        patched.setattr(cli_module, "_memory_is_short", lambda: False)
         assert cli_module._capped_import_line(failed) is None
+        assert cli_module._capped_import_line(unmapped) is None
+    with open("/proc/self/statm") as statm:
+        mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    for soft, short in ((mapped + 2**20, True), (mapped + 60 * 2**30, False), (resource.RLIM_INFINITY, False)):
+        with monkeypatch.context() as patched:  # pass 73: any finite cap, 60 GB too, told a plugin's bug as memory
+            patched.setattr(resource, "getrlimit", lambda which, soft=soft: (soft, resource.RLIM_INFINITY))
+            assert cli_module._memory_is_short() is short
+    with monkeypatch.context() as patched:
+        patched.setattr(cli_module, "_memory_is_short", lambda: True)
+        for exc in (ValueError("a plugin's"), ImportError("cannot import name x (version mismatch)")):
+            try:
+                exec("raise exc", {"exc": exc})  # noqa: S102 (a frame of a module: <module>)
+            except Exception as raised_in_a_module:
+                assert cli_module._capped_import_line(raised_in_a_module) is None
+    descriptor = "could not create a primitive descriptor for a deconvolution forward propagation primitive"
+    assert out_of_memory(RuntimeError(descriptor)) is None  # a shape oneDNN does not support (pass 73)
 
     def reference_scores(*args, **kwargs):
         raise RuntimeError(str(ALLOCATOR_REFUSES))
@@ -1741,11 +1757,20 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
         assert_one_line_error(result, "more than the 1 KiB a process may still take here (ulimit -v); use a smaller")
     assert (record.parent / "checkpoint.pt").is_file() and not (tmp_path / "fresh").exists()
 
+    def check_forward(*args, **kwargs):  # the batch check of a run that resumes: pass 73 said lower batch_size
+        raise RuntimeError(str(ALLOCATOR_REFUSES))
+
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.training.check_forward", check_forward)
+        result = cli(*run, "-o", str(out), "--checkpoint-every", "1")
+    assert_one_line_error(result, "as it checked a batch through its networks (it asked for 1.5 GiB more); give it")
+    assert "batch_size" not in result.err and (record.parent / "checkpoint.pt").is_file()
+
     said = str(PluginError.failed("metric 'big' of plugin 'lp'", "compute", MemoryError()))
     assert "failed in compute: MemoryError; fix the plugin" in said
 
 
-def test_pass_72_the_runs_are_found_below_results_through_links_wide_folders_and_four_levels(tmp_path):
+def test_pass_72_the_runs_are_found_below_results_through_links_wide_folders_and_four_levels(tmp_path, monkeypatch):
     """`--results` above the runs trained them again where the runs lay behind a link, past the first 2,000 folders
     of a level, or four levels down (pass 72)."""
     from ganbench.cli import _folder_holding
@@ -1772,3 +1797,16 @@ def test_pass_72_the_runs_are_found_below_results_through_links_wide_folders_and
     (tmp_path / "loop").mkdir()
     (tmp_path / "loop" / "again").symlink_to(tmp_path / "loop")
     assert _folder_holding(tmp_path / "loop", names) is None
+    monkeypatch.chdir(runs_in(tmp_path / "cwd" / "results" / "m").parent.parent)
+    assert _folder_holding(Path("/proc"), names) is None  # not /proc/PID/cwd/results/m, gone with its process
+    (tmp_path / "up" / "aroot").mkdir(parents=True)
+    held = runs_in(tmp_path / "up" / "zz" / "m")
+    real_is_file = Path.is_file
+
+    def is_file(self):  # a folder this user may not enter (as root, none is)
+        if "aroot" in str(self):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    assert _folder_holding(tmp_path / "up", names) == held  # pass 73: "permission denied" of a file not there
