@@ -43,10 +43,12 @@ from ganbench.errors import (
     one_line,
     one_line_warning,
     path_errors,
+    raised_importing,
     refuse_link_loop,
     shell_path,
 )
 from ganbench.interrupts import holding_ctrl_c
+from ganbench.memory_limits import process_memory_room
 from ganbench.writable import file_in_the_way, kind_of, refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
@@ -1306,12 +1308,8 @@ def _capped_import_line(exc: BaseException) -> str | None:
     library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72). Any
     other error, or one where memory is not short, is a bug: None, and the traceback stands (pass 73: a plugin's
     ValueError under a 60 GB cap was told "give it more memory")."""
-    import traceback
-
-    codes = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
-    importing = any(c.co_name == "<module>" or c.co_filename.startswith("<frozen importlib") for c in codes)
     mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
-    if not (mapped or (importing and type(exc) is SystemError)) or not _memory_is_short():
+    if not (mapped or (raised_importing(exc) and type(exc) is SystemError)) or not _memory_is_short():
         return None
     why = one_line(exc)[:160] or type(exc).__name__
     return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
@@ -1319,15 +1317,8 @@ def _capped_import_line(exc: BaseException) -> str | None:
 
 def _memory_is_short(room: int = 2**30) -> bool:
     """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown."""
-    try:
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        with open("/proc/self/statm") as statm:
-            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except Exception:
-        return False
-    return soft != resource.RLIM_INFINITY and soft - mapped < room
+    left = process_memory_room()
+    return left is not None and left < room
 
 
 def _import_torch() -> None:

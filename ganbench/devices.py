@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ganbench.errors import MORE_MEMORY, GanbenchError, OptionError, memory_size, one_line
+from ganbench.errors import MORE_MEMORY, GanbenchError, OptionError, memory_size, one_line, raised_importing
 
 KNOWN = ("cpu", "cuda", "mps")
 
@@ -176,7 +176,7 @@ def where_memory_ran_out(exc: BaseException) -> str | None:
         return "library"
     frames = [frame for frame, _ in traceback.walk_tb(exc.__traceback__)]
     names = {frame.f_code.co_name for frame in frames}
-    if any(f.f_code.co_name == "<module>" or f.f_code.co_filename.startswith("<frozen importlib") for f in frames):
+    if raised_importing(exc):
         return "library"  # torch._dynamo imported by the first nn.init call, say: not the batch that called it
     if "save_checkpoint" in names:
         return "checkpoint"

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shlex
+import traceback
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -61,6 +62,13 @@ def raised(exc: BaseException) -> str:
     "MemoryError: ", pass 72)."""
     text = one_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def raised_importing(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while Python imported a module: in a module's own code, or in importlib's (its
+    caller, a batch that imported torch._dynamo say, is not what failed)."""
+    codes = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    return any(code.co_name == "<module>" or code.co_filename.startswith("<frozen importlib") for code in codes)
 
 
 def one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:

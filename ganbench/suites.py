@@ -205,11 +205,9 @@ class Suite:
         written = {  # [set] dataset.path = "data/x.npz": recorded whole, it differed in every other checkout
             k.removeprefix("dataset."): v for k, v in self.overrides.items() if k.startswith("dataset.")
         }
-        with data_paths_from(self.path.parent):
-            for key, value in written.items():
-                if isinstance(value, str) and isinstance(options.get(key), str) and "\0" not in value:
-                    if os.path.realpath(data_path(value)) == os.path.realpath(options[key]):
-                        options = {**options, key: value}
+        for key, value in written.items():
+            if key in options and self.same_data_value(value, options[key]):  # as written, where it names that path
+                options = {**options, key: value}
         return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
 
     def same_data_value(self, made: Any, now: Any) -> bool:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import math
 import numbers
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from ganbench.devices import reproducible_kernels
 from ganbench.ema import GeneratorEMA
 from ganbench.errors import OptionError, memory_size, short_repr
 from ganbench.evaluation import eval_labels, generate
+from ganbench.memory_limits import host_memory_free, process_memory_room
 from ganbench.network import Network
 from ganbench.options import plain_bool, whole_if_integral, with_options
 from ganbench.plugins import blamed, registries
@@ -215,66 +215,7 @@ def free_memory(device: torch.device) -> int | None:
     less where a control group (a container) allows less; None where unknown."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
-    if device.type != "cpu":
-        return None
-    known = [n for n in (_proc_number("/proc/meminfo", "MemAvailable:"), _control_group_room()) if n is not None]
-    return min(known) if known else None
-
-
-def process_memory_room() -> int | None:
-    """Bytes one process may still map where ``ulimit -v`` (RLIMIT_AS) caps it, each run's own; None: no cap."""
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return None
-    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-    mapped = _proc_number("/proc/self/status", "VmSize:")
-    if soft == resource.RLIM_INFINITY or mapped is None:
-        return None
-    return max(soft - mapped, 0)
-
-
-def _proc_number(path: str, key: str) -> int | None:
-    """The kB figure of ``key`` in a /proc file, in bytes; None where there is none."""
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _control_group_room() -> int | None:
-    """Bytes this process's control group may still take (a container's memory limit, cgroup v2 or v1), where a
-    limit is set: MemAvailable counts the whole host."""
-    try:
-        with open("/proc/self/cgroup") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "-", "")
-        if controllers == "":
-            names, roots = ("memory.max", "memory.current"), ("/sys/fs/cgroup" + path, "/sys/fs/cgroup")
-        elif "memory" in controllers.split(","):
-            names = ("memory.limit_in_bytes", "memory.usage_in_bytes")
-            roots = ("/sys/fs/cgroup/memory" + path, "/sys/fs/cgroup/memory")
-        else:
-            continue
-        for root in roots:
-            try:
-                with open(os.path.join(root, names[0])) as f:
-                    limit = f.read().strip()
-                with open(os.path.join(root, names[1])) as f:
-                    used = int(f.read())
-            except (OSError, ValueError):
-                continue
-            if limit != "max" and limit.isdigit() and int(limit) < 2**60:  # v1 says "no limit" with a huge number
-                return max(int(limit) - used, 0)
-            break
-    return None
+    return host_memory_free() if device.type == "cpu" else None
 
 
 def check_runs_fit(
