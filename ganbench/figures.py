@@ -54,12 +54,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
+from ganbench.agg import Figure, FigureCanvasAgg, Line2D, Patch, colormaps
 from ganbench.atomic import write_atomic
 from ganbench.errors import (
     GanbenchError,

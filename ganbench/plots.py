@@ -21,14 +21,12 @@ def plot_mixture(
     scores: dict[str, Any],
 ) -> None:
     """Generated points over real ones; ``captured`` modes as green circles, missed ones as red crosses."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from ganbench.agg import Figure, FigureCanvasAgg
     from ganbench.tables import format_number
 
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
+    fig = Figure(figsize=(5, 5), dpi=120)
+    FigureCanvasAgg(fig)  # pyplot's figures and the user's backend are left alone
+    ax = fig.subplots()
     means = modes.means
     span = np.abs(means).max() + 1.0  # the same view for every run of a mixture, so pictures compare
     shown = real[: len(fake)]
@@ -50,4 +48,3 @@ def plot_mixture(
         handle.set_sizes([20])
     fig.tight_layout()
     write_atomic(Path(path), lambda f: fig.savefig(f, format="png"))  # never half a PNG on a full disk
-    plt.close(fig)

@@ -10,6 +10,8 @@ import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -25,6 +27,7 @@ from ganbench.errors import GanbenchError, OptionError, UnknownNameError
 from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
 from ganbench.spec import run_id_of
+from tests.conftest import ganbench_process
 
 from .conftest import assert_one_line_error
 
@@ -872,3 +875,43 @@ def test_record_columns_are_every_column_of_a_runs_frame_but_its_metrics(mog):
 def test_plot_results_takes_whole_floats_and_numpy_ints_for_smooth(mog, tmp_path):
     for smooth in (3.0, np.int64(3)):
         assert plot_results(mog, tmp_path / "f", ["frechet"], smooth=smooth)
+
+
+def test_an_mplbackend_matplotlib_refuses_is_a_warning_and_every_picture_is_drawn(mog, tmp_path):
+    """ganbench draws PNG files on Agg: a backend matplotlib refuses as it is imported must not stop `plot`, nor
+    a `run` after its training, with a traceback."""
+    env = {"MPLBACKEND": "no-such-backend", "GANBENCH_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    plotted = ganbench_process("plot", str(mog), "-o", str(tmp_path / "figures"), env=env)
+    assert plotted.returncode == 0, plotted.stderr
+    assert "Traceback" not in plotted.stderr
+    warned = [line for line in plotted.stderr.splitlines() if "MPLBACKEND" in line]
+    assert len(warned) == 1 and "'no-such-backend'" in warned[0] and "Agg" in warned[0], plotted.stderr
+    for png in sorted((tmp_path / "figures").glob("*.png")):
+        check_png(png)
+    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png")), "no figure written"
+    ran = ganbench_process("run", "--variant", "nsgan", "--dataset", "ring8", "--steps", "10", "-o",
+                           str(tmp_path / "results"), env=env)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "Traceback" not in ran.stderr
+    [folder] = (tmp_path / "results").iterdir()
+    assert json.loads((folder / "record.json").read_text())["status"] == "completed"
+    check_png(folder / "samples.png", min_side=300)
+
+
+def test_drawing_a_mixture_leaves_a_python_users_backend_and_pyplot_alone(tmp_path):
+    """plot_mixture draws on its own Agg canvas: it used to switch the caller's backend to Agg."""
+    script = f"""
+import matplotlib
+matplotlib.use("svg")
+import matplotlib.pyplot as plt
+import numpy as np
+from ganbench.datasets.mog import RING8 as ring
+from ganbench.plots import plot_mixture
+points = np.zeros((10, 2), dtype=np.float32)
+plot_mixture(points, points, ring.modes, np.zeros(8, dtype=bool), {str(tmp_path / "ring.png")!r}, "ring8", {{}})
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert plt.get_fignums() == [], plt.get_fignums()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    check_png(tmp_path / "ring.png", min_side=300)

@@ -1,0 +1,46 @@
+"""matplotlib's Agg canvas, whatever MPLBACKEND says.
+
+ganbench draws PNG files and never opens a window, so the user's backend is not ours to refuse: matplotlib
+checks MPLBACKEND as it is imported, and an invalid one would otherwise stop `plot` with a traceback, or a
+`run` after its training, for a setting neither uses. Drawing on ``Figure`` with ``FigureCanvasAgg`` (never
+pyplot) also leaves a Python user's own backend and pyplot's figures alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+
+def _import_matplotlib() -> None:
+    """Import matplotlib; an MPLBACKEND it refuses is set aside for the import and named in a warning."""
+    try:
+        import matplotlib  # noqa: F401
+    except ValueError as error:  # "Key backend: 'x' is not a valid value for backend; ..."
+        backend = os.environ.get("MPLBACKEND")
+        if not backend or "backend" not in str(error):
+            raise
+        warnings.warn(
+            f"MPLBACKEND={backend!r} is not a backend matplotlib knows; ganbench draws its PNG files with Agg all "
+            "the same (unset MPLBACKEND, or set it to one of matplotlib's backends, to silence this)",
+            stacklevel=3,
+        )
+        for name in [name for name in sys.modules if name.startswith("matplotlib.")]:
+            del sys.modules[name]  # the failed import's half-made submodules would be reused, and fail
+        del os.environ["MPLBACKEND"]
+        try:
+            import matplotlib  # noqa: F401
+        finally:
+            os.environ["MPLBACKEND"] = backend
+
+
+_import_matplotlib()
+
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+__all__ = ["Figure", "FigureCanvasAgg", "Line2D", "Patch", "colormaps"]
