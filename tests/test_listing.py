@@ -101,19 +101,30 @@ def test_a_corrupt_or_unreadable_cache_is_rebuilt(tmp_path):
         *(json.dumps({"key": key, "listing": listing}).encode() for listing in damaged),  # the right key
         *(json.dumps({"key": key, "sha256": sha256_of(bad), "listing": bad}).encode() for bad in damaged[:2]),
     ):  # the last: edits that recomputed the checksum but left no listing's shape
-        cache.write_bytes(garbage)
-        again = ganbench_process("list", env=env)
-        assert again.returncode == 0 and again.stdout == fresh and again.stderr == ""
-        assert json.loads(cache.read_text())["listing"]  # written anew
+        (tmp_path / f"garbage-{len(list(tmp_path.glob('garbage-*')))}").write_bytes(garbage)
+    script = (  # one process lists after each garbage, its plugins forgotten each time as a fresh process has none
+        "import json, pathlib, sys; from click.testing import CliRunner; import ganbench.cli as c, ganbench.plugins\n"
+        "cache, out = pathlib.Path(sys.argv[1]), []\n"
+        "for garbage in sorted(pathlib.Path(sys.argv[2]).glob('garbage-*'), key=lambda p: int(p.name[8:])):\n"
+        "    cache.write_bytes(garbage.read_bytes())\n"
+        "    ganbench.plugins.reset()\n"
+        "    r = CliRunner().invoke(c.cli, ['list'])\n"
+        "    out.append([r.exit_code, r.stdout, r.stderr, bool(json.loads(cache.read_text())['listing'])])\n"
+        "print(json.dumps(out))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(cache), str(tmp_path)], env=env, capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert len(listed) == 9 and all(each == [0, fresh, "", True] for each in listed)  # each written anew
     cache.unlink()
     os.mkfifo(cache)  # reading it would wait for a writer forever
     assert ganbench_process("list", env=env, timeout=60).stdout == fresh
     assert cache.is_file() and json.loads(cache.read_text())["listing"]  # replaced by a good entry
     cache.unlink()
     cache.mkdir()  # an empty folder where the cache file goes: replaced
-    assert ganbench_process("list", env=env).stdout == fresh and cache.is_file()
+    assert list_in_a_process(env)[1] == fresh and cache.is_file()
     cache.unlink()
     cache.mkdir()
     (cache / "x").write_text("someone's")  # a folder with files: listed all the same, the folder left alone
-    blocked = ganbench_process("list", env=env)
-    assert blocked.returncode == 0 and blocked.stdout == fresh and cache.is_dir()
+    assert list_in_a_process(env)[:2] == (0, fresh) and cache.is_dir()

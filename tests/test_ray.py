@@ -199,16 +199,16 @@ def test_a_ray_sweep_writes_the_same_metrics_as_the_local_executor(ray_env, tmp_
 def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint(ray_env, ray_cluster, tmp_path):
     """SIGKILL the worker training wgan-gp mid-sweep: Ray retries the task, which resumes, and
     the run ends with the metrics of a run never interrupted (local executor, same threads)."""
-    suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=1000, seeds="0")
+    suite = write_mixture_suite(tmp_path / "suite.toml", "wgan-gp,nsgan", steps=500, seeds="0")
     args = ("sweep", str(suite), "--checkpoint-every", "100", "-q", "--workers", "2")
     ray_out, local_out = tmp_path / "ray", tmp_path / "local"
     command = [str(BIN / "ganbench"), *args, "--executor", "ray", "--ray-address", ray_cluster, "--out", str(ray_out)]
-    checkpoint, cmdline, killed_at, sweep = kill_a_worker_mid_sweep(command, ray_out, ray_env)
+    checkpoint, cmdline, killed_at, sweep = kill_a_worker_mid_sweep(command, ray_out, ray_env, step=200)
     assert cmdline.startswith(TASK_TITLE.encode()), "not a Ray worker"
     assert sweep.returncode == 0, sweep.stderr
     record = json.loads((checkpoint.parent / "record.json").read_text())
-    assert record["status"] == "completed" and record["steps_done"] == 1000
-    assert killed_at >= 300 and record["resumed_from"] == killed_at
+    assert record["status"] == "completed" and record["steps_done"] == 500
+    assert killed_at >= 200 and record["resumed_from"] == killed_at
     print(f"worker killed with its checkpoint at step {killed_at}; resumed from {record['resumed_from']}")  # -rP
 
     local = ganbench_process(*args, "--executor", "local", "--out", str(local_out), env=ray_env, timeout=300)
