@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.devices import memory_error_line, resolve_device
-from ganbench.errors import OptionError, OutputError, one_line, short_repr
+from ganbench.errors import MORE_MEMORY, OptionError, OutputError, one_line, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import plain_bool, whole_if_integral, with_options
@@ -24,7 +25,7 @@ from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record, refuse_run_folder
 from ganbench.spec import RunSpec, run_id_of
 from ganbench.suites import Suite, suite_spelling
-from ganbench.training import DEFAULT_CHECKPOINT_EVERY, Hooks, check_runs_fit
+from ganbench.training import DEFAULT_CHECKPOINT_EVERY, Hooks, TooBigForMemory, check_runs_fit
 from ganbench.writable import file_in_the_way
 
 
@@ -53,6 +54,8 @@ def run_suite(
     todo = [i for i, r in enumerate(records) if r is None]
     try:
         check_jobs_fit([specs[i] for i in todo], {"results folder": out}, runner, device, workers)
+    except TooBigForMemory as exc:
+        raise suite.error(_resuming_advice(exc, [specs[i] for i in todo], out)) from None
     except OptionError as exc:  # its line, and its advice in the suite's terms: the suite commands take no --set
         raise suite.error(str(exc)) from None
     except Exception as exc:  # out of memory as the check loads the data: said as the suite sets its size
@@ -84,6 +87,18 @@ def run_suite(
             records[i] = record
             on_result(i, record)  # the ones the executor did not tell of, so the bar ends full
     return [r for r in records if r is not None]
+
+
+def _resuming_advice(exc: TooBigForMemory, specs: list[RunSpec], out: Path) -> str:
+    """The pre-check's line, told more memory where runs of the suite resume from checkpoints: a smaller network
+    would make other runs and leave the checkpoints behind (as ``harness._trainer`` tells one run)."""
+    resuming = sum((out / spec.dirname / CHECKPOINT).is_file() for spec in specs)
+    if not resuming:
+        return str(exc)
+    fewer = "lower --workers or " if exc.fewer_at_once_fit else ""
+    runs = "1 of its runs resumes from its checkpoint" if resuming == 1 else f"{resuming} of its runs resume from "
+    runs += "" if resuming == 1 else "their checkpoints"
+    return f"{exc.fact}; {runs}, which a smaller network would not: {fewer}{MORE_MEMORY}"
 
 
 def _checked_arguments(

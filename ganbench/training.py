@@ -177,16 +177,18 @@ def check_memory_fits(
         f"gradients and {state} state{' (and a checkpoint of them)' if device.type == 'cpu' else ''}{together}, "
         f"more than {limit}"
     )
-    raise TooBigForMemory(f"{fact}; {lower}", fact)
+    alone_fits = at_once > 1 and free is not None and needed <= free and (room is None or needed <= room)
+    raise TooBigForMemory(f"{fact}; {lower}", fact, fewer_at_once_fit=alone_fits)
 
 
 class TooBigForMemory(OptionError):
     """The memory pre-check's refusal; ``fact`` is what does not fit, without the advice (a run that resumes from a
-    checkpoint cannot take a smaller network: it would be another run, pass 72)."""
+    checkpoint cannot take a smaller network: it would be another run, pass 72); ``fewer_at_once_fit``: one run
+    alone would fit (lower --workers)."""
 
-    def __init__(self, message: str, fact: str) -> None:
+    def __init__(self, message: str, fact: str, fewer_at_once_fit: bool = False) -> None:
         super().__init__(message)
-        self.fact = fact
+        self.fact, self.fewer_at_once_fit = fact, fewer_at_once_fit
 
 
 def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:

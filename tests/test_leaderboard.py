@@ -171,6 +171,33 @@ def test_a_suite_whose_networks_outgrow_memory_is_refused_before_any_run(cli, tm
     assert not list((tmp_path / "out").glob("*seed2*"))
 
 
+def test_a_suite_whose_runs_resume_is_told_more_memory_not_a_smaller_network(cli, tmp_path, monkeypatch):
+    """A smaller network would make other runs and leave the checkpoints behind: the sweep's pre-check of runs that
+    resume says more memory (or fewer at once), as `run` does for one (pass 72 left this)."""
+    text = 'name = "wide"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nseeds = "0-1"\nsteps = 5\nnetwork = "mlp"\n'
+    path = write_suite(tmp_path, text + 'metrics = ["modes"]\n[set]\nnetwork.width = 1024\nnetwork.depth = 4\n')
+    out = tmp_path / "out"
+    assert cli("sweep", str(path), "-o", str(out), "-q", "--checkpoint-every", "1").code == 0
+    records = sorted(out.glob("*/record.json"))
+    assert len(records) == 2 and all((r.parent / "checkpoint.pt").is_file() for r in records)
+    records[0].unlink()
+    monkeypatch.setattr("ganbench.training.free_memory", lambda device: 200 * 2**20)  # one run fits, two do not
+    records[1].unlink()
+    result = cli("sweep", str(path), "-o", str(out), "-q", "--workers", "2")
+    assert_one_line_error(
+        result, "for the 2 runs at once, more than the 200 MiB free on cpu; 2 of its runs resume from their "
+        "checkpoints, which a smaller network would not: lower --workers or give it more memory (ulimit -v"
+    )  # fmt: skip
+    monkeypatch.setattr("ganbench.training.free_memory", lambda device: 2**20)
+    (out / records[1].parent.name / "checkpoint.pt").unlink()  # starts afresh: a smaller network is another run
+    result = cli("sweep", str(path), "-o", str(out), "-q")
+    assert_one_line_error(result, "more than the 1 MiB free on cpu; 1 of its runs resumes from its checkpoint, "
+                          "which a smaller network would not: give it more memory (ulimit -v")  # fmt: skip
+    result = cli("sweep", str(path), "-o", str(tmp_path / "fresh"), "-q")
+    assert_one_line_error(result, "more than the 1 MiB free on cpu; lower [set] network.width or network.depth")
+    assert [p.name for p in out.glob("*/*")].count("checkpoint.pt") == 1 and not (tmp_path / "fresh").exists()
+
+
 def test_a_suite_standardizing_data_without_spread_is_refused_before_any_run(cli, tmp_path):
     """Identical images have no deviation to divide by (``standardize``): each run failed as it started (pass 61).
     The message names the files and the suite's line."""
