@@ -1255,18 +1255,24 @@ class _ToStderr(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         kind = "warning: " if record.levelno >= logging.WARNING else ""  # as Python's warnings are shown
-        click.echo(kind + one_line(self.format(record)), err=True)
+        text = self.format(record)
+        if not record.name.startswith("ganbench"):  # a library's lines, and lines around them, as one
+            text = " ".join(text.split())
+        click.echo(kind + one_line(text), err=True)
 
 
 def _show_library_messages() -> None:
     """ganbench's log messages of level INFO and above on stderr, plain: a library stays quiet by default,
     the command line says what it does (trains a classifier once, skips a cache it cannot write)."""
-    logger = logging.getLogger("ganbench")
-    if not any(isinstance(h, _ToStderr) for h in logger.handlers):
-        handler = _ToStderr()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)  # messages still propagate: a user's logging config (or pytest's) sees them
-        logger.setLevel(logging.INFO)
+    for name, level in (("ganbench", logging.INFO), ("matplotlib", logging.WARNING)):  # a matplotlibrc's bad key:
+        logger = logging.getLogger(name)  # matplotlib's five lines on stderr, one here (pass 74)
+        if not any(isinstance(h, _ToStderr) for h in logger.handlers):
+            handler = _ToStderr()
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            handler.setLevel(level)
+            logger.addHandler(handler)  # messages still propagate: a user's logging config (or pytest's) sees them
+            if name == "ganbench":
+                logger.setLevel(level)
 
 
 class _Interrupted:
@@ -1352,8 +1358,8 @@ def console_main() -> None:
         # left CPython's "unhandled Ctrl-C" mark set, though main() handled it: under `python -m ganbench`, Python
         # then killed itself by the signal as it exited (-2, not 130, after "Interrupted."). Code run from a string
         # clears the mark; a Ctrl-C still on its way out of here sets it again.
-        with contextlib.suppress(MemoryError):  # under a small ulimit -v, even this
-            exec("")
+        with contextlib.suppress(MemoryError, SystemError):  # under a small ulimit -v, even this (SystemError:
+            exec("")  # "returned NULL without setting an exception", pass 74)
 
 
 def main(argv: list[str] | None = None) -> None:

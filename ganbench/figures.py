@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.agg import Figure, FigureCanvasAgg, Line2D, Patch, colormaps
+from ganbench.agg import Figure, FigureCanvasAgg, Line2D, Patch, colormaps, own_style
 from ganbench.atomic import write_atomic
 from ganbench.errors import (
     GanbenchError,
@@ -97,6 +97,7 @@ damaged file) would draw for minutes and show nothing readable."""
 Problem = Callable[[str], None]
 
 
+@own_style
 def plot_results(
     results_dir: str | Path,
     out_dir: str | Path | None = None,
@@ -228,6 +229,7 @@ FIGURE_KINDS = ("curves", "dynamics", "samples", "leaderboard")
 """The figures ``plot`` draws of each dataset, each named ``KIND-DATASET.png``."""
 
 
+@own_style
 def dataset_figures(
     runs: pd.DataFrame,
     dataset: str,
@@ -410,6 +412,7 @@ def seed_curves(histories: Mapping[int, pd.DataFrame], quantity: str, window: in
 # ---------------------------------------------------------------------------------------- curves
 
 
+@own_style
 def curves_figure(
     runs: pd.DataFrame,
     histories: Mapping[str, pd.DataFrame],
@@ -545,6 +548,7 @@ DYNAMICS = ("d_real", "d_fake", "js_estimate", "g_grad_norm")
 """What each log step records of the game (``ganbench.training.dynamics``), drawn by ``dynamics_figure``."""
 
 
+@own_style
 def dynamics_figure(
     runs: pd.DataFrame, histories: Mapping[str, pd.DataFrame], *, smooth: int | None = None
 ) -> Figure | None:
@@ -584,6 +588,7 @@ def dynamics_figure(
 # ---------------------------------------------------------------------------------------- samples
 
 
+@own_style
 def samples_figure(
     runs: pd.DataFrame, metrics: Sequence[str] = (), *, on_problem: Problem | None = None
 ) -> Figure | None:
@@ -642,6 +647,7 @@ def _blank(ax, text: str) -> None:
 # ---------------------------------------------------------------------------------------- leaderboards
 
 
+@own_style
 def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]) -> Figure | None:
     """A subplot per metric output: one bar per series, mean ± standard error over completed seeds,
     best first by the metric's direction (unscored series last). None if no completed run has a value."""

@@ -351,7 +351,7 @@ def _train(trainer: Trainer, run_dir: Path, wall_start: float, cadence: Hooks, t
         raise unwritable(exc, run_dir, then) from None
     except Exception as exc:
         record.error = f"{type(exc).__name__}: {exc}"
-        refused = _short_of_memory(exc, spec, device, f"at step {trainer.state.step}")
+        refused = _short_of_memory(exc, spec, device, f"at step {trainer.state.step}", resumes=resumed_from is not None)
         if refused is None:
             raise
         raise refused from None

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from ganbench.agg import Figure, FigureCanvasAgg, own_style
 from ganbench.atomic import write_atomic
 from ganbench.dataset import Modes
 
 
+@own_style
 def plot_mixture(
     real: np.ndarray,
     fake: np.ndarray,
@@ -21,7 +23,6 @@ def plot_mixture(
     scores: dict[str, Any],
 ) -> None:
     """Generated points over real ones; ``captured`` modes as green circles, missed ones as red crosses."""
-    from ganbench.agg import Figure, FigureCanvasAgg
     from ganbench.tables import format_number
 
     fig = Figure(figsize=(5, 5), dpi=120)

@@ -915,3 +915,24 @@ assert plt.get_fignums() == [], plt.get_fignums()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     check_png(tmp_path / "ring.png", min_side=300)
+
+
+def test_a_users_matplotlibrc_changes_no_picture_and_stops_nothing(mog, tmp_path):
+    """text.usetex without LaTeX failed every run after its training (and `plot`), a font the machine lacks printed
+    a line per text, a bad key five lines: ganbench draws with matplotlib's defaults (pass 74)."""
+    (tmp_path / "matplotlibrc").write_text("text.usetex: True\nfont.family: NoSuchFontXYZ\nfoo.bar: 3\n")
+    env = {"GANBENCH_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    ran = ganbench_process("run", "-v", "nsgan", "-d", "ring8", "--steps", "10", "-o", "results", "-q", env=env,
+                           cwd=tmp_path)  # fmt: skip
+    plotted = ganbench_process("plot", str(mog), "-o", "figures", env=env, cwd=tmp_path)
+    for done in (ran, plotted):
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines() == [done.stderr.strip()] and "Bad key foo.bar" in done.stderr, done.stderr
+    [folder] = (tmp_path / "results").iterdir()
+    assert json.loads((folder / "record.json").read_text())["status"] == "completed"
+    check_png(folder / "samples.png", min_side=300)
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+    warned = ganbench_process("plot", str(mog), "-o", str(tmp_path / "strict"),
+                              env={**env, "PYTHONWARNINGS": "error", "MPLBACKEND": "bogus"})  # fmt: skip
+    assert warned.returncode == 0 and "MPLBACKEND='bogus'" in warned.stderr, warned.stderr  # not a traceback
+    assert len(list((tmp_path / "strict").glob("*.png"))) == 4

@@ -1766,6 +1766,17 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
     assert_one_line_error(result, "as it checked a batch through its networks (it asked for 1.5 GiB more); give it")
     assert "batch_size" not in result.err and (record.parent / "checkpoint.pt").is_file()
 
+    def fit(self, hooks):  # out of memory as it trains on: a resumed run was told to lower batch_size (pass 74)
+        raise RuntimeError(str(ALLOCATOR_REFUSES))
+
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.training.Trainer.fit", fit)
+        result = cli(*run, "-o", str(out), "--checkpoint-every", "1")
+        assert_one_line_error(result, "ran out of memory on cpu at step ", "(it asked for 1.5 GiB more); give it more")
+        assert "batch_size" not in result.err and (record.parent / "checkpoint.pt").is_file()
+        result = cli(*run, "-o", str(tmp_path / "fresh"))
+        assert_one_line_error(result, "ran out of memory on cpu at step 0 (it asked for 1.5 GiB more); lower --set")
+
     said = str(PluginError.failed("metric 'big' of plugin 'lp'", "compute", MemoryError()))
     assert "failed in compute: MemoryError; fix the plugin" in said
 
@@ -1810,3 +1821,28 @@ def test_pass_72_the_runs_are_found_below_results_through_links_wide_folders_and
 
     monkeypatch.setattr(Path, "is_file", is_file)
     assert _folder_holding(tmp_path / "up", names) == held  # pass 73: "permission denied" of a file not there
+
+
+@pytest.mark.parametrize("failure", [MemoryError(), SystemError("error return without exception set")])
+def test_the_programs_last_step_failing_under_a_memory_cap_leaves_the_commands_exit(monkeypatch, failure):
+    """console_main's last exec("") (it clears CPython's Ctrl-C mark) failed with SystemError under ulimit -v,
+    after the command's own "Error:" line: a traceback and exit 1 instead of its exit 2 (pass 74)."""
+    import signal
+
+    from ganbench import cli as cli_module
+
+    def failing_exec(*args):
+        raise failure
+
+    def command():
+        raise SystemExit(2)
+
+    monkeypatch.setattr(cli_module, "main", command)
+    monkeypatch.setattr(cli_module, "exec", failing_exec, raising=False)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            cli_module.console_main()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert ended.value.code == 2
