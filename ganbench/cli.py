@@ -1297,13 +1297,13 @@ QUIET_RESOURCE_TRACKER = "ignore:resource_tracker:UserWarning"
 told of, and resumed, by ganbench."""
 
 
-def _out_of_memory_line(exc: BaseException) -> str | None:
+def _out_of_memory_line(exc: BaseException, data_fixed: bool = False) -> str | None:
     """``devices.memory_error_line`` of ``exc``, else ``_capped_import_line``; where memory is so short that importing
     devices fails too (no bytecode cache: Python compiles it; pass 71), those that need no import."""
     try:
         from ganbench.devices import memory_error_line
 
-        line = memory_error_line(exc)
+        line = memory_error_line(exc, data_fixed)
     except Exception:
         line = f"ganbench ran out of memory; {MORE_MEMORY}" if isinstance(exc, MemoryError) else None
     return line or _capped_import_line(exc)
@@ -1411,7 +1411,8 @@ def _main(argv: list[str] | None) -> None:
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # out of memory where no part said what to lower (`-d big.npz` claimed): one line
-        line = _out_of_memory_line(exc)
+        command = (sys.argv[1:] if argv is None else list(argv))[:1]
+        line = _out_of_memory_line(exc, data_fixed=command in (["plot"], ["table"]))  # finished runs' data
         if line is None:
             raise
         click.echo(f"Error: {line}", err=True)

@@ -132,6 +132,8 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
 
 
 DATA_TOO_BIG = "its items do not fit here: use a smaller dataset (a mixture's --set dataset.n_samples), or more memory"
+DATA_FIXED = f"its items do not fit here: {MORE_MEMORY}"
+"""Where the data are not the command's to change (`plot`, `table`, `eval` of finished runs; pass 74)."""
 CLASSIFIER = (
     "training the classifier space's network on the dataset's images",
     f"{MORE_MEMORY}, use a smaller dataset, or name no metrics of the classifier space (*_classifier)",
@@ -140,21 +142,22 @@ CLASSIFIER = (
 dataset's images, whatever the number of samples (pass 71)."""
 
 
-def memory_error_line(exc: BaseException) -> str | None:
+def memory_error_line(exc: BaseException, data_fixed: bool = False) -> str | None:
     """One line for an allocation that failed where nothing said what to lower (a dataset claimed as the command
-    starts, a library loaded late): else None, for another error."""
-    return memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less")
+    starts, a library loaded late): else None, for another error. ``data_fixed``: see ``memory_line``."""
+    return memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less", data_fixed)
 
 
-def memory_line(exc: BaseException, doing: str, fix: str) -> str | None:
+def memory_line(exc: BaseException, doing: str, fix: str, data_fixed: bool = False) -> str | None:
     """ "``doing`` ran out of memory (...); ``fix``" of an allocation that failed, unless the data or a library is
-    what did not fit (fewer samples changed nothing there); None for another error."""
+    what did not fit (fewer samples changed nothing there); None for another error. ``data_fixed``: the data are
+    finished runs' (a smaller dataset would be other runs): more memory is the one fix."""
     short_of = out_of_memory(exc)
     if short_of is None:
         return None
     part = where_memory_ran_out(exc)
     if part == "dataset":
-        doing, fix = "reading the dataset", DATA_TOO_BIG
+        doing, fix = "reading the dataset", DATA_FIXED if data_fixed else DATA_TOO_BIG
     elif part == "library":  # scipy's, loaded late: not the samples
         doing, fix = "loading a library", MORE_MEMORY
     elif part == "classifier":

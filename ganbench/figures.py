@@ -258,7 +258,7 @@ def dataset_figures(
         "curves": curves_figure(runs, histories, directions, metrics=metrics, smooth=smooth, on_problem=report),
         "dynamics": dynamics_figure(runs, histories, smooth=smooth),
         "samples": samples_figure(runs, order[:KEY_METRICS], on_problem=report),
-        "leaderboard": leaderboard_figure(runs, order, directions),
+        "leaderboard": leaderboard_figure(runs, order, directions, on_problem=report),
     }
     return {kind: fig for kind, fig in figures.items() if fig is not None}
 
@@ -648,16 +648,19 @@ def _blank(ax, text: str) -> None:
 
 
 @own_style
-def leaderboard_figure(runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]) -> Figure | None:
+def leaderboard_figure(
+    runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str], on_problem: Problem | None = None
+) -> Figure | None:
     """A subplot per metric output: one bar per series, mean ± standard error over completed seeds,
-    best first by the metric's direction (unscored series last). None if no completed run has a value."""
+    best first by the metric's direction (unscored series last). None if no completed run has a value.
+    ``on_problem`` is told why reference lines are left out (the data moved or changed), as `table` says."""
     done = runs[runs["status"] == "completed"]
     metrics = [m for m in metrics if m in done and done[m].notna().any()]
     if not metrics:
         return None
     table = summarize(runs, metrics, directions, spread="se")
     table["label"] = [series_label(v, s) for v, s in zip(table["variant"], table["setting"], strict=True)]
-    references = reference_values(runs, metrics, directions)
+    references = reference_values(runs, metrics, directions, _one_line_each(on_problem or _warn))
     failed = runs[runs["status"] == "failed"].groupby("label")["seed"].nunique()
     colors = series_colors(runs)
     ncols = min(3, len(metrics))
@@ -732,15 +735,19 @@ REFERENCE_STYLES = {
 
 
 def reference_values(
-    runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str]
+    runs: pd.DataFrame, metrics: Sequence[str], directions: Mapping[str, str], on_problem: Problem | None = None
 ) -> dict[str, dict[str, float]]:
     """metric -> reference row ([real], [gaussian], ...) -> value, for runs all scored against the same data at
-    the same N (``reference_rows``); none where they were not (two settings' lines on one axis would mislead)."""
+    the same N (``reference_rows``); none where they were not (two settings' lines on one axis would mislead).
+    Why rows are left out (data moved, changed, out of memory) goes to ``on_problem``: it was silent (pass 74)."""
     from ganbench.reference_rows import reference_table
 
     if "scored_on" in runs and runs.loc[runs["status"] == "completed", "scored_on"].nunique() > 1:
         return {}
-    frame, _ = reference_table(runs, metrics, directions)
+    frame, notes = reference_table(runs, metrics, directions)
+    for note in notes:
+        if note.startswith("no reference rows for ") and on_problem is not None:
+            on_problem(f"the leaderboard figure draws {note}")
     values: dict[str, dict[str, float]] = {}
     for _, row in frame.iterrows():
         for metric in metrics:

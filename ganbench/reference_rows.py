@@ -33,7 +33,8 @@ import pandas as pd
 import torch
 
 from ganbench.dataset import Dataset
-from ganbench.errors import GanbenchError, one_line
+from ganbench.devices import memory_line
+from ganbench.errors import MORE_MEMORY, GanbenchError, one_line
 
 KINDS = ("real", "gaussian", "uniform", "one-mode")
 CEILING, FLOORS = "real", ("gaussian", "uniform", "one-mode")
@@ -229,6 +230,12 @@ def reference_table(
             scores = reference_scores(dataset, present, n, seed)
         except GanbenchError as exc:
             notes.append(f"no reference rows for {which}: {one_line(exc)}")
+            continue
+        except Exception as exc:  # out of memory: the runs' scores are still there to show (`plot`, `table`)
+            line = memory_line(exc, "scoring them", MORE_MEMORY, data_fixed=True)
+            if line is None:
+                raise
+            notes.append(f"no reference rows for {which}: {line}")
             continue
         for kind in KINDS:
             row: dict[str, Any] = {

@@ -111,6 +111,14 @@ class Suite:
     description: str = ""
     text: str = field(default="", repr=False, compare=False)
     """The file as it was read: errors found later (before its runs start) name their line too."""
+    folder: Path | None = field(default=None, repr=False, compare=False)
+    """The suite file's folder, absolute as it was loaded: its data and baseline lie beside it wherever the
+    working folder moves to later (a Python user's os.chdir read other data without a word, pass 74)."""
+
+    @property
+    def home(self) -> Path:
+        """``folder``; for a Suite made by hand, the suite file's folder from the working folder of now."""
+        return self.folder if self.folder is not None else Path(os.path.abspath(self.path.parent))
 
     def error(self, message: str, key: str | None = None) -> SuiteError:
         """``message`` (a command line's words) as an error of this suite: its file and the line of ``key``, else of
@@ -141,7 +149,12 @@ class Suite:
 
     @property
     def baseline_path(self) -> Path:
-        return self.path.with_name(f"{self.path.stem}.baseline.json")
+        return self.beside(f"{self.path.stem}.baseline.json")
+
+    def beside(self, name: str) -> Path:
+        """``name`` in the suite's folder: spelt from the suite's path as given (for messages) while that still
+        names its folder, else from the folder as it was loaded."""
+        return self.path.parent / name if Path(os.path.abspath(self.path.parent)) == self.home else self.home / name
 
     @property
     def budget_steps(self) -> dict[str, int]:
@@ -171,16 +184,16 @@ class Suite:
 
         if dataset in registries().datasets or dataset.startswith("~") or Path(dataset).is_absolute():
             return dataset
-        beside = self.path.parent / dataset
+        beside = self.beside(dataset)
         if beside.exists() or "/" in dataset or dataset.endswith((".npz", ".npy")) or Path(dataset).exists():
             return str(beside)
         # a name, not a path anywhere: a typo of a registered one ("did you mean ring8?"), or images not beside it
-        folder = one_line(self.path.parent.resolve())
+        folder = one_line(self.home.resolve())
         where = f"; nor is there a folder or .npz/.npy file {dataset!r} beside the suite, in {folder}"
         raise UnknownNameError("dataset", dataset, registries().datasets.names(), also=where)
 
     def _spec(self, variant: str, dataset: str, seed: int) -> RunSpec:
-        with data_paths_from(self.path.parent):
+        with data_paths_from(self.home):
             return create_spec(
                 variant,
                 self.located(dataset),
@@ -218,7 +231,7 @@ class Suite:
         if not (isinstance(made, str) and isinstance(now, str)) or "\0" in made + now:
             return False
         try:
-            with data_paths_from(self.path.parent):
+            with data_paths_from(self.home):
                 return os.path.realpath(data_path(made)) == os.path.realpath(data_path(now))
         except (OSError, ValueError):  # a hand-edited value too long for the file system (pass 73)
             return False
@@ -232,7 +245,7 @@ class Suite:
         if one in registered or other in registered or "\0" in one + other:
             return False
         try:
-            with data_paths_from(self.path.parent):
+            with data_paths_from(self.home):
                 exists = data_path(one).exists()
         except (OSError, ValueError):  # a hand-edited name too long for the file system (pass 73)
             return False
@@ -341,6 +354,7 @@ def load_suite(path: str | Path) -> Suite:
         )
     suite = Suite(
         path=path,
+        folder=Path(os.path.abspath(path.parent)),
         name=where.check("name", lambda v: _name(v), data.get("name", path.stem)),
         variants=where.check("variants", _names, data["variants"]),
         datasets=where.check("datasets", _names, data["datasets"]),

@@ -936,3 +936,30 @@ def test_a_users_matplotlibrc_changes_no_picture_and_stops_nothing(mog, tmp_path
                               env={**env, "PYTHONWARNINGS": "error", "MPLBACKEND": "bogus"})  # fmt: skip
     assert warned.returncode == 0 and "MPLBACKEND='bogus'" in warned.stderr, warned.stderr  # not a traceback
     assert len(list((tmp_path / "strict").glob("*.png"))) == 4
+
+
+def test_reference_lines_left_out_are_said_and_memory_is_the_one_fix_for_finished_runs(mog, tmp_path, cli,
+                                                                                      monkeypatch):  # fmt: skip
+    """`plot` dropped the leaderboard's reference lines without a word where `table` said why (the data moved,
+    changed, or ran out of memory); out of memory reading the data, both advised `--set dataset.n_samples`, which
+    neither takes, for runs already finished (pass 74)."""
+    from ganbench.datasets.mog import Mixture
+
+    def load(self):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] data. DefaultCPUAllocator: can't allocate memory: you tried to "
+            "allocate 1638400000 bytes. Error code 12 (Cannot allocate memory)"
+        )
+
+    monkeypatch.setattr(Mixture, "load", load)
+    said = (
+        "no reference rows for ring8: reading the dataset ran out of memory (it asked for 1.5 GiB more); its items "
+        "do not fit here: give it more memory (ulimit -v, a container's limit)"
+    )
+    plotted = cli("plot", str(mog), "-o", str(tmp_path / "figures"))
+    assert plotted.code == 0, plotted.err
+    assert plotted.err.splitlines() == [f"warning: the leaderboard figure draws {said}"]
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 4
+    tabled = cli("table", str(mog))
+    assert tabled.code == 0 and f"- {said}" in tabled.out, (tabled.out, tabled.err)
+    assert "n_samples" not in plotted.err + tabled.out

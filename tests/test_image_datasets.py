@@ -1040,3 +1040,26 @@ def test_transparency_frames_and_gifs_are_read_as_torchvision_reads_them_and_sai
     theirs = torchvision_datasets.ImageFolder(str(tmp_path / "tv"))
     assert [Path(p).name for p, _ in theirs.samples] == ["a.png", "b.png", "c.png", "d.png", "m.tif"]
     assert [np.asarray(theirs[i][0])[0, 0].tolist() for i in range(5)] == images[:, :, 0, 0].tolist()
+
+
+def test_a_suite_reads_the_data_beside_it_after_the_working_folder_moves(tmp_path, monkeypatch):
+    """load_suite("s1/s.toml"), then os.chdir elsewhere: its runs trained on another folder's s1/data/pets.npz,
+    and its baseline was looked for there, without a word (pass 74). Both stay beside the suite as loaded."""
+    from ganbench.suites import load_suite
+
+    rng = np.random.default_rng(0)
+    for root in (tmp_path, tmp_path / "other"):
+        (root / "s1" / "data").mkdir(parents=True)
+        np.savez(root / "s1" / "data" / "pets.npz", images=rng.integers(0, 256, (24, 8, 8, 3), dtype=np.uint8))
+    text = 'variants = ["nsgan"]\ndatasets = ["./data/pets.npz"]\nseeds = [0]\nsteps = 2\nmetrics = ["fid"]\n'
+    (tmp_path / "s1" / "s.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    suite = load_suite("s1/s.toml")
+    assert suite.baseline_path == Path("s1/s.baseline.json")  # as spelt, while the working folder is the same
+    [before] = suite.specs()
+    monkeypatch.chdir(tmp_path / "other")
+    [after] = suite.specs()
+    assert after.dataset_options == before.dataset_options
+    assert after.dataset_options["path"] == str(tmp_path / "s1" / "data" / "pets.npz")
+    assert suite.baseline_path == tmp_path / "s1" / "s.baseline.json"
+    assert suite.data_of("./data/pets.npz") == load_suite(tmp_path / "s1" / "s.toml").data_of("./data/pets.npz")
