@@ -43,12 +43,11 @@ from ganbench.errors import (
     one_line,
     one_line_warning,
     path_errors,
-    raised_importing,
     refuse_link_loop,
     shell_path,
 )
 from ganbench.interrupts import holding_ctrl_c
-from ganbench.memory_limits import process_memory_room
+from ganbench.memory_limits import capped_import_line
 from ganbench.writable import file_in_the_way, kind_of, refuse_writing_into_data, remedy, why_unwritable
 
 MAX_RUNS_UNASKED = 100
@@ -1298,33 +1297,15 @@ told of, and resumed, by ganbench."""
 
 
 def _out_of_memory_line(exc: BaseException, data_fixed: bool = False) -> str | None:
-    """``devices.memory_error_line`` of ``exc``, else ``_capped_import_line``; where memory is so short that importing
-    devices fails too (no bytecode cache: Python compiles it; pass 71), those that need no import."""
+    """``devices.memory_error_line`` of ``exc``, else ``memory_limits.capped_import_line``; where memory is so short
+    that importing devices fails too (no bytecode cache: Python compiles it; pass 71), those that need no import."""
     try:
         from ganbench.devices import memory_error_line
 
         line = memory_error_line(exc, data_fixed)
     except Exception:
         line = f"ganbench ran out of memory; {MORE_MEMORY}" if isinstance(exc, MemoryError) else None
-    return line or _capped_import_line(exc)
-
-
-def _capped_import_line(exc: BaseException) -> str | None:
-    """One line for an import that failed under a tight memory cap (``ulimit -v``, less than 1 GiB left): a
-    library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72). Any
-    other error, or one where memory is not short, is a bug: None, and the traceback stands (pass 73: a plugin's
-    ValueError under a 60 GB cap was told "give it more memory")."""
-    mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
-    if not (mapped or (raised_importing(exc) and type(exc) is SystemError)) or not _memory_is_short():
-        return None
-    why = one_line(exc)[:160] or type(exc).__name__
-    return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
-
-
-def _memory_is_short(room: int = 2**30) -> bool:
-    """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown."""
-    left = process_memory_room()
-    return left is not None and left < room
+    return line or capped_import_line(exc)
 
 
 def _import_torch() -> None:
@@ -1346,7 +1327,7 @@ def console_main() -> None:
     try:
         main()
     except Exception as exc:  # raised before or after _main's own catch (an exec that failed under ulimit -v)
-        line = _capped_import_line(exc)
+        line = capped_import_line(exc)
         if line is None:
             raise
         click.echo(f"Error: {line}", err=True)

@@ -24,7 +24,14 @@ import torch
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.checkpoints import checkpoint_header, load_checkpoint, save_checkpoint
-from ganbench.devices import CLASSIFIER, MORE_MEMORY, out_of_memory, resolve_device, where_memory_ran_out
+from ganbench.devices import (
+    CLASSIFIER,
+    MORE_MEMORY,
+    memory_error_line,
+    out_of_memory,
+    resolve_device,
+    where_memory_ran_out,
+)
 from ganbench.environment import environment
 from ganbench.errors import (
     CheckpointError,
@@ -39,7 +46,9 @@ from ganbench.errors import (
 )
 from ganbench.evaluation import PROVENANCE, score
 from ganbench.locks import RunLock, RunLockedError
+from ganbench.memory_limits import capped_import_line
 from ganbench.options import plain_bool
+from ganbench.paths import refuse_undecodable_name
 from ganbench.plugins import blamed, call_loggers, registries
 from ganbench.results import (
     METRICS,
@@ -113,6 +122,7 @@ def run_spec(
     existing = read_record(run_dir)
     if existing is not None and not force:
         return existing
+    refuse_undecodable_name(out, "out")
     if not link_loop(out):  # a loop: prepare_run_dir names it as the results folder's
         refuse_run_folder(out, "out")  # the API's out too: a run nested in another's folder is counted as a run
     checkpoint = run_dir / CHECKPOINT
@@ -498,8 +508,8 @@ def run_job(spec: dict[str, Any], out: str, **kwargs: Any) -> RunRecord:
         return _unfinished(spec, out, "skipped", str(exc))
     except GanbenchError as exc:
         error = str(exc)
-    except Exception:
-        error = traceback.format_exc()
+    except Exception as exc:  # out of memory in a worker under ulimit -v: the line one process gives (pass 74)
+        error = memory_error_line(exc) or capped_import_line(exc) or traceback.format_exc()
     return _unfinished(spec, out, "failed", error)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from ganbench.errors import MORE_MEMORY, one_line, raised_importing
+
 try:
     import resource
 except ImportError:  # not on Windows
@@ -70,3 +72,21 @@ def _control_group_room() -> int | None:
                 return max(int(limit) - used, 0)
             break
     return None
+
+
+def capped_import_line(exc: BaseException) -> str | None:
+    """One line for an import that failed under a tight memory cap (``ulimit -v``, less than 1 GiB left): a
+    library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72). Any
+    other error, or one where memory is not short, is a bug: None, and the traceback stands (pass 73: a plugin's
+    ValueError under a 60 GB cap was told "give it more memory")."""
+    mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
+    if not (mapped or (raised_importing(exc) and type(exc) is SystemError)) or not memory_is_short():
+        return None
+    why = one_line(exc)[:160] or type(exc).__name__
+    return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
+
+
+def memory_is_short(room: int = 2**30) -> bool:
+    """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown."""
+    left = process_memory_room()
+    return left is not None and left < room

@@ -19,7 +19,7 @@ from ganbench.errors import MORE_MEMORY, OptionError, OutputError, one_line, sho
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import plain_bool, whole_if_integral, with_options
-from ganbench.paths import path_argument
+from ganbench.paths import path_argument, refuse_undecodable_name
 from ganbench.plugins import blamed, registries
 from ganbench.progress import progress as progress_bar
 from ganbench.results import STATUSES, RunRecord, read_record, refuse_run_folder
@@ -123,6 +123,8 @@ def _checked_arguments(
     if blocking is not None:
         what = "is a file" if blocking == Path(out) else f"is below {one_line(blocking)}, a file"
         raise OutputError(f"out {one_line(out)} {what}, not a folder; name a results folder")
+    if out is not None:
+        refuse_undecodable_name(out, "out")
     refuse_run_folder(out, "out")
     return int(workers), bool(force), out
 

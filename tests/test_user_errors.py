@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import os
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -1679,6 +1680,7 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
     import sys
 
     from ganbench import cli as cli_module
+    from ganbench import memory_limits
     from ganbench.devices import out_of_memory
     from ganbench.errors import PluginError
 
@@ -1703,32 +1705,32 @@ def test_pass_72_onednn_capped_imports_reference_rows_and_a_resume_too_big(cli, 
     sys.modules.pop("odd_module", None)
     unmapped = ImportError("libpandas.so: failed to map segment from shared object")
     with monkeypatch.context() as patched:
-        patched.setattr(cli_module, "_memory_is_short", lambda: True)
-        assert cli_module._capped_import_line(failed) == (
+        patched.setattr(memory_limits, "memory_is_short", lambda: True)
+        assert memory_limits.capped_import_line(failed) == (
             "loading a library failed under this process's memory cap (ulimit -v): error return without exception "
             "set; give it more memory (ulimit -v, a container's limit)"
         )
-        assert cli_module._capped_import_line(unmapped).startswith("loading a library failed under")
-        assert cli_module._capped_import_line(SystemError("not in an import")) is None
+        assert memory_limits.capped_import_line(unmapped).startswith("loading a library failed under")
+        assert memory_limits.capped_import_line(SystemError("not in an import")) is None
         patched.setitem(sys.modules, "ganbench.devices", None)
         assert cli_module._out_of_memory_line(unmapped).startswith("loading a library failed under")
     with monkeypatch.context() as patched:  # memory not short (no cap, or a wide one): a bug, its traceback stands
-        patched.setattr(cli_module, "_memory_is_short", lambda: False)
-        assert cli_module._capped_import_line(failed) is None
-        assert cli_module._capped_import_line(unmapped) is None
+        patched.setattr(memory_limits, "memory_is_short", lambda: False)
+        assert memory_limits.capped_import_line(failed) is None
+        assert memory_limits.capped_import_line(unmapped) is None
     with open("/proc/self/statm") as statm:
         mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     for soft, short in ((mapped + 2**20, True), (mapped + 60 * 2**30, False), (resource.RLIM_INFINITY, False)):
         with monkeypatch.context() as patched:  # pass 73: any finite cap, 60 GB too, told a plugin's bug as memory
             patched.setattr(resource, "getrlimit", lambda which, soft=soft: (soft, resource.RLIM_INFINITY))
-            assert cli_module._memory_is_short() is short
+            assert memory_limits.memory_is_short() is short
     with monkeypatch.context() as patched:
-        patched.setattr(cli_module, "_memory_is_short", lambda: True)
+        patched.setattr(memory_limits, "memory_is_short", lambda: True)
         for exc in (ValueError("a plugin's"), ImportError("cannot import name x (version mismatch)")):
             try:
                 exec("raise exc", {"exc": exc})  # noqa: S102 (a frame of a module: <module>)
             except Exception as raised_in_a_module:
-                assert cli_module._capped_import_line(raised_in_a_module) is None
+                assert memory_limits.capped_import_line(raised_in_a_module) is None
     descriptor = "could not create a primitive descriptor for a deconvolution forward propagation primitive"
     assert out_of_memory(RuntimeError(descriptor)) is None  # a shape oneDNN does not support (pass 73)
 
@@ -1846,3 +1848,48 @@ def test_the_programs_last_step_failing_under_a_memory_cap_leaves_the_commands_e
     finally:
         signal.signal(signal.SIGINT, handler)
     assert ended.value.code == 2
+
+
+def test_a_worker_out_of_memory_fails_its_run_with_the_line_one_process_gives(tmp_path, monkeypatch):
+    """Under ulimit -v, runs in --workers processes failed with "MemoryError" or "SystemError: error return without
+    exception set" where one process said what ran out and what to do (pass 74)."""
+    from ganbench import harness, memory_limits
+    from ganbench.resolve import create_spec
+
+    spec = create_spec("nsgan", "ring8", steps=2).to_dict()
+    (tmp_path / "odd_module.py").write_text("raise SystemError('error return without exception set')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def import_odd(*args, **kwargs):
+        import odd_module  # noqa: F401
+
+    for failure, said in (
+        (MemoryError(), "ganbench ran out of memory (Python could not allocate); give it more memory"),
+        (import_odd, "loading a library failed under this process's memory cap (ulimit -v): error return without"),
+        (ValueError("a bug"), "Traceback (most recent call last)"),  # not memory: its traceback stands
+    ):
+
+        def run_spec(*args, failure=failure, **kwargs):
+            if callable(failure):
+                failure()
+            raise failure
+
+        monkeypatch.setattr(harness, "run_spec", run_spec)
+        monkeypatch.setattr(memory_limits, "memory_is_short", lambda: True)
+        monkeypatch.delitem(sys.modules, "odd_module", raising=False)
+        record = harness.run_job(spec, str(tmp_path / "out"))
+        assert record.status == "failed" and record.error.startswith(said), record.error
+
+
+def test_a_results_folder_whose_name_is_not_utf8_is_refused_before_any_run(cli, tmp_path):
+    """Its runs' records held the name as a lone surrogate ("bad\\udcffname"), read back by other tools as another
+    path, and TensorBoard's writer warned on every run (pass 74)."""
+    from .conftest import write_mixture_suite
+
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/bad\xffname")
+    result = cli("run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-m", "modes", "-q", "-o", bad)
+    assert_one_line_error(result, "out ", "bad\\udcffname is not UTF-8 text", "choose a folder whose name is UTF-8")
+    suite = write_mixture_suite(tmp_path / "s.toml", "nsgan", steps=2, seeds="0")
+    result = cli("sweep", str(suite), "-q", "-o", bad + "/sub")
+    assert_one_line_error(result, "is not UTF-8 text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
