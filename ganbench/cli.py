@@ -123,6 +123,10 @@ def _output_folder(
     path = _home_expanded(path, option)
     if _given(path, option, f"{option} {example}") is not None and Path(path).exists() and not Path(path).is_dir():
         raise OptionError(f"{option} {path} is a file, not a folder; name a folder, e.g. {option} {example}")
+    if path is not None and not figures:  # the option's name, not the API's "out" (pass 75)
+        from ganbench.paths import refuse_undecodable_name
+
+        refuse_undecodable_name(path, option)
     _not_one_run(path, option, figures)
     if writable:
         _refuse_unwritable(path, option, example)

@@ -97,6 +97,10 @@ class CommandStdout:
             return len(text)
         try:
             return self._stream.write(text)
+        except UnicodeEncodeError as exc:  # PYTHONIOENCODING=ascii and a "±": shown escaped, as stderr shows it (it
+            encoding = exc.encoding or "ascii"  # was "standard output was closed", exit 2, after the work; pass 75)
+            self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+            return len(text)
         except OSError as exc:
             if not text or not isinstance(text, str):  # click probing what kind of stream it is, not output
                 raise

@@ -84,17 +84,15 @@ def path_argument(value: object, name: str, what: str) -> Path:
     return expanded(str(value), name)  # "~/x" as the command line takes it, not a folder "~" made here
 
 
-def refuse_undecodable_name(path: str | Path, option: str) -> None:
+def refuse_undecodable_name(path: str | Path, option: str, fix: str = "choose a folder whose name is UTF-8") -> None:
     """OptionError if ``path`` holds bytes that are not UTF-8 (Python keeps them as lone surrogates): a results
-    folder's name is written into its runs' JSON, where it reads back as another path ("bad\udcffname"; pass 74)."""
+    folder's or data's name is written into runs' JSON, where it reads back as another path ("bad\udcffname";
+    passes 74, 75)."""
     text = os.fspath(path)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise OptionError(
-            f"{option} {one_line(text)} is not UTF-8 text, and its runs' records name it in JSON; choose a folder "
-            "whose name is UTF-8"
-        ) from None
+        raise OptionError(f"{option} {one_line(text)} is not UTF-8 text, and runs record it in JSON; {fix}") from None
 
 
 def expanded(value: str, what: str) -> Path:

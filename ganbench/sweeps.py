@@ -52,14 +52,15 @@ def run_suite(
     specs = suite.specs()
     records: list[RunRecord | None] = [None if force else read_record(out / s.dirname) for s in specs]
     todo = [i for i, r in enumerate(records) if r is None]
+    resuming = 0 if force else sum((out / specs[i].dirname / CHECKPOINT).is_file() for i in todo)
     try:
         check_jobs_fit([specs[i] for i in todo], {"results folder": out}, runner, device, workers)
     except TooBigForMemory as exc:
-        raise suite.error(_resuming_advice(exc, [specs[i] for i in todo], out)) from None
+        raise suite.error(_resuming_advice(exc, resuming)) from None
     except OptionError as exc:  # its line, and its advice in the suite's terms: the suite commands take no --set
         raise suite.error(str(exc)) from None
-    except Exception as exc:  # out of memory as the check loads the data: said as the suite sets its size
-        line = memory_error_line(exc)
+    except Exception as exc:  # out of memory as the check loads the data: said as the suite sets its size, but
+        line = memory_error_line(exc, data_fixed=resuming > 0)  # to runs that resume: other data, other runs
         if line is None:
             raise
         raise suite.error(line) from None
@@ -89,10 +90,9 @@ def run_suite(
     return [r for r in records if r is not None]
 
 
-def _resuming_advice(exc: TooBigForMemory, specs: list[RunSpec], out: Path) -> str:
-    """The pre-check's line, told more memory where runs of the suite resume from checkpoints: a smaller network
-    would make other runs and leave the checkpoints behind (as ``harness._trainer`` tells one run)."""
-    resuming = sum((out / spec.dirname / CHECKPOINT).is_file() for spec in specs)
+def _resuming_advice(exc: TooBigForMemory, resuming: int) -> str:
+    """The pre-check's line, told more memory where ``resuming`` runs of the suite resume from checkpoints: a
+    smaller network would make other runs and leave the checkpoints behind (as ``harness._trainer`` tells one)."""
     if not resuming:
         return str(exc)
     fewer = "lower --workers or " if exc.fewer_at_once_fit else ""

@@ -963,3 +963,11 @@ def test_reference_lines_left_out_are_said_and_memory_is_the_one_fix_for_finishe
     tabled = cli("table", str(mog))
     assert tabled.code == 0 and f"- {said}" in tabled.out, (tabled.out, tabled.err)
     assert "n_samples" not in plotted.err + tabled.out
+
+
+def test_output_its_encoding_cannot_show_is_escaped_not_called_a_closed_stream(mog):
+    """PYTHONIOENCODING=ascii and a table's "±" or "–": "cannot write the output to standard output (it was
+    closed)", exit 2, after a run had finished (pass 75). Shown escaped, as Python shows stderr."""
+    shown = ganbench_process("table", str(mog), env={"PYTHONIOENCODING": "ascii"})
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    assert "mean \\xb1 standard error" in shown.stdout and "| ring8 " in shown.stdout

@@ -189,6 +189,21 @@ def test_a_suite_whose_runs_resume_is_told_more_memory_not_a_smaller_network(cli
         "checkpoints, which a smaller network would not: lower --workers or give it more memory (ulimit -v"
     )  # fmt: skip
     monkeypatch.setattr("ganbench.training.free_memory", lambda device: 2**20)
+    with pytest.raises(
+        ganbench.GanbenchError, match=r"1 MiB free on cpu; lower \[set\] network.width or network.depth$"
+    ):
+        ganbench.run_suite(ganbench.load_suite(path), out=out, force=True, progress=False)  # nothing resumes (pass 75)
+
+    def load(self):  # out of memory as the pre-check reads the data: n_samples was advised to runs that resume
+        raise RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1638400000 bytes. Error code 12"
+        )
+
+    with monkeypatch.context() as patched:
+        patched.setattr("ganbench.datasets.mog.Mixture.load", load)
+        result = cli("sweep", str(path), "-o", str(out), "-q")
+        assert_one_line_error(result, "reading the dataset ran out of memory", "its items do not fit here: give it")
+        assert "n_samples" not in result.err
     (out / records[1].parent.name / "checkpoint.pt").unlink()  # starts afresh: a smaller network is another run
     result = cli("sweep", str(path), "-o", str(out), "-q")
     assert_one_line_error(result, "more than the 1 MiB free on cpu; 1 of its runs resumes from its checkpoint, "

@@ -1892,4 +1892,11 @@ def test_a_results_folder_whose_name_is_not_utf8_is_refused_before_any_run(cli, 
     suite = write_mixture_suite(tmp_path / "s.toml", "nsgan", steps=2, seeds="0")
     result = cli("sweep", str(suite), "-q", "-o", bad + "/sub")
     assert_one_line_error(result, "is not UTF-8 text")
+    result = cli("leaderboard", "update", str(suite), "--results", bad)  # named as the option it is (pass 75)
+    assert_one_line_error(result, "--results ", "bad\\udcffname is not UTF-8 text")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+    (Path(bad) / "data").mkdir(parents=True)  # data whose path is not UTF-8: runs recorded it so too (pass 75)
+    np.savez(Path(bad) / "data" / "x.npz", images=np.zeros((40, 8, 8, 3), dtype=np.uint8))
+    result = cli("run", "-v", "nsgan", "-d", bad + "/data/x.npz", "--steps", "2", "-q", "-o", str(tmp_path / "r"))
+    assert_one_line_error(result, "dataset 'files' option 'path' ", "is not UTF-8 text", "rename the data")
+    assert not (tmp_path / "r").exists()

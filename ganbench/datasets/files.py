@@ -31,7 +31,7 @@ from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, shell_
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
-from ganbench.paths import data_path, shown_data_path, tilde_expanded
+from ganbench.paths import data_path, refuse_undecodable_name, shown_data_path, tilde_expanded
 
 LABEL_KEYS = ("labels", "y")
 DIGEST_VERSION = "ganbench-files/1"
@@ -158,6 +158,8 @@ class UserImages(ImageDataset):
                               f"{short_repr(self.path)}; name a folder of images or an .npz file")  # fmt: skip
         if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
             object.__setattr__(self, "path", str(data_path(self.path)))  # a suite's: from the suite's folder
+            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", "rename the data (or the folder "
+                                    "holding it) to a UTF-8 name")  # fmt: skip
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
             spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
