@@ -1309,7 +1309,10 @@ def _out_of_memory_line(exc: BaseException, data_fixed: bool = False) -> str | N
         line = memory_error_line(exc, data_fixed)
     except Exception:
         line = f"ganbench ran out of memory; {MORE_MEMORY}" if isinstance(exc, MemoryError) else None
-    return line or capped_import_line(exc)
+    try:
+        return line or capped_import_line(exc)
+    except MemoryError:  # as it read /proc: memory is short indeed (pass 75)
+        return f"ganbench ran out of memory; {MORE_MEMORY}"
 
 
 def _import_torch() -> None:

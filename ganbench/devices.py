@@ -7,6 +7,7 @@ without a GPU fails only at the first tensor; both become one line here.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import traceback
@@ -102,6 +103,8 @@ def out_of_memory(exc: BaseException) -> str | None:
             return "Python could not allocate"
         if isinstance(inner, ImportError) and "failed to map segment" in str(inner):  # scipy's library, say
             return A_LIBRARY
+        if isinstance(inner, OSError) and inner.errno == errno.ENOMEM:  # importlib listing a folder (pass 75)
+            return "the system could not allocate"
         if not isinstance(inner, RuntimeError | ImportError):  # a plugin's KeyError in an `except MemoryError:`
             break  # block is its own bug, not memory (pass 70); torch.save's RuntimeError is not
         inner, seen = inner.__cause__ or inner.__context__, seen + 1

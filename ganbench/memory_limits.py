@@ -74,19 +74,31 @@ def _control_group_room() -> int | None:
     return None
 
 
+LOST_EXCEPTION = ("without exception set", "without setting an exception")
+"""How CPython says a C function failed without an exception: under a tight memory cap, one it could not make."""
+
+
 def capped_import_line(exc: BaseException) -> str | None:
     """One line for an import that failed under a tight memory cap (``ulimit -v``, less than 1 GiB left): a
-    library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72). Any
-    other error, or one where memory is not short, is a bug: None, and the traceback stands (pass 73: a plugin's
-    ValueError under a 60 GB cap was told "give it more memory")."""
+    library's segment that could not be mapped, or CPython's SystemError as it executes a module (pass 72), or
+    its SystemError of an exception it could not make, anywhere (pass 75). Any other error, or one where memory
+    is not short, is a bug: None, and the traceback stands (pass 73: a plugin's ValueError under a 60 GB cap was
+    told "give it more memory")."""
     mapped = isinstance(exc, ImportError) and "failed to map segment" in str(exc)
-    if not (mapped or (raised_importing(exc) and type(exc) is SystemError)) or not memory_is_short():
+    importing = raised_importing(exc)
+    lost = type(exc) is SystemError and any(words in str(exc) for words in LOST_EXCEPTION)
+    if not (mapped or (type(exc) is SystemError and (importing or lost))) or not memory_is_short():
         return None
     why = one_line(exc)[:160] or type(exc).__name__
-    return f"loading a library failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
+    doing = "loading a library" if mapped or importing else "ganbench"
+    return f"{doing} failed under this process's memory cap (ulimit -v): {why}; {MORE_MEMORY}"
 
 
 def memory_is_short(room: int = 2**30) -> bool:
-    """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown."""
-    left = process_memory_room()
+    """Whether this process may map less than ``room`` more bytes (``ulimit -v``); False where that is unknown,
+    True where even asking runs out of memory (pass 75)."""
+    try:
+        left = process_memory_room()
+    except MemoryError:
+        return True
     return left is not None and left < room

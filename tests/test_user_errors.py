@@ -1900,3 +1900,40 @@ def test_a_results_folder_whose_name_is_not_utf8_is_refused_before_any_run(cli, 
     result = cli("run", "-v", "nsgan", "-d", bad + "/data/x.npz", "--steps", "2", "-q", "-o", str(tmp_path / "r"))
     assert_one_line_error(result, "dataset 'files' option 'path' ", "is not UTF-8 text", "rename the data")
     assert not (tmp_path / "r").exists()
+
+
+def test_pass_75_memory_lost_outside_imports_and_while_asking_is_still_one_line(monkeypatch):
+    """Near a cap (torch maps 3.2 GB, the cap 3.3 GB): CPython's "error return without exception set" raised outside
+    an import, ENOMEM as an OSError from importlib, and a MemoryError as the handler itself read /proc: each was a
+    traceback, exit 1 (pass 75)."""
+    import errno
+
+    from ganbench import cli as cli_module
+    from ganbench import memory_limits
+    from ganbench.devices import out_of_memory
+
+    lost = SystemError("error return without exception set")
+    with monkeypatch.context() as patched:
+        patched.setattr(memory_limits, "memory_is_short", lambda: True)
+        assert memory_limits.capped_import_line(lost) == (
+            "ganbench failed under this process's memory cap (ulimit -v): error return without exception set; give "
+            "it more memory (ulimit -v, a container's limit)"
+        )
+        assert memory_limits.capped_import_line(SystemError("a plugin's own")) is None  # not the lost exception
+    with monkeypatch.context() as patched:
+        patched.setattr(memory_limits, "memory_is_short", lambda: False)  # no cap: a bug, its traceback stands
+        assert memory_limits.capped_import_line(lost) is None
+
+    def asking(*args):
+        raise MemoryError
+
+    with monkeypatch.context() as patched:
+        patched.setattr(memory_limits, "process_memory_room", asking)
+        assert memory_limits.memory_is_short() is True
+        patched.setattr(memory_limits, "memory_is_short", asking)
+        assert cli_module._out_of_memory_line(lost) == (
+            "ganbench ran out of memory; give it more memory (ulimit -v, a container's limit)"
+        )
+    nomem = OSError(errno.ENOMEM, "Cannot allocate memory")
+    assert out_of_memory(nomem) == "the system could not allocate"
+    assert out_of_memory(OSError(errno.ENOENT, "No such file")) is None
