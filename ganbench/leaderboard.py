@@ -122,7 +122,7 @@ def write_baseline(suite: Suite, records: Sequence[RunRecord]) -> Path:
     if malformed:  # a record a hand edit made odd in a way its own checks let through: refuse, keep the old one
         raise BaselineError(
             f"the baseline these runs make would be malformed ({malformed}); fix or rerun the runs of "
-            f"{one_line(suite.path)} with --force; the baseline at {suite.baseline_path} is unchanged"
+            f"{one_line(suite.file)} with --force; the baseline at {suite.baseline_path} is unchanged"
         )
     remove_stale_temps(suite.baseline_path.parent)  # a killed update's, beside a committed baseline
     existed = suite.baseline_path.exists()
@@ -150,7 +150,7 @@ def _unwritten(path: Path, exc: OSError, existed: bool) -> str:
 def read_baseline(suite: Suite) -> dict[str, Any]:
     """The baseline of ``suite``; BaselineError (one line) if missing, unreadable or another suite's."""
     path = suite.baseline_path
-    fix = f"make one with `ganbench leaderboard update {shell_path(suite.path)}`"
+    fix = f"make one with `ganbench leaderboard update {shell_path(suite.file)}`"
     try:
         data = loads_strict(read_regular(path))  # a FIFO there would block forever
     except FileNotFoundError:
@@ -201,7 +201,7 @@ def _named_as_the_suite_names(suite: Suite, data: dict[str, Any]) -> dict[str, A
 def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
-    fix = f"if the change is intended, run `ganbench leaderboard update {shell_path(suite.path)}`"
+    fix = f"if the change is intended, run `ganbench leaderboard update {shell_path(suite.file)}`"
     budget = baseline["made"]["budget"]
     steps = budget.get("steps")
     if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)

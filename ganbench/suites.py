@@ -111,20 +111,29 @@ class Suite:
     description: str = ""
     text: str = field(default="", repr=False, compare=False)
     """The file as it was read: errors found later (before its runs start) name their line too."""
-    folder: Path | None = field(default=None, repr=False, compare=False)
-    """The suite file's folder, absolute as it was loaded: its data and baseline lie beside it wherever the
-    working folder moves to later (a Python user's os.chdir read other data without a word, pass 74)."""
+    loaded: tuple[Path, Path] | None = field(default=None, repr=False, compare=False)
+    """(``path``, its folder made absolute) as the file was loaded: its data and baseline lie beside it wherever
+    the working folder moves to later (a Python user's os.chdir read other data without a word, pass 74)."""
 
     @property
     def home(self) -> Path:
-        """``folder``; for a Suite made by hand, the suite file's folder from the working folder of now."""
-        return self.folder if self.folder is not None else Path(os.path.abspath(self.path.parent))
+        """The suite file's folder as it was loaded; for a Suite made by hand, or given another ``path``
+        (``dataclasses.replace``: it kept the first file's folder, pass 75), from the working folder of now."""
+        if self.loaded is not None and self.loaded[0] == self.path:
+            return self.loaded[1]
+        return Path(os.path.abspath(self.path.parent))
+
+    @property
+    def file(self) -> Path:
+        """The suite file as messages name it: ``path`` while the working folder is the one it was loaded from,
+        else absolute (after an os.chdir, "s2/suite.toml:10: ..." named no file, pass 75)."""
+        return self.beside(self.path.name)
 
     def error(self, message: str, key: str | None = None) -> SuiteError:
         """``message`` (a command line's words) as an error of this suite: its file and the line of ``key``, else of
         the key it is about (the option its advice changes: "lower --set batch_size"; else its [set] table), with
         the advice in the suite's terms."""
-        where = _Locator(self.path, self.text)
+        where = _Locator(self.file, self.text)
         if "--metrics " in message and len(self.datasets) > 1:  # advice for the dataset that failed: another's
             message += f"; {EACH_DATASET}"  # may refuse it (a one-class folder has no classifier space)
         if key is not None:
@@ -354,7 +363,7 @@ def load_suite(path: str | Path) -> Suite:
         )
     suite = Suite(
         path=path,
-        folder=Path(os.path.abspath(path.parent)),
+        loaded=(path, Path(os.path.abspath(path.parent))),
         name=where.check("name", lambda v: _name(v), data.get("name", path.stem)),
         variants=where.check("variants", _names, data["variants"]),
         datasets=where.check("datasets", _names, data["datasets"]),

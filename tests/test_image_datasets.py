@@ -1063,3 +1063,9 @@ def test_a_suite_reads_the_data_beside_it_after_the_working_folder_moves(tmp_pat
     assert after.dataset_options["path"] == str(tmp_path / "s1" / "data" / "pets.npz")
     assert suite.baseline_path == tmp_path / "s1" / "s.baseline.json"
     assert suite.data_of("./data/pets.npz") == load_suite(tmp_path / "s1" / "s.toml").data_of("./data/pets.npz")
+    assert str(suite.error("x", "steps")).startswith(f"{tmp_path / 's1' / 's.toml'}:4: ")  # a file there (pass 75)
+    monkeypatch.chdir(tmp_path)
+    assert str(suite.error("x", "steps")).startswith("s1/s.toml:4: ")
+    moved = dataclasses.replace(suite, path=Path("other/s1/s.toml"))  # kept s1's folder, and compared equal
+    assert moved.specs()[0].dataset_options["path"] == str(tmp_path / "other" / "s1" / "data" / "pets.npz")
+    assert moved.baseline_path == Path("other/s1/s.baseline.json")
