@@ -171,6 +171,19 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     return folder
 
 
+def _refuse_what_changed_since_the_baseline(suite: Any) -> None:
+    """``leaderboard.check_fits``' BaselineError where the suite has a readable baseline it no longer fits (its
+    data, budget or settings changed): why no run of the suite is found, rather than "run sweep first", which
+    would train new runs on changed images."""
+    from ganbench import leaderboard as lb
+
+    try:
+        baseline = lb.read_baseline(suite)
+    except GanbenchError:
+        return
+    lb.check_fits(suite, baseline)
+
+
 def _refuse_the_folder_above(suite: Any, results: str) -> None:
     """OptionError for a --results folder that holds none of the suite's runs while a folder in it does
     (results/NAME, where `sweep` puts them): `check --results results` trained every run again, beside them."""
@@ -1087,6 +1100,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 absent.append(spec.dirname)
         if not found:
             _refuse_the_folder_above(suite, results)
+            _refuse_what_changed_since_the_baseline(suite)  # its runs may be there, of data changed since (pass 75)
             raise OptionError(
                 f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shell_path(results)} (runs "
                 f"of other settings or code are not its runs); run {sweep_it} first"

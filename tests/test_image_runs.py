@@ -475,6 +475,8 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     result = cli("leaderboard", "check", "mine.toml", "--results", "results", "-q")
     assert_one_line_error(result, "was made on pets with sha256=", "(the data changed since)", "leaderboard update")
     assert (project / "mine.baseline.json").read_bytes() == before
+    shown = cli("leaderboard", "show", "mine.toml", "--results", "results")  # "none of the runs is in results;
+    assert_one_line_error(shown, "(the data changed since)")  # run sweep first", which trains anew (pass 75)
 
 
 def test_a_suite_whose_batch_outgrows_its_images_is_advised_in_the_suites_terms(cli, tmp_path, labelled_folder):
