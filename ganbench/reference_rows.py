@@ -215,7 +215,8 @@ def reference_table(
         try:
             dataset = with_options(registries().datasets.get(name), options, f"dataset {name!r}")
         except Exception as exc:  # not registered here, or options this version refuses (images since changed)
-            notes.append(f"no reference rows for {which}: {one_line(exc)}")
+            fact = one_line(exc).split("; ")[0]  # its advice ("pass a folder of images") is for commands that take
+            notes.append(f"no reference rows for {which}: {fact}")  # a dataset, not `table`'s or `plot`'s (pass 75)
             continue
         if not has_references(dataset) or not isinstance(n, int) or not isinstance(seed, int):
             continue

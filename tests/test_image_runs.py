@@ -151,6 +151,7 @@ def test_a_users_folder_trains_with_labels_from_subfolders(cli, tmp_path, labell
     without = cli("table", str(out))
     assert without.code == 0 and "Reference rows, not runs" not in without.out
     assert "- no reference rows for files: " in without.out and "pets does not exist" in without.out
+    assert "pass a folder" not in without.out  # advice for commands that take a dataset (pass 75)
 
 
 def test_eval_scores_samples_against_a_registered_dataset(cli, tmp_path):
