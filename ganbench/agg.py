@@ -11,6 +11,7 @@ training (pass 74), a font the machine lacks printed a line per text, and a figu
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import warnings
@@ -37,10 +38,14 @@ def _import_matplotlib() -> None:
         for name in [name for name in sys.modules if name.startswith("matplotlib.")]:
             del sys.modules[name]  # the failed import's half-made submodules would be reused, and fail
         del os.environ["MPLBACKEND"]
+        logger = logging.getLogger("matplotlib")
+        level = logger.level
+        logger.setLevel(logging.ERROR)  # a matplotlibrc's bad key was warned of by the first import
         try:
             import matplotlib  # noqa: F401
         finally:
             os.environ["MPLBACKEND"] = backend
+            logger.setLevel(level)
 
 
 _import_matplotlib()

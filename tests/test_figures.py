@@ -932,9 +932,10 @@ def test_a_users_matplotlibrc_changes_no_picture_and_stops_nothing(mog, tmp_path
     assert json.loads((folder / "record.json").read_text())["status"] == "completed"
     check_png(folder / "samples.png", min_side=300)
     assert len(list((tmp_path / "figures").glob("*.png"))) == 4
-    warned = ganbench_process("plot", str(mog), "-o", str(tmp_path / "strict"),
+    warned = ganbench_process("plot", str(mog), "-o", str(tmp_path / "strict"), cwd=tmp_path,
                               env={**env, "PYTHONWARNINGS": "error", "MPLBACKEND": "bogus"})  # fmt: skip
     assert warned.returncode == 0 and "MPLBACKEND='bogus'" in warned.stderr, warned.stderr  # not a traceback
+    assert warned.stderr.count("Bad key foo.bar") == 1, warned.stderr  # not again as matplotlib is imported anew
     assert len(list((tmp_path / "strict").glob("*.png"))) == 4
 
 
