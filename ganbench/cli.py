@@ -1348,20 +1348,37 @@ def console_main() -> None:
     try:
         main()
     except Exception as exc:  # raised before or after _main's own catch (an exec that failed under ulimit -v)
-        line = capped_import_line(exc)
+        line = _last_words(exc)
         if line is None:
             raise
-        click.echo(f"Error: {line}", err=True)
+        try:
+            click.echo(f"Error: {line}", err=True)
+        except MemoryError:
+            os.write(2, f"Error: {line}\n".encode(errors="backslashreplace"))
         sys.exit(2)
     finally:
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            with contextlib.suppress(MemoryError):  # near a memory cap, even this (pass 76)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         # A Ctrl-C that passed through code run from a string (a dataclass being made as a module was imported)
         # left CPython's "unhandled Ctrl-C" mark set, though main() handled it: under `python -m ganbench`, Python
         # then killed itself by the signal as it exited (-2, not 130, after "Interrupted."). Code run from a string
         # clears the mark; a Ctrl-C still on its way out of here sets it again.
         with contextlib.suppress(MemoryError, SystemError):  # under a small ulimit -v, even this (SystemError:
             exec("")  # "returned NULL without setting an exception", pass 74)
+
+
+def _last_words(exc: BaseException) -> str | None:
+    """What to say of an error that escaped ``_main`` near a memory cap: the error ``_main`` was saying when memory
+    ran out ("torch cannot be imported (std::bad_alloc); ..." whose one_line failed, pass 76), else
+    ``_out_of_memory_line``'s; None for another error (a bug: its traceback stands)."""
+    said = exc.__context__
+    if isinstance(exc, MemoryError) and isinstance(said, GanbenchError):
+        return " ".join(str(said).split())
+    try:
+        return _out_of_memory_line(exc)
+    except MemoryError:
+        return f"ganbench ran out of memory; {MORE_MEMORY}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1937,3 +1937,33 @@ def test_pass_75_memory_lost_outside_imports_and_while_asking_is_still_one_line(
     nomem = OSError(errno.ENOMEM, "Cannot allocate memory")
     assert out_of_memory(nomem) == "the system could not allocate"
     assert out_of_memory(OSError(errno.ENOENT, "No such file")) is None
+
+
+def test_pass_76_an_error_whose_telling_ran_out_of_memory_is_still_one_line(monkeypatch, capsys):
+    """Near a cap (3.21 GB): _main's "torch cannot be imported (std::bad_alloc)" ran out of memory in one_line, and
+    console_main's own handler and its signal.signal too: tracebacks, exit 1 (pass 76)."""
+    import signal
+
+    from ganbench import cli as cli_module
+    from ganbench.errors import GanbenchError
+
+    def command():
+        try:
+            raise GanbenchError("torch cannot be imported (std::bad_alloc); give it more memory")
+        except GanbenchError:
+            raise MemoryError from None  # as one_line(exc) ran out, telling it
+
+    def no_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli_module, "main", command)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(signal, "signal", no_memory)
+            with pytest.raises(SystemExit) as ended:
+                cli_module.console_main()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert ended.value.code == 2
+    assert capsys.readouterr().err == "Error: torch cannot be imported (std::bad_alloc); give it more memory\n"
