@@ -171,6 +171,15 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
     return folder
 
 
+def _holds_runs_like(results: Path, specs: list[Any]) -> bool:
+    """Whether ``results`` holds a run of one of ``specs``' variant, dataset and seed, of other options or code."""
+    kinds = tuple({spec.dirname.rsplit("__", 1)[0] + "__" for spec in specs})
+    try:
+        return any(p.name.startswith(kinds) and (p / "record.json").is_file() for p in results.iterdir())
+    except OSError:
+        return False
+
+
 def _refuse_what_changed_since_the_baseline(suite: Any) -> None:
     """``leaderboard.check_fits``' BaselineError where the suite has a readable baseline it no longer fits (its
     data, budget or settings changed): why no run of the suite is found, rather than "run sweep first", which
@@ -1100,7 +1109,8 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 absent.append(spec.dirname)
         if not found:
             _refuse_the_folder_above(suite, results)
-            _refuse_what_changed_since_the_baseline(suite)  # its runs may be there, of data changed since (pass 75)
+            if _holds_runs_like(Path(results), specs):  # of data, budget or settings changed since (pass 75); a
+                _refuse_what_changed_since_the_baseline(suite)  # folder of none needs a sweep there (pass 76)
             raise OptionError(
                 f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shell_path(results)} (runs "
                 f"of other settings or code are not its runs); run {sweep_it} first"

@@ -478,6 +478,9 @@ def test_a_check_against_a_baseline_made_on_other_images_is_refused_and_a_moved_
     assert (project / "mine.baseline.json").read_bytes() == before
     shown = cli("leaderboard", "show", "mine.toml", "--results", "results")  # "none of the runs is in results;
     assert_one_line_error(shown, "(the data changed since)")  # run sweep first", which trains anew (pass 75)
+    (project / "empty").mkdir()  # a folder that never held a run: a sweep there, not the baseline (pass 76)
+    shown = cli("leaderboard", "show", "mine.toml", "--results", "empty")
+    assert_one_line_error(shown, "none of the 2 runs of suite 'mine' is in empty", "run `ganbench sweep mine.toml")
 
 
 def test_a_suite_whose_batch_outgrows_its_images_is_advised_in_the_suites_terms(cli, tmp_path, labelled_folder):
