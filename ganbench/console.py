@@ -76,6 +76,7 @@ class CommandStdout:
         self._stream = stream
         self._diverted = False
         self._reader_gone = False
+        self._escaped = False
 
     @contextlib.contextmanager
     def diverted(self, divert: bool = True) -> Iterator[None]:
@@ -99,6 +100,12 @@ class CommandStdout:
             return self._stream.write(text)
         except UnicodeEncodeError as exc:  # PYTHONIOENCODING=ascii and a "±": shown escaped, as stderr shows it (it
             encoding = exc.encoding or "ascii"  # was "standard output was closed", exit 2, after the work; pass 75)
+            if not self._escaped:  # said once: a CSV cell or a path escaped is another value (pass 76)
+                self._escaped = True
+                sys.stderr.write(
+                    f"warning: standard output's encoding ({encoding}) cannot show some characters of the output; "
+                    "they are written escaped (\\xe9), so names and values may differ: set PYTHONIOENCODING=utf-8\n"
+                )
             self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
             return len(text)
         except OSError as exc:
