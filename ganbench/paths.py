@@ -6,9 +6,11 @@ result, because datasets verify their files' checksums and cache entries carry t
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -89,9 +91,16 @@ def refuse_undecodable_name(path: str | Path, option: str, fix: str = "choose a 
     folder's or data's name is written into runs' JSON, where it reads back as another path ("bad\udcffname";
     passes 74, 75)."""
     text = os.fspath(path)
+    encoding = sys.getfilesystemencoding()
     try:
+        os.fsencode(text)  # a UTF-8 name recorded, read where file names are ASCII (LC_ALL=C, PYTHONUTF8=0)
         text.encode("utf-8")
     except UnicodeEncodeError:
+        if codecs.lookup(encoding).name != "utf-8":  # the name may well be UTF-8: this process reads it otherwise
+            raise OptionError(
+                f"{option} {one_line(text)} cannot be named in this process's file-name encoding ({encoding}); set "
+                "PYTHONUTF8=1 or a UTF-8 locale (LC_ALL=C.UTF-8)"
+            ) from None
         raise OptionError(f"{option} {one_line(text)} is not UTF-8 text, and runs record it in JSON; {fix}") from None
 
 

@@ -1967,3 +1967,17 @@ def test_pass_76_an_error_whose_telling_ran_out_of_memory_is_still_one_line(monk
         signal.signal(signal.SIGINT, handler)
     assert ended.value.code == 2
     assert capsys.readouterr().err == "Error: torch cannot be imported (std::bad_alloc); give it more memory\n"
+
+
+def test_a_utf8_data_path_where_file_names_are_ascii_names_the_locale(tmp_path):
+    """LC_ALL=C with PYTHONUTF8=0: `table` of runs on ./café was a UnicodeEncodeError traceback, and `-d ./café`
+    was told its name "is not UTF-8", which it is: this process's file-name encoding is what is not (pass 76)."""
+    from .conftest import ganbench_process
+
+    np.savez(tmp_path / "café.npz", images=np.zeros((40, 8, 8, 3), dtype=np.uint8))
+    env = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = ganbench_process("run", "-v", "nsgan", "-d", "./café.npz", "--steps", "2", "-q", "-o", "r", env=env,
+                            cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "cannot be named in this process's file-name encoding (ascii); set PYTHONUTF8=1" in done.stderr
+    assert not (tmp_path / "r").exists()

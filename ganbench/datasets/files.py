@@ -157,9 +157,10 @@ class UserImages(ImageDataset):
             raise OptionError(f"dataset 'files' option 'path' holds a NUL character, which no file's name can: "
                               f"{short_repr(self.path)}; name a folder of images or an .npz file")  # fmt: skip
         if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
+            rename = "rename the data (or the folder holding it) to a UTF-8 name"
+            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)  # a record's, read here
             object.__setattr__(self, "path", str(data_path(self.path)))  # a suite's: from the suite's folder
-            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", "rename the data (or the folder "
-                                    "holding it) to a UTF-8 name")  # fmt: skip
+            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
             spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
