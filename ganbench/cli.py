@@ -173,9 +173,11 @@ def _suite_results(suite: Any, results: str | None) -> str | None:
 
 def _holds_runs_like(results: Path, specs: list[Any]) -> bool:
     """Whether ``results`` holds a run of one of ``specs``' variant, dataset and seed, of other options or code."""
+    from ganbench.results import RECORD
+
     kinds = tuple({spec.dirname.rsplit("__", 1)[0] + "__" for spec in specs})
     try:
-        return any(p.name.startswith(kinds) and (p / "record.json").is_file() for p in results.iterdir())
+        return any(p.name.startswith(kinds) and (p / RECORD).is_file() for p in results.iterdir())
     except OSError:
         return False
 

@@ -136,7 +136,7 @@ def refused_if_out_of_memory(doing: str, fix: str) -> Iterator[None]:
 
 DATA_TOO_BIG = "its items do not fit here: use a smaller dataset (a mixture's --set dataset.n_samples), or more memory"
 DATA_FIXED = f"its items do not fit here: {MORE_MEMORY}"
-"""Where the data are not the command's to change (`plot`, `table`, `eval` of finished runs; pass 74)."""
+"""Where the data are not the command's to change: finished runs' (`plot`, `table`; pass 74), runs that resume."""
 CLASSIFIER = (
     "training the classifier space's network on the dataset's images",
     f"{MORE_MEMORY}, use a smaller dataset, or name no metrics of the classifier space (*_classifier)",

@@ -232,10 +232,7 @@ def _trainer(spec: RunSpec, device: torch.device, resumes: bool = False) -> Trai
     except TooBigForMemory as exc:
         if not resumes:
             raise
-        raise OptionError(
-            f"{exc.fact}; run {spec.run_id} resumes from its checkpoint, which a smaller network would not: "
-            f"{MORE_MEMORY}"
-        ) from None
+        raise OptionError(exc.resuming(f"run {spec.run_id} resumes from its checkpoint")) from None
     except Exception as exc:
         refused = _short_of_memory(exc, spec, device, "as it checked a batch through its networks", resumes=resumes)
         if refused is None:

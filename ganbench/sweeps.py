@@ -15,7 +15,7 @@ from typing import Any
 
 from ganbench.checkpoints import FILENAME as CHECKPOINT
 from ganbench.devices import memory_error_line, resolve_device
-from ganbench.errors import MORE_MEMORY, OptionError, OutputError, one_line, short_repr
+from ganbench.errors import OptionError, OutputError, one_line, short_repr
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.harness import run_job
 from ganbench.options import plain_bool, whole_if_integral, with_options
@@ -95,10 +95,9 @@ def _resuming_advice(exc: TooBigForMemory, resuming: int) -> str:
     smaller network would make other runs and leave the checkpoints behind (as ``harness._trainer`` tells one)."""
     if not resuming:
         return str(exc)
-    fewer = "lower --workers or " if exc.fewer_at_once_fit else ""
-    runs = "1 of its runs resumes from its checkpoint" if resuming == 1 else f"{resuming} of its runs resume from "
-    runs += "" if resuming == 1 else "their checkpoints"
-    return f"{exc.fact}; {runs}, which a smaller network would not: {fewer}{MORE_MEMORY}"
+    if resuming == 1:
+        return exc.resuming("1 of its runs resumes from its checkpoint")
+    return exc.resuming(f"{resuming} of its runs resume from their checkpoints")
 
 
 def _checked_arguments(

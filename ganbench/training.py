@@ -34,7 +34,7 @@ from ganbench.dataset import Dataset, titled
 from ganbench.dataset_checks import load_checked
 from ganbench.devices import reproducible_kernels
 from ganbench.ema import GeneratorEMA
-from ganbench.errors import OptionError, memory_size, short_repr
+from ganbench.errors import MORE_MEMORY, OptionError, memory_size, short_repr
 from ganbench.evaluation import eval_labels, generate
 from ganbench.memory_limits import host_memory_free, process_memory_room
 from ganbench.network import Network
@@ -189,6 +189,12 @@ class TooBigForMemory(OptionError):
     def __init__(self, message: str, fact: str, fewer_at_once_fit: bool = False) -> None:
         super().__init__(message)
         self.fact, self.fewer_at_once_fit = fact, fewer_at_once_fit
+
+    def resuming(self, which: str) -> str:
+        """The line for ``which`` runs ("run ID resumes from its checkpoint") that resume: more memory (or fewer
+        runs at once), never a smaller network, which would make other runs and strand their checkpoints."""
+        fewer = "lower --workers or " if self.fewer_at_once_fit else ""
+        return f"{self.fact}; {which}, which a smaller network would not: {fewer}{MORE_MEMORY}"
 
 
 def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, d: torch.nn.Module) -> None:

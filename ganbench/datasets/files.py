@@ -158,9 +158,9 @@ class UserImages(ImageDataset):
                               f"{short_repr(self.path)}; name a folder of images or an .npz file")  # fmt: skip
         if self.path:  # as --dataset PATH resolves it: one run id for one folder, from any working folder
             rename = "rename the data (or the folder holding it) to a UTF-8 name"
-            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)  # a record's, read here
+            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)  # before realpath fails on it
             object.__setattr__(self, "path", str(data_path(self.path)))  # a suite's: from the suite's folder
-            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)
+            refuse_undecodable_name(self.path, "dataset 'files' option 'path'", rename)  # the folder it was read from
             data = self._data()
             classes = 0 if data.labels is None else int(data.labels.max()) + 1
             spaces = self.feature_spaces if classes >= 2 else ("inception",)  # a classifier tells two apart
