@@ -966,7 +966,7 @@ def check(
     """
     from ganbench import leaderboard as lb
     from ganbench import reports
-    from ganbench.atomic import write_atomic
+    from ganbench.atomic import remove_stale_temps, write_atomic
     from ganbench.paths import env_text
     from ganbench.plugins import registries
     from ganbench.suites import load_suite
@@ -1010,6 +1010,7 @@ def check(
         xml = reports.junit(suite.name, comparisons, strict, stopped).encode()
         try:
             write_atomic(junit_path, lambda f: f.write(xml), devices=True, follow=True)
+            remove_stale_temps(Path(os.path.realpath(junit_path)).parent)  # a killed check's, beside its report
         except OSError as exc:  # a CI that reads it must not pass without it
             raise OutputError(
                 f"could not write --junit {one_line(junit_path)} ({exc.strerror or exc}); "

@@ -133,6 +133,13 @@ class Dataset:
         """Whether the files this dataset reads are present (None: it needs none)."""
         return None
 
+    def data_identity(self) -> str | None:
+        """A digest of the data this dataset would read where nothing else vouches for it (extracted files without
+        the archives their published checksums verify): part of the run's identity, so that runs on other files
+        are other runs, not the first one's record. None where the options, the code and published checksums
+        decide the data. Cheap where it is None: every run's spec asks."""
+        return None
+
     def data_paths(self) -> tuple[str, ...]:
         """Files and folders whose every file is this dataset's data (a user's folder of images): ganbench writes
         nothing there, or its own files (a run's samples.png, a report) would be read as data by the next run."""

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench.agg import Figure, FigureCanvasAgg, Line2D, Patch, colormaps, own_style
-from ganbench.atomic import write_atomic
+from ganbench.atomic import remove_stale_temps, write_atomic
 from ganbench.errors import (
     GanbenchError,
     OptionError,
@@ -95,6 +95,22 @@ damaged file) would draw for minutes and show nothing readable."""
 """Series (variants, or settings of one) a figure draws at most: beyond, legends and panels stop being read."""
 
 Problem = Callable[[str], None]
+
+DRAWN_FROM = "ganbench results"
+"""The text a figure's PNG carries naming the results folder it was drawn from: only such a figure, of the same
+folder, is removed as stale (pass 77: a user's own curves-ring8.png was removed as "an earlier plot's")."""
+
+
+def _drawn_from(path: Path) -> str | None:
+    """The results folder that the figure at ``path`` says it was drawn from; None for any other file."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:  # its text chunks come before the pixels: none are decoded
+            drawn = image.info.get(DRAWN_FROM) if image.format == "PNG" else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return drawn if isinstance(drawn, str) else None
 
 
 @own_style
@@ -155,14 +171,16 @@ def plot_results(
                 "samples or scores; `ganbench table` shows how each ended"
             )
         out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out)  # a killed plot's, hidden there for good (pass 77)
+        stamp = {DRAWN_FROM: str(root.resolve())}  # which plot's a figure is, should it be stale later
         for dataset, figures in drawn.items():
             for kind, fig in figures.items():
                 path = out / f"{kind}-{file_name(dataset)}.png"
-                write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI))
+                write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=DPI, metadata=stamp))
                 written.append(path)
             for kind in FIGURE_KINDS:  # an earlier plot's figure of what has nothing to draw now: not left as current
                 stale = out / f"{kind}-{file_name(dataset)}.png"
-                if whole and kind not in figures and stale.is_file() and not stale.is_symlink():
+                if whole and kind not in figures and not stale.is_symlink() and _drawn_from(stale) == stamp[DRAWN_FROM]:
                     stale.unlink()
                     report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
             # (with --metrics, what is not drawn may be left out by the choice: an earlier figure stays)

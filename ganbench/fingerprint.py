@@ -39,6 +39,7 @@ import sys
 import sysconfig
 import types
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -306,3 +307,20 @@ def _qualname(cls: type | types.FunctionType) -> str:
 def _is_tensor(thing: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(thing, torch.Tensor)
+
+
+def file_sha256(path: Path) -> str:
+    """A file's sha256 (Inception weights, data that no published checksum vouches for), remembered per (path,
+    size, mtime) so a process hashes ~100 MB once."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _sha256_memo:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        _sha256_memo[key] = digest.hexdigest()
+    return _sha256_memo[key]
+
+
+_sha256_memo: dict[tuple[str, int, int], str] = {}

@@ -19,7 +19,7 @@ import os
 import stat
 import warnings
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -71,7 +71,7 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
                     raise too_large
                 image.load()
-                alpha = image.mode in ALPHA_MODES or "transparency" in image.info  # a palette's, or a colour key
+                alpha = _see_through(image)
                 frames = getattr(image, "n_frames", 1)
                 pixels = _as_uint8(image, path)
         said = list(dict.fromkeys(one_line(w.message) for w in caught if not _is_transparency_note(w.message)))
@@ -94,6 +94,18 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
         if not reason.startswith("Permission") and _empty(path):
             reason = "an empty file, 0 bytes"
         raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
+
+
+def _see_through(image: Any) -> bool:
+    """Whether a loaded image has a pixel its alpha, palette or colour key makes less than opaque: "read without
+    transparency" of images saved as RGBA but opaque said a loss where none was (pass 77)."""
+    if image.mode not in ALPHA_MODES and "transparency" not in image.info:
+        return False
+    try:
+        with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+        return with_alpha.getchannel("A").getextrema()[0] < 255
+    except (OSError, ValueError):  # a mode Pillow cannot convert: said as before
+        return True
 
 
 def _is_transparency_note(message: Warning | str) -> bool:

@@ -359,8 +359,8 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
         for key, kind in (("variant", str), ("dataset", str), ("status", str)):
             if not isinstance(run.get(key), kind):
                 return f"runs[{i}].{key} must be a string"
-        if "run_id" in run and not isinstance(run["run_id"], str):
-            return f"runs[{i}].run_id must be a string"
+        if "run_id" in run and not (isinstance(run["run_id"], str) and re.fullmatch(r"[0-9a-f]{16}", run["run_id"])):
+            return f"runs[{i}].run_id must be a run id (16 hex digits), not {run['run_id']!r:.40}"
         seed = run.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             return f"runs[{i}].seed must be a non-negative integer"

@@ -328,6 +328,12 @@ class FeatureExtractor:
         """What identifies the mapping beyond its name (e.g. the weights' sha256): part of cache keys."""
         return {}
 
+    def identity(self) -> dict[str, Any]:
+        """What the user chose that decides the features beyond this extractor's code (a weights file): part of
+        the run's identity, so that runs scored with other weights are other runs, not the first one's record.
+        Unlike ``fingerprint``, it cannot read the dataset or depend on the device: a run's spec is made first."""
+        return {}
+
     def provenance(self, dataset: Dataset | None = None) -> dict[str, Any]:
         """What metrics.json records about how features were made: the fingerprint plus settings."""
         return self.fingerprint(dataset)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import json
 import numbers
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def create_spec(
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
     if metrics is not None and not metrics:
         raise no_metrics_named(d)
-    named = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ()  # a name given twice is one metric
+    named = _in_the_datasets_order(d, metrics) if metrics else ()
     chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
     if not chosen:
         raise OptionError(f"dataset {dataset!r} names no metrics of its own; name some with --metrics (e.g. frechet)")
@@ -180,6 +181,12 @@ def create_spec(
             )
     with files_listed_once():
         code = _code_of(regs, variant, network, dataset, selected)
+    with blamed("datasets", dataset, "data_identity"):
+        data = d.data_identity()
+        if data is not None and not isinstance(data, str):
+            raise TypeError(f"it returned {short_repr(data)}, not text or None")
+    if data:  # files nothing vouches for are part of what computes the run (pass 77)
+        code["dataset"] = f"{code['dataset']} data {data}"
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -197,6 +204,15 @@ def create_spec(
         ),
         code=code,
     )
+
+
+def _in_the_datasets_order(d: Dataset, metrics: Sequence[str]) -> tuple[str, ...]:
+    """The metrics named, each once, in one order whatever the order given: the dataset's own metrics as it lists
+    them, then the others by name. The order is in the run's spec, so `-m modes,frechet` and `-m frechet,modes`
+    were two run ids, two trainings and two rows of one computation (pass 77)."""
+    own = [*d.metrics, *d.conditional_metrics]
+    named = dict.fromkeys(m.strip() for m in metrics)  # a name given twice is one metric
+    return tuple(sorted(named, key=lambda m: (own.index(m), "") if m in own else (len(own), m)))
 
 
 def _networks_taking(option: str, dataset: Dataset, variant: Any, besides: str) -> list[str]:
@@ -244,7 +260,22 @@ def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
         for extractor in sorted(set(chosen.extractors())):
             if extractor in regs.feature_extractors.entries:
                 parts.append(f"{extractor}={part_fingerprint(regs.feature_extractors.entries[extractor])}")
+                chosen_here = _identity_of(regs.feature_extractors.get(extractor), extractor)
+                if chosen_here:  # other Inception weights: other runs (pass 77)
+                    parts.append(f"{extractor} {json.dumps(chosen_here, sort_keys=True, default=str)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _identity_of(extractor: Any, name: str) -> dict[str, Any]:
+    """``FeatureExtractor.identity`` of ``extractor`` (a plugin's failure one line naming it; {} if it has none)."""
+    identity = getattr(extractor, "identity", None)
+    if identity is None:
+        return {}
+    with blamed("feature_extractors", name, "identity"):
+        chosen = identity()
+        if not isinstance(chosen, dict):
+            raise TypeError(f"it returned {short_repr(chosen)}, not a dict")
+    return chosen
 
 
 def check_arguments(variant: Any, dataset: Any, network: Any, overrides: Any, metrics: Any) -> None:

@@ -733,17 +733,40 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
         differing = [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
         if dataset in paths and "dataset.path" not in differing:
             differing.insert(0, "dataset.path")
-        if "network" in differing:  # other networks have other options: the name says enough
-            differing = [k for k in differing if not k.startswith("network.")]
+        if "network" in differing:  # other networks have other options and code: the name says enough
+            differing = [k for k in differing if not k.startswith("network.") and k != "code.network"]
         if "dataset.path" in differing:  # other images have other hashes: the path says enough
             differing = [k for k in differing if k != "dataset.sha256"]
         tails = paths.get(dataset) or _distinct_tails([str(flat[c].get("dataset.path")) for c in configs])
+        shown = {c: {k: _label_value(flat[c].get(k)) for k in differing} for c in configs}
         for c in configs:
-            shown = {k: _label_value(flat[c].get(k)) for k in differing}
-            if "dataset.path" in shown:  # a whole path ran off a figure's edge
-                shown["dataset.path"] = tails[shown["dataset.path"]]
-            label = ", ".join(f"{k}={v}" for k, v in shown.items())
-            labels[c] = label or f"config {c}"
+            if "dataset.path" in shown[c]:  # a whole path ran off a figure's edge
+                shown[c]["dataset.path"] = tails[shown[c]["dataset.path"]]
+        labels.update(_told_apart(shown, flat))
+    return labels
+
+
+def _told_apart(shown: dict[str, dict[str, str]], flat: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """config -> its label (key=value of what ``shown`` shows), labels two configs would share made distinct: a
+    table's row is one label's runs, so two configs under one label were one row of mixed runs, a seed of each
+    dropped as a duplicate (pass 77: widths 8 and 64 of one network were both "network=mlp" beside another
+    network; 1e-4 and 1.0000001e-4 both "0.0001"). Keys that differ between configs sharing a label are shown
+    in full; the config's id where no key does."""
+
+    def label(c: str) -> str:
+        return ", ".join(f"{k}={v}" for k, v in shown[c].items()) or f"config {c}"
+
+    labels = {c: label(c) for c in shown}
+    for common in {v for v in labels.values() if list(labels.values()).count(v) > 1}:
+        same = [c for c, v in labels.items() if v == common]
+        keys = list(dict.fromkeys(k for c in same for k in flat[c]))
+        for k in keys:
+            if len({json.dumps(flat[c].get(k), sort_keys=True) for c in same}) > 1:
+                for c in same:
+                    shown[c][k] = _label_value(flat[c].get(k), exact=True)
+        labels.update({c: label(c) for c in same})
+        if len({labels[c] for c in same}) < len(same):  # nothing a key shows tells them apart
+            labels.update({c: f"{labels[c]}, config {c}" for c in same})
     return labels
 
 
@@ -772,17 +795,27 @@ def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if ev.get("truncation") is not None:
         flat["truncation"] = ev["truncation"]
     flat.update({f"code.{part}": value for part, value in spec.get("code", {}).items()})
+    flat["eval_every"] = ev.get("every")  # configs that score at other steps (pass 77: left out, one row)
+    shown = {"steps", "max_seconds", "n_samples", "seed", "metrics", "truncation", "every"}
+    flat.update({f"eval.{k}": v for k, v in ev.items() if k not in shown})  # a field newer than this function
+    flat.update({f"budget.{k}": v for k, v in budget.items() if k not in shown})
+    known = {"budget", "eval", "network", "variant_options", "dataset_options", "network_options", "code"}
+    flat.update({k: v for k, v in spec.items() if k not in known | {"seed", "run_id", "variant", "dataset"}})
     return flat
 
 
-def _label_value(value: Any) -> str:
+def _label_value(value: Any, exact: bool = False) -> str:
+    """``value`` in a label: a float in 6 digits where that reads back as it (0.0001, 1e-05) or ``exact``ly
+    wanted, else in its shortest repr that does (1.0000001e-4 is not "0.0001", pass 77)."""
     if value is None:
         return "none"
     if isinstance(value, (list, tuple)):
-        return ",".join(_label_value(v) for v in value)
+        return ",".join(_label_value(v, exact) for v in value)
     if isinstance(value, str) and len(value) > 16 and all(c in "0123456789abcdef" for c in value):
         return value[:12]  # a sha256 or code fingerprint: 12 hex digits tell runs apart, as run ids do
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:g}" if not exact and float(f"{value:g}") == value else repr(value)
+    return str(value)
 
 
 def _is_number_or_missing(value: Any) -> bool:

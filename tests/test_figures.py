@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -698,6 +700,31 @@ def test_an_earlier_plots_figure_of_what_has_nothing_to_draw_now_is_removed_and_
             result.err
         )
     assert sorted(p.name for p in figures.iterdir()) == ["leaderboard-ring8.png", "mine.png", "samples-ring8.png"]
+
+
+def test_a_file_plot_did_not_draw_is_never_removed_and_a_killed_plots_temporary_file_is(mog, tmp_path, cli):
+    """Pass 77: a user's own curves-ring8.png in the --out folder, or another results folder's figure there, was
+    removed as "an earlier plot's"; the hidden temporary file of a plot killed mid-write stayed for good."""
+    from PIL import Image
+
+    root = _seed0_runs(mog, tmp_path / "results")
+    other = _seed0_runs(mog, tmp_path / "other")
+    figures = tmp_path / "figures"
+    assert cli("plot", str(other), "-o", str(figures)).code == 0  # another results folder's curves
+    figures.joinpath("curves-ring8.png").rename(figures / "theirs.png")
+    Image.new("RGB", (40, 40), "red").save(figures / "curves-ring8.png")  # the user's own
+    figures.joinpath("theirs.png").rename(figures / "dynamics-ring8.png")
+    killed, fresh = figures / ".ganbench-abcd1234.tmp", figures / ".ganbench-efgh5678.tmp"
+    killed.write_bytes(b"half a PNG")
+    fresh.write_bytes(b"another plot writing now")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    for history in root.glob("*/history.csv"):
+        history.unlink()
+    result = cli("plot", str(root), "-o", str(figures))
+    assert result.code == 0, result.err
+    assert "removed" not in result.err, result.err
+    assert (figures / "curves-ring8.png").is_file() and (figures / "dynamics-ring8.png").is_file()
+    assert not killed.exists() and fresh.exists()
 
 
 def test_a_history_this_user_may_not_read_names_its_path_once_and_says_make_it_readable(mog, monkeypatch):

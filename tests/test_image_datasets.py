@@ -344,6 +344,29 @@ def test_a_missing_labels_archive_is_named_alone_and_nothing_is_extracted(mnist_
     assert sorted(p.name for p in raw.iterdir() if not p.name.startswith(".")) == ["t10k-images-idx3-ubyte.gz"]
 
 
+def test_extracted_files_nothing_verifies_are_part_of_the_run_id(tmp_path, monkeypatch):
+    """Pass 77: idx files read without their .gz (nothing checks them) were not part of the run's identity, so a
+    run on another data root's different files was handed the first one's record."""
+    ids = {}
+    for root_name, seed in (("a", 0), ("b", 1), ("c", 0)):
+        raw = tmp_path / root_name / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        rng = np.random.default_rng(seed)
+        (raw / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)))
+        (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(20) % 10))
+        monkeypatch.setenv("GANBENCH_DATA", str(tmp_path / root_name))
+        for name in ("mnist", "stacked-mnist"):
+            ids[root_name, name] = ganbench.create_spec("dcgan", name, overrides={"dataset.split": "test"}).run_id
+    for name in ("mnist", "stacked-mnist"):
+        assert ids["a", name] == ids["c", name] != ids["b", name], name  # the same bytes: the same run
+
+
+@needs_mnist
+def test_files_their_archives_verify_leave_the_run_id_as_the_options_make_it(mnist_test_root):
+    spec = ganbench.create_spec("dcgan", "mnist", overrides={"dataset.split": "test"})
+    assert spec.code["dataset"].count(" ") == 2, spec.code  # "ganbench.datasets.torchvision_sets 0.1.0 <sha>"
+
+
 def test_extracted_files_without_archives_are_read_with_a_warning_and_junk_is_named(mnist_test_root, monkeypatch):
     import gzip
 
@@ -571,6 +594,43 @@ def test_one_class_offers_no_classifier_space_and_says_why(tmp_path):
         said = f"(it offers inception; a classifier space needs labelled images of two classes or more: {labelled}"
         with pytest.raises(OptionError, match=re.escape(said)):
             select_metrics(ds, ["fid_classifier"])
+
+
+def test_float_images_rounding_flattens_to_one_or_two_levels_are_refused(tmp_path):
+    """Pass 77: floats in [0, 0.001] (images divided by 255 twice) were rounded to all-black images, then trained
+    and scored without a word. Float images that span [0, 1], binary ones included, are read."""
+    from ganbench.datasets.files import ImagesError, read_images
+
+    rng = np.random.default_rng(3)
+    u8 = rng.integers(0, 256, (6, 8, 8, 1), dtype=np.uint8)
+    for name, images, levels in (("tiny", u8 / 255 * 1e-3, "one level"), ("twice", u8 / 255 / 255, "two levels")):
+        np.savez(tmp_path / f"{name}.npz", images=images.astype(np.float32))
+        with pytest.raises(ImagesError) as exc:
+            read_images(tmp_path / f"{name}.npz")
+        one_line_error(exc, f"rounded to 0..255 they are {levels}", "were they divided by 255 twice?")
+    np.savez(tmp_path / "binary.npz", images=(u8 > 128).astype(np.float32))
+    assert read_images(tmp_path / "binary.npz").images.unique().tolist() == [0, 255]
+    np.savez(tmp_path / "flat.npz", images=np.full((6, 8, 8, 1), 0.5, np.float32))  # constant: said elsewhere
+    assert read_images(tmp_path / "flat.npz").images.unique().tolist() == [128]
+
+
+def test_opaque_images_with_an_alpha_channel_are_not_said_to_lose_transparency(tmp_path):
+    """Pass 77: images saved as RGBA or LA whose every pixel is opaque were "read without transparency"."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(np.full((8, 8, 4), 255, np.uint8), "RGBA").save(folder / "a.png")
+    Image.fromarray(np.full((8, 8, 2), 255, np.uint8), "LA").convert("RGBA").save(folder / "b.png")
+    palette = Image.fromarray(np.zeros((8, 8), np.uint8), "P")
+    palette.putpalette([9, 9, 9] * 256)
+    palette.save(folder / "c.png", transparency=bytes([255, 0]))  # entry 1 see-through, no pixel uses it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image_set(folder).shape == (3, 3, 8, 8)
+    see_through = np.full((8, 8, 4), 255, np.uint8)
+    see_through[0, 0, 3] = 254
+    Image.fromarray(see_through, "RGBA").save(folder / "d.png")
+    with pytest.warns(UserWarning, match="1 image with transparency"):
+        load_image_set(folder)
 
 
 def test_npz_with_and_without_labels(tmp_path):

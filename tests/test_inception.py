@@ -6,16 +6,21 @@ architecture with seeded random weights.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 
+import ganbench
 from ganbench.arrays import FeatureError
+from ganbench.features import inception
 from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_features, resolve_weights
 from ganbench.images import as_unit_nchw
+from ganbench.testing import random_fid_weights
 
 pf = pytest.importorskip("pytorch_fid.inception")
 
@@ -78,11 +83,41 @@ def test_weights_resolve_explicit_then_environment_then_hub_cache(tmp_path, monk
     cached = tmp_path / "hub" / "checkpoints" / "pt_inception-2015-12-05-6726825d.pth"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(weights_file.read_bytes())
-    assert resolve_weights() == cached
+    with pytest.raises(WeightsError, match="is not pytorch-fid's weights file: its sha256 does not begin with 6726"):
+        resolve_weights()  # pass 77: other weights under pytorch-fid's name were recorded as its
+    published = f"pt_inception-2015-12-05-{hashlib.sha256(weights_file.read_bytes()).hexdigest()[:8]}.pth"
+    monkeypatch.setattr(inception, "weights_url", lambda: f"https://example.org/{published}")
+    cached.rename(cached.with_name(published))
+    assert resolve_weights() == cached.with_name(published)
     with pytest.raises(WeightsError, match="do not exist"):
         resolve_weights(tmp_path / "nope.pth")
     with pytest.raises(WeightsError, match="are a folder, not a weights file"):
         resolve_weights(tmp_path)
+
+
+def test_runs_scored_with_other_inception_weights_are_other_runs(tmp_path, monkeypatch, weights_file, image_sets):
+    """Pass 77: the weights were not part of the run's identity, so a run with other weights was handed the
+    first one's record. pytorch-fid's file is the same run however it was found (the hub cache, or named)."""
+    real_npz = str(image_sets[2])
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    other = tmp_path / "other.pth"
+    torch.save(random_fid_weights(seed=1), other)
+    copy = tmp_path / "copy.pth"
+    copy.write_bytes(weights_file.read_bytes())
+
+    def run_id(weights: Path | None) -> str:
+        if weights is None:
+            monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+        else:
+            monkeypatch.setenv(WEIGHTS_ENV, str(weights))
+        return ganbench.create_spec("dcgan", real_npz, metrics=["fid"]).run_id
+
+    assert run_id(weights_file) == run_id(copy) != run_id(other)
+    published = f"pt_inception-2015-12-05-{hashlib.sha256(weights_file.read_bytes()).hexdigest()[:8]}.pth"
+    monkeypatch.setattr(inception, "weights_url", lambda: f"https://example.org/{published}")
+    assert run_id(None) == run_id(weights_file) != run_id(other)  # now weights_file is "pytorch-fid's"
+    with pytest.raises(WeightsError, match="do not exist"):
+        run_id(tmp_path / "gone.pth")
 
 
 def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path, monkeypatch):

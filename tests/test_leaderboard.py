@@ -611,7 +611,8 @@ def made_baseline(cli, tmp_path) -> Path:
         (lambda b: b["made"].update(date="\uff12\uff10\uff12\uff16-12-05"), "'made.date' must be a date"),  # full width
         (lambda b: b["made"].update(data=[]), "'made.data' must map each dataset to an object"),
         (lambda b: b["made"]["data"].update(ring8="ring"), "'made.data' must map each dataset to an object"),
-        (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a string"),
+        (lambda b: b["runs"][0].update(run_id=7), "runs[0].run_id must be a run id (16 hex digits), not 7"),
+        (lambda b: b["runs"][0].update(run_id="zz"), "runs[0].run_id must be a run id (16 hex digits), not 'zz'"),
         (lambda b: b["runs"][0].pop("metrics"), "runs[0].metrics must map names"),
         (
             lambda b: b["runs"][0]["metrics"].update(frechet=-3.0),

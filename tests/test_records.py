@@ -3,6 +3,8 @@ process per run folder."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -100,6 +102,46 @@ def test_a_table_keeps_different_budgets_and_overrides_apart(cli, tmp_path):
     counts = {label: int(cells[header.index("n")]) for label, cells in rows.items()}
     assert counts == {"steps=10, lr_d=0.0001": 2, "steps=20, lr_d=0.0001": 2, "steps=10, lr_d=0.001": 1}
     assert "| setting " in result.out.splitlines()[0]
+
+
+def test_configs_a_label_would_join_are_rows_of_their_own(cli, tmp_path):
+    """Pass 77: network options were left out of every label where two networks were compared (widths 8 and 16 of
+    mlp were both "network=mlp"), and floats were cut to 6 digits: one row, n=1, the other config's run dropped."""
+    out = str(tmp_path)
+    mlp = ("--network", "mlp", "--steps", "5", "-o", out, "-m", "frechet")
+    assert cli(*RING, *mlp, "--set", "network.width=8", "-s", "0-1").code == 0
+    assert cli(*RING, *mlp, "--set", "network.width=16").code == 0
+    assert cli(*RING, *mlp, "--set", "network.width=8", "--set", "lr_d=1.0000001e-4").code == 0
+    assert cli(*RING, "--network", "pacgan-mlp", "--steps", "5", "-o", out, "-m", "frechet").code == 0
+    result = cli("table", out, "--format", "csv")
+    assert result.code == 0, result.err
+    runs = [row for row in csv.DictReader(io.StringIO(result.out)) if not row["variant"].startswith("[")]
+    counts = {row["setting"]: int(row["n"]) for row in runs}
+    assert counts == {
+        "network=mlp, lr_d=0.0001, network.width=8": 2,
+        "network=mlp, lr_d=0.0001, network.width=16": 1,
+        "network=mlp, lr_d=0.00010000001": 1,
+        "network=pacgan-mlp, lr_d=0.0001": 1,
+    }, counts
+
+
+def test_changed_images_under_one_path_are_told_apart_from_the_old_ones():
+    """Pass 77: beside another path, the sha256 of images was left out of labels (the path says enough), so the
+    runs on x/d.npz before and after its images changed were one row and the new one was dropped."""
+    import pandas as pd
+
+    from ganbench.results import settings
+
+    def spec(path: str, sha256: str) -> dict:
+        return {"variant": "dcgan", "dataset": "files", "dataset_options": {"path": path, "sha256": sha256}}
+
+    specs = {"c1": spec("/d/x/d.npz", "a" * 64), "c2": spec("/d/y/d.npz", "b" * 64), "c3": spec("/d/x/d.npz", "c" * 64)}
+    frame = pd.DataFrame({"config": list(specs), "dataset": "files", "variant": "dcgan"})
+    assert settings(frame, specs) == {
+        "c1": "dataset.path=.../x/d.npz, dataset.sha256=aaaaaaaaaaaa",
+        "c2": "dataset.path=.../y/d.npz",
+        "c3": "dataset.path=.../x/d.npz, dataset.sha256=cccccccccccc",
+    }
 
 
 def test_one_config_has_no_setting_column(cli, tmp_path):

@@ -33,6 +33,17 @@ def test_run_id_is_stable_and_depends_on_everything_that_changes_the_result():
     assert len({s.run_id for s in others} | {base.run_id}) == len(others) + 1
 
 
+def test_the_order_metrics_are_named_in_is_not_another_run():
+    """Pass 77: `-m modes,frechet,prdc` and `-m frechet,modes,prdc` were two run ids, two trainings and two rows of
+    one computation. The dataset's own metrics keep its order; others follow by name."""
+    orders = (["modes", "frechet", "prdc"], ["prdc", "frechet", "modes"], ["frechet", "modes", "prdc", "modes"])
+    specs = [ganbench.create_spec("nsgan", "ring8", steps=10, metrics=m) for m in orders]
+    assert {s.run_id for s in specs} == {ganbench.create_spec("nsgan", "ring8", steps=10).run_id}
+    assert specs[1].eval.metrics == ("modes", "frechet", "prdc")
+    mixed = [ganbench.create_spec("nsgan", "ring8", steps=10, metrics=m) for m in (["kid", "modes"], ["modes", "kid"])]
+    assert mixed[0].run_id == mixed[1].run_id and mixed[0].eval.metrics == ("modes", "kid")
+
+
 def test_spec_round_trips_through_json():
     spec = ganbench.create_spec("pacgan3", "ring8", seed=4, steps=7, max_seconds=3.5, overrides={"lr_d": "1e-3"})
     again = ganbench.RunSpec.from_dict(spec.to_dict())

@@ -112,6 +112,7 @@ def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise ImagesError(
             f"{shown_path(path)}: images need 1 or 3 channels (NCHW or NHWC), not shape {tuple(array.shape)}"
         )
+    _refuse_flattened_floats(array, images, path)
     named = [k for k in LABEL_KEYS if k in array_names(path)]  # a torch dict too
     if len(named) > 1:  # which labels the user meant is a guess
         raise ImagesError(f"{shown_path(path)} holds labels twice ({' and '.join(named)}); save only the ones to use")
@@ -120,6 +121,20 @@ def read_npz(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         return images, None
     labels = load_array(path, (key,), what="label")
     return images, _check_labels(labels, len(images), f"{shown_path(path)}:{key}")
+
+
+def _refuse_flattened_floats(array: np.ndarray, images: torch.Tensor, path: Path) -> None:
+    """ImagesError for float images that vary but span at most two of 0..255's levels once rounded: floats in
+    [0, 0.001] (images divided by 255 twice) trained and scored as black images without a word (pass 77)."""
+    if array.dtype.kind != "f" or not array.size:
+        return
+    low, high = float(array.min()), float(array.max())
+    if high > low and int(images.max()) - int(images.min()) <= 1:
+        raise ImagesError(
+            f"{shown_path(path)} holds float images from {low:.3g} to {high:.3g}: rounded to 0..255 they are "
+            f"{'one level' if int(images.max()) == int(images.min()) else 'two levels'}; float images span [0, 1] "
+            "(were they divided by 255 twice?): save them scaled to [0, 1], or as uint8"
+        )
 
 
 def _check_labels(labels: np.ndarray, n_images: int, where: str) -> torch.Tensor:

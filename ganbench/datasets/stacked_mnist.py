@@ -101,6 +101,9 @@ class StackedMNIST(ImageDataset):
     def available(self) -> bool | None:
         return self.mnist().available()
 
+    def data_identity(self) -> str | None:
+        return self.mnist().data_identity()  # MNIST files nothing vouches for are these runs' data too
+
 
 STACKED_MNIST = StackedMNIST(
     "stacked-mnist", description="3 MNIST digits as the channels of one image: 1,000 modes (VEEGAN, PacGAN)"

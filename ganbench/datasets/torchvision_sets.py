@@ -14,6 +14,7 @@ Options: ``split`` (train | test) and ``n_samples`` (a seeded subset of the spli
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
 import os
 import pickle
@@ -32,6 +33,7 @@ import torch
 from filelock import FileLock
 
 from ganbench.errors import GanbenchError, OptionError
+from ganbench.fingerprint import file_sha256
 from ganbench.hookspecs import hookimpl
 from ganbench.images import ImageDataset
 from ganbench.options import option
@@ -195,6 +197,17 @@ class IdxImages(TorchvisionImages):
 
     def _loose_in(self, root: Path) -> bool:
         return all(_idx_state(root, name, md5) != "fetch" for name, md5 in self.files())
+
+    def data_identity(self) -> str | None:
+        """The sha256 of the extracted files read without a .gz beside them (torchvision reads them; nothing
+        checks them): without it, runs on two data roots' different files were one run (pass 77)."""
+        folder = self.folder(data_root().resolve())
+        loose = [folder / _extracted(n) for n, _ in self.files() if not (folder / n).exists()]
+        try:
+            digests = [file_sha256(path) for path in loose if path.is_file()]
+        except OSError:  # unreadable: reading the data says so in one line
+            return None
+        return hashlib.sha256(" ".join(digests).encode()).hexdigest()[:16] if digests else None
 
     def _read(self, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
         from torchvision.datasets.mnist import read_image_file, read_label_file

@@ -13,8 +13,8 @@ Weights resolve in this order:
 
 from __future__ import annotations
 
-import hashlib
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import torch
 
 from ganbench.dataset import Dataset
 from ganbench.features.inception_command import WEIGHTS_ENV, WeightsError, named_weights
+from ganbench.fingerprint import file_sha256 as sha256_of
 from ganbench.hookspecs import hookimpl
 from ganbench.images import as_unit_nchw
 from ganbench.metric import FeatureExtractor
@@ -40,6 +41,13 @@ def weights_url() -> str:
     return FID_WEIGHTS_URL
 
 
+def published_prefix() -> str:
+    """The first hex digits of the sha256 of pytorch-fid's weights file, which its name carries (torch.hub's
+    convention: pt_inception-2015-12-05-6726825d.pth)."""
+    found = re.search(r"-([a-f0-9]+)\.", os.path.basename(weights_url()))
+    return found.group(1) if found else ""
+
+
 def hub_cache_path() -> Path:
     """Where pytorch-fid (through torch.hub) keeps the FID Inception weights."""
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights_url())
@@ -52,13 +60,13 @@ def resolve_weights(explicit: str | os.PathLike | None = None, download: bool = 
         return named_weights(chosen, "--inception-weights" if explicit else WEIGHTS_ENV)
     cached = hub_cache_path()
     if cached.is_file():
-        return cached
+        return _published(cached)
     if download:
         try:
             _download(weights_url(), cached)
             return cached
-        except OSError as exc:
-            reason = exc.strerror or str(exc) or type(exc).__name__
+        except (OSError, RuntimeError) as exc:  # RuntimeError: torch.hub's "invalid hash value"
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise WeightsError(
                 f"no Inception weights and the download failed ({reason}); pass --inception-weights PATH, "
                 f"set {WEIGHTS_ENV}, or put pytorch-fid's file at {cached}"
@@ -68,12 +76,24 @@ def resolve_weights(explicit: str | os.PathLike | None = None, download: bool = 
     )
 
 
+def _published(path: Path) -> Path:
+    """``path`` (in torch's hub cache, under pytorch-fid's name), or WeightsError if it is not pytorch-fid's file:
+    runs scored with it are recorded as scored with pytorch-fid's weights (``InceptionExtractor.identity``)."""
+    prefix = published_prefix()
+    if not sha256_of(path).startswith(prefix):
+        raise WeightsError(
+            f"{path} is not pytorch-fid's weights file: its sha256 does not begin with {prefix}, as its name says; "
+            "delete it (it is downloaded again) or pass --inception-weights PATH"
+        )
+    return path
+
+
 def _download(url: str, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
-        torch.hub.download_url_to_file(url, str(dst), progress=True)
+    try:  # torch.hub checks the file's sha256 against the prefix in its name
+        torch.hub.download_url_to_file(url, str(dst), hash_prefix=published_prefix() or None, progress=True)
     finally:
         socket.setdefaulttimeout(previous)
 
@@ -96,22 +116,6 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or "fc.weight" not in state or "Mixed_7c.branch_pool.conv.weight" not in state:
         raise WeightsError(f"{path} does not hold FID Inception weights (pytorch-fid's pt_inception-2015-12-05)")
     return state
-
-
-def sha256_of(path: Path) -> str:
-    """The file's sha256, remembered per (path, size, mtime) so a process hashes ~100 MB once."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _sha256_memo:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _sha256_memo[key] = digest.hexdigest()
-    return _sha256_memo[key]
-
-
-_sha256_memo: dict[tuple[str, int, int], str] = {}
 
 
 class FIDInception(torch.nn.Module):
@@ -199,6 +203,16 @@ class InceptionExtractor(FeatureExtractor):
 
     def fingerprint(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {"weights_sha256": sha256_of(resolve_weights())}
+
+    def identity(self) -> dict[str, Any]:
+        """pytorch-fid's file (whose sha256 is checked as it is read) by its name, whichever way it was found;
+        other weights by their sha256."""
+        published = os.path.basename(weights_url())
+        chosen = os.environ.get(WEIGHTS_ENV)
+        if not chosen:
+            return {"weights": published}
+        digest = sha256_of(named_weights(chosen, WEIGHTS_ENV))
+        return {"weights": published if digest.startswith(published_prefix()) else f"sha256 {digest}"}
 
     def provenance(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {
