@@ -1361,14 +1361,17 @@ def console_main() -> None:
     try:
         main()
     except Exception as exc:  # raised before or after _main's own catch (an exec that failed under ulimit -v)
-        line = _last_words(exc)
+        try:
+            line = _last_words(exc)
+        except MemoryError:  # even the words to say it with (pass 77)
+            line = ""
         if line is None:
             raise
+        _say_last(line)
         try:
-            click.echo(f"Error: {line}", err=True)
-        except MemoryError:
-            os.write(2, f"Error: {line}\n".encode(errors="backslashreplace"))
-        sys.exit(2)
+            sys.exit(2)
+        except MemoryError:  # no SystemExit to be made: the exit code all the same
+            os._exit(2)
     finally:
         if threading.current_thread() is threading.main_thread():
             with contextlib.suppress(MemoryError):  # near a memory cap, even this (pass 76)
@@ -1379,6 +1382,23 @@ def console_main() -> None:
         # clears the mark; a Ctrl-C still on its way out of here sets it again.
         with contextlib.suppress(MemoryError, SystemError):  # under a small ulimit -v, even this (SystemError:
             exec("")  # "returned NULL without setting an exception", pass 74)
+
+
+_OUT_OF_MEMORY = f"Error: ganbench ran out of memory; {MORE_MEMORY}\n".encode()
+"""Made as ganbench starts: where memory is gone, even an error's line cannot be made (pass 77)."""
+
+
+def _say_last(line: str) -> None:
+    """"Error: ``line``" on stderr, or where that cannot be made or written, ``_OUT_OF_MEMORY``."""
+    with contextlib.suppress(MemoryError, OSError):
+        if line:
+            try:
+                click.echo(f"Error: {line}", err=True)
+            except MemoryError:
+                os.write(2, f"Error: {line}\n".encode(errors="backslashreplace"))
+            return
+    with contextlib.suppress(MemoryError, OSError):
+        os.write(2, _OUT_OF_MEMORY)
 
 
 def _last_words(exc: BaseException) -> str | None:

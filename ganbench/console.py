@@ -76,7 +76,7 @@ class CommandStdout:
         self._stream = stream
         self._diverted = False
         self._reader_gone = False
-        self._escaped = False
+        self._escaped: set[str] = set()
 
     @contextlib.contextmanager
     def diverted(self, divert: bool = True) -> Iterator[None]:
@@ -100,12 +100,7 @@ class CommandStdout:
             return self._stream.write(text)
         except UnicodeEncodeError as exc:  # PYTHONIOENCODING=ascii and a "±": shown escaped, as stderr shows it (it
             encoding = exc.encoding or "ascii"  # was "standard output was closed", exit 2, after the work; pass 75)
-            if not self._escaped:  # said once: a CSV cell or a path escaped is another value (pass 76)
-                self._escaped = True
-                sys.stderr.write(
-                    f"warning: standard output's encoding ({encoding}) cannot show some characters of the output; "
-                    "they are written escaped (\\xe9), so names and values may differ: set PYTHONIOENCODING=utf-8\n"
-                )
+            self._say_escaped(text, encoding)
             self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
             return len(text)
         except OSError as exc:
@@ -117,6 +112,30 @@ class CommandStdout:
             raise self._failed(exc) from None
         except ValueError:  # "I/O operation on closed file": a plugin's command closed it
             raise self._failed(OSError(errno.EBADF, "it was closed")) from None
+
+    def _say_escaped(self, text: str, encoding: str) -> None:
+        """Once each on stderr (a CSV cell or a path escaped is another value; pass 76): characters the encoding
+        cannot show, and bytes of a name that are not text at all (a file name that is not UTF-8, which Python
+        holds as \\udcff): no encoding shows those, and "set PYTHONIOENCODING=utf-8" was said to utf-8 (pass 77)."""
+        characters = "".join(c for c in text if not "\udc80" <= c <= "\udcff")
+        try:
+            characters.encode(encoding)
+            kind = "bytes"
+        except UnicodeEncodeError:
+            kind = "characters"
+        if kind in self._escaped:
+            return
+        self._escaped.add(kind)
+        if kind == "characters":
+            sys.stderr.write(
+                f"warning: standard output's encoding ({encoding}) cannot show some characters of the output; "
+                "they are written escaped (\\xe9), so names and values may differ: set PYTHONIOENCODING=utf-8\n"
+            )
+        else:
+            sys.stderr.write(
+                "warning: some names in the output hold bytes that are not text (a file name that is not UTF-8); "
+                "they are written escaped (\\udcff), so they differ from the names on disk\n"
+            )
 
     def flush(self) -> None:
         if self._diverted:

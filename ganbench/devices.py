@@ -148,7 +148,7 @@ dataset's images, whatever the number of samples (pass 71)."""
 def memory_error_line(exc: BaseException, data_fixed: bool = False) -> str | None:
     """One line for an allocation that failed where nothing said what to lower (a dataset claimed as the command
     starts, a library loaded late): else None, for another error. ``data_fixed``: see ``memory_line``."""
-    return memory_line(exc, "ganbench", f"{MORE_MEMORY}, or ask for less", data_fixed)
+    return memory_line(exc, "ganbench", MORE_MEMORY if data_fixed else f"{MORE_MEMORY}, or ask for less", data_fixed)
 
 
 def memory_line(exc: BaseException, doing: str, fix: str, data_fixed: bool = False) -> str | None:

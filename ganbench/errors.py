@@ -44,7 +44,14 @@ def shell_path(path: object) -> str:
     """``path`` as a shell reads it back as one argument, not an option: quoted (spaces, quotes), and "./" before a
     leading "-" (advice to run `ganbench leaderboard update -s.toml` failed: "No such option '-s'")."""
     text = str(path)
-    return shlex.quote(f"./{text}" if text.startswith("-") else text)
+    text = f"./{text}" if text.startswith("-") else text
+    if text.isprintable():  # no newline, and no byte that is not text (a name that is not UTF-8, as \udcff)
+        return shlex.quote(text)
+    try:  # the name's own bytes, as bash's $'...' writes them back: "bad\udcffdir" quoted named no file (pass 77)
+        named = os.fsencode(text)
+    except UnicodeError:
+        return shlex.quote(text)
+    return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"\\'" else f"\\x{b:02x}" for b in named) + "'"
 
 
 def one_line(text: object) -> str:

@@ -96,12 +96,28 @@ def refuse_undecodable_name(path: str | Path, option: str, fix: str = "choose a 
         os.fsencode(text)  # a UTF-8 name recorded, read where file names are ASCII (LC_ALL=C, PYTHONUTF8=0)
         text.encode("utf-8")
     except UnicodeEncodeError:
-        if codecs.lookup(encoding).name != "utf-8":  # the name may well be UTF-8: this process reads it otherwise
+        if codecs.lookup(encoding).name != "utf-8" and _utf8_name(text):  # this process reads it otherwise
             raise OptionError(
                 f"{option} {one_line(text)} cannot be named in this process's file-name encoding ({encoding}); set "
                 "PYTHONUTF8=1 or a UTF-8 locale (LC_ALL=C.UTF-8)"
             ) from None
         raise OptionError(f"{option} {one_line(text)} is not UTF-8 text, and runs record it in JSON; {fix}") from None
+
+
+def _utf8_name(text: str) -> bool:
+    """Whether ``text`` names a file whose name is UTF-8: its characters are, or the bytes it stands for (as
+    surrogates, where the file-name encoding is ASCII) read as UTF-8. Else the locale's advice sent the user round
+    in a loop: with PYTHONUTF8=1 as advised, "r\\xff" was "not UTF-8" (pass 77)."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        pass
+    try:
+        os.fsencode(text).decode("utf-8")
+        return True
+    except UnicodeError:
+        return False
 
 
 def expanded(value: str, what: str) -> Path:

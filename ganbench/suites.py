@@ -132,10 +132,12 @@ class Suite:
     def error(self, message: str, key: str | None = None) -> SuiteError:
         """``message`` (a command line's words) as an error of this suite: its file and the line of ``key``, else of
         the key it is about (the option its advice changes: "lower --set batch_size"; else its [set] table), with
-        the advice in the suite's terms."""
+        the advice in the suite's terms. ``key`` "": about no line of it (memory ran out; pass 77: said at [set])."""
         where = _Locator(self.file, self.text)
         if "--metrics " in message and len(self.datasets) > 1:  # advice for the dataset that failed: another's
             message += f"; {EACH_DATASET}"  # may refuse it (a one-class folder has no classifier space)
+        if key == "":
+            return where.at(None, message)
         if key is not None:
             return where.error(key, message)
         option = re.search(r"--set ([\w.]+)", message)

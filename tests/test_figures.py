@@ -1002,3 +1002,24 @@ def test_output_its_encoding_cannot_show_is_escaped_not_called_a_closed_stream(m
         "escaped (\\xe9), so names and values may differ: set PYTHONIOENCODING=utf-8\n"
     ), shown.stderr
     assert "mean \\xb1 standard error" in shown.stdout and "| ring8 " in shown.stdout
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "ascii"])
+def test_bytes_of_a_name_that_are_not_text_are_not_blamed_on_the_encoding(encoding, capsys):
+    """A figure folder named with a byte that is not UTF-8 (fig\\xff): utf-8 was told "set PYTHONIOENCODING=utf-8"
+    (pass 77). Such bytes are said apart from characters the encoding cannot show, each once."""
+    import io
+
+    from ganbench.console import CommandStdout
+
+    written = io.BytesIO()
+    stdout = CommandStdout(io.TextIOWrapper(written, encoding=encoding))
+    for text in ("fig\udcff/curves-ring8.png\n", "fig\udcff/samples-ring8.png\n", "mean \u00b1 se\n"):
+        stdout.write(text)
+    warnings = capsys.readouterr().err.splitlines()
+    bytes_said = (
+        "warning: some names in the output hold bytes that are not text (a file name that is not UTF-8); they are "
+        "written escaped (\\udcff), so they differ from the names on disk"
+    )
+    assert warnings[0] == bytes_said and "PYTHONIOENCODING" not in warnings[0]
+    assert len(warnings) == (2 if encoding == "ascii" else 1), warnings  # "±": only ascii cannot show it

@@ -204,6 +204,7 @@ def test_a_suite_whose_runs_resume_is_told_more_memory_not_a_smaller_network(cli
         result = cli("sweep", str(path), "-o", str(out), "-q")
         assert_one_line_error(result, "reading the dataset ran out of memory", "its items do not fit here: give it")
         assert "n_samples" not in result.err
+        assert ".toml: reading the dataset" in result.err, result.err  # at no line: it was said at [set] (pass 77)
     (out / records[1].parent.name / "checkpoint.pt").unlink()  # starts afresh: a smaller network is another run
     result = cli("sweep", str(path), "-o", str(out), "-q")
     assert_one_line_error(result, "more than the 1 MiB free on cpu; 1 of its runs resumes from its checkpoint, "
@@ -508,6 +509,36 @@ def test_a_job_that_cannot_be_pickled_for_workers_is_one_line():
 
     with pytest.raises(ganbench.GanbenchError, match="a job for worker processes must be picklable: Can't pickle"):
         LocalExecutor("local").run([(lambda x: x, {"x": 3})] * 2, workers=2)
+
+
+@pytest.mark.slow
+def test_a_pool_that_cannot_start_a_thread_is_one_line_and_leaves_no_worker(monkeypatch):
+    """Near a memory cap (each thread reserves its stack), `--workers 2` was "can't start new thread" from submit,
+    the pool's "cannot join thread before it is started" over it, then tracebacks of the workers it had started
+    as they lost their parent (pass 77)."""
+    import concurrent.futures.process as pool_module
+
+    from ganbench.executors.local import LocalExecutor
+
+    spawned = []
+    launch = pool_module.ProcessPoolExecutor._spawn_process
+
+    def spawn(pool):
+        launch(pool)
+        spawned.extend(pool._processes.values())
+
+    def no_thread(thread):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(pool_module.ProcessPoolExecutor, "_spawn_process", spawn)
+    monkeypatch.setattr(pool_module._ExecutorManagerThread, "start", no_thread)
+    with pytest.raises(ganbench.GanbenchError) as raised:
+        LocalExecutor("local").run([(warn_and_return, {"text": "x"})] * 2, workers=2)
+    assert "pool could not start a thread (can't start new thread)" in str(raised.value)
+    assert "\n" not in str(raised.value) and spawned
+    for process in spawned:
+        process.join(10)
+        assert process.exitcode == -signal.SIGTERM
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import os
 import re
+import subprocess
 import sys
 import time
 import warnings
@@ -1969,6 +1970,57 @@ def test_pass_76_an_error_whose_telling_ran_out_of_memory_is_still_one_line(monk
     assert capsys.readouterr().err == "Error: torch cannot be imported (std::bad_alloc); give it more memory\n"
 
 
+def test_pass_77_where_even_the_words_run_out_the_line_made_at_start_is_said(monkeypatch, capfd):
+    """Near a cap (3.21 GB), _last_words itself, then its os.write fallback's formatting, ran out of memory:
+    three chained tracebacks, exit 1 (pass 77)."""
+    import signal
+
+    from ganbench import cli as cli_module
+    from ganbench.errors import MORE_MEMORY
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(cli_module, "main", no_memory)
+            patched.setattr(cli_module, "_last_words", no_memory)
+            with pytest.raises(SystemExit) as ended:
+                cli_module.console_main()
+            assert ended.value.code == 2
+            assert capfd.readouterr().err == f"Error: ganbench ran out of memory; {MORE_MEMORY}\n"
+            patched.setattr(cli_module, "_last_words", lambda exc: "torch cannot be imported (MemoryError)")
+            patched.setattr(cli_module.click, "echo", no_memory)
+            with pytest.raises(SystemExit) as ended:
+                cli_module.console_main()
+            assert ended.value.code == 2
+            assert capfd.readouterr().err == "Error: torch cannot be imported (MemoryError)\n"
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+@pytest.mark.parametrize("name", ["bad\udcffdir", "two\nlines", "it's a-b", "-s.toml", "café", "tab\there\udcc3"])
+def test_pass_77_a_path_in_advice_is_the_path_bash_reads_back(name):
+    """`leaderboard show --results` advised "pass --results 'results/../bad\\udcffdir'", a name no file has: bytes
+    that are not text (and newlines) are written as bash's $'\\xff', which reads back the name's own bytes."""
+    from ganbench.errors import shell_path
+
+    quoted = shell_path(name)
+    assert quoted.isascii() or name == "café", quoted
+    read_back = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True).stdout
+    assert read_back == os.fsencode(f"./{name}" if name.startswith("-") else name)
+
+
+def test_pass_77_finished_runs_out_of_memory_are_not_told_to_ask_for_less():
+    """`plot` and `table` near a cap were told "give it more memory ..., or ask for less": they ask for nothing."""
+    from ganbench.devices import memory_error_line
+    from ganbench.errors import MORE_MEMORY
+
+    assert memory_error_line(MemoryError(), data_fixed=True).endswith(f"(Python could not allocate); {MORE_MEMORY}")
+    assert memory_error_line(MemoryError()).endswith(f"{MORE_MEMORY}, or ask for less")
+
+
 def test_a_utf8_data_path_where_file_names_are_ascii_names_the_locale(tmp_path):
     """LC_ALL=C with PYTHONUTF8=0: `table` of runs on ./café was a UnicodeEncodeError traceback, and `-d ./café`
     was told its name "is not UTF-8", which it is: this process's file-name encoding is what is not (pass 76)."""
@@ -1981,3 +2033,7 @@ def test_a_utf8_data_path_where_file_names_are_ascii_names_the_locale(tmp_path):
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "cannot be named in this process's file-name encoding (ascii); set PYTHONUTF8=1" in done.stderr
     assert not (tmp_path / "r").exists()
+    done = ganbench_process("run", "-v", "nsgan", "-d", "ring8", "--steps", "2", "-q", "-o", "r\udcff", env=env,
+                            cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr  # not UTF-8 in any locale (pass 77)
+    assert "is not UTF-8 text" in done.stderr and "PYTHONUTF8" not in done.stderr, done.stderr

@@ -32,7 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ganbench.errors import GanbenchError, one_line
+from ganbench.errors import MORE_MEMORY, GanbenchError, one_line
 from ganbench.executor import Executor, Job, OnResult
 from ganbench.hookspecs import hookimpl
 from ganbench.interrupts import holding_ctrl_c
@@ -137,6 +137,28 @@ def _interrupting_workers(pool: ProcessPoolExecutor) -> Iterator[None]:
         raise
 
 
+@contextlib.contextmanager
+def _threads_that_start(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """GanbenchError, in one line, where the pool cannot start a thread: each reserves its stack (ulimit -s) under
+    the process's memory cap (ulimit -v), so near the cap `--workers 2` was a traceback, the pool's own "cannot
+    join thread" over it, and its started workers' tracebacks as they lost their parent (pass 77)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        cause: BaseException | None = exc
+        while cause is not None and "can't start new thread" not in str(cause):
+            cause = cause.__context__
+        if cause is None:
+            raise
+        for process in list((pool._processes or {}).values()):  # started, and waiting for work that never comes
+            with contextlib.suppress(OSError, ValueError):
+                process.terminate()
+        raise GanbenchError(
+            f"the worker processes' pool could not start a thread (can't start new thread): each reserves its stack "
+            f"(ulimit -s) under this process's memory cap; {MORE_MEMORY}, or run fewer --workers"
+        ) from None
+
+
 def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
     """A job in a worker, interruptible by Ctrl-C while it runs, once: a terminal's Ctrl-C reaches the worker and
     the parent, which passes it on; the second must not break the first one's clean-up (locks, records). One that
@@ -151,7 +173,8 @@ def _call(fn: Any, kwargs: dict[str, Any]) -> Any:
     try:
         return fn(**kwargs)
     finally:
-        signal.signal(signal.SIGINT, _remember_interrupt if _interruptible else signal.SIG_IGN)
+        with contextlib.suppress(MemoryError):  # near a memory cap: the job's own error goes back, not this (pass 77)
+            signal.signal(signal.SIGINT, _remember_interrupt if _interruptible else signal.SIG_IGN)
 
 
 def _interrupt_once(signum: int, frame: Any) -> None:
@@ -225,15 +248,13 @@ class LocalExecutor(Executor):
         in_flight: dict[Any, int] = {}
         started: dict[int, Any] = {}
         interruptible = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-        with (
-            ProcessPoolExecutor(
-                min(workers, len(indices)),
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(threads, os.getpid(), interruptible),
-            ) as pool,
-            _interrupting_workers(pool),
-        ):
+        pool = ProcessPoolExecutor(
+            min(workers, len(indices)),
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(threads, os.getpid(), interruptible),
+        )
+        with _threads_that_start(pool), pool, _interrupting_workers(pool):
             while waiting or in_flight:
                 while waiting and len(in_flight) < workers:
                     i = waiting.pop(0)
