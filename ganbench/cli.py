@@ -1389,7 +1389,7 @@ _OUT_OF_MEMORY = f"Error: ganbench ran out of memory; {MORE_MEMORY}\n".encode()
 
 
 def _say_last(line: str) -> None:
-    """"Error: ``line``" on stderr, or where that cannot be made or written, ``_OUT_OF_MEMORY``."""
+    """ "Error: ``line``" on stderr, or where that cannot be made or written, ``_OUT_OF_MEMORY``."""
     with contextlib.suppress(MemoryError, OSError):
         if line:
             try:
