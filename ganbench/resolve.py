@@ -17,7 +17,7 @@ import numbers
 import os
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,14 @@ from ganbench.options import (
 )
 from ganbench.paths import data_folder, tilde_expanded
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
-from ganbench.selection import Selected, neediest, no_metrics_named, select_metrics, without_conditional
+from ganbench.selection import (
+    Selected,
+    in_the_datasets_order,
+    neediest,
+    no_metrics_named,
+    select_metrics,
+    without_conditional,
+)
 from ganbench.spec import MAX_EVAL_SAMPLES, MAX_STEPS, SEED_LIMIT, Budget, EvalSettings, RunSpec, split_overrides
 from ganbench.variant import Variant
 from ganbench.writable import file_in_the_way, kind_of
@@ -143,7 +150,7 @@ def create_spec(
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
     if metrics is not None and not metrics:
         raise no_metrics_named(d)
-    named = _in_the_datasets_order(d, metrics) if metrics else ()
+    named = in_the_datasets_order(d, metrics) if metrics else ()
     chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
     if not chosen:
         raise OptionError(f"dataset {dataset!r} names no metrics of its own; name some with --metrics (e.g. frechet)")
@@ -204,15 +211,6 @@ def create_spec(
         ),
         code=code,
     )
-
-
-def _in_the_datasets_order(d: Dataset, metrics: Sequence[str]) -> tuple[str, ...]:
-    """The metrics named, each once, in one order whatever the order given: the dataset's own metrics as it lists
-    them, then the others by name. The order is in the run's spec, so `-m modes,frechet` and `-m frechet,modes`
-    were two run ids, two trainings and two rows of one computation (pass 77)."""
-    own = [*d.metrics, *d.conditional_metrics]
-    named = dict.fromkeys(m.strip() for m in metrics)  # a name given twice is one metric
-    return tuple(sorted(named, key=lambda m: (own.index(m), "") if m in own else (len(own), m)))
 
 
 def _networks_taking(option: str, dataset: Dataset, variant: Any, besides: str) -> list[str]:

@@ -52,6 +52,22 @@ def select_metrics(
     ]
 
 
+def in_the_datasets_order(dataset: Dataset, names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` (metric or output names), each once, in one order whatever the order given: by the dataset's own
+    metrics as it lists them (fid_classifier is fid's), then by name. The order is in a run's spec, so `-m
+    modes,frechet` and `-m frechet,modes` were two run ids, two trainings and two rows of one computation (pass 77)."""
+    own = [*dataset.metrics, *dataset.conditional_metrics]
+
+    def place(name: str) -> tuple[int, str]:
+        try:
+            metric = _resolve(dataset, name)[0].name
+        except GanbenchError:  # refused where the names are checked, in the order given
+            metric = name
+        return own.index(metric) if metric in own else len(own), name
+
+    return tuple(sorted(dict.fromkeys(name.strip() for name in names), key=place))
+
+
 def no_metrics_named(dataset: Dataset) -> OptionError:
     """``metrics=[]``'s error, with an example the dataset computes (fid was named for a mixture, which has none)."""
     example = f"e.g. --metrics {dataset.metrics[0]}" if dataset.metrics else "`ganbench list` shows them"

@@ -63,7 +63,7 @@ def run_suite(
         line = memory_error_line(exc, data_fixed=resuming > 0)  # to runs that resume: other data, other runs
         if line is None:
             raise
-        raise suite.error(line, key="") from None
+        raise suite.error(line, key=None if "--set " in line else "") from None  # at the line it advises, or none
     options = dict(out=str(out), force=force, progress=False, device=device, checkpoint_every=checkpoint_every)
     jobs = [(run_job, {"spec": specs[i].to_dict(), **options}) for i in todo]
     bar = progress_bar(

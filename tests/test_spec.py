@@ -42,6 +42,9 @@ def test_the_order_metrics_are_named_in_is_not_another_run():
     assert specs[1].eval.metrics == ("modes", "frechet", "prdc")
     mixed = [ganbench.create_spec("nsgan", "ring8", steps=10, metrics=m) for m in (["kid", "modes"], ["modes", "kid"])]
     assert mixed[0].run_id == mixed[1].run_id and mixed[0].eval.metrics == ("modes", "kid")
+    outputs = [("class_accuracy", "fid_classifier"), ("fid_classifier", "class_accuracy")]  # fid's, class-accuracy's
+    images = [ganbench.create_spec("cgan", "digits", steps=10, metrics=list(m)) for m in outputs]
+    assert images[0].run_id == images[1].run_id and images[0].eval.metrics == outputs[1]
 
 
 def test_spec_round_trips_through_json():
