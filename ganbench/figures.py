@@ -43,6 +43,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
 import numbers
 import re
@@ -172,7 +173,8 @@ def plot_results(
             )
         out.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(out)  # a killed plot's, hidden there for good (pass 77)
-        stamp = {DRAWN_FROM: str(root.resolve())}  # which plot's a figure is, should it be stale later
+        stamp = {DRAWN_FROM: json.dumps(str(root.resolve()))}  # which plot's a figure is, should it be stale later
+        # (as JSON: ASCII, a name that is not UTF-8 too; its text was PNG's UnicodeEncodeError, pass 78)
         for dataset, figures in drawn.items():
             for kind, fig in figures.items():
                 path = out / f"{kind}-{file_name(dataset)}.png"

@@ -101,6 +101,9 @@ def _see_through(image: Any) -> bool:
     transparency" of images saved as RGBA but opaque said a loss where none was (pass 77)."""
     if image.mode not in ALPHA_MODES and "transparency" not in image.info:
         return False
+    key = image.info.get("transparency")
+    if isinstance(key, int | tuple) and max(key if isinstance(key, tuple) else (key,)) > 255:
+        return True  # a 16-bit colour key, which Pillow compares with 8-bit pixels: said, as before (pass 78)
     try:
         with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
         return with_alpha.getchannel("A").getextrema()[0] < 255

@@ -48,6 +48,7 @@ from ganbench.paths import data_folder, tilde_expanded
 from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import (
     Selected,
+    canonical_names,
     in_the_datasets_order,
     neediest,
     no_metrics_named,
@@ -162,6 +163,7 @@ def create_spec(
                 "be scored on nothing; name a metric that applies to it too (e.g. fid)"
             )
     selected = select_metrics(d, chosen, conditional=v.conditional)
+    chosen = canonical_names(d, selected)
     n_eval = d.eval_samples if eval_samples is None else eval_samples
     if isinstance(n_eval, bool) or not isinstance(n_eval, numbers.Integral) or not 2 <= n_eval <= MAX_EVAL_SAMPLES:
         raise OptionError(

@@ -68,6 +68,20 @@ def in_the_datasets_order(dataset: Dataset, names: Sequence[str]) -> tuple[str, 
     return tuple(sorted(dict.fromkeys(name.strip() for name in names), key=place))
 
 
+def canonical_names(dataset: Dataset, selected: Sequence[Selected]) -> tuple[str, ...]:
+    """What ``selected`` computes, named one way (in the dataset's order): a metric by its name where it runs in
+    every space its name takes, else by its first output in each space it runs in. `-m prdc` and `-m
+    precision_raw,recall_raw` compute the same four outputs, and were two run ids and two rows (pass 78)."""
+    names: list[str] = []
+    for chosen in selected:
+        metric = chosen.metric
+        if not chosen.spaces or set(chosen.spaces) == set(_spaces_for(metric, dataset)):
+            names.append(metric.name)
+        else:
+            names += [next(iter(metric.output_names((space,)))) for space in chosen.spaces]
+    return in_the_datasets_order(dataset, names)
+
+
 def no_metrics_named(dataset: Dataset) -> OptionError:
     """``metrics=[]``'s error, with an example the dataset computes (fid was named for a mixture, which has none)."""
     example = f"e.g. --metrics {dataset.metrics[0]}" if dataset.metrics else "`ganbench list` shows them"

@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ganbench.errors import GanbenchError, UnknownNameError, link_loop_message, one_line, short_repr
+from ganbench.errors import GanbenchError, OptionError, UnknownNameError, link_loop_message, one_line, short_repr
 from ganbench.metric import Bound
 from ganbench.options import with_options
-from ganbench.paths import data_path, data_paths_from, tilde_expanded
+from ganbench.paths import data_path, data_paths_from, refuse_undecodable_name, tilde_expanded
 from ganbench.resolve import create_spec, output_names
 from ganbench.spec import SEED_LIMIT, RunSpec, parse_seeds
 from ganbench.writable import NAME_MAX
@@ -358,6 +358,10 @@ def load_suite(path: str | Path) -> Suite:
             raise SuiteError(
                 f"{path}: the suite is named by its file, and {exc}; rename the file or set name = ..."
             ) from None
+    try:  # the file's name names its baseline, in reports' JSON too: UnicodeEncodeError below (pass 78)
+        refuse_undecodable_name(path.name, "suite file", "rename the file: its name names the suite's baseline")
+    except OptionError as exc:
+        raise SuiteError(str(exc)) from None
     if len(f"{path.stem}.baseline.json".encode()) > NAME_MAX:  # found now, not after every run has trained
         raise SuiteError(
             f"{path}: its baseline file {path.stem}.baseline.json would be a name longer than {NAME_MAX} bytes; "

@@ -702,6 +702,19 @@ def test_an_earlier_plots_figure_of_what_has_nothing_to_draw_now_is_removed_and_
     assert sorted(p.name for p in figures.iterdir()) == ["leaderboard-ring8.png", "mine.png", "samples-ring8.png"]
 
 
+def test_a_results_folder_whose_name_is_not_utf8_is_plotted_and_its_stale_figure_found(mog, tmp_path):
+    """Pass 78: the figures' stamp, the results folder's path, was PNG's UnicodeEncodeError for a name that is not
+    UTF-8 (or any non-ASCII name under LC_ALL=C): a traceback, and an empty figures folder left."""
+    root = _seed0_runs(mog, tmp_path / "p\udcff")
+    assert len(plot_results(root, on_problem=lambda line: None)) == 4
+    for history in root.glob("*/history.csv"):
+        history.unlink()
+    said = []
+    plot_results(root, on_problem=said.append)
+    assert not (root / "figures" / "curves-ring8.png").exists()
+    assert any("an earlier plot's" in line for line in said), said
+
+
 def test_a_file_plot_did_not_draw_is_never_removed_and_a_killed_plots_temporary_file_is(mog, tmp_path, cli):
     """Pass 77: a user's own curves-ring8.png in the --out folder, or another results folder's figure there, was
     removed as "an earlier plot's"; the hidden temporary file of a plot killed mid-write stayed for good."""

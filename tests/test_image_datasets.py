@@ -361,6 +361,40 @@ def test_extracted_files_nothing_verifies_are_part_of_the_run_id(tmp_path, monke
         assert ids["a", name] == ids["c", name] != ids["b", name], name  # the same bytes: the same run
 
 
+def test_extracted_files_rewritten_in_one_process_are_read_again(root):
+    """Pass 78: the split read was kept per (data root, split), so a Python session that rewrote the files trained
+    the new run id on the old images."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    loaded = []
+    for seed in (0, 1):
+        images = np.random.default_rng(seed).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+        (raw / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
+        (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(20) % 10))
+        with pytest.warns(UserWarning, match="have no .gz archive beside them"):
+            loaded.append(dataset("mnist", split="test").load())
+        assert np.array_equal(loaded[-1][:, 0].numpy(), images)
+
+
+def test_a_16_bit_colour_key_is_said_as_transparency(tmp_path):
+    """Pass 78: Pillow compares a 16-bit PNG's colour key with 8-bit pixels, so no pixel matched and the key that
+    did hide a pixel went unsaid."""
+    import zlib
+
+    from ganbench.imagefiles import _read
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = np.random.default_rng(0).integers(0, 65536, (8, 8, 3), dtype=np.uint16)
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", 8, 8, 16, 2, 0, 0, 0)  # 16-bit RGB
+    key = pixels[0, 0].astype(">u2").tobytes()  # the first pixel is see-through
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tRNS", key) + chunk(b"IDAT", zlib.compress(rows))
+    (tmp_path / "keyed.png").write_bytes(png + chunk(b"IEND", b""))
+    assert _read(tmp_path / "keyed.png")[1] is True
+
+
 @needs_mnist
 def test_files_their_archives_verify_leave_the_run_id_as_the_options_make_it(mnist_test_root):
     spec = ganbench.create_spec("dcgan", "mnist", overrides={"dataset.split": "test"})

@@ -228,6 +228,12 @@ def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
     result = cli("sweep", str(suite), "-q", "-o", str(tmp_path / "o"))
     assert_one_line_error(result, "s.toml:4: no Inception weights", 'or score without inception: metrics = ["fid_')
     assert "--metrics" not in result.err and not (tmp_path / "o").exists()
+    script = tmp_path / "make_data.py"  # pass 78: a file that is not weights was found out after training
+    script.write_text("print('not weights')\n")
+    result = cli("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "3", *TINY, "-o", str(tmp_path / "o"),
+                 "--inception-weights", str(script))  # fmt: skip
+    assert_one_line_error(result, "make_data.py is not a torch weights file")
+    assert not (tmp_path / "o").exists()
 
 
 def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_folder):
@@ -374,7 +380,7 @@ def test_a_suites_class_metrics_apply_to_its_conditional_variants_only(tmp_path)
         'metrics = ["fid_classifier", "class_accuracy"]\n'
     )
     chosen = {spec.variant: spec.eval.metrics for spec in load_suite(path).specs()}
-    assert chosen == {"dcgan": ("fid_classifier",), "cgan": ("fid_classifier", "class_accuracy")}
+    assert chosen == {"dcgan": ("fid",), "cgan": ("fid", "class-accuracy")}  # digits: the classifier space alone
     path.write_text(path.read_text().replace('"dcgan", "cgan"', '"dcgan", "wgan-gp"'))
     with pytest.raises(ganbench.errors.GanbenchError, match=r"mixed.toml:4: .*needs a class-conditional variant"):
         load_suite(path)

@@ -44,7 +44,18 @@ def test_the_order_metrics_are_named_in_is_not_another_run():
     assert mixed[0].run_id == mixed[1].run_id and mixed[0].eval.metrics == ("modes", "kid")
     outputs = [("class_accuracy", "fid_classifier"), ("fid_classifier", "class_accuracy")]  # fid's, class-accuracy's
     images = [ganbench.create_spec("cgan", "digits", steps=10, metrics=list(m)) for m in outputs]
-    assert images[0].run_id == images[1].run_id and images[0].eval.metrics == outputs[1]
+    assert images[0].run_id == images[1].run_id and images[0].eval.metrics == ("fid", "class-accuracy")
+
+
+def test_a_metric_named_by_its_outputs_is_the_same_run():
+    """Pass 78: `-m prdc`, `-m precision_raw,recall_raw,density_raw,coverage_raw` and `-m prdc,precision_raw` compute
+    the same four outputs, and were three run ids, three trainings and three rows."""
+    spellings = (["prdc"], ["precision_raw", "recall_raw", "density_raw", "coverage_raw"], ["prdc", "precision_raw"])
+    specs = [ganbench.create_spec("nsgan", "ring8", steps=10, metrics=m) for m in spellings]
+    assert {s.run_id for s in specs} == {specs[0].run_id} and specs[1].eval.metrics == ("prdc",)
+    assert ganbench.create_spec("nsgan", "ring8", steps=10, metrics=["modes", "frechet", "prdc"]).run_id == (
+        ganbench.create_spec("nsgan", "ring8", steps=10).run_id
+    )
 
 
 def test_spec_round_trips_through_json():

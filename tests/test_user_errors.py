@@ -2012,6 +2012,18 @@ def test_pass_77_a_path_in_advice_is_the_path_bash_reads_back(name):
     assert read_back == os.fsencode(f"./{name}" if name.startswith("-") else name)
 
 
+def test_pass_78_a_suite_file_whose_name_is_not_utf8_is_one_line(tmp_path):
+    """Its name names its baseline: `sweep`, `leaderboard check` of s\\xff.toml were a UnicodeEncodeError."""
+    from ganbench.suites import SuiteError, load_suite
+
+    path = tmp_path / "s\udcff.toml"
+    path.write_text('name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\n')
+    with pytest.raises(SuiteError) as raised:
+        load_suite(path)
+    assert "suite file s\\udcff.toml is not UTF-8 text" in str(raised.value), raised.value
+    assert "rename the file" in str(raised.value) and "\n" not in str(raised.value)
+
+
 def test_pass_77_finished_runs_out_of_memory_are_not_told_to_ask_for_less():
     """`plot` and `table` near a cap were told "give it more memory ..., or ask for less": they ask for nothing."""
     from ganbench.devices import memory_error_line

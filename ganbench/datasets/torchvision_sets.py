@@ -127,7 +127,7 @@ class TorchvisionImages(ImageDataset):
 
     def _split_data(self) -> tuple[torch.Tensor, torch.Tensor]:
         root = data_root().resolve()
-        key = (self.source, str(root), self.split)
+        key = (self.source, str(root), self.split, self.data_identity())  # files rewritten: read again (pass 78)
         if key not in _splits:
             with warnings.catch_warnings(record=True) as said:  # said once the files are known good, else the
                 warnings.simplefilter("always")  # error alone

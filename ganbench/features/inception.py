@@ -98,16 +98,25 @@ def _download(url: str, dst: Path) -> None:
         socket.setdefaulttimeout(previous)
 
 
-def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    """The state dict in ``path``; a clear error if it is truncated, corrupt or not Inception's."""
-    fix = "download them again or pass another --inception-weights"
+WEIGHTS_FIX = "download them again or pass another --inception-weights"
+
+
+def check_head(path: Path) -> None:
+    """WeightsError if ``path`` cannot be read or does not start as a torch weights file: said before a run trains
+    (pass 78: a script named as the weights failed after training, its run's folder left behind)."""
     try:
         with open(path, "rb") as f:
             head = f.read(4)
     except OSError as exc:
-        raise WeightsError(f"cannot read Inception weights {path} ({exc.strerror or exc}); {fix}") from None
+        raise WeightsError(f"cannot read Inception weights {path} ({exc.strerror or exc}); {WEIGHTS_FIX}") from None
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save's zip, or its older pickle
-        raise WeightsError(f"{path} is not a torch weights file (it does not start as torch.save's do); {fix}")
+        raise WeightsError(f"{path} is not a torch weights file (it does not start as torch.save's do); {WEIGHTS_FIX}")
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict in ``path``; a clear error if it is truncated, corrupt or not Inception's."""
+    fix = WEIGHTS_FIX
+    check_head(path)
     try:
         state = load_torch_file(path)
     except (TorchFileError, OSError) as exc:
@@ -199,7 +208,7 @@ class InceptionExtractor(FeatureExtractor):
         return _features_of(samples)[self.output]
 
     def check(self, dataset: Dataset | None = None) -> None:
-        resolve_weights()
+        check_head(resolve_weights())
 
     def fingerprint(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {"weights_sha256": sha256_of(resolve_weights())}
