@@ -200,7 +200,7 @@ def reference_table(
     and evaluation seed), variants named ``[real]``, ``[gaussian]``, ... and never bold; and the notes to print
     under the table: what the rows are, and ``floor_warnings``."""
     from ganbench.options import with_options
-    from ganbench.plugins import registries
+    from ganbench.plugins import blamed, registries
 
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -210,7 +210,8 @@ def reference_table(
     done = runs[runs["status"] == "completed"]
     labels = scored_on_labels(list(dict.fromkeys(done["scored_on"])))
     for key in labels:
-        name, options, n, seed = json.loads(key)
+        name, options, n, seed, *chosen = json.loads(key)  # chosen: the runs' code "data" and "features", if any
+        read = chosen[0].get("data") if chosen and isinstance(chosen[0], dict) else None
         which = f"{name} ({labels[key]})" if labels[key] else name
         try:
             dataset = with_options(registries().datasets.get(name), options, f"dataset {name!r}")
@@ -226,6 +227,15 @@ def reference_table(
             continue
         if dataset.available() is False:  # never fetch data (or lock its folder) to print a table
             notes.append(f"no reference rows for {which}: its files are not on this machine")
+            continue
+        try:
+            with blamed("datasets", name, "data_identity"):
+                here = dataset.data_identity()
+        except GanbenchError as exc:  # a plugin's: the runs' scores stand
+            notes.append(f"no reference rows for {which}: {one_line(exc)}")
+            continue
+        if (here or read) and here != read:  # the rows would be of other files than the runs' (pass 78)
+            notes.append(f"no reference rows for {which}: its files here are not those its runs read")
             continue
         try:
             scores = reference_scores(dataset, present, n, seed)
@@ -273,6 +283,7 @@ def scored_on_labels(keys: Sequence[str]) -> dict[str, str]:
                 **{f"dataset.{o}": v for o, v in (parsed[k][1] or {}).items()},
                 "eval_samples": parsed[k][2],
                 "eval_seed": parsed[k][3],
+                **(parsed[k][4] if len(parsed[k]) > 4 and isinstance(parsed[k][4], dict) else {}),  # data, features
             }
             for k in mine
         }

@@ -195,7 +195,10 @@ def create_spec(
         if data is not None and not isinstance(data, str):
             raise TypeError(f"it returned {short_repr(data)}, not text or None")
     if data:  # files nothing vouches for are part of what computes the run (pass 77)
-        code["dataset"] = f"{code['dataset']} data {data}"
+        code["data"] = data
+    features = _features_chosen(regs, selected)
+    if features:  # other Inception weights: other runs (pass 77), kept apart where scores are compared (pass 78)
+        code["features"] = features
     return RunSpec(
         variant=variant,
         dataset=dataset,
@@ -260,10 +263,15 @@ def _metrics_fingerprint(regs: Any, selected: list[Selected]) -> str:
         for extractor in sorted(set(chosen.extractors())):
             if extractor in regs.feature_extractors.entries:
                 parts.append(f"{extractor}={part_fingerprint(regs.feature_extractors.entries[extractor])}")
-                chosen_here = _identity_of(regs.feature_extractors.get(extractor), extractor)
-                if chosen_here:  # other Inception weights: other runs (pass 77)
-                    parts.append(f"{extractor} {json.dumps(chosen_here, sort_keys=True, default=str)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _features_chosen(regs: Any, selected: list[Selected]) -> str:
+    """``FeatureExtractor.identity`` of every extractor the selected metrics read, as JSON ("" if none has one):
+    the Inception weights the runs are scored with (``RunSpec.code["features"]``)."""
+    names = sorted({e for chosen in selected for e in chosen.extractors() if e in regs.feature_extractors.entries})
+    chosen = {name: identity for name in names if (identity := _identity_of(regs.feature_extractors.get(name), name))}
+    return json.dumps(chosen, sort_keys=True, default=str) if chosen else ""
 
 
 def _identity_of(extractor: Any, name: str) -> dict[str, Any]:

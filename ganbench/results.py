@@ -704,7 +704,9 @@ def scored_on(spec: dict[str, Any]) -> str:
     evaluation seed, as JSON (reference rows are scored once per distinct value)."""
     ev = spec.get("eval") if isinstance(spec.get("eval"), dict) else {}
     what = [spec.get("dataset"), spec.get("dataset_options") or {}, ev.get("n_samples"), ev.get("seed")]
-    return json.dumps(what, sort_keys=True)
+    code = spec.get("code") if isinstance(spec.get("code"), dict) else {}
+    chosen = {k: code[k] for k in ("data", "features") if code.get(k)}  # files nothing verifies; Inception weights:
+    return json.dumps([*what, chosen] if chosen else what, sort_keys=True)  # other data, other space (pass 78)
 
 
 def config_id(spec: dict[str, Any]) -> str:

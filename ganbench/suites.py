@@ -156,7 +156,18 @@ class Suite:
             "eval_samples": self.eval_samples,
             "eval_every": self.eval_every,
             **({"truncation": self.truncation} if self.truncation is not None else {}),  # as baselines made before it
+            **({"features": features} if (features := self.features) else {}),
         }
+
+    @property
+    def features(self) -> dict[str, Any]:
+        """What its runs' feature extractors were chosen with (``FeatureExtractor.identity``: the Inception weights),
+        by extractor: a check scored with other weights compared two spaces' numbers (pass 78)."""
+        chosen: dict[str, Any] = {}
+        for dataset in self.datasets:
+            for variant in self.variants:
+                chosen.update(json.loads(self._spec(variant, dataset, self.seeds[0]).code.get("features") or "{}"))
+        return chosen
 
     @property
     def baseline_path(self) -> Path:
@@ -232,7 +243,9 @@ class Suite:
         for key, value in written.items():
             if key in options and self.same_data_value(value, options[key]):  # as written, where it names that path
                 options = {**options, key: value}
-        return {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
+        data = {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
+        unverified = self.specs_of(dataset)[0].code.get("data")  # MNIST's files without their archives (pass 78)
+        return {**data, "unverified_files": unverified} if unverified else data
 
     def same_data_value(self, made: Any, now: Any) -> bool:
         """Whether a value of ``data_of`` recorded in a baseline is the one the suite has now: equal, or two

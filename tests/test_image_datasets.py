@@ -361,6 +361,37 @@ def test_extracted_files_nothing_verifies_are_part_of_the_run_id(tmp_path, monke
         assert ids["a", name] == ids["c", name] != ids["b", name], name  # the same bytes: the same run
 
 
+@pytest.mark.slow
+def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli, tmp_path, monkeypatch):
+    """Pass 78: `leaderboard check` on another data root's idx files (nothing verifies them) was judged against the
+    baseline ("improved", p 0), and `table` made one run on each the best "among runs scored against the same data"."""
+    from .conftest import assert_one_line_error
+
+    monkeypatch.delenv("GANBENCH_DATA", raising=False)
+    for root_name, seed in (("a", 0), ("b", 1)):
+        raw = tmp_path / root_name / "MNIST" / "raw"
+        raw.mkdir(parents=True)
+        rng = np.random.default_rng(seed)
+        (raw / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)))
+        (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(40) % 10))
+    suite = tmp_path / "m.toml"
+    suite.write_text(
+        'variants = ["dcgan"]\ndatasets = ["mnist"]\nsteps = 2\nmetrics = ["fid_classifier"]\neval_samples = 40\n'
+        '[set]\ndataset.split = "test"\nnetwork.width = 4\nnetwork.z_dim = 8\nbatch_size = 8\n'
+    )
+    results = str(tmp_path / "results")
+    root_a, root_b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert cli("leaderboard", "update", str(suite), "--results", results, "-q", "--data-root", root_a).code == 0
+    result = cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_b)
+    assert_one_line_error(result, "was made on mnist with unverified_files=", "(the data changed since)")
+    assert cli("sweep", str(suite), "-o", results, "-q", "--data-root", root_b).code == 0
+    monkeypatch.setenv("GANBENCH_DATA", root_b)
+    table = cli("table", results)
+    rows = [line for line in table.out.splitlines() if line.startswith("| mnist   | dcgan ")]
+    assert len(rows) == 2 and not any("**" in row for row in rows), table.out  # neither the best of the other data
+    assert "no reference rows for mnist (data=" in table.out and "not those its runs read" in table.out, table.out
+
+
 def test_extracted_files_rewritten_in_one_process_are_read_again(root):
     """Pass 78: the split read was kept per (data root, split), so a Python session that rewrote the files trained
     the new run id on the old images."""

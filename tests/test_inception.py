@@ -120,6 +120,26 @@ def test_runs_scored_with_other_inception_weights_are_other_runs(tmp_path, monke
         run_id(tmp_path / "gone.pth")
 
 
+def test_a_baseline_records_the_weights_its_runs_were_scored_with(tmp_path, monkeypatch, weights_file, image_sets):
+    """Pass 78: `leaderboard check` with other --inception-weights compared the two spaces' FIDs with the baseline's
+    without a word: the weights are a setting its baseline records, and a check with others is refused."""
+    from ganbench.suites import load_suite
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'variants = ["dcgan"]\ndatasets = ["{image_sets[2]}"]\nsteps = 2\nmetrics = ["fid"]\n')
+    other = tmp_path / "other.pth"
+    torch.save(random_fid_weights(seed=1), other)
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    assert load_suite(suite).settings["features"] == {"inception": {"weights": "pt_inception-2015-12-05-6726825d.pth"}}
+    settings = []
+    for weights in (weights_file, other):
+        monkeypatch.setenv(WEIGHTS_ENV, str(weights))
+        settings.append(load_suite(suite).settings["features"]["inception"]["weights"])
+    assert settings[0] != settings[1] and all(s.startswith("sha256 ") for s in settings)
+    suite.write_text('variants = ["dcgan"]\ndatasets = ["ring8"]\nsteps = 2\n')
+    assert "features" not in load_suite(suite).settings  # baselines without Inception read as before
+
+
 def test_no_weights_and_no_network_names_the_three_ways_within_seconds(tmp_path, monkeypatch):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))

@@ -43,12 +43,14 @@ def _use_weights(ctx: Any, param: Any, value: str | None) -> None:
 @hookimpl
 def register_commands(cli):
     """``--inception-weights`` on the commands that score: ``run``, ``eval``, ``sweep``, ``leaderboard check`` and
-    ``update`` (their messages advise it)."""
+    ``update`` (their messages advise it); and ``leaderboard show``, whose suite's runs are those scored with them."""
     import click
 
     board = cli.commands.get("leaderboard")
     scoring = [cli.commands.get(name) for name in ("run", "eval", "sweep")]
-    scoring += [board.commands.get(name) for name in ("check", "update")] if isinstance(board, click.Group) else []
+    scoring += (
+        [board.commands.get(name) for name in ("check", "update", "show")] if isinstance(board, click.Group) else []
+    )
     for command in scoring:
         if command is not None and not any(p.name == "inception_weights" for p in command.params):
             command.params.append(
