@@ -1072,6 +1072,7 @@ def update(suite_file: str, results: str | None, quiet: bool, **executing: Any) 
 
 
 @leaderboard.command(cls=BuiltinCommand)
+@data_root_option
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--results", default=None, help="Rank these results instead of the committed baseline.")
 @click.option("--metrics", "-m", default=None, help="Metric outputs to rank by (default: the suite's tolerances).")

@@ -70,8 +70,9 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
             with Image.open(path) as image:
                 if image.size[0] * image.size[1] > MAX_PIXELS:
                     raise too_large
+                deep = any("16" in str(tile[3]) for tile in image.tile if len(tile) > 3)  # a 16-bit PNG: I;16B
                 image.load()
-                alpha = _see_through(image)
+                alpha = _see_through(image, deep)
                 frames = getattr(image, "n_frames", 1)
                 pixels = _as_uint8(image, path)
         said = list(dict.fromkeys(one_line(w.message) for w in caught if not _is_transparency_note(w.message)))
@@ -96,14 +97,13 @@ def _read(path: Path) -> tuple[np.ndarray, bool, int]:
         raise ImageFileError(f"cannot read image {shown_path(path)} ({reason}); remove or replace it") from None
 
 
-def _see_through(image: Any) -> bool:
+def _see_through(image: Any, deep: bool = False) -> bool:
     """Whether a loaded image has a pixel its alpha, palette or colour key makes less than opaque: "read without
     transparency" of images saved as RGBA but opaque said a loss where none was (pass 77)."""
     if image.mode not in ALPHA_MODES and "transparency" not in image.info:
         return False
-    key = image.info.get("transparency")
-    if isinstance(key, int | tuple) and max(key if isinstance(key, tuple) else (key,)) > 255:
-        return True  # a 16-bit colour key, which Pillow compares with 8-bit pixels: said, as before (pass 78)
+    if deep and "transparency" in image.info:  # a 16-bit colour key, which Pillow compares with 8-bit pixels
+        return True  # (it hid pixels unsaid, pass 78; keys under 256 too, pass 79): said, as before pass 77
     try:
         with_alpha = image if image.mode in ("RGBA", "LA") else image.convert("RGBA")
         return with_alpha.getchannel("A").getextrema()[0] < 255

@@ -28,9 +28,10 @@ from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError, one_line, shell_path
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import list_items
+from ganbench.paths import DATA_ENV
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
-from ganbench.suites import Suite
+from ganbench.suites import UNVERIFIED, Suite
 from ganbench.verdicts import ALPHA, DIVERGENCE, Comparison, Sample, holm, welch
 from ganbench.writable import advice
 
@@ -213,12 +214,15 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
             f"{_budget_text(*now)}; {fix}"
         )
     made_with, now_with = baseline["made"]["settings"], strict_json(suite.settings)
+    if "features" not in made_with:  # made before baselines recorded them (pass 78): nothing to compare with
+        now_with.pop("features", None)
     changed = [k for k in dict.fromkeys([*now_with, *made_with]) if not _same_setting(suite, k, made_with, now_with)]
     same_runs = {r.get("run_id") for r in baseline["runs"]} == {spec.run_id for spec in suite.specs()}
     if changed and not same_runs:  # else respelt in a way _as_set misses: the very runs the baseline holds
+        weights = "; score with the weights it was made with (--inception-weights)" if "features" in changed else ""
         raise BaselineError(
             f"baseline {suite.baseline_path} was made with {_values_text(made_with, changed)}; the suite now has "
-            f"{_values_text(now_with, changed)}; {fix}"
+            f"{_values_text(now_with, changed)}{weights}; {fix}"
         )
     made_on_data = baseline["made"].get("data")
     unrecorded = [d for d in suite.datasets if made_on_data is not None and d not in made_on_data]
@@ -229,9 +233,17 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
         )
     for dataset, made_on in (made_on_data or {}).items():
         now_on = strict_json(suite.data_of(dataset)) if dataset in suite.datasets else made_on
+        if UNVERIFIED not in made_on:  # made before baselines recorded it (pass 78): nothing to compare with
+            now_on = {k: v for k, v in now_on.items() if k != UNVERIFIED}
         changed = [
             k for k in dict.fromkeys([*now_on, *made_on]) if not suite.same_data_value(made_on.get(k), now_on.get(k))
         ]
+        if changed == [UNVERIFIED] and now_on.get(UNVERIFIED) is None:  # not read here: not changed (pass 79)
+            raise BaselineError(
+                f"baseline {suite.baseline_path} was made on {dataset} from files nothing verifies "
+                f"({UNVERIFIED}={_setting_text(made_on[UNVERIFIED])}), which are not what {dataset} reads here: pass "
+                f"--data-root ({DATA_ENV}) naming the folder that holds them"
+            )
         if changed:
             raise BaselineError(
                 f"baseline {suite.baseline_path} was made on {dataset} with {_values_text(made_on, changed)}; its "

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 import typing
 import warnings
@@ -726,15 +727,18 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
         for dataset, group in frame.groupby("dataset", sort=False)
         if len(tails := _distinct_tails([str(flat[c].get("dataset.path")) for c in dict.fromkeys(group["config"])])) > 1
     }
+    across = {  # dataset -> what its runs were scored against that differs between its configs, whatever variant
+        dataset: keys  # (pass 79: gan's FID with some weights, nsgan's with others, side by side unlabelled)
+        for dataset, group in frame.groupby("dataset", sort=False)
+        if (keys := _differing(SCORED_AGAINST, list(dict.fromkeys(group["config"])), flat))
+    }
     for (dataset, _), group in frame.groupby(["dataset", "variant"], sort=False):
         configs = list(dict.fromkeys(group["config"]))
-        if len(configs) == 1 and dataset not in paths:
+        if len(configs) == 1 and dataset not in across:
             labels[configs[0]] = ""
             continue
-        keys = list(dict.fromkeys(k for c in configs for k in flat[c]))
-        differing = [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
-        if dataset in paths and "dataset.path" not in differing:
-            differing.insert(0, "dataset.path")
+        differing = _differing(list(dict.fromkeys(k for c in configs for k in flat[c])), configs, flat)
+        differing = [k for k in across.get(dataset, []) if k not in differing] + differing
         if "network" in differing:  # other networks have other options and code: the name says enough
             differing = [k for k in differing if not k.startswith("network.") and k != "code.network"]
         if "dataset.path" in differing:  # other images have other hashes: the path says enough
@@ -746,6 +750,16 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
                 shown[c]["dataset.path"] = tails[shown[c]["dataset.path"]]
         labels.update(_told_apart(shown, flat))
     return labels
+
+
+SCORED_AGAINST = ("dataset.path", "code.data", "code.features", "eval_samples", "eval_seed")
+"""The keys of ``_flat_spec`` that say what a run was scored against (``scored_on``): shown in every label of a
+dataset whose runs differ in them, or its table ranks numbers of other data or weights side by side."""
+
+
+def _differing(keys: Sequence[str], configs: list[str], flat: dict[str, dict[str, Any]]) -> list[str]:
+    """The ``keys`` whose values are not the same in all ``configs``."""
+    return [k for k in keys if len({json.dumps(flat[c].get(k), sort_keys=True) for c in configs}) > 1]
 
 
 def _told_apart(shown: dict[str, dict[str, str]], flat: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -797,6 +811,9 @@ def _flat_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if ev.get("truncation") is not None:
         flat["truncation"] = ev["truncation"]
     flat.update({f"code.{part}": value for part, value in spec.get("code", {}).items()})
+    if isinstance(flat.get("code.features"), str):  # {"inception": {"weights": "sha256 <64 hex>"}}, in a label:
+        shorter = re.sub(r"\b([0-9a-f]{12})[0-9a-f]{52}\b", r"\1", flat["code.features"])  # as run ids tell apart
+        flat["code.features"] = " ".join(re.sub(r'[{}":,]+', " ", shorter).split())  # inception weights sha256 e3c2..
     flat["eval_every"] = ev.get("every")  # configs that score at other steps (pass 77: left out, one row)
     shown = {"steps", "max_seconds", "n_samples", "seed", "metrics", "truncation", "every"}
     flat.update({f"eval.{k}": v for k, v in ev.items() if k not in shown})  # a field newer than this function

@@ -245,7 +245,7 @@ class Suite:
                 options = {**options, key: value}
         data = {k: dataset if isinstance(v, str) and os.path.realpath(v) == here else v for k, v in options.items()}
         unverified = self.specs_of(dataset)[0].code.get("data")  # MNIST's files without their archives (pass 78)
-        return {**data, "unverified_files": unverified} if unverified else data
+        return {**data, UNVERIFIED: unverified} if unverified else data
 
     def same_data_value(self, made: Any, now: Any) -> bool:
         """Whether a value of ``data_of`` recorded in a baseline is the one the suite has now: equal, or two
@@ -325,6 +325,10 @@ _BYTE_ORDER_MARKS = (  # UTF-32's first: its little-endian mark begins with UTF-
 )
 
 
+UNVERIFIED = "unverified_files"
+"""``data_of``'s key for ``Dataset.data_identity``: a digest of the files a dataset read that nothing verifies."""
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and check a suite file; SuiteError naming the file and line of the first problem."""
     if not isinstance(path, str | os.PathLike):  # None, 5, b"x" from Python: Path() raised a TypeError
@@ -372,7 +376,7 @@ def load_suite(path: str | Path) -> Suite:
                 f"{path}: the suite is named by its file, and {exc}; rename the file or set name = ..."
             ) from None
     try:  # the file's name names its baseline, in reports' JSON too: UnicodeEncodeError below (pass 78)
-        refuse_undecodable_name(path.name, "suite file", "rename the file: its name names the suite's baseline")
+        refuse_undecodable_name(path.name, "the suite file's name", "rename the file: it names the suite's baseline")
     except OptionError as exc:
         raise SuiteError(str(exc)) from None
     if len(f"{path.stem}.baseline.json".encode()) > NAME_MAX:  # found now, not after every run has trained

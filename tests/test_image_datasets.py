@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import os
 import pickle
 import re
@@ -384,6 +385,16 @@ def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli
     assert cli("leaderboard", "update", str(suite), "--results", results, "-q", "--data-root", root_a).code == 0
     result = cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_b)
     assert_one_line_error(result, "was made on mnist with unverified_files=", "(the data changed since)")
+    empty = str(tmp_path / "empty")  # pass 79: files not here were called changed, and `update` advised
+    for command in ("check", "show"):
+        result = cli("leaderboard", command, str(suite), "--results", results, "--data-root", empty)
+        assert_one_line_error(result, "from files nothing verifies", "pass --data-root (GANBENCH_DATA) naming")
+    assert cli("leaderboard", "show", str(suite), "--data-root", root_a).code == 0
+    baseline = tmp_path / "m.baseline.json"  # one made before baselines recorded the files: not "changed"
+    made = json.loads(baseline.read_text())
+    del made["made"]["data"]["mnist"]["unverified_files"]
+    baseline.write_text(json.dumps(made))
+    assert cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_a).code == 0
     assert cli("sweep", str(suite), "-o", results, "-q", "--data-root", root_b).code == 0
     monkeypatch.setenv("GANBENCH_DATA", root_b)
     table = cli("table", results)
@@ -424,6 +435,11 @@ def test_a_16_bit_colour_key_is_said_as_transparency(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tRNS", key) + chunk(b"IDAT", zlib.compress(rows))
     (tmp_path / "keyed.png").write_bytes(png + chunk(b"IEND", b""))
     assert _read(tmp_path / "keyed.png")[1] is True
+    pixels[0, 0] = (0, 0, 200)  # pass 79: a key under 256, which Pillow compares with the pixels' high bytes
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tRNS", struct.pack(">HHH", 0, 0, 200))
+    (tmp_path / "small.png").write_bytes(png + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    assert _read(tmp_path / "small.png")[1] is True
 
 
 @needs_mnist

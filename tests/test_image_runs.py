@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import ganbench
 from ganbench.errors import OptionError
@@ -212,7 +213,7 @@ def test_missing_dataset_files_offline_stop_before_training(cli, tmp_path, root,
 
 
 def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
-    cli, tmp_path, labelled_folder, monkeypatch
+    cli, tmp_path, labelled_folder, monkeypatch, weights_file
 ):
     monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
@@ -234,6 +235,14 @@ def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
                  "--inception-weights", str(script))  # fmt: skip
     assert_one_line_error(result, "make_data.py is not a torch weights file")
     assert not (tmp_path / "o").exists()
+    truncated, other = tmp_path / "truncated.pth", tmp_path / "other.pth"  # pass 79: they passed the head's check
+    truncated.write_bytes(weights_file.read_bytes()[:100_000])
+    torch.save({"a": torch.zeros(3)}, other)
+    for weights, said in ((truncated, "truncated or corrupt"), (other, "does not hold FID Inception weights")):
+        result = cli("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "3", *TINY, "-o",
+                     str(tmp_path / "o"), "--inception-weights", str(weights))  # fmt: skip
+        assert_one_line_error(result, said)
+        assert not (tmp_path / "o").exists()
 
 
 def test_image_inputs_that_cannot_train_are_one_line(cli, tmp_path, labelled_folder):

@@ -136,6 +136,16 @@ def test_a_baseline_records_the_weights_its_runs_were_scored_with(tmp_path, monk
         monkeypatch.setenv(WEIGHTS_ENV, str(weights))
         settings.append(load_suite(suite).settings["features"]["inception"]["weights"])
     assert settings[0] != settings[1] and all(s.startswith("sha256 ") for s in settings)
+    from ganbench.leaderboard import BaselineError, check_fits, make_baseline
+
+    baseline = make_baseline(load_suite(suite), [])  # made with `other`
+    monkeypatch.delenv(WEIGHTS_ENV)
+    with pytest.raises(BaselineError, match=r"features=.*; score with the weights it was made with \(--inception-w"):
+        check_fits(load_suite(suite), baseline)  # pass 79: told to update, with weights not on this machine
+    del baseline["made"]["settings"]["features"]  # made before baselines recorded them: not "changed"
+    with pytest.raises(BaselineError) as refused:
+        check_fits(load_suite(suite), baseline)
+    assert "features" not in str(refused.value) and "has no run" in str(refused.value), refused.value
     suite.write_text('variants = ["dcgan"]\ndatasets = ["ring8"]\nsteps = 2\n')
     assert "features" not in load_suite(suite).settings  # baselines without Inception read as before
 

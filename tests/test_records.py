@@ -144,6 +144,29 @@ def test_changed_images_under_one_path_are_told_apart_from_the_old_ones():
     }
 
 
+def test_runs_of_one_dataset_scored_with_other_weights_are_labelled_whatever_their_variant():
+    """Pass 79: gan's FID with some Inception weights and nsgan's with others stood side by side, unlabelled (each
+    variant had one config), one of them bold, and the leaderboard figure ranked them."""
+    import pandas as pd
+
+    from ganbench.results import settings
+
+    def spec(variant: str, weights: str, n: int = 20) -> dict:
+        features = json.dumps({"inception": {"weights": f"sha256 {weights * 64}"}})
+        return {"variant": variant, "dataset": "files", "code": {"features": features}, "eval": {"n_samples": n}}
+
+    frame = pd.DataFrame({"config": ["c1", "c2"], "dataset": "files", "variant": ["gan", "nsgan"]})
+    assert settings(frame, {"c1": spec("gan", "e"), "c2": spec("nsgan", "f")}) == {
+        "c1": "code.features=inception weights sha256 eeeeeeeeeeee",
+        "c2": "code.features=inception weights sha256 ffffffffffff",
+    }
+    assert settings(frame, {"c1": spec("gan", "e"), "c2": spec("nsgan", "e", 30)}) == {
+        "c1": "eval_samples=20",
+        "c2": "eval_samples=30",
+    }
+    assert settings(frame, {"c1": spec("gan", "e"), "c2": spec("nsgan", "e")}) == {"c1": "", "c2": ""}
+
+
 def test_one_config_has_no_setting_column(cli, tmp_path):
     assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
     header = cli("table", str(tmp_path)).out.splitlines()[0]

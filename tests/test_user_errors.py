@@ -2020,7 +2020,7 @@ def test_pass_78_a_suite_file_whose_name_is_not_utf8_is_one_line(tmp_path):
     path.write_text('name = "s"\nvariants = ["nsgan"]\ndatasets = ["ring8"]\nsteps = 2\n')
     with pytest.raises(SuiteError) as raised:
         load_suite(path)
-    assert "suite file s\\udcff.toml is not UTF-8 text" in str(raised.value), raised.value
+    assert "the suite file's name s\\udcff.toml is not UTF-8 text" in str(raised.value), raised.value
     assert "rename the file" in str(raised.value) and "\n" not in str(raised.value)
 
 

@@ -102,8 +102,7 @@ WEIGHTS_FIX = "download them again or pass another --inception-weights"
 
 
 def check_head(path: Path) -> None:
-    """WeightsError if ``path`` cannot be read or does not start as a torch weights file: said before a run trains
-    (pass 78: a script named as the weights failed after training, its run's folder left behind)."""
+    """WeightsError if ``path`` cannot be read or does not start as a torch weights file: nothing else is read."""
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -208,7 +207,7 @@ class InceptionExtractor(FeatureExtractor):
         return _features_of(samples)[self.output]
 
     def check(self, dataset: Dataset | None = None) -> None:
-        check_head(resolve_weights())
+        load_weights(resolve_weights())  # whole: a truncated file, or another network's, failed after training
 
     def fingerprint(self, dataset: Dataset | None = None) -> dict[str, Any]:
         return {"weights_sha256": sha256_of(resolve_weights())}
