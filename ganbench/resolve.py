@@ -49,7 +49,6 @@ from ganbench.plugins import blamed, claim_dataset, plugin_manager, registries
 from ganbench.selection import (
     Selected,
     canonical_names,
-    in_the_datasets_order,
     neediest,
     no_metrics_named,
     select_metrics,
@@ -151,7 +150,7 @@ def create_spec(
         raise OptionError(f"network {network!r} cannot be built for dataset {dataset!r} ({shape}): {reason}")
     if metrics is not None and not metrics:
         raise no_metrics_named(d)
-    named = in_the_datasets_order(d, metrics) if metrics else ()
+    named = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ()  # a name given twice is one metric
     chosen = named or d.metrics + (d.conditional_metrics if v.conditional else ())
     if not chosen:
         raise OptionError(f"dataset {dataset!r} names no metrics of its own; name some with --metrics (e.g. frechet)")

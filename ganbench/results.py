@@ -775,11 +775,9 @@ def _told_apart(shown: dict[str, dict[str, str]], flat: dict[str, dict[str, Any]
     labels = {c: label(c) for c in shown}
     for common in {v for v in labels.values() if list(labels.values()).count(v) > 1}:
         same = [c for c, v in labels.items() if v == common]
-        keys = list(dict.fromkeys(k for c in same for k in flat[c]))
-        for k in keys:
-            if len({json.dumps(flat[c].get(k), sort_keys=True) for c in same}) > 1:
-                for c in same:
-                    shown[c][k] = _label_value(flat[c].get(k), exact=True)
+        for k in _differing(list(dict.fromkeys(k for c in same for k in flat[c])), same, flat):
+            for c in same:
+                shown[c][k] = _label_value(flat[c].get(k), exact=True)
         labels.update({c: label(c) for c in same})
         if len({labels[c] for c in same}) < len(same):  # nothing a key shows tells them apart
             labels.update({c: f"{labels[c]}, config {c}" for c in same})
