@@ -193,7 +193,7 @@ class _Hasher:
         listings = _LISTINGS.get()
         signature = listings.get(top) if listings is not None else None
         if signature is None:
-            signature = tuple((name, path, *_stat(path)) for name, path in _package_files(module))
+            signature = tuple((name, path, *file_version(path)) for name, path in _package_files(module))
             if listings is not None:
                 listings[top] = signature
         if not signature:
@@ -237,16 +237,19 @@ def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
     return [(os.path.basename(path), path)] if path and os.path.isfile(path) else []
 
 
-def _stat(path: str) -> tuple[int, int]:
+def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
+    """What tells a file rewritten since it was last read: size, mtime, ctime and inode. Not mtime and size
+    alone: ``cp -p``, ``tar x`` and ``rsync -t`` set the mtime back, and idx files of one N have one size (pass
+    80: a session served the old files' record); ``utime`` cannot set ctime, and a replaced file is another inode."""
     stat = os.stat(path)
-    return stat.st_mtime_ns, stat.st_size
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 @functools.lru_cache(maxsize=256)
-def _sources_digest(signature: tuple[tuple[str, str, int, int], ...]) -> bytes:
-    """sha256 of a package's sources, cached by its files' names, modification times and sizes."""
+def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) -> bytes:
+    """sha256 of a package's sources, cached by its files' names and ``file_version``s."""
     digest = hashlib.sha256()
-    for name, path, _, _ in signature:
+    for name, path, *_ in signature:
         with open(path, "rb") as source:
             digest.update(name.encode() + b"\0" + hashlib.sha256(source.read()).digest())
     return digest.digest()
@@ -310,10 +313,9 @@ def _is_tensor(thing: Any) -> bool:
 
 
 def file_sha256(path: Path) -> str:
-    """A file's sha256 (Inception weights, data that no published checksum vouches for), remembered per (path,
-    size, mtime) so a process hashes ~100 MB once."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    """A file's sha256 (Inception weights, data that no published checksum vouches for), remembered per path and
+    ``file_version`` so a process hashes ~100 MB once."""
+    key = (str(path.resolve()), *file_version(path))
     if key not in _sha256_memo:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -323,4 +325,4 @@ def file_sha256(path: Path) -> str:
     return _sha256_memo[key]
 
 
-_sha256_memo: dict[tuple[str, int, int], str] = {}
+_sha256_memo: dict[tuple[str, int, int, int, int], str] = {}

@@ -28,7 +28,7 @@ from ganbench.environment import library_versions
 from ganbench.errors import GanbenchError, one_line, shell_path
 from ganbench.metric import Bound, out_of_bounds
 from ganbench.options import list_items
-from ganbench.paths import DATA_ENV
+from ganbench.paths import DATA_ENV, data_root
 from ganbench.plugins import registries
 from ganbench.results import RunRecord, loads_strict, read_regular, strict_json, write_json_atomic
 from ganbench.suites import UNVERIFIED, Suite
@@ -202,7 +202,10 @@ def _named_as_the_suite_names(suite: Suite, data: dict[str, Any]) -> dict[str, A
 def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
-    fix = f"if the change is intended, run `ganbench leaderboard update {shell_path(suite.file)}`"
+    update = f"ganbench leaderboard update {shell_path(suite.file)}"
+    if os.environ.get(DATA_ENV):  # --data-root: the update reads the same files (pass 80: it read the default's)
+        update += f" --data-root {shell_path(data_root())}"
+    fix = f"if the change is intended, run `{update}`"
     budget = baseline["made"]["budget"]
     steps = budget.get("steps")
     if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)

@@ -26,6 +26,7 @@ from typing import Any
 from ganbench.atomic import write_atomic
 from ganbench.entry_points import ENTRY_POINT_GROUP
 from ganbench.errors import GanbenchError
+from ganbench.fingerprint import file_version
 from ganbench.paths import cache_dir, check_entry_is_a_file, data_root
 
 CACHE_FILE = "list.json"
@@ -99,7 +100,7 @@ def cache_key() -> str | None:
         for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     )
     packages = {"ganbench"} | {value.split(":")[0].split(".")[0] for _, value, _, _ in points}
-    files: list[tuple[str, int, int]] = []
+    files: list[tuple[str, int, int, int, int]] = []
     for package in sorted(packages):
         found = _source_files(package, MAX_FILES - len(files))
         if found is None:
@@ -114,24 +115,23 @@ def cache_key() -> str | None:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _source_files(package: str, limit: int) -> list[tuple[str, int, int]] | None:
-    """(path, mtime_ns, size) of the .py files of a top-level module or package, found without importing it."""
+def _source_files(package: str, limit: int) -> list[tuple[str, int, int, int, int]] | None:
+    """(path, ``file_version``) of the .py files of a top-level module or package, found without importing it."""
     try:
         spec = importlib.util.find_spec(package)  # a top-level name: found, not imported (editable finders too)
     except (ImportError, ValueError):
         spec = None
     if spec is None:
-        return [(package, 0, 0)]  # not importable now: the listing fails the same way each time
+        return [(package, 0, 0, 0, 0)]  # not importable now: the listing fails the same way each time
     roots = list(spec.submodule_search_locations or []) or [spec.origin or package]
-    found: list[tuple[str, int, int]] = []
+    found: list[tuple[str, int, int, int, int]] = []
     for root in roots:
         paths = [root] if os.path.isfile(root) else _walk_py(root)
         for path in paths:
             try:
-                st = os.stat(path)
+                found.append((path, *file_version(path)))
             except OSError:
                 continue
-            found.append((path, st.st_mtime_ns, st.st_size))
             if len(found) > limit:
                 return None
     return sorted(found)
@@ -144,23 +144,22 @@ def _walk_py(root: str) -> list[str]:
     return paths
 
 
-def _folder_times(root: Path, depth: int) -> list[tuple[str, int, int]]:
-    """(path, mtime_ns, size) of ``root``, its folders ``depth`` levels down and the files in them: files added,
+def _folder_times(root: Path, depth: int) -> list[tuple[str, int, int, int, int]]:
+    """(path, ``file_version``) of ``root``, its folders ``depth`` levels down and the files in them: files added,
     removed, or changed in place (a truncated archive, one copied over) show. At most 1000 entries a level."""
-    found: list[tuple[str, int, int]] = []
+    found: list[tuple[str, int, int, int, int]] = []
     level = [str(root)]
     for _ in range(depth + 1):
         below: list[str] = []
         for folder in level:
             try:
-                found.append((folder, os.stat(folder).st_mtime_ns, 0))
+                found.append((folder, *file_version(folder)))
                 with os.scandir(folder) as entries:
                     for entry in sorted(entries, key=lambda e: e.name)[:1000]:
                         if entry.is_dir(follow_symlinks=False):
                             below.append(entry.path)
                         elif entry.is_file():
-                            info = entry.stat()
-                            found.append((entry.path, info.st_mtime_ns, info.st_size))
+                            found.append((entry.path, *file_version(entry.path)))
             except OSError:
                 continue
         level = below[:1000]

@@ -727,11 +727,11 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
         for dataset, group in frame.groupby("dataset", sort=False)
         if len(tails := _distinct_tails([str(flat[c].get("dataset.path")) for c in dict.fromkeys(group["config"])])) > 1
     }
-    across = {  # dataset -> what its runs were scored against that differs between its configs, whatever variant
-        dataset: keys  # (pass 79: gan's FID with some weights, nsgan's with others, side by side unlabelled)
-        for dataset, group in frame.groupby("dataset", sort=False)
-        if (keys := _differing(SCORED_AGAINST, list(dict.fromkeys(group["config"])), flat))
-    }
+    across: dict[str, list[str]] = {}  # dataset -> what its runs were scored against that differs between its
+    for dataset, group in frame.groupby("dataset", sort=False):  # configs, whatever variant (pass 79: gan's FID
+        configs = list(dict.fromkeys(group["config"]))  # with some weights, nsgan's with others, unlabelled)
+        if keys := _differing(_scored_against(flat, configs), configs, flat):
+            across[dataset] = keys
     for (dataset, _), group in frame.groupby(["dataset", "variant"], sort=False):
         configs = list(dict.fromkeys(group["config"]))
         if len(configs) == 1 and dataset not in across:
@@ -752,9 +752,16 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
     return labels
 
 
-SCORED_AGAINST = ("dataset.path", "code.data", "code.features", "eval_samples", "eval_seed")
-"""The keys of ``_flat_spec`` that say what a run was scored against (``scored_on``): shown in every label of a
-dataset whose runs differ in them, or its table ranks numbers of other data or weights side by side."""
+SCORED_AGAINST = ("code.data", "code.features", "eval_samples", "eval_seed")
+"""With every ``dataset.`` key (its options, path and sha256), the keys of ``_flat_spec`` that say what a run was
+scored against (``scored_on``): shown in every label of a dataset whose runs differ in them, or its table ranks
+numbers of other data or weights side by side (pass 80: ring8 of two sigmas, one unlabelled row each, two bold)."""
+
+
+def _scored_against(flat: dict[str, dict[str, Any]], configs: list[str]) -> list[str]:
+    """The ``SCORED_AGAINST`` and ``dataset.`` keys of ``configs``, in their first spec's order."""
+    keys = dict.fromkeys(k for c in configs for k in flat[c])
+    return [k for k in keys if k.startswith("dataset.") or k in SCORED_AGAINST]
 
 
 def _differing(keys: Sequence[str], configs: list[str], flat: dict[str, dict[str, Any]]) -> list[str]:

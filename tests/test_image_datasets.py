@@ -362,6 +362,19 @@ def test_extracted_files_nothing_verifies_are_part_of_the_run_id(tmp_path, monke
         assert ids["a", name] == ids["c", name] != ids["b", name], name  # the same bytes: the same run
 
 
+def test_a_suite_records_that_a_dataset_read_verified_files(tmp_path, monkeypatch):
+    """Pass 80: a baseline recorded no ``unverified_files`` for MNIST read from its verified archives, which a check
+    reads as a baseline made before the key, so it compared runs on any loose files with it without a word."""
+    from ganbench.suites import UNVERIFIED, load_suite
+
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path / "empty"))  # nothing loose here: nothing unverified
+    suite = tmp_path / "s.toml"
+    suite.write_text('variants = ["dcgan"]\ndatasets = ["mnist", "stacked-mnist", "ring8"]\nsteps = 2\n')
+    loaded = load_suite(suite)
+    assert loaded.data_of("mnist")[UNVERIFIED] is None and loaded.data_of("stacked-mnist")[UNVERIFIED] is None
+    assert UNVERIFIED not in loaded.data_of("ring8")  # no files: nothing to record
+
+
 @pytest.mark.slow
 def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli, tmp_path, monkeypatch):
     """Pass 78: `leaderboard check` on another data root's idx files (nothing verifies them) was judged against the
@@ -385,6 +398,7 @@ def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli
     assert cli("leaderboard", "update", str(suite), "--results", results, "-q", "--data-root", root_a).code == 0
     result = cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_b)
     assert_one_line_error(result, "was made on mnist with unverified_files=", "(the data changed since)")
+    assert f"leaderboard update {suite} --data-root {root_b}`" in result.err  # pass 80: it read the default root
     empty = str(tmp_path / "empty")  # pass 79: files not here were called changed, and `update` advised
     for command in ("check", "show"):
         result = cli("leaderboard", command, str(suite), "--results", results, "--data-root", empty)
@@ -395,6 +409,10 @@ def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli
     del made["made"]["data"]["mnist"]["unverified_files"]
     baseline.write_text(json.dumps(made))
     assert cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_a).code == 0
+    made["made"]["data"]["mnist"]["unverified_files"] = None  # pass 80: made on verified files, read as "before"
+    baseline.write_text(json.dumps(made))
+    result = cli("leaderboard", "check", str(suite), "--results", results, "-q", "--data-root", root_a)
+    assert_one_line_error(result, "with unverified_files=null; its data now has unverified_files=", "changed since")
     assert cli("sweep", str(suite), "-o", results, "-q", "--data-root", root_b).code == 0
     monkeypatch.setenv("GANBENCH_DATA", root_b)
     table = cli("table", results)
@@ -408,14 +426,20 @@ def test_extracted_files_rewritten_in_one_process_are_read_again(root):
     the new run id on the old images."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    loaded = []
+    names, times = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"), {}
+    triples = torch.tensor([[0, 1, 2], [19, 5, 7]])
     for seed in (0, 1):
         images = np.random.default_rng(seed).integers(0, 256, (20, 28, 28), dtype=np.uint8)
-        (raw / "t10k-images-idx3-ubyte").write_bytes(idx_bytes(images))
-        (raw / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(20) % 10))
+        (raw / names[0]).write_bytes(idx_bytes(images))
+        (raw / names[1]).write_bytes(idx_bytes(np.arange(20) % 10))
+        for name in names:  # pass 80: rewritten as cp -p or tar x do, mtime kept (one N: one size)
+            stat = (raw / name).stat()
+            os.utime(raw / name, ns=times.setdefault(name, (stat.st_atime_ns, stat.st_mtime_ns)))
         with pytest.warns(UserWarning, match="have no .gz archive beside them"):
-            loaded.append(dataset("mnist", split="test").load())
-        assert np.array_equal(loaded[-1][:, 0].numpy(), images)
+            assert np.array_equal(dataset("mnist", split="test").load()[:, 0].numpy(), images)
+        # pass 80: stacked-mnist kept the digits per (device, split, data root): its run trained on the old ones
+        stacked = dataset("stacked-mnist", split="test", n_samples=4, eval_samples=4)
+        assert torch.equal(stacked.to_model(triples), to_unit_range(torch.from_numpy(images)[triples]))
 
 
 def test_a_16_bit_colour_key_is_said_as_transparency(tmp_path):
@@ -712,6 +736,23 @@ def test_opaque_images_with_an_alpha_channel_are_not_said_to_lose_transparency(t
     Image.fromarray(see_through, "RGBA").save(folder / "d.png")
     with pytest.warns(UserWarning, match="1 image with transparency"):
         load_image_set(folder)
+
+
+def test_images_rewritten_with_their_mtime_kept_are_read_again(tmp_path):
+    """Pass 80: files were known by size and mtime, which cp -p, tar x and rsync -t keep: a Python session handed a
+    rewritten .npz (or folder) of the same shape its old images, under the old sha256 and run id."""
+    from ganbench.datasets.files import read_images
+
+    folder = tmp_path / "pngs"
+    for seed in (0, 1):
+        nhwc = np.random.default_rng(seed).integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+        np.savez(tmp_path / "x.npz", images=nhwc)
+        shutil.rmtree(folder, ignore_errors=True)
+        save_png_folder(folder, nhwc)
+        for path in (tmp_path / "x.npz", *folder.iterdir()):
+            os.utime(path, ns=(0, 10**18))  # the same mtime each time
+        for path in (tmp_path / "x.npz", folder):
+            assert np.array_equal(read_images(path).images.permute(0, 2, 3, 1).numpy(), nhwc), (path, seed)
 
 
 def test_npz_with_and_without_labels(tmp_path):

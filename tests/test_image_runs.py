@@ -238,7 +238,13 @@ def test_inception_weights_missing_stop_before_training_and_name_other_metrics(
     truncated, other = tmp_path / "truncated.pth", tmp_path / "other.pth"  # pass 79: they passed the head's check
     truncated.write_bytes(weights_file.read_bytes()[:100_000])
     torch.save({"a": torch.zeros(3)}, other)
-    for weights, said in ((truncated, "truncated or corrupt"), (other, "does not hold FID Inception weights")):
+    named = tmp_path / "named.pth"  # pass 80: Inception's names, not its network (torchvision's has them)
+    torch.save({"fc.weight": torch.zeros(2), "Mixed_7c.branch_pool.conv.weight": torch.zeros(1)}, named)
+    for weights, said in (
+        (truncated, "truncated or corrupt"),
+        (other, "does not hold FID Inception weights"),
+        (named, "Missing key(s) in state_dict"),
+    ):
         result = cli("run", "-v", "dcgan", "-d", str(labelled_folder), "--steps", "3", *TINY, "-o",
                      str(tmp_path / "o"), "--inception-weights", str(weights))  # fmt: skip
         assert_one_line_error(result, said)

@@ -18,7 +18,7 @@ import torch
 import ganbench
 from ganbench.arrays import FeatureError
 from ganbench.features import inception
-from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_features, resolve_weights
+from ganbench.features.inception import WEIGHTS_ENV, WeightsError, inception_features, load_weights, resolve_weights
 from ganbench.images import as_unit_nchw
 from ganbench.testing import random_fid_weights
 
@@ -183,3 +183,26 @@ def test_a_foreign_state_dict_is_refused(tmp_path):
     torch.save({"weight": torch.zeros(2)}, path)
     with pytest.raises(WeightsError, match="does not hold FID Inception weights"):
         inception_features(np.zeros((1, 3, 8, 8), np.float32), weights=path)
+
+
+def _torchvision_like(state: dict) -> dict:
+    """torchvision's ImageNet Inception-v3 as pytorch-fid's names see it: an auxiliary head, 1000 classes."""
+    return {**state, "AuxLogits.fc.weight": torch.zeros(1000, 768), "fc.weight": torch.zeros(1000, 2048)}
+
+
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (_torchvision_like, 'Unexpected key(s) in state_dict: "AuxLogits.fc.weight"'),
+        (lambda s: {**s, "fc.weight": s["fc.weight"][:, :100]}, "size mismatch for fc.weight"),
+        (lambda s: {k: s[k] for k in ("fc.weight", "Mixed_7c.branch_pool.conv.weight")}, "Missing key(s)"),
+    ],
+)
+def test_a_state_dict_with_inceptions_names_but_not_its_network_is_refused(tmp_path, weights_file, change, fragment):
+    """Pass 80: two names were all that was checked; torchvision's Inception-v3 has both, trained, then failed."""
+    path = tmp_path / "other.pth"
+    torch.save(change(torch.load(weights_file)), path)
+    with pytest.raises(WeightsError) as caught:
+        load_weights(path)
+    assert "does not hold FID Inception weights" in str(caught.value) and fragment in str(caught.value)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 400, str(caught.value)

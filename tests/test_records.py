@@ -167,6 +167,39 @@ def test_runs_of_one_dataset_scored_with_other_weights_are_labelled_whatever_the
     assert settings(frame, {"c1": spec("gan", "e"), "c2": spec("nsgan", "e")}) == {"c1": "", "c2": ""}
 
 
+def test_runs_of_one_dataset_on_other_data_are_labelled_whatever_their_variant(cli, tmp_path):
+    """Pass 80: ring8 of sigma 0.01 for gan and 0.2 for nsgan (and a file whose images changed between two variants'
+    runs) stood unlabelled, each bold as the best of its data: the labels held only the path, not every key that
+    says what a run was scored against."""
+    import pandas as pd
+
+    from ganbench.results import settings
+
+    def spec(variant: str, **options) -> dict:
+        return {"variant": variant, "dataset": "ring8", "dataset_options": options}
+
+    frame = pd.DataFrame({"config": ["c1", "c2"], "dataset": "ring8", "variant": ["gan", "nsgan"]})
+    assert settings(frame, {"c1": spec("gan", sigma=0.01), "c2": spec("nsgan", sigma=0.2)}) == {
+        "c1": "dataset.sigma=0.01",
+        "c2": "dataset.sigma=0.2",
+    }
+    frame["dataset"] = "files"
+    one_path = {
+        "c1": spec("gan", path="/d/x.npz", sha256="a" * 64),
+        "c2": spec("nsgan", path="/d/x.npz", sha256="b" * 64),
+    }
+    assert settings(frame, one_path) == {"c1": "dataset.sha256=aaaaaaaaaaaa", "c2": "dataset.sha256=bbbbbbbbbbbb"}
+    out = str(tmp_path)
+    for variant, sigma in (("gan", "0.01"), ("nsgan", "0.2")):
+        run = ("run", "-v", variant, "-d", "ring8", "--steps", "5", "-m", "frechet", "--set", f"dataset.sigma={sigma}")
+        assert cli(*run, "-o", out).code == 0
+    rows = [row for row in csv.DictReader(io.StringIO(cli("table", out, "--format", "csv").out))]
+    assert {(r["variant"], r["setting"]) for r in rows if not r["variant"].startswith("[")} == {
+        ("gan", "dataset.sigma=0.01"),
+        ("nsgan", "dataset.sigma=0.2"),
+    }
+
+
 def test_one_config_has_no_setting_column(cli, tmp_path):
     assert cli(*RING, "--steps", "10", "-s", "0-1", "-o", str(tmp_path)).code == 0
     header = cli("table", str(tmp_path)).out.splitlines()[0]

@@ -28,6 +28,7 @@ import torch
 
 from ganbench.arrays import array_names, load_array
 from ganbench.errors import GanbenchError, OptionError, refuse_link_loop, shell_path, short_repr, shown_path
+from ganbench.fingerprint import file_version
 from ganbench.hookspecs import hookimpl
 from ganbench.imagefiles import ARRAY_KEYS, decode_images, folder_layout, warn_once
 from ganbench.images import ImageDataset, as_uint8_nchw
@@ -71,7 +72,7 @@ def image_digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
 
 
 _sets: dict[tuple, ImageSet] = {}
-"""(path, each file's name, size and mtime) -> what it holds: resolving and loading decode once."""
+"""(path, each file's name and ``file_version``) -> what it holds: resolving and loading decode once."""
 
 
 def read_images(path: str | Path) -> ImageSet:
@@ -79,7 +80,7 @@ def read_images(path: str | Path) -> ImageSet:
     path = Path(path)
     if path.is_dir():
         files, labels, notes = folder_layout(path)
-        key: tuple = (str(path), *((str(f), *_stat(f)) for f in files))
+        key: tuple = (str(path), *((str(f), *file_version(f)) for f in files))
         if key not in _sets:
             read: list[str] = []  # what the files hold otherwise than they show: transparency, frames
             images = decode_images(files, path, read)
@@ -87,7 +88,7 @@ def read_images(path: str | Path) -> ImageSet:
         if _sets[key].folder_notes != notes:  # the same images, other entries beside them (a link to nothing since)
             _sets[key] = dataclasses.replace(_sets[key], folder_notes=notes)
     elif path.is_file():
-        key = (str(path), *_stat(path))
+        key = (str(path), *file_version(path))
         if key not in _sets:
             images, labels = read_npz(path)
             _remember(key, ImageSet(images, labels, image_digest(images, labels)))
@@ -265,11 +266,6 @@ def resolve_dataset(name: str) -> tuple[str, dict[str, Any]] | None:
     for note in data.notes:
         warn_once(note)
     return "files", {"path": str(path), "sha256": data.sha256}
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
 
 
 def _remember(key: tuple, data: ImageSet) -> None:

@@ -29,8 +29,9 @@ from ganbench.paths import data_root
 CHANNELS = 3
 TRAIN_STREAM, REFERENCE_STREAM = "train", "reference"
 
-_on_device: dict[tuple[torch.device, str, str], torch.Tensor] = {}
-"""(device, split, data root) -> MNIST digits (N, 28, 28) uint8 on that device, for ``to_model``'s gathers."""
+_on_device: dict[tuple[torch.device, str, str], tuple[str | None, torch.Tensor]] = {}
+"""(device, split, data root) -> the files' ``data_identity`` and their MNIST digits (N, 28, 28) uint8 on that
+device, for ``to_model``'s gathers."""
 
 
 def draw_triples(n_digits: int, n: int, data_seed: int, stream: str) -> torch.Tensor:
@@ -78,10 +79,10 @@ class StackedMNIST(ImageDataset):
         return draw_triples(len(self.digits()[0]), self.n_samples, self.data_seed, TRAIN_STREAM)
 
     def to_model(self, items: torch.Tensor) -> torch.Tensor:
-        key = (items.device, self.split, str(data_root()))
-        if key not in _on_device:
-            _on_device[key] = self.digits()[0][:, 0].to(items.device)
-        return to_unit_range(gather(_on_device[key], items))
+        key, identity = (items.device, self.split, str(data_root())), self.data_identity()
+        if key not in _on_device or _on_device[key][0] != identity:  # files rewritten: read again (pass 80)
+            _on_device[key] = identity, self.digits()[0][:, 0].to(items.device)
+        return to_unit_range(gather(_on_device[key][1], items))
 
     def reference_triples(self) -> torch.Tensor:
         """The ``eval_samples`` triples whose images are the real side of evaluation."""

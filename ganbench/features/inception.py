@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -121,9 +122,27 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     except (TorchFileError, OSError) as exc:
         why = f"it {exc}" if isinstance(exc, TorchFileError) else exc.strerror or str(exc)
         raise WeightsError(f"cannot read Inception weights {path} ({why}); {fix}") from None
+    not_fid = f"{path} does not hold FID Inception weights (pytorch-fid's pt_inception-2015-12-05)"
     if not isinstance(state, dict) or "fc.weight" not in state or "Mixed_7c.branch_pool.conv.weight" not in state:
-        raise WeightsError(f"{path} does not hold FID Inception weights (pytorch-fid's pt_inception-2015-12-05)")
+        raise WeightsError(not_fid)
+    if why := _not_fid_inception(state):
+        raise WeightsError(f"{not_fid}: {why}; {fix}")
     return state
+
+
+def _not_fid_inception(state: dict[str, Any]) -> str | None:
+    """Why ``state`` does not load into pytorch-fid's network (torch's first complaint), or None. Checked on the
+    meta device, where loading copies nothing: torchvision's ImageNet Inception-v3 has the names tested above
+    and trained, then failed (pass 80)."""
+    try:
+        with warnings.catch_warnings(), torch.device("meta"):
+            warnings.simplefilter("ignore")  # "copying into a meta parameter is a no-op", once per tensor
+            FIDInception(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        problems = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()] or [str(exc)]
+        first = problems[0]
+        return first if len(first) <= 160 else first[:157] + "..."
+    return None
 
 
 class FIDInception(torch.nn.Module):
