@@ -1092,7 +1092,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
         lb.check_fits(suite, baseline)  # a baseline of other runs or settings would rank what the suite is not
         rows = lb.rows_of_baseline(baseline)
     else:
-        sweep_it = f"`ganbench sweep {shell_path(suite_file)} --out {shell_path(results)}`"  # spaces too
+        sweep_it = f"`ganbench sweep {shell_path(suite_file)} --out {shell_path(results)}{lb.data_root_option()}`"
         _results_folder(results, "--results", f"run {sweep_it} first")
         _not_one_run(results, "--results")
         specs = suite.specs()
@@ -1117,7 +1117,7 @@ def show(suite_file: str, results: str | None, metrics: str | None, fmt: str) ->
                 _refuse_what_changed_since_the_baseline(suite)  # folder of none needs a sweep there (pass 76)
             raise OptionError(
                 f"none of the {counted(len(specs), 'run')} of suite {suite.name!r} is in {shell_path(results)} (runs "
-                f"of other settings or code are not its runs); run {sweep_it} first"
+                f"of other settings, data or code are not its runs); run {sweep_it} first"
             )
         if absent:  # ranked without them: their seeds' values would change the means and the ties
             click.echo(

@@ -199,13 +199,16 @@ def _named_as_the_suite_names(suite: Suite, data: dict[str, Any]) -> dict[str, A
     return {**data, "made": made, "runs": runs}
 
 
+def data_root_option() -> str:
+    """`` --data-root X`` where this command was given one (or $GANBENCH_DATA): advice to run another command
+    reads the same files (pass 80: the update it advised read the default root's)."""
+    return f" --data-root {shell_path(data_root())}" if os.environ.get(DATA_ENV) else ""
+
+
 def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
     """BaselineError unless ``baseline`` was made for the suite as it is now: its budget, and a run
     for every variant x dataset x seed (an edited suite needs `leaderboard update`, not verdicts)."""
-    update = f"ganbench leaderboard update {shell_path(suite.file)}"
-    if os.environ.get(DATA_ENV):  # --data-root: the update reads the same files (pass 80: it read the default's)
-        update += f" --data-root {shell_path(data_root())}"
-    fix = f"if the change is intended, run `{update}`"
+    fix = f"if the change is intended, run `ganbench leaderboard update {shell_path(suite.file)}{data_root_option()}`"
     budget = baseline["made"]["budget"]
     steps = budget.get("steps")
     if isinstance(steps, int):  # one number for every dataset (baselines made before per-dataset budgets)
