@@ -46,18 +46,20 @@ import numpy as np
 
 _CODE_OR_CONSTANT = (
     types.FunctionType,
+    types.BuiltinFunctionType,
     type,
     types.ModuleType,
     functools.partial,
+    type(None),
     bool,
     int,
     float,
     complex,
     str,
     bytes,
+    np.generic,
 )
-"""The globals a function's fingerprint follows: code and constants, never containers or objects, which
-hold state a process fills as it runs (caches, registries) and would give the same code other ids."""
+"""Globals a function's fingerprint follows: code (``torch.tanh`` too) and constants (``np.float32(2)`` too)."""
 MAX_DEPTH = 12
 """How deep values are followed (a closure's object's attribute's ...); deeper ones count by type."""
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -172,7 +174,7 @@ class _Hasher:
         if code is None:
             return b""
         scope = function.__globals__
-        named = {n: scope[n] for n in _names(code) if n in scope and isinstance(scope[n], _CODE_OR_CONSTANT)}
+        named = {n: scope[n] for n in _names(code) if n in scope and _followed(scope[n])}
         return self.bytes_of(named, depth)
 
     def _code(self, code: types.CodeType, depth: int) -> bytes:
@@ -198,8 +200,63 @@ class _Hasher:
                 listings[top] = signature
         if not signature:
             return b""
+        _refuse_edited_since_imported(top, signature)
         self.packages.add(top)
         return f"package {top} ".encode() + _sources_digest(signature)
+
+
+_loaded_sources: dict[tuple[str, str], tuple[int, tuple[int, ...], str]] = {}
+"""(module name, its file) -> (id of its module spec, the file's ``file_version`` and sha256) when a fingerprint
+first read it in this process: a later fingerprint of another file there means the code that runs is not it."""
+
+
+def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ...]) -> None:
+    """GanbenchError if a loaded module of package ``top`` has changed on disk since this process first
+    fingerprinted it: the run id would be the new file's, the run the old code's (pass 80: a session that edited a
+    constant in a sibling module recorded the old code's result under the new id, and a fresh process was handed
+    it). A module reloaded since (``importlib.reload``, or imported again) has a new spec: its file is what runs."""
+    from ganbench.errors import GanbenchError, shell_path
+
+    versions = {path: tuple(version) for _, path, *version in signature}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) if name == top or name.startswith(f"{top}.") else None
+        version = versions.get(path) if isinstance(path, str) else None
+        if version is None:
+            continue
+        spec = id(getattr(module, "__spec__", None))
+        seen = _loaded_sources.get((name, path))
+        if seen is None or seen[0] != spec:
+            _loaded_sources[name, path] = spec, version, file_sha256(Path(path))
+        elif seen[1] != version and file_sha256(Path(path)) != seen[2]:
+            raise GanbenchError(
+                f"module {name} ({shell_path(path)}) changed on disk since this Python session loaded it, so a run "
+                f"would compute with the code loaded but be recorded under the edited code's run id; start Python "
+                f"again, or importlib.reload({name}) and register its plugin again"
+            )
+        else:
+            _loaded_sources[name, path] = spec, version, seen[2]
+
+
+def _followed(value: Any, depth: int = 0) -> bool:
+    """Whether a global a function names is part of its fingerprint: code, constants, an array or tensor, and
+    containers or plain objects (a dataclass's, a namespace's) made only of code and constants - a dict of loss
+    scales was left out, so a notebook that changed it got the old run's record (pass 80). Not empty containers,
+    nor arrays inside containers, nor other objects: what caches and registries hold as a process runs would give
+    the same code other ids in other processes."""
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, _CODE_OR_CONSTANT):
+        return True
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        return depth == 0  # a constant matrix; in a dict, a cache's
+    if isinstance(value, dict):
+        return bool(value) and all(_followed(k, depth + 1) and _followed(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return (bool(value) or isinstance(value, tuple)) and all(_followed(x, depth + 1) for x in value)
+    if (dataclasses.is_dataclass(value) and not isinstance(value, type)) or isinstance(value, types.SimpleNamespace):
+        state = _declared_state(value)
+        return state is not None and all(_followed(v, depth + 1) for v in state.values())
+    return False
 
 
 def _declared_state(thing: Any) -> dict[str, Any] | None:

@@ -211,7 +211,7 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
             return None
         return coerce(value, _optional_inner(typ), label)
     if isinstance(value, str) and typ is not str:
-        return _parse(value, typ, label)
+        return _no_negative_zero(_parse(value, typ, label))
     if typ in (int, float, bool) and type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         value = value.item()  # np.float32(1e-4), np.bool_ from a script: the Python value it holds
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
@@ -223,7 +223,12 @@ def coerce(value: Any, typ: Any, label: str) -> Any:
         return int(value)
     if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
         raise OptionError(f"{label} must be {typ.__name__}, not {short_repr(value)}")
-    return value
+    return _no_negative_zero(value)
+
+
+def _no_negative_zero(value: Any) -> Any:
+    """0.0 for -0.0, which computes as 0.0 does and was another run id and table row (pass 80)."""
+    return 0.0 if isinstance(value, float) and value == 0.0 else value
 
 
 def _choose(value: Any, choices: tuple, label: str) -> Any:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
+import torch
 
 import ganbench
 from ganbench.errors import BudgetError, OptionError, UnknownNameError
@@ -243,12 +244,63 @@ def _code_of(variant_code: str) -> tuple[str, str]:
             "SCALE = 1.0\ndef g_loss(d_fake):\n    return SCALE * F.softplus(-d_fake).mean()",
             "SCALE = 3.0\ndef g_loss(d_fake):\n    return SCALE * F.softplus(-d_fake).mean()",
         ),
+        (  # pass 80: globals that are containers, numpy numbers, builtins or plain objects were not followed
+            "W = {'scale': 1.0}\ndef g_loss(d_fake):\n    return W['scale'] * F.softplus(-d_fake).mean()",
+            "W = {'scale': 50.0}\ndef g_loss(d_fake):\n    return W['scale'] * F.softplus(-d_fake).mean()",
+        ),
+        (
+            "import numpy as np\nS = np.float32(1)\ndef g_loss(d_fake):\n    return S * F.softplus(-d_fake).mean()",
+            "import numpy as np\nS = np.float32(2)\ndef g_loss(d_fake):\n    return S * F.softplus(-d_fake).mean()",
+        ),
+        (
+            "import torch\nACT = torch.sigmoid\ndef g_loss(d_fake):\n    return ACT(-d_fake).mean()",
+            "import torch\nACT = torch.tanh\ndef g_loss(d_fake):\n    return ACT(-d_fake).mean()",
+        ),
+        (
+            "from types import SimpleNamespace as N\nC = N(s=[1.0])\ndef g_loss(d_fake):\n    return C.s[0] * d_fake",
+            "from types import SimpleNamespace as N\nC = N(s=[2.0])\ndef g_loss(d_fake):\n    return C.s[0] * d_fake",
+        ),
+        (
+            "import torch\nM = torch.ones(2)\ndef g_loss(d_fake):\n    return (M * d_fake).mean()",
+            "import torch\nM = torch.ones(2) * 2\ndef g_loss(d_fake):\n    return (M * d_fake).mean()",
+        ),
     ],
-    ids=["default-argument", "closure-value", "helper-function", "global-value"],
+    ids=[
+        "default-argument",
+        "closure-value",
+        "helper-function",
+        "global-value",
+        "dict",
+        "numpy",
+        "builtin",
+        "namespace",
+        "tensor",
+    ],  # fmt: skip
 )
 def test_code_without_a_file_is_fingerprinted_with_its_defaults_closures_and_globals(one, two):
     assert _code_of(one) == _code_of(one)
     assert _code_of(one)[0] != _code_of(two)[0]
+
+
+def test_a_cache_a_function_fills_is_not_part_of_its_fingerprint():
+    """Globals that caches fill as a process runs (an empty dict, later holding tensors) are not followed: the
+    same code has the same run id before and after its first run."""
+    from ganbench.fingerprint import fingerprint
+
+    scope: dict = {}
+    code = "import torch\n_CACHE = {}\ndef g_loss(d):\n    return _CACHE.setdefault(d.shape, torch.ones(1)) * d"
+    exec(code, scope)  # noqa: S102 - code without a file
+    before = fingerprint("p", "1", (scope["g_loss"],))
+    scope["g_loss"](torch.zeros(3))
+    assert fingerprint("p", "1", (scope["g_loss"],)) == before
+
+
+def test_minus_zero_is_zero():
+    """Pass 80: gp_lambda=-0.0 computes as 0.0 does, but was another run id and another table row."""
+    zero = ganbench.create_spec("nsgan", "ring8", steps=5, overrides={"gp_lambda": 0.0, "betas": "0,0.9"})
+    for value, betas in ((-0.0, (-0.0, 0.9)), ("-0.0", "-0.0,0.9"), ("-0", "-0e5,0.9")):
+        spec = ganbench.create_spec("nsgan", "ring8", steps=5, overrides={"gp_lambda": value, "betas": betas})
+        assert spec.run_id == zero.run_id, value
 
 
 class _Weight:
@@ -322,6 +374,7 @@ def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id
     """A loss calling a helper in another module of its package; a metric whose constant changed: both
     decide the result, so both are in the run's identity (found by a hostile tester: stale records)."""
     import importlib
+    import sys
 
     monkeypatch.syspath_prepend(str(tmp_path))
     package = tmp_path / "fp_probe_pkg"
@@ -329,14 +382,24 @@ def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id
     (package / "__init__.py").write_text(PACKAGE.format(name="fp_probe_pkg"))
     (package / "helpers.py").write_text(HELPERS.format(scale="1.0"))
     (tmp_path / "fp_probe_metric.py").write_text(METRIC.format(value="1.0"))
-    fresh_plugins.register_plugin(importlib.import_module("fp_probe_pkg"), name="pkg")
-    fresh_plugins.register_plugin(importlib.import_module("fp_probe_metric"), name="met")
 
-    def spec():
+    def spec(load: bool = True):
+        if load:  # a new session's modules
+            fresh_plugins.reset()
+            for name in [n for n in sys.modules if n.startswith(("fp_probe_pkg", "fp_probe_metric"))]:
+                del sys.modules[name]
+            fresh_plugins.register_plugin(importlib.import_module("fp_probe_pkg"), name="pkg")
+            fresh_plugins.register_plugin(importlib.import_module("fp_probe_metric"), name="met")
         return ganbench.create_spec("pkg-v", "ring8", steps=5, network="mlp", metrics=["spread"])
 
     first = spec()
     (package / "helpers.py").write_text(HELPERS.format(scale="10.0"))
+    # pass 80: the code loaded is the old one, the files the new: its runs were recorded under the new id
+    with pytest.raises(ganbench.GanbenchError) as caught:
+        spec(load=False)
+    message = str(caught.value)
+    assert "module fp_probe_pkg.helpers" in message and "changed on disk since this Python session" in message
+    assert "\n" not in message
     second = spec()
     assert second.code["variant"] != first.code["variant"] and second.run_id != first.run_id
     assert second.code["metrics"] == first.code["metrics"]
@@ -344,6 +407,8 @@ def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id
     third = spec()
     assert third.code["metrics"] != second.code["metrics"] and third.run_id != second.run_id
     assert third.code["variant"] == second.code["variant"] and third.code["network"] == first.code["network"]
+    (tmp_path / "fp_probe_metric.py").write_text(METRIC.format(value="1000.0"))  # the same bytes written again
+    assert spec(load=False).run_id == third.run_id
 
 
 PATH_DEFAULT = """
