@@ -173,8 +173,11 @@ class _Hasher:
         code = getattr(function, "__code__", None)
         if code is None:
             return b""
-        scope = function.__globals__
-        named = {n: scope[n] for n in _names(code) if n in scope and _followed(scope[n])}
+        scope, names = function.__globals__, _names(code)
+        named = {n: scope[n] for n in names if n in scope and _followed(scope[n])}
+        for name, value in list(named.items()):
+            if isinstance(value, types.ModuleType):
+                _module_values(name, value, names, named)
         return self.bytes_of(named, depth)
 
     def _code(self, code: types.CodeType, depth: int) -> bytes:
@@ -257,6 +260,25 @@ def _followed(value: Any, depth: int = 0) -> bool:
         state = _declared_state(value)
         return state is not None and all(_followed(v, depth + 1) for v in state.values())
     return False
+
+
+def _module_values(
+    prefix: str, module: types.ModuleType, names: set[str], into: dict[str, Any], depth: int = 0
+) -> None:
+    """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
+    that ``names`` name and ``_followed`` takes: a module's file says what it held when loaded, not that a session
+    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
+    if depth > 3 or not _local(module):
+        return
+    for attr in sorted(names):
+        value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
+        if isinstance(value, types.ModuleType):
+            _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
+        elif value is not _ABSENT and _followed(value):
+            into[f"{prefix}.{attr}"] = value
+
+
+_ABSENT = object()
 
 
 def _declared_state(thing: Any) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import sys
 import typing
 from typing import Any, Literal
 
@@ -409,6 +410,44 @@ def test_editing_any_module_of_a_plugin_package_or_its_metric_changes_the_run_id
     assert third.code["variant"] == second.code["variant"] and third.code["network"] == first.code["network"]
     (tmp_path / "fp_probe_metric.py").write_text(METRIC.format(value="1000.0"))  # the same bytes written again
     assert spec(load=False).run_id == third.run_id
+
+
+MODULE_CONSTANT = """
+import ganbench
+import torch.nn.functional as F
+
+import fp_probe_consts
+
+
+def g_loss(d_fake):
+    return fp_probe_consts.SCALE * F.softplus(-d_fake).mean()
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("consts-v", g_loss=g_loss))
+"""
+
+
+def test_a_constant_a_session_sets_on_a_module_its_loss_reads_is_part_of_the_run_id(
+    fresh_plugins, tmp_path, monkeypatch
+):
+    """``fp_probe_consts.SCALE = 50.0`` in a notebook: the module's file still says 1.0, which was all the run id
+    saw (found probing pass 80's fix): a run of another computation under the first one's id."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "fp_probe_consts.py").write_text("SCALE = 1.0\n")
+    (tmp_path / "fp_probe_consts_plugin.py").write_text(MODULE_CONSTANT)
+    for name in ("fp_probe_consts", "fp_probe_consts_plugin"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    fresh_plugins.register_plugin(importlib.import_module("fp_probe_consts_plugin"), name="consts")
+    consts = importlib.import_module("fp_probe_consts")
+    first = ganbench.create_spec("consts-v", "ring8", steps=5)
+    monkeypatch.setattr(consts, "SCALE", 50.0)
+    assert ganbench.create_spec("consts-v", "ring8", steps=5).run_id != first.run_id
+    monkeypatch.setattr(consts, "SCALE", 1.0)
+    assert ganbench.create_spec("consts-v", "ring8", steps=5).run_id == first.run_id
 
 
 PATH_DEFAULT = """
