@@ -26,9 +26,11 @@ stale), and tables keep runs of different code apart.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import contextvars
 import dataclasses
+import enum
 import functools
 import hashlib
 import importlib.metadata
@@ -91,7 +93,9 @@ class _Hasher:
     """Bytes that stand for a value's code and contents; each package's sources are hashed once."""
 
     def __init__(self) -> None:
-        self.packages: set[str] = set()
+        self.packages: dict[str, bytes] = {}  # top-level package -> what stands for it, the same each time: the
+        # order a hasher meets packages in follows sets, which PYTHONHASHSEED orders (pass 81: a short form after
+        # the first meeting gave one plugin two run ids, by process)
         self.seen: set[int] = set()
 
     def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
@@ -125,15 +129,16 @@ class _Hasher:
         if isinstance(thing, types.MethodType):
             return self.bytes_of(thing.__func__, depth) + self.bytes_of(thing.__self__, depth)
         if isinstance(thing, (types.FunctionType, type)):
-            in_file = self._package(getattr(thing, "__module__", None) or "")
+            in_file = self._package(thing.__module__ or "") if _from_its_file(thing) else b""
             wrapped = getattr(thing, "__wrapped__", None)
             extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
             if in_file:  # which of the file's classes or functions it is: two of one file are not one code
                 in_file += f"{_qualname(thing)};".encode()
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
-            if in_file and isinstance(thing, type):
-                return in_file + extra
+            if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
+                settings = {k: v for k, v in vars(thing).items() if not k.startswith("__") and not _is_method(v)}
+                return in_file + extra + self.bytes_of(_stable(settings), depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
@@ -157,13 +162,15 @@ class _Hasher:
 
     def _bound_values(self, function: types.FunctionType, depth: int) -> bytes:
         cells = tuple(_cell_value(c) for c in function.__closure__ or ())
-        return self.bytes_of((function.__defaults__, function.__kwdefaults__, cells), depth)
+        defaults = [_bound(v) for v in function.__defaults__ or ()]
+        keywords = {k: _bound(v) for k, v in (function.__kwdefaults__ or {}).items()}
+        return self.bytes_of((defaults, keywords, [_bound(v) for v in cells]), depth)
 
     def _without_file(self, thing: Any, depth: int) -> bytes:
         """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
         a class's own attributes."""
-        if isinstance(thing, type):
-            own = {k: v for k, v in vars(thing).items() if not k.startswith("__") or k == "__init__"}
+        if isinstance(thing, type):  # every method (pass 81: __call__, staticmethods, properties were left out)
+            own = {k: _method_code(v) for k, v in vars(thing).items() if k not in _MADE_FOR_EVERY_CLASS}
             return _qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
 
@@ -174,7 +181,7 @@ class _Hasher:
         if code is None:
             return b""
         scope, names = function.__globals__, _names(code)
-        named = {n: scope[n] for n in names if n in scope and _followed(scope[n])}
+        named = {n: kept for n in names if n in scope and (kept := _stable(scope[n])) is not _DROPPED}
         for name, value in list(named.items()):
             if isinstance(value, types.ModuleType):
                 _module_values(name, value, names, named)
@@ -187,13 +194,15 @@ class _Hasher:
         """The sources of every module of ``module_name``'s top-level package (once per hasher),
         or b"" when it has none on disk (built in, ``__main__`` of ``-c``, made at run time)."""
         top = module_name.partition(".")[0]
+        if top not in self.packages:
+            self.packages[top] = self._package_bytes(top)
+        return self.packages[top]
+
+    def _package_bytes(self, top: str) -> bytes:
         module = sys.modules.get(top)
         if module is None:
             return b""
-        if top in self.packages:
-            return f"package {top};".encode()
         if not _local(module):
-            self.packages.add(top)
             return f"package {top} {_installed_version(top)};".encode()
         listings = _LISTINGS.get()
         signature = listings.get(top) if listings is not None else None
@@ -204,7 +213,6 @@ class _Hasher:
         if not signature:
             return b""
         _refuse_edited_since_imported(top, signature)
-        self.packages.add(top)
         return f"package {top} ".encode() + _sources_digest(signature)
 
 
@@ -231,42 +239,107 @@ def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ..
         if seen is None or seen[0] != spec:
             _loaded_sources[name, path] = spec, version, file_sha256(Path(path))
         elif seen[1] != version and file_sha256(Path(path)) != seen[2]:
-            raise GanbenchError(
+            again = "run it again" if name == "__main__" else f"start Python again, or importlib.reload({name})"
+            raise GanbenchError(  # (reload(__main__) fails: a script is run again)
                 f"module {name} ({shell_path(path)}) changed on disk since this Python session loaded it, so a run "
-                f"would compute with the code loaded but be recorded under the edited code's run id; start Python "
-                f"again, or importlib.reload({name}) and register its plugin again"
+                f"would compute with the code loaded but be recorded under the edited code's run id; {again} and "
+                "register its plugin again"
             )
         else:
             _loaded_sources[name, path] = spec, version, seen[2]
 
 
-def _followed(value: Any, depth: int = 0) -> bool:
-    """Whether a global a function names is part of its fingerprint: code, constants, an array or tensor, and
-    containers or plain objects (a dataclass's, a namespace's) made only of code and constants - a dict of loss
-    scales was left out, so a notebook that changed it got the old run's record (pass 80). Not empty containers,
-    nor arrays inside containers, nor other objects: what caches and registries hold as a process runs would give
-    the same code other ids in other processes."""
+def _stable(value: Any, depth: int = 0) -> Any:
+    """What of a value a function names (a global, a default, a closure's cell) is part of its fingerprint, or
+    ``_DROPPED``: code (``torch.tanh`` too), constants (numpy's too), a tensor or array named directly, and of a
+    container or a settings object (a dataclass's, a namespace's, argparse's, an enum member) what of it is so - a
+    dict of loss scales was left out whole (pass 80), and one holding an array too (pass 81). Never an array inside
+    a container, nor other objects: a memo filled with tensors as a process runs, a logger's caches and registries
+    would give the same code other ids in other processes, or after its first run."""
     if depth > MAX_DEPTH:
-        return False
+        return _DROPPED
     if isinstance(value, _CODE_OR_CONSTANT):
-        return True
+        return value
     if isinstance(value, np.ndarray) or _is_tensor(value):
-        return depth == 0  # a constant matrix; in a dict, a cache's
+        return value if depth == 0 else _DROPPED
     if isinstance(value, dict):
-        return bool(value) and all(_followed(k, depth + 1) and _followed(v, depth + 1) for k, v in value.items())
+        kept = {k: _stable(v, depth + 1) for k, v in value.items() if _stable(k, depth + 1) is not _DROPPED}
+        return {k: v for k, v in kept.items() if v is not _DROPPED}
     if isinstance(value, (tuple, list, set, frozenset)):
-        return (bool(value) or isinstance(value, tuple)) and all(_followed(x, depth + 1) for x in value)
-    if (dataclasses.is_dataclass(value) and not isinstance(value, type)) or isinstance(value, types.SimpleNamespace):
-        state = _declared_state(value)
-        return state is not None and all(_followed(v, depth + 1) for v in state.values())
-    return False
+        kept = [x for x in (_stable(x, depth + 1) for x in value) if x is not _DROPPED]
+        return frozenset(kept) if isinstance(value, (set, frozenset)) else kept
+    if isinstance(value, enum.Enum):
+        return (_qualname(type(value)), value.name, _stable(value.value, depth + 1))
+    if type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
+        return f"{type(value).__name__}:{value}"
+    wrapped = getattr(value, "__wrapped__", None)  # functools.lru_cache's, or another decorator's, function
+    if callable(value) and isinstance(wrapped, types.FunctionType):
+        return (_qualname(type(value)), wrapped)
+    if _is_settings(value):
+        state = {k: _stable(v, depth + 1) for k, v in (_declared_state(value) or {}).items()}
+        return (type(value), {k: v for k, v in state.items() if v is not _DROPPED})
+    return _DROPPED
+
+
+_DROPPED = object()
+
+
+def _is_settings(value: Any) -> bool:
+    """A dataclass instance, a ``SimpleNamespace`` or an ``argparse.Namespace``: objects that hold settings."""
+    if isinstance(value, type):
+        return False
+    return dataclasses.is_dataclass(value) or isinstance(value, (types.SimpleNamespace, argparse.Namespace))
+
+
+_MADE_FOR_EVERY_CLASS = frozenset(
+    {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
+    | {"__dataclass_fields__", "__dataclass_params__"}  # what a dataclass's generated __init__'s code holds too
+)
+
+
+def _is_method(value: Any) -> bool:
+    return isinstance(value, (types.FunctionType, staticmethod, classmethod, property))
+
+
+def _method_code(value: Any) -> Any:
+    """A class attribute with the functions a staticmethod, classmethod or property holds brought out."""
+    if isinstance(value, (staticmethod, classmethod)):
+        return (type(value).__name__, value.__func__)
+    if isinstance(value, property):
+        return ("property", value.fget, value.fset, value.fdel)
+    return value
+
+
+def _from_its_file(thing: types.FunctionType | type) -> bool:
+    """Whether a function or class is what its module's file defines, so that the file identifies it: not code a
+    string made (``exec``: a class there is "builtins'"), nor what a module held before a reload (pass 81: the
+    class a plugin imported, hashed by the file reloaded since)."""
+    if isinstance(thing, types.FunctionType) and not os.path.isfile(thing.__code__.co_filename):
+        return False
+    module = sys.modules.get(thing.__module__ or "")
+    if module is None or module.__name__ == "builtins":
+        return module is not None and getattr(module, thing.__name__, None) is thing
+    parts = thing.__qualname__.split(".")
+    if "<locals>" in parts or "<lambda>" in parts:
+        return True  # made by a call: nothing to look it up by
+    held: Any = module
+    for part in parts:
+        held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
+    return held is thing or not _local(module)
+
+
+def _bound(value: Any) -> Any:
+    """A default or a closure's cell as its fingerprint takes it: whole (an object's contents decide what the
+    function computes), but a dict, list or set as ``_stable`` keeps it: ``_targets={}`` filled with tensors as the
+    function runs moved the run id after the first run (pass 81)."""
+    return _stable(value) if isinstance(value, (dict, list, set)) else value
 
 
 def _module_values(
     prefix: str, module: types.ModuleType, names: set[str], into: dict[str, Any], depth: int = 0
 ) -> None:
     """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
-    that ``names`` name and ``_followed`` takes: a module's file says what it held when loaded, not that a session
+    that ``names`` name and ``_stable`` keeps: a module's file says what it held when loaded, not that a session
     set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
     if depth > 3 or not _local(module):
         return
@@ -274,8 +347,8 @@ def _module_values(
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
         if isinstance(value, types.ModuleType):
             _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
-        elif value is not _ABSENT and _followed(value):
-            into[f"{prefix}.{attr}"] = value
+        elif value is not _ABSENT and (kept := _stable(value)) is not _DROPPED:
+            into[f"{prefix}.{attr}"] = kept
 
 
 _ABSENT = object()

@@ -201,6 +201,7 @@ def reference_table(
     under the table: what the rows are, and ``floor_warnings``."""
     from ganbench.options import with_options
     from ganbench.plugins import blamed, registries
+    from ganbench.resolve import part_fingerprint
 
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -210,7 +211,7 @@ def reference_table(
     done = runs[runs["status"] == "completed"]
     labels = scored_on_labels(list(dict.fromkeys(done["scored_on"])))
     for key in labels:
-        name, options, n, seed, *chosen = json.loads(key)  # chosen: the runs' code "data" and "features", if any
+        name, options, n, seed, *chosen = json.loads(key)  # chosen: the runs' code "data", "features", "dataset"
         read = chosen[0].get("data") if chosen and isinstance(chosen[0], dict) else None
         which = f"{name} ({labels[key]})" if labels[key] else name
         try:
@@ -226,7 +227,7 @@ def reference_table(
         if not present:
             continue
         if dataset.available() is False:  # never fetch data (or lock its folder) to print a table
-            notes.append(f"no reference rows for {which}: its files are not on this machine")
+            notes.append(f"no reference rows for {which}: its files are not in the data root here (GANBENCH_DATA)")
             continue
         try:
             with blamed("datasets", name, "data_identity"):
@@ -237,6 +238,10 @@ def reference_table(
         if (here or read) and here != read:  # the rows would be of other files than the runs' (pass 78)
             notes.append(f"no reference rows for {which}: its files here are not those its runs read")
             continue
+        made_by = chosen[0].get("dataset") if chosen and isinstance(chosen[0], dict) else None
+        if made_by is not None and made_by != part_fingerprint(registries().datasets.entries[name]):
+            notes.append(f"no reference rows for {which}: its code here is not the code its runs' data came from")
+            continue  # (pass 81: a plugin's ring, its radius edited since)
         try:
             scores = reference_scores(dataset, present, n, seed)
         except GanbenchError as exc:
@@ -269,6 +274,11 @@ def reference_table(
     return pd.DataFrame(rows), [*described, *notes]
 
 
+def _chosen_code(parsed: list[Any]) -> dict[str, Any]:
+    """The code parts a ``scored_on`` key holds (data, features, dataset), or {}."""
+    return parsed[4] if len(parsed) > 4 and isinstance(parsed[4], dict) else {}
+
+
 def scored_on_labels(keys: Sequence[str]) -> dict[str, str]:
     """``scored_on`` key -> what tells its reference rows from those of other keys of the same dataset (another
     folder of images, other dataset options, another N): '' where a dataset has one key."""
@@ -283,7 +293,7 @@ def scored_on_labels(keys: Sequence[str]) -> dict[str, str]:
                 **{f"dataset.{o}": v for o, v in (parsed[k][1] or {}).items()},
                 "eval_samples": parsed[k][2],
                 "eval_seed": parsed[k][3],
-                **(parsed[k][4] if len(parsed[k]) > 4 and isinstance(parsed[k][4], dict) else {}),  # data, features
+                **{f"code.{part}": v for part, v in _chosen_code(parsed[k]).items()},  # as runs' labels name it
             }
             for k in mine
         }

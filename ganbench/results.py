@@ -707,7 +707,9 @@ def scored_on(spec: dict[str, Any]) -> str:
     what = [spec.get("dataset"), spec.get("dataset_options") or {}, ev.get("n_samples"), ev.get("seed")]
     code = spec.get("code") if isinstance(spec.get("code"), dict) else {}
     chosen = {k: code[k] for k in ("data", "features") if code.get(k)}  # files nothing verifies; Inception weights:
-    return json.dumps([*what, chosen] if chosen else what, sort_keys=True)  # other data, other space (pass 78)
+    if isinstance(code.get("dataset"), str):  # other data, other space (pass 78); the code that made the data
+        chosen["dataset"] = code["dataset"]  # (pass 81: a ring's radius edited in a plugin between two runs)
+    return json.dumps([*what, chosen] if chosen else what, sort_keys=True)
 
 
 def config_id(spec: dict[str, Any]) -> str:
@@ -752,7 +754,7 @@ def settings(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str,
     return labels
 
 
-SCORED_AGAINST = ("code.data", "code.features", "eval_samples", "eval_seed")
+SCORED_AGAINST = ("code.data", "code.dataset", "code.features", "eval_samples", "eval_seed")
 """With every ``dataset.`` key (its options, path and sha256), the keys of ``_flat_spec`` that say what a run was
 scored against (``scored_on``): shown in every label of a dataset whose runs differ in them, or its table ranks
 numbers of other data or weights side by side (pass 80: ring8 of two sigmas, one unlabelled row each, two bold)."""

@@ -418,7 +418,7 @@ def test_a_leaderboard_and_a_table_keep_runs_on_other_unverified_files_apart(cli
     table = cli("table", results)
     rows = [line for line in table.out.splitlines() if line.startswith("| mnist   | dcgan ")]
     assert len(rows) == 2 and not any("**" in row for row in rows), table.out  # neither the best of the other data
-    assert "no reference rows for mnist (data=" in table.out and "not those its runs read" in table.out, table.out
+    assert "no reference rows for mnist (code.data=" in table.out and "not those its runs read" in table.out, table.out
 
 
 def test_extracted_files_rewritten_in_one_process_are_read_again(root):

@@ -7,6 +7,7 @@ architecture with seeded random weights.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from pathlib import Path
 from unittest import mock
@@ -196,6 +197,10 @@ def _torchvision_like(state: dict) -> dict:
         (_torchvision_like, 'Unexpected key(s) in state_dict: "AuxLogits.fc.weight"'),
         (lambda s: {**s, "fc.weight": s["fc.weight"][:, :100]}, "size mismatch for fc.weight"),
         (lambda s: {k: s[k] for k in ("fc.weight", "Mixed_7c.branch_pool.conv.weight")}, "Missing key(s)"),
+        # pass 81: NaN trained, then failed; integers scored FID 0.000; meta tensors failed after training
+        (lambda s: {**s, "fc.weight": s["fc.weight"] * math.nan}, "fc.weight holds NaN or infinite values"),
+        (lambda s: {k: v.long() for k, v in s.items()}, "values, not float32"),
+        (lambda s: {k: v.to("meta") for k, v in s.items()}, "is a meta tensor, which holds no values"),
     ],
 )
 def test_a_state_dict_with_inceptions_names_but_not_its_network_is_refused(tmp_path, weights_file, change, fragment):

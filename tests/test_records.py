@@ -189,6 +189,16 @@ def test_runs_of_one_dataset_on_other_data_are_labelled_whatever_their_variant(c
         "c2": spec("nsgan", path="/d/x.npz", sha256="b" * 64),
     }
     assert settings(frame, one_path) == {"c1": "dataset.sha256=aaaaaaaaaaaa", "c2": "dataset.sha256=bbbbbbbbbbbb"}
+    frame["dataset"] = "myring"  # pass 81: a plugin's ring whose radius was edited between two variants' runs
+    code = {c: {**spec(v), "dataset": "myring", "code": {"dataset": f"myring 0.1 {h * 16}"}} for c, v, h in
+            (("c1", "gan", "a"), ("c2", "nsgan", "b"))}  # fmt: skip
+    assert settings(frame, code) == {
+        "c1": "code.dataset=myring 0.1 " + "a" * 16,
+        "c2": "code.dataset=myring 0.1 " + "b" * 16,
+    }
+    from ganbench.results import scored_on
+
+    assert scored_on(code["c1"]) != scored_on(code["c2"])  # never bold, nor given reference rows, across them
     out = str(tmp_path)
     for variant, sigma in (("gan", "0.01"), ("nsgan", "0.2")):
         run = ("run", "-v", variant, "-d", "ring8", "--steps", "5", "-m", "frechet", "--set", f"dataset.sigma={sigma}")

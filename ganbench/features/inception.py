@@ -134,6 +134,16 @@ def _not_fid_inception(state: dict[str, Any]) -> str | None:
     """Why ``state`` does not load into pytorch-fid's network (torch's first complaint), or None. Checked on the
     meta device, where loading copies nothing: torchvision's ImageNet Inception-v3 has the names tested above
     and trained, then failed (pass 80)."""
+    floats = (torch.float32, torch.float64, torch.float16)
+    for key, value in state.items():  # what loading would copy without a word: the network would compute NaN, or
+        if not isinstance(value, torch.Tensor):  # in integers (FID 0.000, pass 81), or fail after training
+            return f"{key} is no tensor"
+        if value.is_meta:
+            return f"{key} is a meta tensor, which holds no values"
+        if not key.endswith("num_batches_tracked") and value.dtype not in floats:
+            return f"{key} holds {str(value.dtype).removeprefix('torch.')} values, not float32"
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return f"{key} holds NaN or infinite values"
     try:
         with warnings.catch_warnings(), torch.device("meta"):
             warnings.simplefilter("ignore")  # "copying into a meta parameter is a no-op", once per tensor
