@@ -40,7 +40,7 @@ import re
 import sys
 import sysconfig
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -265,14 +265,20 @@ def _stable(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         kept = {k: _stable(v, depth + 1) for k, v in value.items() if _stable(k, depth + 1) is not _DROPPED}
         return {k: v for k, v in kept.items() if v is not _DROPPED}
-    if isinstance(value, (tuple, list, set, frozenset)):
+    if isinstance(value, (tuple, list)):
         kept = [x for x in (_stable(x, depth + 1) for x in value) if x is not _DROPPED]
-        return frozenset(kept) if isinstance(value, (set, frozenset)) else kept
+        return tuple(kept) if isinstance(value, tuple) else kept
+    if isinstance(value, (set, frozenset)):  # of what is hashable as kept
+        kept = [x for x in (_stable(x, depth + 1) for x in value) if x is not _DROPPED]
+        return frozenset(kept) if all(isinstance(x, Hashable) for x in kept) else _DROPPED
     if isinstance(value, enum.Enum):
         return (_qualname(type(value)), value.name, _stable(value.value, depth + 1))
     if type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
         return f"{type(value).__name__}:{value}"
-    wrapped = getattr(value, "__wrapped__", None)  # functools.lru_cache's, or another decorator's, function
+    try:  # functools.lru_cache's, or another decorator's, function
+        wrapped = inspect.getattr_static(value, "__wrapped__", None)
+    except Exception:  # noqa: BLE001 - an object whose attributes misbehave is no setting
+        return _DROPPED
     if callable(value) and isinstance(wrapped, types.FunctionType):
         return (_qualname(type(value)), wrapped)
     if _is_settings(value):
