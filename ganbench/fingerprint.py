@@ -35,6 +35,7 @@ import functools
 import hashlib
 import importlib.metadata
 import inspect
+import operator
 import os
 import re
 import sys
@@ -49,6 +50,13 @@ import numpy as np
 _CODE_OR_CONSTANT = (
     types.FunctionType,
     types.BuiltinFunctionType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+    np.ufunc,
+    operator.itemgetter,
+    operator.attrgetter,
+    operator.methodcaller,
     type,
     types.ModuleType,
     functools.partial,
@@ -122,8 +130,7 @@ class _Hasher:
         if isinstance(thing, types.ModuleType):
             return self._package(thing.__name__) or thing.__name__.encode()
         if isinstance(thing, np.ndarray) or _is_tensor(thing):
-            array = np.ascontiguousarray(thing.detach().cpu().numpy() if _is_tensor(thing) else thing)
-            return f"array{array.dtype}{array.shape}".encode() + hashlib.sha256(array.tobytes()).digest()
+            return self._array(thing, depth)
         if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
             return f"{_qualname(type(thing))}:{os.fspath(thing)!r};".encode()
         if isinstance(thing, types.MethodType):
@@ -137,14 +144,33 @@ class _Hasher:
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
             if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
-                settings = {k: v for k, v in vars(thing).items() if not k.startswith("__") and not _is_method(v)}
-                return in_file + extra + self.bytes_of(_stable(settings), depth)
+                settings = {
+                    k: _stable(v) for k, v in vars(thing).items() if not k.startswith("__") and not _is_method(v)
+                }
+                return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not _DROPPED}, depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
         if isinstance(thing, types.CodeType):
             return self._code(thing, depth)
         return self._object(thing, depth)
+
+    def _array(self, thing: Any, depth: int) -> bytes:
+        """An array's or tensor's dtype, shape and values: of an object array its items (its bytes are pointers:
+        another id in every process), of a tensor numpy cannot take (bfloat16, float8, sparse) its raw bytes, of
+        one that holds none (meta) its kind alone (pass 82: each was a traceback or a new id per process)."""
+        if isinstance(thing, np.ndarray):
+            if thing.dtype.hasobject:
+                return f"array{thing.dtype}{thing.shape}".encode() + self.bytes_of(thing.tolist(), depth)
+            array = np.ascontiguousarray(thing)
+            return f"array{array.dtype}{array.shape}".encode() + hashlib.sha256(array.tobytes()).digest()
+        head = f"tensor{thing.dtype}{tuple(thing.shape)}{thing.layout}".encode()
+        try:
+            dense = thing.detach().cpu().to_dense() if thing.layout != _torch().strided else thing.detach().cpu()
+            raw = dense.contiguous().reshape(-1).view(_torch().uint8).numpy().tobytes()
+        except (RuntimeError, TypeError, NotImplementedError):  # meta, quantized: no values to read
+            return head + b"<no values>"
+        return head + hashlib.sha256(raw).digest()
 
     def _object(self, thing: Any, depth: int) -> bytes:
         """An instance: its type's code and its attributes; a repr only when it holds no address."""
@@ -207,7 +233,7 @@ class _Hasher:
         listings = _LISTINGS.get()
         signature = listings.get(top) if listings is not None else None
         if signature is None:
-            signature = tuple((name, path, *file_version(path)) for name, path in _package_files(module))
+            signature = tuple(_versions(_package_files(module)))
             if listings is not None:
                 listings[top] = signature
         if not signature:
@@ -242,47 +268,49 @@ def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ..
             again = "run it again" if name == "__main__" else f"start Python again, or importlib.reload({name})"
             raise GanbenchError(  # (reload(__main__) fails: a script is run again)
                 f"module {name} ({shell_path(path)}) changed on disk since this Python session loaded it, so a run "
-                f"would compute with the code loaded but be recorded under the edited code's run id; {again} and "
-                "register its plugin again"
+                f"would compute with the code loaded but be recorded under the edited code's run id; {again}"
             )
         else:
             _loaded_sources[name, path] = spec, version, seen[2]
 
 
-def _stable(value: Any, depth: int = 0) -> Any:
+def _stable(value: Any, depth: int = 0, inside: frozenset[int] = frozenset()) -> Any:
     """What of a value a function names (a global, a default, a closure's cell) is part of its fingerprint, or
     ``_DROPPED``: code (``torch.tanh`` too), constants (numpy's too), a tensor or array named directly, and of a
     container or a settings object (a dataclass's, a namespace's, argparse's, an enum member) what of it is so - a
     dict of loss scales was left out whole (pass 80), and one holding an array too (pass 81). Never an array inside
     a container, nor other objects: a memo filled with tensors as a process runs, a logger's caches and registries
     would give the same code other ids in other processes, or after its first run."""
-    if depth > MAX_DEPTH:
+    if depth > MAX_DEPTH or id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
         return _DROPPED
     if isinstance(value, _CODE_OR_CONSTANT):
         return value
     if isinstance(value, np.ndarray) or _is_tensor(value):
         return value if depth == 0 else _DROPPED
+    within = inside | {id(value)}
+
+    def kept(x: Any) -> Any:
+        return _stable(x, depth + 1, within)
+
     if isinstance(value, dict):
-        kept = {k: _stable(v, depth + 1) for k, v in value.items() if _stable(k, depth + 1) is not _DROPPED}
-        return {k: v for k, v in kept.items() if v is not _DROPPED}
+        pairs = {k: kept(v) for k, v in value.items() if kept(k) is not _DROPPED}
+        return {k: v for k, v in pairs.items() if v is not _DROPPED}
     if isinstance(value, (tuple, list)):
-        kept = [x for x in (_stable(x, depth + 1) for x in value) if x is not _DROPPED]
-        return tuple(kept) if isinstance(value, tuple) else kept
+        items = [x for x in map(kept, value) if x is not _DROPPED]
+        return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, (set, frozenset)):  # of what is hashable as kept
-        kept = [x for x in (_stable(x, depth + 1) for x in value) if x is not _DROPPED]
-        return frozenset(kept) if all(isinstance(x, Hashable) for x in kept) else _DROPPED
-    if isinstance(value, enum.Enum):
-        return (_qualname(type(value)), value.name, _stable(value.value, depth + 1))
-    if type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
+        items = [x for x in map(kept, value) if x is not _DROPPED]
+        return frozenset(items) if all(isinstance(x, Hashable) for x in items) else _DROPPED
+    if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes
+        return (type(value), value.name, kept(value.value))
+    if isinstance(value, np.dtype) or type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
         return f"{type(value).__name__}:{value}"
-    try:  # functools.lru_cache's, or another decorator's, function
-        wrapped = inspect.getattr_static(value, "__wrapped__", None)
-    except Exception:  # noqa: BLE001 - an object whose attributes misbehave is no setting
-        return _DROPPED
-    if callable(value) and isinstance(wrapped, types.FunctionType):
-        return (_qualname(type(value)), wrapped)
+    if isinstance(value, types.MethodType):  # a bound method: its function, and what of its object is kept
+        return ("method", value.__func__, kept(value.__self__))
+    if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
+        return (_qualname(type(value)), kept(inspect.getattr_static(value, "__wrapped__", None)))
     if _is_settings(value):
-        state = {k: _stable(v, depth + 1) for k, v in (_declared_state(value) or {}).items()}
+        state = {k: kept(v) for k, v in (_declared_state(value) or {}).items()}
         return (type(value), {k: v for k, v in state.items() if v is not _DROPPED})
     return _DROPPED
 
@@ -326,8 +354,8 @@ def _from_its_file(thing: types.FunctionType | type) -> bool:
     if module is None or module.__name__ == "builtins":
         return module is not None and getattr(module, thing.__name__, None) is thing
     parts = thing.__qualname__.split(".")
-    if "<locals>" in parts or "<lambda>" in parts:
-        return True  # made by a call: nothing to look it up by
+    if "<locals>" in parts or "<lambda>" in parts:  # made by a call: nothing to look it up by; a class by its own
+        return not isinstance(thing, type)  # code then, its methods' closures too (pass 82: a factory's scale)
     held: Any = module
     for part in parts:
         held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
@@ -381,11 +409,11 @@ def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
     if roots:
         files = {}
         for root in roots:
-            for folder, subfolders, names in os.walk(root):
-                subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
-                for name in names:
-                    if name.endswith(".py"):
-                        path = os.path.join(folder, name)
+            for folder, subfolders, names in os.walk(root):  # what an import can load: an editor's lock file
+                subfolders[:] = sorted(d for d in subfolders if d.isidentifier())  # (.#x.py, a dangling link)
+                for name in names:  # and Jupyter's .ipynb_checkpoints copies are no module (pass 82)
+                    path = os.path.join(folder, name)
+                    if name.endswith(".py") and name[:-3].isidentifier() and os.path.isfile(path):
                         files[os.path.relpath(path, root).replace(os.sep, "/")] = path
         return sorted(files.items())
     try:
@@ -393,6 +421,15 @@ def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
     except TypeError:
         return []
     return [(os.path.basename(path), path)] if path and os.path.isfile(path) else []
+
+
+def _versions(files: list[tuple[str, str]]) -> Iterator[tuple[str, str, int, int, int, int]]:
+    """(name, path, ``file_version``) of each file still there (one removed since it was listed is not)."""
+    for name, path in files:
+        try:
+            yield (name, path, *file_version(path))
+        except OSError:
+            continue
 
 
 def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
@@ -463,6 +500,10 @@ def _cell_value(cell: Any) -> Any:
 
 def _qualname(cls: type | types.FunctionType) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _torch() -> Any:
+    return sys.modules["torch"]
 
 
 def _is_tensor(thing: Any) -> bool:

@@ -310,6 +310,112 @@ def test_code_without_a_file_is_fingerprinted_with_its_defaults_closures_and_glo
     assert _code_of(one)[0] != _code_of(two)[0]
 
 
+@pytest.mark.parametrize(
+    "one, two",
+    [  # pass 82: each pair was one id for two computations
+        ("import numpy as np\nACT = np.tanh", "import numpy as np\nACT = np.exp"),
+        ("import torch\nACT = torch.Tensor.relu", "import torch\nACT = torch.Tensor.sigmoid"),
+        (
+            "from operator import itemgetter\nACT = itemgetter(0)",
+            "from operator import itemgetter\nACT = itemgetter(1)",
+        ),
+        (
+            "class C:\n    def f(self, x):\n        return x * 2\nACT = C().f",
+            "class C:\n    def f(self, x):\n        return x + 2\nACT = C().f",
+        ),
+        (
+            "import enum\nclass E(enum.Enum):\n    A = 1\n    def __call__(self, x):\n        return x * 2\nACT = E.A",
+            "import enum\nclass E(enum.Enum):\n    A = 1\n    def __call__(self, x):\n        return x + 2\nACT = E.A",
+        ),
+        ("import numpy as np\nACT = np.dtype('float32')", "import numpy as np\nACT = np.dtype('float16')"),
+    ],
+    ids=[
+        "ufunc",
+        "method-descriptor",
+        "itemgetter",
+        "bound-method",
+        "enum-member-class",
+        "numpy-dtype",
+    ],
+)
+def test_what_a_loss_calls_through_a_global_is_part_of_its_fingerprint(one, two):
+    from ganbench.fingerprint import fingerprint
+
+    def of(code: str) -> str:
+        scope: dict = {"__name__": "notebook"}
+        exec(code + "\ndef g_loss(d):\n    return ACT(d)\n", scope)  # noqa: S102 - code without a file
+        return fingerprint("p", "1", (scope["g_loss"],))
+
+    assert of(one) == of(one) != of(two)
+
+
+def test_files_no_import_can_load_are_not_a_packages_code(fresh_plugins, tmp_path, monkeypatch):
+    """Pass 82: Emacs's lock file (a dangling link .#helpers.py) in a plugin package broke every run with a
+    traceback; Jupyter's .ipynb_checkpoints copy of a module changed the run id of unchanged code."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    package = tmp_path / "fp_probe_lock"
+    package.mkdir()
+    (package / "__init__.py").write_text(PACKAGE.format(name="fp_probe_lock").replace("pkg-v", "lock-v"))
+    (package / "helpers.py").write_text(HELPERS.format(scale="1.0"))
+    fresh_plugins.register_plugin(importlib.import_module("fp_probe_lock"), name="lock")
+    first = ganbench.create_spec("lock-v", "ring8", steps=5).run_id
+    (package / ".#helpers.py").symlink_to("user@host.123:1700000000")
+    (package / ".ipynb_checkpoints").mkdir()
+    (package / ".ipynb_checkpoints" / "helpers-checkpoint.py").write_text(HELPERS.format(scale="5.0"))
+    assert ganbench.create_spec("lock-v", "ring8", steps=5).run_id == first
+
+
+def test_a_loss_object_a_factory_makes_is_fingerprinted_with_its_methods_closures():
+    """Pass 82: a class made by a call was known by its file and name, so make(2.0) and make(1000.0) were one id."""
+    from ganbench.fingerprint import fingerprint
+
+    def make(scale: float):
+        class GLoss:
+            def __call__(self, d_fake):
+                return scale * d_fake.mean()
+
+        return GLoss()
+
+    two, three = (fingerprint("p", "1", (make(s),)) for s in (2.0, 3.0))
+    assert fingerprint("p", "1", (make(2.0),)) == two != three
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{(0, 1), (2, 3)}",
+        "torch.tensor(1.0, dtype=torch.bfloat16)",
+        "torch.tensor([1.0, 2.0]).to_sparse()",
+        "torch.ones(2, device='meta')",
+        "Cfg()",
+        "np.array(['real', 'fake'], dtype=object)",
+        "[]",
+    ],
+)
+def test_a_global_of_any_kind_is_fingerprinted_without_a_traceback_and_alike_in_every_process(value, tmp_path):
+    """Pass 82: a set of tuples, a bfloat16, sparse or meta tensor, an object whose __getattr__ raises KeyError were
+    tracebacks; an object array's bytes are pointers (another id in every process); a list holding itself 4 times
+    took 4^12 steps."""
+    import os
+    import subprocess
+
+    code = "import numpy as np\nimport torch\nclass Cfg:\n    def __getattr__(self, k):\n        return {}[k]\n"
+    code += f"V = {value}\n" + ("V.extend([V] * 4)\n" if value == "[]" else "")
+    code += "def g_loss(d):\n    return V and d\n"
+    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
+    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=60,
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
 def test_a_cache_a_function_fills_is_not_part_of_its_fingerprint():
     """Globals that caches fill as a process runs (an empty dict, later holding tensors) are not followed: the
     same code has the same run id before and after its first run."""
