@@ -232,13 +232,13 @@ class _Hasher:
             return f"package {top} {_installed_version(top)};".encode()
         listings = _LISTINGS.get()
         signature = listings.get(top) if listings is not None else None
-        if signature is None:
+        if signature is None:  # once per listing: a spec's parts are hashed by many hashers, each meeting ganbench
             signature = tuple(_versions(_package_files(module)))
+            _refuse_edited_since_imported(top, signature)
             if listings is not None:
                 listings[top] = signature
         if not signature:
             return b""
-        _refuse_edited_since_imported(top, signature)
         return f"package {top} ".encode() + _sources_digest(signature)
 
 
@@ -444,9 +444,8 @@ def file_version(path: str | os.PathLike[str]) -> tuple[int, int, int, int]:
 def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) -> bytes:
     """sha256 of a package's sources, cached by its files' names and ``file_version``s."""
     digest = hashlib.sha256()
-    for name, path, *_ in signature:
-        with open(path, "rb") as source:
-            digest.update(name.encode() + b"\0" + hashlib.sha256(source.read()).digest())
+    for name, path, *_ in signature:  # file_sha256's memo: the files the edited-since check hashed are read once
+        digest.update(name.encode() + b"\0" + bytes.fromhex(file_sha256(Path(path))))
     return digest.digest()
 
 
