@@ -211,8 +211,10 @@ def reference_table(
     done = runs[runs["status"] == "completed"]
     labels = scored_on_labels(list(dict.fromkeys(done["scored_on"])))
     for key in labels:
-        name, options, n, seed, *chosen = json.loads(key)  # chosen: the runs' code "data", "features", "dataset"
-        read = chosen[0].get("data") if chosen and isinstance(chosen[0], dict) else None
+        parsed = json.loads(key)
+        name, options, n, seed = parsed[:4]
+        chosen = _chosen_code(parsed)  # the runs' code "data", "features", "dataset", where they have them
+        read = chosen.get("data")
         which = f"{name} ({labels[key]})" if labels[key] else name
         try:
             dataset = with_options(registries().datasets.get(name), options, f"dataset {name!r}")
@@ -238,7 +240,7 @@ def reference_table(
         if (here or read) and here != read:  # the rows would be of other files than the runs' (pass 78)
             notes.append(f"no reference rows for {which}: its files here are not those its runs read")
             continue
-        made_by = chosen[0].get("dataset") if chosen and isinstance(chosen[0], dict) else None
+        made_by = chosen.get("dataset")
         if made_by is not None and made_by != part_fingerprint(registries().datasets.entries[name]):
             notes.append(f"no reference rows for {which}: its code here is not the code its runs' data came from")
             continue  # (pass 81: a plugin's ring, its radius edited since)
