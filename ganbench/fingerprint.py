@@ -16,9 +16,9 @@ providing distribution and version and a sha256 of its code:
   version (torch 2.14.1), which pip changes when the code changes;
 - code without a file (a notebook cell, ``exec``): its bytecode, constants, default
   arguments, closure values and the globals it names, fingerprinted the same way;
-- values bound to it (``functools.partial``'s arguments, a closure's objects): their type's
-  code and their contents, never a repr holding a memory address, so the same code gives
-  the same id in every process.
+- values bound to it (``functools.partial``'s arguments, a closure's objects) and the globals it names: their
+  type's code and what of their contents ``fingerprint_values`` follows, never a repr holding a memory address,
+  so the same code gives the same id in every process.
 
 An edit anywhere in that code gives new run ids (runs are trained again, never returned
 stale), and tables keep runs of different code apart.
@@ -26,52 +26,34 @@ stale), and tables keep runs of different code apart.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import contextvars
-import dataclasses
-import enum
 import functools
 import hashlib
 import importlib.metadata
 import inspect
-import operator
 import os
 import re
 import sys
 import sysconfig
 import types
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-_CODE_OR_CONSTANT = (
-    types.FunctionType,
-    types.BuiltinFunctionType,
-    types.MethodDescriptorType,
-    types.WrapperDescriptorType,
-    types.ClassMethodDescriptorType,
-    np.ufunc,
-    operator.itemgetter,
-    operator.attrgetter,
-    operator.methodcaller,
-    type,
-    types.ModuleType,
-    functools.partial,
-    type(None),
-    bool,
-    int,
-    float,
-    complex,
-    str,
-    bytes,
-    np.generic,
+from ganbench.fingerprint_values import (
+    DROPPED,
+    MAX_DEPTH,
+    Unreadable,
+    declared_state,
+    is_tensor,
+    kept,
+    qualname,
+    stable,
 )
-"""Globals a function's fingerprint follows: code (``torch.tanh`` too) and constants (``np.float32(2)`` too)."""
-MAX_DEPTH = 12
-"""How deep values are followed (a closure's object's attribute's ...); deeper ones count by type."""
+
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -110,7 +92,7 @@ class _Hasher:
         if thing is None or isinstance(thing, (bool, int, float, complex, str, bytes)):
             return f"{type(thing).__name__}:{thing!r};".encode()
         if depth > MAX_DEPTH or id(thing) in self.seen:
-            return f"<{_qualname(type(thing))}>".encode()
+            return f"<{qualname(type(thing))}>".encode()
         self.seen.add(id(thing))
         try:
             return self._compound(thing, depth + 1)
@@ -129,10 +111,10 @@ class _Hasher:
             return b"partial" + self.bytes_of((thing.func, thing.args, thing.keywords), depth)
         if isinstance(thing, types.ModuleType):
             return self._package(thing.__name__) or thing.__name__.encode()
-        if isinstance(thing, np.ndarray) or _is_tensor(thing):
+        if isinstance(thing, np.ndarray) or is_tensor(thing):
             return self._array(thing, depth)
         if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
-            return f"{_qualname(type(thing))}:{os.fspath(thing)!r};".encode()
+            return f"{qualname(type(thing))}:{os.fspath(thing)!r};".encode()
         if isinstance(thing, types.MethodType):
             return self.bytes_of(thing.__func__, depth) + self.bytes_of(thing.__self__, depth)
         if isinstance(thing, (types.FunctionType, type)):
@@ -140,14 +122,12 @@ class _Hasher:
             wrapped = getattr(thing, "__wrapped__", None)
             extra = self.bytes_of(wrapped, depth) if wrapped is not None else b""
             if in_file:  # which of the file's classes or functions it is: two of one file are not one code
-                in_file += f"{_qualname(thing)};".encode()
+                in_file += f"{qualname(thing)};".encode()
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
             if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
-                settings = {
-                    k: _stable(v) for k, v in vars(thing).items() if not k.startswith("__") and not _is_method(v)
-                }
-                return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not _DROPPED}, depth)
+                settings = {k: _class_value(v) for k, v in vars(thing).items() if not k.startswith("__")}
+                return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not DROPPED}, depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
@@ -175,7 +155,7 @@ class _Hasher:
     def _object(self, thing: Any, depth: int) -> bytes:
         """An instance: its type's code and its attributes; a repr only when it holds no address."""
         head = self.bytes_of(type(thing), depth)
-        state = _declared_state(thing)
+        state = declared_state(thing)
         if state is not None:
             return head + self.bytes_of(state, depth)
         try:  # what pickling would keep (slots may hold caches, such as a per-process hash)
@@ -188,16 +168,20 @@ class _Hasher:
 
     def _bound_values(self, function: types.FunctionType, depth: int) -> bytes:
         cells = tuple(_cell_value(c) for c in function.__closure__ or ())
-        defaults = [_bound(v) for v in function.__defaults__ or ()]
-        keywords = {k: _bound(v) for k, v in (function.__kwdefaults__ or {}).items()}
-        return self.bytes_of((defaults, keywords, [_bound(v) for v in cells]), depth)
+
+        def of(value: Any, what: str) -> Any:
+            return kept(value, lambda: f"{what} of {_named(function)}")
+
+        defaults = [of(v, "a default argument") for v in function.__defaults__ or ()]
+        keywords = {k: of(v, f"the default of {k}") for k, v in (function.__kwdefaults__ or {}).items()}
+        return self.bytes_of((defaults, keywords, [of(v, "a value in the closure") for v in cells]), depth)
 
     def _without_file(self, thing: Any, depth: int) -> bytes:
         """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
         a class's own attributes."""
         if isinstance(thing, type):  # every method (pass 81: __call__, staticmethods, properties were left out)
             own = {k: _method_code(v) for k, v in vars(thing).items() if k not in _MADE_FOR_EVERY_CLASS}
-            return _qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
+            return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
 
     def _named_globals(self, function: types.FunctionType, depth: int) -> bytes:
@@ -207,7 +191,10 @@ class _Hasher:
         if code is None:
             return b""
         scope, names = function.__globals__, _names(code)
-        named = {n: kept for n in names if n in scope and (kept := _stable(scope[n])) is not _DROPPED}
+        named = {
+            n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads") for n in names if n in scope
+        }
+        named = {n: value for n, value in named.items() if value is not DROPPED}
         for name, value in list(named.items()):
             if isinstance(value, types.ModuleType):
                 _module_values(name, value, names, named)
@@ -274,57 +261,6 @@ def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ..
             _loaded_sources[name, path] = spec, version, seen[2]
 
 
-def _stable(value: Any, depth: int = 0, inside: frozenset[int] = frozenset()) -> Any:
-    """What of a value a function names (a global, a default, a closure's cell) is part of its fingerprint, or
-    ``_DROPPED``: code (``torch.tanh`` too), constants (numpy's too), a tensor or array named directly, and of a
-    container or a settings object (a dataclass's, a namespace's, argparse's, an enum member) what of it is so - a
-    dict of loss scales was left out whole (pass 80), and one holding an array too (pass 81). Never an array inside
-    a container, nor other objects: a memo filled with tensors as a process runs, a logger's caches and registries
-    would give the same code other ids in other processes, or after its first run."""
-    if depth > MAX_DEPTH or id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
-        return _DROPPED
-    if isinstance(value, _CODE_OR_CONSTANT):
-        return value
-    if isinstance(value, np.ndarray) or _is_tensor(value):
-        return value if depth == 0 else _DROPPED
-    within = inside | {id(value)}
-
-    def kept(x: Any) -> Any:
-        return _stable(x, depth + 1, within)
-
-    if isinstance(value, dict):
-        pairs = {k: kept(v) for k, v in value.items() if kept(k) is not _DROPPED}
-        return {k: v for k, v in pairs.items() if v is not _DROPPED}
-    if isinstance(value, (tuple, list)):
-        items = [x for x in map(kept, value) if x is not _DROPPED]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, (set, frozenset)):  # of what is hashable as kept
-        items = [x for x in map(kept, value) if x is not _DROPPED]
-        return frozenset(items) if all(isinstance(x, Hashable) for x in items) else _DROPPED
-    if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes
-        return (type(value), value.name, kept(value.value))
-    if isinstance(value, np.dtype) or type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
-        return f"{type(value).__name__}:{value}"
-    if isinstance(value, types.MethodType):  # a bound method: its function, and what of its object is kept
-        return ("method", value.__func__, kept(value.__self__))
-    if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
-        return (_qualname(type(value)), kept(inspect.getattr_static(value, "__wrapped__", None)))
-    if _is_settings(value):
-        state = {k: kept(v) for k, v in (_declared_state(value) or {}).items()}
-        return (type(value), {k: v for k, v in state.items() if v is not _DROPPED})
-    return _DROPPED
-
-
-_DROPPED = object()
-
-
-def _is_settings(value: Any) -> bool:
-    """A dataclass instance, a ``SimpleNamespace`` or an ``argparse.Namespace``: objects that hold settings."""
-    if isinstance(value, type):
-        return False
-    return dataclasses.is_dataclass(value) or isinstance(value, (types.SimpleNamespace, argparse.Namespace))
-
-
 _MADE_FOR_EVERY_CLASS = frozenset(
     {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
     | {"__dataclass_fields__", "__dataclass_params__"}  # what a dataclass's generated __init__'s code holds too
@@ -362,45 +298,44 @@ def _from_its_file(thing: types.FunctionType | type) -> bool:
     return held is thing or not _local(module)
 
 
-def _bound(value: Any) -> Any:
-    """A default or a closure's cell as its fingerprint takes it: whole (an object's contents decide what the
-    function computes), but a dict, list or set as ``_stable`` keeps it: ``_targets={}`` filled with tensors as the
-    function runs moved the run id after the first run (pass 81)."""
-    return _stable(value) if isinstance(value, (dict, list, set)) else value
-
-
 def _module_values(
     prefix: str, module: types.ModuleType, names: set[str], into: dict[str, Any], depth: int = 0
 ) -> None:
     """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
-    that ``names`` name and ``_stable`` keeps: a module's file says what it held when loaded, not that a session
-    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
+    that ``names`` name and ``stable`` keeps: a module's file says what it held when loaded, not that a session
+    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix). An
+    attribute whose state cannot be read is left out, not refused: a name read as ``x.attr`` may be another's."""
     if depth > 3 or not _local(module):
         return
     for attr in sorted(names):
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
         if isinstance(value, types.ModuleType):
             _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
-        elif value is not _ABSENT and (kept := _stable(value)) is not _DROPPED:
-            into[f"{prefix}.{attr}"] = kept
+        elif value is not _ABSENT and (value := _stable_or_dropped(value)) is not DROPPED:
+            into[f"{prefix}.{attr}"] = value
+
+
+def _stable_or_dropped(value: Any) -> Any:
+    try:
+        return stable(value)
+    except Unreadable:
+        return DROPPED
+
+
+def _class_value(value: Any) -> Any:
+    """What of a class attribute a fingerprint follows beside its file: the values a session may set (pass 81),
+    not its methods, which its file fixes, nor what cannot be read (slots' and C types' descriptors)."""
+    return DROPPED if _is_method(value) else _stable_or_dropped(value)
+
+
+def _named(function: types.FunctionType) -> str:
+    """A function as a one-line message names it: ``g_loss (losses.py)``, or its module for code without a file."""
+    where = function.__code__.co_filename
+    where = os.path.basename(where) if os.path.isfile(where) else function.__module__
+    return f"{function.__qualname__} ({where})"
 
 
 _ABSENT = object()
-
-
-def _declared_state(thing: Any) -> dict[str, Any] | None:
-    """An instance's attributes without what it caches as it is used (``functools.cached_property``
-    values: a dataset's loaded samples), or None when it keeps no ``__dict__``. A dataclass's state is
-    its fields."""
-    if dataclasses.is_dataclass(thing):
-        return {f.name: getattr(thing, f.name, None) for f in dataclasses.fields(thing)}
-    state = getattr(thing, "__dict__", None)
-    if not isinstance(state, dict):
-        return None
-    cached = {
-        name for cls in type(thing).__mro__ for name, v in vars(cls).items() if isinstance(v, functools.cached_property)
-    }
-    return {k: v for k, v in state.items() if k not in cached}
 
 
 def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
@@ -497,17 +432,8 @@ def _cell_value(cell: Any) -> Any:
         return None
 
 
-def _qualname(cls: type | types.FunctionType) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _torch() -> Any:
     return sys.modules["torch"]
-
-
-def _is_tensor(thing: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(thing, torch.Tensor)
 
 
 def file_sha256(path: Path) -> str:

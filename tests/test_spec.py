@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import ganbench
-from ganbench.errors import BudgetError, OptionError, UnknownNameError
+from ganbench.errors import BudgetError, GanbenchError, OptionError, UnknownNameError
 from ganbench.options import with_options
 from ganbench.spec import parse_set
 
@@ -414,6 +414,113 @@ def test_a_global_of_any_kind_is_fingerprinted_without_a_traceback_and_alike_in_
         for seed in ("1", "2")
     }  # fmt: skip
     assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
+def _global_fingerprint(code: str) -> str:
+    """The fingerprint of a notebook's g_loss that reads the global V the code sets."""
+    from ganbench.fingerprint import fingerprint
+
+    scope: dict = {"__name__": "notebook"}
+    exec(code + "\ndef g_loss(d):\n    return V and d\n", scope)  # noqa: S102 - code without a file
+    return fingerprint("p", "1", (scope["g_loss"],))
+
+
+@pytest.mark.parametrize(
+    "one, two",
+    [  # pass 83: objects other than settings objects were left out, so a changed one kept its run id
+        (
+            "class Cfg:\n    def __init__(self, s):\n        self.s = s\nV = Cfg(1.0)",
+            "class Cfg:\n    def __init__(self, s):\n        self.s = s\nV = Cfg(2.0)",
+        ),
+        ("import torch\nV = torch.nn.LeakyReLU(0.2)", "import torch\nV = torch.nn.LeakyReLU(0.1)"),
+        ("import torch\nV = torch.nn.BCEWithLogitsLoss()", "import torch\nV = torch.nn.MSELoss()"),
+        (
+            "import torch\nV = torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(1))",
+            "import torch\nV = torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(1) * 2)",
+        ),
+        (
+            "import torch\ntorch.manual_seed(0)\nV = torch.nn.Sequential(torch.nn.Linear(2, 2))",
+            "import torch\ntorch.manual_seed(1)\nV = torch.nn.Sequential(torch.nn.Linear(2, 2))",
+        ),
+        (
+            "import torch\nV = torch.distributions.Normal(0.0, 1.0)",
+            "import torch\nV = torch.distributions.Normal(0.0, 2.0)",
+        ),
+        ("import random\nV = random.Random(0)", "import random\nV = random.Random(1)"),
+        ("import re\nV = re.compile('a+')", "import re\nV = re.compile('b+')"),
+        (
+            "class S:\n    __slots__ = ('s',)\nV = S()\nV.s = 1.0",
+            "class S:\n    __slots__ = ('s',)\nV = S()\nV.s = 2.0",
+        ),
+        ("import fractions\nV = fractions.Fraction(1, 2)", "import fractions\nV = fractions.Fraction(1, 3)"),
+    ],
+    ids=["plain-object", "module-setting", "module-class", "module-buffer", "module-weights", "distribution",
+         "random", "regex", "slots", "fraction"],
+)  # fmt: skip
+def test_an_object_a_loss_reads_is_part_of_its_fingerprint(one, two):
+    assert _global_fingerprint(one) == _global_fingerprint(one) != _global_fingerprint(two)
+
+
+def test_an_object_is_fingerprinted_alike_in_every_process():
+    import os
+    import subprocess
+
+    code = "import torch\nclass Cfg:\n    pass\n"
+    code += "V = [Cfg(), torch.nn.Sequential(torch.nn.LeakyReLU(0.2)), torch.nn.Linear(2, 2)]"
+    code += "\nV[0].s = {'a': 1.0, 'b': (2, 'x')}\nV[1].register_forward_hook(lambda *a: None)"
+    code += "\ndef g_loss(d):\n    return V and d\n"
+    script = (
+        "import torch\ntorch.manual_seed(0)\nfrom ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
+    )
+    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
+def test_what_only_writes_is_not_part_of_a_fingerprint():
+    """A logger, a stream, a lock a loss holds never decide its result; their state (a logger's caches, the
+    process's logging setup) must not give the same code another id after its first run or in another process."""
+    import logging
+
+    code = "import io, logging, threading\nV = (logging.getLogger('fp-probe'), io.StringIO(), threading.Lock())"
+    before = _global_fingerprint(code)
+    logging.getLogger("fp-probe").addHandler(logging.NullHandler())
+    logging.getLogger("fp-probe").setLevel(logging.DEBUG)
+    assert _global_fingerprint(code) == before == _global_fingerprint("V = ()")
+
+    from ganbench.fingerprint import fingerprint
+
+    def make(log: logging.Logger):  # pass 82: a logger in a closure or a default was hashed whole
+        def g_loss(d, _log=log):
+            log.debug("g_loss")
+            return d
+
+        return g_loss
+
+    held = fingerprint("p", "1", (make(logging.getLogger("fp-probe-held")),))
+    logging.getLogger("fp-probe-held").isEnabledFor(logging.INFO)  # fills the logger's cache
+    logging.getLogger("fp-probe-held").addHandler(logging.NullHandler())
+    assert fingerprint("p", "1", (make(logging.getLogger("fp-probe-held")),)) == held
+
+
+@pytest.mark.parametrize(
+    "code, what",
+    [
+        ("V = (x for x in range(3))", "the global V that g_loss (notebook) reads is a builtins.generator object"),
+        ("import contextvars\nV = contextvars.ContextVar('s')", "is a _contextvars.ContextVar object"),
+    ],
+)
+def test_an_object_whose_state_cannot_be_read_is_refused_in_one_line(code, what):
+    """Pass 83: what a run id cannot see could change under it, so the old record would be handed out: refused."""
+    with pytest.raises(GanbenchError, match=re.escape(what)) as refused:
+        _global_fingerprint(code)
+    assert "\n" not in str(refused.value) and "keep what the loss reads in its options" in str(refused.value)
 
 
 def test_a_cache_a_function_fills_is_not_part_of_its_fingerprint():
