@@ -35,7 +35,6 @@ import inspect
 import os
 import re
 import sys
-import sysconfig
 import types
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -45,9 +44,11 @@ import numpy as np
 
 from ganbench.fingerprint_values import (
     DROPPED,
-    MAX_DEPTH,
+    Unordered,
     Unreadable,
+    _roots,  # noqa: F401 - tests clear its cache
     declared_state,
+    is_local,
     is_tensor,
     kept,
     qualname,
@@ -55,6 +56,9 @@ from ganbench.fingerprint_values import (
 )
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+MAX_DEPTH = 160
+"""How deep the hasher follows code and values (a helper's helper's constant: two levels a function); deeper is
+refused in one line, never cut off (pass 83: a constant six helpers down kept its run id when changed)."""
 
 
 _LISTINGS: contextvars.ContextVar[dict[str, tuple] | None] = contextvars.ContextVar("listings", default=None)
@@ -74,8 +78,16 @@ def fingerprint(source: str, version: str, code: Iterable[Any]) -> str:
     """``"<distribution> <version> <sha256 of the code, 16 hex digits>"`` for a part made of ``code``
     (functions, classes or objects)."""
     digest = hashlib.sha256()
-    for thing in code:
-        digest.update(_Hasher().bytes_of(thing))
+    try:
+        for thing in code:
+            digest.update(_Hasher().bytes_of(thing))
+    except RecursionError:
+        from ganbench.errors import GanbenchError
+
+        raise GanbenchError(
+            f"the code of {source}'s part calls or holds values nested deeper than Python can follow; keep what "
+            "its losses read in their options (or in constants, a dict or a dataclass)"
+        ) from None
     return f"{source} {version} {digest.hexdigest()[:16]}"
 
 
@@ -87,28 +99,46 @@ class _Hasher:
         # order a hasher meets packages in follows sets, which PYTHONHASHSEED orders (pass 81: a short form after
         # the first meeting gave one plugin two run ids, by process)
         self.seen: set[int] = set()
+        self.code: dict[int, tuple[Any, bytes]] = {}  # id of a function or class -> (it, its bytes): a class met
+        # for each of 20,000 instances is hashed once (pass 83: 24 s a spec)
+        self.cycles = 0
 
     def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
         if thing is None or isinstance(thing, (bool, int, float, complex, str, bytes)):
             return f"{type(thing).__name__}:{thing!r};".encode()
-        if depth > MAX_DEPTH or id(thing) in self.seen:
+        if id(thing) in self.seen:  # a cycle: what holds it is not memoized (its bytes depend on where one began)
+            self.cycles += 1
             return f"<{qualname(type(thing))}>".encode()
+        if depth > MAX_DEPTH:
+            from ganbench.errors import GanbenchError
+
+            raise GanbenchError(
+                f"the code a run computes with calls or holds values nested more than {MAX_DEPTH} levels deep "
+                f"(down to a {qualname(type(thing))}); keep what its losses read in their options"
+            )
+        memo = self.code.get(id(thing)) if isinstance(thing, (types.FunctionType, type)) else None
+        if memo is not None and memo[0] is thing:
+            return memo[1]
         self.seen.add(id(thing))
+        cycles = self.cycles
         try:
-            return self._compound(thing, depth + 1)
+            made = self._compound(thing, depth + 1)
         finally:
             self.seen.discard(id(thing))
+        if isinstance(thing, (types.FunctionType, type)) and self.cycles == cycles:
+            self.code[id(thing)] = (thing, made)
+        return made
 
     def _compound(self, thing: Any, depth: int) -> bytes:
-        if isinstance(thing, (tuple, list)):
+        if isinstance(thing, (tuple, list)) and not isinstance(thing, Unordered):
             return b"[" + b"".join(self.bytes_of(x, depth) for x in thing) + b"]"
-        if isinstance(thing, (set, frozenset)):
+        if isinstance(thing, (set, frozenset, Unordered)):
             return b"{" + b"".join(sorted(self.bytes_of(x, depth) for x in thing)) + b"}"
         if isinstance(thing, dict):
             items = sorted((self.bytes_of(k, depth), self.bytes_of(v, depth)) for k, v in thing.items())
             return b"{" + b"".join(k + b":" + v for k, v in items) + b"}"
-        if isinstance(thing, functools.partial):
-            return b"partial" + self.bytes_of((thing.func, thing.args, thing.keywords), depth)
+        if isinstance(thing, functools.partial):  # its arguments as a function's defaults count (pass 83: a logger)
+            return b"partial" + self.bytes_of(kept(thing, lambda: f"an argument of {thing!r}"[:200]), depth)
         if isinstance(thing, types.ModuleType):
             return self._package(thing.__name__) or thing.__name__.encode()
         if isinstance(thing, np.ndarray) or is_tensor(thing):
@@ -125,6 +155,8 @@ class _Hasher:
                 in_file += f"{qualname(thing)};".encode()
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
+            if in_file and not is_local(sys.modules[thing.__module__]):  # an installed library's: its name and
+                return in_file + extra  # version (pass 83: deepcopy's globals reached tokenize's, set-ordered)
             if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
                 settings = {k: _class_value(v) for k, v in vars(thing).items() if not k.startswith("__")}
                 return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not DROPPED}, depth)
@@ -143,7 +175,10 @@ class _Hasher:
             if thing.dtype.hasobject:
                 return f"array{thing.dtype}{thing.shape}".encode() + self.bytes_of(thing.tolist(), depth)
             array = np.ascontiguousarray(thing)
-            return f"array{array.dtype}{array.shape}".encode() + hashlib.sha256(array.tobytes()).digest()
+            head = f"array{array.dtype}{array.shape}".encode()
+            if isinstance(thing, np.ma.MaskedArray):  # which values count is its mask's (pass 83)
+                head += b"mask" + self.bytes_of((np.ma.getmaskarray(thing), thing.fill_value), depth)
+            return head + hashlib.sha256(array.tobytes()).digest()
         head = f"tensor{thing.dtype}{tuple(thing.shape)}{thing.layout}".encode()
         try:
             dense = thing.detach().cpu().to_dense() if thing.layout != _torch().strided else thing.detach().cpu()
@@ -180,7 +215,12 @@ class _Hasher:
         """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
         a class's own attributes."""
         if isinstance(thing, type):  # every method (pass 81: __call__, staticmethods, properties were left out)
-            own = {k: _method_code(v) for k, v in vars(thing).items() if k not in _MADE_FOR_EVERY_CLASS}
+            own = {
+                k: _method_code(v) if _is_method(v) else _class_value(v)
+                for k, v in vars(thing).items()
+                if k not in _MADE_FOR_EVERY_CLASS
+            }  # a class attribute as a global is (pass 83: a memo filled, a logger's cache moved the run id)
+            own = {k: v for k, v in own.items() if v is not DROPPED}
             return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
 
@@ -192,7 +232,9 @@ class _Hasher:
             return b""
         scope, names = function.__globals__, _names(code)
         named = {
-            n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads") for n in names if n in scope
+            n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads")
+            for n in sorted(names)
+            if n in scope
         }
         named = {n: value for n, value in named.items() if value is not DROPPED}
         for name, value in list(named.items()):
@@ -215,7 +257,7 @@ class _Hasher:
         module = sys.modules.get(top)
         if module is None:
             return b""
-        if not _local(module):
+        if not is_local(module):
             return f"package {top} {_installed_version(top)};".encode()
         listings = _LISTINGS.get()
         signature = listings.get(top) if listings is not None else None
@@ -295,7 +337,7 @@ def _from_its_file(thing: types.FunctionType | type) -> bool:
     held: Any = module
     for part in parts:
         held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
-    return held is thing or not _local(module)
+    return held is thing or not is_local(module)
 
 
 def _module_values(
@@ -305,7 +347,7 @@ def _module_values(
     that ``names`` name and ``stable`` keeps: a module's file says what it held when loaded, not that a session
     set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix). An
     attribute whose state cannot be read is left out, not refused: a name read as ``x.attr`` may be another's."""
-    if depth > 3 or not _local(module):
+    if depth > 3 or not is_local(module):
         return
     for attr in sorted(names):
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
@@ -384,37 +426,27 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) 
     return digest.digest()
 
 
-def _installed_roots() -> tuple[str, ...]:
-    """Folders of installed libraries: this interpreter's, and every site-packages on the path (a venv made with
-    --system-site-packages, the user site, a .pth's): the same torch counts as installed from any of them."""
-    return _roots(tuple(sys.path))
-
-
-@functools.cache
-def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
-    roots = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
-    roots += [entry for entry in path if os.path.basename(entry) in ("site-packages", "dist-packages")]
-    return tuple(dict.fromkeys(os.path.realpath(root) for root in roots if root))
-
-
-def _local(module: types.ModuleType) -> bool:
-    """Whether a module's code is outside the installed libraries (its sources are then what identify it)."""
-    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
-    if where is None:
-        return module.__name__ not in sys.builtin_module_names
-    where = os.path.realpath(where)
-    return not any(where.startswith(root + os.sep) for root in _installed_roots())
-
-
 @functools.cache
 def _installed_version(top: str) -> str:
     """An installed package's distribution and version ("torch 2.14.1"), or Python's for the standard library."""
-    for dist in importlib.metadata.packages_distributions().get(top, ()):
+    for dist in _named_after(top) or importlib.metadata.packages_distributions().get(top, ()):
         try:
             return f"{dist} {importlib.metadata.version(dist)}"
         except importlib.metadata.PackageNotFoundError:
             continue
     return f"python {sys.version.split()[0]}"
+
+
+def _named_after(top: str) -> list[str]:
+    """The distribution named as package ``top`` is when it holds it (torch, numpy): found without
+    ``packages_distributions``, which reads every installed distribution's file list (0.4 s of each process's
+    first run id)."""
+    try:
+        dist = importlib.metadata.distribution(top)
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return []
+    holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
+    return [dist.metadata["Name"]] if holds else []
 
 
 def _names(code: types.CodeType) -> set[str]:

@@ -16,6 +16,7 @@ was silently left out, so a changed computation kept its run id):
 from __future__ import annotations
 
 import argparse
+import collections
 import copyreg
 import dataclasses
 import enum
@@ -24,15 +25,18 @@ import inspect
 import io
 import logging
 import operator
+import os
+import re
 import sys
+import sysconfig
 import threading
 import types
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-CODE_OR_CONSTANT = (
+CODE = (
     types.FunctionType,
     types.BuiltinFunctionType,
     types.MethodDescriptorType,
@@ -44,19 +48,13 @@ CODE_OR_CONSTANT = (
     operator.methodcaller,
     type,
     types.ModuleType,
-    functools.partial,
-    type(None),
-    bool,
-    int,
-    float,
-    complex,
-    str,
-    bytes,
-    np.generic,
 )
-"""Values kept as they are: code (``torch.tanh`` too) and constants (``np.float32(2)`` too)."""
-MAX_DEPTH = 12
-"""How deep values are followed (a closure's object's attribute's ...); deeper ones are left out."""
+"""Values kept as they are, which the hasher reads as code (``torch.tanh`` too)."""
+CONSTANTS = (type(None), type(...), type(NotImplemented), bool, int, float, complex, str, bytes)
+"""Constants, kept as they are when of exactly these types (a subclass's methods are code too)."""
+MAX_DEPTH = 48
+"""How deeply nested a value a loss reads may be; deeper is refused, never cut off silently (pass 83: a setting five
+namespaces deep kept its run id when changed)."""
 
 _WRITES_ONLY = (
     logging.Logger,
@@ -76,71 +74,159 @@ timestamped folder) is another in every process, and never decides a result."""
 
 
 class Unreadable(Exception):
-    """A value whose state nothing can read (it cannot be pickled, and keeps no ``__dict__``)."""
+    """A value whose state nothing can read (it cannot be pickled, keeps no ``__dict__``, and its repr holds an
+    address), or nested deeper than ``MAX_DEPTH``."""
+
+
+class Unordered(tuple):
+    """A set's kept items: the hasher sorts their bytes (their order follows PYTHONHASHSEED)."""
 
 
 def kept(value: Any, where: Callable[[], str]) -> Any:
     """What of ``value`` a fingerprint follows (``DROPPED`` for nothing), or GanbenchError naming ``where()`` (the
-    function and global) when it is an object whose state cannot be read."""
+    function and global) when it cannot be read."""
+    from ganbench.errors import GanbenchError
+
     try:
         return stable(value)
     except Unreadable as unreadable:
-        from ganbench.errors import GanbenchError
+        why = f"is {unreadable}, whose state a run id cannot follow"
+    except RecursionError:
+        why = f"is nested deeper than Python can follow (over {MAX_DEPTH} levels)"
+    except Exception as error:  # noqa: BLE001 - a hostile __dict__, __hash__ or __reduce__: said, not a traceback
+        why = f"could not be read ({type(error).__name__}: {error})".replace("\n", " ")
+    raise GanbenchError(
+        f"{where()} {why}, so a change to it would be handed the old record; keep what the loss reads in its "
+        "options (or in constants, a dict or a dataclass)"
+    )
 
-        raise GanbenchError(
-            f"{where()} is {unreadable}, whose state a run id cannot follow, so a change to it would be handed the "
-            "old record; keep what the loss reads in its options (or in constants, a dict or a dataclass)"
-        ) from None
 
-
-def stable(value: Any, depth: int = 0, inside: frozenset[int] = frozenset()) -> Any:
+def stable(
+    value: Any, depth: int = 0, inside: frozenset[int] = frozenset(), direct: bool = True, pickled: bool = False
+) -> Any:
     """What of a value is part of a fingerprint, or ``DROPPED``; raises Unreadable for an object named directly
-    (``depth`` 0) whose state cannot be read; deeper ones are left out."""
-    if depth > MAX_DEPTH or id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
+    (``direct``: a global, a default, an object's attribute) whose state cannot be read; deeper ones are left out.
+    Arrays and tensors count named directly or inside what pickling keeps of an object (``pickled``: a RandomState's
+    key); inside containers they are a memo's."""
+    if depth > MAX_DEPTH:
+        raise Unreadable(f"nested more than {MAX_DEPTH} levels deep")
+    if id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
         return DROPPED
-    if isinstance(value, CODE_OR_CONSTANT):
+    if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes (a str mixin's too)
+        return (type(value), value.name, stable(value.value, depth + 1, inside | {id(value)}, pickled=pickled))
+    if type(value) in CONSTANTS or isinstance(value, (np.generic, *CODE)):
         return value
-    if isinstance(value, np.ndarray) or is_tensor(value):  # named directly; inside a container, a memo's
-        return value if depth == 0 else DROPPED
+    if isinstance(value, np.ndarray) or is_tensor(value):
+        return value if direct or pickled else DROPPED
     within = inside | {id(value)}
 
-    def follow(x: Any) -> Any:
-        return stable(x, depth + 1, within)
+    def follow(x: Any, named: bool = False) -> Any:
+        return stable(x, depth + 1, within, named, pickled)
 
-    if isinstance(value, dict):
-        pairs = {k: follow(v) for k, v in value.items() if follow(k) is not DROPPED}
-        return {k: v for k, v in pairs.items() if v is not DROPPED}
-    if isinstance(value, (tuple, list)):
-        items = [x for x in map(follow, value) if x is not DROPPED]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, (set, frozenset)):  # of what is hashable as kept
-        items = [x for x in map(follow, value) if x is not DROPPED]
-        return frozenset(items) if all(isinstance(x, Hashable) for x in items) else DROPPED
-    if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes
-        return (type(value), value.name, follow(value.value))
+    if isinstance(value, functools.partial):
+        return ("partial", follow(value.func), tuple(follow(a, True) for a in value.args), follow_items(value.keywords))
+    if isinstance(value, types.MappingProxyType):
+        return (type(value), follow(dict(value)))
+    if isinstance(value, (dict, list, tuple, set, frozenset, int, float, complex, str, bytes)):
+        return _builtin_kind(value, follow)
     if isinstance(value, np.dtype) or type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
         return f"{type(value).__name__}:{value}"
     if isinstance(value, types.MethodType):  # a bound method: its function, and what of its object is kept
+        if library := _held_by_its_library(value.__self__):  # random.gauss, np.random.rand: the library's state
+            return ("library", library, value.__func__.__qualname__)
         return ("method", value.__func__, follow(value.__self__))
     if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
         return (qualname(type(value)), follow(inspect.getattr_static(value, "__wrapped__", None)))
+    if library := _held_by_its_library(value):  # numpy's dispatchers (np.clip), torch's objects (torch.channels_last)
+        return ("library", library, _global_name(library, value))
     if _writes_only(value):
         return DROPPED
     if _is_module(value):
         return (type(value), _module_state(value, follow))
-    state = _state(value)
-    if state is None:
-        if depth == 0:
-            raise Unreadable(f"a {qualname(type(value))} object")
-        return DROPPED
-    return (type(value), _object_state(state, follow))
+    return _object(value, direct, follow, lambda x: stable(x, depth + 1, within, True, True))
+
+
+def follow_items(mapping: dict[str, Any]) -> dict[str, Any]:
+    """A partial's keywords as a function's defaults are: each named directly."""
+    pairs = {k: stable(v) for k, v in mapping.items()}
+    return {k: v for k, v in pairs.items() if v is not DROPPED}
 
 
 DROPPED = object()
 
 
+def _builtin_kind(value: Any, follow: Callable[..., Any]) -> Any:
+    """A dict, list, tuple, set or a number or text of a subclass: its items as kept, and for a subclass its class
+    (its methods: a dict's ``__missing__``, a namedtuple's properties, a float's ``__mul__``), its attributes and a
+    defaultdict's factory (pass 83: each kept its run id when they changed)."""
+    if isinstance(value, dict):
+        pairs = {k: follow(v) for k, v in value.items() if follow(k) is not DROPPED}
+        items: Any = {k: v for k, v in pairs.items() if v is not DROPPED}
+    elif isinstance(value, (tuple, list)):
+        items = [x for x in map(follow, value) if x is not DROPPED]
+        items = tuple(items) if type(value) is tuple else items
+    elif isinstance(value, (set, frozenset)):
+        items = Unordered(x for x in map(follow, value) if x is not DROPPED)
+    else:
+        items = next(kind for kind in (int, float, complex, str, bytes) if isinstance(value, kind))(value)
+    if type(value) in (dict, list, tuple, set, frozenset):
+        return items
+    extra = {k: follow(v) for k, v in (getattr(value, "__dict__", None) or {}).items()}
+    factory = follow(value.default_factory) if isinstance(value, collections.defaultdict) else None
+    return (type(value), items, factory, {k: v for k, v in extra.items() if v is not DROPPED})
+
+
+def _object(value: Any, direct: bool, follow: Callable[..., Any], follow_all: Callable[[Any], Any]) -> Any:
+    """An object as its type and state: its ``__dict__``'s values named directly, what pickling keeps of it whole
+    (a generator's key array too); else its repr when that holds no address; else Unreadable when named directly."""
+    state = _state(value)
+    if isinstance(state, _Pickled):
+        return (type(value), _keep_all(state, follow_all))
+    if state is not None:
+        pairs = {k: follow(v, True) for k, v in state.items()}
+        return (type(value), {k: v for k, v in pairs.items() if v is not DROPPED})
+    text = repr(value)
+    if not _ADDRESS.search(text):  # torch.finfo(...), a C object that says what it is
+        return ("repr", type(value), text)
+    if direct:
+        raise Unreadable(f"a {qualname(type(value))} object")
+    return DROPPED
+
+
+def _keep_all(state: _Pickled, follow_all: Callable[[Any], Any]) -> Any:
+    kept_state = {k: follow_all(v) for k, v in state.items()}
+    return {k: v for k, v in kept_state.items() if v is not DROPPED}
+
+
+class _Pickled(dict):
+    """What pickling keeps of an object: all of it counts, arrays inside too."""
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+|object at|^<.*>$", re.DOTALL)
+
+
+def _module_name(value: Any) -> str:
+    name = getattr(value, "__module__", None)
+    return name if isinstance(name, str) else ""
+
+
+def _held_by_its_library(value: Any) -> types.ModuleType | None:
+    """The installed library whose module global ``value`` is (the module it or its type names): its code, known by
+    the library's name and version (``np.clip``, ``random.gauss``'s generator); None for anything else."""
+    for name in sorted({_module_name(value), _module_name(type(value))} - {""}):
+        module = sys.modules.get(name)
+        if module is not None and not is_local(module) and _global_name(module, value):
+            return module
+    return None
+
+
+def _global_name(module: types.ModuleType, value: Any) -> str:
+    """The name under which ``module`` holds ``value``, or ""."""
+    return next((name for name, held in vars(module).items() if held is value), "")
+
+
 def _writes_only(value: Any) -> bool:
-    module = type(value).__module__ or ""
+    module = _module_name(type(value))
     return isinstance(value, _WRITES_ONLY) or any(
         module == name or module.startswith(name + ".") for name in _WRITES_ONLY_LIBRARIES
     )
@@ -161,15 +247,6 @@ def _module_state(module: Any, follow: Callable[[Any], Any]) -> dict[str, Any]:
     hooks = {k: [follow(h) for h in v.values()] for k, v in own.items() if k.endswith("hooks") and isinstance(v, dict)}
     state |= {k: v for k, v in hooks.items() if v}
     return {k: v for k, v in state.items() if v is not DROPPED}
-
-
-def _object_state(state: Any, follow: Callable[[Any], Any]) -> Any:
-    """An object's state as kept: a tensor or array it holds by name counts (a distribution's ``scale``), as an
-    ``nn.Module``'s parameters do; inside its containers, as anywhere, they are memos."""
-    if not isinstance(state, dict):
-        return follow(state)
-    pairs = {k: v if isinstance(v, np.ndarray) or is_tensor(v) else follow(v) for k, v in state.items()}
-    return {k: v for k, v in pairs.items() if v is not DROPPED}
 
 
 def _state(value: Any) -> Any:
@@ -195,7 +272,7 @@ def _state(value: Any) -> Any:
     if not isinstance(reduced, tuple) or len(reduced) < 2:
         return None
     args, rest = reduced[1], list(reduced[2:5]) + [None] * (5 - len(reduced))
-    return {"args": args, "state": rest[0], "items": list(rest[1] or ()), "pairs": dict(rest[2] or ())}
+    return _Pickled(args=args, state=rest[0], items=list(rest[1] or ()), pairs=dict(rest[2] or ()))
 
 
 def declared_state(thing: Any) -> dict[str, Any] | None:
@@ -220,3 +297,25 @@ def qualname(cls: type | types.FunctionType) -> str:
 def is_tensor(thing: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(thing, torch.Tensor)
+
+
+def _installed_roots() -> tuple[str, ...]:
+    """Folders of installed libraries: this interpreter's, and every site-packages on the path (a venv made with
+    --system-site-packages, the user site, a .pth's): the same torch counts as installed from any of them."""
+    return _roots(tuple(sys.path))
+
+
+@functools.cache
+def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
+    roots = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    roots += [entry for entry in path if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    return tuple(dict.fromkeys(os.path.realpath(root) for root in roots if root))
+
+
+def is_local(module: types.ModuleType) -> bool:
+    """Whether a module's code is outside the installed libraries (its sources are then what identify it)."""
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
+    if where is None:
+        return module.__name__ not in sys.builtin_module_names
+    where = os.path.realpath(where)
+    return not any(where.startswith(root + os.sep) for root in _installed_roots())

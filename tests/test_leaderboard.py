@@ -609,11 +609,20 @@ def test_a_bare_dotted_set_key_is_an_option(tmp_path):
     assert spec.dataset_options["sigma"] == 0.02 and spec.variant_options["lr_d"] == 2e-4
 
 
-def made_baseline(cli, tmp_path) -> Path:
-    path = write_suite(tmp_path)
-    made = cli("leaderboard", "update", str(path), "--results", str(tmp_path / "a"), "-q")
-    assert made.code == 0, made.err
-    return path
+def made_baseline(cli, tmp_path, here: bool = False) -> Path:
+    """The tiny suite, its baseline and its results in ``a``: made by `leaderboard update` once per worker (the
+    first caller's), then copied into each test's folder (60 tests start from it; four trainings each took a
+    tenth of CI's time); ``here``: made by an update in ``tmp_path`` itself."""
+    made = tmp_path if here else tmp_path.parent / "made-baseline-once"
+    if here or not (made / "tiny.baseline.json").exists():
+        if not here:  # a worker killed while making it
+            shutil.rmtree(made, ignore_errors=True)
+            made.mkdir()
+        update = cli("leaderboard", "update", str(write_suite(made)), "--results", str(made / "a"), "-q")
+        assert update.code == 0, update.err
+    if not here:
+        shutil.copytree(made, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "tiny.toml"
 
 
 @pytest.mark.parametrize(
@@ -745,7 +754,7 @@ def test_update_refuses_a_value_no_baseline_may_hold_and_keeps_the_one_there(cli
         tmp.write_text("{")
     for tmp in (stale, other):
         os.utime(tmp, (time.time() - 7200, time.time() - 7200))
-    path = made_baseline(cli, tmp_path)
+    path = made_baseline(cli, tmp_path, here=True)
     assert not stale.exists() and fresh.exists() and other.exists()  # not a name the atomic writer makes
     baseline = tmp_path / "tiny.baseline.json"
     before = baseline.read_bytes()

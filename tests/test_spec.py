@@ -7,6 +7,7 @@ import math
 import re
 import sys
 import typing
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -461,6 +462,107 @@ def test_an_object_a_loss_reads_is_part_of_its_fingerprint(one, two):
     assert _global_fingerprint(one) == _global_fingerprint(one) != _global_fingerprint(two)
 
 
+@pytest.mark.parametrize(
+    "code, one, two",
+    [  # pass 83: each pair was one run id for two computations
+        ("import numpy as np\nV = np.random.RandomState(%s)", "0", "1"),
+        ("import torch\nV = torch.Generator().manual_seed(0)%s", "", "\ntorch.rand(9, generator=V)"),
+        ("import numpy as np\nV = np.random.Generator(np.random.MT19937(%s))", "0", "1"),
+        ("import numpy as np\nV = np.polynomial.Polynomial([%s])", "1.0", "2.0"),
+        ("import numpy as np\nV = np.ma.masked_array([1.0, 2.0], mask=[0, %s])", "0", "1"),
+        ("from types import SimpleNamespace as S\nV = S(a=S(b=S(c=S(d=S(e=S(f=%s))))))", "1.0", "2.0"),
+        ("V = " + "{'a': " * 14 + "%s" + "}" * 14, "1.0", "2.0"),
+        ("import collections\nV = collections.defaultdict(%s)", "lambda: 1.0", "lambda: 3.0"),
+        ("import collections\nV = collections.defaultdict(%s)", "float", "int"),
+        ("class D(dict):\n    def __missing__(self, k):\n        return %s\nV = D()", "1.0", "2.0"),
+        (
+            "import collections\nclass T(collections.namedtuple('T', 'w')):\n    @property\n    def v(self):\n"
+            "        return self.w * %s\nV = T(1.0)",
+            "2",
+            "3",
+        ),
+        ("class F(float):\n    def __mul__(self, o):\n        return %s * o\nV = F(1.0)", "2.0", "3.0"),
+        ("import enum\nclass E(str, enum.Enum):\n    A = 'a'\n    def w(self):\n        return %s\nV = E.A", "1", "2"),
+        ("class L(list):\n    pass\nV = L()\nV.w = %s", "1.0", "2.0"),
+        ("class Term:\n    def __init__(self, w):\n        self.w = w\nV = {Term(%s)}", "1.0", "2.0"),
+        ("import types\nV = types.MappingProxyType({'w': %s})", "1.0", "2.0"),
+        ("V = %s", "...", "None"),
+        ("import torch\nV = torch.%s", "channels_last", "contiguous_format"),
+        ("import torch\nV = torch.finfo(torch.%s)", "float32", "float16"),
+        ("import numpy as np\nV = np.%s", "clip", "linalg.norm"),
+    ],
+    ids=["randomstate", "torch-generator", "numpy-generator", "polynomial", "masked-array", "six-deep",
+         "dicts-14-deep", "defaultdict-lambda", "defaultdict-type", "dict-subclass", "namedtuple-subclass",
+         "float-subclass", "str-enum", "list-subclass-attribute", "set-of-objects", "mappingproxy", "ellipsis",
+         "memory-format", "finfo", "numpy-dispatcher"],
+)  # fmt: skip
+def test_a_value_a_loss_reads_counts_whatever_holds_it_and_however_deep(code, one, two):
+    assert _global_fingerprint(code % one) == _global_fingerprint(code % one) != _global_fingerprint(code % two)
+
+
+def test_a_constant_six_helpers_down_is_part_of_the_fingerprint():
+    """Pass 83: the hasher cut values off 12 levels down (two a function), so h0's constant kept g_loss's run id."""
+    from ganbench.fingerprint import fingerprint
+
+    def of(scale: str) -> str:
+        code = f"def h0(x):\n    return x * {scale}\n"
+        code += "".join(f"def h{i}(x):\n    return h{i - 1}(x)\n" for i in range(1, 9))
+        scope: dict = {"__name__": "notebook"}
+        exec(code + "def g_loss(d):\n    return h8(d)\n", scope)  # noqa: S102 - code without a file
+        return fingerprint("p", "1", (scope["g_loss"],))
+
+    assert of("1.0") == of("1.0") != of("2.0")
+
+
+def test_values_nested_beyond_what_a_fingerprint_follows_are_refused_in_one_line():
+    with pytest.raises(GanbenchError, match="nested more than") as refused:
+        _global_fingerprint("V = " + "[" * 200 + "]" * 200)
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "code, said",
+    [
+        ("class C:\n    @property\n    def __dict__(self):\n        raise ValueError('x')\nV = C()", "(ValueError: x)"),
+        ("class C:\n    pass\nC.__module__ = 5\nV = C()", None),
+        (
+            "class K:\n    def __hash__(self):\n        return 1\nk = K()\nV = {k: 1.0}\nK.__hash__ = lambda s: 1 / 0",
+            "(ZeroDivisionError",
+        ),
+    ],
+    ids=["dict-raises", "module-not-text", "hash-raises"],
+)  # fmt: skip
+def test_a_hostile_object_is_one_line_or_followed_never_a_traceback(code, said):
+    if said is None:
+        assert _global_fingerprint(code).startswith("p 1 ")
+        return
+    with pytest.raises(GanbenchError, match=re.escape(said)) as refused:
+        _global_fingerprint(code)
+    assert "\n" not in str(refused.value)
+
+
+def test_an_installed_librarys_code_counts_by_name_and_version_not_its_state():
+    """Pass 83: `from copy import deepcopy` was followed into the standard library's state (a regex built from a set:
+    another id for each PYTHONHASHSEED), `re.sub` into re's cache of compiled patterns (another id once any regex
+    was compiled), `random.gauss` into the global generator's state (another id in every process)."""
+    import os
+    import subprocess
+
+    code = "from copy import deepcopy\nfrom re import sub\nfrom random import gauss\nimport numpy as np\n"
+    code += "V = (deepcopy, sub, gauss, np.random.rand)\n"
+    script = "import re, random\nfrom tests.test_spec import _global_fingerprint\n"
+    script += f"before = _global_fingerprint({code!r})\nre.compile('fp-probe-[0-9]+'); random.random()\n"
+    script += f"assert _global_fingerprint({code!r}) == before\nprint(before)\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).parent.parent,
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
 def test_an_object_is_fingerprinted_alike_in_every_process():
     import os
     import subprocess
@@ -504,6 +606,18 @@ def test_what_only_writes_is_not_part_of_a_fingerprint():
         return g_loss
 
     held = fingerprint("p", "1", (make(logging.getLogger("fp-probe-held")),))
+    scope: dict = {"__name__": "notebook"}  # pass 83: through a partial, or a class of a notebook
+    code = "import functools, logging, torch\ndef nonsat(d, log):\n    log.debug('x')\n    return d\n"
+    code += "class Losses:\n    memo = {}\n    log = logging.getLogger('fp-probe-class')\n"
+    code += "    def __call__(self, d):\n        return Losses.memo.setdefault('w', torch.ones(())) * d\n"
+    exec(code, scope)  # noqa: S102 - code without a file
+    partial = scope["functools"].partial(scope["nonsat"], log=logging.getLogger("fp-probe-partial"))
+    losses = (partial, scope["Losses"]())
+    before = [fingerprint("p", "1", (loss,)) for loss in losses]
+    for loss, name in zip(losses, ("fp-probe-partial", "fp-probe-class"), strict=True):
+        loss(torch.zeros(2))
+        logging.getLogger(name).isEnabledFor(logging.INFO)
+    assert [fingerprint("p", "1", (loss,)) for loss in losses] == before
     logging.getLogger("fp-probe-held").isEnabledFor(logging.INFO)  # fills the logger's cache
     logging.getLogger("fp-probe-held").addHandler(logging.NullHandler())
     assert fingerprint("p", "1", (make(logging.getLogger("fp-probe-held")),)) == held
@@ -970,16 +1084,16 @@ def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code
     from ganbench.variants.gan import d_loss_bce, g_loss_nonsaturating
 
     before = fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating))
-    assert not fp._local(torch)
+    assert not fp.is_local(torch)
     elsewhere = {key: str(tmp_path / key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     monkeypatch.setattr(sysconfig, "get_paths", lambda: elsewhere)  # this venv's own folders hold nothing
     fp._roots.cache_clear()
     try:
-        assert not fp._local(torch)  # found in a site-packages on sys.path
+        assert not fp.is_local(torch)  # found in a site-packages on sys.path
         assert fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating)) == before
         site = [entry for entry in sys.path if os.path.basename(entry) in ("site-packages", "dist-packages")]
         monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in site])
-        assert fp._local(torch)  # the oracle: nowhere installed, torch would be local code
+        assert fp.is_local(torch)  # the oracle: nowhere installed, torch would be local code
     finally:
         fp._roots.cache_clear()
 
