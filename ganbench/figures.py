@@ -40,6 +40,7 @@ touching pyplot's global state, so callers and tests can inspect axes, lines and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -78,7 +79,7 @@ from ganbench.results import (
     scan_results,
 )
 from ganbench.tables import format_number, summarize
-from ganbench.writable import refuse_writing_into_data, remedy
+from ganbench.writable import kind_of, refuse_writing_into_data, remedy
 
 DPI = 120
 HISTORY = "history.csv"
@@ -140,7 +141,7 @@ def plot_results(
     )
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
-        what = "is a file, not a folder" if root.exists() else "does not exist"
+        what = f"is {kind_of(root)}, not a folder" if root.exists() else "does not exist"  # as `table` says it
         raise GanbenchError(f"results folder {root} {what}; pass the --out folder of `ganbench run`")
     report = _one_line_each(on_problem or _warn)
     scan = scan_runs(root, directions)
@@ -159,7 +160,7 @@ def plot_results(
         )
     refuse_run_folder(out, "out" if out_dir is not None else "figures folder", figures=True)  # the API's too
     refuse_writing_into_data(recorded_data_paths(runs), {"figures folder": out})  # a PNG there becomes data
-    written = []
+    written, made = [], []  # made: the folders mkdir makes, removed again should none hold a figure
     try:
         drawn = {
             dataset: dataset_figures(runs, dataset, chosen, directions, smooth=smooth, on_problem=report)
@@ -171,7 +172,8 @@ def plot_results(
                 f"nothing to draw under {one_line(root)}: its {counted(len(runs), 'run')} ({states}) left no curves, "
                 "samples or scores; `ganbench table` shows how each ended"
             )
-        out.mkdir(parents=True, exist_ok=True)
+        made = [folder for folder in (out, *out.parents) if not folder.exists()]  # (pass 83: a full disk left an
+        out.mkdir(parents=True, exist_ok=True)  # empty --out folder)
         remove_stale_temps(out)  # a killed plot's, hidden there for good (pass 77)
         stamp = {DRAWN_FROM: json.dumps(str(root.resolve()))}  # which plot's a figure is, should it be stale later
         # (as JSON: ASCII, a name that is not UTF-8 too; its text was PNG's UnicodeEncodeError, pass 78)
@@ -187,6 +189,11 @@ def plot_results(
                     report(f"removed {one_line(stale)}, an earlier plot's: its runs have no {kind} to draw now")
             # (with --metrics, what is not drawn may be left out by the choice: an earlier figure stays)
     except OSError as exc:
+        for path in written if made else ():  # figures in a folder this plot made: the folder goes, all of it
+            path.unlink(missing_ok=True)
+        for folder in made:  # deepest first; one holding anything (another's file) stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         if out.exists() and not out.is_dir():
             raise OutputError(
                 f"cannot write figures to {one_line(out)}: it is not a folder; pass a folder as --out"

@@ -289,7 +289,7 @@ def _parse(text: str, typ: type, label: str) -> Any:
         if typ is float:
             return float(text)
     except ValueError:  # a whole number of thousands of digits too, past Python's text-to-int limit
-        if typ is int and re.fullmatch(r"\s*[+-]?\d+\s*", text):
+        if typ is int and re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):  # ASCII's: "١" is refused below (pass 83)
             raise OptionError(f"{label} must be a usable int, not one of {len(text.strip()):,} digits") from None
     raise OptionError(f"{label} must be {typ.__name__}, not {short_repr(text)}")
 

@@ -50,6 +50,7 @@ from ganbench.paths import tilde_expanded
 from ganbench.plugins import registries
 from ganbench.selection import select_metrics
 from ganbench.spec import RUN_FOLDER, run_id_of
+from ganbench.writable import kind_of
 
 SCHEMA_VERSION = 1
 RECORD = "record.json"
@@ -340,7 +341,7 @@ def _scoring(spec: dict[str, Any], memo: dict[str, Scoring] | None) -> Scoring:
     else:
         try:
             conditional = regs.variants.get(spec["variant"]).conditional
-            chosen = select_metrics(dataset, [str(m) for m in spec.get("eval", {}).get("metrics", [])], conditional)
+            chosen = select_metrics(dataset, [str(m) for m in _metrics_named(spec)], conditional)
             outputs = frozenset(k for c in chosen for k in c.metric.output_names(c.spaces or None))
         except GanbenchError:  # a variant or metric not installed here
             outputs = None
@@ -348,6 +349,13 @@ def _scoring(spec: dict[str, Any], memo: dict[str, Scoring] | None) -> Scoring:
     if memo is not None:
         memo[key] = found
     return found
+
+
+def _metrics_named(spec: dict[str, Any]) -> list[Any]:
+    """The metrics a record's spec names, or none where a hand edit removed them (pass 83: a traceback)."""
+    settings = spec.get("eval")
+    named = settings.get("metrics") if isinstance(settings, dict) else None
+    return named if isinstance(named, list) else []
 
 
 def _unmeasurable(data: dict[str, Any], spec: dict[str, Any], memo: dict[str, Scoring] | None = None) -> str | None:
@@ -363,7 +371,7 @@ def _unmeasurable(data: dict[str, Any], spec: dict[str, Any], memo: dict[str, Sc
         if alien:
             return (
                 f"{scores}.{alien[0]} = {short_repr(data[scores][alien[0]])} is a score of a metric the run did "
-                f"not compute (its metrics: {', '.join(map(str, spec['eval']['metrics']))})"
+                f"not compute (its metrics: {', '.join(map(str, _metrics_named(spec))) or 'none named'})"
             )
     best = {k: v.get("value") for k, v in data.get("best", {}).items() if isinstance(v, dict)}  # checked: objects
     wrong = out_of_bounds(best, bounds)  # a best Fréchet distance of -1
@@ -404,7 +412,7 @@ class ResultsScan:
     """Run folders with a spec.json but no record.json: running now, or killed (rerun to resume)."""
     repeated: list[Path] = field(default_factory=list)
     """Run folders whose run id appeared in an earlier folder (the same spec): counted once."""
-    conflicting: list[tuple[Path, Path]] = field(default_factory=list)
+    conflicting: list[tuple[str, Path, Path]] = field(default_factory=list)  # (run id, counted, other)
     """(the folder counted, a repeat of its run with other values): results of two machines merged, say."""
 
     def problems(self, tabled: bool = True, made: str = "the table") -> list[str]:
@@ -442,11 +450,11 @@ class ResultsScan:
         """One line per run found twice with different values: which copy counts must not hang on folder names."""
         return [
             one_line(
-                f"run {kept.name.rpartition('__')[2]} is in {kept} and in {other} with different values (from two "
+                f"run {run_id} is in {kept} and in {other} with different values (from two "
                 "machines?); the first, nearer the top, is counted (as `leaderboard check` counts it): keep one of "
                 "them, or put them in separate results folders"
             )
-            for kept, other in self.conflicting
+            for run_id, kept, other in self.conflicting
         ]
 
     def nothing_found(self, root: str | Path) -> GanbenchError:
@@ -595,7 +603,7 @@ def scan_results(root: str | Path, outputs: Collection[str] = ()) -> ResultsScan
             continue
         repeated.append(Path(record.run_dir))
         if (kept.status, strict_json(kept.metrics)) != (record.status, strict_json(record.metrics)):
-            conflicting.append((Path(kept.run_dir), Path(record.run_dir)))
+            conflicting.append((record.run_id, Path(kept.run_dir), Path(record.run_dir)))
     counted = [r for r in records if seen[r.run_id] is r]  # in the folders' order
     return ResultsScan(records_frame(counted), unreadable, unfinished, repeated, conflicting)
 
@@ -619,7 +627,7 @@ def load_results(root: str | Path) -> pd.DataFrame:
     given, root = root, Path(tilde_expanded(str(root)))  # as run(out="~/r") wrote it (pass 71)
     if not root.is_dir():
         refuse_link_loop(root, "results folder ")
-        state = "is a file, not a folder" if root.exists() else "does not exist"
+        state = f"is {kind_of(root)}, not a folder" if root.exists() else "does not exist"
         raise OutputError(f"results folder {str(given)!r} {state}; pass the --out folder of `ganbench run`")
     scan = scan_results(root)
     if scan.runs.empty:  # as `table` refuses it: a frame without columns fails later, on a column (an empty -o)

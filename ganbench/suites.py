@@ -353,8 +353,12 @@ def load_suite(path: str | Path) -> Suite:
     try:
         found = path.stat()
         if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_SUITE_BYTES:  # a FIFO would block forever
-            why = "not a regular file" if not stat.S_ISREG(found.st_mode) else f"over {MAX_SUITE_BYTES // 2**20} MiB"
-            raise SuiteError(f"cannot read suite {path} ({why}); name a .toml file")
+            if stat.S_ISREG(found.st_mode):  # pass 83: "name a .toml file" of a .toml file
+                raise SuiteError(
+                    f"suite {path} is over {MAX_SUITE_BYTES // 2**20} MiB, more than a suite's settings take; write "
+                    'seeds as a range (seeds = "0-99") and keep data out of it'
+                )
+            raise SuiteError(f"cannot read suite {path} (not a regular file); name a .toml file")
         data = path.read_bytes()
     except OSError as exc:
         if exc.errno == errno.ELOOP:

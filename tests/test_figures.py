@@ -25,6 +25,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.image import imread
 
 import ganbench
+from ganbench import figures as figures_module
 from ganbench.errors import GanbenchError, OptionError, UnknownNameError
 from ganbench.figures import DYNAMICS, dataset_figures, plot_results, scan_runs
 from ganbench.plugins import registries
@@ -781,11 +782,26 @@ def test_a_figure_whose_path_is_taken_is_named_in_the_error(mog, tmp_path, cli):
 
     full = OSError(errno.ENOSPC, "No space left on device")  # a full disk: space is the remedy, nothing is in the way
     with mock.patch("ganbench.figures.write_atomic", side_effect=full):
-        result = cli("plot", str(root), "-o", str(tmp_path / "other"))
+        result = cli("plot", str(root), "-o", str(tmp_path / "other" / "figs"))
     assert_one_line_error(result, "(No space left on device); free some space or pass another --out")
+    assert not (tmp_path / "other").exists()  # pass 83: the folders it made were left, empty
+    real_write = figures_module.write_atomic
+    calls = []
+
+    def second_fails(path, write):
+        calls.append(path)
+        if len(calls) > 1:
+            raise full
+        return real_write(path, write)
+
+    with mock.patch("ganbench.figures.write_atomic", side_effect=second_fails):
+        assert_one_line_error(cli("plot", str(root), "-o", str(tmp_path / "half")), "No space left on device")
+    assert len(calls) == 2 and not (tmp_path / "half").exists()  # its first figure went with the folder
     (tmp_path / "null").symlink_to("/dev/null")
     result = cli("plot", str(root), "-o", str(tmp_path / "null"))
     assert_one_line_error(result, "null is a file, not a folder; name a folder, e.g. --out figures")
+    for command in ("plot", "table"):  # pass 83: plot said /dev/null "is a file", table "a device or socket"
+        assert_one_line_error(cli(command, "/dev/null"), "results folder /dev/null is a device or socket, not a folder")
 
 
 def test_a_leaderboard_of_values_near_float64s_largest_is_drawn_to_scale(mog, tmp_path, directions):

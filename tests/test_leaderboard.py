@@ -820,6 +820,15 @@ def test_a_baseline_with_runs_the_suite_does_not_have_is_refused(cli, tmp_path):
     assert_one_line_error(cli("leaderboard", "show", str(path)), "holds a run of nsgan on ring8, seed 7")
 
 
+def test_a_suite_over_the_size_limit_is_told_how_to_shrink_not_to_name_a_toml_file(cli, tmp_path):
+    """Pass 83: a 1.2 MB suite.toml was told to "name a .toml file"."""
+    seeds = ", ".join(map(str, range(200_000)))
+    path = write_suite(tmp_path, SUITE.replace('seeds = "0-1"', f"seeds = [{seeds}]"), "huge.toml")
+    assert_one_line_error(
+        cli("sweep", str(path)), f"suite {path} is over 1 MiB", 'write seeds as a range (seeds = "0-99")'
+    )
+
+
 def test_a_results_folder_that_is_a_file_is_one_line_before_any_run(cli, tmp_path):
     path, afile = write_suite(tmp_path), tmp_path / "afile"
     afile.write_text("not a folder")

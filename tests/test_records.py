@@ -403,6 +403,32 @@ def test_one_run_found_twice_with_different_values_names_both_folders_and_the_on
         assert f"| {original:.4g}" in result.out and "| 5 " not in result.out  # the run's own folder counts (F5)
         with pytest.warns(UserWarning, match=re.escape(said)):
             assert ganbench.load_results(tmp_path / "out")["frechet"].tolist() == [original]
+    shutil.rmtree(tmp_path / "out" / "0copy")
+    run.rename(tmp_path / "out" / "a")  # copies named by hand: "run a is in out/a and in ..." (pass 83)
+    result = cli("table", str(tmp_path / "out"), "--metrics", "frechet")
+    assert f"run {run.name.rpartition('__')[2]} is in {tmp_path / 'out' / 'a'} and in {other}" in result.err, result.err
+
+
+@pytest.mark.parametrize("edit", ["drop-eval", "empty-eval", "drop-metrics"])
+def test_a_record_without_its_metrics_named_is_unreadable_not_a_traceback(cli, tmp_path, edit):
+    """Pass 83: a record whose spec lost `eval` or `eval.metrics` was a KeyError in table, plot and load_results."""
+    assert cli(*RING, "--steps", "10", "-o", str(tmp_path / "out")).code == 0
+    (run,) = (tmp_path / "out").iterdir()
+    record = json.loads((run / "record.json").read_text())
+    if edit == "drop-eval":
+        del record["spec"]["eval"]
+    elif edit == "empty-eval":
+        record["spec"]["eval"] = {}
+    else:
+        del record["spec"]["eval"]["metrics"]
+    (run / "record.json").write_text(json.dumps(record))
+    for command in (["table"], ["plot", "-o", str(tmp_path / "figs")]):
+        assert_one_line_error(
+            cli(*command[:1], str(tmp_path / "out"), *command[1:]), "no readable run under", "unreadable record"
+        )
+    with pytest.raises(ganbench.GanbenchError, match="unreadable record"):
+        ganbench.load_results(tmp_path / "out")
+    assert not (tmp_path / "figs").exists()
 
 
 def test_a_failed_runs_record_on_disk_is_trained_again(cli, tmp_path):

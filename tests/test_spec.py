@@ -1098,6 +1098,13 @@ def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code
         fp._roots.cache_clear()
 
 
+def test_an_int_option_in_other_scripts_digits_is_refused_as_written_not_as_too_long():
+    """Pass 83: n_critic=١ (one Arabic-Indic digit) was "not one of 1 digits", the message of a 5000-digit number."""
+    for text in ("١", "٣٢", " ５ "):
+        with pytest.raises(OptionError, match=re.escape(f"option 'n_critic' must be int, not {text!r}")):
+            ganbench.create_spec("wgan", "ring8", steps=5, overrides={"n_critic": text})
+
+
 @pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**23, 2**70000], ids=["2^63", "-2^63-1", "1e23", "2^70000"])
 def test_an_int_option_beyond_int64_is_refused_as_records_cannot_hold_it(fresh_plugins, value):
     """A plugin's unbounded int option took 10**23 from --set: the run exited 0 with a record `table` then refused
