@@ -317,5 +317,11 @@ def is_local(module: types.ModuleType) -> bool:
     where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
     if where is None:
         return module.__name__ not in sys.builtin_module_names
-    where = os.path.realpath(where)
-    return not any(where.startswith(root + os.sep) for root in _installed_roots())
+    return _outside(str(where), _installed_roots())
+
+
+@functools.lru_cache(maxsize=4096)
+def _outside(where: str, roots: tuple[str, ...]) -> bool:
+    """Whether ``where`` is in none of ``roots`` (a realpath each module, not each of its functions met)."""
+    real = os.path.realpath(where)
+    return not any(real.startswith(root + os.sep) for root in roots)
