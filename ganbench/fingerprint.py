@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -45,14 +46,14 @@ import numpy as np
 from ganbench.fingerprint_values import (
     DROPPED,
     Unordered,
-    Unreadable,
+    _installed_roots,
+    _outside,
     _roots,  # noqa: F401 - tests clear its cache
     declared_state,
     is_local,
     is_tensor,
     kept,
     qualname,
-    stable,
 )
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -104,6 +105,8 @@ class _Hasher:
         self.cycles = 0
 
     def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
+        if type(thing) is int:  # in hex: no digit limit (pass 84: 2**20000 was a ValueError of str())
+            return f"int:{thing:x};".encode()
         if thing is None or isinstance(thing, (bool, int, float, complex, str, bytes)):
             return f"{type(thing).__name__}:{thing!r};".encode()
         if id(thing) in self.seen:  # a cycle: what holds it is not memoized (its bytes depend on where one began)
@@ -145,8 +148,11 @@ class _Hasher:
             return self._array(thing, depth)
         if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
             return f"{qualname(type(thing))}:{os.fspath(thing)!r};".encode()
-        if isinstance(thing, types.MethodType):
-            return self.bytes_of(thing.__func__, depth) + self.bytes_of(thing.__self__, depth)
+        if isinstance(thing, types.MethodType):  # its object as a global's is (pass 84: a logger's, a memo's)
+            held = kept(thing.__self__, lambda: f"the object whose method {thing.__func__.__qualname__} is a loss")
+            return self.bytes_of(thing.__func__, depth) + self.bytes_of(held, depth)
+        if isinstance(thing, types.FunctionType) and _installed(thing):  # by its code's file: functools.wraps gives
+            return self._library_function(thing, depth) + self._attributes(thing, depth)  # its caller's module
         if isinstance(thing, (types.FunctionType, type)):
             in_file = self._package(thing.__module__ or "") if _from_its_file(thing) else b""
             wrapped = getattr(thing, "__wrapped__", None)
@@ -155,10 +161,10 @@ class _Hasher:
                 in_file += f"{qualname(thing)};".encode()
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
-            if in_file and not is_local(sys.modules[thing.__module__]):  # an installed library's: its name and
-                return in_file + extra  # version (pass 83: deepcopy's globals reached tokenize's, set-ordered)
+            if in_file and _installed(thing):  # an installed library's: its name and version (pass 83: deepcopy's
+                return in_file + extra + self._attributes(thing, depth)  # globals reached tokenize's, set-ordered)
             if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
-                settings = {k: _class_value(v) for k, v in vars(thing).items() if not k.startswith("__")}
+                settings = {k: _class_value(thing, k, v) for k, v in vars(thing).items() if not k.startswith("__")}
                 return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not DROPPED}, depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
@@ -188,7 +194,13 @@ class _Hasher:
         return head + hashlib.sha256(raw).digest()
 
     def _object(self, thing: Any, depth: int) -> bytes:
-        """An instance: its type's code and its attributes; a repr only when it holds no address."""
+        """An instance: a registered part (a dataclass) by its type's code and all its fields; any other object (a
+        loss that is an object, the plugin holding a part) as a global's value is (pass 84: a progress bar it held
+        gave an id per process, a memo it filled a new id after its first run)."""
+        if not dataclasses.is_dataclass(thing) and not isinstance(thing, np.generic):
+            held = kept(thing, lambda: f"a {qualname(type(thing))} object that a run's code is made of")
+            if held is not thing:
+                return self.bytes_of(held, depth)
         head = self.bytes_of(type(thing), depth)
         state = declared_state(thing)
         if state is not None:
@@ -209,20 +221,41 @@ class _Hasher:
 
         defaults = [of(v, "a default argument") for v in function.__defaults__ or ()]
         keywords = {k: of(v, f"the default of {k}") for k, v in (function.__kwdefaults__ or {}).items()}
-        return self.bytes_of((defaults, keywords, [of(v, "a value in the closure") for v in cells]), depth)
+        values = (defaults, keywords, [of(v, "a value in the closure") for v in cells])
+        return self.bytes_of(values, depth) + self._attributes(function, depth)
 
     def _without_file(self, thing: Any, depth: int) -> bytes:
         """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
         a class's own attributes."""
         if isinstance(thing, type):  # every method (pass 81: __call__, staticmethods, properties were left out)
             own = {
-                k: _method_code(v) if _is_method(v) else _class_value(v)
+                k: _method_code(v) if _is_method(v) else _class_value(thing, k, v)
                 for k, v in vars(thing).items()
                 if k not in _MADE_FOR_EVERY_CLASS
             }  # a class attribute as a global is (pass 83: a memo filled, a logger's cache moved the run id)
             own = {k: v for k, v in own.items() if v is not DROPPED}
             return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
+
+    def _library_function(self, function: types.FunctionType, depth: int) -> bytes:
+        """A function of an installed library (contextlib's decorator wrapper too, pass 84): the library's name and
+        version, where and what the function is, and the function it wraps; not its closure or globals, which are
+        the library's state."""
+        where = os.path.realpath(function.__code__.co_filename)
+        root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
+        top = os.path.relpath(where, root).split(os.sep)[0].removesuffix(".py")
+        wrapped = getattr(function, "__wrapped__", None)
+        head = f"library {_installed_version(top)} {top} {function.__qualname__};".encode()
+        return head + self._code(function.__code__, depth) + (self.bytes_of(wrapped, depth) if wrapped else b"")
+
+    def _attributes(self, function: Any, depth: int) -> bytes:
+        """A function's attributes (``g_loss.scale = 5.0``, singledispatch's registry) as its defaults count (pass 84:
+        set at run time, they kept its run id); its ``__wrapped__`` is followed as code."""
+        own = {k: v for k, v in (getattr(function, "__dict__", None) or {}).items() if k != "__wrapped__"}
+        if not isinstance(function, types.FunctionType) or not own:
+            return b""
+        values = {k: kept(v, lambda k=k: f"the attribute {k} of {_named(function)}") for k, v in own.items()}
+        return b"attributes" + self.bytes_of({k: v for k, v in values.items() if v is not DROPPED}, depth)
 
     def _named_globals(self, function: types.FunctionType, depth: int) -> bytes:
         """The values of the module globals a function names: a helper imported from a sibling module,
@@ -237,6 +270,10 @@ class _Hasher:
             if n in scope
         }
         named = {n: value for n, value in named.items() if value is not DROPPED}
+        for name in sorted(names - scope.keys()):  # `import helpers` in its body (pass 84: kept a stale id)
+            module = sys.modules.get(name)
+            if isinstance(module, types.ModuleType) and name != "__main__" and is_local(module):
+                named[f"import {name}"] = module
         for name, value in list(named.items()):
             if isinstance(value, types.ModuleType):
                 _module_values(name, value, names, named)
@@ -305,6 +342,7 @@ def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ..
 
 _MADE_FOR_EVERY_CLASS = frozenset(
     {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
+    | {"__slotnames__"}  # copyreg's cache, made by the first copy or pickle, in a set's order (pass 84)
     | {"__dataclass_fields__", "__dataclass_params__"}  # what a dataclass's generated __init__'s code holds too
 )
 
@@ -345,29 +383,40 @@ def _module_values(
 ) -> None:
     """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
     that ``names`` name and ``stable`` keeps: a module's file says what it held when loaded, not that a session
-    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix). An
-    attribute whose state cannot be read is left out, not refused: a name read as ``x.attr`` may be another's."""
+    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
     if depth > 3 or not is_local(module):
         return
     for attr in sorted(names):
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
         if isinstance(value, types.ModuleType):
             _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
-        elif value is not _ABSENT and (value := _stable_or_dropped(value)) is not DROPPED:
+        elif value is not _ABSENT and (value := kept(value, lambda a=attr: f"{prefix}.{a}")) is not DROPPED:
             into[f"{prefix}.{attr}"] = value
 
 
-def _stable_or_dropped(value: Any) -> Any:
-    try:
-        return stable(value)
-    except Unreadable:
-        return DROPPED
-
-
-def _class_value(value: Any) -> Any:
+def _class_value(cls: type, name: str, value: Any) -> Any:
     """What of a class attribute a fingerprint follows beside its file: the values a session may set (pass 81),
-    not its methods, which its file fixes, nor what cannot be read (slots' and C types' descriptors)."""
-    return DROPPED if _is_method(value) else _stable_or_dropped(value)
+    not its methods, which its file fixes, nor the caches Python keeps there (``__slotnames__``, an enum's members
+    by value, which ``Flag`` composites join as they are made: pass 84)."""
+    if _is_method(value) or name in _CACHED_ON_CLASSES:
+        return DROPPED
+    return kept(value, lambda: f"the attribute {name} of class {qualname(cls)}")
+
+
+_CACHED_ON_CLASSES = frozenset({"__slotnames__", "_value2member_map_", "_unhashable_values_"})
+
+
+def _installed(thing: types.FunctionType | type) -> bool:
+    """Whether a function's code (its file: functools.wraps gives a wrapper its caller's module, pass 84) or a class's
+    module is an installed library's."""
+    if isinstance(thing, types.FunctionType):
+        return not _outside_or_unknown(thing.__code__.co_filename)
+    module = sys.modules.get(thing.__module__ or "")
+    return module is not None and not is_local(module)
+
+
+def _outside_or_unknown(filename: str) -> bool:
+    return not os.path.isfile(filename) or _outside(filename, _installed_roots())
 
 
 def _named(function: types.FunctionType) -> str:

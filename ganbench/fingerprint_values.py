@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+import collections.abc
 import copyreg
 import dataclasses
 import enum
 import functools
 import inspect
 import io
+import itertools
 import logging
 import operator
 import os
@@ -114,6 +116,11 @@ def stable(
         return DROPPED
     if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes (a str mixin's too)
         return (type(value), value.name, stable(value.value, depth + 1, inside | {id(value)}, pickled=pickled))
+    if isinstance(value, types.BuiltinMethodType) and not isinstance(
+        value.__self__, (types.ModuleType, type, type(None))
+    ):
+        owner = value.__self__
+        return _method(value, owner, lambda: value.__name__, lambda: stable(owner, depth + 1, inside))
     if type(value) in CONSTANTS or isinstance(value, (np.generic, *CODE)):
         return value
     if isinstance(value, np.ndarray) or is_tensor(value):
@@ -127,14 +134,15 @@ def stable(
         return ("partial", follow(value.func), tuple(follow(a, True) for a in value.args), follow_items(value.keywords))
     if isinstance(value, types.MappingProxyType):
         return (type(value), follow(dict(value)))
+    if isinstance(value, (collections.abc.KeysView, collections.abc.ValuesView, collections.abc.ItemsView)):
+        return (type(value), Unordered(follow(x) for x in value))  # a set's order: PYTHONHASHSEED's (pass 84)
     if isinstance(value, (dict, list, tuple, set, frozenset, int, float, complex, str, bytes)):
         return _builtin_kind(value, follow)
     if isinstance(value, np.dtype) or type(value).__module__ == "torch" and type(value).__name__ in ("dtype", "device"):
         return f"{type(value).__name__}:{value}"
     if isinstance(value, types.MethodType):  # a bound method: its function, and what of its object is kept
-        if library := _held_by_its_library(value.__self__):  # random.gauss, np.random.rand: the library's state
-            return ("library", library, value.__func__.__qualname__)
-        return ("method", value.__func__, follow(value.__self__))
+        owner = value.__self__
+        return _method(value.__func__, owner, lambda: value.__func__.__qualname__, lambda: follow(owner, True))
     if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
         return (qualname(type(value)), follow(inspect.getattr_static(value, "__wrapped__", None)))
     if library := _held_by_its_library(value):  # numpy's dispatchers (np.clip), torch's objects (torch.channels_last)
@@ -153,6 +161,14 @@ def follow_items(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 DROPPED = object()
+
+
+def _method(function: Any, owner: Any, name: Callable[[], str], owner_kept: Callable[[], Any]) -> Any:
+    """A bound method: its function and what of its object is kept (``Random(0).random``'s generator, pass 84), or
+    of an object an installed library holds as a global (``random.gauss``) that library's name and version."""
+    if library := _held_by_its_library(owner):
+        return ("library", library, name())
+    return ("method", function if isinstance(function, types.FunctionType) else name(), type(owner), owner_kept())
 
 
 def _builtin_kind(value: Any, follow: Callable[..., Any]) -> Any:
@@ -188,9 +204,7 @@ def _object(value: Any, direct: bool, follow: Callable[..., Any], follow_all: Ca
     text = repr(value)
     if not _ADDRESS.search(text):  # torch.finfo(...), a C object that says what it is
         return ("repr", type(value), text)
-    if direct:
-        raise Unreadable(f"a {qualname(type(value))} object")
-    return DROPPED
+    raise Unreadable(f"a {qualname(type(value))} object")  # inside a container too (pass 84: a dict's generator)
 
 
 def _keep_all(state: _Pickled, follow_all: Callable[[Any], Any]) -> Any:
@@ -202,7 +216,7 @@ class _Pickled(dict):
     """What pickling keeps of an object: all of it counts, arrays inside too."""
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+|object at|^<.*>$", re.DOTALL)
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def _module_name(value: Any) -> str:
@@ -272,7 +286,13 @@ def _state(value: Any) -> Any:
     if not isinstance(reduced, tuple) or len(reduced) < 2:
         return None
     args, rest = reduced[1], list(reduced[2:5]) + [None] * (5 - len(reduced))
-    return _Pickled(args=args, state=rest[0], items=list(rest[1] or ()), pairs=dict(rest[2] or ()))
+    items, pairs = (list(itertools.islice(rest[i] or (), _MAX_ITEMS + 1)) for i in (1, 2))
+    if len(items) > _MAX_ITEMS or len(pairs) > _MAX_ITEMS:  # an iterator that never ends (pass 84: all memory)
+        return None
+    return _Pickled(args=args, state=rest[0], items=items, pairs=dict(pairs))
+
+
+_MAX_ITEMS = 10_000_000
 
 
 def declared_state(thing: Any) -> dict[str, Any] | None:
@@ -284,10 +304,21 @@ def declared_state(thing: Any) -> dict[str, Any] | None:
     state = getattr(thing, "__dict__", None)
     if not isinstance(state, dict):
         return None
-    cached = {
-        name for cls in type(thing).__mro__ for name, v in vars(cls).items() if isinstance(v, functools.cached_property)
-    }
+    cached = {name for cls in type(thing).__mro__ for name, v in vars(cls).items() if _caches(v)}
     return {k: v for k, v in state.items() if k not in cached}
+
+
+def _caches(attribute: Any) -> bool:
+    """Whether a class attribute computes an instance's value on first use and keeps it in the instance's
+    ``__dict__``: ``functools.cached_property``, torch.distributions' ``lazy_property`` (pass 84: a Categorical's
+    logits moved the run id after the loss's first call) - a descriptor with ``__get__`` only, not a function."""
+    kind = type(attribute)
+    return (
+        isinstance(attribute, functools.cached_property)
+        or hasattr(kind, "__get__")
+        and not hasattr(kind, "__set__")
+        and not isinstance(attribute, (types.FunctionType, staticmethod, classmethod, *CODE))
+    )
 
 
 def qualname(cls: type | types.FunctionType) -> str:

@@ -563,6 +563,129 @@ def test_an_installed_librarys_code_counts_by_name_and_version_not_its_state():
     assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
 
 
+def _notebook_fingerprint(code: str, loss: str = "g_loss") -> str:
+    """The fingerprint of the notebook function or object ``loss`` that ``code`` defines."""
+    from ganbench.fingerprint import fingerprint
+
+    scope: dict = {"__name__": "notebook"}
+    exec(code, scope)  # noqa: S102 - code without a file
+    return fingerprint("p", "1", (scope[loss],))
+
+
+@pytest.mark.parametrize(
+    "code, one, two",
+    [  # pass 84: each pair was one run id for two computations
+        ("def g_loss(d):\n    return g_loss.scale * d\ng_loss.scale = %s", "1.0", "5.0"),
+        ("import random\ndraw = random.Random(%s).random\ndef g_loss(d):\n    return draw() * d", "0", "1"),
+        (
+            "import functools\n@functools.singledispatch\ndef scale(x):\n    return x\n@scale.register(float)\n"
+            "def _(x):\n    return %s * x\ndef g_loss(d):\n    return scale(1.5) * d",
+            "1.0",
+            "5.0",
+        ),
+        ("class Loss:\n    def __init__(self):\n        self.s = %s\n    def __call__(self, d):\n        return d\n"
+         "g_loss = Loss()", "1.0", "5.0"),
+        ("class Loss:\n    def __init__(self):\n        self.s = %s\n    def f(self, d):\n        return d\n"
+         "g_loss = Loss().f", "1.0", "5.0"),
+    ],
+    ids=["function-attribute", "builtin-bound-method", "singledispatch", "loss-object", "loss-bound-method"],
+)  # fmt: skip
+def test_what_a_loss_holds_by_attribute_or_registry_is_part_of_its_fingerprint(code, one, two):
+    assert _notebook_fingerprint(code % one) == _notebook_fingerprint(code % one) != _notebook_fingerprint(code % two)
+
+
+def test_a_module_a_loss_imports_in_its_body_is_part_of_its_fingerprint(tmp_path, monkeypatch):
+    """Pass 84: `import helpers` inside the loss was not followed: a session's changed SCALE kept the run id."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "fp84_helpers.py").write_text("SCALE = 1.0\n")
+    helpers = importlib.import_module("fp84_helpers")
+    code = "def g_loss(d):\n    import fp84_helpers\n    return fp84_helpers.SCALE * d\n"
+    code += "def d_loss(r, f):\n    from fp84_helpers import SCALE\n    return SCALE * r\n"
+    before = [_notebook_fingerprint(code, loss) for loss in ("g_loss", "d_loss")]
+    helpers.SCALE = 1e6
+    after = [_notebook_fingerprint(code, loss) for loss in ("g_loss", "d_loss")]
+    assert before[0] != after[0] and before[1] != after[1]
+
+
+@pytest.mark.parametrize(
+    "code, loss, said",
+    [  # pass 84: each was left out silently, so a change kept the run id
+        ("CFG = {'scales': (x for x in [1.0])}\ndef g_loss(d):\n    return next(CFG['scales']) * d", "g_loss",
+         "the global CFG that g_loss (notebook) reads is a builtins.generator object"),
+        ("class Cfg:\n    S = (x for x in [1.0])\ndef g_loss(d):\n    return next(Cfg.S) * d", "g_loss",
+         "the attribute S of class notebook.Cfg is a builtins.generator object"),
+        ("class Cfg:\n    S = " + "[" * 50 + "1.0" + "]" * 50 + "\ndef g_loss(d):\n    return Cfg.S and d", "g_loss",
+         "nested more than 48 levels deep"),
+        ("nxt = (x for x in [1.0]).send\ndef g_loss(d):\n    return nxt(None) * d", "g_loss", "builtins.generator"),
+        ("class Loss:\n    def __init__(self):\n        self.s = (x for x in [1.0])\n    def __call__(self, d):\n"
+         "        return d\ng_loss = Loss()", "g_loss", "builtins.generator"),
+        ("class H:\n    @property\n    def __dict__(self):\n        raise RuntimeError('boom')\n"
+         "class Cfg:\n    O = H()\ndef g_loss(d):\n    return Cfg.O and d", "g_loss", "(RuntimeError: boom)"),
+        ("class H:\n    @property\n    def __dict__(self):\n        raise RuntimeError('boom')\n"
+         "class Loss:\n    def __call__(self, d):\n        return d\ng_loss = Loss()\ng_loss.h = H()", "g_loss",
+         "(RuntimeError: boom)"),
+    ],
+    ids=["generator-in-dict", "class-attribute-generator", "class-attribute-deep", "generator-send",
+         "loss-object-generator", "hostile-class-attribute", "hostile-loss-attribute"],
+)  # fmt: skip
+def test_what_a_loss_reads_that_cannot_be_read_is_refused_wherever_it_is(code, loss, said):
+    with pytest.raises(GanbenchError, match=re.escape(said)) as refused:
+        _notebook_fingerprint(code, loss)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_cache_python_or_torch_fills_on_first_use_keeps_the_run_id():
+    """Pass 84: copyreg's __slotnames__ (a session's first run and its reruns had two ids), a Flag's composite members,
+    torch.distributions' lazy attributes and a loss object's memo moved the id after the loss's first call."""
+    import copy
+    import logging
+
+    code = "import enum, logging, torch\nclass S:\n    __slots__ = ('alpha',)\nOBJ = S()\nOBJ.alpha = 1.0\n"
+    code += "class Mode(enum.Flag):\n    SOFT = 1\n    SCALE = 2\n"
+    code += "CAT = torch.distributions.Categorical(probs=torch.tensor([0.5, 0.5]))\n"
+    code += "def g_loss(d):\n    return (Mode.SOFT | Mode.SCALE) and OBJ.alpha * CAT.logits.sum() * d\n"
+    code += (
+        "class Loss:\n    def __init__(self):\n        self.memo = {}\n        self.log = logging.getLogger('fp84')\n"
+    )
+    code += "    def __call__(self, d):\n        return self.memo.setdefault('w', torch.ones(())) * d\nLOSS = Loss()\n"
+    scope: dict = {"__name__": "notebook"}
+    exec(code, scope)  # noqa: S102 - code without a file
+    from ganbench.fingerprint import fingerprint
+
+    losses = (scope["g_loss"], scope["LOSS"], scope["LOSS"].__call__)
+    before = [fingerprint("p", "1", (loss,)) for loss in losses]
+    copy.deepcopy(scope["OBJ"]), scope["g_loss"](torch.ones(())), scope["LOSS"](torch.ones(()))
+    logging.getLogger("fp84.new").isEnabledFor(logging.INFO)
+    assert [fingerprint("p", "1", (loss,)) for loss in losses] == before
+
+
+def test_odd_values_are_fingerprinted_alike_in_every_process_without_a_traceback():
+    """Pass 84: slots given as a set and a dict's keys view followed the hash seed; an int of 20,000 bits was a
+    ValueError; a loss object holding a progress bar had an id per process; @contextmanager as a decorator was
+    refused."""
+    import os
+    import subprocess
+
+    code = "import contextlib, io, tqdm\nclass S:\n    __slots__ = {'alpha', 'beta', 'gamma'}\n"
+    code += "KEYS = dict.fromkeys({'a', 'b', 'c', 'd'}).keys()\nBIG = 2 ** 20000 + 1\n"
+    code += "@contextlib.contextmanager\ndef quiet():\n    yield\n"
+    code += "class Loss:\n    def __init__(self):\n        self.bar = tqdm.tqdm(total=3, file=io.StringIO())\n"
+    code += "    def __call__(self, d):\n        return d\nLOSS = Loss()\n"
+    code += "@quiet()\ndef g_loss(d):\n    return S and KEYS and BIG and LOSS(d)\n"
+    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
+    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'], scope['LOSS'])))\n"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        for seed in ("1", "2", "3")
+    ]  # fmt: skip
+    assert len({run.stdout for run in runs}) == 1 and runs[0].stdout.startswith("p 1 "), [r.stderr for r in runs]
+
+
 def test_an_object_is_fingerprinted_alike_in_every_process():
     import os
     import subprocess
