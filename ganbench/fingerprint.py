@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import dis
 import functools
 import hashlib
 import importlib.metadata
@@ -185,6 +186,10 @@ class _Hasher:
             if isinstance(thing, np.ma.MaskedArray):  # which values count is its mask's (pass 83)
                 head += b"mask" + self.bytes_of((np.ma.getmaskarray(thing), thing.fill_value), depth)
             return head + hashlib.sha256(array.tobytes()).digest()
+        if getattr(thing, "is_nested", False):  # its parts (pass 85: a RuntimeError, exit 1)
+            return b"nested" + self.bytes_of(list(thing.unbind()), depth)
+        if isinstance(thing, _torch().nn.parameter.UninitializedTensorMixin):  # a lazy module's, before its first call
+            return f"uninitialized {type(thing).__name__}".encode()
         head = f"tensor{thing.dtype}{tuple(thing.shape)}{thing.layout}".encode()
         try:
             dense = thing.detach().cpu().to_dense() if thing.layout != _torch().strided else thing.detach().cpu()
@@ -263,6 +268,7 @@ class _Hasher:
         code = getattr(function, "__code__", None)
         if code is None:
             return b""
+        refuse_reads_by_name(function)
         scope, names = function.__globals__, _names(code)
         named = {
             n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads")
@@ -496,6 +502,45 @@ def _named_after(top: str) -> list[str]:
         return []
     holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
     return [dist.metadata["Name"]] if holds else []
+
+
+_BY_NAME = frozenset({"globals", "eval", "exec", "__import__", "import_module", "getenv", "environ"})
+"""What reads values by a name known only at run time (``globals()["SCALE"]``, ``importlib.import_module(name)``,
+``os.environ["SCALE"]``): no fingerprint can say which values those are."""
+_BY_NAME_FROM = {"modules": "sys", "import_module": "importlib", "environ": "os", "getenv": "os"}
+
+
+def refuse_reads_by_name(function: types.FunctionType) -> None:
+    """GanbenchError if ``function``'s code reads values by a name known only at run time (pass 85: a loss reading
+    ``globals()["SCALE"]``, a module by ``importlib.import_module`` or ``os.environ`` kept its run id when they
+    changed, and was handed the old record)."""
+    from ganbench.errors import GanbenchError
+
+    for code in _codes(function.__code__):
+        previous = None
+        for instruction in dis.get_instructions(code):
+            name = instruction.argval if isinstance(instruction.argval, str) else None
+            loads_global = instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF")  # imported
+            # in the body too
+            if (loads_global and name in _BY_NAME) or (
+                instruction.opname in ("LOAD_ATTR", "LOAD_METHOD")
+                and name in _BY_NAME_FROM
+                and previous == _BY_NAME_FROM[name]
+            ):
+                spelled = f"{previous}.{name}" if not loads_global else f"{name}"
+                raise GanbenchError(
+                    f"{_named(function)} reads values by a name known only at run time ({spelled}), which its run "
+                    "id cannot follow, so a change to them would be handed the old record; name them in its code, "
+                    "or keep them in its options"
+                )
+            previous = name if loads_global else None
+
+
+def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
 
 
 def _names(code: types.CodeType) -> set[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import collections
 import collections.abc
+import contextlib
 import copyreg
 import dataclasses
 import enum
@@ -149,6 +150,8 @@ def stable(
         return ("library", library, _global_name(library, value))
     if _writes_only(value):
         return DROPPED
+    if (compiled := _compiled(value)) is not None:  # TorchScript: its code, weights and constants (pass 85)
+        return compiled
     if _is_module(value):
         return (type(value), _module_state(value, follow))
     return _object(value, direct, follow, lambda x: stable(x, depth + 1, within, True, True))
@@ -246,6 +249,39 @@ def _writes_only(value: Any) -> bool:
     )
 
 
+def _compiled(value: Any) -> Any:
+    """A TorchScript function or module as what decides what it computes: its code (its submodules' too), its
+    weights and the constants of its graph (a frozen module's weights are constants there; a traced module's
+    settings are constants in its code); None for anything else (pass 85: traced and frozen modules kept their run id
+    when their weights changed, scripted helpers were refused)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, (torch.jit.ScriptFunction, torch.jit.ScriptModule)):
+        return None
+    if isinstance(value, torch.jit.ScriptFunction):
+        return ("script", value.code, _graph_constants(value.graph))
+    code = {}
+    for name, module in value.named_modules():
+        with contextlib.suppress(RuntimeError, AttributeError):  # a submodule without forward
+            code[name] = module.code
+    try:
+        graph = value.inlined_graph
+    except (RuntimeError, AttributeError):
+        graph = None
+    weights = {k: v for k, v in value.state_dict().items()}
+    return ("script module", type(value).__name__, code, weights, _graph_constants(graph) if graph else [])
+
+
+def _graph_constants(graph: Any) -> list[Any]:
+    """The constants a TorchScript graph holds: tensors as tensors, the rest as their node's text."""
+    found: list[Any] = []
+    for node in graph.nodes():
+        if node.kind() == "prim::Constant" and node.hasAttribute("value"):
+            found.append(node.t("value") if node.kindOf("value") == "t" else str(node).strip())
+        for block in node.blocks():
+            found.extend(_graph_constants(block))
+    return found
+
+
 def _is_module(value: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.nn.Module)
@@ -322,7 +358,9 @@ def _caches(attribute: Any) -> bool:
 
 
 def qualname(cls: type | types.FunctionType) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+    """``module.Name``, once: some types' qualified names already hold their module (pass 85: torch.jit.torch.jit)."""
+    module, name = str(cls.__module__), cls.__qualname__
+    return name if name.startswith(f"{module}.") else f"{module}.{name}"
 
 
 def is_tensor(thing: Any) -> bool:

@@ -686,6 +686,62 @@ def test_odd_values_are_fingerprinted_alike_in_every_process_without_a_traceback
     assert len({run.stdout for run in runs}) == 1 and runs[0].stdout.startswith("p 1 "), [r.stderr for r in runs]
 
 
+@pytest.mark.parametrize(
+    "body, spelled",
+    [
+        ("return globals()['SCALE'] * d", "(globals)"),
+        ("return eval('SCALE') * d", "(eval)"),
+        ("import importlib\n    return importlib.import_module('math').pi * d", "(importlib.import_module)"),
+        ("import os\n    return float(os.environ.get('SCALE', '1')) * d", "(os.environ)"),
+        ("import sys\n    return getattr(sys.modules[__name__], 'SCALE') * d", "(sys.modules)"),
+        ("from os import getenv\n    return float(getenv('SCALE', '1')) * d", "(getenv)"),
+    ],
+)
+def test_a_loss_that_reads_values_by_a_name_known_at_run_time_is_refused_in_one_line(body, spelled):
+    """Pass 85: globals()["SCALE"], eval, importlib.import_module, os.environ and sys.modules lookups kept the run id
+    when what they read changed (the old record was handed out)."""
+    code = f"SCALE = 1.0\ndef g_loss(d):\n    {body}\n"
+    with pytest.raises(GanbenchError, match=re.escape(f"reads values by a name known only at run time {spelled}")):
+        _notebook_fingerprint(code)
+
+
+def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_compute(tmp_path, monkeypatch):
+    """Pass 85: a traced module's settings and weights and a frozen module's weights kept the run id when changed; a
+    scripted helper was refused; a nested tensor or a lazy module's parameter was a RuntimeError."""
+    import importlib
+    import warnings
+
+    from ganbench.fingerprint import fingerprint
+
+    def of(value) -> str:
+        scope = {"__name__": "notebook", "V": value}
+        exec("def g_loss(d):\n    return V and d\n", scope)  # noqa: S102 - code without a file
+        return fingerprint("p", "1", (scope["g_loss"],))
+
+    def linear(weight: float) -> torch.nn.Linear:
+        layer = torch.nn.Linear(1, 1, bias=False)
+        torch.nn.init.constant_(layer.weight, weight)
+        return layer.eval()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation
+        traced = [torch.jit.trace(torch.nn.Softplus(beta=b), torch.zeros(2)) for b in (1.0, 50.0)]
+        traced_linear = [torch.jit.trace(linear(w), torch.zeros(1, 1)) for w in (1.0, 2.0)]
+        frozen = [torch.jit.freeze(torch.jit.script(linear(w))) for w in (1.0, 2.0)]
+        monkeypatch.syspath_prepend(str(tmp_path))
+        for scale in ("2.0", "3.0"):
+            (tmp_path / f"fp85_scripted_{scale[0]}.py").write_text(
+                "import torch\n@torch.jit.script\ndef sp(x: torch.Tensor) -> torch.Tensor:\n"
+                f"    return torch.nn.functional.softplus(-x).mean() * {scale}\n"
+            )
+        scripted = [importlib.import_module(f"fp85_scripted_{n}").sp for n in ("2", "3")]
+    for pair in (traced, traced_linear, frozen, scripted):
+        assert of(pair[0]) == of(pair[0]) != of(pair[1])
+    nested = torch.nested.nested_tensor([torch.ones(1), torch.ones(2)])
+    assert of(nested) != of(torch.nested.nested_tensor([torch.ones(1), torch.ones(2) * 2]))
+    assert of(torch.nn.LazyLinear(2)).startswith("p 1 ")
+
+
 def test_an_object_is_fingerprinted_alike_in_every_process():
     import os
     import subprocess
