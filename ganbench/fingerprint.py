@@ -190,10 +190,14 @@ class _Hasher:
             return b"nested" + self.bytes_of(list(thing.unbind()), depth)
         if isinstance(thing, _torch().nn.parameter.UninitializedTensorMixin):  # a lazy module's, before its first call
             return f"uninitialized {type(thing).__name__}".encode()
+        thing = thing.resolve_neg().resolve_conj() if thing.layout == _torch().strided else thing  # a view's sign
         head = f"tensor{thing.dtype}{tuple(thing.shape)}{thing.layout}".encode()
+        if thing.is_quantized:  # its scales and zero points turn its integers into values (pass 86)
+            head += self.bytes_of(_quantization(thing), depth)
         try:
             dense = thing.detach().cpu().to_dense() if thing.layout != _torch().strided else thing.detach().cpu()
-            raw = dense.contiguous().reshape(-1).view(_torch().uint8).numpy().tobytes()
+            flat = dense.reshape(-1).clone(memory_format=_torch().contiguous_format)  # a 1-element view of stride 2
+            raw = flat.view(_torch().uint8).numpy().tobytes()  # is "contiguous" yet cannot be viewed (pass 86)
         except (RuntimeError, TypeError, NotImplementedError):  # meta, quantized: no values to read
             return head + b"<no values>"
         return head + hashlib.sha256(raw).digest()
@@ -246,9 +250,13 @@ class _Hasher:
         """A function of an installed library (contextlib's decorator wrapper too, pass 84): the library's name and
         version, where and what the function is, and the function it wraps; not its closure or globals, which are
         the library's state."""
-        where = os.path.realpath(function.__code__.co_filename)
-        root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
-        top = os.path.relpath(where, root).split(os.sep)[0].removesuffix(".py")
+        where = function.__code__.co_filename
+        if where.startswith("<frozen "):
+            top = where.removeprefix("<frozen ").rstrip(">").partition(".")[0]
+        else:
+            where = os.path.realpath(where)
+            root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
+            top = os.path.relpath(where, root).split(os.sep)[0].removesuffix(".py")
         wrapped = getattr(function, "__wrapped__", None)
         head = f"library {_installed_version(top)} {top} {function.__qualname__};".encode()
         return head + self._code(function.__code__, depth) + (self.bytes_of(wrapped, depth) if wrapped else b"")
@@ -256,7 +264,11 @@ class _Hasher:
     def _attributes(self, function: Any, depth: int) -> bytes:
         """A function's attributes (``g_loss.scale = 5.0``, singledispatch's registry) as its defaults count (pass 84:
         set at run time, they kept its run id); its ``__wrapped__`` is followed as code."""
-        own = {k: v for k, v in (getattr(function, "__dict__", None) or {}).items() if k != "__wrapped__"}
+        own = {
+            k: v
+            for k, v in (getattr(function, "__dict__", None) or {}).items()
+            if k != "__wrapped__" and not k.startswith(_BOOKKEEPING)
+        }
         if not isinstance(function, types.FunctionType) or not own:
             return b""
         values = {k: kept(v, lambda k=k: f"the attribute {k} of {_named(function)}") for k, v in own.items()}
@@ -276,6 +288,9 @@ class _Hasher:
             if n in scope
         }
         named = {n: value for n, value in named.items() if value is not DROPPED}
+        for name in sorted(names & scope.keys()):  # `ENV = os.environ`, `from os import environ as E` (pass 86)
+            if any(scope[name] is reader for reader in _readers()):
+                _refuse_reading_by_name(function, name)
         for name in sorted(names - scope.keys()):  # `import helpers` in its body (pass 84: kept a stale id)
             module = sys.modules.get(name)
             if isinstance(module, types.ModuleType) and name != "__main__" and is_local(module):
@@ -317,6 +332,17 @@ class _Hasher:
 _loaded_sources: dict[tuple[str, str], tuple[int, tuple[int, ...], str]] = {}
 """(module name, its file) -> (id of its module spec, the file's ``file_version`` and sha256) when a fingerprint
 first read it in this process: a later fingerprint of another file there means the code that runs is not it."""
+
+
+def _quantization(tensor: Any) -> tuple[Any, ...]:
+    if tensor.qscheme() in (_torch().per_tensor_affine, _torch().per_tensor_symmetric):
+        return (str(tensor.qscheme()), tensor.q_scale(), tensor.q_zero_point())
+    return (
+        str(tensor.qscheme()),
+        tensor.q_per_channel_scales(),
+        tensor.q_per_channel_zero_points(),
+        tensor.q_per_channel_axis(),
+    )
 
 
 def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ...]) -> None:
@@ -422,6 +448,8 @@ def _installed(thing: types.FunctionType | type) -> bool:
 
 
 def _outside_or_unknown(filename: str) -> bool:
+    if filename.startswith("<frozen "):  # the standard library frozen into Python (os, posixpath: pass 86)
+        return False
     return not os.path.isfile(filename) or _outside(filename, _installed_roots())
 
 
@@ -507,33 +535,95 @@ def _named_after(top: str) -> list[str]:
 _BY_NAME = frozenset({"globals", "eval", "exec", "__import__", "import_module", "getenv", "environ"})
 """What reads values by a name known only at run time (``globals()["SCALE"]``, ``importlib.import_module(name)``,
 ``os.environ["SCALE"]``): no fingerprint can say which values those are."""
-_BY_NAME_FROM = {"modules": "sys", "import_module": "importlib", "environ": "os", "getenv": "os"}
+_BY_NAME_FROM = {
+    "modules": "sys",
+    "import_module": "importlib",
+    "environ": "os",
+    "getenv": "os",
+    "_getframe": "sys",
+    "currentframe": "inspect",
+    "eval": "builtins",
+    "exec": "builtins",
+    "globals": "builtins",
+}
+_BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile")
+"""Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process)."""
+
+
+def _is_reader(function: types.FunctionType, name: str) -> bool:
+    """Whether the global ``name`` a function loads is what reads by name (the builtin ``eval``, ``os.environ``),
+    not a global of its own called so."""
+    held = function.__globals__.get(name, _ABSENT)
+    if held is _ABSENT:
+        return True  # a builtin
+    return any(held is reader for reader in _readers())
+
+
+def _module_holding(function: types.FunctionType, loaded: str | None, attribute: str) -> bool:
+    """Whether the name loaded before reading ``attribute`` is the module that holds it as a reader (``os`` for
+    ``environ``), under any alias it is imported as (``import os as _os``, pass 86)."""
+    held = function.__globals__.get(loaded or "", _ABSENT)
+    module = held.__name__ if isinstance(held, types.ModuleType) else loaded
+    return module == _BY_NAME_FROM[attribute]
+
+
+def _readers() -> tuple[Any, ...]:
+    """The values that read other values by a name known only at run time, whatever a module calls them (pass 86:
+    `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id)."""
+    import builtins
+    import importlib
+
+    return (
+        os.environ,
+        os.getenv,
+        builtins.eval,
+        builtins.exec,
+        builtins.globals,
+        builtins.__import__,
+        importlib.import_module,
+        sys.modules,
+        sys._getframe,
+        inspect.currentframe,
+    )
 
 
 def refuse_reads_by_name(function: types.FunctionType) -> None:
     """GanbenchError if ``function``'s code reads values by a name known only at run time (pass 85: a loss reading
     ``globals()["SCALE"]``, a module by ``importlib.import_module`` or ``os.environ`` kept its run id when they
     changed, and was handed the old record)."""
-    from ganbench.errors import GanbenchError
-
     for code in _codes(function.__code__):
-        previous = None
+        previous = importing = None
+        aliases: dict[str, str] = {}  # `import os as _os` in the body: _os -> os
         for instruction in dis.get_instructions(code):
             name = instruction.argval if isinstance(instruction.argval, str) else None
-            loads_global = instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF")  # imported
-            # in the body too
-            if (loads_global and name in _BY_NAME) or (
+            if instruction.opname == "IMPORT_NAME":
+                importing = name
+            elif instruction.opname == "IMPORT_FROM" and name in _BY_NAME_FROM and importing == _BY_NAME_FROM[name]:
+                _refuse_reading_by_name(function, f"{importing}.{name}")  # `from os import getenv` in the body
+            elif instruction.opname in ("STORE_FAST", "STORE_DEREF", "STORE_NAME") and importing and name:
+                aliases[name], importing = importing.partition(".")[0], None
+            loads_global = instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME")  # a parameter named eval is not
+            loads_local = instruction.opname in ("LOAD_FAST", "LOAD_DEREF")  # eval (pass 86); `import os` in the body
+            if (loads_global and name in _BY_NAME and _is_reader(function, name)) or (
                 instruction.opname in ("LOAD_ATTR", "LOAD_METHOD")
-                and name in _BY_NAME_FROM
-                and previous == _BY_NAME_FROM[name]
-            ):
-                spelled = f"{previous}.{name}" if not loads_global else f"{name}"
-                raise GanbenchError(
-                    f"{_named(function)} reads values by a name known only at run time ({spelled}), which its run "
-                    "id cannot follow, so a change to them would be handed the old record; name them in its code, "
-                    "or keep them in its options"
+                and (
+                    name in ("__globals__", "f_globals")
+                    or name in _BY_NAME_FROM
+                    and _module_holding(function, aliases.get(previous or "", previous), name)
                 )
-            previous = name if loads_global else None
+            ):
+                _refuse_reading_by_name(function, f"{previous}.{name}" if not loads_global else f"{name}")
+            previous = name if loads_global or loads_local else None
+
+
+def _refuse_reading_by_name(function: types.FunctionType, spelled: str) -> None:
+    from ganbench.errors import GanbenchError
+
+    raise GanbenchError(
+        f"{_named(function)} reads values by a name known only at run time ({spelled}), which its run id cannot "
+        "follow, so a change to them would be handed the old record; name them in its code, or keep them in its "
+        "options"
+    )
 
 
 def _codes(code: types.CodeType) -> Iterator[types.CodeType]:

@@ -150,6 +150,8 @@ def stable(
         return ("library", library, _global_name(library, value))
     if _writes_only(value):
         return DROPPED
+    if type(value).__name__ == "OptimizedModule" and hasattr(value, "_orig_mod"):  # torch.compile's: what it
+        return ("compiled", follow(value._orig_mod, True))  # compiles, not dynamo's per-process state (pass 86)
     if (compiled := _compiled(value)) is not None:  # TorchScript: its code, weights and constants (pass 85)
         return compiled
     if _is_module(value):
@@ -268,7 +270,17 @@ def _compiled(value: Any) -> Any:
     except (RuntimeError, AttributeError):
         graph = None
     weights = {k: v for k, v in value.state_dict().items()}
-    return ("script module", type(value).__name__, code, weights, _graph_constants(graph) if graph else [])
+    modes = {name: _training(module) for name, module in value.named_modules()}  # dropout on or off (pass 86)
+    constants = _graph_constants(graph) if graph else []
+    return ("script module", type(value).__name__, code, weights, modes, constants)
+
+
+def _training(module: Any) -> Any:
+    """A TorchScript module's train/eval mode (a scripted Sequential's submodules keep it in their C++ object)."""
+    c_module = getattr(module, "_c", None)
+    if c_module is not None and c_module.hasattr("training"):
+        return c_module.getattr("training")
+    return getattr(module, "training", None)
 
 
 def _graph_constants(graph: Any) -> list[Any]:

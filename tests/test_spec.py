@@ -694,15 +694,66 @@ def test_odd_values_are_fingerprinted_alike_in_every_process_without_a_traceback
         ("import importlib\n    return importlib.import_module('math').pi * d", "(importlib.import_module)"),
         ("import os\n    return float(os.environ.get('SCALE', '1')) * d", "(os.environ)"),
         ("import sys\n    return getattr(sys.modules[__name__], 'SCALE') * d", "(sys.modules)"),
-        ("from os import getenv\n    return float(getenv('SCALE', '1')) * d", "(getenv)"),
+        ("from os import getenv\n    return float(getenv('SCALE', '1')) * d", "(os.getenv)"),
+        ("import os as _os\n    return float(_os.environ.get('SCALE', '1')) * d", "(_os.environ)"),  # pass 86
+        ("import builtins\n    return builtins.eval('SCALE') * d", "(builtins.eval)"),
+        ("import sys\n    return sys._getframe().f_globals['SCALE'] * d", "(sys._getframe)"),
+        ("return g_loss.__globals__['SCALE'] * d", "(g_loss.__globals__)"),
+        ("return ENV.get('SCALE', 1) * d", "(ENV)"),
     ],
 )
 def test_a_loss_that_reads_values_by_a_name_known_at_run_time_is_refused_in_one_line(body, spelled):
     """Pass 85: globals()["SCALE"], eval, importlib.import_module, os.environ and sys.modules lookups kept the run id
     when what they read changed (the old record was handed out)."""
-    code = f"SCALE = 1.0\ndef g_loss(d):\n    {body}\n"
+    code = f"import os\nSCALE = 1.0\nENV = os.environ\ndef g_loss(d):\n    {body}\n"
     with pytest.raises(GanbenchError, match=re.escape(f"reads values by a name known only at run time {spelled}")):
         _notebook_fingerprint(code)
+
+
+def test_names_like_the_readers_that_are_not_them_are_not_refused():
+    """Pass 86: a parameter named eval, a local named environ were refused as the builtin and os.environ."""
+    for code in (
+        "def g_loss(d, eval=False):\n    return d.mean() if eval else -d.mean()\n",
+        "def g_loss(d):\n    environ = {'a': 1}\n    return environ['a'] * d\n",
+        "import os.path\ndef g_loss(d):\n    return os.path.expanduser('~') and d\n",  # the standard library's code
+    ):
+        assert _notebook_fingerprint(code).startswith("p 1 ")
+
+
+def test_compiled_quantized_and_frozen_standard_library_code_is_fingerprinted_alike_in_every_process():
+    """Pass 86: torch.compile's wrappers carry process counters (an id per process); os and posixpath are frozen into
+    Python (no file: hashed as a notebook's code, another id under -X frozen_modules=off); a quantized tensor's scale
+    and a negative view's sign were left out."""
+    import os
+    import subprocess
+
+    code = "import torch, os.path\ntorch.manual_seed(0)\n@torch.compile(backend='eager')\ndef h(x):\n    return x * 2\n"
+    code += "M = torch.compile(torch.nn.Linear(1, 1), backend='eager')\n"
+    code += "def g_loss(d):\n    return h(d) + M(d) + len(os.path.join('a', 'b'))\n"
+    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
+    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, *flags, "-c", script], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed, flags in (("1", ()), ("2", ()), ("1", ("-X", "frozen_modules=off")))
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+    one = torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8)
+    assert _value_fingerprint(one) != _value_fingerprint(
+        torch.quantize_per_tensor(2 * torch.ones(2), 0.2, 0, torch.quint8)
+    )
+    assert _value_fingerprint(torch.tensor([1 + 2j]).imag) != _value_fingerprint(torch.tensor([1 + 2j]).conj().imag)
+
+
+def _value_fingerprint(value) -> str:
+    from ganbench.fingerprint import fingerprint
+
+    scope = {"__name__": "notebook", "V": value}
+    exec("def g_loss(d):\n    return V and d\n", scope)  # noqa: S102 - code without a file
+    return fingerprint("p", "1", (scope["g_loss"],))
 
 
 def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_compute(tmp_path, monkeypatch):
@@ -735,8 +786,11 @@ def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_c
                 f"    return torch.nn.functional.softplus(-x).mean() * {scale}\n"
             )
         scripted = [importlib.import_module(f"fp85_scripted_{n}").sp for n in ("2", "3")]
+        dropout = torch.jit.script(torch.nn.Sequential(torch.nn.Dropout(0.5)))
     for pair in (traced, traced_linear, frozen, scripted):
         assert of(pair[0]) == of(pair[0]) != of(pair[1])
+    training = of(dropout)
+    assert of(dropout.eval()) != training  # pass 86: its dropout off, the same id
     nested = torch.nested.nested_tensor([torch.ones(1), torch.ones(2)])
     assert of(nested) != of(torch.nested.nested_tensor([torch.ones(1), torch.ones(2) * 2]))
     assert of(torch.nn.LazyLinear(2)).startswith("p 1 ")
