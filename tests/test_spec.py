@@ -419,11 +419,7 @@ def test_a_global_of_any_kind_is_fingerprinted_without_a_traceback_and_alike_in_
 
 def _global_fingerprint(code: str) -> str:
     """The fingerprint of a notebook's g_loss that reads the global V the code sets."""
-    from ganbench.fingerprint import fingerprint
-
-    scope: dict = {"__name__": "notebook"}
-    exec(code + "\ndef g_loss(d):\n    return V and d\n", scope)  # noqa: S102 - code without a file
-    return fingerprint("p", "1", (scope["g_loss"],))
+    return _notebook_fingerprint(code + "\ndef g_loss(d):\n    return V and d\n")
 
 
 @pytest.mark.parametrize(
@@ -748,7 +744,8 @@ def test_compiled_quantized_and_frozen_standard_library_code_is_fingerprinted_al
     assert _value_fingerprint(torch.tensor([1 + 2j]).imag) != _value_fingerprint(torch.tensor([1 + 2j]).conj().imag)
 
 
-def _value_fingerprint(value) -> str:
+def _value_fingerprint(value: Any) -> str:
+    """The fingerprint of a notebook's g_loss that reads the global V, ``value``."""
     from ganbench.fingerprint import fingerprint
 
     scope = {"__name__": "notebook", "V": value}
@@ -761,13 +758,6 @@ def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_c
     scripted helper was refused; a nested tensor or a lazy module's parameter was a RuntimeError."""
     import importlib
     import warnings
-
-    from ganbench.fingerprint import fingerprint
-
-    def of(value) -> str:
-        scope = {"__name__": "notebook", "V": value}
-        exec("def g_loss(d):\n    return V and d\n", scope)  # noqa: S102 - code without a file
-        return fingerprint("p", "1", (scope["g_loss"],))
 
     def linear(weight: float) -> torch.nn.Linear:
         layer = torch.nn.Linear(1, 1, bias=False)
@@ -788,12 +778,14 @@ def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_c
         scripted = [importlib.import_module(f"fp85_scripted_{n}").sp for n in ("2", "3")]
         dropout = torch.jit.script(torch.nn.Sequential(torch.nn.Dropout(0.5)))
     for pair in (traced, traced_linear, frozen, scripted):
-        assert of(pair[0]) == of(pair[0]) != of(pair[1])
-    training = of(dropout)
-    assert of(dropout.eval()) != training  # pass 86: its dropout off, the same id
+        assert _value_fingerprint(pair[0]) == _value_fingerprint(pair[0]) != _value_fingerprint(pair[1])
+    training = _value_fingerprint(dropout)
+    assert _value_fingerprint(dropout.eval()) != training  # pass 86: its dropout off, the same id
     nested = torch.nested.nested_tensor([torch.ones(1), torch.ones(2)])
-    assert of(nested) != of(torch.nested.nested_tensor([torch.ones(1), torch.ones(2) * 2]))
-    assert of(torch.nn.LazyLinear(2)).startswith("p 1 ")
+    assert _value_fingerprint(nested) != _value_fingerprint(
+        torch.nested.nested_tensor([torch.ones(1), torch.ones(2) * 2])
+    )
+    assert _value_fingerprint(torch.nn.LazyLinear(2)).startswith("p 1 ")
 
 
 def test_an_object_is_fingerprinted_alike_in_every_process():
