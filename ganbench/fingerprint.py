@@ -35,7 +35,6 @@ import hashlib
 import importlib.metadata
 import inspect
 import os
-import re
 import sys
 import types
 from collections.abc import Iterable, Iterator
@@ -45,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ganbench.fingerprint_values import (
+    ADDRESS,
     DROPPED,
     Unordered,
     _installed_roots,
@@ -55,10 +55,10 @@ from ganbench.fingerprint_values import (
     is_tensor,
     kept,
     qualname,
+    without_dropped,
 )
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-MAX_DEPTH = 160
+MAX_CODE_DEPTH = 160
 """How deep the hasher follows code and values (a helper's helper's constant: two levels a function); deeper is
 refused in one line, never cut off (pass 83: a constant six helpers down kept its run id when changed)."""
 
@@ -113,11 +113,11 @@ class _Hasher:
         if id(thing) in self.seen:  # a cycle: what holds it is not memoized (its bytes depend on where one began)
             self.cycles += 1
             return f"<{qualname(type(thing))}>".encode()
-        if depth > MAX_DEPTH:
+        if depth > MAX_CODE_DEPTH:
             from ganbench.errors import GanbenchError
 
             raise GanbenchError(
-                f"the code a run computes with calls or holds values nested more than {MAX_DEPTH} levels deep "
+                f"the code a run computes with calls or holds values nested more than {MAX_CODE_DEPTH} levels deep "
                 f"(down to a {qualname(type(thing))}); keep what its losses read in their options"
             )
         memo = self.code.get(id(thing)) if isinstance(thing, (types.FunctionType, type)) else None
@@ -166,7 +166,7 @@ class _Hasher:
                 return in_file + extra + self._attributes(thing, depth)  # globals reached tokenize's, set-ordered)
             if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
                 settings = {k: _class_value(thing, k, v) for k, v in vars(thing).items() if not k.startswith("__")}
-                return in_file + extra + self.bytes_of({k: v for k, v in settings.items() if v is not DROPPED}, depth)
+                return in_file + extra + self.bytes_of(without_dropped(settings), depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
@@ -220,7 +220,7 @@ class _Hasher:
             reduced = None
         if isinstance(reduced, tuple) and len(reduced) > 1:
             return head + self.bytes_of(reduced[1:], depth)
-        return head + _ADDRESS.sub("", repr(thing)).encode()
+        return head + ADDRESS.sub("", repr(thing)).encode()
 
     def _bound_values(self, function: types.FunctionType, depth: int) -> bytes:
         cells = tuple(_cell_value(c) for c in function.__closure__ or ())
@@ -242,7 +242,7 @@ class _Hasher:
                 for k, v in vars(thing).items()
                 if k not in _MADE_FOR_EVERY_CLASS
             }  # a class attribute as a global is (pass 83: a memo filled, a logger's cache moved the run id)
-            own = {k: v for k, v in own.items() if v is not DROPPED}
+            own = without_dropped(own)
             return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
 
@@ -272,7 +272,7 @@ class _Hasher:
         if not isinstance(function, types.FunctionType) or not own:
             return b""
         values = {k: kept(v, lambda k=k: f"the attribute {k} of {_named(function)}") for k, v in own.items()}
-        return b"attributes" + self.bytes_of({k: v for k, v in values.items() if v is not DROPPED}, depth)
+        return b"attributes" + self.bytes_of(without_dropped(values), depth)
 
     def _named_globals(self, function: types.FunctionType, depth: int) -> bytes:
         """The values of the module globals a function names: a helper imported from a sibling module,
@@ -288,10 +288,7 @@ class _Hasher:
             for n in sorted(names)
             if n in scope
         }
-        named = {n: value for n, value in named.items() if value is not DROPPED}
-        for name in sorted(names & scope.keys()):  # `ENV = os.environ`, `from os import environ as E` (pass 86)
-            if any(scope[name] is reader for reader in _readers()):
-                _refuse_reading_by_name(function, name)
+        named = without_dropped(named)
         for name in sorted(names - scope.keys()):  # `import helpers` in its body (pass 84: kept a stale id)
             module = sys.modules.get(name)
             if isinstance(module, types.ModuleType) and name != "__main__" and is_local(module):
@@ -375,7 +372,6 @@ def _refuse_edited_since_imported(top: str, signature: tuple[tuple[Any, ...], ..
 
 _MADE_FOR_EVERY_CLASS = frozenset(
     {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
-    | {"__slotnames__"}  # copyreg's cache, made by the first copy or pickle, in a set's order (pass 84)
     | {"__dataclass_fields__", "__dataclass_params__"}  # what a dataclass's generated __init__'s code holds too
 )
 
@@ -555,9 +551,7 @@ def _is_reader(function: types.FunctionType, name: str) -> bool:
     """Whether the global ``name`` a function loads is what reads by name (the builtin ``eval``, ``os.environ``),
     not a global of its own called so."""
     held = function.__globals__.get(name, _ABSENT)
-    if held is _ABSENT:
-        return True  # a builtin
-    return any(held is reader for reader in _readers())
+    return held is _ABSENT or _is_a_reader(held)  # absent: a builtin
 
 
 def _module_holding(function: types.FunctionType, loaded: str | None, attribute: str) -> bool:
@@ -568,6 +562,11 @@ def _module_holding(function: types.FunctionType, loaded: str | None, attribute:
     return module == _BY_NAME_FROM[attribute]
 
 
+def _is_a_reader(value: Any) -> bool:
+    return any(value is reader for reader in _readers())
+
+
+@functools.cache
 def _readers() -> tuple[Any, ...]:
     """The values that read other values by a name known only at run time, whatever a module calls them (pass 86:
     `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id)."""
@@ -591,7 +590,11 @@ def _readers() -> tuple[Any, ...]:
 def refuse_reads_by_name(function: types.FunctionType) -> None:
     """GanbenchError if ``function``'s code reads values by a name known only at run time (pass 85: a loss reading
     ``globals()["SCALE"]``, a module by ``importlib.import_module`` or ``os.environ`` kept its run id when they
-    changed, and was handed the old record)."""
+    changed, and was handed the old record), by its name or any other (`ENV = os.environ`, pass 86)."""
+    scope = function.__globals__
+    for name in sorted(_names(function.__code__) & scope.keys()):
+        if _is_a_reader(scope[name]):
+            _refuse_reading_by_name(function, name)
     for code in _codes(function.__code__):
         previous = importing = None
         aliases: dict[str, str] = {}  # `import os as _os` in the body: _os -> os

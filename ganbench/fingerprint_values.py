@@ -107,10 +107,10 @@ def kept(value: Any, where: Callable[[], str]) -> Any:
 def stable(
     value: Any, depth: int = 0, inside: frozenset[int] = frozenset(), direct: bool = True, pickled: bool = False
 ) -> Any:
-    """What of a value is part of a fingerprint, or ``DROPPED``; raises Unreadable for an object named directly
-    (``direct``: a global, a default, an object's attribute) whose state cannot be read; deeper ones are left out.
-    Arrays and tensors count named directly or inside what pickling keeps of an object (``pickled``: a RandomState's
-    key); inside containers they are a memo's."""
+    """What of a value is part of a fingerprint, or ``DROPPED``; raises Unreadable for an object whose state cannot
+    be read, wherever it is (pass 84: a generator inside a dict was left out). Arrays and tensors count named
+    directly (``direct``: a global, a default, an object's attribute) or inside what pickling keeps of an object
+    (``pickled``: a RandomState's key); inside containers they are a memo's."""
     if depth > MAX_DEPTH:
         raise Unreadable(f"nested more than {MAX_DEPTH} levels deep")
     if id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
@@ -156,16 +156,20 @@ def stable(
         return compiled
     if _is_module(value):
         return (type(value), _module_state(value, follow))
-    return _object(value, direct, follow, lambda x: stable(x, depth + 1, within, True, True))
+    return _object(value, follow, lambda x: stable(x, depth + 1, within, True, True))
 
 
 def follow_items(mapping: dict[str, Any]) -> dict[str, Any]:
     """A partial's keywords as a function's defaults are: each named directly."""
-    pairs = {k: stable(v) for k, v in mapping.items()}
-    return {k: v for k, v in pairs.items() if v is not DROPPED}
+    return without_dropped({k: stable(v) for k, v in mapping.items()})
 
 
 DROPPED = object()
+
+
+def without_dropped(kept_values: dict[Any, Any]) -> dict[Any, Any]:
+    """``kept_values`` without the entries ``stable`` left out."""
+    return {k: v for k, v in kept_values.items() if v is not DROPPED}
 
 
 def _method(function: Any, owner: Any, name: Callable[[], str], owner_kept: Callable[[], Any]) -> Any:
@@ -181,8 +185,7 @@ def _builtin_kind(value: Any, follow: Callable[..., Any]) -> Any:
     (its methods: a dict's ``__missing__``, a namedtuple's properties, a float's ``__mul__``), its attributes and a
     defaultdict's factory (pass 83: each kept its run id when they changed)."""
     if isinstance(value, dict):
-        pairs = {k: follow(v) for k, v in value.items() if follow(k) is not DROPPED}
-        items: Any = {k: v for k, v in pairs.items() if v is not DROPPED}
+        items: Any = without_dropped({k: follow(v) for k, v in value.items() if follow(k) is not DROPPED})
     elif isinstance(value, (tuple, list)):
         items = [x for x in map(follow, value) if x is not DROPPED]
         items = tuple(items) if type(value) is tuple else items
@@ -194,34 +197,29 @@ def _builtin_kind(value: Any, follow: Callable[..., Any]) -> Any:
         return items
     extra = {k: follow(v) for k, v in (getattr(value, "__dict__", None) or {}).items()}
     factory = follow(value.default_factory) if isinstance(value, collections.defaultdict) else None
-    return (type(value), items, factory, {k: v for k, v in extra.items() if v is not DROPPED})
+    return (type(value), items, factory, without_dropped(extra))
 
 
-def _object(value: Any, direct: bool, follow: Callable[..., Any], follow_all: Callable[[Any], Any]) -> Any:
+def _object(value: Any, follow: Callable[..., Any], follow_all: Callable[[Any], Any]) -> Any:
     """An object as its type and state: its ``__dict__``'s values named directly, what pickling keeps of it whole
-    (a generator's key array too); else its repr when that holds no address; else Unreadable when named directly."""
+    (a generator's key array too); else its repr when that holds no address; else Unreadable."""
     state = _state(value)
     if isinstance(state, _Pickled):
-        return (type(value), _keep_all(state, follow_all))
+        return (type(value), without_dropped({k: follow_all(v) for k, v in state.items()}))
     if state is not None:
-        pairs = {k: follow(v, True) for k, v in state.items()}
-        return (type(value), {k: v for k, v in pairs.items() if v is not DROPPED})
+        return (type(value), without_dropped({k: follow(v, True) for k, v in state.items()}))
     text = repr(value)
-    if not _ADDRESS.search(text):  # torch.finfo(...), a C object that says what it is
+    if not ADDRESS.search(text):  # torch.finfo(...), a C object that says what it is
         return ("repr", type(value), text)
     raise Unreadable(f"a {qualname(type(value))} object")  # inside a container too (pass 84: a dict's generator)
-
-
-def _keep_all(state: _Pickled, follow_all: Callable[[Any], Any]) -> Any:
-    kept_state = {k: follow_all(v) for k, v in state.items()}
-    return {k: v for k, v in kept_state.items() if v is not DROPPED}
 
 
 class _Pickled(dict):
     """What pickling keeps of an object: all of it counts, arrays inside too."""
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+"""A memory address in a repr: another in every process."""
 
 
 def _module_name(value: Any) -> str:
@@ -308,7 +306,7 @@ def _module_state(module: Any, follow: Callable[[Any], Any]) -> dict[str, Any]:
     state |= {f"module {k}": follow(v) for k, v in own.get("_modules", {}).items()}
     hooks = {k: [follow(h) for h in v.values()] for k, v in own.items() if k.endswith("hooks") and isinstance(v, dict)}
     state |= {k: v for k, v in hooks.items() if v}
-    return {k: v for k, v in state.items() if v is not DROPPED}
+    return without_dropped(state)
 
 
 def _state(value: Any) -> Any:
