@@ -1247,7 +1247,8 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
                     header = ["dataset", "metric", "rank", "tied", "variant", "mean", "se", "n", "diverged", "missing"]
                     writer.writerow(header)
                 writer.writerows(
-                    [one_line(dataset), metric, p.rank, int(p.tied), p.variant, _csv_number(p.mean),
+                    [one_line(dataset), metric, p.rank if p.n else "", int(p.tied and p.n > 0), p.variant,
+                     _csv_number(p.mean),
                      _csv_number(p.se), p.n, p.diverged, p.missing]
                     for p in places
                 )  # fmt: skip
@@ -1260,7 +1261,7 @@ def _leaderboard_text(suite: Any, rows: list, metrics: list[str], directions: di
             ]
             out.append("|---|---|---|---|---|")
             for p in places:
-                rank = f"={p.rank}" if p.tied else str(p.rank)
+                rank = "–" if p.n == 0 else f"={p.rank}" if p.tied else str(p.rank)  # no value: no place (pass 87)
                 value = "–" if p.n == 0 else format_number(p.mean) + ("" if p.n < 2 else f" ± {format_number(p.se)}")
                 n = f"{p.n} ({p.missing} missing)" if p.missing else str(p.n)  # as `table` says it
                 out.append(f"| {rank} | {markdown_cell(p.variant)} | {value} | {n} | {p.diverged} |")

@@ -37,7 +37,7 @@ import inspect
 import os
 import sys
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,12 @@ from ganbench.fingerprint_values import (
     _outside,
     _roots,  # noqa: F401 - tests clear its cache
     declared_state,
+    is_a_reader,
     is_local,
     is_tensor,
     kept,
     qualname,
+    reader_name,
     without_dropped,
 )
 
@@ -152,6 +154,8 @@ class _Hasher:
         if isinstance(thing, types.MethodType):  # its object as a global's is (pass 84: a logger's, a memo's)
             held = kept(thing.__self__, lambda: f"the object whose method {thing.__func__.__qualname__} is a loss")
             return self.bytes_of(thing.__func__, depth) + self.bytes_of(held, depth)
+        if isinstance(thing, _BUILT_IN):  # C code (math.sqrt, tuple.__new__, str.join): its library's version
+            return _built_in(thing)  # fixes it (pass 87: followed as an object, it walked every builtin type)
         if isinstance(thing, types.FunctionType) and _installed(thing):  # by its code's file: functools.wraps gives
             return self._library_function(thing, depth) + self._attributes(thing, depth)  # its caller's module
         if isinstance(thing, (types.FunctionType, type)):
@@ -164,8 +168,13 @@ class _Hasher:
                     in_file += self._code(thing.__code__, depth)
             if in_file and _installed(thing):  # an installed library's: its name and version (pass 83: deepcopy's
                 return in_file + extra + self._attributes(thing, depth)  # globals reached tokenize's, set-ordered)
-            if in_file and isinstance(thing, type):  # its file fixes its methods; a session may set its values
-                settings = {k: _class_value(thing, k, v) for k, v in vars(thing).items() if not k.startswith("__")}
+            if in_file and isinstance(thing, type):  # its file fixes its source; a session may set its values, and
+                methods = not _in_ganbench(thing)  # its methods' globals, defaults and closures count as a function's
+                settings = {  # (pass 87: a method set at run time, a global SCALE a method read kept the run id; os.
+                    k: _method_code(v) if _is_method(v) else _class_value(thing, k, v)  # environ in a method was
+                    for k, v in vars(thing).items()  # not refused); not ganbench's own classes', whose methods read
+                    if not _is_method(v) and not k.startswith("__") or methods and _is_method(v)  # its memos and
+                }  # scoped settings (ContextVars), and whose code is its package's sources
                 return in_file + extra + self.bytes_of(without_dropped(settings), depth)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
@@ -231,7 +240,12 @@ class _Hasher:
         defaults = [of(v, "a default argument") for v in function.__defaults__ or ()]
         keywords = {k: of(v, f"the default of {k}") for k, v in (function.__kwdefaults__ or {}).items()}
         values = (defaults, keywords, [of(v, "a value in the closure") for v in cells])
-        return self.bytes_of(values, depth) + self._attributes(function, depth)
+        held = (*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values(), *cells)
+        modules: dict[str, Any] = {}  # a local module held, not named: what the function reads of it (pass 87)
+        for module in (v for v in held if isinstance(v, types.ModuleType)):
+            _module_values(f"held {module.__name__}", module, _names(function.__code__), modules)
+        values_bytes = self.bytes_of(values, depth) + (self.bytes_of(modules, depth) if modules else b"")
+        return values_bytes + self._attributes(function, depth)
 
     def _without_file(self, thing: Any, depth: int) -> bytes:
         """Code made at run time: a function's bytecode, defaults, closure and the globals it names;
@@ -240,16 +254,17 @@ class _Hasher:
             own = {
                 k: _method_code(v) if _is_method(v) else _class_value(thing, k, v)
                 for k, v in vars(thing).items()
-                if k not in _MADE_FOR_EVERY_CLASS
+                if k not in _MADE_FOR_EVERY_CLASS and not _generated_by_attrs(v)
             }  # a class attribute as a global is (pass 83: a memo filled, a logger's cache moved the run id)
             own = without_dropped(own)
-            return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(thing.__bases__, depth)
+            bases = (thing.__bases__, type(thing)) if type(thing) is not type else thing.__bases__  # a metaclass's
+            return qualname(thing).encode() + self.bytes_of(own, depth) + self.bytes_of(bases, depth)  # (pass 87)
         return self._code(thing.__code__, depth) + self._bound_values(thing, depth) + self._named_globals(thing, depth)
 
     def _library_function(self, function: types.FunctionType, depth: int) -> bytes:
         """A function of an installed library (contextlib's decorator wrapper too, pass 84): the library's name and
-        version, where and what the function is, and the function it wraps; not its closure or globals, which are
-        the library's state."""
+        version, where and what the function is, the function it wraps and the values its closure holds (the
+        arguments a wrapper was made with); not its globals, which are the library's state."""
         where = function.__code__.co_filename
         if where.startswith("<frozen "):
             top = where.removeprefix("<frozen ").rstrip(">").partition(".")[0]
@@ -259,7 +274,11 @@ class _Hasher:
             top = os.path.relpath(where, root).split(os.sep)[0].removesuffix(".py")
         wrapped = getattr(function, "__wrapped__", None)
         head = f"library {_installed_version(top)} {top} {function.__qualname__};".encode()
-        return head + self._code(function.__code__, depth) + (self.bytes_of(wrapped, depth) if wrapped else b"")
+        where_named = lambda: f"a value in the closure of {_named(function)}"  # noqa: E731
+        cells = [kept(_cell_value(c), where_named) for c in function.__closure__ or ()]  # a wrapper it made holds
+        closure = self.bytes_of(without_dropped(dict(enumerate(cells))), depth) if cells else b""  # its arguments:
+        code = self._code(function.__code__, depth)  # vmap's in_dims, grad's argnums (pass 87)
+        return head + code + (self.bytes_of(wrapped, depth) if wrapped else b"") + closure
 
     def _attributes(self, function: Any, depth: int) -> bytes:
         """A function's attributes (``g_loss.scale = 5.0``, singledispatch's registry) as its defaults count (pass 84:
@@ -280,8 +299,8 @@ class _Hasher:
         code = getattr(function, "__code__", None)
         if code is None:
             return b""
-        if not (function.__module__ or "").startswith(f"{__package__}."):  # ganbench's own code finds plugins by
-            refuse_reads_by_name(function)  # name by design: the parts it finds are fingerprinted as parts
+        if not _ganbench_code(function):  # ganbench's own code finds plugins by name by design: the parts it
+            refuse_reads_by_name(function)  # finds are fingerprinted as parts
         scope, names = function.__globals__, _names(code)
         named = {
             n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads")
@@ -376,6 +395,35 @@ _MADE_FOR_EVERY_CLASS = frozenset(
 )
 
 
+_BUILT_IN = (
+    types.BuiltinFunctionType,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.ClassMethodDescriptorType,
+    types.MethodWrapperType,
+)
+
+
+def _built_in(thing: Any) -> bytes:
+    """A function written in C as its module, name and library version say."""
+    owner = getattr(thing, "__objclass__", None) or getattr(thing, "__self__", None)
+    if isinstance(owner, types.ModuleType):
+        module = owner.__name__
+    else:
+        module = getattr(thing, "__module__", None) or getattr(
+            owner if isinstance(owner, type) else type(owner), "__module__", None
+        )
+    module = module if isinstance(module, str) and module else "builtins"
+    return f"builtin {_installed_version(module.partition('.')[0])} {module}.{thing.__qualname__};".encode()
+
+
+def _generated_by_attrs(value: Any) -> bool:
+    """Whether a method is one attrs wrote from the class's fields (which count as its ``__attrs_attrs__``): its
+    ``__hash__`` holds ``hash()`` of a text, another in every process (pass 87)."""
+    code = getattr(value, "__code__", None)
+    return isinstance(code, types.CodeType) and code.co_filename.startswith("<attrs generated")
+
+
 def _is_method(value: Any) -> bool:
     return isinstance(value, (types.FunctionType, staticmethod, classmethod, property))
 
@@ -424,15 +472,15 @@ def _module_values(
 
 
 def _class_value(cls: type, name: str, value: Any) -> Any:
-    """What of a class attribute a fingerprint follows beside its file: the values a session may set (pass 81),
-    not its methods, which its file fixes, nor the caches Python keeps there (``__slotnames__``, an enum's members
-    by value, which ``Flag`` composites join as they are made: pass 84)."""
-    if _is_method(value) or name in _CACHED_ON_CLASSES:
+    """What of a class attribute that is no method a fingerprint follows: the values a session may set (pass 81),
+    not the caches Python keeps there (``__slotnames__``, an enum's members by value, which ``Flag`` composites
+    join as they are made: pass 84; an ``abc.ABC``'s registry: pass 87)."""
+    if name in _CACHED_ON_CLASSES:
         return DROPPED
     return kept(value, lambda: f"the attribute {name} of class {qualname(cls)}")
 
 
-_CACHED_ON_CLASSES = frozenset({"__slotnames__", "_value2member_map_", "_unhashable_values_"})
+_CACHED_ON_CLASSES = frozenset({"__slotnames__", "_value2member_map_", "_unhashable_values_", "_abc_impl"})
 
 
 def _installed(thing: types.FunctionType | type) -> bool:
@@ -448,6 +496,21 @@ def _outside_or_unknown(filename: str) -> bool:
     if filename.startswith("<frozen "):  # the standard library frozen into Python (os, posixpath: pass 86)
         return False
     return not os.path.isfile(filename) or _outside(filename, _installed_roots())
+
+
+def _ganbench_code(function: types.FunctionType) -> bool:
+    """Whether a function's code is in ganbench's own files: by its file, not ``__module__``, which
+    ``functools.wraps`` copies onto a user's wrapper of a built-in loss (pass 87)."""
+    return os.path.realpath(function.__code__.co_filename).startswith(_GANBENCH + os.sep)
+
+
+_GANBENCH = os.path.dirname(os.path.realpath(__file__))
+
+
+def _in_ganbench(cls: type) -> bool:
+    """Whether a class is defined in ganbench's own files."""
+    where = getattr(sys.modules.get(cls.__module__ or ""), "__file__", None)
+    return isinstance(where, str) and os.path.realpath(where).startswith(_GANBENCH + os.sep)
 
 
 def _named(function: types.FunctionType) -> str:
@@ -509,12 +572,20 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) 
 @functools.cache
 def _installed_version(top: str) -> str:
     """An installed package's distribution and version ("torch 2.14.1"), or Python's for the standard library."""
-    for dist in _named_after(top) or importlib.metadata.packages_distributions().get(top, ()):
+    if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
+        return f"python {sys.version.split()[0]}"
+    for dist in _named_after(top) or _distributions().get(top, ()):
         try:
             return f"{dist} {importlib.metadata.version(dist)}"
         except importlib.metadata.PackageNotFoundError:
             continue
     return f"python {sys.version.split()[0]}"
+
+
+@functools.cache
+def _distributions() -> Mapping[str, list[str]]:
+    """Top-level package -> the distributions holding it, read once (a second each: every distribution's files)."""
+    return importlib.metadata.packages_distributions()
 
 
 def _named_after(top: str) -> list[str]:
@@ -542,6 +613,7 @@ _BY_NAME_FROM = {
     "eval": "builtins",
     "exec": "builtins",
     "globals": "builtins",
+    "argv": "sys",  # the command line (pass 87: `"--hard" in sys.argv` kept the run id)
 }
 _BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile")
 """Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process)."""
@@ -551,7 +623,7 @@ def _is_reader(function: types.FunctionType, name: str) -> bool:
     """Whether the global ``name`` a function loads is what reads by name (the builtin ``eval``, ``os.environ``),
     not a global of its own called so."""
     held = function.__globals__.get(name, _ABSENT)
-    return held is _ABSENT or _is_a_reader(held)  # absent: a builtin
+    return held is _ABSENT or is_a_reader(held)  # absent: a builtin
 
 
 def _module_holding(function: types.FunctionType, loaded: str | None, attribute: str) -> bool:
@@ -562,39 +634,15 @@ def _module_holding(function: types.FunctionType, loaded: str | None, attribute:
     return module == _BY_NAME_FROM[attribute]
 
 
-def _is_a_reader(value: Any) -> bool:
-    return any(value is reader for reader in _readers())
-
-
-@functools.cache
-def _readers() -> tuple[Any, ...]:
-    """The values that read other values by a name known only at run time, whatever a module calls them (pass 86:
-    `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id)."""
-    import builtins
-    import importlib
-
-    return (
-        os.environ,
-        os.getenv,
-        builtins.eval,
-        builtins.exec,
-        builtins.globals,
-        builtins.__import__,
-        importlib.import_module,
-        sys.modules,
-        sys._getframe,
-        inspect.currentframe,
-    )
-
-
 def refuse_reads_by_name(function: types.FunctionType) -> None:
     """GanbenchError if ``function``'s code reads values by a name known only at run time (pass 85: a loss reading
     ``globals()["SCALE"]``, a module by ``importlib.import_module`` or ``os.environ`` kept its run id when they
     changed, and was handed the old record), by its name or any other (`ENV = os.environ`, pass 86)."""
     scope = function.__globals__
     for name in sorted(_names(function.__code__) & scope.keys()):
-        if _is_a_reader(scope[name]):
-            _refuse_reading_by_name(function, name)
+        if is_a_reader(scope[name]):
+            held = reader_name(scope[name])
+            _refuse_reading_by_name(function, name if held.endswith(name) else f"{name}, {held}")
     for code in _codes(function.__code__):
         previous = importing = None
         aliases: dict[str, str] = {}  # `import os as _os` in the body: _os -> os

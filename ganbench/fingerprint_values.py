@@ -34,6 +34,8 @@ import sys
 import sysconfig
 import threading
 import types
+import typing
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +53,7 @@ CODE = (
     operator.methodcaller,
     type,
     types.ModuleType,
+    types.CodeType,  # a ForwardRef's, a generated function's: the hasher reads it as code
 )
 """Values kept as they are, which the hasher reads as code (``torch.tanh`` too)."""
 CONSTANTS = (type(None), type(...), type(NotImplemented), bool, int, float, complex, str, bytes)
@@ -71,14 +74,22 @@ _WRITES_ONLY = (
     type(threading.Lock()),
     type(threading.RLock()),
 )
+_WEAK = (weakref.ref, weakref.WeakKeyDictionary, weakref.WeakValueDictionary, weakref.WeakSet)
 _WRITES_ONLY_LIBRARIES = ("logging", "torch.utils.tensorboard", "tensorboardX", "wandb", "tqdm", "rich", "mlflow")
 """What a loss may hold that only records or guards what it does: its state (a logger's caches, a writer's
 timestamped folder) is another in every process, and never decides a result."""
+_COMPILERS = ("torch._dynamo",)
+"""torch.compile's machinery a compiled function's wrapper holds: counters of the process; what it compiles is
+followed as the function it wraps (pass 86)."""
 
 
 class Unreadable(Exception):
     """A value whose state nothing can read (it cannot be pickled, keeps no ``__dict__``, and its repr holds an
     address), or nested deeper than ``MAX_DEPTH``."""
+
+
+class ReadsByName(Unreadable):
+    """A value that reads other values by a name known only at run time (``os.environ``, ``eval``)."""
 
 
 class Unordered(tuple):
@@ -92,6 +103,8 @@ def kept(value: Any, where: Callable[[], str]) -> Any:
 
     try:
         return stable(value)
+    except ReadsByName as reader:
+        why = f"is {reader}, which reads values by a name known only at run time"
     except Unreadable as unreadable:
         why = f"is {unreadable}, whose state a run id cannot follow"
     except RecursionError:
@@ -115,12 +128,20 @@ def stable(
         raise Unreadable(f"nested more than {MAX_DEPTH} levels deep")
     if id(value) in inside:  # a container holding itself is followed once (pass 82: 4^12)
         return DROPPED
+    if is_a_reader(value):  # held as a default, in a closure, a dict or a partial (pass 87: only names were refused)
+        raise ReadsByName(reader_name(value))
+    if isinstance(value, _WEAK):  # a weak reference is a memo's: it never holds what it refers to (pass 87)
+        return DROPPED
+    if isinstance(value, typing.ForwardRef):  # an annotation's text; its code and cached value are Python's
+        return ("annotation", value.__forward_arg__)
     if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes (a str mixin's too)
         return (type(value), value.name, stable(value.value, depth + 1, inside | {id(value)}, pickled=pickled))
     if isinstance(value, types.BuiltinMethodType) and not isinstance(
         value.__self__, (types.ModuleType, type, type(None))
     ):
         owner = value.__self__
+        if is_a_reader(owner):  # sys.modules.get
+            raise ReadsByName(f"{reader_name(owner)}.{value.__name__}")
         return _method(value, owner, lambda: value.__name__, lambda: stable(owner, depth + 1, inside))
     if type(value) in CONSTANTS or isinstance(value, (np.generic, *CODE)):
         return value
@@ -143,13 +164,17 @@ def stable(
         return f"{type(value).__name__}:{value}"
     if isinstance(value, types.MethodType):  # a bound method: its function, and what of its object is kept
         owner = value.__self__
+        if is_a_reader(owner):  # os.environ.get
+            raise ReadsByName(f"{reader_name(owner)}.{value.__func__.__name__}")
         return _method(value.__func__, owner, lambda: value.__func__.__qualname__, lambda: follow(owner, True))
     if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
         return (qualname(type(value)), follow(inspect.getattr_static(value, "__wrapped__", None)))
     if library := _held_by_its_library(value):  # numpy's dispatchers (np.clip), torch's objects (torch.channels_last)
         return ("library", library, _global_name(library, value))
-    if _writes_only(value):
+    if _writes_only(value) or _module_name(type(value)).startswith(_COMPILERS):
         return DROPPED
+    if isinstance(value, contextlib._GeneratorContextManagerBase):  # @contextmanager's: what makes it again, not
+        return ("context manager", follow(value.func), follow(value.args, True), follow(value.kwds))  # its generator
     if type(value).__name__ == "OptimizedModule" and hasattr(value, "_orig_mod"):  # torch.compile's: what it
         return ("compiled", follow(value._orig_mod, True))  # compiles, not dynamo's per-process state (pass 86)
     if (compiled := _compiled(value)) is not None:  # TorchScript: its code, weights and constants (pass 85)
@@ -257,12 +282,12 @@ def _compiled(value: Any) -> Any:
     torch = sys.modules.get("torch")
     if torch is None or not isinstance(value, (torch.jit.ScriptFunction, torch.jit.ScriptModule)):
         return None
-    if isinstance(value, torch.jit.ScriptFunction):
-        return ("script", value.code, _graph_constants(value.graph))
+    if isinstance(value, torch.jit.ScriptFunction):  # inlined: the constants of what it calls too (pass 87)
+        return ("script", _unmangled(value.code), _graph_constants(value.inlined_graph))
     code = {}
     for name, module in value.named_modules():
         with contextlib.suppress(RuntimeError, AttributeError):  # a submodule without forward
-            code[name] = module.code
+            code[name] = _unmangled(module.code)
     try:
         graph = value.inlined_graph
     except (RuntimeError, AttributeError):
@@ -286,10 +311,23 @@ def _graph_constants(graph: Any) -> list[Any]:
     found: list[Any] = []
     for node in graph.nodes():
         if node.kind() == "prim::Constant" and node.hasAttribute("value"):
-            found.append(node.t("value") if node.kindOf("value") == "t" else str(node).strip())
+            found.append(node.t("value") if node.kindOf("value") == "t" else _unmangled(_SOURCE.sub("", str(node))))
         for block in node.blocks():
             found.extend(_graph_constants(block))
     return found
+
+
+_SOURCE = re.compile(r" # [^\n]*:\d+:\d+$", re.MULTILINE)
+"""Where in which file a TorchScript node was written: the same code elsewhere is the same (pass 87: a clone at
+another path had another run id)."""
+
+
+_MANGLED = re.compile(r"___torch_mangle_\d+\.")
+"""What TorchScript adds to a name it compiles again in one process (a notebook cell run twice)."""
+
+
+def _unmangled(text: str) -> str:
+    return _MANGLED.sub("", text).strip()
 
 
 def _is_module(value: Any) -> bool:
@@ -297,16 +335,24 @@ def _is_module(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.nn.Module)
 
 
-def _module_state(module: Any, follow: Callable[[Any], Any]) -> dict[str, Any]:
-    """An ``nn.Module``'s settings (``negative_slope``, ``training``), parameters, buffers, submodules and hooks;
-    not its hooks' handle numbers, which count every hook the process ever made."""
+def _module_state(module: Any, follow: Callable[..., Any]) -> dict[str, Any]:
+    """An ``nn.Module``'s attributes (``negative_slope``, ``training``, a ``self._scale`` or a tensor set in its
+    ``__init__``: pass 87, private ones and plain tensors were left out), parameters, buffers, submodules and hooks;
+    not the bookkeeping every module keeps (its hooks' handle numbers count every hook the process ever made)."""
     own = vars(module)
-    state = {k: follow(v) for k, v in own.items() if not k.startswith("_")}
+    bookkeeping = _module_bookkeeping()
+    state = {k: follow(v, True) for k, v in own.items() if k not in bookkeeping}
     state |= {f"tensor {k}": v for part in ("_parameters", "_buffers") for k, v in own.get(part, {}).items()}
     state |= {f"module {k}": follow(v) for k, v in own.get("_modules", {}).items()}
     hooks = {k: [follow(h) for h in v.values()] for k, v in own.items() if k.endswith("hooks") and isinstance(v, dict)}
     state |= {k: v for k, v in hooks.items() if v}
     return without_dropped(state)
+
+
+@functools.cache
+def _module_bookkeeping() -> frozenset[str]:
+    """The attributes every ``nn.Module`` has but ``training``: its parts' tables, hooks and their flags."""
+    return frozenset(vars(sys.modules["torch"].nn.Module())) - {"training"}
 
 
 def _state(value: Any) -> Any:
@@ -343,13 +389,21 @@ _MAX_ITEMS = 10_000_000
 
 def declared_state(thing: Any) -> dict[str, Any] | None:
     """An instance's attributes without what it caches as it is used (``functools.cached_property``
-    values: a dataset's loaded samples), or None when it keeps no ``__dict__``. A dataclass's state is
-    its fields."""
-    if dataclasses.is_dataclass(thing):
-        return {f.name: getattr(thing, f.name, None) for f in dataclasses.fields(thing)}
+    values: a dataset's loaded samples), or None when it keeps neither ``__dict__`` nor fields. A dataclass's
+    state is its fields and its other public attributes (pass 87: one set from an ``InitVar`` in
+    ``__post_init__``, or later, was left out); a private one beside its fields is its memo (a dataset's read
+    images)."""
     state = getattr(thing, "__dict__", None)
+    if dataclasses.is_dataclass(thing):
+        fields = {f.name: getattr(thing, f.name, None) for f in dataclasses.fields(thing)}
+        extra = _uncached(thing, state) if isinstance(state, dict) else {}
+        return fields | {k: v for k, v in extra.items() if k not in fields and not k.startswith("_")}
     if not isinstance(state, dict):
         return None
+    return _uncached(thing, state)
+
+
+def _uncached(thing: Any, state: dict[str, Any]) -> dict[str, Any]:
     cached = {name for cls in type(thing).__mro__ for name, v in vars(cls).items() if _caches(v)}
     return {k: v for k, v in state.items() if k not in cached}
 
@@ -364,6 +418,36 @@ def _caches(attribute: Any) -> bool:
         or hasattr(kind, "__get__")
         and not hasattr(kind, "__set__")
         and not isinstance(attribute, (types.FunctionType, staticmethod, classmethod, *CODE))
+    )
+
+
+def is_a_reader(value: Any) -> bool:
+    """Whether ``value`` reads other values by a name known only at run time, or is the command line."""
+    return any(value is reader for reader, _ in _readers()) or value is sys.argv  # (a program may set a new list)
+
+
+def reader_name(value: Any) -> str:
+    return next((name for reader, name in _readers() if value is reader), "sys.argv")
+
+
+@functools.cache
+def _readers() -> tuple[tuple[Any, str], ...]:
+    """The values that read other values by a name known only at run time, whatever a module calls them (pass 86:
+    `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id)."""
+    import builtins
+    import importlib
+
+    return (
+        (os.environ, "os.environ"),
+        (os.getenv, "os.getenv"),
+        (builtins.eval, "eval"),
+        (builtins.exec, "exec"),
+        (builtins.globals, "globals"),
+        (builtins.__import__, "__import__"),
+        (importlib.import_module, "importlib.import_module"),
+        (sys.modules, "sys.modules"),
+        (sys._getframe, "sys._getframe"),
+        (inspect.currentframe, "inspect.currentframe"),
     )
 
 

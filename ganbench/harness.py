@@ -69,6 +69,7 @@ from ganbench.training import (
     Hooks,
     TooBigForMemory,
     Trainer,
+    callers_randomness_kept,
 )
 from ganbench.writable import advice, in_the_way, probe, refuse_writing_into_data, too_long_name
 
@@ -97,6 +98,7 @@ FORCED_RESUMES = "then run it again without --force: it resumes from the run's l
 afresh when repeated; one that failed while training resumes without --force (with it, it would start again)."""
 
 
+@callers_randomness_kept()
 def run_spec(
     spec: RunSpec,
     out: str | Path = "results",
@@ -118,6 +120,7 @@ def run_spec(
         raise OptionError(f"force must be True or False, not {force!r}")
     cadence = Hooks(log_every=log_every, checkpoint_every=checkpoint_every, progress=progress)  # checks them
     device = resolve_device(device)
+    refuse_another_default_dtype()
     run_dir = Path(out) / spec.dirname
     existing = read_record(run_dir)
     if existing is not None and not force:
@@ -430,6 +433,17 @@ def update_best(best: dict[str, dict[str, float]], values: dict[str, float], ste
         old = best.get(key)
         if old is None or (value > old["value"] if direction == "higher" else value < old["value"]):
             best[key] = {"value": value, "step": step}
+
+
+def refuse_another_default_dtype() -> None:
+    """GanbenchError unless torch's default dtype is float32: runs compute in it, and their run ids and records
+    say so (pass 87: after ``torch.set_default_dtype(torch.float64)`` a run was a dtype traceback, half its folder
+    written, while another process's float32 record was handed out under the same id)."""
+    if torch.get_default_dtype() != torch.float32:
+        raise GanbenchError(
+            f"torch's default dtype is {torch.get_default_dtype()} (torch.set_default_dtype), but runs compute in "
+            "float32, as their run ids and records say; call torch.set_default_dtype(torch.float32) before a run"
+        )
 
 
 def prepare_run_dir(out: Path, spec: RunSpec, then: str = RESUMES) -> Path:

@@ -10,6 +10,7 @@ significant.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import errno
 import json
@@ -287,12 +288,30 @@ def _same_setting(suite: Suite, key: str, made: dict[str, Any], now: dict[str, A
     if _as_set(made.get(key)) == _as_set(now.get(key)):
         return True
     was, is_now = made.get(key), now.get(key)
+    if key == "metrics" and isinstance(was, list) and isinstance(is_now, list):
+        return _same_metrics(suite, was)
     if key != "set" or not isinstance(was, dict) or not isinstance(is_now, dict) or set(was) != set(is_now):
         return False
     return all(
         _as_set(was[k]) == _as_set(is_now[k]) or (k.startswith("dataset.") and suite.same_data_value(was[k], is_now[k]))
         for k in was
     )
+
+
+def _same_metrics(suite: Suite, made: list[Any]) -> bool:
+    """Whether the metrics a baseline was made with select what the suite's select, in any order or named by their
+    outputs (pass 87: `["frechet", "modes"]` was refused as a change once the code had changed too)."""
+    if not all(isinstance(name, str) for name in made):
+        return False
+    try:
+        other = dataclasses.replace(suite, metrics=tuple(made))
+        return all(
+            other._spec(v, d, suite.seeds[0]).eval.metrics == suite._spec(v, d, suite.seeds[0]).eval.metrics
+            for d in suite.datasets
+            for v in suite.variants
+        )
+    except GanbenchError:  # a metric that no longer fits: a change
+        return False
 
 
 def _as_set(value: Any) -> Any:
@@ -512,7 +531,8 @@ def ranking(rows: list[Row], dataset: str, metric: str, direction: str, alpha: f
     the first one significantly worse than the leader (Welch's t-test, Holm-corrected over the
     leader's comparisons with every variant below it); that one leads the next group. Ranks are
     competition ranks (1, 1, 3, ...); a variant with fewer than two values is never significantly
-    worse, and one with no value (diverged, or null in every run) ranks last."""
+    worse, and one with no value (diverged, or null in every run) comes last, with no place shown (pass 87: when no
+    variant had a value, all were shown tied first)."""
     samples = {v: sample([r for r in rows if r.variant == v and r.dataset == dataset], metric) for v in _variants(rows)}
     samples = {v: s for v, s in samples.items() if s.runs}
     sign = -1 if direction == "higher" else 1

@@ -31,10 +31,6 @@ class Network:
     """Base class of network families. Scalar fields are options (``--set network.x=...``)."""
 
     kind: ClassVar[str] = "network"
-    draws_noise: ClassVar[bool] = False
-    """True for networks whose forward pass draws random numbers from torch's default generator (StyleGAN2's
-    noise inputs): the training loop then seeds it before every pass from the run's seed and step, and
-    evaluation from its own seed, so such runs are reproducible and resume exactly."""
     style_based: ClassVar[bool] = False
     """True for networks whose generator maps z to one style vector per layer and draws the image from those
     (StyleGAN's ``StyleGenerator``): the variant options that act on styles (style mixing, path-length

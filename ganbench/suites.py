@@ -235,7 +235,8 @@ class Suite:
         """What identifies the data of one of the suite's datasets: its runs' dataset options (a user's images:
         their sha256), with a claimed path written as the suite writes it, so that a checkout elsewhere (a CI's)
         reads the same. A baseline records it; a check against data that changed since is refused."""
-        spec = self.specs_of(dataset)[0]
+        spec = self._spec(self.variants[0], dataset, self.seeds[0])  # one: a 2,000-run suite
+        # built every spec to read the first (pass 87: 40 s before its --yes refusal)
         options = spec.dataset_options
         here = os.path.realpath(tilde_expanded(self.located(dataset)))
         written = {  # [set] dataset.path = "data/x.npz": recorded whole, it differed in every other checkout
@@ -293,7 +294,7 @@ class Suite:
 
         regs, bounds = registries(), {}
         for name in self.datasets:
-            spec = self.specs_of(name)[0]
+            spec = self._spec(self.variants[0], name, self.seeds[0])
             dataset = with_options(regs.datasets.get(spec.dataset), spec.dataset_options, f"dataset {name!r}")
             bounds[name] = regs.metric_bounds(dataset)
         return bounds

@@ -16,17 +16,20 @@ flag first went up.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import math
 import numbers
+import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganbench.augment import diff_augment
@@ -55,6 +58,27 @@ def derive_seed(seed: int, stream: str) -> int:
     """An independent 63-bit seed for one random stream of a run."""
     digest = hashlib.sha256(f"{seed}/{stream}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+@contextlib.contextmanager
+def callers_randomness_kept() -> Iterator[None]:
+    """Python's and numpy's global random numbers as they were before: the caller's own draws go on as if no run
+    came between (a run seeds them every step)."""
+    saved = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+
+
+def seed_global_randomness(seed: int) -> None:
+    """Seed what a step's code may draw from without a generator of its own: torch's, Python's ``random`` and
+    numpy's global ones (a network's dropout or noise inputs; a loss's label noise: pass 87, a loss drawing from
+    ``random`` trained another result under one run id). Each step is seeded, so a resumed run draws alike."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
 
 
 @dataclass
@@ -633,7 +657,6 @@ class Trainer:
         z_shape, device = (n, self.parts.network.z_dim), self.device
         d_loss, g_loss = v.d_loss, v.g_loss
         d_params = [p for p in D.parameters() if p.requires_grad]
-        draws_noise = self.parts.network.draws_noise
         lazy_r1 = bool(v.r1_gamma) and v.r1_every > 1
         read_flag_every_step = device.type == "cpu"  # reading a CPU tensor costs nothing; a GPU's waits
         first_bad = torch.full((), -1, dtype=torch.long, device=device)
@@ -668,8 +691,7 @@ class Trainer:
                 while critic_steps < v.n_critic:
                     if critic_steps and out_of_time():  # a long critic loop must not outlast the budget
                         break
-                    if draws_noise:
-                        torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/{critic_steps}"))
+                    seed_global_randomness(derive_seed(self.spec.seed, f"network/{s.step}/{critic_steps}"))
                     index = self.batches.next(n)
                     items = self.to_model(self.data[index])
                     if v.r1_gamma and not lazy_r1:
@@ -704,8 +726,7 @@ class Trainer:
                 if critic_steps < v.n_critic:
                     outcome = Outcome("max_seconds")
                     break
-                if draws_noise:
-                    torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/g"))
+                seed_global_randomness(derive_seed(self.spec.seed, f"network/{s.step}/g"))
                 fake, y_fake = fake_batch()
                 fake = pack(seen(fake), m)
                 for p in d_params:  # D's weight gradients would be discarded by its next zero_grad: skip them
@@ -804,8 +825,7 @@ class Trainer:
         v, s = self.parts.variant, self.state
         G, noise, device = s.generator, s.noise, self.device
         size = v.batch_size // v.pl_batch_shrink
-        if self.parts.network.draws_noise:
-            torch.manual_seed(derive_seed(self.spec.seed, f"network/{s.step}/pl"))
+        seed_global_randomness(derive_seed(self.spec.seed, f"network/{s.step}/pl"))
         classes = self.parts.n_classes
         z = torch.randn((size, self.parts.network.z_dim), generator=noise, device=device)
         y = torch.randint(classes, (size,), generator=noise, device=device) if classes else None

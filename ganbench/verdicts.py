@@ -9,7 +9,9 @@ number against one number either cries wolf or misses regressions. For each
 - ``regressed`` / ``improved``: a difference beyond the metric's tolerance (the smallest
   change that matters) that is significant after Holm's correction over every test of the
   suite; and, once per (variant, dataset), a test of the share of diverged runs (the
-  pseudo-metric ``diverged``: more divergence is a regression whatever the values);
+  pseudo-metric ``diverged``: more divergence is a regression whatever the values, and every run diverging
+  where none did is one whatever the number of seeds); a difference within ``ROUNDING`` of the values'
+  size is never beyond the tolerance;
 - ``unchanged``: the (1 - 2 alpha) confidence interval of the difference lies inside
   +-tolerance (two one-sided tests: equivalence);
 - ``inconclusive``: none of these; the verdict says about how many seeds would settle it
@@ -45,6 +47,12 @@ from ganbench.moments import exponent, mean_and_std, scaled, standard_error, uns
 Verdict = Literal["identical", "improved", "regressed", "unchanged", "inconclusive"]
 ALPHA = 0.05
 POWER = 0.8
+
+
+ROUNDING = 1e-9
+"""A difference within this share of the values' size is rounding (another summation order, another machine's
+libraries), never a change, whatever tolerance a suite gives, none included (pass 87: 1e-15 of a metric without a
+[tolerance] was a significant regression, paired seeds varying alike)."""
 
 
 DIVERGENCE = "diverged"
@@ -211,6 +219,11 @@ def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
             c.notes.append("no finished run on a side")
             return "inconclusive", None
         more = k.diverged / max(k.runs, 1) > b.diverged / max(b.runs, 1)
+        now, before = (k, b) if more else (b, k)
+        if now.diverged == now.runs and before.diverged == 0:  # every run diverges where none did: no count of
+            side = "now" if more else "in the baseline"  # seeds is needed to see that (pass 87: 3/3 vs 0/3 was
+            c.notes.append(f"every run diverges {side}, none on the other side")  # inconclusive, and check passed)
+            return ("regressed" if more else "improved"), None
         if c.p_divergence_holm < alpha:
             return ("regressed" if more else "improved"), None
         same_rate = k.diverged * b.runs == b.diverged * k.runs
@@ -219,14 +232,15 @@ def _verdict(c: Comparison, alpha: float) -> tuple[Verdict, int | None]:
     if math.isnan(delta) or len(b.values) < 2 or len(k.values) < 2:
         c.notes.append(_too_few(b, k))
         return "inconclusive", None
-    if c.p_values_holm < alpha and abs(delta) > c.tolerance:
+    tolerance = max(c.tolerance, ROUNDING * max(abs(v) for v in (*b.values, *k.values)))
+    if c.p_values_holm < alpha and abs(delta) > tolerance:
         return ("regressed" if c.worse(delta) else "improved"), None
     low, high = c.interval
-    if -c.tolerance <= low and high <= c.tolerance:
+    if -tolerance <= low and high <= tolerance:
         return "unchanged", None
     paired = c.test.startswith("paired")
     sides = shared_seeds(b, k) if paired else (b.values, k.values)
-    needed = seeds_to_settle(*sides, delta, c.tolerance, alpha, paired)
+    needed = seeds_to_settle(*sides, delta, tolerance, alpha, paired)
     if needed is None or needed > SEEDS_LIMIT:
         c.notes.append("no number of seeds would settle it: the difference sits too near the tolerance")
         return "inconclusive", None

@@ -1281,3 +1281,47 @@ def test_a_report_shows_no_test_it_did_not_compute_and_keeps_its_table_a_table()
     assert lines[lines.index("> the baseline was made on other hardware") + 1] == ""
     for seeds, said in (([0, 5], "0, 5"), ([0, 1], "0-1"), ([3, 0, 1, 2, 7, 9, 8], "0-3, 7-9"), ([4], "4")):
         assert seeds_text(seeds) == said and parse_seeds(said) == sorted(seeds)
+
+
+def test_metrics_reordered_or_named_by_their_outputs_are_no_change_even_when_the_code_changed(cli, tmp_path):
+    """Pass 87: once the code had changed (new run ids), `metrics = ["frechet", "modes"]` was refused as a change of
+    settings, advising `update`, which would have hidden what the code changed."""
+    from ganbench.leaderboard import BaselineError, check_fits, read_baseline
+    from ganbench.suites import load_suite
+
+    path = made_baseline(cli, tmp_path)
+    baseline = read_baseline(load_suite(path))
+    for run in baseline["runs"]:
+        run["run_id"] = "0" * 16  # as a commit changing the code would make them
+    for metrics in ('["frechet", "modes"]', '["modes_captured", "hq_fraction", "reverse_kl", "frechet"]'):
+        path.write_text(SUITE.replace('["modes", "frechet"]', metrics))
+        check_fits(load_suite(path), baseline)
+    path.write_text(SUITE.replace('["modes", "frechet"]', '["modes", "frechet", "prdc"]'))
+    with pytest.raises(BaselineError, match=r'was made with metrics=\["modes", "frechet"\]'):
+        check_fits(load_suite(path), baseline)
+
+
+def test_show_gives_no_place_to_variants_without_a_value(cli, tmp_path):
+    """Pass 87: when no variant had a value (null everywhere, or every run diverged) all were shown tied first."""
+    path = made_baseline(cli, tmp_path)
+    shown = cli("leaderboard", "show", str(path), "-m", "reverse_kl")
+    assert shown.code == 0, shown.err
+    rows = {line.split(" | ")[1]: line for line in shown.out.splitlines() if line.startswith("| ") and "±" in line}
+    rows |= {line.split(" | ")[1]: line for line in shown.out.splitlines() if "missing)" in line}
+    assert rows["nsgan"].startswith("| – | nsgan | – | 0 (2 missing)") and rows["lsgan"].startswith("| 1 |"), rows
+    csv_text = cli("leaderboard", "show", str(path), "-m", "reverse_kl", "--format", "csv").out
+    assert [line.split(",")[2:5] for line in csv_text.splitlines()[1:]] == [["1", "0", "lsgan"], ["", "0", "nsgan"]]
+
+
+def test_a_large_suite_is_read_without_making_every_run_s_spec(tmp_path, monkeypatch):
+    """Pass 87: reading a suite of 2,000 runs made every spec to read the first one's data and bounds: 40 s before
+    the refusal that asks for --yes."""
+    import ganbench.suites as suites
+
+    made = []
+    create = suites.create_spec
+    monkeypatch.setattr(suites, "create_spec", lambda *a, **k: made.append(a) or create(*a, **k))
+    suite = suites.load_suite(write_suite(tmp_path, SUITE.replace('seeds = "0-1"', 'seeds = "0-999"')))
+    assert len(suite.seeds) == 1000
+    suite.output_bounds(), suite.data_of("ring8")
+    assert len(made) <= 20, len(made)  # a few per variant, not 1 per run

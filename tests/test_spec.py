@@ -695,7 +695,7 @@ def test_odd_values_are_fingerprinted_alike_in_every_process_without_a_traceback
         ("import builtins\n    return builtins.eval('SCALE') * d", "(builtins.eval)"),
         ("import sys\n    return sys._getframe().f_globals['SCALE'] * d", "(sys._getframe)"),
         ("return g_loss.__globals__['SCALE'] * d", "(g_loss.__globals__)"),
-        ("return ENV.get('SCALE', 1) * d", "(ENV)"),
+        ("return ENV.get('SCALE', 1) * d", "(ENV, os.environ)"),
     ],
 )
 def test_a_loss_that_reads_values_by_a_name_known_at_run_time_is_refused_in_one_line(body, spelled):

@@ -295,3 +295,29 @@ def test_an_inconclusive_comparison_says_why_of_both_sides():
         "fewer than 2 completed runs on the baseline side; no value in 1 of the 1 completed runs on the current side "
         "(null)"
     ) in c.notes
+
+
+def test_a_difference_of_rounding_is_unchanged_even_without_a_tolerance():
+    """Pass 87: with no [tolerance] (0), values 1e-15 apart (another machine's rounding) were a significant
+    regression, paired seeds moving alike; a real difference is still one."""
+    values = [1.08, 1.03, 1.13]
+    assert compare(values, [v * (1 + 1e-15) for v in values], tolerance=0.0).verdict == "unchanged"
+    assert compare(values, [v * (1 - 1e-15) for v in values], tolerance=0.0).verdict == "unchanged"
+    assert compare(values, [v * 1.001 for v in values], tolerance=0.0).verdict == "regressed"
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_every_run_diverging_where_none_did_is_a_regression_whatever_the_seeds(seeds):
+    """Pass 87: 3/3 diverged against 0/3 is no significant share by Fisher's test (p 0.1), so a change that made
+    every run diverge passed `check`; the reverse is an improvement, and a part of the runs stays a test."""
+
+    def divergence(before: int, now: int, runs: int = seeds) -> Comparison:
+        b = Sample((), tuple(range(runs)), before, runs - before)
+        k = Sample((), tuple(range(runs)), now, runs - now)
+        return judge([Comparison("v", "d", DIVERGENCE, "lower", 0.0, b, k)])[0]
+
+    regressed = divergence(0, seeds)
+    assert regressed.verdict == "regressed" and "every run diverges now" in " ".join(regressed.notes)
+    assert divergence(seeds, 0).verdict == "improved"
+    if seeds == 3:
+        assert divergence(0, 2).verdict == "inconclusive"  # 2 of 3 against none: Fisher's p 0.4, a test still

@@ -17,7 +17,7 @@ low-pass filters the [1, 3, 3, 1] kernel, as upfirdn2d (up-sampling by zero inse
 filter, then the convolution; down-sampling by the filter, then a stride-2 convolution).
 
 Noise inputs draw from torch's default generator, which the training loop seeds per step from the
-run's seed (``Network.draws_noise``), so runs stay reproducible and resume exactly.
+run's seed (``training.seed_global_randomness``), so runs stay reproducible and resume exactly.
 
 Conditional ("projection", as stylegan2-ada's ``--cond``): the one-hot label is embedded, normalised and
 joined to z before the mapping; D maps the label (an 8-layer mapping network) to a 512-d vector and
@@ -342,7 +342,6 @@ class Padded(nn.Module):
 class StyleGAN2(Network):
     """Karras et al. 2020 at stylegan2-ada's cifar configuration."""
 
-    draws_noise: ClassVar[bool] = True
     style_based: ClassVar[bool] = True
 
     z_dim: int = option(512, ge=1, le=MAX_UNITS)

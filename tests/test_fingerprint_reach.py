@@ -1,0 +1,362 @@
+"""What a loss reaches through a network's attributes, a class's methods, a library's wrappers, a dataclass or a
+module it holds is part of its run id, and what reads by run-time names is refused wherever it is held (pass 87:
+each pair below was one run id for two computations); what it draws from Python's and numpy's random numbers is
+seeded, so one run id is one result."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganbench
+from ganbench.errors import GanbenchError
+from ganbench.fingerprint import fingerprint
+from ganbench.harness import run_spec
+
+from .test_spec import _notebook_fingerprint
+
+NETWORK_PRIVATE = """import torch
+class Scale(torch.nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        self._s = s
+    def forward(self, x):
+        return self._s * x
+M = Scale(%s)
+def g_loss(d):
+    return M(d)
+"""
+NETWORK_TENSOR = NETWORK_PRIVATE.replace("self._s = s", "self.s = torch.tensor([s])").replace("self._s", "self.s")
+DATACLASS_EXTRA = """import dataclasses
+@dataclasses.dataclass
+class Cfg:
+    scale: float = 1.0
+CFG = Cfg()
+CFG.boost = %s
+def g_loss(d):
+    return CFG.scale * CFG.boost * d
+"""
+INIT_VAR = """import dataclasses
+@dataclasses.dataclass
+class Cfg:
+    temp: dataclasses.InitVar[float]
+    def __post_init__(self, temp):
+        self.inv_temp = 1 / temp
+CFG = Cfg(%s)
+def g_loss(d):
+    return CFG.inv_temp * d
+"""
+VMAP = """import torch
+def f(a, b):
+    return a * b
+V = torch.vmap(f, in_dims=%s)
+def g_loss(d):
+    return V(d, d)
+"""
+GRAD = """from torch.func import grad
+def f(a, b):
+    return (a * b).sum()
+DF = grad(f, argnums=%s)
+def g_loss(d):
+    return DF(d, 2 * d)
+"""
+AUTOCAST = """import torch
+@torch.autocast("cpu", enabled=%s)
+def h(x):
+    return x
+def g_loss(d):
+    return h(d)
+"""
+CONTEXT_MANAGER = """import contextlib
+@contextlib.contextmanager
+def scaled(s):
+    yield s
+@scaled(%s)
+def h(x):
+    return x
+def g_loss(d):
+    return h(d)
+"""
+METACLASS = """class Meta(type):
+    def factor(cls):
+        return %s
+class Loss(metaclass=Meta):
+    def __call__(self, d):
+        return type(self).factor() * d
+g_loss = Loss()
+"""
+
+
+@pytest.mark.parametrize(
+    "code, one, two",
+    [
+        (NETWORK_PRIVATE, "1.0", "50.0"),
+        (NETWORK_TENSOR, "1.0", "50.0"),
+        (DATACLASS_EXTRA, "1.0", "50.0"),
+        (INIT_VAR, "0.5", "2.0"),
+        (VMAP, "(0, 0)", "(0, None)"),
+        (GRAD, "0", "1"),
+        (AUTOCAST, "True", "False"),
+        (CONTEXT_MANAGER, "1.0", "5.0"),
+        (METACLASS, "0", "5.0"),
+    ],
+    ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
+         "contextmanager", "metaclass"],
+)  # fmt: skip
+def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
+    assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
+    assert _session_fingerprint(code % one, monkeypatch) != _session_fingerprint(code % two, monkeypatch)
+
+
+def _session_fingerprint(code: str, monkeypatch) -> str:
+    """The fingerprint of g_loss of a module without a file that ``code`` makes (a dataclass needs its module)."""
+    module = types.ModuleType("fp87_session")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(code, vars(module))  # noqa: S102 - code without a file
+    return fingerprint("p", "1", (module.g_loss,))
+
+
+@pytest.mark.parametrize(
+    "code, said",
+    [
+        ("import os\ndef g_loss(d, env=os.environ):\n    return float(env.get('S', '1')) * d", "os.environ"),
+        ("import os\ngetenv = os.environ.get\ndef g_loss(d):\n    return float(getenv('S', '1')) * d", "os.environ"),
+        (
+            "import os, functools\nS = functools.partial(os.getenv, 'S')\ndef g_loss(d):\n    return float(S()) * d",
+            "os.getenv",
+        ),
+        ("import os\nC = {'env': os.environ}\ndef g_loss(d):\n    return float(C['env']['S']) * d", "os.environ"),
+        (
+            "import os\ndef make(env):\n    def g_loss(d):\n        return float(env['S']) * d\n    return g_loss\n"
+            "g_loss = make(os.environ)",
+            "os.environ",
+        ),
+        ("import sys\ndef g_loss(d):\n    return (2.0 if '--hard' in sys.argv else 1.0) * d", "sys.argv"),
+        ("import sys\nARGS = sys.argv\ndef g_loss(d):\n    return (2.0 if '--hard' in ARGS else 1.0) * d", "sys.argv"),
+        (
+            "import os\nclass Loss:\n    def __call__(self, d):\n        return float(os.environ['S']) * d\n"
+            "g_loss = Loss()",
+            "os.environ",
+        ),
+    ],
+    ids=["default", "bound-method", "partial", "dict", "closure", "argv", "argv-global", "method"],
+)
+def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
+    with pytest.raises(GanbenchError, match="reads values by a name known only at run time") as refused:
+        _notebook_fingerprint(code)
+    assert said in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import abc\nclass Base(abc.ABC):\n    @abc.abstractmethod\n    def __call__(self, d): ...\n"
+        "class Loss(Base):\n    def __call__(self, d):\n        return d\nBase.register(int)\ng_loss = Loss()\n",
+        "import typing\n@typing.runtime_checkable\nclass P(typing.Protocol):\n    def __call__(self, d): ...\n"
+        "class Loss:\n    def __call__(self, d):\n        return d\nisinstance(Loss(), P)\ng_loss = Loss()\n",
+        "from __future__ import annotations\nimport typing\nclass Cfg(typing.NamedTuple):\n    scale: float = 1.0\n"
+        "def g_loss(d):\n    return Cfg().scale * d\n",
+        "import weakref\n_memo = weakref.WeakKeyDictionary()\nclass K: pass\nKEEP = [K(), K()]\n"
+        "def g_loss(d):\n    _memo.setdefault(g_loss, 1.0)\n    return d\n",
+    ],
+    ids=["abc", "protocol", "forward-ref", "weak-memo"],
+)
+def test_ordinary_classes_and_weak_memos_are_followed_not_refused(code):
+    """Pass 87: an abc.ABC's registry, a NamedTuple's ForwardRefs and a WeakKeyDictionary memo were refused."""
+    scope: dict = {"__name__": "notebook"}
+    exec(code, scope)  # noqa: S102 - code without a file
+    before = fingerprint("p", "1", (scope["g_loss"],))
+    for k in scope.get("KEEP", ()):
+        scope["_memo"][k] = 2.0  # the memo fills as the loss runs
+    scope["g_loss"](1.0) if "_memo" not in scope else scope["_memo"].setdefault(scope["g_loss"], 1.0)
+    assert fingerprint("p", "1", (scope["g_loss"],)) == before
+
+
+def _file_module(tmp_path: Path, monkeypatch, name: str, code: str, folder: str = "") -> object:
+    where = tmp_path / folder if folder else tmp_path
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f"{name}.py").write_text(textwrap.dedent(code))
+    monkeypatch.syspath_prepend(str(where))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return importlib.import_module(name)
+
+
+def test_a_class_in_a_file_counts_what_its_methods_read_and_methods_set_at_run_time(tmp_path, monkeypatch):
+    """Pass 87: a file class counted its source and class values only: a global SCALE its __call__ read, set by the
+    session, and a method replaced at run time kept the run id; os.environ in a method was not refused."""
+    module = _file_module(
+        tmp_path,
+        monkeypatch,
+        "fp87_class",
+        """
+        SCALE = 1.0
+        class Loss:
+            def factor(self):
+                return 1.0
+            def __call__(self, d):
+                return SCALE * self.factor() * d
+        g_loss = Loss()
+        """,
+    )
+    first = fingerprint("p", "1", (module.g_loss,))
+    monkeypatch.setattr(module, "SCALE", 50.0)
+    second = fingerprint("p", "1", (module.g_loss,))
+    monkeypatch.setattr(module.Loss, "factor", lambda self: 50.0)
+    assert len({first, second, fingerprint("p", "1", (module.g_loss,))}) == 3
+    reader = _file_module(
+        tmp_path,
+        monkeypatch,
+        "fp87_reader",
+        "import os\nclass Loss:\n    def __call__(self, d):\n        return float(os.environ['S']) * d\n"
+        "g_loss = Loss()\n",
+    )
+    with pytest.raises(GanbenchError, match=r"Loss.__call__ \(fp87_reader.py\) reads values by a name known only"):
+        fingerprint("p", "1", (reader.g_loss,))
+
+
+def test_wrapping_a_builtin_loss_does_not_lend_it_ganbench_s_exemption(tmp_path, monkeypatch):
+    """Pass 87: functools.wraps copies __module__ = ganbench.variants.gan onto the wrapper, whose os.environ read then
+    went unrefused (ganbench's own code may find plugins by name)."""
+    module = _file_module(
+        tmp_path,
+        monkeypatch,
+        "fp87_wraps",
+        """
+        import functools, os
+        from ganbench.variants.gan import g_loss_nonsaturating
+        @functools.wraps(g_loss_nonsaturating)
+        def g_loss(d_fake):
+            return float(os.environ.get("SCALE", "1")) * g_loss_nonsaturating(d_fake)
+        """,
+    )
+    with pytest.raises(GanbenchError, match=r"reads values by a name known only at run time \(os.environ\)"):
+        fingerprint("p", "1", (module.g_loss,))
+
+
+def test_a_local_module_held_by_a_default_counts_what_the_session_sets_on_it(tmp_path, monkeypatch):
+    consts = _file_module(tmp_path, monkeypatch, "fp87_consts", "SCALE = 1.0\n")
+    module = _file_module(
+        tmp_path,
+        monkeypatch,
+        "fp87_held",
+        "import fp87_consts\ndef g_loss(d, c=fp87_consts):\n    return c.SCALE * d\n",
+    )
+    first = fingerprint("p", "1", (module.g_loss,))
+    monkeypatch.setattr(consts, "SCALE", 50.0)
+    assert fingerprint("p", "1", (module.g_loss,)) != first
+
+
+SCRIPTED = """
+import os
+import torch
+SCALE = float(os.environ.get("FP87_S", "1"))
+def _helper(x):
+    return x * SCALE
+helper = torch.jit.trace(_helper, torch.ones(1))
+@torch.jit.script
+def scaled(x: torch.Tensor) -> torch.Tensor:
+    return helper(x) + 2.5
+def g_loss(d):
+    return scaled(d)
+"""
+
+
+def test_a_scripted_function_counts_what_it_calls_and_not_where_its_file_is(tmp_path):
+    """Pass 87: a scripted function's traced callee's constant kept the run id (its graph, not the inlined one,
+    was read); the same file in another folder had another id (nodes carry their file's path)."""
+    script = "import sys, warnings\nwarnings.simplefilter('ignore')\nsys.path.insert(0, sys.argv[1])\n"
+    script += "import fp87_script\nfrom ganbench.fingerprint import fingerprint\n"
+    script += "print(fingerprint('p', '1', (fp87_script.g_loss,)))\n"
+    ids = []
+    for folder, scale in (("a", "1"), ("b", "1"), ("c", "3")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "fp87_script.py").write_text(SCRIPTED)
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / folder)], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "FP87_S": scale},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        ids.append(done.stdout)
+    assert ids[0] == ids[1] != ids[2]
+
+
+def test_a_notebook_attrs_class_is_fingerprinted_alike_in_every_process():
+    """Pass 87: attrs writes hash() of a text into a frozen class's __hash__: another id under every hash seed."""
+    pytest.importorskip("attrs")
+    code = "import attrs\n@attrs.frozen\nclass Cfg:\n    scale: float = 1.0\nCFG = Cfg()\n"
+    code += "def g_loss(d):\n    return CFG.scale * d\n"
+    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
+    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
+RANDOM_LOSS = """
+import random
+import numpy as np
+import torch.nn.functional as F
+import ganbench
+
+
+def g_loss(d_fake):
+    return (1.0 + random.random() + float(np.random.rand())) * F.softplus(-d_fake).mean()
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("fp87-random", g_loss=g_loss))
+"""
+
+
+def test_a_loss_drawing_from_python_s_and_numpy_s_random_numbers_gives_one_result_per_run_id(
+    fresh_plugins, tmp_path, monkeypatch
+):
+    """Pass 87: only torch was seeded; a loss's `random.random()` label noise gave two results under one run id.
+    The caller's own random numbers go on as if no run came between."""
+    import random
+
+    import numpy as np
+
+    plugin = _file_module(tmp_path, monkeypatch, "fp87_random", RANDOM_LOSS)
+    fresh_plugins.register_plugin(plugin, name="fp87-random")
+    spec = ganbench.create_spec("fp87-random", "ring8", steps=5, metrics=("modes",), overrides={"batch_size": 8})
+    random.seed(7)
+    np.random.seed(7)
+    expected = random.random(), float(np.random.rand())
+    metrics = []
+    for out in ("one", "two"):
+        random.seed(7)
+        np.random.seed(7)
+        random.random()  # another state each time the run starts
+        run_spec(spec, str(tmp_path / out), progress=False)
+        metrics.append(json.loads((tmp_path / out / spec.dirname / "metrics.json").read_text()))
+    assert metrics[0] == metrics[1]
+    random.seed(7)
+    np.random.seed(7)
+    run_spec(spec, str(tmp_path / "three"), progress=False)
+    assert (random.random(), float(np.random.rand())) == expected
+
+
+def test_another_default_dtype_is_refused_in_one_line_before_any_file(tmp_path, monkeypatch):
+    """Pass 87: after torch.set_default_dtype(torch.float64) a run was a dtype traceback with half its folder
+    written."""
+    spec = ganbench.create_spec("nsgan", "ring8", steps=5)
+    monkeypatch.setattr(torch, "get_default_dtype", lambda: torch.float64)
+    with pytest.raises(GanbenchError, match=r"torch's default dtype is torch.float64 .*set_default_dtype\(torch"):
+        run_spec(spec, str(tmp_path / "out"), progress=False)
+    assert not (tmp_path / "out").exists()
