@@ -22,7 +22,7 @@ from ganbench.errors import GanbenchError
 from ganbench.fingerprint import fingerprint
 from ganbench.harness import run_spec
 
-from .test_spec import _notebook_fingerprint
+from .test_spec import _notebook_fingerprint, assert_alike_in_every_process
 
 NETWORK_PRIVATE = """import torch
 class Scale(torch.nn.Module):
@@ -294,16 +294,7 @@ def test_a_notebook_attrs_class_is_fingerprinted_alike_in_every_process():
     pytest.importorskip("attrs")
     code = "import attrs\n@attrs.frozen\nclass Cfg:\n    scale: float = 1.0\nCFG = Cfg()\n"
     code += "def g_loss(d):\n    return CFG.scale * d\n"
-    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
-    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
-    prints = {
-        subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        ).stdout
-        for seed in ("1", "2")
-    }  # fmt: skip
-    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+    assert_alike_in_every_process(code)
 
 
 RANDOM_LOSS = """

@@ -720,22 +720,10 @@ def test_compiled_quantized_and_frozen_standard_library_code_is_fingerprinted_al
     """Pass 86: torch.compile's wrappers carry process counters (an id per process); os and posixpath are frozen into
     Python (no file: hashed as a notebook's code, another id under -X frozen_modules=off); a quantized tensor's scale
     and a negative view's sign were left out."""
-    import os
-    import subprocess
-
     code = "import torch, os.path\ntorch.manual_seed(0)\n@torch.compile(backend='eager')\ndef h(x):\n    return x * 2\n"
     code += "M = torch.compile(torch.nn.Linear(1, 1), backend='eager')\n"
     code += "def g_loss(d):\n    return h(d) + M(d) + len(os.path.join('a', 'b'))\n"
-    script = "from ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
-    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
-    prints = {
-        subprocess.run(
-            [sys.executable, *flags, "-c", script], capture_output=True, text=True, timeout=300,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        ).stdout
-        for seed, flags in (("1", ()), ("2", ()), ("1", ("-X", "frozen_modules=off")))
-    }  # fmt: skip
-    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+    assert_alike_in_every_process(code, (("1", ()), ("2", ()), ("1", ("-X", "frozen_modules=off"))))
 
     one = torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8)
     assert _value_fingerprint(one) != _value_fingerprint(
@@ -788,26 +776,30 @@ def test_torchscript_and_lazy_or_nested_tensors_are_fingerprinted_by_what_they_c
     assert _value_fingerprint(torch.nn.LazyLinear(2)).startswith("p 1 ")
 
 
-def test_an_object_is_fingerprinted_alike_in_every_process():
+def assert_alike_in_every_process(code: str, runs=(("1", ()), ("2", ()))) -> None:
+    """The fingerprint of the notebook g_loss that ``code`` makes is one in processes of each (PYTHONHASHSEED,
+    interpreter flags) of ``runs``."""
     import os
     import subprocess
 
+    script = "import torch\ntorch.manual_seed(0)\nfrom ganbench.fingerprint import fingerprint\n"
+    script += f"scope = {{'__name__': 'nb'}}\nexec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
+    prints = {
+        subprocess.run(
+            [sys.executable, *flags, "-c", script], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed, flags in runs
+    }  # fmt: skip
+    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+
+
+def test_an_object_is_fingerprinted_alike_in_every_process():
     code = "import torch\nclass Cfg:\n    pass\n"
     code += "V = [Cfg(), torch.nn.Sequential(torch.nn.LeakyReLU(0.2)), torch.nn.Linear(2, 2)]"
     code += "\nV[0].s = {'a': 1.0, 'b': (2, 'x')}\nV[1].register_forward_hook(lambda *a: None)"
     code += "\ndef g_loss(d):\n    return V and d\n"
-    script = (
-        "import torch\ntorch.manual_seed(0)\nfrom ganbench.fingerprint import fingerprint\nscope = {'__name__': 'nb'}\n"
-    )
-    script += f"exec({code!r}, scope)\nprint(fingerprint('p', '1', (scope['g_loss'],)))\n"
-    prints = {
-        subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        ).stdout
-        for seed in ("1", "2")
-    }  # fmt: skip
-    assert len(prints) == 1 and next(iter(prints)).startswith("p 1 "), prints
+    assert_alike_in_every_process(code)
 
 
 def test_what_only_writes_is_not_part_of_a_fingerprint():
