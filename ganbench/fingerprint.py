@@ -175,7 +175,8 @@ class _Hasher:
                     for k, v in vars(thing).items()  # not refused); not ganbench's own classes', whose methods read
                     if not _is_method(v) and not k.startswith("__") or methods and _is_method(v)  # its memos and
                 }  # scoped settings (ContextVars), and whose code is its package's sources
-                return in_file + extra + self.bytes_of(without_dropped(settings), depth)
+                bases = self.bytes_of(thing.__bases__, depth)  # what it inherits, by the same rules (pass 88: a
+                return in_file + extra + self.bytes_of(without_dropped(settings), depth) + bases  # base's forward)
             if in_file:  # its module's package fixes the code; defaults, closure and named globals may vary
                 return in_file + extra + self._bound_values(thing, depth) + self._named_globals(thing, depth)
             return self._without_file(thing, depth) + extra
@@ -600,23 +601,29 @@ def _named_after(top: str) -> list[str]:
     return [dist.metadata["Name"]] if holds else []
 
 
-_BY_NAME = frozenset({"globals", "eval", "exec", "__import__", "import_module", "getenv", "environ"})
+_BY_NAME = frozenset(
+    {"globals", "eval", "exec", "__import__", "import_module", "getenv", "environ", "getenvb", "environb"}
+)
 """What reads values by a name known only at run time (``globals()["SCALE"]``, ``importlib.import_module(name)``,
 ``os.environ["SCALE"]``): no fingerprint can say which values those are."""
 _BY_NAME_FROM = {
-    "modules": "sys",
-    "import_module": "importlib",
-    "environ": "os",
-    "getenv": "os",
-    "_getframe": "sys",
-    "currentframe": "inspect",
-    "eval": "builtins",
-    "exec": "builtins",
-    "globals": "builtins",
-    "argv": "sys",  # the command line (pass 87: `"--hard" in sys.argv` kept the run id)
+    "modules": ("sys",),
+    "import_module": ("importlib",),
+    "environ": ("os", "posix", "nt"),
+    "environb": ("os",),
+    "getenv": ("os",),
+    "getenvb": ("os",),
+    "_getframe": ("sys",),
+    "currentframe": ("inspect",),
+    "eval": ("builtins",),
+    "exec": ("builtins",),
+    "globals": ("builtins",),
+    "argv": ("sys",),  # the command line (pass 87: `"--hard" in sys.argv` kept the run id)
+    "orig_argv": ("sys",),
 }
-_BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile")
-"""Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process)."""
+_BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile", "__dynamo")
+"""Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process),
+and dynamo's mark on a function it must not compile, set at its first call (pass 88: torch.utils.checkpoint)."""
 
 
 def _is_reader(function: types.FunctionType, name: str) -> bool:
@@ -631,7 +638,7 @@ def _module_holding(function: types.FunctionType, loaded: str | None, attribute:
     ``environ``), under any alias it is imported as (``import os as _os``, pass 86)."""
     held = function.__globals__.get(loaded or "", _ABSENT)
     module = held.__name__ if isinstance(held, types.ModuleType) else loaded
-    return module == _BY_NAME_FROM[attribute]
+    return module in _BY_NAME_FROM[attribute]
 
 
 def refuse_reads_by_name(function: types.FunctionType) -> None:
@@ -650,7 +657,7 @@ def refuse_reads_by_name(function: types.FunctionType) -> None:
             name = instruction.argval if isinstance(instruction.argval, str) else None
             if instruction.opname == "IMPORT_NAME":
                 importing = name
-            elif instruction.opname == "IMPORT_FROM" and name in _BY_NAME_FROM and importing == _BY_NAME_FROM[name]:
+            elif instruction.opname == "IMPORT_FROM" and name in _BY_NAME_FROM and importing in _BY_NAME_FROM[name]:
                 _refuse_reading_by_name(function, f"{importing}.{name}")  # `from os import getenv` in the body
             elif instruction.opname in ("STORE_FAST", "STORE_DEREF", "STORE_NAME") and importing and name:
                 aliases[name], importing = importing.partition(".")[0], None

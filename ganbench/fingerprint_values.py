@@ -130,8 +130,8 @@ def stable(
         return DROPPED
     if is_a_reader(value):  # held as a default, in a closure, a dict or a partial (pass 87: only names were refused)
         raise ReadsByName(reader_name(value))
-    if isinstance(value, _WEAK):  # a weak reference is a memo's: it never holds what it refers to (pass 87)
-        return DROPPED
+    if isinstance(value, _WEAK) or _is_hook_handle(value):  # a weak reference is a memo's: it never holds what it
+        return DROPPED  # refers to (pass 87); a hook's handle counts the hooks a process made (the hook is followed)
     if isinstance(value, typing.ForwardRef):  # an annotation's text; its code and cached value are Python's
         return ("annotation", value.__forward_arg__)
     if isinstance(value, enum.Enum):  # its class: its methods decide what a member computes (a str mixin's too)
@@ -205,12 +205,19 @@ def _method(function: Any, owner: Any, name: Callable[[], str], owner_kept: Call
     return ("method", function if isinstance(function, types.FunctionType) else name(), type(owner), owner_kept())
 
 
+def _is_hook_handle(value: Any) -> bool:
+    kind = type(value)
+    return kind.__name__ == "RemovableHandle" and _module_name(kind) == "torch.utils.hooks"
+
+
 def _builtin_kind(value: Any, follow: Callable[..., Any]) -> Any:
     """A dict, list, tuple, set or a number or text of a subclass: its items as kept, and for a subclass its class
     (its methods: a dict's ``__missing__``, a namedtuple's properties, a float's ``__mul__``), its attributes and a
     defaultdict's factory (pass 83: each kept its run id when they changed)."""
     if isinstance(value, dict):
-        items: Any = without_dropped({k: follow(v) for k, v in value.items() if follow(k) is not DROPPED})
+        items: Any = without_dropped(  # a namespace's builtins (runpy's, exec's) are Python's (pass 88)
+            {k: follow(v) for k, v in value.items() if k != "__builtins__" and follow(k) is not DROPPED}
+        )
     elif isinstance(value, (tuple, list)):
         items = [x for x in map(follow, value) if x is not DROPPED]
         items = tuple(items) if type(value) is tuple else items
@@ -405,6 +412,8 @@ def declared_state(thing: Any) -> dict[str, Any] | None:
 
 def _uncached(thing: Any, state: dict[str, Any]) -> dict[str, Any]:
     cached = {name for cls in type(thing).__mro__ for name, v in vars(cls).items() if _caches(v)}
+    if _module_name(type(thing)).startswith("torch.") and "autocast" in type(thing).__name__:
+        cached |= {k for k in state if k.startswith("prev")}  # what its last __enter__ found (pass 88)
     return {k: v for k, v in state.items() if k not in cached}
 
 
@@ -423,10 +432,13 @@ def _caches(attribute: Any) -> bool:
 
 def is_a_reader(value: Any) -> bool:
     """Whether ``value`` reads other values by a name known only at run time, or is the command line."""
-    return any(value is reader for reader, _ in _readers()) or value is sys.argv  # (a program may set a new list)
+    return any(value is reader for reader, _ in _readers()) or value is sys.argv or value is sys.orig_argv
 
 
 def reader_name(value: Any) -> str:
+    """How a reader is named in a refusal (the command line's lists are looked up now: a program may set new ones)."""
+    if value is sys.orig_argv:
+        return "sys.orig_argv"
     return next((name for reader, name in _readers() if value is reader), "sys.argv")
 
 
@@ -448,6 +460,9 @@ def _readers() -> tuple[tuple[Any, str], ...]:
         (sys.modules, "sys.modules"),
         (sys._getframe, "sys._getframe"),
         (inspect.currentframe, "inspect.currentframe"),
+        (os.environb, "os.environb"),
+        (os.getenvb, "os.getenvb"),
+        (sys.modules["posix" if os.name == "posix" else "nt"].environ, "posix.environ"),
     )
 
 

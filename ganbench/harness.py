@@ -120,7 +120,7 @@ def run_spec(
         raise OptionError(f"force must be True or False, not {force!r}")
     cadence = Hooks(log_every=log_every, checkpoint_every=checkpoint_every, progress=progress)  # checks them
     device = resolve_device(device)
-    refuse_another_default_dtype()
+    refuse_process_wide_torch_settings()
     run_dir = Path(out) / spec.dirname
     existing = read_record(run_dir)
     if existing is not None and not force:
@@ -435,15 +435,41 @@ def update_best(best: dict[str, dict[str, float]], values: dict[str, float], ste
             best[key] = {"value": value, "step": step}
 
 
-def refuse_another_default_dtype() -> None:
-    """GanbenchError unless torch's default dtype is float32: runs compute in it, and their run ids and records
-    say so (pass 87: after ``torch.set_default_dtype(torch.float64)`` a run was a dtype traceback, half its folder
-    written, while another process's float32 record was handed out under the same id)."""
+def refuse_process_wide_torch_settings() -> None:
+    """GanbenchError if the process has changed what every network computes outside the options and the code a run
+    id follows: torch's default dtype (runs compute in float32) or device (runs place their tensors: --device), or
+    hooks registered for every module (pass 87: float64 was a dtype traceback with half a folder written, while
+    another process's float32 record was handed out under the same id; pass 88: a global forward hook halving every
+    Linear kept the id, and the meta device was a traceback)."""
     if torch.get_default_dtype() != torch.float32:
         raise GanbenchError(
             f"torch's default dtype is {torch.get_default_dtype()} (torch.set_default_dtype), but runs compute in "
             "float32, as their run ids and records say; call torch.set_default_dtype(torch.float32) before a run"
         )
+    if torch.get_default_device() != torch.device("cpu"):
+        raise GanbenchError(
+            f"torch's default device is {torch.get_default_device()} (torch.set_default_device), but runs place their "
+            "tensors themselves (--device, device=); call torch.set_default_device('cpu') before a run"
+        )
+    module = torch.nn.modules.module
+    hooked = [name for name in _GLOBAL_MODULE_HOOKS if getattr(module, name, None)]
+    if hooked:
+        raise GanbenchError(
+            f"hooks for every torch module are registered in this process ({hooked[0]}: "
+            "torch.nn.modules.module.register_module_*_hook), which change what every network computes but no run id "
+            "can follow; remove them (their handles' .remove()) before a run, or put them in a network's code"
+        )
+
+
+_GLOBAL_MODULE_HOOKS = (
+    "_global_forward_pre_hooks",
+    "_global_forward_hooks",
+    "_global_backward_pre_hooks",
+    "_global_backward_hooks",
+    "_global_buffer_registration_hooks",
+    "_global_module_registration_hooks",
+    "_global_parameter_registration_hooks",
+)
 
 
 def prepare_run_dir(out: Path, spec: RunSpec, then: str = RESUMES) -> Path:

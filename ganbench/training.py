@@ -62,11 +62,12 @@ def derive_seed(seed: int, stream: str) -> int:
 
 @contextlib.contextmanager
 def callers_randomness_kept() -> Iterator[None]:
-    """Python's and numpy's global random numbers as they were before: the caller's own draws go on as if no run
-    came between (a run seeds them every step)."""
+    """torch's, Python's and numpy's global random numbers as they were before: the caller's own draws go on as if
+    no run came between (a run seeds them every step; pass 88: torch's moved only when a run trained)."""
     saved = random.getstate(), np.random.get_state()
     try:
-        yield
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
+            yield
     finally:
         random.setstate(saved[0])
         np.random.set_state(saved[1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -86,6 +87,13 @@ def h(x):
 def g_loss(d):
     return h(d)
 """
+HOOK_HANDLE = """import torch
+torch.manual_seed(0)
+NET = torch.nn.Linear(1, 1)
+NET.handle = NET.register_forward_hook(lambda m, i, o: o * %s)
+def g_loss(d):
+    return NET(d)
+"""
 METACLASS = """class Meta(type):
     def factor(cls):
         return %s
@@ -108,9 +116,10 @@ g_loss = Loss()
         (AUTOCAST, "True", "False"),
         (CONTEXT_MANAGER, "1.0", "5.0"),
         (METACLASS, "0", "5.0"),
+        (HOOK_HANDLE, "2", "3"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
-         "contextmanager", "metaclass"],
+         "contextmanager", "metaclass", "hook-handle"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
@@ -147,8 +156,25 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
             "g_loss = Loss()",
             "os.environ",
         ),
+        ("import os\ndef g_loss(d):\n    return float(os.environb.get(b'S', b'1')) * d", "os.environb"),  # pass 88
+        ("import os\ndef g_loss(d):\n    return float(os.getenvb(b'S', b'1')) * d", "os.getenvb"),
+        ("import posix\ndef g_loss(d):\n    return float(posix.environ.get(b'S', b'1')) * d", "posix.environ"),
+        ("import sys\ndef g_loss(d):\n    return (2.0 if '--hard' in sys.orig_argv else 1.0) * d", "sys.orig_argv"),
     ],
-    ids=["default", "bound-method", "partial", "dict", "closure", "argv", "argv-global", "method"],
+    ids=[
+        "default",
+        "bound-method",
+        "partial",
+        "dict",
+        "closure",
+        "argv",
+        "argv-global",
+        "method",
+        "environb",
+        "getenvb",
+        "posix-environ",
+        "orig-argv",
+    ],
 )
 def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
     with pytest.raises(GanbenchError, match="reads values by a name known only at run time") as refused:
@@ -318,7 +344,7 @@ def test_a_loss_drawing_from_python_s_and_numpy_s_random_numbers_gives_one_resul
     fresh_plugins, tmp_path, monkeypatch
 ):
     """Pass 87: only torch was seeded; a loss's `random.random()` label noise gave two results under one run id.
-    The caller's own random numbers go on as if no run came between."""
+    The caller's own random numbers go on as if no run came between (pass 88: torch's moved when a run trained)."""
     import random
 
     import numpy as np
@@ -328,7 +354,8 @@ def test_a_loss_drawing_from_python_s_and_numpy_s_random_numbers_gives_one_resul
     spec = ganbench.create_spec("fp87-random", "ring8", steps=5, metrics=("modes",), overrides={"batch_size": 8})
     random.seed(7)
     np.random.seed(7)
-    expected = random.random(), float(np.random.rand())
+    torch.manual_seed(7)
+    expected = random.random(), float(np.random.rand()), float(torch.rand(1))
     metrics = []
     for out in ("one", "two"):
         random.seed(7)
@@ -339,15 +366,83 @@ def test_a_loss_drawing_from_python_s_and_numpy_s_random_numbers_gives_one_resul
     assert metrics[0] == metrics[1]
     random.seed(7)
     np.random.seed(7)
+    torch.manual_seed(7)
     run_spec(spec, str(tmp_path / "three"), progress=False)
-    assert (random.random(), float(np.random.rand())) == expected
+    assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == expected
 
 
-def test_another_default_dtype_is_refused_in_one_line_before_any_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (
+            lambda mp: mp.setattr(torch, "get_default_dtype", lambda: torch.float64),
+            "torch's default dtype is torch.float64",
+        ),
+        (lambda mp: mp.setattr(torch, "get_default_device", lambda: torch.device("meta")), "default device is meta"),
+        (
+            lambda mp: mp.setattr(torch.nn.modules.module, "_global_forward_hooks", {0: lambda m, i, o: o * 0.5}),
+            "hooks for every torch module are registered in this process (_global_forward_hooks",
+        ),
+    ],
+    ids=["dtype", "device", "global-hook"],
+)
+def test_process_wide_torch_settings_are_refused_in_one_line_before_any_file(tmp_path, monkeypatch, change, said):
     """Pass 87: after torch.set_default_dtype(torch.float64) a run was a dtype traceback with half its folder
-    written."""
+    written; pass 88: a global forward hook halving every Linear kept the run id, and the meta device was a
+    traceback."""
     spec = ganbench.create_spec("nsgan", "ring8", steps=5)
-    monkeypatch.setattr(torch, "get_default_dtype", lambda: torch.float64)
-    with pytest.raises(GanbenchError, match=r"torch's default dtype is torch.float64 .*set_default_dtype\(torch"):
+    change(monkeypatch)
+    with pytest.raises(GanbenchError, match=re.escape(said)) as refused:
         run_spec(spec, str(tmp_path / "out"), progress=False)
-    assert not (tmp_path / "out").exists()
+    assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()
+
+
+def test_a_base_class_in_a_file_counts_what_its_methods_read(tmp_path, monkeypatch):
+    """Pass 88: a network subclassing a base of the same file whose forward read a global K kept the run id when a
+    session set K, or set a value or a method on the base."""
+    module = _file_module(
+        tmp_path,
+        monkeypatch,
+        "fp88_base",
+        """
+        import torch
+        K = 1.0
+        class Base(torch.nn.Module):
+            SCALE = 1.0
+            def forward(self, x):
+                return x * K * self.SCALE
+        class Child(Base):
+            pass
+        C = Child()
+        def g_loss(d):
+            return -C(d).mean()
+        """,
+    )
+    ids = [fingerprint("p", "1", (module.g_loss,))]
+    monkeypatch.setattr(module, "K", 5.0)
+    ids.append(fingerprint("p", "1", (module.g_loss,)))
+    monkeypatch.setattr(module.Base, "SCALE", 5.0)
+    ids.append(fingerprint("p", "1", (module.g_loss,)))
+    monkeypatch.setattr(module.Base, "forward", lambda self, x: x)
+    assert len({*ids, fingerprint("p", "1", (module.g_loss,))}) == 4
+
+
+def test_what_wrappers_note_as_they_run_and_a_namespace_s_builtins_keep_the_id(monkeypatch):
+    """Pass 88: torch.utils.checkpoint's dynamo mark and an autocast's entry state, set at the first call, gave the
+    loss another id after it; a namespace from exec or runpy was refused for holding Python's builtins (__import__)."""
+    code = """import torch
+from torch.utils.checkpoint import checkpoint
+def h(x):
+    return x * 2
+H = torch.autocast("cpu", dtype=torch.bfloat16, enabled=False)(h)
+NS = {}
+exec("def f(d):\\n    return d", NS)
+def g_loss(d):
+    return checkpoint(H, d, use_reentrant=False) + NS["f"](d)
+"""
+    module = types.ModuleType("fp88_wrappers")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(code, vars(module))  # noqa: S102 - code without a file
+    before = fingerprint("p", "1", (module.g_loss,))
+    module.g_loss(torch.ones(2, requires_grad=True))
+    assert fingerprint("p", "1", (module.g_loss,)) == before
