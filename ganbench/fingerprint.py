@@ -620,6 +620,7 @@ _BY_NAME_FROM = {
     "globals": ("builtins",),
     "argv": ("sys",),  # the command line (pass 87: `"--hard" in sys.argv` kept the run id)
     "orig_argv": ("sys",),
+    "ops": ("torch",),  # custom operators, found in torch's registry by name (pass 89)
 }
 _BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile", "__dynamo")
 """Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process),

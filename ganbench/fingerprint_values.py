@@ -143,6 +143,8 @@ def stable(
         if is_a_reader(owner):  # sys.modules.get
             raise ReadsByName(f"{reader_name(owner)}.{value.__name__}")
         return _method(value, owner, lambda: value.__name__, lambda: stable(owner, depth + 1, inside))
+    if isinstance(value, np.ufunc) and value.__name__.endswith(" (vectorized)"):  # np.frompyfunc's: its Python
+        raise Unreadable(f"a numpy ufunc made of a Python function ({value.__name__})")  # function is out of reach
     if type(value) in CONSTANTS or isinstance(value, (np.generic, *CODE)):
         return value
     if isinstance(value, np.ndarray) or is_tensor(value):
@@ -168,7 +170,10 @@ def stable(
             raise ReadsByName(f"{reader_name(owner)}.{value.__func__.__name__}")
         return _method(value.__func__, owner, lambda: value.__func__.__qualname__, lambda: follow(owner, True))
     if type(value).__module__ == "functools" and callable(value):  # lru_cache's, cache's: the function they wrap
-        return (qualname(type(value)), follow(inspect.getattr_static(value, "__wrapped__", None)))
+        wrapped = inspect.getattr_static(value, "__wrapped__", None)
+        if wrapped is None:  # cmp_to_key's: its function is out of reach (pass 89)
+            raise Unreadable(f"a {qualname(type(value))} object")
+        return (qualname(type(value)), follow(wrapped))
     if library := _held_by_its_library(value):  # numpy's dispatchers (np.clip), torch's objects (torch.channels_last)
         return ("library", library, _global_name(library, value))
     if _writes_only(value) or _module_name(type(value)).startswith(_COMPILERS):

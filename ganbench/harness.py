@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import os
 import stat
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -451,14 +452,36 @@ def refuse_process_wide_torch_settings() -> None:
             f"torch's default device is {torch.get_default_device()} (torch.set_default_device), but runs place their "
             "tensors themselves (--device, device=); call torch.set_default_device('cpu') before a run"
         )
+    modes = _modes_in_force()
+    if modes:  # pass 89: a run inside `with torch.autocast(...)` trained in bfloat16 under the float32 run's id
+        raise GanbenchError(
+            f"a run was started inside {modes[0]}, which changes what it computes but no run id can follow; start it "
+            "outside (training sets its own precision and gradients)"
+        )
     module = torch.nn.modules.module
     hooked = [name for name in _GLOBAL_MODULE_HOOKS if getattr(module, name, None)]
+    optimizer = sys.modules.get("torch.optim.optimizer")
+    hooked += [name for name in _GLOBAL_OPTIMIZER_HOOKS if getattr(optimizer, name, None)]
     if hooked:
         raise GanbenchError(
-            f"hooks for every torch module are registered in this process ({hooked[0]}: "
-            "torch.nn.modules.module.register_module_*_hook), which change what every network computes but no run id "
-            "can follow; remove them (their handles' .remove()) before a run, or put them in a network's code"
+            f"hooks for every torch module or optimizer are registered in this process ({hooked[0]}: "
+            "register_module_*_hook, register_optimizer_step_*_hook), which change what every run computes but no "
+            "run id can follow; remove them (their handles' .remove()) before a run, or put them in a network's code"
         )
+
+
+_GLOBAL_OPTIMIZER_HOOKS = ("_global_optimizer_pre_hooks", "_global_optimizer_post_hooks")
+
+
+def _modes_in_force() -> list[str]:
+    """The process-wide torch modes in force that change what a run computes: autocast, gradients off, saved-tensor
+    hooks (pass 89)."""
+    modes = [f"torch.autocast({d!r})" for d in ("cpu", "cuda") if torch.is_autocast_enabled(d)]
+    if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
+        modes.append("torch.no_grad() or torch.inference_mode() (gradients off)")
+    if torch._C._autograd._top_saved_tensors_default_hooks(False) is not None:
+        modes.append("torch.autograd.graph.saved_tensors_hooks")
+    return modes
 
 
 _GLOBAL_MODULE_HOOKS = (

@@ -15,6 +15,7 @@ import textwrap
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,7 +24,7 @@ from ganbench.errors import GanbenchError
 from ganbench.fingerprint import fingerprint
 from ganbench.harness import run_spec
 
-from .test_spec import _notebook_fingerprint, assert_alike_in_every_process
+from .test_spec import _notebook_fingerprint, _value_fingerprint, assert_alike_in_every_process
 
 NETWORK_PRIVATE = """import torch
 class Scale(torch.nn.Module):
@@ -160,6 +161,7 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         ("import os\ndef g_loss(d):\n    return float(os.getenvb(b'S', b'1')) * d", "os.getenvb"),
         ("import posix\ndef g_loss(d):\n    return float(posix.environ.get(b'S', b'1')) * d", "posix.environ"),
         ("import sys\ndef g_loss(d):\n    return (2.0 if '--hard' in sys.orig_argv else 1.0) * d", "sys.orig_argv"),
+        ("import torch\ndef g_loss(d):\n    return torch.ops.aten.sigmoid(d)", "torch.ops"),  # pass 89
     ],
     ids=[
         "default",
@@ -174,6 +176,7 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         "getenvb",
         "posix-environ",
         "orig-argv",
+        "torch-ops",
     ],
 )
 def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
@@ -381,7 +384,7 @@ def test_a_loss_drawing_from_python_s_and_numpy_s_random_numbers_gives_one_resul
         (lambda mp: mp.setattr(torch, "get_default_device", lambda: torch.device("meta")), "default device is meta"),
         (
             lambda mp: mp.setattr(torch.nn.modules.module, "_global_forward_hooks", {0: lambda m, i, o: o * 0.5}),
-            "hooks for every torch module are registered in this process (_global_forward_hooks",
+            "hooks for every torch module or optimizer are registered in this process (_global_forward_hooks",
         ),
     ],
     ids=["dtype", "device", "global-hook"],
@@ -395,6 +398,60 @@ def test_process_wide_torch_settings_are_refused_in_one_line_before_any_file(tmp
     with pytest.raises(GanbenchError, match=re.escape(said)) as refused:
         run_spec(spec, str(tmp_path / "out"), progress=False)
     assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "code, said",
+    [
+        (
+            "import numpy as np\nclip = np.frompyfunc(lambda v: min(v, 0.5), 1, 1)\ndef g_loss(d):\n    return clip(d)",
+            "a numpy ufunc made of a Python function",
+        ),
+        (
+            "import functools\nKEY = functools.cmp_to_key(lambda a, b: a - b * 0.5)\n"
+            "def g_loss(d):\n    return sorted(d, key=KEY)",
+            "functools.KeyWrapper",
+        ),
+    ],
+    ids=["frompyfunc", "cmp-to-key"],
+)
+def test_a_python_function_hidden_in_a_c_wrapper_is_refused(code, said):
+    """Pass 89: np.frompyfunc's ufunc and cmp_to_key's key were code by name: the function inside, its constants
+    and globals were left out (one id for clip at 0.5 and 3.0); numpy's and scipy's own ufuncs are code still."""
+    with pytest.raises(GanbenchError, match=re.escape(said)):
+        _notebook_fingerprint(code)
+    scipy_special = pytest.importorskip("scipy.special")
+    _value_fingerprint(scipy_special.expit), _value_fingerprint(np.logaddexp)
+
+
+@pytest.mark.parametrize(
+    "mode, said",
+    [
+        (lambda: torch.autocast("cpu", dtype=torch.bfloat16), "torch.autocast('cpu')"),
+        (torch.no_grad, "gradients off"),
+        (lambda: torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t), "saved_tensors_hooks"),
+    ],
+    ids=["autocast", "no-grad", "saved-tensors-hooks"],
+)
+def test_a_run_inside_a_torch_mode_is_refused_in_one_line(tmp_path, mode, said):
+    """Pass 89: a run inside `with torch.autocast("cpu", dtype=torch.bfloat16)` trained in bfloat16 under the float32
+    run's id (a later float32 run was handed its record); under torch.no_grad() it was a traceback."""
+    spec = ganbench.create_spec("nsgan", "ring8", steps=5)
+    with mode(), pytest.raises(GanbenchError, match=re.escape(said)) as refused:
+        run_spec(spec, str(tmp_path / "out"), progress=False)
+    assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()
+
+
+def test_a_global_optimizer_hook_is_refused_in_one_line(tmp_path):
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    spec = ganbench.create_spec("nsgan", "ring8", steps=5)
+    handle = register_optimizer_step_pre_hook(lambda optimizer, args, kwargs: None)
+    try:
+        with pytest.raises(GanbenchError, match=r"registered in this process \(_global_optimizer_pre_hooks"):
+            run_spec(spec, str(tmp_path / "out"), progress=False)
+    finally:
+        handle.remove()
 
 
 def test_a_base_class_in_a_file_counts_what_its_methods_read(tmp_path, monkeypatch):
