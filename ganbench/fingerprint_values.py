@@ -436,25 +436,29 @@ def _caches(attribute: Any) -> bool:
 
 
 def is_a_reader(value: Any) -> bool:
-    """Whether ``value`` reads other values by a name known only at run time, or is the command line."""
-    return any(value is reader for reader, _ in _readers()) or value is sys.argv or value is sys.orig_argv
+    """Whether ``value`` reads other values by a name known only at run time, or is the command line (a stable's
+    every value asks: one lookup by id)."""
+    held = _readers().get(id(value))
+    return held is not None and held[0] is value or value is sys.argv or value is sys.orig_argv
 
 
 def reader_name(value: Any) -> str:
     """How a reader is named in a refusal (the command line's lists are looked up now: a program may set new ones)."""
     if value is sys.orig_argv:
         return "sys.orig_argv"
-    return next((name for reader, name in _readers() if value is reader), "sys.argv")
+    held = _readers().get(id(value))
+    return held[1] if held is not None and held[0] is value else "sys.argv"
 
 
 @functools.cache
-def _readers() -> tuple[tuple[Any, str], ...]:
+def _readers() -> dict[int, tuple[Any, str]]:
     """The values that read other values by a name known only at run time, whatever a module calls them (pass 86:
-    `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id)."""
+    `import os as _os; _os.environ`, `ENV = os.environ`, `builtins.eval` kept the run id), by id, each held here
+    with its name (so that its id stays its own)."""
     import builtins
     import importlib
 
-    return (
+    readers = (
         (os.environ, "os.environ"),
         (os.getenv, "os.getenv"),
         (builtins.eval, "eval"),
@@ -469,6 +473,7 @@ def _readers() -> tuple[tuple[Any, str], ...]:
         (os.getenvb, "os.getenvb"),
         (sys.modules["posix" if os.name == "posix" else "nt"].environ, "posix.environ"),
     )
+    return {id(reader): (reader, name) for reader, name in readers}
 
 
 def qualname(cls: type | types.FunctionType) -> str:
