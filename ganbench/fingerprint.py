@@ -32,7 +32,9 @@ import dataclasses
 import dis
 import functools
 import hashlib
+import importlib.machinery
 import importlib.metadata
+import importlib.util
 import inspect
 import os
 import sys
@@ -146,6 +148,9 @@ class _Hasher:
         if isinstance(thing, functools.partial):  # its arguments as a function's defaults count (pass 83: a logger)
             return b"partial" + self.bytes_of(kept(thing, lambda: f"an argument of {thing!r}"[:200]), depth)
         if isinstance(thing, types.ModuleType):
+            if sys.modules.get(thing.__name__) is not thing and is_local(thing):  # loaded beside the import system
+                files = tuple(_versions(_package_files(thing)))  # (torch's cpp_extension.load): its own files (pass 90)
+                return f"module {thing.__name__} ".encode() + (_sources_digest(files) if files else b"")
             return self._package(thing.__name__) or thing.__name__.encode()
         if isinstance(thing, np.ndarray) or is_tensor(thing):
             return self._array(thing, depth)
@@ -167,7 +172,8 @@ class _Hasher:
                 if isinstance(thing, types.FunctionType):  # every lambda is "<lambda>": its code tells them apart
                     in_file += self._code(thing.__code__, depth)
             if in_file and _installed(thing):  # an installed library's: its name and version (pass 83: deepcopy's
-                return in_file + extra + self._attributes(thing, depth)  # globals reached tokenize's, set-ordered)
+                uses = _class_libraries(thing) if isinstance(thing, type) else b""  # globals reached tokenize's,
+                return in_file + extra + self._attributes(thing, depth) + uses  # set-ordered)
             if in_file and isinstance(thing, type):  # its file fixes its source; a session may set its values, and
                 methods = not _in_ganbench(thing)  # its methods' globals, defaults and closures count as a function's
                 settings = {  # (pass 87: a method set at run time, a global SCALE a method read kept the run id; os.
@@ -272,14 +278,15 @@ class _Hasher:
         else:
             where = os.path.realpath(where)
             root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
-            top = os.path.relpath(where, root).split(os.sep)[0].removesuffix(".py")
+            top = ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])
         wrapped = getattr(function, "__wrapped__", None)
-        head = f"library {_installed_version(top)} {top} {function.__qualname__};".encode()
+        head = f"library {_installed_version(top)} {top.partition('.')[0]} {function.__qualname__};".encode()
         where_named = lambda: f"a value in the closure of {_named(function)}"  # noqa: E731
         cells = [kept(_cell_value(c), where_named) for c in function.__closure__ or ()]  # a wrapper it made holds
         closure = self.bytes_of(without_dropped(dict(enumerate(cells))), depth) if cells else b""  # its arguments:
         code = self._code(function.__code__, depth)  # vmap's in_dims, grad's argnums (pass 87)
-        return head + code + (self.bytes_of(wrapped, depth) if wrapped else b"") + closure
+        uses = _libraries_named(function, top.partition(".")[0])
+        return head + code + (self.bytes_of(wrapped, depth) if wrapped else b"") + closure + uses
 
     def _attributes(self, function: Any, depth: int) -> bytes:
         """A function's attributes (``g_loss.scale = 5.0``, singledispatch's registry) as its defaults count (pass 84:
@@ -309,10 +316,13 @@ class _Hasher:
             if n in scope
         }
         named = without_dropped(named)
-        for name in sorted(names - scope.keys()):  # `import helpers` in its body (pass 84: kept a stale id)
-            module = sys.modules.get(name)
-            if isinstance(module, types.ModuleType) and name != "__main__" and is_local(module):
-                named[f"import {name}"] = module
+        for name in _imported(code, scope.get("__package__")):  # `import helpers` in its body (pass 84: kept a stale
+            module = sys.modules.get(name)  # id), `from .helpers import x` too, loaded or not yet (pass 90)
+            if isinstance(module, types.ModuleType):
+                if name != "__main__" and is_local(module):
+                    named[f"import {name}"] = module
+            elif (unloaded := _unloaded_sources(name)) is not None:
+                named[f"import {name}"] = unloaded
         for name, value in list(named.items()):
             if isinstance(value, types.ModuleType):
                 _module_values(name, value, names, named)
@@ -322,9 +332,14 @@ class _Hasher:
         return code.co_code + self.bytes_of(code.co_consts, depth) + repr(code.co_names).encode()
 
     def _package(self, module_name: str) -> bytes:
-        """The sources of every module of ``module_name``'s top-level package (once per hasher),
-        or b"" when it has none on disk (built in, ``__main__`` of ``-c``, made at run time)."""
+        """The sources of every module of ``module_name``'s top-level package (once per hasher), of a namespace
+        package's part, or b"" when it has none on disk (built in, ``__main__`` of ``-c``, made at run time)."""
         top = module_name.partition(".")[0]
+        held = sys.modules.get(top)
+        if _is_namespace(held):
+            if "." not in module_name:  # a namespace shared by distributions: its parts count, each by its own
+                return f"namespace {top};".encode()  # (pass 90)
+            top = ".".join(module_name.split(".")[:2])
         if top not in self.packages:
             self.packages[top] = self._package_bytes(top)
         return self.packages[top]
@@ -415,7 +430,11 @@ def _built_in(thing: Any) -> bytes:
             owner if isinstance(owner, type) else type(owner), "__module__", None
         )
     module = module if isinstance(module, str) and module else "builtins"
-    return f"builtin {_installed_version(module.partition('.')[0])} {module}.{thing.__qualname__};".encode()
+    loaded = sys.modules.get(module)
+    if isinstance(loaded, types.ModuleType) and getattr(loaded, "__file__", None) and is_local(loaded):
+        built = tuple(_versions(_package_files(loaded)))  # a local extension (torch's cpp_extension.load, StyleGAN2's
+        return f"builtin {module}.{thing.__qualname__} ".encode() + _sources_digest(built)  # ops): its file (pass 90)
+    return f"builtin {_installed_version(module)} {module}.{thing.__qualname__};".encode()
 
 
 def _generated_by_attrs(value: Any) -> bool:
@@ -462,7 +481,10 @@ def _module_values(
     """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
     that ``names`` name and ``stable`` keeps: a module's file says what it held when loaded, not that a session
     set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
-    if depth > 3 or not is_local(module):
+    if depth > 3:
+        return
+    if not is_local(module):  # an installed one's values are its state; of a namespace package, the parts it names
+        into.update((f"{prefix} {part.__name__}", part) for part in _namespace_parts(module, names))  # count
         return
     for attr in sorted(names):
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
@@ -470,6 +492,22 @@ def _module_values(
             _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
         elif value is not _ABSENT and (value := kept(value, lambda a=attr: f"{prefix}.{a}")) is not DROPPED:
             into[f"{prefix}.{attr}"] = value
+
+
+def _namespace_parts(module: types.ModuleType, names: set[str]) -> list[types.ModuleType]:
+    """Of a namespace package (no ``__init__``, parts in several distributions), the loaded parts ``names`` name:
+    each counts by its own distribution (pass 90: acme.other as whichever acme distribution was listed first)."""
+    if not _is_namespace(module):
+        return []
+    held = (vars(module).get(attr) for attr in sorted(names))
+    return [part for part in held if isinstance(part, types.ModuleType)]
+
+
+def _is_namespace(module: Any) -> bool:
+    """Whether ``module`` is a namespace package: a folder without ``__init__.py``, which several distributions may
+    each put a part in."""
+    is_module = isinstance(module, types.ModuleType)
+    return is_module and getattr(module, "__file__", None) is None and hasattr(module, "__path__")
 
 
 def _class_value(cls: type, name: str, value: Any) -> Any:
@@ -528,20 +566,35 @@ def _package_files(module: types.ModuleType) -> list[tuple[str, str]]:
     """A package's .py files by their path inside it (sorted), or a lone module's file."""
     roots = list(getattr(module, "__path__", ()))
     if roots:
-        files = {}
-        for root in roots:
-            for folder, subfolders, names in os.walk(root):  # what an import can load: an editor's lock file
-                subfolders[:] = sorted(d for d in subfolders if d.isidentifier())  # (.#x.py, a dangling link)
-                for name in names:  # and Jupyter's .ipynb_checkpoints copies are no module (pass 82)
-                    path = os.path.join(folder, name)
-                    if name.endswith(".py") and name[:-3].isidentifier() and os.path.isfile(path):
-                        files[os.path.relpath(path, root).replace(os.sep, "/")] = path
-        return sorted(files.items())
+        return _files_under(roots)
     try:
         path = inspect.getsourcefile(module)
     except TypeError:
-        return []
-    return [(os.path.basename(path), path)] if path and os.path.isfile(path) else []
+        path = None
+    path = path or getattr(module, "__file__", None)  # an extension's .so (pass 90: torch's cpp_extension.load)
+    return [(os.path.basename(path), path)] if isinstance(path, str) and os.path.isfile(path) else []
+
+
+def _files_under(roots: list[str]) -> list[tuple[str, str]]:
+    """The module files under a package's folders, by their path inside it (sorted): its .py files and extensions
+    built in place (``build_ext --inplace``)."""
+    files = {}
+    for root in roots:
+        for folder, subfolders, names in os.walk(root):  # what an import can load: an editor's lock file
+            subfolders[:] = sorted(d for d in subfolders if d.isidentifier())  # (.#x.py, a dangling link)
+            for name in names:  # and Jupyter's .ipynb_checkpoints copies are no module (pass 82)
+                path = os.path.join(folder, name)
+                if _module_file(name) and os.path.isfile(path):
+                    files[os.path.relpath(path, root).replace(os.sep, "/")] = path
+    return sorted(files.items())
+
+
+def _module_file(name: str) -> bool:
+    """Whether a file name is one an import loads: ``x.py``, or an extension ``x.cpython-311-x86_64-linux-gnu.so``."""
+    if name.endswith(".py"):
+        return name[:-3].isidentifier()
+    suffix = next((s for s in importlib.machinery.EXTENSION_SUFFIXES if name.endswith(s)), None)
+    return suffix is not None and name[: -len(suffix)].isidentifier()
 
 
 def _versions(files: list[tuple[str, str]]) -> Iterator[tuple[str, str, int, int, int, int]]:
@@ -570,9 +623,20 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) 
     return digest.digest()
 
 
+def _installed_version(module_name: str) -> str:
+    """The distribution and version ("torch 2.14.1") that hold an installed module, or Python's for the standard
+    library: by its top-level package, or in a namespace package that several distributions share (``acme.core``,
+    ``acme.other``) by the one whose files hold its part (pass 90: whichever was listed first, another's version)."""
+    top, _, rest = module_name.partition(".")
+    part = rest.partition(".")[0]
+    held = sys.modules.get(top)
+    if part and _is_namespace(held):
+        return _part_version(top, part)
+    return _top_version(top)
+
+
 @functools.cache
-def _installed_version(top: str) -> str:
-    """An installed package's distribution and version ("torch 2.14.1"), or Python's for the standard library."""
+def _top_version(top: str) -> str:
     if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
         return f"python {sys.version.split()[0]}"
     for dist in _named_after(top) or _distributions().get(top, ()):
@@ -581,6 +645,18 @@ def _installed_version(top: str) -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     return f"python {sys.version.split()[0]}"
+
+
+@functools.cache
+def _part_version(top: str, part: str) -> str:
+    for dist in _distributions().get(top, ()):
+        try:
+            files = importlib.metadata.distribution(dist).files or ()
+        except (importlib.metadata.PackageNotFoundError, ValueError):
+            continue
+        if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
+            return f"{dist} {importlib.metadata.version(dist)}"
+    return _top_version(top)
 
 
 @functools.cache
@@ -699,6 +775,92 @@ def _names(code: types.CodeType) -> set[str]:
         if isinstance(const, types.CodeType):
             names |= _names(const)
     return names
+
+
+def _libraries_named(function: types.FunctionType, own: str) -> bytes:
+    """The versions of the other installed libraries whose modules, functions or classes an installed function's
+    code names among its globals: an installed plugin's helper distribution decides its result as its own code does
+    (pass 90: ganutils 2.0 kept gplug's run id); what they in turn call counts by their own versions."""
+    scope, tops, names = function.__globals__, set(), _names(function.__code__)
+    for name in names:
+        value = scope.get(name)
+        module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)) and module:
+            tops.add(module if isinstance(module, str) else "")
+        if _is_namespace(value):  # no distribution's own: the parts it names are
+            tops.discard(module)
+            tops.update(part.__name__ for part in _namespace_parts(value, names))
+    tops = {t for t in tops if t.partition(".")[0] not in (own, "", "__main__", *sys.stdlib_module_names)}
+    installed = [t for t in tops if isinstance(held := sys.modules.get(t), types.ModuleType) and not is_local(held)]
+    return b"".join(sorted({f"uses {_installed_version(t)};".encode() for t in installed}))
+
+
+def _class_libraries(cls: type) -> bytes:
+    """``_libraries_named`` of each function an installed class defines (its methods, static and class methods)."""
+    own = (cls.__module__ or "").partition(".")[0]
+    functions = (v.__func__ if isinstance(v, (staticmethod, classmethod)) else v for v in vars(cls).values())
+    return b"".join(_libraries_named(f, own) for f in functions if isinstance(f, types.FunctionType))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imported(code: types.CodeType, package: str | None) -> list[str]:
+    """The modules a function's body imports, by absolute name (sorted): ``import a.b``, ``from .helpers import f``
+    (resolved against its ``package``), and of ``from . import helpers`` the submodule it may name."""
+    found: set[str] = set()
+    for each in _codes(code):
+        consts: list[Any] = []
+        for instruction in dis.get_instructions(each):
+            if instruction.opname == "IMPORT_NAME" and len(consts) >= 2 and isinstance(consts[-2], int):
+                level, fromlist = consts[-2:]
+                try:
+                    base = importlib.util.resolve_name("." * level + instruction.argval, package)
+                except (ImportError, ValueError, TypeError, AttributeError):  # a relative import outside a package
+                    base = None
+                if base:
+                    found.add(base)
+                    found.update(f"{base}.{name}" for name in fromlist or () if isinstance(name, str) and name != "*")
+            consts = [*consts[-1:], instruction.argval] if instruction.opname == "LOAD_CONST" else []
+    return sorted(found)
+
+
+def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
+    """What stands for a module a body imports that is not loaded yet, found without importing it: an installed
+    one's distribution and version, a local one's sources (pass 90: a helper first imported inside a loss was not
+    in the run id, so an edit of it kept the id); None where none is found (an import that would fail)."""
+    spec = _find_unloaded(name)
+    if spec is None:
+        return None
+    roots = list(spec.submodule_search_locations or ())
+    where = spec.origin if spec.origin and os.path.isfile(spec.origin) else next(iter(roots), None)
+    if where is None:  # built in, frozen
+        return None
+    if not _outside(where, _installed_roots()):
+        return f"library {_installed_version(name)}"
+    files = _files_under(roots) if roots else [(os.path.basename(where), where)]
+    return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
+
+
+def _find_unloaded(name: str) -> Any:
+    """A module's spec as the import system would find it, without importing it or its parents."""
+    parent, _, _ = name.rpartition(".")
+    path = None
+    if parent:
+        held = sys.modules.get(parent)
+        if held is not None:
+            path = getattr(held, "__path__", None)
+        else:
+            found = _find_unloaded(parent)
+            path = found.submodule_search_locations if found is not None else None
+        if path is None:  # a parent that is no package: no such module
+            return None
+    for finder in sys.meta_path:
+        try:
+            spec = finder.find_spec(name, path)
+        except Exception:  # noqa: BLE001 - a finder of another kind; the import itself would say
+            continue
+        if spec is not None:
+            return spec
+    return None
 
 
 def _cell_value(cell: Any) -> Any:

@@ -46,6 +46,7 @@ from ganbench.errors import (
     short_repr,
 )
 from ganbench.evaluation import PROVENANCE, score
+from ganbench.fingerprint_values import qualname
 from ganbench.locks import RunLock, RunLockedError
 from ganbench.memory_limits import capped_import_line
 from ganbench.options import plain_bool
@@ -475,12 +476,23 @@ _GLOBAL_OPTIMIZER_HOOKS = ("_global_optimizer_pre_hooks", "_global_optimizer_pos
 
 def _modes_in_force() -> list[str]:
     """The process-wide torch modes in force that change what a run computes: autocast, gradients off, saved-tensor
-    hooks (pass 89)."""
+    hooks (pass 89), a TorchFunctionMode or TorchDispatchMode (pass 90: one scaling F.linear kept the run id) but
+    ``with torch.device(...)``, whose device the default-device check judges, and parametrize's cache (pass 90: a
+    parametrization computed once per run, a second backward through it a traceback)."""
     modes = [f"torch.autocast({d!r})" for d in ("cpu", "cuda") if torch.is_autocast_enabled(d)]
     if not torch.is_grad_enabled() or torch.is_inference_mode_enabled():
         modes.append("torch.no_grad() or torch.inference_mode() (gradients off)")
     if torch._C._autograd._top_saved_tensors_default_hooks(False) is not None:
         modes.append("torch.autograd.graph.saved_tensors_hooks")
+    from torch.overrides import _get_current_function_mode_stack
+    from torch.utils._device import DeviceContext
+    from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+
+    functions = [m for m in _get_current_function_mode_stack() if not isinstance(m, DeviceContext)]
+    for mode in (*functions, *_get_current_dispatch_mode_stack()):
+        modes.append(f"a torch mode ({qualname(type(mode))})")
+    if torch.nn.utils.parametrize._cache_enabled:
+        modes.append("torch.nn.utils.parametrize.cached()")
     return modes
 
 

@@ -430,16 +430,122 @@ def test_a_python_function_hidden_in_a_c_wrapper_is_refused(code, said):
         (lambda: torch.autocast("cpu", dtype=torch.bfloat16), "torch.autocast('cpu')"),
         (torch.no_grad, "gradients off"),
         (lambda: torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t), "saved_tensors_hooks"),
+        (lambda: _ScaledLinear(), "a torch mode (tests.test_fingerprint_reach._ScaledLinear)"),
+        (lambda: _ScaledAddmm(), "a torch mode (tests.test_fingerprint_reach._ScaledAddmm)"),
+        (torch.nn.utils.parametrize.cached, "torch.nn.utils.parametrize.cached()"),
     ],
-    ids=["autocast", "no-grad", "saved-tensors-hooks"],
+    ids=["autocast", "no-grad", "saved-tensors-hooks", "function-mode", "dispatch-mode", "parametrize-cached"],
 )
 def test_a_run_inside_a_torch_mode_is_refused_in_one_line(tmp_path, mode, said):
     """Pass 89: a run inside `with torch.autocast("cpu", dtype=torch.bfloat16)` trained in bfloat16 under the float32
-    run's id (a later float32 run was handed its record); under torch.no_grad() it was a traceback."""
+    run's id (a later float32 run was handed its record); under torch.no_grad() it was a traceback. Pass 90: a
+    TorchFunctionMode or TorchDispatchMode scaling every linear layer kept the id; inside parametrize.cached() the
+    run was a traceback with half a folder written."""
     spec = ganbench.create_spec("nsgan", "ring8", steps=5)
     with mode(), pytest.raises(GanbenchError, match=re.escape(said)) as refused:
         run_spec(spec, str(tmp_path / "out"), progress=False)
     assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()
+
+
+class _ScaledLinear(torch.overrides.TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        return out * 1.5 if func is torch.nn.functional.linear else out
+
+
+class _ScaledAddmm(torch.utils._python_dispatch.TorchDispatchMode):
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        return out * 1.5 if func is torch.ops.aten.addmm.default else out
+
+
+def test_a_run_inside_torch_device_cpu_trains(tmp_path):
+    """``with torch.device("cpu")`` is a torch function mode too, one that changes nothing a run computes."""
+    spec = ganbench.create_spec("nsgan", "ring8", steps=2, metrics=("modes",), eval_samples=100)
+    with torch.device("cpu"):
+        assert run_spec(spec, str(tmp_path / "out"), progress=False).status == "completed"
+
+
+def test_a_module_first_imported_inside_a_loss_counts_by_its_sources(tmp_path, monkeypatch):
+    """Pass 90: ``from helpers import penalty`` inside a loss, helpers not imported yet: an edit of helpers.py kept
+    the run id, and the edited code's run was handed the old code's record. It is found without being imported."""
+    (tmp_path / "fp90_helpers.py").write_text("LAMBDA = 0.0\n")
+    monkeypatch.delitem(sys.modules, "fp90_helpers", raising=False)
+    lazy = "def g_loss(d):\n    from fp90_helpers import LAMBDA\n    return LAMBDA * d\n"
+    module = _file_module(tmp_path, monkeypatch, "fp90_lazy", lazy)
+    first = fingerprint("p", "1", (module.g_loss,))
+    assert "fp90_helpers" not in sys.modules
+    assert fingerprint("p", "1", (module.g_loss,)) == first
+    (tmp_path / "fp90_helpers.py").write_text("LAMBDA = 100.0\n")
+    assert fingerprint("p", "1", (module.g_loss,)) != first
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["from .helpers import penalty\n    return penalty(d)", "from . import helpers\n    return helpers.penalty(d)"],
+    ids=["from-dot-module", "from-dot-import-module"],
+)
+def test_a_relative_import_inside_a_loss_counts_what_the_session_sets(tmp_path, monkeypatch, body):
+    """Pass 90: of ``from .helpers import penalty`` inside a loss, a value the session set on helpers kept the run id
+    (the absolute spelling counted it)."""
+    package = tmp_path / "fp90pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("LAMBDA = 0.0\ndef penalty(d):\n    return LAMBDA * d\n")
+    (package / "losses.py").write_text(f"def g_loss(d):\n    {body}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("fp90pkg", "fp90pkg.helpers", "fp90pkg.losses"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    losses, helpers = importlib.import_module("fp90pkg.losses"), importlib.import_module("fp90pkg.helpers")
+    first = fingerprint("p", "1", (losses.g_loss,))
+    monkeypatch.setattr(helpers, "LAMBDA", 100.0)
+    assert fingerprint("p", "1", (losses.g_loss,)) != first
+
+
+EXTENSION = """#include <Python.h>
+static PyObject *scale(PyObject *self, PyObject *x) { return PyNumber_Multiply(x, PyFloat_FromDouble(%s)); }
+static PyMethodDef methods[] = {{"scale", scale, METH_O, ""}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fp90ext", "", -1, methods};
+PyMODINIT_FUNC PyInit_fp90ext(void) { return PyModule_Create(&module); }
+"""
+EXTENSION_LOSS = """import importlib.util, sys
+from fp90ext import scale
+spec = importlib.util.spec_from_file_location("fp90ext", sys.argv[1])
+beside = importlib.util.module_from_spec(spec)  # as torch's cpp_extension.load does: not in sys.modules
+spec.loader.exec_module(beside)
+def g_loss(d):
+    return scale(d)
+def d_loss(d_real, d_fake):
+    return beside.scale(d_real)
+from ganbench.fingerprint import fingerprint
+print(fingerprint("p", "1", (g_loss,)), fingerprint("p", "1", (d_loss,)), sep="\\n")
+"""
+
+
+def test_a_local_c_extension_counts_by_its_built_file(tmp_path):
+    """Pass 90: a local extension's functions (StyleGAN2's ops built by torch's cpp_extension.load, an extension built
+    in place) counted by name alone, so a rebuilt one kept the run id. Each process below sees one build."""
+    import shutil
+    import sysconfig
+
+    compiler = shutil.which(sysconfig.get_config_var("CC").split()[0] or "cc")
+    if compiler is None:
+        pytest.skip("no C compiler here to build a Python extension with")
+    built = tmp_path / f"fp90ext{sysconfig.get_config_var('EXT_SUFFIX')}"
+    (tmp_path / "loss.py").write_text(EXTENSION_LOSS)
+
+    def ids_with(factor: str) -> list[str]:
+        (tmp_path / "fp90ext.c").write_text(EXTENSION % factor)
+        include = sysconfig.get_paths()["include"]
+        build = [compiler, "-shared", "-fPIC", f"-I{include}", "fp90ext.c", "-o", built.name]
+        subprocess.run(build, cwd=tmp_path, check=True)
+        ids = subprocess.run(
+            [sys.executable, "loss.py", str(built)], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        return ids.stdout.splitlines()
+
+    one, three = ids_with("1.0"), ids_with("3.0")
+    assert one[0] != three[0] and one[1] != three[1]
 
 
 def test_a_global_optimizer_hook_is_refused_in_one_line(tmp_path):

@@ -7,6 +7,7 @@ sees (PYTHONPATH), so the test environment stays as it was.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -199,3 +200,66 @@ def test_a_plugin_s_prints_leave_the_output_whole_and_its_own_command_prints_to_
     assert trained.returncode == 0, trained.stderr
     assert "hello" not in trained.stdout and trained.stdout.startswith("|"), trained.stdout
     assert trained.stderr.count("hello from load") >= 2 and "hello in bytes" in trained.stderr
+
+
+PLUG = """\
+import torch.nn.functional as F
+import fp90acme.other
+import fp90utils
+import ganbench
+
+
+def d_loss(d_real, d_fake):
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean() + fp90acme.other.penalty(d_real)
+
+
+def g_loss(d_fake):
+    return F.softplus(-d_fake).mean() + fp90utils.penalty(d_fake)
+
+
+@ganbench.hookimpl
+def register_variants(register):
+    register(ganbench.get_variant("nsgan").derive("fp90-ns", d_loss=d_loss, g_loss=g_loss))
+"""
+
+
+def installed(root: Path, dist: str, version: str, files: dict[str, str], entry: str | None = None) -> Path:
+    """``dist`` at ``version`` holding ``files``, pip-installed into a site-packages folder of its own (a folder of
+    that name is where installed libraries live, to the run id as to Python)."""
+    project = root / f"{dist}-{version}"
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    entries = f'\n[project.entry-points.ganbench]\n{entry} = "{entry}"\n' if entry else ""
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "{dist}"\nversion = "{version}"\n{entries}'
+        '[tool.setuptools.packages.find]\ninclude = ["fp90*"]\nnamespaces = true\n'
+    )
+    return Path(pip_install(project, project / "site-packages")["PYTHONPATH"])
+
+
+def test_an_installed_plugin_counts_the_distributions_its_code_uses_by_their_versions(tmp_path):
+    """Pass 90: an installed plugin's loss calling another installed distribution (fp90utils.penalty) kept its run
+    id when that distribution was upgraded with another LAMBDA (installed code counts by name and version, never
+    its globals, so the helper's version must count); a part of a namespace package that two distributions share
+    (fp90acme.core, fp90acme.other) counted as whichever was listed first."""
+    penalty = "LAMBDA = {}\n\n\ndef penalty(d):\n    return LAMBDA * (d**2).mean()\n"
+    utils = [installed(tmp_path, "fp90-utils", v, {"fp90utils/__init__.py": penalty.format(x)}) for v, x in
+             (("1.0.0", 0.0), ("2.0.0", 100.0))]  # fmt: skip
+    core = [installed(tmp_path, "fp90-acme-core", v, {"fp90acme/core/__init__.py": ""}) for v in ("1.0", "1.1")]
+    other = [installed(tmp_path, "fp90-acme-other", v, {"fp90acme/other/__init__.py": penalty.format(x)}) for v, x in
+             (("6.0", 0.0), ("7.0", 100.0))]  # fmt: skip
+    plugin = installed(tmp_path, "fp90-plug", "1.0.0", {"fp90plug/__init__.py": PLUG}, entry="fp90plug")
+
+    def run_id(*folders: Path) -> str:
+        env = {"PYTHONPATH": os.pathsep.join(map(str, (plugin, *folders)))}
+        code = "import ganbench; print(ganbench.create_spec('fp90-ns', 'ring8', steps=5).run_id)"
+        found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+        assert found.returncode == 0, found.stderr
+        return found.stdout.strip()
+
+    first = run_id(utils[0], core[0], other[0])
+    assert run_id(utils[1], core[0], other[0]) != first  # the helper distribution upgraded
+    assert run_id(utils[0], core[0], other[1]) != first  # the namespace part the loss calls upgraded
+    assert run_id(utils[0], core[1], other[0]) == first  # the part it does not call
