@@ -353,7 +353,7 @@ def test_a_folder_below_the_working_folder_is_named_as_typed(cli, tmp_path, monk
 
 @pytest.mark.slow
 def test_kill_9_of_an_image_run_then_resume_gives_identical_metrics(tmp_path):
-    args = ["run", "-v", "wgan-gp", "-d", "digits", "--steps", "400", "--checkpoint-every", "10", *TINY]
+    args = ["run", "-v", "wgan-gp", "-d", "digits", "--steps", "200", "--checkpoint-every", "10", *TINY]
     args += ["--eval-samples", "300", "--eval-every", "100"]
     env = {"OMP_NUM_THREADS": "1"}
     whole = ganbench_process(*args, "--out", str(tmp_path / "whole"), env=env, timeout=600)
