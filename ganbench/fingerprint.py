@@ -37,6 +37,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping
@@ -307,8 +308,9 @@ class _Hasher:
         code = getattr(function, "__code__", None)
         if code is None:
             return b""
-        if not _ganbench_code(function):  # ganbench's own code finds plugins by name by design: the parts it
-            refuse_reads_by_name(function)  # finds are fingerprinted as parts
+        if _ganbench_code(function):  # ganbench's own: its package's sources count; its modules' state (the registries
+            return b""  # of every plugin's parts, caches) does not, as an installed library's (pass 91: a plugin
+        refuse_reads_by_name(function)  # deriving with get_variant counted every other plugin installed)
         scope, names = function.__globals__, _names(code)
         named = {
             n: kept(scope[n], lambda n=n: f"the global {n} that {_named(function)} reads")
@@ -321,6 +323,8 @@ class _Hasher:
             if isinstance(module, types.ModuleType):
                 if name != "__main__" and is_local(module):
                     named[f"import {name}"] = module
+                elif name != "__main__" and not _is_namespace(module):  # an installed one, loaded: its version
+                    named[f"import {name}"] = f"library {_installed_version(name)}"  # (pass 91: only unloaded ones)
             elif (unloaded := _unloaded_sources(name)) is not None:
                 named[f"import {name}"] = unloaded
         for name, value in list(named.items()):
@@ -430,11 +434,11 @@ def _built_in(thing: Any) -> bytes:
             owner if isinstance(owner, type) else type(owner), "__module__", None
         )
     module = module if isinstance(module, str) and module else "builtins"
-    loaded = sys.modules.get(module)
-    if isinstance(loaded, types.ModuleType) and getattr(loaded, "__file__", None) and is_local(loaded):
-        built = tuple(_versions(_package_files(loaded)))  # a local extension (torch's cpp_extension.load, StyleGAN2's
-        return f"builtin {module}.{thing.__qualname__} ".encode() + _sources_digest(built)  # ops): its file (pass 90)
-    return f"builtin {_installed_version(module)} {module}.{thing.__qualname__};".encode()
+    loaded = owner if isinstance(owner, types.ModuleType) else sys.modules.get(module)  # its module, not its name,
+    if isinstance(loaded, types.ModuleType) and getattr(loaded, "__file__", None) and is_local(loaded):  # which may
+        built = tuple(_versions(_package_files(loaded)))  # differ from its file's (pass 91): a local extension (torch's
+        return f"builtin {module}.{thing.__qualname__} ".encode() + _sources_digest(built)  # cpp_extension.load,
+    return f"builtin {_installed_version(module)} {module}.{thing.__qualname__};".encode()  # StyleGAN2's ops, pass 90)
 
 
 def _generated_by_attrs(value: Any) -> bool:
@@ -641,7 +645,7 @@ def _top_version(top: str) -> str:
         return f"python {sys.version.split()[0]}"
     for dist in _named_after(top) or _distributions().get(top, ()):
         try:
-            return f"{dist} {importlib.metadata.version(dist)}"
+            return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
         except importlib.metadata.PackageNotFoundError:
             continue
     return f"python {sys.version.split()[0]}"
@@ -655,8 +659,45 @@ def _part_version(top: str, part: str) -> str:
         except (importlib.metadata.PackageNotFoundError, ValueError):
             continue
         if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
-            return f"{dist} {importlib.metadata.version(dist)}"
+            return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
     return _top_version(top)
+
+
+@functools.cache
+def _required(dist: str) -> str:
+    """The installed distributions ``dist`` requires (its metadata's Requires-Dist, theirs in turn), each with its
+    version, beyond those ganbench requires itself: an installed plugin's code reaches its dependencies' constants,
+    classes and functions, and theirs (pass 91: a helper distribution's upgrade kept a plugin's run id). Declare
+    what a plugin uses."""
+    base = _closure("ganbench")
+    if _canonical(dist) in base:
+        return ""
+    beyond = sorted(_closure(dist) - base - {_canonical(dist)})
+    return "".join(f" requires {name} {importlib.metadata.version(name)}" for name in beyond)
+
+
+@functools.cache
+def _closure(dist: str) -> frozenset[str]:
+    """``dist`` and the installed distributions it requires, transitively (by canonical name)."""
+    found, todo = set(), [dist]
+    while todo:
+        name = _canonical(todo.pop())
+        if name in found:
+            continue
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except (importlib.metadata.PackageNotFoundError, ValueError):
+            continue  # not installed: nothing of it runs
+        found.add(name)
+        todo += [m.group() for r in requires if (m := _REQUIREMENT.match(r))]
+    return frozenset(found)
+
+
+_REQUIREMENT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @functools.cache
@@ -782,24 +823,39 @@ def _libraries_named(function: types.FunctionType, own: str) -> bytes:
     code names among its globals: an installed plugin's helper distribution decides its result as its own code does
     (pass 90: ganutils 2.0 kept gplug's run id); what they in turn call counts by their own versions."""
     scope, tops, names = function.__globals__, set(), _names(function.__code__)
-    for name in names:
-        value = scope.get(name)
+    held = [scope.get(name) for name in names]  # its globals, defaults (pass 91: pen=g91dep.f2) and closure
+    held += [*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()]
+    for value in held:
         module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
         if isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)) and module:
             tops.add(module if isinstance(module, str) else "")
         if _is_namespace(value):  # no distribution's own: the parts it names are
             tops.discard(module)
             tops.update(part.__name__ for part in _namespace_parts(value, names))
-    tops = {t for t in tops if t.partition(".")[0] not in (own, "", "__main__", *sys.stdlib_module_names)}
-    installed = [t for t in tops if isinstance(held := sys.modules.get(t), types.ModuleType) and not is_local(held)]
-    return b"".join(sorted({f"uses {_installed_version(t)};".encode() for t in installed}))
+    imported = _imported(function.__code__, scope.get("__package__"))  # in its body (pass 91: `import g91dep`)
+    tops = {t for t in tops | set(imported) if t.partition(".")[0] not in (own, "", "__main__", *_STANDARD)}
+    uses = set()
+    for name in tops:
+        module = sys.modules.get(name)
+        if isinstance(module, types.ModuleType):
+            uses.add(f"uses {_installed_version(name)};" if not is_local(module) and not _is_namespace(module) else "")
+        elif name in imported:  # not loaded yet: found without importing it, or absent (then it is not used)
+            uses.add(f"uses {_unloaded_sources(name) or 'nothing'} as {name};")
+    return "".join(sorted(uses)).encode()
 
 
 def _class_libraries(cls: type) -> bytes:
-    """``_libraries_named`` of each function an installed class defines (its methods, static and class methods)."""
+    """``_libraries_named`` of each function an installed class defines (its methods, static and class methods), and
+    the versions of the distributions its bases come from (pass 91: ``class P(g91dep.Pen)``)."""
     own = (cls.__module__ or "").partition(".")[0]
     functions = (v.__func__ if isinstance(v, (staticmethod, classmethod)) else v for v in vars(cls).values())
-    return b"".join(_libraries_named(f, own) for f in functions if isinstance(f, types.FunctionType))
+    uses = b"".join(_libraries_named(f, own) for f in functions if isinstance(f, types.FunctionType))
+    bases = {(b.__module__ or "") for b in cls.__mro__[1:] if (b.__module__ or "").partition(".")[0] != own}
+    bases = {b for b in bases if b.partition(".")[0] not in ("", "builtins", *_STANDARD)}
+    return uses + "".join(sorted(f"base of {_installed_version(b)};" for b in bases)).encode()
+
+
+_STANDARD = frozenset(sys.stdlib_module_names)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -835,7 +891,10 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     if where is None:  # built in, frozen
         return None
     if not _outside(where, _installed_roots()):
-        return f"library {_installed_version(name)}"
+        top, _, rest = name.partition(".")
+        part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
+        several = part and len(_distributions().get(top, ())) > 1
+        return f"library {_part_version(top, part) if several else _installed_version(name)}"
     files = _files_under(roots) if roots else [(os.path.basename(where), where)]
     return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
 

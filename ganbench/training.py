@@ -234,6 +234,8 @@ def check_batch_norm_fits(spec: RunSpec, parts: Components, g: torch.nn.Module, 
     BatchNorm1d), which torch refuses at the first step. One meta-device pass of G and D at the training shapes."""
     v = parts.variant
     n = v.batch_size * v.pack
+    if v.batch_size > 1:  # D's batch (G's is pack times it): two samples give each channel two values at least,
+        return  # and the meta pass costs torch._dynamo's import (seconds, in a sweep's process that trains nothing)
     z = torch.empty((n, parts.network.z_dim), device="meta")
     y = torch.zeros((n,), dtype=torch.long, device="meta") if parts.n_classes else None
     try:

@@ -505,7 +505,7 @@ def test_a_relative_import_inside_a_loss_counts_what_the_session_sets(tmp_path, 
 EXTENSION = """#include <Python.h>
 static PyObject *scale(PyObject *self, PyObject *x) { return PyNumber_Multiply(x, PyFloat_FromDouble(%s)); }
 static PyMethodDef methods[] = {{"scale", scale, METH_O, ""}, {NULL, NULL, 0, NULL}};
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fp90ext", "", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fp90fast", "", -1, methods};  /* not its file's */
 PyMODINIT_FUNC PyInit_fp90ext(void) { return PyModule_Create(&module); }
 """
 EXTENSION_LOSS = """import importlib.util, sys
@@ -524,7 +524,8 @@ print(fingerprint("p", "1", (g_loss,)), fingerprint("p", "1", (d_loss,)), sep="\
 
 def test_a_local_c_extension_counts_by_its_built_file(tmp_path):
     """Pass 90: a local extension's functions (StyleGAN2's ops built by torch's cpp_extension.load, an extension built
-    in place) counted by name alone, so a rebuilt one kept the run id. Each process below sees one build."""
+    in place) counted by name alone, so a rebuilt one kept the run id; pass 91: so did one whose module's name is
+    not its file's. Each process below sees one build."""
     import shutil
     import sysconfig
 

@@ -221,45 +221,92 @@ def g_loss(d_fake):
 def register_variants(register):
     register(ganbench.get_variant("nsgan").derive("fp90-ns", d_loss=d_loss, g_loss=g_loss))
 """
+PENALTY = "LAMBDA = {}\n\n\ndef penalty(d):\n    return LAMBDA * (d**2).mean()\n"
+UTILS = "import fp90deep\n\n\ndef penalty(d):\n    return {} * fp90deep.penalty(d)\n"
 
 
-def installed(root: Path, dist: str, version: str, files: dict[str, str], entry: str | None = None) -> Path:
-    """``dist`` at ``version`` holding ``files``, pip-installed into a site-packages folder of its own (a folder of
-    that name is where installed libraries live, to the run id as to Python)."""
-    project = root / f"{dist}-{version}"
+def project(root: Path, dist: str, version: str, files: dict[str, str], requires: tuple[str, ...] = ()) -> Path:
+    """A distribution ``dist`` at ``version`` holding ``files`` (packages named fp90*, namespaces too), requiring
+    ``requires``; a plugin when it holds fp90plug."""
+    folder = root / f"{dist}-{version}"
     for name, text in files.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text)
-    entries = f'\n[project.entry-points.ganbench]\n{entry} = "{entry}"\n' if entry else ""
-    (project / "pyproject.toml").write_text(
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    entry = '\n[project.entry-points.ganbench]\nfp90plug = "fp90plug"\n' if "fp90plug/__init__.py" in files else ""
+    (folder / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
-        f'[project]\nname = "{dist}"\nversion = "{version}"\n{entries}'
+        f'[project]\nname = "{dist}"\nversion = "{version}"\ndependencies = {list(requires)!r}\n{entry}'
         '[tool.setuptools.packages.find]\ninclude = ["fp90*"]\nnamespaces = true\n'
     )
-    return Path(pip_install(project, project / "site-packages")["PYTHONPATH"])
+    return folder
+
+
+def into_site_packages(folder: Path, *projects: Path) -> Path:
+    """``projects`` pip-installed into ``folder``/site-packages (a folder of that name is where installed libraries
+    live, to the run id as to Python)."""
+    site = folder / "site-packages"
+    command = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+    subprocess.run([*command, str(site), *map(str, projects)], check=True, capture_output=True)
+    return site
 
 
 def test_an_installed_plugin_counts_the_distributions_its_code_uses_by_their_versions(tmp_path):
     """Pass 90: an installed plugin's loss calling another installed distribution (fp90utils.penalty) kept its run
-    id when that distribution was upgraded with another LAMBDA (installed code counts by name and version, never
-    its globals, so the helper's version must count); a part of a namespace package that two distributions share
-    (fp90acme.core, fp90acme.other) counted as whichever was listed first."""
-    penalty = "LAMBDA = {}\n\n\ndef penalty(d):\n    return LAMBDA * (d**2).mean()\n"
-    utils = [installed(tmp_path, "fp90-utils", v, {"fp90utils/__init__.py": penalty.format(x)}) for v, x in
-             (("1.0.0", 0.0), ("2.0.0", 100.0))]  # fmt: skip
-    core = [installed(tmp_path, "fp90-acme-core", v, {"fp90acme/core/__init__.py": ""}) for v in ("1.0", "1.1")]
-    other = [installed(tmp_path, "fp90-acme-other", v, {"fp90acme/other/__init__.py": penalty.format(x)}) for v, x in
+    id when that distribution was upgraded (installed code counts by name and version, never its globals, so the
+    helper's version must count); a part of a namespace package that two distributions share (fp90acme.core,
+    fp90acme.other) counted as whichever was listed first. Pass 91: what the helper requires in turn (fp90deep)
+    kept it too. An upgrade comes first on the path, before the set every id is measured with."""
+    deep = [project(tmp_path, "fp90-deep", v, {"fp90deep/__init__.py": PENALTY.format(x)}) for v, x in
+            (("1.0", 0.0), ("2.0", 100.0))]  # fmt: skip
+    utils = [project(tmp_path, "fp90-utils", v, {"fp90utils/__init__.py": UTILS.format(x)}, ("fp90-deep",)) for v, x
+             in (("1.0.0", 1.0), ("2.0.0", 3.0))]  # fmt: skip
+    core = [project(tmp_path, "fp90-acme-core", v, {"fp90acme/core/__init__.py": PENALTY.format(x)}) for v, x in
+            (("1.0", 0.0), ("1.1", 100.0))]  # fmt: skip
+    other = [project(tmp_path, "fp90-acme-other", v, {"fp90acme/other/__init__.py": PENALTY.format(x)}) for v, x in
              (("6.0", 0.0), ("7.0", 100.0))]  # fmt: skip
-    plugin = installed(tmp_path, "fp90-plug", "1.0.0", {"fp90plug/__init__.py": PLUG}, entry="fp90plug")
+    plugin = project(tmp_path, "fp90-plug", "1.0", {"fp90plug/__init__.py": PLUG}, ("fp90-utils",))
+    base = into_site_packages(tmp_path / "base", plugin, utils[0], deep[0], core[0], other[0])
 
-    def run_id(*folders: Path) -> str:
-        env = {"PYTHONPATH": os.pathsep.join(map(str, (plugin, *folders)))}
-        code = "import ganbench; print(ganbench.create_spec('fp90-ns', 'ring8', steps=5).run_id)"
-        found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    (tmp_path / "local_losses.py").write_text(LOCAL)
+
+    def run_ids(upgrade: Path | None = None) -> tuple[str, str]:
+        """The run ids of the plugin's variant and of a variant whose losses are a local file's."""
+        path = [into_site_packages(tmp_path / upgrade.name, upgrade)] if upgrade else []
+        inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, [*path, base, *inherited]))}
+        found = subprocess.run([sys.executable, "-c", IDS], capture_output=True, text=True, env=env, cwd=tmp_path)
         assert found.returncode == 0, found.stderr
-        return found.stdout.strip()
+        plugin_id, local_id = found.stdout.split()
+        return plugin_id, local_id
 
-    first = run_id(utils[0], core[0], other[0])
-    assert run_id(utils[1], core[0], other[0]) != first  # the helper distribution upgraded
-    assert run_id(utils[0], core[0], other[1]) != first  # the namespace part the loss calls upgraded
-    assert run_id(utils[0], core[1], other[0]) == first  # the part it does not call
+    first = run_ids()
+    assert [a != b for a, b in zip(run_ids(utils[1]), first, strict=True)] == [True, True]  # the helper upgraded
+    assert [a != b for a, b in zip(run_ids(deep[1]), first, strict=True)] == [True, True]  # what it requires
+    assert [a != b for a, b in zip(run_ids(other[1]), first, strict=True)] == [True, False]  # the part the plugin
+    assert [a != b for a, b in zip(run_ids(core[1]), first, strict=True)] == [False, True]  # calls; the local loss's
+
+
+LOCAL = """\
+import torch.nn.functional as F
+
+
+def g_loss(d_fake):  # installed modules imported in a body: loaded by the plugin (fp90utils), or not (fp90acme.core)
+    import fp90acme.core
+    import fp90utils
+
+    return F.softplus(-d_fake).mean() + fp90utils.penalty(d_fake) + fp90acme.core.penalty(d_fake)
+"""
+IDS = """\
+import ganbench, local_losses
+
+
+class Local:
+    @ganbench.hookimpl
+    def register_variants(self, register):
+        register(ganbench.get_variant("nsgan").derive("fp90-local", g_loss=local_losses.g_loss))
+
+
+ganbench.register_plugin(Local(), name="fp90-local")
+print(ganbench.create_spec("fp90-ns", "ring8", steps=5).run_id)
+print(ganbench.create_spec("fp90-local", "ring8", steps=5).run_id)
+"""
