@@ -251,6 +251,14 @@ def check_fits(suite: Suite, baseline: dict[str, Any]) -> None:
                 f"({UNVERIFIED}={_setting_text(made_on[UNVERIFIED])}), which are not what {dataset} reads here: pass "
                 f"--data-root ({DATA_ENV}) naming the folder that holds them"
             )
+        retyped = [k for k in changed if None not in (made_on.get(k), now_on.get(k))]
+        retyped = [k for k in retyped if _json_kind(made_on[k]) != _json_kind(now_on[k])]
+        if retyped:  # a hand edit ("8" for 8), not data that changed (pass 91)
+            k = retyped[0]
+            raise BaselineError(
+                f"baseline {suite.baseline_path} is malformed: 'made.data.{dataset}.{k}' is {_json_kind(made_on[k])} "
+                f"{_setting_text(made_on[k])}, where {dataset} records a {_json_kind(now_on[k])}; {fix}"
+            )
         if changed:
             raise BaselineError(
                 f"baseline {suite.baseline_path} was made on {dataset} with {_values_text(made_on, changed)}; its "
@@ -376,6 +384,11 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
     for key, kind, what in (("date", str, "text"), ("versions", dict, "an object"), ("devices", list, "a list")):
         if key in made and not isinstance(made[key], kind):
             return f"'made.{key}' must be {what}, not {made[key]!r:.40}"
+    if not all(isinstance(v, str) for v in made.get("versions", {}).values()):  # pass 91: {"torch": 1} passed
+        return "'made.versions' must map each library to its version as text"
+    metrics = made["settings"].get("metrics")
+    if metrics is not None and not (isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)):
+        return "'made.settings.metrics' must be a list of metric names"  # pass 91: "modes" passed
     if "date" in made and not _is_date(made["date"]):  # `show` prints it in its header
         return f"'made.date' must be a date as YYYY-MM-DD, not {made['date']!r:.40}"
     budget = made["budget"]
@@ -416,6 +429,15 @@ def _malformed(data: dict[str, Any], bounds: dict[str, dict[str, Bound]]) -> str
             return f"runs[{i}] repeats runs[{seen[key]}] ({run['variant']} on {run['dataset']}, seed {seed})"
         seen[key] = i
     return None
+
+
+def _json_kind(value: Any) -> str:
+    """A JSON value's kind as a message names it: number, text, true/false, list, object."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "text", list: "list", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def _is_date(text: str) -> bool:

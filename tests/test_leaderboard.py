@@ -534,6 +534,9 @@ def made_baseline(cli, tmp_path, here: bool = False) -> Path:
         (lambda b: b["runs"][0]["metrics"].update(precision_raw=0.5), "which the suite's metrics do not give for"),
         (lambda b: b["runs"][0]["metrics"].update(fid_classifier_std=0.1), "metrics['fid_classifier_std'], which"),
         (lambda b: b.update(schema=True), "is not a ganbench baseline"),
+        (lambda b: b["made"]["data"]["ring8"].update(n_modes="8"), "'made.data.ring8.n_modes' is text \"8\", where"),
+        (lambda b: b["made"].update(versions={"torch": 1}), "'made.versions' must map each library to its version"),
+        (lambda b: b["made"]["settings"].update(metrics="modes"), "'made.settings.metrics' must be a list of metric"),
     ],
 )
 def test_a_malformed_baseline_is_one_line_before_any_run(cli, tmp_path, edit, fragment):
