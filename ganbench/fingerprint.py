@@ -630,25 +630,34 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) 
 def _installed_version(module_name: str) -> str:
     """The distribution and version ("torch 2.14.1") that hold an installed module, or Python's for the standard
     library: by its top-level package, or in a namespace package that several distributions share (``acme.core``,
-    ``acme.other``) by the one whose files hold its part (pass 90: whichever was listed first, another's version)."""
+    ``acme.other``) by the one whose files hold its part (pass 90: whichever was listed first, another's version);
+    a module in site-packages that no distribution holds by its sources (pass 92: it counted as Python's)."""
     top, _, rest = module_name.partition(".")
     part = rest.partition(".")[0]
     held = sys.modules.get(top)
     if part and _is_namespace(held):
         return _part_version(top, part)
-    return _top_version(top)
+    return _holders_version(top) or _unowned(top, held)
+
+
+def _unowned(top: str, module: Any) -> str:
+    files = tuple(_versions(_package_files(module))) if isinstance(module, types.ModuleType) else ()
+    return f"unowned {top} {_sources_digest(files).hex()}" if files else f"python {sys.version.split()[0]}"
 
 
 @functools.cache
-def _top_version(top: str) -> str:
+def _holders_version(top: str) -> str | None:
+    """Of the distributions holding package ``top``, each with its version (two may: opencv-python and
+    opencv-contrib-python, one installed over the other: pass 92, the first listed counted), or None."""
     if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
         return f"python {sys.version.split()[0]}"
-    for dist in _named_after(top) or _distributions().get(top, ()):
+    versions = set()
+    for dist in dict.fromkeys(_named_after(top) or _distributions().get(top, ())):
         try:
-            return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
-        except importlib.metadata.PackageNotFoundError:
+            versions.add(f"{dist} {importlib.metadata.version(dist)}{_required(dist)}")
+        except _METADATA_ERRORS:
             continue
-    return f"python {sys.version.split()[0]}"
+    return " + ".join(sorted(versions)) or None
 
 
 @functools.cache
@@ -656,11 +665,16 @@ def _part_version(top: str, part: str) -> str:
     for dist in _distributions().get(top, ()):
         try:
             files = importlib.metadata.distribution(dist).files or ()
-        except (importlib.metadata.PackageNotFoundError, ValueError):
+            if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
+                return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
+        except _METADATA_ERRORS:
             continue
-        if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
-            return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
-    return _top_version(top)
+    return _holders_version(top) or f"python {sys.version.split()[0]}"
+
+
+_METADATA_ERRORS = (ImportError, ValueError, TypeError, LookupError, OSError, AttributeError)
+"""What a distribution's unreadable metadata raises (no Name, a RECORD line of four fields, Latin-1 text: pass 92,
+one such distribution anywhere on the path was a traceback of every run id that looked distributions up)."""
 
 
 @functools.cache
@@ -672,13 +686,22 @@ def _required(dist: str) -> str:
     base = _closure("ganbench")
     if _canonical(dist) in base:
         return ""
-    beyond = sorted(_closure(dist) - base - {_canonical(dist)})
-    return "".join(f" requires {name} {importlib.metadata.version(name)}" for name in beyond)
+    found = []
+    for name in sorted(_closure(dist) - base - {_canonical(dist)}):
+        try:
+            found.append(f" requires {name} {importlib.metadata.version(name)}")
+        except _METADATA_ERRORS:
+            continue
+    return "".join(found)
 
 
 @functools.cache
 def _closure(dist: str) -> frozenset[str]:
-    """``dist`` and the installed distributions it requires, transitively (by canonical name)."""
+    """``dist`` and the installed distributions it requires, transitively (by canonical name): requirements whose
+    markers hold here, without extras (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test
+    extra hid what plugins declared)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     found, todo = set(), [dist]
     while todo:
         name = _canonical(todo.pop())
@@ -686,14 +709,17 @@ def _closure(dist: str) -> frozenset[str]:
             continue
         try:
             requires = importlib.metadata.requires(name) or []
-        except (importlib.metadata.PackageNotFoundError, ValueError):
+        except _METADATA_ERRORS:
             continue  # not installed: nothing of it runs
         found.add(name)
-        todo += [m.group() for r in requires if (m := _REQUIREMENT.match(r))]
+        for text in requires:
+            try:
+                requirement = Requirement(text)
+                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                    todo.append(requirement.name)
+            except (InvalidRequirement, *_METADATA_ERRORS):
+                continue
     return frozenset(found)
-
-
-_REQUIREMENT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 def _canonical(name: str) -> str:
@@ -702,8 +728,21 @@ def _canonical(name: str) -> str:
 
 @functools.cache
 def _distributions() -> Mapping[str, list[str]]:
-    """Top-level package -> the distributions holding it, read once (a second each: every distribution's files)."""
-    return importlib.metadata.packages_distributions()
+    """Top-level package -> the distributions holding it, read once (a second each: every distribution's files), as
+    ``importlib.metadata.packages_distributions`` finds them, leaving out those whose metadata cannot be read."""
+    found: dict[str, list[str]] = {}
+    for dist in importlib.metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+            tops = (dist.read_text("top_level.txt") or "").split()
+            if not tops:  # its files, read only then (torch's list is 15,000 lines)
+                files = dist.files or ()
+                tops = {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in files if f.suffix == ".py"}
+        except _METADATA_ERRORS:
+            continue
+        for top in tops if name else ():
+            found.setdefault(top, []).append(name)
+    return found
 
 
 def _named_after(top: str) -> list[str]:
@@ -712,10 +751,11 @@ def _named_after(top: str) -> list[str]:
     first run id)."""
     try:
         dist = importlib.metadata.distribution(top)
-    except (importlib.metadata.PackageNotFoundError, ValueError):
+        holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
+        name = dist.metadata["Name"]
+    except _METADATA_ERRORS:
         return []
-    holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
-    return [dist.metadata["Name"]] if holds else []
+    return [name] if holds and name else []
 
 
 _BY_NAME = frozenset(
@@ -848,14 +888,30 @@ def _class_libraries(cls: type) -> bytes:
     """``_libraries_named`` of each function an installed class defines (its methods, static and class methods), and
     the versions of the distributions its bases come from (pass 91: ``class P(g91dep.Pen)``)."""
     own = (cls.__module__ or "").partition(".")[0]
-    functions = (v.__func__ if isinstance(v, (staticmethod, classmethod)) else v for v in vars(cls).values())
-    uses = b"".join(_libraries_named(f, own) for f in functions if isinstance(f, types.FunctionType))
+    functions = [f for value in vars(cls).values() for f in _functions_in(value)]
+    uses = b"".join(_libraries_named(f, own) for f in functions)
     bases = {(b.__module__ or "") for b in cls.__mro__[1:] if (b.__module__ or "").partition(".")[0] != own}
     bases = {b for b in bases if b.partition(".")[0] not in ("", "builtins", *_STANDARD)}
     return uses + "".join(sorted(f"base of {_installed_version(b)};" for b in bases)).encode()
 
 
 _STANDARD = frozenset(sys.stdlib_module_names)
+
+
+def _functions_in(value: Any) -> list[types.FunctionType]:
+    """The functions a class attribute runs: a method, a static or class method's, a property's getter, setter and
+    deleter, and what each wraps (``functools.wraps``: pass 92, a decorated ``__call__`` counted the decorator's)."""
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    found = []
+    for function in (value.fget, value.fset, value.fdel) if isinstance(value, property) else (value,):
+        for _ in range(8):
+            if isinstance(function, types.FunctionType):
+                found.append(function)
+            function = getattr(function, "__wrapped__", None)
+            if function is None:
+                break
+    return found
 
 
 @functools.lru_cache(maxsize=4096)
@@ -890,8 +946,8 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     where = spec.origin if spec.origin and os.path.isfile(spec.origin) else next(iter(roots), None)
     if where is None:  # built in, frozen
         return None
-    if not _outside(where, _installed_roots()):
-        top, _, rest = name.partition(".")
+    top, _, rest = name.partition(".")
+    if not _outside(where, _installed_roots()) and _holders_version(top) is not None:
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
         several = part and len(_distributions().get(top, ())) > 1
         return f"library {_part_version(top, part) if several else _installed_version(name)}"

@@ -610,3 +610,81 @@ def g_loss(d):
     before = fingerprint("p", "1", (module.g_loss,))
     module.g_loss(torch.ones(2, requires_grad=True))
     assert fingerprint("p", "1", (module.g_loss,)) == before
+
+
+def _dist_info(site: Path, name: str, version: str, top: str, *lines: str, encoding: str = "utf-8") -> None:
+    """An installed distribution's metadata, as pip writes it (METADATA, top_level.txt), ``lines`` added."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    head = [f"Metadata-Version: 2.1\nName: {name}\n" if name else "Metadata-Version: 2.1\n", f"Version: {version}\n"]
+    (info / "METADATA").write_bytes("".join([*head, *(f"{line}\n" for line in lines)]).encode(encoding))
+    (info / "top_level.txt").write_text(f"{top}\n")
+
+
+INSTALLED_IDS = """
+import functools, json, sys
+import fp92cv, fp92loose, fp92pc
+from ganbench.fingerprint import fingerprint
+def local(d):
+    return fp92loose.K * fp92cv.K * d
+print(json.dumps({k: fingerprint("p", "1", (v,)) for k, v in
+      {"local": local, "property": fp92pc.P(), "wrapped": fp92pc.W(), "plain": fp92pc.g}.items()}))
+"""
+INSTALLED_PLUGIN = """
+import functools
+import fp92nx
+class P:
+    @property
+    def k(self):
+        return fp92nx.K
+class W:
+    @functools.wraps(lambda d: d)
+    def __call__(self, d):
+        return fp92nx.K * d
+def g(d):
+    return d
+"""
+
+
+def test_installed_metadata_of_every_kind_counts_or_is_left_out_without_a_traceback(tmp_path):
+    """Pass 92: one distribution with Latin-1 metadata, or none of its name, anywhere on the path was a traceback of
+    every run id that looked distributions up; a module in site-packages that no distribution holds counted as
+    Python's, so an edit of it kept the id; of two distributions holding one package (opencv-python and -contrib,
+    one over the other) the first listed counted; a plugin's extras and other platforms' requirements counted (an
+    optional package installed moved its id); an installed class's property and wrapped method did not count
+    the library they read."""
+    site = tmp_path / "site-packages"
+    _dist_info(site, "fp92-junk", "1.0", "fp92junk", "Author: Jos\xe9", encoding="latin-1")
+    _dist_info(site, "", "1.0", "fp92noname")
+    _dist_info(site, "fp92-cva", "1.0", "fp92cv")
+    _dist_info(site, "fp92-nx", "1.0", "fp92nx")
+    _dist_info(site, "fp92-pc", "1.0", "fp92pc", "Requires-Dist: fp92-opt; extra == 'viz'",
+               "Requires-Dist: fp92-win; sys_platform == 'win32'")  # fmt: skip
+    for module, text in (("fp92cv", "K = 1.0\n"), ("fp92nx", "K = 1.0\n"), ("fp92pc", INSTALLED_PLUGIN)):
+        (site / module).mkdir()
+        (site / module / "__init__.py").write_text(text)
+    (site / "fp92loose.py").write_text("K = 0.0\n")
+
+    def ids() -> dict[str, str]:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+        found = subprocess.run([sys.executable, "-c", INSTALLED_IDS], capture_output=True, text=True, env=env)
+        assert found.returncode == 0, found.stderr
+        return json.loads(found.stdout)
+
+    first = ids()
+    assert ids() == first
+    (site / "fp92loose.py").write_text("K = 100.0\n")
+    loose = ids()
+    assert loose["local"] != first["local"] and loose["plain"] == first["plain"]
+    _dist_info(site, "fp92-cvb", "2.0", "fp92cv")  # installed over fp92-cva
+    both = ids()
+    assert both["local"] != loose["local"]
+    for optional in ("fp92-opt", "fp92-win"):
+        _dist_info(site, optional, "1.0", optional.replace("-", ""))
+    assert ids() == both
+    (site / "fp92_nx-1.0.dist-info").rename(site / "fp92_nx-2.0.dist-info")
+    metadata = site / "fp92_nx-2.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+    upgraded = ids()
+    assert upgraded["property"] != both["property"] and upgraded["wrapped"] != both["wrapped"]
+    assert upgraded["plain"] == both["plain"] and upgraded["local"] == both["local"]
