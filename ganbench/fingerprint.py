@@ -150,8 +150,8 @@ class _Hasher:
             return b"partial" + self.bytes_of(kept(thing, lambda: f"an argument of {thing!r}"[:200]), depth)
         if isinstance(thing, types.ModuleType):
             if sys.modules.get(thing.__name__) is not thing and is_local(thing):  # loaded beside the import system
-                files = tuple(_versions(_package_files(thing)))  # (torch's cpp_extension.load): its own files (pass 90)
-                return f"module {thing.__name__} ".encode() + (_sources_digest(files) if files else b"")
+                return f"module {thing.__name__} ".encode() + _module_digest(thing)  # (torch's cpp_extension.load):
+                # its own files (pass 90)
             return self._package(thing.__name__) or thing.__name__.encode()
         if isinstance(thing, np.ndarray) or is_tensor(thing):
             return self._array(thing, depth)
@@ -436,8 +436,8 @@ def _built_in(thing: Any) -> bytes:
     module = module if isinstance(module, str) and module else "builtins"
     loaded = owner if isinstance(owner, types.ModuleType) else sys.modules.get(module)  # its module, not its name,
     if isinstance(loaded, types.ModuleType) and getattr(loaded, "__file__", None) and is_local(loaded):  # which may
-        built = tuple(_versions(_package_files(loaded)))  # differ from its file's (pass 91): a local extension (torch's
-        return f"builtin {module}.{thing.__qualname__} ".encode() + _sources_digest(built)  # cpp_extension.load,
+        built = _module_digest(loaded)  # differ from its file's (pass 91): a local extension (torch's
+        return f"builtin {module}.{thing.__qualname__} ".encode() + built  # cpp_extension.load,
     return f"builtin {_installed_version(module)} {module}.{thing.__qualname__};".encode()  # StyleGAN2's ops, pass 90)
 
 
@@ -641,8 +641,14 @@ def _installed_version(module_name: str) -> str:
 
 
 def _unowned(top: str, module: Any) -> str:
-    files = tuple(_versions(_package_files(module))) if isinstance(module, types.ModuleType) else ()
-    return f"unowned {top} {_sources_digest(files).hex()}" if files else f"python {sys.version.split()[0]}"
+    digest = _module_digest(module) if isinstance(module, types.ModuleType) else b""
+    return f"unowned {top} {digest.hex()}" if digest else f"python {sys.version.split()[0]}"
+
+
+def _module_digest(module: types.ModuleType) -> bytes:
+    """sha256 of a module's own files (its package's sources, an extension's built file), b"" where it has none."""
+    files = tuple(_versions(_package_files(module)))
+    return _sources_digest(files) if files else b""
 
 
 @functools.cache
