@@ -37,15 +37,15 @@ import importlib.metadata
 import importlib.util
 import inspect
 import os
-import re
 import sys
 import types
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ganbench import installed
 from ganbench.fingerprint_values import (
     ADDRESS,
     DROPPED,
@@ -636,132 +636,19 @@ def _installed_version(module_name: str) -> str:
     part = rest.partition(".")[0]
     held = sys.modules.get(top)
     if part and _is_namespace(held):
-        return _part_version(top, part)
-    return _holders_version(top) or _unowned(top, held)
+        return installed.part_version(top, part)
+    return installed.holders_version(top) or _unowned(top, held)
 
 
 def _unowned(top: str, module: Any) -> str:
     digest = _module_digest(module) if isinstance(module, types.ModuleType) else b""
-    return f"unowned {top} {digest.hex()}" if digest else f"python {sys.version.split()[0]}"
+    return f"unowned {top} {digest.hex()}" if digest else installed.PYTHON
 
 
 def _module_digest(module: types.ModuleType) -> bytes:
     """sha256 of a module's own files (its package's sources, an extension's built file), b"" where it has none."""
     files = tuple(_versions(_package_files(module)))
     return _sources_digest(files) if files else b""
-
-
-@functools.cache
-def _holders_version(top: str) -> str | None:
-    """Of the distributions holding package ``top``, each with its version (two may: opencv-python and
-    opencv-contrib-python, one installed over the other: pass 92, the first listed counted), or None."""
-    if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
-        return f"python {sys.version.split()[0]}"
-    versions = set()
-    for dist in dict.fromkeys(_named_after(top) or _distributions().get(top, ())):
-        try:
-            versions.add(f"{dist} {importlib.metadata.version(dist)}{_required(dist)}")
-        except _METADATA_ERRORS:
-            continue
-    return " + ".join(sorted(versions)) or None
-
-
-@functools.cache
-def _part_version(top: str, part: str) -> str:
-    for dist in _distributions().get(top, ()):
-        try:
-            files = importlib.metadata.distribution(dist).files or ()
-            if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
-                return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
-        except _METADATA_ERRORS:
-            continue
-    return _holders_version(top) or f"python {sys.version.split()[0]}"
-
-
-_METADATA_ERRORS = (ImportError, ValueError, TypeError, LookupError, OSError, AttributeError)
-"""What a distribution's unreadable metadata raises (no Name, a RECORD line of four fields, Latin-1 text: pass 92,
-one such distribution anywhere on the path was a traceback of every run id that looked distributions up)."""
-
-
-@functools.cache
-def _required(dist: str) -> str:
-    """The installed distributions ``dist`` requires (its metadata's Requires-Dist, theirs in turn), each with its
-    version, beyond those ganbench requires itself: an installed plugin's code reaches its dependencies' constants,
-    classes and functions, and theirs (pass 91: a helper distribution's upgrade kept a plugin's run id). Declare
-    what a plugin uses."""
-    base = _closure("ganbench")
-    if _canonical(dist) in base:
-        return ""
-    found = []
-    for name in sorted(_closure(dist) - base - {_canonical(dist)}):
-        try:
-            found.append(f" requires {name} {importlib.metadata.version(name)}")
-        except _METADATA_ERRORS:
-            continue
-    return "".join(found)
-
-
-@functools.cache
-def _closure(dist: str) -> frozenset[str]:
-    """``dist`` and the installed distributions it requires, transitively (by canonical name): requirements whose
-    markers hold here, without extras (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test
-    extra hid what plugins declared)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    found, todo = set(), [dist]
-    while todo:
-        name = _canonical(todo.pop())
-        if name in found:
-            continue
-        try:
-            requires = importlib.metadata.requires(name) or []
-        except _METADATA_ERRORS:
-            continue  # not installed: nothing of it runs
-        found.add(name)
-        for text in requires:
-            try:
-                requirement = Requirement(text)
-                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                    todo.append(requirement.name)
-            except (InvalidRequirement, *_METADATA_ERRORS):
-                continue
-    return frozenset(found)
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@functools.cache
-def _distributions() -> Mapping[str, list[str]]:
-    """Top-level package -> the distributions holding it, read once (a second each: every distribution's files), as
-    ``importlib.metadata.packages_distributions`` finds them, leaving out those whose metadata cannot be read."""
-    found: dict[str, list[str]] = {}
-    for dist in importlib.metadata.distributions():
-        try:
-            name = dist.metadata["Name"]
-            tops = (dist.read_text("top_level.txt") or "").split()
-            if not tops:  # its files, read only then (torch's list is 15,000 lines)
-                files = dist.files or ()
-                tops = {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in files if f.suffix == ".py"}
-        except _METADATA_ERRORS:
-            continue
-        for top in tops if name else ():
-            found.setdefault(top, []).append(name)
-    return found
-
-
-def _named_after(top: str) -> list[str]:
-    """The distribution named as package ``top`` is when it holds it (torch, numpy): found without
-    ``packages_distributions``, which reads every installed distribution's file list (0.4 s of each process's
-    first run id)."""
-    try:
-        dist = importlib.metadata.distribution(top)
-        holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
-        name = dist.metadata["Name"]
-    except _METADATA_ERRORS:
-        return []
-    return [name] if holds and name else []
 
 
 _BY_NAME = frozenset(
@@ -953,10 +840,10 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")
-    if not _outside(where, _installed_roots()) and _holders_version(top) is not None:
+    if not _outside(where, _installed_roots()) and installed.holders_version(top) is not None:
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
-        several = part and len(_distributions().get(top, ())) > 1
-        return f"library {_part_version(top, part) if several else _installed_version(name)}"
+        several = part and len(installed.packages_distributions().get(top, ())) > 1
+        return f"library {installed.part_version(top, part) if several else _installed_version(name)}"
     files = _files_under(roots) if roots else [(os.path.basename(where), where)]
     return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
 
