@@ -280,6 +280,8 @@ class _Hasher:
             where = os.path.realpath(where)
             root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
             top = ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])
+        if installed.is_plugin(top.partition(".")[0]):  # a part's own code, as a local plugin's (pass 93)
+            refuse_reads_by_name(function)
         wrapped = getattr(function, "__wrapped__", None)
         head = f"library {_installed_version(top)} {top.partition('.')[0]} {function.__qualname__};".encode()
         where_named = lambda: f"a value in the closure of {_named(function)}"  # noqa: E731
@@ -363,7 +365,8 @@ class _Hasher:
                 listings[top] = signature
         if not signature:
             return b""
-        return f"package {top} ".encode() + _sources_digest(signature)
+        required = installed.requirements(top)  # an editable install's (ganbench's own: torch's version decides
+        return f"package {top} ".encode() + _sources_digest(signature) + required.encode()  # every result, pass 93)
 
 
 _loaded_sources: dict[tuple[str, str], tuple[int, tuple[int, ...], str]] = {}
@@ -628,21 +631,57 @@ def _sources_digest(signature: tuple[tuple[str, str, int, int, int, int], ...]) 
 
 
 def _installed_version(module_name: str) -> str:
-    """The distribution and version ("torch 2.14.1") that hold an installed module, or Python's for the standard
-    library: by its top-level package, or in a namespace package that several distributions share (``acme.core``,
-    ``acme.other``) by the one whose files hold its part (pass 90: whichever was listed first, another's version);
-    a module in site-packages that no distribution holds by its sources (pass 92: it counted as Python's)."""
+    """The distributions and versions ("torch 2.14.1") that hold an installed module where Python loaded it from, or
+    Python's for the standard library: by its top-level package, or in a namespace package that several
+    distributions share (``acme.core``, ``acme.other``) by those whose files hold its part (pass 90: whichever was
+    listed first, another's version); a module in site-packages that no distribution holds there by its sources
+    (pass 92: it counted as Python's; pass 93: as the distribution whose copy it shadowed); the editable installs
+    they require by their sources."""
     top, _, rest = module_name.partition(".")
     part = rest.partition(".")[0]
     held = sys.modules.get(top)
     if part and _is_namespace(held):
-        return installed.part_version(top, part)
-    return installed.holders_version(top) or _unowned(top, held)
+        name = f"{top}.{part}"
+        module = sys.modules.get(name)
+        return installed.part_version(top, part, _location(module)) or _unowned(name, module)
+    version = installed.holders_version(top, _location(held)) or _unowned(top, held)
+    editable = installed.editable_packages(top)
+    return version + "".join(f" editable {p} {_sources_hex(p, _loaded_or_found(p))}" for p in editable)
 
 
-def _unowned(top: str, module: Any) -> str:
-    digest = _module_digest(module) if isinstance(module, types.ModuleType) else b""
-    return f"unowned {top} {digest.hex()}" if digest else installed.PYTHON
+def _location(module: Any) -> str | None:
+    """The folder of a package, the file of a module, as Python loaded it (None: not loaded, or a namespace)."""
+    where = getattr(module, "__file__", None) if isinstance(module, types.ModuleType) else None
+    if not isinstance(where, str):
+        return None
+    return os.path.dirname(where) if getattr(module, "__path__", None) is not None else where
+
+
+def _unowned(name: str, module: Any) -> str:
+    return f"unowned {name} {_sources_hex(name, module)}" if isinstance(module, types.ModuleType) else installed.PYTHON
+
+
+def _sources_hex(name: str, module: Any) -> str:
+    """The sha256 of a module's files (a package's sources, an extension's file) as hex, refused where a loaded one
+    changed on disk since this process first read it (pass 93: an unowned module edited in a session); "none" where
+    it has none."""
+    if isinstance(module, types.ModuleType):
+        signature = tuple(_versions(_package_files(module)))
+    elif module is not None and module.origin:  # a spec found without importing it
+        roots = list(module.submodule_search_locations or ())
+        where = module.origin if os.path.isfile(module.origin) else None
+        files = _files_under(roots) if roots else [(os.path.basename(where), where)] if where else []
+        signature = tuple(_versions(files))
+    else:
+        return "none"
+    if not signature:
+        return "none"
+    _refuse_edited_since_imported(name, signature)
+    return _sources_digest(signature).hex()
+
+
+def _loaded_or_found(name: str) -> Any:
+    return sys.modules.get(name) or _find_unloaded(name)
 
 
 def _module_digest(module: types.ModuleType) -> bytes:
@@ -771,7 +810,13 @@ def _libraries_named(function: types.FunctionType, own: str) -> bytes:
     for name in tops:
         module = sys.modules.get(name)
         if isinstance(module, types.ModuleType):
-            uses.add(f"uses {_installed_version(name)};" if not is_local(module) and not _is_namespace(module) else "")
+            if _is_namespace(module):
+                continue
+            if is_local(module):  # a user's module an installed plugin reads (pass 93: its edits kept the run id)
+                top = name.partition(".")[0]
+                uses.add(f"uses local {top} {_sources_hex(top, sys.modules.get(top, module))};")
+            else:
+                uses.add(f"uses {_installed_version(name)};")
         elif name in imported:  # not loaded yet: found without importing it, or absent (then it is not used)
             uses.add(f"uses {_unloaded_sources(name) or 'nothing'} as {name};")
     return "".join(sorted(uses)).encode()
@@ -840,12 +885,25 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")
-    if not _outside(where, _installed_roots()) and installed.holders_version(top) is not None:
+    if not _outside(where, _installed_roots()):
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
-        several = part and len(installed.packages_distributions().get(top, ())) > 1
-        return f"library {installed.part_version(top, part) if several else _installed_version(name)}"
+        if part and len(installed.packages_distributions().get(top, ())) > 1:
+            version = installed.part_version(top, part, _spec_location(_find_unloaded(f"{top}.{part}")))
+        else:
+            held = sys.modules.get(top)
+            version = installed.holders_version(top, _location(held) if held else _spec_location(_find_unloaded(top)))
+        if version is not None:  # else none holds it there: its sources (pass 93)
+            return f"library {version}"
     files = _files_under(roots) if roots else [(os.path.basename(where), where)]
     return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
+
+
+def _spec_location(spec: Any) -> str | None:
+    """``_location`` of a module found without importing it."""
+    origin = getattr(spec, "origin", None)
+    if not isinstance(origin, str) or not os.path.isfile(origin):
+        return None
+    return os.path.dirname(origin) if spec.submodule_search_locations is not None else origin
 
 
 def _find_unloaded(name: str) -> Any:

@@ -372,6 +372,8 @@ def _state(value: Any) -> Any:
     or what pickling keeps (``random.Random``'s generator, ``re.Pattern``'s text); None when none can be read."""
     if dataclasses.is_dataclass(value) or isinstance(value, (types.SimpleNamespace, argparse.Namespace)):
         return declared_state(value)
+    if (made_of := state_without_addresses(value)) is not None:
+        return made_of
     cls = type(value)
     pickled_by_its_dict = (
         cls.__reduce_ex__ is object.__reduce_ex__
@@ -413,6 +415,20 @@ def declared_state(thing: Any) -> dict[str, Any] | None:
     if not isinstance(state, dict):
         return None
     return _uncached(thing, state)
+
+
+_ADDRESSES_PICKLED = {"scipy.spatial._ckdtree.cKDTree": ("data", "leafsize", "boxsize", "indices")}
+"""Types whose pickled state holds memory addresses (a k-d tree's node buffer: pass 93, an id per process), by the
+attributes that make them instead."""
+
+
+def state_without_addresses(thing: Any) -> dict[str, Any] | None:
+    """The attributes that make an object of a type in ``_ADDRESSES_PICKLED`` (or a subclass), else None."""
+    for cls in type(thing).__mro__:
+        names = _ADDRESSES_PICKLED.get(f"{_module_name(cls)}.{cls.__qualname__}")
+        if names is not None:
+            return {name: getattr(thing, name, None) for name in names}
+    return None
 
 
 def _uncached(thing: Any, state: dict[str, Any]) -> dict[str, Any]:

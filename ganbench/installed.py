@@ -1,12 +1,15 @@
 """Which installed distributions, at which versions, hold a module: what an installed library's code counts as in
 a run id (its code is the distribution's, which pip changes with the version), with the versions of everything it
 requires. Read from the distributions' metadata, leaving out what cannot be read: a run id never fails on
-another package's broken METADATA."""
+another package's broken METADATA. Everything read is remembered until an entry of ``sys.path`` changes (a ``pip
+install`` in a running session, then ``importlib.reload``: pass 93, the old version was remembered)."""
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import json
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -14,51 +17,140 @@ from collections.abc import Mapping
 PYTHON = f"python {sys.version.split()[0]}"
 """What the standard library counts as."""
 
+OWN = __name__.partition(".")[0]
+"""ganbench's own distribution: its requirements count in every run (every run's code is partly ganbench's)."""
+
 METADATA_ERRORS = (ImportError, ValueError, TypeError, LookupError, OSError, AttributeError)
 """What a distribution's unreadable metadata raises (no Name, a RECORD line of four fields, Latin-1 text: pass 92,
 one such distribution anywhere on the path was a traceback of every run id that looked distributions up)."""
 
 
-@functools.cache
-def holders_version(top: str) -> str | None:
-    """Of the distributions holding package ``top``, each with its version (two may: opencv-python and
-    opencv-contrib-python, one installed over the other: pass 92, the first listed counted), or None."""
+def holders_version(top: str, where: str | None = None) -> str | None:
+    """Of the distributions holding package ``top`` (at ``where``, the folder or file Python loads it from, when
+    given), each with its version and what it requires, or None when none holds it there (a copy of its own that
+    shadows a distribution's: pass 93, credited to the distribution it shadowed)."""
+    return _holders_version(top, _real(where), _path_state())
+
+
+def part_version(top: str, part: str, where: str | None = None) -> str | None:
+    """The distributions whose files hold part ``part`` of namespace package ``top`` (``acme.core`` of acme-core,
+    ``acme.other`` of acme-other) at ``where``, with their versions, or None when none holds it (pass 90: whichever
+    was listed first counted; pass 93: an unowned part counted as another part's distribution)."""
+    return _part_version(top, part, _real(where), _path_state())
+
+
+def requirements(dist: str) -> str:
+    """The versions of what ``dist`` requires (``_required``): for an editable install of a local package."""
+    try:
+        name = importlib.metadata.distribution(dist).metadata["Name"]
+    except METADATA_ERRORS:
+        return ""
+    return _required(name, _path_state()) if name else ""
+
+
+def editable_packages(top: str) -> list[str]:
+    """The top-level packages of the editable installs that the distributions holding ``top`` require: their sources
+    are what runs, whatever their version says (pass 93: an installed plugin's editable helper kept its run id when
+    edited)."""
+    state = _path_state()
+    names = {_canonical(n) for n in _holder_names(top, state)}
+    required = set().union(*(_closure(n, state) for n in names)) - names if names else set()
+    return sorted({package for name in required for package in _editable_tops(name, state)})
+
+
+def is_plugin(top: str) -> bool:
+    """Whether package ``top`` is held by a distribution that registers ganbench plugins (an entry point in group
+    ``ganbench``): its code is a part's, held to the rules a local plugin's is (pass 93: an installed loss reading
+    ``os.environ`` was not refused)."""
+    state = _path_state()
+    return any(_canonical(n) in _plugin_distributions(state) for n in _holder_names(top, state))
+
+
+def packages_distributions() -> Mapping[str, list[str]]:
+    """Top-level package -> the distributions holding it."""
+    return _packages_distributions(_path_state())
+
+
+def _path_state() -> tuple[tuple[str, int], ...]:
+    """What changes when a distribution is installed, upgraded or removed: the folders on ``sys.path`` and when
+    each last changed (pip adds and removes their dist-info folders)."""
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except (OSError, ValueError, TypeError):
+            continue
+    return tuple(state)
+
+
+def _real(where: str | None) -> str | None:
+    return os.path.realpath(where) if isinstance(where, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _holders_version(top: str, where: str | None, state: tuple) -> str | None:
     if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
         return PYTHON
     versions = set()
-    for dist in dict.fromkeys(_named_after(top) or packages_distributions().get(top, ())):
-        try:
-            versions.add(f"{dist} {importlib.metadata.version(dist)}{_required(dist)}")
-        except METADATA_ERRORS:
-            continue
+    for name in _holder_names(top, state):
+        for dist in _all_named(name):  # a leftover egg-info beside pip's dist-info: both (pass 93: the old one's
+            try:  # version counted, so an upgrade kept the run id)
+                if where is None or _holds_at(dist, (top,), where):
+                    versions.add(f"{dist.metadata['Name']} {dist.version}{_required(name, state)}")
+            except METADATA_ERRORS:
+                continue
     return " + ".join(sorted(versions)) or None
 
 
-@functools.cache
-def part_version(top: str, part: str) -> str:
-    """The distribution whose files hold part ``part`` of namespace package ``top`` (``acme.core`` of acme-core,
-    ``acme.other`` of acme-other), with its version (pass 90: whichever was listed first counted)."""
-    for dist in packages_distributions().get(top, ()):
-        try:
-            files = importlib.metadata.distribution(dist).files or ()
-            if any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files):
-                return f"{dist} {importlib.metadata.version(dist)}{_required(dist)}"
-        except METADATA_ERRORS:
-            continue
-    return holders_version(top) or PYTHON
+@functools.lru_cache(maxsize=1024)
+def _part_version(top: str, part: str, where: str | None, state: tuple) -> str | None:
+    versions = set()
+    for name in _packages_distributions(state).get(top, ()):
+        for dist in _all_named(name):
+            try:
+                files = dist.files or ()
+                holds = any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files)
+                if holds and (where is None or _holds_at(dist, (top, part), where)):
+                    versions.add(f"{dist.metadata['Name']} {dist.version}{_required(name, state)}")
+            except METADATA_ERRORS:
+                continue
+    return " + ".join(sorted(versions)) or None
 
 
-@functools.cache
-def _required(dist: str) -> str:
+def _holds_at(dist: importlib.metadata.Distribution, parts: tuple[str, ...], where: str) -> bool:
+    """Whether ``dist``'s package (a folder, or a module's file) is the one at ``where``."""
+    target = os.path.realpath(str(dist.locate_file(os.path.join(*parts))))
+    if where == target:  # a package's folder
+        return True  # or a module's file: x.py, an extension x.cpython-311-x86_64-linux-gnu.so
+    return os.path.dirname(where) == os.path.dirname(target) and os.path.basename(where).partition(".")[0] == parts[-1]
+
+
+def _all_named(name: str) -> list[importlib.metadata.Distribution]:
+    try:
+        return list(importlib.metadata.distributions(name=name))
+    except METADATA_ERRORS:
+        return []
+
+
+def _holder_names(top: str, state: tuple) -> list[str]:
+    """The names of the distributions holding package ``top``: every one (pass 93: a fork installed over the same
+    folder, tb-nightly over tensorboard's, did not count when a distribution was named after the package)."""
+    return list(dict.fromkeys(_packages_distributions(state).get(top, ())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _required(dist: str, state: tuple) -> str:
     """The installed distributions ``dist`` requires (its metadata's Requires-Dist, theirs in turn), each with its
-    version, beyond those ganbench requires itself: an installed plugin's code reaches its dependencies' constants,
-    classes and functions, and theirs (pass 91: a helper distribution's upgrade kept a plugin's run id). Declare
-    what a plugin uses."""
-    base = _closure("ganbench")
-    if _canonical(dist) in base:
+    version: an installed plugin's code reaches its dependencies' constants, classes and functions, and theirs (pass
+    91: a helper distribution's upgrade kept a plugin's run id). A plugin's count beyond those ganbench requires,
+    which count in every run with ganbench's code (pass 93: they counted in none, so a torch upgrade kept every
+    built-in's run id). Declare what a plugin uses."""
+    own = _canonical(dist)
+    base = _closure(OWN, state) if own != _canonical(OWN) else frozenset()
+    if own in base:
         return ""
     found = []
-    for name in sorted(_closure(dist) - base - {_canonical(dist)}):
+    for name in sorted(_closure(dist, state) - base - {own}):
         try:
             found.append(f" requires {name} {importlib.metadata.version(name)}")
         except METADATA_ERRORS:
@@ -66,18 +158,23 @@ def _required(dist: str) -> str:
     return "".join(found)
 
 
-@functools.cache
-def _closure(dist: str) -> frozenset[str]:
+@functools.lru_cache(maxsize=1024)
+def _closure(dist: str, state: tuple) -> frozenset[str]:
     """``dist`` and the installed distributions it requires, transitively (by canonical name): requirements whose
-    markers hold here, without extras (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test
-    extra hid what plugins declared)."""
+    markers hold here, with the extras a requirement asks for (``helper[fast]``: pass 93) but not a distribution's
+    own optional ones (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test extra hid what
+    plugins declared)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    found, todo = set(), [dist]
+    found: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    todo: list[tuple[str, str]] = [(dist, "")]
     while todo:
-        name = _canonical(todo.pop())
-        if name in found:
+        name, extra = todo.pop()
+        name = _canonical(name)
+        if (name, extra) in seen:
             continue
+        seen.add((name, extra))
         try:
             requires = importlib.metadata.requires(name) or []
         except METADATA_ERRORS:
@@ -86,8 +183,8 @@ def _closure(dist: str) -> frozenset[str]:
         for text in requires:
             try:
                 requirement = Requirement(text)
-                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                    todo.append(requirement.name)
+                if requirement.marker is None or requirement.marker.evaluate({"extra": extra}):
+                    todo += [(requirement.name, e) for e in ("", *sorted(requirement.extras))]
             except (InvalidRequirement, *METADATA_ERRORS):
                 continue
     return frozenset(found)
@@ -97,8 +194,37 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@functools.cache
-def packages_distributions() -> Mapping[str, list[str]]:
+@functools.lru_cache(maxsize=256)
+def _editable_tops(dist: str, state: tuple) -> tuple[str, ...]:
+    """The top-level packages of distribution ``dist`` if it is an editable install (``pip install -e``), else ()."""
+    try:
+        found = importlib.metadata.distribution(dist)
+        direct = json.loads(found.read_text("direct_url.json") or "{}")
+        editable = isinstance(direct, dict) and isinstance(direct.get("dir_info"), dict)
+        if not editable or not direct["dir_info"].get("editable"):
+            return ()
+        return tuple(sorted(set((found.read_text("top_level.txt") or "").split())))
+    except (*METADATA_ERRORS, json.JSONDecodeError, RecursionError):
+        return ()
+
+
+@functools.lru_cache(maxsize=16)
+def _plugin_distributions(state: tuple) -> frozenset[str]:
+    found = set()
+    try:
+        points = importlib.metadata.entry_points(group=OWN)
+    except METADATA_ERRORS:
+        return frozenset()
+    for point in points:
+        try:
+            found.add(_canonical(point.dist.metadata["Name"]))
+        except (*METADATA_ERRORS, AttributeError):
+            continue
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=16)
+def _packages_distributions(state: tuple) -> Mapping[str, list[str]]:
     """Top-level package -> the distributions holding it, read once (a second each: every distribution's files), as
     ``importlib.metadata.packages_distributions`` finds them, leaving out those whose metadata cannot be read."""
     found: dict[str, list[str]] = {}
@@ -114,16 +240,3 @@ def packages_distributions() -> Mapping[str, list[str]]:
         for top in tops if name else ():
             found.setdefault(top, []).append(name)
     return found
-
-
-def _named_after(top: str) -> list[str]:
-    """The distribution named as package ``top`` is when it holds it (torch, numpy): found without
-    ``packages_distributions``, which reads every installed distribution's file list (0.4 s of each process's
-    first run id)."""
-    try:
-        dist = importlib.metadata.distribution(top)
-        holds = any(file.parts[:1] in ((top,), (f"{top}.py",)) for file in dist.files or ())
-        name = dist.metadata["Name"]
-    except METADATA_ERRORS:
-        return []
-    return [name] if holds and name else []
