@@ -1350,10 +1350,30 @@ def _import_torch() -> None:
         import torch  # noqa: F401
     except Exception as exc:
         why = one_line(exc)[:200] or type(exc).__name__  # a MemoryError says nothing
+        broken = _unreadable_entry_points()
+        if broken:  # torch reads every distribution's entry points as it loads (pass 93: "reinstall torch")
+            raise GanbenchError(
+                f"torch cannot be imported ({why}): the entry points of {broken[0]} cannot be read; fix or remove "
+                "that distribution"
+            ) from None
         raise GanbenchError(
             f"torch cannot be imported ({why}); if this process's memory is capped (ulimit -v), "
             "raise the cap, else reinstall torch"
         ) from None
+
+
+def _unreadable_entry_points() -> list[str]:
+    """The installed distributions whose entry_points.txt cannot be parsed, each named by its metadata's folder."""
+    import importlib.metadata
+
+    found = []
+    for dist in importlib.metadata.distributions():
+        try:
+            list(dist.entry_points)
+        except Exception:  # noqa: BLE001 - whatever its text makes importlib.metadata raise
+            where = getattr(dist, "_path", None)
+            found.append(shell_path(str(where / "entry_points.txt")) if isinstance(where, Path) else "a distribution")
+    return found
 
 
 def console_main() -> None:

@@ -278,7 +278,9 @@ class _Hasher:
             top = where.removeprefix("<frozen ").rstrip(">").partition(".")[0]
         else:
             where = os.path.realpath(where)
-            root = next((r for r in _installed_roots() if where.startswith(r + os.sep)), os.path.dirname(where))
+            roots = [r for r in _installed_roots() if where.startswith(r + os.sep)]  # the nearest: a venv's lib holds
+            root = max(roots, key=len, default=os.path.dirname(where))  # its site-packages (pass 93: every installed
+            # function counted as Python's, "site-packages" its package)
             top = ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])
         if installed.is_plugin(top.partition(".")[0]):  # a part's own code, as a local plugin's (pass 93)
             refuse_reads_by_name(function)

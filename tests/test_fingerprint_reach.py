@@ -688,3 +688,128 @@ def test_installed_metadata_of_every_kind_counts_or_is_left_out_without_a_traceb
     upgraded = ids()
     assert upgraded["property"] != both["property"] and upgraded["wrapped"] != both["wrapped"]
     assert upgraded["plain"] == both["plain"] and upgraded["local"] == both["local"]
+
+
+def test_every_distribution_that_holds_what_runs_counts_where_python_loads_it_from(tmp_path):
+    """Pass 93: each of these kept a run id when the code that runs changed (a stale record): a fork installed over
+    a package a distribution is named after (tb-nightly over tensorboard's folder); a leftover egg-info beside pip's
+    dist-info (its old version was read); a copy no distribution holds that shadows an installed one (counted as the
+    shadowed distribution); a requirement's extra (``helper[fast]``); an editable requirement and a user's module an
+    installed plugin reads (by version, or not at all); the versions of what ganbench requires in a built-in's id
+    (torch's upgrade kept every built-in's id); a venv's installed functions counted as Python's (their folder's
+    parent is a root too). An installed plugin's loss reading ``os.environ`` is refused as a local one is; a
+    distribution whose entry points cannot be read is named, not "reinstall torch"."""
+    site, shadow, src = tmp_path / "site-packages", tmp_path / "shadow" / "site-packages", tmp_path / "src"
+    for folder, text in (
+        (site / "fp93a", "K = 1.0\ndef g(d):\n    return K * d\n"),
+        (site / "fp93v", "K = 1.0\ndef g(d):\n    return K * d\n"),
+        (site / "fp93s", "K = 1.0\ndef g(d):\n    return K * d\n"),
+        (shadow / "fp93s", "K = 2.0\ndef g(d):\n    return K * d\n"),
+        (site / "fp93ctl", "def g(d):\n    return d\n"),
+        (src / "fp93e", "K = 1.0\n"),
+        (site / "fp93x", "def g(d):\n    return d\n"),
+        (site / "fp93u", "import fp93user\ndef g(d):\n    return fp93user.K * d\n"),
+        (site / "fp93p", INSTALLED_PLUGIN_93),
+    ):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text(text)
+    (site / "fp93p" / "helpers.py").write_text("import fp93e\ndef scale():\n    return fp93e.K\n")
+    (src / "fp93user.py").write_text("K = 1.0\n")
+    _dist_info(site, "fp93a", "1.0", "fp93a")
+    (site / "fp93a-1.0.dist-info" / "RECORD").write_text("fp93a/__init__.py,,\n")  # named after what it holds
+    _dist_info(site, "fp93a-nightly", "2.0", "fp93a")
+    _dist_info(site, "fp93v", "2.0", "fp93v")
+    (site / "fp93v-0.9-py3.11.egg-info").mkdir()
+    (site / "fp93v-0.9-py3.11.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: fp93v\nVersion: 0.9\n")
+    _dist_info(site, "fp93s", "1.0", "fp93s")
+    _dist_info(site, "fp93ctl", "1.0", "fp93ctl")
+    _dist_info(site, "fp93h", "1.0", "fp93h", "Requires-Dist: fp93f; extra == 'fast'")
+    _dist_info(site, "fp93f", "1.0", "fp93f")
+    _dist_info(site, "fp93e", "1.0", "fp93e")
+    (site / "fp93e-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": src.as_uri(), "dir_info": {"editable": True}})
+    )
+    _dist_info(site, "fp93x", "1.0", "fp93x", "Requires-Dist: fp93h[fast]")
+    _dist_info(site, "fp93u", "1.0", "fp93u")
+    _dist_info(site, "fp93p", "1.0", "fp93p", "Requires-Dist: fp93e")
+    (site / "fp93p-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nfp93p = fp93p\n")
+    path = os.pathsep.join([str(shadow), str(site), str(src), os.environ.get("PYTHONPATH", "")])
+
+    def ids() -> dict[str, str]:
+        found = subprocess.run(
+            [sys.executable, "-c", INSTALLED_IDS_93], capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": path}, timeout=120,
+        )  # fmt: skip
+        assert found.returncode == 0, found.stderr
+        return json.loads(found.stdout)
+
+    first = ids()
+    assert first["refused"].startswith("g_env (__init__.py) reads values by a name known only at run time"), first
+    assert first["venv"].startswith("library torch "), first["venv"]
+    assert ids() == first
+    upgrades = (("fp93a_nightly-2.0", "fp93a_nightly-3.0"), ("fp93v-2.0", "fp93v-3.0"), ("fp93f-1.0", "fp93f-2.0"))
+    for old, new in upgrades:  # each key's code reaches one of these changes, no other
+        (site / f"{old}.dist-info").rename(site / f"{new}.dist-info")
+        metadata = site / f"{new}.dist-info" / "METADATA"
+        metadata.write_text(re.sub("Version: .*", f"Version: {new.rpartition('-')[2]}", metadata.read_text()))
+    (shadow / "fp93s" / "__init__.py").write_text("K = 3.0\ndef g(d):\n    return K * d\n")
+    (src / "fp93e" / "__init__.py").write_text("K = 5.0\n")
+    (src / "fp93user.py").write_text("K = 5.0\n")
+    _dist_info(site, "scipy", "0.0.1", "fp93nothing")  # found before the real scipy: another version of it
+    changed = ids()
+    assert changed["control"] == first["control"]
+    for key in ("fork", "egg", "shadow", "extra", "editable", "user", "builtin"):
+        assert changed[key] != first[key], key
+    (site / "fp93junk-1.0.dist-info").mkdir()
+    (site / "fp93junk-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nnoequals\n")
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "ganbench"), "list"], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": path}, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr, listed.stderr
+    assert "the entry points of " in listed.stderr and "fp93junk-1.0.dist-info" in listed.stderr, listed.stderr
+
+
+INSTALLED_PLUGIN_93 = """
+import os
+from fp93p import helpers
+def g_edit(d):
+    return helpers.scale() * d
+def g_env(d):
+    return float(os.environ.get("FP93", "1")) * d
+"""
+INSTALLED_IDS_93 = """
+import json
+import torch.nn.functional
+import fp93a, fp93ctl, fp93p, fp93s, fp93u, fp93v, fp93x
+from ganbench.errors import GanbenchError
+from ganbench.fingerprint import _Hasher, fingerprint
+from ganbench.resolve import create_spec
+found = {k: fingerprint("p", "1", (v,)) for k, v in {"fork": fp93a.g, "egg": fp93v.g, "shadow": fp93s.g,
+         "control": fp93ctl.g, "extra": fp93x.g, "editable": fp93p.g_edit, "user": fp93u.g}.items()}
+found["builtin"] = create_spec("nsgan", "ring8", network="mlp", steps=5).code["variant"]
+found["venv"] = _Hasher().bytes_of(torch.nn.functional.dropout)[:40].decode("latin-1")
+try:
+    fingerprint("p", "1", (fp93p.g_env,))
+    found["refused"] = ""
+except GanbenchError as error:
+    found["refused"] = str(error)
+print(json.dumps(found))
+"""
+
+
+def test_a_distribution_upgraded_in_a_running_session_is_read_again(tmp_path, monkeypatch):
+    """Pass 93: `pip install -U` in a running session, then `importlib.reload`, and the run was handed the old
+    version's record: what the distributions' metadata said was remembered for the whole process."""
+    from ganbench import installed
+
+    site = tmp_path / "site-packages"
+    _dist_info(site, "fp93r", "1.0", "fp93r")
+    (site / "fp93r").mkdir()
+    (site / "fp93r" / "__init__.py").write_text("K = 1.0\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert installed.holders_version("fp93r", str(site / "fp93r")) == "fp93r 1.0"
+    (site / "fp93r-1.0.dist-info").rename(site / "fp93r-2.0.dist-info")
+    metadata = site / "fp93r-2.0.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+    assert installed.holders_version("fp93r", str(site / "fp93r")) == "fp93r 2.0"

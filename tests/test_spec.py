@@ -390,6 +390,7 @@ GLOBALS_OF_ANY_KIND = [
     "torch.ones(2, device='meta')",
     "Cfg()",
     "np.array(['real', 'fake'], dtype=object)",
+    "scipy.spatial.cKDTree(np.arange(20.0).reshape(10, 2))",  # pass 93: its nodes pickle as pointers
     "[]",
 ]
 
@@ -397,13 +398,15 @@ GLOBALS_OF_ANY_KIND = [
 def test_a_global_of_any_kind_is_fingerprinted_without_a_traceback_and_alike_in_every_process():
     """Pass 82: a set of tuples, a bfloat16, sparse or meta tensor, an object whose __getattr__ raises KeyError were
     tracebacks; an object array's bytes are pointers (another id in every process); a list holding itself 4 times
-    took 4^12 steps. All in one process per hash seed (each process imports torch: seconds)."""
+    took 4^12 steps; a k-d tree's pickled nodes hold addresses (pass 93). All in one process per hash seed (each
+    process imports torch: seconds)."""
     import os
     import subprocess
 
     script = "from ganbench.fingerprint import fingerprint\n"
     for value in GLOBALS_OF_ANY_KIND:
-        code = "import numpy as np\nimport torch\nclass Cfg:\n    def __getattr__(self, k):\n        return {}[k]\n"
+        code = "import numpy as np\nimport scipy.spatial\nimport torch\n"
+        code += "class Cfg:\n    def __getattr__(self, k):\n        return {}[k]\n"
         code += f"V = {value}\n" + ("V.extend([V] * 4)\n" if value == "[]" else "")
         code += "def g_loss(d):\n    return V and d\n"
         script += f"scope = {{'__name__': 'nb'}}\nexec({code!r}, scope)\n"
