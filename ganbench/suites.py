@@ -208,7 +208,8 @@ class Suite:
             return dataset
         beside = self.beside(dataset)
         if beside.exists() or "/" in dataset or dataset.endswith((".npz", ".npy")) or Path(dataset).exists():
-            return str(beside)
+            spelt = str(beside)  # a path still, where the suite's folder is "." ("./digits" of s.toml is no
+            return spelt if os.sep in spelt or "/" in spelt else f".{os.sep}{spelt}"  # "digits": pass 93)
         # a name, not a path anywhere: a typo of a registered one ("did you mean ring8?"), or images not beside it
         folder = one_line(self.home.resolve())
         where = f"; nor is there a folder or .npz/.npy file {dataset!r} beside the suite, in {folder}"

@@ -1167,7 +1167,8 @@ def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, m
     suite_folder = tmp_path / "suites"
     suite_folder.mkdir()
     save_png_folder(suite_folder / "digits", images)
-    (suite_folder / "s.toml").write_text('variants = ["nsgan"]\ndatasets = ["digits"]\nseeds = [0]\nsteps = 2\n')
+    text = 'variants = ["nsgan"]\ndatasets = ["digits"]\nseeds = [0]\nsteps = 2\n'
+    (suite_folder / "s.toml").write_text(text)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")  # a suite reads paths beside itself: its folder's digits is named
     with warnings.catch_warnings(record=True) as said:
@@ -1176,6 +1177,14 @@ def test_a_registered_name_beside_data_of_that_name_wins_and_says_so(tmp_path, m
         assert [spec.dataset for spec in suite.specs()] == ["digits"] and suite.outputs()
     told = [str(w.message) for w in said if "registered dataset" in str(w.message)]
     assert len(told) == 1 and told[0].endswith("to train on that data, write './digits' in the suite")  # once
+    (suite_folder / "s.toml").write_text(text.replace('"digits"', '"./digits"'))  # run from its own folder by
+    monkeypatch.chdir(suite_folder)  # its bare name, "./digits" was "digits", the registered one (pass 93)
+    specs = {spelt: load_suite(spelt).specs()[0] for spelt in ("s.toml", "./s.toml", str(suite_folder / "s.toml"))}
+    assert {s.dataset for s in specs.values()} == {"files"} and len({s.run_id for s in specs.values()}) == 1
+    (suite_folder / "t.toml").write_text(text.replace('"digits"', '"./ring8"'))  # no such folder: refused
+    with pytest.raises(GanbenchError, match=r"dataset .\./ring8. is neither a registered dataset"):
+        load_suite("t.toml").specs()
+    monkeypatch.chdir(tmp_path / "elsewhere")
     save_png_folder(tmp_path / "elsewhere" / "ring8", images)  # `eval -d ring8` said nothing (pass 52 F6)
     with pytest.warns(UserWarning, match=r"dataset 'ring8' is the registered dataset of that name, not the data at"):
         resolve_dataset("ring8", None)
