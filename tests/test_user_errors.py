@@ -19,6 +19,7 @@ import torch
 
 import ganbench
 from ganbench.errors import GanbenchError
+from ganbench.harness import run_spec
 from ganbench.network import Network
 from ganbench.options import option
 
@@ -1105,6 +1106,11 @@ def test_arrays_of_the_wrong_rank_or_dtype_and_numpy_option_values_are_said_plai
             "run", "-v", "dcgan", "-d", str(tmp_path / "fine.npz"), "--set", f"dataset.{key}=x", "--steps", "1"
         )
         assert_one_line_error(result, f"dataset option {key!r} comes from the dataset's name (", "not from an option")
+    made = ganbench.create_spec("dcgan", str(tmp_path / "fine.npz"), steps=1, overrides={"network.width": 8})
+    np.savez(tmp_path / "fine.npz", images=np.ones((40, 1, 8, 8), np.uint8))  # changed between a sweep's runs
+    with pytest.raises(GanbenchError, match=r"restore them, or run the command again \(`run --dataset .*`, or the "
+                       r"same sweep\): the images it reads now get a new run id$"):  # fmt: skip
+        run_spec(made, tmp_path / "out")  # "start afresh with --dataset" of a sweep (pass 93)
     spec = ganbench.create_spec("nsgan", "ring8", overrides={"lr_d": np.float32(0.5), "batch_size": np.int64(32)})
     assert (spec.variant_options["lr_d"], spec.variant_options["batch_size"]) == (0.5, 32)
     with pytest.raises(GanbenchError, match=r"option 'batch_size' must be int, not True"):

@@ -235,7 +235,8 @@ class UserImages(ImageDataset):
             raise ImagesError(  # a run's spec keeps its images' digest; one typed with --set may be wrong too
                 f"the images in {path} are not the ones sha256 {self.sha256[:12]}... names (they are "
                 f"{data.sha256[:12]}... now): they changed since the run's spec was made, or the digest is not "
-                f"theirs; restore them, or start afresh with --dataset {shell_path(path)} (a new run id)"
+                f"theirs; restore them, or run the command again (`run --dataset {shell_path(path)}`, or the "
+                "same sweep): the images it reads now get a new run id"
             )
         object.__setattr__(self, "_read", data)
         return data
