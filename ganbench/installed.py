@@ -6,6 +6,7 @@ install`` in a running session, then ``importlib.reload``: pass 93, the old vers
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib.metadata
 import json
@@ -13,6 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 PYTHON = f"python {sys.version.split()[0]}"
 """What the standard library counts as."""
@@ -151,11 +153,33 @@ def _required(dist: str, state: tuple) -> str:
         return ""
     found = []
     for name in sorted(_closure(dist, state) - base - {own}):
-        try:
-            found.append(f" requires {name} {importlib.metadata.version(name)}")
-        except METADATA_ERRORS:
-            continue
+        facts = _facts(name, state)
+        if facts is not None:
+            found.append(f" requires {name} {facts[0]}")
     return "".join(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts(name: str, state: tuple) -> tuple[str, list[tuple[str, tuple[str, ...], Any]]] | None:
+    """An installed distribution's version and requirements (name, extras asked for, marker), its metadata read and
+    parsed once (None: not installed, or unreadable)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        metadata = importlib.metadata.distribution(name).metadata
+        version, texts = metadata["Version"], list(metadata.get_all("Requires-Dist") or [])
+    except METADATA_ERRORS:
+        return None
+    if not isinstance(version, str):
+        return None
+    requirements = []
+    for text in texts:
+        try:
+            requirement = Requirement(text)
+        except (InvalidRequirement, *METADATA_ERRORS):
+            continue
+        requirements.append((requirement.name, tuple(sorted(requirement.extras)), requirement.marker))
+    return version, requirements
 
 
 @functools.lru_cache(maxsize=1024)
@@ -164,8 +188,6 @@ def _closure(dist: str, state: tuple) -> frozenset[str]:
     markers hold here, with the extras a requirement asks for (``helper[fast]``: pass 93) but not a distribution's
     own optional ones (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test extra hid what
     plugins declared)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     found: set[str] = set()
     seen: set[tuple[str, str]] = set()
     todo: list[tuple[str, str]] = [(dist, "")]
@@ -175,17 +197,15 @@ def _closure(dist: str, state: tuple) -> frozenset[str]:
         if (name, extra) in seen:
             continue
         seen.add((name, extra))
-        try:
-            requires = importlib.metadata.requires(name) or []
-        except METADATA_ERRORS:
+        facts = _facts(name, state)
+        if facts is None:
             continue  # not installed: nothing of it runs
         found.add(name)
-        for text in requires:
+        for required, extras, marker in facts[1]:
             try:
-                requirement = Requirement(text)
-                if requirement.marker is None or requirement.marker.evaluate({"extra": extra}):
-                    todo += [(requirement.name, e) for e in ("", *sorted(requirement.extras))]
-            except (InvalidRequirement, *METADATA_ERRORS):
+                if marker is None or marker.evaluate({"extra": extra}):
+                    todo += [(required, e) for e in ("", *extras)]
+            except METADATA_ERRORS:
                 continue
     return frozenset(found)
 
@@ -231,12 +251,25 @@ def _packages_distributions(state: tuple) -> Mapping[str, list[str]]:
     for dist in importlib.metadata.distributions():
         try:
             name = dist.metadata["Name"]
-            tops = (dist.read_text("top_level.txt") or "").split()
-            if not tops:  # its files, read only then (torch's list is 15,000 lines)
-                files = dist.files or ()
-                tops = {f.parts[0] if len(f.parts) > 1 else f.with_suffix("").name for f in files if f.suffix == ".py"}
-        except METADATA_ERRORS:
+            tops = (dist.read_text("top_level.txt") or "").split() or _tops_in_record(dist)
+        except (*METADATA_ERRORS, csv.Error):
             continue
         for top in tops if name else ():
             found.setdefault(top, []).append(name)
     return found
+
+
+def _tops_in_record(dist: importlib.metadata.Distribution) -> set[str]:
+    """The top-level modules whose .py files a distribution's RECORD lists (read as text: ``dist.files`` makes an
+    object of each of 26,000 lines, 0.4 s of each process's first run id), else of its files however listed."""
+    record = dist.read_text("RECORD")
+    if record is None:
+        paths = [str(f) for f in dist.files or ()]
+    else:
+        paths = [row[0] for row in csv.reader(record.splitlines()) if row]
+    tops = set()
+    for path in paths:
+        if path.endswith(".py"):
+            parts = path.replace("\\", "/").split("/")
+            tops.add(parts[0] if len(parts) > 1 else parts[0][:-3])
+    return tops
