@@ -145,6 +145,7 @@ def run_spec(
         if refused is None:
             raise
         raise refused from None
+    _refuse_another_cadence(trainer, cadence.log_every)
     then = AFRESH if force else RESUMES  # --force's old files are still there: a rerun with it starts afresh
     prepare_run_dir(Path(out), spec, then)
     with locked(run_dir, then):
@@ -154,6 +155,7 @@ def run_spec(
         if not force and _header(checkpoint) != restored:  # another process checkpointed meanwhile
             trainer = _trainer(spec, device, resumes=checkpoint.is_file())
             restored = restore(trainer, checkpoint)
+            _refuse_another_cadence(trainer, cadence.log_every)
         remove_stale_files(run_dir)
         if force:  # the record last: while anything else stays, so does it
             for name in (CHECKPOINT, METRICS, RECORD):
@@ -167,6 +169,19 @@ def run_spec(
                         "folder's permissions or choose another --out"
                     ) from None
         return _train(trainer, run_dir, wall_start, cadence, FORCED_RESUMES if force else RESUMES)
+
+
+def _refuse_another_cadence(trainer: Trainer, log_every: int) -> None:
+    """OptionError if a run resumes logging at another cadence than its history's rows so far (pass 93: rows every
+    10 steps, then every 7, in one history.csv, and nothing recorded the change); else the cadence it keeps."""
+    kept = trainer.state.log_every
+    if trainer.state.step and kept is not None and kept != log_every:
+        raise OptionError(
+            f"run {trainer.spec.run_id} logged its history every {kept:,} steps up to step {trainer.state.step:,}; "
+            f"resume it with --log-every {kept} (another cadence would mix two in its history.csv), or start it "
+            "afresh with --force"
+        )
+    trainer.state.log_every = log_every
 
 
 def _refuse_if_trained_elsewhere(run_dir: Path) -> None:

@@ -492,6 +492,8 @@ class TrainState:
         self.scored_at = -1
         """The last step whose samples were scored (and its scores logged): a run resumed there scores again
         without telling its loggers twice; one resumed from the checkpoint written before scoring tells them."""
+        self.log_every: int | None = None
+        """The cadence of the run's history rows so far (None: a checkpoint written before it was kept)."""
         self.pending_logs: dict[str, float] = {}
         """The last step's losses while its scores are computed: the checkpoint written before them keeps them, so a
         run resumed there logs the row an uninterrupted run logs."""
@@ -512,6 +514,7 @@ class TrainState:
             "best": self.best,
             "scored_at": self.scored_at,
             "pending_logs": dict(self.pending_logs),
+            "log_every": self.log_every,
             "lazy_penalty": self.lazy_penalty,
             "pl_mean": self.pl_mean,
             "pl_penalty": self.pl_penalty,
@@ -533,6 +536,7 @@ class TrainState:
         self.best = dict(state["best"])
         self.scored_at = state.get("scored_at", self.step)  # written before it was kept: after scoring, at the end
         self.pending_logs = dict(state.get("pending_logs", {}))
+        self.log_every = state.get("log_every")
         for name in ("lazy_penalty", "pl_mean", "pl_penalty"):  # checkpoints made before they were kept: 0
             setattr(self, name, state.get(name, torch.zeros(())).to(getattr(self, name).device))
 

@@ -48,6 +48,18 @@ def test_an_intact_checkpoint_resumes(cli, interrupted):
     assert (interrupted / "record.json").exists()
 
 
+def test_a_run_resumes_at_the_cadence_its_history_was_logged_at(cli, interrupted):
+    """Pass 93: resumed with another --log-every, history.csv held rows every 10 steps, then every 7, and nothing
+    said so; the same command (its cadence, or none: the default it was run with) resumes."""
+    before = folder_digest(interrupted)
+    result = cli(*ARGS, "--out", str(interrupted.parent), "--log-every", "7")
+    assert_one_line_error(result, "logged its history every 10 steps up to step 40; resume it with --log-every 10")
+    assert folder_digest(interrupted) == before
+    assert cli(*ARGS, "--out", str(interrupted.parent), "--log-every", "7", "--force").code == 0
+    (interrupted / "record.json").unlink()
+    assert cli(*ARGS, "--out", str(interrupted.parent), "--log-every", "7").code == 0
+
+
 @pytest.mark.parametrize("where", [0, 25, 60, 0.25, 0.5, 0.75, -1])
 def test_a_flipped_bit_anywhere_is_refused(cli, interrupted, where):
     checkpoint = interrupted / "checkpoint.pt"
