@@ -273,17 +273,7 @@ class _Hasher:
         """A function of an installed library (contextlib's decorator wrapper too, pass 84): the library's name and
         version, where and what the function is, the function it wraps and the values its closure holds (the
         arguments a wrapper was made with); not its globals, which are the library's state."""
-        where = function.__code__.co_filename
-        if where.startswith("<frozen "):
-            top = where.removeprefix("<frozen ").rstrip(">").partition(".")[0]
-        else:
-            where = os.path.realpath(where)
-            roots = [r for r in _installed_roots() if where.startswith(r + os.sep)]  # the nearest: a venv's lib holds
-            root = max(roots, key=len, default=os.path.dirname(where))  # its site-packages (pass 93: every installed
-            # function counted as Python's, "site-packages" its package)
-            top = ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])
-        if installed.is_plugin(top.partition(".")[0]):  # a part's own code, as a local plugin's (pass 93)
-            refuse_reads_by_name(function)
+        top = _library_module(function.__code__.co_filename)
         wrapped = getattr(function, "__wrapped__", None)
         head = f"library {_installed_version(top)} {top.partition('.')[0]} {function.__qualname__};".encode()
         where_named = lambda: f"a value in the closure of {_named(function)}"  # noqa: E731
@@ -367,8 +357,8 @@ class _Hasher:
                 listings[top] = signature
         if not signature:
             return b""
-        required = installed.requirements(top)  # an editable install's (ganbench's own: torch's version decides
-        return f"package {top} ".encode() + _sources_digest(signature) + required.encode()  # every result, pass 93)
+        required = installed.requirements(top, _location(module))  # an editable install's (ganbench's own:
+        return f"package {top} ".encode() + _sources_digest(signature) + required.encode()  # torch's, pass 93)
 
 
 _loaded_sources: dict[tuple[str, str], tuple[int, tuple[int, ...], str]] = {}
@@ -533,11 +523,29 @@ _CACHED_ON_CLASSES = frozenset({"__slotnames__", "_value2member_map_", "_unhasha
 
 def _installed(thing: types.FunctionType | type) -> bool:
     """Whether a function's code (its file: functools.wraps gives a wrapper its caller's module, pass 84) or a class's
-    module is an installed library's."""
+    module is an installed library's, not a ganbench plugin's: an installed plugin's code is a part's, followed as a
+    local plugin's is, its helpers' globals too, by the same rules (pass 93: a helper of its loss reading os.environ,
+    a user's module, an editable or upgraded library kept the run id), with its distribution's version."""
     if isinstance(thing, types.FunctionType):
-        return not _outside_or_unknown(thing.__code__.co_filename)
+        filename = thing.__code__.co_filename
+        return not _outside_or_unknown(filename) and not installed.is_plugin(_library_module(filename).split(".")[0])
     module = sys.modules.get(thing.__module__ or "")
-    return module is not None and not is_local(module)
+    return module is not None and not is_local(module) and not installed.is_plugin(thing.__module__.partition(".")[0])
+
+
+def _library_module(filename: str) -> str:
+    """An installed file's package and module (``torch.nn``), by its path under the nearest installed root."""
+    return _module_under(filename, _installed_roots())
+
+
+@functools.lru_cache(maxsize=4096)
+def _module_under(filename: str, roots: tuple[str, ...]) -> str:
+    if filename.startswith("<frozen "):
+        return filename.removeprefix("<frozen ").rstrip(">").partition(".")[0]
+    where = os.path.realpath(filename)
+    roots = [r for r in roots if where.startswith(r + os.sep)]  # the nearest: a venv's lib holds its
+    root = max(roots, key=len, default=os.path.dirname(where))  # site-packages (pass 93: every installed function
+    return ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])  # Python's)
 
 
 def _outside_or_unknown(filename: str) -> bool:
@@ -889,15 +897,21 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     top, _, rest = name.partition(".")
     if not _outside(where, _installed_roots()):
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
-        if part and len(installed.packages_distributions().get(top, ())) > 1:
-            version = installed.part_version(top, part, _spec_location(_find_unloaded(f"{top}.{part}")))
+        held = sys.modules.get(top)
+        namespace = _is_namespace(held) if held is not None else _spec_of_namespace(_find_unloaded(top))
+        if part and (namespace or len(installed.packages_distributions().get(top, ())) > 1):  # (pass 93: a part no
+            version = installed.part_version(top, part, _spec_location(_find_unloaded(f"{top}.{part}")))  # one holds)
         else:
-            held = sys.modules.get(top)
             version = installed.holders_version(top, _location(held) if held else _spec_location(_find_unloaded(top)))
         if version is not None:  # else none holds it there: its sources (pass 93)
             return f"library {version}"
     files = _files_under(roots) if roots else [(os.path.basename(where), where)]
     return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
+
+
+def _spec_of_namespace(spec: Any) -> bool:
+    """Whether a module found without importing it is a namespace package (folders without ``__init__.py``)."""
+    return spec is not None and spec.origin in (None, "namespace") and spec.submodule_search_locations is not None
 
 
 def _spec_location(spec: Any) -> str | None:

@@ -7,12 +7,16 @@ install`` in a running session, then ``importlib.reload``: pass 93, the old vers
 from __future__ import annotations
 
 import csv
+import email.message
+import email.parser
 import functools
 import importlib.metadata
 import json
 import os
 import re
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,13 +45,37 @@ def part_version(top: str, part: str, where: str | None = None) -> str | None:
     return _part_version(top, part, _real(where), _path_state())
 
 
-def requirements(dist: str) -> str:
-    """The versions of what ``dist`` requires (``_required``): for an editable install of a local package."""
+def requirements(top: str, where: str | None = None) -> str:
+    """The versions of what the distributions of a local package ``top`` (at ``where``) require: an editable
+    install's, found by the package it holds, its name, or its project's folder holding ``where`` (pass 93: an
+    editable plugin named otherwise than its package, a hatchling one without top_level.txt, counted none)."""
+    state = _path_state()
+    names = set(_holder_names(top, state))
     try:
-        name = importlib.metadata.distribution(dist).metadata["Name"]
+        names.add(_headers(importlib.metadata.distribution(top))["Name"])
     except METADATA_ERRORS:
-        return ""
-    return _required(name, _path_state()) if name else ""
+        pass
+    real = _real(where)
+    if real is not None:
+        names |= {name for name, root in _editable_roots(state) if real == root or real.startswith(root + os.sep)}
+    return "".join(sorted({_required(name, state) for name in names if isinstance(name, str) and name}))
+
+
+@functools.lru_cache(maxsize=16)
+def _editable_roots(state: tuple) -> tuple[tuple[str, str], ...]:
+    """(name, project folder) of each editable install (its direct_url.json)."""
+    found = []
+    for dist in importlib.metadata.distributions():
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+            info = direct.get("dir_info") if isinstance(direct, dict) else None
+            url = direct.get("url") if isinstance(info, dict) and info.get("editable") is True else None
+            if isinstance(url, str) and url.startswith("file://"):
+                path = urllib.request.url2pathname(urllib.parse.urlparse(url).path)
+                found.append((_headers(dist)["Name"], os.path.realpath(path)))
+        except (*METADATA_ERRORS, json.JSONDecodeError, RecursionError):
+            continue
+    return tuple(found)
 
 
 def editable_packages(top: str) -> list[str]:
@@ -98,7 +126,8 @@ def _holders_version(top: str, where: str | None, state: tuple) -> str | None:
         for dist in _all_named(name):  # a leftover egg-info beside pip's dist-info: both (pass 93: the old one's
             try:  # version counted, so an upgrade kept the run id)
                 if where is None or _holds_at(dist, (top,), where):
-                    versions.add(f"{dist.metadata['Name']} {dist.version}{_required(name, state)}")
+                    head = _headers(dist)
+                    versions.add(f"{head['Name']} {head['Version']}{_required(name, state)}")
             except METADATA_ERRORS:
                 continue
     return " + ".join(sorted(versions)) or None
@@ -113,7 +142,8 @@ def _part_version(top: str, part: str, where: str | None, state: tuple) -> str |
                 files = dist.files or ()
                 holds = any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files)
                 if holds and (where is None or _holds_at(dist, (top, part), where)):
-                    versions.add(f"{dist.metadata['Name']} {dist.version}{_required(name, state)}")
+                    head = _headers(dist)
+                    versions.add(f"{head['Name']} {head['Version']}{_required(name, state)}")
             except METADATA_ERRORS:
                 continue
     return " + ".join(sorted(versions)) or None
@@ -165,13 +195,19 @@ def _facts(name: str, state: tuple) -> tuple[str, list[tuple[str, tuple[str, ...
     parsed once (None: not installed, or unreadable)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    try:
-        metadata = importlib.metadata.distribution(name).metadata
-        version, texts = metadata["Version"], list(metadata.get_all("Requires-Dist") or [])
-    except METADATA_ERRORS:
+    versions, texts = set(), []
+    for dist in _all_named(name):  # every one of the name on the path (pass 93: a leftover egg-info's version was
+        try:  # read, not the upgraded dist-info's beside it)
+            metadata = _headers(dist)
+            version = metadata["Version"]
+            if isinstance(version, str):
+                versions.add(version)
+                texts += list(metadata.get_all("Requires-Dist") or [])
+        except METADATA_ERRORS:
+            continue
+    if not versions:
         return None
-    if not isinstance(version, str):
-        return None
+    version = " / ".join(sorted(versions))
     requirements = []
     for text in texts:
         try:
@@ -237,7 +273,7 @@ def _plugin_distributions(state: tuple) -> frozenset[str]:
         return frozenset()
     for point in points:
         try:
-            found.add(_canonical(point.dist.metadata["Name"]))
+            found.add(_canonical(_headers(point.dist)["Name"]))
         except (*METADATA_ERRORS, AttributeError):
             continue
     return frozenset(found)
@@ -250,7 +286,7 @@ def _packages_distributions(state: tuple) -> Mapping[str, list[str]]:
     found: dict[str, list[str]] = {}
     for dist in importlib.metadata.distributions():
         try:
-            name = dist.metadata["Name"]
+            name = _headers(dist)["Name"]
             tops = (dist.read_text("top_level.txt") or "").split() or _tops_in_record(dist)
         except (*METADATA_ERRORS, csv.Error):
             continue
@@ -273,3 +309,10 @@ def _tops_in_record(dist: importlib.metadata.Distribution) -> set[str]:
             parts = path.replace("\\", "/").split("/")
             tops.add(parts[0] if len(parts) > 1 else parts[0][:-3])
     return tops
+
+
+def _headers(dist: importlib.metadata.Distribution) -> email.message.Message:
+    """A distribution's metadata headers, without parsing its long description (numpy's is 40 KB: ``dist.metadata``
+    parses all of it, 3 ms a distribution)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    return email.parser.HeaderParser().parsestr(text.replace("\r\n", "\n").split("\n\n", 1)[0])

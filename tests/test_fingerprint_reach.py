@@ -813,3 +813,91 @@ def test_a_distribution_upgraded_in_a_running_session_is_read_again(tmp_path, mo
     metadata = site / "fp93r-2.0.dist-info" / "METADATA"
     metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
     assert installed.holders_version("fp93r", str(site / "fp93r")) == "fp93r 2.0"
+
+
+def test_an_installed_plugin_s_helpers_are_followed_as_a_local_plugin_s(tmp_path):
+    """Pass 94: an installed plugin's loss calling its own helper kept its run id when the helper read os.environ (not
+    refused), a user's module, or a library upgraded beside a leftover egg-info of an older version earlier on the
+    path; an unowned part of a namespace imported in a loss's body counted as the namespace's one distribution; an
+    editable plugin named otherwise than its package (hatchling's: no top_level.txt) counted none of its
+    requirements."""
+    site, old, src, project = (tmp_path / name for name in ("site-packages", "old", "src", "project"))
+    for folder, text in (
+        (site / "fp94p", INSTALLED_HELPERS_94),
+        (site / "fp94lib", "K = 1.0\n"),
+        (site / "fp94ns" / "other", "K = 1.0\n"),
+        (site / "fp94ns" / "gan", "K = 1.0\n"),
+        (src / "fp94local", "def g(d):\n    from fp94ns.gan import K\n    return K * d\n"),
+        (project / "fp94ed", "def g(d):\n    return d\n"),
+    ):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text(text)
+    (src / "fp94user.py").write_text("K = 1.0\n")
+    _dist_info(site, "fp94p", "1.0", "fp94p", "Requires-Dist: fp94lib")
+    (site / "fp94p-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nfp94p = fp94p\n")
+    _dist_info(site, "fp94lib", "1.0", "fp94lib")
+    (old / "fp94lib.egg-info").mkdir(parents=True)  # `setup.py develop` of an old checkout, on the path first
+    (old / "fp94lib.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: fp94lib\nVersion: 0.9\n")
+    _dist_info(site, "fp94ns-other", "1.0", "fp94ns")
+    (site / "fp94ns_other-1.0.dist-info" / "RECORD").write_text("fp94ns/other/__init__.py,,\n")
+    _dist_info(site, "fp94-editable", "1.0", "fp94ed", "Requires-Dist: fp94dep")
+    (site / "fp94_editable-1.0.dist-info" / "top_level.txt").unlink()
+    (site / "fp94_editable-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": project.as_uri(), "dir_info": {"editable": True}})
+    )
+    _dist_info(site, "fp94dep", "1.0", "fp94dep")
+    path = os.pathsep.join([str(old), str(site), str(src), str(project), os.environ.get("PYTHONPATH", "")])
+
+    def ids() -> dict[str, str]:
+        found = subprocess.run(
+            [sys.executable, "-c", INSTALLED_IDS_94], capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": path}, timeout=120,
+        )  # fmt: skip
+        assert found.returncode == 0, found.stderr
+        return json.loads(found.stdout)
+
+    first = ids()
+    assert first["refused"].startswith("_scale (__init__.py) reads values by a name known only at run time"), first
+    (src / "fp94user.py").write_text("K = 5.0\n")
+    for old_name, new_name in (("fp94lib-1.0", "fp94lib-2.0"), ("fp94dep-1.0", "fp94dep-2.0")):
+        (site / f"{old_name}.dist-info").rename(site / f"{new_name}.dist-info")
+        metadata = site / f"{new_name}.dist-info" / "METADATA"
+        metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+    (site / "fp94lib" / "__init__.py").write_text("K = 5.0\n")
+    (site / "fp94ns" / "gan" / "__init__.py").write_text("K = 5.0\n")
+    changed = ids()
+    for key in ("user", "library", "namespace", "editable"):
+        assert changed[key] != first[key], key
+
+
+INSTALLED_HELPERS_94 = """
+import os
+import fp94lib
+import fp94user
+def _scale():
+    return float(os.environ.get("FP94", "1"))
+def _user():
+    return fp94user.K
+def _lib():
+    return fp94lib.K
+def g_env(d):
+    return _scale() * d
+def g_user(d):
+    return _user() * d
+def g_lib(d):
+    return _lib() * d
+"""
+INSTALLED_IDS_94 = """
+import json
+import fp94ed, fp94local, fp94p
+from ganbench.errors import GanbenchError
+from ganbench.fingerprint import fingerprint
+found = {k: fingerprint("p", "1", (v,)) for k, v in {"user": fp94p.g_user, "library": fp94p.g_lib,
+         "namespace": fp94local.g, "editable": fp94ed.g}.items()}
+try:
+    fingerprint("p", "1", (fp94p.g_env,))
+    found["refused"] = ""
+except GanbenchError as error:
+    found["refused"] = str(error)
+print(json.dumps(found))
+"""
