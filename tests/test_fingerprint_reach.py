@@ -621,6 +621,24 @@ def _dist_info(site: Path, name: str, version: str, top: str, *lines: str, encod
     (info / "top_level.txt").write_text(f"{top}\n")
 
 
+def _upgrade(site: Path, old: str, new: str) -> None:
+    """A hand-made distribution's dist-info moved to another version, as pip replaces it: ``old`` and ``new`` are
+    its folder's names without ``.dist-info`` (``name-1.0``)."""
+    (site / f"{old}.dist-info").rename(site / f"{new}.dist-info")
+    metadata = site / f"{new}.dist-info" / "METADATA"
+    metadata.write_text(re.sub("Version: .*", f"Version: {new.rpartition('-')[2]}", metadata.read_text()))
+
+
+def _printed_json(script: str, path: str) -> dict[str, str]:
+    """What a fresh Python process running ``script`` with ``path`` as PYTHONPATH prints, as JSON."""
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path},
+        timeout=120,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    return json.loads(found.stdout)
+
+
 INSTALLED_IDS = """
 import functools, json, sys
 import fp92cv, fp92loose, fp92pc
@@ -666,10 +684,7 @@ def test_installed_metadata_of_every_kind_counts_or_is_left_out_without_a_traceb
     (site / "fp92loose.py").write_text("K = 0.0\n")
 
     def ids() -> dict[str, str]:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-        found = subprocess.run([sys.executable, "-c", INSTALLED_IDS], capture_output=True, text=True, env=env)
-        assert found.returncode == 0, found.stderr
-        return json.loads(found.stdout)
+        return _printed_json(INSTALLED_IDS, os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
 
     first = ids()
     assert ids() == first
@@ -682,9 +697,7 @@ def test_installed_metadata_of_every_kind_counts_or_is_left_out_without_a_traceb
     for optional in ("fp92-opt", "fp92-win"):
         _dist_info(site, optional, "1.0", optional.replace("-", ""))
     assert ids() == both
-    (site / "fp92_nx-1.0.dist-info").rename(site / "fp92_nx-2.0.dist-info")
-    metadata = site / "fp92_nx-2.0.dist-info" / "METADATA"
-    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+    _upgrade(site, "fp92_nx-1.0", "fp92_nx-2.0")
     upgraded = ids()
     assert upgraded["property"] != both["property"] and upgraded["wrapped"] != both["wrapped"]
     assert upgraded["plain"] == both["plain"] and upgraded["local"] == both["local"]
@@ -736,12 +749,7 @@ def test_every_distribution_that_holds_what_runs_counts_where_python_loads_it_fr
     path = os.pathsep.join([str(shadow), str(site), str(src), os.environ.get("PYTHONPATH", "")])
 
     def ids() -> dict[str, str]:
-        found = subprocess.run(
-            [sys.executable, "-c", INSTALLED_IDS_93], capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": path}, timeout=120,
-        )  # fmt: skip
-        assert found.returncode == 0, found.stderr
-        return json.loads(found.stdout)
+        return _printed_json(INSTALLED_IDS_93, path)
 
     first = ids()
     assert first["refused"].startswith("g_env (__init__.py) reads values by a name known only at run time"), first
@@ -749,9 +757,7 @@ def test_every_distribution_that_holds_what_runs_counts_where_python_loads_it_fr
     assert ids() == first
     upgrades = (("fp93a_nightly-2.0", "fp93a_nightly-3.0"), ("fp93v-2.0", "fp93v-3.0"), ("fp93f-1.0", "fp93f-2.0"))
     for old, new in upgrades:  # each key's code reaches one of these changes, no other
-        (site / f"{old}.dist-info").rename(site / f"{new}.dist-info")
-        metadata = site / f"{new}.dist-info" / "METADATA"
-        metadata.write_text(re.sub("Version: .*", f"Version: {new.rpartition('-')[2]}", metadata.read_text()))
+        _upgrade(site, old, new)
     (shadow / "fp93s" / "__init__.py").write_text("K = 3.0\ndef g(d):\n    return K * d\n")
     (src / "fp93e" / "__init__.py").write_text("K = 5.0\n")
     (src / "fp93user.py").write_text("K = 5.0\n")
@@ -770,6 +776,15 @@ def test_every_distribution_that_holds_what_runs_counts_where_python_loads_it_fr
     assert "the entry points of " in listed.stderr and "fp93junk-1.0.dist-info" in listed.stderr, listed.stderr
 
 
+PRINTED_WITH_ITS_REFUSAL = """
+try:
+    fingerprint("p", "1", (refused,))
+    found["refused"] = ""
+except GanbenchError as error:
+    found["refused"] = str(error)
+print(json.dumps(found))
+"""
+"""The end of a script that prints the fingerprints it ``found`` and why the function ``refused`` was refused."""
 INSTALLED_PLUGIN_93 = """
 import os
 from fp93p import helpers
@@ -778,7 +793,8 @@ def g_edit(d):
 def g_env(d):
     return float(os.environ.get("FP93", "1")) * d
 """
-INSTALLED_IDS_93 = """
+INSTALLED_IDS_93 = (
+    """
 import json
 import torch.nn.functional
 import fp93a, fp93ctl, fp93p, fp93s, fp93u, fp93v, fp93x
@@ -789,13 +805,10 @@ found = {k: fingerprint("p", "1", (v,)) for k, v in {"fork": fp93a.g, "egg": fp9
          "control": fp93ctl.g, "extra": fp93x.g, "editable": fp93p.g_edit, "user": fp93u.g}.items()}
 found["builtin"] = create_spec("nsgan", "ring8", network="mlp", steps=5).code["variant"]
 found["venv"] = _Hasher().bytes_of(torch.nn.functional.dropout)[:40].decode("latin-1")
-try:
-    fingerprint("p", "1", (fp93p.g_env,))
-    found["refused"] = ""
-except GanbenchError as error:
-    found["refused"] = str(error)
-print(json.dumps(found))
+refused = fp93p.g_env
 """
+    + PRINTED_WITH_ITS_REFUSAL
+)
 
 
 def test_a_distribution_upgraded_in_a_running_session_is_read_again(tmp_path, monkeypatch):
@@ -809,9 +822,7 @@ def test_a_distribution_upgraded_in_a_running_session_is_read_again(tmp_path, mo
     (site / "fp93r" / "__init__.py").write_text("K = 1.0\n")
     monkeypatch.syspath_prepend(str(site))
     assert installed.holders_version("fp93r", str(site / "fp93r")) == "fp93r 1.0"
-    (site / "fp93r-1.0.dist-info").rename(site / "fp93r-2.0.dist-info")
-    metadata = site / "fp93r-2.0.dist-info" / "METADATA"
-    metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+    _upgrade(site, "fp93r-1.0", "fp93r-2.0")
     assert installed.holders_version("fp93r", str(site / "fp93r")) == "fp93r 2.0"
 
 
@@ -849,20 +860,13 @@ def test_an_installed_plugin_s_helpers_are_followed_as_a_local_plugin_s(tmp_path
     path = os.pathsep.join([str(old), str(site), str(src), str(project), os.environ.get("PYTHONPATH", "")])
 
     def ids() -> dict[str, str]:
-        found = subprocess.run(
-            [sys.executable, "-c", INSTALLED_IDS_94], capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": path}, timeout=120,
-        )  # fmt: skip
-        assert found.returncode == 0, found.stderr
-        return json.loads(found.stdout)
+        return _printed_json(INSTALLED_IDS_94, path)
 
     first = ids()
     assert first["refused"].startswith("_scale (__init__.py) reads values by a name known only at run time"), first
     (src / "fp94user.py").write_text("K = 5.0\n")
     for old_name, new_name in (("fp94lib-1.0", "fp94lib-2.0"), ("fp94dep-1.0", "fp94dep-2.0")):
-        (site / f"{old_name}.dist-info").rename(site / f"{new_name}.dist-info")
-        metadata = site / f"{new_name}.dist-info" / "METADATA"
-        metadata.write_text(metadata.read_text().replace("Version: 1.0", "Version: 2.0"))
+        _upgrade(site, old_name, new_name)
     (site / "fp94lib" / "__init__.py").write_text("K = 5.0\n")
     (site / "fp94ns" / "gan" / "__init__.py").write_text("K = 5.0\n")
     changed = ids()
@@ -887,17 +891,15 @@ def g_user(d):
 def g_lib(d):
     return _lib() * d
 """
-INSTALLED_IDS_94 = """
+INSTALLED_IDS_94 = (
+    """
 import json
 import fp94ed, fp94local, fp94p
 from ganbench.errors import GanbenchError
 from ganbench.fingerprint import fingerprint
 found = {k: fingerprint("p", "1", (v,)) for k, v in {"user": fp94p.g_user, "library": fp94p.g_lib,
          "namespace": fp94local.g, "editable": fp94ed.g}.items()}
-try:
-    fingerprint("p", "1", (fp94p.g_env,))
-    found["refused"] = ""
-except GanbenchError as error:
-    found["refused"] = str(error)
-print(json.dumps(found))
+refused = fp94p.g_env
 """
+    + PRINTED_WITH_ITS_REFUSAL
+)
