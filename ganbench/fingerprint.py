@@ -895,7 +895,7 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")
-    if not _outside(where, _installed_roots()):
+    if not _outside(where, _installed_roots()) and not installed.is_plugin(top):  # a plugin's: its sources (pass 95)
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
         held = sys.modules.get(top)
         namespace = _is_namespace(held) if held is not None else _spec_of_namespace(_find_unloaded(top))

@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from ganbench import installed
+
 CODE = (
     types.FunctionType,
     types.BuiltinFunctionType,
@@ -517,11 +519,13 @@ def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def is_local(module: types.ModuleType) -> bool:
-    """Whether a module's code is outside the installed libraries (its sources are then what identify it)."""
+    """Whether a module's code is outside the installed libraries, or an installed ganbench plugin's (its sources are
+    then what identify it, its objects' and its modules' values are followed: pass 95, a plugin's own settings
+    object, a registry of the user's functions, a submodule's constant kept the run id when installed)."""
     where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
     if where is None:
         return module.__name__ not in sys.builtin_module_names
-    return _outside(str(where), _installed_roots())
+    return _outside(str(where), _installed_roots()) or installed.is_plugin(module.__name__.partition(".")[0])
 
 
 @functools.lru_cache(maxsize=4096)

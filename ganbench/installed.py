@@ -314,5 +314,6 @@ def _tops_in_record(dist: importlib.metadata.Distribution) -> set[str]:
 def _headers(dist: importlib.metadata.Distribution) -> email.message.Message:
     """A distribution's metadata headers, without parsing its long description (numpy's is 40 KB: ``dist.metadata``
     parses all of it, 3 ms a distribution)."""
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("") or ""  # "": an egg-info
+    # that is a file, not a folder (distutils', Debian's: pass 95)
     return email.parser.HeaderParser().parsestr(text.replace("\r\n", "\n").split("\n\n", 1)[0])

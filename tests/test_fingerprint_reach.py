@@ -831,7 +831,7 @@ def test_an_installed_plugin_s_helpers_are_followed_as_a_local_plugin_s(tmp_path
     refused), a user's module, or a library upgraded beside a leftover egg-info of an older version earlier on the
     path; an unowned part of a namespace imported in a loss's body counted as the namespace's one distribution; an
     editable plugin named otherwise than its package (hatchling's: no top_level.txt) counted none of its
-    requirements."""
+    requirements. Pass 95: an object of the plugin's own class and its submodule's constant were a library's state."""
     site, old, src, project = (tmp_path / name for name in ("site-packages", "old", "src", "project"))
     for folder, text in (
         (site / "fp94p", INSTALLED_HELPERS_94),
@@ -844,6 +844,7 @@ def test_an_installed_plugin_s_helpers_are_followed_as_a_local_plugin_s(tmp_path
         folder.mkdir(parents=True)
         (folder / "__init__.py").write_text(text)
     (src / "fp94user.py").write_text("K = 1.0\n")
+    (site / "fp94p" / "consts.py").write_text("K = 1.0\n")
     _dist_info(site, "fp94p", "1.0", "fp94p", "Requires-Dist: fp94lib")
     (site / "fp94p-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nfp94p = fp94p\n")
     _dist_info(site, "fp94lib", "1.0", "fp94lib")
@@ -864,20 +865,30 @@ def test_an_installed_plugin_s_helpers_are_followed_as_a_local_plugin_s(tmp_path
 
     first = ids()
     assert first["refused"].startswith("_scale (__init__.py) reads values by a name known only at run time"), first
+    assert first["consts set"] != first["consts"]  # a plugin's own module's value (pass 95)
     (src / "fp94user.py").write_text("K = 5.0\n")
     for old_name, new_name in (("fp94lib-1.0", "fp94lib-2.0"), ("fp94dep-1.0", "fp94dep-2.0")):
         _upgrade(site, old_name, new_name)
     (site / "fp94lib" / "__init__.py").write_text("K = 5.0\n")
     (site / "fp94ns" / "gan" / "__init__.py").write_text("K = 5.0\n")
     changed = ids()
-    for key in ("user", "library", "namespace", "editable"):
-        assert changed[key] != first[key], key
+    for key in ("user", "library", "namespace", "editable", "settings"):  # settings: its object, made of the user's
+        assert changed[key] != first[key], key  # module as it loaded (pass 95)
 
 
 INSTALLED_HELPERS_94 = """
 import os
 import fp94lib
 import fp94user
+from fp94p import consts
+class Settings:
+    def __init__(self, k):
+        self.k = k
+SETTINGS = Settings(fp94user.K)
+def g_settings(d):
+    return SETTINGS.k * d
+def g_consts(d):
+    return consts.K * d
 def _scale():
     return float(os.environ.get("FP94", "1"))
 def _user():
@@ -898,7 +909,10 @@ import fp94ed, fp94local, fp94p
 from ganbench.errors import GanbenchError
 from ganbench.fingerprint import fingerprint
 found = {k: fingerprint("p", "1", (v,)) for k, v in {"user": fp94p.g_user, "library": fp94p.g_lib,
-         "namespace": fp94local.g, "editable": fp94ed.g}.items()}
+         "namespace": fp94local.g, "editable": fp94ed.g, "settings": fp94p.g_settings}.items()}
+found["consts"] = fingerprint("p", "1", (fp94p.g_consts,))
+fp94p.consts.K = 5.0  # set in a session
+found["consts set"] = fingerprint("p", "1", (fp94p.g_consts,))
 refused = fp94p.g_env
 """
     + PRINTED_WITH_ITS_REFUSAL
