@@ -39,6 +39,7 @@ import inspect
 import os
 import sys
 import types
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -355,8 +356,9 @@ class _Hasher:
             _refuse_edited_since_imported(top, signature)
             if listings is not None:
                 listings[top] = signature
-        if not signature:
-            return b""
+        if not signature:  # none to list: a package in a zip (a zipped egg, a .whl on the path) by the archive
+            archive = _archive_holding(module)  # (pass 96: a rebuilt zipped plugin kept its run id)
+            return f"package {top} archive {file_sha256(archive)}".encode() if archive is not None else b""
         required = installed.requirements(top, _location(module))  # an editable install's (ganbench's own:
         return f"package {top} ".encode() + _sources_digest(signature) + required.encode()  # torch's, pass 93)
 
@@ -690,6 +692,20 @@ def _sources_hex(name: str, module: Any) -> str:
     return _sources_digest(signature).hex()
 
 
+def _archive_holding(module: types.ModuleType) -> Path | None:
+    """The zip file a module was imported from (zipimport: its ``__file__`` is a path inside it), or None."""
+    where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", None) or ()), None)
+    return _archive_holding_path(where) if isinstance(where, str) else None
+
+
+def _archive_holding_path(where: str) -> Path | None:
+    path = Path(where)
+    for parent in path.parents:
+        if parent.is_file():
+            return parent if zipfile.is_zipfile(parent) else None
+    return None
+
+
 def _loaded_or_found(name: str) -> Any:
     return sys.modules.get(name) or _find_unloaded(name)
 
@@ -892,6 +908,9 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
         return None
     roots = list(spec.submodule_search_locations or ())
     where = spec.origin if spec.origin and os.path.isfile(spec.origin) else next(iter(roots), None)
+    archive = _archive_holding_path(spec.origin) if where is None and isinstance(spec.origin, str) else None
+    if archive is not None:  # in a zip (pass 96)
+        return (f"archive of {name}", bytes.fromhex(file_sha256(archive)))
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")

@@ -917,3 +917,22 @@ refused = fp94p.g_env
 """
     + PRINTED_WITH_ITS_REFUSAL
 )
+
+
+def test_a_package_imported_from_a_zip_counts_by_the_archive(tmp_path):
+    """Pass 96: a plugin in a zip (a zipped egg, a .whl on the path) had no sources to list, so a rebuild of it at the
+    same version kept its run id."""
+    import zipfile
+
+    def archive(scale: str) -> str:
+        path = tmp_path / f"fp96z-{scale}.zip"
+        with zipfile.ZipFile(path, "w") as made:
+            made.writestr("fp96z/__init__.py", "def g(d):\n    from .helpers import K\n    return K * d\n")
+            made.writestr("fp96z/helpers.py", f"K = {scale}\n")
+        return str(path)
+
+    script = "import json, fp96z\nfrom ganbench.fingerprint import fingerprint\n"
+    script += "print(json.dumps({'g': fingerprint('p', '1', (fp96z.g,))}))\n"
+    path = os.environ.get("PYTHONPATH", "")
+    one, two = (_printed_json(script, os.pathsep.join([archive(s), path]))["g"] for s in ("1.0", "900.0"))
+    assert one != two
