@@ -532,7 +532,7 @@ def _installed(thing: types.FunctionType | type) -> bool:
         filename = thing.__code__.co_filename
         return not _outside_or_unknown(filename) and not installed.is_plugin(_library_module(filename).split(".")[0])
     module = sys.modules.get(thing.__module__ or "")
-    return module is not None and not is_local(module) and not installed.is_plugin(thing.__module__.partition(".")[0])
+    return module is not None and not is_local(module)  # a plugin's module is local (``is_local``, pass 95)
 
 
 def _library_module(filename: str) -> str:
