@@ -530,7 +530,7 @@ def _installed(thing: types.FunctionType | type) -> bool:
     a user's module, an editable or upgraded library kept the run id), with its distribution's version."""
     if isinstance(thing, types.FunctionType):
         filename = thing.__code__.co_filename
-        return not _outside_or_unknown(filename) and not installed.is_plugin(_library_module(filename).split(".")[0])
+        return not _outside_or_unknown(filename) and not installed.is_plugin(_library_module(filename))
     module = sys.modules.get(thing.__module__ or "")
     return module is not None and not is_local(module)  # a plugin's module is local (``is_local``, pass 95)
 
@@ -914,7 +914,7 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")
-    if not _outside(where, _installed_roots()) and not installed.is_plugin(top):  # a plugin's: its sources (pass 95)
+    if not _outside(where, _installed_roots()) and not installed.is_plugin(name):  # a plugin's: its sources (pass 95)
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
         held = sys.modules.get(top)
         namespace = _is_namespace(held) if held is not None else _spec_of_namespace(_find_unloaded(top))

@@ -525,7 +525,7 @@ def is_local(module: types.ModuleType) -> bool:
     where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
     if where is None:
         return module.__name__ not in sys.builtin_module_names
-    return _outside(str(where), _installed_roots()) or installed.is_plugin(module.__name__.partition(".")[0])
+    return _outside(str(where), _installed_roots()) or installed.is_plugin(module.__name__)
 
 
 @functools.lru_cache(maxsize=4096)

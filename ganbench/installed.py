@@ -88,12 +88,29 @@ def editable_packages(top: str) -> list[str]:
     return sorted({package for name in required for package in _editable_tops(name, state)})
 
 
-def is_plugin(top: str) -> bool:
-    """Whether package ``top`` is held by a distribution that registers ganbench plugins (an entry point in group
-    ``ganbench``): its code is a part's, held to the rules a local plugin's is (pass 93: an installed loss reading
-    ``os.environ`` was not refused)."""
-    state = _path_state()
-    return any(_canonical(n) in _plugin_distributions(state) for n in _holder_names(top, state))
+def is_plugin(module: str) -> bool:
+    """Whether module ``module`` (dotted) is held by a distribution that registers ganbench plugins (an entry point
+    in group ``ganbench``): its code is a part's, held to the rules a local plugin's is (pass 93: an installed loss
+    reading ``os.environ`` was not refused). In a package several distributions share (a namespace: ``acme.gan`` a
+    plugin's, ``acme.utils`` a library's), by the distributions holding its part (pass 96: the library's was
+    refused as plugin code)."""
+    top, _, rest = module.partition(".")
+    return _is_plugin(top, rest.partition(".")[0], _path_state())
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_plugin(top: str, part: str, state: tuple) -> bool:
+    names = _holder_names(top, state)
+    if len(names) > 1:
+        held = []
+        for dist in _part_holders(top, part, state):
+            try:
+                held.append(_headers(dist)["Name"])
+            except METADATA_ERRORS:
+                continue
+        names = held or names  # none holds the part (a copy of the user's): as before, by the package's holders
+    plugins = _plugin_distributions(state)
+    return any(isinstance(name, str) and _canonical(name) in plugins for name in names)
 
 
 def packages_distributions() -> Mapping[str, list[str]]:
@@ -121,32 +138,47 @@ def _real(where: str | None) -> str | None:
 def _holders_version(top: str, where: str | None, state: tuple) -> str | None:
     if top in sys.stdlib_module_names:  # no distribution holds it: not looked for in every one's file list
         return PYTHON
-    versions = set()
-    for name in _holder_names(top, state):
-        for dist in _all_named(name):  # a leftover egg-info beside pip's dist-info: both (pass 93: the old one's
-            try:  # version counted, so an upgrade kept the run id)
-                if where is None or _holds_at(dist, (top,), where):
-                    head = _headers(dist)
-                    versions.add(f"{head['Name']} {head['Version']}{_required(name, state)}")
-            except METADATA_ERRORS:
-                continue
-    return " + ".join(sorted(versions)) or None
+    holding = [dist for name in _holder_names(top, state) for dist in _all_named(name)]  # a leftover egg-info
+    return _versions_of(holding, (top,), where, state)  # beside pip's dist-info: both (pass 93: the old one's version
+    # counted, so an upgrade kept the run id)
 
 
 @functools.lru_cache(maxsize=1024)
 def _part_version(top: str, part: str, where: str | None, state: tuple) -> str | None:
+    return _versions_of(_part_holders(top, part, state), (top, part), where, state)
+
+
+def _versions_of(dists: Any, parts: tuple[str, ...], where: str | None, state: tuple) -> str | None:
+    """Of ``dists``, those holding ``parts`` at ``where`` (any, when None), each with its version and requirements."""
     versions = set()
-    for name in _packages_distributions(state).get(top, ()):
+    for dist in dists:
+        try:
+            if where is None or _holds_at(dist, parts, where):
+                head = _headers(dist)
+                versions.add(f"{head['Name']} {head['Version']}{_required(head['Name'], state)}")
+        except METADATA_ERRORS:
+            continue
+    return " + ".join(sorted(versions)) or None
+
+
+@functools.lru_cache(maxsize=1024)
+def _part_holders(top: str, part: str, state: tuple) -> tuple[importlib.metadata.Distribution, ...]:
+    """The installed distributions whose files hold part ``part`` of package ``top`` (a subpackage, a module, an
+    extension; "": ``top``'s own ``__init__.py``)."""
+    found = []
+    for name in _holder_names(top, state):
         for dist in _all_named(name):
             try:
-                files = dist.files or ()
-                holds = any(file.parts[:2] in ((top, part), (top, f"{part}.py")) for file in files)
-                if holds and (where is None or _holds_at(dist, (top, part), where)):
-                    head = _headers(dist)
-                    versions.add(f"{head['Name']} {head['Version']}{_required(name, state)}")
+                files = [file.parts for file in dist.files or ()]
             except METADATA_ERRORS:
                 continue
-    return " + ".join(sorted(versions)) or None
+            if part:
+                holds = any(len(f) > 1 and f[0] == top and f[1].partition(".")[0] == part for f in files)
+            else:
+                holds = any(f[:2] == (top, "__init__.py") for f in files)
+            if holds:
+                found.append(dist)
+    return tuple(found)
 
 
 def _holds_at(dist: importlib.metadata.Distribution, parts: tuple[str, ...], where: str) -> bool:

@@ -919,6 +919,39 @@ refused = fp94p.g_env
 )
 
 
+def test_a_library_sharing_a_namespace_with_a_plugin_counts_as_a_library(tmp_path):
+    """Pass 96: a plain library's part of a namespace package (``fp97ns.utils``) beside an installed plugin's part
+    (``fp97ns.gan``) was taken for plugin code, so a loss calling its function that reads os.environ was refused;
+    the plugin's own part is still followed as a plugin's."""
+    site = tmp_path / "site-packages"
+    library = "import os\ndef scale():\n    return float(os.environ.get('FP97', '1'))\n"
+    for part, text in (("gan", NAMESPACE_PLUGIN_96), ("utils", library)):
+        (site / "fp97ns" / part).mkdir(parents=True)
+        (site / "fp97ns" / part / "__init__.py").write_text(text)
+        _dist_info(site, f"fp97ns-{part}", "1.0", "fp97ns")
+        info = site / f"fp97ns_{part}-1.0.dist-info"
+        (info / "RECORD").write_text(f"fp97ns/{part}/__init__.py,,\n{info.name}/METADATA,,\n")
+    (site / "fp97ns_gan-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nfp97 = fp97ns.gan\n")
+    script = "import json\nfrom fp97ns import gan\nfrom ganbench.errors import GanbenchError\n"
+    script += "from ganbench.fingerprint import fingerprint\nfound = {'library': fingerprint('p', '1', (gan.g,))}\n"
+    script += "refused = gan.g_env\n" + PRINTED_WITH_ITS_REFUSAL
+    path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    first = _printed_json(script, path)
+    assert first["refused"].startswith("g_env (__init__.py) reads values by a name known only at run time"), first
+    _upgrade(site, "fp97ns_utils-1.0", "fp97ns_utils-2.0")
+    assert _printed_json(script, path)["library"] != first["library"]  # the library's version counts
+
+
+NAMESPACE_PLUGIN_96 = """
+import os
+from fp97ns import utils
+def g(d):
+    return utils.scale() * d
+def g_env(d):
+    return float(os.environ.get("FP97", "1")) * d
+"""
+
+
 def test_a_package_imported_from_a_zip_counts_by_the_archive(tmp_path):
     """Pass 96: a plugin in a zip (a zipped egg, a .whl on the path) had no sources to list, so a rebuild of it at the
     same version kept its run id."""
