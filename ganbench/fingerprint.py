@@ -273,7 +273,8 @@ class _Hasher:
     def _library_function(self, function: types.FunctionType, depth: int) -> bytes:
         """A function of an installed library (contextlib's decorator wrapper too, pass 84): the library's name and
         version, where and what the function is, the function it wraps and the values its closure holds (the
-        arguments a wrapper was made with); not its globals, which are the library's state."""
+        arguments a wrapper was made with) and the other installed libraries its code names; not its globals, which
+        are the library's state."""
         top = _library_module(function.__code__.co_filename)
         wrapped = getattr(function, "__wrapped__", None)
         head = f"library {_installed_version(top)} {top.partition('.')[0]} {function.__qualname__};".encode()
@@ -679,13 +680,8 @@ def _sources_hex(name: str, module: Any) -> str:
     it has none."""
     if isinstance(module, types.ModuleType):
         signature = tuple(_versions(_package_files(module)))
-    elif module is not None and module.origin:  # a spec found without importing it
-        roots = list(module.submodule_search_locations or ())
-        where = module.origin if os.path.isfile(module.origin) else None
-        files = _files_under(roots) if roots else [(os.path.basename(where), where)] if where else []
-        signature = tuple(_versions(files))
-    else:
-        return "none"
+    else:  # a spec found without importing it, or None
+        signature = tuple(_versions(_spec_files(module))) if module is not None else ()
     if not signature:
         return "none"
     _refuse_edited_since_imported(name, signature)
@@ -924,8 +920,16 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
             version = installed.holders_version(top, _location(held) if held else _spec_location(_find_unloaded(top)))
         if version is not None:  # else none holds it there: its sources (pass 93)
             return f"library {version}"
-    files = _files_under(roots) if roots else [(os.path.basename(where), where)]
-    return (f"sources of {name}", _sources_digest(tuple(_versions(files))))
+    return (f"sources of {name}", _sources_digest(tuple(_versions(_spec_files(spec)))))
+
+
+def _spec_files(spec: Any) -> list[tuple[str, str]]:
+    """The files of a module found without importing it, as ``_package_files`` lists a loaded one's."""
+    roots = list(spec.submodule_search_locations or ())
+    if roots:
+        return _files_under(roots)
+    origin = spec.origin
+    return [(os.path.basename(origin), origin)] if isinstance(origin, str) and os.path.isfile(origin) else []
 
 
 def _spec_of_namespace(spec: Any) -> bool:
