@@ -37,6 +37,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import types
 import zipfile
@@ -51,9 +52,7 @@ from ganbench.fingerprint_values import (
     ADDRESS,
     DROPPED,
     Unordered,
-    _installed_roots,
     _outside,
-    _roots,  # noqa: F401 - tests clear its cache
     declared_state,
     is_a_reader,
     is_local,
@@ -252,7 +251,7 @@ class _Hasher:
         held = (*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values(), *cells)
         modules: dict[str, Any] = {}  # a local module held, not named: what the function reads of it (pass 87)
         for module in (v for v in held if isinstance(v, types.ModuleType)):
-            _module_values(f"held {module.__name__}", module, _names(function.__code__), modules)
+            _module_values(f"held {module.__name__}", module, _attribute_names(function.__code__), modules)
         values_bytes = self.bytes_of(values, depth) + (self.bytes_of(modules, depth) if modules else b"")
         return values_bytes + self._attributes(function, depth)
 
@@ -323,9 +322,12 @@ class _Hasher:
                     named[f"import {name}"] = f"library {_installed_version(name)}"  # (pass 91: only unloaded ones)
             elif (unloaded := _unloaded_sources(name)) is not None:
                 named[f"import {name}"] = unloaded
+        attributes = _attribute_names(code)  # getattr(consts, "SCALE") as consts.SCALE (pass 97)
         for name, value in list(named.items()):
-            if isinstance(value, types.ModuleType):
-                _module_values(name, value, names, named)
+            inside = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+            for module in [value, *inside]:  # a module named, or held in a dict or list named (MODS["c"].SCALE)
+                if isinstance(module, types.ModuleType):
+                    _module_values(name if module is value else f"{name} {module.__name__}", module, attributes, named)
         return self.bytes_of(named, depth)
 
     def _code(self, code: types.CodeType, depth: int) -> bytes:
@@ -334,12 +336,9 @@ class _Hasher:
     def _package(self, module_name: str) -> bytes:
         """The sources of every module of ``module_name``'s top-level package (once per hasher), of a namespace
         package's part, or b"" when it has none on disk (built in, ``__main__`` of ``-c``, made at run time)."""
-        top = module_name.partition(".")[0]
-        held = sys.modules.get(top)
-        if _is_namespace(held):
-            if "." not in module_name:  # a namespace shared by distributions: its parts count, each by its own
-                return f"namespace {top};".encode()  # (pass 90)
-            top = ".".join(module_name.split(".")[:2])
+        top = _below_namespaces(module_name)
+        if _is_namespace(sys.modules.get(top)):  # a namespace shared by distributions: its parts count, each by its
+            return f"namespace {top};".encode()  # own (pass 90)
         if top not in self.packages:
             self.packages[top] = self._package_bytes(top)
         return self.packages[top]
@@ -478,20 +477,23 @@ def _from_its_file(thing: types.FunctionType | type) -> bool:
 
 
 def _module_values(
-    prefix: str, module: types.ModuleType, names: set[str], into: dict[str, Any], depth: int = 0
+    prefix: str, module: types.ModuleType, names: set[str], into: dict[str, Any], seen: set[int] | None = None
 ) -> None:
-    """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, a few deep)
-    that ``names`` name and ``stable`` keeps: a module's file says what it held when loaded, not that a session
-    set ``consts.SCALE = 50.0`` since (the same id for another computation, found probing pass 80's fix)."""
-    if depth > 3:
+    """Into ``into``, ``prefix.attr`` -> value for each attribute of a local module (and of its modules, however
+    deep: pass 97, five deep were cut off) that ``names`` name and ``stable`` keeps: a module's file says what it
+    held when loaded, not that a session set ``consts.SCALE = 50.0`` since (the same id for another computation,
+    found probing pass 80's fix)."""
+    seen = set() if seen is None else seen
+    if id(module) in seen:
         return
+    seen.add(id(module))
     if not is_local(module):  # an installed one's values are its state; of a namespace package, the parts it names
         into.update((f"{prefix} {part.__name__}", part) for part in _namespace_parts(module, names))  # count
         return
     for attr in sorted(names):
         value = vars(module).get(attr, _ABSENT)  # vars, not getattr: a module's __getattr__ may import or compute
         if isinstance(value, types.ModuleType):
-            _module_values(f"{prefix}.{attr}", value, names, into, depth + 1)
+            _module_values(f"{prefix}.{attr}", value, names, into, seen)
         elif value is not _ABSENT and (value := kept(value, lambda a=attr: f"{prefix}.{a}")) is not DROPPED:
             into[f"{prefix}.{attr}"] = value
 
@@ -533,12 +535,21 @@ def _installed(thing: types.FunctionType | type) -> bool:
         filename = thing.__code__.co_filename
         return not _outside_or_unknown(filename) and not installed.is_plugin(_library_module(filename))
     module = sys.modules.get(thing.__module__ or "")
-    return module is not None and not is_local(module)  # a plugin's module is local (``is_local``, pass 95)
+    if module is None or is_local(module):  # a plugin's module is local (``is_local``, pass 95)
+        return False
+    held: Any = module
+    for part in thing.__qualname__.split("."):
+        held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
+    if held is thing:
+        return True
+    own = (getattr(v, "__func__", None) or getattr(v, "fget", None) or v for v in vars(thing).values())
+    return all(_installed(f) for f in own if isinstance(f, types.FunctionType))  # a class a library's factory made
+    # of your functions (dataclasses.make_dataclass, types.new_class: their module is "types"; pass 97) is yours
 
 
 def _library_module(filename: str) -> str:
-    """An installed file's package and module (``torch.nn``), by its path under the nearest installed root."""
-    return _module_under(filename, _installed_roots())
+    """An installed file's module (``torch.nn.modules.linear``), by its path under the nearest installed root."""
+    return _module_under(filename, installed.roots())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -548,13 +559,14 @@ def _module_under(filename: str, roots: tuple[str, ...]) -> str:
     where = os.path.realpath(filename)
     roots = [r for r in roots if where.startswith(r + os.sep)]  # the nearest: a venv's lib holds its
     root = max(roots, key=len, default=os.path.dirname(where))  # site-packages (pass 93: every installed function
-    return ".".join(part.removesuffix(".py") for part in os.path.relpath(where, root).split(os.sep)[:2])  # Python's)
+    parts = os.path.relpath(where, root).split(os.sep)  # Python's)
+    return ".".join([*parts[:-1], parts[-1].partition(".")[0]])
 
 
 def _outside_or_unknown(filename: str) -> bool:
     if filename.startswith("<frozen "):  # the standard library frozen into Python (os, posixpath: pass 86)
         return False
-    return not os.path.isfile(filename) or _outside(filename, _installed_roots())
+    return not os.path.isfile(filename) or _outside(filename, installed.roots())
 
 
 def _ganbench_code(function: types.FunctionType) -> bool:
@@ -610,9 +622,10 @@ def _files_under(roots: list[str]) -> list[tuple[str, str]]:
 
 
 def _module_file(name: str) -> bool:
-    """Whether a file name is one an import loads: ``x.py``, or an extension ``x.cpython-311-x86_64-linux-gnu.so``."""
-    if name.endswith(".py"):
-        return name[:-3].isidentifier()
+    """Whether a file name is one an import loads: ``x.py``, an extension ``x.cpython-311-x86_64-linux-gnu.so``, or
+    ``x.pyc`` beside it (a package shipped without sources: pass 97, it had no files to count)."""
+    if name.endswith((".py", ".pyc")):
+        return name.rpartition(".")[0].isidentifier()
     suffix = next((s for s in importlib.machinery.EXTENSION_SUFFIXES if name.endswith(s)), None)
     return suffix is not None and name[: -len(suffix)].isidentifier()
 
@@ -649,17 +662,41 @@ def _installed_version(module_name: str) -> str:
     distributions share (``acme.core``, ``acme.other``) by those whose files hold its part (pass 90: whichever was
     listed first, another's version); a module in site-packages that no distribution holds there by its sources
     (pass 92: it counted as Python's; pass 93: as the distribution whose copy it shadowed); the editable installs
-    they require by their sources."""
-    top, _, rest = module_name.partition(".")
-    part = rest.partition(".")[0]
-    held = sys.modules.get(top)
-    if part and _is_namespace(held):
-        name = f"{top}.{part}"
-        module = sys.modules.get(name)
-        return installed.part_version(top, part, _location(module)) or _unowned(name, module)
-    version = installed.holders_version(top, _location(held)) or _unowned(top, held)
-    editable = installed.editable_packages(top)
-    return version + "".join(f" editable {p} {_sources_hex(p, _loaded_or_found(p))}" for p in editable)
+    they require by their sources, and any they require that Python loads from outside the installed folders (a
+    working copy ahead on the path: pass 97)."""
+    name = _below_namespaces(module_name)
+    top, *inner = name.split(".")
+    module = sys.modules.get(name)
+    if inner:
+        version = installed.part_version(top, tuple(inner), _location(module)) or _unowned(name, module)
+    else:
+        version = installed.holders_version(top, _location(module)) or _unowned(top, module)
+    for package in installed.required_packages(top, tuple(inner)):
+        module = _loaded_or_found(package)
+        if _loaded_locally(module):
+            version += f" local {package} {_sources_hex(package, module)}"
+    return version
+
+
+def _below_namespaces(module_name: str) -> str:
+    """The package of ``module_name`` that one distribution holds: its top-level package, or below the namespace
+    packages that several share (``acme.tools.gan`` of ``acme.tools.gan.loss``: pass 97, two deep counted both)."""
+    parts = module_name.split(".")
+    depth = 1
+    while depth < len(parts) and _is_namespace(sys.modules.get(".".join(parts[:depth]))):
+        depth += 1
+    return ".".join(parts[:depth])
+
+
+def _loaded_locally(module: Any) -> bool:
+    """Whether a module (loaded, or a spec found without importing it) is loaded from outside the installed folders."""
+    if isinstance(module, types.ModuleType):
+        where = getattr(module, "__file__", None)
+    else:
+        where = getattr(module, "origin", None)
+    if not isinstance(where, str) or not os.path.isfile(where):
+        return False  # built in, frozen, a namespace's, in a zip: counted by its version
+    return _outside(where, installed.roots())
 
 
 def _location(module: Any) -> str | None:
@@ -732,7 +769,11 @@ _BY_NAME_FROM = {
     "argv": ("sys",),  # the command line (pass 87: `"--hard" in sys.argv` kept the run id)
     "orig_argv": ("sys",),
     "ops": ("torch",),  # custom operators, found in torch's registry by name (pass 89)
+    "expandvars": ("posixpath", "ntpath", "os.path"),
 }
+_SPELLED_READERS = re.compile(r"(?:^|[.:])(?:environb?|getenvb?|argv|orig_argv|expandvars)$")
+"""A string that names a reader (``getattr(os, "environ")``, ``vars(os)["environ"]``, ``resolve_name("os:environ")``:
+pass 97), or an attribute read of whatever holds it (``getattr(sys, "modules")["os"].environ``)."""
 _BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile", "__dynamo")
 """Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process),
 and dynamo's mark on a function it must not compile, set at its first call (pass 88: torch.utils.checkpoint)."""
@@ -785,6 +826,10 @@ def refuse_reads_by_name(function: types.FunctionType) -> None:
             ):
                 _refuse_reading_by_name(function, f"{previous}.{name}" if not loads_global else f"{name}")
             previous = name if loads_global or loads_local else None
+        spelled = [repr(c) for c in code.co_consts if isinstance(c, str) and _SPELLED_READERS.search(c)]
+        spelled += [n for n in code.co_names if n in ("environ", "environb", "expandvars")]  # of any object
+        if spelled:
+            _refuse_reading_by_name(function, spelled[0])
 
 
 def _refuse_reading_by_name(function: types.FunctionType, spelled: str) -> None:
@@ -810,6 +855,15 @@ def _names(code: types.CodeType) -> set[str]:
         if isinstance(const, types.CodeType):
             names |= _names(const)
     return names
+
+
+def _attribute_names(code: types.CodeType) -> set[str]:
+    """The attributes code may read of a module: those it names, and strings it holds that could be one
+    (``getattr(consts, "SCALE")``)."""
+    found = _names(code)
+    for held in _codes(code):
+        found.update(c for c in held.co_consts if isinstance(c, str) and c.isidentifier())
+    return found
 
 
 def _libraries_named(function: types.FunctionType, own: str) -> bytes:
@@ -904,18 +958,19 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
         return None
     roots = list(spec.submodule_search_locations or ())
     where = spec.origin if spec.origin and os.path.isfile(spec.origin) else next(iter(roots), None)
-    archive = _archive_holding_path(spec.origin) if where is None and isinstance(spec.origin, str) else None
-    if archive is not None:  # in a zip (pass 96)
+    inside = spec.origin if isinstance(spec.origin, str) and not os.path.exists(spec.origin) else where
+    archive = _archive_holding_path(inside) if isinstance(inside, str) and not os.path.exists(inside) else None
+    if archive is not None:  # in a zip (pass 96; pass 97: a package's, whose folder is a path inside it)
         return (f"archive of {name}", bytes.fromhex(file_sha256(archive)))
     if where is None:  # built in, frozen
         return None
     top, _, rest = name.partition(".")
-    if not _outside(where, _installed_roots()) and not installed.is_plugin(name):  # a plugin's: its sources (pass 95)
+    if not _outside(where, installed.roots()) and not installed.is_plugin(name):  # a plugin's: its sources (pass 95)
         part = rest.partition(".")[0]  # a namespace's part (not loaded: not known to be one) by its holder (pass 91)
         held = sys.modules.get(top)
         namespace = _is_namespace(held) if held is not None else _spec_of_namespace(_find_unloaded(top))
         if part and (namespace or len(installed.packages_distributions().get(top, ())) > 1):  # (pass 93: a part no
-            version = installed.part_version(top, part, _spec_location(_find_unloaded(f"{top}.{part}")))  # one holds)
+            version = installed.part_version(top, (part,), _spec_location(_find_unloaded(f"{top}.{part}")))  # holds)
         else:
             version = installed.holders_version(top, _location(held) if held else _spec_location(_find_unloaded(top)))
         if version is not None:  # else none holds it there: its sources (pass 93)

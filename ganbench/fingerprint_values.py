@@ -31,7 +31,6 @@ import operator
 import os
 import re
 import sys
-import sysconfig
 import threading
 import types
 import typing
@@ -505,19 +504,6 @@ def is_tensor(thing: Any) -> bool:
     return torch is not None and isinstance(thing, torch.Tensor)
 
 
-def _installed_roots() -> tuple[str, ...]:
-    """Folders of installed libraries: this interpreter's, and every site-packages on the path (a venv made with
-    --system-site-packages, the user site, a .pth's): the same torch counts as installed from any of them."""
-    return _roots(tuple(sys.path))
-
-
-@functools.cache
-def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
-    roots = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
-    roots += [entry for entry in path if os.path.basename(entry) in ("site-packages", "dist-packages")]
-    return tuple(dict.fromkeys(os.path.realpath(root) for root in roots if root))
-
-
 def is_local(module: types.ModuleType) -> bool:
     """Whether a module's code is outside the installed libraries, or an installed ganbench plugin's (its sources are
     then what identify it, its objects' and its modules' values are followed: pass 95, a plugin's own settings
@@ -525,7 +511,7 @@ def is_local(module: types.ModuleType) -> bool:
     where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ())), None)
     if where is None:
         return module.__name__ not in sys.builtin_module_names
-    return _outside(str(where), _installed_roots()) or installed.is_plugin(module.__name__)
+    return _outside(str(where), installed.roots()) or installed.is_plugin(module.__name__)
 
 
 @functools.lru_cache(maxsize=4096)

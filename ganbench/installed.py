@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import sysconfig
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -31,6 +32,19 @@ METADATA_ERRORS = (ImportError, ValueError, TypeError, LookupError, OSError, Att
 one such distribution anywhere on the path was a traceback of every run id that looked distributions up)."""
 
 
+def roots() -> tuple[str, ...]:
+    """Folders of installed libraries: this interpreter's, and every site-packages on the path (a venv made with
+    --system-site-packages, the user site, a .pth's): the same torch counts as installed from any of them."""
+    return _roots(tuple(sys.path))
+
+
+@functools.cache
+def _roots(path: tuple[str, ...]) -> tuple[str, ...]:
+    found = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    found += [entry for entry in path if os.path.basename(entry) in ("site-packages", "dist-packages")]
+    return tuple(dict.fromkeys(os.path.realpath(root) for root in found if root))
+
+
 def holders_version(top: str, where: str | None = None) -> str | None:
     """Of the distributions holding package ``top`` (at ``where``, the folder or file Python loads it from, when
     given), each with its version and what it requires, or None when none holds it there (a copy of its own that
@@ -38,11 +52,11 @@ def holders_version(top: str, where: str | None = None) -> str | None:
     return _holders_version(top, _real(where), _path_state())
 
 
-def part_version(top: str, part: str, where: str | None = None) -> str | None:
-    """The distributions whose files hold part ``part`` of namespace package ``top`` (``acme.core`` of acme-core,
+def part_version(top: str, inner: tuple[str, ...], where: str | None = None) -> str | None:
+    """The distributions whose files hold part ``inner`` of namespace package ``top`` (``acme.core`` of acme-core,
     ``acme.other`` of acme-other) at ``where``, with their versions, or None when none holds it (pass 90: whichever
     was listed first counted; pass 93: an unowned part counted as another part's distribution)."""
-    return _part_version(top, part, _real(where), _path_state())
+    return _part_version(top, inner, _real(where), _path_state())
 
 
 def requirements(top: str, where: str | None = None) -> str:
@@ -78,39 +92,82 @@ def _editable_roots(state: tuple) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def editable_packages(top: str) -> list[str]:
-    """The top-level packages of the editable installs that the distributions holding ``top`` require: their sources
-    are what runs, whatever their version says (pass 93: an installed plugin's editable helper kept its run id when
-    edited)."""
+def required_packages(top: str, inner: tuple[str, ...] = ()) -> list[str]:
+    """The top-level packages of what the distributions holding ``top`` (its namespace part ``inner``) require,
+    transitively: the caller counts by their sources those Python loads from outside the installed folders, whatever
+    their versions say (pass 93: an installed plugin's editable helper kept its run id when edited; pass 97: one
+    without top_level.txt, a working copy ahead of the installed one on the path, a namespace part's)."""
     state = _path_state()
-    names = {_canonical(n) for n in _holder_names(top, state)}
+    held = _holding(top, inner, state) if inner else ()
+    names = {_canonical(n) for n in (_names_of(held) if held else _holder_names(top, state))}
     required = set().union(*(_closure(n, state) for n in names)) - names if names else set()
-    return sorted({package for name in required for package in _editable_tops(name, state)})
+    found = {package for name in required for package in _tops_of(state).get(name, ())}
+    unlisted = [root for name, root in _editable_roots(state) if _canonical(name) in required]
+    return sorted(found | (_loaded_under(tuple(unlisted)) if unlisted else set()))
+
+
+@functools.lru_cache(maxsize=16)
+def _tops_of(state: tuple) -> Mapping[str, list[str]]:
+    """Distribution (canonical name) -> the top-level packages it holds."""
+    found: dict[str, list[str]] = {}
+    for top, names in _packages_distributions(state).items():
+        for name in names:
+            found.setdefault(_canonical(name), []).append(top)
+    return found
+
+
+def _names_of(dists: Any) -> list[str]:
+    names = []
+    for dist in dists:
+        try:
+            names.append(_headers(dist)["Name"])
+        except METADATA_ERRORS:
+            continue
+    return [name for name in names if isinstance(name, str)]
+
+
+def _loaded_under(projects: tuple[str, ...]) -> set[str]:
+    """The loaded top-level packages whose files are in one of the project folders ``projects``: what an editable
+    install without top_level.txt (hatchling's, flit's: a .pth naming its folder) provides (pass 97: such a
+    dependency of an installed plugin's library was edited and kept the run id)."""
+    found, installed = set(), roots()  # not a library installed in a venv inside the project's folder
+    for name, module in list(sys.modules.items()):
+        if "." in name:
+            continue
+        where = getattr(module, "__file__", None)
+        for path in [where] if isinstance(where, str) else list(getattr(module, "__path__", None) or ()):
+            real = os.path.realpath(path) if isinstance(path, str) else ""
+            if _under(real, projects) and not _under(real, installed):
+                found.add(name)
+    return found
+
+
+def _under(real: str, folders: tuple[str, ...]) -> bool:
+    return any(real.startswith(folder + os.sep) for folder in folders)
 
 
 def is_plugin(module: str) -> bool:
     """Whether module ``module`` (dotted) is held by a distribution that registers ganbench plugins (an entry point
     in group ``ganbench``): its code is a part's, held to the rules a local plugin's is (pass 93: an installed loss
     reading ``os.environ`` was not refused). In a package several distributions share (a namespace: ``acme.gan`` a
-    plugin's, ``acme.utils`` a library's), by the distributions holding its part (pass 96: the library's was
-    refused as plugin code)."""
-    top, _, rest = module.partition(".")
-    return _is_plugin(top, rest.partition(".")[0], _path_state())
+    plugin's, ``acme.utils`` a library's), by the distributions holding the deepest of its folders that any holds
+    (pass 96, 97: the library's was refused as plugin code, one level deep, then two)."""
+    top, *inner = module.split(".")
+    return _is_plugin(top, tuple(inner), _path_state())
 
 
 @functools.lru_cache(maxsize=4096)
-def _is_plugin(top: str, part: str, state: tuple) -> bool:
+def _is_plugin(top: str, inner: tuple[str, ...], state: tuple) -> bool:
     names = _holder_names(top, state)
     if len(names) > 1:
-        held = []
-        for dist in _part_holders(top, part, state):
-            try:
-                held.append(_headers(dist)["Name"])
-            except METADATA_ERRORS:
-                continue
-        names = held or names  # none holds the part (a copy of the user's): as before, by the package's holders
+        held: tuple = ()
+        for depth in range(len(inner), -1, -1):  # depth 0: the distributions holding ``top``'s own __init__.py
+            held = _holding(top, inner[:depth], state)
+            if held:
+                break
+        names = _names_of(held) or names  # none holds it (a copy of the user's): as before, by the package's holders
     plugins = _plugin_distributions(state)
-    return any(isinstance(name, str) and _canonical(name) in plugins for name in names)
+    return any(_canonical(name) in plugins for name in names)
 
 
 def packages_distributions() -> Mapping[str, list[str]]:
@@ -144,8 +201,8 @@ def _holders_version(top: str, where: str | None, state: tuple) -> str | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _part_version(top: str, part: str, where: str | None, state: tuple) -> str | None:
-    return _versions_of(_part_holders(top, part, state), (top, part), where, state)
+def _part_version(top: str, inner: tuple[str, ...], where: str | None, state: tuple) -> str | None:
+    return _versions_of(_holding(top, inner, state), (top, *inner), where, state)
 
 
 def _versions_of(dists: Any, parts: tuple[str, ...], where: str | None, state: tuple) -> str | None:
@@ -162,9 +219,9 @@ def _versions_of(dists: Any, parts: tuple[str, ...], where: str | None, state: t
 
 
 @functools.lru_cache(maxsize=1024)
-def _part_holders(top: str, part: str, state: tuple) -> tuple[importlib.metadata.Distribution, ...]:
-    """The installed distributions whose files hold part ``part`` of package ``top`` (a subpackage, a module, an
-    extension; "": ``top``'s own ``__init__.py``)."""
+def _holding(top: str, inner: tuple[str, ...], state: tuple) -> tuple[importlib.metadata.Distribution, ...]:
+    """The installed distributions whose files hold ``top.inner...`` (a subpackage, a module, an extension; ``()``:
+    ``top``'s own ``__init__.py``)."""
     found = []
     for name in _holder_names(top, state):
         for dist in _all_named(name):
@@ -172,13 +229,18 @@ def _part_holders(top: str, part: str, state: tuple) -> tuple[importlib.metadata
                 files = [file.parts for file in dist.files or ()]
             except METADATA_ERRORS:
                 continue
-            if part:
-                holds = any(len(f) > 1 and f[0] == top and f[1].partition(".")[0] == part for f in files)
-            else:
-                holds = any(f[:2] == (top, "__init__.py") for f in files)
-            if holds:
+            if any(_holds_module(file, (top, *inner)) for file in files):
                 found.append(dist)
     return tuple(found)
+
+
+def _holds_module(file: tuple[str, ...], parts: tuple[str, ...]) -> bool:
+    """Whether an installed file (its path's parts) is module ``parts`` or in its folder: ``acme/gan/loss.py`` of
+    ``(acme, gan)``; ``(acme,)``: only ``acme/__init__.py``."""
+    if len(parts) == 1:
+        return file[:2] == (parts[0], "__init__.py")
+    last = len(parts) - 1
+    return len(file) > last and file[:last] == parts[:last] and file[last].partition(".")[0] == parts[last]
 
 
 def _holds_at(dist: importlib.metadata.Distribution, parts: tuple[str, ...], where: str) -> bool:
@@ -280,20 +342,6 @@ def _closure(dist: str, state: tuple) -> frozenset[str]:
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@functools.lru_cache(maxsize=256)
-def _editable_tops(dist: str, state: tuple) -> tuple[str, ...]:
-    """The top-level packages of distribution ``dist`` if it is an editable install (``pip install -e``), else ()."""
-    try:
-        found = importlib.metadata.distribution(dist)
-        direct = json.loads(found.read_text("direct_url.json") or "{}")
-        editable = isinstance(direct, dict) and isinstance(direct.get("dir_info"), dict)
-        if not editable or not direct["dir_info"].get("editable"):
-            return ()
-        return tuple(sorted(set((found.read_text("top_level.txt") or "").split())))
-    except (*METADATA_ERRORS, json.JSONDecodeError, RecursionError):
-        return ()
 
 
 @functools.lru_cache(maxsize=16)

@@ -105,6 +105,37 @@ g_loss = Loss()
 """
 
 
+MADE_DATACLASS = """
+import dataclasses
+SCALE = %s
+Loss = dataclasses.make_dataclass("Loss", [], namespace={"__call__": lambda self, d: SCALE * d})
+g_loss = Loss()
+"""
+"""Pass 97: a class a library's factory makes has that library's module ("types"): its methods were not followed."""
+MADE_NEW_CLASS = """
+import types
+def _call(self, d):
+    return %s * d
+Loss = types.new_class("Loss", (), exec_body=lambda ns: ns.update(__call__=_call))
+g_loss = Loss()
+"""
+NAMED_BY_STRING = """
+import types
+consts = types.ModuleType("fp97_consts")
+consts.SCALE = %s
+def g_loss(d):
+    return getattr(consts, "SCALE") * d
+"""
+HELD_IN_A_DICT = """
+import types
+MODS = {"c": types.ModuleType("fp97_held")}
+MODS["c"].SCALE = %s
+def g_loss(d):
+    return MODS["c"].SCALE * d
+"""
+"""Pass 97: a module's value read by getattr with a string, or of a module held in a dict, was not followed."""
+
+
 @pytest.mark.parametrize(
     "code, one, two",
     [
@@ -118,9 +149,14 @@ g_loss = Loss()
         (CONTEXT_MANAGER, "1.0", "5.0"),
         (METACLASS, "0", "5.0"),
         (HOOK_HANDLE, "2", "3"),
+        (MADE_DATACLASS, "1.0", "50.0"),
+        (MADE_NEW_CLASS, "1.0", "50.0"),
+        (NAMED_BY_STRING, "1.0", "50.0"),
+        (HELD_IN_A_DICT, "1.0", "50.0"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
-         "contextmanager", "metaclass", "hook-handle"],
+         "contextmanager", "metaclass", "hook-handle", "make-dataclass", "new-class", "getattr-string",
+         "held-in-a-dict"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
@@ -162,6 +198,19 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         ("import posix\ndef g_loss(d):\n    return float(posix.environ.get(b'S', b'1')) * d", "posix.environ"),
         ("import sys\ndef g_loss(d):\n    return (2.0 if '--hard' in sys.orig_argv else 1.0) * d", "sys.orig_argv"),
         ("import torch\ndef g_loss(d):\n    return torch.ops.aten.sigmoid(d)", "torch.ops"),  # pass 89
+        *(
+            (f"import os, sys, inspect, operator, pkgutil\ndef g_loss(d):\n    return float({read}) * d", said)
+            for read, said in (
+                ("getattr(os, 'environ')['S']", "'environ'"),  # pass 97: spelled as strings, or read of any object
+                ("vars(os)['environ']['S']", "'environ'"),
+                ("os.__dict__['environ']['S']", "'environ'"),
+                ("operator.attrgetter('environ')(os)['S']", "'environ'"),
+                ("pkgutil.resolve_name('os:environ')['S']", "'os:environ'"),
+                ("inspect.getattr_static(os, 'environ')['S']", "'environ'"),
+                ("os.path.expandvars('${S}')", "expandvars"),
+                ("getattr(sys, 'modules')['os'].environ['S']", "environ"),
+            )
+        ),
     ],
     ids=[
         "default",
@@ -177,6 +226,8 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         "posix-environ",
         "orig-argv",
         "torch-ops",
+        *(f"spelled-{n}" for n in ("getattr", "vars", "dict", "attrgetter", "resolve", "static", "expandvars")),
+        "spelled-modules",
     ],
 )
 def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
@@ -919,20 +970,24 @@ refused = fp94p.g_env
 )
 
 
-def test_a_library_sharing_a_namespace_with_a_plugin_counts_as_a_library(tmp_path):
+@pytest.mark.parametrize("inner", ["", "tools"], ids=["one-deep", "two-deep"])
+def test_a_library_sharing_a_namespace_with_a_plugin_counts_as_a_library(tmp_path, inner):
     """Pass 96: a plain library's part of a namespace package (``fp97ns.utils``) beside an installed plugin's part
-    (``fp97ns.gan``) was taken for plugin code, so a loss calling its function that reads os.environ was refused;
-    the plugin's own part is still followed as a plugin's."""
+    (``fp97ns.gan``) was taken for plugin code, so a loss calling its function that reads os.environ was refused
+    (pass 97: ``fp97ns.tools.utils`` beside ``fp97ns.tools.gan`` still was); the plugin's own part is still followed
+    as a plugin's."""
     site = tmp_path / "site-packages"
+    package = ".".join(["fp97ns", inner] if inner else ["fp97ns"])
     library = "import os\ndef scale():\n    return float(os.environ.get('FP97', '1'))\n"
-    for part, text in (("gan", NAMESPACE_PLUGIN_96), ("utils", library)):
-        (site / "fp97ns" / part).mkdir(parents=True)
-        (site / "fp97ns" / part / "__init__.py").write_text(text)
+    for part, text in (("gan", NAMESPACE_PLUGIN_96 % package), ("utils", library)):
+        folder = site.joinpath(*package.split("."), part)
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text(text)
         _dist_info(site, f"fp97ns-{part}", "1.0", "fp97ns")
         info = site / f"fp97ns_{part}-1.0.dist-info"
-        (info / "RECORD").write_text(f"fp97ns/{part}/__init__.py,,\n{info.name}/METADATA,,\n")
-    (site / "fp97ns_gan-1.0.dist-info" / "entry_points.txt").write_text("[ganbench]\nfp97 = fp97ns.gan\n")
-    script = "import json\nfrom fp97ns import gan\nfrom ganbench.errors import GanbenchError\n"
+        (info / "RECORD").write_text(f"{folder.relative_to(site).as_posix()}/__init__.py,,\n{info.name}/METADATA,,\n")
+    (site / "fp97ns_gan-1.0.dist-info" / "entry_points.txt").write_text(f"[ganbench]\nfp97 = {package}.gan\n")
+    script = f"import json\nfrom {package} import gan\nfrom ganbench.errors import GanbenchError\n"
     script += "from ganbench.fingerprint import fingerprint\nfound = {'library': fingerprint('p', '1', (gan.g,))}\n"
     script += "refused = gan.g_env\n" + PRINTED_WITH_ITS_REFUSAL
     path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
@@ -944,11 +999,91 @@ def test_a_library_sharing_a_namespace_with_a_plugin_counts_as_a_library(tmp_pat
 
 NAMESPACE_PLUGIN_96 = """
 import os
-from fp97ns import utils
+from %s import utils
 def g(d):
     return utils.scale() * d
 def g_env(d):
     return float(os.environ.get("FP97", "1")) * d
+"""
+
+
+def test_what_installed_libraries_require_counts_where_python_loads_it_from(tmp_path):
+    """Pass 97: an installed library's requirement kept the run id when edited where Python loads it from: an
+    editable install without top_level.txt (hatchling's, flit's: a .pth naming its folder), a working copy ahead of
+    the installed one on the path, the editable requirement of a namespace part's library; and a package shipped
+    without sources (.pyc only), one in a zip imported in a loss's body, a value five modules deep."""
+    site, project, work, src = (tmp_path / name for name in ("site-packages", "project", "work", "src"))
+    uses = "from . import core\ndef apply(d):\n    return core.apply(d)\n"
+    for folder, text in (
+        (site / "fp98lib", uses),
+        (site / "fp98ns" / "util", uses),
+        (site / "fp98m", "K = 1.0\n"),
+        (project / "fp98h", "K = 1.0\n"),
+        (work / "fp98m", "K = 1.0\n"),
+        (src / "fp98deep", "from . import a\n"),
+        (src / "fp98deep" / "a", "from . import b\n"),
+        (src / "fp98deep" / "a" / "b", "from . import c\n"),
+        (src / "fp98deep" / "a" / "b" / "c", "from . import d\n"),
+        (src / "fp98deep" / "a" / "b" / "c" / "d", READ_AS_IT_LOADS),
+    ):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text(text)
+    (site / "fp98lib" / "core.py").write_text("import fp98h, fp98m\ndef apply(d):\n    return fp98h.K * fp98m.K * d\n")
+    (site / "fp98ns" / "util" / "core.py").write_text("import fp98h\ndef apply(d):\n    return fp98h.K * d\n")
+    _dist_info(site, "fp98lib", "1.0", "fp98lib", "Requires-Dist: fp98h", "Requires-Dist: fp98m")
+    _dist_info(site, "fp98ns-util", "1.0", "fp98ns", "Requires-Dist: fp98h")
+    (site / "fp98ns_util-1.0.dist-info" / "RECORD").write_text("fp98ns/util/__init__.py,,\nfp98ns/util/core.py,,\n")
+    _dist_info(site, "fp98m", "1.0", "fp98m")
+    _dist_info(site, "fp98h", "1.0", "fp98h")
+    (site / "fp98h-1.0.dist-info" / "top_level.txt").unlink()
+    (site / "fp98h-1.0.dist-info" / "direct_url.json").write_text(
+        json.dumps({"url": project.as_uri(), "dir_info": {"editable": True}})
+    )
+    (site / "fp98pyc").mkdir()
+    (site / "fp98pyc" / "__init__.py").write_text("K = 1.0\n")
+    (src / "fp98local.py").write_text(LOCAL_USES_97)
+
+    def build(scale: str) -> None:
+        import py_compile
+        import zipfile
+
+        for path in (project / "fp98h", work / "fp98m"):
+            (path / "__init__.py").write_text(f"K = {scale}\n")
+        (src / "fp98deep" / "a" / "b" / "c" / "d" / "k.json").write_text(scale)  # data: the sources stay
+        (site / "fp98pyc" / "__init__.py").write_text(f"K = {scale}\n")
+        py_compile.compile(str(site / "fp98pyc" / "__init__.py"), cfile=str(site / "fp98pyc" / "__init__.pyc"))
+        (site / "fp98pyc" / "__init__.py").unlink()
+        with zipfile.ZipFile(tmp_path / "fp98zb.zip", "w") as made:
+            made.writestr("fp98zb/__init__.py", f"K = {scale}\n")
+
+    script = "import json, fp98local\nfrom ganbench.fingerprint import fingerprint\nprint(json.dumps({k: "
+    script += "fingerprint('p', '1', (getattr(fp98local, k),)) for k in dir(fp98local) if k.startswith('g_')}))\n"
+    path = os.pathsep.join([str(work), str(site), str(project), str(src), str(tmp_path / "fp98zb.zip")])
+    path += os.pathsep + os.environ.get("PYTHONPATH", "")
+    build("1.0")
+    first = _printed_json(script, path)
+    build("50.0")
+    changed = _printed_json(script, path)
+    assert set(first) == {"g_deep", "g_lib", "g_namespace", "g_sourceless", "g_zip"}
+    for key in first:
+        assert changed[key] != first[key], key
+
+
+READ_AS_IT_LOADS = "import json, os\nK = json.load(open(os.path.join(os.path.dirname(__file__), 'k.json')))\n"
+LOCAL_USES_97 = """
+import fp98deep, fp98lib, fp98pyc
+from fp98ns import util
+def g_lib(d):
+    return fp98lib.apply(d)
+def g_namespace(d):
+    return util.apply(d)
+def g_sourceless(d):
+    return fp98pyc.K * d
+def g_zip(d):
+    import fp98zb
+    return fp98zb.K * d
+def g_deep(d):
+    return fp98deep.a.b.c.d.K * d
 """
 
 

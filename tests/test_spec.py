@@ -1306,13 +1306,14 @@ def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code
     import torch
 
     from ganbench import fingerprint as fp
+    from ganbench import installed
     from ganbench.variants.gan import d_loss_bce, g_loss_nonsaturating
 
     before = fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating))
     assert not fp.is_local(torch)
     elsewhere = {key: str(tmp_path / key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     monkeypatch.setattr(sysconfig, "get_paths", lambda: elsewhere)  # this venv's own folders hold nothing
-    fp._roots.cache_clear()
+    installed._roots.cache_clear()
     try:
         assert not fp.is_local(torch)  # found in a site-packages on sys.path
         assert fp.fingerprint("p", "1", (d_loss_bce, g_loss_nonsaturating)) == before
@@ -1320,7 +1321,7 @@ def test_libraries_in_any_site_packages_on_the_path_are_installed_not_local_code
         monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry not in site])
         assert fp.is_local(torch)  # the oracle: nowhere installed, torch would be local code
     finally:
-        fp._roots.cache_clear()
+        installed._roots.cache_clear()
 
 
 def test_an_int_option_in_other_scripts_digits_is_refused_as_written_not_as_too_long():
