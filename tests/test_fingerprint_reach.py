@@ -134,6 +134,17 @@ def g_loss(d):
     return MODS["c"].SCALE * d
 """
 """Pass 97: a module's value read by getattr with a string, or of a module held in a dict, was not followed."""
+NPZ_LOADED = """
+import io
+import numpy as np
+_made = io.BytesIO()
+np.savez(_made, w=np.full(3, %s))
+_made.seek(0)
+WEIGHTS = np.load(_made)
+def g_loss(d):
+    return float(WEIGHTS["w"].sum()) * d
+"""
+"""Pass 97: an .npz loaded into a global was refused as unreadable (its lazy attribute bag)."""
 
 
 @pytest.mark.parametrize(
@@ -153,10 +164,11 @@ def g_loss(d):
         (MADE_NEW_CLASS, "1.0", "50.0"),
         (NAMED_BY_STRING, "1.0", "50.0"),
         (HELD_IN_A_DICT, "1.0", "50.0"),
+        (NPZ_LOADED, "1.0", "50.0"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
          "contextmanager", "metaclass", "hook-handle", "make-dataclass", "new-class", "getattr-string",
-         "held-in-a-dict"],
+         "held-in-a-dict", "npz-loaded"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
