@@ -27,14 +27,15 @@ def load_entry_points(pm: pluggy.PluginManager, origins: dict[str, tuple[str, st
                 f"plugin {ep.name!r} (distribution {dist} {version}) failed to import: "
                 f"{raised(exc)}; fix it or `pip uninstall {dist}`"
             ) from exc
-        if pm.is_registered(plugin) or pm.has_plugin(ep.name):
+        if pm.is_registered(plugin):  # one distribution found twice on the path
             continue
-        try:
-            pm.register(plugin, name=ep.name)
+        name = ep.name if not pm.has_plugin(ep.name) else f"{ep.name} ({dist})"  # two distributions' entry points
+        try:  # of one name (a template's "plugin"): both register (pass 97: the second was dropped without a word)
+            pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:  # a hook whose arguments the hookspec does not have
             who = f"plugin {ep.name!r} (distribution {dist} {version})"
             raise unfit_hook(pm, exc, who, f"fix it (ganbench.hookspecs) or `pip uninstall {dist}`") from exc
-        origins[ep.name] = (dist, version)
+        origins[name] = (dist, version)
 
 
 def unfit_hook(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError, who: str, fix: str) -> PluginError:

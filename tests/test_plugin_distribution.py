@@ -310,3 +310,24 @@ ganbench.register_plugin(Local(), name="fp90-local")
 print(ganbench.create_spec("fp90-ns", "ring8", steps=5).run_id)
 print(ganbench.create_spec("fp90-local", "ring8", steps=5).run_id)
 """
+
+
+def test_two_distributions_whose_entry_points_share_a_name_both_register(tmp_path):
+    """Pass 97: two plugins whose entry points a template named alike (``plugin``): the second was dropped without
+    a word, and its variant was "unknown"."""
+    site = tmp_path / "site"
+    for letter in "ab":
+        (site / f"fp97ep{letter}").mkdir(parents=True)
+        (site / f"fp97ep{letter}" / "__init__.py").write_text(
+            "import ganbench\n@ganbench.hookimpl\ndef register_variants(register):\n"
+            "    from ganbench.plugins import registries\n"
+            f"    register(registries().variants.get('nsgan').derive('ep-{letter}', paper='EP {letter}'))\n"
+        )
+        info = site / f"fp97ep{letter}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fp97ep{letter}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[ganbench]\nplugin = fp97ep{letter}\n")
+    env = {"PYTHONPATH": str(site), "GANBENCH_CACHE_DIR": str(tmp_path / "cache")}
+    listed = ganbench_process("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "ep-a" in listed.stdout and "ep-b" in listed.stdout
