@@ -64,6 +64,7 @@ from ganbench.selection import (
     select_metrics,
     warn_unequal_sizes,
 )
+from ganbench.spec import MAX_EVAL_SAMPLES
 
 REFERENCE_SEED = 20_260_101  # the real subset that evaluation compares against: the same for every run
 
@@ -351,6 +352,10 @@ def evaluate_samples(
             )
     else:
         fake = check_samples(load_samples(samples) if isinstance(samples, (str, Path)) else samples, ds)
+    if len(fake) > MAX_EVAL_SAMPLES:  # as a run's eval_samples (pass 97: 5,000,001 points scored for hours, silent)
+        raise SamplesError(
+            f"{len(fake):,} samples are more than ganbench scores ({MAX_EVAL_SAMPLES:,}); pass a subset of them"
+        )
     names = tuple(dict.fromkeys(m.strip() for m in metrics)) if metrics else ds.metrics
     no_labels = (  # a label array beside the samples is not that: eval cannot tell it from the data's own labels
         "scores samples by the classes they were generated for, which eval is not given (runs of a class-conditional "

@@ -259,6 +259,12 @@ def test_a_failed_download_leaves_no_folders_behind(root, dead_url, monkeypatch)
     with pytest.raises(GanbenchError):
         dataset("fashion-mnist", split="test").load()
     assert [p.name for p in root.iterdir()] == ["mine"]  # no FashionMNIST/raw/.ganbench-download.lock
+    raw = root / "FashionMNIST" / "raw"  # a folder of the user's holding a damaged archive (pass 97: the refused
+    raw.mkdir(parents=True)  # run left its lock there)
+    (raw / "t10k-images-idx3-ubyte.gz").write_bytes(b"truncated download")
+    with pytest.raises(GanbenchError):
+        dataset("fashion-mnist", split="test").load()
+    assert sorted(p.name for p in raw.iterdir()) == ["t10k-images-idx3-ubyte.gz"]
 
 
 # --- torchvision's download code against a local server --------------------------------------------

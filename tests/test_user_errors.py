@@ -548,6 +548,10 @@ def quantized_points() -> torch.Tensor:
         (lambda out: ganbench.evaluate_samples("ring8", None), "samples must be numbers"),
         (lambda out: ganbench.evaluate_samples(5, [[0.0, 0.0]]), "dataset must be a registered dataset's name"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, "frechet"), "metrics must be a list"),
+        (  # pass 97: scored for hours without a word
+            lambda out: ganbench.evaluate_samples("ring8", np.zeros((1_000_001, 2), np.float32)),
+            "1,000,001 samples are more than ganbench scores (1,000,000); pass a subset of them",
+        ),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, [None]), "metrics must be a list"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, []), "name at least one (e.g. --metrics modes)"),
         (lambda out: ganbench.evaluate_samples("ring8", POINTS, None, ["sigma"]), "overrides must map"),

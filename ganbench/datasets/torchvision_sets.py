@@ -409,6 +409,7 @@ def _folder_lock(folder: Path) -> Iterator[None]:
     created = [p for p in (folder, *folder.parents) if not p.exists()]  # deepest first
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        before = set(os.listdir(folder))
         lock = FileLock(str(folder / LOCK_NAME))
         lock.acquire()
     except OSError as exc:
@@ -419,15 +420,17 @@ def _folder_lock(folder: Path) -> Iterator[None]:
         yield
     except BaseException:
         lock.release()
-        _remove_if_unused(folder, created)
+        _remove_if_unused(folder, created, before)
         raise
     lock.release()
 
 
-def _remove_if_unused(folder: Path, created: list[Path]) -> None:
-    """Remove the ``created`` folders (deepest first) and the lock in ``folder``, if nothing else came to be there."""
+def _remove_if_unused(folder: Path, created: list[Path], before: set[str]) -> None:
+    """Remove the lock in ``folder`` if this process made it (``before``: what the folder held) and the ``created``
+    folders (deepest first), if nothing else came to be there (pass 97: a refused run left its lock in a folder of
+    the user's)."""
     try:
-        if not created or set(os.listdir(folder)) != {LOCK_NAME}:
+        if LOCK_NAME in before or set(os.listdir(folder)) != before | {LOCK_NAME}:
             return
         (folder / LOCK_NAME).unlink()
         for made in created:
