@@ -770,10 +770,16 @@ _BY_NAME_FROM = {
     "orig_argv": ("sys",),
     "ops": ("torch",),  # custom operators, found in torch's registry by name (pass 89)
     "expandvars": ("posixpath", "ntpath", "os.path"),
+    "resolve_name": ("pkgutil",),
 }
-_SPELLED_READERS = re.compile(r"(?:^|[.:])(?:environb?|getenvb?|argv|orig_argv|expandvars)$")
-"""A string that names a reader (``getattr(os, "environ")``, ``vars(os)["environ"]``, ``resolve_name("os:environ")``:
-pass 97), or an attribute read of whatever holds it (``getattr(sys, "modules")["os"].environ``)."""
+_SPELLED_READER = re.compile(r"^(?:[A-Za-z_][\w.]*[.:])?(?:environb?|getenvb?|argv|orig_argv|expandvars)$")
+"""A string that names a reader (``getattr(os, "environ")``, ``vars(os)["environ"]``: pass 97), refused where the code
+also reads attributes by name (``_BY_STRING``); a dict's key "environ" alone is no reader."""
+_BY_STRING = frozenset(
+    {"getattr", "attrgetter", "methodcaller", "vars", "__dict__", "getattr_static", "reduce", "__getattribute__"}
+)
+_READ_OF_ANY = frozenset({"environ", "environb", "expandvars"})
+"""Attributes refused when read of an object the code computed (``getattr(sys, "modules")["os"].environ``)."""
 _BOOKKEEPING = ("_torchdynamo", "_isolate_recompiles_id", "get_compiler_config", "aot_compile", "__dynamo")
 """Attributes torch.compile sets on the function it returns: counters of the process (pass 86: an id per process),
 and dynamo's mark on a function it must not compile, set at its first call (pass 88: torch.utils.checkpoint)."""
@@ -825,11 +831,33 @@ def refuse_reads_by_name(function: types.FunctionType) -> None:
                 )
             ):
                 _refuse_reading_by_name(function, f"{previous}.{name}" if not loads_global else f"{name}")
+            if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD") and name in _READ_OF_ANY and previous is None:
+                _refuse_reading_by_name(function, name)
             previous = name if loads_global or loads_local else None
-        spelled = [repr(c) for c in code.co_consts if isinstance(c, str) and _SPELLED_READERS.search(c)]
-        spelled += [n for n in code.co_names if n in ("environ", "environb", "expandvars")]  # of any object
-        if spelled:
-            _refuse_reading_by_name(function, spelled[0])
+    names = _names(function.__code__)
+    if names & _BY_STRING:
+        spelled = next((s for s in _strings_held(function) if _SPELLED_READER.match(s)), None)
+        if spelled is not None:
+            _refuse_reading_by_name(function, repr(spelled))
+
+
+def _strings_held(function: types.FunctionType) -> list[str]:
+    """The strings a function's code, defaults, closure and the globals it names hold (not docstrings): the names
+    ``getattr`` and its kind may be handed (pass 97: ``getattr(os, KEY)``, ``key="environ"``)."""
+    found = []
+    for code in _codes(function.__code__):
+        comprehension = code.co_name.startswith("<") and code.co_name != "<lambda>"
+        found += [c for c in code.co_consts[0 if comprehension else 1 :] if isinstance(c, str)]
+    held = [*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()]
+    held += [_cell_value(c) for c in function.__closure__ or ()]
+    scope = function.__globals__
+    held += [scope[n] for n in _names(function.__code__) if n in scope]
+    for value in held:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            found += [x for x in value if isinstance(x, str)]
+    return found
 
 
 def _refuse_reading_by_name(function: types.FunctionType, spelled: str) -> None:

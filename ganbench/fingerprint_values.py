@@ -29,6 +29,7 @@ import itertools
 import logging
 import operator
 import os
+import pkgutil
 import re
 import sys
 import threading
@@ -491,6 +492,8 @@ def _readers() -> dict[int, tuple[Any, str]]:
         (os.environb, "os.environb"),
         (os.getenvb, "os.getenvb"),
         (sys.modules["posix" if os.name == "posix" else "nt"].environ, "posix.environ"),
+        (os.path.expandvars, "os.path.expandvars"),  # pass 97
+        (pkgutil.resolve_name, "pkgutil.resolve_name"),  # imports by name, as import_module
     )
     return {id(reader): (reader, name) for reader, name in readers}
 

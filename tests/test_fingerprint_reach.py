@@ -211,16 +211,24 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         ("import sys\ndef g_loss(d):\n    return (2.0 if '--hard' in sys.orig_argv else 1.0) * d", "sys.orig_argv"),
         ("import torch\ndef g_loss(d):\n    return torch.ops.aten.sigmoid(d)", "torch.ops"),  # pass 89
         *(
-            (f"import os, sys, inspect, operator, pkgutil\ndef g_loss(d):\n    return float({read}) * d", said)
+            (
+                f"import os, sys, inspect, operator, pkgutil\nfrom os.path import expandvars as xv\nKEY = 'environ'\n"
+                f"def g_loss(d):\n    return float({read}) * d",
+                said,
+            )
             for read, said in (
                 ("getattr(os, 'environ')['S']", "'environ'"),  # pass 97: spelled as strings, or read of any object
                 ("vars(os)['environ']['S']", "'environ'"),
                 ("os.__dict__['environ']['S']", "'environ'"),
                 ("operator.attrgetter('environ')(os)['S']", "'environ'"),
-                ("pkgutil.resolve_name('os:environ')['S']", "'os:environ'"),
+                ("pkgutil.resolve_name('os:environ')['S']", "pkgutil.resolve_name"),
                 ("inspect.getattr_static(os, 'environ')['S']", "'environ'"),
                 ("os.path.expandvars('${S}')", "expandvars"),
                 ("getattr(sys, 'modules')['os'].environ['S']", "environ"),
+                ("getattr(os, KEY)['S']", "'environ'"),  # pass 98: a global, a default, a tuple holding the name
+                ("(lambda key='environ': getattr(os, key))()['S']", "'environ'"),
+                ("__import__('functools').reduce(getattr, ('environ',), os)['S']", "__import__"),
+                ("xv('${S}')", "os.path.expandvars"),
             )
         ),
     ],
@@ -239,13 +247,31 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         "orig-argv",
         "torch-ops",
         *(f"spelled-{n}" for n in ("getattr", "vars", "dict", "attrgetter", "resolve", "static", "expandvars")),
-        "spelled-modules",
+        *(f"spelled-{n}" for n in ("modules", "global", "default", "reduce", "alias")),
     ],
 )
 def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
     with pytest.raises(GanbenchError, match="reads values by a name known only at run time") as refused:
         _notebook_fingerprint(code)
     assert said in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return {'environ': 1.0, 'argv': 2.0}['environ'] * d",
+        "print('argv', float(d.mean()))\n    return d",
+        "'Takes no settings from os.environ.'\n    return d",
+        "name = 'getenv'\n    return CFG.scale * d",
+        "return CFG.environ * d",
+    ],
+    ids=["dict-key", "log-label", "docstring", "local-name", "field"],
+)
+def test_a_loss_that_only_says_environ_is_not_refused(body, monkeypatch):
+    """Pass 98: the strings pass 97 refused as spellings of a reader were refused in a dict's key, a log label, a
+    docstring, a field named so."""
+    code = "import dataclasses\n@dataclasses.dataclass\nclass Cfg:\n    scale: float = 1.0\n    environ: float = 1.0\n"
+    assert _session_fingerprint(code + f"CFG = Cfg()\ndef g_loss(d):\n    {body}\n", monkeypatch)
 
 
 @pytest.mark.parametrize(
