@@ -60,6 +60,7 @@ from ganbench.fingerprint_values import (
     kept,
     qualname,
     reader_name,
+    stable,
     without_dropped,
 )
 
@@ -109,6 +110,7 @@ class _Hasher:
         self.code: dict[int, tuple[Any, bytes]] = {}  # id of a function or class -> (it, its bytes): a class met
         # for each of 20,000 instances is hashed once (pass 83: 24 s a spec)
         self.cycles = 0
+        self.named_modules: set[int] = set()  # modules a function names: what it reads of them counts (``consts.K``)
 
     def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
         if type(thing) is int:  # in hex: no digit limit (pass 84: 2**20000 was a ValueError of str())
@@ -150,9 +152,13 @@ class _Hasher:
             return b"partial" + self.bytes_of(kept(thing, lambda: f"an argument of {thing!r}"[:200]), depth)
         if isinstance(thing, types.ModuleType):
             if sys.modules.get(thing.__name__) is not thing and is_local(thing):  # loaded beside the import system
-                return f"module {thing.__name__} ".encode() + _module_digest(thing)  # (torch's cpp_extension.load):
-                # its own files (pass 90)
-            return self._package(thing.__name__) or thing.__name__.encode()
+                package = f"module {thing.__name__} ".encode() + _module_digest(thing)  # (torch's
+            else:  # cpp_extension.load): its own files (pass 90)
+                package = self._package(thing.__name__) or thing.__name__.encode()
+            if id(thing) in self.named_modules or not is_local(thing) or _in_ganbench_files(thing):
+                return package
+            return package + b"data" + self.bytes_of(_module_data(thing), depth)  # held, not named (an object's
+            # attribute, a list's item): its values, as no one knows which it reads (pass 98: self.cfg = consts)
         if isinstance(thing, np.ndarray) or is_tensor(thing):
             return self._array(thing, depth)
         if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
@@ -323,6 +329,7 @@ class _Hasher:
             elif (unloaded := _unloaded_sources(name)) is not None:
                 named[f"import {name}"] = unloaded
         attributes = _attribute_names(code)  # getattr(consts, "SCALE") as consts.SCALE (pass 97)
+        self.named_modules.update(id(v) for v in named.values() if isinstance(v, types.ModuleType))
         for name, value in list(named.items()):
             inside = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
             for module in [value, *inside]:  # a module named, or held in a dict or list named (MODS["c"].SCALE)
@@ -542,9 +549,14 @@ def _installed(thing: types.FunctionType | type) -> bool:
         held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
     if held is thing:
         return True
-    own = (getattr(v, "__func__", None) or getattr(v, "fget", None) or v for v in vars(thing).values())
-    return all(_installed(f) for f in own if isinstance(f, types.FunctionType))  # a class a library's factory made
-    # of your functions (dataclasses.make_dataclass, types.new_class: their module is "types"; pass 97) is yours
+    own = vars(thing)  # a class a library's factory made (its module: "types", "abc", the library's) of your
+    values = (v for k, v in own.items() if not k.startswith("_") and not isinstance(v, (classmethod, property)))
+    if any(not callable(v) for v in values):  # values (pass 98), functions (pass 97) or classes (pass 98: a
+        return False  # parametrization's subclass of your module) is yours
+    functions = (getattr(v, "__func__", None) or getattr(v, "fget", None) or v for v in own.values())
+    return all(_installed(f) for f in functions if isinstance(f, types.FunctionType)) and all(
+        base is object or _installed(base) for base in thing.__bases__
+    )
 
 
 def _library_module(filename: str) -> str:
@@ -576,6 +588,29 @@ def _ganbench_code(function: types.FunctionType) -> bool:
 
 
 _GANBENCH = os.path.dirname(os.path.realpath(__file__))
+
+
+def _in_ganbench_files(module: types.ModuleType) -> bool:
+    where = getattr(module, "__file__", None)
+    return isinstance(where, str) and os.path.realpath(where).startswith(_GANBENCH + os.sep)
+
+
+_SOURCES_SAY = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)
+
+
+def _module_data(module: types.ModuleType) -> dict[str, Any]:
+    """A module's values that its sources do not say (what it computed or read as it loaded, or was set since): not
+    its functions, classes and modules, which its sources are; what cannot be read is left out, not refused (a
+    lock beside the constants)."""
+    found = {}
+    for name, value in vars(module).items():
+        if name.startswith("__") or isinstance(value, _SOURCES_SAY):
+            continue
+        try:
+            found[name] = stable(value)
+        except Exception:  # noqa: BLE001 - unreadable: not what a loss computes with (else naming it refuses it)
+            continue
+    return without_dropped(found)
 
 
 def _in_ganbench(cls: type) -> bool:

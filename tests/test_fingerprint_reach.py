@@ -134,6 +134,33 @@ def g_loss(d):
     return MODS["c"].SCALE * d
 """
 """Pass 97: a module's value read by getattr with a string, or of a module held in a dict, was not followed."""
+MADE_OF_VALUES = """
+import types
+Cfg = types.new_class("Cfg", (), exec_body=lambda ns: ns.update(scale=%s))
+def g_loss(d):
+    return Cfg.scale * d
+"""
+"""Pass 98: a class a library's factory makes of values only (no function of yours) counted as the library's."""
+HELD_BY_AN_OBJECT = """
+import types
+class Loss:
+    def __init__(self, cfg):
+        self.cfg = cfg
+    def __call__(self, d):
+        return self.cfg.SCALE * d
+_consts = types.ModuleType("fp98_object")
+_consts.SCALE = %s
+g_loss = Loss(_consts)
+"""
+"""Pass 98: a module of the user's held, not named (an object's attribute, a list's item): its values count."""
+HELD_IN_NESTED_LISTS = """
+import types
+_consts = types.ModuleType("fp98_lists")
+_consts.SCALE = %s
+MODS = [[_consts]]
+def g_loss(d):
+    return MODS[0][0].SCALE * d
+"""
 NPZ_LOADED = """
 import io
 import numpy as np
@@ -165,10 +192,14 @@ def g_loss(d):
         (NAMED_BY_STRING, "1.0", "50.0"),
         (HELD_IN_A_DICT, "1.0", "50.0"),
         (NPZ_LOADED, "1.0", "50.0"),
+        (HELD_BY_AN_OBJECT, "1.0", "50.0"),
+        (HELD_IN_NESTED_LISTS, "1.0", "50.0"),
+        (MADE_OF_VALUES, "1.0", "50.0"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
          "contextmanager", "metaclass", "hook-handle", "make-dataclass", "new-class", "getattr-string",
-         "held-in-a-dict", "npz-loaded"],
+         "held-in-a-dict", "npz-loaded", "held-by-an-object", "held-in-nested-lists",
+         "made-of-values"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
