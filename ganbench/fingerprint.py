@@ -707,9 +707,7 @@ def _installed_version(module_name: str) -> str:
     else:
         version = installed.holders_version(top, _location(module)) or _unowned(top, module)
     for package in installed.required_packages(top, tuple(inner)):
-        module = _loaded_or_found(package)
-        if _loaded_locally(module):
-            version += f" local {package} {_sources_hex(package, module)}"
+        version += _own_copy(package, _loaded_or_found(package))
     return version
 
 
@@ -723,15 +721,28 @@ def _below_namespaces(module_name: str) -> str:
     return ".".join(parts[:depth])
 
 
-def _loaded_locally(module: Any) -> bool:
-    """Whether a module (loaded, or a spec found without importing it) is loaded from outside the installed folders."""
-    if isinstance(module, types.ModuleType):
-        where = getattr(module, "__file__", None)
-    else:
-        where = getattr(module, "origin", None)
-    if not isinstance(where, str) or not os.path.isfile(where):
-        return False  # built in, frozen, a namespace's, in a zip: counted by its version
-    return _outside(where, installed.roots())
+def _own_copy(package: str, module: Any) -> str:
+    """What stands for a package a distribution requires where Python loads (or would load) a copy no installed
+    distribution holds: from outside the installed folders (an editable install, a working copy ahead on the path,
+    one of a namespace's folders), in site-packages where none holds it, or a zip; "" where an installed one is
+    what loads, counted by its version (pass 97, 98)."""
+    if module is None:
+        return ""
+    loaded = isinstance(module, types.ModuleType)
+    where = getattr(module, "__file__", None) if loaded else getattr(module, "origin", None)
+    folders = list((getattr(module, "__path__", None) if loaded else module.submodule_search_locations) or ())
+    archive = _archive_holding_path(where) if isinstance(where, str) and not os.path.exists(where) else None
+    if archive is not None:
+        return f" zip {package} {file_sha256(archive)}"
+    if not isinstance(where, str) or not os.path.isfile(where):  # a namespace: its folders
+        local = any(isinstance(f, str) and _outside(f, installed.roots()) for f in folders)
+        return f" local {package} {_sources_hex(package, module)}" if local else ""
+    if _outside(where, installed.roots()):
+        return f" local {package} {_sources_hex(package, module)}"
+    location = os.path.dirname(where) if folders else where
+    if installed.holders_version(package, location) is None:
+        return f" unowned {package} {_sources_hex(package, module)}"
+    return ""
 
 
 def _location(module: Any) -> str | None:
@@ -743,7 +754,10 @@ def _location(module: Any) -> str | None:
 
 
 def _unowned(name: str, module: Any) -> str:
-    return f"unowned {name} {_sources_hex(name, module)}" if isinstance(module, types.ModuleType) else installed.PYTHON
+    if not isinstance(module, types.ModuleType):
+        return installed.PYTHON
+    archive = _archive_holding(module)  # a zip in site-packages a .pth names (pass 98: no sources to list)
+    return f"unowned {name} " + (f"zip {file_sha256(archive)}" if archive else _sources_hex(name, module))
 
 
 def _sources_hex(name: str, module: Any) -> str:

@@ -102,8 +102,10 @@ def required_packages(top: str, inner: tuple[str, ...] = ()) -> list[str]:
     names = {_canonical(n) for n in (_names_of(held) if held else _holder_names(top, state))}
     required = set().union(*(_closure(n, state) for n in names)) - names if names else set()
     found = {package for name in required for package in _tops_of(state).get(name, ())}
+    missing = set().union(*(_requirement_tree(n, state)[1] for n in names)) if names else set()
+    found |= {name.replace("-", "_") for name in missing}  # none installed: a copy on the path (pass 98)
     unlisted = [root for name, root in _editable_roots(state) if _canonical(name) in required]
-    return sorted(found | (_loaded_under(tuple(unlisted)) if unlisted else set()))
+    return sorted(found | (_importable_under(tuple(unlisted)) if unlisted else set()))
 
 
 @functools.lru_cache(maxsize=16)
@@ -126,10 +128,11 @@ def _names_of(dists: Any) -> list[str]:
     return [name for name in names if isinstance(name, str)]
 
 
-def _loaded_under(projects: tuple[str, ...]) -> set[str]:
-    """The loaded top-level packages whose files are in one of the project folders ``projects``: what an editable
-    install without top_level.txt (hatchling's, flit's: a .pth naming its folder) provides (pass 97: such a
-    dependency of an installed plugin's library was edited and kept the run id)."""
+def _importable_under(projects: tuple[str, ...]) -> set[str]:
+    """The top-level packages an editable install without top_level.txt (hatchling's, flit's: a .pth naming its
+    folder) provides: those loaded from its project folders ``projects``, and those importable from the folders on
+    the path inside them (pass 97: such a dependency of an installed plugin's library was edited and kept the run
+    id; pass 98: one the library imports in a function's body, not loaded yet)."""
     found, installed = set(), roots()  # not a library installed in a venv inside the project's folder
     for name, module in list(sys.modules.items()):
         if "." in name:
@@ -139,7 +142,31 @@ def _loaded_under(projects: tuple[str, ...]) -> set[str]:
             real = os.path.realpath(path) if isinstance(path, str) else ""
             if _under(real, projects) and not _under(real, installed):
                 found.add(name)
+    for entry in sys.path:
+        real = os.path.realpath(entry or ".")
+        if not (real in projects or _under(real, projects)) or _under(real, installed) or real in installed:
+            continue
+        try:
+            names = os.listdir(real)
+        except OSError:
+            continue
+        found |= {n for n in names if n.isidentifier() and _package_folder(os.path.join(real, n))}
+        found |= {n[:-3] for n in names if n.endswith(".py") and n[:-3].isidentifier() and n not in _NOT_MODULES}
     return found
+
+
+def _package_folder(path: str) -> bool:
+    """Whether ``path`` is a package's folder, or a namespace package's (a folder holding one)."""
+    if os.path.isfile(os.path.join(path, "__init__.py")):
+        return True
+    try:
+        return any(os.path.isfile(os.path.join(path, n, "__init__.py")) for n in os.listdir(path) if n.isidentifier())
+    except OSError:
+        return False
+
+
+_NOT_MODULES = frozenset({"setup.py", "conftest.py", "noxfile.py"})
+"""A project folder's scripts that no package imports."""
 
 
 def _under(real: str, folders: tuple[str, ...]) -> bool:
@@ -312,13 +339,19 @@ def _facts(name: str, state: tuple) -> tuple[str, list[tuple[str, tuple[str, ...
     return version, requirements
 
 
-@functools.lru_cache(maxsize=1024)
 def _closure(dist: str, state: tuple) -> frozenset[str]:
     """``dist`` and the installed distributions it requires, transitively (by canonical name): requirements whose
     markers hold here, with the extras a requirement asks for (``helper[fast]``: pass 93) but not a distribution's
     own optional ones (pass 92: an optional extra, a Windows-only dependency counted; ganbench's test extra hid what
     plugins declared)."""
+    return _requirement_tree(dist, state)[0]
+
+
+@functools.lru_cache(maxsize=1024)
+def _requirement_tree(dist: str, state: tuple) -> tuple[frozenset[str], frozenset[str]]:
+    """``_closure``'s distributions, and the names it requires that no installed distribution has."""
     found: set[str] = set()
+    missing: set[str] = set()
     seen: set[tuple[str, str]] = set()
     todo: list[tuple[str, str]] = [(dist, "")]
     while todo:
@@ -329,7 +362,8 @@ def _closure(dist: str, state: tuple) -> frozenset[str]:
         seen.add((name, extra))
         facts = _facts(name, state)
         if facts is None:
-            continue  # not installed: nothing of it runs
+            missing.add(name)  # not installed: what runs of it is a copy of the user's, if any
+            continue
         found.add(name)
         for required, extras, marker in facts[1]:
             try:
@@ -337,7 +371,7 @@ def _closure(dist: str, state: tuple) -> frozenset[str]:
                     todo += [(required, e) for e in ("", *extras)]
             except METADATA_ERRORS:
                 continue
-    return frozenset(found)
+    return frozenset(found), frozenset(missing)
 
 
 def _canonical(name: str) -> str:

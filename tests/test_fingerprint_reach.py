@@ -1138,6 +1138,66 @@ def test_what_installed_libraries_require_counts_where_python_loads_it_from(tmp_
         assert changed[key] != first[key], key
 
 
+def test_a_copy_of_a_requirement_no_distribution_holds_counts_by_its_contents(tmp_path):
+    """Pass 98: an installed library's requirement kept the run id when Python loads a copy no distribution holds: a
+    zip ahead on the path, a working copy of one not installed at all, an editable install (no top_level.txt) the
+    library imports in a function's body, an editable namespace part; a zip in site-packages no distribution holds."""
+    site, work, lazy, split = (tmp_path / name for name in ("site-packages", "work", "lazy", "split"))
+    for folder, text in (
+        (site / "fp99lib", "from . import core\ndef apply(d):\n    return core.apply(d)\n"),
+        (site / "fp99z", "K = 1.0\n"),
+        (site / "fp99cn" / "util", "from fp99cn import helper\ndef apply(d):\n    return helper.K * d\n"),
+        (work / "fp99u", "K = 1.0\n"),
+        (lazy / "src" / "fp99lazy", "K = 1.0\n"),
+        (split / "fp99cn" / "helper", "K = 1.0\n"),
+    ):
+        folder.mkdir(parents=True)
+        (folder / "__init__.py").write_text(text)
+    (site / "fp99lib" / "core.py").write_text(
+        "import fp99z, fp99u\ndef apply(d):\n    import fp99lazy\n    return fp99z.K * fp99u.K * fp99lazy.K * d\n"
+    )
+    _dist_info(site, "fp99lib", "1.0", "fp99lib", *(f"Requires-Dist: {n}" for n in ("fp99z", "fp99u", "fp99lazy")))
+    _dist_info(site, "fp99z", "1.0", "fp99z")
+    _dist_info(site, "fp99cn-util", "1.0", "fp99cn", "Requires-Dist: fp99cn-helper")
+    (site / "fp99cn_util-1.0.dist-info" / "RECORD").write_text("fp99cn/util/__init__.py,,\n")
+    for name, project in (("fp99lazy", lazy), ("fp99cn-helper", split)):
+        _dist_info(site, name, "1.0", "")
+        info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+        (info / "top_level.txt").unlink()  # hatchling's: a .pth names the folder
+        (info / "direct_url.json").write_text(json.dumps({"url": project.as_uri(), "dir_info": {"editable": True}}))
+    (work / "fp99local.py").write_text(LOCAL_USES_98)
+
+    def build(scale: str) -> None:
+        import zipfile
+
+        for folder in (work / "fp99u", lazy / "src" / "fp99lazy", split / "fp99cn" / "helper"):
+            (folder / "__init__.py").write_text(f"K = {scale}\n")
+        for archive, package in ((tmp_path / "fp99z.zip", "fp99z"), (site / "fp99sp.zip", "fp99sp")):
+            with zipfile.ZipFile(archive, "w") as made:
+                made.writestr(f"{package}/__init__.py", f"K = {scale}\n")
+
+    script = "import json, fp99local\nfrom ganbench.fingerprint import fingerprint\nprint(json.dumps({k: "
+    script += "fingerprint('p', '1', (getattr(fp99local, k),)) for k in dir(fp99local) if k.startswith('g_')}))\n"
+    folders = [tmp_path / "fp99z.zip", work, site, site / "fp99sp.zip", lazy / "src", split]
+    path = os.pathsep.join([*map(str, folders), os.environ.get("PYTHONPATH", "")])
+    build("1.0")
+    first = _printed_json(script, path)
+    build("50.0")
+    changed = _printed_json(script, path)
+    assert set(first) == {"g_copies", "g_namespace", "g_zip"}
+    assert [key for key in first if changed[key] == first[key]] == []
+
+
+LOCAL_USES_98 = """
+import fp99lib, fp99sp
+from fp99cn import util
+def g_copies(d):
+    return fp99lib.apply(d)
+def g_zip(d):
+    return fp99sp.K * d
+def g_namespace(d):
+    return util.apply(d)
+"""
 READ_AS_IT_LOADS = "import json, os\nK = json.load(open(os.path.join(os.path.dirname(__file__), 'k.json')))\n"
 LOCAL_USES_97 = """
 import fp98deep, fp98lib, fp98pyc
