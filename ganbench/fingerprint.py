@@ -257,7 +257,7 @@ class _Hasher:
         held = (*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values(), *cells)
         modules: dict[str, Any] = {}  # a local module held, not named: what the function reads of it (pass 87)
         for module in (v for v in held if isinstance(v, types.ModuleType)):
-            _module_values(f"held {module.__name__}", module, _attribute_names(function.__code__), modules)
+            _module_values(f"held {module.__name__}", module, _attribute_names(function), modules)
         values_bytes = self.bytes_of(values, depth) + (self.bytes_of(modules, depth) if modules else b"")
         return values_bytes + self._attributes(function, depth)
 
@@ -328,7 +328,7 @@ class _Hasher:
                     named[f"import {name}"] = f"library {_installed_version(name)}"  # (pass 91: only unloaded ones)
             elif (unloaded := _unloaded_sources(name)) is not None:
                 named[f"import {name}"] = unloaded
-        attributes = _attribute_names(code)  # getattr(consts, "SCALE") as consts.SCALE (pass 97)
+        attributes = _attribute_names(function)  # getattr(consts, "SCALE") as consts.SCALE (pass 97)
         self.named_modules.update(id(v) for v in named.values() if isinstance(v, types.ModuleType))
         for name, value in list(named.items()):
             inside = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
@@ -934,12 +934,13 @@ def _names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _attribute_names(code: types.CodeType) -> set[str]:
-    """The attributes code may read of a module: those it names, and strings it holds that could be one
-    (``getattr(consts, "SCALE")``)."""
-    found = _names(code)
-    for held in _codes(code):
-        found.update(c for c in held.co_consts if isinstance(c, str) and c.isidentifier())
+def _attribute_names(function: types.FunctionType) -> set[str]:
+    """The attributes a function may read of a module: those it names, and the names the strings it holds spell
+    (``getattr(consts, "SCALE")``: pass 97; ``attrgetter("consts.SCALE")``, ``getattr(consts, ATTR)``, a default
+    holding the name: pass 98)."""
+    found = _names(function.__code__)
+    for text in _strings_held(function):
+        found.update(part for part in re.split(r"[.:]", text) if part.isidentifier())
     return found
 
 

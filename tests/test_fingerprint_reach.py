@@ -134,6 +134,16 @@ def g_loss(d):
     return MODS["c"].SCALE * d
 """
 """Pass 97: a module's value read by getattr with a string, or of a module held in a dict, was not followed."""
+SPELLED_PATH = """
+import operator, types
+pkg = types.ModuleType("fp98_pkg")
+pkg.consts = types.ModuleType("fp98_pkg.consts")
+pkg.consts.SCALE = %s
+ATTR = "SCALE"
+def g_loss(d):
+    return operator.attrgetter("consts." + ATTR)(pkg) * d
+"""
+"""Pass 98: a module's value read by a path that strings spell (a constant, a global) was not followed."""
 MADE_OF_VALUES = """
 import types
 Cfg = types.new_class("Cfg", (), exec_body=lambda ns: ns.update(scale=%s))
@@ -195,11 +205,12 @@ def g_loss(d):
         (HELD_BY_AN_OBJECT, "1.0", "50.0"),
         (HELD_IN_NESTED_LISTS, "1.0", "50.0"),
         (MADE_OF_VALUES, "1.0", "50.0"),
+        (SPELLED_PATH, "1.0", "50.0"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
          "contextmanager", "metaclass", "hook-handle", "make-dataclass", "new-class", "getattr-string",
          "held-in-a-dict", "npz-loaded", "held-by-an-object", "held-in-nested-lists",
-         "made-of-values"],
+         "made-of-values", "spelled-path"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
