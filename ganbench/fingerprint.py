@@ -60,7 +60,6 @@ from ganbench.fingerprint_values import (
     kept,
     qualname,
     reader_name,
-    stable,
     without_dropped,
 )
 
@@ -88,7 +87,8 @@ def fingerprint(source: str, version: str, code: Iterable[Any]) -> str:
     digest = hashlib.sha256()
     try:
         for thing in code:
-            digest.update(_Hasher().bytes_of(thing))
+            hasher = _Hasher()
+            digest.update(hasher.bytes_of(thing) + hasher.held_values())
     except RecursionError:
         from ganbench.errors import GanbenchError
 
@@ -110,7 +110,9 @@ class _Hasher:
         self.code: dict[int, tuple[Any, bytes]] = {}  # id of a function or class -> (it, its bytes): a class met
         # for each of 20,000 instances is hashed once (pass 83: 24 s a spec)
         self.cycles = 0
-        self.named_modules: set[int] = set()  # modules a function names: what it reads of them counts (``consts.K``)
+        self.held_modules: dict[str, types.ModuleType] = {}  # the user's modules met, named or held (an object's
+        # attribute): the values of theirs that any code followed names count (pass 98, 99: ``self.cfg.S``)
+        self.names_read: set[str] = set()
 
     def bytes_of(self, thing: Any, depth: int = 0) -> bytes:
         if type(thing) is int:  # in hex: no digit limit (pass 84: 2**20000 was a ValueError of str())
@@ -140,6 +142,19 @@ class _Hasher:
             self.code[id(thing)] = (thing, made)
         return made
 
+    def held_values(self) -> bytes:
+        """The values of the user's modules met (named, or held where no one can tell who reads them: an object's
+        attribute) that any code followed names, once nothing new is met (pass 99: a value the module computed at
+        import that no code reads, time.time(), gave another id in every process)."""
+        while True:
+            names, modules = set(self.names_read), dict(self.held_modules)
+            values: dict[str, Any] = {}
+            for name in sorted(modules):
+                _module_values(f"module {name}", modules[name], names, values)
+            made = self.bytes_of(values)  # may meet more modules and names: again, until none
+            if names == self.names_read and modules.keys() == self.held_modules.keys():
+                return made
+
     def _compound(self, thing: Any, depth: int) -> bytes:
         if isinstance(thing, (tuple, list)) and not isinstance(thing, Unordered):
             return b"[" + b"".join(self.bytes_of(x, depth) for x in thing) + b"]"
@@ -155,10 +170,9 @@ class _Hasher:
                 package = f"module {thing.__name__} ".encode() + _module_digest(thing)  # (torch's
             else:  # cpp_extension.load): its own files (pass 90)
                 package = self._package(thing.__name__) or thing.__name__.encode()
-            if id(thing) in self.named_modules or not is_local(thing) or _in_ganbench_files(thing):
-                return package
-            return package + b"data" + self.bytes_of(_module_data(thing), depth)  # held, not named (an object's
-            # attribute, a list's item): its values, as no one knows which it reads (pass 98: self.cfg = consts)
+            if is_local(thing) and not _in_ganbench_files(thing):
+                self.held_modules.setdefault(thing.__name__, thing)
+            return package
         if isinstance(thing, np.ndarray) or is_tensor(thing):
             return self._array(thing, depth)
         if isinstance(thing, os.PathLike):  # a path's slots cache per-process hashes; its text is what it is
@@ -258,6 +272,7 @@ class _Hasher:
         modules: dict[str, Any] = {}  # a local module held, not named: what the function reads of it (pass 87)
         for module in (v for v in held if isinstance(v, types.ModuleType)):
             _module_values(f"held {module.__name__}", module, _attribute_names(function), modules)
+        self.names_read |= _names(function.__code__)
         values_bytes = self.bytes_of(values, depth) + (self.bytes_of(modules, depth) if modules else b"")
         return values_bytes + self._attributes(function, depth)
 
@@ -329,7 +344,7 @@ class _Hasher:
             elif (unloaded := _unloaded_sources(name)) is not None:
                 named[f"import {name}"] = unloaded
         attributes = _attribute_names(function)  # getattr(consts, "SCALE") as consts.SCALE (pass 97)
-        self.named_modules.update(id(v) for v in named.values() if isinstance(v, types.ModuleType))
+        self.names_read |= attributes
         for name, value in list(named.items()):
             inside = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
             for module in [value, *inside]:  # a module named, or held in a dict or list named (MODS["c"].SCALE)
@@ -593,24 +608,6 @@ _GANBENCH = os.path.dirname(os.path.realpath(__file__))
 def _in_ganbench_files(module: types.ModuleType) -> bool:
     where = getattr(module, "__file__", None)
     return isinstance(where, str) and os.path.realpath(where).startswith(_GANBENCH + os.sep)
-
-
-_SOURCES_SAY = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)
-
-
-def _module_data(module: types.ModuleType) -> dict[str, Any]:
-    """A module's values that its sources do not say (what it computed or read as it loaded, or was set since): not
-    its functions, classes and modules, which its sources are; what cannot be read is left out, not refused (a
-    lock beside the constants)."""
-    found = {}
-    for name, value in vars(module).items():
-        if name.startswith("__") or isinstance(value, _SOURCES_SAY):
-            continue
-        try:
-            found[name] = stable(value)
-        except Exception:  # noqa: BLE001 - unreadable: not what a loss computes with (else naming it refuses it)
-            continue
-    return without_dropped(found)
 
 
 def _in_ganbench(cls: type) -> bool:
@@ -896,7 +893,9 @@ def _strings_held(function: types.FunctionType) -> list[str]:
     found = []
     for code in _codes(function.__code__):
         comprehension = code.co_name.startswith("<") and code.co_name != "<lambda>"
-        found += [c for c in code.co_consts[0 if comprehension else 1 :] if isinstance(c, str)]
+        held_consts = code.co_consts[0 if comprehension else 1 :]
+        found += [c for c in held_consts if isinstance(c, str)]
+        found += [x for c in held_consts if isinstance(c, (tuple, frozenset)) for x in c if isinstance(x, str)]
     held = [*(function.__defaults__ or ()), *(function.__kwdefaults__ or {}).values()]
     held += [_cell_value(c) for c in function.__closure__ or ()]
     scope = function.__globals__

@@ -134,6 +134,34 @@ def g_loss(d):
     return MODS["c"].SCALE * d
 """
 """Pass 97: a module's value read by getattr with a string, or of a module held in a dict, was not followed."""
+HELD_AND_NAMED = """
+import types
+_consts = types.ModuleType("fp99_named")
+_consts.SCALE, _consts.OTHER = %s, 1.0
+class Holder:
+    def __init__(self):
+        self.m = _consts
+    def __call__(self, d):
+        return self.m.SCALE * d
+HOLDER = Holder()
+def g_loss(d):
+    return HOLDER(d) * _consts.OTHER
+"""
+"""Pass 99: a module the loss names (reading OTHER) and an object holds (reading SCALE): only OTHER counted."""
+HELD_IN_A_CLOSURE_OF_ITS_OWN = """
+import types
+_consts = types.ModuleType("fp99_closure")
+def _make(k):
+    return lambda d: k * d
+_consts.scaled = _make(%s)
+class Holder:
+    def __init__(self, m):
+        self.cfg = m
+    def __call__(self, d):
+        return self.cfg.scaled(d)
+g_loss = Holder(_consts)
+"""
+"""Pass 99: a held module's value that lives in a function it made at import was left out."""
 SPELLED_PATH = """
 import operator, types
 pkg = types.ModuleType("fp98_pkg")
@@ -206,11 +234,13 @@ def g_loss(d):
         (HELD_IN_NESTED_LISTS, "1.0", "50.0"),
         (MADE_OF_VALUES, "1.0", "50.0"),
         (SPELLED_PATH, "1.0", "50.0"),
+        (HELD_AND_NAMED, "1.0", "50.0"),
+        (HELD_IN_A_CLOSURE_OF_ITS_OWN, "1.0", "50.0"),
     ],
     ids=["network-private", "network-tensor", "dataclass-extra", "init-var", "vmap", "grad", "autocast",
          "contextmanager", "metaclass", "hook-handle", "make-dataclass", "new-class", "getattr-string",
          "held-in-a-dict", "npz-loaded", "held-by-an-object", "held-in-nested-lists",
-         "made-of-values", "spelled-path"],
+         "made-of-values", "spelled-path", "held-and-named", "held-value-in-its-closure"],
 )  # fmt: skip
 def test_what_a_loss_reaches_through_objects_and_wrappers_is_part_of_its_fingerprint(code, one, two, monkeypatch):
     assert _session_fingerprint(code % one, monkeypatch) == _session_fingerprint(code % one, monkeypatch)
@@ -255,6 +285,7 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         *(
             (
                 f"import os, sys, inspect, operator, pkgutil\nfrom os.path import expandvars as xv\nKEY = 'environ'\n"
+                "from functools import reduce as R\n"
                 f"def g_loss(d):\n    return float({read}) * d",
                 said,
             )
@@ -271,6 +302,7 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
                 ("(lambda key='environ': getattr(os, key))()['S']", "'environ'"),
                 ("__import__('functools').reduce(getattr, ('environ',), os)['S']", "__import__"),
                 ("xv('${S}')", "os.path.expandvars"),
+                ("R(getattr, ('environ',), os)['S']", "'environ'"),  # pass 99: a tuple constant
             )
         ),
     ],
@@ -289,7 +321,7 @@ def _session_fingerprint(code: str, monkeypatch) -> str:
         "orig-argv",
         "torch-ops",
         *(f"spelled-{n}" for n in ("getattr", "vars", "dict", "attrgetter", "resolve", "static", "expandvars")),
-        *(f"spelled-{n}" for n in ("modules", "global", "default", "reduce", "alias")),
+        *(f"spelled-{n}" for n in ("modules", "global", "default", "reduce", "alias", "tuple")),
     ],
 )
 def test_a_reader_by_run_time_name_is_refused_wherever_the_loss_holds_it(code, said):
@@ -1225,6 +1257,20 @@ def g_zip(d):
 def g_deep(d):
     return fp98deep.a.b.c.d.K * d
 """
+
+
+def test_a_held_module_s_values_that_no_code_reads_keep_the_run_id(tmp_path):
+    """Pass 99: a module of the user's held by an object counted every value it held, so one it computed at import
+    and no code reads (time.time()) gave the same code another run id in every process."""
+    (tmp_path / "fp99vary.py").write_text("import time\nSTARTED = time.time()\nSCALE = 1.0\n")
+    (tmp_path / "fp99loss.py").write_text(
+        "import fp99vary\nclass Holder:\n    def __init__(self, m):\n        self.cfg = m\n"
+        "    def __call__(self, d):\n        return self.cfg.SCALE * d\ng_loss = Holder(fp99vary)\n"
+    )
+    script = "import json, fp99loss\nfrom ganbench.fingerprint import fingerprint\n"
+    script += "print(json.dumps({'g': fingerprint('p', '1', (fp99loss.g_loss,))}))\n"
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    assert _printed_json(script, path) == _printed_json(script, path)
 
 
 def test_a_package_imported_from_a_zip_counts_by_the_archive(tmp_path):
