@@ -166,11 +166,12 @@ class _Hasher:
         if isinstance(thing, functools.partial):  # its arguments as a function's defaults count (pass 83: a logger)
             return b"partial" + self.bytes_of(kept(thing, lambda: f"an argument of {thing!r}"[:200]), depth)
         if isinstance(thing, types.ModuleType):
-            if sys.modules.get(thing.__name__) is not thing and is_local(thing):  # loaded beside the import system
+            local = is_local(thing)
+            if sys.modules.get(thing.__name__) is not thing and local:  # loaded beside the import system
                 package = f"module {thing.__name__} ".encode() + _module_digest(thing)  # (torch's
             else:  # cpp_extension.load): its own files (pass 90)
                 package = self._package(thing.__name__) or thing.__name__.encode()
-            if is_local(thing) and not _in_ganbench_files(thing):
+            if local and not _in_ganbench_files(thing):
                 self.held_modules.setdefault(thing.__name__, thing)
             return package
         if isinstance(thing, np.ndarray) or is_tensor(thing):
@@ -295,14 +296,15 @@ class _Hasher:
         version, where and what the function is, the function it wraps and the values its closure holds (the
         arguments a wrapper was made with) and the other installed libraries its code names; not its globals, which
         are the library's state."""
-        top = _library_module(function.__code__.co_filename)
+        module = _library_module(function.__code__.co_filename)
+        top = module.partition(".")[0]
         wrapped = getattr(function, "__wrapped__", None)
-        head = f"library {_installed_version(top)} {top.partition('.')[0]} {function.__qualname__};".encode()
+        head = f"library {_installed_version(module)} {top} {function.__qualname__};".encode()
         where_named = lambda: f"a value in the closure of {_named(function)}"  # noqa: E731
         cells = [kept(_cell_value(c), where_named) for c in function.__closure__ or ()]  # a wrapper it made holds
         closure = self.bytes_of(without_dropped(dict(enumerate(cells))), depth) if cells else b""  # its arguments:
         code = self._code(function.__code__, depth)  # vmap's in_dims, grad's argnums (pass 87)
-        uses = _libraries_named(function, top.partition(".")[0])
+        uses = _libraries_named(function, top)
         return head + code + (self.bytes_of(wrapped, depth) if wrapped else b"") + closure + uses
 
     def _attributes(self, function: Any, depth: int) -> bytes:
@@ -492,10 +494,15 @@ def _from_its_file(thing: types.FunctionType | type) -> bool:
     parts = thing.__qualname__.split(".")
     if "<locals>" in parts or "<lambda>" in parts:  # made by a call: nothing to look it up by; a class by its own
         return not isinstance(thing, type)  # code then, its methods' closures too (pass 82: a factory's scale)
+    return _held_at(module, parts) is thing or not is_local(module)
+
+
+def _held_at(module: types.ModuleType, parts: list[str]) -> Any:
+    """What ``module`` holds by the qualified name ``parts`` (``Outer.Inner``), or None."""
     held: Any = module
     for part in parts:
         held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
-    return held is thing or not is_local(module)
+    return held
 
 
 def _module_values(
@@ -559,10 +566,7 @@ def _installed(thing: types.FunctionType | type) -> bool:
     module = sys.modules.get(thing.__module__ or "")
     if module is None or is_local(module):  # a plugin's module is local (``is_local``, pass 95)
         return False
-    held: Any = module
-    for part in thing.__qualname__.split("."):
-        held = vars(held).get(part) if isinstance(held, (types.ModuleType, type)) else None
-    if held is thing:
+    if _held_at(module, thing.__qualname__.split(".")) is thing:
         return True
     own = vars(thing)  # a class a library's factory made (its module: "types", "abc", the library's) of your
     values = (v for k, v in own.items() if not k.startswith("_") and not isinstance(v, (classmethod, property)))
@@ -605,15 +609,15 @@ def _ganbench_code(function: types.FunctionType) -> bool:
 _GANBENCH = os.path.dirname(os.path.realpath(__file__))
 
 
-def _in_ganbench_files(module: types.ModuleType) -> bool:
+def _in_ganbench_files(module: Any) -> bool:
+    """Whether a module is one of ganbench's own files."""
     where = getattr(module, "__file__", None)
     return isinstance(where, str) and os.path.realpath(where).startswith(_GANBENCH + os.sep)
 
 
 def _in_ganbench(cls: type) -> bool:
     """Whether a class is defined in ganbench's own files."""
-    where = getattr(sys.modules.get(cls.__module__ or ""), "__file__", None)
-    return isinstance(where, str) and os.path.realpath(where).startswith(_GANBENCH + os.sep)
+    return _in_ganbench_files(sys.modules.get(cls.__module__ or ""))
 
 
 def _named(function: types.FunctionType) -> str:
@@ -728,7 +732,7 @@ def _own_copy(package: str, module: Any) -> str:
     loaded = isinstance(module, types.ModuleType)
     where = getattr(module, "__file__", None) if loaded else getattr(module, "origin", None)
     folders = list((getattr(module, "__path__", None) if loaded else module.submodule_search_locations) or ())
-    archive = _archive_holding_path(where) if isinstance(where, str) and not os.path.exists(where) else None
+    archive = _archive_holding_path(where) if isinstance(where, str) else None
     if archive is not None:
         return f" zip {package} {file_sha256(archive)}"
     if not isinstance(where, str) or not os.path.isfile(where):  # a namespace: its folders
@@ -778,7 +782,10 @@ def _archive_holding(module: types.ModuleType) -> Path | None:
 
 
 def _archive_holding_path(where: str) -> Path | None:
+    """The zip file holding a path that is not on disk (a module's file inside the archive), or None."""
     path = Path(where)
+    if path.exists():  # on disk: in no archive
+        return None
     for parent in path.parents:
         if parent.is_file():
             return parent if zipfile.is_zipfile(parent) else None
@@ -1036,7 +1043,7 @@ def _unloaded_sources(name: str) -> str | tuple[str, bytes] | None:
     roots = list(spec.submodule_search_locations or ())
     where = spec.origin if spec.origin and os.path.isfile(spec.origin) else next(iter(roots), None)
     inside = spec.origin if isinstance(spec.origin, str) and not os.path.exists(spec.origin) else where
-    archive = _archive_holding_path(inside) if isinstance(inside, str) and not os.path.exists(inside) else None
+    archive = _archive_holding_path(inside) if isinstance(inside, str) else None
     if archive is not None:  # in a zip (pass 96; pass 97: a package's, whose folder is a path inside it)
         return (f"archive of {name}", bytes.fromhex(file_sha256(archive)))
     if where is None:  # built in, frozen

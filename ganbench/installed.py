@@ -71,7 +71,7 @@ def requirements(top: str, where: str | None = None) -> str:
         pass
     real = _real(where)
     if real is not None:
-        names |= {name for name, root in _editable_roots(state) if real == root or real.startswith(root + os.sep)}
+        names |= {name for name, root in _editable_roots(state) if _within(real, (root,))}
     return "".join(sorted({_required(name, state) for name in names if isinstance(name, str) and name}))
 
 
@@ -104,8 +104,8 @@ def required_packages(top: str, inner: tuple[str, ...] = ()) -> list[str]:
     found = {package for name in required for package in _tops_of(state).get(name, ())}
     missing = set().union(*(_requirement_tree(n, state)[1] for n in names)) if names else set()
     found |= {name.replace("-", "_") for name in missing}  # none installed: a copy on the path (pass 98)
-    unlisted = [root for name, root in _editable_roots(state) if _canonical(name) in required]
-    return sorted(found | (_importable_under(tuple(unlisted)) if unlisted else set()))
+    editable = [root for name, root in _editable_roots(state) if _canonical(name) in required]
+    return sorted(found | (_importable_under(tuple(editable)) if editable else set()))
 
 
 @functools.lru_cache(maxsize=16)
@@ -140,11 +140,11 @@ def _importable_under(projects: tuple[str, ...]) -> set[str]:
         where = getattr(module, "__file__", None)
         for path in [where] if isinstance(where, str) else list(getattr(module, "__path__", None) or ()):
             real = os.path.realpath(path) if isinstance(path, str) else ""
-            if _under(real, projects) and not _under(real, installed):
+            if _within(real, projects) and not _within(real, installed):
                 found.add(name)
     for entry in sys.path:
         real = os.path.realpath(entry or ".")
-        if not (real in projects or _under(real, projects)) or _under(real, installed) or real in installed:
+        if not _within(real, projects) or _within(real, installed):
             continue
         try:
             names = os.listdir(real)
@@ -169,8 +169,9 @@ _NOT_MODULES = frozenset({"setup.py", "conftest.py", "noxfile.py"})
 """A project folder's scripts that no package imports."""
 
 
-def _under(real: str, folders: tuple[str, ...]) -> bool:
-    return any(real.startswith(folder + os.sep) for folder in folders)
+def _within(real: str, folders: tuple[str, ...]) -> bool:
+    """Whether the real path ``real`` is one of ``folders`` or inside one."""
+    return any(real == folder or real.startswith(folder + os.sep) for folder in folders)
 
 
 def is_plugin(module: str) -> bool:

@@ -802,6 +802,14 @@ def _printed_json(script: str, path: str) -> dict[str, str]:
     return json.loads(found.stdout)
 
 
+def _printed_fingerprints(module: str, path: str) -> dict[str, str]:
+    """The fingerprint of each function ``g_*`` of ``module``, as a fresh Python process with ``path`` as PYTHONPATH
+    prints them."""
+    script = f"import json, {module}\nfrom ganbench.fingerprint import fingerprint\nprint(json.dumps({{k: "
+    script += f"fingerprint('p', '1', (getattr({module}, k),)) for k in dir({module}) if k.startswith('g_')}}))\n"
+    return _printed_json(script, path)
+
+
 INSTALLED_IDS = """
 import functools, json, sys
 import fp92cv, fp92loose, fp92pc
@@ -1168,14 +1176,12 @@ def test_what_installed_libraries_require_counts_where_python_loads_it_from(tmp_
         with zipfile.ZipFile(tmp_path / "fp98zb.zip", "w") as made:
             made.writestr("fp98zb/__init__.py", f"K = {scale}\n")
 
-    script = "import json, fp98local\nfrom ganbench.fingerprint import fingerprint\nprint(json.dumps({k: "
-    script += "fingerprint('p', '1', (getattr(fp98local, k),)) for k in dir(fp98local) if k.startswith('g_')}))\n"
     path = os.pathsep.join([str(work), str(site), str(project), str(src), str(tmp_path / "fp98zb.zip")])
     path += os.pathsep + os.environ.get("PYTHONPATH", "")
     build("1.0")
-    first = _printed_json(script, path)
+    first = _printed_fingerprints("fp98local", path)
     build("50.0")
-    changed = _printed_json(script, path)
+    changed = _printed_fingerprints("fp98local", path)
     assert set(first) == {"g_deep", "g_lib", "g_namespace", "g_sourceless", "g_zip"}
     for key in first:
         assert changed[key] != first[key], key
@@ -1219,14 +1225,12 @@ def test_a_copy_of_a_requirement_no_distribution_holds_counts_by_its_contents(tm
             with zipfile.ZipFile(archive, "w") as made:
                 made.writestr(f"{package}/__init__.py", f"K = {scale}\n")
 
-    script = "import json, fp99local\nfrom ganbench.fingerprint import fingerprint\nprint(json.dumps({k: "
-    script += "fingerprint('p', '1', (getattr(fp99local, k),)) for k in dir(fp99local) if k.startswith('g_')}))\n"
     folders = [tmp_path / "fp99z.zip", work, site, site / "fp99sp.zip", lazy / "src", split]
     path = os.pathsep.join([*map(str, folders), os.environ.get("PYTHONPATH", "")])
     build("1.0")
-    first = _printed_json(script, path)
+    first = _printed_fingerprints("fp99local", path)
     build("50.0")
-    changed = _printed_json(script, path)
+    changed = _printed_fingerprints("fp99local", path)
     assert set(first) == {"g_copies", "g_namespace", "g_zip"}
     assert [key for key in first if changed[key] == first[key]] == []
 
@@ -1267,10 +1271,8 @@ def test_a_held_module_s_values_that_no_code_reads_keep_the_run_id(tmp_path):
         "import fp99vary\nclass Holder:\n    def __init__(self, m):\n        self.cfg = m\n"
         "    def __call__(self, d):\n        return self.cfg.SCALE * d\ng_loss = Holder(fp99vary)\n"
     )
-    script = "import json, fp99loss\nfrom ganbench.fingerprint import fingerprint\n"
-    script += "print(json.dumps({'g': fingerprint('p', '1', (fp99loss.g_loss,))}))\n"
     path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    assert _printed_json(script, path) == _printed_json(script, path)
+    assert _printed_fingerprints("fp99loss", path) == _printed_fingerprints("fp99loss", path)
 
 
 def test_a_package_imported_from_a_zip_counts_by_the_archive(tmp_path):
@@ -1281,12 +1283,10 @@ def test_a_package_imported_from_a_zip_counts_by_the_archive(tmp_path):
     def archive(scale: str) -> str:
         path = tmp_path / f"fp96z-{scale}.zip"
         with zipfile.ZipFile(path, "w") as made:
-            made.writestr("fp96z/__init__.py", "def g(d):\n    from .helpers import K\n    return K * d\n")
+            made.writestr("fp96z/__init__.py", "def g_zip(d):\n    from .helpers import K\n    return K * d\n")
             made.writestr("fp96z/helpers.py", f"K = {scale}\n")
         return str(path)
 
-    script = "import json, fp96z\nfrom ganbench.fingerprint import fingerprint\n"
-    script += "print(json.dumps({'g': fingerprint('p', '1', (fp96z.g,))}))\n"
     path = os.environ.get("PYTHONPATH", "")
-    one, two = (_printed_json(script, os.pathsep.join([archive(s), path]))["g"] for s in ("1.0", "900.0"))
+    one, two = (_printed_fingerprints("fp96z", os.pathsep.join([archive(s), path]))["g_zip"] for s in ("1.0", "900.0"))
     assert one != two
